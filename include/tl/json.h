@@ -1,0 +1,27 @@
+/* tl/json.h - converting between stream records and JSON lines.
+ *
+ * msgpack -> JSON: maps, arrays, strings, numbers as usual; bin values under
+ * the keys ids/type_ids/attention_mask become int arrays, under vec/logits
+ * float arrays, any other bin a base64 string.
+ * JSON -> msgpack: the reverse; int arrays under ids/type_ids and number
+ * arrays under vec/logits are stored as bins (DESIGN.md section 2).
+ */
+#ifndef TL_JSON_H
+#define TL_JSON_H
+
+#include "tl/stream.h"
+#include "tl/util.h"
+
+/* Append the JSON text of o to b (no newline). key is the map key o is
+ * stored under (NULL at top level): it selects how a bin is shown. */
+void tl_json_from_msgpack(tl_buf *b, const msgpack_object *o, const char *key, size_t keylen);
+
+/* Append s as a JSON string literal (quoted, escaped). */
+void tl_json_string(tl_buf *b, const char *s, size_t len);
+
+/* Parse one JSON text (a line) and pack it into pk. Returns 0, or -1 with
+ * a message in err (e.g. "invalid JSON at column 7: ...", "not a JSON
+ * object"). With want_object the top level must be an object. */
+int tl_json_to_msgpack(msgpack_packer *pk, const char *text, size_t len, int want_object, char *err, size_t errsz);
+
+#endif

@@ -1,0 +1,439 @@
+/* stream.c - msgpack record streams: reader, field access, writer, headers. */
+#include "tl/stream.h"
+#include "tl/util.h"
+
+#include <errno.h>
+#include <string.h>
+#include <zlib.h>
+
+/* ---------------- reading ---------------- */
+
+struct tl_reader {
+	gzFile gz;
+	msgpack_unpacker up;
+	msgpack_unpacked res;
+	uint64_t count;
+	int eof;
+	char err[128];
+};
+
+tl_reader *tl_reader_open(const char *path)
+{
+	gzFile gz;
+	if (!path || strcmp(path, "-") == 0)
+		gz = gzdopen(0, "rb");
+	else
+		gz = gzopen(path, "rb");
+	if (!gz) {
+		if (!errno)
+			errno = ENOMEM;
+		return NULL;
+	}
+	gzbuffer(gz, 1 << 17);
+	return tl_reader_open_gz(gz);
+}
+
+tl_reader *tl_reader_open_gz(void *gz)
+{
+	tl_reader *r = tl_xcalloc(1, sizeof *r);
+	r->gz = gz;
+	if (!msgpack_unpacker_init(&r->up, 1 << 16))
+		tl_die(TL_EXIT_FAIL, "out of memory");
+	msgpack_unpacked_init(&r->res);
+	return r;
+}
+
+void tl_reader_close(tl_reader *r)
+{
+	if (!r)
+		return;
+	msgpack_unpacked_destroy(&r->res);
+	msgpack_unpacker_destroy(&r->up);
+	gzclose(r->gz);
+	free(r);
+}
+
+const char *tl_reader_error(const tl_reader *r) { return r->err; }
+uint64_t tl_reader_count(const tl_reader *r) { return r->count; }
+
+const char *tl_msgpack_type_name(msgpack_object_type t)
+{
+	switch (t) {
+	case MSGPACK_OBJECT_NIL: return "nil";
+	case MSGPACK_OBJECT_BOOLEAN: return "boolean";
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER: return "integer";
+	case MSGPACK_OBJECT_FLOAT32:
+	case MSGPACK_OBJECT_FLOAT64: return "float";
+	case MSGPACK_OBJECT_STR: return "string";
+	case MSGPACK_OBJECT_ARRAY: return "array";
+	case MSGPACK_OBJECT_MAP: return "map";
+	case MSGPACK_OBJECT_BIN: return "bin";
+	case MSGPACK_OBJECT_EXT: return "ext";
+	}
+	return "unknown";
+}
+
+int tl_key_eq(const msgpack_object *k, const char *key)
+{
+	size_t n = strlen(key);
+	return k->type == MSGPACK_OBJECT_STR && k->via.str.size == n && memcmp(k->via.str.ptr, key, n) == 0;
+}
+
+const msgpack_object *tl_map_get(const msgpack_object *map, const char *key)
+{
+	if (!map || map->type != MSGPACK_OBJECT_MAP)
+		return NULL;
+	for (uint32_t i = 0; i < map->via.map.size; i++)
+		if (tl_key_eq(&map->via.map.ptr[i].key, key))
+			return &map->via.map.ptr[i].val;
+	return NULL;
+}
+
+static int is_header(const msgpack_object *map)
+{
+	const msgpack_object *tl = tl_map_get(map, "tl");
+	const msgpack_object *kind = tl_map_get(map, "kind");
+	return tl && kind && kind->type == MSGPACK_OBJECT_STR && kind->via.str.size == 6 &&
+	       memcmp(kind->via.str.ptr, "header", 6) == 0;
+}
+
+int tl_reader_next(tl_reader *r, tl_record *rec)
+{
+	for (;;) {
+		msgpack_unpack_return ret = msgpack_unpacker_next(&r->up, &r->res);
+		if (ret == MSGPACK_UNPACK_SUCCESS) {
+			r->count++;
+			const msgpack_object *o = &r->res.data;
+			if (o->type != MSGPACK_OBJECT_MAP) {
+				snprintf(r->err, sizeof r->err, "not a map but %s: a stream is one msgpack map per record",
+					 tl_msgpack_type_name(o->type));
+				return TL_READ_ERR;
+			}
+			rec->map = o;
+			rec->no = r->count;
+			rec->is_header = is_header(o);
+			return TL_READ_OK;
+		}
+		if (ret == MSGPACK_UNPACK_PARSE_ERROR) {
+			r->count++;
+			snprintf(r->err, sizeof r->err, "malformed msgpack (is the input a tl stream?)");
+			return TL_READ_ERR;
+		}
+		if (ret == MSGPACK_UNPACK_NOMEM_ERROR)
+			tl_die(TL_EXIT_FAIL, "out of memory while reading record %llu", (unsigned long long)r->count + 1);
+		/* MSGPACK_UNPACK_CONTINUE: need more bytes */
+		if (r->eof) {
+			if (msgpack_unpacker_message_size(&r->up) > 0) {
+				r->count++;
+				snprintf(r->err, sizeof r->err, "truncated record at end of input");
+				return TL_READ_ERR;
+			}
+			return TL_READ_EOF;
+		}
+		if (!msgpack_unpacker_reserve_buffer(&r->up, 1 << 16))
+			tl_die(TL_EXIT_FAIL, "out of memory while reading record %llu", (unsigned long long)r->count + 1);
+		int n = gzread(r->gz, msgpack_unpacker_buffer(&r->up), (unsigned)msgpack_unpacker_buffer_capacity(&r->up));
+		if (n < 0) {
+			int zerr;
+			const char *m = gzerror(r->gz, &zerr);
+			snprintf(r->err, sizeof r->err, "read error: %s", zerr == Z_ERRNO ? strerror(errno) : m);
+			r->count++;
+			return TL_READ_ERR;
+		}
+		if (n == 0) {
+			int zerr;
+			gzerror(r->gz, &zerr);
+			if (zerr != Z_OK && zerr != Z_BUF_ERROR) {
+				snprintf(r->err, sizeof r->err, "read error: corrupt gzip input");
+				r->count++;
+				return TL_READ_ERR;
+			}
+			r->eof = 1;
+		} else {
+			msgpack_unpacker_buffer_consumed(&r->up, (size_t)n);
+		}
+	}
+}
+
+int tl_reader_next_or_die(tl_reader *r, tl_record *rec)
+{
+	int ret = tl_reader_next(r, rec);
+	if (ret == TL_READ_ERR)
+		tl_die_rec(strncmp(r->err, "read error", 10) == 0 ? TL_EXIT_IO : TL_EXIT_DATA, r->count, "%s", r->err);
+	return ret == TL_READ_OK;
+}
+
+const char *tl_rec_str(const tl_record *rec, const char *key, size_t *len, int *bad)
+{
+	const msgpack_object *o = tl_rec_get(rec, key);
+	if (bad)
+		*bad = 0;
+	if (!o)
+		return NULL;
+	if (o->type != MSGPACK_OBJECT_STR) {
+		if (bad)
+			*bad = 1;
+		return NULL;
+	}
+	*len = o->via.str.size;
+	return o->via.str.ptr;
+}
+
+static void grow(void **buf, size_t *cap, size_t n, size_t elem)
+{
+	if (n > *cap) {
+		*buf = tl_xrealloc(*buf, n * elem);
+		*cap = n;
+	}
+}
+
+long tl_rec_i32s(const tl_record *rec, const char *key, int32_t **buf, size_t *cap)
+{
+	const msgpack_object *o = tl_rec_get(rec, key);
+	if (!o)
+		return -1;
+	if (o->type == MSGPACK_OBJECT_BIN) {
+		if (o->via.bin.size % 4)
+			return -2;
+		size_t n = o->via.bin.size / 4;
+		grow((void **)buf, cap, n, sizeof(int32_t));
+		const unsigned char *p = (const unsigned char *)o->via.bin.ptr;
+		for (size_t i = 0; i < n; i++)
+			(*buf)[i] = (int32_t)((uint32_t)p[4 * i] | (uint32_t)p[4 * i + 1] << 8 |
+					      (uint32_t)p[4 * i + 2] << 16 | (uint32_t)p[4 * i + 3] << 24);
+		return (long)n;
+	}
+	if (o->type == MSGPACK_OBJECT_ARRAY) {
+		size_t n = o->via.array.size;
+		grow((void **)buf, cap, n, sizeof(int32_t));
+		for (size_t i = 0; i < n; i++) {
+			const msgpack_object *e = &o->via.array.ptr[i];
+			if (e->type == MSGPACK_OBJECT_POSITIVE_INTEGER && e->via.u64 <= INT32_MAX)
+				(*buf)[i] = (int32_t)e->via.u64;
+			else if (e->type == MSGPACK_OBJECT_NEGATIVE_INTEGER && e->via.i64 >= INT32_MIN)
+				(*buf)[i] = (int32_t)e->via.i64;
+			else
+				return -2;
+		}
+		return (long)n;
+	}
+	return -2;
+}
+
+long tl_rec_f32s(const tl_record *rec, const char *key, float **buf, size_t *cap)
+{
+	const msgpack_object *o = tl_rec_get(rec, key);
+	if (!o)
+		return -1;
+	if (o->type == MSGPACK_OBJECT_BIN) {
+		if (o->via.bin.size % 4)
+			return -2;
+		size_t n = o->via.bin.size / 4;
+		grow((void **)buf, cap, n, sizeof(float));
+		memcpy(*buf, o->via.bin.ptr, n * 4); /* little-endian hosts only */
+		return (long)n;
+	}
+	if (o->type == MSGPACK_OBJECT_ARRAY) {
+		size_t n = o->via.array.size;
+		grow((void **)buf, cap, n, sizeof(float));
+		for (size_t i = 0; i < n; i++) {
+			const msgpack_object *e = &o->via.array.ptr[i];
+			switch (e->type) {
+			case MSGPACK_OBJECT_FLOAT32:
+			case MSGPACK_OBJECT_FLOAT64: (*buf)[i] = (float)e->via.f64; break;
+			case MSGPACK_OBJECT_POSITIVE_INTEGER: (*buf)[i] = (float)e->via.u64; break;
+			case MSGPACK_OBJECT_NEGATIVE_INTEGER: (*buf)[i] = (float)e->via.i64; break;
+			default: return -2;
+			}
+		}
+		return (long)n;
+	}
+	return -2;
+}
+
+/* ---------------- writing ---------------- */
+
+#define MAXKEYS 64
+
+struct tl_writer {
+	FILE *f;
+	tl_buf out;          /* pending output bytes */
+	msgpack_packer pk_out;
+	msgpack_sbuffer nv;  /* packed values of the keys set on this record */
+	msgpack_packer pk_nv;
+	const msgpack_object *src;
+	int nkeys, ndrop;
+	char *keys[MAXKEYS];
+	size_t off[MAXKEYS + 1];
+	char *drop[MAXKEYS];
+	int failed;
+};
+
+static int buf_write(void *data, const char *p, size_t n)
+{
+	tl_buf_add((tl_buf *)data, p, n);
+	return 0;
+}
+
+tl_writer *tl_writer_open(FILE *f)
+{
+	tl_writer *w = tl_xcalloc(1, sizeof *w);
+	w->f = f;
+	msgpack_packer_init(&w->pk_out, &w->out, buf_write);
+	msgpack_sbuffer_init(&w->nv);
+	msgpack_packer_init(&w->pk_nv, &w->nv, msgpack_sbuffer_write);
+	return w;
+}
+
+static void writer_flush(tl_writer *w)
+{
+	if (w->out.len && fwrite(w->out.data, 1, w->out.len, w->f) != w->out.len) {
+		if (errno == EPIPE)
+			exit(TL_EXIT_OK);
+		tl_die(TL_EXIT_IO, "write error:");
+	}
+	w->out.len = 0;
+}
+
+static void clear_keys(tl_writer *w)
+{
+	for (int i = 0; i < w->nkeys; i++)
+		free(w->keys[i]);
+	for (int i = 0; i < w->ndrop; i++)
+		free(w->drop[i]);
+	w->nkeys = w->ndrop = 0;
+	msgpack_sbuffer_clear(&w->nv);
+}
+
+int tl_writer_free(tl_writer *w)
+{
+	if (!w)
+		return 0;
+	writer_flush(w);
+	clear_keys(w);
+	int rc = fflush(w->f) == 0 ? 0 : -1;
+	tl_buf_free(&w->out);
+	msgpack_sbuffer_destroy(&w->nv);
+	free(w);
+	return rc;
+}
+
+void tl_writer_start(tl_writer *w, const msgpack_object *src)
+{
+	clear_keys(w);
+	w->src = src && src->type == MSGPACK_OBJECT_MAP ? src : NULL;
+}
+
+msgpack_packer *tl_writer_key(tl_writer *w, const char *key)
+{
+	if (w->nkeys == MAXKEYS)
+		tl_die(TL_EXIT_FAIL, "internal error: more than %d keys set on one record", MAXKEYS);
+	w->keys[w->nkeys] = tl_xstrdup(key);
+	w->off[w->nkeys] = w->nv.size;
+	w->nkeys++;
+	return &w->pk_nv;
+}
+
+void tl_writer_drop(tl_writer *w, const char *key)
+{
+	if (w->ndrop < MAXKEYS)
+		w->drop[w->ndrop++] = tl_xstrdup(key);
+}
+
+static int keep_src_key(const tl_writer *w, const msgpack_object *k)
+{
+	for (int i = 0; i < w->nkeys; i++)
+		if (tl_key_eq(k, w->keys[i]))
+			return 0;
+	for (int i = 0; i < w->ndrop; i++)
+		if (tl_key_eq(k, w->drop[i]))
+			return 0;
+	return 1;
+}
+
+void tl_writer_end(tl_writer *w)
+{
+	uint32_t n = (uint32_t)w->nkeys;
+	if (w->src)
+		for (uint32_t i = 0; i < w->src->via.map.size; i++)
+			n += (uint32_t)keep_src_key(w, &w->src->via.map.ptr[i].key);
+	msgpack_pack_map(&w->pk_out, n);
+	if (w->src)
+		for (uint32_t i = 0; i < w->src->via.map.size; i++) {
+			const msgpack_object_kv *kv = &w->src->via.map.ptr[i];
+			if (keep_src_key(w, &kv->key)) {
+				msgpack_pack_object(&w->pk_out, kv->key);
+				msgpack_pack_object(&w->pk_out, kv->val);
+			}
+		}
+	w->off[w->nkeys] = w->nv.size;
+	for (int i = 0; i < w->nkeys; i++) {
+		tl_pack_cstr(&w->pk_out, w->keys[i]);
+		tl_buf_add(&w->out, w->nv.data + w->off[i], w->off[i + 1] - w->off[i]);
+	}
+	clear_keys(w);
+	w->src = NULL;
+	if (w->out.len >= (1 << 16))
+		writer_flush(w);
+}
+
+msgpack_packer *tl_writer_raw(tl_writer *w)
+{
+	return &w->pk_out;
+}
+
+void tl_writer_commit(tl_writer *w)
+{
+	if (w->out.len >= (1 << 16))
+		writer_flush(w);
+}
+
+void tl_pack_str(msgpack_packer *pk, const char *s, size_t len)
+{
+	msgpack_pack_str(pk, len);
+	msgpack_pack_str_body(pk, s, len);
+}
+
+void tl_pack_cstr(msgpack_packer *pk, const char *s)
+{
+	tl_pack_str(pk, s, strlen(s));
+}
+
+void tl_pack_i32_bin(msgpack_packer *pk, const int32_t *v, size_t n)
+{
+	msgpack_pack_bin(pk, n * 4);
+	msgpack_pack_bin_body(pk, v, n * 4); /* little-endian hosts only */
+}
+
+void tl_pack_f32_bin(msgpack_packer *pk, const float *v, size_t n)
+{
+	msgpack_pack_bin(pk, n * 4);
+	msgpack_pack_bin_body(pk, v, n * 4);
+}
+
+/* ---------------- headers ---------------- */
+
+void tl_header_start(tl_writer *w, const msgpack_object *in_header, int argc, char **argv)
+{
+	tl_writer_start(w, in_header);
+	msgpack_packer *pk = tl_writer_key(w, "tl");
+	msgpack_pack_int(pk, 1);
+	pk = tl_writer_key(w, "kind");
+	tl_pack_cstr(pk, "header");
+	const msgpack_object *old = tl_map_get(in_header, "chain");
+	uint32_t nold = old && old->type == MSGPACK_OBJECT_ARRAY ? old->via.array.size : 0;
+	pk = tl_writer_key(w, "chain");
+	msgpack_pack_array(pk, nold + 1);
+	for (uint32_t i = 0; i < nold; i++)
+		msgpack_pack_object(pk, old->via.array.ptr[i]);
+	msgpack_pack_map(pk, 3);
+	tl_pack_cstr(pk, "tool");
+	tl_pack_cstr(pk, tl_progname);
+	tl_pack_cstr(pk, "version");
+	tl_pack_cstr(pk, TL_VERSION);
+	tl_pack_cstr(pk, "args");
+	msgpack_pack_array(pk, argc > 0 ? (uint32_t)(argc - 1) : 0);
+	for (int i = 1; i < argc; i++)
+		tl_pack_cstr(pk, argv[i]);
+}

@@ -1,0 +1,318 @@
+/* util.c - messages, allocation, stdout shutdown, option parsing, sha256. */
+#include "tl/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <locale.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+const char *tl_progname = "tl";
+
+void tl_init(const char *progname)
+{
+	const char *slash = strrchr(progname, '/');
+	tl_progname = slash ? slash + 1 : progname;
+	setlocale(LC_NUMERIC, "C");
+}
+
+static void vmsg(uint64_t recno, int userec, const char *fmt, va_list ap)
+{
+	int saved = errno;
+	fflush(stdout);
+	fprintf(stderr, "%s: ", tl_progname);
+	if (userec)
+		fprintf(stderr, "record %llu: ", (unsigned long long)recno);
+	vfprintf(stderr, fmt, ap);
+	size_t n = strlen(fmt);
+	if (n && fmt[n - 1] == ':')
+		fprintf(stderr, " %s", strerror(saved));
+	fputc('\n', stderr);
+}
+
+void tl_warn(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vmsg(0, 0, fmt, ap);
+	va_end(ap);
+}
+
+void tl_die(int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vmsg(0, 0, fmt, ap);
+	va_end(ap);
+	exit(code);
+}
+
+void tl_warn_rec(uint64_t recno, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vmsg(recno, 1, fmt, ap);
+	va_end(ap);
+}
+
+void tl_die_rec(int code, uint64_t recno, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vmsg(recno, 1, fmt, ap);
+	va_end(ap);
+	exit(code);
+}
+
+void *tl_xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (!p)
+		tl_die(TL_EXIT_FAIL, "out of memory (%zu bytes)", n);
+	return p;
+}
+
+void *tl_xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+	if (!p)
+		tl_die(TL_EXIT_FAIL, "out of memory (%zu x %zu bytes)", n, size);
+	return p;
+}
+
+void *tl_xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+	if (!q)
+		tl_die(TL_EXIT_FAIL, "out of memory (%zu bytes)", n);
+	return q;
+}
+
+char *tl_xstrdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p = tl_xmalloc(n);
+	memcpy(p, s, n);
+	return p;
+}
+
+void tl_close_stdout(void)
+{
+	int bad = fflush(stdout) != 0 || ferror(stdout);
+	int e = errno;
+	if (fclose(stdout) != 0 && !bad) {
+		bad = 1;
+		e = errno;
+	}
+	if (bad) {
+		if (e == EPIPE)
+			exit(TL_EXIT_OK);
+		errno = e;
+		tl_die(TL_EXIT_IO, "write error on standard output:");
+	}
+}
+
+void tl_print_version(void)
+{
+	printf("%s (tl) %s\n", tl_progname, TL_VERSION);
+}
+
+long tl_parse_long(const char *opt, const char *s, long lo, long hi)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		tl_die(TL_EXIT_USAGE, "option %s: '%s' is not an integer in [%ld, %ld]", opt, s, lo, hi);
+	return v;
+}
+
+double tl_parse_double(const char *opt, const char *s, double lo, double hi)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(v) || v < lo || v > hi)
+		tl_die(TL_EXIT_USAGE, "option %s: '%s' is not a number in [%g, %g]", opt, s, lo, hi);
+	return v;
+}
+
+void tl_buf_reserve(tl_buf *b, size_t extra)
+{
+	if (b->len + extra <= b->cap)
+		return;
+	size_t cap = b->cap ? b->cap : 64;
+	while (cap < b->len + extra)
+		cap *= 2;
+	b->data = tl_xrealloc(b->data, cap);
+	b->cap = cap;
+}
+
+void tl_buf_add(tl_buf *b, const void *p, size_t n)
+{
+	tl_buf_reserve(b, n);
+	if (n)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+}
+
+void tl_buf_adds(tl_buf *b, const char *s)
+{
+	tl_buf_add(b, s, strlen(s));
+}
+
+void tl_buf_printf(tl_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	tl_buf_reserve(b, (size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+char *tl_buf_cstr(tl_buf *b)
+{
+	tl_buf_reserve(b, 1);
+	b->data[b->len] = 0;
+	return b->data;
+}
+
+void tl_buf_free(tl_buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+double tl_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* ---- sha256 (FIPS 180-4) ---- */
+
+typedef struct {
+	uint32_t h[8];
+	uint64_t nbytes;
+	unsigned char blk[64];
+	size_t fill;
+} sha256_ctx;
+
+static const uint32_t K256[64] = {
+	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+	0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+	0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+	0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+	0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+	0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+	0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+	0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+
+#define ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
+
+static void sha256_block(sha256_ctx *c, const unsigned char *p)
+{
+	uint32_t w[64], a, b, cc, d, e, f, g, h;
+	for (int i = 0; i < 16; i++)
+		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+	for (int i = 16; i < 64; i++) {
+		uint32_t s0 = ROR(w[i - 15], 7) ^ ROR(w[i - 15], 18) ^ (w[i - 15] >> 3);
+		uint32_t s1 = ROR(w[i - 2], 17) ^ ROR(w[i - 2], 19) ^ (w[i - 2] >> 10);
+		w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+	}
+	a = c->h[0], b = c->h[1], cc = c->h[2], d = c->h[3], e = c->h[4], f = c->h[5], g = c->h[6], h = c->h[7];
+	for (int i = 0; i < 64; i++) {
+		uint32_t t1 = h + (ROR(e, 6) ^ ROR(e, 11) ^ ROR(e, 25)) + ((e & f) ^ (~e & g)) + K256[i] + w[i];
+		uint32_t t2 = (ROR(a, 2) ^ ROR(a, 13) ^ ROR(a, 22)) + ((a & b) ^ (a & cc) ^ (b & cc));
+		h = g, g = f, f = e, e = d + t1, d = cc, cc = b, b = a, a = t1 + t2;
+	}
+	c->h[0] += a, c->h[1] += b, c->h[2] += cc, c->h[3] += d;
+	c->h[4] += e, c->h[5] += f, c->h[6] += g, c->h[7] += h;
+}
+
+static void sha256_init(sha256_ctx *c)
+{
+	static const uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+				       0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+	memcpy(c->h, iv, sizeof iv);
+	c->nbytes = 0;
+	c->fill = 0;
+}
+
+static void sha256_update(sha256_ctx *c, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	c->nbytes += len;
+	while (len) {
+		size_t n = 64 - c->fill;
+		if (n > len)
+			n = len;
+		memcpy(c->blk + c->fill, p, n);
+		c->fill += n, p += n, len -= n;
+		if (c->fill == 64) {
+			sha256_block(c, c->blk);
+			c->fill = 0;
+		}
+	}
+}
+
+static void sha256_final(sha256_ctx *c, char out[65])
+{
+	uint64_t bits = c->nbytes * 8;
+	unsigned char pad = 0x80, zero = 0, lenb[8];
+	sha256_update(c, &pad, 1);
+	while (c->fill != 56)
+		sha256_update(c, &zero, 1);
+	for (int i = 0; i < 8; i++)
+		lenb[i] = (unsigned char)(bits >> (56 - 8 * i));
+	sha256_update(c, lenb, 8);
+	for (int i = 0; i < 8; i++)
+		snprintf(out + 8 * i, 9, "%08x", c->h[i]);
+}
+
+void tl_sha256_hex(const void *data, size_t len, char out[65])
+{
+	sha256_ctx c;
+	sha256_init(&c);
+	sha256_update(&c, data, len);
+	sha256_final(&c, out);
+}
+
+int tl_sha256_file(const char *path, char out[65])
+{
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	sha256_ctx c;
+	sha256_init(&c);
+	unsigned char buf[65536];
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof buf);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			int e = errno;
+			close(fd);
+			errno = e;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		sha256_update(&c, buf, (size_t)n);
+	}
+	close(fd);
+	sha256_final(&c, out);
+	return 0;
+}

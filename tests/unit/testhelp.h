@@ -1,0 +1,62 @@
+/* testhelp.h - a tiny assert layer for C unit tests (after redis testhelp.h).
+ * Each test file ends with TEST_REPORT(), which prints
+ * "NAME: N passed, N failed" and returns non-zero on failure. */
+#ifndef TL_TESTHELP_H
+#define TL_TESTHELP_H
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static int test_pass, test_fail;
+
+#define CHECK(cond)                                                                      \
+	do {                                                                             \
+		if (cond)                                                                \
+			test_pass++;                                                     \
+		else {                                                                   \
+			test_fail++;                                                     \
+			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+		}                                                                        \
+	} while (0)
+
+#define CHECK_EQ_INT(a, b)                                                                  \
+	do {                                                                                \
+		long long a_ = (long long)(a), b_ = (long long)(b);                         \
+		if (a_ == b_)                                                               \
+			test_pass++;                                                        \
+		else {                                                                      \
+			test_fail++;                                                        \
+			fprintf(stderr, "%s:%d: %s == %lld, expected %lld\n", __FILE__, __LINE__, #a, a_, b_); \
+		}                                                                           \
+	} while (0)
+
+#define CHECK_STR(a, b)                                                                     \
+	do {                                                                                \
+		const char *a_ = (a), *b_ = (b);                                            \
+		if (a_ && b_ && strcmp(a_, b_) == 0)                                        \
+			test_pass++;                                                        \
+		else {                                                                      \
+			test_fail++;                                                        \
+			fprintf(stderr, "%s:%d: %s == \"%s\", expected \"%s\"\n", __FILE__, __LINE__, #a, \
+				a_ ? a_ : "(null)", b_ ? b_ : "(null)");                    \
+		}                                                                           \
+	} while (0)
+
+#define CHECK_NEAR(a, b, tol)                                                               \
+	do {                                                                                \
+		double a_ = (a), b_ = (b);                                                  \
+		if (fabs(a_ - b_) <= (tol))                                                 \
+			test_pass++;                                                        \
+		else {                                                                      \
+			test_fail++;                                                        \
+			fprintf(stderr, "%s:%d: %s == %.9g, expected %.9g (tol %g)\n", __FILE__, __LINE__, #a, \
+				a_, b_, (double)(tol));                                     \
+		}                                                                           \
+	} while (0)
+
+#define TEST_REPORT(name)                                                     \
+	do {                                                                  \
+		printf("%s: %d passed, %d failed\n", name, test_pass, test_fail); \
+		return test_fail ? 1 : 0;                                     \
+	} while (0)
+#endif
