@@ -60,7 +60,8 @@ demo: all
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
+	@echo "CC $<"
+	@$(CC) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
 
 $(BUILD)/libtl.a: $(LIB_OBJ) $(LIB_GEN_OBJ)
 	@mkdir -p $(dir $@)

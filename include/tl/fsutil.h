@@ -1,0 +1,42 @@
+/* tl/fsutil.h - files and directories written atomically.
+ *
+ * Outputs are never left half-written under their final name: write into a
+ * temporary sibling (same directory, so rename(2) is atomic), fsync, then
+ * rename into place.
+ */
+#ifndef TL_FSUTIL_H
+#define TL_FSUTIL_H
+
+#include <stddef.h>
+
+/* Create a temporary directory next to final ("<final>.tmp-XXXXXX").
+ * Returns a malloc'd path (caller frees) or NULL with errno set. */
+char *tl_fs_tmpdir_for(const char *final);
+
+/* Publish a finished temporary directory under final. When final exists:
+ * with force, the old directory is moved aside and removed only after the
+ * rename succeeded; without force, fails with errno EEXIST. On failure
+ * the old final directory is left intact. Returns 0 or -1 (errno). */
+int tl_fs_publish_dir(const char *tmpdir, const char *final, int force);
+
+/* Write len bytes to path atomically (tmp file + fsync + rename).
+ * Returns 0 or -1 (errno); on failure nothing is left under path's name
+ * that was not there before. */
+int tl_fs_write_file(const char *path, const void *data, size_t len);
+
+/* Remove a directory tree (best effort). Returns 0 or -1. */
+int tl_fs_rmtree(const char *path);
+
+/* 1 if path exists (any type). */
+int tl_fs_exists(const char *path);
+
+/* Write the whole buffer to fd, retrying on EINTR; 0 or -1 (errno). */
+int tl_fs_write_all(int fd, const void *data, size_t len);
+
+/* Fault injection for tests: when the environment variable
+ * TL_FAULT_WRITE_AFTER=N is set, the (N+1)-th call of tl_fs_write_all
+ * in this process fails with ENOSPC ("disk full"). The variable is read at
+ * the first write; tl_fs_fault_reset() makes the next write read it again. */
+void tl_fs_fault_reset(void);
+
+#endif

@@ -1,0 +1,187 @@
+/* fsutil.c - atomic files and directories, with write fault injection. */
+#include "tl/fsutil.h"
+#include "tl/util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+char *tl_fs_tmpdir_for(const char *final)
+{
+	size_t n = strlen(final);
+	while (n > 1 && final[n - 1] == '/')
+		n--;
+	char *p = tl_xmalloc(n + 16);
+	memcpy(p, final, n);
+	memcpy(p + n, ".tmp-XXXXXX", 12);
+	if (!mkdtemp(p)) {
+		int e = errno;
+		free(p);
+		errno = e;
+		return NULL;
+	}
+	return p;
+}
+
+int tl_fs_exists(const char *path)
+{
+	struct stat st;
+	return lstat(path, &st) == 0;
+}
+
+int tl_fs_rmtree(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) != 0)
+		return -1;
+	if (!S_ISDIR(st.st_mode))
+		return unlink(path);
+	DIR *d = opendir(path);
+	if (!d)
+		return -1;
+	struct dirent *e;
+	int rc = 0;
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		size_t n = strlen(path) + strlen(e->d_name) + 2;
+		char *sub = tl_xmalloc(n);
+		snprintf(sub, n, "%s/%s", path, e->d_name);
+		if (tl_fs_rmtree(sub) != 0)
+			rc = -1;
+		free(sub);
+	}
+	closedir(d);
+	if (rmdir(path) != 0)
+		rc = -1;
+	return rc;
+}
+
+static void fsync_dir_of(const char *path)
+{
+	char *p = tl_xstrdup(path);
+	char *slash = strrchr(p, '/');
+	const char *dir = ".";
+	if (slash) {
+		*slash = 0;
+		dir = *p ? p : "/";
+	}
+	int fd = open(dir, O_RDONLY | O_DIRECTORY);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+	free(p);
+}
+
+int tl_fs_publish_dir(const char *tmpdir, const char *final, int force)
+{
+	char *aside = NULL;
+	if (tl_fs_exists(final)) {
+		if (!force) {
+			errno = EEXIST;
+			return -1;
+		}
+		size_t n = strlen(final) + 16;
+		aside = tl_xmalloc(n);
+		snprintf(aside, n, "%s.old-%ld", final, (long)getpid());
+		if (rename(final, aside) != 0) {
+			int e = errno;
+			free(aside);
+			errno = e;
+			return -1;
+		}
+	}
+	if (rename(tmpdir, final) != 0) {
+		int e = errno;
+		if (aside) {
+			rename(aside, final); /* put the old one back */
+			free(aside);
+		}
+		errno = e;
+		return -1;
+	}
+	fsync_dir_of(final);
+	if (aside) {
+		tl_fs_rmtree(aside);
+		free(aside);
+	}
+	return 0;
+}
+
+/* mkstemp makes 0600 files; give the final file the usual 0666 & ~umask. */
+static int fchmod_default(const char *path)
+{
+	mode_t m = umask(022);
+	umask(m);
+	return chmod(path, 0666 & ~m);
+}
+
+static long fault_budget = -2; /* -2: not read yet, -1: off */
+
+void tl_fs_fault_reset(void)
+{
+	fault_budget = -2;
+}
+
+int tl_fs_write_all(int fd, const void *data, size_t len)
+{
+	if (fault_budget == -2) {
+		const char *s = getenv("TL_FAULT_WRITE_AFTER");
+		fault_budget = s && *s ? atol(s) : -1;
+	}
+	if (fault_budget >= 0) {
+		if (fault_budget == 0) {
+			errno = ENOSPC;
+			return -1;
+		}
+		fault_budget--;
+	}
+	const char *p = data;
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int tl_fs_write_file(const char *path, const void *data, size_t len)
+{
+	size_t n = strlen(path) + 16;
+	char *tmp = tl_xmalloc(n);
+	snprintf(tmp, n, "%s.tmp-XXXXXX", path);
+	int fd = mkstemp(tmp);
+	if (fd < 0) {
+		int e = errno;
+		free(tmp);
+		errno = e;
+		return -1;
+	}
+	if (tl_fs_write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+		int e = errno;
+		close(fd);
+		unlink(tmp);
+		free(tmp);
+		errno = e;
+		return -1;
+	}
+	if (close(fd) != 0 || fchmod_default(tmp) != 0 || rename(tmp, path) != 0) {
+		int e = errno;
+		unlink(tmp);
+		free(tmp);
+		errno = e;
+		return -1;
+	}
+	free(tmp);
+	return 0;
+}
