@@ -1,0 +1,162 @@
+/* tl/bert.h - BERT encoders (Hugging Face BertModel and
+ * BertForSequenceClassification checkpoints) on the kernel layer.
+ *
+ * llm.c style: one struct per model, one parameter arena holding every
+ * weight as float32 (F16/BF16 are converted at load), named pointers into
+ * it (tl_bert_params), and a forward pass that is a list of layer calls.
+ * A gradient struct for training is the same tl_bert_params type over a
+ * second arena of the same layout (tl_bert_params_layout gives it).
+ *
+ * Layout of the fused attention weights: layer l's query, key and value
+ * weights are stacked in qkvw[l] = [3C, C] (query rows first), so one GEMM
+ * produces q, k and v; tl_bert_save (training) splits them back into
+ * Hugging Face names.
+ */
+#ifndef TL_BERT_H
+#define TL_BERT_H
+
+#include "kernels/kernels.h"
+#include "tl/classifier.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+	int vocab_size, max_pos, type_vocab; /* V, P, TT */
+	int C, L, NH, I;                     /* hidden, layers, heads, intermediate */
+	int nlabels;                         /* classifier rows, 0 without a head */
+	float eps;                           /* LayerNorm epsilon (1e-12) */
+	int pad_id;
+} tl_bert_config;
+
+#define TL_BERT_NPARAMS 21
+typedef struct {
+	float *wte;      /* [V, C] word embeddings */
+	float *wpe;      /* [P, C] position embeddings */
+	float *wtt;      /* [TT, C] token type embeddings */
+	float *emb_lnw;  /* [C] */
+	float *emb_lnb;  /* [C] */
+	float *qkvw;     /* [L, 3C, C] query, key, value weights */
+	float *qkvb;     /* [L, 3C] */
+	float *attprojw; /* [L, C, C] attention.output.dense */
+	float *attprojb; /* [L, C] */
+	float *ln1w;     /* [L, C] attention.output.LayerNorm */
+	float *ln1b;     /* [L, C] */
+	float *fcw;      /* [L, I, C] intermediate.dense */
+	float *fcb;      /* [L, I] */
+	float *fcprojw;  /* [L, C, I] output.dense */
+	float *fcprojb;  /* [L, C] */
+	float *ln2w;     /* [L, C] output.LayerNorm */
+	float *ln2b;     /* [L, C] */
+	float *poolw;    /* [C, C] pooler.dense (absent: NULL-sized 0) */
+	float *poolb;    /* [C] */
+	float *clsw;     /* [NL, C] classifier */
+	float *clsb;     /* [NL] */
+} tl_bert_params;
+
+/* Activations of one forward pass over a [B, T] batch. With keep (training)
+ * every buffer marked [L] holds all layers; otherwise one layer's worth is
+ * reused. All in backend memory. */
+typedef struct {
+	float *emb;     /* [B,T,C] embeddings before LayerNorm */
+	float *emb_ln;  /* [B,T,C] embedding output = input of layer 0 */
+	float *emb_mean, *emb_rstd; /* [B,T] */
+	float *qkv;     /* [L][B,T,3C] */
+	float *atty;    /* [L][B,T,C] attention output before the projection */
+	float *att;     /* [L][B,NH,T,T] probabilities (keep only, else NULL) */
+	float *attproj; /* [L][B,T,C] */
+	float *res1;    /* [L][B,T,C] input + attproj */
+	float *ln1;     /* [L][B,T,C] */
+	float *ln1_mean, *ln1_rstd; /* [L][B,T] */
+	float *fch;     /* [L][B,T,I] before GELU */
+	float *fch_gelu;/* [L][B,T,I] (aliases fch when not keeping) */
+	float *fcproj;  /* [L][B,T,C] */
+	float *res2;    /* [L][B,T,C] ln1 + fcproj */
+	float *ln2;     /* [L][B,T,C] layer output */
+	float *ln2_mean, *ln2_rstd; /* [L][B,T] */
+	float *pooled;  /* [B,C] */
+	float *logits;  /* [B,NL] */
+	float *pool;    /* [B,C] tl_bert_encode pooling output */
+} tl_bert_acts;
+
+typedef struct {
+	tl_bert_config cfg;
+	const tl_kernels *k;
+	tl_bert_params params;        /* pointers into arena */
+	size_t param_sizes[TL_BERT_NPARAMS];
+	float *arena;                 /* backend memory, owned */
+	size_t nparams;
+	int has_pooler;
+	char *dir;                    /* owned */
+	char vocab_sha256[65];        /* "" without vocab.txt */
+	/* activations, grown on demand to the largest batch seen */
+	tl_bert_acts acts;
+	float *acts_arena;
+	size_t acts_cap;              /* floats in acts_arena */
+	int keep;                     /* keep every layer's activations (training) */
+	int32_t *ids, *type_ids, *lens; /* [B,T], [B,T], [B] backend memory */
+	size_t in_cap;
+	int B, T;                     /* shape of the last forward */
+	const float *out;             /* [B,T,C] hidden state the last forward ended with */
+} tl_bert;
+
+/* Sizes (floats) of the TL_BERT_NPARAMS tensors for a configuration. */
+void tl_bert_params_layout(const tl_bert_config *cfg, int has_pooler, size_t sizes[TL_BERT_NPARAMS]);
+/* Point p's members into arena following sizes. */
+void tl_bert_params_point(tl_bert_params *p, float *arena, const size_t sizes[TL_BERT_NPARAMS]);
+
+/* Read dir/config.json and the weights (dir/model.safetensors, or the
+ * shards listed in dir/model.safetensors.index.json). k NULL: CPU.
+ * Returns a new model, or NULL with a one-line message in err (every
+ * failure is a model error, TL_EXIT_MODEL). Free with tl_bert_free. */
+tl_bert *tl_bert_load(const char *dir, const tl_kernels *k, char *err, size_t errsz);
+void tl_bert_free(tl_bert *m);
+
+/* Check one input sequence: 1 <= len <= max_pos, ids in [0, V), types in
+ * [0, TT) (type_ids may be NULL). 0, or -1 with err. */
+int tl_bert_check_seq(const tl_bert *m, const int32_t *ids, const int32_t *type_ids, int len, char *err,
+		      size_t errsz);
+
+/* Forward over a padded batch in host memory: ids/type_ids [B,T] (type_ids
+ * NULL: all 0), lens[B] (1 <= lens[b] <= T <= max_pos). Runs the
+ * embeddings and layers 1..upto (upto < 0 or > L: all L layers); m->out
+ * then points at hidden_states[upto] in Hugging Face's numbering (0 = the
+ * embedding output). Inputs must have passed tl_bert_check_seq. */
+void tl_bert_forward(tl_bert *m, const int32_t *ids, const int32_t *type_ids, const int32_t *lens, int B, int T,
+		     int upto);
+/* After a full forward: pooler output [B,C] (NULL without a pooler) and
+ * classifier logits [B,NL] (NULL without a head), in backend memory. */
+const float *tl_bert_pooler(tl_bert *m);
+const float *tl_bert_classify(tl_bert *m);
+
+/* One input sequence of tl_bert_encode (memory owned by the caller). */
+typedef struct {
+	const int32_t *ids, *type_ids; /* type_ids may be NULL */
+	int len;
+} tl_bert_seq;
+
+enum tl_bert_what {
+	TL_BERT_POOL,    /* pool (enum tl_pool) the hidden state of `layer`: [n, C] */
+	TL_BERT_POOLER,  /* the pooler output: [n, C] */
+	TL_BERT_LOGITS,  /* classifier logits: [n, NL] */
+};
+
+typedef struct {
+	int what;       /* enum tl_bert_what */
+	int pool;       /* enum tl_pool, for TL_BERT_POOL */
+	int layer;      /* hidden_states index for TL_BERT_POOL; < 0: last */
+	int normalize;  /* L2-normalize TL_BERT_POOL rows */
+	int batch_size; /* sequences per forward (default 32) */
+} tl_bert_encode_opts;
+
+/* Run n checked sequences in batches of similar length (sorted by length,
+ * each batch padded to its longest member) and write the rows of out in
+ * input order (host memory, n * width floats, width from
+ * tl_bert_encode_width). */
+void tl_bert_encode(tl_bert *m, const tl_bert_seq *seqs, size_t n, const tl_bert_encode_opts *o, float *out);
+int tl_bert_encode_width(const tl_bert *m, const tl_bert_encode_opts *o);
+
+/* The "bert" backend of tl/classifier.h. */
+tl_classifier *tl_bert_classifier_load(const char *dir, const void *config, int threads, tl_classifier_err *e);
+
+#endif

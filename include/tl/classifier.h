@@ -1,0 +1,109 @@
+/* tl/classifier.h - one interface over every kind of classification model.
+ *
+ * tl-predict (and tl-eval, tl-train --dev) score records with whatever model
+ * a directory holds. The directory's config.json names the kind in
+ * "model_type"; tl_classifier_load dispatches on it:
+ *
+ *   "bert" (and the BERT family: "distilbert" is not, it has other names)
+ *                 -> lib/bert.c  (BertForSequenceClassification directories)
+ *   "tl-linear"   -> tl_linear_classifier_load, lib/linear*.c
+ *
+ * A backend fills a tl_classifier: the label names (id2label), the
+ * multi-label flag, and the ops table. Adding a backend: write a loader with
+ * the tl_classifier_loader signature and add one line to the table in
+ * lib/classifier.c (a static table, so the backend's object is pulled from
+ * libtl.a by the strong reference; a weak reference would not be).
+ *
+ * Records: the caller owns them; predict reads the keys it needs (bert:
+ * "ids" and optional "type_ids"; a linear model whatever it documents) and
+ * never keeps a pointer after it returns. Because tl_reader reuses its
+ * buffer, a caller that batches records keeps copies: tl_rec_batch below.
+ */
+#ifndef TL_CLASSIFIER_H
+#define TL_CLASSIFIER_H
+
+#include "tl/stream.h"
+
+#include <stddef.h>
+
+typedef struct tl_classifier tl_classifier;
+
+/* Error report of a failed call: code is an enum tl_exit value
+ * (TL_EXIT_DATA for a bad record, TL_EXIT_MODEL for a bad model, ...),
+ * index the position in the batch of the offending record or (size_t)-1,
+ * msg one line without the tool name or record number. */
+typedef struct {
+	int code;
+	size_t index;
+	char msg[512];
+} tl_classifier_err;
+
+typedef struct {
+	/* Score n records: logits[i * nlabels + j] for record i, label j (raw
+	 * scores: softmax or sigmoid is applied by tl_classifier_probs).
+	 * Returns 0, or -1 with *e filled. */
+	int (*predict)(tl_classifier *c, const tl_record *recs, size_t n, float *logits,
+		       tl_classifier_err *e);
+	/* Free impl (not the tl_classifier itself nor labels). */
+	void (*free)(tl_classifier *c);
+} tl_classifier_ops;
+
+struct tl_classifier {
+	const tl_classifier_ops *ops;
+	int nlabels;
+	char **labels;      /* nlabels NUL-terminated names, id order; owned (free()d by tl_classifier_free) */
+	int multi_label;    /* config problem_type "multi_label_classification": sigmoid, else softmax */
+	size_t batch_size;  /* a good batch size for predict (caller may use any) */
+	const char *kind;   /* "bert", "tl-linear": static string */
+	char vocab_sha256[65]; /* sha256 of the directory's vocab.txt, "" when none */
+	void *impl;         /* backend state, owned, freed by ops->free */
+};
+
+/* A loader: dir is the model directory, config its parsed config.json (a
+ * jansson json_t *, passed as const void * to keep jansson out of this
+ * header), threads the thread budget (0: all cores). Returns a new
+ * classifier, or NULL with e filled (code TL_EXIT_MODEL usually). */
+typedef tl_classifier *(*tl_classifier_loader)(const char *dir, const void *config, int threads,
+					       tl_classifier_err *e);
+
+/* Load the model in dir (reads dir/config.json, dispatches on model_type).
+ * NULL with e filled on error ("unsupported model_type 'x'", ...).
+ * Free with tl_classifier_free. */
+tl_classifier *tl_classifier_load(const char *dir, int threads, tl_classifier_err *e);
+void tl_classifier_free(tl_classifier *c);
+
+/* Score n records; see tl_classifier_ops.predict. */
+int tl_classifier_predict(tl_classifier *c, const tl_record *recs, size_t n, float *logits,
+			  tl_classifier_err *e);
+
+/* logits -> probabilities, in place over n rows of c->nlabels: softmax per
+ * row, or an elementwise sigmoid when c->multi_label. */
+void tl_classifier_probs(const tl_classifier *c, float *x, size_t n);
+
+/* Helper for backends: fill c->labels/nlabels from config "id2label"
+ * (falling back to num_labels or fallback_n with names "LABEL_i"), and
+ * c->multi_label from "problem_type". Returns 0 or -1 with e filled. */
+int tl_classifier_read_labels(tl_classifier *c, const void *config, int fallback_n, tl_classifier_err *e);
+
+/* The linear backend (lib/linear*.c, another module). */
+tl_classifier *tl_linear_classifier_load(const char *dir, const void *config, int threads,
+					 tl_classifier_err *e);
+
+/* ---------------- owned copies of records ---------------- */
+
+/* A batch of records copied out of a tl_reader, so that they survive the
+ * next tl_reader_next. recs[i].map points into the batch's own memory. */
+typedef struct {
+	tl_record *recs;
+	size_t n, cap;
+	void *priv; /* internal: one msgpack_unpacked per record */
+} tl_rec_batch;
+
+void tl_rec_batch_init(tl_rec_batch *b);
+/* Deep-copy rec into the batch; returns the copy (valid until clear/free). */
+const tl_record *tl_rec_batch_add(tl_rec_batch *b, const tl_record *rec);
+/* Drop all records (memory is kept for reuse up to the largest batch). */
+void tl_rec_batch_clear(tl_rec_batch *b);
+void tl_rec_batch_free(tl_rec_batch *b);
+
+#endif

@@ -1,0 +1,292 @@
+/* kernels/cpu/kernels.c - the CPU backend of kernels/kernels.h: OpenBLAS
+ * sgemm for the matrix products, OpenMP-parallel C loops written so that
+ * gcc vectorises them (-O3 -march=native) for everything else.
+ *
+ * Threads: OpenBLAS (the pthread build that pkg-config selects) and OpenMP
+ * each own a pool; set_threads gives both the same budget, and the two are
+ * never active at the same time (no BLAS call inside a parallel region),
+ * so n threads means n busy cores. */
+#include "kernels/kernels.h"
+#include "tl/util.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void *cpu_alloc(size_t bytes)
+{
+	/* 64-byte aligned for AVX-512 loads, zeroed */
+	size_t n = (bytes + 63) & ~(size_t)63;
+	void *p = NULL;
+	if (posix_memalign(&p, 64, n ? n : 64) != 0)
+		tl_die(TL_EXIT_FAIL, "out of memory (%zu bytes)", bytes);
+	memset(p, 0, n);
+	return p;
+}
+
+static void cpu_free(void *p)
+{
+	free(p);
+}
+
+static void cpu_copy(void *dst, const void *src, size_t bytes)
+{
+	if (bytes)
+		memcpy(dst, src, bytes);
+}
+
+static void cpu_set_threads(int n)
+{
+	if (n <= 0)
+		n = omp_get_num_procs();
+	omp_set_num_threads(n);
+	openblas_set_num_threads(n);
+}
+
+static void cpu_synchronize(void)
+{
+}
+
+static void matmul_forward(float *out, const float *inp, const float *weight, const float *bias, int N,
+			   int IC, int OC)
+{
+	float beta = 0.0f;
+	if (bias) {
+#pragma omp parallel for schedule(static) if ((size_t)N * OC > 65536)
+		for (int n = 0; n < N; n++)
+			memcpy(out + (size_t)n * OC, bias, (size_t)OC * sizeof(float));
+		beta = 1.0f;
+	}
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, IC, 1.0f, inp, IC, weight, IC, beta, out,
+		    OC);
+}
+
+static void embedding_forward(float *out, const int32_t *ids, const int32_t *type_ids, const float *wte,
+			      const float *wpe, const float *wtt, int B, int T, int C)
+{
+#pragma omp parallel for schedule(static) collapse(2)
+	for (int b = 0; b < B; b++)
+		for (int t = 0; t < T; t++) {
+			size_t bt = (size_t)b * T + t;
+			const float *w = wte + (size_t)ids[bt] * C;
+			const float *p = wpe + (size_t)t * C;
+			const float *y = wtt + (size_t)(type_ids ? type_ids[bt] : 0) * C;
+			float *o = out + bt * C;
+			for (int c = 0; c < C; c++)
+				o[c] = (w[c] + y[c]) + p[c];
+		}
+}
+
+static void layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *weight,
+			      const float *bias, int N, int C, float eps)
+{
+#pragma omp parallel for schedule(static)
+	for (int n = 0; n < N; n++) {
+		const float *x = inp + (size_t)n * C;
+		float *o = out + (size_t)n * C;
+		double s = 0;
+		for (int c = 0; c < C; c++)
+			s += x[c];
+		float m = (float)(s / C);
+		double v = 0;
+		for (int c = 0; c < C; c++) {
+			double d = (double)x[c] - m;
+			v += d * d;
+		}
+		float r = (float)(1.0 / sqrt(v / C + eps));
+		for (int c = 0; c < C; c++)
+			o[c] = (x[c] - m) * r * weight[c] + bias[c];
+		if (mean)
+			mean[n] = m;
+		if (rstd)
+			rstd[n] = r;
+	}
+}
+
+static void residual_forward(float *out, const float *a, const float *b, size_t n)
+{
+#pragma omp parallel for schedule(static) if (n > 65536)
+	for (size_t i = 0; i < n; i++)
+		out[i] = a[i] + b[i];
+}
+
+static void gelu_forward(float *out, const float *inp, size_t n)
+{
+#pragma omp parallel for schedule(static) if (n > 16384)
+	for (size_t i = 0; i < n; i++) {
+		float x = inp[i];
+		out[i] = 0.5f * x * (1.0f + erff(x * (float)M_SQRT1_2));
+	}
+}
+
+/* Attention, one (sequence, head) pair per task. K is transposed into a
+ * [hd, len] scratch so that the score loop runs over keys (vectorised,
+ * each score summed over d in order), and V is packed [len, hd]. */
+static void attention_forward(float *out, float *att, const float *qkv, const int32_t *lens, int B, int T,
+			      int C, int NH)
+{
+	int hd = C / NH;
+	float scale = 1.0f / sqrtf((float)hd);
+	size_t C3 = 3 * (size_t)C;
+#pragma omp parallel
+	{
+		float *kt = malloc(sizeof(float) * (size_t)hd * T);
+		float *vv = malloc(sizeof(float) * (size_t)hd * T);
+		float *s = malloc(sizeof(float) * (size_t)T);
+		float *o = malloc(sizeof(float) * (size_t)hd);
+		if (!kt || !vv || !s || !o)
+			tl_die(TL_EXIT_FAIL, "out of memory");
+#pragma omp for schedule(dynamic, 1) collapse(2)
+		for (int b = 0; b < B; b++)
+			for (int h = 0; h < NH; h++) {
+				int len = lens[b];
+				const float *base = qkv + (size_t)b * T * C3;
+				for (int j = 0; j < len; j++) {
+					const float *k = base + j * C3 + C + h * hd;
+					const float *v = base + j * C3 + 2 * C + h * hd;
+					for (int d = 0; d < hd; d++) {
+						kt[(size_t)d * len + j] = k[d];
+						vv[(size_t)j * hd + d] = v[d];
+					}
+				}
+				for (int i = 0; i < T; i++) {
+					float *dst = out + ((size_t)b * T + i) * C + h * hd;
+					float *a = att ? att + (((size_t)b * NH + h) * T + i) * T : NULL;
+					if (i >= len) {
+						memset(dst, 0, sizeof(float) * hd);
+						if (a)
+							memset(a, 0, sizeof(float) * T);
+						continue;
+					}
+					const float *q = base + i * C3 + h * hd;
+					for (int j = 0; j < len; j++)
+						s[j] = 0.0f;
+					for (int d = 0; d < hd; d++) {
+						float qd = q[d];
+						const float *kr = kt + (size_t)d * len;
+						for (int j = 0; j < len; j++)
+							s[j] += qd * kr[j];
+					}
+					float m = -INFINITY;
+					for (int j = 0; j < len; j++) {
+						s[j] *= scale;
+						m = s[j] > m ? s[j] : m;
+					}
+					float sum = 0.0f;
+					for (int j = 0; j < len; j++) {
+						s[j] = expf(s[j] - m);
+						sum += s[j];
+					}
+					float inv = 1.0f / sum;
+					for (int d = 0; d < hd; d++)
+						o[d] = 0.0f;
+					for (int j = 0; j < len; j++) {
+						float p = s[j] * inv;
+						const float *vr = vv + (size_t)j * hd;
+						for (int d = 0; d < hd; d++)
+							o[d] += p * vr[d];
+						if (a)
+							a[j] = p;
+					}
+					if (a)
+						for (int j = len; j < T; j++)
+							a[j] = 0.0f;
+					memcpy(dst, o, sizeof(float) * hd);
+				}
+			}
+		free(kt);
+		free(vv);
+		free(s);
+		free(o);
+	}
+}
+
+static void pooler_forward(float *out, const float *hidden, const float *weight, const float *bias, int B,
+			   int T, int C, int OC)
+{
+	/* rows hidden[b, 0, :] are T*C apart: one strided sgemm */
+	for (int b = 0; b < B; b++)
+		memcpy(out + (size_t)b * OC, bias, sizeof(float) * OC);
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, OC, C, 1.0f, hidden, T * C, weight, C, 1.0f,
+		    out, OC);
+	for (size_t i = 0; i < (size_t)B * OC; i++)
+		out[i] = tanhf(out[i]);
+}
+
+static void pool_forward(float *out, const float *hidden, const int32_t *lens, int B, int T, int C, int mode)
+{
+#pragma omp parallel for schedule(static)
+	for (int b = 0; b < B; b++) {
+		const float *h = hidden + (size_t)b * T * C;
+		float *o = out + (size_t)b * C;
+		int len = lens[b];
+		if (mode == TL_POOL_CLS || len <= 0) {
+			memcpy(o, h, sizeof(float) * C);
+			continue;
+		}
+		memcpy(o, h, sizeof(float) * C);
+		for (int t = 1; t < len; t++) {
+			const float *r = h + (size_t)t * C;
+			if (mode == TL_POOL_MAX)
+				for (int c = 0; c < C; c++)
+					o[c] = r[c] > o[c] ? r[c] : o[c];
+			else
+				for (int c = 0; c < C; c++)
+					o[c] += r[c];
+		}
+		if (mode == TL_POOL_MEAN) {
+			float inv = 1.0f / (float)len;
+			for (int c = 0; c < C; c++)
+				o[c] *= inv;
+		}
+	}
+}
+
+static void l2norm_forward(float *x, int N, int C)
+{
+	for (int n = 0; n < N; n++) {
+		float *r = x + (size_t)n * C;
+		double s = 0;
+		for (int c = 0; c < C; c++)
+			s += (double)r[c] * r[c];
+		double nrm = sqrt(s);
+		/* as torch.nn.functional.normalize: x / max(||x||, 1e-12) */
+		float inv = (float)(1.0 / (nrm > 1e-12 ? nrm : 1e-12));
+		for (int c = 0; c < C; c++)
+			r[c] *= inv;
+	}
+}
+
+static const tl_kernels cpu = {
+	.name = "cpu",
+	.host_memory = 1,
+	.alloc = cpu_alloc,
+	.free = cpu_free,
+	.to_device = cpu_copy,
+	.to_host = cpu_copy,
+	.set_threads = cpu_set_threads,
+	.synchronize = cpu_synchronize,
+	.matmul_forward = matmul_forward,
+	.embedding_forward = embedding_forward,
+	.layernorm_forward = layernorm_forward,
+	.residual_forward = residual_forward,
+	.gelu_forward = gelu_forward,
+	.attention_forward = attention_forward,
+	.pooler_forward = pooler_forward,
+	.pool_forward = pool_forward,
+	.l2norm_forward = l2norm_forward,
+};
+
+const tl_kernels *tl_kernels_cpu(void)
+{
+	return &cpu;
+}
+
+const tl_kernels *tl_kernels_get(const char *name)
+{
+	if (!name || !strcmp(name, "cpu"))
+		return &cpu;
+	return NULL;
+}

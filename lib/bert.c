@@ -1,0 +1,670 @@
+/* bert.c - BERT encoder: loading Hugging Face checkpoints, forward pass on
+ * the kernel layer, length-bucketed batch encoding, classifier backend. */
+#include "tl/bert.h"
+#include "tl/model.h"
+#include "tl/safetensors.h"
+#include "tl/util.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static int fail(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errsz, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errsz, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+void tl_bert_params_layout(const tl_bert_config *c, int has_pooler, size_t s[TL_BERT_NPARAMS])
+{
+	size_t C = (size_t)c->C, L = (size_t)c->L, I = (size_t)c->I;
+	s[0] = (size_t)c->vocab_size * C;
+	s[1] = (size_t)c->max_pos * C;
+	s[2] = (size_t)c->type_vocab * C;
+	s[3] = C;
+	s[4] = C;
+	s[5] = L * 3 * C * C;
+	s[6] = L * 3 * C;
+	s[7] = L * C * C;
+	s[8] = L * C;
+	s[9] = L * C;
+	s[10] = L * C;
+	s[11] = L * I * C;
+	s[12] = L * I;
+	s[13] = L * C * I;
+	s[14] = L * C;
+	s[15] = L * C;
+	s[16] = L * C;
+	s[17] = has_pooler ? C * C : 0;
+	s[18] = has_pooler ? C : 0;
+	s[19] = (size_t)c->nlabels * C;
+	s[20] = (size_t)c->nlabels;
+}
+
+void tl_bert_params_point(tl_bert_params *p, float *arena, const size_t s[TL_BERT_NPARAMS])
+{
+	float **ptrs[TL_BERT_NPARAMS] = {&p->wte,     &p->wpe,     &p->wtt,     &p->emb_lnw,  &p->emb_lnb,
+					 &p->qkvw,    &p->qkvb,    &p->attprojw, &p->attprojb, &p->ln1w,
+					 &p->ln1b,    &p->fcw,     &p->fcb,     &p->fcprojw,  &p->fcprojb,
+					 &p->ln2w,    &p->ln2b,    &p->poolw,   &p->poolb,    &p->clsw,
+					 &p->clsb};
+	for (int i = 0; i < TL_BERT_NPARAMS; i++) {
+		*ptrs[i] = s[i] ? arena : NULL;
+		arena += s[i];
+	}
+}
+
+/* ---------------- loading ---------------- */
+
+typedef struct {
+	tl_st_file *files;
+	int n;
+} shards;
+
+static void shards_close(shards *sh)
+{
+	for (int i = 0; i < sh->n; i++)
+		tl_st_close(&sh->files[i]);
+	free(sh->files);
+	sh->files = NULL;
+	sh->n = 0;
+}
+
+static int shards_open(shards *sh, const char *dir, char *err, size_t errsz)
+{
+	tl_buf p = {0};
+	struct stat st;
+	int rc = -1;
+	memset(sh, 0, sizeof *sh);
+	tl_buf_printf(&p, "%s/model.safetensors", dir);
+	if (stat(tl_buf_cstr(&p), &st) == 0) {
+		sh->files = tl_xcalloc(1, sizeof *sh->files);
+		if (tl_st_open(&sh->files[0], p.data, err, errsz) == 0) {
+			sh->n = 1;
+			rc = 0;
+		}
+		goto out;
+	}
+	p.len = 0;
+	tl_buf_printf(&p, "%s/model.safetensors.index.json", dir);
+	if (stat(tl_buf_cstr(&p), &st) != 0) {
+		fail(err, errsz, "%s: no model.safetensors (PyTorch .bin checkpoints are not read: convert them to safetensors)",
+		     dir);
+		goto out;
+	}
+	json_error_t je;
+	json_t *idx = json_load_file(p.data, 0, &je);
+	json_t *wm = idx ? json_object_get(idx, "weight_map") : NULL;
+	if (!json_is_object(wm)) {
+		fail(err, errsz, "%s: not a safetensors index (%s)", p.data, idx ? "no weight_map" : je.text);
+		json_decref(idx);
+		goto out;
+	}
+	const char *key;
+	json_t *v;
+	sh->files = tl_xcalloc(json_object_size(wm) + 1, sizeof *sh->files);
+	rc = 0;
+	json_object_foreach(wm, key, v)
+	{
+		const char *file = json_string_value(v);
+		if (!file || strchr(file, '/')) {
+			rc = fail(err, errsz, "%s: bad file for '%s'", p.data, key);
+			break;
+		}
+		int seen = 0;
+		tl_buf fp = {0};
+		tl_buf_printf(&fp, "%s/%s", dir, file);
+		for (int i = 0; i < sh->n && !seen; i++)
+			seen = !strcmp(sh->files[i].path, fp.data);
+		if (!seen) {
+			if (tl_st_open(&sh->files[sh->n], tl_buf_cstr(&fp), err, errsz) < 0)
+				rc = -1;
+			else
+				sh->n++;
+		}
+		tl_buf_free(&fp);
+		if (rc < 0)
+			break;
+	}
+	json_decref(idx);
+out:
+	if (rc < 0)
+		shards_close(sh);
+	tl_buf_free(&p);
+	return rc;
+}
+
+/* Find a tensor under its Hugging Face name, with or without the "bert."
+ * prefix, and with the old gamma/beta names of LayerNorm parameters. */
+static const tl_st_tensor *find(const shards *sh, const char *name, const tl_st_file **file)
+{
+	char alt[256];
+	const char *prefixes[] = {"", "bert."};
+	for (int pi = 0; pi < 2; pi++)
+		for (int g = 0; g < 2; g++) {
+			const char *n = name;
+			char buf[256];
+			if (g) {
+				const char *s = strstr(name, "LayerNorm.");
+				if (!s)
+					continue;
+				const char *rest = s + strlen("LayerNorm.");
+				snprintf(buf, sizeof buf, "%.*sLayerNorm.%s", (int)(s - name), name,
+					 !strcmp(rest, "weight") ? "gamma" : !strcmp(rest, "bias") ? "beta" : rest);
+				n = buf;
+			}
+			snprintf(alt, sizeof alt, "%s%s", prefixes[pi], n);
+			for (int i = 0; i < sh->n; i++) {
+				const tl_st_tensor *t = tl_st_find(&sh->files[i], alt);
+				if (t) {
+					*file = &sh->files[i];
+					return t;
+				}
+			}
+		}
+	return NULL;
+}
+
+/* Load tensor name of shape [d0] or [d0, d1] (d1 0: 1-D) into dst. */
+static int load_tensor(const shards *sh, const char *dir, const char *name, int64_t d0, int64_t d1, float *dst,
+		       char *err, size_t errsz)
+{
+	const tl_st_file *f = NULL;
+	const tl_st_tensor *t = find(sh, name, &f);
+	if (!t)
+		return fail(err, errsz, "%s: tensor '%s' missing from the checkpoint", dir, name);
+	int ok = d1 ? (t->ndim == 2 && t->shape[0] == d0 && t->shape[1] == d1) : (t->ndim == 1 && t->shape[0] == d0);
+	if (!ok) {
+		char got[128] = "", *q = got;
+		for (int i = 0; i < t->ndim && q < got + sizeof got - 24; i++)
+			q += sprintf(q, "%s%lld", i ? ", " : "", (long long)t->shape[i]);
+		if (d1)
+			return fail(err, errsz, "%s: tensor '%s' has shape [%s], expected [%lld, %lld] from config.json",
+				    f->path, t->name, got, (long long)d0, (long long)d1);
+		return fail(err, errsz, "%s: tensor '%s' has shape [%s], expected [%lld] from config.json", f->path,
+			    t->name, got, (long long)d0);
+	}
+	return tl_st_read_f32(f, t, dst, err, errsz);
+}
+
+static int read_config(tl_bert_config *c, const json_t *cfg, const char *dir, char *err, size_t errsz)
+{
+	long v;
+#define INT(field, key, dflt)                                                    \
+	do {                                                                     \
+		if (tl_model_config_int(cfg, dir, key, dflt, &v, err, errsz) < 0) \
+			return -1;                                               \
+		c->field = (int)v;                                               \
+	} while (0)
+	INT(C, "hidden_size", -1);
+	INT(L, "num_hidden_layers", -1);
+	INT(NH, "num_attention_heads", -1);
+	INT(I, "intermediate_size", -1);
+	INT(vocab_size, "vocab_size", -1);
+	INT(max_pos, "max_position_embeddings", 512);
+	INT(type_vocab, "type_vocab_size", 2);
+	INT(pad_id, "pad_token_id", 0);
+#undef INT
+	c->eps = 1e-12f;
+	json_t *e = json_object_get(cfg, "layer_norm_eps");
+	if (json_is_number(e))
+		c->eps = (float)json_number_value(e);
+	if (c->C <= 0 || c->L <= 0 || c->NH <= 0 || c->I <= 0 || c->vocab_size <= 0 || c->max_pos <= 0 ||
+	    c->type_vocab <= 0 || c->C % c->NH || c->C > 65536 || c->I > 262144 || c->L > 1000 ||
+	    (size_t)c->vocab_size * c->C > ((size_t)1 << 34))
+		return fail(err, errsz, "%s/config.json: inconsistent sizes (hidden_size %d, heads %d, layers %d, intermediate %d, vocab %d)",
+			    dir, c->C, c->NH, c->L, c->I, c->vocab_size);
+	const char *act = json_string_value(json_object_get(cfg, "hidden_act"));
+	if (act && strcmp(act, "gelu"))
+		return fail(err, errsz, "%s/config.json: hidden_act '%s' is not supported (only exact \"gelu\")", dir, act);
+	const char *pe = json_string_value(json_object_get(cfg, "position_embedding_type"));
+	if (pe && strcmp(pe, "absolute"))
+		return fail(err, errsz, "%s/config.json: position_embedding_type '%s' is not supported", dir, pe);
+	return 0;
+}
+
+static int load_weights(tl_bert *m, const shards *sh, float *host, char *err, size_t errsz)
+{
+	const tl_bert_config *c = &m->cfg;
+	tl_bert_params p;
+	tl_bert_params_point(&p, host, m->param_sizes);
+	const char *dir = m->dir;
+	int64_t C = c->C, I = c->I;
+	char name[256];
+#define LOAD(nm, d0, d1, dst)                                                  \
+	do {                                                                   \
+		if (load_tensor(sh, dir, nm, d0, d1, dst, err, errsz) < 0) \
+			return -1;                                             \
+	} while (0)
+	LOAD("embeddings.word_embeddings.weight", c->vocab_size, C, p.wte);
+	LOAD("embeddings.position_embeddings.weight", c->max_pos, C, p.wpe);
+	LOAD("embeddings.token_type_embeddings.weight", c->type_vocab, C, p.wtt);
+	LOAD("embeddings.LayerNorm.weight", C, 0, p.emb_lnw);
+	LOAD("embeddings.LayerNorm.bias", C, 0, p.emb_lnb);
+	static const char *qkv[3] = {"query", "key", "value"};
+	for (int l = 0; l < c->L; l++) {
+		for (int j = 0; j < 3; j++) {
+			snprintf(name, sizeof name, "encoder.layer.%d.attention.self.%s.weight", l, qkv[j]);
+			LOAD(name, C, C, p.qkvw + ((size_t)l * 3 + j) * C * C);
+			snprintf(name, sizeof name, "encoder.layer.%d.attention.self.%s.bias", l, qkv[j]);
+			LOAD(name, C, 0, p.qkvb + ((size_t)l * 3 + j) * C);
+		}
+#define LAYER(suffix, d0, d1, dst)                                                     \
+	do {                                                                           \
+		snprintf(name, sizeof name, "encoder.layer.%d.%s", l, suffix);         \
+		LOAD(name, d0, d1, dst);                                               \
+	} while (0)
+		LAYER("attention.output.dense.weight", C, C, p.attprojw + (size_t)l * C * C);
+		LAYER("attention.output.dense.bias", C, 0, p.attprojb + (size_t)l * C);
+		LAYER("attention.output.LayerNorm.weight", C, 0, p.ln1w + (size_t)l * C);
+		LAYER("attention.output.LayerNorm.bias", C, 0, p.ln1b + (size_t)l * C);
+		LAYER("intermediate.dense.weight", I, C, p.fcw + (size_t)l * I * C);
+		LAYER("intermediate.dense.bias", I, 0, p.fcb + (size_t)l * I);
+		LAYER("output.dense.weight", C, I, p.fcprojw + (size_t)l * C * I);
+		LAYER("output.dense.bias", C, 0, p.fcprojb + (size_t)l * C);
+		LAYER("output.LayerNorm.weight", C, 0, p.ln2w + (size_t)l * C);
+		LAYER("output.LayerNorm.bias", C, 0, p.ln2b + (size_t)l * C);
+#undef LAYER
+	}
+	if (m->has_pooler) {
+		LOAD("pooler.dense.weight", C, C, p.poolw);
+		LOAD("pooler.dense.bias", C, 0, p.poolb);
+	}
+	if (c->nlabels) {
+		LOAD("classifier.weight", c->nlabels, C, p.clsw);
+		LOAD("classifier.bias", c->nlabels, 0, p.clsb);
+	}
+#undef LOAD
+	return 0;
+}
+
+static tl_bert *load(const char *dir, const json_t *cfg, const tl_kernels *k, int nlabels, char *err, size_t errsz)
+{
+	tl_bert *m = tl_xcalloc(1, sizeof *m);
+	m->k = k ? k : tl_kernels_cpu();
+	m->dir = tl_xstrdup(dir);
+	shards sh = {0};
+	float *host = NULL;
+	if (read_config(&m->cfg, cfg, dir, err, errsz) < 0)
+		goto bad;
+	m->cfg.nlabels = nlabels;
+	if (tl_model_vocab_sha256(dir, m->vocab_sha256, err, errsz) < 0)
+		goto bad;
+	if (shards_open(&sh, dir, err, errsz) < 0)
+		goto bad;
+	const tl_st_file *f;
+	m->has_pooler = find(&sh, "pooler.dense.weight", &f) != NULL || nlabels > 0;
+	tl_bert_params_layout(&m->cfg, m->has_pooler, m->param_sizes);
+	m->nparams = 0;
+	for (int i = 0; i < TL_BERT_NPARAMS; i++)
+		m->nparams += m->param_sizes[i];
+	m->arena = m->k->alloc(m->nparams * sizeof(float));
+	host = m->k->host_memory ? m->arena : tl_xmalloc(m->nparams * sizeof(float));
+	if (load_weights(m, &sh, host, err, errsz) < 0)
+		goto bad;
+	if (!m->k->host_memory)
+		m->k->to_device(m->arena, host, m->nparams * sizeof(float));
+	tl_bert_params_point(&m->params, m->arena, m->param_sizes);
+	if (!m->k->host_memory)
+		free(host);
+	shards_close(&sh);
+	return m;
+bad:
+	if (host && m->k && !m->k->host_memory)
+		free(host);
+	shards_close(&sh);
+	tl_bert_free(m);
+	return NULL;
+}
+
+tl_bert *tl_bert_load(const char *dir, const tl_kernels *k, char *err, size_t errsz)
+{
+	json_t *cfg = tl_model_read_config(dir, err, errsz);
+	if (!cfg)
+		return NULL;
+	tl_bert *m = load(dir, cfg, k, 0, err, errsz);
+	json_decref(cfg);
+	return m;
+}
+
+void tl_bert_free(tl_bert *m)
+{
+	if (!m)
+		return;
+	if (m->k) {
+		if (m->arena)
+			m->k->free(m->arena);
+		if (m->acts_arena)
+			m->k->free(m->acts_arena);
+		if (m->ids)
+			m->k->free(m->ids);
+	}
+	free(m->dir);
+	free(m);
+}
+
+int tl_bert_check_seq(const tl_bert *m, const int32_t *ids, const int32_t *type_ids, int len, char *err,
+		      size_t errsz)
+{
+	const tl_bert_config *c = &m->cfg;
+	if (len < 1)
+		return fail(err, errsz, "empty ids");
+	if (len > c->max_pos)
+		return fail(err, errsz, "%d tokens, more than the model's max_position_embeddings (%d): tokenize with a max length of at most %d",
+			    len, c->max_pos, c->max_pos);
+	for (int i = 0; i < len; i++) {
+		if (ids[i] < 0 || ids[i] >= c->vocab_size)
+			return fail(err, errsz, "ids[%d] = %d outside the vocabulary (0..%d)", i, ids[i], c->vocab_size - 1);
+		if (type_ids && (type_ids[i] < 0 || type_ids[i] >= c->type_vocab))
+			return fail(err, errsz, "type_ids[%d] = %d outside 0..%d", i, type_ids[i], c->type_vocab - 1);
+	}
+	return 0;
+}
+
+/* ---------------- forward ---------------- */
+
+static void acts_alloc(tl_bert *m, int B, int T)
+{
+	const tl_bert_config *c = &m->cfg;
+	size_t BT = (size_t)B * T, C = (size_t)c->C, I = (size_t)c->I, L = m->keep ? (size_t)c->L : 1;
+	size_t NL = (size_t)(c->nlabels ? c->nlabels : 1);
+	size_t sizes[] = {
+		BT * C, BT * C, BT, BT,                          /* emb, emb_ln, mean, rstd */
+		L * BT * 3 * C, L * BT * C,                      /* qkv, atty */
+		m->keep ? L * B * c->NH * (size_t)T * T : 0,     /* att */
+		L * BT * C, L * BT * C, L * BT * C, L * BT, L * BT, /* attproj, res1, ln1, mean, rstd */
+		L * BT * I, m->keep ? L * BT * I : 0,            /* fch, fch_gelu */
+		L * BT * C, L * BT * C, L * BT * C, L * BT, L * BT, /* fcproj, res2, ln2, mean, rstd */
+		(size_t)B * C, (size_t)B * NL, (size_t)B * C,    /* pooled, logits, pool */
+	};
+	size_t n = 0;
+	for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
+		n += (sizes[i] + 15) & ~(size_t)15;
+	if (n > m->acts_cap) {
+		if (m->acts_arena)
+			m->k->free(m->acts_arena);
+		m->acts_arena = m->k->alloc(n * sizeof(float));
+		m->acts_cap = n;
+	}
+	float **ptrs[] = {&m->acts.emb,      &m->acts.emb_ln,   &m->acts.emb_mean, &m->acts.emb_rstd,
+			  &m->acts.qkv,      &m->acts.atty,     &m->acts.att,      &m->acts.attproj,
+			  &m->acts.res1,     &m->acts.ln1,      &m->acts.ln1_mean, &m->acts.ln1_rstd,
+			  &m->acts.fch,      &m->acts.fch_gelu, &m->acts.fcproj,   &m->acts.res2,
+			  &m->acts.ln2,      &m->acts.ln2_mean, &m->acts.ln2_rstd, &m->acts.pooled,
+			  &m->acts.logits,   &m->acts.pool};
+	float *a = m->acts_arena;
+	for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+		*ptrs[i] = sizes[i] ? a : NULL;
+		a += (sizes[i] + 15) & ~(size_t)15;
+	}
+	if (!m->keep)
+		m->acts.fch_gelu = m->acts.fch;
+	if (BT > m->in_cap) {
+		if (m->ids)
+			m->k->free(m->ids);
+		m->ids = m->k->alloc((2 * BT + (size_t)B + 32) * sizeof(int32_t));
+		m->in_cap = BT;
+	}
+	m->type_ids = m->ids + BT;
+	m->lens = m->ids + 2 * BT;
+}
+
+void tl_bert_forward(tl_bert *m, const int32_t *ids, const int32_t *type_ids, const int32_t *lens, int B, int T,
+		     int upto)
+{
+	const tl_kernels *k = m->k;
+	const tl_bert_config *c = &m->cfg;
+	const tl_bert_params *p = &m->params;
+	tl_bert_acts *a = &m->acts;
+	int C = c->C, I = c->I, NH = c->NH, N = B * T;
+	size_t BT = (size_t)B * T;
+	if (upto < 0 || upto > c->L)
+		upto = c->L;
+	acts_alloc(m, B, T);
+	m->B = B;
+	m->T = T;
+	k->to_device(m->ids, ids, BT * sizeof(int32_t));
+	if (type_ids)
+		k->to_device(m->type_ids, type_ids, BT * sizeof(int32_t));
+	k->to_device(m->lens, lens, (size_t)B * sizeof(int32_t));
+
+	k->embedding_forward(a->emb, m->ids, type_ids ? m->type_ids : NULL, p->wte, p->wpe, p->wtt, B, T, C);
+	k->layernorm_forward(a->emb_ln, a->emb_mean, a->emb_rstd, a->emb, p->emb_lnw, p->emb_lnb, N, C, c->eps);
+	const float *x = a->emb_ln;
+	for (int l = 0; l < upto; l++) {
+		size_t o = m->keep ? (size_t)l : 0;
+		float *qkv = a->qkv + o * BT * 3 * C, *atty = a->atty + o * BT * C;
+		float *att = a->att ? a->att + o * (size_t)B * NH * T * T : NULL;
+		float *attproj = a->attproj + o * BT * C, *res1 = a->res1 + o * BT * C, *ln1 = a->ln1 + o * BT * C;
+		float *fch = a->fch + o * BT * I, *fch_gelu = a->fch_gelu + o * BT * I;
+		float *fcproj = a->fcproj + o * BT * C, *res2 = a->res2 + o * BT * C, *ln2 = a->ln2 + o * BT * C;
+		float *ln1m = a->ln1_mean + o * BT, *ln1r = a->ln1_rstd + o * BT;
+		float *ln2m = a->ln2_mean + o * BT, *ln2r = a->ln2_rstd + o * BT;
+		size_t lC = (size_t)l * C;
+
+		k->matmul_forward(qkv, x, p->qkvw + lC * 3 * C, p->qkvb + lC * 3, N, C, 3 * C);
+		k->attention_forward(atty, att, qkv, m->lens, B, T, C, NH);
+		k->matmul_forward(attproj, atty, p->attprojw + lC * C, p->attprojb + lC, N, C, C);
+		k->residual_forward(res1, x, attproj, BT * C);
+		k->layernorm_forward(ln1, ln1m, ln1r, res1, p->ln1w + lC, p->ln1b + lC, N, C, c->eps);
+		k->matmul_forward(fch, ln1, p->fcw + (size_t)l * I * C, p->fcb + (size_t)l * I, N, C, I);
+		k->gelu_forward(fch_gelu, fch, BT * I);
+		k->matmul_forward(fcproj, fch_gelu, p->fcprojw + lC * I, p->fcprojb + lC, N, I, C);
+		k->residual_forward(res2, ln1, fcproj, BT * C);
+		k->layernorm_forward(ln2, ln2m, ln2r, res2, p->ln2w + lC, p->ln2b + lC, N, C, c->eps);
+		x = ln2;
+	}
+	m->out = x;
+}
+
+const float *tl_bert_pooler(tl_bert *m)
+{
+	if (!m->has_pooler)
+		return NULL;
+	m->k->pooler_forward(m->acts.pooled, m->out, m->params.poolw, m->params.poolb, m->B, m->T, m->cfg.C,
+			     m->cfg.C);
+	return m->acts.pooled;
+}
+
+const float *tl_bert_classify(tl_bert *m)
+{
+	if (!m->cfg.nlabels || !tl_bert_pooler(m))
+		return NULL;
+	m->k->matmul_forward(m->acts.logits, m->acts.pooled, m->params.clsw, m->params.clsb, m->B, m->cfg.C,
+			     m->cfg.nlabels);
+	return m->acts.logits;
+}
+
+/* ---------------- bucketed encoding ---------------- */
+
+int tl_bert_encode_width(const tl_bert *m, const tl_bert_encode_opts *o)
+{
+	return o->what == TL_BERT_LOGITS ? m->cfg.nlabels : m->cfg.C;
+}
+
+static const tl_bert_seq *sort_seqs;
+static int cmp_len(const void *a, const void *b)
+{
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	int li = sort_seqs[i].len, lj = sort_seqs[j].len;
+	if (li != lj)
+		return li < lj ? -1 : 1;
+	return i < j ? -1 : i > j;
+}
+
+void tl_bert_encode(tl_bert *m, const tl_bert_seq *seqs, size_t n, const tl_bert_encode_opts *o, float *out)
+{
+	if (n == 0)
+		return;
+	int bs = o->batch_size > 0 ? o->batch_size : 32;
+	int width = tl_bert_encode_width(m, o);
+	size_t *order = tl_xmalloc(n * sizeof *order);
+	for (size_t i = 0; i < n; i++)
+		order[i] = i;
+	sort_seqs = seqs;
+	qsort(order, n, sizeof *order, cmp_len);
+	sort_seqs = NULL;
+	int maxT = seqs[order[n - 1]].len;
+	int32_t *ids = tl_xmalloc((size_t)bs * maxT * sizeof *ids);
+	int32_t *types = tl_xmalloc((size_t)bs * maxT * sizeof *types);
+	int32_t *lens = tl_xmalloc((size_t)bs * sizeof *lens);
+	float *res = tl_xmalloc((size_t)bs * width * sizeof *res);
+	for (size_t s = 0; s < n; s += (size_t)bs) {
+		int B = (int)(n - s < (size_t)bs ? n - s : (size_t)bs);
+		int T = seqs[order[s + (size_t)B - 1]].len;
+		int any_types = 0;
+		for (int b = 0; b < B; b++) {
+			const tl_bert_seq *q = &seqs[order[s + (size_t)b]];
+			lens[b] = q->len;
+			for (int t = 0; t < T; t++) {
+				ids[(size_t)b * T + t] = t < q->len ? q->ids[t] : m->cfg.pad_id;
+				types[(size_t)b * T + t] = t < q->len && q->type_ids ? q->type_ids[t] : 0;
+			}
+			any_types |= q->type_ids != NULL;
+		}
+		const float *r;
+		if (o->what == TL_BERT_POOL) {
+			tl_bert_forward(m, ids, any_types ? types : NULL, lens, B, T, o->layer);
+			m->k->pool_forward(m->acts.pool, m->out, m->lens, B, T, m->cfg.C, o->pool);
+			if (o->normalize)
+				m->k->l2norm_forward(m->acts.pool, B, m->cfg.C);
+			r = m->acts.pool;
+		} else {
+			tl_bert_forward(m, ids, any_types ? types : NULL, lens, B, T, -1);
+			r = o->what == TL_BERT_POOLER ? tl_bert_pooler(m) : tl_bert_classify(m);
+		}
+		m->k->to_host(res, r, (size_t)B * width * sizeof(float));
+		for (int b = 0; b < B; b++)
+			memcpy(out + order[s + (size_t)b] * (size_t)width, res + (size_t)b * width,
+			       (size_t)width * sizeof(float));
+	}
+	free(order);
+	free(ids);
+	free(types);
+	free(lens);
+	free(res);
+}
+
+/* ---------------- classifier backend ---------------- */
+
+typedef struct {
+	tl_bert *m;
+	tl_bert_seq *seqs;
+	int32_t *buf;
+	size_t cap, bufcap;
+} bert_cls;
+
+static int bert_predict(tl_classifier *c, const tl_record *recs, size_t n, float *logits, tl_classifier_err *e)
+{
+	bert_cls *b = c->impl;
+	if (n > b->cap) {
+		b->seqs = tl_xrealloc(b->seqs, n * sizeof *b->seqs);
+		b->cap = n;
+	}
+	/* decode every record's ids (and type_ids) into one buffer */
+	size_t used = 0;
+	int32_t *tmp = NULL;
+	size_t tmpcap = 0;
+	size_t *offs = tl_xmalloc(2 * n * sizeof *offs);
+	int rc = 0;
+	for (size_t i = 0; i < n && !rc; i++) {
+		long len = tl_rec_i32s(&recs[i], "ids", &tmp, &tmpcap);
+		if (len < 0) {
+			e->code = TL_EXIT_DATA;
+			e->index = i;
+			snprintf(e->msg, sizeof e->msg, len == -1 ? "no \"ids\" (tokenize first: tl-tokenize)"
+								   : "\"ids\" is not a bin of int32 or an array of integers");
+			rc = -1;
+			break;
+		}
+		if (used + 2 * (size_t)len + 2 > b->bufcap) {
+			b->bufcap = 2 * (used + 2 * (size_t)len + 2);
+			b->buf = tl_xrealloc(b->buf, b->bufcap * sizeof *b->buf);
+		}
+		offs[2 * i] = used;
+		memcpy(b->buf + used, tmp, (size_t)len * sizeof *tmp);
+		used += (size_t)len;
+		b->seqs[i].len = (int)len;
+		offs[2 * i + 1] = (size_t)-1;
+		long tl = tl_rec_i32s(&recs[i], "type_ids", &tmp, &tmpcap);
+		if (tl == -2 || (tl >= 0 && tl != len)) {
+			e->code = TL_EXIT_DATA;
+			e->index = i;
+			snprintf(e->msg, sizeof e->msg, "\"type_ids\" is malformed or not as long as \"ids\"");
+			rc = -1;
+			break;
+		}
+		if (tl >= 0) {
+			offs[2 * i + 1] = used;
+			memcpy(b->buf + used, tmp, (size_t)len * sizeof *tmp);
+			used += (size_t)len;
+		}
+	}
+	free(tmp);
+	for (size_t i = 0; i < n && !rc; i++) {
+		b->seqs[i].ids = b->buf + offs[2 * i];
+		b->seqs[i].type_ids = offs[2 * i + 1] == (size_t)-1 ? NULL : b->buf + offs[2 * i + 1];
+		if (tl_bert_check_seq(b->m, b->seqs[i].ids, b->seqs[i].type_ids, b->seqs[i].len, e->msg,
+				      sizeof e->msg) < 0) {
+			e->code = TL_EXIT_DATA;
+			e->index = i;
+			rc = -1;
+		}
+	}
+	free(offs);
+	if (rc)
+		return rc;
+	tl_bert_encode_opts o = {.what = TL_BERT_LOGITS, .batch_size = (int)c->batch_size};
+	tl_bert_encode(b->m, b->seqs, n, &o, logits);
+	return 0;
+}
+
+static void bert_free(tl_classifier *c)
+{
+	bert_cls *b = c->impl;
+	if (!b)
+		return;
+	tl_bert_free(b->m);
+	free(b->seqs);
+	free(b->buf);
+	free(b);
+}
+
+static const tl_classifier_ops bert_ops = {bert_predict, bert_free};
+
+tl_classifier *tl_bert_classifier_load(const char *dir, const void *config, int threads, tl_classifier_err *e)
+{
+	tl_classifier *c = tl_xcalloc(1, sizeof *c);
+	c->ops = &bert_ops;
+	c->kind = "bert";
+	c->batch_size = 32;
+	if (tl_classifier_read_labels(c, config, 0, e) < 0) {
+		snprintf(e->msg, sizeof e->msg, "%s/config.json: no id2label or num_labels: not a sequence-classification model",
+			 dir);
+		tl_classifier_free(c);
+		return NULL;
+	}
+	const tl_kernels *k = tl_kernels_cpu();
+	k->set_threads(threads);
+	bert_cls *b = tl_xcalloc(1, sizeof *b);
+	b->m = load(dir, config, k, c->nlabels, e->msg, sizeof e->msg);
+	if (!b->m) {
+		e->code = TL_EXIT_MODEL;
+		e->index = (size_t)-1;
+		free(b);
+		tl_classifier_free(c);
+		return NULL;
+	}
+	c->impl = b;
+	memcpy(c->vocab_sha256, b->m->vocab_sha256, sizeof c->vocab_sha256);
+	return c;
+}

@@ -1,0 +1,196 @@
+/* classifier.c - model-kind dispatch for tl-predict, probabilities, and
+ * owned copies of records (tl/classifier.h). */
+#include "tl/classifier.h"
+#include "tl/bert.h"
+#include "tl/model.h"
+#include "tl/util.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void seterr(tl_classifier_err *e, int code, const char *fmt, ...)
+{
+	va_list ap;
+	e->code = code;
+	e->index = (size_t)-1;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+	va_end(ap);
+}
+
+/* model_type -> loader. Add a line per backend (see tl/classifier.h). */
+static const struct {
+	const char *type;
+	tl_classifier_loader load;
+} backends[] = {
+	{"bert", tl_bert_classifier_load},
+	/* {"tl-linear", tl_linear_classifier_load},  added with lib/linear*.c */
+};
+
+tl_classifier *tl_classifier_load(const char *dir, int threads, tl_classifier_err *e)
+{
+	char err[512];
+	json_t *cfg = tl_model_read_config(dir, err, sizeof err);
+	if (!cfg) {
+		seterr(e, TL_EXIT_MODEL, "%s", err);
+		return NULL;
+	}
+	const char *type = json_string_value(json_object_get(cfg, "model_type"));
+	if (!type) {
+		seterr(e, TL_EXIT_MODEL, "%s/config.json: no \"model_type\"", dir);
+		json_decref(cfg);
+		return NULL;
+	}
+	tl_classifier *c = NULL;
+	size_t i;
+	for (i = 0; i < sizeof backends / sizeof backends[0]; i++)
+		if (!strcmp(type, backends[i].type))
+			break;
+	if (i == sizeof backends / sizeof backends[0])
+		seterr(e, TL_EXIT_MODEL, "%s/config.json: unsupported model_type '%s'", dir, type);
+	else
+		c = backends[i].load(dir, cfg, threads, e);
+	json_decref(cfg);
+	return c;
+}
+
+void tl_classifier_free(tl_classifier *c)
+{
+	if (!c)
+		return;
+	if (c->ops && c->ops->free)
+		c->ops->free(c);
+	for (int i = 0; i < c->nlabels && c->labels; i++)
+		free(c->labels[i]);
+	free(c->labels);
+	free(c);
+}
+
+int tl_classifier_predict(tl_classifier *c, const tl_record *recs, size_t n, float *logits,
+			  tl_classifier_err *e)
+{
+	e->code = 0;
+	e->index = (size_t)-1;
+	e->msg[0] = 0;
+	if (n == 0)
+		return 0;
+	return c->ops->predict(c, recs, n, logits, e);
+}
+
+void tl_classifier_probs(const tl_classifier *c, float *x, size_t n)
+{
+	int k = c->nlabels;
+	for (size_t i = 0; i < n; i++) {
+		float *r = x + i * (size_t)k;
+		if (c->multi_label) {
+			for (int j = 0; j < k; j++)
+				r[j] = 1.0f / (1.0f + expf(-r[j]));
+			continue;
+		}
+		float m = r[0];
+		for (int j = 1; j < k; j++)
+			m = r[j] > m ? r[j] : m;
+		double s = 0;
+		for (int j = 0; j < k; j++)
+			s += (r[j] = expf(r[j] - m));
+		for (int j = 0; j < k; j++)
+			r[j] = (float)(r[j] / s);
+	}
+}
+
+int tl_classifier_read_labels(tl_classifier *c, const void *config, int fallback_n, tl_classifier_err *e)
+{
+	const json_t *cfg = config;
+	json_t *id2label = json_object_get(cfg, "id2label");
+	int n = 0;
+	if (json_is_object(id2label) && json_object_size(id2label) > 0)
+		n = (int)json_object_size(id2label);
+	else if (json_is_integer(json_object_get(cfg, "num_labels")))
+		n = (int)json_integer_value(json_object_get(cfg, "num_labels"));
+	else
+		n = fallback_n;
+	if (n <= 0 || n > 1000000) {
+		seterr(e, TL_EXIT_MODEL, "config.json: bad number of labels (%d)", n);
+		return -1;
+	}
+	c->nlabels = n;
+	c->labels = tl_xcalloc((size_t)n, sizeof *c->labels);
+	for (int i = 0; i < n; i++) {
+		char key[32];
+		snprintf(key, sizeof key, "%d", i);
+		const char *name = json_is_object(id2label) ? json_string_value(json_object_get(id2label, key)) : NULL;
+		if (json_is_object(id2label) && json_object_size(id2label) > 0 && !name) {
+			seterr(e, TL_EXIT_MODEL, "config.json: id2label has no string for id %d", i);
+			return -1;
+		}
+		if (name)
+			c->labels[i] = tl_xstrdup(name);
+		else {
+			c->labels[i] = tl_xmalloc(32);
+			snprintf(c->labels[i], 32, "LABEL_%d", i);
+		}
+	}
+	const char *pt = json_string_value(json_object_get(cfg, "problem_type"));
+	c->multi_label = pt && !strcmp(pt, "multi_label_classification");
+	return 0;
+}
+
+/* ---------------- owned copies of records ---------------- */
+
+typedef struct {
+	msgpack_unpacked up;
+	msgpack_sbuffer sb;
+} owned_rec;
+
+void tl_rec_batch_init(tl_rec_batch *b)
+{
+	memset(b, 0, sizeof *b);
+}
+
+const tl_record *tl_rec_batch_add(tl_rec_batch *b, const tl_record *rec)
+{
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? 2 * b->cap : 64;
+		b->recs = tl_xrealloc(b->recs, cap * sizeof *b->recs);
+		b->priv = tl_xrealloc(b->priv, cap * sizeof(owned_rec));
+		owned_rec *o = b->priv;
+		for (size_t i = b->cap; i < cap; i++) {
+			msgpack_unpacked_init(&o[i].up);
+			msgpack_sbuffer_init(&o[i].sb);
+		}
+		b->cap = cap;
+	}
+	owned_rec *o = (owned_rec *)b->priv + b->n;
+	o->sb.size = 0;
+	msgpack_packer pk;
+	msgpack_packer_init(&pk, &o->sb, msgpack_sbuffer_write);
+	msgpack_pack_object(&pk, *rec->map);
+	size_t off = 0;
+	if (msgpack_unpack_next(&o->up, o->sb.data, o->sb.size, &off) != MSGPACK_UNPACK_SUCCESS)
+		tl_die(TL_EXIT_FAIL, "internal error: cannot copy record %llu", (unsigned long long)rec->no);
+	tl_record *r = &b->recs[b->n++];
+	*r = *rec;
+	r->map = &o->up.data;
+	return r;
+}
+
+void tl_rec_batch_clear(tl_rec_batch *b)
+{
+	b->n = 0;
+}
+
+void tl_rec_batch_free(tl_rec_batch *b)
+{
+	owned_rec *o = b->priv;
+	for (size_t i = 0; i < b->cap; i++) {
+		msgpack_unpacked_destroy(&o[i].up);
+		msgpack_sbuffer_destroy(&o[i].sb);
+	}
+	free(b->priv);
+	free(b->recs);
+	memset(b, 0, sizeof *b);
+}
