@@ -1,0 +1,154 @@
+/* tl/features.h - classic text features: a word splitter, a string table,
+ * bag of words and TF-IDF (scikit-learn CountVectorizer/TfidfVectorizer
+ * semantics), word and character n-grams, document-frequency limits,
+ * max_features, sublinear tf, l1/l2 normalization, and the hashing trick.
+ *
+ * Fitting reads documents once (tl_feat_fitter), then freezes into a
+ * tl_feat that is saved to / loaded from a text file (the "fitted file":
+ * options, document count, and the vocabulary with document frequencies),
+ * so the same transformation is applied to train, dev and test.
+ */
+#ifndef TL_FEATURES_H
+#define TL_FEATURES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---------------- word splitter ----------------
+ * The word splitter shared by tl-embed --bow/--tfidf, word2vec and the
+ * linear models (the same rule as tl-tokenize --mode word): lower-case
+ * (simple per code point, utf8proc), split at Unicode whitespace and
+ * control characters, and make every punctuation character (ASCII
+ * 33-47, 58-64, 91-96, 123-126 and Unicode P*) and every CJK ideograph a
+ * token of its own. Invalid UTF-8 bytes are treated as separators. */
+typedef struct {
+	char *buf;      /* tokens, each NUL-terminated */
+	size_t len, cap;
+	uint32_t *off;  /* token i starts at buf + off[i] */
+	uint32_t *blen; /* its length in bytes */
+	size_t n, ncap;
+} tl_words;
+
+/* Replace w's contents with the tokens of text[0..len). w starts zeroed;
+ * free with tl_words_free. */
+void tl_words_split(tl_words *w, const char *text, size_t len, int lower);
+void tl_words_free(tl_words *w);
+
+/* ---------------- string table ----------------
+ * Interns strings to dense ids 0..n-1 (open addressing, FNV-1a). */
+typedef struct {
+	char *pool;       /* NUL-terminated strings back to back */
+	size_t plen, pcap;
+	size_t *soff;     /* id -> offset in pool */
+	uint32_t *slen;   /* id -> length */
+	size_t n, ncap;
+	int64_t *slots;   /* -1 empty, else id */
+	uint64_t *shash;  /* id -> hash */
+	size_t nslots;
+} tl_strtab;
+
+void tl_strtab_init(tl_strtab *t);
+void tl_strtab_free(tl_strtab *t);
+/* id of s, or -1. */
+int64_t tl_strtab_find(const tl_strtab *t, const char *s, size_t len);
+/* id of s, inserting it when new (*isnew set; may be NULL). */
+int64_t tl_strtab_add(tl_strtab *t, const char *s, size_t len, int *isnew);
+static inline const char *tl_strtab_str(const tl_strtab *t, int64_t id)
+{
+	return t->pool + t->soff[id];
+}
+
+/* 64-bit FNV-1a. */
+uint64_t tl_fnv1a(const void *p, size_t n);
+/* scikit-learn's murmurhash3_32(s, seed=0, positive=False). */
+int32_t tl_murmur3_32(const void *key, size_t len, uint32_t seed);
+
+/* ---------------- BoW / TF-IDF ---------------- */
+
+enum tl_feat_kind { TL_FEAT_BOW = 0, TL_FEAT_TFIDF = 1 };
+enum tl_feat_analyzer { TL_AN_WORD = 0, TL_AN_CHAR = 1, TL_AN_CHAR_WB = 2 };
+enum tl_feat_norm { TL_NORM_NONE = 0, TL_NORM_L1 = 1, TL_NORM_L2 = 2 };
+
+typedef struct {
+	int kind;          /* enum tl_feat_kind */
+	int analyzer;      /* enum tl_feat_analyzer (default word) */
+	int ngram_min, ngram_max; /* default 1,1 */
+	double min_df;     /* count when min_df_count, else proportion (default 1 count) */
+	double max_df;     /* default 1.0 proportion */
+	int min_df_count, max_df_count;
+	long max_features; /* 0: all (default) */
+	int binary;        /* counts -> 0/1 (default 0) */
+	int sublinear_tf;  /* tf -> 1 + ln(tf) (tfidf only; default 0) */
+	int use_idf, smooth_idf; /* tfidf: default 1, 1 */
+	int norm;          /* default: l2 for tfidf, none for bow */
+	long hash;         /* 0: vocabulary; else the number of hash buckets */
+	int lower;         /* default 1 */
+} tl_feat_opts;
+
+/* Defaults for kind (as scikit-learn's vectorizers). */
+void tl_feat_opts_default(tl_feat_opts *o, int kind);
+/* "kind=tfidf analyzer=word ngram=1,2 ..." for messages and tl.json. */
+void tl_feat_opts_str(const tl_feat_opts *o, char *out, size_t n);
+
+typedef struct tl_feat tl_feat;
+typedef struct tl_feat_fitter tl_feat_fitter;
+
+/* A sparse vector: idx ascending, val the values. Reused across calls;
+ * free with tl_sparse_free. */
+typedef struct {
+	int32_t *idx;
+	float *val;
+	size_t n, cap;
+	long dim;
+} tl_sparse;
+void tl_sparse_free(tl_sparse *s);
+
+tl_feat_fitter *tl_feat_fitter_new(const tl_feat_opts *o);
+/* Count one document. */
+void tl_feat_fitter_add(tl_feat_fitter *f, const char *text, size_t len);
+/* Freeze: apply df limits and max_features, sort the vocabulary. Frees f.
+ * Returns NULL with a message in err when no term is left ("empty
+ * vocabulary: ..."). */
+tl_feat *tl_feat_fitter_finish(tl_feat_fitter *f, char *err, size_t errsz);
+
+/* Transform one document into out (idx ascending). */
+void tl_feat_apply(const tl_feat *ft, const char *text, size_t len, tl_sparse *out);
+
+/* Output dimension (vocabulary size or hash buckets). */
+long tl_feat_dim(const tl_feat *ft);
+const tl_feat_opts *tl_feat_opts_of(const tl_feat *ft);
+/* Term of feature i (vocabulary mode), NULL in hashing mode. */
+const char *tl_feat_term(const tl_feat *ft, long i);
+/* idf of feature i (1 when not tfidf). */
+double tl_feat_idf(const tl_feat *ft, long i);
+/* Feature index of a term, or -1. */
+long tl_feat_index(const tl_feat *ft, const char *term, size_t len);
+
+/* Save to path atomically ("tl-features 1" text format). Returns 0 or -1
+ * with errno set. */
+int tl_feat_save(const tl_feat *ft, const char *path);
+/* Load; NULL with a message in err (I/O error or a corrupt file). */
+tl_feat *tl_feat_load(const char *path, char *err, size_t errsz);
+/* Compare the options of a fitted file with those asked for on the command
+ * line; fields not set by the user are given in `set` bits (see
+ * TL_FEAT_SET_*). Returns 0 when compatible, else -1 with a message. */
+enum {
+	TL_FEAT_SET_KIND = 1 << 0, TL_FEAT_SET_ANALYZER = 1 << 1, TL_FEAT_SET_NGRAM = 1 << 2,
+	TL_FEAT_SET_MIN_DF = 1 << 3, TL_FEAT_SET_MAX_DF = 1 << 4, TL_FEAT_SET_MAX_FEATURES = 1 << 5,
+	TL_FEAT_SET_BINARY = 1 << 6, TL_FEAT_SET_SUBLINEAR = 1 << 7, TL_FEAT_SET_IDF = 1 << 8,
+	TL_FEAT_SET_NORM = 1 << 9, TL_FEAT_SET_HASH = 1 << 10, TL_FEAT_SET_LOWER = 1 << 11,
+};
+/* Set one option from its command-line name without the dashes: "bow",
+ * "tfidf" (no value), "analyzer" word|char|char_wb, "ngram" MIN,MAX,
+ * "min-df"/"max-df" (an integer is a document count, a number with a '.'
+ * a proportion), "max-features" N, "binary", "sublinear-tf", "no-idf",
+ * "no-smooth-idf", "norm" none|l1|l2, "hash" N, "no-lower". Records the
+ * TL_FEAT_SET_* bit in *set. Returns 1 when name is a feature option, 0
+ * when it is not, -1 on a bad value (message in err). */
+int tl_feat_opts_set(tl_feat_opts *o, unsigned *set, const char *name, const char *val, char *err, size_t errsz);
+/* After the last tl_feat_opts_set: the norm follows the kind unless set. */
+void tl_feat_opts_finish(tl_feat_opts *o, unsigned set);
+int tl_feat_check_opts(const tl_feat *ft, const tl_feat_opts *asked, unsigned set, char *err, size_t errsz);
+void tl_feat_free(tl_feat *ft);
+
+#endif
