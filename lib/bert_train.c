@@ -1,0 +1,358 @@
+/* lib/bert_train.c - training forward (dropout, all activations kept),
+ * backward in reverse layer order, heads and losses for BERT sequence
+ * classification. See tl/bert_train.h.
+ *
+ * The forward is the list of layer calls of Hugging Face's BertModel:
+ *   x = dropout(LN(wte[ids] + wtt[types] + wpe[t]))
+ *   per layer: qkv = x Wqkv^T; a = attention(qkv) (probability dropout);
+ *              r1 = x + dropout(a Wo^T); h = LN1(r1);
+ *              r2 = h + dropout(gelu(h W1^T) W2^T); x = LN2(r2)
+ *   pooled = tanh(x[CLS] Wp^T); logits = dropout(pooled) Wc^T
+ * and the backward is the same list reversed. Dropout masks come from the
+ * counter-based generator of kernels_train.h: stream (step, site) with
+ * site 0 = embeddings, 8l+1.. = layer l, 8L+1 = classifier. */
+#include "tl/bert_train.h"
+#include "tl/util.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------- set-up ---------------- */
+
+static double normal01(uint64_t *s)
+{
+	/* Box-Muller over two splitmix64 draws */
+	uint64_t a = tl_mix64((*s)++), b = tl_mix64((*s)++);
+	double u1 = ((a >> 11) + 1.0) * (1.0 / 9007199254740993.0);
+	double u2 = (b >> 11) * (1.0 / 9007199254740992.0);
+	return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
+}
+
+void tl_bert_train_init(tl_bert_train *t, tl_bert *m, int nlabels, int multi_label, float init_std,
+			uint64_t seed)
+{
+	memset(t, 0, sizeof *t);
+	t->m = m;
+	t->tk = tl_train_kernels_get(m->k->name);
+	if (!t->tk)
+		tl_die(TL_EXIT_FAIL, "no training kernels for backend '%s'", m->k->name);
+	t->multi_label = multi_label;
+	t->p_hidden = t->p_att = t->p_cls = 0.1f;
+	t->freeze_below = -1;
+	if (m->cfg.nlabels != nlabels || !m->has_pooler) {
+		const tl_kernels *k = m->k;
+		tl_bert_config cfg = m->cfg;
+		cfg.nlabels = nlabels;
+		size_t sizes[TL_BERT_NPARAMS], n = 0, keep = 0;
+		tl_bert_params_layout(&cfg, 1, sizes);
+		for (int i = 0; i < TL_BERT_NPARAMS; i++)
+			n += sizes[i];
+		float *arena = k->alloc(n * sizeof(float));
+		/* everything up to the pooler has the same layout */
+		for (int i = 0; i < 17; i++)
+			keep += sizes[i];
+		if (m->has_pooler)
+			keep += sizes[17] + sizes[18];
+		float *host = k->host_memory ? arena : tl_xcalloc(n, sizeof(float));
+		k->to_host(host, m->arena, keep * sizeof(float));
+		uint64_t s = seed ^ 0x6865616400000000ull; /* "head" */
+		size_t o = keep;
+		int C = cfg.C;
+		if (!m->has_pooler) {
+			for (size_t i = 0; i < (size_t)C * C; i++)
+				host[o + i] = (float)(init_std * normal01(&s));
+			o += (size_t)C * C + C; /* bias 0 */
+		}
+		for (size_t i = 0; i < (size_t)nlabels * C; i++)
+			host[o + i] = (float)(init_std * normal01(&s));
+		if (!k->host_memory) {
+			k->to_device(arena, host, n * sizeof(float));
+			free(host);
+		}
+		k->free(m->arena);
+		m->arena = arena;
+		m->cfg = cfg;
+		m->has_pooler = 1;
+		memcpy(m->param_sizes, sizes, sizeof sizes);
+		m->nparams = n;
+		tl_bert_params_point(&m->params, m->arena, m->param_sizes);
+	}
+	t->grad_arena = m->k->alloc(m->nparams * sizeof(float));
+	tl_bert_params_point(&t->grads, t->grad_arena, m->param_sizes);
+}
+
+void tl_bert_train_free(tl_bert_train *t)
+{
+	if (!t->m)
+		return;
+	const tl_kernels *k = t->m->k;
+	k->free(t->grad_arena);
+	if (t->acts_arena)
+		k->free(t->acts_arena);
+	if (t->ids)
+		k->free(t->ids);
+	tl_bert_free(t->m);
+	memset(t, 0, sizeof *t);
+}
+
+void tl_bert_train_zero_grad(tl_bert_train *t)
+{
+	memset(t->grad_arena, 0, t->m->nparams * sizeof(float));
+}
+
+static void acts_alloc(tl_bert_train *t, int B, int T)
+{
+	const tl_bert_config *c = &t->m->cfg;
+	size_t BT = (size_t)B * T, C = (size_t)c->C, I = (size_t)c->I, L = (size_t)c->L;
+	size_t NL = (size_t)(c->nlabels ? c->nlabels : 1), B_ = (size_t)B;
+	tl_bert_train_acts *a = &t->a;
+	struct {
+		float **p;
+		size_t n;
+	} bufs[] = {
+		{&a->emb, BT * C},         {&a->emb_ln, BT * C},       {&a->emb_mean, BT},
+		{&a->emb_rstd, BT},        {&a->qkv, L * BT * 3 * C},  {&a->att, L * B_ * c->NH * T * T},
+		{&a->atty, L * BT * C},    {&a->res1, L * BT * C},     {&a->ln1, L * BT * C},
+		{&a->ln1_mean, L * BT},    {&a->ln1_rstd, L * BT},     {&a->fch, L * BT * I},
+		{&a->fch_gelu, L * BT * I}, {&a->res2, L * BT * C},    {&a->ln2, L * BT * C},
+		{&a->ln2_mean, L * BT},    {&a->ln2_rstd, L * BT},     {&a->pooled, B_ * C},
+		{&a->pooled_d, B_ * C},    {&a->logits, B_ * NL},      {&a->dA, BT * C},
+		{&a->dB, BT * C},          {&a->dC, BT * C},           {&a->dI1, BT * I},
+		{&a->dI2, BT * I},         {&a->dQKV, BT * 3 * C},     {&a->dpooled, 4 * B_ * C},
+		{&a->dlogits, B_ * NL},
+	};
+	size_t nb = sizeof bufs / sizeof *bufs, n = 0;
+	for (size_t i = 0; i < nb; i++)
+		n += (bufs[i].n + 15) & ~(size_t)15;
+	if (n > t->acts_cap) {
+		if (t->acts_arena)
+			t->m->k->free(t->acts_arena);
+		t->acts_arena = t->m->k->alloc(n * sizeof(float));
+		t->acts_cap = n;
+	}
+	float *p = t->acts_arena;
+	for (size_t i = 0; i < nb; i++) {
+		*bufs[i].p = p;
+		p += (bufs[i].n + 15) & ~(size_t)15;
+	}
+	if (BT > t->in_cap) {
+		if (t->ids)
+			t->m->k->free(t->ids);
+		t->ids = t->m->k->alloc((2 * BT + B_ + 32) * sizeof(int32_t));
+		t->in_cap = BT;
+	}
+	t->type_ids = t->ids + BT;
+	t->lens = t->ids + 2 * BT;
+}
+
+/* ---------------- forward ---------------- */
+
+const float *tl_bert_train_forward(tl_bert_train *t, const int32_t *ids, const int32_t *type_ids,
+				   const int32_t *lens, int B, int T, int train, uint64_t seed, uint64_t step)
+{
+	tl_bert *m = t->m;
+	const tl_kernels *k = m->k;
+	const tl_train_kernels *tk = t->tk;
+	const tl_bert_config *c = &m->cfg;
+	const tl_bert_params *p = &m->params;
+	tl_bert_train_acts *a = &t->a;
+	int C = c->C, I = c->I, NH = c->NH, L = c->L, N = B * T;
+	size_t BT = (size_t)B * T;
+	float ph = train ? t->p_hidden : 0.0f, pa = train ? t->p_att : 0.0f, pc = train ? t->p_cls : 0.0f;
+	acts_alloc(t, B, T);
+	t->B = B;
+	t->T = T;
+	t->has_types = type_ids != NULL;
+	k->to_device(t->ids, ids, BT * sizeof(int32_t));
+	if (type_ids)
+		k->to_device(t->type_ids, type_ids, BT * sizeof(int32_t));
+	k->to_device(t->lens, lens, (size_t)B * sizeof(int32_t));
+
+	k->embedding_forward(a->emb, t->ids, type_ids ? t->type_ids : NULL, p->wte, p->wpe, p->wtt, B, T, C);
+	k->layernorm_forward(a->emb_ln, a->emb_mean, a->emb_rstd, a->emb, p->emb_lnw, p->emb_lnb, N, C, c->eps);
+	tk->dropout_forward(a->emb_ln, a->emb_ln, BT * C, ph, seed, tl_dropout_stream(step, 0));
+	const float *x = a->emb_ln;
+	for (int l = 0; l < L; l++) {
+		size_t lC = (size_t)l * C;
+		float *qkv = a->qkv + l * BT * 3 * C, *att = a->att + (size_t)l * B * NH * T * T;
+		float *atty = a->atty + l * BT * C, *res1 = a->res1 + l * BT * C, *ln1 = a->ln1 + l * BT * C;
+		float *fch = a->fch + l * BT * I, *fch_gelu = a->fch_gelu + l * BT * I;
+		float *res2 = a->res2 + l * BT * C, *ln2 = a->ln2 + l * BT * C;
+		uint64_t site = 8 * (uint64_t)l + 1;
+
+		k->matmul_forward(qkv, x, p->qkvw + lC * 3 * C, p->qkvb + lC * 3, N, C, 3 * C);
+		tk->attention_forward(atty, att, qkv, t->lens, B, T, C, NH, pa, seed, tl_dropout_stream(step, site));
+		k->matmul_forward(res1, atty, p->attprojw + lC * C, p->attprojb + lC, N, C, C);
+		tk->dropout_forward(res1, res1, BT * C, ph, seed, tl_dropout_stream(step, site + 1));
+		k->residual_forward(res1, res1, x, BT * C);
+		k->layernorm_forward(ln1, a->ln1_mean + l * BT, a->ln1_rstd + l * BT, res1, p->ln1w + lC,
+				     p->ln1b + lC, N, C, c->eps);
+		k->matmul_forward(fch, ln1, p->fcw + (size_t)l * I * C, p->fcb + (size_t)l * I, N, C, I);
+		k->gelu_forward(fch_gelu, fch, BT * I);
+		k->matmul_forward(res2, fch_gelu, p->fcprojw + lC * I, p->fcprojb + lC, N, I, C);
+		tk->dropout_forward(res2, res2, BT * C, ph, seed, tl_dropout_stream(step, site + 2));
+		k->residual_forward(res2, res2, ln1, BT * C);
+		k->layernorm_forward(ln2, a->ln2_mean + l * BT, a->ln2_rstd + l * BT, res2, p->ln2w + lC,
+				     p->ln2b + lC, N, C, c->eps);
+		x = ln2;
+	}
+	k->pooler_forward(a->pooled, x, p->poolw, p->poolb, B, T, C, C);
+	tk->dropout_forward(a->pooled_d, a->pooled, (size_t)B * C, pc, seed,
+			    tl_dropout_stream(step, 8 * (uint64_t)L + 1));
+	k->matmul_forward(a->logits, a->pooled_d, p->clsw, p->clsb, B, C, c->nlabels);
+	return a->logits;
+}
+
+double tl_bert_train_loss(tl_bert_train *t, const int32_t *y, const float *ym, const float *w, const float *sw,
+			  float ls, float scale)
+{
+	int B = t->B, K = t->m->cfg.nlabels;
+	if (t->multi_label)
+		return t->tk->sigmoid_bce(t->a.dlogits, t->a.logits, ym, w, ls, scale, B, K);
+	return t->tk->softmax_xent(t->a.dlogits, t->a.logits, y, w, sw, ls, scale, B, K);
+}
+
+/* ---------------- backward ---------------- */
+
+void tl_bert_train_backward(tl_bert_train *t, int train, uint64_t seed, uint64_t step)
+{
+	tl_bert *m = t->m;
+	const tl_train_kernels *tk = t->tk;
+	const tl_bert_config *c = &m->cfg;
+	const tl_bert_params *p = &m->params;
+	tl_bert_params *g = &t->grads;
+	tl_bert_train_acts *a = &t->a;
+	int B = t->B, T = t->T, C = c->C, I = c->I, NH = c->NH, L = c->L, N = B * T, NL = c->nlabels;
+	size_t BT = (size_t)B * T;
+	float ph = train ? t->p_hidden : 0.0f, pa = train ? t->p_att : 0.0f, pc = train ? t->p_cls : 0.0f;
+	float *dpd = a->dpooled, *dpre = dpd + (size_t)B * C, *cls = dpre + (size_t)B * C,
+	      *dcls = cls + (size_t)B * C;
+
+	/* classifier and its dropout */
+	memset(dpd, 0, sizeof(float) * (size_t)B * C * 4);
+	tk->matmul_backward(dpd, g->clsw, g->clsb, a->dlogits, a->pooled_d, p->clsw, B, C, NL);
+	tk->dropout_backward(dpd, dpd, (size_t)B * C, pc, seed, tl_dropout_stream(step, 8 * (uint64_t)L + 1));
+	/* pooler: tanh(h[b,0,:] Wp^T + bp) */
+	tk->tanh_backward(dpre, a->pooled, dpd, (size_t)B * C);
+	const float *hl = a->ln2 + (size_t)(L - 1) * BT * C;
+	for (int b = 0; b < B; b++)
+		memcpy(cls + (size_t)b * C, hl + (size_t)b * T * C, sizeof(float) * C);
+	int encoder = t->freeze_below < L;
+	tk->matmul_backward(encoder ? dcls : NULL, g->poolw, g->poolb, dpre, cls, p->poolw, B, C, C);
+	if (!encoder)
+		return;
+	memset(a->dA, 0, sizeof(float) * BT * C);
+	for (int b = 0; b < B; b++)
+		memcpy(a->dA + (size_t)b * T * C, dcls + (size_t)b * C, sizeof(float) * C);
+
+	int lo = t->freeze_below > 0 ? t->freeze_below : 0;
+	for (int l = L - 1; l >= lo; l--) {
+		size_t lC = (size_t)l * C;
+		const float *x = l ? a->ln2 + (l - 1) * BT * C : a->emb_ln;
+		float *qkv = a->qkv + l * BT * 3 * C, *att = a->att + (size_t)l * B * NH * T * T;
+		float *atty = a->atty + l * BT * C, *res1 = a->res1 + l * BT * C, *ln1 = a->ln1 + l * BT * C;
+		float *fch = a->fch + l * BT * I, *fch_gelu = a->fch_gelu + l * BT * I;
+		float *res2 = a->res2 + l * BT * C;
+		uint64_t site = 8 * (uint64_t)l + 1;
+		int need_dx = l > t->freeze_below;
+
+		/* x_out = LN2(res2) */
+		memset(a->dB, 0, sizeof(float) * BT * C);
+		tk->layernorm_backward(a->dB, g->ln2w + lC, g->ln2b + lC, a->dA, res2, p->ln2w + lC,
+				       a->ln2_mean + l * BT, a->ln2_rstd + l * BT, N, C);
+		/* res2 = ln1 + dropout(fcproj): dA becomes d ln1 */
+		memcpy(a->dA, a->dB, sizeof(float) * BT * C);
+		tk->dropout_backward(a->dB, a->dB, BT * C, ph, seed, tl_dropout_stream(step, site + 2));
+		memset(a->dI1, 0, sizeof(float) * BT * I);
+		tk->matmul_backward(a->dI1, g->fcprojw + lC * I, g->fcprojb + lC, a->dB, fch_gelu, p->fcprojw + lC * I,
+				    N, I, C);
+		memset(a->dI2, 0, sizeof(float) * BT * I);
+		tk->gelu_backward(a->dI2, fch, a->dI1, BT * I);
+		tk->matmul_backward(a->dA, g->fcw + (size_t)l * I * C, g->fcb + (size_t)l * I, a->dI2, ln1,
+				    p->fcw + (size_t)l * I * C, N, C, I);
+		/* ln1 = LN1(res1) */
+		memset(a->dB, 0, sizeof(float) * BT * C);
+		tk->layernorm_backward(a->dB, g->ln1w + lC, g->ln1b + lC, a->dA, res1, p->ln1w + lC,
+				       a->ln1_mean + l * BT, a->ln1_rstd + l * BT, N, C);
+		/* res1 = x + dropout(attproj): dA becomes d x */
+		memcpy(a->dA, a->dB, sizeof(float) * BT * C);
+		tk->dropout_backward(a->dB, a->dB, BT * C, ph, seed, tl_dropout_stream(step, site + 1));
+		memset(a->dC, 0, sizeof(float) * BT * C);
+		tk->matmul_backward(a->dC, g->attprojw + lC * C, g->attprojb + lC, a->dB, atty, p->attprojw + lC * C,
+				    N, C, C);
+		memset(a->dQKV, 0, sizeof(float) * BT * 3 * C);
+		tk->attention_backward(a->dQKV, a->dC, qkv, att, t->lens, B, T, C, NH, pa, seed,
+				       tl_dropout_stream(step, site));
+		tk->matmul_backward(need_dx ? a->dA : NULL, g->qkvw + lC * 3 * C, g->qkvb + lC * 3, a->dQKV, x,
+				    p->qkvw + lC * 3 * C, N, C, 3 * C);
+	}
+	if (t->freeze_below >= 0)
+		return;
+	/* embeddings: x0 = dropout(LN(emb)) */
+	tk->dropout_backward(a->dA, a->dA, BT * C, ph, seed, tl_dropout_stream(step, 0));
+	memset(a->dB, 0, sizeof(float) * BT * C);
+	tk->layernorm_backward(a->dB, g->emb_lnw, g->emb_lnb, a->dA, a->emb, p->emb_lnw, a->emb_mean, a->emb_rstd,
+			       N, C);
+	tk->embedding_backward(g->wte, g->wpe, g->wtt, a->dB, t->ids, t->has_types ? t->type_ids : NULL, t->lens,
+			       B, T, C);
+}
+
+/* ---------------- names ---------------- */
+
+tl_bert_tensor *tl_bert_train_tensors(const tl_bert *m, size_t *n)
+{
+	const tl_bert_config *c = &m->cfg;
+	const tl_bert_params *p = &m->params;
+	int64_t C = c->C, I = c->I;
+	size_t cap = 8 + (size_t)c->L * 16 + 4, k = 0;
+	tl_bert_tensor *t = tl_xcalloc(cap, sizeof *t);
+#define ADD(ptr, layer_, d0, d1, nd, ...)                                            \
+	do {                                                                         \
+		tl_bert_tensor *e = &t[k++];                                         \
+		snprintf(e->name, sizeof e->name, __VA_ARGS__);                      \
+		e->off = (size_t)((ptr) - m->arena);                                 \
+		e->shape[0] = (d0);                                                  \
+		e->shape[1] = (d1);                                                  \
+		e->ndim = (nd);                                                      \
+		e->n = (size_t)(d0) * ((nd) == 2 ? (size_t)(d1) : 1);                \
+		e->layer = (layer_);                                                 \
+		e->no_decay = strstr(e->name, "bias") || strstr(e->name, "LayerNorm"); \
+	} while (0)
+	ADD(p->wte, -1, c->vocab_size, C, 2, "bert.embeddings.word_embeddings.weight");
+	ADD(p->wpe, -1, c->max_pos, C, 2, "bert.embeddings.position_embeddings.weight");
+	ADD(p->wtt, -1, c->type_vocab, C, 2, "bert.embeddings.token_type_embeddings.weight");
+	ADD(p->emb_lnw, -1, C, 0, 1, "bert.embeddings.LayerNorm.weight");
+	ADD(p->emb_lnb, -1, C, 0, 1, "bert.embeddings.LayerNorm.bias");
+	static const char *qkv[3] = {"query", "key", "value"};
+	for (int l = 0; l < c->L; l++) {
+		size_t lC = (size_t)l * C;
+		for (int j = 0; j < 3; j++) {
+			ADD(p->qkvw + (lC * 3 + j * C) * C, l, C, C, 2, "bert.encoder.layer.%d.attention.self.%s.weight", l,
+			    qkv[j]);
+			ADD(p->qkvb + lC * 3 + j * C, l, C, 0, 1, "bert.encoder.layer.%d.attention.self.%s.bias", l, qkv[j]);
+		}
+		ADD(p->attprojw + lC * C, l, C, C, 2, "bert.encoder.layer.%d.attention.output.dense.weight", l);
+		ADD(p->attprojb + lC, l, C, 0, 1, "bert.encoder.layer.%d.attention.output.dense.bias", l);
+		ADD(p->ln1w + lC, l, C, 0, 1, "bert.encoder.layer.%d.attention.output.LayerNorm.weight", l);
+		ADD(p->ln1b + lC, l, C, 0, 1, "bert.encoder.layer.%d.attention.output.LayerNorm.bias", l);
+		ADD(p->fcw + (size_t)l * I * C, l, I, C, 2, "bert.encoder.layer.%d.intermediate.dense.weight", l);
+		ADD(p->fcb + (size_t)l * I, l, I, 0, 1, "bert.encoder.layer.%d.intermediate.dense.bias", l);
+		ADD(p->fcprojw + lC * I, l, C, I, 2, "bert.encoder.layer.%d.output.dense.weight", l);
+		ADD(p->fcprojb + lC, l, C, 0, 1, "bert.encoder.layer.%d.output.dense.bias", l);
+		ADD(p->ln2w + lC, l, C, 0, 1, "bert.encoder.layer.%d.output.LayerNorm.weight", l);
+		ADD(p->ln2b + lC, l, C, 0, 1, "bert.encoder.layer.%d.output.LayerNorm.bias", l);
+	}
+	if (m->has_pooler) {
+		ADD(p->poolw, c->L, C, C, 2, "bert.pooler.dense.weight");
+		ADD(p->poolb, c->L, C, 0, 1, "bert.pooler.dense.bias");
+	}
+	if (c->nlabels) {
+		ADD(p->clsw, c->L, c->nlabels, C, 2, "classifier.weight");
+		ADD(p->clsb, c->L, c->nlabels, 0, 1, "classifier.bias");
+	}
+#undef ADD
+	*n = k;
+	return t;
+}

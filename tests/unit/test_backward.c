@@ -1,0 +1,296 @@
+/* test_backward.c - BERT training gradients against PyTorch.
+ *
+ * Fixtures from tests/ref/gen_grads.py (transformers, same weights, same
+ * batch, dropout off):
+ *   - tiny random BERT (tests/ref/tiny_bert): loss and the full gradient of
+ *     every parameter tensor, single-label cross-entropy and multi-label
+ *     BCE; plus a central finite-difference check of the C gradients;
+ *   - all-MiniLM-L6-v2 (models/all-MiniLM-L6-v2, skipped when absent) on 8
+ *     SST-2 sentences: loss and sampled entries + norm of every tensor.
+ *
+ * Relative error of a tensor: max_i |c_i - t_i| / max_i |t_i| over the
+ * compared entries (the absolute error when the reference is all zero);
+ * the bar is 1e-3. Norms: |‖c‖ - ‖t‖| / ‖t‖ <= 1e-3.
+ * Exception: the attention key biases, whose exact gradient is zero (adding
+ * q.b to every score of a row leaves the softmax unchanged), so both
+ * implementations return rounding noise there: for them both gradients
+ * must be below 1e-5 times the largest gradient of the model. */
+#include "testhelp.h"
+
+#include "tl/bert_train.h"
+#include "tl/safetensors.h"
+#include "tl/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static tl_st_file F;
+
+static const tl_st_tensor *need(const char *name)
+{
+	const tl_st_tensor *t = tl_st_find(&F, name);
+	if (!t) {
+		fprintf(stderr, "fixture lacks %s\n", name);
+		exit(1);
+	}
+	return t;
+}
+
+static float *getf(const char *name, size_t *n)
+{
+	const tl_st_tensor *t = need(name);
+	float *v = malloc(t->numel * sizeof(float) + 4);
+	char err[256];
+	if (tl_st_read_f32(&F, t, v, err, sizeof err) < 0) {
+		fprintf(stderr, "%s\n", err);
+		exit(1);
+	}
+	if (n)
+		*n = t->numel;
+	return v;
+}
+
+static int32_t *geti(const char *name, size_t *n, int64_t *d0, int64_t *d1)
+{
+	const tl_st_tensor *t = need(name);
+	int32_t *v = malloc(t->numel * sizeof(int32_t) + 4);
+	memcpy(v, tl_st_bytes(&F, t), t->numel * sizeof(int32_t));
+	if (n)
+		*n = t->numel;
+	if (d0)
+		*d0 = t->shape[0];
+	if (d1)
+		*d1 = t->ndim > 1 ? t->shape[1] : 1;
+	return v;
+}
+
+static int is_key_bias(const char *name)
+{
+	return strstr(name, "attention.self.key.bias") != NULL;
+}
+
+/* For key biases: the largest |value| of a and b relative to scale. */
+static double zero_err(const float *a, const float *b, size_t n, double scale)
+{
+	double mx = 0;
+	for (size_t i = 0; i < n; i++) {
+		mx = fabs(a[i]) > mx ? fabs(a[i]) : mx;
+		mx = fabs(b[i]) > mx ? fabs(b[i]) : mx;
+	}
+	return mx / scale * 100.0; /* bar 1e-3 <=> 1e-5 of the scale */
+}
+
+static double max_abs(const float *a, size_t n)
+{
+	double mx = 0;
+	for (size_t i = 0; i < n; i++)
+		mx = fabs(a[i]) > mx ? fabs(a[i]) : mx;
+	return mx;
+}
+
+static double rel_err(const float *a, const float *b, size_t n)
+{
+	double md = 0, mb = 0;
+	for (size_t i = 0; i < n; i++) {
+		double d = fabs((double)a[i] - b[i]);
+		md = d > md ? d : md;
+		mb = fabs(b[i]) > mb ? fabs(b[i]) : mb;
+	}
+	return mb > 0 ? md / mb : md;
+}
+
+static double run_loss(tl_bert_train *t, const int32_t *ids, const int32_t *types, const int32_t *lens, int B,
+		       int T, const int32_t *y, const float *ym)
+{
+	tl_bert_train_forward(t, ids, types, lens, B, T, 0, 0, 0);
+	return tl_bert_train_loss(t, y, ym, NULL, NULL, 0.0f, 1.0f);
+}
+
+static void tiny(void)
+{
+	char err[512];
+	tl_bert *m = tl_bert_load("tests/ref/tiny_bert", NULL, err, sizeof err);
+	CHECK(m != NULL);
+	if (!m) {
+		fprintf(stderr, "%s\n", err);
+		return;
+	}
+	tl_st_file W;
+	CHECK(tl_st_open(&W, "tests/ref/tiny_bert/model.safetensors", err, sizeof err) == 0);
+	tl_bert_train t;
+	tl_bert_train_init(&t, m, 3, 0, 0.02f, 1);
+	CHECK(tl_st_read_f32(&W, tl_st_find(&W, "classifier.weight"), t.m->params.clsw, err, sizeof err) == 0);
+	CHECK(tl_st_read_f32(&W, tl_st_find(&W, "classifier.bias"), t.m->params.clsb, err, sizeof err) == 0);
+	tl_st_close(&W);
+
+	CHECK(tl_st_open(&F, "tests/ref/tiny_grads.safetensors", err, sizeof err) == 0);
+	int64_t B, T;
+	int32_t *ids = geti("ids", NULL, &B, &T), *types = geti("type_ids", NULL, NULL, NULL);
+	int32_t *lens = geti("lens", NULL, NULL, NULL), *y = geti("labels", NULL, NULL, NULL);
+	float *ym = getf("mlabels", NULL), *loss = getf("loss", NULL), *mlloss = getf("mlloss", NULL);
+	size_t nt;
+	tl_bert_tensor *ts = tl_bert_train_tensors(t.m, &nt);
+	CHECK_EQ_INT(nt, 5 + 2 * 16 + 4);
+
+	for (int ml = 0; ml < 2; ml++) {
+		t.multi_label = ml;
+		tl_bert_train_zero_grad(&t);
+		double l = run_loss(&t, ids, types, lens, (int)B, (int)T, y, ym);
+		CHECK_NEAR(l, ml ? mlloss[0] : loss[0], 1e-5);
+		tl_bert_train_backward(&t, 0, 0, 0);
+		double worst = 0;
+		for (size_t i = 0; i < nt; i++) {
+			char name[160];
+			snprintf(name, sizeof name, "%s%s", ml ? "mlgrad." : "grad.", ts[i].name);
+			size_t n;
+			float *ref = getf(name, &n);
+			CHECK_EQ_INT(n, ts[i].n);
+			double e = is_key_bias(ts[i].name)
+					   ? zero_err(t.grad_arena + ts[i].off, ref, n, max_abs(t.grad_arena, t.m->nparams))
+					   : rel_err(t.grad_arena + ts[i].off, ref, n);
+			if (e > 1e-3)
+				fprintf(stderr, "tiny %s: relative error %.3g\n", name, e);
+			worst = e > worst ? e : worst;
+			CHECK(e <= 1e-3);
+			free(ref);
+		}
+		printf("tiny %s: loss %.7f (torch %.7f), worst relative gradient error %.2e over %zu tensors\n",
+		       ml ? "multi-label BCE" : "cross-entropy", l, ml ? mlloss[0] : loss[0], worst, nt);
+	}
+
+	/* finite differences on the C model itself (single-label) */
+	t.multi_label = 0;
+	tl_bert_train_zero_grad(&t);
+	run_loss(&t, ids, types, lens, (int)B, (int)T, y, ym);
+	tl_bert_train_backward(&t, 0, 0, 0);
+	uint64_t s = 99;
+	int bad = 0, checked = 0;
+	for (size_t i = 0; i < nt; i++) {
+		for (int r = 0; r < 3; r++) {
+			size_t j = ts[i].off + (size_t)(tl_mix64(s++) % ts[i].n);
+			if (i == 0) /* word embeddings: pick a row the batch uses */
+				j = (size_t)ids[(tl_mix64(s++) % (uint64_t)lens[0])] * t.m->cfg.C + (size_t)r;
+			float *w = t.m->arena + j, w0 = *w, h = 1e-2f;
+			*w = w0 + h;
+			double lp = run_loss(&t, ids, types, lens, (int)B, (int)T, y, ym);
+			*w = w0 - h;
+			double lm = run_loss(&t, ids, types, lens, (int)B, (int)T, y, ym);
+			*w = w0;
+			double num = (lp - lm) / (2.0 * h), ana = t.grad_arena[j];
+			checked++;
+			if (fabs(num - ana) > 2e-3 + 2e-2 * fabs(ana)) {
+				bad++;
+				fprintf(stderr, "finite difference %s[%zu]: numeric %.6g analytic %.6g\n", ts[i].name,
+					j - ts[i].off, num, ana);
+			}
+		}
+	}
+	CHECK_EQ_INT(bad, 0);
+	printf("tiny finite differences: %d of %d entries agree\n", checked - bad, checked);
+	free(ts);
+	free(ids);
+	free(types);
+	free(lens);
+	free(y);
+	free(ym);
+	free(loss);
+	free(mlloss);
+	tl_st_close(&F);
+	tl_bert_train_free(&t);
+}
+
+static void minilm(void)
+{
+	const char *dir = getenv("TL_TEST_MINILM");
+	if (!dir)
+		dir = "models/all-MiniLM-L6-v2";
+	if (access(dir, R_OK) != 0) {
+		printf("minilm gradients: SKIP (%s not installed: make models)\n", dir);
+		return;
+	}
+	char err[512];
+	tl_bert *m = tl_bert_load(dir, NULL, err, sizeof err);
+	CHECK(m != NULL);
+	if (!m) {
+		fprintf(stderr, "%s\n", err);
+		return;
+	}
+	tl_bert_train t;
+	tl_bert_train_init(&t, m, 2, 0, 0.02f, 1);
+	CHECK(tl_st_open(&F, "tests/ref/minilm_grads.safetensors", err, sizeof err) == 0);
+	float *cw = getf("head.classifier.weight", NULL), *cb = getf("head.classifier.bias", NULL);
+	memcpy(t.m->params.clsw, cw, sizeof(float) * 2 * t.m->cfg.C);
+	memcpy(t.m->params.clsb, cb, sizeof(float) * 2);
+	int64_t B, T;
+	int32_t *ids = geti("ids", NULL, &B, &T), *lens = geti("lens", NULL, NULL, NULL);
+	int32_t *y = geti("labels", NULL, NULL, NULL);
+	float *loss = getf("loss", NULL);
+	tl_bert_train_zero_grad(&t);
+	double l = run_loss(&t, ids, NULL, lens, (int)B, (int)T, y, NULL);
+	CHECK_NEAR(l, loss[0], 1e-5);
+	tl_bert_train_backward(&t, 0, 0, 0);
+	size_t nt;
+	tl_bert_tensor *ts = tl_bert_train_tensors(t.m, &nt);
+	double worst = 0, worstn = 0;
+	for (size_t i = 0; i < nt; i++) {
+		char name[160];
+		const float *g = t.grad_arena + ts[i].off;
+		snprintf(name, sizeof name, "idx.%s", ts[i].name);
+		size_t n;
+		float *ref = NULL;
+		double e;
+		if (tl_st_find(&F, name)) {
+			int32_t *idx = geti(name, &n, NULL, NULL);
+			snprintf(name, sizeof name, "grad.%s", ts[i].name);
+			ref = getf(name, NULL);
+			float *mine = malloc(n * sizeof(float));
+			for (size_t j = 0; j < n; j++)
+				mine[j] = g[idx[j]];
+			e = rel_err(mine, ref, n);
+			free(mine);
+			free(idx);
+		} else {
+			snprintf(name, sizeof name, "grad.%s", ts[i].name);
+			ref = getf(name, &n);
+			CHECK_EQ_INT(n, ts[i].n);
+			e = is_key_bias(ts[i].name) ? zero_err(g, ref, n, max_abs(t.grad_arena, t.m->nparams))
+						    : rel_err(g, ref, n);
+		}
+		snprintf(name, sizeof name, "norm.%s", ts[i].name);
+		float *nrm = getf(name, NULL);
+		double s = 0;
+		for (size_t j = 0; j < ts[i].n; j++)
+			s += (double)g[j] * g[j];
+		double en = nrm[0] > 0 ? fabs(sqrt(s) - nrm[0]) / nrm[0] : sqrt(s);
+		if (is_key_bias(ts[i].name))
+			en = 0; /* noise around an exact zero: covered by e */
+		if (e > 1e-3 || en > 1e-3)
+			fprintf(stderr, "minilm %s: relative error %.3g, norm %.3g\n", ts[i].name, e, en);
+		CHECK(e <= 1e-3);
+		CHECK(en <= 1e-3);
+		worst = e > worst ? e : worst;
+		worstn = en > worstn ? en : worstn;
+		free(ref);
+		free(nrm);
+	}
+	printf("minilm: loss %.7f (torch %.7f), worst relative gradient error %.2e, norm error %.2e over %zu tensors\n",
+	       l, loss[0], worst, worstn, nt);
+	free(ts);
+	free(cw);
+	free(cb);
+	free(ids);
+	free(lens);
+	free(y);
+	free(loss);
+	tl_st_close(&F);
+	tl_bert_train_free(&t);
+}
+
+int main(void)
+{
+	tl_init("test_backward");
+	tiny();
+	minilm();
+	TEST_REPORT("test_backward");
+}
