@@ -1,0 +1,1291 @@
+/* tl-eval - evaluate predictions: accuracy, per-class P/R/F1, confusion,
+ * probability metrics, multi-label figures, breakdowns and comparisons.
+ * The numbers come from lib/metrics.c; this file reads records, builds
+ * the reports and renders them (table, JSON, SVG). */
+#include "tl/fsutil.h"
+#include "tl/metrics.h"
+#include "tl/stream.h"
+#include "tl/util.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char usage[] =
+	"usage: tl-eval [options] [FILE]\n"
+	"Evaluate a stream of records with gold 'label', predicted 'pred' and\n"
+	"optionally 'probs' (map label -> probability). Figures equal scikit-learn's.\n"
+	"\n"
+	"  -j, --json            one JSON object instead of the table\n"
+	"      --svg FILE        write the confusion matrix and reliability diagram as SVG\n"
+	"  -b, --by FIELD        also report per value of FIELD (e.g. domain, split)\n"
+	"  -c, --compare FILE    compare with another system's stream, aligned by 'id'\n"
+	"      --bootstrap N     bootstrap resamples for --compare (default 1000)\n"
+	"      --seed N          bootstrap seed (default 42)\n"
+	"      --threshold T     confidence threshold for coverage/accuracy (default 0.9)\n"
+	"      --bins N          reliability bins (default 10)\n"
+	"      --pos-label L     positive label for binary ROC/PR-AUC (default: the\n"
+	"                        second label in natural order)\n"
+	"      --exclude-augmented  ignore records with an 'aug' key (from tl-augment)\n"
+	"      --min-accuracy X  exit 6 when accuracy < X (after the report)\n"
+	"      --min-macro-f1 X  exit 6 when macro-F1 < X (after the report)\n"
+	"      --strict          bad records are errors, not warnings\n"
+	"  -h, --help            show this help\n"
+	"      --version         show the version\n"
+	"\n"
+	"Exit status: 0 ok, 2 usage, 3 bad input, 4 I/O error, 6 below --min-*.\n";
+
+/* ---------------- options ---------------- */
+
+static int opt_json, opt_strict, opt_excl_aug, opt_bins = 10, opt_boot = 1000;
+static const char *opt_svg, *opt_by, *opt_compare, *opt_pos;
+static double opt_thr = 0.9, opt_min_acc = -1, opt_min_f1 = -1;
+static uint64_t opt_seed = 42;
+
+/* ---------------- string -> int map ---------------- */
+
+typedef struct {
+	char **keys;
+	size_t *lens;
+	int *vals;
+	size_t cap, n;
+} strmap;
+
+static uint64_t hash_bytes(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+	return h;
+}
+
+/* Value of key s (n bytes), or -1. With add >= 0 a missing key is added
+ * with value add. */
+static int strmap_get(strmap *m, const char *s, size_t n, int add)
+{
+	if (m->n * 2 + 2 > m->cap && add >= 0) {
+		size_t nc = m->cap ? m->cap * 2 : 64;
+		strmap o = *m;
+		m->keys = tl_xcalloc(nc, sizeof *m->keys);
+		m->lens = tl_xcalloc(nc, sizeof *m->lens);
+		m->vals = tl_xcalloc(nc, sizeof *m->vals);
+		m->cap = nc;
+		for (size_t i = 0; i < o.cap; i++) {
+			if (!o.keys[i])
+				continue;
+			size_t j = hash_bytes(o.keys[i], o.lens[i]) & (nc - 1);
+			while (m->keys[j])
+				j = (j + 1) & (nc - 1);
+			m->keys[j] = o.keys[i], m->lens[j] = o.lens[i], m->vals[j] = o.vals[i];
+		}
+		free(o.keys), free(o.lens), free(o.vals);
+	}
+	if (!m->cap)
+		return -1;
+	size_t j = hash_bytes(s, n) & (m->cap - 1);
+	while (m->keys[j]) {
+		if (m->lens[j] == n && memcmp(m->keys[j], s, n) == 0)
+			return m->vals[j];
+		j = (j + 1) & (m->cap - 1);
+	}
+	if (add < 0)
+		return -1;
+	m->keys[j] = tl_xmalloc(n + 1);
+	memcpy(m->keys[j], s, n);
+	m->keys[j][n] = 0;
+	m->lens[j] = n;
+	m->vals[j] = add;
+	m->n++;
+	return add;
+}
+
+static void strmap_free(strmap *m)
+{
+	for (size_t i = 0; i < m->cap; i++)
+		free(m->keys[i]);
+	free(m->keys), free(m->lens), free(m->vals);
+	memset(m, 0, sizeof *m);
+}
+
+/* ---------------- labels and groups ---------------- */
+
+static strmap label_map, group_map;
+static char **label_name; /* by id; after sort_labels: in natural order */
+static int nlabels;
+static char **group_name;
+static int ngroups;
+static unsigned char *label_declared; /* from a header's "labels" */
+static int have_declared;
+
+static int label_id(const char *s, size_t n)
+{
+	int id = strmap_get(&label_map, s, n, nlabels);
+	if (id == nlabels) {
+		label_name = tl_xrealloc(label_name, (size_t)(nlabels + 1) * sizeof *label_name);
+		label_name[nlabels] = tl_xmalloc(n + 1);
+		memcpy(label_name[nlabels], s, n);
+		label_name[nlabels][n] = 0;
+		label_declared = tl_xrealloc(label_declared, (size_t)(nlabels + 1));
+		label_declared[nlabels] = 0;
+		nlabels++;
+	}
+	return id;
+}
+
+static int group_id(const char *s, size_t n)
+{
+	int id = strmap_get(&group_map, s, n, ngroups);
+	if (id == ngroups) {
+		group_name = tl_xrealloc(group_name, (size_t)(ngroups + 1) * sizeof *group_name);
+		group_name[ngroups] = tl_xmalloc(n + 1);
+		memcpy(group_name[ngroups], s, n);
+		group_name[ngroups][n] = 0;
+		ngroups++;
+	}
+	return id;
+}
+
+/* ---------------- datasets ---------------- */
+
+typedef struct {
+	uint64_t no;
+	size_t goff, poff, qoff; /* into lab pool (gold, pred) and prob pool */
+	int ngold, npred, nprob; /* nprob < 0: no usable probs */
+	int group;
+	int aug;
+	char *id; /* "s:..." or "i:..."; NULL when absent */
+	size_t idlen;
+} item;
+
+typedef struct {
+	const char *name;
+	item *it;
+	size_t n, cap;
+	int *lab; /* label ids */
+	size_t nlab, caplab;
+	int *qlab;
+	double *qval;
+	size_t nq, capq;
+	int multilabel;
+	/* bad-input counts */
+	size_t skipped, naug, probs_bad, probs_sum, probs_nogold, probs_undeclared;
+	uint64_t first_skipped, first_probs_bad, first_probs_sum, first_nogold;
+} dataset;
+
+static void push_lab(dataset *d, int id)
+{
+	if (d->nlab == d->caplab) {
+		d->caplab = d->caplab ? 2 * d->caplab : 1024;
+		d->lab = tl_xrealloc(d->lab, d->caplab * sizeof *d->lab);
+	}
+	d->lab[d->nlab++] = id;
+}
+
+static void push_prob(dataset *d, int id, double v)
+{
+	if (d->nq == d->capq) {
+		d->capq = d->capq ? 2 * d->capq : 1024;
+		d->qlab = tl_xrealloc(d->qlab, d->capq * sizeof *d->qlab);
+		d->qval = tl_xrealloc(d->qval, d->capq * sizeof *d->qval);
+	}
+	d->qlab[d->nq] = id;
+	d->qval[d->nq++] = v;
+}
+
+/* One label value: string, or an integer written as decimal. 0 or -1. */
+static int scalar_label(const msgpack_object *o, int *id)
+{
+	char tmp[32];
+	if (o->type == MSGPACK_OBJECT_STR) {
+		if (memchr(o->via.str.ptr, 0, o->via.str.size))
+			return -1;
+		*id = label_id(o->via.str.ptr, o->via.str.size);
+		return 0;
+	}
+	if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+		int n = snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)o->via.u64);
+		*id = label_id(tmp, (size_t)n);
+		return 0;
+	}
+	if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+		int n = snprintf(tmp, sizeof tmp, "%lld", (long long)o->via.i64);
+		*id = label_id(tmp, (size_t)n);
+		return 0;
+	}
+	return -1;
+}
+
+/* label or pred: pushes the ids; returns the count, or -1 when malformed.
+ * Sets *arr when the value is an array (multi-label). */
+static int parse_labels(dataset *d, const msgpack_object *o, int *arr)
+{
+	int id;
+	*arr = 0;
+	if (o->type == MSGPACK_OBJECT_ARRAY) {
+		*arr = 1;
+		size_t start = d->nlab;
+		for (uint32_t i = 0; i < o->via.array.size; i++) {
+			if (scalar_label(&o->via.array.ptr[i], &id) < 0) {
+				d->nlab = start;
+				return -1;
+			}
+			int dup = 0;
+			for (size_t j = start; j < d->nlab; j++)
+				dup |= d->lab[j] == id;
+			if (!dup)
+				push_lab(d, id);
+		}
+		return (int)(d->nlab - start);
+	}
+	if (scalar_label(o, &id) < 0)
+		return -1;
+	push_lab(d, id);
+	return 1;
+}
+
+static void bad_record(uint64_t no, const char *what, size_t *count, uint64_t *first)
+{
+	if (opt_strict)
+		tl_die_rec(TL_EXIT_DATA, no, "%s", what);
+	if (!*count && first)
+		*first = no;
+	(*count)++;
+}
+
+static void value_key(tl_buf *b, const msgpack_object *o)
+{
+	b->len = 0;
+	if (o->type == MSGPACK_OBJECT_STR)
+		tl_buf_add(b, o->via.str.ptr, o->via.str.size);
+	else if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+		tl_buf_printf(b, "%llu", (unsigned long long)o->via.u64);
+	else if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+		tl_buf_printf(b, "%lld", (long long)o->via.i64);
+	else if (o->type == MSGPACK_OBJECT_BOOLEAN)
+		tl_buf_adds(b, o->via.boolean ? "true" : "false");
+	else if (o->type == MSGPACK_OBJECT_FLOAT32 || o->type == MSGPACK_OBJECT_FLOAT64)
+		tl_buf_printf(b, "%.17g", o->via.f64);
+	else
+		tl_buf_printf(b, "(%s)", tl_msgpack_type_name(o->type));
+}
+
+static void read_dataset(dataset *d, const char *path)
+{
+	d->name = path && strcmp(path, "-") ? path : "standard input";
+	tl_reader *r = tl_reader_open(path);
+	if (!r)
+		tl_die(TL_EXIT_IO, "cannot open %s:", d->name);
+	tl_record rec;
+	tl_buf kb = {0};
+	for (;;) {
+		int ret = tl_reader_next(r, &rec);
+		if (ret == TL_READ_EOF)
+			break;
+		if (ret == TL_READ_ERR)
+			tl_die_rec(strncmp(tl_reader_error(r), "read error", 10) == 0 ? TL_EXIT_IO : TL_EXIT_DATA,
+				   tl_reader_count(r), "%s: %s", d->name, tl_reader_error(r));
+		if (rec.is_header) {
+			const msgpack_object *l = tl_rec_get(&rec, "labels");
+			if (l && l->type == MSGPACK_OBJECT_ARRAY) {
+				for (uint32_t i = 0; i < l->via.array.size; i++) {
+					int id;
+					if (scalar_label(&l->via.array.ptr[i], &id) == 0) {
+						label_declared[id] = 1;
+						have_declared = 1;
+					}
+				}
+			}
+			continue;
+		}
+		const msgpack_object *aug = tl_rec_get(&rec, "aug");
+		if (aug && opt_excl_aug)
+			continue;
+		const msgpack_object *g = tl_rec_get(&rec, "label"), *p = tl_rec_get(&rec, "pred");
+		if (!g || !p) {
+			bad_record(rec.no, !g && !p ? "no 'label' and no 'pred'" : !g ? "no 'label'" : "no 'pred'",
+				   &d->skipped, &d->first_skipped);
+			continue;
+		}
+		size_t lab0 = d->nlab;
+		int ga = 0, pa = 0;
+		int ng = parse_labels(d, g, &ga);
+		int np = ng < 0 ? -1 : parse_labels(d, p, &pa);
+		if (ng < 0 || np < 0) {
+			d->nlab = lab0;
+			bad_record(rec.no, ng < 0 ? "'label' is not a string or an array of strings"
+						  : "'pred' is not a string or an array of strings",
+				   &d->skipped, &d->first_skipped);
+			continue;
+		}
+		if (ga || pa)
+			d->multilabel = 1;
+		if (d->n == d->cap) {
+			d->cap = d->cap ? 2 * d->cap : 1024;
+			d->it = tl_xrealloc(d->it, d->cap * sizeof *d->it);
+		}
+		item *x = &d->it[d->n++];
+		memset(x, 0, sizeof *x);
+		x->no = rec.no;
+		x->goff = lab0;
+		x->ngold = ng;
+		x->poff = lab0 + (size_t)ng;
+		x->npred = np;
+		x->aug = aug != NULL;
+		d->naug += x->aug;
+		x->group = -1;
+		x->nprob = -1;
+		if (opt_by) {
+			const msgpack_object *v = tl_rec_get(&rec, opt_by);
+			if (v)
+				value_key(&kb, v);
+			else {
+				kb.len = 0;
+				tl_buf_adds(&kb, "(missing)");
+			}
+			x->group = group_id(kb.data, kb.len);
+		}
+		const msgpack_object *id = tl_rec_get(&rec, "id");
+		if (id && opt_compare) {
+			kb.len = 0;
+			if (id->type == MSGPACK_OBJECT_STR) {
+				tl_buf_add(&kb, "s:", 2);
+				tl_buf_add(&kb, id->via.str.ptr, id->via.str.size);
+			} else if (id->type == MSGPACK_OBJECT_POSITIVE_INTEGER || id->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+				tl_buf_add(&kb, "i:", 2);
+				tl_buf_printf(&kb, "%lld", (long long)id->via.i64);
+			}
+			if (kb.len) {
+				x->id = tl_xmalloc(kb.len + 1);
+				memcpy(x->id, kb.data, kb.len);
+				x->id[kb.len] = 0;
+				x->idlen = kb.len;
+			}
+		}
+		const msgpack_object *q = tl_rec_get(&rec, "probs");
+		if (!q)
+			continue;
+		if (q->type != MSGPACK_OBJECT_MAP) {
+			bad_record(rec.no, "'probs' is not a map of label -> probability", &d->probs_bad,
+				   &d->first_probs_bad);
+			continue;
+		}
+		size_t q0 = d->nq;
+		double sum = 0;
+		int bad = 0, hasgold = 0, undeclared = 0;
+		for (uint32_t i = 0; i < q->via.map.size && !bad; i++) {
+			const msgpack_object *k = &q->via.map.ptr[i].key, *v = &q->via.map.ptr[i].val;
+			int lid;
+			double val;
+			if (scalar_label(k, &lid) < 0) {
+				bad = 1;
+				break;
+			}
+			if (v->type == MSGPACK_OBJECT_FLOAT32 || v->type == MSGPACK_OBJECT_FLOAT64)
+				val = v->via.f64;
+			else if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+				val = (double)v->via.u64;
+			else if (v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+				val = (double)v->via.i64;
+			else {
+				bad = 1;
+				break;
+			}
+			if (!(val >= 0 && val <= 1)) {
+				bad = 1;
+				break;
+			}
+			if (have_declared && !label_declared[lid])
+				undeclared = 1;
+			for (int j = 0; j < ng; j++)
+				hasgold |= d->lab[x->goff + (size_t)j] == lid;
+			sum += val;
+			push_prob(d, lid, val);
+		}
+		if (bad) {
+			d->nq = q0;
+			bad_record(rec.no, "'probs' has a key that is not a label or a value that is not a probability in [0, 1]",
+				   &d->probs_bad, &d->first_probs_bad);
+			continue;
+		}
+		if (undeclared)
+			bad_record(rec.no, "'probs' names a label that the header's 'labels' does not declare",
+				   &d->probs_undeclared, NULL);
+		if (fabs(sum - 1) > 1e-3) {
+			char m[96];
+			snprintf(m, sizeof m, "probabilities sum to %.6g, not 1 (tolerance 1e-3)", sum);
+			bad_record(rec.no, m, &d->probs_sum, &d->first_probs_sum);
+		}
+		if (!d->multilabel && ng == 1 && !hasgold)
+			bad_record(rec.no, "'probs' has no entry for the gold label (taken as 0)", &d->probs_nogold,
+				   &d->first_nogold);
+		x->qoff = q0;
+		x->nprob = (int)(d->nq - q0);
+	}
+	tl_buf_free(&kb);
+	tl_reader_close(r);
+}
+
+static void warn_dataset(const dataset *d)
+{
+	if (d->skipped)
+		tl_warn("%s: %zu records without a usable 'label' or 'pred' skipped (first: record %llu)", d->name,
+			d->skipped, (unsigned long long)d->first_skipped);
+	if (d->probs_bad)
+		tl_warn("%s: %zu records with malformed 'probs' (ignored for probability metrics; first: record %llu)",
+			d->name, d->probs_bad, (unsigned long long)d->first_probs_bad);
+	if (d->probs_sum)
+		tl_warn("%s: %zu records whose probabilities do not sum to 1 within 1e-3 (used as given; first: record %llu)",
+			d->name, d->probs_sum, (unsigned long long)d->first_probs_sum);
+	if (d->probs_nogold)
+		tl_warn("%s: %zu records whose 'probs' lack the gold label (probability taken as 0; first: record %llu)",
+			d->name, d->probs_nogold, (unsigned long long)d->first_nogold);
+	if (d->probs_undeclared)
+		tl_warn("%s: %zu records with 'probs' for labels the header does not declare", d->name,
+			d->probs_undeclared);
+	if (d->naug)
+		tl_warn("%s: %zu augmented records in evaluation data (use --exclude-augmented to ignore them)",
+			d->name, d->naug);
+}
+
+/* Put labels in natural order and renumber every pool. */
+static int *label_rank;
+static int cmp_label_ids(const void *a, const void *b)
+{
+	return tl_metrics_natcmp(label_name[*(const int *)a], label_name[*(const int *)b]);
+}
+
+static void sort_labels(dataset **ds, int nds)
+{
+	int *order = tl_xmalloc((size_t)(nlabels ? nlabels : 1) * sizeof *order);
+	for (int i = 0; i < nlabels; i++)
+		order[i] = i;
+	qsort(order, (size_t)nlabels, sizeof *order, cmp_label_ids);
+	label_rank = tl_xmalloc((size_t)(nlabels ? nlabels : 1) * sizeof *label_rank);
+	char **names = tl_xmalloc((size_t)(nlabels ? nlabels : 1) * sizeof *names);
+	for (int i = 0; i < nlabels; i++) {
+		label_rank[order[i]] = i;
+		names[i] = label_name[order[i]];
+	}
+	free(label_name);
+	label_name = names;
+	for (int j = 0; j < nds; j++) {
+		dataset *d = ds[j];
+		for (size_t i = 0; i < d->nlab; i++)
+			d->lab[i] = label_rank[d->lab[i]];
+		for (size_t i = 0; i < d->nq; i++)
+			d->qlab[i] = label_rank[d->qlab[i]];
+	}
+	free(order);
+}
+
+/* ---------------- reports ---------------- */
+
+typedef struct {
+	size_t n, naug;
+	int multilabel;
+	int k;       /* labels in this report */
+	int *lab;    /* their global ids, in natural order */
+	unsigned char *use; /* in the averages (seen in gold or pred) */
+	long *cm;    /* k x k, rows gold, columns pred (single-label) */
+	tl_prf *per;
+	tl_prf_avg avg;
+	double accuracy, hamming;
+	/* probabilities (single-label) */
+	size_t nprob;
+	int binary, pos;
+	double log_loss, roc_auc, pr_auc, ece;
+	double *auc_c, *ap_c; /* per class (one-vs-rest) */
+	const char *auc_note;
+	tl_calib_bin *bins;
+	size_t thr_n;
+	double thr_cov, thr_acc;
+} report;
+
+static void report_free(report *r)
+{
+	free(r->lab), free(r->use), free(r->cm), free(r->per), free(r->auc_c), free(r->ap_c), free(r->bins);
+	memset(r, 0, sizeof *r);
+}
+
+static double mean_defined(const double *v, int k, int *nd)
+{
+	double s = 0;
+	int m = 0;
+	for (int i = 0; i < k; i++)
+		if (!isnan(v[i]))
+			s += v[i], m++;
+	if (nd)
+		*nd = m;
+	return m ? s / m : NAN;
+}
+
+static void compute(report *r, const dataset *d, const size_t *sel, size_t n)
+{
+	memset(r, 0, sizeof *r);
+	r->n = n;
+	r->multilabel = d->multilabel;
+	int *g2r = tl_xmalloc((size_t)(nlabels ? nlabels : 1) * sizeof *g2r);
+	unsigned char *inuse = tl_xcalloc((size_t)(nlabels ? nlabels : 1), 1);
+	unsigned char *seen = tl_xcalloc((size_t)(nlabels ? nlabels : 1), 1);
+	for (size_t j = 0; j < n; j++) {
+		const item *x = &d->it[sel[j]];
+		r->naug += x->aug;
+		for (int i = 0; i < x->ngold; i++)
+			inuse[d->lab[x->goff + (size_t)i]] = 1;
+		for (int i = 0; i < x->npred; i++)
+			inuse[d->lab[x->poff + (size_t)i]] = 1;
+		if (!d->multilabel)
+			for (int i = 0; i < x->nprob; i++)
+				seen[d->qlab[x->qoff + (size_t)i]] = 1;
+	}
+	r->lab = tl_xmalloc((size_t)(nlabels ? nlabels : 1) * sizeof *r->lab);
+	r->use = tl_xmalloc((size_t)(nlabels ? nlabels : 1));
+	for (int i = 0; i < nlabels; i++) {
+		g2r[i] = -1;
+		if (inuse[i] || seen[i]) {
+			g2r[i] = r->k;
+			r->use[r->k] = inuse[i];
+			r->lab[r->k++] = i;
+		}
+	}
+	int k = r->k;
+	long *cnt = tl_xcalloc((size_t)k * 3 + 1, sizeof *cnt), *tp = cnt, *ng = cnt + k, *npr = cnt + 2 * k;
+	r->per = tl_xcalloc((size_t)k + 1, sizeof *r->per);
+	if (!d->multilabel) {
+		r->cm = tl_xcalloc((size_t)k * (size_t)k + 1, sizeof *r->cm);
+		size_t ok = 0;
+		for (size_t j = 0; j < n; j++) {
+			const item *x = &d->it[sel[j]];
+			int a = g2r[d->lab[x->goff]], b = g2r[d->lab[x->poff]];
+			r->cm[(size_t)a * (size_t)k + (size_t)b]++;
+			ng[a]++, npr[b]++;
+			if (a == b)
+				tp[a]++, ok++;
+		}
+		r->accuracy = (double)ok / (double)n;
+		tl_metrics_prf(tp, ng, npr, k, r->use, r->per, &r->avg);
+	} else {
+		unsigned char *G = tl_xcalloc(n * (size_t)k + 1, 1), *P = tl_xcalloc(n * (size_t)k + 1, 1);
+		for (size_t j = 0; j < n; j++) {
+			const item *x = &d->it[sel[j]];
+			for (int i = 0; i < x->ngold; i++)
+				G[j * (size_t)k + (size_t)g2r[d->lab[x->goff + (size_t)i]]] = 1;
+			for (int i = 0; i < x->npred; i++)
+				P[j * (size_t)k + (size_t)g2r[d->lab[x->poff + (size_t)i]]] = 1;
+		}
+		for (size_t j = 0; j < n; j++)
+			for (int i = 0; i < k; i++) {
+				unsigned char a = G[j * (size_t)k + (size_t)i], b = P[j * (size_t)k + (size_t)i];
+				ng[i] += a, npr[i] += b, tp[i] += a && b;
+			}
+		r->accuracy = tl_metrics_subset_accuracy(G, P, n, k);
+		r->hamming = tl_metrics_hamming_loss(G, P, n, k);
+		tl_metrics_prf(tp, ng, npr, k, NULL, r->per, &r->avg);
+		free(G), free(P);
+	}
+	free(cnt);
+
+	/* probabilities */
+	for (size_t j = 0; j < n && !d->multilabel; j++)
+		r->nprob += d->it[sel[j]].nprob >= 0;
+	if (r->nprob) {
+		size_t m = r->nprob;
+		double *Pm = tl_xcalloc(m * (size_t)k, sizeof *Pm);
+		int *gold = tl_xmalloc(m * sizeof *gold);
+		size_t j2 = 0;
+		for (size_t j = 0; j < n; j++) {
+			const item *x = &d->it[sel[j]];
+			if (x->nprob < 0)
+				continue;
+			gold[j2] = g2r[d->lab[x->goff]];
+			for (int i = 0; i < x->nprob; i++)
+				Pm[j2 * (size_t)k + (size_t)g2r[d->qlab[x->qoff + (size_t)i]]] = d->qval[x->qoff + (size_t)i];
+			j2++;
+		}
+		double *pg = tl_xmalloc(m * sizeof *pg), *conf = tl_xmalloc(m * sizeof *conf),
+		       *col = tl_xmalloc(m * sizeof *col);
+		unsigned char *ok = tl_xmalloc(m), *pos = tl_xmalloc(m);
+		size_t thr_ok = 0;
+		for (size_t i = 0; i < m; i++) {
+			const double *row = Pm + i * (size_t)k;
+			pg[i] = row[gold[i]];
+			int am = 0;
+			for (int c = 1; c < k; c++)
+				if (row[c] > row[am])
+					am = c;
+			conf[i] = row[am];
+			ok[i] = am == gold[i];
+			if (conf[i] >= opt_thr) {
+				r->thr_n++;
+				thr_ok += ok[i];
+			}
+		}
+		r->log_loss = tl_metrics_log_loss(pg, m);
+		r->bins = tl_xcalloc((size_t)opt_bins, sizeof *r->bins);
+		r->ece = tl_metrics_ece(conf, ok, m, opt_bins, r->bins);
+		r->thr_cov = (double)r->thr_n / (double)m;
+		r->thr_acc = r->thr_n ? (double)thr_ok / (double)r->thr_n : NAN;
+		r->auc_c = tl_xmalloc((size_t)k * sizeof *r->auc_c);
+		r->ap_c = tl_xmalloc((size_t)k * sizeof *r->ap_c);
+		for (int c = 0; c < k; c++) {
+			for (size_t i = 0; i < m; i++) {
+				col[i] = Pm[i * (size_t)k + (size_t)c];
+				pos[i] = gold[i] == c;
+			}
+			r->auc_c[c] = tl_metrics_roc_auc(col, pos, m);
+			r->ap_c[c] = tl_metrics_average_precision(col, pos, m);
+		}
+		if (k == 2) {
+			r->binary = 1;
+			r->pos = 1;
+			if (opt_pos) {
+				int gid = strmap_get(&label_map, opt_pos, strlen(opt_pos), -1);
+				if (gid >= 0 && g2r[label_rank[gid]] >= 0)
+					r->pos = g2r[label_rank[gid]];
+			}
+			r->roc_auc = r->auc_c[r->pos];
+			r->pr_auc = r->ap_c[r->pos];
+			if (isnan(r->roc_auc))
+				r->auc_note = "only one class present in gold: ROC-AUC is not defined";
+		} else {
+			int nd;
+			r->roc_auc = mean_defined(r->auc_c, k, &nd);
+			r->pr_auc = mean_defined(r->ap_c, k, NULL);
+			if (nd == 0)
+				r->auc_note = "only one class present in gold: ROC-AUC is not defined";
+			else if (nd < k)
+				r->auc_note = "one-vs-rest macro over the labels present in gold (others undefined)";
+		}
+		free(Pm), free(gold), free(pg), free(conf), free(col), free(ok), free(pos);
+	}
+	free(g2r), free(inuse), free(seen);
+}
+
+/* ---------------- JSON ---------------- */
+
+static json_t *jnum(double x)
+{
+	return isfinite(x) ? json_real(x) : json_null();
+}
+
+static json_t *report_json(const report *r)
+{
+	json_t *o = json_object();
+	int k = r->k;
+	json_object_set_new(o, "n", json_integer((json_int_t)r->n));
+	json_object_set_new(o, "augmented", json_integer((json_int_t)r->naug));
+	json_object_set_new(o, "multilabel", json_boolean(r->multilabel));
+	json_t *labs = json_array();
+	for (int i = 0; i < k; i++)
+		json_array_append_new(labs, json_string(label_name[r->lab[i]]));
+	json_object_set_new(o, "labels", labs);
+	json_object_set_new(o, "accuracy", jnum(r->accuracy));
+	if (r->multilabel) {
+		json_object_set_new(o, "subset_accuracy", jnum(r->accuracy));
+		json_object_set_new(o, "hamming_loss", jnum(r->hamming));
+	}
+	json_object_set_new(o, "macro_precision", jnum(r->avg.macro_p));
+	json_object_set_new(o, "macro_recall", jnum(r->avg.macro_r));
+	json_object_set_new(o, "macro_f1", jnum(r->avg.macro_f1));
+	json_object_set_new(o, "micro_precision", jnum(r->avg.micro_p));
+	json_object_set_new(o, "micro_recall", jnum(r->avg.micro_r));
+	json_object_set_new(o, "micro_f1", jnum(r->avg.micro_f1));
+	json_object_set_new(o, "weighted_precision", jnum(r->avg.weighted_p));
+	json_object_set_new(o, "weighted_recall", jnum(r->avg.weighted_r));
+	json_object_set_new(o, "weighted_f1", jnum(r->avg.weighted_f1));
+	json_t *pc = json_object();
+	for (int i = 0; i < k; i++) {
+		json_t *c = json_object();
+		json_object_set_new(c, "precision", jnum(r->per[i].precision));
+		json_object_set_new(c, "recall", jnum(r->per[i].recall));
+		json_object_set_new(c, "f1", jnum(r->per[i].f1));
+		json_object_set_new(c, "support", json_integer(r->per[i].support));
+		if (!r->use[i])
+			json_object_set_new(c, "in_averages", json_false());
+		json_object_set_new(pc, label_name[r->lab[i]], c);
+	}
+	json_object_set_new(o, "per_class", pc);
+	if (!r->multilabel) {
+		json_t *cm = json_object(), *mat = json_array();
+		json_object_set_new(cm, "labels", json_deep_copy(labs));
+		for (int a = 0; a < k; a++) {
+			json_t *row = json_array();
+			for (int b = 0; b < k; b++)
+				json_array_append_new(row, json_integer(r->cm[(size_t)a * (size_t)k + (size_t)b]));
+			json_array_append_new(mat, row);
+		}
+		json_object_set_new(cm, "matrix", mat);
+		json_object_set_new(o, "confusion", cm);
+	}
+	if (r->nprob) {
+		json_object_set_new(o, "n_probs", json_integer((json_int_t)r->nprob));
+		json_object_set_new(o, "log_loss", jnum(r->log_loss));
+		json_object_set_new(o, "roc_auc", jnum(r->roc_auc));
+		json_object_set_new(o, "pr_auc", jnum(r->pr_auc));
+		if (r->auc_note)
+			json_object_set_new(o, "roc_auc_note", json_string(r->auc_note));
+		if (r->binary) {
+			json_object_set_new(o, "positive_label", json_string(label_name[r->lab[r->pos]]));
+		} else {
+			json_t *a = json_object(), *p = json_object();
+			for (int i = 0; i < k; i++) {
+				json_object_set_new(a, label_name[r->lab[i]], jnum(r->auc_c[i]));
+				json_object_set_new(p, label_name[r->lab[i]], jnum(r->ap_c[i]));
+			}
+			json_object_set_new(o, "roc_auc_per_class", a);
+			json_object_set_new(o, "pr_auc_per_class", p);
+		}
+		json_object_set_new(o, "ece", jnum(r->ece));
+		json_t *rel = json_array();
+		for (int b = 0; b < opt_bins; b++) {
+			json_t *x = json_object();
+			json_object_set_new(x, "lo", json_real(r->bins[b].lo));
+			json_object_set_new(x, "hi", json_real(r->bins[b].hi));
+			json_object_set_new(x, "n", json_integer(r->bins[b].n));
+			json_object_set_new(x, "confidence", r->bins[b].n ? jnum(r->bins[b].conf) : json_null());
+			json_object_set_new(x, "accuracy", r->bins[b].n ? jnum(r->bins[b].acc) : json_null());
+			json_array_append_new(rel, x);
+		}
+		json_object_set_new(o, "reliability", rel);
+		json_t *t = json_object();
+		json_object_set_new(t, "threshold", json_real(opt_thr));
+		json_object_set_new(t, "n", json_integer((json_int_t)r->thr_n));
+		json_object_set_new(t, "coverage", jnum(r->thr_cov));
+		json_object_set_new(t, "accuracy", jnum(r->thr_acc));
+		json_object_set_new(o, "at_threshold", t);
+	}
+	return o;
+}
+
+/* ---------------- table ---------------- */
+
+static void fmt(char *b, size_t n, double x)
+{
+	if (isfinite(x))
+		snprintf(b, n, "%.4f", x);
+	else
+		snprintf(b, n, "-");
+}
+
+static void print_report(const report *r)
+{
+	int k = r->k, w = 12;
+	char a[32], b[32], c[32], d[32];
+	for (int i = 0; i < k; i++) {
+		int l = (int)strlen(label_name[r->lab[i]]);
+		if (l > w)
+			w = l;
+	}
+	if (w > 40)
+		w = 40;
+	printf("records %zu, labels %d%s", r->n, k, r->multilabel ? " (multi-label)" : "");
+	if (r->naug)
+		printf(", augmented %zu", r->naug);
+	printf("\n");
+	fmt(a, sizeof a, r->accuracy);
+	printf("%-16s %s\n", r->multilabel ? "subset accuracy" : "accuracy", a);
+	if (r->multilabel) {
+		fmt(a, sizeof a, r->hamming);
+		printf("%-16s %s\n", "hamming loss", a);
+	}
+	fmt(a, sizeof a, r->avg.macro_f1), fmt(b, sizeof b, r->avg.micro_f1), fmt(c, sizeof c, r->avg.weighted_f1);
+	printf("%-16s %s\n%-16s %s\n%-16s %s\n\n", "macro-F1", a, "micro-F1", b, "weighted-F1", c);
+	printf("%-*s %9s %9s %9s %9s\n", w, "label", "precision", "recall", "f1", "support");
+	for (int i = 0; i < k; i++) {
+		fmt(a, sizeof a, r->per[i].precision), fmt(b, sizeof b, r->per[i].recall), fmt(c, sizeof c, r->per[i].f1);
+		printf("%-*.*s %9s %9s %9s %9ld%s\n", w, w, label_name[r->lab[i]], a, b, c, r->per[i].support,
+		       r->use[i] ? "" : "  (probs only; not averaged)");
+	}
+	long tot = 0;
+	for (int i = 0; i < k; i++)
+		tot += r->use[i] ? r->per[i].support : 0;
+	fmt(a, sizeof a, r->avg.macro_p), fmt(b, sizeof b, r->avg.macro_r), fmt(c, sizeof c, r->avg.macro_f1);
+	printf("%-*s %9s %9s %9s %9ld\n", w, "macro avg", a, b, c, tot);
+	fmt(a, sizeof a, r->avg.weighted_p), fmt(b, sizeof b, r->avg.weighted_r), fmt(c, sizeof c, r->avg.weighted_f1);
+	printf("%-*s %9s %9s %9s %9ld\n", w, "weighted avg", a, b, c, tot);
+	if (!r->multilabel) {
+		int cw = 5;
+		for (int i = 0; i < k; i++) {
+			int l = (int)strlen(label_name[r->lab[i]]);
+			if (l > cw)
+				cw = l;
+			for (int j = 0; j < k; j++) {
+				int nl = snprintf(a, sizeof a, "%ld", r->cm[(size_t)i * (size_t)k + (size_t)j]);
+				if (nl > cw)
+					cw = nl;
+			}
+		}
+		if (cw > 12)
+			cw = 12;
+		printf("\nconfusion (rows gold, columns predicted)\n%-*s", w, "");
+		for (int j = 0; j < k; j++)
+			printf(" %*.*s", cw, cw, label_name[r->lab[j]]);
+		printf("\n");
+		for (int i = 0; i < k; i++) {
+			printf("%-*.*s", w, w, label_name[r->lab[i]]);
+			for (int j = 0; j < k; j++)
+				printf(" %*ld", cw, r->cm[(size_t)i * (size_t)k + (size_t)j]);
+			printf("\n");
+		}
+	}
+	if (r->nprob) {
+		fmt(a, sizeof a, r->log_loss), fmt(b, sizeof b, r->roc_auc), fmt(c, sizeof c, r->pr_auc),
+			fmt(d, sizeof d, r->ece);
+		printf("\nprobabilities (%zu records)\n", r->nprob);
+		printf("%-16s %s\n", "log loss", a);
+		if (r->binary)
+			printf("%-16s %s  (positive label %s)\n%-16s %s\n", "ROC-AUC", b, label_name[r->lab[r->pos]],
+			       "PR-AUC (AP)", c);
+		else
+			printf("%-16s %s  (one-vs-rest macro)\n%-16s %s  (one-vs-rest macro)\n", "ROC-AUC", b,
+			       "PR-AUC (AP)", c);
+		if (r->auc_note)
+			printf("%-16s %s\n", "", r->auc_note);
+		printf("%-16s %s  (%d bins on max-prob confidence)\n", "ECE", d, opt_bins);
+		fmt(a, sizeof a, r->thr_cov), fmt(b, sizeof b, r->thr_acc);
+		printf("conf >= %-8g coverage %s  accuracy %s  (%zu records)\n", opt_thr, a, b, r->thr_n);
+		printf("\nreliability\n%-13s %7s %10s %9s\n", "confidence", "n", "mean conf", "accuracy");
+		for (int i = 0; i < opt_bins; i++) {
+			const tl_calib_bin *x = &r->bins[i];
+			if (!x->n)
+				continue;
+			fmt(a, sizeof a, x->conf), fmt(b, sizeof b, x->acc);
+			printf("[%.3f,%.3f%c %7ld %10s %9s\n", x->lo, x->hi, i == opt_bins - 1 ? ']' : ')', x->n, a, b);
+		}
+	}
+}
+
+/* ---------------- SVG ---------------- */
+
+static void xml_text(tl_buf *b, const char *s, size_t max)
+{
+	size_t n = strlen(s), i = 0;
+	int cut = n > max;
+	if (cut) {
+		n = max - 1;
+		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) /* do not split a UTF-8 sequence */
+			n--;
+	}
+	for (; i < n; i++) {
+		switch (s[i]) {
+		case '&': tl_buf_adds(b, "&amp;"); break;
+		case '<': tl_buf_adds(b, "&lt;"); break;
+		case '>': tl_buf_adds(b, "&gt;"); break;
+		case '"': tl_buf_adds(b, "&quot;"); break;
+		default:
+			if ((unsigned char)s[i] < 0x20)
+				tl_buf_addc(b, ' ');
+			else
+				tl_buf_addc(b, s[i]);
+		}
+	}
+	if (cut)
+		tl_buf_adds(b, "\xe2\x80\xa6");
+}
+
+static void write_svg(const report *r, const char *path)
+{
+	tl_buf b = {0};
+	int k = r->k;
+	int cell = k <= 4 ? 64 : k <= 10 ? 44 : k <= 20 ? 26 : 16;
+	int maxl = 0;
+	for (int i = 0; i < k; i++) {
+		int l = (int)strlen(label_name[r->lab[i]]);
+		if (l > maxl)
+			maxl = l;
+	}
+	if (maxl > 18)
+		maxl = 18;
+	int left = 40 + maxl * 7 + 10, top = 76 + maxl * 5 + 14;
+	int cmw = r->multilabel ? 0 : cell * k;
+	int panel = r->multilabel ? 0 : left + cmw + 40;
+	if (!r->multilabel && panel < 380)
+		panel = 380;
+	int has_rel = r->nprob > 0;
+	int relx = panel + 60, relw = 300;
+	int width = (r->multilabel ? (has_rel ? 40 : 320) : panel) + (has_rel ? relw + 100 : 0);
+	int height = top + (r->multilabel ? 0 : cmw) + 50;
+	if (has_rel && height < 80 + relw + 100)
+		height = 80 + relw + 100;
+	tl_buf_printf(&b,
+		      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+		      "font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" font-size=\"12\">\n"
+		      "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
+		      width, height, width, height);
+	if (!r->multilabel) {
+		tl_buf_printf(&b, "<text x=\"20\" y=\"24\" font-size=\"15\" font-weight=\"bold\">Confusion matrix</text>\n");
+		tl_buf_printf(&b, "<text x=\"20\" y=\"42\" fill=\"#555\">%zu records, accuracy %.4f, macro-F1 %.4f</text>\n",
+			      r->n, r->accuracy, r->avg.macro_f1);
+		tl_buf_printf(&b, "<text x=\"20\" y=\"58\" fill=\"#555\">shade: share of the gold row</text>\n");
+		for (int i = 0; i < k; i++) {
+			long row = 0;
+			for (int j = 0; j < k; j++)
+				row += r->cm[(size_t)i * (size_t)k + (size_t)j];
+			for (int j = 0; j < k; j++) {
+				long v = r->cm[(size_t)i * (size_t)k + (size_t)j];
+				double f = row ? (double)v / (double)row : 0;
+				int R = (int)(255 - f * (255 - 8)), G = (int)(255 - f * (255 - 81)), B = (int)(255 - f * (255 - 156));
+				int x = left + j * cell, y = top + i * cell;
+				tl_buf_printf(&b, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"rgb(%d,%d,%d)\" stroke=\"#ccc\"/>\n",
+					      x, y, cell, cell, R, G, B);
+				if (cell >= 26)
+					tl_buf_printf(&b, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" font-size=\"%d\" fill=\"%s\">%ld</text>\n",
+						      x + cell / 2, y + cell / 2 + 4, cell >= 44 ? 13 : 10, f > 0.5 ? "white" : "#222", v);
+			}
+			tl_buf_printf(&b, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">", left - 6, top + i * cell + cell / 2 + 4);
+			xml_text(&b, label_name[r->lab[i]], 18);
+			tl_buf_adds(&b, "</text>\n");
+			tl_buf_printf(&b, "<text transform=\"translate(%d,%d) rotate(-45)\">", left + i * cell + cell / 2, top - 6);
+			xml_text(&b, label_name[r->lab[i]], 18);
+			tl_buf_adds(&b, "</text>\n");
+		}
+		tl_buf_printf(&b, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"#444\"/>\n", left, top, cmw, cmw);
+		tl_buf_printf(&b, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" fill=\"#333\">predicted</text>\n", left + cmw / 2, top + cmw + 24);
+		tl_buf_printf(&b, "<text transform=\"translate(%d,%d) rotate(-90)\" text-anchor=\"middle\" fill=\"#333\">gold</text>\n",
+			      16, top + cmw / 2);
+	}
+	if (has_rel) {
+		int x0 = relx, y0 = 80, s = relw;
+		tl_buf_printf(&b, "<text x=\"%d\" y=\"24\" font-size=\"15\" font-weight=\"bold\">Reliability diagram</text>\n", x0 - 40);
+		tl_buf_printf(&b, "<text x=\"%d\" y=\"42\" fill=\"#555\">ECE %.4f, %d bins, %zu records with probs</text>\n", x0 - 40,
+			      r->ece, opt_bins, r->nprob);
+		tl_buf_printf(&b, "<text x=\"%d\" y=\"58\" fill=\"#555\">below the diagonal: overconfident</text>\n", x0 - 40);
+		tl_buf_printf(&b, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#fafafa\" stroke=\"#444\"/>\n", x0, y0, s, s);
+		for (int t = 0; t <= 5; t++) {
+			double v = t / 5.0;
+			int px = x0 + (int)(v * s), py = y0 + s - (int)(v * s);
+			tl_buf_printf(&b, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#e4e4e4\"/>\n", x0, py, x0 + s, py);
+			tl_buf_printf(&b, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\" font-size=\"10\">%.1f</text>\n", x0 - 4, py + 4, v);
+			tl_buf_printf(&b, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" font-size=\"10\">%.1f</text>\n", px, y0 + s + 14, v);
+		}
+		for (int i = 0; i < opt_bins; i++) {
+			const tl_calib_bin *c = &r->bins[i];
+			if (!c->n)
+				continue;
+			double bx = x0 + c->lo * s, bw = (c->hi - c->lo) * s;
+			double ya = y0 + s - c->acc * s, yc = y0 + s - c->conf * s;
+			tl_buf_printf(&b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#3b73b9\" stroke=\"#1d3f6e\"/>\n",
+				      bx + 1, ya, bw - 2, y0 + s - ya);
+			double gy = ya < yc ? ya : yc, gh = fabs(ya - yc);
+			if (gh > 0.5)
+				tl_buf_printf(&b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#f4a582\" stroke=\"#b2182b\" stroke-dasharray=\"3,2\"/>\n",
+					      bx + 1, gy, bw - 2, gh);
+			if (bw >= 22)
+				tl_buf_printf(&b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"9\" fill=\"#333\">%ld</text>\n",
+					      bx + bw / 2, (ya < yc ? ya : yc) - 3, c->n);
+		}
+		tl_buf_printf(&b, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#666\" stroke-dasharray=\"5,4\"/>\n", x0, y0 + s, x0 + s, y0);
+		tl_buf_printf(&b, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" fill=\"#333\">confidence (max probability)</text>\n", x0 + s / 2, y0 + s + 32);
+		tl_buf_printf(&b, "<text transform=\"translate(%d,%d) rotate(-90)\" text-anchor=\"middle\" fill=\"#333\">accuracy</text>\n", x0 - 34, y0 + s / 2);
+		int ly = y0 + s + 52;
+		tl_buf_printf(&b, "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"12\" fill=\"#3b73b9\"/><text x=\"%d\" y=\"%d\">accuracy</text>\n", x0, ly, x0 + 16, ly + 10);
+		tl_buf_printf(&b, "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"12\" fill=\"#f4a582\" stroke=\"#b2182b\"/><text x=\"%d\" y=\"%d\">gap to confidence</text>\n", x0 + 90, ly, x0 + 106, ly + 10);
+		tl_buf_printf(&b, "<text x=\"%d\" y=\"%d\" font-size=\"10\" fill=\"#555\">numbers above the bars: records per bin</text>\n", x0, ly + 30);
+	}
+	if (r->multilabel && !has_rel)
+		tl_buf_printf(&b, "<text x=\"20\" y=\"30\">multi-label: no confusion matrix</text>\n");
+	tl_buf_adds(&b, "</svg>\n");
+	if (tl_fs_write_file(path, b.data, b.len) < 0)
+		tl_die(TL_EXIT_IO, "cannot write %s:", path);
+	tl_buf_free(&b);
+}
+
+/* ---------------- --compare ---------------- */
+
+static json_t *compare(const dataset *A, const dataset *B, const size_t *sel, size_t n)
+{
+	if (A->multilabel || B->multilabel)
+		tl_die(TL_EXIT_DATA, "--compare: multi-label streams are not supported (single-label only)");
+	strmap ids = {0};
+	for (size_t i = 0; i < B->n; i++) {
+		const item *x = &B->it[i];
+		if (!x->id)
+			tl_die_rec(TL_EXIT_DATA, x->no, "%s: no 'id' (string or integer): --compare aligns records by id", B->name);
+		if (strmap_get(&ids, x->id, x->idlen, (int)i) != (int)i)
+			tl_die_rec(TL_EXIT_DATA, x->no, "%s: duplicate id %s", B->name, x->id + 2);
+	}
+	strmap seen = {0};
+	int *gold = tl_xmalloc((n ? n : 1) * sizeof *gold), *pa = tl_xmalloc((n ? n : 1) * sizeof *pa),
+	    *pb = tl_xmalloc((n ? n : 1) * sizeof *pb);
+	size_t missing = 0, gold_diff = 0;
+	const char *first_missing = NULL;
+	for (size_t j = 0; j < n; j++) {
+		const item *x = &A->it[sel[j]];
+		if (!x->id)
+			tl_die_rec(TL_EXIT_DATA, x->no, "%s: no 'id' (string or integer): --compare aligns records by id", A->name);
+		if (strmap_get(&seen, x->id, x->idlen, (int)j) != (int)j)
+			tl_die_rec(TL_EXIT_DATA, x->no, "%s: duplicate id %s", A->name, x->id + 2);
+		int bi = strmap_get(&ids, x->id, x->idlen, -1);
+		if (bi < 0) {
+			if (!missing++)
+				first_missing = x->id + 2;
+			continue;
+		}
+		gold[j] = A->lab[x->goff];
+		pa[j] = A->lab[x->poff];
+		pb[j] = B->lab[B->it[bi].poff];
+		gold_diff += B->lab[B->it[bi].goff] != gold[j];
+	}
+	size_t extra = B->n - (n - missing);
+	if (missing || extra) {
+		const char *first_extra = NULL;
+		for (size_t i = 0; i < B->n && !first_extra; i++)
+			if (strmap_get(&seen, B->it[i].id, B->it[i].idlen, -1) < 0)
+				first_extra = B->it[i].id + 2;
+		if (missing)
+			tl_die(TL_EXIT_DATA, "--compare: ids do not align: %zu of %zu ids of %s are missing from %s (first: %s); %zu ids of %s are not in %s",
+			       missing, n, A->name, B->name, first_missing, extra, B->name, A->name);
+		tl_die(TL_EXIT_DATA, "--compare: ids do not align: %zu ids of %s are not in %s (first: %s)", extra, B->name,
+		       A->name, first_extra ? first_extra : "?");
+	}
+	if (gold_diff)
+		tl_warn("--compare: %zu records have a different gold label in %s (the input's gold is used)", gold_diff, B->name);
+	double acc_a, f1_a, acc_b, f1_b, ci_acc[2], ci_f1[2];
+	tl_metrics_acc_f1(gold, pa, NULL, n, nlabels, &acc_a, &f1_a);
+	tl_metrics_acc_f1(gold, pb, NULL, n, nlabels, &acc_b, &f1_b);
+	tl_metrics_bootstrap_diff(gold, pa, pb, n, nlabels, opt_boot, opt_seed, 0.95, ci_acc, ci_f1);
+	long bc = 0, cc = 0;
+	for (size_t j = 0; j < n; j++) {
+		int ra = pa[j] == gold[j], rb = pb[j] == gold[j];
+		bc += ra && !rb;
+		cc += !ra && rb;
+	}
+	double chi, p_exact = tl_metrics_mcnemar_exact(bc, cc), p_chi = tl_metrics_mcnemar_chi2(bc, cc, &chi);
+	json_t *o = json_object();
+	json_object_set_new(o, "file", json_string(B->name));
+	json_object_set_new(o, "n", json_integer((json_int_t)n));
+	json_t *sa = json_object(), *sb = json_object();
+	json_object_set_new(sa, "accuracy", jnum(acc_a));
+	json_object_set_new(sa, "macro_f1", jnum(f1_a));
+	json_object_set_new(sb, "accuracy", jnum(acc_b));
+	json_object_set_new(sb, "macro_f1", jnum(f1_b));
+	json_object_set_new(o, "a", sa);
+	json_object_set_new(o, "b", sb);
+	json_t *da = json_object(), *df = json_object();
+	json_object_set_new(da, "value", jnum(acc_a - acc_b));
+	json_object_set_new(da, "ci_low", jnum(ci_acc[0]));
+	json_object_set_new(da, "ci_high", jnum(ci_acc[1]));
+	json_object_set_new(df, "value", jnum(f1_a - f1_b));
+	json_object_set_new(df, "ci_low", jnum(ci_f1[0]));
+	json_object_set_new(df, "ci_high", jnum(ci_f1[1]));
+	json_t *diff = json_object();
+	json_object_set_new(diff, "accuracy", da);
+	json_object_set_new(diff, "macro_f1", df);
+	json_object_set_new(o, "diff", diff);
+	json_t *bs = json_object();
+	json_object_set_new(bs, "resamples", json_integer(opt_boot));
+	json_object_set_new(bs, "seed", json_integer((json_int_t)opt_seed));
+	json_object_set_new(bs, "level", json_real(0.95));
+	json_object_set_new(o, "bootstrap", bs);
+	json_t *mc = json_object();
+	json_object_set_new(mc, "a_only", json_integer(bc));
+	json_object_set_new(mc, "b_only", json_integer(cc));
+	json_object_set_new(mc, "p_exact", jnum(p_exact));
+	json_object_set_new(mc, "chi2", jnum(chi));
+	json_object_set_new(mc, "p_chi2", jnum(p_chi));
+	json_object_set_new(o, "mcnemar", mc);
+	free(gold), free(pa), free(pb);
+	strmap_free(&ids);
+	strmap_free(&seen);
+	return o;
+}
+
+static void print_compare(const json_t *o)
+{
+	const json_t *a = json_object_get(o, "a"), *b = json_object_get(o, "b"), *d = json_object_get(o, "diff"),
+		     *m = json_object_get(o, "mcnemar");
+	printf("\ncomparison with %s (%lld records aligned by id)\n", json_string_value(json_object_get(o, "file")),
+	       (long long)json_integer_value(json_object_get(o, "n")));
+	printf("%-14s %9s %9s\n", "", "accuracy", "macro-F1");
+	printf("%-14s %9.4f %9.4f\n", "A (input)", json_real_value(json_object_get(a, "accuracy")),
+	       json_real_value(json_object_get(a, "macro_f1")));
+	printf("%-14s %9.4f %9.4f\n", "B (compare)", json_real_value(json_object_get(b, "accuracy")),
+	       json_real_value(json_object_get(b, "macro_f1")));
+	const char *names[2] = {"accuracy", "macro_f1"};
+	for (int i = 0; i < 2; i++) {
+		const json_t *x = json_object_get(d, names[i]);
+		printf("A - B %-8s %+.4f  95%% CI [%+.4f, %+.4f]  (paired bootstrap, %d resamples, seed %llu)\n",
+		       i ? "macro-F1" : "accuracy", json_real_value(json_object_get(x, "value")),
+		       json_real_value(json_object_get(x, "ci_low")), json_real_value(json_object_get(x, "ci_high")), opt_boot,
+		       (unsigned long long)opt_seed);
+	}
+	printf("McNemar: A right/B wrong %lld, A wrong/B right %lld, exact binomial p = %.4g (chi-square with continuity correction p = %.4g)\n",
+	       (long long)json_integer_value(json_object_get(m, "a_only")),
+	       (long long)json_integer_value(json_object_get(m, "b_only")),
+	       json_real_value(json_object_get(m, "p_exact")), json_real_value(json_object_get(m, "p_chi2")));
+}
+
+/* ---------------- main ---------------- */
+
+static void free_dataset(dataset *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		free(d->it[i].id);
+	free(d->it), free(d->lab), free(d->qlab), free(d->qval);
+}
+
+int main(int argc, char **argv)
+{
+	tl_init(argv[0]);
+	enum { O_SVG = 256, O_BOOT, O_SEED, O_THR, O_BINS, O_POS, O_EXCL, O_MINACC, O_MINF1, O_STRICT, O_VERSION };
+	static const struct option opts[] = {
+		{"json", no_argument, 0, 'j'},
+		{"svg", required_argument, 0, O_SVG},
+		{"by", required_argument, 0, 'b'},
+		{"compare", required_argument, 0, 'c'},
+		{"bootstrap", required_argument, 0, O_BOOT},
+		{"seed", required_argument, 0, O_SEED},
+		{"threshold", required_argument, 0, O_THR},
+		{"bins", required_argument, 0, O_BINS},
+		{"pos-label", required_argument, 0, O_POS},
+		{"exclude-augmented", no_argument, 0, O_EXCL},
+		{"min-accuracy", required_argument, 0, O_MINACC},
+		{"min-macro-f1", required_argument, 0, O_MINF1},
+		{"strict", no_argument, 0, O_STRICT},
+		{"help", no_argument, 0, 'h'},
+		{"version", no_argument, 0, O_VERSION},
+		{0, 0, 0, 0}};
+	int c;
+	while ((c = getopt_long(argc, argv, "jb:c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': opt_json = 1; break;
+		case O_SVG: opt_svg = optarg; break;
+		case 'b': opt_by = optarg; break;
+		case 'c': opt_compare = optarg; break;
+		case O_BOOT: opt_boot = (int)tl_parse_long("--bootstrap", optarg, 1, 1000000); break;
+		case O_SEED: opt_seed = (uint64_t)tl_parse_long("--seed", optarg, 0, 0x7fffffffffffffffL); break;
+		case O_THR: opt_thr = tl_parse_double("--threshold", optarg, 0, 1); break;
+		case O_BINS: opt_bins = (int)tl_parse_long("--bins", optarg, 1, 1000); break;
+		case O_POS: opt_pos = optarg; break;
+		case O_EXCL: opt_excl_aug = 1; break;
+		case O_MINACC: opt_min_acc = tl_parse_double("--min-accuracy", optarg, 0, 1); break;
+		case O_MINF1: opt_min_f1 = tl_parse_double("--min-macro-f1", optarg, 0, 1); break;
+		case O_STRICT: opt_strict = 1; break;
+		case 'h': fputs(usage, stdout); return 0;
+		case O_VERSION: tl_print_version(); return 0;
+		default: fputs(usage, stderr); return TL_EXIT_USAGE;
+		}
+	}
+	if (argc - optind > 1)
+		tl_die(TL_EXIT_USAGE, "one input file at most (the other system goes to --compare)");
+	const char *path = optind < argc ? argv[optind] : "-";
+
+	dataset A = {0}, B = {0};
+	read_dataset(&A, path);
+	warn_dataset(&A);
+	if (opt_compare) {
+		read_dataset(&B, opt_compare);
+		warn_dataset(&B);
+	}
+	if (A.n == 0)
+		tl_die(TL_EXIT_DATA, "%s: no records to evaluate", A.name);
+	if (opt_pos && strmap_get(&label_map, opt_pos, strlen(opt_pos), -1) < 0)
+		tl_die(TL_EXIT_USAGE, "option --pos-label: '%s' is not a label of the input", opt_pos);
+	dataset *ds[2] = {&A, &B};
+	sort_labels(ds, opt_compare ? 2 : 1);
+
+	size_t *sel = tl_xmalloc(A.n * sizeof *sel);
+	for (size_t i = 0; i < A.n; i++)
+		sel[i] = i;
+	report R;
+	compute(&R, &A, sel, A.n);
+	json_t *cmp = opt_compare ? compare(&A, &B, sel, A.n) : NULL;
+
+	json_t *root = opt_json ? report_json(&R) : NULL;
+	if (!opt_json)
+		print_report(&R);
+	if (opt_by) {
+		/* groups in natural order of their values */
+		int *gord = tl_xmalloc((size_t)(ngroups ? ngroups : 1) * sizeof *gord);
+		for (int g = 0; g < ngroups; g++)
+			gord[g] = g;
+		for (int i = 1; i < ngroups; i++) /* insertion sort: few groups */
+			for (int j = i; j > 0 && tl_metrics_natcmp(group_name[gord[j - 1]], group_name[gord[j]]) > 0; j--) {
+				int t = gord[j];
+				gord[j] = gord[j - 1];
+				gord[j - 1] = t;
+			}
+		json_t *by = NULL, *groups = NULL;
+		if (opt_json) {
+			by = json_object();
+			groups = json_object();
+			json_object_set_new(by, "field", json_string(opt_by));
+		}
+		size_t *gs = tl_xmalloc(A.n * sizeof *gs);
+		for (int gi = 0; gi < ngroups; gi++) {
+			int g = gord[gi];
+			size_t m = 0;
+			for (size_t i = 0; i < A.n; i++)
+				if (A.it[i].group == g)
+					gs[m++] = i;
+			report S;
+			compute(&S, &A, gs, m);
+			if (opt_json)
+				json_object_set_new(groups, group_name[g], report_json(&S));
+			else {
+				printf("\n== %s = %s ==\n", opt_by, group_name[g]);
+				print_report(&S);
+			}
+			report_free(&S);
+		}
+		free(gs);
+		free(gord);
+		if (opt_json) {
+			json_object_set_new(by, "groups", groups);
+			json_object_set_new(root, "by", by);
+		}
+	}
+	if (cmp) {
+		if (opt_json)
+			json_object_set(root, "compare", cmp);
+		else
+			print_compare(cmp);
+	}
+	if (opt_json) {
+		json_t *w = json_object();
+		json_object_set_new(w, "skipped", json_integer((json_int_t)A.skipped));
+		json_object_set_new(w, "probs_malformed", json_integer((json_int_t)A.probs_bad));
+		json_object_set_new(w, "probs_not_normalized", json_integer((json_int_t)A.probs_sum));
+		json_object_set_new(w, "probs_without_gold", json_integer((json_int_t)A.probs_nogold));
+		json_object_set_new(root, "input", w);
+		char *s = json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(17) | JSON_PRESERVE_ORDER);
+		if (!s)
+			tl_die(TL_EXIT_FAIL, "out of memory");
+		fputs(s, stdout);
+		fputc('\n', stdout);
+		free(s);
+		json_decref(root);
+	}
+	if (opt_svg)
+		write_svg(&R, opt_svg);
+	int rc = TL_EXIT_OK;
+	if (opt_min_acc >= 0 && !(R.accuracy >= opt_min_acc)) {
+		fflush(stdout);
+		tl_warn("accuracy %.4f is below --min-accuracy %g", R.accuracy, opt_min_acc);
+		rc = TL_EXIT_BELOW;
+	}
+	if (opt_min_f1 >= 0 && !(R.avg.macro_f1 >= opt_min_f1)) {
+		fflush(stdout);
+		tl_warn("macro-F1 %.4f is below --min-macro-f1 %g", R.avg.macro_f1, opt_min_f1);
+		rc = TL_EXIT_BELOW;
+	}
+	json_decref(cmp);
+	report_free(&R);
+	free(sel);
+	free_dataset(&A);
+	free_dataset(&B);
+	for (int i = 0; i < nlabels; i++)
+		free(label_name[i]);
+	for (int i = 0; i < ngroups; i++)
+		free(group_name[i]);
+	free(label_name), free(group_name), free(label_rank), free(label_declared);
+	strmap_free(&label_map);
+	strmap_free(&group_map);
+	tl_close_stdout();
+	return rc;
+}
