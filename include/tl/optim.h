@@ -1,0 +1,70 @@
+/* tl/optim.h - optimizers and learning-rate schedules for training.
+ *
+ * The optimizer updates one flat parameter arena (and its gradient arena of
+ * the same layout) segment by segment: a segment is a range of the arena
+ * with its own learning-rate multiplier (layer-wise decay), weight decay
+ * (none for biases and LayerNorm) and a frozen flag (not updated, no
+ * moments). Moments live in the optimizer (tl_optim owns m and v).
+ *
+ * AdamW and SGD follow torch.optim exactly (see kernels_train.h); the
+ * schedules are Hugging Face's: a multiplier of the base rate that rises
+ * linearly from 0 over `warmup` steps, then decays linearly to 0 at
+ * `total`, along a half cosine, stays constant, or is multiplied by gamma
+ * every step_size steps. The rate used by optimizer step s (0-based) is
+ * lr * factor(s), as when scheduler.step() follows optimizer.step().
+ */
+#ifndef TL_OPTIM_H
+#define TL_OPTIM_H
+
+#include "kernels/kernels_train.h"
+
+#include <stddef.h>
+
+enum tl_optim_kind { TL_OPT_ADAMW = 0, TL_OPT_SGD = 1 };
+enum tl_sched_kind { TL_SCHED_LINEAR = 0, TL_SCHED_COSINE, TL_SCHED_CONSTANT, TL_SCHED_STEP };
+
+typedef struct {
+	size_t off, n;   /* range of the arenas (floats) */
+	float lr_scale;  /* multiplier of the scheduled rate */
+	int decay;       /* 1: apply weight decay */
+	int frozen;      /* 1: never updated */
+} tl_optim_seg;
+
+typedef struct {
+	int kind;                   /* enum tl_optim_kind */
+	float lr, b1, b2, eps, wd;  /* AdamW: betas, eps; wd for both */
+	float momentum;             /* SGD */
+	int sched;                  /* enum tl_sched_kind */
+	long warmup, total;         /* optimizer steps */
+	long step_size;             /* TL_SCHED_STEP: steps between decays */
+	float gamma;                /* TL_SCHED_STEP: factor */
+	long t;                     /* optimizer steps done */
+	tl_optim_seg *segs;         /* owned */
+	size_t nsegs;
+	float *m, *v;               /* moments (v NULL for SGD), n floats each, owned */
+	size_t n;
+	const tl_train_kernels *tk;
+} tl_optim;
+
+/* Defaults: AdamW lr 5e-5, betas (0.9, 0.999), eps 1e-8, wd 0.01, linear
+ * schedule, no warmup; total must be set. n is the arena size. */
+void tl_optim_init(tl_optim *o, size_t n, const tl_train_kernels *tk);
+void tl_optim_free(tl_optim *o);
+/* Append a segment. */
+void tl_optim_add(tl_optim *o, size_t off, size_t n, float lr_scale, int decay, int frozen);
+
+/* Schedule multiplier for optimizer step s (0-based). */
+double tl_optim_factor(const tl_optim *o, long s);
+/* The rate of the next step (lr * factor(t)). */
+double tl_optim_lr(const tl_optim *o);
+
+/* Global L2 norm of the gradient over the trainable segments; when
+ * max_norm > 0 and the norm exceeds it, scale the gradient by
+ * max_norm / (norm + 1e-6) (torch.nn.utils.clip_grad_norm_). Returns the
+ * norm before clipping. */
+double tl_optim_clip(tl_optim *o, float *grad, double max_norm);
+
+/* One update of param from grad, then t++. */
+void tl_optim_step(tl_optim *o, float *param, const float *grad);
+
+#endif

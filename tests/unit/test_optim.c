@@ -1,0 +1,198 @@
+/* test_optim.c - AdamW, SGD, gradient clipping, schedules and the two
+ * losses against PyTorch / transformers (tests/ref/optim.safetensors from
+ * tests/ref/gen_grads.py). */
+#include "testhelp.h"
+
+#include "tl/optim.h"
+#include "tl/safetensors.h"
+#include "tl/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static tl_st_file F;
+
+static float *getf(const char *name, size_t *n)
+{
+	const tl_st_tensor *t = tl_st_find(&F, name);
+	if (!t) {
+		fprintf(stderr, "fixture lacks %s\n", name);
+		exit(1);
+	}
+	float *v = malloc(t->numel * sizeof(float) + 4);
+	char err[256];
+	if (tl_st_read_f32(&F, t, v, err, sizeof err) < 0) {
+		fprintf(stderr, "%s\n", err);
+		exit(1);
+	}
+	if (n)
+		*n = t->numel;
+	return v;
+}
+
+static double maxdiff(const float *a, const float *b, size_t n)
+{
+	double m = 0;
+	for (size_t i = 0; i < n; i++)
+		m = fabs((double)a[i] - b[i]) > m ? fabs((double)a[i] - b[i]) : m;
+	return m;
+}
+
+int main(void)
+{
+	tl_init("test_optim");
+	char err[256];
+	const tl_train_kernels *tk = tl_train_kernels_cpu();
+	CHECK(tl_st_open(&F, "tests/ref/optim.safetensors", err, sizeof err) == 0);
+	size_t n;
+	float *p0 = getf("p0", &n), *grads = getf("grads", NULL);
+
+	/* AdamW lr 1e-2, wd 0.1, constant rate; SGD momentum 0.9 */
+	for (int kind = 0; kind < 2; kind++) {
+		float *traj = getf(kind ? "sgd" : "adamw", NULL);
+		tl_optim o;
+		tl_optim_init(&o, n, tk);
+		o.kind = kind ? TL_OPT_SGD : TL_OPT_ADAMW;
+		o.lr = 1e-2f;
+		o.wd = 0.1f;
+		o.momentum = 0.9f;
+		o.sched = TL_SCHED_CONSTANT;
+		o.total = 100;
+		tl_optim_add(&o, 0, 10, 1.0f, 1, 0);
+		tl_optim_add(&o, 10, n - 10, 1.0f, 1, 0);
+		float *p = malloc(n * sizeof(float));
+		memcpy(p, p0, n * sizeof(float));
+		double worst = 0;
+		for (int s = 0; s < 6; s++) {
+			tl_optim_step(&o, p, grads + (size_t)s * n);
+			double d = maxdiff(p, traj + (size_t)s * n, n);
+			worst = d > worst ? d : worst;
+		}
+		CHECK(worst < 1e-6);
+		printf("%s: 6 steps, max |tl - torch| = %.2e\n", kind ? "sgd" : "adamw", worst);
+		/* a frozen segment and a zero weight decay segment */
+		tl_optim_free(&o);
+		tl_optim_init(&o, n, tk);
+		o.lr = 1e-2f;
+		o.wd = 0.1f;
+		o.sched = TL_SCHED_CONSTANT;
+		tl_optim_add(&o, 0, 10, 1.0f, 1, 1);
+		tl_optim_add(&o, 10, n - 10, 0.5f, 0, 0);
+		memcpy(p, p0, n * sizeof(float));
+		tl_optim_step(&o, p, grads);
+		CHECK(memcmp(p, p0, 10 * sizeof(float)) == 0);
+		/* first AdamW step without decay: p - lr * sign(g) (|m/sqrt v| = 1) */
+		double bad = 0;
+		for (size_t i = 10; i < n; i++) {
+			double want = p0[i] - 0.5e-2 * (grads[i] > 0 ? 1 : -1);
+			bad = fabs(p[i] - want) > bad ? fabs(p[i] - want) : bad;
+		}
+		CHECK(bad < 1e-6);
+		tl_optim_free(&o);
+		free(p);
+		free(traj);
+	}
+
+	/* clip_grad_norm_ over two tensors */
+	{
+		size_t na, nb;
+		float *a = getf("clip_in_a", &na), *b = getf("clip_in_b", &nb);
+		float *ra = getf("clip_a", NULL), *rb = getf("clip_b", NULL), *rn = getf("clip_norm", NULL);
+		float *g = malloc((na + nb + 3) * sizeof(float));
+		memcpy(g, a, na * sizeof(float));
+		g[na] = g[na + 1] = g[na + 2] = 7.0f; /* frozen: ignored */
+		memcpy(g + na + 3, b, nb * sizeof(float));
+		tl_optim o;
+		tl_optim_init(&o, na + nb + 3, tk);
+		tl_optim_add(&o, 0, na, 1, 1, 0);
+		tl_optim_add(&o, na, 3, 1, 1, 1);
+		tl_optim_add(&o, na + 3, nb, 1, 1, 0);
+		double norm = tl_optim_clip(&o, g, 1.0);
+		CHECK_NEAR(norm, rn[0], 1e-4 * rn[0]);
+		CHECK(maxdiff(g, ra, na) < 1e-6);
+		CHECK(maxdiff(g + na + 3, rb, nb) < 1e-6);
+		CHECK(g[na] == 7.0f);
+		tl_optim_free(&o);
+		free(a), free(b), free(ra), free(rb), free(rn), free(g);
+	}
+
+	/* schedules: warmup 4, total 30 */
+	{
+		static const char *names[] = {"sched_linear", "sched_cosine", "sched_constant"};
+		static const int kinds[] = {TL_SCHED_LINEAR, TL_SCHED_COSINE, TL_SCHED_CONSTANT};
+		for (int k = 0; k < 3; k++) {
+			float *ref = getf(names[k], NULL);
+			tl_optim o;
+			tl_optim_init(&o, 1, tk);
+			o.sched = kinds[k];
+			o.warmup = 4;
+			o.total = 30;
+			double worst = 0;
+			for (int s = 0; s < 30; s++) {
+				double d = fabs(tl_optim_factor(&o, s) - ref[s]);
+				worst = d > worst ? d : worst;
+			}
+			CHECK(worst < 1e-6);
+			printf("%s: 30 steps, max |tl - transformers| = %.2e\n", names[k], worst);
+			tl_optim_free(&o);
+			free(ref);
+		}
+		tl_optim o;
+		tl_optim_init(&o, 1, tk);
+		o.sched = TL_SCHED_STEP;
+		o.warmup = 2;
+		o.total = 30;
+		o.step_size = 5;
+		o.gamma = 0.1f;
+		CHECK_NEAR(tl_optim_factor(&o, 1), 0.5, 1e-12);
+		CHECK_NEAR(tl_optim_factor(&o, 6), 1.0, 1e-12);
+		CHECK_NEAR(tl_optim_factor(&o, 7), 0.1, 1e-7);
+		CHECK_NEAR(tl_optim_factor(&o, 17), 0.001, 1e-9);
+		tl_optim_free(&o);
+	}
+
+	/* losses */
+	{
+		size_t nz;
+		float *z = getf("ce_z", &nz), *w = getf("ce_w", NULL), *loss = getf("ce_loss", NULL);
+		float *grad = getf("ce_grad", NULL);
+		const tl_st_tensor *yt = tl_st_find(&F, "ce_y");
+		int32_t y[6];
+		memcpy(y, tl_st_bytes(&F, yt), sizeof y);
+		float dz[24];
+		double l = tk->softmax_xent(dz, z, y, w, NULL, 0.1f, 1.0f, 6, 4);
+		CHECK_NEAR(l, loss[0], 1e-6);
+		CHECK(maxdiff(dz, grad, 24) < 1e-7);
+		printf("cross-entropy (class weights, smoothing 0.1): loss %.7f torch %.7f\n", l, loss[0]);
+		float *by = getf("bce_y", NULL), *pw = getf("bce_pw", NULL), *bl = getf("bce_loss", NULL);
+		float *bg = getf("bce_grad", NULL);
+		l = tk->sigmoid_bce(dz, z, by, pw, 0.1f, 1.0f, 6, 4);
+		CHECK_NEAR(l, bl[0], 1e-6);
+		CHECK(maxdiff(dz, bg, 24) < 1e-7);
+		printf("sigmoid BCE (pos_weight, smoothing 0.1): loss %.7f torch %.7f\n", l, bl[0]);
+		free(z), free(w), free(loss), free(grad), free(by), free(pw), free(bl), free(bg);
+	}
+
+	/* dropout: deterministic, rate close to p, inverted scaling */
+	{
+		size_t N = 100000;
+		float *x = malloc(N * sizeof(float)), *y1 = malloc(N * sizeof(float)), *y2 = malloc(N * sizeof(float));
+		for (size_t i = 0; i < N; i++)
+			x[i] = 1.0f;
+		tk->dropout_forward(y1, x, N, 0.1f, 42, tl_dropout_stream(3, 1));
+		tk->dropout_forward(y2, x, N, 0.1f, 42, tl_dropout_stream(3, 1));
+		CHECK(memcmp(y1, y2, N * sizeof(float)) == 0);
+		size_t dropped = 0;
+		for (size_t i = 0; i < N; i++)
+			dropped += y1[i] == 0.0f;
+		CHECK(dropped > 9500 && dropped < 10500);
+		CHECK_NEAR(y1[dropped ? (y1[0] == 0 ? 1 : 0) : 0], 1.0 / 0.9, 1e-6);
+		tk->dropout_forward(y2, x, N, 0.1f, 42, tl_dropout_stream(4, 1));
+		CHECK(memcmp(y1, y2, N * sizeof(float)) != 0);
+		free(x), free(y1), free(y2);
+	}
+	free(p0);
+	free(grads);
+	tl_st_close(&F);
+	TEST_REPORT("test_optim");
+}
