@@ -1,0 +1,78 @@
+/* tl/input.h - readers for the text formats tl-clean accepts: plain lines,
+ * TSV and CSV (RFC 4180 quoting), JSON lines, fastText, and an existing
+ * msgpack record stream; gzip is read transparently.
+ *
+ * A tl_input reads one record at a time from a growing buffer that holds
+ * only the current record, so memory is bounded by the longest record
+ * (and by the limit set with tl_input_set_max). Pointers returned by the
+ * readers point into the tl_input and stay valid until the next call.
+ */
+#ifndef TL_INPUT_H
+#define TL_INPUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tl/stream.h"
+
+enum tl_format {
+	TL_FMT_AUTO = 0,
+	TL_FMT_LINES,
+	TL_FMT_TSV,
+	TL_FMT_CSV,
+	TL_FMT_JSONL,
+	TL_FMT_FASTTEXT,
+	TL_FMT_STREAM
+};
+
+/* "lines", "tsv", ... -> TL_FMT_*, or -1. */
+int tl_format_parse(const char *name);
+const char *tl_format_name(int fmt);
+
+/* Quoting of TSV fields (CSV fields always follow RFC 4180). */
+enum tl_quoting {
+	TL_QUOTE_NONE = 0, /* '"' is an ordinary character */
+	TL_QUOTE_AUTO,     /* a field "..." is unquoted only if it had to be
+			    * quoted: it holds a tab, a line break or a
+			    * doubled "". Otherwise it is taken literally. */
+	TL_QUOTE_RFC       /* RFC 4180, as for CSV */
+};
+
+typedef struct tl_input tl_input;
+
+/* Open path (NULL or "-": stdin). format TL_FMT_AUTO detects it from the
+ * first bytes: a msgpack map -> stream; '{' -> jsonl; "__label__" ->
+ * fasttext; a tab in the first line -> tsv; a name ending in .csv or
+ * .csv.gz -> csv; anything else (and empty input) -> lines. A UTF-8 byte
+ * order mark at the start is skipped. Returns NULL with errno set when the
+ * file cannot be opened. Free with tl_input_close. */
+tl_input *tl_input_open(const char *path, int format);
+void tl_input_close(tl_input *in);
+/* The format in use (detected or as given). */
+int tl_input_format(const tl_input *in);
+/* Records longer than max bytes are an error (0: no limit). */
+void tl_input_set_max(tl_input *in, size_t max);
+/* The last error, e.g. "line 7: unterminated quoted field". */
+const char *tl_input_error(const tl_input *in);
+/* Line number (1-based) where the last record began. */
+uint64_t tl_input_line(const tl_input *in);
+
+enum { TL_INPUT_EOF = 0, TL_INPUT_OK = 1, TL_INPUT_ERR = -1, TL_INPUT_IOERR = -2 };
+
+/* Next line, without its '\n' and a '\r' before it. Blank lines are
+ * returned too. */
+int tl_input_next_line(tl_input *in, const char **line, size_t *len);
+
+/* Next row of delimiter-separated fields. Completely blank lines are
+ * skipped. */
+typedef struct {
+	size_t n;           /* number of fields */
+	const char **field; /* field[i], not NUL-terminated */
+	size_t *len;        /* len[i] */
+} tl_row;
+int tl_input_next_row(tl_input *in, char delim, int quoting, tl_row *row);
+
+/* For TL_FMT_STREAM: the record reader (owned by the tl_input). */
+tl_reader *tl_input_stream(tl_input *in);
+
+#endif
