@@ -276,11 +276,12 @@ static void value_key(tl_buf *b, const msgpack_object *o)
 static void read_dataset(dataset *d, const char *path)
 {
 	d->name = path && strcmp(path, "-") ? path : "standard input";
-	tl_reader *r = tl_reader_open(path);
+	static tl_reader *r; /* static: reachable when an error exits */
+	static tl_buf kb;
+	r = tl_reader_open(path);
 	if (!r)
 		tl_die(TL_EXIT_IO, "cannot open %s:", d->name);
 	tl_record rec;
-	tl_buf kb = {0};
 	for (;;) {
 		int ret = tl_reader_next(r, &rec);
 		if (ret == TL_READ_EOF)
@@ -1001,7 +1002,8 @@ static json_t *compare(const dataset *A, const dataset *B, const size_t *sel, si
 {
 	if (A->multilabel || B->multilabel)
 		tl_die(TL_EXIT_DATA, "--compare: multi-label streams are not supported (single-label only)");
-	strmap ids = {0};
+	/* file scope, so that the maps stay reachable when an error exits */
+	static strmap ids, seen;
 	for (size_t i = 0; i < B->n; i++) {
 		const item *x = &B->it[i];
 		if (!x->id)
@@ -1009,9 +1011,10 @@ static json_t *compare(const dataset *A, const dataset *B, const size_t *sel, si
 		if (strmap_get(&ids, x->id, x->idlen, (int)i) != (int)i)
 			tl_die_rec(TL_EXIT_DATA, x->no, "%s: duplicate id %s", B->name, x->id + 2);
 	}
-	strmap seen = {0};
-	int *gold = tl_xmalloc((n ? n : 1) * sizeof *gold), *pa = tl_xmalloc((n ? n : 1) * sizeof *pa),
-	    *pb = tl_xmalloc((n ? n : 1) * sizeof *pb);
+	static int *gold, *pa, *pb;
+	gold = tl_xmalloc((n ? n : 1) * sizeof *gold);
+	pa = tl_xmalloc((n ? n : 1) * sizeof *pa);
+	pb = tl_xmalloc((n ? n : 1) * sizeof *pb);
 	size_t missing = 0, gold_diff = 0;
 	const char *first_missing = NULL;
 	for (size_t j = 0; j < n; j++) {
@@ -1175,7 +1178,10 @@ int main(int argc, char **argv)
 		tl_die(TL_EXIT_USAGE, "one input file at most (the other system goes to --compare)");
 	const char *path = optind < argc ? argv[optind] : "-";
 
-	dataset A = {0}, B = {0};
+	/* file-scope data stays reachable when an error exits (LeakSanitizer) */
+	static dataset A, B;
+	static report R;
+	static size_t *sel;
 	read_dataset(&A, path);
 	warn_dataset(&A);
 	if (opt_compare) {
@@ -1189,10 +1195,9 @@ int main(int argc, char **argv)
 	dataset *ds[2] = {&A, &B};
 	sort_labels(ds, opt_compare ? 2 : 1);
 
-	size_t *sel = tl_xmalloc(A.n * sizeof *sel);
+	sel = tl_xmalloc(A.n * sizeof *sel);
 	for (size_t i = 0; i < A.n; i++)
 		sel[i] = i;
-	report R;
 	compute(&R, &A, sel, A.n);
 	json_t *cmp = opt_compare ? compare(&A, &B, sel, A.n) : NULL;
 
