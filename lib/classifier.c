@@ -28,7 +28,7 @@ static const struct {
 	tl_classifier_loader load;
 } backends[] = {
 	{"bert", tl_bert_classifier_load},
-	/* {"tl-linear", tl_linear_classifier_load},  added with lib/linear*.c */
+	{"tl-linear", tl_linear_classifier_load},
 };
 
 tl_classifier *tl_classifier_load(const char *dir, int threads, tl_classifier_err *e)

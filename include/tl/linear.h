@@ -1,0 +1,144 @@
+/* tl/linear.h - linear text classifiers: logistic regression on sparse or
+ * dense features, and a fastText-style model (the average of word and
+ * hashed word-n-gram embeddings, then a linear layer with softmax,
+ * hierarchical softmax or one-vs-all sigmoids), trained by SGD with a
+ * linearly decaying learning rate.
+ *
+ * Determinism: training is a pure function of (options, seed, data).
+ * The fastText model is trained in synchronous steps of `batch` examples:
+ * in phase A the threads compute, for each example of the step, its hidden
+ * vector, the output gradients and the input gradient against the
+ * parameters as they were at the start of the step (read only); in phase B
+ * each parameter row is updated by exactly one thread, which adds the
+ * contributions of the step's examples in example order. Every sum is thus
+ * done in one fixed order whatever the number of threads: the model is
+ * bitwise identical for any --threads (not only the same one). The example
+ * order is a seeded shuffle per epoch. Logistic regression trains on one
+ * thread (per-example SGD), equally deterministic.
+ *
+ * A model is saved as a directory (DESIGN.md section 3): config.json
+ * ("model_type": "tl-linear", "tl_arch": "fasttext"|"logreg", id2label,
+ * label2id, ...), model.safetensors, words.txt (fastText: the word
+ * vocabulary, one per line, row order), features.tsv (logreg on text: the
+ * fitted TF-IDF file, see tl/features.h), tl.json (arguments, seed, data
+ * sha256, metrics).
+ */
+#ifndef TL_LINEAR_H
+#define TL_LINEAR_H
+
+#include "tl/features.h"
+#include "tl/stream.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum tl_lin_arch { TL_LIN_LOGREG = 0, TL_LIN_FASTTEXT = 1 };
+enum tl_lin_loss { TL_LOSS_SOFTMAX = 0, TL_LOSS_HS = 1, TL_LOSS_OVA = 2 };
+enum tl_lin_input { TL_IN_TEXT = 0, TL_IN_SPARSE = 1, TL_IN_VEC = 2 };
+
+typedef struct {
+	int arch;            /* enum tl_lin_arch */
+	int loss;            /* enum tl_lin_loss; multi-label data forces ova */
+	int input;           /* logreg: enum tl_lin_input (fastText: text) */
+	int dim;             /* fastText embedding size (100) */
+	int word_ngrams;     /* fastText: longest word n-gram (2) */
+	long buckets;        /* fastText: n-gram hash buckets (2000000) */
+	long min_count;      /* fastText: words seen fewer times are dropped (1) */
+	long min_count_ngram;/* fastText: n-gram buckets seen fewer times get no row (2) */
+	int epochs;          /* 5 */
+	double lr;           /* fastText 0.5, logreg 0.5 */
+	double l2;           /* logreg L2 penalty per example (1e-6) */
+	int batch;           /* fastText examples per synchronous step (32) */
+	int threads;         /* 0: all cores */
+	uint64_t seed;       /* 1 */
+	int lower;           /* lower-case words (1) */
+	const char *init_vectors; /* word2vec text file or NULL (fastText) */
+	tl_feat_opts feat;   /* logreg on text: the TF-IDF options */
+} tl_lin_opts;
+
+/* Defaults for arch (above). */
+void tl_lin_opts_default(tl_lin_opts *o, int arch);
+
+/* ---------------- training data ---------------- */
+
+typedef struct tl_lin_data tl_lin_data;
+
+tl_lin_data *tl_lin_data_new(const tl_lin_opts *o);
+void tl_lin_data_free(tl_lin_data *d);
+/* Add one example. labels: nlab label names (nlab >= 1; > 1 or multi =
+ * multi-label). Exactly one of text / sparse / vec is used, as the
+ * options' input says. Returns 0, or -1 with a message in err (e.g. a
+ * vector of another dimension than the first one). */
+int tl_lin_data_add(tl_lin_data *d, const char *text, size_t len, const tl_sparse *sp, const float *vec,
+		    size_t vlen, const char *const *labels, const size_t *lablen, int nlab, int multi, char *err,
+		    size_t errsz);
+size_t tl_lin_data_count(const tl_lin_data *d);
+
+/* ---------------- models ---------------- */
+
+typedef struct tl_lin_model tl_lin_model;
+
+/* Progress callback: called from the training thread every so often with
+ * done/total units (tokens for fastText, examples for logreg) and the
+ * running mean loss. */
+typedef void (*tl_lin_progress_fn)(void *ctx, uint64_t done, uint64_t total, double loss, double lr);
+
+/* Train. Returns a model, or NULL with a message in err and *code set to
+ * an enum tl_exit value: TL_EXIT_DATA (no examples, a single class, empty
+ * vocabulary), TL_EXIT_MODEL (a bad --init-vectors file). Consumes d's
+ * contents (d must still be freed). */
+tl_lin_model *tl_lin_train(const tl_lin_opts *o, tl_lin_data *d, tl_lin_progress_fn fn, void *ctx, int *code,
+			   char *err, size_t errsz);
+
+/* Save into a new directory dir (written into a temporary sibling, then
+ * renamed; an existing dir is replaced only with force). tl_json is the
+ * text of tl.json (may be NULL). Returns 0, or -1 with a message. */
+int tl_lin_save(const tl_lin_model *m, const char *dir, int force, const char *tl_json, char *err, size_t errsz);
+/* Load from dir. NULL with a message on a missing or corrupt model. */
+tl_lin_model *tl_lin_load(const char *dir, char *err, size_t errsz);
+void tl_lin_free(tl_lin_model *m);
+
+int tl_lin_nlabels(const tl_lin_model *m);
+const char *tl_lin_label(const tl_lin_model *m, int i);
+int tl_lin_multi_label(const tl_lin_model *m);
+int tl_lin_input(const tl_lin_model *m);
+/* Mean training loss of the last epoch(s), as recorded by tl_lin_train. */
+double tl_lin_train_loss(const tl_lin_model *m);
+/* Number of parameters (floats). */
+size_t tl_lin_nparams(const tl_lin_model *m);
+
+/* Scores for one example (logits: softmax/hs give log-probabilities or
+ * raw scores to be softmaxed, ova raw scores to be sigmoided) into
+ * logits[nlabels]. Thread-safe: scratch is the caller's (see
+ * tl_lin_scratch). Returns 0, or -1 (a vector of the wrong dimension). */
+typedef struct {
+	tl_words w;
+	int32_t *rows;
+	size_t nrows, cap;
+	float *h, *tmp;
+	tl_sparse sp;
+} tl_lin_scratch;
+void tl_lin_scratch_free(tl_lin_scratch *s);
+int tl_lin_logits(const tl_lin_model *m, tl_lin_scratch *s, const char *text, size_t len, const tl_sparse *sp,
+		  const float *vec, size_t vlen, float *logits);
+
+/* Read a "sparse" value of a record: {"dim": N, "idx": [..], "val": [..]}
+ * or a map {index: value}; dim_default when there is no "dim". Returns 0,
+ * or -1 with a message. */
+int tl_lin_rec_sparse(const msgpack_object *o, tl_sparse *sp, long dim_default, char *msg, size_t msz);
+
+/* Small seeded generator (splitmix64) shared by the trainers. */
+static inline uint64_t tl_rng_u64(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+/* Uniform in [0, 1). */
+static inline double tl_rng_unif(uint64_t *s)
+{
+	return (double)(tl_rng_u64(s) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+#endif
