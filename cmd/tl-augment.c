@@ -157,9 +157,20 @@ int main(int argc, char **argv)
 	uint64_t nrec = 0, naug = 0, ncopy = 0, nsame = 0;
 	tl_buf idb = {0};
 	int perm[TL_AUG_NOPS];
+	uint64_t *seen = NULL; /* hashes of this record's copies */
+	size_t nseen = 0, capseen = 0;
 	while (tl_reader_next_or_die(r, &rec)) {
 		if (first) {
 			first = 0;
+			const msgpack_object *chain = rec.is_header ? tl_rec_get(&rec, "chain") : NULL;
+			for (uint32_t i = 0; chain && chain->type == MSGPACK_OBJECT_ARRAY && i < chain->via.array.size; i++) {
+				const msgpack_object *tool = tl_map_get(&chain->via.array.ptr[i], "tool");
+				if (ncopies > 0 && tool && tool->type == MSGPACK_OBJECT_STR && tool->via.str.size == 10 &&
+				    !memcmp(tool->via.str.ptr, "tl-augment", 10))
+					tl_die_rec(TL_EXIT_DATA, rec.no,
+						   "the stream was augmented already (tl-augment in the header's chain); "
+						   "augmenting twice would duplicate copies and ids");
+			}
 			tl_header_start(W, rec.is_header ? rec.map : NULL, argc, argv);
 			tl_writer_end(W);
 			if (rec.is_header)
@@ -173,8 +184,12 @@ int main(int argc, char **argv)
 		nrec++;
 		msgpack_pack_object(tl_writer_raw(W), *rec.map);
 		tl_writer_commit(W);
-		if (ncopies == 0 || tl_rec_get(&rec, "aug"))
-			continue; /* already a copy: never augmented again */
+		if (ncopies == 0)
+			continue;
+		if (tl_rec_get(&rec, "aug"))
+			tl_die_rec(TL_EXIT_DATA, rec.no,
+				   "the stream was augmented already (record has 'aug'); augmenting twice would "
+				   "duplicate copies and ids");
 		const msgpack_object *label = tl_rec_get(&rec, "label");
 		size_t slen = 0;
 		int bad = 0;
@@ -234,6 +249,7 @@ int main(int argc, char **argv)
 		size_t idlen = idb.len;
 		naug++;
 		tl_rng prng, crng;
+		nseen = 0;
 		tl_rng_derive(&prng, seed, key, 0);
 		for (long j = 1; j <= ncopies; j++) {
 			long pos = (j - 1) % nops;
@@ -253,10 +269,22 @@ int main(int argc, char **argv)
 			/* an operation with nothing to do hands over to the next one */
 			for (int t = 0; t < nops; t++) {
 				int o = perm[(pos + t) % nops];
-				if (tl_augment_apply(aug, o, text, tlen, &crng, &out, &outlen)) {
-					op = o;
-					break;
+				if (!tl_augment_apply(aug, o, text, tlen, &crng, &out, &outlen))
+					continue;
+				/* a copy identical to an earlier copy counts as no change */
+				uint64_t h = tl_fnv1a64(out, outlen, TL_FNV64_INIT);
+				int dup = 0;
+				for (size_t i = 0; i < nseen && !dup; i++)
+					dup = seen[i] == h;
+				if (dup)
+					continue;
+				if (nseen == capseen) {
+					capseen = capseen ? 2 * capseen : 16;
+					seen = tl_xrealloc(seen, capseen * sizeof *seen);
 				}
+				seen[nseen++] = h;
+				op = o;
+				break;
 			}
 			if (op < 0) {
 				nsame++;
@@ -289,6 +317,7 @@ int main(int argc, char **argv)
 			" copies skipped (no operation could change the text)\n",
 			nrec, naug, ncopy, nsame);
 	tl_buf_free(&idb);
+	free(seen);
 	tl_augmenter_free(aug);
 	tl_synonyms_free(syn);
 	tl_wordnet_close(wn);
