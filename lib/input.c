@@ -369,8 +369,10 @@ int tl_input_next_row(tl_input *in, char delim, int quoting, tl_row *row)
 				size_t j = off;
 				for (;;) {
 					size_t a = in->start + j;
-					while (a < in->end && in->buf[a] != delim && in->buf[a] != '\n')
-						a++;
+					const char *nl = memchr(in->buf + a, '\n', in->end - a);
+					size_t lim = nl ? (size_t)(nl - in->buf) : in->end;
+					const char *dp = memchr(in->buf + a, delim, lim - a);
+					a = dp ? (size_t)(dp - in->buf) : lim;
 					j = a - in->start;
 					if (a < in->end)
 						break;

@@ -514,17 +514,28 @@ static size_t run_fused(tl_cleaner *c, tl_buf *out, const char *s, size_t len)
 	while (i < len) {
 		unsigned ch = p[i];
 		if (!cls[ch]) {
-			size_t j = i + 1;
-			while (j < len && !cls[p[j]])
-				j++;
+			/* a run of plain ASCII, with single spaces between words
+			 * copied in the same loop (the common case of prose) */
+			char *o = f.o;
 			if (f.pend) {
-				*f.o++ = ' ';
+				*o++ = ' ';
 				f.pend = 0;
 			}
-			memcpy(f.o, s + i, j - i);
-			f.o += j - i;
+			*o++ = (char)ch;
+			i++;
+			for (;;) {
+				while (i < len && !cls[p[i]])
+					*o++ = (char)p[i++];
+				if (i + 1 < len && p[i] == ' ' && !cls[p[i + 1]]) {
+					*o++ = ' ';
+					*o++ = (char)p[i + 1];
+					i += 2;
+					continue;
+				}
+				break;
+			}
+			f.o = o;
 			f.started = 1;
-			i = j;
 			continue;
 		}
 		if (ch == ' ') {
