@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 static const char usage[] =
 	"usage: tl-clean [OPTIONS] [FILE]\n"
@@ -46,7 +47,7 @@ static const char usage[] =
 	"      --keep LIST     keep only these characters, the rest -> space: letters,\n"
 	"                      marks, digits, numbers, punct, symbols, cjk, ascii,\n"
 	"                      U+XXXX-U+YYYY (e.g. --keep U+4E00-U+9FA5)\n"
-	"      --stopwords W   remove stop words: en, zh, or FILE (repeatable)\n"
+	"      --stopwords W   remove stop words: en, zh, FILE, or a list en,zh (repeatable)\n"
 	"      --zh-segmented  Chinese text is segmented: match stop words as words\n"
 	"      --drop-empty    drop records whose cleaned text is empty\n"
 	"      --strict        invalid UTF-8 is an error, not repaired\n"
@@ -738,7 +739,7 @@ static void add_stopwords(const char *what)
 	if (!SW)
 		SW = tl_stopwords_new();
 	if (tl_stopwords_load(SW, what, err, sizeof err) < 0)
-		tl_die(errno == ENOENT || errno == EACCES ? TL_EXIT_IO : TL_EXIT_IO, "%s", err);
+		tl_die(TL_EXIT_IO, "%s", err);
 	size_t n = stop_names ? strlen(stop_names) : 0;
 	stop_names = tl_xrealloc(stop_names, n + strlen(what) + 2);
 	if (n)
@@ -821,7 +822,16 @@ int main(int argc, char **argv)
 				tl_die(TL_EXIT_USAGE, "option --keep: %s", err);
 			keep_list = optarg;
 			break;
-		case O_STOP: add_stopwords(optarg); break;
+		case O_STOP:
+			if (access(optarg, F_OK) == 0 || !strchr(optarg, ',')) {
+				add_stopwords(optarg);
+			} else {
+				char *list = tl_xstrdup(optarg), *save = NULL;
+				for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save))
+					add_stopwords(t);
+				free(list);
+			}
+			break;
 		case O_ZHSEG: CO.zh_segmented = 1; break;
 		case O_DROPEMPTY: drop_empty = 1; break;
 		case O_STRICT: strict = 1; break;

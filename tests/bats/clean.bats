@@ -89,7 +89,7 @@ show() { tl-cat; }
 
 @test "tl-clean: --stopwords FILE, repeatable, and a missing file" {
 	printf '# mine\nmovie\n' >"$(T stop.txt)"
-	run sh -c "echo 'The movie was fine' | tl-clean --stopwords en --stopwords '$(T stop.txt)' | tl-cat"
+	run sh -c "echo 'The movie was fine' | tl-clean --stopwords en,zh --stopwords '$(T stop.txt)' | tl-cat"
 	[ "$output" = '{"id":1,"text":"fine"}' ]
 	run tl-clean --stopwords /nonexistent/list.txt
 	[ "$status" -eq 4 ]
@@ -305,4 +305,21 @@ show() { tl-cat; }
 	tl-clean "$D/amazon_multidomain/books/train.tsv" | tl-cat -t tsv -f text,label --no-names >"$(T a)"
 	tl-clean "$D/amazon_multidomain/books/train.flat.tsv" | tl-cat -t tsv -f text,label --no-names >"$(T b)"
 	cmp "$(T a)" "$(T b)"
+}
+
+@test "tl-clean: the man page's EXAMPLES on the real data run" {
+	[ -f "$D/sst2/dev.tsv" ] || skip "no data"
+	# commands in .Bd blocks that use ../shared/data, continuation lines joined
+	awk '/^\.Bd/ {inb=1; next} /^\.Ed/ {inb=0; next}
+	     inb { sub(/^ +/, ""); if (sub(/ \\e$/, " ")) { acc = acc $0; next } print acc $0; acc = "" }' \
+		"$TL_ROOT/man/tl-clean.1" | grep '^tl-clean.*\.\./shared/data' >"$(T ex)"
+	[ "$(wc -l <"$(T ex)")" -ge 5 ]
+	cd "$BATS_TEST_TMPDIR"
+	while IFS= read -r cmd; do
+		cmd=$(printf '%s' "$cmd" | sed "s|\.\./shared|$TL_SHARED|g")
+		case "$cmd" in *tl-tokenize*) command -v tl-tokenize >/dev/null || continue ;; esac
+		run bash -c "$cmd >/dev/null; exit \${PIPESTATUS[0]}"
+		echo "$cmd -> $status"
+		[ "$status" -eq 0 ]
+	done <"$(T ex)"
 }
