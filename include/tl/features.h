@@ -151,4 +151,11 @@ void tl_feat_opts_finish(tl_feat_opts *o, unsigned set);
 int tl_feat_check_opts(const tl_feat *ft, const tl_feat_opts *asked, unsigned set, char *err, size_t errsz);
 void tl_feat_free(tl_feat *ft);
 
+/* ---------------- tl-embed entry point ----------------
+ * tl-embed's main() calls tl_embed_features_main(argc, argv) when
+ * tl_embed_features_wanted(argc, argv) says one of --bow, --tfidf,
+ * --word2vec is on the command line (lib/embed_features.c). */
+int tl_embed_features_wanted(int argc, char **argv);
+int tl_embed_features_main(int argc, char **argv);
+
 #endif
