@@ -1,0 +1,1291 @@
+/* lib/bert_fit.c - `tl-train -m bert`: fine-tuning loop and command line.
+ * See tl/bert_fit.h and man/tl-train.1 (BERT FINE-TUNING).
+ *
+ * Determinism: the batches of epoch e are a pure function of (seed, e)
+ * (seeded shuffle, then length bucketing inside windows, then a seeded
+ * shuffle of the batches); dropout masks are a pure function of (seed,
+ * micro-batch number, site, index); every kernel is deterministic for a
+ * fixed thread count. A checkpoint stores the weights, the AdamW moments,
+ * the optimizer step, the position (epoch, batch) and the early-stopping
+ * state, so a resumed run repeats exactly what the uninterrupted run did.
+ */
+#include "tl/bert_fit.h"
+#include "tl/bert_train.h"
+#include "tl/checkpoint.h"
+#include "tl/fsutil.h"
+#include "tl/metrics.h"
+#include "tl/model.h"
+#include "tl/optim.h"
+#include "tl/progress.h"
+#include "tl/safetensors_save.h"
+#include "tl/stream.h"
+#include "tl/util.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+const char tl_bert_fit_usage[] =
+	"usage: tl-train -m bert -o DIR [options] [FILE]\n"
+	"Fine-tune a pretrained BERT encoder with a classification head on a\n"
+	"tokenized stream (tl-clean | tl-tokenize -m MODEL) from FILE, --train FILE\n"
+	"or standard input. Defaults are printed at the start of a run.\n"
+	"\n"
+	"  -o, --output DIR        model directory to write (required)\n"
+	"      --pretrained M      model name or directory to start from\n"
+	"                          (default all-MiniLM-L6-v2, from the model path)\n"
+	"      --train FILE        training stream (default: FILE or stdin)\n"
+	"      --dev FILE          dev stream, evaluated every epoch (or --eval-every)\n"
+	"      --labels FILE       label set, one per line (default: from the data)\n"
+	"      --epochs N          3\n"
+	"      --batch-size N      32 (per micro-batch)\n"
+	"      --grad-accum N      1 (micro-batches per optimizer step)\n"
+	"      --lr X              5e-5\n"
+	"      --optimizer NAME    adamw (default) or sgd\n"
+	"      --momentum X        SGD momentum (0.9)\n"
+	"      --weight-decay X    0.01 (never on biases and LayerNorm)\n"
+	"      --schedule NAME     linear (default), cosine, constant, step\n"
+	"      --warmup-ratio X    0.06 of all optimizer steps\n"
+	"      --warmup-steps N    overrides --warmup-ratio\n"
+	"      --step-size N       step schedule: steps between decays (one epoch)\n"
+	"      --gamma X           step schedule: factor (0.1)\n"
+	"      --clip X            gradient clipping by global norm (1.0; 0 = off)\n"
+	"      --max-len N         truncate ids to N, keeping the final [SEP] (128)\n"
+	"      --dropout X         all dropout rates (default: the model's config)\n"
+	"      --label-smoothing X 0\n"
+	"      --class-weights W   auto (inverse frequency) or FILE (label weight)\n"
+	"      --freeze WHAT       embeddings, N (embeddings and layers < N), all\n"
+	"      --layer-lr-decay X  layer-wise learning-rate decay (1.0 = off)\n"
+	"      --eval-every N      evaluate on --dev every N steps (default: epoch)\n"
+	"      --metric NAME       accuracy (default) or macro_f1 for best/early stop\n"
+	"      --patience N        stop after N evaluations without improvement (0 off)\n"
+	"      --max-steps N       stop after N optimizer steps (0 = no limit)\n"
+	"      --bucket-window N   batches per length-sorting window (50)\n"
+	"      --seed N            42\n"
+	"      --threads N         0 = all cores\n"
+	"      --checkpoint-every N  write DIR.ckpt every N steps (0 = only on SIGINT)\n"
+	"      --checkpoint-dir D  checkpoint directory (default DIR.ckpt)\n"
+	"      --resume D          continue from checkpoint D (same other arguments)\n"
+	"      --progress-every N  plain progress line every N steps (50)\n"
+	"      --log FILE          progress as JSON lines\n"
+	"  -q, --quiet             no progress, no summary\n"
+	"  -f, --force             replace an existing output directory\n"
+	"\n"
+	"Exit status: 0 ok, 1 failure (NaN loss), 2 usage (also: output exists), 3 bad\n"
+	"data, 4 I/O (disk full), 5 bad model, 130 interrupted (checkpoint saved).\n";
+
+/* ---------------- options ---------------- */
+
+typedef struct {
+	const char *out, *pretrained, *train, *dev, *labels, *class_weights, *freeze, *ckpt_dir, *resume, *log;
+	long epochs, batch, accum, warmup_steps, step_size, max_len, eval_every, patience, max_steps, window,
+		ckpt_every, progress_every, threads;
+	double lr, momentum, wd, warmup_ratio, gamma, clip, dropout, ls, lld;
+	int optimizer, schedule, metric_f1, quiet, force;
+	uint64_t seed;
+} opts_t;
+
+/* ---------------- data ---------------- */
+
+typedef struct {
+	size_t n;
+	size_t *off;      /* into ids */
+	int *len;
+	int32_t *ids, *types; /* types NULL when no record has type_ids */
+	size_t nids, capids;
+	int *y;           /* single-label class */
+	unsigned char *ym; /* multi-label indicators [n, K] */
+	float *sw;        /* sample weights (NULL: none) */
+	/* label strings while reading: per record nl labels at lab[loff..] */
+	size_t *loff;
+	int *nl;
+	char **lab;
+	size_t nlab, caplab;
+	int multi;        /* labels were arrays */
+	uint64_t tokens;
+} dataset;
+
+static void ds_free(dataset *d)
+{
+	free(d->off), free(d->len), free(d->ids), free(d->types), free(d->y), free(d->ym), free(d->sw);
+	free(d->loff), free(d->nl);
+	for (size_t i = 0; i < d->nlab; i++)
+		free(d->lab[i]);
+	free(d->lab);
+	memset(d, 0, sizeof *d);
+}
+
+static void ds_add_label(dataset *d, const char *s, size_t len)
+{
+	if (d->nlab == d->caplab) {
+		d->caplab = d->caplab ? 2 * d->caplab : 1024;
+		d->lab = tl_xrealloc(d->lab, d->caplab * sizeof *d->lab);
+	}
+	char *c = tl_xmalloc(len + 1);
+	memcpy(c, s, len);
+	c[len] = 0;
+	d->lab[d->nlab++] = c;
+}
+
+/* Read a stream: ids (+type_ids), label (str or array of str), weight. */
+static void ds_read(dataset *d, const char *path, const char *what, int max_len, const char *model_sha,
+		    const char *model_dir, int vocab, int type_vocab, int need_labels)
+{
+	tl_reader *r = tl_reader_open(path);
+	if (!r)
+		tl_die(TL_EXIT_IO, "cannot open %s:", path ? path : "standard input");
+	tl_record rec;
+	int32_t *buf = NULL, *tbuf = NULL;
+	size_t cap = 0, tcap = 0, capn = 0;
+	int first = 1;
+	char err[512];
+	while (tl_reader_next_or_die(r, &rec)) {
+		if (rec.is_header) {
+			if (first && tl_model_check_vocab(rec.map, model_sha, model_dir, err, sizeof err) < 0)
+				tl_die(TL_EXIT_DATA, "%s: %s", what, err);
+			first = 0;
+			continue;
+		}
+		first = 0;
+		long n = tl_rec_i32s(&rec, "ids", &buf, &cap);
+		if (n == -1)
+			tl_die_rec(TL_EXIT_DATA, rec.no, "%s: no \"ids\" (tokenize the text first: tl-tokenize -m MODEL)", what);
+		if (n < 0)
+			tl_die_rec(TL_EXIT_DATA, rec.no, "%s: \"ids\" is not a bin of int32 or an array of integers", what);
+		if (n < 2)
+			tl_die_rec(TL_EXIT_DATA, rec.no, "%s: \"ids\" has %ld ids, at least [CLS] and [SEP] are needed", what, n);
+		long tn = tl_rec_i32s(&rec, "type_ids", &tbuf, &tcap);
+		if (tn == -2 || (tn >= 0 && tn != n))
+			tl_die_rec(TL_EXIT_DATA, rec.no, "%s: \"type_ids\" malformed or not as long as \"ids\"", what);
+		for (long i = 0; i < n; i++) {
+			if (buf[i] < 0 || buf[i] >= vocab)
+				tl_die_rec(TL_EXIT_DATA, rec.no, "%s: ids[%ld] = %d outside the model's vocabulary (0..%d)", what, i,
+					   buf[i], vocab - 1);
+			if (tn >= 0 && (tbuf[i] < 0 || tbuf[i] >= type_vocab))
+				tl_die_rec(TL_EXIT_DATA, rec.no, "%s: type_ids[%ld] = %d outside 0..%d", what, i, tbuf[i],
+					   type_vocab - 1);
+		}
+		/* labels */
+		const msgpack_object *lo = tl_rec_get(&rec, "label");
+		int nl = 0;
+		size_t loff = d->nlab;
+		if (lo && lo->type == MSGPACK_OBJECT_STR) {
+			ds_add_label(d, lo->via.str.ptr, lo->via.str.size);
+			nl = 1;
+		} else if (lo && lo->type == MSGPACK_OBJECT_ARRAY) {
+			d->multi = 1;
+			for (uint32_t i = 0; i < lo->via.array.size; i++) {
+				const msgpack_object *e = &lo->via.array.ptr[i];
+				if (e->type != MSGPACK_OBJECT_STR)
+					tl_die_rec(TL_EXIT_DATA, rec.no, "%s: \"label\" array holds a %s, not strings", what,
+						   tl_msgpack_type_name(e->type));
+				ds_add_label(d, e->via.str.ptr, e->via.str.size);
+			}
+			nl = (int)lo->via.array.size;
+		} else if (lo && (lo->type == MSGPACK_OBJECT_POSITIVE_INTEGER || lo->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)) {
+			char s[32];
+			int k = snprintf(s, sizeof s, "%lld", lo->type == MSGPACK_OBJECT_POSITIVE_INTEGER ?
+									(long long)lo->via.u64 : (long long)lo->via.i64);
+			ds_add_label(d, s, (size_t)k);
+			nl = 1;
+		} else if (lo) {
+			tl_die_rec(TL_EXIT_DATA, rec.no, "%s: \"label\" is a %s, not a string or an array of strings", what,
+				   tl_msgpack_type_name(lo->type));
+		} else if (need_labels) {
+			tl_die_rec(TL_EXIT_DATA, rec.no, "%s: no \"label\" (training needs labelled records)", what);
+		}
+		if (d->n == capn) {
+			capn = capn ? 2 * capn : 4096;
+			d->off = tl_xrealloc(d->off, capn * sizeof *d->off);
+			d->len = tl_xrealloc(d->len, capn * sizeof *d->len);
+			d->loff = tl_xrealloc(d->loff, capn * sizeof *d->loff);
+			d->nl = tl_xrealloc(d->nl, capn * sizeof *d->nl);
+			d->sw = tl_xrealloc(d->sw, capn * sizeof *d->sw);
+		}
+		double w = 1.0;
+		const msgpack_object *wo = tl_rec_get(&rec, "weight");
+		if (wo) {
+			if (wo->type == MSGPACK_OBJECT_FLOAT32 || wo->type == MSGPACK_OBJECT_FLOAT64)
+				w = wo->via.f64;
+			else if (wo->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+				w = (double)wo->via.u64;
+			else
+				tl_die_rec(TL_EXIT_DATA, rec.no, "%s: \"weight\" is not a number", what);
+			if (!(w >= 0) || !isfinite(w))
+				tl_die_rec(TL_EXIT_DATA, rec.no, "%s: \"weight\" must be a finite number >= 0", what);
+		}
+		/* truncate keeping the final id ([SEP]) */
+		int len = (int)n;
+		if (len > max_len) {
+			buf[max_len - 1] = buf[n - 1];
+			if (tn >= 0)
+				tbuf[max_len - 1] = tbuf[n - 1];
+			len = max_len;
+		}
+		if (d->nids + (size_t)len > d->capids) {
+			size_t old = d->capids;
+			d->capids = (d->nids + (size_t)len) * 2 + 4096;
+			d->ids = tl_xrealloc(d->ids, d->capids * sizeof *d->ids);
+			if (d->types) {
+				d->types = tl_xrealloc(d->types, d->capids * sizeof *d->types);
+				memset(d->types + old, 0, (d->capids - old) * sizeof *d->types);
+			}
+		}
+		if (tn >= 0 && !d->types) {
+			d->types = tl_xcalloc(d->capids, sizeof *d->types);
+		}
+		memcpy(d->ids + d->nids, buf, (size_t)len * sizeof *buf);
+		if (d->types) {
+			if (tn >= 0)
+				memcpy(d->types + d->nids, tbuf, (size_t)len * sizeof *tbuf);
+			else
+				memset(d->types + d->nids, 0, (size_t)len * sizeof *tbuf);
+		}
+		d->off[d->n] = d->nids;
+		d->len[d->n] = len;
+		d->loff[d->n] = loff;
+		d->nl[d->n] = nl;
+		d->sw[d->n] = (float)w;
+		d->nids += (size_t)len;
+		d->tokens += (uint64_t)len;
+		d->n++;
+	}
+	tl_reader_close(r);
+	free(buf);
+	free(tbuf);
+}
+
+/* ---------------- labels ---------------- */
+
+typedef struct {
+	char **name;
+	int k;
+} labelset;
+
+static int cmp_str(const void *a, const void *b)
+{
+	return tl_metrics_natcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int label_find(const labelset *ls, const char *s)
+{
+	int lo = 0, hi = ls->k - 1;
+	while (lo <= hi) {
+		int mid = (lo + hi) / 2, c = tl_metrics_natcmp(s, ls->name[mid]);
+		if (!c)
+			return mid;
+		if (c < 0)
+			hi = mid - 1;
+		else
+			lo = mid + 1;
+	}
+	return -1;
+}
+
+static void labels_from_data(labelset *ls, const dataset *d)
+{
+	char **v = tl_xmalloc((d->nlab + 1) * sizeof *v);
+	for (size_t i = 0; i < d->nlab; i++)
+		v[i] = d->lab[i];
+	qsort(v, d->nlab, sizeof *v, cmp_str);
+	ls->name = tl_xmalloc((d->nlab + 1) * sizeof *ls->name);
+	ls->k = 0;
+	for (size_t i = 0; i < d->nlab; i++)
+		if (!ls->k || strcmp(v[i], ls->name[ls->k - 1]))
+			ls->name[ls->k++] = tl_xstrdup(v[i]);
+	free(v);
+}
+
+static void labels_from_file(labelset *ls, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		tl_die(TL_EXIT_IO, "cannot open %s:", path);
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	ls->name = NULL;
+	ls->k = 0;
+	while ((n = getline(&line, &cap, f)) >= 0) {
+		while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			line[--n] = 0;
+		if (!n)
+			continue;
+		ls->name = tl_xrealloc(ls->name, (size_t)(ls->k + 1) * sizeof *ls->name);
+		ls->name[ls->k++] = tl_xstrdup(line);
+	}
+	free(line);
+	fclose(f);
+	qsort(ls->name, (size_t)ls->k, sizeof *ls->name, cmp_str);
+	for (int i = 1; i < ls->k; i++)
+		if (!strcmp(ls->name[i], ls->name[i - 1]))
+			tl_die(TL_EXIT_DATA, "%s: label '%s' is listed twice", path, ls->name[i]);
+}
+
+/* Map the label strings of d to ids; what names the stream in messages. */
+static void ds_map_labels(dataset *d, const labelset *ls, int multi, const char *what)
+{
+	if (multi)
+		d->ym = tl_xcalloc(d->n * (size_t)ls->k + 1, 1);
+	else
+		d->y = tl_xmalloc((d->n + 1) * sizeof *d->y);
+	for (size_t i = 0; i < d->n; i++) {
+		if (!multi && d->nl[i] != 1)
+			tl_die(TL_EXIT_DATA, "%s: record %zu: %s label where the training data has single labels", what, i + 1,
+			       d->nl[i] ? "a multi-" : "no");
+		for (int j = 0; j < d->nl[i]; j++) {
+			const char *s = d->lab[d->loff[i] + (size_t)j];
+			int id = label_find(ls, s);
+			if (id < 0)
+				tl_die(TL_EXIT_DATA, "%s: record %zu: unknown label '%s' (not in the training label set)", what, i + 1,
+				       s);
+			if (multi)
+				d->ym[i * (size_t)ls->k + (size_t)id] = 1;
+			else
+				d->y[i] = id;
+		}
+	}
+}
+
+/* ---------------- batches ---------------- */
+
+typedef struct {
+	size_t *idx;  /* record order of the epoch */
+	size_t *start; /* batch b = idx[start[b] .. start[b+1]) */
+	size_t nb;
+} epoch_plan;
+
+static uint64_t rng_next(uint64_t *s)
+{
+	return tl_mix64((*s)++);
+}
+
+static size_t rng_below(uint64_t *s, size_t n)
+{
+	return (size_t)(((unsigned __int128)rng_next(s) * n) >> 64);
+}
+
+static const dataset *sort_ds;
+static int cmp_len_idx(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int lx = sort_ds->len[x], ly = sort_ds->len[y];
+	if (lx != ly)
+		return lx < ly ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+/* Shuffle (seed, epoch); sort windows of window*batch records by length;
+ * cut into batches; shuffle the batch order. */
+static void plan_epoch(epoch_plan *p, const dataset *d, long batch, long window, uint64_t seed, long epoch)
+{
+	size_t n = d->n;
+	p->idx = tl_xrealloc(p->idx, (n + 1) * sizeof *p->idx);
+	uint64_t s = tl_mix64(seed ^ tl_mix64(0x5348554646ull + (uint64_t)epoch));
+	for (size_t i = 0; i < n; i++)
+		p->idx[i] = i;
+	for (size_t i = n; i > 1; i--) {
+		size_t j = rng_below(&s, i), t = p->idx[i - 1];
+		p->idx[i - 1] = p->idx[j];
+		p->idx[j] = t;
+	}
+	size_t w = (size_t)(batch * window);
+	sort_ds = d;
+	for (size_t i = 0; i < n; i += w)
+		qsort(p->idx + i, (n - i < w ? n - i : w), sizeof *p->idx, cmp_len_idx);
+	p->nb = (n + (size_t)batch - 1) / (size_t)batch;
+	size_t *order = tl_xmalloc((p->nb + 1) * sizeof *order);
+	for (size_t b = 0; b < p->nb; b++)
+		order[b] = b;
+	for (size_t i = p->nb; i > 1; i--) {
+		size_t j = rng_below(&s, i), t = order[i - 1];
+		order[i - 1] = order[j];
+		order[j] = t;
+	}
+	/* rebuild idx in shuffled batch order */
+	size_t *idx2 = tl_xmalloc((n + 1) * sizeof *idx2);
+	p->start = tl_xrealloc(p->start, (p->nb + 1) * sizeof *p->start);
+	size_t k = 0;
+	for (size_t b = 0; b < p->nb; b++) {
+		size_t b0 = order[b] * (size_t)batch, b1 = b0 + (size_t)batch < n ? b0 + (size_t)batch : n;
+		p->start[b] = k;
+		for (size_t i = b0; i < b1; i++)
+			idx2[k++] = p->idx[i];
+	}
+	p->start[p->nb] = k;
+	free(p->idx);
+	free(order);
+	p->idx = idx2;
+}
+
+typedef struct {
+	int32_t *ids, *types, *lens, *y;
+	float *ym, *sw;
+	size_t cap, capb;
+	int B, T;
+} batch_t;
+
+static void make_batch(batch_t *b, const dataset *d, const size_t *idx, size_t n, int K)
+{
+	int T = 0;
+	for (size_t i = 0; i < n; i++)
+		T = d->len[idx[i]] > T ? d->len[idx[i]] : T;
+	if (n * (size_t)T > b->cap) {
+		b->cap = n * (size_t)T * 2;
+		b->ids = tl_xrealloc(b->ids, b->cap * sizeof *b->ids);
+		b->types = tl_xrealloc(b->types, b->cap * sizeof *b->types);
+	}
+	if (n * (size_t)(K + 1) > b->capb) {
+		b->capb = n * (size_t)(K + 1);
+		b->lens = tl_xrealloc(b->lens, b->capb * sizeof *b->lens);
+		b->y = tl_xrealloc(b->y, b->capb * sizeof *b->y);
+		b->ym = tl_xrealloc(b->ym, b->capb * sizeof *b->ym);
+		b->sw = tl_xrealloc(b->sw, b->capb * sizeof *b->sw);
+	}
+	memset(b->ids, 0, n * (size_t)T * sizeof *b->ids);
+	memset(b->types, 0, n * (size_t)T * sizeof *b->types);
+	for (size_t i = 0; i < n; i++) {
+		size_t r = idx[i];
+		int len = d->len[r];
+		memcpy(b->ids + i * (size_t)T, d->ids + d->off[r], (size_t)len * sizeof(int32_t));
+		if (d->types)
+			memcpy(b->types + i * (size_t)T, d->types + d->off[r], (size_t)len * sizeof(int32_t));
+		b->lens[i] = len;
+		b->sw[i] = d->sw ? d->sw[r] : 1.0f;
+		if (d->y)
+			b->y[i] = d->y[r];
+		if (d->ym)
+			for (int k = 0; k < K; k++)
+				b->ym[i * (size_t)K + (size_t)k] = d->ym[r * (size_t)K + (size_t)k];
+	}
+	b->B = (int)n;
+	b->T = T;
+}
+
+static void batch_free(batch_t *b)
+{
+	free(b->ids), free(b->types), free(b->lens), free(b->y), free(b->ym), free(b->sw);
+}
+
+/* ---------------- evaluation ---------------- */
+
+typedef struct {
+	double acc, f1, loss;
+} evalres;
+
+static evalres evaluate(tl_bert_train *t, const dataset *d, int K, int multi)
+{
+	evalres r = {0, 0, 0};
+	size_t n = d->n, bs = 64;
+	size_t *idx = tl_xmalloc((n + 1) * sizeof *idx);
+	for (size_t i = 0; i < n; i++)
+		idx[i] = i;
+	sort_ds = d;
+	qsort(idx, n, sizeof *idx, cmp_len_idx);
+	int *pred = tl_xmalloc((n + 1) * sizeof *pred), *gold = tl_xmalloc((n + 1) * sizeof *gold);
+	unsigned char *pm = multi ? tl_xcalloc(n * (size_t)K + 1, 1) : NULL;
+	batch_t b = {0};
+	double loss = 0;
+	for (size_t i = 0; i < n; i += bs) {
+		size_t m = n - i < bs ? n - i : bs;
+		make_batch(&b, d, idx + i, m, K);
+		const float *lg = tl_bert_train_forward(t, b.ids, d->types ? b.types : NULL, b.lens, b.B, b.T, 0, 0, 0);
+		loss += tl_bert_train_loss(t, b.y, b.ym, NULL, NULL, 0, 1) * (double)m;
+		for (size_t j = 0; j < m; j++) {
+			const float *z = lg + j * (size_t)K;
+			size_t r = idx[i + j];
+			if (multi) {
+				for (int k = 0; k < K; k++)
+					pm[r * (size_t)K + (size_t)k] = z[k] > 0.0f;
+			} else {
+				int best = 0;
+				for (int k = 1; k < K; k++)
+					if (z[k] > z[best])
+						best = k;
+				pred[r] = best;
+				gold[r] = d->y[r];
+			}
+		}
+	}
+	r.loss = loss / (double)(n ? n : 1);
+	if (multi) {
+		r.acc = tl_metrics_subset_accuracy(d->ym, pm, n, K);
+		long *tp = tl_xcalloc((size_t)K, sizeof(long)), *ng = tl_xcalloc((size_t)K, sizeof(long)),
+		     *np = tl_xcalloc((size_t)K, sizeof(long));
+		for (size_t i = 0; i < n; i++)
+			for (int k = 0; k < K; k++) {
+				size_t j = i * (size_t)K + (size_t)k;
+				tp[k] += d->ym[j] && pm[j];
+				ng[k] += d->ym[j];
+				np[k] += pm[j];
+			}
+		tl_prf *per = tl_xcalloc((size_t)K, sizeof *per);
+		tl_prf_avg avg;
+		tl_metrics_prf(tp, ng, np, K, NULL, per, &avg);
+		r.f1 = avg.macro_f1;
+		free(tp), free(ng), free(np), free(per);
+	} else {
+		tl_metrics_acc_f1(gold, pred, NULL, n, K, &r.acc, &r.f1);
+	}
+	batch_free(&b);
+	free(idx), free(pred), free(gold), free(pm);
+	return r;
+}
+
+/* ---------------- saving ---------------- */
+
+static int copy_file(const char *src, const char *dst)
+{
+	FILE *f = fopen(src, "rb");
+	if (!f)
+		return -1;
+	tl_buf b = {0};
+	char tmp[65536];
+	size_t n;
+	while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
+		tl_buf_add(&b, tmp, n);
+	int bad = ferror(f);
+	fclose(f);
+	int rc = bad ? -1 : tl_fs_write_file(dst, b.data ? b.data : "", b.len);
+	tl_buf_free(&b);
+	return rc;
+}
+
+static int write_json(const char *path, json_t *j)
+{
+	char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+	if (!s) {
+		errno = ENOMEM;
+		return -1;
+	}
+	size_t n = strlen(s);
+	s = tl_xrealloc(s, n + 2);
+	s[n++] = '\n';
+	int rc = tl_fs_write_file(path, s, n);
+	free(s);
+	return rc;
+}
+
+/* Write the model directory into tmp (files only; the caller publishes). */
+static int save_model(const char *tmp, const tl_bert *m, const float *weights, const char *src_dir,
+		      const labelset *ls, int multi, json_t *tljson, long max_len)
+{
+	char err[512];
+	tl_buf p = {0};
+	int rc = -1;
+	/* config.json */
+	json_t *cfg = tl_model_read_config(src_dir, err, sizeof err);
+	if (!cfg)
+		cfg = json_object();
+	json_object_set_new(cfg, "architectures", json_pack("[s]", "BertForSequenceClassification"));
+	json_t *i2l = json_object(), *l2i = json_object();
+	for (int k = 0; k < ls->k; k++) {
+		char key[32];
+		snprintf(key, sizeof key, "%d", k);
+		json_object_set_new(i2l, key, json_string(ls->name[k]));
+		json_object_set_new(l2i, ls->name[k], json_integer(k));
+	}
+	json_object_set_new(cfg, "id2label", i2l);
+	json_object_set_new(cfg, "label2id", l2i);
+	json_object_set_new(cfg, "num_labels", json_integer(ls->k));
+	json_object_set_new(cfg, "problem_type",
+			    json_string(multi ? "multi_label_classification" : "single_label_classification"));
+	json_object_set_new(cfg, "model_type", json_string("bert"));
+	tl_buf_printf(&p, "%s/config.json", tmp);
+	if (write_json(tl_buf_cstr(&p), cfg) != 0)
+		goto out;
+	/* weights under Hugging Face names */
+	size_t nt;
+	tl_bert_tensor *ts = tl_bert_train_tensors(m, &nt);
+	tl_st_saver *s = tl_st_saver_init();
+	for (size_t i = 0; i < nt; i++)
+		tl_st_saver_add(s, ts[i].name, "F32", ts[i].shape, ts[i].ndim, weights + ts[i].off, ts[i].n * sizeof(float));
+	tl_st_saver_meta(s, "format", "pt");
+	p.len = 0;
+	tl_buf_printf(&p, "%s/model.safetensors", tmp);
+	int w = tl_st_saver_write(s, tl_buf_cstr(&p));
+	int e = errno;
+	tl_st_saver_free(s);
+	free(ts);
+	errno = e;
+	if (w != 0)
+		goto out;
+	/* tokenizer files */
+	static const char *files[] = {"vocab.txt", "special_tokens_map.json", "tokenizer.json"};
+	for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+		tl_buf a = {0};
+		tl_buf_printf(&a, "%s/%s", src_dir, files[i]);
+		p.len = 0;
+		tl_buf_printf(&p, "%s/%s", tmp, files[i]);
+		int have = access(tl_buf_cstr(&a), R_OK) == 0;
+		int c = have ? copy_file(tl_buf_cstr(&a), tl_buf_cstr(&p)) : 0;
+		tl_buf_free(&a);
+		if (c != 0)
+			goto out;
+	}
+	p.len = 0;
+	tl_buf_printf(&p, "%s/tokenizer_config.json", src_dir);
+	json_error_t je;
+	json_t *tc = json_load_file(tl_buf_cstr(&p), 0, &je);
+	if (!tc || !json_is_object(tc)) {
+		json_decref(tc);
+		tc = json_object();
+		json_object_set_new(tc, "do_lower_case", json_true());
+		json_object_set_new(tc, "tokenizer_class", json_string("BertTokenizer"));
+	}
+	json_object_set_new(tc, "model_max_length", json_integer(max_len));
+	p.len = 0;
+	tl_buf_printf(&p, "%s/tokenizer_config.json", tmp);
+	w = write_json(tl_buf_cstr(&p), tc);
+	json_decref(tc);
+	if (w != 0)
+		goto out;
+	p.len = 0;
+	tl_buf_printf(&p, "%s/tl.json", tmp);
+	if (write_json(tl_buf_cstr(&p), tljson) != 0)
+		goto out;
+	rc = 0;
+out:
+	e = errno;
+	json_decref(cfg);
+	tl_buf_free(&p);
+	errno = e;
+	return rc;
+}
+
+/* ---------------- the loop ---------------- */
+
+static volatile sig_atomic_t interrupted;
+static void on_sigint(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+enum {
+	O_PRETRAINED = 1000, O_TRAIN, O_DEV, O_LABELS, O_EPOCHS, O_BATCH, O_ACCUM, O_LR, O_OPTIM, O_MOMENTUM, O_WD,
+	O_SCHED, O_WR, O_WS, O_STEPSIZE, O_GAMMA, O_CLIP, O_MAXLEN, O_DROPOUT, O_LS, O_CW, O_FREEZE, O_LLD,
+	O_EVAL, O_METRIC, O_PATIENCE, O_MAXSTEPS, O_WINDOW, O_SEED, O_THREADS, O_CKE, O_CKD, O_RESUME, O_PE,
+	O_LOG, O_HELP, O_VERSION, O_MODEL
+};
+
+static void parse(opts_t *o, int argc, char **argv, const char **file)
+{
+	static const struct option lo[] = {
+		{"model", required_argument, 0, 'm'},      {"output", required_argument, 0, 'o'},
+		{"pretrained", required_argument, 0, O_PRETRAINED}, {"train", required_argument, 0, O_TRAIN},
+		{"dev", required_argument, 0, O_DEV},      {"labels", required_argument, 0, O_LABELS},
+		{"epochs", required_argument, 0, O_EPOCHS}, {"batch-size", required_argument, 0, O_BATCH},
+		{"grad-accum", required_argument, 0, O_ACCUM}, {"lr", required_argument, 0, O_LR},
+		{"optimizer", required_argument, 0, O_OPTIM}, {"momentum", required_argument, 0, O_MOMENTUM},
+		{"weight-decay", required_argument, 0, O_WD}, {"schedule", required_argument, 0, O_SCHED},
+		{"warmup-ratio", required_argument, 0, O_WR}, {"warmup-steps", required_argument, 0, O_WS},
+		{"step-size", required_argument, 0, O_STEPSIZE}, {"gamma", required_argument, 0, O_GAMMA},
+		{"clip", required_argument, 0, O_CLIP},    {"max-len", required_argument, 0, O_MAXLEN},
+		{"dropout", required_argument, 0, O_DROPOUT}, {"label-smoothing", required_argument, 0, O_LS},
+		{"class-weights", required_argument, 0, O_CW}, {"freeze", required_argument, 0, O_FREEZE},
+		{"layer-lr-decay", required_argument, 0, O_LLD}, {"eval-every", required_argument, 0, O_EVAL},
+		{"metric", required_argument, 0, O_METRIC}, {"patience", required_argument, 0, O_PATIENCE},
+		{"max-steps", required_argument, 0, O_MAXSTEPS}, {"bucket-window", required_argument, 0, O_WINDOW},
+		{"seed", required_argument, 0, O_SEED},    {"threads", required_argument, 0, O_THREADS},
+		{"checkpoint-every", required_argument, 0, O_CKE}, {"checkpoint-dir", required_argument, 0, O_CKD},
+		{"resume", required_argument, 0, O_RESUME}, {"progress-every", required_argument, 0, O_PE},
+		{"log", required_argument, 0, O_LOG},      {"quiet", no_argument, 0, 'q'},
+		{"force", no_argument, 0, 'f'},            {"help", no_argument, 0, 'h'},
+		{"version", no_argument, 0, O_VERSION},    {0, 0, 0, 0}};
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "m:o:qfh", lo, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			if (strcmp(optarg, "bert"))
+				tl_die(TL_EXIT_USAGE, "option -m: '%s' given twice with bert", optarg);
+			break;
+		case 'o': o->out = optarg; break;
+		case O_PRETRAINED: o->pretrained = optarg; break;
+		case O_TRAIN: o->train = optarg; break;
+		case O_DEV: o->dev = optarg; break;
+		case O_LABELS: o->labels = optarg; break;
+		case O_EPOCHS: o->epochs = tl_parse_long("--epochs", optarg, 1, 100000); break;
+		case O_BATCH: o->batch = tl_parse_long("--batch-size", optarg, 1, 65536); break;
+		case O_ACCUM: o->accum = tl_parse_long("--grad-accum", optarg, 1, 65536); break;
+		case O_LR: o->lr = tl_parse_double("--lr", optarg, 0, 1e30); break;
+		case O_OPTIM:
+			if (!strcmp(optarg, "adamw"))
+				o->optimizer = TL_OPT_ADAMW;
+			else if (!strcmp(optarg, "sgd"))
+				o->optimizer = TL_OPT_SGD;
+			else
+				tl_die(TL_EXIT_USAGE, "option --optimizer: unknown '%s' (adamw, sgd)", optarg);
+			break;
+		case O_MOMENTUM: o->momentum = tl_parse_double("--momentum", optarg, 0, 1); break;
+		case O_WD: o->wd = tl_parse_double("--weight-decay", optarg, 0, 1e6); break;
+		case O_SCHED:
+			if (!strcmp(optarg, "linear"))
+				o->schedule = TL_SCHED_LINEAR;
+			else if (!strcmp(optarg, "cosine"))
+				o->schedule = TL_SCHED_COSINE;
+			else if (!strcmp(optarg, "constant"))
+				o->schedule = TL_SCHED_CONSTANT;
+			else if (!strcmp(optarg, "step"))
+				o->schedule = TL_SCHED_STEP;
+			else
+				tl_die(TL_EXIT_USAGE, "option --schedule: unknown '%s' (linear, cosine, constant, step)", optarg);
+			break;
+		case O_WR: o->warmup_ratio = tl_parse_double("--warmup-ratio", optarg, 0, 1); break;
+		case O_WS: o->warmup_steps = tl_parse_long("--warmup-steps", optarg, 0, 1L << 40); break;
+		case O_STEPSIZE: o->step_size = tl_parse_long("--step-size", optarg, 1, 1L << 40); break;
+		case O_GAMMA: o->gamma = tl_parse_double("--gamma", optarg, 0, 1e6); break;
+		case O_CLIP: o->clip = tl_parse_double("--clip", optarg, 0, 1e30); break;
+		case O_MAXLEN: o->max_len = tl_parse_long("--max-len", optarg, 2, 1 << 20); break;
+		case O_DROPOUT: o->dropout = tl_parse_double("--dropout", optarg, 0, 0.99); break;
+		case O_LS: o->ls = tl_parse_double("--label-smoothing", optarg, 0, 1); break;
+		case O_CW: o->class_weights = optarg; break;
+		case O_FREEZE: o->freeze = optarg; break;
+		case O_LLD: o->lld = tl_parse_double("--layer-lr-decay", optarg, 0, 1e6); break;
+		case O_EVAL: o->eval_every = tl_parse_long("--eval-every", optarg, 0, 1L << 40); break;
+		case O_METRIC:
+			if (!strcmp(optarg, "accuracy"))
+				o->metric_f1 = 0;
+			else if (!strcmp(optarg, "macro_f1") || !strcmp(optarg, "macro-f1"))
+				o->metric_f1 = 1;
+			else
+				tl_die(TL_EXIT_USAGE, "option --metric: unknown '%s' (accuracy, macro_f1)", optarg);
+			break;
+		case O_PATIENCE: o->patience = tl_parse_long("--patience", optarg, 0, 1L << 40); break;
+		case O_MAXSTEPS: o->max_steps = tl_parse_long("--max-steps", optarg, 0, 1L << 40); break;
+		case O_WINDOW: o->window = tl_parse_long("--bucket-window", optarg, 1, 1L << 30); break;
+		case O_SEED: o->seed = (uint64_t)tl_parse_long("--seed", optarg, 0, (1L << 62)); break;
+		case O_THREADS: o->threads = tl_parse_long("--threads", optarg, 0, 4096); break;
+		case O_CKE: o->ckpt_every = tl_parse_long("--checkpoint-every", optarg, 0, 1L << 40); break;
+		case O_CKD: o->ckpt_dir = optarg; break;
+		case O_RESUME: o->resume = optarg; break;
+		case O_PE: o->progress_every = tl_parse_long("--progress-every", optarg, 1, 1L << 40); break;
+		case O_LOG: o->log = optarg; break;
+		case 'q': o->quiet = 1; break;
+		case 'f': o->force = 1; break;
+		case 'h': fputs(tl_bert_fit_usage, stdout); exit(0);
+		case O_VERSION: tl_print_version(); exit(0);
+		default: fputs(tl_bert_fit_usage, stderr); exit(TL_EXIT_USAGE);
+		}
+	}
+	if (optind < argc - 1)
+		tl_die(TL_EXIT_USAGE, "one input FILE at most (got %d)", argc - optind);
+	*file = optind < argc ? argv[optind] : NULL;
+}
+
+int tl_bert_fit_main(int argc, char **argv)
+{
+	opts_t o = {.epochs = 3, .batch = 32, .accum = 1, .lr = 5e-5, .momentum = 0.9, .wd = 0.01,
+		    .warmup_ratio = 0.06, .warmup_steps = -1, .gamma = 0.1, .clip = 1.0, .max_len = 128,
+		    .dropout = -1, .lld = 1.0, .window = 50, .progress_every = 50, .seed = 42,
+		    .optimizer = TL_OPT_ADAMW, .schedule = TL_SCHED_LINEAR};
+	const char *file = NULL;
+	parse(&o, argc, argv, &file);
+	if (!o.out)
+		tl_die(TL_EXIT_USAGE, "no output directory: -o DIR is required");
+	if (file && o.train)
+		tl_die(TL_EXIT_USAGE, "both --train %s and FILE %s given", o.train, file);
+	if (!o.train)
+		o.train = file;
+	if (o.train && !strcmp(o.train, "-"))
+		o.train = NULL;
+	if (tl_fs_exists(o.out) && !o.force)
+		tl_die(TL_EXIT_USAGE, "%s exists (use --force to replace it)", o.out);
+	tl_buf ckbuf = {0};
+	if (!o.ckpt_dir) {
+		tl_buf_printf(&ckbuf, "%s.ckpt", o.out);
+		o.ckpt_dir = tl_buf_cstr(&ckbuf);
+	}
+	FILE *logf = NULL;
+	if (o.log && !(logf = fopen(o.log, "w")))
+		tl_die(TL_EXIT_IO, "cannot open %s:", o.log);
+
+	/* model */
+	char err[1024];
+	char *mdir = tl_model_find(o.pretrained, err, sizeof err);
+	if (!mdir)
+		tl_die(TL_EXIT_MODEL, "%s", err);
+	const tl_kernels *k = tl_kernels_cpu();
+	k->set_threads((int)o.threads);
+	tl_bert *m = tl_bert_load(mdir, k, err, sizeof err);
+	if (!m)
+		tl_die(TL_EXIT_MODEL, "%s", err);
+	json_t *mcfg = tl_model_read_config(mdir, err, sizeof err);
+	if (!mcfg)
+		tl_die(TL_EXIT_MODEL, "%s", err);
+	if (o.max_len > m->cfg.max_pos) {
+		if (!o.quiet && o.max_len != 128)
+			tl_warn("--max-len %ld is more than the model's max_position_embeddings: using %d", o.max_len,
+				m->cfg.max_pos);
+		o.max_len = m->cfg.max_pos;
+	}
+
+	/* data */
+	dataset tr = {0}, dv = {0};
+	ds_read(&tr, o.train, o.train ? o.train : "standard input", (int)o.max_len, m->vocab_sha256, mdir,
+		m->cfg.vocab_size, m->cfg.type_vocab, 1);
+	if (tr.n == 0)
+		tl_die(TL_EXIT_DATA, "%s: no training records", o.train ? o.train : "standard input");
+	labelset ls;
+	if (o.labels)
+		labels_from_file(&ls, o.labels);
+	else
+		labels_from_data(&ls, &tr);
+	int multi = tr.multi;
+	if (ls.k == 0)
+		tl_die(TL_EXIT_DATA, "no labels in the training data");
+	if (ls.k == 1 && !multi)
+		tl_die(TL_EXIT_DATA, "the training data has a single class ('%s'): nothing to learn", ls.name[0]);
+	ds_map_labels(&tr, &ls, multi, o.train ? o.train : "standard input");
+	if (o.dev) {
+		ds_read(&dv, o.dev, o.dev, (int)o.max_len, m->vocab_sha256, mdir, m->cfg.vocab_size, m->cfg.type_vocab, 1);
+		if (dv.n == 0)
+			tl_die(TL_EXIT_DATA, "%s: no dev records", o.dev);
+		ds_map_labels(&dv, &ls, multi, o.dev);
+	}
+	/* data sha256: ids and labels of the training records, in order */
+	char data_sha[65];
+	{
+		tl_buf h = {0};
+		for (size_t i = 0; i < tr.n; i++) {
+			tl_buf_add(&h, &tr.len[i], sizeof(int));
+			tl_buf_add(&h, tr.ids + tr.off[i], (size_t)tr.len[i] * sizeof(int32_t));
+			for (int j = 0; j < tr.nl[i]; j++) {
+				tl_buf_adds(&h, tr.lab[tr.loff[i] + (size_t)j]);
+				tl_buf_addc(&h, 0);
+			}
+		}
+		tl_sha256_hex(h.data ? h.data : "", h.len, data_sha);
+		tl_buf_free(&h);
+	}
+
+	/* class weights */
+	float *cw = NULL;
+	if (o.class_weights) {
+		cw = tl_xmalloc((size_t)ls.k * sizeof *cw);
+		if (!strcmp(o.class_weights, "auto")) {
+			/* sklearn "balanced": n / (k * count_c) */
+			double *cnt = tl_xcalloc((size_t)ls.k, sizeof *cnt);
+			for (size_t i = 0; i < tr.n; i++)
+				if (multi) {
+					for (int c = 0; c < ls.k; c++)
+						cnt[c] += tr.ym[i * (size_t)ls.k + (size_t)c];
+				} else
+					cnt[tr.y[i]] += 1;
+			for (int c = 0; c < ls.k; c++)
+				cw[c] = multi ? (float)(cnt[c] > 0 ? ((double)tr.n - cnt[c]) / cnt[c] : 1.0)
+					      : (float)(cnt[c] > 0 ? (double)tr.n / ((double)ls.k * cnt[c]) : 1.0);
+			free(cnt);
+		} else {
+			FILE *f = fopen(o.class_weights, "r");
+			if (!f)
+				tl_die(TL_EXIT_IO, "cannot open %s:", o.class_weights);
+			for (int c = 0; c < ls.k; c++)
+				cw[c] = 1.0f;
+			char name[1024];
+			double w;
+			int line = 0;
+			while (fscanf(f, "%1023s %lf", name, &w) == 2) {
+				line++;
+				int id = label_find(&ls, name);
+				if (id < 0)
+					tl_die(TL_EXIT_DATA, "%s: line %d: unknown label '%s'", o.class_weights, line, name);
+				if (!(w >= 0) || !isfinite(w))
+					tl_die(TL_EXIT_DATA, "%s: line %d: weight must be >= 0", o.class_weights, line);
+				cw[id] = (float)w;
+			}
+			if (!feof(f))
+				tl_die(TL_EXIT_DATA, "%s: line %d: expected 'LABEL WEIGHT'", o.class_weights, line + 1);
+			fclose(f);
+		}
+	}
+
+	/* trainer */
+	json_t *jd;
+	double p_hidden = 0.1, p_att = 0.1, p_cls = -1;
+	if (json_is_number(jd = json_object_get(mcfg, "hidden_dropout_prob")))
+		p_hidden = json_number_value(jd);
+	if (json_is_number(jd = json_object_get(mcfg, "attention_probs_dropout_prob")))
+		p_att = json_number_value(jd);
+	if (json_is_number(jd = json_object_get(mcfg, "classifier_dropout")))
+		p_cls = json_number_value(jd);
+	if (p_cls < 0)
+		p_cls = p_hidden;
+	if (o.dropout >= 0)
+		p_hidden = p_att = p_cls = o.dropout;
+	double init_std = 0.02;
+	if (json_is_number(jd = json_object_get(mcfg, "initializer_range")))
+		init_std = json_number_value(jd);
+	tl_bert_train t;
+	tl_bert_train_init(&t, m, ls.k, multi, (float)init_std, o.seed);
+	m = t.m;
+	t.p_hidden = (float)p_hidden;
+	t.p_att = (float)p_att;
+	t.p_cls = (float)p_cls;
+	int L = m->cfg.L;
+	if (o.freeze) {
+		char *end;
+		if (!strcmp(o.freeze, "embeddings"))
+			t.freeze_below = 0;
+		else if (!strcmp(o.freeze, "all"))
+			t.freeze_below = L;
+		else if (!strcmp(o.freeze, "none"))
+			t.freeze_below = -1;
+		else {
+			long v = strtol(o.freeze, &end, 10);
+			if (*end || end == o.freeze || v < 0 || v > L)
+				tl_die(TL_EXIT_USAGE, "option --freeze: '%s' is not embeddings, all, or a layer count 0..%d", o.freeze,
+				       L);
+			t.freeze_below = (int)v;
+		}
+	}
+
+	/* steps */
+	epoch_plan plan = {0};
+	long nb = (long)((tr.n + (size_t)o.batch - 1) / (size_t)o.batch);
+	long steps_per_epoch = (nb + o.accum - 1) / o.accum;
+	long total = steps_per_epoch * o.epochs;
+	if (o.max_steps > 0 && o.max_steps < total)
+		total = o.max_steps;
+	tl_optim opt;
+	tl_optim_init(&opt, m->nparams, t.tk);
+	opt.kind = o.optimizer;
+	opt.lr = (float)o.lr;
+	opt.wd = (float)o.wd;
+	opt.momentum = (float)o.momentum;
+	opt.sched = o.schedule;
+	opt.total = total;
+	opt.warmup = o.warmup_steps >= 0 ? o.warmup_steps : (long)ceil(o.warmup_ratio * (double)total);
+	opt.step_size = o.step_size > 0 ? o.step_size : steps_per_epoch;
+	opt.gamma = (float)o.gamma;
+	{
+		size_t nt;
+		tl_bert_tensor *ts = tl_bert_train_tensors(m, &nt);
+		for (size_t i = 0; i < nt; i++) {
+			int layer = ts[i].layer; /* -1 emb, 0..L-1, L head */
+			int frozen = layer < L && layer < t.freeze_below;
+			int depth = layer + 1; /* emb 0, layers 1..L, head L+1 */
+			float scale = (float)pow(o.lld, (double)(L + 1 - depth));
+			tl_optim_add(&opt, ts[i].off, ts[i].n, scale, !ts[i].no_decay, frozen);
+		}
+		free(ts);
+	}
+
+	/* state */
+	long epoch = 0, bi = 0, best_step = -1, bad_evals = 0;
+	double best = -1;
+	evalres best_res = {0, 0, 0};
+	float *best_w = NULL;
+	if (o.resume) {
+		json_t *st = tl_ckpt_read_state(o.resume, err, sizeof err);
+		if (!st)
+			tl_die(TL_EXIT_IO, "--resume: %s", err);
+		const char *sha = json_string_value(json_object_get(st, "data_sha256"));
+		if (!sha || strcmp(sha, data_sha))
+			tl_die(TL_EXIT_DATA, "--resume %s: the checkpoint was made on other training data (data sha256 %.12s..., now %.12s...)",
+			       o.resume, sha ? sha : "?", data_sha);
+		if (json_integer_value(json_object_get(st, "nparams")) != (json_int_t)m->nparams ||
+		    json_integer_value(json_object_get(st, "nlabels")) != ls.k)
+			tl_die(TL_EXIT_MODEL, "--resume %s: the checkpoint is for another model or label set", o.resume);
+		epoch = (long)json_integer_value(json_object_get(st, "epoch"));
+		bi = (long)json_integer_value(json_object_get(st, "batch"));
+		opt.t = (long)json_integer_value(json_object_get(st, "step"));
+		best = json_number_value(json_object_get(st, "best"));
+		best_step = (long)json_integer_value(json_object_get(st, "best_step"));
+		bad_evals = (long)json_integer_value(json_object_get(st, "bad_evals"));
+		best_res.acc = json_number_value(json_object_get(st, "best_accuracy"));
+		best_res.f1 = json_number_value(json_object_get(st, "best_macro_f1"));
+		best_res.loss = json_number_value(json_object_get(st, "best_loss"));
+		if (tl_ckpt_read_tensor(o.resume, "params", m->arena, m->nparams, err, sizeof err) < 0)
+			tl_die(TL_EXIT_MODEL, "--resume: %s", err);
+		opt.m = tl_xcalloc(m->nparams, sizeof(float));
+		if (tl_ckpt_read_tensor(o.resume, "m", opt.m, m->nparams, err, sizeof err) < 0)
+			tl_die(TL_EXIT_MODEL, "--resume: %s", err);
+		if (opt.kind == TL_OPT_ADAMW) {
+			opt.v = tl_xcalloc(m->nparams, sizeof(float));
+			if (tl_ckpt_read_tensor(o.resume, "v", opt.v, m->nparams, err, sizeof err) < 0)
+				tl_die(TL_EXIT_MODEL, "--resume: %s", err);
+		}
+		if (best_step >= 0) {
+			best_w = tl_xmalloc(m->nparams * sizeof(float));
+			if (tl_ckpt_read_tensor(o.resume, "best", best_w, m->nparams, err, sizeof err) < 0)
+				tl_die(TL_EXIT_MODEL, "--resume: %s", err);
+		}
+		json_decref(st);
+	}
+
+	if (!o.quiet) {
+		static const char *sn[] = {"linear", "cosine", "constant", "step"};
+		fprintf(stderr,
+			"tl-train: bert from %s: %zu records (%llu tokens), %d %slabels, %s\n"
+			"tl-train: epochs %ld, batch %ld x %ld, %ld steps, lr %g (%s, %s schedule, warmup %ld), weight decay %g, "
+			"clip %g, max-len %ld, dropout %g/%g/%g, seed %llu%s%s\n",
+			mdir, tr.n, (unsigned long long)tr.tokens, ls.k, multi ? "multi-" : "",
+			o.dev ? "dev evaluated" : "no dev set", o.epochs, o.batch, o.accum, total, o.lr,
+			o.optimizer == TL_OPT_SGD ? "sgd" : "adamw", sn[o.schedule], opt.warmup, o.wd, o.clip, o.max_len,
+			p_hidden, p_att, p_cls, (unsigned long long)o.seed, o.freeze ? ", freeze " : "", o.freeze ? o.freeze : "");
+		if (o.resume)
+			fprintf(stderr, "tl-train: resuming from %s at step %ld (epoch %ld, batch %ld)\n", o.resume, opt.t,
+				epoch + 1, bi);
+	}
+
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_sigint;
+	sigaction(SIGINT, &sa, NULL);
+
+	tl_progress prog;
+	tl_progress_init(&prog, "step", (uint64_t)total, o.quiet, logf);
+	prog.done = (uint64_t)opt.t;
+	batch_t b = {0};
+	double loss_sum = 0;
+	long loss_n = 0;
+	uint64_t tok_window = 0;
+	double t_window = tl_now(), t_start = tl_now();
+	int stop = 0, stopped_early = 0;
+	char extra[256], js[512];
+	float *cw_ptr = cw;
+	const char *fk = getenv("TL_FAULT_KILL_AT_STEP"), *fi = getenv("TL_FAULT_SIGINT_AT_STEP");
+	long kill_at = fk ? atol(fk) : 0, int_at = fi ? atol(fi) : 0;
+
+#define SAVE_CKPT(dirpath)                                                                                  \
+	do {                                                                                                \
+		json_t *st_ = json_object();                                                                \
+		json_object_set_new(st_, "version", json_integer(1));                                      \
+		json_object_set_new(st_, "epoch", json_integer(epoch));                                    \
+		json_object_set_new(st_, "batch", json_integer(bi));                                       \
+		json_object_set_new(st_, "step", json_integer(opt.t));                                     \
+		json_object_set_new(st_, "seed", json_integer((json_int_t)o.seed));                        \
+		json_object_set_new(st_, "data_sha256", json_string(data_sha));                            \
+		json_object_set_new(st_, "nparams", json_integer((json_int_t)m->nparams));                 \
+		json_object_set_new(st_, "nlabels", json_integer(ls.k));                                   \
+		json_object_set_new(st_, "best", json_real(best));                                         \
+		json_object_set_new(st_, "best_step", json_integer(best_step));                            \
+		json_object_set_new(st_, "bad_evals", json_integer(bad_evals));                            \
+		json_object_set_new(st_, "best_accuracy", json_real(best_res.acc));                        \
+		json_object_set_new(st_, "best_macro_f1", json_real(best_res.f1));                         \
+		json_object_set_new(st_, "best_loss", json_real(best_res.loss));                           \
+		json_object_set_new(st_, "pretrained", json_string(mdir));                                 \
+		const char *nm_[4] = {"params", "m", "v", "best"};                                         \
+		const float *dt_[4] = {m->arena, opt.m, opt.v, best_w};                                    \
+		size_t ln_[4] = {m->nparams, m->nparams, m->nparams, m->nparams};                          \
+		float *zero_ = NULL;                                                                        \
+		if (!opt.m)                                                                                 \
+			dt_[1] = zero_ = tl_xcalloc(m->nparams, sizeof(float));                             \
+		size_t nt_ = 2;                                                                             \
+		if (opt.v)                                                                                  \
+			nt_ = 3;                                                                            \
+		if (best_w) {                                                                               \
+			if (nt_ == 2) {                                                                     \
+				nm_[2] = "best";                                                            \
+				dt_[2] = best_w;                                                            \
+			}                                                                                   \
+			nt_++;                                                                              \
+		}                                                                                           \
+		if (tl_ckpt_write(dirpath, st_, nt_, nm_, dt_, ln_, err, sizeof err) != 0)                  \
+			tl_die(TL_EXIT_IO, "checkpoint: %s", err);                                          \
+		free(zero_);                                                                                \
+		json_decref(st_);                                                                           \
+	} while (0)
+
+	tl_bert_train_zero_grad(&t);
+	while (!stop && epoch < o.epochs) {
+		plan_epoch(&plan, &tr, o.batch, o.window, o.seed, epoch);
+		while (bi < (long)plan.nb && !stop) {
+			/* one optimizer step: accum micro-batches (fewer at the end of the epoch) */
+			long n_micro = 0;
+			double step_loss = 0;
+			uint64_t step_tokens = 0;
+			while (n_micro < o.accum && bi < (long)plan.nb) {
+				size_t s0 = plan.start[bi], s1 = plan.start[bi + 1];
+				make_batch(&b, &tr, plan.idx + s0, s1 - s0, ls.k);
+				uint64_t micro = (uint64_t)epoch * (uint64_t)plan.nb + (uint64_t)bi;
+				tl_bert_train_forward(&t, b.ids, tr.types ? b.types : NULL, b.lens, b.B, b.T, 1, o.seed, micro);
+				int has_sw = 0;
+				for (int i = 0; i < b.B; i++)
+					has_sw |= b.sw[i] != 1.0f;
+				double l = tl_bert_train_loss(&t, b.y, b.ym, cw_ptr, has_sw ? b.sw : NULL, (float)o.ls,
+							      1.0f / (float)o.accum);
+				if (!isfinite(l)) {
+					/* parameters are still those of the last good step */
+					tl_progress_finish(&prog, NULL);
+					SAVE_CKPT(o.ckpt_dir);
+					tl_die(TL_EXIT_FAIL,
+					       "loss is %s at step %ld (epoch %ld): stopping; the last good state is saved in %s (lower --lr?)",
+					       isnan(l) ? "NaN" : "infinite", opt.t + 1, epoch + 1, o.ckpt_dir);
+				}
+				tl_bert_train_backward(&t, 1, o.seed, micro);
+				step_loss += l / (double)o.accum;
+				for (int i = 0; i < b.B; i++)
+					step_tokens += (uint64_t)b.lens[i];
+				n_micro++;
+				bi++;
+			}
+			double lr_now = tl_optim_lr(&opt);
+			double gnorm = tl_optim_clip(&opt, t.grad_arena, o.clip);
+			tl_optim_step(&opt, m->arena, t.grad_arena);
+			tl_bert_train_zero_grad(&t);
+			loss_sum += step_loss;
+			loss_n++;
+			tok_window += step_tokens;
+			double now = tl_now();
+			double tps = now > t_window ? (double)tok_window / (now - t_window) : 0;
+			int pe = opt.t % o.progress_every == 0;
+			snprintf(js, sizeof js,
+				 "\"event\":\"step\",\"epoch\":%ld,\"step\":%ld,\"loss\":%.6f,\"lr\":%.6e,\"grad_norm\":%.6f,\"tokens_per_s\":%.1f",
+				 epoch + 1, opt.t, step_loss, lr_now, gnorm, tps);
+			tl_progress_log(&prog, js);
+			snprintf(extra, sizeof extra, "epoch %ld/%ld, loss %.4f, lr %.2e, %.0f tokens/s", epoch + 1, o.epochs,
+				 loss_sum / (double)loss_n, lr_now, tps);
+			tl_progress_update(&prog, (uint64_t)opt.t, extra, pe && !prog.tty);
+			if (pe) {
+				loss_sum = 0;
+				loss_n = 0;
+				tok_window = 0;
+				t_window = now;
+			}
+			int end_epoch = bi >= (long)plan.nb;
+			if (o.max_steps > 0 && opt.t >= o.max_steps)
+				stop = 1;
+			int do_eval = o.dev && ((o.eval_every > 0 && opt.t % o.eval_every == 0) ||
+						(o.eval_every <= 0 && end_epoch) || stop);
+			if (do_eval) {
+				evalres r = evaluate(&t, &dv, ls.k, multi);
+				double metric = o.metric_f1 ? r.f1 : r.acc;
+				int better = metric > best;
+				if (better) {
+					best = metric;
+					best_step = opt.t;
+					best_res = r;
+					bad_evals = 0;
+					if (!best_w)
+						best_w = tl_xmalloc(m->nparams * sizeof(float));
+					memcpy(best_w, m->arena, m->nparams * sizeof(float));
+				} else
+					bad_evals++;
+				snprintf(js, sizeof js,
+					 "\"event\":\"eval\",\"epoch\":%ld,\"step\":%ld,\"dev_loss\":%.6f,\"accuracy\":%.6f,\"macro_f1\":%.6f,\"best\":%s",
+					 epoch + 1, opt.t, r.loss, r.acc, r.f1, better ? "true" : "false");
+				tl_progress_log(&prog, js);
+				if (!o.quiet) {
+					if (prog.tty && prog.printed)
+						fputc('\n', stderr);
+					fprintf(stderr, "tl-train: dev at step %ld (epoch %ld): accuracy %.4f, macro-F1 %.4f, loss %.4f%s\n",
+						opt.t, epoch + 1, r.acc, r.f1, r.loss, better ? " (best)" : "");
+				}
+				if (o.patience > 0 && bad_evals >= o.patience) {
+					stop = 1;
+					stopped_early = 1;
+					if (!o.quiet)
+						fprintf(stderr, "tl-train: no improvement in %ld evaluations: stopping early\n", bad_evals);
+				}
+			}
+			if (end_epoch && !stop) {
+				epoch++;
+				bi = 0;
+			}
+			if (o.ckpt_every > 0 && opt.t % o.ckpt_every == 0 && !stop)
+				SAVE_CKPT(o.ckpt_dir);
+			/* fault injection for the tests: a real SIGKILL / SIGINT after step N */
+			if (kill_at > 0 && opt.t == kill_at)
+				raise(SIGKILL);
+			if (int_at > 0 && opt.t == int_at)
+				raise(SIGINT);
+			if (interrupted) {
+				tl_progress_finish(&prog, NULL);
+				SAVE_CKPT(o.ckpt_dir);
+				if (!o.quiet)
+					fprintf(stderr, "tl-train: interrupted at step %ld: checkpoint saved in %s (continue with --resume %s)\n",
+						opt.t, o.ckpt_dir, o.ckpt_dir);
+				exit(TL_EXIT_INTERRUPTED);
+			}
+			if (end_epoch)
+				break;
+		}
+		if (bi >= (long)plan.nb) {
+			epoch++;
+			bi = 0;
+		}
+	}
+	snprintf(extra, sizeof extra, "%.0f s", tl_now() - t_start);
+	tl_progress_finish(&prog, extra);
+
+	/* output */
+	const float *final_w = best_w ? best_w : m->arena;
+	json_t *tj = json_object();
+	json_object_set_new(tj, "tool", json_string("tl-train"));
+	json_object_set_new(tj, "version", json_string(TL_VERSION));
+	json_object_set_new(tj, "model", json_string("bert"));
+	json_object_set_new(tj, "pretrained", json_string(mdir));
+	json_t *av = json_array();
+	for (int i = 1; i < argc; i++)
+		json_array_append_new(av, json_string(argv[i]));
+	json_object_set_new(tj, "args", av);
+	json_object_set_new(tj, "seed", json_integer((json_int_t)o.seed));
+	json_object_set_new(tj, "data_sha256", json_string(data_sha));
+	json_object_set_new(tj, "train_records", json_integer((json_int_t)tr.n));
+	json_object_set_new(tj, "train_tokens", json_integer((json_int_t)tr.tokens));
+	json_object_set_new(tj, "steps", json_integer(opt.t));
+	json_object_set_new(tj, "stopped_early", json_boolean(stopped_early));
+	json_t *hp = json_pack("{s:f,s:i,s:i,s:i,s:f,s:i,s:f,s:f,s:i,s:f,s:f,s:f,s:f,s:s,s:s}", "lr", o.lr, "batch_size",
+			       (json_int_t)o.batch, "grad_accum", (json_int_t)o.accum, "epochs", (json_int_t)o.epochs,
+			       "weight_decay", o.wd, "warmup_steps", (json_int_t)opt.warmup, "clip", o.clip,
+			       "label_smoothing", o.ls, "max_len", (json_int_t)o.max_len, "hidden_dropout", p_hidden,
+			       "attention_dropout", p_att, "classifier_dropout", p_cls, "layer_lr_decay", o.lld,
+			       "optimizer", o.optimizer == TL_OPT_SGD ? "sgd" : "adamw", "freeze",
+			       o.freeze ? o.freeze : "none");
+	json_object_set_new(tj, "hyperparameters", hp);
+	if (o.dev)
+		json_object_set_new(tj, "dev", json_pack("{s:f,s:f,s:f,s:i,s:i}", "accuracy", best_res.acc, "macro_f1",
+							 best_res.f1, "loss", best_res.loss, "step", (json_int_t)best_step,
+							 "records", (json_int_t)dv.n));
+	char *tmp = tl_fs_tmpdir_for(o.out);
+	if (!tmp)
+		tl_die(TL_EXIT_IO, "cannot create a temporary directory next to %s:", o.out);
+	if (save_model(tmp, m, final_w, mdir, &ls, multi, tj, o.max_len) != 0) {
+		int e = errno;
+		tl_fs_rmtree(tmp);
+		errno = e;
+		tl_die(TL_EXIT_IO, "cannot save the model to %s:", o.out);
+	}
+	if (tl_fs_publish_dir(tmp, o.out, o.force) != 0) {
+		int e = errno;
+		tl_fs_rmtree(tmp);
+		errno = e;
+		tl_die(TL_EXIT_IO, "cannot publish the model as %s:", o.out);
+	}
+	if (!o.quiet) {
+		if (o.dev)
+			fprintf(stderr, "tl-train: wrote %s (best dev %s %.4f at step %ld; accuracy %.4f, macro-F1 %.4f)\n", o.out,
+				o.metric_f1 ? "macro-F1" : "accuracy", best, best_step, best_res.acc, best_res.f1);
+		else
+			fprintf(stderr, "tl-train: wrote %s after %ld steps\n", o.out, opt.t);
+	}
+	free(tmp);
+	json_decref(tj);
+	json_decref(mcfg);
+	free(best_w);
+	free(cw);
+	free(plan.idx);
+	free(plan.start);
+	batch_free(&b);
+	tl_optim_free(&opt);
+	tl_bert_train_free(&t);
+	for (int i = 0; i < ls.k; i++)
+		free(ls.name[i]);
+	free(ls.name);
+	ds_free(&tr);
+	ds_free(&dv);
+	free(mdir);
+	tl_buf_free(&ckbuf);
+	if (logf && fclose(logf) != 0)
+		tl_die(TL_EXIT_IO, "cannot write %s:", o.log);
+	return TL_EXIT_OK;
+}
