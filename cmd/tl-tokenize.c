@@ -1,0 +1,407 @@
+/* tl-tokenize - turn the text of a record stream into token ids: BERT
+ * WordPiece (exactly as Hugging Face), or words / characters. */
+#include "tl/stream.h"
+#include "tl/tokenize.h"
+#include "tl/util.h"
+#include "tl/vocab.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char usage[] =
+	"usage: tl-tokenize [-m MODEL_DIR | --vocab FILE] [--mode wordpiece|word|char]\n"
+	"                   [--max-len N] [--truncate head|tail|head+tail] [--tokens] [FILE]\n"
+	"       tl-tokenize --mode word|char --build-vocab OUT [--min-count N] [--max-vocab N] [FILE]\n"
+	"Read a tl stream, tokenize \"text\" (and \"text_b\" for pairs) and add \"ids\"\n"
+	"(and \"type_ids\" for pairs) to every record; other keys pass through.\n"
+	"\n"
+	"  -m, --model DIR       vocab.txt and tokenizer_config.json/config.json of a\n"
+	"                        Hugging Face model directory\n"
+	"      --vocab FILE      a vocabulary file, one token per line (id = line - 1)\n"
+	"                        (default: the embedded bert-base-uncased vocabulary)\n"
+	"      --mode MODE       wordpiece (default), word, or char\n"
+	"      --max-len N       at most N ids per record, special tokens included;\n"
+	"                        0 = no limit (default: the model's model_max_length or\n"
+	"                        max_position_embeddings, else 512; word/char: 0)\n"
+	"      --truncate WHERE  head (keep the beginning; default), tail (keep the\n"
+	"                        end) or head+tail (a quarter from the beginning, the\n"
+	"                        rest from the end); pairs shorten the longer text first\n"
+	"      --tokens          also write \"tokens\", the token strings\n"
+	"      --lower, --no-lower           lower-case (default: model config, else\n"
+	"                        yes)\n"
+	"      --strip-accents, --no-strip-accents  (default: model config, else as\n"
+	"                        --lower in wordpiece mode, no in word/char mode)\n"
+	"      --no-chinese-chars  do not split CJK ideographs into single characters\n"
+	"      --split-special   treat \"[CLS]\", \"[SEP]\"... in the text as text\n"
+	"      --no-special      no [CLS]/[SEP] around the text (wordpiece)\n"
+	"      --special         [CLS] A [SEP] (B [SEP]) in word/char mode too\n"
+	"      --build-vocab OUT write a vocabulary made from the stream's words\n"
+	"                        (word/char mode) to OUT instead of a stream\n"
+	"      --min-count N     --build-vocab: keep tokens seen at least N times (1)\n"
+	"      --max-vocab N     --build-vocab: at most N lines in all (0 = no limit)\n"
+	"  -h, --help            show this help\n"
+	"      --version         show the version\n"
+	"\n"
+	"Exit status: 0 ok, 2 usage, 3 bad input, 4 I/O error, 5 bad vocabulary or model.\n";
+
+enum {
+	O_VOCAB = 256, O_MODE, O_MAXLEN, O_TRUNC, O_TOKENS, O_LOWER, O_NOLOWER, O_STRIP, O_NOSTRIP,
+	O_NOCJK, O_SPLITSPEC, O_NOSPEC, O_SPEC, O_BUILD, O_MINCOUNT, O_MAXVOCAB, O_VERSION
+};
+
+/* ---------------- --build-vocab: counting words ---------------- */
+
+typedef struct {
+	uint64_t count;
+	uint32_t off, len;
+	uint64_t hash;
+} wslot;
+
+static struct {
+	wslot *s;
+	size_t mask, n;
+	tl_buf arena;
+} counts;
+
+static uint64_t whash(const char *p, size_t n)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)p[i]) * 1099511628211ull;
+	return h | 1;
+}
+
+static void count_word(const char *w, size_t n, void *ctx)
+{
+	(void)ctx;
+	if (!counts.s) {
+		counts.mask = (1 << 16) - 1;
+		counts.s = tl_xcalloc(counts.mask + 1, sizeof *counts.s);
+	}
+	uint64_t h = whash(w, n);
+	size_t i = h & counts.mask;
+	for (;; i = (i + 1) & counts.mask) {
+		wslot *s = &counts.s[i];
+		if (!s->hash)
+			break;
+		if (s->hash == h && s->len == n && memcmp(counts.arena.data + s->off, w, n) == 0) {
+			s->count++;
+			return;
+		}
+	}
+	if (counts.arena.len + n > UINT32_MAX)
+		tl_die(TL_EXIT_FAIL, "--build-vocab: too many distinct tokens");
+	counts.s[i] = (wslot){1, (uint32_t)counts.arena.len, (uint32_t)n, h};
+	tl_buf_add(&counts.arena, w, n);
+	if (++counts.n * 2 > counts.mask) { /* grow */
+		size_t nm = counts.mask * 2 + 1;
+		wslot *ns = tl_xcalloc(nm + 1, sizeof *ns);
+		for (size_t j = 0; j <= counts.mask; j++) {
+			if (!counts.s[j].hash)
+				continue;
+			size_t k = counts.s[j].hash & nm;
+			while (ns[k].hash)
+				k = (k + 1) & nm;
+			ns[k] = counts.s[j];
+		}
+		free(counts.s);
+		counts.s = ns;
+		counts.mask = nm;
+	}
+}
+
+static int cmp_count(const void *a, const void *b)
+{
+	const wslot *x = a, *y = b;
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	size_t n = x->len < y->len ? x->len : y->len;
+	int c = memcmp(counts.arena.data + x->off, counts.arena.data + y->off, n);
+	if (c)
+		return c;
+	return x->len < y->len ? -1 : x->len > y->len;
+}
+
+static const char *specials[] = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
+
+static void write_vocab(const char *path, long min_count, long max_vocab)
+{
+	size_t n = 0;
+	wslot *all = tl_xmalloc((counts.n + 1) * sizeof *all);
+	for (size_t j = 0; counts.s && j <= counts.mask; j++)
+		if (counts.s[j].hash && counts.s[j].count >= (uint64_t)min_count)
+			all[n++] = counts.s[j];
+	qsort(all, n, sizeof *all, cmp_count);
+	tl_buf tmp = {0};
+	tl_buf_printf(&tmp, "%s.tmp.%ld", path, (long)getpid());
+	char *tpath = tl_buf_cstr(&tmp);
+	FILE *f = fopen(tpath, "wb");
+	if (!f)
+		tl_die(TL_EXIT_IO, "cannot create %s:", tpath);
+	size_t lines = 0;
+	for (int i = 0; i < 5; i++, lines++)
+		fprintf(f, "%s\n", specials[i]);
+	for (size_t i = 0; i < n && (max_vocab <= 0 || lines < (size_t)max_vocab); i++) {
+		const char *w = counts.arena.data + all[i].off;
+		int skip = 0;
+		for (int q = 0; q < 5; q++)
+			skip |= all[i].len == strlen(specials[q]) && !memcmp(w, specials[q], all[i].len);
+		if (skip)
+			continue;
+		fwrite(w, 1, all[i].len, f);
+		fputc('\n', f);
+		lines++;
+	}
+	if (fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0) {
+		int e = errno;
+		fclose(f);
+		unlink(tpath);
+		errno = e;
+		tl_die(TL_EXIT_IO, "write error on %s:", tpath);
+	}
+	if (fclose(f) != 0) {
+		unlink(tpath);
+		tl_die(TL_EXIT_IO, "write error on %s:", tpath);
+	}
+	if (rename(tpath, path) != 0) {
+		int e = errno;
+		unlink(tpath);
+		errno = e;
+		tl_die(TL_EXIT_IO, "cannot rename %s to %s:", tpath, path);
+	}
+	tl_warn("wrote %s: %zu tokens (%zu distinct seen, min count %ld)", path, lines, counts.n, min_count);
+	tl_buf_free(&tmp);
+	free(all);
+	free(counts.s);
+	tl_buf_free(&counts.arena);
+}
+
+/* ---------------- main ---------------- */
+
+static const char *trunc_names[] = {"head", "tail", "head+tail"};
+static const char *mode_names[] = {"wordpiece", "word", "char"};
+
+static void put_header(tl_writer *w, const msgpack_object *in, int argc, char **argv, const tl_vocab *v,
+		       const tl_tok_opts *o)
+{
+	tl_header_start(w, in, argc, argv);
+	msgpack_packer *pk = tl_writer_key(w, "tokenizer");
+	msgpack_pack_map(pk, 8);
+	tl_pack_cstr(pk, "mode");
+	tl_pack_cstr(pk, mode_names[o->mode]);
+	tl_pack_cstr(pk, "vocab_sha256");
+	tl_pack_cstr(pk, tl_vocab_sha256(v));
+	tl_pack_cstr(pk, "vocab_size");
+	msgpack_pack_uint64(pk, tl_vocab_size(v));
+	tl_pack_cstr(pk, "lower");
+	o->lower ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+	tl_pack_cstr(pk, "strip_accents");
+	o->strip_accents ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+	tl_pack_cstr(pk, "chinese_chars");
+	o->chinese ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+	tl_pack_cstr(pk, "max_len");
+	msgpack_pack_long(pk, o->max_len);
+	tl_pack_cstr(pk, "truncate");
+	tl_pack_cstr(pk, trunc_names[o->truncate]);
+	tl_writer_end(w);
+}
+
+int main(int argc, char **argv)
+{
+	tl_init(argv[0]);
+	static const struct option opts[] = {
+		{"model", required_argument, 0, 'm'},       {"vocab", required_argument, 0, O_VOCAB},
+		{"mode", required_argument, 0, O_MODE},       {"max-len", required_argument, 0, O_MAXLEN},
+		{"truncate", required_argument, 0, O_TRUNC},  {"tokens", no_argument, 0, O_TOKENS},
+		{"lower", no_argument, 0, O_LOWER},           {"no-lower", no_argument, 0, O_NOLOWER},
+		{"strip-accents", no_argument, 0, O_STRIP},   {"no-strip-accents", no_argument, 0, O_NOSTRIP},
+		{"no-chinese-chars", no_argument, 0, O_NOCJK}, {"split-special", no_argument, 0, O_SPLITSPEC},
+		{"no-special", no_argument, 0, O_NOSPEC},     {"special", no_argument, 0, O_SPEC},
+		{"build-vocab", required_argument, 0, O_BUILD}, {"min-count", required_argument, 0, O_MINCOUNT},
+		{"max-vocab", required_argument, 0, O_MAXVOCAB}, {"help", no_argument, 0, 'h'},
+		{"version", no_argument, 0, O_VERSION},       {0, 0, 0, 0}};
+	const char *model = NULL, *vocab_path = NULL, *build = NULL;
+	int mode = TL_TOK_WORDPIECE, truncate = TL_TRUNC_HEAD, want_tokens = 0;
+	int lower = -1, strip = -2, chinese = -1, split_special = 0, special = -1;
+	long max_len = -1, min_count = 1, max_vocab = 0;
+	int c;
+	while ((c = getopt_long(argc, argv, "m:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'm': model = optarg; break;
+		case O_VOCAB: vocab_path = optarg; break;
+		case O_MODE:
+			for (mode = 0; mode < 3 && strcmp(optarg, mode_names[mode]); mode++)
+				;
+			if (mode == 3)
+				tl_die(TL_EXIT_USAGE, "option --mode: unknown mode '%s' (wordpiece, word, char)", optarg);
+			break;
+		case O_MAXLEN: max_len = tl_parse_long("--max-len", optarg, 0, 1L << 30); break;
+		case O_TRUNC:
+			for (truncate = 0; truncate < 3 && strcmp(optarg, trunc_names[truncate]); truncate++)
+				;
+			if (truncate == 3)
+				tl_die(TL_EXIT_USAGE, "option --truncate: unknown value '%s' (head, tail, head+tail)", optarg);
+			break;
+		case O_TOKENS: want_tokens = 1; break;
+		case O_LOWER: lower = 1; break;
+		case O_NOLOWER: lower = 0; break;
+		case O_STRIP: strip = 1; break;
+		case O_NOSTRIP: strip = 0; break;
+		case O_NOCJK: chinese = 0; break;
+		case O_SPLITSPEC: split_special = 1; break;
+		case O_NOSPEC: special = 0; break;
+		case O_SPEC: special = 1; break;
+		case O_BUILD: build = optarg; break;
+		case O_MINCOUNT: min_count = tl_parse_long("--min-count", optarg, 1, 1L << 40); break;
+		case O_MAXVOCAB: max_vocab = tl_parse_long("--max-vocab", optarg, 0, 1L << 31); break;
+		case 'h': fputs(usage, stdout); return 0;
+		case O_VERSION: tl_print_version(); return 0;
+		default: fputs(usage, stderr); return TL_EXIT_USAGE;
+		}
+	}
+	if (optind + 1 < argc)
+		tl_die(TL_EXIT_USAGE, "one input file at most (got %d)", argc - optind);
+	if (model && vocab_path)
+		tl_die(TL_EXIT_USAGE, "use -m or --vocab, not both");
+	if (build && mode == TL_TOK_WORDPIECE)
+		tl_die(TL_EXIT_USAGE, "--build-vocab needs --mode word or --mode char");
+	if (build && (model || vocab_path))
+		tl_die(TL_EXIT_USAGE, "--build-vocab makes a vocabulary: no -m or --vocab with it");
+	if (mode != TL_TOK_WORDPIECE && !build && !model && !vocab_path)
+		tl_die(TL_EXIT_USAGE, "--mode %s needs --vocab FILE (make one with --build-vocab)", mode_names[mode]);
+
+	/* settings: model config, then the options */
+	tl_vocab_config cfg;
+	tl_vocab_config_default(&cfg);
+	if (mode != TL_TOK_WORDPIECE)
+		cfg.strip_accents = 0;
+	char err[512];
+	if (model && tl_vocab_read_config(model, &cfg, err, sizeof err) < 0)
+		tl_die(TL_EXIT_MODEL, "%s", err);
+	if (lower >= 0)
+		cfg.lower = lower;
+	if (strip >= -1)
+		cfg.strip_accents = strip;
+	if (chinese >= 0)
+		cfg.chinese = chinese;
+	tl_tok_opts o;
+	tl_tok_opts_default(&o);
+	o.mode = mode;
+	o.lower = cfg.lower;
+	o.strip_accents = cfg.strip_accents < 0 ? cfg.lower : cfg.strip_accents;
+	o.chinese = cfg.chinese;
+	o.split_special = split_special;
+	o.add_special = special >= 0 ? special : mode == TL_TOK_WORDPIECE;
+	o.truncate = truncate;
+	if (max_len >= 0)
+		o.max_len = max_len;
+	else if (mode != TL_TOK_WORDPIECE)
+		o.max_len = 0;
+	else
+		o.max_len = cfg.max_len > 0 ? cfg.max_len : 512;
+	if (o.max_len > 0 && o.max_len < (o.add_special ? 3 : 1))
+		tl_die(TL_EXIT_USAGE, "option --max-len: %ld leaves no room for the special tokens (0 = no limit)",
+		       o.max_len);
+
+	tl_vocab *v = NULL;
+	if (build) {
+		/* a throw-away vocabulary that has [UNK] so the tokenizer can run */
+		v = tl_vocab_from_mem("[UNK]\n", 6, "(build)", err, sizeof err);
+	} else if (model) {
+		tl_buf p = {0};
+		tl_buf_printf(&p, "%s/vocab.txt", model);
+		v = tl_vocab_load(tl_buf_cstr(&p), err, sizeof err);
+		tl_buf_free(&p);
+	} else if (vocab_path) {
+		v = tl_vocab_load(vocab_path, err, sizeof err);
+	} else {
+		v = tl_vocab_default();
+	}
+	if (!v)
+		tl_die(TL_EXIT_MODEL, "%s", err);
+	tl_tokenizer *tk = tl_tokenizer_init(v, &o, err, sizeof err);
+	if (!tk)
+		tl_die(TL_EXIT_MODEL, "%s", err);
+
+	const char *in = optind < argc ? argv[optind] : "-";
+	tl_reader *r = tl_reader_open(in);
+	if (!r)
+		tl_die(TL_EXIT_IO, "cannot open %s:", in);
+	tl_writer *w = build ? NULL : tl_writer_open(stdout);
+	tl_record rec;
+	tl_tok_out out = {0};
+	int first = 1;
+	uint64_t ntexts = 0;
+	while (tl_reader_next_or_die(r, &rec)) {
+		if (first && w)
+			put_header(w, rec.is_header ? rec.map : NULL, argc, argv, v, &o);
+		int was_first = first;
+		first = 0;
+		if (rec.is_header) {
+			if (!was_first && w) { /* a later header (concatenated streams): pass on */
+				tl_writer_start(w, rec.map);
+				tl_writer_end(w);
+			}
+			continue;
+		}
+		size_t alen = 0, blen = 0;
+		int bad = 0;
+		const char *a = tl_rec_str(&rec, "text", &alen, &bad);
+		if (bad)
+			tl_die_rec(TL_EXIT_DATA, rec.no, "\"text\" is %s, not a string",
+				   tl_msgpack_type_name(tl_rec_get(&rec, "text")->type));
+		if (!a)
+			tl_die_rec(TL_EXIT_DATA, rec.no, "no \"text\" key");
+		bad = 0;
+		const char *b = tl_rec_str(&rec, "text_b", &blen, &bad);
+		if (bad && tl_rec_get(&rec, "text_b")->type != MSGPACK_OBJECT_NIL)
+			tl_die_rec(TL_EXIT_DATA, rec.no, "\"text_b\" is %s, not a string",
+				   tl_msgpack_type_name(tl_rec_get(&rec, "text_b")->type));
+		size_t off;
+		int inb;
+		ntexts++;
+		if (build) {
+			if (tl_tokenizer_words(tk, a, alen, count_word, NULL, &off) < 0)
+				tl_die_rec(TL_EXIT_DATA, rec.no, "\"text\": invalid UTF-8 at byte %zu", off);
+			if (b && tl_tokenizer_words(tk, b, blen, count_word, NULL, &off) < 0)
+				tl_die_rec(TL_EXIT_DATA, rec.no, "\"text_b\": invalid UTF-8 at byte %zu", off);
+			continue;
+		}
+		if (tl_tokenizer_encode(tk, a, alen, b, blen, &out, &off, &inb) < 0)
+			tl_die_rec(TL_EXIT_DATA, rec.no, "\"%s\": invalid UTF-8 at byte %zu", inb ? "text_b" : "text", off);
+		tl_writer_start(w, rec.map);
+		tl_pack_i32_bin(tl_writer_key(w, "ids"), out.ids, out.n);
+		if (b)
+			tl_pack_i32_bin(tl_writer_key(w, "type_ids"), out.type_ids, out.n);
+		else
+			tl_writer_drop(w, "type_ids");
+		if (want_tokens) {
+			msgpack_packer *pk = tl_writer_key(w, "tokens");
+			msgpack_pack_array(pk, (uint32_t)out.n);
+			for (size_t i = 0; i < out.n; i++) {
+				size_t tl = 0;
+				const char *ts = tl_vocab_token(v, out.ids[i], &tl);
+				tl_pack_str(pk, ts ? ts : "", tl);
+			}
+		} else {
+			tl_writer_drop(w, "tokens");
+		}
+		tl_writer_end(w);
+	}
+	if (first && w) /* empty input: still one header */
+		put_header(w, NULL, argc, argv, v, &o);
+	tl_reader_close(r);
+	if (build)
+		write_vocab(build, min_count, max_vocab);
+	if (w && tl_writer_free(w) != 0)
+		tl_die(TL_EXIT_IO, "write error:");
+	tl_tok_out_free(&out);
+	tl_tokenizer_free(tk);
+	tl_vocab_free(v);
+	tl_close_stdout();
+	return 0;
+}
