@@ -26,7 +26,7 @@ static const char usage[] =
 	"      --epochs N        passes over the data (5)\n"
 	"      --lr X            initial learning rate, decays linearly to 0 (0.5)\n"
 	"      --seed N          random seed (1)\n"
-	"      --threads N       threads (0: all cores; the model does not depend on it)\n"
+	"      --threads N       threads (1; 0: all cores; the model does not depend on it)\n"
 	"  -q, --quiet           no progress on stderr\n"
 	"      --log FILE        progress as JSON lines\n"
 	"fasttext:\n"

@@ -35,7 +35,7 @@ void tl_lin_opts_default(tl_lin_opts *o, int arch)
 	o->lr = 0.5;
 	o->l2 = 1e-6;
 	o->batch = 32;
-	o->threads = 0;
+	o->threads = 1;
 	o->seed = 1;
 	o->lower = 1;
 	tl_feat_opts_default(&o->feat, TL_FEAT_TFIDF);

@@ -49,7 +49,7 @@ typedef struct {
 	double lr;           /* fastText 0.5, logreg 0.5 */
 	double l2;           /* logreg L2 penalty per example (1e-6) */
 	int batch;           /* fastText examples per synchronous step (32) */
-	int threads;         /* 0: all cores */
+	int threads;         /* 1 (0: all cores) */
 	uint64_t seed;       /* 1 */
 	int lower;           /* lower-case words (1) */
 	const char *init_vectors; /* word2vec text file or NULL (fastText) */
