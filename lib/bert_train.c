@@ -140,7 +140,8 @@ static void acts_alloc(tl_bert_train *t, int B, int T)
 	if (BT > t->in_cap) {
 		if (t->ids)
 			t->m->k->free(t->ids);
-		t->ids = t->m->k->alloc((2 * BT + B_ + 32) * sizeof(int32_t));
+		/* ids, type_ids, lens: 2 BT + B <= 3 BT for any B of a later batch with BT <= in_cap */
+		t->ids = t->m->k->alloc((3 * BT + 32) * sizeof(int32_t));
 		t->in_cap = BT;
 	}
 	t->type_ids = t->ids + BT;

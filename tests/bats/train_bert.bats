@@ -1,0 +1,208 @@
+#!/usr/bin/env bats
+# tl-train -m bert: fine-tuning, output directory, determinism, checkpoints
+# and resume (real SIGKILL / SIGINT), bad input. Most tests use the tiny
+# random BERT of tests/ref/tiny_bert (vocabulary of 40 ids) on synthetic
+# data; the SST-2 test uses all-MiniLM-L6-v2 (models/, `make models`).
+load helpers
+
+TINY="$TL_ROOT/tests/ref/tiny_bert"
+
+# n records: ids [CLS] x.. [SEP] with x in 5..39; label "pos" when id 30
+# occurs, else "neg".
+gen() { # seed n
+	awk -v seed="$1" -v n="$2" 'BEGIN { srand(seed); for (i = 0; i < n; i++) {
+		len = 3 + int(rand() * 8); hit = 0; s = "[2"
+		for (j = 0; j < len; j++) { x = 5 + int(rand() * 35); if (rand() < 0.1) x = 30; if (x == 30) hit = 1; s = s "," x }
+		printf "{\"id\":%d,\"ids\":%s,3],\"label\":\"%s\"}\n", i, s, hit ? "pos" : "neg" } }' | mkstream
+}
+
+setup() {
+	D="$BATS_TEST_TMPDIR"
+	[ -f "$D/train.s" ] || gen 1 300 >"$D/train.s"
+	[ -f "$D/dev.s" ] || gen 2 100 >"$D/dev.s"
+	export OMP_WAIT_POLICY=passive
+}
+
+tiny_train() { # out [args...]
+	local out=$1
+	shift
+	tl-train -m bert --pretrained "$TINY" -o "$out" --epochs 3 --batch-size 16 --lr 2e-3 --threads 1 -q "$@"
+}
+
+@test "train_bert: --help lists the BERT options with defaults" {
+	run tl-train -m bert --help
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"--warmup-ratio"* ]]
+	[[ "$output" == *"--resume"* ]]
+	[[ "$output" == *"5e-5"* ]]
+}
+
+@test "train_bert: writes a Hugging Face BertForSequenceClassification directory" {
+	run tiny_train "$D/m" --dev "$D/dev.s" "$D/train.s"
+	[ "$status" -eq 0 ]
+	for f in config.json model.safetensors vocab.txt tokenizer_config.json tl.json; do [ -s "$D/m/$f" ]; done
+	[ "$(jq -r '.architectures[0]' "$D/m/config.json")" = BertForSequenceClassification ]
+	[ "$(jq -r '.id2label["0"] + "," + .id2label["1"]' "$D/m/config.json")" = neg,pos ]
+	[ "$(jq -r '.label2id.pos' "$D/m/config.json")" = 1 ]
+	[ "$(jq -r '.problem_type' "$D/m/config.json")" = single_label_classification ]
+	[ "$(jq -r '.seed' "$D/m/tl.json")" = 42 ]
+	[ "$(jq -r '.data_sha256 | length' "$D/m/tl.json")" = 64 ]
+	grep -q '"classifier.weight"' "$D/m/model.safetensors"
+	grep -q '"bert.pooler.dense.weight"' "$D/m/model.safetensors"
+	grep -q '"bert.encoder.layer.1.attention.self.query.weight"' "$D/m/model.safetensors"
+	# nothing else left next to the output
+	[ "$(ls "$D" | grep -c '^m')" -eq 1 ]
+}
+
+@test "train_bert: the tiny model learns the synthetic rule (dev accuracy >= 0.9)" {
+	run tiny_train "$D/m" --epochs 8 --dev "$D/dev.s" "$D/train.s"
+	[ "$status" -eq 0 ]
+	acc=$(jq -r '.dev.accuracy' "$D/m/tl.json")
+	echo "dev accuracy $acc"
+	awk -v a="$acc" 'BEGIN { exit !(a >= 0.9) }'
+}
+
+@test "train_bert: same seed gives bitwise identical weights, another seed does not" {
+	tiny_train "$D/a" "$D/train.s"
+	tiny_train "$D/b" <"$D/train.s"
+	cmp "$D/a/model.safetensors" "$D/b/model.safetensors"
+	tiny_train "$D/c" --seed 7 "$D/train.s"
+	! cmp -s "$D/a/model.safetensors" "$D/c/model.safetensors"
+}
+
+@test "train_bert: SIGKILL mid-epoch, then --resume, ends bitwise identical" {
+	tiny_train "$D/ref" --dev "$D/dev.s" "$D/train.s"
+	# 19 batches per epoch: step 23 is in the middle of epoch 2
+	TL_FAULT_KILL_AT_STEP=23 run tiny_train "$D/k" --dev "$D/dev.s" --checkpoint-every 10 "$D/train.s"
+	[ "$status" -eq 137 ]
+	[ ! -e "$D/k" ]
+	[ "$(jq -r .step "$D/k.ckpt/state.json")" = 20 ]
+	run tiny_train "$D/k" --dev "$D/dev.s" --checkpoint-every 10 --resume "$D/k.ckpt" "$D/train.s"
+	[ "$status" -eq 0 ]
+	cmp "$D/ref/model.safetensors" "$D/k/model.safetensors"
+	[ "$(jq -c .dev "$D/ref/tl.json")" = "$(jq -c .dev "$D/k/tl.json")" ]
+}
+
+@test "train_bert: SIGINT saves a checkpoint and exits 130; resume ends identical" {
+	tiny_train "$D/ref" "$D/train.s"
+	TL_FAULT_SIGINT_AT_STEP=30 run tiny_train "$D/i" "$D/train.s"
+	[ "$status" -eq 130 ]
+	[ ! -e "$D/i" ]
+	[ "$(jq -r .step "$D/i.ckpt/state.json")" = 30 ]
+	tiny_train "$D/i" --resume "$D/i.ckpt" "$D/train.s"
+	cmp "$D/ref/model.safetensors" "$D/i/model.safetensors"
+}
+
+@test "train_bert: gradient accumulation, cosine schedule, freezing, SGD, label smoothing run" {
+	run tiny_train "$D/g" --grad-accum 2 --schedule cosine --freeze 1 --label-smoothing 0.1 \
+		--class-weights auto --layer-lr-decay 0.8 "$D/train.s"
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .steps "$D/g/tl.json")" = 30 ]
+	run tiny_train "$D/s" --optimizer sgd --freeze all --schedule step --step-size 5 "$D/train.s"
+	[ "$status" -eq 0 ]
+	run tl-train -m bert --pretrained "$TINY" -o "$D/x" --freeze 9 "$D/train.s"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"--freeze"* ]]
+}
+
+@test "train_bert: multi-label when label is an array" {
+	printf '%s\n' '{"ids":[2,5,6,3],"label":["x","y"]}' '{"ids":[2,7,3],"label":["y"]}' \
+		'{"ids":[2,8,9,10,3],"label":[]}' '{"ids":[2,11,3],"label":["x"]}' | mkstream >"$D/ml.s"
+	run tiny_train "$D/ml" "$D/ml.s"
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .problem_type "$D/ml/config.json")" = multi_label_classification ]
+	[ "$(jq -r '.id2label | length' "$D/ml/config.json")" = 2 ]
+}
+
+@test "train_bert: progress lines on stderr, JSON lines with --log, nothing with --quiet" {
+	run tl-train -m bert --pretrained "$TINY" -o "$D/p" --epochs 1 --batch-size 16 --progress-every 5 \
+		--log "$D/log.jsonl" --dev "$D/dev.s" "$D/train.s"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"lr 5e-05"* ]]
+	[[ "$output" == *"tokens/s"* ]]
+	[[ "$output" == *"dev at step 19"* ]]
+	[ "$(jq -s '[.[] | select(.event == "step")] | length' "$D/log.jsonl")" = 19 ]
+	jq -s -e '[.[] | select(.event == "step") | (.loss > 0 and .lr >= 0 and .tokens_per_s >= 0)] | all' "$D/log.jsonl"
+	jq -s -e '[.[] | select(.event == "eval") | .accuracy >= 0] | all and length > 0' "$D/log.jsonl"
+	run tiny_train "$D/q" "$D/train.s"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+}
+
+@test "train_bert: refuses an existing output unless --force; full disk keeps the old model" {
+	tiny_train "$D/m" "$D/train.s"
+	run tiny_train "$D/m" "$D/train.s"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"exists"*"--force"* ]]
+	sum=$(cat "$D/m"/* | sha256sum)
+	TL_FAULT_WRITE_AFTER=2 run tiny_train "$D/m" --force --seed 9 "$D/train.s"
+	[ "$status" -eq 4 ]
+	[[ "$output" == *"cannot save"* ]]
+	[ "$(cat "$D/m"/* | sha256sum)" = "$sum" ]
+	[ "$(ls "$D" | grep -c '^m')" -eq 1 ]
+	run tiny_train "$D/m" --force --seed 9 "$D/train.s"
+	[ "$status" -eq 0 ]
+	[ "$(cat "$D/m"/* | sha256sum)" != "$sum" ]
+}
+
+@test "train_bert: NaN loss stops with a clear message and keeps the last good checkpoint" {
+	run tiny_train "$D/n" --lr 1e30 --warmup-steps 0 --clip 0 "$D/train.s"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"loss is"*"at step"*"last good state"* ]]
+	[ -f "$D/n.ckpt/state.json" ]
+	[ ! -e "$D/n" ]
+}
+
+@test "train_bert: bad input gives clear messages and exit codes" {
+	printf '%s\n' '{"ids":[2,5,3]}' | mkstream >"$D/nolab.s"
+	run tiny_train "$D/o" "$D/nolab.s"
+	[ "$status" -eq 3 ]
+	[[ "$output" == *'no "label"'* ]]
+	printf '%s\n' '{"ids":[2,5,3],"label":"a"}' '{"ids":[2,6,3],"label":"a"}' | mkstream >"$D/one.s"
+	run tiny_train "$D/o" "$D/one.s"
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"single class"* ]]
+	printf '%s\n' '{"ids":[2,5,3],"label":"zzz"}' | mkstream >"$D/baddev.s"
+	run tiny_train "$D/o" --dev "$D/baddev.s" "$D/train.s"
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"unknown label 'zzz'"* ]]
+	printf '%s\n' '{"text":"no ids","label":"a"}' | mkstream >"$D/noids.s"
+	run tiny_train "$D/o" "$D/noids.s"
+	[ "$status" -eq 3 ]
+	[[ "$output" == *'no "ids"'* ]]
+	printf '%s\n' '{"ids":[2,500,3],"label":"a"}' | mkstream >"$D/oov.s"
+	run tiny_train "$D/o" "$D/oov.s"
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"vocabulary"* ]]
+	printf '%s\n' '{"tl":1,"kind":"header","tokenizer":{"vocab_sha256":"00"}}' '{"ids":[2,5,3],"label":"a"}' \
+		'{"ids":[2,6,3],"label":"b"}' | mkstream >"$D/vocab.s"
+	run tiny_train "$D/o" "$D/vocab.s"
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"vocab"* ]]
+	: >"$D/empty.s"
+	run tiny_train "$D/o" "$D/empty.s"
+	[ "$status" -eq 3 ]
+	run tiny_train "$D/o" --resume "$D/nowhere" "$D/train.s"
+	[ "$status" -eq 4 ]
+	run tl-train -m bert --pretrained "$D/nowhere" -o "$D/o" "$D/train.s"
+	[ "$status" -eq 5 ]
+	run tl-train -m bert "$D/train.s"
+	[ "$status" -eq 2 ]
+	[ ! -e "$D/o" ]
+}
+
+@test "train_bert: SST-2, 2,000 examples, one epoch: dev accuracy >= 80%" {
+	M="$TL_ROOT/models/all-MiniLM-L6-v2"
+	S="$TL_SHARED/data/sst2"
+	[ -d "$M" ] || skip "models/all-MiniLM-L6-v2 not installed (make models)"
+	[ -f "$S/train.tsv" ] || skip "no SST-2 under $S"
+	case "${TL_BUILD:-}" in *-san | *build-san*) skip "full-size fine-tuning is too slow under the sanitizers" ;; esac
+	head -2001 "$S/train.tsv" | tl-clean | tl-tokenize -m "$M" >"$D/sst.s"
+	tl-clean "$S/dev.tsv" | tl-tokenize -m "$M" >"$D/sstdev.s"
+	run tl-train -m bert --pretrained "$M" -o "$D/sst" --epochs 1 --lr 1e-4 --batch-size 16 --dev "$D/sstdev.s" "$D/sst.s"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	acc=$(jq -r '.dev.accuracy' "$D/sst/tl.json")
+	echo "dev accuracy $acc"
+	awk -v a="$acc" 'BEGIN { exit !(a >= 0.80) }'
+}
