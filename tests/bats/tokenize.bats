@@ -227,3 +227,26 @@ is_san() { case "${TL_BUILD:-}" in *-san*) return 0 ;; esac; return 1; }
 	run sh -c "tl-tokenize <'$BATS_TEST_TMPDIR/s' 2>'$BATS_TEST_TMPDIR/err' | head -c 10 >/dev/null"
 	[ ! -s "$BATS_TEST_TMPDIR/err" ]
 }
+
+@test "tl-tokenize: the man pages' examples (tl-tokenize.1, tl-cat.1)" {
+	command -v tl-clean >/dev/null || skip "no tl-clean"
+	run sh -c "echo 'Hello, World!' | tl-clean | tl-tokenize --tokens | tl-cat"
+	[ "$status" -eq 0 ]
+	[ "$output" = '{"id":1,"text":"Hello, World!","ids":[101,7592,1010,2088,999,102],"tokens":["[CLS]","hello",",","world","!","[SEP]"]}' ]
+	printf '{"id":1,"text":"Hello"}\n' | tl-cat -t msgpack >"$BATS_TEST_TMPDIR/one.tl"
+	run tl-cat "$BATS_TEST_TMPDIR/one.tl"
+	[ "$output" = '{"id":1,"text":"Hello"}' ]
+	printf 'The cat sat.\nthe cat ran\n' >"$BATS_TEST_TMPDIR/train.txt"
+	tl-clean "$BATS_TEST_TMPDIR/train.txt" | tl-tokenize --mode word --build-vocab "$BATS_TEST_TMPDIR/words.txt" --min-count 2
+	run sh -c "tl-clean '$BATS_TEST_TMPDIR/train.txt' | tl-tokenize --mode word --vocab '$BATS_TEST_TMPDIR/words.txt' | tl-cat -t tsv -f ids --no-names"
+	[ "${lines[0]}" = "[6,5,1,1]" ]
+	[ "${lines[1]}" = "[6,5,1]" ]
+}
+
+@test "tl-tokenize: make demo pipeline works on the example reviews" {
+	command -v tl-clean >/dev/null || skip "no tl-clean"
+	run sh -c "tl-clean <'$TL_ROOT/examples/reviews.txt' | tl-tokenize --tokens | tl-cat"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -ge 3 ]
+	[[ "${lines[0]}" == *'"ids":[101,'*'"tokens":["[CLS]",'* ]]
+}
