@@ -206,34 +206,40 @@ void tl_strtab_free(tl_strtab *t)
 	memset(t, 0, sizeof *t);
 }
 
+/* A slot holds 0 (empty) or (upper 32 bits of the hash) | (id + 1), so a
+ * probe compares hashes without touching the entry arrays. */
+#define SLOT_HI 0xFFFFFFFF00000000ULL
+#define SLOT(h, id) (((h) & SLOT_HI) | (uint64_t)((id) + 1))
+
 int64_t tl_strtab_find(const tl_strtab *t, const char *s, size_t len)
 {
 	if (!t->nslots)
 		return -1;
-	uint64_t h = tl_fnv1a(s, len);
+	uint64_t h = tl_fnv1a(s, len), hi = h & SLOT_HI;
 	size_t mask = t->nslots - 1;
 	for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
-		int64_t id = t->slots[i];
-		if (id < 0)
+		uint64_t v = t->slots[i];
+		if (!v)
 			return -1;
-		if (t->shash[id] == h && t->slen[id] == len && memcmp(t->pool + t->soff[id], s, len) == 0)
-			return id;
+		if ((v & SLOT_HI) == hi) {
+			int64_t id = (int64_t)(v & 0xFFFFFFFFULL) - 1;
+			if (t->slen[id] == len && memcmp(t->pool + t->soff[id], s, len) == 0)
+				return id;
+		}
 	}
 }
 
 static void strtab_rehash(tl_strtab *t, size_t nslots)
 {
 	free(t->slots);
-	t->slots = tl_xmalloc(nslots * sizeof *t->slots);
-	for (size_t i = 0; i < nslots; i++)
-		t->slots[i] = -1;
+	t->slots = tl_xcalloc(nslots, sizeof *t->slots);
 	t->nslots = nslots;
 	size_t mask = nslots - 1;
 	for (size_t id = 0; id < t->n; id++) {
 		size_t i = (size_t)t->shash[id] & mask;
-		while (t->slots[i] >= 0)
+		while (t->slots[i])
 			i = (i + 1) & mask;
-		t->slots[i] = (int64_t)id;
+		t->slots[i] = SLOT(t->shash[id], id);
 	}
 }
 
@@ -268,9 +274,9 @@ int64_t tl_strtab_add(tl_strtab *t, const char *s, size_t len, int *isnew)
 	t->plen += len + 1;
 	size_t mask = t->nslots - 1;
 	size_t i = (size_t)t->shash[id] & mask;
-	while (t->slots[i] >= 0)
+	while (t->slots[i])
 		i = (i + 1) & mask;
-	t->slots[i] = id;
+	t->slots[i] = SLOT(t->shash[id], id);
 	return id;
 }
 
@@ -745,16 +751,17 @@ static int cmp_i32(const void *a, const void *b)
 
 void tl_feat_apply(const tl_feat *ft, const char *text, size_t len, tl_sparse *out)
 {
-	scratch s = {0};
+	if (!out->priv)
+		out->priv = tl_xcalloc(1, sizeof(scratch));
 	out->n = 0;
 	out->dim = ft->dim;
 	apply_ctx a = {ft, out};
-	analyze(&ft->o, &s, text, len, apply_emit, &a);
-	scratch_free(&s);
+	analyze(&ft->o, out->priv, text, len, apply_emit, &a);
 	if (out->n > 1)
 		qsort(out->idx, out->n, sizeof *out->idx, cmp_i32);
 	size_t k = 0;
-	double *v = tl_xmalloc((out->n ? out->n : 1) * sizeof *v);
+	double vbuf[256];
+	double *v = out->n <= 256 ? vbuf : tl_xmalloc(out->n * sizeof *v);
 	for (size_t i = 0; i < out->n;) {
 		size_t j = i;
 		while (j < out->n && out->idx[j] == out->idx[i])
@@ -783,11 +790,16 @@ void tl_feat_apply(const tl_feat *ft, const char *text, size_t len, tl_sparse *o
 	}
 	for (size_t i = 0; i < k; i++)
 		out->val[i] = (float)(norm > 0 ? v[i] / norm : v[i]);
-	free(v);
+	if (v != vbuf)
+		free(v);
 }
 
 void tl_sparse_free(tl_sparse *s)
 {
+	if (s->priv) {
+		scratch_free(s->priv);
+		free(s->priv);
+	}
 	free(s->idx);
 	free(s->val);
 	memset(s, 0, sizeof *s);

@@ -42,7 +42,7 @@ typedef struct {
 	size_t *soff;     /* id -> offset in pool */
 	uint32_t *slen;   /* id -> length */
 	size_t n, ncap;
-	int64_t *slots;   /* -1 empty, else id */
+	uint64_t *slots;  /* 0 empty, else (hash & ~0u32) | (id + 1) */
 	uint64_t *shash;  /* id -> hash */
 	size_t nslots;
 } tl_strtab;
@@ -100,6 +100,7 @@ typedef struct {
 	float *val;
 	size_t n, cap;
 	long dim;
+	void *priv;  /* tl_feat_apply's reusable scratch (freed by tl_sparse_free) */
 } tl_sparse;
 void tl_sparse_free(tl_sparse *s);
 
