@@ -10,6 +10,7 @@
 # Variables: BUILD (build dir), SAN=1 (sanitizer build), ARCH (-march value),
 # CUDA=0/1 (build kernels/cuda; default: on when nvcc is found).
 
+.DEFAULT_GOAL := all
 PREFIX ?= /usr/local
 DESTDIR ?=
 SAN ?= 0
@@ -52,7 +53,9 @@ deps:
 # The README's test command: install what is missing, build, test.
 check:
 	$(MAKE) deps
+	$(MAKE) models
 	$(MAKE) test
+	$(MAKE) fuzz
 
 # The README's demonstration: a pipeline on the embedded defaults.
 demo: all

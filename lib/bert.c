@@ -302,6 +302,9 @@ static tl_bert *load(const char *dir, const json_t *cfg, const tl_kernels *k, in
 	if (shards_open(&sh, dir, err, errsz) < 0)
 		goto bad;
 	const tl_st_file *f;
+	const tl_st_tensor *head = find(&sh, "classifier.weight", &f);
+	if (!nlabels && head && head->ndim == 2 && head->shape[0] > 0 && head->shape[0] < 1000000)
+		m->cfg.nlabels = nlabels = (int)head->shape[0]; /* a classification checkpoint */
 	m->has_pooler = find(&sh, "pooler.dense.weight", &f) != NULL || nlabels > 0;
 	tl_bert_params_layout(&m->cfg, m->has_pooler, m->param_sizes);
 	m->nparams = 0;

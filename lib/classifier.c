@@ -163,6 +163,8 @@ const tl_record *tl_rec_batch_add(tl_rec_batch *b, const tl_record *rec)
 			msgpack_sbuffer_init(&o[i].sb);
 		}
 		b->cap = cap;
+		for (size_t i = 0; i < b->n; i++) /* the copies moved */
+			b->recs[i].map = &o[i].up.data;
 	}
 	owned_rec *o = (owned_rec *)b->priv + b->n;
 	o->sb.size = 0;

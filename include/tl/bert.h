@@ -106,7 +106,9 @@ void tl_bert_params_layout(const tl_bert_config *cfg, int has_pooler, size_t siz
 void tl_bert_params_point(tl_bert_params *p, float *arena, const size_t sizes[TL_BERT_NPARAMS]);
 
 /* Read dir/config.json and the weights (dir/model.safetensors, or the
- * shards listed in dir/model.safetensors.index.json). k NULL: CPU.
+ * shards listed in dir/model.safetensors.index.json). k NULL: CPU. A
+ * checkpoint with classifier.weight [NL, C] loads its head too
+ * (cfg.nlabels = NL); the pooler is loaded when present.
  * Returns a new model, or NULL with a one-line message in err (every
  * failure is a model error, TL_EXIT_MODEL). Free with tl_bert_free. */
 tl_bert *tl_bert_load(const char *dir, const tl_kernels *k, char *err, size_t errsz);

@@ -2,10 +2,8 @@
  * sgemm for the matrix products, OpenMP-parallel C loops written so that
  * gcc vectorises them (-O3 -march=native) for everything else.
  *
- * Threads: OpenBLAS (the pthread build that pkg-config selects) and OpenMP
- * each own a pool; set_threads gives both the same budget, and the two are
- * never active at the same time (no BLAS call inside a parallel region),
- * so n threads means n busy cores. */
+ * Threads: one pool, OpenMP's (see cpu_set_threads): --threads N means N
+ * busy cores. */
 #include "kernels/kernels.h"
 #include "tl/util.h"
 
@@ -37,30 +35,52 @@ static void cpu_copy(void *dst, const void *src, size_t bytes)
 		memcpy(dst, src, bytes);
 }
 
+/* One pool of threads: OpenMP's. OpenBLAS is told to use one thread, and
+ * large products are split by rows over the OpenMP threads, each calling
+ * sgemm on its block. Two pools (OpenBLAS's pthreads spinning after a call
+ * while OpenMP's wait for the next region) would fight over the cores. */
 static void cpu_set_threads(int n)
 {
 	if (n <= 0)
 		n = omp_get_num_procs();
 	omp_set_num_threads(n);
-	openblas_set_num_threads(n);
+	openblas_set_num_threads(1);
 }
 
 static void cpu_synchronize(void)
 {
 }
 
-static void matmul_forward(float *out, const float *inp, const float *weight, const float *bias, int N,
-			   int IC, int OC)
+static void sgemm_rows(float *out, const float *inp, const float *weight, const float *bias, int N, int IC, int OC)
 {
 	float beta = 0.0f;
 	if (bias) {
-#pragma omp parallel for schedule(static) if ((size_t)N * OC > 65536)
 		for (int n = 0; n < N; n++)
 			memcpy(out + (size_t)n * OC, bias, (size_t)OC * sizeof(float));
 		beta = 1.0f;
 	}
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, IC, 1.0f, inp, IC, weight, IC, beta, out,
 		    OC);
+}
+
+static void matmul_forward(float *out, const float *inp, const float *weight, const float *bias, int N,
+			   int IC, int OC)
+{
+	int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
+	if (nt <= 1 || (size_t)N * IC * OC < ((size_t)1 << 20) || N < 2 * nt) {
+		sgemm_rows(out, inp, weight, bias, N, IC, OC);
+		return;
+	}
+	/* row blocks, a multiple of 16 rows each where possible */
+	int per = (N + nt - 1) / nt;
+	per = (per + 15) / 16 * 16;
+#pragma omp parallel num_threads(nt)
+	{
+		int t = omp_get_thread_num();
+		int r0 = t * per, r1 = r0 + per < N ? r0 + per : N;
+		if (r0 < r1)
+			sgemm_rows(out + (size_t)r0 * OC, inp + (size_t)r0 * IC, weight, bias, r1 - r0, IC, OC);
+	}
 }
 
 static void embedding_forward(float *out, const int32_t *ids, const int32_t *type_ids, const float *wte,

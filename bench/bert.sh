@@ -1,0 +1,93 @@
+#!/bin/sh
+# bench/bert.sh [BUILD]: tl-embed and tl-predict against PyTorch
+# transformers on the same model (all-MiniLM-L6-v2; the two-label
+# classification model of tests/ref/gen_bert.py), the same token ids, batch
+# 32, 1 and 2 threads, on the SST-2 dev set (872 sentences) and an IMDB test
+# sample (every 125th review: 200, cut to 512 tokens). Each configuration
+# runs REPS times (default 2); the summary reports medians of sentences/s,
+# tokens/s, peak RSS (/usr/bin/time), and tl's useful GFLOP/s as a fraction of
+# the machine's sgemm peak (bench/sgemm_peak.c) measured in the same run.
+set -e
+BUILD=${1:-build}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+BIN=$ROOT/$BUILD/bin
+DATA=${TL_SHARED:-$ROOT/../shared}/data
+MODEL=$ROOT/models/all-MiniLM-L6-v2
+REPS=${REPS:-2}
+W=${BENCH_DIR:-$(mktemp -d)}
+mkdir -p "$W"
+RES=$W/results.tsv
+: >"$RES"
+
+python3 - "$DATA" "$MODEL" "$W" <<'PY'
+import gzip, json, sys
+from transformers import AutoTokenizer
+data, model, w = sys.argv[1:4]
+tok = AutoTokenizer.from_pretrained(model)
+sst = [l.rstrip("\n").split("\t")[0] for l in open(f"{data}/sst2/dev.tsv", encoding="utf-8")][1:]
+imdb = [l.rstrip("\n").split("\t")[0] for i, l in enumerate(gzip.open(f"{data}/imdb/test.tsv.gz", "rt", encoding="utf-8")) if i and (i - 1) % 125 == 0]
+for name, texts in (("sst2", sst), ("imdb", imdb)):
+    with open(f"{w}/{name}.jsonl", "w") as f:
+        for i, t in enumerate(texts):
+            f.write(json.dumps({"id": i, "ids": tok(t, truncation=True, max_length=512)["input_ids"]}) + "\n")
+PY
+for s in sst2 imdb; do "$BIN/tl-cat" -t msgpack "$W/$s.jsonl" >"$W/$s.tl"; done
+sh tests/ref/bert/mkseqcls.sh "$W/seqcls" "$MODEL"
+cc -O2 -o "$W/sgemm_peak" bench/sgemm_peak.c $(pkg-config --cflags --libs openblas)
+
+timed() { # label set threads cmd...: appends "label set threads seconds maxrss_kb [torch line]"
+	label=$1 set=$2 th=$3
+	shift 3
+	/usr/bin/time -f "%e %M" -o "$W/time" "$@" >"$W/stdout" 2>"$W/stderr" || { cat "$W/stderr" >&2; exit 1; }
+	printf '%s\t%s\t%s\t%s\t%s\n' "$label" "$set" "$th" "$(cat "$W/time" | tr ' ' '\t')" "$(grep '^torch' "$W/stdout" || true)" >>"$RES"
+}
+for rep in $(seq "$REPS"); do
+	for th in 1 2; do
+		echo "sgemm	-	$th	$("$W/sgemm_peak" "$th" | sed -n 's/^peak //p')" >>"$RES"
+		for s in sst2 imdb; do
+			ml=128
+			[ "$s" = imdb ] && ml=512
+			timed tl-embed "$s" "$th" "$BIN/tl-embed" -j "$th" -b 32 --normalize -m "$MODEL" "$W/$s.tl"
+			timed tl-predict "$s" "$th" "$BIN/tl-predict" -j "$th" -b 32 -m "$W/seqcls" "$W/$s.tl"
+			timed torch-embed-dynamic "$s" "$th" python3 bench/bert_torch.py "$W/$s.jsonl" "$MODEL" --threads "$th" --mode embed --padding dynamic
+			timed torch-predict-dynamic "$s" "$th" python3 bench/bert_torch.py "$W/$s.jsonl" "$W/seqcls" --threads "$th" --mode predict --padding dynamic
+			timed torch-embed-max_length "$s" "$th" python3 bench/bert_torch.py "$W/$s.jsonl" "$MODEL" --threads "$th" --mode embed --padding max_length --max-length "$ml"
+		done
+	done
+done
+python3 - "$RES" "$W" <<'PY'
+import json, statistics, sys
+res, w = sys.argv[1:3]
+C, I, L = 384, 1536, 6
+lens = {s: [len(json.loads(l)["ids"]) for l in open(f"{w}/{s}.jsonl")] for s in ("sst2", "imdb")}
+flops = {s: sum(L * (2 * n * (4 * C * C + 2 * C * I) + 4 * n * n * C) for n in v) for s, v in lens.items()}
+rows = {}
+for line in open(res):
+    f = line.rstrip("\n").split("\t")
+    rows.setdefault((f[0], f[1], f[2]), []).append(f)
+peak = {th: statistics.median(float(r[3]) for r in rows[("sgemm", "-", th)]) for th in ("1", "2")}
+print(f"sgemm peak GFLOP/s: 1 thread {peak['1']:.1f}, 2 threads {peak['2']:.1f}")
+print("| set | threads | program | sentences/s | tokens/s | peak RSS MB | vs torch dynamic | GFLOP/s | % sgemm peak |")
+print("|---|---|---|---|---|---|---|---|---|")
+for s in ("sst2", "imdb"):
+    for th in ("1", "2"):
+        base = {}
+        for prog in ("torch-embed-dynamic", "torch-predict-dynamic", "torch-embed-max_length", "tl-embed", "tl-predict"):
+            r = rows.get((prog, s, th))
+            if not r:
+                continue
+            if prog.startswith("torch"):
+                secs = statistics.median(float(x[5].split("seconds=")[1]) for x in r)
+            else:
+                secs = statistics.median(float(x[3]) for x in r)
+            rss = statistics.median(float(x[4]) for x in r) / 1024
+            n, tok = len(lens[s]), sum(lens[s])
+            kind = "embed" if "embed" in prog else "predict"
+            if prog.endswith("dynamic"):
+                base[kind] = secs
+            ratio = f"{base[kind] / secs:.2f}x" if kind in base and not prog.startswith("torch-" + kind + "-dyn") else "1.00x"
+            gf = flops[s] / secs / 1e9
+            print(f"| {s} | {th} | {prog} | {n / secs:.0f} | {tok / secs:.0f} | {rss:.0f} | {ratio} | {gf:.1f} | {100 * gf / peak[th]:.0f}% |")
+PY
+echo "raw results: $RES"

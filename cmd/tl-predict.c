@@ -1,0 +1,195 @@
+/* tl-predict - score records with a classification model directory:
+ * adds "pred", "probs" and optionally "logits". Any model kind of
+ * tl/classifier.h (BERT sequence classification, linear). */
+#include "tl/classifier.h"
+#include "tl/model.h"
+#include "tl/stream.h"
+#include "tl/util.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+	"usage: tl-predict -m MODEL_DIR [--logits] [--top-k K] [--threshold P]\n"
+	"                  [--batch-size N] [--threads N] [FILE...]\n"
+	"Add a prediction to every record: \"pred\" (the label), \"probs\" (label to\n"
+	"probability) and, with --logits, the raw scores. Output order is input order.\n"
+	"\n"
+	"  -m, --model DIR     model directory (config.json model_type: bert, tl-linear)\n"
+	"      --logits        also add \"logits\" (float32, in id2label order)\n"
+	"  -k, --top-k K       \"probs\" holds only the K most probable labels (default all)\n"
+	"  -t, --threshold P   single-label: abstain (pred \"\") when the top probability\n"
+	"                      is below P (default 0); multi-label: the labels with\n"
+	"                      probability >= P form pred (default 0.5)\n"
+	"  -b, --batch-size N  records per forward pass (default 32)\n"
+	"  -j, --threads N     threads (default: all cores)\n"
+	"  -h, --help          show this help\n"
+	"      --version       show the version\n"
+	"\n"
+	"Exit status: 0 ok, 2 usage, 3 bad input, 4 I/O error, 5 bad model.\n";
+
+typedef struct {
+	tl_classifier *c;
+	tl_writer *w;
+	int logits, topk;
+	double threshold;
+	float *scores, *probs;
+	int *idx;
+} ctx;
+
+static void flush(ctx *x, tl_rec_batch *b, uint64_t base)
+{
+	if (!b->n)
+		return;
+	tl_classifier *c = x->c;
+	int K = c->nlabels;
+	tl_classifier_err e;
+	if (tl_classifier_predict(c, b->recs, b->n, x->scores, &e) < 0) {
+		if (e.index < b->n)
+			tl_die_rec(e.code ? e.code : TL_EXIT_FAIL, base + b->recs[e.index].no, "%s", e.msg);
+		tl_die(e.code ? e.code : TL_EXIT_FAIL, "%s", e.msg);
+	}
+	memcpy(x->probs, x->scores, b->n * (size_t)K * sizeof(float));
+	tl_classifier_probs(c, x->probs, b->n);
+	int top = x->topk > 0 && x->topk < K ? x->topk : K;
+	for (size_t i = 0; i < b->n; i++) {
+		const float *p = x->probs + i * (size_t)K;
+		/* labels by decreasing probability (stable: id order on ties) */
+		for (int j = 0; j < K; j++)
+			x->idx[j] = j;
+		for (int j = 1; j < K; j++) {
+			int v = x->idx[j], q = j;
+			while (q > 0 && p[x->idx[q - 1]] < p[v]) {
+				x->idx[q] = x->idx[q - 1];
+				q--;
+			}
+			x->idx[q] = v;
+		}
+		tl_writer_start(x->w, b->recs[i].map);
+		msgpack_packer *pk = tl_writer_key(x->w, "pred");
+		if (c->multi_label) {
+			int n = 0;
+			for (int j = 0; j < K; j++)
+				n += p[x->idx[j]] >= x->threshold;
+			msgpack_pack_array(pk, (size_t)n);
+			for (int j = 0; j < n; j++)
+				tl_pack_cstr(pk, c->labels[x->idx[j]]);
+		} else {
+			tl_pack_cstr(pk, p[x->idx[0]] >= x->threshold ? c->labels[x->idx[0]] : "");
+		}
+		pk = tl_writer_key(x->w, "probs");
+		msgpack_pack_map(pk, (size_t)top);
+		for (int j = 0; j < top; j++) {
+			tl_pack_cstr(pk, c->labels[x->idx[j]]);
+			msgpack_pack_float(pk, p[x->idx[j]]);
+		}
+		if (x->logits)
+			tl_pack_f32_bin(tl_writer_key(x->w, "logits"), x->scores + i * (size_t)K, (size_t)K);
+		tl_writer_end(x->w);
+	}
+	tl_rec_batch_clear(b);
+}
+
+int main(int argc, char **argv)
+{
+	tl_init(argv[0]);
+	static const struct option lopts[] = {
+		{"model", required_argument, 0, 'm'},	  {"logits", no_argument, 0, 'l'},
+		{"top-k", required_argument, 0, 'k'},	  {"threshold", required_argument, 0, 't'},
+		{"batch-size", required_argument, 0, 'b'}, {"threads", required_argument, 0, 'j'},
+		{"help", no_argument, 0, 'h'},		  {"version", no_argument, 0, 'V'},
+		{0, 0, 0, 0}};
+	const char *model = NULL;
+	int batch = 32, threads = 0, logits = 0, topk = 0;
+	double threshold = -1;
+	int c;
+	while ((c = getopt_long(argc, argv, "m:k:t:b:j:h", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'm': model = optarg; break;
+		case 'l': logits = 1; break;
+		case 'k': topk = (int)tl_parse_long("--top-k", optarg, 1, 1000000); break;
+		case 't': threshold = tl_parse_double("--threshold", optarg, 0, 1); break;
+		case 'b': batch = (int)tl_parse_long("--batch-size", optarg, 1, 4096); break;
+		case 'j': threads = (int)tl_parse_long("--threads", optarg, 1, 1024); break;
+		case 'h': fputs(usage, stdout); return 0;
+		case 'V': tl_print_version(); return 0;
+		default: fputs(usage, stderr); return TL_EXIT_USAGE;
+		}
+	}
+	if (!model) {
+		fputs(usage, stderr);
+		tl_die(TL_EXIT_USAGE, "no model: give -m MODEL_DIR");
+	}
+	char err[1024];
+	char *dir = tl_model_find(model, err, sizeof err);
+	if (!dir)
+		tl_die(TL_EXIT_MODEL, "%s", err);
+	tl_classifier_err e;
+	ctx x = {0};
+	x.c = tl_classifier_load(dir, threads, &e);
+	if (!x.c)
+		tl_die(e.code ? e.code : TL_EXIT_MODEL, "%s", e.msg);
+	x.c->batch_size = (size_t)batch;
+	x.logits = logits;
+	x.topk = topk;
+	x.threshold = threshold >= 0 ? threshold : x.c->multi_label ? 0.5 : 0;
+	size_t window = (size_t)batch * 32, K = (size_t)x.c->nlabels;
+	x.scores = tl_xmalloc(window * K * sizeof(float));
+	x.probs = tl_xmalloc(window * K * sizeof(float));
+	x.idx = tl_xmalloc(K * sizeof(int));
+	x.w = tl_writer_open(stdout);
+	tl_rec_batch b;
+	tl_rec_batch_init(&b);
+
+	char *stdin_only[] = {"-"};
+	char **files = optind < argc ? argv + optind : stdin_only;
+	int nfiles = optind < argc ? argc - optind : 1, wrote_header = 0;
+	uint64_t base = 0;
+	for (int fi = 0; fi < nfiles; fi++) {
+		tl_reader *r = tl_reader_open(files[fi]);
+		if (!r)
+			tl_die(TL_EXIT_IO, "cannot open %s:", strcmp(files[fi], "-") ? files[fi] : "standard input");
+		tl_record rec;
+		while (tl_reader_next_or_die(r, &rec)) {
+			if (rec.is_header || !wrote_header) {
+				if (rec.is_header) {
+					flush(&x, &b, base);
+					if (tl_model_check_vocab(rec.map, x.c->vocab_sha256, dir, err, sizeof err) < 0)
+						tl_die_rec(TL_EXIT_MODEL, base + rec.no, "%s", err);
+				}
+				tl_header_start(x.w, rec.is_header ? rec.map : NULL, argc, argv);
+				msgpack_packer *pk = tl_writer_key(x.w, "predict");
+				msgpack_pack_map(pk, 3);
+				tl_pack_cstr(pk, "model");
+				tl_pack_cstr(pk, dir);
+				tl_pack_cstr(pk, "kind");
+				tl_pack_cstr(pk, x.c->kind);
+				tl_pack_cstr(pk, "labels");
+				msgpack_pack_array(pk, K);
+				for (size_t j = 0; j < K; j++)
+					tl_pack_cstr(pk, x.c->labels[j]);
+				tl_writer_end(x.w);
+				wrote_header = 1;
+				if (rec.is_header)
+					continue;
+			}
+			tl_rec_batch_add(&b, &rec);
+			if (b.n == window)
+				flush(&x, &b, base);
+		}
+		flush(&x, &b, base);
+		base += tl_reader_count(r);
+		tl_reader_close(r);
+	}
+	if (tl_writer_free(x.w) != 0)
+		tl_die(TL_EXIT_IO, "write error:");
+	tl_rec_batch_free(&b);
+	tl_classifier_free(x.c);
+	free(x.scores);
+	free(x.probs);
+	free(x.idx);
+	free(dir);
+	tl_close_stdout();
+	return 0;
+}

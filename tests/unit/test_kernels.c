@@ -1,0 +1,200 @@
+/* test_kernels.c - the CPU kernels against naive double-precision
+ * references on random inputs, and the padding contract of attention. */
+#include "testhelp.h"
+#include "kernels/kernels.h"
+#include "tl/util.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t rng = 88172645463325252ull;
+static float frand(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (float)((rng >> 11) * (1.0 / 9007199254740992.0)) * 2.0f - 1.0f;
+}
+
+static float *rnd(size_t n, float scale)
+{
+	float *p = tl_xmalloc(n * sizeof *p);
+	for (size_t i = 0; i < n; i++)
+		p[i] = frand() * scale;
+	return p;
+}
+
+static double maxdiff(const float *a, const double *b, size_t n)
+{
+	double m = 0;
+	for (size_t i = 0; i < n; i++) {
+		double d = fabs(a[i] - b[i]);
+		if (!(d <= m))
+			m = d;
+	}
+	return m;
+}
+
+int main(void)
+{
+	const tl_kernels *k = tl_kernels_get("cpu");
+	CHECK(k != NULL && k == tl_kernels_cpu());
+	CHECK(tl_kernels_get("no-such-backend") == NULL);
+	k->set_threads(2);
+
+	/* matmul: out = x W^T + b */
+	{
+		int N = 37, IC = 65, OC = 29;
+		float *x = rnd((size_t)N * IC, 1), *w = rnd((size_t)OC * IC, 1), *b = rnd(OC, 1);
+		float *out = k->alloc((size_t)N * OC * 4);
+		double *ref = tl_xmalloc((size_t)N * OC * sizeof *ref);
+		for (int n = 0; n < N; n++)
+			for (int o = 0; o < OC; o++) {
+				double s = b[o];
+				for (int i = 0; i < IC; i++)
+					s += (double)x[n * IC + i] * w[o * IC + i];
+				ref[n * OC + o] = s;
+			}
+		k->matmul_forward(out, x, w, b, N, IC, OC);
+		CHECK(maxdiff(out, ref, (size_t)N * OC) < 1e-5);
+		for (int n = 0; n < N; n++)
+			for (int o = 0; o < OC; o++)
+				ref[n * OC + o] -= b[o];
+		k->matmul_forward(out, x, w, NULL, N, IC, OC);
+		CHECK(maxdiff(out, ref, (size_t)N * OC) < 1e-5);
+		free(x), free(w), free(b), free(ref), k->free(out);
+	}
+	/* layernorm, with mean and rstd kept */
+	{
+		int N = 9, C = 384;
+		float *x = rnd((size_t)N * C, 3), *w = rnd(C, 1), *b = rnd(C, 1);
+		float *out = k->alloc((size_t)N * C * 4), mean[9], rstd[9];
+		double *ref = tl_xmalloc((size_t)N * C * sizeof *ref);
+		double rm[9], rr[9];
+		for (int n = 0; n < N; n++) {
+			double s = 0, v = 0;
+			for (int c = 0; c < C; c++)
+				s += x[n * C + c];
+			s /= C;
+			for (int c = 0; c < C; c++)
+				v += (x[n * C + c] - s) * (x[n * C + c] - s);
+			v /= C;
+			rm[n] = s;
+			rr[n] = 1 / sqrt(v + 1e-12);
+			for (int c = 0; c < C; c++)
+				ref[n * C + c] = (x[n * C + c] - s) * rr[n] * w[c] + b[c];
+		}
+		k->layernorm_forward(out, mean, rstd, x, w, b, N, C, 1e-12f);
+		CHECK(maxdiff(out, ref, (size_t)N * C) < 1e-5);
+		CHECK_NEAR(mean[4], rm[4], 1e-6);
+		CHECK_NEAR(rstd[4], rr[4], 1e-5 * rr[4]);
+		/* in place */
+		k->layernorm_forward(x, NULL, NULL, x, w, b, N, C, 1e-12f);
+		CHECK(maxdiff(x, ref, (size_t)N * C) < 1e-5);
+		free(x), free(w), free(b), free(ref), k->free(out);
+	}
+	/* GELU: exact erf form; known values */
+	{
+		float in[5] = {-3, -1, 0, 0.5f, 2}, out[5];
+		k->gelu_forward(out, in, 5);
+		CHECK_NEAR(out[0], -0.0040496, 1e-6);
+		CHECK_NEAR(out[1], -0.15865525, 1e-6);
+		CHECK_NEAR(out[2], 0, 0);
+		CHECK_NEAR(out[3], 0.34573123, 1e-6);
+		CHECK_NEAR(out[4], 1.95449974, 1e-6);
+	}
+	/* embeddings */
+	{
+		int B = 2, T = 3, C = 8, V = 5;
+		float *wte = rnd((size_t)V * C, 1), *wpe = rnd((size_t)T * C, 1), *wtt = rnd(2 * (size_t)C, 1);
+		int32_t ids[6] = {4, 0, 2, 1, 1, 3}, tt[6] = {0, 0, 1, 1, 0, 0};
+		float out[48];
+		k->embedding_forward(out, ids, tt, wte, wpe, wtt, B, T, C);
+		CHECK_NEAR(out[(1 * T + 2) * C + 5], wte[3 * C + 5] + wpe[2 * C + 5] + wtt[0 * C + 5], 1e-6);
+		CHECK_NEAR(out[(0 * T + 2) * C + 1], wte[2 * C + 1] + wpe[2 * C + 1] + wtt[1 * C + 1], 1e-6);
+		k->embedding_forward(out, ids, NULL, wte, wpe, wtt, B, T, C);
+		CHECK_NEAR(out[(0 * T + 2) * C + 1], wte[2 * C + 1] + wpe[2 * C + 1] + wtt[1], 1e-6);
+		free(wte), free(wpe), free(wtt);
+	}
+	/* attention against a naive reference; padding changes nothing */
+	{
+		int B = 3, T = 11, C = 24, NH = 3, hd = 8;
+		int32_t lens[3] = {11, 4, 7};
+		float *qkv = rnd((size_t)B * T * 3 * C, 2);
+		float *out = k->alloc((size_t)B * T * C * 4), *att = k->alloc((size_t)B * NH * T * T * 4);
+		double *ref = tl_xcalloc((size_t)B * T * C, sizeof *ref);
+		for (int b = 0; b < B; b++)
+			for (int h = 0; h < NH; h++)
+				for (int i = 0; i < lens[b]; i++) {
+					double s[11], m = -1e300, z = 0;
+					const float *q = qkv + ((size_t)b * T + i) * 3 * C + h * hd;
+					for (int j = 0; j < lens[b]; j++) {
+						const float *kk = qkv + ((size_t)b * T + j) * 3 * C + C + h * hd;
+						s[j] = 0;
+						for (int d = 0; d < hd; d++)
+							s[j] += (double)q[d] * kk[d];
+						s[j] /= sqrt(hd);
+						m = s[j] > m ? s[j] : m;
+					}
+					for (int j = 0; j < lens[b]; j++)
+						z += (s[j] = exp(s[j] - m));
+					for (int j = 0; j < lens[b]; j++) {
+						const float *v = qkv + ((size_t)b * T + j) * 3 * C + 2 * C + h * hd;
+						for (int d = 0; d < hd; d++)
+							ref[((size_t)b * T + i) * C + h * hd + d] += s[j] / z * v[d];
+					}
+				}
+		k->attention_forward(out, att, qkv, lens, B, T, C, NH);
+		CHECK(maxdiff(out, ref, (size_t)B * T * C) < 1e-5);
+		/* probabilities sum to one over real keys, zero on padding */
+		double sum = 0;
+		for (int j = 0; j < T; j++)
+			sum += att[((size_t)(1 * NH + 2) * T + 3) * T + j];
+		CHECK_NEAR(sum, 1.0, 1e-5);
+		CHECK(att[((size_t)(1 * NH + 2) * T + 3) * T + 5] == 0.0f);
+		/* garbage in padded positions does not change real rows */
+		float *out2 = k->alloc((size_t)B * T * C * 4);
+		for (int t = lens[1]; t < T; t++)
+			for (int c = 0; c < 3 * C; c++)
+				qkv[((size_t)1 * T + t) * 3 * C + c] = 1e6f;
+		k->attention_forward(out2, NULL, qkv, lens, B, T, C, NH);
+		CHECK(memcmp(out, out2, (size_t)B * T * C * 4) == 0);
+		free(qkv), free(ref), k->free(out), k->free(out2), k->free(att);
+	}
+	/* pooling and normalisation */
+	{
+		int B = 2, T = 3, C = 2;
+		float h[12] = {1, 2, 3, -4, 100, 100, /* b0: len 2 */ 5, 6, 7, 8, 9, -10};
+		int32_t lens[2] = {2, 3};
+		float out[4];
+		k->pool_forward(out, h, lens, B, T, C, TL_POOL_MEAN);
+		CHECK_NEAR(out[0], 2, 1e-6);
+		CHECK_NEAR(out[1], -1, 1e-6);
+		CHECK_NEAR(out[2], 7, 1e-6);
+		CHECK_NEAR(out[3], 4.0 / 3, 1e-6);
+		k->pool_forward(out, h, lens, B, T, C, TL_POOL_MAX);
+		CHECK_NEAR(out[0], 3, 0);
+		CHECK_NEAR(out[1], 2, 0);
+		CHECK_NEAR(out[3], 8, 0);
+		k->pool_forward(out, h, lens, B, T, C, TL_POOL_CLS);
+		CHECK_NEAR(out[2], 5, 0);
+		float v[4] = {3, 4, 0, 0};
+		k->l2norm_forward(v, 2, 2);
+		CHECK_NEAR(v[0], 0.6, 1e-7);
+		CHECK_NEAR(v[1], 0.8, 1e-7);
+		CHECK(v[2] == 0 && v[3] == 0);
+	}
+	/* pooler: tanh(W h[CLS] + b) */
+	{
+		int B = 2, T = 3, C = 4;
+		float *h = rnd((size_t)B * T * C, 1), *w = rnd((size_t)C * C, 1), *b = rnd(C, 1), out[8];
+		k->pooler_forward(out, h, w, b, B, T, C, C);
+		double s = b[2];
+		for (int i = 0; i < C; i++)
+			s += (double)w[2 * C + i] * h[1 * T * C + i];
+		CHECK_NEAR(out[1 * C + 2], tanh(s), 1e-6);
+		free(h), free(w), free(b);
+	}
+	TEST_REPORT("test_kernels");
+}
