@@ -1139,8 +1139,8 @@ int tl_bert_fit_main(int argc, char **argv)
 			double tps = now > t_window ? (double)tok_window / (now - t_window) : 0;
 			int pe = opt.t % o.progress_every == 0;
 			snprintf(js, sizeof js,
-				 "\"event\":\"step\",\"epoch\":%ld,\"step\":%ld,\"loss\":%.6f,\"lr\":%.6e,\"grad_norm\":%.6f,\"tokens_per_s\":%.1f",
-				 epoch + 1, opt.t, step_loss, lr_now, gnorm, tps);
+				 "\"event\":\"step\",\"epoch\":%ld,\"step\":%ld,\"loss\":%.6f,\"lr\":%.6e,\"grad_norm\":%.6f,\"tokens\":%llu,\"tokens_per_s\":%.1f",
+				 epoch + 1, opt.t, step_loss, lr_now, gnorm, (unsigned long long)step_tokens, tps);
 			tl_progress_log(&prog, js);
 			snprintf(extra, sizeof extra, "epoch %ld/%ld, loss %.4f, lr %.2e, %.0f tokens/s", epoch + 1, o.epochs,
 				 loss_sum / (double)loss_n, lr_now, tps);

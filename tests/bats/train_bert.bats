@@ -68,6 +68,10 @@ tiny_train() { # out [args...]
 	cmp "$D/a/model.safetensors" "$D/b/model.safetensors"
 	tiny_train "$D/c" --seed 7 "$D/train.s"
 	! cmp -s "$D/a/model.safetensors" "$D/c/model.safetensors"
+	# two threads: bitwise identical between runs with the same thread count
+	tiny_train "$D/t1" --threads 2 "$D/train.s"
+	tiny_train "$D/t2" --threads 2 "$D/train.s"
+	cmp "$D/t1/model.safetensors" "$D/t2/model.safetensors"
 }
 
 @test "train_bert: SIGKILL mid-epoch, then --resume, ends bitwise identical" {
