@@ -36,7 +36,7 @@ static const char usage[] =
 	"      --min-count N     drop words seen fewer times (1)\n"
 	"      --min-count-ngram N  n-gram buckets seen fewer times get no row (2)\n"
 	"      --loss L          softmax (default), hs, ova (multi-label data: ova)\n"
-	"      --batch N         examples per synchronous step (32)\n"
+	"      --batch N         examples per synchronous step (8)\n"
 	"      --init-vectors F  initialise word embeddings from a word2vec text file\n"
 	"      --no-lower        keep case\n"
 	"linear (logistic regression):\n"

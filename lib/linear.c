@@ -34,7 +34,7 @@ void tl_lin_opts_default(tl_lin_opts *o, int arch)
 	o->epochs = 5;
 	o->lr = 0.5;
 	o->l2 = 1e-6;
-	o->batch = 32;
+	o->batch = 8;
 	o->threads = 1;
 	o->seed = 1;
 	o->lower = 1;

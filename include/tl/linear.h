@@ -48,7 +48,7 @@ typedef struct {
 	int epochs;          /* 5 */
 	double lr;           /* fastText 0.5, logreg 0.5 */
 	double l2;           /* logreg L2 penalty per example (1e-6) */
-	int batch;           /* fastText examples per synchronous step (32) */
+	int batch;           /* fastText examples per synchronous step (8) */
 	int threads;         /* 1 (0: all cores) */
 	uint64_t seed;       /* 1 */
 	int lower;           /* lower-case words (1) */
