@@ -3,7 +3,7 @@
 # transformers on the same model (all-MiniLM-L6-v2; the two-label
 # classification model of tests/ref/gen_bert.py), the same token ids, batch
 # 32, 1 and 2 threads, on the SST-2 dev set (872 sentences) and an IMDB test
-# sample (every 125th review: 200, cut to 512 tokens). Each configuration
+# sample (every 250th review: 100, cut to 512 tokens). Each configuration
 # runs REPS times (default 2); the summary reports medians of sentences/s,
 # tokens/s, peak RSS (/usr/bin/time), and tl's useful GFLOP/s as a fraction of
 # the machine's sgemm peak (bench/sgemm_peak.c) measured in the same run.
@@ -26,7 +26,7 @@ from transformers import AutoTokenizer
 data, model, w = sys.argv[1:4]
 tok = AutoTokenizer.from_pretrained(model)
 sst = [l.rstrip("\n").split("\t")[0] for l in open(f"{data}/sst2/dev.tsv", encoding="utf-8")][1:]
-imdb = [l.rstrip("\n").split("\t")[0] for i, l in enumerate(gzip.open(f"{data}/imdb/test.tsv.gz", "rt", encoding="utf-8")) if i and (i - 1) % 125 == 0]
+imdb = [l.rstrip("\n").split("\t")[0] for i, l in enumerate(gzip.open(f"{data}/imdb/test.tsv.gz", "rt", encoding="utf-8")) if i and (i - 1) % 250 == 0]
 for name, texts in (("sst2", sst), ("imdb", imdb)):
     with open(f"{w}/{name}.jsonl", "w") as f:
         for i, t in enumerate(texts):

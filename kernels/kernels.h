@@ -81,6 +81,10 @@ typedef struct tl_kernels {
 	void (*l2norm_forward)(float *x, int N, int C);
 } tl_kernels;
 
+/* The CPU backend's float erf (vectorisable; |error| < 2e-7), exposed for
+ * its test. */
+float tl_cpu_erf(float x);
+
 /* The backend by name ("cpu"; "cuda" when built with it), or NULL. */
 const tl_kernels *tl_kernels_get(const char *name);
 /* The CPU backend (always present). */

@@ -104,6 +104,28 @@ int main(void)
 		CHECK_NEAR(out[3], 0.34573123, 1e-6);
 		CHECK_NEAR(out[4], 1.95449974, 1e-6);
 	}
+	/* the vectorisable erf behind GELU, against libm's double erf */
+	{
+		double worst = 0;
+		for (int i = -100000; i <= 100000; i++) {
+			float x = (float)i * 1e-4f;
+			double d = fabs(tl_cpu_erf(x) - erf((double)x));
+			worst = d > worst ? d : worst;
+		}
+		printf("erf max abs error on [-10, 10]: %.3g\n", worst);
+		CHECK(worst < 2e-7);
+		CHECK(tl_cpu_erf(-0.0f) == 0.0f && tl_cpu_erf(30.0f) == 1.0f && tl_cpu_erf(-30.0f) == -1.0f);
+		float in[4096], out[4096];
+		for (int i = 0; i < 4096; i++)
+			in[i] = (float)(i - 2048) / 256.0f;
+		k->gelu_forward(out, in, 4096);
+		worst = 0;
+		for (int i = 0; i < 4096; i++) {
+			double x = in[i], d = fabs(out[i] - 0.5 * x * (1 + erf(x / sqrt(2.0))));
+			worst = d > worst ? d : worst;
+		}
+		CHECK(worst < 1e-6);
+	}
 	/* embeddings */
 	{
 		int B = 2, T = 3, C = 8, V = 5;
