@@ -37,7 +37,8 @@ for r in $(seq "$REPS"); do
 		 seconds: ($s[-1].elapsed - $s[2].elapsed), loss: $s[-1].loss, peak_rss_kb: ($rss | tonumber)} |
 		. + {tokens_per_s: (.tokens / .seconds)}' "$W/tl.log" | tee -a "$W/tl.all"
 	/usr/bin/time -f "%M" -o "$W/pt.rss" python3 bench/train_bert_torch.py "$M" "$W/train.jsonl" "$STEPS" 32 "$TH" \
-		2>/dev/null | jq -c --arg rss "$(cat "$W/pt.rss")" '. + {peak_rss_kb: ($rss | tonumber)}' | tee -a "$W/pt.all"
+		2>/dev/null >"$W/pt.json"
+	jq -c --arg rss "$(cat "$W/pt.rss")" '. + {peak_rss_kb: ($rss | tonumber)}' "$W/pt.json" | tee -a "$W/pt.all"
 done
 jq -s -r --argjson peak "${peak:-0}" --slurpfile pt "$W/pt.all" '
 	def median: sort | if length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end;

@@ -16,6 +16,10 @@
 # directory), OUT, TRAIN_N (first N training examples; 0 = all), EPOCHS,
 # LR, BATCH, SEED, THREADS, TRAIN_FLAGS (more tl-train options).
 
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+.DELETE_ON_ERROR:
+
 BIN      ?= build/bin
 MODEL    ?= all-MiniLM-L6-v2
 OUT      ?= out/sst2
