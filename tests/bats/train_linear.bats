@@ -121,3 +121,22 @@ mk_train() {
 		awk -v a="$acc" -v m="$min" 'BEGIN { exit !(a >= m) }'
 	done
 }
+
+@test "tl-predict and tl-eval read tl-linear models (fasttext, hs, linear)" {
+	command -v tl-predict >/dev/null || skip "no tl-predict in this build"
+	mk_train >"$BATS_TEST_TMPDIR/train.s"
+	for opt in "-m fasttext" "-m fasttext --loss hs" "-m linear"; do
+		tl-train -q $opt --force -o "$BATS_TEST_TMPDIR/m" "$BATS_TEST_TMPDIR/train.s"
+		run sh -c "tl-predict -m '$BATS_TEST_TMPDIR/m' '$BATS_TEST_TMPDIR/train.s' | tl-cat -t tsv --no-names -f label,pred | awk -F'\t' '\$1 != \$2' | wc -l"
+		[ "$status" -eq 0 ]
+		[ "$output" -eq 0 ]
+	done
+	run sh -c "tl-predict -m '$BATS_TEST_TMPDIR/m' '$BATS_TEST_TMPDIR/train.s' | tl-eval"
+	[ "$status" -eq 0 ]
+	run sh -c "printf '{\"id\":1}\n' | tl-cat | tl-predict -m '$BATS_TEST_TMPDIR/m'"
+	[ "$status" -eq 3 ]
+	[[ "$output" == *'no "text"'* ]]
+	printf 'x' >"$BATS_TEST_TMPDIR/m/model.safetensors"
+	run sh -c "tl-predict -m '$BATS_TEST_TMPDIR/m' '$BATS_TEST_TMPDIR/train.s'"
+	[ "$status" -eq 5 ]
+}
