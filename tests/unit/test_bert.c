@@ -2,7 +2,7 @@
  * (fixtures from tests/ref/gen_bert.py) on models/all-MiniLM-L6-v2:
  * last hidden state, pooler output, sentence-transformers embedding, inner
  * layer, sequence-classification logits; independence of batch size and
- * input order. The sanitizer build ($TL_BUILD ending in -san) checks a
+ * input order. The sanitizer build ($TL_BUILD named build-san*) checks a
  * subset. */
 #include "testhelp.h"
 #include "tl/bert.h"
@@ -160,7 +160,13 @@ int main(void)
 {
 	char err[512];
 	const char *build = getenv("TL_BUILD");
-	int san = build && strlen(build) >= 4 && !strcmp(build + strlen(build) - 4, "-san");
+	/* sanitizer builds (gcc defines __SANITIZE_ADDRESS__; or $TL_BUILD
+	 * named build-san*) check a subset */
+	const char *base = build ? strrchr(build, '/') : NULL;
+	int san = build && strstr(base ? base : build, "-san") != NULL;
+#ifdef __SANITIZE_ADDRESS__
+	san = 1;
+#endif
 	int full = getenv("TL_BERT_FULL") != NULL;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (tl_st_open(&ref, "tests/ref/bert/minilm_ref.safetensors", err, sizeof err) < 0) {
