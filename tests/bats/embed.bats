@@ -141,3 +141,12 @@ setup() { need_model; }
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
 }
+
+@test "tl-embed: tl-clean | tl-tokenize | tl-embed on SST-2 dev gives sentence-transformers' embeddings" {
+	head -n 25 "$TL_SHARED/data/sst2/dev.tsv" | tl-clean | tl-tokenize | tl-embed --normalize | tl-cat >"$BATS_TEST_TMPDIR/o"
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/o")" -eq 24 ]
+	d=$(jq -n --slurpfile a "$BATS_TEST_TMPDIR/o" --slurpfile r "$SAMPLE" \
+		'[$a, $r[:24]] | transpose | map(([.[0].ids, .[1].ids] | .[0] == .[1]) as $same | if $same then ([.[0].vec, .[1].st] | transpose | map(.[0] - .[1] | fabs) | max) else 99 end) | max')
+	echo "max abs diff $d"
+	jq -e -n "$d < 1e-4"
+}
