@@ -4,8 +4,7 @@
  * a directory holds. The directory's config.json names the kind in
  * "model_type"; tl_classifier_load dispatches on it:
  *
- *   "bert" (and the BERT family: "distilbert" is not, it has other names)
- *                 -> lib/bert.c  (BertForSequenceClassification directories)
+ *   "bert"        -> lib/bert.c  (BertForSequenceClassification directories)
  *   "tl-linear"   -> tl_linear_classifier_load, lib/linear*.c
  *
  * A backend fills a tl_classifier: the label names (id2label), the
