@@ -1,10 +1,10 @@
 /* tl-embed - add a feature vector "vec" to every record.
  *
- * Feature kinds: a BERT encoder (-m MODEL, the default). Each kind is one
- * run_* function over the stream; main() only parses options and picks one
- * (BoW / TF-IDF / word2vec kinds are added the same way). */
+ * Feature kinds: a BERT encoder (-m MODEL, the default), or the classic
+ * kinds --bow / --tfidf / --word2vec, which lib/embed_features.c runs. */
 #include "tl/bert.h"
 #include "tl/classifier.h"
+#include "tl/features.h"
 #include "tl/model.h"
 #include "tl/stream.h"
 #include "tl/util.h"
@@ -18,6 +18,7 @@ static const char usage[] =
 	"                [--batch-size N] [--threads N] [FILE...]\n"
 	"Add a sentence vector \"vec\" (float32) to every record of a tokenized stream\n"
 	"(key \"ids\", optional \"type_ids\"), computed by a BERT encoder.\n"
+	"Classic features instead: tl-embed --bow|--tfidf|--word2vec --help.\n"
 	"\n"
 	"  -m, --model MODEL   model directory or name (default " TL_DEFAULT_MODEL ",\n"
 	"                      found in $TL_MODEL_PATH, the installed share dir, ./models)\n"
@@ -161,6 +162,8 @@ static void run_bert(const opts *o, char **files, int nfiles, int argc, char **a
 int main(int argc, char **argv)
 {
 	tl_init(argv[0]);
+	if (tl_embed_features_wanted(argc, argv))
+		return tl_embed_features_main(argc, argv);
 	static const struct option lopts[] = {
 		{"model", required_argument, 0, 'm'},	  {"pool", required_argument, 0, 'P'},
 		{"normalize", no_argument, 0, 'n'},	  {"layer", required_argument, 0, 'L'},
