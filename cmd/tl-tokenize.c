@@ -1,5 +1,6 @@
 /* tl-tokenize - turn the text of a record stream into token ids: BERT
  * WordPiece (exactly as Hugging Face), or words / characters. */
+#include "tl/model.h"
 #include "tl/stream.h"
 #include "tl/tokenize.h"
 #include "tl/util.h"
@@ -9,6 +10,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -19,8 +21,9 @@ static const char usage[] =
 	"Read a tl stream, tokenize \"text\" (and \"text_b\" for pairs) and add \"ids\"\n"
 	"(and \"type_ids\" for pairs) to every record; other keys pass through.\n"
 	"\n"
-	"  -m, --model DIR       vocab.txt and tokenizer_config.json/config.json of a\n"
-	"                        Hugging Face model directory\n"
+	"  -m, --model DIR       a Hugging Face model directory (vocab.txt and\n"
+	"                        tokenizer_config.json/config.json), or a model name\n"
+	"                        looked up as tl-embed does ($TL_MODEL_PATH, ...)\n"
 	"      --vocab FILE      a vocabulary file, one token per line (id = line - 1)\n"
 	"                        (default: the embedded bert-base-uncased vocabulary)\n"
 	"      --mode MODE       wordpiece (default), word, or char\n"
@@ -274,6 +277,17 @@ int main(int argc, char **argv)
 	if (mode != TL_TOK_WORDPIECE && !build && !model && !vocab_path)
 		tl_die(TL_EXIT_USAGE, "--mode %s needs --vocab FILE (make one with --build-vocab)", mode_names[mode]);
 
+	/* -m takes a directory, or a model name looked up like the other tools
+	 * do ($TL_MODEL_PATH, the installed share dir, ./models) */
+	char *found = NULL;
+	struct stat st;
+	if (model && (stat(model, &st) != 0 || !S_ISDIR(st.st_mode))) {
+		char ferr[512];
+		if (!(found = tl_model_find(model, ferr, sizeof ferr)))
+			tl_die(TL_EXIT_MODEL, "%s", ferr);
+		model = found;
+	}
+
 	/* settings: model config, then the options */
 	tl_vocab_config cfg;
 	tl_vocab_config_default(&cfg);
@@ -402,6 +416,7 @@ int main(int argc, char **argv)
 	tl_tok_out_free(&out);
 	tl_tokenizer_free(tk);
 	tl_vocab_free(v);
+	free(found);
 	tl_close_stdout();
 	return 0;
 }

@@ -250,3 +250,14 @@ is_san() { case "${TL_BUILD:-}" in *-san*) return 0 ;; esac; return 1; }
 	[ "${#lines[@]}" -ge 3 ]
 	[[ "${lines[0]}" == *'"ids":[101,'*'"tokens":["[CLS]",'* ]]
 }
+
+@test "tl-tokenize: -m takes a model name from the search path, like tl-embed" {
+	mkdir -p "$BATS_TEST_TMPDIR/zoo/mini"
+	cp "$TL_SHARED/models/all-MiniLM-L6-v2-tokenizer/"* "$BATS_TEST_TMPDIR/zoo/mini/"
+	run sh -c "printf '{\"text\":\"Hello, World\"}\n' | tl-cat -t msgpack | TL_MODEL_PATH='$BATS_TEST_TMPDIR/zoo' tl-tokenize -m mini | tl-cat -f ids -t tsv --no-names"
+	[ "$status" -eq 0 ]
+	[ "$output" = "[101,7592,1010,2088,102]" ]
+	run sh -c ": | TL_MODEL_PATH='$BATS_TEST_TMPDIR/zoo' tl-tokenize -m nonesuch"
+	[ "$status" -eq 5 ]
+	[[ "$output" == *"model 'nonesuch' not found"* ]]
+}
