@@ -14,16 +14,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static int fail(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 void tl_bert_params_layout(const tl_bert_config *c, int has_pooler, size_t s[TL_BERT_NPARAMS])
 {
 	size_t C = (size_t)c->C, L = (size_t)c->L, I = (size_t)c->I;
@@ -97,7 +87,7 @@ static int shards_open(shards *sh, const char *dir, char *err, size_t errsz)
 	p.len = 0;
 	tl_buf_printf(&p, "%s/model.safetensors.index.json", dir);
 	if (stat(tl_buf_cstr(&p), &st) != 0) {
-		fail(err, errsz, "%s: no model.safetensors (PyTorch .bin checkpoints are not read: convert them to safetensors)",
+		tl_errf(err, errsz, "%s: no model.safetensors (PyTorch .bin checkpoints are not read: convert them to safetensors)",
 		     dir);
 		goto out;
 	}
@@ -105,7 +95,7 @@ static int shards_open(shards *sh, const char *dir, char *err, size_t errsz)
 	json_t *idx = json_load_file(p.data, 0, &je);
 	json_t *wm = idx ? json_object_get(idx, "weight_map") : NULL;
 	if (!json_is_object(wm)) {
-		fail(err, errsz, "%s: not a safetensors index (%s)", p.data, idx ? "no weight_map" : je.text);
+		tl_errf(err, errsz, "%s: not a safetensors index (%s)", p.data, idx ? "no weight_map" : je.text);
 		json_decref(idx);
 		goto out;
 	}
@@ -117,7 +107,7 @@ static int shards_open(shards *sh, const char *dir, char *err, size_t errsz)
 	{
 		const char *file = json_string_value(v);
 		if (!file || strchr(file, '/')) {
-			rc = fail(err, errsz, "%s: bad file for '%s'", p.data, key);
+			rc = tl_errf(err, errsz, "%s: bad file for '%s'", p.data, key);
 			break;
 		}
 		int seen = 0;
@@ -181,16 +171,16 @@ static int load_tensor(const shards *sh, const char *dir, const char *name, int6
 	const tl_st_file *f = NULL;
 	const tl_st_tensor *t = find(sh, name, &f);
 	if (!t)
-		return fail(err, errsz, "%s: tensor '%s' missing from the checkpoint", dir, name);
+		return tl_errf(err, errsz, "%s: tensor '%s' missing from the checkpoint", dir, name);
 	int ok = d1 ? (t->ndim == 2 && t->shape[0] == d0 && t->shape[1] == d1) : (t->ndim == 1 && t->shape[0] == d0);
 	if (!ok) {
 		char got[128] = "", *q = got;
 		for (int i = 0; i < t->ndim && q < got + sizeof got - 24; i++)
 			q += sprintf(q, "%s%lld", i ? ", " : "", (long long)t->shape[i]);
 		if (d1)
-			return fail(err, errsz, "%s: tensor '%s' has shape [%s], expected [%lld, %lld] from config.json",
+			return tl_errf(err, errsz, "%s: tensor '%s' has shape [%s], expected [%lld, %lld] from config.json",
 				    f->path, t->name, got, (long long)d0, (long long)d1);
-		return fail(err, errsz, "%s: tensor '%s' has shape [%s], expected [%lld] from config.json", f->path,
+		return tl_errf(err, errsz, "%s: tensor '%s' has shape [%s], expected [%lld] from config.json", f->path,
 			    t->name, got, (long long)d0);
 	}
 	return tl_st_read_f32(f, t, dst, err, errsz);
@@ -221,14 +211,14 @@ static int read_config(tl_bert_config *c, const json_t *cfg, const char *dir, ch
 	if (c->C <= 0 || c->L <= 0 || c->NH <= 0 || c->I <= 0 || c->vocab_size <= 0 || c->max_pos <= 0 ||
 	    c->type_vocab <= 0 || c->C % c->NH || c->C > 65536 || c->I > 262144 || c->L > 1000 ||
 	    (size_t)c->vocab_size * c->C > ((size_t)1 << 34))
-		return fail(err, errsz, "%s/config.json: inconsistent sizes (hidden_size %d, heads %d, layers %d, intermediate %d, vocab %d)",
+		return tl_errf(err, errsz, "%s/config.json: inconsistent sizes (hidden_size %d, heads %d, layers %d, intermediate %d, vocab %d)",
 			    dir, c->C, c->NH, c->L, c->I, c->vocab_size);
 	const char *act = json_string_value(json_object_get(cfg, "hidden_act"));
 	if (act && strcmp(act, "gelu"))
-		return fail(err, errsz, "%s/config.json: hidden_act '%s' is not supported (only exact \"gelu\")", dir, act);
+		return tl_errf(err, errsz, "%s/config.json: hidden_act '%s' is not supported (only exact \"gelu\")", dir, act);
 	const char *pe = json_string_value(json_object_get(cfg, "position_embedding_type"));
 	if (pe && strcmp(pe, "absolute"))
-		return fail(err, errsz, "%s/config.json: position_embedding_type '%s' is not supported", dir, pe);
+		return tl_errf(err, errsz, "%s/config.json: position_embedding_type '%s' is not supported", dir, pe);
 	return 0;
 }
 
@@ -360,15 +350,15 @@ int tl_bert_check_seq(const tl_bert *m, const int32_t *ids, const int32_t *type_
 {
 	const tl_bert_config *c = &m->cfg;
 	if (len < 1)
-		return fail(err, errsz, "empty ids");
+		return tl_errf(err, errsz, "empty ids");
 	if (len > c->max_pos)
-		return fail(err, errsz, "%d tokens, more than the model's max_position_embeddings (%d): tokenize with a max length of at most %d",
+		return tl_errf(err, errsz, "%d tokens, more than the model's max_position_embeddings (%d): tokenize with a max length of at most %d",
 			    len, c->max_pos, c->max_pos);
 	for (int i = 0; i < len; i++) {
 		if (ids[i] < 0 || ids[i] >= c->vocab_size)
-			return fail(err, errsz, "ids[%d] = %d outside the vocabulary (0..%d)", i, ids[i], c->vocab_size - 1);
+			return tl_errf(err, errsz, "ids[%d] = %d outside the vocabulary (0..%d)", i, ids[i], c->vocab_size - 1);
 		if (type_ids && (type_ids[i] < 0 || type_ids[i] >= c->type_vocab))
-			return fail(err, errsz, "type_ids[%d] = %d outside 0..%d", i, type_ids[i], c->type_vocab - 1);
+			return tl_errf(err, errsz, "type_ids[%d] = %d outside 0..%d", i, type_ids[i], c->type_vocab - 1);
 	}
 	return 0;
 }

@@ -11,29 +11,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int fail(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 int tl_ckpt_write(const char *dir, const json_t *state, size_t nt, const char *const *names,
 		  const float *const *data, const size_t *lens, char *err, size_t errsz)
 {
 	char *tmp = tl_fs_tmpdir_for(dir);
 	if (!tmp)
-		return fail(err, errsz, "cannot create a temporary directory for %s: %s", dir, strerror(errno));
+		return tl_errf(err, errsz, "cannot create a temporary directory for %s: %s", dir, strerror(errno));
 	tl_buf p = {0};
 	int rc = -1, e = 0;
 	char *js = json_dumps(state, JSON_INDENT(1) | JSON_SORT_KEYS);
 	tl_buf_printf(&p, "%s/state.json", tmp);
 	if (!js || tl_fs_write_file(tl_buf_cstr(&p), js, strlen(js)) != 0) {
 		e = errno;
-		fail(err, errsz, "cannot write %s/state.json: %s", dir, strerror(e));
+		tl_errf(err, errsz, "cannot write %s/state.json: %s", dir, strerror(e));
 		goto out;
 	}
 	tl_st_saver *s = tl_st_saver_init();
@@ -47,12 +37,12 @@ int tl_ckpt_write(const char *dir, const json_t *state, size_t nt, const char *c
 	e = errno;
 	tl_st_saver_free(s);
 	if (w != 0) {
-		fail(err, errsz, "cannot write %s/tensors.safetensors: %s", dir, strerror(e));
+		tl_errf(err, errsz, "cannot write %s/tensors.safetensors: %s", dir, strerror(e));
 		goto out;
 	}
 	if (tl_fs_publish_dir(tmp, dir, 1) != 0) {
 		e = errno;
-		fail(err, errsz, "cannot publish checkpoint %s: %s", dir, strerror(e));
+		tl_errf(err, errsz, "cannot publish checkpoint %s: %s", dir, strerror(e));
 		goto out;
 	}
 	rc = 0;
@@ -73,9 +63,9 @@ json_t *tl_ckpt_read_state(const char *dir, char *err, size_t errsz)
 	json_error_t je;
 	json_t *j = json_load_file(tl_buf_cstr(&p), 0, &je);
 	if (!j)
-		fail(err, errsz, "%s: not a checkpoint (%s)", tl_buf_cstr(&p), je.text);
+		tl_errf(err, errsz, "%s: not a checkpoint (%s)", tl_buf_cstr(&p), je.text);
 	else if (!json_is_object(j)) {
-		fail(err, errsz, "%s: not a JSON object", tl_buf_cstr(&p));
+		tl_errf(err, errsz, "%s: not a JSON object", tl_buf_cstr(&p));
 		json_decref(j);
 		j = NULL;
 	}
@@ -95,9 +85,9 @@ int tl_ckpt_read_tensor(const char *dir, const char *name, float *out, size_t n,
 	}
 	const tl_st_tensor *t = tl_st_find(&f, name);
 	if (!t)
-		fail(err, errsz, "%s: no tensor '%s'", tl_buf_cstr(&p), name);
+		tl_errf(err, errsz, "%s: no tensor '%s'", tl_buf_cstr(&p), name);
 	else if (t->numel != n)
-		fail(err, errsz, "%s: tensor '%s' has %zu values, expected %zu (another model or label set?)",
+		tl_errf(err, errsz, "%s: tensor '%s' has %zu values, expected %zu (another model or label set?)",
 		     tl_buf_cstr(&p), name, t->numel, n);
 	else
 		rc = tl_st_read_f32(&f, t, out, err, errsz);

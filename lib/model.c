@@ -15,16 +15,6 @@
 #define TL_MODEL_DIR "/usr/local/share/tl/models"
 #endif
 
-static int fail(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 static int is_model_dir(const char *dir)
 {
 	char p[PATH_MAX];
@@ -53,7 +43,7 @@ char *tl_model_find(const char *name, char *err, size_t errsz)
 	struct stat st;
 	if (strchr(name, '/') || (stat(name, &st) == 0 && S_ISDIR(st.st_mode))) {
 		if (!is_model_dir(name)) {
-			fail(err, errsz, "%s: not a model directory (no config.json)", name);
+			tl_errf(err, errsz, "%s: not a model directory (no config.json)", name);
 			return NULL;
 		}
 		return tl_xstrdup(name);
@@ -87,7 +77,7 @@ char *tl_model_find(const char *name, char *err, size_t errsz)
 	if (!hit)
 		hit = try_in("models", name, &looked);
 	if (!hit)
-		fail(err, errsz, "model '%s' not found (looked in $TL_MODEL_PATH and %s; run 'make models' or pass -m DIR)",
+		tl_errf(err, errsz, "model '%s' not found (looked in $TL_MODEL_PATH and %s; run 'make models' or pass -m DIR)",
 		     name, tl_buf_cstr(&looked));
 	tl_buf_free(&looked);
 	return hit;
@@ -101,11 +91,11 @@ json_t *tl_model_read_config(const char *dir, char *err, size_t errsz)
 	json_t *cfg = json_load_file(tl_buf_cstr(&p), JSON_REJECT_DUPLICATES, &je);
 	if (!cfg) {
 		if (access(p.data, R_OK) < 0)
-			fail(err, errsz, "cannot read %s: %s", p.data, strerror(errno));
+			tl_errf(err, errsz, "cannot read %s: %s", p.data, strerror(errno));
 		else
-			fail(err, errsz, "%s: not valid JSON (line %d: %s)", p.data, je.line, je.text);
+			tl_errf(err, errsz, "%s: not valid JSON (line %d: %s)", p.data, je.line, je.text);
 	} else if (!json_is_object(cfg)) {
-		fail(err, errsz, "%s: not a JSON object", p.data);
+		tl_errf(err, errsz, "%s: not a JSON object", p.data);
 		json_decref(cfg);
 		cfg = NULL;
 	}
@@ -122,10 +112,10 @@ int tl_model_config_int(const json_t *cfg, const char *dir, const char *key, lon
 		return 0;
 	}
 	if (!json_is_integer(v))
-		return fail(err, errsz, "%s/config.json: no integer \"%s\"", dir, key);
+		return tl_errf(err, errsz, "%s/config.json: no integer \"%s\"", dir, key);
 	json_int_t x = json_integer_value(v);
 	if (x < 0 || x > INT_MAX)
-		return fail(err, errsz, "%s/config.json: \"%s\" out of range (%lld)", dir, key, (long long)x);
+		return tl_errf(err, errsz, "%s/config.json: \"%s\" out of range (%lld)", dir, key, (long long)x);
 	*out = (long)x;
 	return 0;
 }
@@ -137,7 +127,7 @@ int tl_model_vocab_sha256(const char *dir, char out[65], char *err, size_t errsz
 	int rc = 0;
 	out[0] = 0;
 	if (access(tl_buf_cstr(&p), F_OK) == 0 && tl_sha256_file(p.data, out) < 0)
-		rc = fail(err, errsz, "cannot read %s: %s", p.data, strerror(errno));
+		rc = tl_errf(err, errsz, "cannot read %s: %s", p.data, strerror(errno));
 	tl_buf_free(&p);
 	return rc;
 }
@@ -154,9 +144,9 @@ int tl_model_check_vocab(const msgpack_object *hdr, const char *model_sha, const
 	if (!sha)
 		return 0;
 	if (sha->type != MSGPACK_OBJECT_STR)
-		return fail(err, errsz, "stream header: tokenizer.vocab_sha256 is not a string");
+		return tl_errf(err, errsz, "stream header: tokenizer.vocab_sha256 is not a string");
 	if (sha->via.str.size != 64 || memcmp(sha->via.str.ptr, model_sha, 64) != 0)
-		return fail(err, errsz,
+		return tl_errf(err, errsz,
 			    "the stream was tokenized with another vocabulary (sha256 %.12s...) than the model's %s/vocab.txt (%.12s...): tokenize with the model's vocabulary %s/vocab.txt",
 			    sha->via.str.size >= 12 ? sha->via.str.ptr : "?", model_dir, model_sha, model_dir);
 	return 0;

@@ -37,16 +37,6 @@ size_t tl_st_dtype_size(int d)
 	return d >= 0 && d < TL_ST_NDTYPES ? dtypes[d].size : 0;
 }
 
-static int fail(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 static int cmp_name(const void *a, const void *b)
 {
 	return strcmp(((const tl_st_tensor *)a)->name, ((const tl_st_tensor *)b)->name);
@@ -71,27 +61,27 @@ static int parse(tl_st_file *f, char *err, size_t errsz)
 {
 	const char *p = f->path;
 	if (f->size < 8)
-		return fail(err, errsz, "%s: not a safetensors file (%zu bytes, shorter than the 8-byte header length)",
+		return tl_errf(err, errsz, "%s: not a safetensors file (%zu bytes, shorter than the 8-byte header length)",
 			    p, f->size);
 	uint64_t n = 0;
 	for (int i = 7; i >= 0; i--)
 		n = n << 8 | f->base[i];
 	if (n > f->size - 8)
-		return fail(err, errsz, "%s: header length %llu beyond the end of the file (%zu bytes): truncated or not safetensors",
+		return tl_errf(err, errsz, "%s: header length %llu beyond the end of the file (%zu bytes): truncated or not safetensors",
 			    p, (unsigned long long)n, f->size);
 	if (n > MAX_HEADER)
-		return fail(err, errsz, "%s: header length %llu too large", p, (unsigned long long)n);
+		return tl_errf(err, errsz, "%s: header length %llu too large", p, (unsigned long long)n);
 	if (n < 2 || f->base[8] != '{')
-		return fail(err, errsz, "%s: header is not a JSON object", p);
+		return tl_errf(err, errsz, "%s: header is not a JSON object", p);
 	f->data = f->base + 8 + n;
 	f->data_size = f->size - 8 - (size_t)n;
 	json_error_t je;
 	json_t *h = json_loadb((const char *)f->base + 8, (size_t)n, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
 	if (!h)
-		return fail(err, errsz, "%s: header is not valid JSON (column %d: %s)", p, je.position, je.text);
+		return tl_errf(err, errsz, "%s: header is not valid JSON (column %d: %s)", p, je.position, je.text);
 	int rc = -1;
 	if (!json_is_object(h)) {
-		fail(err, errsz, "%s: header is not a JSON object", p);
+		tl_errf(err, errsz, "%s: header is not a JSON object", p);
 		goto out;
 	}
 	f->tensors = tl_xcalloc(json_object_size(h) + 1, sizeof *f->tensors);
@@ -101,24 +91,24 @@ static int parse(tl_st_file *f, char *err, size_t errsz)
 	{
 		if (!strcmp(key, "__metadata__")) {
 			if (!json_is_object(v)) {
-				fail(err, errsz, "%s: __metadata__ is not an object", p);
+				tl_errf(err, errsz, "%s: __metadata__ is not an object", p);
 				goto out;
 			}
 			continue;
 		}
 		if (strlen(key) == 0 || strlen(key) > 1024) {
-			fail(err, errsz, "%s: bad tensor name", p);
+			tl_errf(err, errsz, "%s: bad tensor name", p);
 			goto out;
 		}
 		if (!json_is_object(v)) {
-			fail(err, errsz, "%s: tensor '%s': entry is not an object", p, key);
+			tl_errf(err, errsz, "%s: tensor '%s': entry is not an object", p, key);
 			goto out;
 		}
 		tl_st_tensor *t = &f->tensors[f->n];
 		const char *dt = json_string_value(json_object_get(v, "dtype"));
 		json_t *shape = json_object_get(v, "shape"), *offs = json_object_get(v, "data_offsets");
 		if (!dt) {
-			fail(err, errsz, "%s: tensor '%s': no dtype", p, key);
+			tl_errf(err, errsz, "%s: tensor '%s': no dtype", p, key);
 			goto out;
 		}
 		t->dtype = -1;
@@ -126,11 +116,11 @@ static int parse(tl_st_file *f, char *err, size_t errsz)
 			if (!strcmp(dt, dtypes[d].name))
 				t->dtype = d;
 		if (t->dtype < 0) {
-			fail(err, errsz, "%s: tensor '%s': unknown dtype '%.32s'", p, key, dt);
+			tl_errf(err, errsz, "%s: tensor '%s': unknown dtype '%.32s'", p, key, dt);
 			goto out;
 		}
 		if (!json_is_array(shape) || json_array_size(shape) > TL_ST_MAXDIM) {
-			fail(err, errsz, "%s: tensor '%s': shape is not an array of at most %d sizes", p, key,
+			tl_errf(err, errsz, "%s: tensor '%s': shape is not an array of at most %d sizes", p, key,
 			     TL_ST_MAXDIM);
 			goto out;
 		}
@@ -140,12 +130,12 @@ static int parse(tl_st_file *f, char *err, size_t errsz)
 			json_t *s = json_array_get(shape, (size_t)d);
 			if (!json_is_integer(s) || json_integer_value(s) < 0 ||
 			    json_integer_value(s) > (json_int_t)1 << 40) {
-				fail(err, errsz, "%s: tensor '%s': bad size in shape", p, key);
+				tl_errf(err, errsz, "%s: tensor '%s': bad size in shape", p, key);
 				goto out;
 			}
 			t->shape[d] = (int64_t)json_integer_value(s);
 			if (t->shape[d] && numel > SIZE_MAX / 16 / (size_t)t->shape[d]) {
-				fail(err, errsz, "%s: tensor '%s': shape too large", p, key);
+				tl_errf(err, errsz, "%s: tensor '%s': shape too large", p, key);
 				goto out;
 			}
 			numel *= (size_t)t->shape[d];
@@ -153,20 +143,20 @@ static int parse(tl_st_file *f, char *err, size_t errsz)
 		t->numel = numel;
 		if (!json_is_array(offs) || json_array_size(offs) != 2 ||
 		    !json_is_integer(json_array_get(offs, 0)) || !json_is_integer(json_array_get(offs, 1))) {
-			fail(err, errsz, "%s: tensor '%s': data_offsets is not [begin, end]", p, key);
+			tl_errf(err, errsz, "%s: tensor '%s': data_offsets is not [begin, end]", p, key);
 			goto out;
 		}
 		json_int_t b = json_integer_value(json_array_get(offs, 0)),
 			   e = json_integer_value(json_array_get(offs, 1));
 		if (b < 0 || e < b || (uint64_t)e > f->data_size) {
-			fail(err, errsz, "%s: tensor '%s': data_offsets [%lld, %lld] out of range (data section %zu bytes): truncated file?",
+			tl_errf(err, errsz, "%s: tensor '%s': data_offsets [%lld, %lld] out of range (data section %zu bytes): truncated file?",
 			     p, key, (long long)b, (long long)e, f->data_size);
 			goto out;
 		}
 		t->begin = (size_t)b;
 		t->end = (size_t)e;
 		if (t->end - t->begin != numel * dtypes[t->dtype].size) {
-			fail(err, errsz, "%s: tensor '%s': %zu bytes for %zu elements of %s", p, key, t->end - t->begin,
+			tl_errf(err, errsz, "%s: tensor '%s': %zu bytes for %zu elements of %s", p, key, t->end - t->begin,
 			     numel, dt);
 			goto out;
 		}
@@ -182,7 +172,7 @@ static int parse(tl_st_file *f, char *err, size_t errsz)
 		const tl_st_tensor *last = by[0]; /* the tensor ending furthest so far */
 		for (size_t i = 1; i < f->n; i++) {
 			if (by[i]->end > by[i]->begin && by[i]->begin < last->end) {
-				fail(err, errsz, "%s: tensors '%s' and '%s' overlap", p, last->name, by[i]->name);
+				tl_errf(err, errsz, "%s: tensors '%s' and '%s' overlap", p, last->name, by[i]->name);
 				free(by);
 				goto out;
 			}
@@ -216,11 +206,11 @@ int tl_st_open(tl_st_file *f, const char *path, char *err, size_t errsz)
 	memset(f, 0, sizeof *f);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return fail(err, errsz, "cannot open %s: %s", path, strerror(errno));
+		return tl_errf(err, errsz, "cannot open %s: %s", path, strerror(errno));
 	struct stat st;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		return fail(err, errsz, "%s: not a regular file", path);
+		return tl_errf(err, errsz, "%s: not a regular file", path);
 	}
 	f->path = tl_xstrdup(path);
 	f->size = (size_t)st.st_size;
@@ -230,7 +220,7 @@ int tl_st_open(tl_st_file *f, const char *path, char *err, size_t errsz)
 			int e = errno;
 			close(fd);
 			free(f->path);
-			return fail(err, errsz, "cannot map %s: %s", path, strerror(e));
+			return tl_errf(err, errsz, "cannot map %s: %s", path, strerror(e));
 		}
 		f->base = m;
 		f->mapped = 1;
@@ -305,7 +295,7 @@ int tl_st_read_f32(const tl_st_file *f, const tl_st_tensor *t, float *out, char 
 		}
 		return 0;
 	default:
-		return fail(err, errsz, "%s: tensor '%s': dtype %s is not a floating type", f->path, t->name,
+		return tl_errf(err, errsz, "%s: tensor '%s': dtype %s is not a floating type", f->path, t->name,
 			    tl_st_dtype_name(t->dtype));
 	}
 }

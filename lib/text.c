@@ -94,34 +94,11 @@ static inline int utf8_next(const unsigned char *s, uint32_t *cp)
 	return 4;
 }
 
-static inline int utf8_encode(char *o, uint32_t cp)
-{
-	if (cp < 0x80) {
-		o[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		o[0] = (char)(0xC0 | cp >> 6);
-		o[1] = (char)(0x80 | (cp & 0x3F));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		o[0] = (char)(0xE0 | cp >> 12);
-		o[1] = (char)(0x80 | (cp >> 6 & 0x3F));
-		o[2] = (char)(0x80 | (cp & 0x3F));
-		return 3;
-	}
-	o[0] = (char)(0xF0 | cp >> 18);
-	o[1] = (char)(0x80 | (cp >> 12 & 0x3F));
-	o[2] = (char)(0x80 | (cp >> 6 & 0x3F));
-	o[3] = (char)(0x80 | (cp & 0x3F));
-	return 4;
-}
 
 static inline void buf_addcp(tl_buf *b, uint32_t cp)
 {
 	tl_buf_reserve(b, 4);
-	b->len += (size_t)utf8_encode(b->data + b->len, cp);
+	b->len += (size_t)tl_utf8_encode(b->data + b->len, cp);
 }
 
 /* Unicode White_Space */
@@ -483,7 +460,7 @@ static inline void fused_cp(const tl_cleaner *c, struct fused *f, uint32_t cp, c
 		if (cp < 0x80 || cp > 0x9F || cp1252[cp - 0x80] < 0xA0)
 			return;
 		char e[4];
-		int m = utf8_encode(e, cp1252[cp - 0x80]);
+		int m = tl_utf8_encode(e, cp1252[cp - 0x80]);
 		if (f->pend) {
 			*f->o++ = ' ';
 			f->pend = 0;

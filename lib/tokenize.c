@@ -178,29 +178,6 @@ size_t tl_utf8_check(const char *str, size_t len)
 	return (size_t)-1;
 }
 
-static inline size_t utf8_enc(uint32_t cp, char *o)
-{
-	if (cp < 0x80) {
-		o[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		o[0] = (char)(0xC0 | cp >> 6);
-		o[1] = (char)(0x80 | (cp & 0x3F));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		o[0] = (char)(0xE0 | cp >> 12);
-		o[1] = (char)(0x80 | (cp >> 6 & 0x3F));
-		o[2] = (char)(0x80 | (cp & 0x3F));
-		return 3;
-	}
-	o[0] = (char)(0xF0 | cp >> 18);
-	o[1] = (char)(0x80 | (cp >> 12 & 0x3F));
-	o[2] = (char)(0x80 | (cp >> 6 & 0x3F));
-	o[3] = (char)(0x80 | (cp & 0x3F));
-	return 4;
-}
 
 /* ---------------- the tokenizer ---------------- */
 
@@ -410,7 +387,7 @@ static inline void flush(tl_tokenizer *t)
 static void put_cp(tl_tokenizer *t, uint32_t cp)
 {
 	char b[4];
-	size_t k = utf8_enc(cp, b);
+	size_t k = (size_t)tl_utf8_encode(b, cp);
 	if (tl_tok_is_whitespace(cp)) {
 		flush(t);
 	} else if (tl_tok_is_punct(cp)) {
@@ -502,7 +479,7 @@ static int run(tl_tokenizer *t, const char *str, size_t len, int specials, size_
 			    (cp >= 0x20000 && cp <= 0x2A6DF)) {
 				/* unified ideographs: no decomposition, no case */
 				char b[4];
-				size_t n = utf8_enc(cp, b);
+				size_t n = (size_t)tl_utf8_encode(b, cp);
 				emit(t, b, n, 1);
 				continue;
 			}

@@ -68,6 +68,15 @@ void tl_die_rec(int code, uint64_t recno, const char *fmt, ...)
 	exit(code);
 }
 
+int tl_errf(char *err, size_t errsz, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errsz, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
 void *tl_xmalloc(size_t n)
 {
 	void *p = malloc(n ? n : 1);

@@ -41,6 +41,36 @@ void tl_warn_rec(uint64_t recno, const char *fmt, ...) __attribute__((format(pri
 _Noreturn void tl_die_rec(int code, uint64_t recno, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* Format a message into err (errsz bytes) and return -1: the error
+ * convention of library functions that report to their caller. */
+int tl_errf(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Encode code point cp as UTF-8 into o (room for 4 bytes); returns the
+ * number of bytes written. cp must be a valid scalar value. */
+static inline int tl_utf8_encode(char *o, uint32_t cp)
+{
+	if (cp < 0x80) {
+		o[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		o[0] = (char)(0xC0 | cp >> 6);
+		o[1] = (char)(0x80 | (cp & 0x3F));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		o[0] = (char)(0xE0 | cp >> 12);
+		o[1] = (char)(0x80 | (cp >> 6 & 0x3F));
+		o[2] = (char)(0x80 | (cp & 0x3F));
+		return 3;
+	}
+	o[0] = (char)(0xF0 | cp >> 18);
+	o[1] = (char)(0x80 | (cp >> 12 & 0x3F));
+	o[2] = (char)(0x80 | (cp >> 6 & 0x3F));
+	o[3] = (char)(0x80 | (cp & 0x3F));
+	return 4;
+}
+
 /* Allocation that dies (TL_EXIT_FAIL, "out of memory") instead of
  * returning NULL. Free with free(). */
 void *tl_xmalloc(size_t n);
