@@ -51,11 +51,12 @@ deps:
 	@sh tests/deps.sh
 
 # The README's test command: install what is missing, build, test.
+# The fuzz run comes first so that the test summary is the closing line.
 check:
 	$(MAKE) deps
 	$(MAKE) models
-	$(MAKE) test
 	$(MAKE) fuzz
+	$(MAKE) test
 
 # The README's demonstration: a pipeline on the embedded defaults.
 demo: all
