@@ -3,6 +3,7 @@
  * and word dropout), reproducibly, each marked with aug: {op, src}. */
 #include "tl/augment.h"
 #include "tl/stream.h"
+#include "tl/text.h"
 #include "tl/util.h"
 #include "tl/wordnet.h"
 
@@ -52,21 +53,6 @@ enum { OPT_OPS = 256, OPT_SEED, OPT_SR, OPT_RI, OPT_RS, OPT_RD, OPT_TYPO, OPT_DR
  * embedded before augmentation, and its copies would be stale */
 static const char *const stale_keys[] = {"ids", "tokens", "type_ids", "attention_mask", "vec", "sparse", NULL};
 
-static int utf8_valid(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n;) {
-		if ((unsigned char)s[i] < 0x80) {
-			i++;
-			continue;
-		}
-		int32_t cp;
-		utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(n - i), &cp);
-		if (k <= 0)
-			return 0;
-		i += (size_t)k;
-	}
-	return 1;
-}
 
 int main(int argc, char **argv)
 {
@@ -217,7 +203,7 @@ int main(int argc, char **argv)
 					   "record already has '%s': run tl-augment before tl-tokenize/tl-embed "
 					   "(augmented copies would carry stale %s)",
 					   stale_keys[i], stale_keys[i]);
-		if (!utf8_valid(text, tlen))
+		if (tl_text_count_invalid_utf8(text, tlen))
 			tl_die_rec(TL_EXIT_DATA, rec.no, "'text' is not valid UTF-8 (tl-clean repairs it)");
 		/* the record's key for the generator, and the id prefix */
 		const msgpack_object *id = tl_rec_get(&rec, "id");

@@ -1,6 +1,7 @@
 /* augment.c - EDA operations, rotation and noise on words of a text; the
  * seeded generator; synonym dictionaries. See include/tl/augment.h. */
 #include "tl/augment.h"
+#include "tl/text.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -239,21 +240,6 @@ int tl_augment_is_unsegmented(const char *text, size_t len)
 
 /* ---------------- synonym dictionaries ---------------- */
 
-static int utf8_ok(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n;) {
-		if ((unsigned char)s[i] < 0x80) {
-			i++;
-			continue;
-		}
-		int32_t cp;
-		utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(n - i), &cp);
-		if (k <= 0)
-			return 0;
-		i += (size_t)k;
-	}
-	return 1;
-}
 
 struct tl_synonyms {
 	char *data;       /* the file, edited in place: keys and synonyms NUL-terminated */
@@ -335,7 +321,7 @@ tl_synonyms *tl_synonyms_load(const char *path, char *err, size_t errsz)
 		if (ll == 0 || line[0] == '#')
 			continue;
 		line[ll] = 0;
-		if (!utf8_ok(line, ll)) {
+		if (tl_text_count_invalid_utf8(line, ll)) {
 			snprintf(err, errsz, "%s line %zu: invalid UTF-8", path, lineno);
 			goto fail;
 		}
