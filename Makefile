@@ -21,9 +21,13 @@ OPTFLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sani
 LDSAN = -fsanitize=address,undefined
 else
 BUILD ?= build
-OPTFLAGS = -O3 -march=$(ARCH) -g
+OPTFLAGS = -O3 -march=$(ARCH) -g $(VECFLAGS)
 LDSAN =
 endif
+# Full-width AVX-512 in the vectorised loops where the CPU has it (gcc
+# defaults to 256-bit vectors there; the sgemm kernels use 512 anyway).
+VECFLAGS ?= $(shell $(CC) -march=$(ARCH) -dM -E - </dev/null 2>/dev/null | grep -q __AVX512F__ && \
+	echo -mprefer-vector-width=512)
 
 CC ?= cc
 PKGS = msgpack jansson libutf8proc openblas zlib

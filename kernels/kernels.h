@@ -71,6 +71,23 @@ typedef struct tl_kernels {
 	 * when not training). */
 	void (*attention_forward)(float *out, float *att, const float *qkv, const int32_t *lens,
 				  int B, int T, int C, int NH);
+	/* Packed layout: the lens[b] real rows of each sequence back to back,
+	 * N = sum(lens) rows, no padding. pack_rows moves rows of width C from
+	 * the padded [B,T,C] layout to the packed one (unpack = 0), or back
+	 * (unpack = 1: padding rows of dst are zeroed). dst != src. */
+	void (*pack_rows)(float *dst, const float *src, const int32_t *lens, int B, int T, int C,
+			  int unpack);
+	/* attention_forward over packed qkv[N,3C] into packed out[N,C] (no
+	 * probabilities): the inference path, where padding rows cost nothing. */
+	void (*attention_forward_packed)(float *out, const float *qkv, const int32_t *lens, int B, int C,
+					 int NH);
+	/* Fused inference forms. out[N,C] = GELU(inp + bias[c]) (bias may be
+	 * NULL; out may equal inp). */
+	void (*bias_gelu_forward)(float *out, const float *inp, const float *bias, int N, int C);
+	/* out[N,C] = LayerNorm(a + (b + bbias[c])) * weight + bias (bbias may be
+	 * NULL; out may equal a or b). */
+	void (*add_layernorm_forward)(float *out, const float *a, const float *b, const float *bbias,
+				      const float *weight, const float *bias, int N, int C, float eps);
 	/* BERT pooler: out[B,OC] = tanh(hidden[b, 0, :] W^T + bias). */
 	void (*pooler_forward)(float *out, const float *hidden, const float *weight, const float *bias,
 			       int B, int T, int C, int OC);

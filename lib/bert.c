@@ -368,15 +368,11 @@ int tl_bert_check_seq(const tl_bert *m, const int32_t *ids, const int32_t *type_
 static void acts_alloc(tl_bert *m, int B, int T)
 {
 	const tl_bert_config *c = &m->cfg;
-	size_t BT = (size_t)B * T, C = (size_t)c->C, I = (size_t)c->I, L = m->keep ? (size_t)c->L : 1;
+	size_t BT = (size_t)B * T, C = (size_t)c->C, I = (size_t)c->I;
 	size_t NL = (size_t)(c->nlabels ? c->nlabels : 1);
 	size_t sizes[] = {
-		BT * C, BT * C, BT, BT,                          /* emb, emb_ln, mean, rstd */
-		L * BT * 3 * C, L * BT * C,                      /* qkv, atty */
-		m->keep ? L * B * c->NH * (size_t)T * T : 0,     /* att */
-		L * BT * C, L * BT * C, L * BT * C, L * BT, L * BT, /* attproj, res1, ln1, mean, rstd */
-		L * BT * I, m->keep ? L * BT * I : 0,            /* fch, fch_gelu */
-		L * BT * C, L * BT * C, L * BT * C, L * BT, L * BT, /* fcproj, res2, ln2, mean, rstd */
+		BT * C, BT * C, BT * 3 * C, BT * C, BT * C, BT * C, /* emb, x, qkv, atty, proj, ln1 */
+		BT * I,                                          /* fch */
 		(size_t)B * C, (size_t)B * NL, (size_t)B * C,    /* pooled, logits, pool */
 	};
 	size_t n = 0;
@@ -388,19 +384,13 @@ static void acts_alloc(tl_bert *m, int B, int T)
 		m->acts_arena = m->k->alloc(n * sizeof(float));
 		m->acts_cap = n;
 	}
-	float **ptrs[] = {&m->acts.emb,      &m->acts.emb_ln,   &m->acts.emb_mean, &m->acts.emb_rstd,
-			  &m->acts.qkv,      &m->acts.atty,     &m->acts.att,      &m->acts.attproj,
-			  &m->acts.res1,     &m->acts.ln1,      &m->acts.ln1_mean, &m->acts.ln1_rstd,
-			  &m->acts.fch,      &m->acts.fch_gelu, &m->acts.fcproj,   &m->acts.res2,
-			  &m->acts.ln2,      &m->acts.ln2_mean, &m->acts.ln2_rstd, &m->acts.pooled,
-			  &m->acts.logits,   &m->acts.pool};
+	float **ptrs[] = {&m->acts.emb,  &m->acts.x,      &m->acts.qkv,    &m->acts.atty, &m->acts.proj,
+			  &m->acts.ln1,  &m->acts.fch,    &m->acts.pooled, &m->acts.logits, &m->acts.pool};
 	float *a = m->acts_arena;
 	for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
-		*ptrs[i] = sizes[i] ? a : NULL;
+		*ptrs[i] = a;
 		a += (sizes[i] + 15) & ~(size_t)15;
 	}
-	if (!m->keep)
-		m->acts.fch_gelu = m->acts.fch;
 	if (BT > m->in_cap) {
 		if (m->ids)
 			m->k->free(m->ids);
@@ -411,6 +401,11 @@ static void acts_alloc(tl_bert *m, int B, int T)
 	m->lens = m->ids + 2 * BT;
 }
 
+/* The inference forward. The embeddings are gathered in the padded [B,T]
+ * layout, then packed: every layer runs on the real tokens only, so padding
+ * costs nothing in the matrix products, and the biases of the products
+ * that feed GELU or a residual LayerNorm are added inside those kernels.
+ * m->out is unpacked back to [B,T,C] (padding rows zero). */
 void tl_bert_forward(tl_bert *m, const int32_t *ids, const int32_t *type_ids, const int32_t *lens, int B, int T,
 		     int upto)
 {
@@ -418,7 +413,7 @@ void tl_bert_forward(tl_bert *m, const int32_t *ids, const int32_t *type_ids, co
 	const tl_bert_config *c = &m->cfg;
 	const tl_bert_params *p = &m->params;
 	tl_bert_acts *a = &m->acts;
-	int C = c->C, I = c->I, NH = c->NH, N = B * T;
+	int C = c->C, I = c->I, NH = c->NH;
 	size_t BT = (size_t)B * T;
 	if (upto < 0 || upto > c->L)
 		upto = c->L;
@@ -430,33 +425,28 @@ void tl_bert_forward(tl_bert *m, const int32_t *ids, const int32_t *type_ids, co
 		k->to_device(m->type_ids, type_ids, BT * sizeof(int32_t));
 	k->to_device(m->lens, lens, (size_t)B * sizeof(int32_t));
 
+	size_t real = 0;
+	for (int b = 0; b < B; b++)
+		real += (size_t)(lens[b] < 0 ? 0 : lens[b] > T ? T : lens[b]);
+	int N = (int)real;
 	k->embedding_forward(a->emb, m->ids, type_ids ? m->type_ids : NULL, p->wte, p->wpe, p->wtt, B, T, C);
-	k->layernorm_forward(a->emb_ln, a->emb_mean, a->emb_rstd, a->emb, p->emb_lnw, p->emb_lnb, N, C, c->eps);
-	const float *x = a->emb_ln;
+	k->pack_rows(a->x, a->emb, m->lens, B, T, C, 0);
+	k->layernorm_forward(a->x, NULL, NULL, a->x, p->emb_lnw, p->emb_lnb, N, C, c->eps);
 	for (int l = 0; l < upto; l++) {
-		size_t o = m->keep ? (size_t)l : 0;
-		float *qkv = a->qkv + o * BT * 3 * C, *atty = a->atty + o * BT * C;
-		float *att = a->att ? a->att + o * (size_t)B * NH * T * T : NULL;
-		float *attproj = a->attproj + o * BT * C, *res1 = a->res1 + o * BT * C, *ln1 = a->ln1 + o * BT * C;
-		float *fch = a->fch + o * BT * I, *fch_gelu = a->fch_gelu + o * BT * I;
-		float *fcproj = a->fcproj + o * BT * C, *res2 = a->res2 + o * BT * C, *ln2 = a->ln2 + o * BT * C;
-		float *ln1m = a->ln1_mean + o * BT, *ln1r = a->ln1_rstd + o * BT;
-		float *ln2m = a->ln2_mean + o * BT, *ln2r = a->ln2_rstd + o * BT;
-		size_t lC = (size_t)l * C;
-
-		k->matmul_forward(qkv, x, p->qkvw + lC * 3 * C, p->qkvb + lC * 3, N, C, 3 * C);
-		k->attention_forward(atty, att, qkv, m->lens, B, T, C, NH);
-		k->matmul_forward(attproj, atty, p->attprojw + lC * C, p->attprojb + lC, N, C, C);
-		k->residual_forward(res1, x, attproj, BT * C);
-		k->layernorm_forward(ln1, ln1m, ln1r, res1, p->ln1w + lC, p->ln1b + lC, N, C, c->eps);
-		k->matmul_forward(fch, ln1, p->fcw + (size_t)l * I * C, p->fcb + (size_t)l * I, N, C, I);
-		k->gelu_forward(fch_gelu, fch, BT * I);
-		k->matmul_forward(fcproj, fch_gelu, p->fcprojw + lC * I, p->fcprojb + lC, N, I, C);
-		k->residual_forward(res2, ln1, fcproj, BT * C);
-		k->layernorm_forward(ln2, ln2m, ln2r, res2, p->ln2w + lC, p->ln2b + lC, N, C, c->eps);
-		x = ln2;
+		size_t lC = (size_t)l * C, lI = (size_t)l * I;
+		k->matmul_forward(a->qkv, a->x, p->qkvw + lC * 3 * C, p->qkvb + lC * 3, N, C, 3 * C);
+		k->attention_forward_packed(a->atty, a->qkv, m->lens, B, C, NH);
+		k->matmul_forward(a->proj, a->atty, p->attprojw + lC * C, NULL, N, C, C);
+		k->add_layernorm_forward(a->ln1, a->x, a->proj, p->attprojb + lC, p->ln1w + lC, p->ln1b + lC, N, C,
+					 c->eps);
+		k->matmul_forward(a->fch, a->ln1, p->fcw + lI * C, NULL, N, C, I);
+		k->bias_gelu_forward(a->fch, a->fch, p->fcb + lI, N, I);
+		k->matmul_forward(a->proj, a->fch, p->fcprojw + lC * I, NULL, N, I, C);
+		k->add_layernorm_forward(a->x, a->ln1, a->proj, p->fcprojb + lC, p->ln2w + lC, p->ln2b + lC, N, C,
+					 c->eps);
 	}
-	m->out = x;
+	k->pack_rows(a->emb, a->x, m->lens, B, T, C, 1);
+	m->out = a->emb;
 }
 
 const float *tl_bert_pooler(tl_bert *m)

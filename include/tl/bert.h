@@ -54,26 +54,18 @@ typedef struct {
 	float *clsb;     /* [NL] */
 } tl_bert_params;
 
-/* Activations of one forward pass over a [B, T] batch. With keep (training)
- * every buffer marked [L] holds all layers; otherwise one layer's worth is
- * reused. All in backend memory. */
+/* Activations of one (inference) forward pass over a [B, T] batch: one
+ * layer's worth, reused by every layer. The layers run on the packed rows
+ * (the real tokens of each sequence back to back, N <= B*T rows), so the
+ * row buffers hold at most B*T rows. All in backend memory. */
 typedef struct {
-	float *emb;     /* [B,T,C] embeddings before LayerNorm */
-	float *emb_ln;  /* [B,T,C] embedding output = input of layer 0 */
-	float *emb_mean, *emb_rstd; /* [B,T] */
-	float *qkv;     /* [L][B,T,3C] */
-	float *atty;    /* [L][B,T,C] attention output before the projection */
-	float *att;     /* [L][B,NH,T,T] probabilities (keep only, else NULL) */
-	float *attproj; /* [L][B,T,C] */
-	float *res1;    /* [L][B,T,C] input + attproj */
-	float *ln1;     /* [L][B,T,C] */
-	float *ln1_mean, *ln1_rstd; /* [L][B,T] */
-	float *fch;     /* [L][B,T,I] before GELU */
-	float *fch_gelu;/* [L][B,T,I] (aliases fch when not keeping) */
-	float *fcproj;  /* [L][B,T,C] */
-	float *res2;    /* [L][B,T,C] ln1 + fcproj */
-	float *ln2;     /* [L][B,T,C] layer output */
-	float *ln2_mean, *ln2_rstd; /* [L][B,T] */
+	float *emb;     /* [B,T,C] embeddings, then the unpacked output */
+	float *x;       /* [N,C] embedding output, then each layer's output */
+	float *qkv;     /* [N,3C] */
+	float *atty;    /* [N,C] attention output before the projection */
+	float *proj;    /* [N,C] attention or FFN output projection (no bias) */
+	float *ln1;     /* [N,C] */
+	float *fch;     /* [N,I] FFN hidden, GELU in place */
 	float *pooled;  /* [B,C] */
 	float *logits;  /* [B,NL] */
 	float *pool;    /* [B,C] tl_bert_encode pooling output */
@@ -93,7 +85,6 @@ typedef struct {
 	tl_bert_acts acts;
 	float *acts_arena;
 	size_t acts_cap;              /* floats in acts_arena */
-	int keep;                     /* keep every layer's activations (training) */
 	int32_t *ids, *type_ids, *lens; /* [B,T], [B,T], [B] backend memory */
 	size_t in_cap;
 	int B, T;                     /* shape of the last forward */
