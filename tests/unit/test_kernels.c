@@ -182,7 +182,64 @@ int main(void)
 				qkv[((size_t)1 * T + t) * 3 * C + c] = 1e6f;
 		k->attention_forward(out2, NULL, qkv, lens, B, T, C, NH);
 		CHECK(memcmp(out, out2, (size_t)B * T * C * 4) == 0);
+		/* the packed layout: pack qkv, attend, unpack = the padded result
+		 * (bitwise: the same products on the same rows) */
+		int real = lens[0] + lens[1] + lens[2];
+		float *pq = k->alloc((size_t)real * 3 * C * 4), *po = k->alloc((size_t)real * C * 4);
+		k->pack_rows(pq, qkv, lens, B, T, 3 * C, 0);
+		CHECK(memcmp(pq + (size_t)(lens[0] + 2) * 3 * C, qkv + (size_t)(T + 2) * 3 * C, (size_t)3 * C * 4) == 0);
+		k->attention_forward_packed(po, pq, lens, B, C, NH);
+		for (size_t i = 0; i < (size_t)B * T * C; i++)
+			out2[i] = 7.0f;
+		k->pack_rows(out2, po, lens, B, T, C, 1);
+		CHECK(memcmp(out, out2, (size_t)B * T * C * 4) == 0);
+		CHECK(out2[((size_t)1 * T + 4) * C] == 0.0f && out2[((size_t)2 * T + 10) * C + C - 1] == 0.0f);
+		CHECK(maxdiff(out2, ref, (size_t)B * T * C) < 1e-5);
+		k->free(pq), k->free(po);
 		free(qkv), free(ref), k->free(out), k->free(out2), k->free(att);
+	}
+	/* fused inference forms against their unfused definitions */
+	{
+		int N = 19, C = 37;
+		float *x = rnd((size_t)N * C, 3), *y = rnd((size_t)N * C, 3), *bb = rnd(C, 1);
+		float *w = rnd(C, 1), *b = rnd(C, 1);
+		float *o = k->alloc((size_t)N * C * 4), *t = k->alloc((size_t)N * C * 4);
+		double *ref = tl_xmalloc((size_t)N * C * sizeof *ref);
+		/* bias + GELU: 0.5 v (1 + erf(v / sqrt 2)) */
+		k->bias_gelu_forward(o, x, bb, N, C);
+		for (int n = 0; n < N; n++)
+			for (int c = 0; c < C; c++) {
+				double v = (double)x[n * C + c] + bb[c];
+				ref[n * C + c] = 0.5 * v * (1 + erf(v / sqrt(2.0)));
+			}
+		CHECK(maxdiff(o, ref, (size_t)N * C) < 1e-5);
+		memcpy(t, x, (size_t)N * C * 4);
+		k->bias_gelu_forward(t, t, NULL, N, C); /* in place, no bias */
+		k->gelu_forward(o, x, (size_t)N * C);
+		CHECK(memcmp(o, t, (size_t)N * C * 4) == 0);
+		/* LayerNorm(a + (b + bias)) in double */
+		for (int n = 0; n < N; n++) {
+			double r[64], m = 0, v = 0;
+			for (int c = 0; c < C; c++)
+				m += r[c] = (double)x[n * C + c] + ((double)y[n * C + c] + bb[c]);
+			m /= C;
+			for (int c = 0; c < C; c++)
+				v += (r[c] - m) * (r[c] - m);
+			v /= C;
+			for (int c = 0; c < C; c++)
+				ref[n * C + c] = (r[c] - m) / sqrt(v + 1e-12) * w[c] + b[c];
+		}
+		k->add_layernorm_forward(o, x, y, bb, w, b, N, C, 1e-12f);
+		CHECK(maxdiff(o, ref, (size_t)N * C) < 2e-5);
+		memcpy(t, y, (size_t)N * C * 4);
+		k->add_layernorm_forward(t, x, t, bb, w, b, N, C, 1e-12f); /* out == b */
+		CHECK(memcmp(o, t, (size_t)N * C * 4) == 0);
+		/* without the extra bias it is residual + LayerNorm */
+		k->add_layernorm_forward(o, x, y, NULL, w, b, N, C, 1e-12f);
+		k->residual_forward(t, x, y, (size_t)N * C);
+		k->layernorm_forward(t, NULL, NULL, t, w, b, N, C, 1e-12f);
+		CHECK(memcmp(o, t, (size_t)N * C * 4) == 0);
+		free(x), free(y), free(bb), free(w), free(b), free(ref), k->free(o), k->free(t);
 	}
 	/* pooling and normalisation */
 	{
