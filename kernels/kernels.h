@@ -72,15 +72,18 @@ typedef struct tl_kernels {
 	void (*attention_forward)(float *out, float *att, const float *qkv, const int32_t *lens,
 				  int B, int T, int C, int NH);
 	/* Packed layout: the lens[b] real rows of each sequence back to back,
-	 * N = sum(lens) rows, no padding. pack_rows moves rows of width C from
-	 * the padded [B,T,C] layout to the packed one (unpack = 0), or back
-	 * (unpack = 1: padding rows of dst are zeroed). dst != src. */
-	void (*pack_rows)(float *dst, const float *src, const int32_t *lens, int B, int T, int C,
-			  int unpack);
+	 * N = sum(lens) rows, no padding. pack_rows moves rows of width C
+	 * (enum tl_rows): TL_ROWS_PACK from the padded [B,T,C] layout to the
+	 * packed one; TL_ROWS_UNPACK back (padding rows of dst zeroed);
+	 * TL_ROWS_FIRST the first row of each packed sequence into dst[B,C]
+	 * (T unused). dst != src. */
+	void (*pack_rows)(float *dst, const float *src, const int32_t *lens, int B, int T, int C, int mode);
 	/* attention_forward over packed qkv[N,3C] into packed out[N,C] (no
-	 * probabilities): the inference path, where padding rows cost nothing. */
+	 * probabilities): the inference path, where padding rows cost nothing.
+	 * first_only: only the first query of each sequence (the [CLS] row),
+	 * out[B,C]; keys and values are still every row. */
 	void (*attention_forward_packed)(float *out, const float *qkv, const int32_t *lens, int B, int C,
-					 int NH);
+					 int NH, int first_only);
 	/* Fused inference forms. out[N,C] = GELU(inp + bias[c]) (bias may be
 	 * NULL; out may equal inp). */
 	void (*bias_gelu_forward)(float *out, const float *inp, const float *bias, int N, int C);
@@ -97,6 +100,8 @@ typedef struct tl_kernels {
 	/* Rows of x[N,C] scaled to unit L2 norm (a zero row stays zero). */
 	void (*l2norm_forward)(float *x, int N, int C);
 } tl_kernels;
+
+enum tl_rows { TL_ROWS_PACK = 0, TL_ROWS_UNPACK = 1, TL_ROWS_FIRST = 2 };
 
 /* The CPU backend's float erf (vectorisable; |error| < 2e-7), exposed for
  * its test. */

@@ -68,7 +68,8 @@ typedef struct tl_train_kernels {
 	void (*layernorm_backward)(float *dinp, float *dweight, float *dbias, const float *dout,
 				   const float *inp, const float *weight, const float *mean, const float *rstd,
 				   int N, int C);
-	/* exact erf GELU: dinp[i] += dout[i] * gelu'(inp[i]). */
+	/* exact erf GELU: dinp[i] += dout[i] * gelu'(inp[i]) (dinp may equal
+	 * dout: then it is assigned, dinp[i] = dout[i] * gelu'(inp[i])). */
 	void (*gelu_backward)(float *dinp, const float *inp, const float *dout, size_t n);
 	/* tanh: out = tanh(x) saved; dinp[i] += dout[i] * (1 - out[i]^2). */
 	void (*tanh_backward)(float *dinp, const float *out, const float *dout, size_t n);
@@ -120,6 +121,12 @@ typedef struct tl_train_kernels {
 	 * p -= (lr / (1-b1^t)) * m / (sqrt(v) / sqrt(1-b2^t) + eps). t >= 1. */
 	void (*adamw_update)(float *param, const float *grad, float *m, float *v, size_t n, float lr, float b1,
 			     float b2, float eps, float wd, int t);
+	/* The training loop's fused step: AdamW as adamw_update on the gradient
+	 * gscale * grad (gradient clipping folded in; 1: none), then grad[i] = 0
+	 * (the next step's zero_grad folded in). Bitwise equal to scale(grad,
+	 * gscale) (skipped when gscale == 1), adamw_update, memset(grad, 0). */
+	void (*adamw_update_zero)(float *param, float *grad, float *m, float *v, size_t n, float lr, float b1,
+				  float b2, float eps, float wd, int t, float gscale);
 	/* SGD with momentum (torch.optim.SGD, dampening 0, coupled weight decay
 	 * as torch: g += wd p; buf = mom buf + g (buf = g at t == 1);
 	 * p -= lr buf). buf may be NULL when mom == 0. */

@@ -372,7 +372,7 @@ static void acts_alloc(tl_bert *m, int B, int T)
 	size_t NL = (size_t)(c->nlabels ? c->nlabels : 1);
 	size_t sizes[] = {
 		BT * C, BT * C, BT * 3 * C, BT * C, BT * C, BT * C, /* emb, x, qkv, atty, proj, ln1 */
-		BT * I,                                          /* fch */
+		BT * I, (size_t)B * C,                           /* fch, first */
 		(size_t)B * C, (size_t)B * NL, (size_t)B * C,    /* pooled, logits, pool */
 	};
 	size_t n = 0;
@@ -385,7 +385,7 @@ static void acts_alloc(tl_bert *m, int B, int T)
 		m->acts_cap = n;
 	}
 	float **ptrs[] = {&m->acts.emb,  &m->acts.x,      &m->acts.qkv,    &m->acts.atty, &m->acts.proj,
-			  &m->acts.ln1,  &m->acts.fch,    &m->acts.pooled, &m->acts.logits, &m->acts.pool};
+			  &m->acts.ln1,  &m->acts.fch,    &m->acts.first,  &m->acts.pooled, &m->acts.logits, &m->acts.pool};
 	float *a = m->acts_arena;
 	for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
 		*ptrs[i] = a;
@@ -405,9 +405,12 @@ static void acts_alloc(tl_bert *m, int B, int T)
  * layout, then packed: every layer runs on the real tokens only, so padding
  * costs nothing in the matrix products, and the biases of the products
  * that feed GELU or a residual LayerNorm are added inside those kernels.
- * m->out is unpacked back to [B,T,C] (padding rows zero). */
-void tl_bert_forward(tl_bert *m, const int32_t *ids, const int32_t *type_ids, const int32_t *lens, int B, int T,
-		     int upto)
+ * m->out is unpacked back to [B,T,C] (padding rows zero). With first_only
+ * (the pooler, the classifier and [CLS] pooling read nothing else) the last
+ * layer computes keys and values for every token but the rest for the
+ * first token only, and m->out is [B,1,C]. */
+static void forward(tl_bert *m, const int32_t *ids, const int32_t *type_ids, const int32_t *lens, int B, int T,
+		    int upto, int first_only)
 {
 	const tl_kernels *k = m->k;
 	const tl_bert_config *c = &m->cfg;
@@ -417,6 +420,8 @@ void tl_bert_forward(tl_bert *m, const int32_t *ids, const int32_t *type_ids, co
 	size_t BT = (size_t)B * T;
 	if (upto < 0 || upto > c->L)
 		upto = c->L;
+	if (upto == 0)
+		first_only = 0;
 	acts_alloc(m, B, T);
 	m->B = B;
 	m->T = T;
@@ -430,30 +435,48 @@ void tl_bert_forward(tl_bert *m, const int32_t *ids, const int32_t *type_ids, co
 		real += (size_t)(lens[b] < 0 ? 0 : lens[b] > T ? T : lens[b]);
 	int N = (int)real;
 	k->embedding_forward(a->emb, m->ids, type_ids ? m->type_ids : NULL, p->wte, p->wpe, p->wtt, B, T, C);
-	k->pack_rows(a->x, a->emb, m->lens, B, T, C, 0);
+	k->pack_rows(a->x, a->emb, m->lens, B, T, C, TL_ROWS_PACK);
 	k->layernorm_forward(a->x, NULL, NULL, a->x, p->emb_lnw, p->emb_lnb, N, C, c->eps);
 	for (int l = 0; l < upto; l++) {
 		size_t lC = (size_t)l * C, lI = (size_t)l * I;
+		int last1 = first_only && l == upto - 1, R = last1 ? B : N;
+		float *x = a->x;
 		k->matmul_forward(a->qkv, a->x, p->qkvw + lC * 3 * C, p->qkvb + lC * 3, N, C, 3 * C);
-		k->attention_forward_packed(a->atty, a->qkv, m->lens, B, C, NH);
-		k->matmul_forward(a->proj, a->atty, p->attprojw + lC * C, NULL, N, C, C);
-		k->add_layernorm_forward(a->ln1, a->x, a->proj, p->attprojb + lC, p->ln1w + lC, p->ln1b + lC, N, C,
+		k->attention_forward_packed(a->atty, a->qkv, m->lens, B, C, NH, last1);
+		if (last1) {
+			k->pack_rows(a->first, a->x, m->lens, B, T, C, TL_ROWS_FIRST);
+			x = a->first;
+		}
+		k->matmul_forward(a->proj, a->atty, p->attprojw + lC * C, NULL, R, C, C);
+		k->add_layernorm_forward(a->ln1, x, a->proj, p->attprojb + lC, p->ln1w + lC, p->ln1b + lC, R, C,
 					 c->eps);
-		k->matmul_forward(a->fch, a->ln1, p->fcw + lI * C, NULL, N, C, I);
-		k->bias_gelu_forward(a->fch, a->fch, p->fcb + lI, N, I);
-		k->matmul_forward(a->proj, a->fch, p->fcprojw + lC * I, NULL, N, I, C);
-		k->add_layernorm_forward(a->x, a->ln1, a->proj, p->fcprojb + lC, p->ln2w + lC, p->ln2b + lC, N, C,
+		k->matmul_forward(a->fch, a->ln1, p->fcw + lI * C, NULL, R, C, I);
+		k->bias_gelu_forward(a->fch, a->fch, p->fcb + lI, R, I);
+		k->matmul_forward(a->proj, a->fch, p->fcprojw + lC * I, NULL, R, I, C);
+		k->add_layernorm_forward(x, a->ln1, a->proj, p->fcprojb + lC, p->ln2w + lC, p->ln2b + lC, R, C,
 					 c->eps);
 	}
-	k->pack_rows(a->emb, a->x, m->lens, B, T, C, 1);
-	m->out = a->emb;
+	if (first_only) {
+		m->out = a->first;
+		m->out_T = 1;
+	} else {
+		k->pack_rows(a->emb, a->x, m->lens, B, T, C, TL_ROWS_UNPACK);
+		m->out = a->emb;
+		m->out_T = T;
+	}
+}
+
+void tl_bert_forward(tl_bert *m, const int32_t *ids, const int32_t *type_ids, const int32_t *lens, int B, int T,
+		     int upto)
+{
+	forward(m, ids, type_ids, lens, B, T, upto, 0);
 }
 
 const float *tl_bert_pooler(tl_bert *m)
 {
 	if (!m->has_pooler)
 		return NULL;
-	m->k->pooler_forward(m->acts.pooled, m->out, m->params.poolw, m->params.poolb, m->B, m->T, m->cfg.C,
+	m->k->pooler_forward(m->acts.pooled, m->out, m->params.poolw, m->params.poolb, m->B, m->out_T, m->cfg.C,
 			     m->cfg.C);
 	return m->acts.pooled;
 }
@@ -516,13 +539,13 @@ void tl_bert_encode(tl_bert *m, const tl_bert_seq *seqs, size_t n, const tl_bert
 		}
 		const float *r;
 		if (o->what == TL_BERT_POOL) {
-			tl_bert_forward(m, ids, any_types ? types : NULL, lens, B, T, o->layer);
-			m->k->pool_forward(m->acts.pool, m->out, m->lens, B, T, m->cfg.C, o->pool);
+			forward(m, ids, any_types ? types : NULL, lens, B, T, o->layer, o->pool == TL_POOL_CLS);
+			m->k->pool_forward(m->acts.pool, m->out, m->lens, B, m->out_T, m->cfg.C, o->pool);
 			if (o->normalize)
 				m->k->l2norm_forward(m->acts.pool, B, m->cfg.C);
 			r = m->acts.pool;
 		} else {
-			tl_bert_forward(m, ids, any_types ? types : NULL, lens, B, T, -1);
+			forward(m, ids, any_types ? types : NULL, lens, B, T, -1, 1);
 			r = o->what == TL_BERT_POOLER ? tl_bert_pooler(m) : tl_bert_classify(m);
 		}
 		m->k->to_host(res, r, (size_t)B * width * sizeof(float));

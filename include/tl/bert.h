@@ -66,6 +66,7 @@ typedef struct {
 	float *proj;    /* [N,C] attention or FFN output projection (no bias) */
 	float *ln1;     /* [N,C] */
 	float *fch;     /* [N,I] FFN hidden, GELU in place */
+	float *first;   /* [B,C] first-token-only last layer: its input, then output */
 	float *pooled;  /* [B,C] */
 	float *logits;  /* [B,NL] */
 	float *pool;    /* [B,C] tl_bert_encode pooling output */
@@ -88,7 +89,8 @@ typedef struct {
 	int32_t *ids, *type_ids, *lens; /* [B,T], [B,T], [B] backend memory */
 	size_t in_cap;
 	int B, T;                     /* shape of the last forward */
-	const float *out;             /* [B,T,C] hidden state the last forward ended with */
+	const float *out;             /* [B,out_T,C] hidden state the last forward ended with */
+	int out_T;                    /* rows per sequence in out: T, or 1 (first token only) */
 } tl_bert;
 
 /* Sizes (floats) of the TL_BERT_NPARAMS tensors for a configuration. */

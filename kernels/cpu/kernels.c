@@ -324,7 +324,8 @@ static void attention_forward(float *out, float *att, const float *qkv, const in
 	}
 }
 
-static void attention_forward_packed(float *out, const float *qkv, const int32_t *lens, int B, int C, int NH)
+static void attention_forward_packed(float *out, const float *qkv, const int32_t *lens, int B, int C, int NH,
+				     int first_only)
 {
 	int hd = C / NH;
 	float scale = 1.0f / sqrtf((float)hd);
@@ -343,26 +344,43 @@ static void attention_forward_packed(float *out, const float *qkv, const int32_t
 		for (int b = 0; b < B; b++)
 			for (int h = 0; h < NH; h++) {
 				int len = (int)(offs[b + 1] - offs[b]);
-				if (len > 0)
-					attention_one(out + offs[b] * C + h * hd, C, qkv + offs[b] * C3, C3, C, h, hd,
-						      len, scale, scratch(&s, &scap, (size_t)len * len));
+				const float *base = qkv + offs[b] * C3;
+				if (len <= 0) {
+					if (first_only)
+						memset(out + (size_t)b * C + h * hd, 0, sizeof(float) * hd);
+				} else if (first_only) {
+					/* one query: scores and output are vector products */
+					float *sc = scratch(&s, &scap, (size_t)len);
+					cblas_sgemv(CblasRowMajor, CblasNoTrans, len, hd, scale, base + C + h * hd, C3,
+						    base + h * hd, 1, 0.0f, sc, 1);
+					softmax_rows(sc, 1, len);
+					cblas_sgemv(CblasRowMajor, CblasTrans, len, hd, 1.0f, base + 2 * C + h * hd, C3,
+						    sc, 1, 0.0f, out + (size_t)b * C + h * hd, 1);
+				} else {
+					attention_one(out + offs[b] * C + h * hd, C, base, C3, C, h, hd, len, scale,
+						      scratch(&s, &scap, (size_t)len * len));
+				}
 			}
 		free(s);
 	}
 	free(offs);
 }
 
-static void pack_rows(float *dst, const float *src, const int32_t *lens, int B, int T, int C, int unpack)
+static void pack_rows(float *dst, const float *src, const int32_t *lens, int B, int T, int C, int mode)
 {
 	size_t o = 0, row = sizeof(float) * (size_t)C;
 	for (int b = 0; b < B; b++) {
-		int len = lens[b] < 0 ? 0 : lens[b] > T ? T : lens[b];
+		int len = lens[b] < 0 ? 0 : mode != TL_ROWS_FIRST && lens[b] > T ? T : lens[b];
 		float *pad = dst + (size_t)b * T * C;
-		if (unpack) {
+		if (mode == TL_ROWS_UNPACK) {
 			memcpy(pad, src + o * C, row * len);
 			memset(pad + (size_t)len * C, 0, row * (size_t)(T - len));
-		} else {
+		} else if (mode == TL_ROWS_PACK) {
 			memcpy(dst + o * C, src + (size_t)b * T * C, row * len);
+		} else if (len > 0) {
+			memcpy(dst + (size_t)b * C, src + o * C, row);
+		} else {
+			memset(dst + (size_t)b * C, 0, row);
 		}
 		o += (size_t)len;
 	}

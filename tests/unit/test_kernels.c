@@ -186,16 +186,25 @@ int main(void)
 		 * (bitwise: the same products on the same rows) */
 		int real = lens[0] + lens[1] + lens[2];
 		float *pq = k->alloc((size_t)real * 3 * C * 4), *po = k->alloc((size_t)real * C * 4);
-		k->pack_rows(pq, qkv, lens, B, T, 3 * C, 0);
+		k->pack_rows(pq, qkv, lens, B, T, 3 * C, TL_ROWS_PACK);
 		CHECK(memcmp(pq + (size_t)(lens[0] + 2) * 3 * C, qkv + (size_t)(T + 2) * 3 * C, (size_t)3 * C * 4) == 0);
-		k->attention_forward_packed(po, pq, lens, B, C, NH);
+		k->attention_forward_packed(po, pq, lens, B, C, NH, 0);
 		for (size_t i = 0; i < (size_t)B * T * C; i++)
 			out2[i] = 7.0f;
-		k->pack_rows(out2, po, lens, B, T, C, 1);
+		k->pack_rows(out2, po, lens, B, T, C, TL_ROWS_UNPACK);
 		CHECK(memcmp(out, out2, (size_t)B * T * C * 4) == 0);
 		CHECK(out2[((size_t)1 * T + 4) * C] == 0.0f && out2[((size_t)2 * T + 10) * C + C - 1] == 0.0f);
 		CHECK(maxdiff(out2, ref, (size_t)B * T * C) < 1e-5);
-		k->free(pq), k->free(po);
+		/* first query only: the [CLS] rows of the full result */
+		float *pf = k->alloc((size_t)B * C * 4), *pg = k->alloc((size_t)B * C * 4);
+		k->attention_forward_packed(pf, pq, lens, B, C, NH, 1);
+		k->pack_rows(pg, po, lens, B, 0, C, TL_ROWS_FIRST);
+		double fd = 0;
+		for (size_t i = 0; i < (size_t)B * C; i++)
+			fd = fabs(pf[i] - pg[i]) > fd ? fabs(pf[i] - pg[i]) : fd;
+		CHECK(fd < 1e-6);
+		CHECK(memcmp(pg + C, out + (size_t)T * C, (size_t)C * 4) == 0);
+		k->free(pq), k->free(po), k->free(pf), k->free(pg);
 		free(qkv), free(ref), k->free(out), k->free(out2), k->free(att);
 	}
 	/* fused inference forms against their unfused definitions */
