@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
+#include <omp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -507,6 +508,45 @@ static int cmp_len(const void *a, const void *b)
 	return i < j ? -1 : i > j;
 }
 
+/* Host buffers of one batch. */
+typedef struct {
+	int32_t *ids, *types, *lens;
+	float *res;
+} batch_bufs;
+
+/* Encode the B sequences order[s..s+B) (sorted by length) with model or
+ * workspace w; results go to their rows of out. */
+static void encode_batch(tl_bert *w, const tl_bert_seq *seqs, const size_t *order, size_t s, int B,
+			 const tl_bert_encode_opts *o, int width, batch_bufs *h, float *out)
+{
+	int T = seqs[order[s + (size_t)B - 1]].len;
+	int any_types = 0;
+	for (int b = 0; b < B; b++) {
+		const tl_bert_seq *q = &seqs[order[s + (size_t)b]];
+		h->lens[b] = q->len;
+		for (int t = 0; t < T; t++) {
+			h->ids[(size_t)b * T + t] = t < q->len ? q->ids[t] : w->cfg.pad_id;
+			h->types[(size_t)b * T + t] = t < q->len && q->type_ids ? q->type_ids[t] : 0;
+		}
+		any_types |= q->type_ids != NULL;
+	}
+	const float *r;
+	if (o->what == TL_BERT_POOL) {
+		forward(w, h->ids, any_types ? h->types : NULL, h->lens, B, T, o->layer, o->pool == TL_POOL_CLS);
+		w->k->pool_forward(w->acts.pool, w->out, w->lens, B, w->out_T, w->cfg.C, o->pool);
+		if (o->normalize)
+			w->k->l2norm_forward(w->acts.pool, B, w->cfg.C);
+		r = w->acts.pool;
+	} else {
+		forward(w, h->ids, any_types ? h->types : NULL, h->lens, B, T, -1, 1);
+		r = o->what == TL_BERT_POOLER ? tl_bert_pooler(w) : tl_bert_classify(w);
+	}
+	w->k->to_host(h->res, r, (size_t)B * width * sizeof(float));
+	for (int b = 0; b < B; b++)
+		memcpy(out + order[s + (size_t)b] * (size_t)width, h->res + (size_t)b * width,
+		       (size_t)width * sizeof(float));
+}
+
 void tl_bert_encode(tl_bert *m, const tl_bert_seq *seqs, size_t n, const tl_bert_encode_opts *o, float *out)
 {
 	if (n == 0)
@@ -520,44 +560,58 @@ void tl_bert_encode(tl_bert *m, const tl_bert_seq *seqs, size_t n, const tl_bert
 	qsort(order, n, sizeof *order, cmp_len);
 	sort_seqs = NULL;
 	int maxT = seqs[order[n - 1]].len;
-	int32_t *ids = tl_xmalloc((size_t)bs * maxT * sizeof *ids);
-	int32_t *types = tl_xmalloc((size_t)bs * maxT * sizeof *types);
-	int32_t *lens = tl_xmalloc((size_t)bs * sizeof *lens);
-	float *res = tl_xmalloc((size_t)bs * width * sizeof *res);
-	for (size_t s = 0; s < n; s += (size_t)bs) {
-		int B = (int)(n - s < (size_t)bs ? n - s : (size_t)bs);
-		int T = seqs[order[s + (size_t)B - 1]].len;
-		int any_types = 0;
-		for (int b = 0; b < B; b++) {
-			const tl_bert_seq *q = &seqs[order[s + (size_t)b]];
-			lens[b] = q->len;
-			for (int t = 0; t < T; t++) {
-				ids[(size_t)b * T + t] = t < q->len ? q->ids[t] : m->cfg.pad_id;
-				types[(size_t)b * T + t] = t < q->len && q->type_ids ? q->type_ids[t] : 0;
-			}
-			any_types |= q->type_ids != NULL;
-		}
-		const float *r;
-		if (o->what == TL_BERT_POOL) {
-			forward(m, ids, any_types ? types : NULL, lens, B, T, o->layer, o->pool == TL_POOL_CLS);
-			m->k->pool_forward(m->acts.pool, m->out, m->lens, B, m->out_T, m->cfg.C, o->pool);
-			if (o->normalize)
-				m->k->l2norm_forward(m->acts.pool, B, m->cfg.C);
-			r = m->acts.pool;
-		} else {
-			forward(m, ids, any_types ? types : NULL, lens, B, T, -1, 1);
-			r = o->what == TL_BERT_POOLER ? tl_bert_pooler(m) : tl_bert_classify(m);
-		}
-		m->k->to_host(res, r, (size_t)B * width * sizeof(float));
-		for (int b = 0; b < B; b++)
-			memcpy(out + order[s + (size_t)b] * (size_t)width, res + (size_t)b * width,
-			       (size_t)width * sizeof(float));
+	size_t nb = (n + (size_t)bs - 1) / (size_t)bs;
+	/* Batch-parallel on the CPU when there are batches enough: each thread
+	 * runs whole batches with single-threaded kernels in a workspace of its
+	 * own (the weights are shared), which scales better on short inputs
+	 * than splitting every small product. Each batch's result does not
+	 * depend on which thread computed it. */
+	int nt = m->k->host_memory && !omp_in_parallel() ? omp_get_max_threads() : 1;
+	if (nt > 1 && nb < 2 * (size_t)nt)
+		nt = 1;
+	batch_bufs *h = tl_xcalloc((size_t)nt, sizeof *h);
+	for (int t = 0; t < nt; t++) {
+		h[t].ids = tl_xmalloc((size_t)bs * maxT * sizeof(int32_t));
+		h[t].types = tl_xmalloc((size_t)bs * maxT * sizeof(int32_t));
+		h[t].lens = tl_xmalloc((size_t)bs * sizeof(int32_t));
+		h[t].res = tl_xmalloc((size_t)bs * width * sizeof(float));
 	}
+	if (nt == 1) {
+		for (size_t s = 0; s < n; s += (size_t)bs)
+			encode_batch(m, seqs, order, s, (int)(n - s < (size_t)bs ? n - s : (size_t)bs), o, width, &h[0],
+				     out);
+	} else {
+		tl_bert *ws = tl_xcalloc((size_t)nt, sizeof *ws);
+#pragma omp parallel num_threads(nt)
+		{
+			int t = omp_get_thread_num();
+			tl_bert *w = &ws[t];
+			*w = *m; /* shares the weights; activations and inputs of its own */
+			w->acts_arena = NULL;
+			w->acts_cap = 0;
+			w->ids = NULL;
+			w->in_cap = 0;
+#pragma omp for schedule(dynamic, 1)
+			for (size_t i = 0; i < nb; i++) {
+				size_t s = i * (size_t)bs;
+				encode_batch(w, seqs, order, s, (int)(n - s < (size_t)bs ? n - s : (size_t)bs), o, width,
+					     &h[t], out);
+			}
+			if (w->acts_arena)
+				m->k->free(w->acts_arena);
+			if (w->ids)
+				m->k->free(w->ids);
+		}
+		free(ws);
+	}
+	for (int t = 0; t < nt; t++) {
+		free(h[t].ids);
+		free(h[t].types);
+		free(h[t].lens);
+		free(h[t].res);
+	}
+	free(h);
 	free(order);
-	free(ids);
-	free(types);
-	free(lens);
-	free(res);
 }
 
 /* ---------------- classifier backend ---------------- */

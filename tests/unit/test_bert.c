@@ -235,6 +235,33 @@ int main(void)
 	ok = compare(m, shuf, kk, &po, pooled, C, &worst, out);
 	CHECK_EQ_INT(ok, kk);
 
+	/* thread count: one thread (every kernel serial) and two (whole
+	 * batches per thread, or split products when there are few batches)
+	 * give bitwise the same results */
+	{
+		tl_bert_seq *sq = tl_xmalloc((size_t)kk * sizeof *sq);
+		for (int i = 0; i < kk; i++)
+			sq[i] = seq(shuf[i]);
+		size_t bytes = (size_t)kk * C * sizeof(float);
+		float *o1 = tl_xmalloc(bytes), *o2 = tl_xmalloc(bytes), *o3 = tl_xmalloc(bytes);
+		tl_bert_encode_opts cls = {.what = TL_BERT_POOL, .pool = TL_POOL_MEAN, .layer = -1, .batch_size = 8};
+		m->k->set_threads(1);
+		tl_bert_encode(m, sq, (size_t)kk, &cls, o1);
+		m->k->set_threads(2);
+		tl_bert_encode(m, sq, (size_t)kk, &cls, o2);
+		cls.batch_size = kk; /* one batch: the products are split instead */
+		tl_bert_encode(m, sq, (size_t)kk, &cls, o3);
+		CHECK(memcmp(o1, o2, bytes) == 0);
+		double d3 = 0;
+		for (size_t i = 0; i < (size_t)kk * C; i++)
+			d3 = fabs(o1[i] - o3[i]) > d3 ? fabs(o1[i] - o3[i]) : d3;
+		printf("threads 1 vs 2: bitwise equal %d; one batch of %d: max diff %.3g\n", memcmp(o1, o2, bytes) == 0,
+		       kk, d3);
+		CHECK(d3 < 1e-5);
+		m->k->set_threads(0);
+		free(sq), free(o1), free(o2), free(o3);
+	}
+
 	/* inner layer: mean of hidden_states[3], first 64 records */
 	const float *m3 = ref_f32("layer3_mean", (size_t)64 * C);
 	tl_bert_encode_opts l3 = {.what = TL_BERT_POOL, .pool = TL_POOL_MEAN, .layer = 3, .batch_size = 16};
