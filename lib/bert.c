@@ -567,7 +567,12 @@ void tl_bert_encode(tl_bert *m, const tl_bert_seq *seqs, size_t n, const tl_bert
 	 * than splitting every small product. Each batch's result does not
 	 * depend on which thread computed it. */
 	int nt = m->k->host_memory && !omp_in_parallel() ? omp_get_max_threads() : 1;
-	if (nt > 1 && nb < 2 * (size_t)nt)
+	size_t tokens = 0;
+	for (size_t i = 0; i < n; i++)
+		tokens += (size_t)seqs[i].len;
+	/* long inputs make products big enough to split well, and few batches
+	 * balance badly: then every kernel is split instead */
+	if (nt > 1 && (nb < 4 * (size_t)nt || tokens / nb > 2048))
 		nt = 1;
 	batch_bufs *h = tl_xcalloc((size_t)nt, sizeof *h);
 	for (int t = 0; t < nt; t++) {
@@ -593,7 +598,7 @@ void tl_bert_encode(tl_bert *m, const tl_bert_seq *seqs, size_t n, const tl_bert
 			w->in_cap = 0;
 #pragma omp for schedule(dynamic, 1)
 			for (size_t i = 0; i < nb; i++) {
-				size_t s = i * (size_t)bs;
+				size_t s = (nb - 1 - i) * (size_t)bs; /* longest first */
 				encode_batch(w, seqs, order, s, (int)(n - s < (size_t)bs ? n - s : (size_t)bs), o, width,
 					     &h[t], out);
 			}
