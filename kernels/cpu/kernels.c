@@ -51,8 +51,29 @@ static void cpu_synchronize(void)
 {
 }
 
+/* OpenBLAS sends products of up to about 100^3 multiply-adds to its
+ * small-matrix kernels, which sum in another order than its regular ones.
+ * Row n of a regular product depends on row n of inp only, so a product
+ * below that size is padded with zero rows up to it: then every row's
+ * result is the same whatever the batch size, the packing or the thread
+ * split, and inference is bitwise reproducible across all three. */
+#define SMALL_MNK 1.1e6
+
 static void sgemm_rows(float *out, const float *inp, const float *weight, const float *bias, int N, int IC, int OC)
 {
+	double per_row = (double)IC * OC;
+	if (N > 0 && (double)N * per_row <= SMALL_MNK) {
+		int M = (int)(SMALL_MNK / per_row) + 1;
+		float *pin = calloc((size_t)M * IC, sizeof(float)), *pout = malloc(sizeof(float) * (size_t)M * OC);
+		if (!pin || !pout)
+			tl_die(TL_EXIT_FAIL, "out of memory");
+		memcpy(pin, inp, sizeof(float) * (size_t)N * IC);
+		sgemm_rows(pout, pin, weight, bias, M, IC, OC);
+		memcpy(out, pout, sizeof(float) * (size_t)N * OC);
+		free(pin);
+		free(pout);
+		return;
+	}
 	float beta = 0.0f;
 	if (bias) {
 		for (int n = 0; n < N; n++)
@@ -67,13 +88,13 @@ static void matmul_forward(float *out, const float *inp, const float *weight, co
 			   int IC, int OC)
 {
 	int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
-	if (nt <= 1 || (size_t)N * IC * OC < ((size_t)1 << 20) || N < 2 * nt) {
+	/* row blocks, a multiple of 16 rows each where possible */
+	int per = nt > 1 ? (N + nt - 1) / nt : N;
+	per = (per + 15) / 16 * 16;
+	if (nt <= 1 || (double)per * IC * OC <= 2 * SMALL_MNK || N < 2 * nt) {
 		sgemm_rows(out, inp, weight, bias, N, IC, OC);
 		return;
 	}
-	/* row blocks, a multiple of 16 rows each where possible */
-	int per = (N + nt - 1) / nt;
-	per = (per + 15) / 16 * 16;
 #pragma omp parallel num_threads(nt)
 	{
 		int t = omp_get_thread_num();
@@ -389,11 +410,15 @@ static void pack_rows(float *dst, const float *src, const int32_t *lens, int B, 
 static void pooler_forward(float *out, const float *hidden, const float *weight, const float *bias, int B,
 			   int T, int C, int OC)
 {
-	/* rows hidden[b, 0, :] are T*C apart: one strided sgemm */
+	/* the [CLS] rows hidden[b, 0, :], gathered, through the same product
+	 * as every other layer (so that it does not depend on B either) */
+	float *cls = malloc(sizeof(float) * ((size_t)B * C + 1));
+	if (!cls)
+		tl_die(TL_EXIT_FAIL, "out of memory");
 	for (int b = 0; b < B; b++)
-		memcpy(out + (size_t)b * OC, bias, sizeof(float) * OC);
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, OC, C, 1.0f, hidden, T * C, weight, C, 1.0f,
-		    out, OC);
+		memcpy(cls + (size_t)b * C, hidden + (size_t)b * T * C, sizeof(float) * C);
+	sgemm_rows(out, cls, weight, bias, B, C, OC);
+	free(cls);
 	for (size_t i = 0; i < (size_t)B * OC; i++)
 		out[i] = tanhf(out[i]);
 }

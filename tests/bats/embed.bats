@@ -21,6 +21,24 @@ setup() { need_model; }
 	jq -e -n "$(maxdiff vec st "$BATS_TEST_TMPDIR/b7.jsonl") < 1e-4"
 }
 
+@test "tl-embed: vectors are bitwise the same for any batch size and thread count" {
+	for opt in "-b 1 -j 1" "-b 7 -j 2" "-b 32 -j 1" "-b 32 -j 2" "-b 3 -j 2 --pool cls"; do
+		sample_stream | tl-embed $opt | tl-cat | jq -c .vec >"$BATS_TEST_TMPDIR/v.$(echo "$opt" | tr -d ' -')"
+	done
+	cmp "$BATS_TEST_TMPDIR/v.b1j1" "$BATS_TEST_TMPDIR/v.b7j2"
+	cmp "$BATS_TEST_TMPDIR/v.b1j1" "$BATS_TEST_TMPDIR/v.b32j1"
+	cmp "$BATS_TEST_TMPDIR/v.b1j1" "$BATS_TEST_TMPDIR/v.b32j2"
+	sample_stream | tl-embed -b 26 -j 1 --pool cls | tl-cat | jq -c .vec >"$BATS_TEST_TMPDIR/cls1"
+	cmp "$BATS_TEST_TMPDIR/cls1" "$BATS_TEST_TMPDIR/v.b3j2poolcls"
+	# very short sequences (the smallest matrix products) alone and in a batch
+	{ sample_stream | tl-cat; printf '{"id":"s%d","ids":[101,%d,102]}\n' 1 7592 2 2088 3 1012; } >"$BATS_TEST_TMPDIR/short.jsonl"
+	for b in 1 2 40; do
+		tl-cat -t msgpack "$BATS_TEST_TMPDIR/short.jsonl" | tl-embed -b $b -j 2 --pool cls | tl-cat | jq -c .vec >"$BATS_TEST_TMPDIR/s$b"
+	done
+	cmp "$BATS_TEST_TMPDIR/s1" "$BATS_TEST_TMPDIR/s2"
+	cmp "$BATS_TEST_TMPDIR/s1" "$BATS_TEST_TMPDIR/s40"
+}
+
 @test "tl-embed: header is extended and other keys pass through" {
 	printf '{"tl":1,"kind":"header","chain":[]}\n{"id":"a","x":[1,2],"ids":[101,7592,102]}\n' | tl-cat -t msgpack |
 		tl-embed --pool cls --layer 2 | tl-cat -H >"$BATS_TEST_TMPDIR/o"

@@ -24,6 +24,11 @@ setup() {
 	sample_stream | tl-predict -m "$CLS" --logits -b 3 -j 1 | tl-cat >"$BATS_TEST_TMPDIR/o"
 	[ "$(jq -c .id "$BATS_TEST_TMPDIR/o" | tr '\n' ,)" = "$(jq -c .id "$SAMPLE" | tr '\n' ,)" ]
 	jq -e -n "$(maxdiff logits ref_logits "$BATS_TEST_TMPDIR/o") < 1e-4"
+	# bitwise: batch size and thread count change nothing
+	sample_stream | tl-predict -m "$CLS" --logits -b 32 -j 2 | tl-cat >"$BATS_TEST_TMPDIR/o2"
+	sample_stream | tl-predict -m "$CLS" --logits -b 1 -j 2 | tl-cat >"$BATS_TEST_TMPDIR/o3"
+	cmp "$BATS_TEST_TMPDIR/o" "$BATS_TEST_TMPDIR/o2"
+	cmp "$BATS_TEST_TMPDIR/o" "$BATS_TEST_TMPDIR/o3"
 }
 
 @test "tl-predict: --top-k, --threshold abstains, header names the labels" {
