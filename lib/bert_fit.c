@@ -1129,9 +1129,8 @@ int tl_bert_fit_main(int argc, char **argv)
 				bi++;
 			}
 			double lr_now = tl_optim_lr(&opt);
-			double gnorm = tl_optim_clip(&opt, t.grad_arena, o.clip);
-			tl_optim_step(&opt, m->arena, t.grad_arena);
-			tl_bert_train_zero_grad(&t);
+			/* clip, update and zero the gradient for the next step in one go */
+			double gnorm = tl_optim_step_clip_zero(&opt, m->arena, t.grad_arena, o.clip);
 			loss_sum += step_loss;
 			loss_n++;
 			tok_window += step_tokens;

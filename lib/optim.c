@@ -100,3 +100,72 @@ void tl_optim_step(tl_optim *o, float *param, const float *grad)
 	}
 	o->t++;
 }
+
+static int seg_cmp(const void *a, const void *b)
+{
+	const tl_optim_seg *x = *(const tl_optim_seg *const *)a, *y = *(const tl_optim_seg *const *)b;
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* The training loop's step: tl_optim_clip, tl_optim_step, then the whole
+ * gradient arena (o->n floats) zeroed for the next step, bitwise as those
+ * three calls but in two passes over memory instead of five: one for the
+ * norm, one that updates with the clipping factor folded in and zeroes the
+ * gradient behind it (train kernel adamw_update_zero). Segments are visited
+ * in arena order; they must be disjoint (tl_bert_train_tensors' are),
+ * otherwise, and for SGD, the three calls are made as they are. Returns
+ * the norm before clipping. */
+double tl_optim_step_clip_zero(tl_optim *o, float *param, float *grad, double max_norm)
+{
+	int fused = o->kind == TL_OPT_ADAMW && o->tk->adamw_update_zero;
+	const tl_optim_seg **seg = tl_xmalloc((o->nsegs ? o->nsegs : 1) * sizeof *seg);
+	for (size_t i = 0; i < o->nsegs; i++)
+		seg[i] = &o->segs[i];
+	qsort(seg, o->nsegs, sizeof *seg, seg_cmp);
+	for (size_t i = 1; fused && i < o->nsegs; i++)
+		fused = seg[i]->off >= seg[i - 1]->off + seg[i - 1]->n;
+	if (fused && o->nsegs)
+		fused = seg[o->nsegs - 1]->off + seg[o->nsegs - 1]->n <= o->n;
+	if (!fused) {
+		free(seg);
+		double norm = tl_optim_clip(o, grad, max_norm);
+		tl_optim_step(o, param, grad);
+		memset(grad, 0, o->n * sizeof(float));
+		return norm;
+	}
+	/* the norm in tl_optim_clip's (segment) order: the same bits */
+	double ss = 0;
+	for (size_t i = 0; i < o->nsegs; i++)
+		if (!o->segs[i].frozen)
+			ss += o->tk->sumsq(grad + o->segs[i].off, o->segs[i].n);
+	double norm = sqrt(ss);
+	float gscale = 1.0f;
+	if (max_norm > 0) {
+		double coef = max_norm / (norm + 1e-6);
+		if (coef < 1.0)
+			gscale = (float)coef;
+	}
+	if (!o->m) {
+		o->m = tl_xcalloc(o->n ? o->n : 1, sizeof(float));
+		o->v = tl_xcalloc(o->n ? o->n : 1, sizeof(float));
+	}
+	float lr = (float)tl_optim_lr(o);
+	int t = (int)(o->t + 1);
+	size_t done = 0; /* grad[0, done) is zero */
+	for (size_t i = 0; i < o->nsegs; i++) {
+		const tl_optim_seg *s = seg[i];
+		if (s->off > done)
+			memset(grad + done, 0, (s->off - done) * sizeof(float));
+		if (s->frozen)
+			memset(grad + s->off, 0, s->n * sizeof(float));
+		else
+			o->tk->adamw_update_zero(param + s->off, grad + s->off, o->m + s->off, o->v + s->off, s->n,
+						 lr * s->lr_scale, o->b1, o->b2, o->eps, s->decay ? o->wd : 0.0f, t, gscale);
+		done = s->off + s->n;
+	}
+	if (o->n > done)
+		memset(grad + done, 0, (o->n - done) * sizeof(float));
+	free(seg);
+	o->t++;
+	return norm;
+}

@@ -67,4 +67,11 @@ double tl_optim_clip(tl_optim *o, float *grad, double max_norm);
 /* One update of param from grad, then t++. */
 void tl_optim_step(tl_optim *o, float *param, const float *grad);
 
+/* The training loop's step: tl_optim_clip(o, grad, max_norm), then
+ * tl_optim_step(o, param, grad), then grad[0, o->n) zeroed, bitwise the
+ * same as those three calls but fused for AdamW over disjoint segments
+ * (two passes over memory instead of five). Returns the norm before
+ * clipping. */
+double tl_optim_step_clip_zero(tl_optim *o, float *param, float *grad, double max_norm);
+
 #endif

@@ -6,11 +6,16 @@
  * token, head h in columns h*hd..(h+1)*hd of each part. One task per
  * (sequence, head) pair; a task writes only its own head's columns of its
  * own sequence, so the result does not depend on the thread schedule.
+ * The products of a task are single-threaded sgemm calls on the strided
+ * q/k/v columns (lda = 3C: no copies), small enough for OpenBLAS's
+ * small-matrix kernels; softmax and dropout are vectorised row loops.
  * The dropout element index of probability (b, h, i, j) is
  * ((b*NH + h)*T + i)*T + j. */
+#include "kernels/cpu/train_math.h"
 #include "kernels/kernels_train.h"
 #include "tl/util.h"
 
+#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,81 +26,101 @@ void tl_cpu_train_attention_backward(float *dqkv, const float *dout, const float
 				     const int32_t *lens, int B, int T, int C, int NH, float p, uint64_t seed,
 				     uint64_t stream);
 
+/* A 64-byte aligned scratch buffer of at least n floats, grown on demand. */
+static float *scratch(float **buf, size_t *cap, size_t n)
+{
+	if (n > *cap) {
+		free(*buf);
+		*buf = aligned_alloc(64, (n * sizeof(float) + 63) & ~(size_t)63);
+		if (!*buf)
+			tl_die(TL_EXIT_FAIL, "out of memory");
+		*cap = n;
+	}
+	return *buf;
+}
+
+/* Rows of the per-head score matrices are padded to a multiple of 16 floats
+ * (one AVX-512 vector) and the row loops run over the padded length, so
+ * that they have no scalar remainder; the products use only the first len
+ * columns. */
+static inline int pad16(int n)
+{
+	return (n + 15) & ~15;
+}
+
+/* In place over np = pad16(n) floats: s[j] = softmax(s[0..n))[j] for j < n.
+ * The padding s[n..np) must hold -1e30: it adds exp(-87) ~ 1e-38 per
+ * element to a sum >= 1, which leaves the sum unchanged, and gets ~1e-38,
+ * which the caller ignores. (No j < n test in the loops: gcc would split
+ * them at n and run the rest of the row in scalar code.) */
+static void softmax_row(float *restrict s, int np)
+{
+	float m = s[0];
+#pragma omp simd reduction(max : m)
+	for (int j = 0; j < np; j++)
+		m = s[j] > m ? s[j] : m;
+	float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+	for (int j = 0; j < np; j++) {
+		float e = vexpf(s[j] - m);
+		s[j] = e;
+		sum += e;
+	}
+	float inv = 1.0f / sum;
+#pragma omp simd
+	for (int j = 0; j < np; j++)
+		s[j] *= inv;
+}
+
 void tl_cpu_train_attention_forward(float *out, float *att, const float *qkv, const int32_t *lens, int B,
 				    int T, int C, int NH, float p, uint64_t seed, uint64_t stream)
 {
-	int hd = C / NH;
+	int hd = C / NH, C3 = 3 * C;
 	float scale = 1.0f / sqrtf((float)hd), ds = p > 0.0f ? 1.0f / (1.0f - p) : 1.0f;
-	size_t C3 = 3 * (size_t)C;
 #pragma omp parallel
 	{
-		float *kt = tl_xmalloc(sizeof(float) * (size_t)hd * T);
-		float *vv = tl_xmalloc(sizeof(float) * (size_t)hd * T);
-		float *s = tl_xmalloc(sizeof(float) * (size_t)T);
-		float *o = tl_xmalloc(sizeof(float) * (size_t)hd);
+		float *buf = NULL;
+		size_t cap = 0;
 #pragma omp for schedule(static) collapse(2)
 		for (int b = 0; b < B; b++)
 			for (int h = 0; h < NH; h++) {
-				int len = lens[b];
+				int len = lens[b] < T ? lens[b] : T;
 				const float *base = qkv + (size_t)b * T * C3;
-				for (int j = 0; j < len; j++) {
-					const float *k = base + j * C3 + C + h * hd;
-					const float *v = base + j * C3 + 2 * C + h * hd;
-					for (int d = 0; d < hd; d++) {
-						kt[(size_t)d * len + j] = k[d];
-						vv[(size_t)j * hd + d] = v[d];
+				const float *q = base + h * hd, *k = base + C + h * hd, *v = base + 2 * C + h * hd;
+				float *dst = out + (size_t)b * T * C + h * hd;
+				size_t a0 = ((size_t)b * NH + h) * T * T;
+				float *a = att + a0;
+				for (int i = len > 0 ? len : 0; i < T; i++) {
+					memset(dst + (size_t)i * C, 0, sizeof(float) * hd);
+					memset(a + (size_t)i * T, 0, sizeof(float) * T);
+				}
+				if (len <= 0)
+					continue;
+				int lp = pad16(len);
+				float *sc = scratch(&buf, &cap, 2 * (size_t)len * lp), *f = sc + (size_t)len * lp;
+				/* scores, rows padded to lp */
+				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, len, len, hd, scale, q, C3, k, C3, 0.0f,
+					    sc, lp);
+				for (int i = 0; i < len; i++) {
+					float *sr = sc + (size_t)i * lp, *ar = a + (size_t)i * T;
+					for (int j = len; j < lp; j++)
+						sr[j] = -1e30f;
+					softmax_row(sr, lp);
+					memcpy(ar, sr, sizeof(float) * len);
+					memset(ar + len, 0, sizeof(float) * (T - len));
+					if (p > 0.0f) {
+						/* sr becomes the dropped probabilities */
+						tl_dropout_factors(f, seed, stream, a0 + (size_t)i * T, (size_t)lp, p, ds);
+#pragma omp simd
+						for (int j = 0; j < lp; j++)
+							sr[j] *= f[j];
 					}
 				}
-				for (int i = 0; i < T; i++) {
-					float *dst = out + ((size_t)b * T + i) * C + h * hd;
-					size_t arow = (((size_t)b * NH + h) * T + i) * T;
-					float *a = att + arow;
-					if (i >= len) {
-						memset(dst, 0, sizeof(float) * hd);
-						memset(a, 0, sizeof(float) * T);
-						continue;
-					}
-					const float *q = base + i * C3 + h * hd;
-					for (int j = 0; j < len; j++)
-						s[j] = 0.0f;
-					for (int d = 0; d < hd; d++) {
-						float qd = q[d];
-						const float *kr = kt + (size_t)d * len;
-						for (int j = 0; j < len; j++)
-							s[j] += qd * kr[j];
-					}
-					float m = -INFINITY;
-					for (int j = 0; j < len; j++) {
-						s[j] *= scale;
-						m = s[j] > m ? s[j] : m;
-					}
-					float sum = 0.0f;
-					for (int j = 0; j < len; j++) {
-						s[j] = expf(s[j] - m);
-						sum += s[j];
-					}
-					float inv = 1.0f / sum;
-					for (int d = 0; d < hd; d++)
-						o[d] = 0.0f;
-					for (int j = 0; j < len; j++) {
-						float pj = s[j] * inv;
-						a[j] = pj;
-						float pd = pj;
-						if (p > 0.0f)
-							pd = tl_dropout_keep(seed, stream, arow + j, p) ? pj * ds : 0.0f;
-						const float *vr = vv + (size_t)j * hd;
-						for (int d = 0; d < hd; d++)
-							o[d] += pd * vr[d];
-					}
-					for (int j = len; j < T; j++)
-						a[j] = 0.0f;
-					memcpy(dst, o, sizeof(float) * hd);
-				}
+				/* out_i = sum_j dropout(a)_ij v_j */
+				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, len, hd, len, 1.0f, sc, lp, v, C3, 0.0f,
+					    dst, C);
 			}
-		free(kt);
-		free(vv);
-		free(s);
-		free(o);
+		free(buf);
 	}
 }
 
@@ -103,101 +128,70 @@ void tl_cpu_train_attention_backward(float *dqkv, const float *dout, const float
 				     const int32_t *lens, int B, int T, int C, int NH, float p, uint64_t seed,
 				     uint64_t stream)
 {
-	int hd = C / NH;
+	int hd = C / NH, C3 = 3 * C;
 	float scale = 1.0f / sqrtf((float)hd), dsc = p > 0.0f ? 1.0f / (1.0f - p) : 1.0f;
-	size_t C3 = 3 * (size_t)C;
 #pragma omp parallel
 	{
-		float *vt = tl_xmalloc(sizeof(float) * (size_t)hd * T);
-		float *kk = tl_xmalloc(sizeof(float) * (size_t)hd * T);
-		float *dk = tl_xmalloc(sizeof(float) * (size_t)hd * T);
-		float *dv = tl_xmalloc(sizeof(float) * (size_t)hd * T);
-		float *dp = tl_xmalloc(sizeof(float) * (size_t)T);
-		float *pd = tl_xmalloc(sizeof(float) * (size_t)T);
+		float *buf = NULL;
+		size_t cap = 0;
 #pragma omp for schedule(static) collapse(2)
 		for (int b = 0; b < B; b++)
 			for (int h = 0; h < NH; h++) {
-				int len = lens[b];
+				int len = lens[b] < T ? lens[b] : T;
+				if (len <= 0)
+					continue;
 				const float *base = qkv + (size_t)b * T * C3;
+				const float *q = base + h * hd, *k = base + C + h * hd, *v = base + 2 * C + h * hd;
 				float *dbase = dqkv + (size_t)b * T * C3;
-				for (int j = 0; j < len; j++) {
-					const float *k = base + j * C3 + C + h * hd;
-					const float *v = base + j * C3 + 2 * C + h * hd;
-					for (int d = 0; d < hd; d++) {
-						vt[(size_t)d * len + j] = v[d];
-						kk[(size_t)j * hd + d] = k[d];
-					}
-				}
-				memset(dk, 0, sizeof(float) * (size_t)hd * len);
-				memset(dv, 0, sizeof(float) * (size_t)hd * len);
+				float *dq = dbase + h * hd, *dk = dbase + C + h * hd, *dv = dbase + 2 * C + h * hd;
+				const float *dO = dout + (size_t)b * T * C + h * hd;
+				size_t a0 = ((size_t)b * NH + h) * T * T;
+				const float *a = att + a0;
+				int lp = pad16(len);
+				size_t LP = (size_t)len * lp;
+				float *w = scratch(&buf, &cap, 2 * LP + (size_t)lp);
+				float *dp = w, *pd = w + LP, *f = w + 2 * LP;
+				/* dp_ij = dout_i . v_j (gradient of the dropped probabilities) */
+				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, len, len, hd, 1.0f, dO, C, v, C3, 0.0f, dp,
+					    lp);
 				for (int i = 0; i < len; i++) {
-					const float *doi = dout + ((size_t)b * T + i) * C + h * hd;
-					const float *q = base + i * C3 + h * hd;
-					float *dq = dbase + i * C3 + h * hd;
-					size_t arow = (((size_t)b * NH + h) * T + i) * T;
-					const float *a = att + arow;
-					/* dp_j = dout_i . v_j */
-					for (int j = 0; j < len; j++)
-						dp[j] = 0.0f;
-					for (int d = 0; d < hd; d++) {
-						float g = doi[d];
-						const float *vr = vt + (size_t)d * len;
-						for (int j = 0; j < len; j++)
-							dp[j] += g * vr[j];
-					}
-					/* through dropout; pd = dropped probabilities */
-					for (int j = 0; j < len; j++) {
-						int keep = p <= 0.0f || tl_dropout_keep(seed, stream, arow + j, p);
-						float f = keep ? dsc : 0.0f;
-						dp[j] *= f;
-						pd[j] = a[j] * f;
-					}
-					/* dv_j += pd_j dout_i */
-					for (int j = 0; j < len; j++) {
-						float w = pd[j];
-						float *r = dv + (size_t)j * hd;
-						for (int d = 0; d < hd; d++)
-							r[d] += w * doi[d];
-					}
-					/* softmax backward: ds_j = a_j (dp_j - sum_k a_k dp_k) */
+					float *dpr = dp + (size_t)i * lp, *pdr = pd + (size_t)i * lp;
+					/* pdr: the probabilities, zero-padded */
+					memcpy(pdr, a + (size_t)i * T, sizeof(float) * len);
+					memset(pdr + len, 0, sizeof(float) * (lp - len));
+					memset(dpr + len, 0, sizeof(float) * (lp - len));
+					/* softmax backward through dropout: with f the dropout factors,
+					 * ds_j = a_j (f_j dp_j - sum_k a_k f_k dp_k) * scale */
 					float dot = 0.0f;
-					for (int j = 0; j < len; j++)
-						dot += a[j] * dp[j];
-					for (int j = 0; j < len; j++)
-						dp[j] = a[j] * (dp[j] - dot) * scale;
-					/* dq_i += sum_j ds_j k_j; dk_j += ds_j q_i */
-					float acc[256];
-					float *dqa = hd <= 256 ? acc : tl_xcalloc((size_t)hd, sizeof(float));
-					for (int d = 0; d < hd; d++)
-						dqa[d] = 0.0f;
-					for (int j = 0; j < len; j++) {
-						float w = dp[j];
-						const float *kr = kk + (size_t)j * hd;
-						float *r = dk + (size_t)j * hd;
-						for (int d = 0; d < hd; d++) {
-							dqa[d] += w * kr[d];
-							r[d] += w * q[d];
+					if (p > 0.0f) {
+						tl_dropout_factors(f, seed, stream, a0 + (size_t)i * T, (size_t)lp, p, dsc);
+#pragma omp simd reduction(+ : dot)
+						for (int j = 0; j < lp; j++) {
+							float g = dpr[j] * f[j];
+							dpr[j] = g;
+							dot += pdr[j] * g;
 						}
+					} else {
+#pragma omp simd reduction(+ : dot)
+						for (int j = 0; j < lp; j++)
+							dot += pdr[j] * dpr[j];
 					}
-					for (int d = 0; d < hd; d++)
-						dq[d] += dqa[d];
-					if (dqa != acc)
-						free(dqa);
-				}
-				for (int j = 0; j < len; j++) {
-					float *dkr = dbase + j * C3 + C + h * hd;
-					float *dvr = dbase + j * C3 + 2 * C + h * hd;
-					for (int d = 0; d < hd; d++) {
-						dkr[d] += dk[(size_t)j * hd + d];
-						dvr[d] += dv[(size_t)j * hd + d];
+#pragma omp simd
+					for (int j = 0; j < lp; j++) {
+						float aj = pdr[j];
+						dpr[j] = aj * (dpr[j] - dot) * scale;
+						pdr[j] = p > 0.0f ? aj * f[j] : aj;
 					}
 				}
+				/* dv_j += sum_i pd_ij dout_i */
+				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, len, hd, len, 1.0f, pd, lp, dO, C, 1.0f, dv,
+					    C3);
+				/* dq_i += sum_j ds_ij k_j; dk_j += sum_i ds_ij q_i */
+				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, len, hd, len, 1.0f, dp, lp, k, C3, 1.0f,
+					    dq, C3);
+				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, len, hd, len, 1.0f, dp, lp, q, C3, 1.0f, dk,
+					    C3);
 			}
-		free(vt);
-		free(kk);
-		free(dk);
-		free(dv);
-		free(dp);
-		free(pd);
+		free(buf);
 	}
 }

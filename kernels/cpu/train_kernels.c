@@ -6,6 +6,7 @@
  * embedding scatter-add) are split across threads by output column, each
  * thread summing its columns over all rows in row order; nothing depends on
  * scheduling. */
+#include "kernels/cpu/train_math.h"
 #include "kernels/kernels_train.h"
 #include "tl/util.h"
 
@@ -26,32 +27,56 @@ void tl_cpu_train_attention_backward(float *dqkv, const float *dout, const float
 /* Column blocks of 64 floats: the unit of work of column reductions. */
 #define CB 64
 
+/* [*r0, *r1): part id of nt of n rows, a multiple of 16 rows each where
+ * possible. */
+static inline void row_share(int n, int nt, int id, int *r0, int *r1)
+{
+	int per = (n + nt - 1) / nt;
+	per = (per + 15) / 16 * 16;
+	*r0 = id * per < n ? id * per : n;
+	*r1 = *r0 + per < n ? *r0 + per : n;
+}
+
+/* OpenBLAS runs single-threaded (kernels.c cpu_set_threads), so the two
+ * products are split across the OpenMP threads: dinp by rows n, dweight by
+ * rows o (each thread reduces over all N for its rows), dbias by columns
+ * o, summed over n in row order. Every output element is computed by one
+ * thread with a partition fixed by the thread count: bitwise reproducible. */
 static void matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
 			    const float *weight, int N, int IC, int OC)
 {
 	if (N <= 0)
 		return;
-	if (dinp)
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, IC, OC, 1.0f, dout, OC, weight, IC, 1.0f,
-			    dinp, IC);
-	if (dweight)
-		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, IC, N, 1.0f, dout, OC, inp, IC, 1.0f,
-			    dweight, IC);
-	if (dbias) {
-		int nb = (OC + CB - 1) / CB;
-#pragma omp parallel for schedule(static) if ((size_t)N * OC > 32768)
-		for (int blk = 0; blk < nb; blk++) {
-			int o0 = blk * CB, o1 = o0 + CB < OC ? o0 + CB : OC;
-			float acc[CB];
-			for (int o = o0; o < o1; o++)
-				acc[o - o0] = 0.0f;
-			for (int n = 0; n < N; n++) {
-				const float *d = dout + (size_t)n * OC;
+	int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
+	if ((size_t)N * IC * OC < ((size_t)1 << 19))
+		nt = 1;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+	{
+		int id = omp_get_thread_num(), n = omp_get_num_threads(), r0, r1;
+		if (dinp) {
+			row_share(N, n, id, &r0, &r1);
+			if (r0 < r1)
+				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, IC, OC, 1.0f,
+					    dout + (size_t)r0 * OC, OC, weight, IC, 1.0f, dinp + (size_t)r0 * IC, IC);
+		}
+		row_share(OC, n, id, &r0, &r1);
+		if (dweight && r0 < r1)
+			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r1 - r0, IC, N, 1.0f, dout + r0, OC, inp, IC,
+				    1.0f, dweight + (size_t)r0 * IC, IC);
+		if (dbias) {
+			for (int o0 = r0; o0 < r1; o0 += CB) {
+				int o1 = o0 + CB < r1 ? o0 + CB : r1;
+				float acc[CB];
 				for (int o = o0; o < o1; o++)
-					acc[o - o0] += d[o];
+					acc[o - o0] = 0.0f;
+				for (int i = 0; i < N; i++) {
+					const float *d = dout + (size_t)i * OC;
+					for (int o = o0; o < o1; o++)
+						acc[o - o0] += d[o];
+				}
+				for (int o = o0; o < o1; o++)
+					dbias[o] += acc[o - o0];
 			}
-			for (int o = o0; o < o1; o++)
-				dbias[o] += acc[o - o0];
 		}
 	}
 }
@@ -105,53 +130,6 @@ static void layernorm_backward(float *dinp, float *dweight, float *dbias, const 
 			}
 		}
 	}
-}
-
-/* exp(x) for x in [-87, 88] in plain arithmetic (Cephes' expf: range
- * reduction by ln 2, degree-5 polynomial, 2^n by exponent bits), so that
- * the GELU backward loop vectorises; relative error ~2e-7. n is rounded to
- * nearest by the 1.5*2^23 trick rather than floorf, which gcc vectorises
- * only with -fno-trapping-math; the bits of t + 1.5*2^23 hold n itself. */
-static inline float vexpf(float x)
-{
-	x = x < -87.0f ? -87.0f : x > 88.0f ? 88.0f : x;
-	float t = x * 1.44269504088896341f + 12582912.0f;
-	float n = t - 12582912.0f;
-	float r = x - n * 0.693359375f + n * 2.12194440e-4f;
-	float p = 1.9875691500e-4f;
-	p = p * r + 1.3981999507e-3f;
-	p = p * r + 8.3334519073e-3f;
-	p = p * r + 4.1665795894e-2f;
-	p = p * r + 1.6666665459e-1f;
-	p = p * r + 5.0000001201e-1f;
-	p = p * r * r + r + 1.0f;
-	int32_t e;
-	memcpy(&e, &t, sizeof e);
-	e = (e - 0x4b400000 + 127) << 23;
-	float f;
-	memcpy(&f, &e, sizeof f);
-	return p * f;
-}
-
-/* erf(x) as a rational function of x (Eigen's float erf: x P(x^2) / Q(x^2)
- * on [-4, 4], saturated outside), absolute error < 5e-7; vectorises. */
-static inline float verff(float x)
-{
-	x = x < -4.0f ? -4.0f : x > 4.0f ? 4.0f : x;
-	float x2 = x * x;
-	float p = -2.72614225801306e-10f;
-	p = p * x2 + 2.77068142495902e-08f;
-	p = p * x2 + -2.10102402082508e-06f;
-	p = p * x2 + -5.69250639462346e-05f;
-	p = p * x2 + -7.34990630326855e-04f;
-	p = p * x2 + -2.95459980854025e-03f;
-	p = p * x2 + -1.60960333262415e-02f;
-	float q = -1.45660718464996e-05f;
-	q = q * x2 + -2.13374055278905e-04f;
-	q = q * x2 + -1.68282697438203e-03f;
-	q = q * x2 + -7.37332916720468e-03f;
-	q = q * x2 + -1.42647390514189e-02f;
-	return x * p / q;
 }
 
 /* gelu'(x) = Phi(x) + x phi(x) */

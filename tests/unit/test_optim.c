@@ -191,6 +191,59 @@ int main(void)
 		CHECK(memcmp(y1, y2, N * sizeof(float)) != 0);
 		free(x), free(y1), free(y2);
 	}
+	/* tl_optim_step_clip_zero: bitwise the same as clip + step + zeroing,
+	 * over segments added out of arena order, with gaps, a frozen and a
+	 * no-decay segment, clipping on and off, AdamW (fused) and SGD (the
+	 * three calls); large enough for the threaded update. */
+	for (int kind = 0; kind < 2; kind++)
+		for (int clip = 0; clip < 2; clip++) {
+			size_t N = 300000;
+			tl_optim a, b;
+			float *pa = malloc(N * sizeof(float)), *pb = malloc(N * sizeof(float));
+			float *ga = malloc(N * sizeof(float)), *gb = malloc(N * sizeof(float));
+			uint64_t r = 12345;
+			for (size_t i = 0; i < N; i++) {
+				r = r * 6364136223846793005ull + 1442695040888963407ull;
+				pa[i] = pb[i] = (float)((double)(r >> 11) / 9007199254740992.0 - 0.5);
+			}
+			tl_optim *os[2] = {&a, &b};
+			for (int k = 0; k < 2; k++) {
+				tl_optim_init(os[k], N, tk);
+				os[k]->kind = kind ? TL_OPT_SGD : TL_OPT_ADAMW;
+				os[k]->momentum = 0.9f;
+				os[k]->total = 10;
+				os[k]->warmup = 2;
+				tl_optim_add(os[k], 200000, 99000, 0.5f, 1, 0);
+				tl_optim_add(os[k], 10, 70000, 1.0f, 1, 0);
+				tl_optim_add(os[k], 70010, 1000, 1.0f, 0, 1);
+				tl_optim_add(os[k], 71010, 120000, 0.8f, 0, 0);
+			}
+			int same = 1, zeroed = 1;
+			for (int step = 0; step < 3; step++) {
+				for (size_t i = 0; i < N; i++) {
+					r = r * 6364136223846793005ull + 1442695040888963407ull;
+					ga[i] = gb[i] = (float)((double)(r >> 11) / 9007199254740992.0 - 0.5) * 1e-3f;
+				}
+				double mx = clip ? 0.05 : 1e9;
+				double na = tl_optim_clip(&a, ga, mx);
+				tl_optim_step(&a, pa, ga);
+				memset(ga, 0, N * sizeof(float));
+				double nb = tl_optim_step_clip_zero(&b, pb, gb, mx);
+				same &= na == nb && memcmp(pa, pb, N * sizeof(float)) == 0 &&
+					memcmp(a.m, b.m, N * sizeof(float)) == 0 && a.t == b.t;
+				if (!kind)
+					same &= memcmp(a.v, b.v, N * sizeof(float)) == 0;
+				for (size_t i = 0; i < N; i++)
+					zeroed &= gb[i] == 0.0f;
+			}
+			CHECK(same);
+			CHECK(zeroed);
+			printf("%s, clipping %s: fused step bitwise equal to clip + step + zero: %s\n",
+			       kind ? "sgd" : "adamw", clip ? "on" : "off", same ? "yes" : "no");
+			tl_optim_free(&a), tl_optim_free(&b);
+			free(pa), free(pb), free(ga), free(gb);
+		}
+
 	free(p0);
 	free(grads);
 	tl_st_close(&F);
