@@ -588,7 +588,6 @@ static void die_no_key(uint64_t recno, const msgpack_object *map, const char *ke
 
 static void pack_label_value(msgpack_packer *pk, const msgpack_object *o, uint64_t recno, int depth)
 {
-	char num[32];
 	switch (o->type) {
 	case MSGPACK_OBJECT_STR: {
 		size_t l = o->via.str.size;
@@ -597,16 +596,15 @@ static void pack_label_value(msgpack_packer *pk, const msgpack_object *o, uint64
 		return;
 	}
 	case MSGPACK_OBJECT_POSITIVE_INTEGER:
-		snprintf(num, sizeof num, "%llu", (unsigned long long)o->via.u64);
-		tl_pack_cstr(pk, num);
-		return;
 	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-		snprintf(num, sizeof num, "%lld", (long long)o->via.i64);
-		tl_pack_cstr(pk, num);
+	case MSGPACK_OBJECT_BOOLEAN: {
+		/* the label as its JSON text: 3, -1, true */
+		tl_buf num = {0};
+		tl_json_from_msgpack(&num, o, NULL, 0);
+		tl_pack_str(pk, num.data, num.len);
+		tl_buf_free(&num);
 		return;
-	case MSGPACK_OBJECT_BOOLEAN:
-		tl_pack_cstr(pk, o->via.boolean ? "true" : "false");
-		return;
+	}
 	case MSGPACK_OBJECT_ARRAY:
 		if (depth == 0) {
 			msgpack_pack_array(pk, o->via.array.size);

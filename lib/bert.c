@@ -582,9 +582,12 @@ void tl_bert_encode(tl_bert *m, const tl_bert_seq *seqs, size_t n, const tl_bert
 		h[t].res = tl_xmalloc((size_t)bs * width * sizeof(float));
 	}
 	if (nt == 1) {
-		for (size_t s = 0; s < n; s += (size_t)bs)
+		/* longest first: the workspace is sized once, by the first batch */
+		for (size_t i = 0; i < nb; i++) {
+			size_t s = (nb - 1 - i) * (size_t)bs;
 			encode_batch(m, seqs, order, s, (int)(n - s < (size_t)bs ? n - s : (size_t)bs), o, width, &h[0],
 				     out);
+		}
 	} else {
 		tl_bert *ws = tl_xcalloc((size_t)nt, sizeof *ws);
 #pragma omp parallel num_threads(nt)

@@ -1148,30 +1148,33 @@ static void final_pass(tl_cleaner *c, tl_buf *out, const char *s, size_t len)
 	}
 }
 
-void tl_text_collapse_space(tl_buf *out, const char *s, size_t len)
+/* One pass of a raw cleaner (only html, or only space) appended to out;
+ * the passes write from the start of their buffer, hence tmp. */
+static void single_pass(tl_buf *out, const char *s, size_t len, int html)
 {
 	tl_clean_opts o;
 	tl_clean_opts_raw(&o);
-	o.space = 1;
+	o.html = html;
+	o.space = !html;
 	tl_cleaner *c = tl_cleaner_new(&o);
 	tl_buf tmp = {0};
-	final_pass(c, &tmp, s, len);
+	if (html)
+		run_fused(c, &tmp, s, len);
+	else
+		final_pass(c, &tmp, s, len);
 	tl_buf_add(out, tmp.data, tmp.len);
 	tl_buf_free(&tmp);
 	tl_cleaner_free(c);
 }
 
+void tl_text_collapse_space(tl_buf *out, const char *s, size_t len)
+{
+	single_pass(out, s, len, 0);
+}
+
 void tl_text_strip_html(tl_buf *out, const char *s, size_t len)
 {
-	tl_clean_opts o;
-	tl_clean_opts_raw(&o);
-	o.html = 1;
-	tl_cleaner *c = tl_cleaner_new(&o);
-	tl_buf tmp = {0};
-	run_fused(c, &tmp, s, len);
-	tl_buf_add(out, tmp.data, tmp.len);
-	tl_buf_free(&tmp);
-	tl_cleaner_free(c);
+	single_pass(out, s, len, 1);
 }
 
 /* ---------------- driver ---------------- */

@@ -360,6 +360,36 @@ static int cmp_count(const void *a, const void *b)
 
 #define TABLE_SIZE 10000000
 
+/* One negative-sampling update (word2vec.c's inner loop) of the hidden
+ * vector h: the positive target word and `negative` words drawn from the
+ * unigram table (a draw equal to word is skipped); each output row y of
+ * syn1 moves by g h and the gradient for h is added to he, with
+ * g = (label - sigmoid(h . y)) alpha. CBOW passes the context mean as h,
+ * skip-gram one context word's input row. */
+static void ns_update(const float *h, float *he, float *syn1, int d, int32_t word, int negative,
+		      const int32_t *table, uint64_t *r, float alpha)
+{
+	for (int j = 0; j <= negative; j++) {
+		int32_t target = word;
+		float label = 1;
+		if (j) {
+			target = table[tl_rng_u64(r) % TABLE_SIZE];
+			if (target == word)
+				continue;
+			label = 0;
+		}
+		float *y = syn1 + (size_t)target * (size_t)d;
+		float f = 0;
+		for (int k = 0; k < d; k++)
+			f += h[k] * y[k];
+		float g = (label - 1.0f / (1.0f + expf(-f))) * alpha;
+		for (int k = 0; k < d; k++)
+			he[k] += g * y[k];
+		for (int k = 0; k < d; k++)
+			y[k] += g * h[k];
+	}
+}
+
 int tl_w2v_train(tl_w2v_trainer *t, tl_w2v_vectors *out, void (*fn)(void *ctx, uint64_t done, uint64_t total, double lr),
 		 void *ctx, char *err, size_t errsz)
 {
@@ -497,25 +527,7 @@ int tl_w2v_train(tl_w2v_trainer *t, tl_w2v_vectors *out, void (*fn)(void *ctx, u
 							continue;
 						for (int k = 0; k < d; k++)
 							neu1[k] /= (float)cw;
-						for (int j = 0; j <= o->negative; j++) {
-							int32_t target = word;
-							float label = 1;
-							if (j) {
-								target = table[tl_rng_u64(&r) % TABLE_SIZE];
-								if (target == word)
-									continue;
-								label = 0;
-							}
-							float *y = syn1 + (size_t)target * (size_t)d;
-							float f = 0;
-							for (int k = 0; k < d; k++)
-								f += neu1[k] * y[k];
-							float g = (label - 1.0f / (1.0f + expf(-f))) * alpha;
-							for (int k = 0; k < d; k++)
-								neu1e[k] += g * y[k];
-							for (int k = 0; k < d; k++)
-								y[k] += g * neu1[k];
-						}
+						ns_update(neu1, neu1e, syn1, d, word, o->negative, table, &r, alpha);
 						for (size_t c = lo; c <= hi; c++) {
 							if (c == pos)
 								continue;
@@ -529,25 +541,7 @@ int tl_w2v_train(tl_w2v_trainer *t, tl_w2v_vectors *out, void (*fn)(void *ctx, u
 								continue;
 							float *x = syn0 + (size_t)sen[c] * (size_t)d;
 							memset(neu1e, 0, (size_t)d * sizeof *neu1e);
-							for (int j = 0; j <= o->negative; j++) {
-								int32_t target = word;
-								float label = 1;
-								if (j) {
-									target = table[tl_rng_u64(&r) % TABLE_SIZE];
-									if (target == word)
-										continue;
-									label = 0;
-								}
-								float *y = syn1 + (size_t)target * (size_t)d;
-								float f = 0;
-								for (int k = 0; k < d; k++)
-									f += x[k] * y[k];
-								float g = (label - 1.0f / (1.0f + expf(-f))) * alpha;
-								for (int k = 0; k < d; k++)
-									neu1e[k] += g * y[k];
-								for (int k = 0; k < d; k++)
-									y[k] += g * x[k];
-							}
+							ns_update(x, neu1e, syn1, d, word, o->negative, table, &r, alpha);
 							for (int k = 0; k < d; k++)
 								x[k] += neu1e[k];
 						}

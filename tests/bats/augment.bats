@@ -120,12 +120,7 @@ setup() {
 }
 
 @test "tl-augment: bad records" {
-	run sh -c 'printf "\201\241a\001\201\241a" | tl-augment'
-	[ "$status" -eq 3 ]
-	[[ "$output" == *"record 2: truncated record"* ]]
-	run sh -c 'printf "\223\001\002\003" | tl-augment'
-	[ "$status" -eq 3 ]
-	[[ "$output" == *"record 1: not a map"* ]]
+	expect_bad_stream tl-augment
 	run sh -c "printf '{\"id\":1,\"text\":5,\"label\":\"a\"}\n' | tl-cat | tl-augment"
 	[ "$status" -eq 3 ]
 	[[ "$output" == *"record 1: 'text' is not a string"* ]]

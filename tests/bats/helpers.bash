@@ -8,3 +8,17 @@ export TL_ROOT TL_BIN TL_SHARED PATH
 
 # jsonl lines -> stream
 mkstream() { tl-cat -t msgpack; }
+
+# The two malformed streams every stream reader refuses with exit 3 and a
+# message naming the tool and the record: a record that is not a map, and
+# a truncated record (record 2 of each; record 1 is {"text":"a"}).
+# usage (inside a @test): expect_bad_stream tl-NAME [ARGS...]
+expect_bad_stream() {
+	local tool=$1
+	run sh -c 'printf "\201\244text\241a\223\001\002\003" | "$@" >/dev/null' sh "$@"
+	[ "$status" -eq 3 ]
+	[[ "$output" == "$tool: record 2: not a map but array"* ]]
+	run sh -c 'printf "\201\244text\241a\201\244te" | "$@" >/dev/null' sh "$@"
+	[ "$status" -eq 3 ]
+	[[ "$output" == "$tool: record 2: truncated record"* ]]
+}
