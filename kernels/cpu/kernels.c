@@ -5,6 +5,7 @@
  * Threads: one pool, OpenMP's (see cpu_set_threads): --threads N means N
  * busy cores. */
 #include "kernels/kernels.h"
+#include "kernels/cpu/scratch.h"
 #include "tl/util.h"
 
 #include <cblas.h>
@@ -292,19 +293,6 @@ static void attention_one(float *dst, int ldo, const float *qkv, int C3, int C, 
 		    C3, 0.0f, dst, ldo);
 }
 
-/* per-thread scratch of at least n floats */
-static float *scratch(float **s, size_t *cap, size_t n)
-{
-	if (n > *cap) {
-		free(*s);
-		*s = malloc(sizeof(float) * (n ? n : 1));
-		if (!*s)
-			tl_die(TL_EXIT_FAIL, "out of memory");
-		*cap = n;
-	}
-	return *s;
-}
-
 static void attention_forward(float *out, float *att, const float *qkv, const int32_t *lens, int B, int T,
 			      int C, int NH)
 {
@@ -328,7 +316,7 @@ static void attention_forward(float *out, float *att, const float *qkv, const in
 						memset(a, 0, sizeof(float) * T * T);
 					continue;
 				}
-				float *sc = scratch(&s, &scap, (size_t)len * len);
+				float *sc = tl_cpu_scratch(&s, &scap, (size_t)len * len);
 				attention_one(dst, C, qkv + (size_t)b * T * C3, C3, C, h, hd, len, scale, sc);
 				if (a)
 					for (int i = 0; i < T; i++) {
@@ -371,7 +359,7 @@ static void attention_forward_packed(float *out, const float *qkv, const int32_t
 						memset(out + (size_t)b * C + h * hd, 0, sizeof(float) * hd);
 				} else if (first_only) {
 					/* one query: scores and output are vector products */
-					float *sc = scratch(&s, &scap, (size_t)len);
+					float *sc = tl_cpu_scratch(&s, &scap, (size_t)len);
 					cblas_sgemv(CblasRowMajor, CblasNoTrans, len, hd, scale, base + C + h * hd, C3,
 						    base + h * hd, 1, 0.0f, sc, 1);
 					softmax_rows(sc, 1, len);
@@ -379,7 +367,7 @@ static void attention_forward_packed(float *out, const float *qkv, const int32_t
 						    sc, 1, 0.0f, out + (size_t)b * C + h * hd, 1);
 				} else {
 					attention_one(out + offs[b] * C + h * hd, C, base, C3, C, h, hd, len, scale,
-						      scratch(&s, &scap, (size_t)len * len));
+						      tl_cpu_scratch(&s, &scap, (size_t)len * len));
 				}
 			}
 		free(s);

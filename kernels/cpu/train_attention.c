@@ -11,6 +11,7 @@
  * small-matrix kernels; softmax and dropout are vectorised row loops.
  * The dropout element index of probability (b, h, i, j) is
  * ((b*NH + h)*T + i)*T + j. */
+#include "kernels/cpu/scratch.h"
 #include "kernels/cpu/train_math.h"
 #include "kernels/kernels_train.h"
 #include "tl/util.h"
@@ -25,19 +26,6 @@ void tl_cpu_train_attention_forward(float *out, float *att, const float *qkv, co
 void tl_cpu_train_attention_backward(float *dqkv, const float *dout, const float *qkv, const float *att,
 				     const int32_t *lens, int B, int T, int C, int NH, float p, uint64_t seed,
 				     uint64_t stream);
-
-/* A 64-byte aligned scratch buffer of at least n floats, grown on demand. */
-static float *scratch(float **buf, size_t *cap, size_t n)
-{
-	if (n > *cap) {
-		free(*buf);
-		*buf = aligned_alloc(64, (n * sizeof(float) + 63) & ~(size_t)63);
-		if (!*buf)
-			tl_die(TL_EXIT_FAIL, "out of memory");
-		*cap = n;
-	}
-	return *buf;
-}
 
 /* Rows of the per-head score matrices are padded to a multiple of 16 floats
  * (one AVX-512 vector) and the row loops run over the padded length, so
@@ -97,7 +85,7 @@ void tl_cpu_train_attention_forward(float *out, float *att, const float *qkv, co
 				if (len <= 0)
 					continue;
 				int lp = pad16(len);
-				float *sc = scratch(&buf, &cap, 2 * (size_t)len * lp), *f = sc + (size_t)len * lp;
+				float *sc = tl_cpu_scratch(&buf, &cap, 2 * (size_t)len * lp), *f = sc + (size_t)len * lp;
 				/* scores, rows padded to lp */
 				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, len, len, hd, scale, q, C3, k, C3, 0.0f,
 					    sc, lp);
@@ -149,7 +137,7 @@ void tl_cpu_train_attention_backward(float *dqkv, const float *dout, const float
 				const float *a = att + a0;
 				int lp = pad16(len);
 				size_t LP = (size_t)len * lp;
-				float *w = scratch(&buf, &cap, 2 * LP + (size_t)lp);
+				float *w = tl_cpu_scratch(&buf, &cap, 2 * LP + (size_t)lp);
 				float *dp = w, *pd = w + LP, *f = w + 2 * LP;
 				/* dp_ij = dout_i . v_j (gradient of the dropped probabilities) */
 				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, len, len, hd, 1.0f, dO, C, v, C3, 0.0f, dp,
