@@ -259,38 +259,48 @@ static void bias_gelu_forward(float *out, const float *inp, const float *bias, i
  * and v in place (row stride 3C) and write O straight into out (row
  * stride C); the softmax between them is a vectorised loop. Rows of
  * padding positions are zero. */
-static void softmax_rows(float *s, int rows, int len)
+/* Row i of s (len floats) becomes exp(s_ij - max_j s_ij); returns
+ * 1 / sum_j of them, the factor that makes the row a softmax. */
+static inline float exp_row(float *r, int len)
 {
-	for (int i = 0; i < rows; i++) {
-		float *r = s + (size_t)i * len;
-		float m = -INFINITY;
+	float m = -INFINITY;
 #pragma omp simd reduction(max : m)
-		for (int j = 0; j < len; j++)
-			m = r[j] > m ? r[j] : m;
-		float sum = 0.0f;
+	for (int j = 0; j < len; j++)
+		m = r[j] > m ? r[j] : m;
+	float sum = 0.0f;
 #pragma omp simd reduction(+ : sum)
-		for (int j = 0; j < len; j++) {
-			r[j] = exp_approx(r[j] - m);
-			sum += r[j];
-		}
-		float inv = 1.0f / sum;
-#pragma omp simd
-		for (int j = 0; j < len; j++)
-			r[j] *= inv;
+	for (int j = 0; j < len; j++) {
+		r[j] = exp_approx(r[j] - m);
+		sum += r[j];
 	}
+	return 1.0f / sum;
+}
+
+/* o[0..n) *= f */
+static inline void scale_row(float *o, int n, float f)
+{
+#pragma omp simd
+	for (int j = 0; j < n; j++)
+		o[j] *= f;
 }
 
 /* One (sequence, head): q, k, v rows at qkv (row stride C3), len rows; O
- * rows at dst (row stride ldo); s: len*len scratch; the probabilities stay
- * in s. */
+ * rows at dst (row stride ldo); s: len*len + len scratch. The softmax is
+ * left unnormalised in s (exp(s_ij - max)) and each output row is scaled
+ * by its 1/sum, kept in s[len*len + i]: hd values per row rather than
+ * len. */
 static void attention_one(float *dst, int ldo, const float *qkv, int C3, int C, int h, int hd, int len,
 			  float scale, float *s)
 {
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, len, len, hd, scale, qkv + h * hd, C3,
 		    qkv + C + h * hd, C3, 0.0f, s, len);
-	softmax_rows(s, len, len);
+	float *inv = s + (size_t)len * len;
+	for (int i = 0; i < len; i++)
+		inv[i] = exp_row(s + (size_t)i * len, len);
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, len, hd, len, 1.0f, s, len, qkv + 2 * C + h * hd,
 		    C3, 0.0f, dst, ldo);
+	for (int i = 0; i < len; i++)
+		scale_row(dst + (size_t)i * ldo, hd, inv[i]);
 }
 
 static void attention_forward(float *out, float *att, const float *qkv, const int32_t *lens, int B, int T,
@@ -301,8 +311,6 @@ static void attention_forward(float *out, float *att, const float *qkv, const in
 	int C3 = 3 * C;
 #pragma omp parallel
 	{
-		float *s = NULL;
-		size_t scap = 0;
 #pragma omp for schedule(dynamic, 1) collapse(2)
 		for (int b = 0; b < B; b++)
 			for (int h = 0; h < NH; h++) {
@@ -316,20 +324,22 @@ static void attention_forward(float *out, float *att, const float *qkv, const in
 						memset(a, 0, sizeof(float) * T * T);
 					continue;
 				}
-				float *sc = tl_cpu_scratch(&s, &scap, (size_t)len * len);
+				float *sc = tl_cpu_scratch((size_t)len * len + (size_t)len);
 				attention_one(dst, C, qkv + (size_t)b * T * C3, C3, C, h, hd, len, scale, sc);
 				if (a)
 					for (int i = 0; i < T; i++) {
 						float *ar = a + (size_t)i * T;
 						if (i < len) {
-							memcpy(ar, sc + (size_t)i * len, sizeof(float) * len);
+							const float *e = sc + (size_t)i * len;
+							float f = sc[(size_t)len * len + i];
+							for (int j = 0; j < len; j++)
+								ar[j] = e[j] * f;
 							memset(ar + len, 0, sizeof(float) * (T - len));
 						} else {
 							memset(ar, 0, sizeof(float) * T);
 						}
 					}
 			}
-		free(s);
 	}
 }
 
@@ -347,8 +357,6 @@ static void attention_forward_packed(float *out, const float *qkv, const int32_t
 		offs[b + 1] = offs[b] + (size_t)(lens[b] > 0 ? lens[b] : 0);
 #pragma omp parallel
 	{
-		float *s = NULL;
-		size_t scap = 0;
 #pragma omp for schedule(dynamic, 1) collapse(2)
 		for (int b = 0; b < B; b++)
 			for (int h = 0; h < NH; h++) {
@@ -359,18 +367,18 @@ static void attention_forward_packed(float *out, const float *qkv, const int32_t
 						memset(out + (size_t)b * C + h * hd, 0, sizeof(float) * hd);
 				} else if (first_only) {
 					/* one query: scores and output are vector products */
-					float *sc = tl_cpu_scratch(&s, &scap, (size_t)len);
+					float *sc = tl_cpu_scratch((size_t)len);
 					cblas_sgemv(CblasRowMajor, CblasNoTrans, len, hd, scale, base + C + h * hd, C3,
 						    base + h * hd, 1, 0.0f, sc, 1);
-					softmax_rows(sc, 1, len);
+					float inv = exp_row(sc, len);
 					cblas_sgemv(CblasRowMajor, CblasTrans, len, hd, 1.0f, base + 2 * C + h * hd, C3,
 						    sc, 1, 0.0f, out + (size_t)b * C + h * hd, 1);
+					scale_row(out + (size_t)b * C + h * hd, hd, inv);
 				} else {
 					attention_one(out + offs[b] * C + h * hd, C, base, C3, C, h, hd, len, scale,
-						      tl_cpu_scratch(&s, &scap, (size_t)len * len));
+						      tl_cpu_scratch((size_t)len * len + (size_t)len));
 				}
 			}
-		free(s);
 	}
 	free(offs);
 }

@@ -1,5 +1,5 @@
-/* kernels/cpu/scratch.h - per-thread scratch buffers of the CPU kernels
- * (kernels.c, train_attention.c). */
+/* kernels/cpu/scratch.h - the per-thread scratch buffer of the CPU
+ * attention kernels (kernels.c, train_attention.c). */
 #ifndef TL_CPU_SCRATCH_H
 #define TL_CPU_SCRATCH_H
 
@@ -7,18 +7,23 @@
 
 #include <stdlib.h>
 
-/* A 64-byte aligned buffer of at least n floats in *buf (capacity *cap),
- * grown on demand; the caller frees *buf. */
-static inline float *tl_cpu_scratch(float **buf, size_t *cap, size_t n)
+/* A 64-byte aligned buffer of at least n floats, owned by the calling
+ * thread and kept between calls (grown on demand, never shrunk), so that
+ * kernels called once per layer do not map and fault in fresh pages each
+ * time. Valid until the thread's next call; one user at a time. */
+static inline float *tl_cpu_scratch(size_t n)
 {
-	if (n > *cap || !*buf) {
-		free(*buf);
-		*buf = aligned_alloc(64, ((n ? n : 1) * sizeof(float) + 63) & ~(size_t)63);
-		if (!*buf)
+	static _Thread_local float *buf;
+	static _Thread_local size_t cap;
+	if (n > cap || !buf) {
+		free(buf);
+		size_t want = n > 2 * cap ? n : 2 * cap;
+		buf = aligned_alloc(64, ((want ? want : 1) * sizeof(float) + 63) & ~(size_t)63);
+		if (!buf)
 			tl_die(TL_EXIT_FAIL, "out of memory");
-		*cap = n;
+		cap = want;
 	}
-	return *buf;
+	return buf;
 }
 
 #endif

@@ -67,8 +67,6 @@ void tl_cpu_train_attention_forward(float *out, float *att, const float *qkv, co
 	float scale = 1.0f / sqrtf((float)hd), ds = p > 0.0f ? 1.0f / (1.0f - p) : 1.0f;
 #pragma omp parallel
 	{
-		float *buf = NULL;
-		size_t cap = 0;
 #pragma omp for schedule(static) collapse(2)
 		for (int b = 0; b < B; b++)
 			for (int h = 0; h < NH; h++) {
@@ -85,7 +83,7 @@ void tl_cpu_train_attention_forward(float *out, float *att, const float *qkv, co
 				if (len <= 0)
 					continue;
 				int lp = pad16(len);
-				float *sc = tl_cpu_scratch(&buf, &cap, 2 * (size_t)len * lp), *f = sc + (size_t)len * lp;
+				float *sc = tl_cpu_scratch(2 * (size_t)len * lp), *f = sc + (size_t)len * lp;
 				/* scores, rows padded to lp */
 				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, len, len, hd, scale, q, C3, k, C3, 0.0f,
 					    sc, lp);
@@ -108,7 +106,6 @@ void tl_cpu_train_attention_forward(float *out, float *att, const float *qkv, co
 				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, len, hd, len, 1.0f, sc, lp, v, C3, 0.0f,
 					    dst, C);
 			}
-		free(buf);
 	}
 }
 
@@ -120,8 +117,6 @@ void tl_cpu_train_attention_backward(float *dqkv, const float *dout, const float
 	float scale = 1.0f / sqrtf((float)hd), dsc = p > 0.0f ? 1.0f / (1.0f - p) : 1.0f;
 #pragma omp parallel
 	{
-		float *buf = NULL;
-		size_t cap = 0;
 #pragma omp for schedule(static) collapse(2)
 		for (int b = 0; b < B; b++)
 			for (int h = 0; h < NH; h++) {
@@ -137,7 +132,7 @@ void tl_cpu_train_attention_backward(float *dqkv, const float *dout, const float
 				const float *a = att + a0;
 				int lp = pad16(len);
 				size_t LP = (size_t)len * lp;
-				float *w = tl_cpu_scratch(&buf, &cap, 2 * LP + (size_t)lp);
+				float *w = tl_cpu_scratch(2 * LP + (size_t)lp);
 				float *dp = w, *pd = w + LP, *f = w + 2 * LP;
 				/* dp_ij = dout_i . v_j (gradient of the dropped probabilities) */
 				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, len, len, hd, 1.0f, dO, C, v, C3, 0.0f, dp,
@@ -180,6 +175,5 @@ void tl_cpu_train_attention_backward(float *dqkv, const float *dout, const float
 				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, len, hd, len, 1.0f, dp, lp, q, C3, 1.0f, dk,
 					    C3);
 			}
-		free(buf);
 	}
 }
