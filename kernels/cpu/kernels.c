@@ -6,6 +6,7 @@
  * busy cores. */
 #include "kernels/kernels.h"
 #include "kernels/cpu/scratch.h"
+#include "kernels/cpu/vmath.h"
 #include "tl/util.h"
 
 #include <cblas.h>
@@ -184,47 +185,9 @@ static void residual_forward(float *out, const float *a, const float *b, size_t 
 		out[i] = a[i] + b[i];
 }
 
-/* erf in float, branch-free so that the GELU loop vectorises (glibc's
- * erff is a scalar call and was a fifth of the forward pass). |x| < 1:
- * x P(x^2); 1 <= |x| < 4: 1 - exp(-x^2 + Q(|x|)) (P, Q least-squares fits,
- * tests/unit/test_kernels.c checks it against erf over [-10, 10]); max abs error 1.4e-7, about 2 ulp near 1. */
-static const float erf_p[7] = {7.9328754514e-05f,-8.0346482195e-04f,5.1911939866e-03f,-2.6855385151e-02f,1.1283625322e-01f,-3.7612629830e-01f,1.1283791666e+00f};
-static const float erf_q[9] = {1.6140616143e-06f,-1.3309390389e-05f,7.7394425515e-05f,-4.2014456752e-04f,2.1651603098e-03f,-1.0858517013e-02f,5.6106359727e-02f,-3.5268068107e-01f,-1.5568152771e+00f};
-
-static inline float exp_approx(float x) /* Cephes expf: 1 ulp on [-87, 88] */
-{
-	x = x < -87.0f ? -87.0f : x > 88.0f ? 88.0f : x; /* (fminf is a call) */
-	float k = rintf(x * 1.44269504088896341f);
-	float r = fmaf(k, -0.693359375f, x);
-	r = fmaf(k, 2.12194440e-4f, r);
-	float p = 1.9875691500E-4f;
-	p = fmaf(p, r, 1.3981999507E-3f);
-	p = fmaf(p, r, 8.3334519073E-3f);
-	p = fmaf(p, r, 4.1665795894E-2f);
-	p = fmaf(p, r, 1.6666665459E-1f);
-	p = fmaf(p, r, 5.0000001201E-1f);
-	p = fmaf(p, r * r, r) + 1.0f;
-	union { int32_t i; float f; } sc = {.i = ((int32_t)k + 127) << 23};
-	return p * sc.f;
-}
-
-static inline float erf_approx(float a)
-{
-	float t = fabsf(a), s = a * a;
-	/* Horner, written out so that the caller's loop vectorises */
-	float p = fmaf(fmaf(fmaf(fmaf(fmaf(fmaf(erf_p[0], s, erf_p[1]), s, erf_p[2]), s, erf_p[3]), s, erf_p[4]),
-			    s, erf_p[5]),
-		       s, erf_p[6]);
-	float tt = t < 4.0f ? t : 4.0f, u = tt - 2.5f;
-	float q = fmaf(fmaf(fmaf(fmaf(erf_q[0], u, erf_q[1]), u, erf_q[2]), u, erf_q[3]), u, erf_q[4]);
-	q = fmaf(fmaf(fmaf(fmaf(q, u, erf_q[5]), u, erf_q[6]), u, erf_q[7]), u, erf_q[8]);
-	float big = copysignf(1.0f - exp_approx(fmaf(-tt, tt, q)), a);
-	return t < 1.0f ? p * a : big;
-}
-
 float tl_cpu_erf(float x)
 {
-	return erf_approx(x);
+	return tl_verff(x);
 }
 
 static void gelu_forward(float *out, const float *inp, size_t n)
@@ -232,7 +195,7 @@ static void gelu_forward(float *out, const float *inp, size_t n)
 #pragma omp parallel for schedule(static) if (n > 16384)
 	for (size_t i = 0; i < n; i++) {
 		float x = inp[i];
-		out[i] = 0.5f * x * (1.0f + erf_approx(x * (float)M_SQRT1_2));
+		out[i] = 0.5f * x * (1.0f + tl_verff(x * (float)M_SQRT1_2));
 	}
 }
 
@@ -249,7 +212,7 @@ static void bias_gelu_forward(float *out, const float *inp, const float *bias, i
 #pragma omp simd
 		for (int c = 0; c < C; c++) {
 			float v = x[c] + bias[c];
-			o[c] = 0.5f * v * (1.0f + erf_approx(v * (float)M_SQRT1_2));
+			o[c] = 0.5f * v * (1.0f + tl_verff(v * (float)M_SQRT1_2));
 		}
 	}
 }
@@ -259,23 +222,6 @@ static void bias_gelu_forward(float *out, const float *inp, const float *bias, i
  * and v in place (row stride 3C) and write O straight into out (row
  * stride C); the softmax between them is a vectorised loop. Rows of
  * padding positions are zero. */
-/* Row i of s (len floats) becomes exp(s_ij - max_j s_ij); returns
- * 1 / sum_j of them, the factor that makes the row a softmax. */
-static inline float exp_row(float *r, int len)
-{
-	float m = -INFINITY;
-#pragma omp simd reduction(max : m)
-	for (int j = 0; j < len; j++)
-		m = r[j] > m ? r[j] : m;
-	float sum = 0.0f;
-#pragma omp simd reduction(+ : sum)
-	for (int j = 0; j < len; j++) {
-		r[j] = exp_approx(r[j] - m);
-		sum += r[j];
-	}
-	return 1.0f / sum;
-}
-
 /* o[0..n) *= f */
 static inline void scale_row(float *o, int n, float f)
 {
@@ -296,7 +242,7 @@ static void attention_one(float *dst, int ldo, const float *qkv, int C3, int C, 
 		    qkv + C + h * hd, C3, 0.0f, s, len);
 	float *inv = s + (size_t)len * len;
 	for (int i = 0; i < len; i++)
-		inv[i] = exp_row(s + (size_t)i * len, len);
+		inv[i] = tl_exp_row(s + (size_t)i * len, len);
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, len, hd, len, 1.0f, s, len, qkv + 2 * C + h * hd,
 		    C3, 0.0f, dst, ldo);
 	for (int i = 0; i < len; i++)
@@ -370,7 +316,7 @@ static void attention_forward_packed(float *out, const float *qkv, const int32_t
 					float *sc = tl_cpu_scratch((size_t)len);
 					cblas_sgemv(CblasRowMajor, CblasNoTrans, len, hd, scale, base + C + h * hd, C3,
 						    base + h * hd, 1, 0.0f, sc, 1);
-					float inv = exp_row(sc, len);
+					float inv = tl_exp_row(sc, len);
 					cblas_sgemv(CblasRowMajor, CblasTrans, len, hd, 1.0f, base + 2 * C + h * hd, C3,
 						    sc, 1, 0.0f, out + (size_t)b * C + h * hd, 1);
 					scale_row(out + (size_t)b * C + h * hd, hd, inv);

@@ -43,18 +43,7 @@ static inline int pad16(int n)
  * them at n and run the rest of the row in scalar code.) */
 static void softmax_row(float *restrict s, int np)
 {
-	float m = s[0];
-#pragma omp simd reduction(max : m)
-	for (int j = 0; j < np; j++)
-		m = s[j] > m ? s[j] : m;
-	float sum = 0.0f;
-#pragma omp simd reduction(+ : sum)
-	for (int j = 0; j < np; j++) {
-		float e = vexpf(s[j] - m);
-		s[j] = e;
-		sum += e;
-	}
-	float inv = 1.0f / sum;
+	float inv = tl_exp_row(s, np);
 #pragma omp simd
 	for (int j = 0; j < np; j++)
 		s[j] *= inv;

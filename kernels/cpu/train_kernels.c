@@ -136,8 +136,8 @@ static void layernorm_backward(float *dinp, float *dweight, float *dbias, const 
 static inline float gelu_grad(float x)
 {
 	const float inv_sqrt2pi = 0.3989422804014327f;
-	float cdf = 0.5f * (1.0f + verff(x * (float)M_SQRT1_2));
-	float pdf = inv_sqrt2pi * vexpf(-0.5f * x * x);
+	float cdf = 0.5f * (1.0f + tl_verff(x * (float)M_SQRT1_2));
+	float pdf = inv_sqrt2pi * tl_vexpf(-0.5f * x * x);
 	return cdf + x * pdf;
 }
 
@@ -156,12 +156,14 @@ static inline void thread_share(size_t n, size_t *i0, size_t *i1)
 static void gelu_backward_acc(float *restrict dinp, const float *restrict inp, const float *restrict dout,
 			      size_t n)
 {
+#pragma omp simd
 	for (size_t i = 0; i < n; i++)
 		dinp[i] += dout[i] * gelu_grad(inp[i]);
 }
 
 static void gelu_backward_inplace(float *restrict d, const float *restrict inp, size_t n)
 {
+#pragma omp simd
 	for (size_t i = 0; i < n; i++)
 		d[i] *= gelu_grad(inp[i]);
 }
