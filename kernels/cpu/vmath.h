@@ -30,7 +30,9 @@ static inline float tl_vexpf(float x) /* Cephes expf: 1 ulp on [-87, 88] */
 	p = fmaf(p, r, 1.6666665459E-1f);
 	p = fmaf(p, r, 5.0000001201E-1f);
 	p = fmaf(p, r * r, r) + 1.0f;
-	union { int32_t i; float f; } sc = {.i = ((int32_t)k + 127) << 23};
+	/* 2^k by exponent bits; a NaN x makes p NaN, and k is replaced by 0
+	 * before the conversion (which would be undefined) */
+	union { uint32_t i; float f; } sc = {.i = (uint32_t)((int32_t)(k == k ? k : 0.0f) + 127) << 23};
 	return p * sc.f;
 }
 
@@ -41,7 +43,7 @@ static inline float tl_verff(float a)
 	float p = fmaf(fmaf(fmaf(fmaf(fmaf(fmaf(erf_p[0], s, erf_p[1]), s, erf_p[2]), s, erf_p[3]), s, erf_p[4]),
 			    s, erf_p[5]),
 		       s, erf_p[6]);
-	float tt = t < 4.0f ? t : 4.0f, u = tt - 2.5f;
+	float tt = t > 4.0f ? 4.0f : t, u = tt - 2.5f; /* NaN stays NaN */
 	float q = fmaf(fmaf(fmaf(fmaf(erf_q[0], u, erf_q[1]), u, erf_q[2]), u, erf_q[3]), u, erf_q[4]);
 	q = fmaf(fmaf(fmaf(fmaf(q, u, erf_q[5]), u, erf_q[6]), u, erf_q[7]), u, erf_q[8]);
 	float big = copysignf(1.0f - tl_vexpf(fmaf(-tt, tt, q)), a);
