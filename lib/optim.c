@@ -61,30 +61,46 @@ double tl_optim_lr(const tl_optim *o)
 	return o->lr * tl_optim_factor(o, o->t);
 }
 
-double tl_optim_clip(tl_optim *o, float *grad, double max_norm)
+/* L2 norm of the gradient over the trainable segments, in segment order. */
+static double grad_norm(const tl_optim *o, const float *grad)
 {
 	double ss = 0;
 	for (size_t i = 0; i < o->nsegs; i++)
 		if (!o->segs[i].frozen)
 			ss += o->tk->sumsq(grad + o->segs[i].off, o->segs[i].n);
-	double norm = sqrt(ss);
-	if (max_norm > 0) {
-		double coef = max_norm / (norm + 1e-6);
-		if (coef < 1.0)
-			for (size_t i = 0; i < o->nsegs; i++)
-				if (!o->segs[i].frozen)
-					o->tk->scale(grad + o->segs[i].off, o->segs[i].n, (float)coef);
-	}
-	return norm;
+	return sqrt(ss);
 }
 
-void tl_optim_step(tl_optim *o, float *param, const float *grad)
+/* The clipping factor for a gradient of that norm; 1: no clipping. */
+static float clip_factor(double norm, double max_norm)
+{
+	double coef = max_norm > 0 ? max_norm / (norm + 1e-6) : 1.0;
+	return coef < 1.0 ? (float)coef : 1.0f;
+}
+
+static void moments_alloc(tl_optim *o)
 {
 	if (!o->m) {
 		o->m = tl_xcalloc(o->n ? o->n : 1, sizeof(float));
 		if (o->kind == TL_OPT_ADAMW)
 			o->v = tl_xcalloc(o->n ? o->n : 1, sizeof(float));
 	}
+}
+
+double tl_optim_clip(tl_optim *o, float *grad, double max_norm)
+{
+	double norm = grad_norm(o, grad);
+	float coef = clip_factor(norm, max_norm);
+	if (coef != 1.0f)
+		for (size_t i = 0; i < o->nsegs; i++)
+			if (!o->segs[i].frozen)
+				o->tk->scale(grad + o->segs[i].off, o->segs[i].n, coef);
+	return norm;
+}
+
+void tl_optim_step(tl_optim *o, float *param, const float *grad)
+{
+	moments_alloc(o);
 	float lr = (float)tl_optim_lr(o);
 	int t = (int)(o->t + 1);
 	for (size_t i = 0; i < o->nsegs; i++) {
@@ -133,22 +149,10 @@ double tl_optim_step_clip_zero(tl_optim *o, float *param, float *grad, double ma
 		memset(grad, 0, o->n * sizeof(float));
 		return norm;
 	}
-	/* the norm in tl_optim_clip's (segment) order: the same bits */
-	double ss = 0;
-	for (size_t i = 0; i < o->nsegs; i++)
-		if (!o->segs[i].frozen)
-			ss += o->tk->sumsq(grad + o->segs[i].off, o->segs[i].n);
-	double norm = sqrt(ss);
-	float gscale = 1.0f;
-	if (max_norm > 0) {
-		double coef = max_norm / (norm + 1e-6);
-		if (coef < 1.0)
-			gscale = (float)coef;
-	}
-	if (!o->m) {
-		o->m = tl_xcalloc(o->n ? o->n : 1, sizeof(float));
-		o->v = tl_xcalloc(o->n ? o->n : 1, sizeof(float));
-	}
+	/* the norm and factor of tl_optim_clip: the same bits */
+	double norm = grad_norm(o, grad);
+	float gscale = clip_factor(norm, max_norm);
+	moments_alloc(o);
 	float lr = (float)tl_optim_lr(o);
 	int t = (int)(o->t + 1);
 	size_t done = 0; /* grad[0, done) is zero */

@@ -221,16 +221,9 @@ static void bias_gelu_forward(float *out, const float *inp, const float *bias, i
  * S = scale Q K^T and O = softmax(S) V are two sgemm calls that read q, k
  * and v in place (row stride 3C) and write O straight into out (row
  * stride C); the softmax between them is a vectorised loop. Rows of
- * padding positions are zero. */
-/* o[0..n) *= f */
-static inline void scale_row(float *o, int n, float f)
-{
-#pragma omp simd
-	for (int j = 0; j < n; j++)
-		o[j] *= f;
-}
-
-/* One (sequence, head): q, k, v rows at qkv (row stride C3), len rows; O
+ * padding positions are zero.
+ *
+ * One (sequence, head): q, k, v rows at qkv (row stride C3), len rows; O
  * rows at dst (row stride ldo); s: len*len + len scratch. The softmax is
  * left unnormalised in s (exp(s_ij - max)) and each output row is scaled
  * by its 1/sum, kept in s[len*len + i]: hd values per row rather than
@@ -246,7 +239,7 @@ static void attention_one(float *dst, int ldo, const float *qkv, int C3, int C, 
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, len, hd, len, 1.0f, s, len, qkv + 2 * C + h * hd,
 		    C3, 0.0f, dst, ldo);
 	for (int i = 0; i < len; i++)
-		scale_row(dst + (size_t)i * ldo, hd, inv[i]);
+		tl_scale_row(dst + (size_t)i * ldo, hd, inv[i]);
 }
 
 static void attention_forward(float *out, float *att, const float *qkv, const int32_t *lens, int B, int T,
@@ -255,38 +248,35 @@ static void attention_forward(float *out, float *att, const float *qkv, const in
 	int hd = C / NH;
 	float scale = 1.0f / sqrtf((float)hd);
 	int C3 = 3 * C;
-#pragma omp parallel
-	{
-#pragma omp for schedule(dynamic, 1) collapse(2)
-		for (int b = 0; b < B; b++)
-			for (int h = 0; h < NH; h++) {
-				int len = lens[b];
-				float *dst = out + (size_t)b * T * C + h * hd;
-				for (int i = len; i < T; i++)
-					memset(dst + (size_t)i * C, 0, sizeof(float) * hd);
-				float *a = att ? att + ((size_t)b * NH + h) * T * T : NULL;
-				if (len <= 0) {
-					if (a)
-						memset(a, 0, sizeof(float) * T * T);
-					continue;
-				}
-				float *sc = tl_cpu_scratch((size_t)len * len + (size_t)len);
-				attention_one(dst, C, qkv + (size_t)b * T * C3, C3, C, h, hd, len, scale, sc);
+#pragma omp parallel for schedule(dynamic, 1) collapse(2)
+	for (int b = 0; b < B; b++)
+		for (int h = 0; h < NH; h++) {
+			int len = lens[b];
+			float *dst = out + (size_t)b * T * C + h * hd;
+			for (int i = len; i < T; i++)
+				memset(dst + (size_t)i * C, 0, sizeof(float) * hd);
+			float *a = att ? att + ((size_t)b * NH + h) * T * T : NULL;
+			if (len <= 0) {
 				if (a)
-					for (int i = 0; i < T; i++) {
-						float *ar = a + (size_t)i * T;
-						if (i < len) {
-							const float *e = sc + (size_t)i * len;
-							float f = sc[(size_t)len * len + i];
-							for (int j = 0; j < len; j++)
-								ar[j] = e[j] * f;
-							memset(ar + len, 0, sizeof(float) * (T - len));
-						} else {
-							memset(ar, 0, sizeof(float) * T);
-						}
-					}
+					memset(a, 0, sizeof(float) * T * T);
+				continue;
 			}
-	}
+			float *sc = tl_cpu_scratch((size_t)len * len + (size_t)len);
+			attention_one(dst, C, qkv + (size_t)b * T * C3, C3, C, h, hd, len, scale, sc);
+			if (a)
+				for (int i = 0; i < T; i++) {
+					float *ar = a + (size_t)i * T;
+					if (i < len) {
+						const float *e = sc + (size_t)i * len;
+						float f = sc[(size_t)len * len + i];
+						for (int j = 0; j < len; j++)
+							ar[j] = e[j] * f;
+						memset(ar + len, 0, sizeof(float) * (T - len));
+					} else {
+						memset(ar, 0, sizeof(float) * T);
+					}
+				}
+		}
 }
 
 static void attention_forward_packed(float *out, const float *qkv, const int32_t *lens, int B, int C, int NH,
@@ -301,31 +291,28 @@ static void attention_forward_packed(float *out, const float *qkv, const int32_t
 	offs[0] = 0;
 	for (int b = 0; b < B; b++)
 		offs[b + 1] = offs[b] + (size_t)(lens[b] > 0 ? lens[b] : 0);
-#pragma omp parallel
-	{
-#pragma omp for schedule(dynamic, 1) collapse(2)
-		for (int b = 0; b < B; b++)
-			for (int h = 0; h < NH; h++) {
-				int len = (int)(offs[b + 1] - offs[b]);
-				const float *base = qkv + offs[b] * C3;
-				if (len <= 0) {
-					if (first_only)
-						memset(out + (size_t)b * C + h * hd, 0, sizeof(float) * hd);
-				} else if (first_only) {
-					/* one query: scores and output are vector products */
-					float *sc = tl_cpu_scratch((size_t)len);
-					cblas_sgemv(CblasRowMajor, CblasNoTrans, len, hd, scale, base + C + h * hd, C3,
-						    base + h * hd, 1, 0.0f, sc, 1);
-					float inv = tl_exp_row(sc, len);
-					cblas_sgemv(CblasRowMajor, CblasTrans, len, hd, 1.0f, base + 2 * C + h * hd, C3,
-						    sc, 1, 0.0f, out + (size_t)b * C + h * hd, 1);
-					scale_row(out + (size_t)b * C + h * hd, hd, inv);
-				} else {
-					attention_one(out + offs[b] * C + h * hd, C, base, C3, C, h, hd, len, scale,
-						      tl_cpu_scratch((size_t)len * len + (size_t)len));
-				}
+#pragma omp parallel for schedule(dynamic, 1) collapse(2)
+	for (int b = 0; b < B; b++)
+		for (int h = 0; h < NH; h++) {
+			int len = (int)(offs[b + 1] - offs[b]);
+			const float *base = qkv + offs[b] * C3;
+			if (len <= 0) {
+				if (first_only)
+					memset(out + (size_t)b * C + h * hd, 0, sizeof(float) * hd);
+			} else if (first_only) {
+				/* one query: scores and output are vector products */
+				float *sc = tl_cpu_scratch((size_t)len);
+				cblas_sgemv(CblasRowMajor, CblasNoTrans, len, hd, scale, base + C + h * hd, C3,
+					    base + h * hd, 1, 0.0f, sc, 1);
+				float inv = tl_exp_row(sc, len);
+				cblas_sgemv(CblasRowMajor, CblasTrans, len, hd, 1.0f, base + 2 * C + h * hd, C3,
+					    sc, 1, 0.0f, out + (size_t)b * C + h * hd, 1);
+				tl_scale_row(out + (size_t)b * C + h * hd, hd, inv);
+			} else {
+				attention_one(out + offs[b] * C + h * hd, C, base, C3, C, h, hd, len, scale,
+					      tl_cpu_scratch((size_t)len * len + (size_t)len));
 			}
-	}
+		}
 	free(offs);
 }
 
@@ -352,14 +339,19 @@ static void pack_rows(float *dst, const float *src, const int32_t *lens, int B, 
 static void pooler_forward(float *out, const float *hidden, const float *weight, const float *bias, int B,
 			   int T, int C, int OC)
 {
-	/* the [CLS] rows hidden[b, 0, :], gathered, through the same product
-	 * as every other layer (so that it does not depend on B either) */
-	float *cls = malloc(sizeof(float) * ((size_t)B * C + 1));
-	if (!cls)
-		tl_die(TL_EXIT_FAIL, "out of memory");
-	for (int b = 0; b < B; b++)
-		memcpy(cls + (size_t)b * C, hidden + (size_t)b * T * C, sizeof(float) * C);
-	sgemm_rows(out, cls, weight, bias, B, C, OC);
+	/* the [CLS] rows hidden[b, 0, :] through the same product as every
+	 * other layer (so that it does not depend on B either); gathered
+	 * first unless they are contiguous already (T == 1: first-token-only
+	 * output) */
+	float *cls = NULL;
+	if (T != 1) {
+		cls = malloc(sizeof(float) * ((size_t)B * C + 1));
+		if (!cls)
+			tl_die(TL_EXIT_FAIL, "out of memory");
+		for (int b = 0; b < B; b++)
+			memcpy(cls + (size_t)b * C, hidden + (size_t)b * T * C, sizeof(float) * C);
+	}
+	sgemm_rows(out, cls ? cls : hidden, weight, bias, B, C, OC);
 	free(cls);
 	for (size_t i = 0; i < (size_t)B * OC; i++)
 		out[i] = tanhf(out[i]);

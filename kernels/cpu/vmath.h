@@ -67,4 +67,12 @@ static inline float tl_exp_row(float *r, int len)
 	return 1.0f / sum;
 }
 
+/* o[0..n) *= f (a softmax row's normalisation, or an output row's) */
+static inline void tl_scale_row(float *o, int n, float f)
+{
+#pragma omp simd
+	for (int j = 0; j < n; j++)
+		o[j] *= f;
+}
+
 #endif
