@@ -34,6 +34,8 @@
 #include <stdint.h>
 
 enum tl_pool { TL_POOL_CLS = 0, TL_POOL_MEAN = 1, TL_POOL_MAX = 2 };
+/* Activation applied by matmul_forward_prepared to its output. */
+enum tl_act { TL_ACT_NONE = 0, TL_ACT_GELU = 1 };
 
 typedef struct tl_kernels {
 	const char *name;  /* "cpu", "cuda" */
@@ -65,6 +67,21 @@ typedef struct tl_kernels {
 	void (*residual_forward)(float *out, const float *a, const float *b, size_t n);
 	/* out[n] = x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)) (exact, as BERT). */
 	void (*gelu_forward)(float *out, const float *inp, size_t n);
+	/* Prepared weights, for products repeated with the same weight
+	 * (inference). matmul_prepare rearranges weight[OC,IC] IN PLACE into
+	 * the layout the backend multiplies fastest with and returns its tag:
+	 * > 0, or 0 when it left the weight as it is (no faster layout for
+	 * this shape or machine; the CPU backend: no AVX-512F, OC not a
+	 * multiple of 32, or TL_GEMM=blas in the environment).
+	 * matmul_unprepare restores [OC,IC] bit for bit.
+	 * matmul_forward_prepared: out[N,OC] = act(inp W^T + bias) (enum
+	 * tl_act; bias may be NULL) on a weight with that tag (0: a plain
+	 * [OC,IC] weight, through matmul_forward). Output row n depends on
+	 * input row n only: bitwise the same whatever N and the threads. */
+	int (*matmul_prepare)(float *weight, int IC, int OC);
+	void (*matmul_unprepare)(float *weight, int IC, int OC, int tag);
+	void (*matmul_forward_prepared)(float *out, const float *inp, const float *weight, int tag,
+					const float *bias, int N, int IC, int OC, int act);
 	/* Multi-head scaled dot-product attention over qkv[B,T,3C] (q, k, v
 	 * concatenated per token, heads of size C/NH within each):
 	 * out[B,T,C]; att[B,NH,T,T] the softmax probabilities (may be NULL

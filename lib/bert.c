@@ -330,6 +330,45 @@ tl_bert *tl_bert_load(const char *dir, const tl_kernels *k, char *err, size_t er
 	return m;
 }
 
+/* The four layer matrices as (weight, IC, OC) for layer l. */
+static void layer_mats(const tl_bert *m, int l, float *w[4], int ic[4], int oc[4])
+{
+	const tl_bert_params *p = &m->params;
+	size_t C = (size_t)m->cfg.C, I = (size_t)m->cfg.I;
+	w[0] = p->qkvw + l * 3 * C * C, ic[0] = (int)C, oc[0] = (int)(3 * C);
+	w[1] = p->attprojw + l * C * C, ic[1] = (int)C, oc[1] = (int)C;
+	w[2] = p->fcw + l * I * C, ic[2] = (int)C, oc[2] = (int)I;
+	w[3] = p->fcprojw + l * C * I, ic[3] = (int)I, oc[3] = (int)C;
+}
+
+static void prepare(tl_bert *m)
+{
+	for (int l = 0; l < m->cfg.L; l++) {
+		float *w[4];
+		int ic[4], oc[4];
+		layer_mats(m, l, w, ic, oc);
+		for (int j = 0; j < 4; j++)
+			m->prep[j] = m->k->matmul_prepare ? m->k->matmul_prepare(w[j], ic[j], oc[j]) : 0;
+	}
+	m->prepared = 1;
+}
+
+void tl_bert_unprepare(tl_bert *m)
+{
+	if (!m->prepared)
+		return;
+	for (int l = 0; l < m->cfg.L; l++) {
+		float *w[4];
+		int ic[4], oc[4];
+		layer_mats(m, l, w, ic, oc);
+		for (int j = 0; j < 4; j++)
+			if (m->prep[j])
+				m->k->matmul_unprepare(w[j], ic[j], oc[j], m->prep[j]);
+	}
+	m->prepared = 0;
+	memset(m->prep, 0, sizeof m->prep);
+}
+
 void tl_bert_free(tl_bert *m)
 {
 	if (!m)
@@ -423,6 +462,8 @@ static void forward(tl_bert *m, const int32_t *ids, const int32_t *type_ids, con
 		upto = c->L;
 	if (upto == 0)
 		first_only = 0;
+	if (!m->prepared)
+		prepare(m);
 	acts_alloc(m, B, T);
 	m->B = B;
 	m->T = T;
@@ -442,18 +483,21 @@ static void forward(tl_bert *m, const int32_t *ids, const int32_t *type_ids, con
 		size_t lC = (size_t)l * C, lI = (size_t)l * I;
 		int last1 = first_only && l == upto - 1, R = last1 ? B : N;
 		float *x = a->x;
-		k->matmul_forward(a->qkv, a->x, p->qkvw + lC * 3 * C, p->qkvb + lC * 3, N, C, 3 * C);
+		k->matmul_forward_prepared(a->qkv, a->x, p->qkvw + lC * 3 * C, m->prep[0], p->qkvb + lC * 3, N, C,
+					   3 * C, TL_ACT_NONE);
 		k->attention_forward_packed(a->atty, a->qkv, m->lens, B, C, NH, last1);
 		if (last1) {
 			k->pack_rows(a->first, a->x, m->lens, B, T, C, TL_ROWS_FIRST);
 			x = a->first;
 		}
-		k->matmul_forward(a->proj, a->atty, p->attprojw + lC * C, NULL, R, C, C);
+		k->matmul_forward_prepared(a->proj, a->atty, p->attprojw + lC * C, m->prep[1], NULL, R, C, C,
+					   TL_ACT_NONE);
 		k->add_layernorm_forward(a->ln1, x, a->proj, p->attprojb + lC, p->ln1w + lC, p->ln1b + lC, R, C,
 					 c->eps);
-		k->matmul_forward(a->fch, a->ln1, p->fcw + lI * C, NULL, R, C, I);
-		k->bias_gelu_forward(a->fch, a->fch, p->fcb + lI, R, I);
-		k->matmul_forward(a->proj, a->fch, p->fcprojw + lC * I, NULL, R, I, C);
+		k->matmul_forward_prepared(a->fch, a->ln1, p->fcw + lI * C, m->prep[2], p->fcb + lI, R, C, I,
+					   TL_ACT_GELU);
+		k->matmul_forward_prepared(a->proj, a->fch, p->fcprojw + lC * I, m->prep[3], NULL, R, I, C,
+					   TL_ACT_NONE);
 		k->add_layernorm_forward(x, a->ln1, a->proj, p->fcprojb + lC, p->ln2w + lC, p->ln2b + lC, R, C,
 					 c->eps);
 	}
@@ -567,6 +611,8 @@ void tl_bert_encode(tl_bert *m, const tl_bert_seq *seqs, size_t n, const tl_bert
 	 * than splitting every small product. Each batch's result does not
 	 * depend on which thread computed it. */
 	int nt = m->k->host_memory && !omp_in_parallel() ? omp_get_max_threads() : 1;
+	if (!m->prepared)
+		prepare(m); /* before the workspaces below copy m (they share the weights) */
 	size_t tokens = 0;
 	for (size_t i = 0; i < n; i++)
 		tokens += (size_t)seqs[i].len;

@@ -34,6 +34,7 @@ void tl_bert_train_init(tl_bert_train *t, tl_bert *m, int nlabels, int multi_lab
 			uint64_t seed)
 {
 	memset(t, 0, sizeof *t);
+	tl_bert_unprepare(m);
 	t->m = m;
 	t->tk = tl_train_kernels_get(m->k->name);
 	if (!t->tk)

@@ -91,6 +91,10 @@ typedef struct {
 	int B, T;                     /* shape of the last forward */
 	const float *out;             /* [B,out_T,C] hidden state the last forward ended with */
 	int out_T;                    /* rows per sequence in out: T, or 1 (first token only) */
+	/* The layers' four weight matrices (qkvw, attprojw, fcw, fcprojw) are
+	 * prepared in place for the backend's fastest product at the first
+	 * forward (kernels.h: matmul_prepare): prepared != 0, tags in prep. */
+	int prepared, prep[4];
 } tl_bert;
 
 /* Sizes (floats) of the TL_BERT_NPARAMS tensors for a configuration. */
@@ -106,6 +110,10 @@ void tl_bert_params_point(tl_bert_params *p, float *arena, const size_t sizes[TL
  * failure is a model error, TL_EXIT_MODEL). Free with tl_bert_free. */
 tl_bert *tl_bert_load(const char *dir, const tl_kernels *k, char *err, size_t errsz);
 void tl_bert_free(tl_bert *m);
+/* Give the layer weights back their [out, in] layout if a forward
+ * prepared them (see tl_bert.prepared); code that reads or changes
+ * m->params directly (training) calls it first. */
+void tl_bert_unprepare(tl_bert *m);
 
 /* Check one input sequence: 1 <= len <= max_pos, ids in [0, V), types in
  * [0, TT) (type_ids may be NULL). 0, or -1 with err. */

@@ -5,6 +5,7 @@
  * Threads: one pool, OpenMP's (see cpu_set_threads): --threads N means N
  * busy cores. */
 #include "kernels/kernels.h"
+#include "kernels/cpu/gemm.h"
 #include "kernels/cpu/scratch.h"
 #include "kernels/cpu/vmath.h"
 #include "tl/util.h"
@@ -217,6 +218,21 @@ static void bias_gelu_forward(float *out, const float *inp, const float *bias, i
 	}
 }
 
+static void matmul_forward_prepared(float *out, const float *inp, const float *weight, int tag, const float *bias,
+				    int N, int IC, int OC, int act)
+{
+	if (tag > 0) {
+		tl_cpu_gemm(out, inp, weight, tag, bias, N, IC, OC, act);
+		return;
+	}
+	if (act == TL_ACT_GELU) {
+		matmul_forward(out, inp, weight, NULL, N, IC, OC);
+		bias_gelu_forward(out, out, bias, N, OC);
+	} else {
+		matmul_forward(out, inp, weight, bias, N, IC, OC);
+	}
+}
+
 /* Attention, one (sequence, head) pair per task, on the real tokens only:
  * S = scale Q K^T and O = softmax(S) V are two sgemm calls that read q, k
  * and v in place (row stride 3C) and write O straight into out (row
@@ -411,6 +427,9 @@ static const tl_kernels cpu = {
 	.set_threads = cpu_set_threads,
 	.synchronize = cpu_synchronize,
 	.matmul_forward = matmul_forward,
+	.matmul_prepare = tl_cpu_gemm_prepare,
+	.matmul_unprepare = tl_cpu_gemm_unprepare,
+	.matmul_forward_prepared = matmul_forward_prepared,
 	.embedding_forward = embedding_forward,
 	.layernorm_forward = layernorm_forward,
 	.residual_forward = residual_forward,

@@ -168,3 +168,16 @@ setup() { need_model; }
 	echo "max abs diff $d"
 	jq -e -n "$d < 1e-4"
 }
+
+@test "tl-embed: TL_GEMM=blas (OpenBLAS products, no prepared weights) gives the same embeddings" {
+	sample_stream | tl-embed --normalize | tl-cat >"$BATS_TEST_TMPDIR/a.jsonl"
+	sample_stream | TL_GEMM=blas tl-embed --normalize | tl-cat >"$BATS_TEST_TMPDIR/b.jsonl"
+	jq -e -n "$(maxdiff vec st "$BATS_TEST_TMPDIR/b.jsonl") < 1e-4"
+	jq -s '.[].vec' "$BATS_TEST_TMPDIR/a.jsonl" >"$BATS_TEST_TMPDIR/va.json"
+	jq -s '.[].vec' "$BATS_TEST_TMPDIR/b.jsonl" >"$BATS_TEST_TMPDIR/vb.json"
+	# not the same bits (another summation order), the same vectors to 1e-6
+	d=$(jq -n --slurpfile a "$BATS_TEST_TMPDIR/va.json" --slurpfile b "$BATS_TEST_TMPDIR/vb.json" \
+		'[$a, $b] | transpose | map(transpose | map(.[0] - .[1] | fabs) | max) | max')
+	echo "max abs diff between the two paths: $d"
+	jq -e -n "$d < 1e-6"
+}

@@ -203,6 +203,26 @@ int main(void)
 	for (int i = 0; i < n; i++)
 		CHECK(tl_bert_check_seq(m, ids + offs[i], NULL, offs[i + 1] - offs[i], err, sizeof err) == 0);
 
+	/* the first forward prepares the layer weights in place (kernels.h:
+	 * matmul_prepare); tl_bert_unprepare gives back the loaded [out, in]
+	 * tensors bit for bit, and the next forward prepares them again */
+	{
+		size_t bytes = m->nparams * sizeof(float);
+		float *orig = tl_xmalloc(bytes);
+		memcpy(orig, m->arena, bytes);
+		CHECK(!m->prepared);
+		int L0 = offs[1] - offs[0];
+		tl_bert_forward(m, ids + offs[0], NULL, &L0, 1, L0, -1);
+		CHECK(m->prepared);
+		if (m->prep[0] || m->prep[1] || m->prep[2] || m->prep[3])
+			CHECK(memcmp(orig, m->arena, bytes) != 0);
+		printf("prepared layouts: %d %d %d %d\n", m->prep[0], m->prep[1], m->prep[2], m->prep[3]);
+		tl_bert_unprepare(m);
+		CHECK(!m->prepared);
+		CHECK(memcmp(orig, m->arena, bytes) == 0);
+		free(orig);
+	}
+
 	/* records: all SST-2 dev sentences and every 4th IMDB review (all 200
 	 * with TL_BERT_FULL=1); under the sanitizers the first 40 sentences and
 	 * two IMDB reviews (one of 512 tokens) */

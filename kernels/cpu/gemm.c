@@ -1,0 +1,259 @@
+/* kernels/cpu/gemm.c - the inference products on prepared weights: an
+ * AVX-512 single-precision GEMM for out[N,OC] = act(inp[N,IC] W^T + b)
+ * with W rearranged once, at the first forward, into the layout its inner
+ * loop reads (kernels.h: matmul_prepare).
+ *
+ * Why not sgemm: OpenBLAS packs the weight again on every call (its
+ * "oncopy", and the activations, "incopy"), clears the output first and
+ * then adds the bias in another pass; on this suite's shapes (a few hundred
+ * to ten thousand rows, 384..3072 columns) its kernel ran at 70-80% of the
+ * machine's FMA rate and the rest was packing. Here the weight is packed
+ * once, in place, the bias (and GELU) are applied while the output tile is
+ * in cache, and the blocking below keeps the weight panel in L2 and the
+ * activation micro-panel in L1.
+ *
+ * Layout of a prepared weight (tag nv: NR = 16 nv output columns per
+ * panel, nv = 3 when OC % 48 == 0, else 2 when OC % 32 == 0): for each
+ * block of KC input columns k0.. (kc = min(KC, IC - k0)), for each panel p
+ * of NR outputs, kc rows of NR floats: P[k0 OC + p kc NR + k NR + c] =
+ * W[p NR + c, k0 + k]. It is a permutation of W: the same size, prepared
+ * and restored in place.
+ *
+ * Blocking (BLIS's loops, with the roles of A and B swapped for a
+ * row-major output): for each block of NC outputs, for each KC block, for
+ * each tile of MR rows of the input (read in place, 12 or 18 KiB: stays
+ * in L1), for each panel of the block: the micro-kernel multiplies the
+ * tile by the panel (kc x NR, streamed from L2, where the block's
+ * NC x KC panel set, 720-768 KiB, stays) into MR x NR accumulators. Rows of
+ * the last tile past N are zero (a padded copy) and never stored.
+ *
+ * Determinism: every output element is one chain of FMAs over k in
+ * order, block by block, plus the bias, whatever its row's position in
+ * the tile, the tile's in the product, and the thread that runs it: a
+ * row's result depends on its input row only (tests/unit/test_kernels.c
+ * checks it for several N and thread counts).
+ *
+ * Built with target attributes so that the sanitizer build (which has no
+ * -march) compiles and checks the same code; used only where the CPU has
+ * AVX-512F at run time (matmul_prepare returns 0 elsewhere), and never
+ * when TL_GEMM=blas is set in the environment. */
+#include "kernels/cpu/gemm.h"
+#include "kernels/cpu/vmath.h"
+#include "tl/util.h"
+
+#include <immintrin.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KC 384
+#define NC_PANELS_3 10 /* NC = 480 for NR = 48 */
+#define NC_PANELS_2 16 /* NC = 512 for NR = 32 */
+#define MR_3 8
+#define MR_2 12
+#define MR_MAX 12
+#define PF 8 /* weight rows prefetched ahead */
+
+#define TGT __attribute__((target("avx512f,fma")))
+
+int tl_cpu_gemm_available(void)
+{
+	static int avail = -1;
+	if (avail < 0) {
+		const char *e = getenv("TL_GEMM");
+		__builtin_cpu_init();
+		avail = __builtin_cpu_supports("avx512f") && !(e && !strcmp(e, "blas"));
+	}
+	return avail;
+}
+
+static int nv_for(int OC)
+{
+	return OC % 48 == 0 ? 3 : OC % 32 == 0 ? 2 : 0;
+}
+
+/* to: 1 prepare (W -> P), 0 restore (P -> W) */
+static void permute(float *w, int IC, int OC, int nv, int to)
+{
+	int NR = 16 * nv;
+	size_t n = (size_t)IC * OC;
+	float *tmp = malloc(n * sizeof(float));
+	if (!tmp)
+		tl_die(TL_EXIT_FAIL, "out of memory (%zu bytes)", n * sizeof(float));
+	memcpy(tmp, w, n * sizeof(float));
+	for (int k0 = 0; k0 < IC; k0 += KC) {
+		int kc = IC - k0 < KC ? IC - k0 : KC;
+		for (int p = 0; p < OC / NR; p++) {
+			size_t base = (size_t)k0 * OC + (size_t)p * kc * NR;
+			for (int k = 0; k < kc; k++)
+				for (int c = 0; c < NR; c++) {
+					size_t pi = base + (size_t)k * NR + c, wi = (size_t)(p * NR + c) * IC + k0 + k;
+					if (to)
+						w[pi] = tmp[wi];
+					else
+						w[wi] = tmp[pi];
+				}
+		}
+	}
+	free(tmp);
+}
+
+int tl_cpu_gemm_prepare(float *w, int IC, int OC)
+{
+	int nv = nv_for(OC);
+	if (!tl_cpu_gemm_available() || !nv || IC <= 0)
+		return 0;
+	permute(w, IC, OC, nv, 1);
+	return nv;
+}
+
+void tl_cpu_gemm_unprepare(float *w, int IC, int OC, int tag)
+{
+	if (tag)
+		permute(w, IC, OC, tag, 0);
+}
+
+/* The micro-kernel: C[rows, NR] (row stride ldc) = (first ? 0 : C) +
+ * A B (+ bias when bias != NULL); A is MR rows of kc floats (row stride
+ * lda, read in place: broadcasts straight from the rows cost less than
+ * packing them), B kc x NR.
+ * MR and NV are constants after inlining, so acc lives in registers
+ * (24 of the 32 zmm). */
+TGT static inline __attribute__((always_inline)) void kern(const int MR, const int NV, float *C, size_t ldc,
+							   const float *A, size_t lda, const float *B, int kc, int first,
+							   const float *bias, int rows)
+{
+	__m512 acc[MR_MAX][3];
+	const int NR = 16 * NV;
+#pragma GCC unroll 12
+	for (int r = 0; r < MR; r++)
+#pragma GCC unroll 3
+		for (int v = 0; v < NV; v++)
+			acc[r][v] = _mm512_setzero_ps();
+	if (!first)
+		for (int r = 0; r < MR && r < rows; r++)
+			for (int v = 0; v < NV; v++)
+				_mm_prefetch((const char *)(C + r * ldc + 16 * v), _MM_HINT_T0);
+#pragma GCC unroll 2
+	for (int k = 0; k < kc; k++) {
+		__m512 b[3];
+#pragma GCC unroll 3
+		for (int v = 0; v < NV; v++) {
+			b[v] = _mm512_loadu_ps(B + (size_t)k * NR + 16 * v);
+			_mm_prefetch((const char *)(B + (size_t)(k + PF) * NR + 16 * v), _MM_HINT_T0);
+		}
+#pragma GCC unroll 12
+		for (int r = 0; r < MR; r++) {
+			__m512 a = _mm512_set1_ps(A[r * lda + k]);
+#pragma GCC unroll 3
+			for (int v = 0; v < NV; v++)
+				acc[r][v] = _mm512_fmadd_ps(a, b[v], acc[r][v]);
+		}
+	}
+	if (bias)
+#pragma GCC unroll 3
+		for (int v = 0; v < NV; v++) {
+			__m512 bb = _mm512_loadu_ps(bias + 16 * v);
+#pragma GCC unroll 12
+			for (int r = 0; r < MR; r++)
+				acc[r][v] = _mm512_add_ps(acc[r][v], bb);
+		}
+#pragma GCC unroll 12
+	for (int r = 0; r < MR && r < rows; r++)
+#pragma GCC unroll 3
+		for (int v = 0; v < NV; v++) {
+			float *c = C + r * ldc + 16 * v;
+			_mm512_storeu_ps(c, first ? acc[r][v] : _mm512_add_ps(_mm512_loadu_ps(c), acc[r][v]));
+		}
+}
+
+TGT static void kern8x3(float *C, size_t ldc, const float *A, size_t lda, const float *B, int kc, int first,
+			const float *bias, int rows)
+{
+	kern(MR_3, 3, C, ldc, A, lda, B, kc, first, bias, rows);
+}
+
+TGT static void kern12x2(float *C, size_t ldc, const float *A, size_t lda, const float *B, int kc, int first,
+			 const float *bias, int rows)
+{
+	kern(MR_2, 2, C, ldc, A, lda, B, kc, first, bias, rows);
+}
+
+/* GELU of a finished tile (in L1): the formula of bias_gelu_forward */
+static void gelu_tile(float *out, size_t ldo, int rows, int n)
+{
+	for (int r = 0; r < rows; r++) {
+		float *o = out + r * ldo;
+#pragma omp simd
+		for (int c = 0; c < n; c++) {
+			float v = o[c];
+			o[c] = 0.5f * v * (1.0f + tl_verff(v * (float)M_SQRT1_2));
+		}
+	}
+}
+
+/* Rows [0, N) of the product, on the calling thread. */
+TGT static void gemm_rows(float *out, const float *inp, const float *w, int nv, const float *bias, int N, int IC,
+			  int OC, int act)
+{
+	const int NR = 16 * nv, MR = nv == 3 ? MR_3 : MR_2;
+	const int NC = NR * (nv == 3 ? NC_PANELS_3 : NC_PANELS_2);
+	float Ap[MR_MAX * KC] __attribute__((aligned(64)));
+	for (int n0 = 0; n0 < OC; n0 += NC) {
+		int nc = OC - n0 < NC ? OC - n0 : NC;
+		for (int k0 = 0; k0 < IC; k0 += KC) {
+			int kc = IC - k0 < KC ? IC - k0 : KC, first = k0 == 0, last = k0 + kc == IC;
+			const float *wb = w + (size_t)k0 * OC;
+			for (int m0 = 0; m0 < N; m0 += MR) {
+				int rows = N - m0 < MR ? N - m0 : MR;
+				const float *a = inp + (size_t)m0 * IC + k0;
+				size_t lda = (size_t)IC;
+				if (rows < MR) { /* the last tile: its rows, then zeros */
+					for (int r = 0; r < MR; r++)
+						if (r < rows)
+							memcpy(Ap + (size_t)r * kc, a + r * lda, sizeof(float) * kc);
+						else
+							memset(Ap + (size_t)r * kc, 0, sizeof(float) * kc);
+					a = Ap;
+					lda = (size_t)kc;
+				}
+				float *o = out + (size_t)m0 * OC;
+				for (int c0 = n0; c0 < n0 + nc; c0 += NR) {
+					const float *bp = wb + (size_t)(c0 / NR) * kc * NR;
+					const float *bb = last && bias ? bias + c0 : NULL;
+					if (nv == 3)
+						kern8x3(o + c0, (size_t)OC, a, lda, bp, kc, first, bb, rows);
+					else
+						kern12x2(o + c0, (size_t)OC, a, lda, bp, kc, first, bb, rows);
+				}
+				if (last && act == TL_ACT_GELU)
+					gelu_tile(o + n0, (size_t)OC, rows, nc);
+			}
+		}
+	}
+}
+
+void tl_cpu_gemm(float *out, const float *inp, const float *w, int tag, const float *bias, int N, int IC, int OC,
+		 int act)
+{
+	if (N <= 0)
+		return;
+	int MR = tag == 3 ? MR_3 : MR_2, tiles = (N + MR - 1) / MR;
+	int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
+	if (nt > tiles)
+		nt = tiles;
+	if (nt <= 1) {
+		gemm_rows(out, inp, w, tag, bias, N, IC, OC, act);
+		return;
+	}
+	/* whole tiles per thread, contiguous */
+#pragma omp parallel num_threads(nt)
+	{
+		int t = omp_get_thread_num();
+		int t0 = (int)((long)tiles * t / nt), t1 = (int)((long)tiles * (t + 1) / nt);
+		int r0 = t0 * MR, r1 = t1 * MR < N ? t1 * MR : N;
+		if (r0 < r1)
+			gemm_rows(out + (size_t)r0 * OC, inp + (size_t)r0 * IC, w, tag, bias, r1 - r0, IC, OC, act);
+	}
+}

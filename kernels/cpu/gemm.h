@@ -1,0 +1,22 @@
+/* kernels/cpu/gemm.h - the CPU backend's GEMM on prepared weights
+ * (gemm.c), behind kernels.h's matmul_prepare, matmul_unprepare and
+ * matmul_forward_prepared. */
+#ifndef TL_CPU_GEMM_H
+#define TL_CPU_GEMM_H
+
+#include "kernels/kernels.h"
+
+/* 1 when the prepared products can run here: the CPU has AVX-512F and
+ * TL_GEMM is not "blas". */
+int tl_cpu_gemm_available(void);
+/* Rearrange w[OC,IC] in place; returns the layout tag (> 0), or 0 (left
+ * as it is: no AVX-512F, TL_GEMM=blas, or OC not a multiple of 32). */
+int tl_cpu_gemm_prepare(float *w, int IC, int OC);
+/* Undo tl_cpu_gemm_prepare bit for bit (tag 0: nothing to do). */
+void tl_cpu_gemm_unprepare(float *w, int IC, int OC, int tag);
+/* out[N,OC] = act(inp[N,IC] W^T + bias) on a weight prepared with tag > 0
+ * (bias may be NULL; act: enum tl_act). OpenMP over tiles of rows. */
+void tl_cpu_gemm(float *out, const float *inp, const float *w, int tag, const float *bias, int N, int IC, int OC,
+		 int act);
+
+#endif
