@@ -14,9 +14,9 @@ for line in open(res):
     f = line.rstrip("\n").split("\t")
     rows.setdefault((f[0], f[1], f[2]), []).append(f)
 peak = {th: statistics.median(float(r[3]) for r in rows[("sgemm", "-", th)]) for th in ("1", "2") if ("sgemm", "-", th) in rows}
-print("sgemm peak GFLOP/s (median): " + ", ".join(f"{th} thread(s) {p:.1f}" for th, p in peak.items()))
+print("GEMM peak GFLOP/s (median; best of OpenBLAS and tl's prepared product): " + ", ".join(f"{th} thread(s) {p:.1f}" for th, p in peak.items()))
 print()
-print("| set | threads | program | runs | sentences/s | tokens/s | peak RSS MB | speed vs torch (dynamic) | GFLOP/s | of sgemm peak |")
+print("| set | threads | program | runs | sentences/s | tokens/s | peak RSS MB | speed vs torch (dynamic) | GFLOP/s | of GEMM peak |")
 print("|---|---|---|---|---|---|---|---|---|---|")
 for s in ("sst2", "imdb"):
     for th in ("1", "2"):

@@ -5,7 +5,7 @@
  * 1536 and 1536 -> 384), and of sgemm on a large square product. Each
  * figure is the best of 7 runs of 0.15 s, the two implementations
  * alternating. "peak" is the largest figure of all.
- * usage: sgemm_peak THREADS [M]   (build: see bench/bert.sh) */
+ * usage: sgemm_peak THREADS [M]   (built against libtl.a: see bench/bert.sh) */
 #include "kernels/kernels.h"
 
 #include <cblas.h>
