@@ -4,6 +4,7 @@
 #ifndef TL_TESTHELP_H
 #define TL_TESTHELP_H
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -53,6 +54,15 @@ static int test_pass, test_fail;
 				a_, b_, (double)(tol));                                     \
 		}                                                                           \
 	} while (0)
+
+/* xorshift64 uniform in [-1, 1): the random inputs of the kernel tests */
+static inline float test_frand(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return (float)((*s >> 11) * (1.0 / 9007199254740992.0)) * 2.0f - 1.0f;
+}
 
 #define TEST_REPORT(name)                                                     \
 	do {                                                                  \
