@@ -341,32 +341,29 @@ static void layer_mats(const tl_bert *m, int l, float *w[4], int ic[4], int oc[4
 	w[3] = p->fcprojw + l * C * I, ic[3] = (int)I, oc[3] = (int)C;
 }
 
-static void prepare(tl_bert *m)
+/* Prepare (on) or restore (off) every layer's four matrices. */
+static void set_prepared(tl_bert *m, int on)
 {
-	for (int l = 0; l < m->cfg.L; l++) {
-		float *w[4];
-		int ic[4], oc[4];
-		layer_mats(m, l, w, ic, oc);
-		for (int j = 0; j < 4; j++)
-			m->prep[j] = m->k->matmul_prepare ? m->k->matmul_prepare(w[j], ic[j], oc[j]) : 0;
-	}
-	m->prepared = 1;
-}
-
-void tl_bert_unprepare(tl_bert *m)
-{
-	if (!m->prepared)
+	if (m->prepared == on)
 		return;
 	for (int l = 0; l < m->cfg.L; l++) {
 		float *w[4];
 		int ic[4], oc[4];
 		layer_mats(m, l, w, ic, oc);
 		for (int j = 0; j < 4; j++)
-			if (m->prep[j])
+			if (on)
+				m->prep[j] = m->k->matmul_prepare ? m->k->matmul_prepare(w[j], ic[j], oc[j]) : 0;
+			else if (m->prep[j])
 				m->k->matmul_unprepare(w[j], ic[j], oc[j], m->prep[j]);
 	}
-	m->prepared = 0;
-	memset(m->prep, 0, sizeof m->prep);
+	if (!on)
+		memset(m->prep, 0, sizeof m->prep);
+	m->prepared = on;
+}
+
+void tl_bert_unprepare(tl_bert *m)
+{
+	set_prepared(m, 0);
 }
 
 void tl_bert_free(tl_bert *m)
@@ -462,8 +459,7 @@ static void forward(tl_bert *m, const int32_t *ids, const int32_t *type_ids, con
 		upto = c->L;
 	if (upto == 0)
 		first_only = 0;
-	if (!m->prepared)
-		prepare(m);
+	set_prepared(m, 1);
 	acts_alloc(m, B, T);
 	m->B = B;
 	m->T = T;
@@ -611,8 +607,7 @@ void tl_bert_encode(tl_bert *m, const tl_bert_seq *seqs, size_t n, const tl_bert
 	 * than splitting every small product. Each batch's result does not
 	 * depend on which thread computed it. */
 	int nt = m->k->host_memory && !omp_in_parallel() ? omp_get_max_threads() : 1;
-	if (!m->prepared)
-		prepare(m); /* before the workspaces below copy m (they share the weights) */
+	set_prepared(m, 1); /* before the workspaces below copy m (they share the weights) */
 	size_t tokens = 0;
 	for (size_t i = 0; i < n; i++)
 		tokens += (size_t)seqs[i].len;

@@ -186,10 +186,8 @@ static void gelu_tile(float *out, size_t ldo, int rows, int n)
 	for (int r = 0; r < rows; r++) {
 		float *o = out + r * ldo;
 #pragma omp simd
-		for (int c = 0; c < n; c++) {
-			float v = o[c];
-			o[c] = 0.5f * v * (1.0f + tl_verff(v * (float)M_SQRT1_2));
-		}
+		for (int c = 0; c < n; c++)
+			o[c] = tl_vgelu(o[c]);
 	}
 }
 

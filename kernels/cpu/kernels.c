@@ -196,7 +196,7 @@ static void gelu_forward(float *out, const float *inp, size_t n)
 #pragma omp parallel for schedule(static) if (n > 16384)
 	for (size_t i = 0; i < n; i++) {
 		float x = inp[i];
-		out[i] = 0.5f * x * (1.0f + tl_verff(x * (float)M_SQRT1_2));
+		out[i] = tl_vgelu(x);
 	}
 }
 
@@ -213,7 +213,7 @@ static void bias_gelu_forward(float *out, const float *inp, const float *bias, i
 #pragma omp simd
 		for (int c = 0; c < C; c++) {
 			float v = x[c] + bias[c];
-			o[c] = 0.5f * v * (1.0f + tl_verff(v * (float)M_SQRT1_2));
+			o[c] = tl_vgelu(v);
 		}
 	}
 }

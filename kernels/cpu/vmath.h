@@ -50,6 +50,12 @@ static inline float tl_verff(float a)
 	return t < 1.0f ? p * a : big;
 }
 
+/* GELU, exact (erf) form as BERT: x Phi(x) = 0.5 x (1 + erf(x / sqrt 2)) */
+static inline float tl_vgelu(float x)
+{
+	return 0.5f * x * (1.0f + tl_verff(x * (float)M_SQRT1_2));
+}
+
 /* Row i of s (len floats) becomes exp(s_ij - max_j s_ij); returns
  * 1 / sum_j of them, the factor that makes the row a softmax. */
 static inline float tl_exp_row(float *r, int len)
