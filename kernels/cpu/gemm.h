@@ -1,6 +1,7 @@
-/* kernels/cpu/gemm.h - the CPU backend's GEMM on prepared weights
- * (gemm.c), behind kernels.h's matmul_prepare, matmul_unprepare and
- * matmul_forward_prepared. */
+/* kernels/cpu/gemm.h - the CPU backend's AVX-512 inference kernels: the
+ * GEMM on prepared weights (gemm.c), behind kernels.h's matmul_prepare,
+ * matmul_unprepare and matmul_forward_prepared, and the attention of one
+ * (sequence, head) (attention.c), behind attention_forward(_packed). */
 #ifndef TL_CPU_GEMM_H
 #define TL_CPU_GEMM_H
 
@@ -18,5 +19,16 @@ void tl_cpu_gemm_unprepare(float *w, int IC, int OC, int tag);
  * (bias may be NULL; act: enum tl_act). OpenMP over tiles of rows. */
 void tl_cpu_gemm(float *out, const float *inp, const float *w, int tag, const float *bias, int N, int IC, int OC,
 		 int act);
+
+/* Inference attention of one (sequence, head), attention.c: 1 when it
+ * runs here (tl_cpu_gemm_available() and hd a multiple of 16, at most 64);
+ * the scratch it needs for len tokens (floats); and the product itself:
+ * dst rows (stride ldo) = softmax(scale q k^T) v over len rows of q, k, v
+ * (stride ld). On return s holds exp(s_ij - max_j) in rows of *lds floats
+ * (pad lanes 0) and, after len rows, the 1 / sum of each row. */
+int tl_cpu_attention_ok(int hd);
+size_t tl_cpu_attention_scratch(int len, int hd);
+void tl_cpu_attention(float *dst, int ldo, const float *q, const float *k, const float *v, int ld, int hd,
+		      int len, float scale, float *s, int *lds);
 
 #endif

@@ -233,29 +233,45 @@ static void matmul_forward_prepared(float *out, const float *inp, const float *w
 	}
 }
 
-/* Attention, one (sequence, head) pair per task, on the real tokens only:
- * S = scale Q K^T and O = softmax(S) V are two sgemm calls that read q, k
- * and v in place (row stride 3C) and write O straight into out (row
- * stride C); the softmax between them is a vectorised loop. Rows of
- * padding positions are zero.
+/* Attention, one (sequence, head) pair per task, on the real tokens only.
+ * With AVX-512 and a head size that is a multiple of 16, attention.c's
+ * kernel (tl_cpu_attention). Otherwise S = scale Q K^T and O = softmax(S)
+ * V are two sgemm calls that read q, k and v in place (row stride 3C) and
+ * write O straight into out (row stride C); the softmax between them is a
+ * vectorised loop. Rows of padding positions are zero.
  *
  * One (sequence, head): q, k, v rows at qkv (row stride C3), len rows; O
- * rows at dst (row stride ldo); s: len*len + len scratch. The softmax is
- * left unnormalised in s (exp(s_ij - max)) and each output row is scaled
- * by its 1/sum, kept in s[len*len + i]: hd values per row rather than
- * len. */
-static void attention_one(float *dst, int ldo, const float *qkv, int C3, int C, int h, int hd, int len,
-			  float scale, float *s)
+ * rows at dst (row stride ldo); s: attention_scratch(len, hd) floats. The
+ * softmax is left unnormalised in s (exp(s_ij - max), rows of *lds floats)
+ * and each output row is scaled by its 1/sum, kept in s[len * *lds + i]:
+ * hd values per row rather than len. */
+static size_t attention_scratch(int len, int hd)
 {
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, len, len, hd, scale, qkv + h * hd, C3,
-		    qkv + C + h * hd, C3, 0.0f, s, len);
+	size_t n = (size_t)len * len + (size_t)len;
+	if (tl_cpu_attention_ok(hd)) {
+		size_t f = tl_cpu_attention_scratch(len, hd);
+		n = f > n ? f : n;
+	}
+	return n;
+}
+
+static void attention_one(float *dst, int ldo, const float *qkv, int C3, int C, int h, int hd, int len,
+			  float scale, float *s, int *lds)
+{
+	const float *q = qkv + h * hd;
+	if (tl_cpu_attention_ok(hd)) {
+		tl_cpu_attention(dst, ldo, q, q + C, q + 2 * C, C3, hd, len, scale, s, lds);
+		return;
+	}
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, len, len, hd, scale, q, C3, q + C, C3, 0.0f, s, len);
 	float *inv = s + (size_t)len * len;
 	for (int i = 0; i < len; i++)
 		inv[i] = tl_exp_row(s + (size_t)i * len, len);
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, len, hd, len, 1.0f, s, len, qkv + 2 * C + h * hd,
-		    C3, 0.0f, dst, ldo);
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, len, hd, len, 1.0f, s, len, q + 2 * C, C3, 0.0f, dst,
+		    ldo);
 	for (int i = 0; i < len; i++)
 		tl_scale_row(dst + (size_t)i * ldo, hd, inv[i]);
+	*lds = len;
 }
 
 static void attention_forward(float *out, float *att, const float *qkv, const int32_t *lens, int B, int T,
@@ -277,14 +293,15 @@ static void attention_forward(float *out, float *att, const float *qkv, const in
 					memset(a, 0, sizeof(float) * T * T);
 				continue;
 			}
-			float *sc = tl_cpu_scratch((size_t)len * len + (size_t)len);
-			attention_one(dst, C, qkv + (size_t)b * T * C3, C3, C, h, hd, len, scale, sc);
+			float *sc = tl_cpu_scratch(attention_scratch(len, hd));
+			int lds;
+			attention_one(dst, C, qkv + (size_t)b * T * C3, C3, C, h, hd, len, scale, sc, &lds);
 			if (a)
 				for (int i = 0; i < T; i++) {
 					float *ar = a + (size_t)i * T;
 					if (i < len) {
-						const float *e = sc + (size_t)i * len;
-						float f = sc[(size_t)len * len + i];
+						const float *e = sc + (size_t)i * lds;
+						float f = sc[(size_t)len * lds + i];
 						for (int j = 0; j < len; j++)
 							ar[j] = e[j] * f;
 						memset(ar + len, 0, sizeof(float) * (T - len));
@@ -325,8 +342,9 @@ static void attention_forward_packed(float *out, const float *qkv, const int32_t
 					    sc, 1, 0.0f, out + (size_t)b * C + h * hd, 1);
 				tl_scale_row(out + (size_t)b * C + h * hd, hd, inv);
 			} else {
+				int lds;
 				attention_one(out + offs[b] * C + h * hd, C, base, C3, C, h, hd, len, scale,
-					      tl_cpu_scratch((size_t)len * len + (size_t)len));
+					      tl_cpu_scratch(attention_scratch(len, hd)), &lds);
 			}
 		}
 	free(offs);

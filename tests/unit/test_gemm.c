@@ -4,10 +4,17 @@
  * reference, with and without bias and GELU, on shapes that exercise both
  * panel widths, several K blocks, partial row tiles and the unprepared
  * fallback; restoring is exact; a row's result does not depend on N, on
- * its position, or on the thread count. */
+ * its position, or on the thread count. And the AVX-512 attention
+ * (kernels/cpu/attention.c, behind attention_forward and
+ * attention_forward_packed) for head sizes 16, 32, 48 and 64 on sequence
+ * lengths around its 8-query and 16/32/48-key tiles: against a double
+ * reference, packed = padded bitwise, a sequence's result the same alone
+ * or in a batch and on 1 or 2 threads, probabilities summing to one.
+ * The zmm exp and GELU (vmath512.h) give the scalar forms' bits. */
 #include "testhelp.h"
 #include "kernels/kernels.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/vmath512.h"
 #include "tl/util.h"
 
 #include <math.h>
@@ -98,6 +105,117 @@ static void check_rows(const tl_kernels *k, int IC, int OC, int act)
 	free(x), free(w), free(b), free(all), free(part);
 }
 
+/* attention of B sequences (lens) with NH heads of hd: packed layout */
+static void check_attention(const tl_kernels *k, int hd, int NH)
+{
+	int lens[] = {1, 5, 8, 16, 17, 25, 33, 48, 49, 64, 100, 130};
+	int B = (int)(sizeof lens / sizeof *lens), C = hd * NH, C3 = 3 * C, T = 130, real = 0;
+	for (int b = 0; b < B; b++)
+		real += lens[b];
+	float *pq = rnd((size_t)real * C3, 1), *po = tl_xmalloc((size_t)real * C * sizeof *po);
+	double worst = 0;
+	k->set_threads(2);
+	k->attention_forward_packed(po, pq, lens, B, C, NH, 0);
+	size_t off = 0;
+	int alone = 1;
+	float *one = tl_xmalloc((size_t)T * C * sizeof *one);
+	for (int b = 0; b < B; b++) {
+		const float *base = pq + off * C3;
+		for (int h = 0; h < NH; h++)
+			for (int i = 0; i < lens[b]; i++) {
+				double s[130], m = -1e300, z = 0;
+				for (int j = 0; j < lens[b]; j++) {
+					s[j] = 0;
+					for (int d = 0; d < hd; d++)
+						s[j] += (double)base[(size_t)i * C3 + h * hd + d] *
+							base[(size_t)j * C3 + C + h * hd + d];
+					s[j] /= sqrt(hd);
+					m = s[j] > m ? s[j] : m;
+				}
+				for (int j = 0; j < lens[b]; j++)
+					z += (s[j] = exp(s[j] - m));
+				for (int d = 0; d < hd; d++) {
+					double o = 0;
+					for (int j = 0; j < lens[b]; j++)
+						o += s[j] / z * base[(size_t)j * C3 + 2 * C + h * hd + d];
+					double e = fabs(o - po[(off + i) * C + h * hd + d]);
+					worst = e > worst ? e : worst;
+				}
+			}
+		/* alone, on one thread: the same bits */
+		k->set_threads(1);
+		k->attention_forward_packed(one, base, &lens[b], 1, C, NH, 0);
+		alone &= !memcmp(one, po + off * C, (size_t)lens[b] * C * sizeof *one);
+		k->set_threads(2);
+		off += lens[b];
+	}
+	printf("attention hd=%d NH=%d: max abs error %.3g\n", hd, NH, worst);
+	CHECK(worst < 2e-6);
+	CHECK(alone);
+	/* padded = packed, bitwise; probabilities sum to one, zero on padding */
+	float *qkv = tl_xmalloc((size_t)B * T * C3 * sizeof *qkv), *out = tl_xmalloc((size_t)B * T * C * sizeof *out);
+	float *att = tl_xmalloc((size_t)B * NH * T * T * sizeof *att), *back = tl_xmalloc((size_t)B * T * C * sizeof *back);
+	for (size_t i = 0; i < (size_t)B * T * C3; i++)
+		qkv[i] = 1e6f; /* padding garbage changes nothing */
+	k->pack_rows(qkv, pq, lens, B, T, C3, TL_ROWS_UNPACK);
+	k->attention_forward(out, att, qkv, lens, B, T, C, NH);
+	k->pack_rows(back, out, lens, B, T, C, TL_ROWS_PACK);
+	CHECK(!memcmp(back, po, (size_t)real * C * sizeof *po));
+	double sumerr = 0;
+	int zeros = 1;
+	for (int b = 0; b < B; b++)
+		for (int h = 0; h < NH; h++)
+			for (int i = 0; i < lens[b]; i++) {
+				const float *a = att + (((size_t)b * NH + h) * T + i) * T;
+				double z = 0;
+				for (int j = 0; j < T; j++)
+					z += a[j];
+				sumerr = fabs(z - 1) > sumerr ? fabs(z - 1) : sumerr;
+				for (int j = lens[b]; j < T; j++)
+					zeros &= a[j] == 0.0f;
+			}
+	CHECK(sumerr < 1e-5);
+	CHECK(zeros);
+	/* the [CLS] query alone matches the full result's first rows */
+	float *first = tl_xmalloc((size_t)B * C * sizeof *first);
+	k->attention_forward_packed(first, pq, lens, B, C, NH, 1);
+	double fd = 0;
+	off = 0;
+	for (int b = 0; b < B; b++) {
+		for (int c = 0; c < C; c++)
+			fd = fabs(first[(size_t)b * C + c] - po[off * C + c]) > fd ? fabs(first[(size_t)b * C + c] - po[off * C + c]) : fd;
+		off += lens[b];
+	}
+	CHECK(fd < 1e-6);
+	free(pq), free(po), free(one), free(qkv), free(out), free(att), free(back), free(first);
+}
+
+/* tl_vexp512 and tl_vgelu512 against tl_vexpf and tl_vgelu, bit for bit
+ * (NaN for NaN), on a sweep and the edges of their pieces */
+TL_TGT512 static void check_vmath512(void)
+{
+	enum { N = 16 * 1024 };
+	static float x[N];
+	float edge[] = {0.0f, -0.0f, INFINITY, -INFINITY, NAN, 1.0f, -1.0f, 1.41421356f, -1.41421356f, 5.656854f,
+			-5.656854f, 87.0f, -87.0f, 88.0f, 88.5f, -87.5f, -100.0f, 100.0f, 1e-30f, -1e-30f, 3e38f, -3e38f};
+	int ne = (int)(sizeof edge / sizeof *edge);
+	for (int i = 0; i < N; i++)
+		x[i] = i < ne ? edge[i] : -12.0f + 24.0f * (float)(i - ne) / (float)(N - ne);
+	int bad_e = 0, bad_g = 0;
+	for (int i = 0; i < N; i += 16) {
+		float e[16], g[16];
+		_mm512_storeu_ps(e, tl_vexp512(_mm512_loadu_ps(x + i)));
+		_mm512_storeu_ps(g, tl_vgelu512(_mm512_loadu_ps(x + i)));
+		for (int j = 0; j < 16; j++) {
+			float se = tl_vexpf(x[i + j]), sg = tl_vgelu(x[i + j]);
+			bad_e += !(memcmp(&se, &e[j], 4) == 0 || (isnan(se) && isnan(e[j])));
+			bad_g += !(memcmp(&sg, &g[j], 4) == 0 || (isnan(sg) && isnan(g[j])));
+		}
+	}
+	CHECK_EQ_INT(bad_e, 0);
+	CHECK_EQ_INT(bad_g, 0);
+}
+
 int main(void)
 {
 	const tl_kernels *k = tl_kernels_cpu();
@@ -129,6 +247,15 @@ int main(void)
 	check_rows(k, 1536, 384, TL_ACT_NONE);
 	check_rows(k, 384, 1536, TL_ACT_GELU);
 	check_rows(k, 70, 64, TL_ACT_GELU);
+	printf("AVX-512 attention for hd 16, 32, 48, 64: %d %d %d %d\n", tl_cpu_attention_ok(16),
+	       tl_cpu_attention_ok(32), tl_cpu_attention_ok(48), tl_cpu_attention_ok(64));
+	if (avail)
+		check_vmath512();
+	check_attention(k, 32, 3);
+	check_attention(k, 64, 2);
+	check_attention(k, 16, 2);
+	check_attention(k, 48, 1);
+	check_attention(k, 8, 2); /* the sgemm path */
 	/* N = 0 writes nothing */
 	{
 		float w[48 * 4], x[4] = {1, 2, 3, 4}, out[48] = {0};
