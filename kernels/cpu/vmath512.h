@@ -3,10 +3,9 @@
  * the same order as tl_vexpf and tl_vgelu, so that a value comes out bit
  * for bit as the scalar (or compiler-vectorised) form gives it, but written
  * so that a loop can keep several independent registers in flight (the
- * compiler's vectorisation of tl_vgelu ran one dependent chain at a time,
- * about 80 cycles per 16 values). Functions carry TL_TGT512, so they
- * are compiled for AVX-512 whatever the file's -march; call them only
- * where the CPU has AVX-512F. */
+ * compiler's vectorisation of tl_vgelu ran one dependent chain at a
+ * time). Functions carry TL_TGT512, so they are compiled for AVX-512
+ * whatever the file's -march; call them only where the CPU has AVX-512F. */
 #ifndef TL_CPU_VMATH512_H
 #define TL_CPU_VMATH512_H
 
@@ -36,22 +35,19 @@ TL_TGT512 static inline __m512 tl_vexp512(__m512 x)
 	return _mm512_scalef_ps(p, k); /* p 2^k, as the exponent-bits product */
 }
 
-/* tl_vgelu: 0.5 x (1 + erf(x / sqrt 2)) with tl_verff's two pieces */
+/* tl_vgelu: 0.5 x (1 + erf(x / sqrt 2)) with tl_verff's rational form */
 TL_TGT512 static inline __m512 tl_vgelu512(__m512 x)
 {
 	__m512 a = _mm512_mul_ps(x, TL_S1((float)M_SQRT1_2));
-	__m512 t = _mm512_abs_ps(a), s = _mm512_mul_ps(a, a);
-	__m512 p = _mm512_fmadd_ps(TL_S1(erf_p[0]), s, TL_S1(erf_p[1]));
-	for (int i = 2; i < 7; i++)
+	a = _mm512_min_ps(TL_S1(4.0f), _mm512_max_ps(TL_S1(-4.0f), a));
+	__m512 s = _mm512_mul_ps(a, a);
+	__m512 p = _mm512_fmadd_ps(TL_S1(erf_p[6]), s, TL_S1(erf_p[5]));
+	for (int i = 4; i >= 0; i--)
 		p = _mm512_fmadd_ps(p, s, TL_S1(erf_p[i]));
-	__m512 tt = _mm512_min_ps(TL_S1(4.0f), t), u = _mm512_sub_ps(tt, TL_S1(2.5f));
-	__m512 q = _mm512_fmadd_ps(TL_S1(erf_q[0]), u, TL_S1(erf_q[1]));
-	for (int i = 2; i < 9; i++)
-		q = _mm512_fmadd_ps(q, u, TL_S1(erf_q[i]));
-	__m512 big = _mm512_sub_ps(TL_S1(1.0f), tl_vexp512(_mm512_fmadd_ps(_mm512_sub_ps(_mm512_setzero_ps(), tt), tt, q)));
-	big = _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(big), /* copysign: big >= 0 */
-						  _mm512_and_si512(_mm512_castps_si512(a), _mm512_set1_epi32(INT32_MIN))));
-	__m512 erf = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(t, TL_S1(1.0f), _CMP_LT_OQ), big, _mm512_mul_ps(p, a));
+	__m512 q = _mm512_fmadd_ps(TL_S1(erf_q[5]), s, TL_S1(erf_q[4]));
+	for (int i = 3; i >= 0; i--)
+		q = _mm512_fmadd_ps(q, s, TL_S1(erf_q[i]));
+	__m512 erf = _mm512_div_ps(_mm512_mul_ps(a, p), q);
 	return _mm512_mul_ps(_mm512_mul_ps(TL_S1(0.5f), x), _mm512_add_ps(TL_S1(1.0f), erf));
 }
 

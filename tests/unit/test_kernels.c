@@ -110,7 +110,7 @@ int main(void)
 			worst = d > worst ? d : worst;
 		}
 		printf("erf max abs error on [-10, 10]: %.3g\n", worst);
-		CHECK(worst < 2e-7);
+		CHECK(worst < 3e-7);
 		CHECK(tl_cpu_erf(-0.0f) == 0.0f && tl_cpu_erf(30.0f) == 1.0f && tl_cpu_erf(-30.0f) == -1.0f);
 		/* NaN in, NaN out (training detects a diverged run by it), and no
 		 * undefined behaviour on the way (this runs under UBSan in CI) */
