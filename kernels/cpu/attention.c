@@ -40,91 +40,61 @@ size_t tl_cpu_attention_scratch(int len, int hd)
 	return lp * (size_t)len + lp + (size_t)hd * lp;
 }
 
-/* S[rows, 16 NV] (row stride lds) = Q[rows] . Kt[:, 16 NV] (Kt row stride
- * lp): q rows at q (stride ld), hd dims; rows past `rows` read row 0 and
- * are not stored */
-TGT static AI void scores(const int NV, float *S, size_t lds, const float *q, size_t ld, const float *kt,
-			  size_t lp, int hd, int rows)
-{
-	__m512 acc[QR][3];
-	const float *qr[QR];
-	for (int r = 0; r < QR; r++)
-		qr[r] = q + (r < rows ? (size_t)r * ld : 0);
-#pragma GCC unroll 8
-	for (int r = 0; r < QR; r++)
-#pragma GCC unroll 3
-		for (int v = 0; v < NV; v++)
-			acc[r][v] = _mm512_setzero_ps();
-	for (int d = 0; d < hd; d++) {
-		__m512 b[3];
-#pragma GCC unroll 3
-		for (int v = 0; v < NV; v++)
-			b[v] = _mm512_loadu_ps(kt + (size_t)d * lp + 16 * v);
-#pragma GCC unroll 8
-		for (int r = 0; r < QR; r++) {
-			__m512 a = _mm512_set1_ps(qr[r][d]);
-#pragma GCC unroll 3
-			for (int v = 0; v < NV; v++)
-				acc[r][v] = _mm512_fmadd_ps(a, b[v], acc[r][v]);
-		}
-	}
-	for (int r = 0; r < QR && r < rows; r++)
-#pragma GCC unroll 3
-		for (int v = 0; v < NV; v++)
-			_mm512_storeu_ps(S + (size_t)r * lds + 16 * v, acc[r][v]);
-}
-
-/* O[rows, 16 NV] (stride ldo) = P[rows, len] (stride lds) V[len, 16 NV]
- * (stride ld), each row times inv[r]; MR rows, rows past `rows` read row
- * 0 and are not stored */
-TGT static AI void pv(const int MR, const int NV, float *O, size_t ldo, const float *P, size_t lds,
-		      const float *v, size_t ld, int len, const float *inv, int rows)
+/* The one micro-kernel of both products: O[rows, 16 NV] (row stride ldo)
+ * = A[rows, K] (row stride lda) B[K, 16 NV] (row stride ldb), each row
+ * times f[r] when f is not NULL. MR rows at most; rows past `rows` read
+ * row 0 and are not stored. Scores: A = q, B = K^T (K = hd); output:
+ * A = P, B = V (K = len). */
+TGT static AI void tile(const int MR, const int NV, float *O, size_t ldo, const float *A, size_t lda,
+			const float *B, size_t ldb, int K, const float *f, int rows)
 {
 	__m512 acc[8][4];
-	const float *pr[8];
+	const float *ar[8];
 	for (int r = 0; r < MR; r++)
-		pr[r] = P + (r < rows ? (size_t)r * lds : 0);
+		ar[r] = A + (r < rows ? (size_t)r * lda : 0);
 #pragma GCC unroll 8
 	for (int r = 0; r < MR; r++)
 #pragma GCC unroll 4
 		for (int c = 0; c < NV; c++)
 			acc[r][c] = _mm512_setzero_ps();
-	for (int j = 0; j < len; j++) {
+	for (int k = 0; k < K; k++) {
 		__m512 b[4];
 #pragma GCC unroll 4
 		for (int c = 0; c < NV; c++)
-			b[c] = _mm512_loadu_ps(v + (size_t)j * ld + 16 * c);
+			b[c] = _mm512_loadu_ps(B + (size_t)k * ldb + 16 * c);
 #pragma GCC unroll 8
 		for (int r = 0; r < MR; r++) {
-			__m512 a = _mm512_set1_ps(pr[r][j]);
+			__m512 a = _mm512_set1_ps(ar[r][k]);
 #pragma GCC unroll 4
 			for (int c = 0; c < NV; c++)
 				acc[r][c] = _mm512_fmadd_ps(a, b[c], acc[r][c]);
 		}
 	}
 	for (int r = 0; r < MR && r < rows; r++) {
-		__m512 f = _mm512_set1_ps(inv[r]);
+		__m512 s = _mm512_set1_ps(f ? f[r] : 1.0f);
 #pragma GCC unroll 4
 		for (int c = 0; c < NV; c++)
-			_mm512_storeu_ps(O + (size_t)r * ldo + 16 * c, _mm512_mul_ps(acc[r][c], f));
+			_mm512_storeu_ps(O + (size_t)r * ldo + 16 * c, f ? _mm512_mul_ps(acc[r][c], s) : acc[r][c]);
 	}
 }
 
-TGT static void pv_tile(int nvd, float *O, size_t ldo, const float *P, size_t lds, const float *v, size_t ld, int len,
-			const float *inv, int rows)
+/* tile() for NV = nv zmm columns: 8 rows for nv <= 3, 6 for nv = 4 (24
+ * accumulators either way) */
+TGT static void tile_nv(int nv, float *O, size_t ldo, const float *A, size_t lda, const float *B, size_t ldb, int K,
+			const float *f, int rows)
 {
-	switch (nvd) {
+	switch (nv) {
 	case 1:
-		pv(8, 1, O, ldo, P, lds, v, ld, len, inv, rows);
+		tile(8, 1, O, ldo, A, lda, B, ldb, K, f, rows);
 		break;
 	case 2:
-		pv(8, 2, O, ldo, P, lds, v, ld, len, inv, rows);
+		tile(8, 2, O, ldo, A, lda, B, ldb, K, f, rows);
 		break;
 	case 3:
-		pv(8, 3, O, ldo, P, lds, v, ld, len, inv, rows);
+		tile(8, 3, O, ldo, A, lda, B, ldb, K, f, rows);
 		break;
 	default:
-		pv(6, 4, O, ldo, P, lds, v, ld, len, inv, rows);
+		tile(6, 4, O, ldo, A, lda, B, ldb, K, f, rows);
 		break;
 	}
 }
@@ -193,21 +163,15 @@ TGT void tl_cpu_attention(float *dst, int ldo, const float *q, const float *k, c
 		int rows = len - i0 < QR ? len - i0 : QR;
 		float *S = s + (size_t)i0 * lp;
 		const float *qi = q + (size_t)i0 * ld;
-		int j0 = 0;
-		for (; j0 + 48 <= lp; j0 += 48)
-			scores(3, S + j0, (size_t)lp, qi, (size_t)ld, kt + j0, (size_t)lp, hd, rows);
-		if (lp - j0 == 32)
-			scores(2, S + j0, (size_t)lp, qi, (size_t)ld, kt + j0, (size_t)lp, hd, rows);
-		else if (lp - j0 == 16)
-			scores(1, S + j0, (size_t)lp, qi, (size_t)ld, kt + j0, (size_t)lp, hd, rows);
+		for (int j0 = 0; j0 < lp; j0 += 48) /* 48 keys at a time, then 32 or 16 */
+			tile_nv(lp - j0 >= 48 ? 3 : (lp - j0) / 16, S + j0, (size_t)lp, qi, (size_t)ld, kt + j0, (size_t)lp,
+				hd, NULL, rows);
 		for (int r = 0; r < rows; r++)
 			inv[i0 + r] = softmax_row(S + (size_t)r * lp, len, lp);
 	}
 	int nvd = hd / 16, mr = nvd == 4 ? 6 : 8;
-	for (int i0 = 0; i0 < len; i0 += mr) {
-		int rows = len - i0 < mr ? len - i0 : mr;
-		pv_tile(nvd, dst + (size_t)i0 * ldo, (size_t)ldo, s + (size_t)i0 * lp, (size_t)lp, v, (size_t)ld, len,
-			inv + i0, rows);
-	}
+	for (int i0 = 0; i0 < len; i0 += mr)
+		tile_nv(nvd, dst + (size_t)i0 * ldo, (size_t)ldo, s + (size_t)i0 * lp, (size_t)lp, v, (size_t)ld, len,
+			inv + i0, len - i0 < mr ? len - i0 : mr);
 	*lds = lp;
 }
