@@ -6,13 +6,14 @@
  * (SST-2 averages 25 tokens) each (sequence, head) is a 25 x 25 x 32
  * product, where OpenBLAS's call and small-matrix overheads and the
  * scalar tails of a 25-wide softmax row cost more than the arithmetic
- * (7% of a forward pass on one thread). Here the keys are transposed once
- * into rows of hd x Lp floats (Lp: len rounded up to 16; pad keys are 0),
- * so that the scores of a tile of 8 queries against 16, 32 or 48 keys are
- * the GEMM micro-kernel's shape (8 x 3 zmm accumulators, a key row loaded,
- * a query element broadcast); the softmax runs on whole zmm with the pad
- * lanes masked; O = P V is a tile of 8 (or 6) queries x hd, one value row
- * loaded and a probability broadcast per step.
+ * (7-9% of a forward pass on one thread). Here the keys are transposed
+ * once, by 16 x 16 register blocks, into rows of hd x Lp floats (Lp: len
+ * rounded up to 16; pad keys are 0), so that the scores of a tile of 8
+ * queries against 16, 32 or 48 keys are the GEMM micro-kernel's shape (8 x
+ * 3 zmm accumulators, a key row loaded, a query element broadcast); the
+ * softmax runs on whole zmm with the pad lanes masked; O = P V is a tile
+ * of 8 (or 6) queries x hd on the same micro-kernel (tile()), one value
+ * row loaded and a probability broadcast per step.
  *
  * Every output element is one chain of FMAs in key (or dimension) order:
  * a sequence's result depends on that sequence only, never on the batch
