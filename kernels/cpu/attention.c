@@ -26,7 +26,7 @@
 #include <math.h>
 #include <string.h>
 
-#define TGT __attribute__((target("avx512f,fma")))
+#define TGT TL_TGT512
 #define AI __attribute__((always_inline)) inline
 #define QR 8 /* queries per score tile */
 

@@ -55,7 +55,7 @@
 #define MR_MAX 12
 #define PF 8 /* weight rows prefetched ahead */
 
-#define TGT __attribute__((target("avx512f,fma")))
+#define TGT TL_TGT512
 
 int tl_cpu_gemm_available(void)
 {

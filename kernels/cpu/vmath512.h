@@ -13,6 +13,7 @@
 
 #include <immintrin.h>
 
+/* the target of every AVX-512 kernel (gemm.c, attention.c: their TGT) */
 #define TL_TGT512 __attribute__((target("avx512f,fma")))
 #define TL_S1(c) _mm512_set1_ps(c)
 
