@@ -37,7 +37,7 @@ CFLAGS_ALL = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fPIC -fopenmp $(OPTFL
 	-Iinclude -I. $(PKG_CFLAGS) $(CFLAGS)
 LDLIBS_ALL = $(LDSAN) -fopenmp $(PKG_LIBS) -lm -lpthread $(LDLIBS)
 
-LIB_SRC := $(wildcard lib/*.c) $(wildcard kernels/cpu/*.c)
+LIB_SRC := $(sort $(shell find lib kernels/cpu -name "*.c"))
 LIB_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC))
 LIB_GEN_OBJ :=
 CMD_SRC := $(wildcard cmd/tl-*.c)

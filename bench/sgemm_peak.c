@@ -6,7 +6,7 @@
  * figure is the best of 7 runs of 0.15 s, the two implementations
  * alternating. "peak" is the largest figure of all.
  * usage: sgemm_peak THREADS [M]   (built against libtl.a: see bench/bert.sh) */
-#include "kernels/kernels.h"
+#include "tl/kernels.h"
 
 #include <cblas.h>
 #include <omp.h>

@@ -1,7 +1,7 @@
 /* tl-embed - add a feature vector "vec" to every record.
  *
  * Feature kinds: a BERT encoder (-m MODEL, the default), or the classic
- * kinds --bow / --tfidf / --word2vec, which lib/embed_features.c runs. */
+ * kinds --bow / --tfidf / --word2vec, which lib/features/embed_features.c runs. */
 #include "tl/bert.h"
 #include "tl/classifier.h"
 #include "tl/features.h"

@@ -1,6 +1,6 @@
 /* tl-eval - evaluate predictions: accuracy, per-class P/R/F1, confusion,
  * probability metrics, multi-label figures, breakdowns and comparisons.
- * The numbers come from lib/metrics.c; this file reads records, builds
+ * The numbers come from lib/eval/metrics.c; this file reads records, builds
  * the reports and renders them (table, JSON, SVG). */
 #include "tl/fsutil.h"
 #include "tl/metrics.h"

@@ -1,6 +1,6 @@
 /* tl-train - train a text classifier from a record stream into a model
  * directory. Model families: -m fasttext (default) and -m linear
- * (lib/linear.c); -m bert runs the BERT trainer (lib/bert_fit.c). */
+ * (lib/models/linear.c); -m bert runs the BERT trainer (lib/models/bert/bert_fit.c). */
 #include "tl/bert_fit.h"
 #include "tl/linear.h"
 #include "tl/progress.h"
@@ -367,7 +367,7 @@ static int train_linear_family(args *a, const char *path)
 int main(int argc, char **argv)
 {
 	tl_init(argv[0]);
-	/* -m bert has its own options and loop (lib/bert_fit.c) */
+	/* -m bert has its own options and loop (lib/models/bert/bert_fit.c) */
 	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
 		if (((!strcmp(argv[i], "-m") || !strcmp(argv[i], "--model")) && i + 1 < argc && !strcmp(argv[i + 1], "bert")) ||
 		    !strcmp(argv[i], "-mbert") || !strcmp(argv[i], "--model=bert")) {

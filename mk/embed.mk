@@ -1,7 +1,7 @@
 .DEFAULT_GOAL := all
 # Embedded data in libtl: the default (uncased BERT) vocabulary, so that
 # tl-tokenize works with no model directory and no download.
-EMBED_VOCAB := lib/data/vocab-uncased.txt
+EMBED_VOCAB := lib/text/data/vocab-uncased.txt
 
 $(BUILD)/gen/embed_vocab.c: $(EMBED_VOCAB) mk/embed.sh
 	@mkdir -p $(dir $@)

@@ -15,8 +15,8 @@ fuzz:
 		tail -n 3 $(FUZZ_BUILD)/fuzz.log || { tail -n 40 $(FUZZ_BUILD)/fuzz.log; exit 1; }; \
 	else echo "fuzz: $(CLANG) not found, skipped"; fi
 
-$(FUZZ_BUILD)/fuzz_safetensors: tests/fuzz/fuzz_safetensors.c lib/safetensors.c lib/util.c include/tl/safetensors.h
+$(FUZZ_BUILD)/fuzz_safetensors: tests/fuzz/fuzz_safetensors.c lib/models/safetensors.c lib/core/util.c include/tl/safetensors.h
 	@mkdir -p $(FUZZ_BUILD)
 	$(CLANG) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		-Iinclude tests/fuzz/fuzz_safetensors.c lib/safetensors.c lib/util.c \
+		-Iinclude tests/fuzz/fuzz_safetensors.c lib/models/safetensors.c lib/core/util.c \
 		$$(pkg-config --cflags --libs jansson) -lm -o $@

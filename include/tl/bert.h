@@ -15,7 +15,7 @@
 #ifndef TL_BERT_H
 #define TL_BERT_H
 
-#include "kernels/kernels.h"
+#include "tl/kernels.h"
 #include "tl/classifier.h"
 
 #include <stddef.h>

@@ -6,7 +6,7 @@
  * tl_bert_params pointers into it); the gradients are a second arena of
  * the same layout (grads, pointed by tl_bert_params_point), so parameter
  * i and its gradient sit at the same offset of their arenas. Kernels come
- * from kernels/kernels.h (forward) and kernels/kernels_train.h (backward).
+ * from include/tl/kernels.h (forward) and include/tl/kernels_train.h (backward).
  *
  * Heads (Hugging Face BertForSequenceClassification): logits =
  * classifier(dropout(tanh(pooler(h[CLS])))); single-label: softmax
@@ -16,7 +16,7 @@
 #ifndef TL_BERT_TRAIN_H
 #define TL_BERT_TRAIN_H
 
-#include "kernels/kernels_train.h"
+#include "tl/kernels_train.h"
 #include "tl/bert.h"
 
 #include <stddef.h>

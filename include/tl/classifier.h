@@ -4,13 +4,13 @@
  * a directory holds. The directory's config.json names the kind in
  * "model_type"; tl_classifier_load dispatches on it:
  *
- *   "bert"        -> lib/bert.c  (BertForSequenceClassification directories)
+ *   "bert"        -> lib/models/bert/bert.c  (BertForSequenceClassification directories)
  *   "tl-linear"   -> tl_linear_classifier_load, lib/linear*.c
  *
  * A backend fills a tl_classifier: the label names (id2label), the
  * multi-label flag, and the ops table. Adding a backend: write a loader with
  * the tl_classifier_loader signature and add one line to the table in
- * lib/classifier.c (a static table, so the backend's object is pulled from
+ * lib/models/classifier.c (a static table, so the backend's object is pulled from
  * libtl.a by the strong reference; a weak reference would not be).
  *
  * Records: the caller owns them; predict reads the keys it needs (bert:

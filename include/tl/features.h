@@ -155,7 +155,7 @@ void tl_feat_free(tl_feat *ft);
 /* ---------------- tl-embed entry point ----------------
  * tl-embed's main() calls tl_embed_features_main(argc, argv) when
  * tl_embed_features_wanted(argc, argv) says one of --bow, --tfidf,
- * --word2vec is on the command line (lib/embed_features.c). */
+ * --word2vec is on the command line (lib/features/embed_features.c). */
 int tl_embed_features_wanted(int argc, char **argv);
 int tl_embed_features_main(int argc, char **argv);
 

@@ -16,7 +16,7 @@
 #ifndef TL_OPTIM_H
 #define TL_OPTIM_H
 
-#include "kernels/kernels_train.h"
+#include "tl/kernels_train.h"
 
 #include <stddef.h>
 

@@ -112,7 +112,7 @@ void tl_text_collapse_space(tl_buf *out, const char *s, size_t len);
 
 /* ---------------- stop words ---------------- */
 
-/* Built-in lists, NULL-terminated (lib/stopwords_en.c, lib/stopwords_zh.c). */
+/* Built-in lists, NULL-terminated (lib/text/stopwords_en.c, lib/text/stopwords_zh.c). */
 extern const char *const tl_stopwords_en[];
 extern const char *const tl_stopwords_zh[];
 

@@ -5,7 +5,7 @@
 #ifndef TL_CPU_GEMM_H
 #define TL_CPU_GEMM_H
 
-#include "kernels/kernels.h"
+#include "tl/kernels.h"
 
 /* 1 when the prepared products can run here: the CPU has AVX-512F and
  * TL_GEMM is not "blas". */

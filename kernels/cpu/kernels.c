@@ -1,10 +1,10 @@
-/* kernels/cpu/kernels.c - the CPU backend of kernels/kernels.h: OpenBLAS
+/* kernels/cpu/kernels.c - the CPU backend of include/tl/kernels.h: OpenBLAS
  * sgemm for the matrix products, OpenMP-parallel C loops written so that
  * gcc vectorises them (-O3 -march=native) for everything else.
  *
  * Threads: one pool, OpenMP's (see cpu_set_threads): --threads N means N
  * busy cores. */
-#include "kernels/kernels.h"
+#include "tl/kernels.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/scratch.h"
 #include "kernels/cpu/vmath.h"

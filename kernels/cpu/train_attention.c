@@ -13,7 +13,7 @@
  * ((b*NH + h)*T + i)*T + j. */
 #include "kernels/cpu/scratch.h"
 #include "kernels/cpu/train_math.h"
-#include "kernels/kernels_train.h"
+#include "tl/kernels_train.h"
 #include "tl/util.h"
 
 #include <cblas.h>

@@ -1,5 +1,5 @@
 /* kernels/cpu/train_kernels.c - CPU backward kernels, losses, dropout and
- * optimizer updates of kernels/kernels_train.h (attention in
+ * optimizer updates of include/tl/kernels_train.h (attention in
  * train_attention.c).
  *
  * Determinism: reductions over rows (dweight of LayerNorm, dbias, the
@@ -7,7 +7,7 @@
  * thread summing its columns over all rows in row order; nothing depends on
  * scheduling. */
 #include "kernels/cpu/train_math.h"
-#include "kernels/kernels_train.h"
+#include "tl/kernels_train.h"
 #include "tl/util.h"
 
 #include <cblas.h>

@@ -5,7 +5,7 @@
 #define TL_CPU_TRAIN_MATH_H
 
 #include "kernels/cpu/vmath.h"
-#include "kernels/kernels_train.h"
+#include "tl/kernels_train.h"
 
 #include <stdint.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 load helpers
 
-# tl-embed's classic features (lib/embed_features.c): --bow, --tfidf,
+# tl-embed's classic features (lib/features/embed_features.c): --bow, --tfidf,
 # --word2vec. They need tl-embed's main() to hand these options over.
 setup() {
 	tl-embed --bow --help 2>/dev/null | grep -q -- '--tfidf' ||

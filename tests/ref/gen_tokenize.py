@@ -11,7 +11,7 @@ tests/ref/tokenize/fast-vs-slow.txt.
 Usage (from the repository root; needs the PyPI packages `tokenizers` and
 `transformers`, never needed by the tests themselves):
 
-    python3 tests/ref/gen_tokenize.py tables     # lib/tokenize_tables.h + unicode fixture
+    python3 tests/ref/gen_tokenize.py tables     # lib/text/tokenize_tables.h + unicode fixture
     python3 tests/ref/gen_tokenize.py fixtures   # tests/ref/tokenize/*.gz
 
 Texts of the real-data fixtures are read from $TL_SHARED/data (default
@@ -350,7 +350,7 @@ def tables():
             assert len(o) <= 2
             body.append("\t{0x%X, %d, %s},\n" % (cp, len(o), ", ".join("0x%X" % x for x in (o + [0, 0])[:2])))
         body.append("};\n")
-    with open(os.path.join(ROOT, "lib", "tokenize_tables.h"), "w") as f:
+    with open(os.path.join(ROOT, "lib", "text", "tokenize_tables.h"), "w") as f:
         f.write("".join(body))
     os.makedirs(OUT, exist_ok=True)
     path = os.path.join(OUT, "unicode.tsv.gz")

@@ -1,4 +1,4 @@
-/* Unit tests for lib/features.c: the word splitter, the string table,
+/* Unit tests for lib/features/features.c: the word splitter, the string table,
  * murmur3, and BoW/TF-IDF/hashing values against scikit-learn on SST-2
  * (tests/ref/features_sst2.tsv, written by tests/ref/gen_features.py). */
 #include "testhelp.h"

@@ -12,7 +12,7 @@
  * or in a batch and on 1 or 2 threads, probabilities summing to one.
  * The zmm exp and GELU (vmath512.h) give the scalar forms' bits. */
 #include "testhelp.h"
-#include "kernels/kernels.h"
+#include "tl/kernels.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/vmath512.h"
 #include "tl/util.h"

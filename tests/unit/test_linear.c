@@ -1,4 +1,4 @@
-/* Unit tests for lib/linear.c: training on small data, hierarchical
+/* Unit tests for lib/models/linear.c: training on small data, hierarchical
  * softmax probabilities, save/load round trip, bitwise determinism across
  * thread counts, logistic regression on dense vectors. */
 #include "testhelp.h"

@@ -1,4 +1,4 @@
-/* test_metrics.c - lib/metrics.c against scikit-learn / scipy / numpy values
+/* test_metrics.c - lib/eval/metrics.c against scikit-learn / scipy / numpy values
  * (computed with sklearn 1.9.1, scipy 1.17.1, numpy 2.4; the commands are in
  * the comments). The whole-tool parity on real predictions is in
  * tests/bats/eval.bats with the fixtures of tests/ref/gen_eval.py. */

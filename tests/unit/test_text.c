@@ -1,4 +1,4 @@
-/* Unit tests for lib/text.c (cleaning steps, stop words) and lib/input.c
+/* Unit tests for lib/text/text.c (cleaning steps, stop words) and lib/stream/input.c
  * (line, TSV and CSV readers), with exact expected outputs. */
 #include "testhelp.h"
 #include "tl/input.h"

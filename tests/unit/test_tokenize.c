@@ -1,4 +1,4 @@
-/* Unit tests for lib/tokenize.c and lib/vocab.c:
+/* Unit tests for lib/text/tokenize.c and lib/text/vocab.c:
  *  - per-code-point lower-casing and accent stripping against a sweep of
  *    Hugging Face tokenizers' normalizer (tests/ref/tokenize/unicode.tsv.gz);
  *  - id parity against the fixtures of tests/ref/gen_tokenize.py on the

@@ -12,7 +12,7 @@
  * lengths (1, 15, 16, 17, T) and heads whose rows do not fill a vector. */
 #include "testhelp.h"
 
-#include "kernels/kernels_train.h"
+#include "tl/kernels_train.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* Unit tests for lib/word2vec.c: the text format (good and bad files),
+/* Unit tests for lib/features/word2vec.c: the text format (good and bad files),
  * nearest neighbours, document vectors, and reproducible training. */
 #include "testhelp.h"
 #include "tl/word2vec.h"

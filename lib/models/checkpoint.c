@@ -1,4 +1,4 @@
-/* lib/checkpoint.c - resumable checkpoints (see tl/checkpoint.h). */
+/* lib/models/checkpoint.c - resumable checkpoints (see tl/checkpoint.h). */
 #include "tl/checkpoint.h"
 #include "tl/fsutil.h"
 #include "tl/safetensors.h"

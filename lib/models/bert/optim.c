@@ -1,4 +1,4 @@
-/* lib/optim.c - AdamW / SGD over parameter segments, Hugging Face
+/* lib/models/bert/optim.c - AdamW / SGD over parameter segments, Hugging Face
  * schedules, gradient clipping. See tl/optim.h. */
 #include "tl/optim.h"
 #include "tl/util.h"

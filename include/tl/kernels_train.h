@@ -1,7 +1,7 @@
-/* kernels/kernels_train.h - the training primitives of tl's neural models:
+/* include/tl/kernels_train.h - the training primitives of tl's neural models:
  * backward passes, losses, dropout, optimizer updates.
  *
- * A second table beside kernels/kernels.h with the same conventions
+ * A second table beside include/tl/kernels.h with the same conventions
  * (llm.c): outputs first, then inputs, then parameters, sizes last;
  * row-major float32; linear weights [out, in]; all pointers are backend
  * memory (host memory for the CPU backend). A CUDA backend fills the same

@@ -1,5 +1,5 @@
-/* text_entities.h - private to lib/text.c: the HTML5 named character
- * references (generated table, see lib/gen_text_data.py). */
+/* text_entities.h - private to lib/text/text.c: the HTML5 named character
+ * references (generated table, see tools/gen/gen_text_data.py). */
 #ifndef TL_TEXT_ENTITIES_H
 #define TL_TEXT_ENTITIES_H
 #include <stddef.h>

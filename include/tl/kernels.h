@@ -1,4 +1,4 @@
-/* kernels/kernels.h - the numeric primitives of tl's neural models.
+/* include/tl/kernels.h - the numeric primitives of tl's neural models.
  *
  * One table of functions per backend (ggml-backend style): kernels/cpu
  * implements it with OpenBLAS sgemm plus vectorised, OpenMP-parallel C;

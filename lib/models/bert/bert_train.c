@@ -1,4 +1,4 @@
-/* lib/bert_train.c - training forward (dropout, all activations kept),
+/* lib/models/bert/bert_train.c - training forward (dropout, all activations kept),
  * backward in reverse layer order, heads and losses for BERT sequence
  * classification. See tl/bert_train.h.
  *

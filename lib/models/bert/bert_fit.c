@@ -1,4 +1,4 @@
-/* lib/bert_fit.c - `tl-train -m bert`: fine-tuning loop and command line.
+/* lib/models/bert/bert_fit.c - `tl-train -m bert`: fine-tuning loop and command line.
  * See tl/bert_fit.h and man/tl-train.1 (BERT FINE-TUNING).
  *
  * Determinism: the batches of epoch e are a pure function of (seed, e)
