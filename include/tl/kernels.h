@@ -46,6 +46,10 @@ typedef struct tl_kernels {
 	void (*free)(void *p);
 	void (*to_device)(void *dst, const void *src, size_t bytes);
 	void (*to_host)(void *dst, const void *src, size_t bytes);
+	/* Backend memory to backend memory (dst and src do not overlap), and
+	 * bytes of backend memory set to the byte value c. */
+	void (*copy)(void *dst, const void *src, size_t bytes);
+	void (*memset)(void *p, int c, size_t bytes);
 	/* Thread budget (CPU: OpenMP and OpenBLAS both, so they do not
 	 * oversubscribe). n <= 0: all cores. */
 	void (*set_threads)(int n);
@@ -128,5 +132,10 @@ float tl_cpu_erf(float x);
 const tl_kernels *tl_kernels_get(const char *name);
 /* The CPU backend (always present). */
 const tl_kernels *tl_kernels_cpu(void);
+/* The one selection point of the tools: name ("cpu", "cuda"), or NULL for
+ * $TL_DEVICE, or "cpu" when that is unset or empty. Returns NULL with a
+ * message in err (naming the backends built in) when there is no such
+ * backend in this build. */
+const tl_kernels *tl_kernels_select(const char *name, char *err, size_t errsz);
 
 #endif

@@ -45,6 +45,16 @@ _Noreturn void tl_die_rec(int code, uint64_t recno, const char *fmt, ...)
  * convention of library functions that report to their caller. */
 int tl_errf(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* An error as library functions return it to a tool: the exit code the
+ * tool should use (enum tl_exit) and the message (without the tool's
+ * name). Owned by the caller, usually on its stack. */
+typedef struct tl_err {
+	int code;
+	char msg[1024];
+} tl_err;
+/* Set e (when not NULL) and return -1. */
+int tl_seterr(tl_err *e, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Encode code point cp as UTF-8 into o (room for 4 bytes); returns the
  * number of bytes written. cp must be a valid scalar value. */
 static inline int tl_utf8_encode(char *o, uint32_t cp)

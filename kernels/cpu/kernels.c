@@ -42,6 +42,12 @@ static void cpu_copy(void *dst, const void *src, size_t bytes)
  * large products are split by rows over the OpenMP threads, each calling
  * sgemm on its block. Two pools (OpenBLAS's pthreads spinning after a call
  * while OpenMP's wait for the next region) would fight over the cores. */
+static void cpu_memset(void *p, int c, size_t bytes)
+{
+	if (bytes)
+		memset(p, c, bytes);
+}
+
 static void cpu_set_threads(int n)
 {
 	if (n <= 0)
@@ -442,6 +448,8 @@ static const tl_kernels cpu = {
 	.free = cpu_free,
 	.to_device = cpu_copy,
 	.to_host = cpu_copy,
+	.copy = cpu_copy,
+	.memset = cpu_memset,
 	.set_threads = cpu_set_threads,
 	.synchronize = cpu_synchronize,
 	.matmul_forward = matmul_forward,
@@ -472,4 +480,16 @@ const tl_kernels *tl_kernels_get(const char *name)
 	if (!name || !strcmp(name, "cpu"))
 		return &cpu;
 	return NULL;
+}
+
+const tl_kernels *tl_kernels_select(const char *name, char *err, size_t errsz)
+{
+	if (!name || !*name)
+		name = getenv("TL_DEVICE");
+	if (!name || !*name)
+		name = "cpu";
+	const tl_kernels *k = tl_kernels_get(name);
+	if (!k)
+		tl_errf(err, errsz, "device '%s' is not built in (available: cpu)", name);
+	return k;
 }

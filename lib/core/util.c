@@ -77,6 +77,18 @@ int tl_errf(char *err, size_t errsz, const char *fmt, ...)
 	return -1;
 }
 
+int tl_seterr(tl_err *e, int code, const char *fmt, ...)
+{
+	if (!e)
+		return -1;
+	e->code = code;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
 void *tl_xmalloc(size_t n)
 {
 	void *p = malloc(n ? n : 1);
