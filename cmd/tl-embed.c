@@ -15,7 +15,7 @@
 
 static const char usage[] =
 	"usage: tl-embed [-m MODEL] [--pool cls|mean|max] [--normalize] [--layer N]\n"
-	"                [--batch-size N] [--threads N] [FILE...]\n"
+	"                [--batch-size N] [--threads N] [--device NAME] [FILE...]\n"
 	"Add a sentence vector \"vec\" (float32) to every record of a tokenized stream\n"
 	"(key \"ids\", optional \"type_ids\"), computed by a BERT encoder.\n"
 	"Classic features instead: tl-embed --bow|--tfidf|--word2vec --help.\n"
@@ -28,13 +28,14 @@ static const char usage[] =
 	"                      from the top (default -1 = last layer)\n"
 	"  -b, --batch-size N  sequences per forward pass (default 32)\n"
 	"  -j, --threads N     threads (default: all cores)\n"
+	"      --device NAME   kernel backend: cpu or cuda (default $TL_DEVICE, else cpu)\n"
 	"  -h, --help          show this help\n"
 	"      --version       show the version\n"
 	"\n"
 	"Exit status: 0 ok, 2 usage, 3 bad input, 4 I/O error, 5 bad model.\n";
 
 typedef struct {
-	const char *model;
+	const char *model, *device;
 	int pool, normalize, layer, batch, threads;
 } opts;
 
@@ -81,10 +82,12 @@ static void header(tl_writer *w, const msgpack_object *in, int argc, char **argv
 static void run_bert(const opts *o, char **files, int nfiles, int argc, char **argv)
 {
 	char err[1024];
+	const tl_kernels *k = tl_kernels_select(o->device, err, sizeof err);
+	if (!k)
+		tl_die(TL_EXIT_USAGE, "%s", err);
 	char *dir = tl_model_find(o->model, err, sizeof err);
 	if (!dir)
 		tl_die(TL_EXIT_MODEL, "%s", err);
-	const tl_kernels *k = tl_kernels_cpu();
 	k->set_threads(o->threads);
 	tl_bert *m = tl_bert_load(dir, k, err, sizeof err);
 	if (!m)
@@ -169,7 +172,7 @@ int main(int argc, char **argv)
 		{"normalize", no_argument, 0, 'n'},	  {"layer", required_argument, 0, 'L'},
 		{"batch-size", required_argument, 0, 'b'}, {"threads", required_argument, 0, 'j'},
 		{"help", no_argument, 0, 'h'},		  {"version", no_argument, 0, 'V'},
-		{0, 0, 0, 0}};
+		{"device", required_argument, 0, 'D'},	  {0, 0, 0, 0}};
 	opts o = {.model = NULL, .pool = TL_POOL_MEAN, .layer = -1, .batch = 32, .threads = 0};
 	int c;
 	while ((c = getopt_long(argc, argv, "m:b:j:h", lopts, NULL)) != -1) {
@@ -186,6 +189,7 @@ int main(int argc, char **argv)
 				tl_die(TL_EXIT_USAGE, "option --pool: unknown mode '%s' (cls, mean, max)", optarg);
 			break;
 		case 'n': o.normalize = 1; break;
+		case 'D': o.device = optarg; break;
 		case 'L': o.layer = (int)tl_parse_long("--layer", optarg, -1000, 1000); break;
 		case 'b': o.batch = (int)tl_parse_long("--batch-size", optarg, 1, 4096); break;
 		case 'j': o.threads = (int)tl_parse_long("--threads", optarg, 1, 1024); break;

@@ -2,6 +2,7 @@
  * adds "pred", "probs" and optionally "logits". Any model kind of
  * tl/classifier.h (BERT sequence classification, linear). */
 #include "tl/classifier.h"
+#include "tl/kernels.h"
 #include "tl/model.h"
 #include "tl/stream.h"
 #include "tl/util.h"
@@ -12,7 +13,7 @@
 
 static const char usage[] =
 	"usage: tl-predict -m MODEL_DIR [--logits] [--top-k K] [--threshold P]\n"
-	"                  [--batch-size N] [--threads N] [FILE...]\n"
+	"                  [--batch-size N] [--threads N] [--device NAME] [FILE...]\n"
 	"Add a prediction to every record: \"pred\" (the label), \"probs\" (label to\n"
 	"probability) and, with --logits, the raw scores. Output order is input order.\n"
 	"\n"
@@ -24,6 +25,8 @@ static const char usage[] =
 	"                      probability >= P form pred (default 0.5)\n"
 	"  -b, --batch-size N  records per forward pass (default 32)\n"
 	"  -j, --threads N     threads (default: all cores)\n"
+	"      --device NAME   kernel backend of neural models: cpu or cuda (default\n"
+	"                      $TL_DEVICE, else cpu)\n"
 	"  -h, --help          show this help\n"
 	"      --version       show the version\n"
 	"\n"
@@ -99,8 +102,8 @@ int main(int argc, char **argv)
 		{"top-k", required_argument, 0, 'k'},	  {"threshold", required_argument, 0, 't'},
 		{"batch-size", required_argument, 0, 'b'}, {"threads", required_argument, 0, 'j'},
 		{"help", no_argument, 0, 'h'},		  {"version", no_argument, 0, 'V'},
-		{0, 0, 0, 0}};
-	const char *model = NULL;
+		{"device", required_argument, 0, 'D'},	  {0, 0, 0, 0}};
+	const char *model = NULL, *device = NULL;
 	int batch = 32, threads = 0, logits = 0, topk = 0;
 	double threshold = -1;
 	int c;
@@ -108,6 +111,7 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'm': model = optarg; break;
 		case 'l': logits = 1; break;
+		case 'D': device = optarg; break;
 		case 'k': topk = (int)tl_parse_long("--top-k", optarg, 1, 1000000); break;
 		case 't': threshold = tl_parse_double("--threshold", optarg, 0, 1); break;
 		case 'b': batch = (int)tl_parse_long("--batch-size", optarg, 1, 4096); break;
@@ -122,12 +126,14 @@ int main(int argc, char **argv)
 		tl_die(TL_EXIT_USAGE, "no model: give -m MODEL_DIR");
 	}
 	char err[1024];
+	if (!tl_kernels_select(device, err, sizeof err))
+		tl_die(TL_EXIT_USAGE, "%s", err);
 	char *dir = tl_model_find(model, err, sizeof err);
 	if (!dir)
 		tl_die(TL_EXIT_MODEL, "%s", err);
 	tl_classifier_err e;
 	ctx x = {0};
-	x.c = tl_classifier_load(dir, threads, &e);
+	x.c = tl_classifier_load_device(dir, device, threads, &e);
 	if (!x.c)
 		tl_die(e.code ? e.code : TL_EXIT_MODEL, "%s", e.msg);
 	x.c->batch_size = (size_t)batch;

@@ -159,7 +159,13 @@ typedef struct {
 void tl_bert_encode(tl_bert *m, const tl_bert_seq *seqs, size_t n, const tl_bert_encode_opts *o, float *out);
 int tl_bert_encode_width(const tl_bert *m, const tl_bert_encode_opts *o);
 
-/* The "bert" backend of tl/classifier.h. */
+/* The "bert" backend of tl/classifier.h, on the kernel backend $TL_DEVICE
+ * (else "cpu"). */
 tl_classifier *tl_bert_classifier_load(const char *dir, const void *config, int threads, tl_classifier_err *e);
+/* The same on the backend named device (NULL: as above; see
+ * tl_kernels_select). A device not built in: NULL, e->code TL_EXIT_USAGE.
+ * Free with tl_classifier_free. */
+tl_classifier *tl_bert_classifier_load_device(const char *dir, const void *config, const char *device,
+					      int threads, tl_classifier_err *e);
 
 #endif

@@ -6,7 +6,7 @@
  * tl_bert_params pointers into it); the gradients are a second arena of
  * the same layout (grads, pointed by tl_bert_params_point), so parameter
  * i and its gradient sit at the same offset of their arenas. Kernels come
- * from include/tl/kernels.h (forward) and include/tl/kernels_train.h (backward).
+ * from the backend table of include/tl/kernels.h (forward, backward, memory).
  *
  * Heads (Hugging Face BertForSequenceClassification): logits =
  * classifier(dropout(tanh(pooler(h[CLS])))); single-label: softmax
@@ -16,7 +16,7 @@
 #ifndef TL_BERT_TRAIN_H
 #define TL_BERT_TRAIN_H
 
-#include "tl/kernels_train.h"
+#include "tl/kernels.h"
 #include "tl/bert.h"
 
 #include <stddef.h>
@@ -34,7 +34,7 @@ typedef struct {
 
 typedef struct {
 	tl_bert *m;                 /* the model, owned (tl_bert_free by _free) */
-	const tl_train_kernels *tk;
+	const tl_kernels *tk;       /* == m->k: one table for forward, backward, updates */
 	tl_bert_params grads;       /* pointers into grad_arena */
 	float *grad_arena;          /* m->nparams floats, backend memory, owned */
 	tl_bert_train_acts a;

@@ -69,6 +69,12 @@ typedef tl_classifier *(*tl_classifier_loader)(const char *dir, const void *conf
  * NULL with e filled on error ("unsupported model_type 'x'", ...).
  * Free with tl_classifier_free. */
 tl_classifier *tl_classifier_load(const char *dir, int threads, tl_classifier_err *e);
+/* tl_classifier_load with the kernel backend of neural models named:
+ * device "cpu", "cuda", or NULL for $TL_DEVICE, else "cpu" (as
+ * tl_kernels_select); models without kernels (tl-linear) ignore it.
+ * tl_classifier_load(dir, threads, e) is device NULL. A device not built
+ * in: NULL, e->code TL_EXIT_USAGE. Free with tl_classifier_free. */
+tl_classifier *tl_classifier_load_device(const char *dir, const char *device, int threads, tl_classifier_err *e);
 void tl_classifier_free(tl_classifier *c);
 
 /* Score n records; see tl_classifier_ops.predict. */

@@ -1,10 +1,14 @@
-/* include/tl/kernels.h - the numeric primitives of tl's neural models.
+/* include/tl/kernels.h - the numeric primitives of tl's neural models,
+ * inference and training.
  *
- * One table of functions per backend (ggml-backend style): kernels/cpu
- * implements it with OpenBLAS sgemm plus vectorised, OpenMP-parallel C;
- * kernels/cuda (a later issue) fills the same table with cuBLAS and .cu
- * kernels. Models call only through the table, so a backend is chosen at
- * run time (tl_kernels_get("cpu")).
+ * One table of functions per backend (ggml-backend style): memory,
+ * forward ops, their backward ops, losses and optimizer updates. The CPU
+ * backend (kernels/cpu, one file per operation) implements it with
+ * OpenBLAS sgemm, an AVX-512 GEMM on prepared weights, and vectorised,
+ * OpenMP-parallel C; it is the only backend built today. Models call only
+ * through the table, so a backend is chosen at run time
+ * (tl_kernels_select: --device, $TL_DEVICE, else "cpu"); tl_kernels_at
+ * enumerates the backends built in.
  *
  * Conventions (llm.c): outputs first, then inputs, then parameters, sizes
  * last. Row-major float32 everywhere. B batch, T padded sequence length,
@@ -14,21 +18,34 @@
  *
  * Memory: every float/int pointer passed to a kernel is backend memory,
  * obtained from k->alloc (host memory for the CPU backend, where alloc is
- * malloc and the copies are memcpy). Sequence lengths `lens` are int32 in
- * backend memory too.
+ * aligned malloc and the copies are memcpy); the caller moves data in and
+ * out with to_device/to_host and never touches backend memory with libc
+ * (memset, memcpy) unless host_memory is 1. Sequence lengths `lens` are
+ * int32 in backend memory too.
  *
  * Padding: sequences are padded on the right to T; lens[b] is the number of
  * real tokens of sequence b. Attention never looks at keys at t >= lens[b]
  * (identical to Hugging Face's additive mask of the dtype's minimum, whose
  * exp underflows to exactly 0), and rows t >= lens[b] of its output are 0.
  *
- * Backward kernels (training, issue 4) will take the same activations: the
- * forward kernels keep what backward needs (LayerNorm mean/rstd, attention
- * probabilities when att != NULL). Backward kernels accumulate (+=) into
- * gradient buffers, and their names mirror the forward ones.
+ * Training: the forward kernels keep what backward needs (LayerNorm
+ * mean/rstd, attention probabilities when att != NULL). Backward kernels
+ * are named after the forward ones and ACCUMULATE (+=) into their gradient
+ * outputs (dinp, dweight, dbias, ...), so the caller zeroes them once per
+ * optimizer step and gradient accumulation over micro-batches is free. A
+ * gradient output may be NULL when it is not wanted (frozen parameters,
+ * an input that needs no gradient).
+ *
+ * Determinism: no kernel uses atomics or a thread-count dependent reduction
+ * order for a given thread count; reductions over rows are split by output
+ * column, so results are bitwise reproducible for a fixed --threads
+ * (OpenBLAS sgemm is deterministic for a fixed thread count). Dropout masks
+ * come from the counter-based generator of tl/dropout.h.
  */
 #ifndef TL_KERNELS_H
 #define TL_KERNELS_H
+
+#include "tl/dropout.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -120,18 +137,99 @@ typedef struct tl_kernels {
 			     int mode);
 	/* Rows of x[N,C] scaled to unit L2 norm (a zero row stays zero). */
 	void (*l2norm_forward)(float *x, int N, int C);
+
+	/* ---- backward of the forward ops above ---- */
+	/* out = inp W^T + b: dinp[N,IC] += dout W, dweight[OC,IC] += dout^T inp,
+	 * dbias[OC] += sum_n dout. */
+	void (*matmul_backward)(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+				const float *weight, int N, int IC, int OC);
+	/* out = (inp - mean) * rstd * weight + bias, with mean/rstd saved by the
+	 * forward: dinp, dweight, dbias accumulate. */
+	void (*layernorm_backward)(float *dinp, float *dweight, float *dbias, const float *dout,
+				   const float *inp, const float *weight, const float *mean, const float *rstd,
+				   int N, int C);
+	/* exact erf GELU: dinp[i] += dout[i] * gelu'(inp[i]) (dinp may equal
+	 * dout: then it is assigned, dinp[i] = dout[i] * gelu'(inp[i])). */
+	void (*gelu_backward)(float *dinp, const float *inp, const float *dout, size_t n);
+	/* tanh: out = tanh(x) saved; dinp[i] += dout[i] * (1 - out[i]^2). */
+	void (*tanh_backward)(float *dinp, const float *out, const float *dout, size_t n);
+	/* embedding: scatter-add of dout[B,T,C] into the rows of dwte (ids),
+	 * dwpe (position t) and dwtt (type_ids, NULL: type 0). Rows t >=
+	 * lens[b] are skipped (lens may be NULL: all T). */
+	void (*embedding_backward)(float *dwte, float *dwpe, float *dwtt, const float *dout, const int32_t *ids,
+				   const int32_t *type_ids, const int32_t *lens, int B, int T, int C);
+
+	/* ---- attention with probability dropout (training forward + backward) ----
+	 * qkv[B,T,3C] as in attention_forward; att[B,NH,T,T] receives
+	 * the softmax probabilities BEFORE dropout (saved for backward); out is
+	 * dropout(att) V with inverted scaling 1/(1-p); p = 0 disables dropout.
+	 * Query rows t >= lens[b] give 0. */
+	void (*attention_forward_train)(float *out, float *att, const float *qkv, const int32_t *lens, int B,
+					int T, int C, int NH, float p, uint64_t seed, uint64_t stream);
+	/* dqkv[B,T,3C] += gradient from dout[B,T,C]; same p/seed/stream as the
+	 * forward. */
+	void (*attention_backward)(float *dqkv, const float *dout, const float *qkv, const float *att,
+				   const int32_t *lens, int B, int T, int C, int NH, float p, uint64_t seed,
+				   uint64_t stream);
+
+	/* ---- dropout (inverted: kept elements scaled by 1/(1-p)) ----
+	 * out[i] = keep(i) ? inp[i] / (1-p) : 0; out may equal inp. */
+	void (*dropout_forward)(float *out, const float *inp, size_t n, float p, uint64_t seed, uint64_t stream);
+	/* dinp[i] += keep(i) ? dout[i] / (1-p) : 0 (dinp may equal dout: then
+	 * it is assigned, not accumulated). */
+	void (*dropout_backward)(float *dinp, const float *dout, size_t n, float p, uint64_t seed,
+				 uint64_t stream);
+
+	/* ---- losses; return the batch loss, write dlogits (assigned) ----
+	 * Softmax cross-entropy as torch.nn.CrossEntropyLoss(weight,
+	 * label_smoothing, reduction="mean"): row i contributes
+	 * -(1-ls) w[y] log p_y - ls/K sum_c w[c] log p_c, and the sum is
+	 * divided by sum_i w[y_i] * sw[i]; sw are per-record sample weights
+	 * (NULL: 1) multiplied into each row. w NULL: all 1. dlogits[N,K] is the
+	 * gradient of that mean, times `scale` (1/accumulation steps). */
+	double (*softmax_xent)(float *dlogits, const float *logits, const int32_t *y, const float *w,
+			       const float *sw, float ls, float scale, int N, int K);
+	/* Sigmoid binary cross-entropy as torch.nn.BCEWithLogitsLoss(mean over
+	 * N*K) with targets y[N,K] in {0,1} smoothed to y(1-ls) + ls/2; pw
+	 * (NULL: 1) a per-label weight on the positive term (pos_weight). */
+	double (*sigmoid_bce)(float *dlogits, const float *logits, const float *y, const float *pw, float ls,
+			      float scale, int N, int K);
+
+	/* ---- optimizer ----
+	 * AdamW as torch.optim.AdamW (decoupled decay): p -= lr*wd*p;
+	 * m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
+	 * p -= (lr / (1-b1^t)) * m / (sqrt(v) / sqrt(1-b2^t) + eps). t >= 1. */
+	void (*adamw_update)(float *param, const float *grad, float *m, float *v, size_t n, float lr, float b1,
+			     float b2, float eps, float wd, int t);
+	/* The training loop's fused step: AdamW as adamw_update on the gradient
+	 * gscale * grad (gradient clipping folded in; 1: none), then grad[i] = 0
+	 * (the next step's zero_grad folded in). Bitwise equal to scale(grad,
+	 * gscale) (skipped when gscale == 1), adamw_update, memset(grad, 0). */
+	void (*adamw_update_zero)(float *param, float *grad, float *m, float *v, size_t n, float lr, float b1,
+				  float b2, float eps, float wd, int t, float gscale);
+	/* SGD with momentum (torch.optim.SGD, dampening 0, coupled weight decay
+	 * as torch: g += wd p; buf = mom buf + g (buf = g at t == 1);
+	 * p -= lr buf). buf may be NULL when mom == 0. */
+	void (*sgd_update)(float *param, const float *grad, float *buf, size_t n, float lr, float mom, float wd,
+			   int t);
+	/* sum of squares (accumulated in double, fixed order per thread count). */
+	double (*sumsq)(const float *x, size_t n);
+	/* x[i] *= s */
+	void (*scale)(float *x, size_t n, float s);
+	/* 1 if any element is NaN or infinite. */
+	int (*nonfinite)(const float *x, size_t n);
 } tl_kernels;
 
 enum tl_rows { TL_ROWS_PACK = 0, TL_ROWS_UNPACK = 1, TL_ROWS_FIRST = 2 };
-
-/* The CPU backend's float erf (vectorisable; |error| < 2e-7), exposed for
- * its test. */
-float tl_cpu_erf(float x);
 
 /* The backend by name ("cpu"; "cuda" when built with it), or NULL. */
 const tl_kernels *tl_kernels_get(const char *name);
 /* The CPU backend (always present). */
 const tl_kernels *tl_kernels_cpu(void);
+/* The i-th backend built in (0: "cpu"), or NULL when i is out of range:
+ * for (i = 0; (k = tl_kernels_at(i)); i++) enumerates them. Tables are
+ * static: never freed, valid for the life of the process. */
+const tl_kernels *tl_kernels_at(int i);
 /* The one selection point of the tools: name ("cpu", "cuda"), or NULL for
  * $TL_DEVICE, or "cpu" when that is unset or empty. Returns NULL with a
  * message in err (naming the backends built in) when there is no such

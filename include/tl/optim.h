@@ -4,9 +4,11 @@
  * the same layout) segment by segment: a segment is a range of the arena
  * with its own learning-rate multiplier (layer-wise decay), weight decay
  * (none for biases and LayerNorm) and a frozen flag (not updated, no
- * moments). Moments live in the optimizer (tl_optim owns m and v).
+ * moments). Moments live in the optimizer (tl_optim owns m and v, backend
+ * memory from tk->alloc, freed by tl_optim_free); param and grad are
+ * backend memory of the same table.
  *
- * AdamW and SGD follow torch.optim exactly (see kernels_train.h); the
+ * AdamW and SGD follow torch.optim exactly (see kernels.h); the
  * schedules are Hugging Face's: a multiplier of the base rate that rises
  * linearly from 0 over `warmup` steps, then decays linearly to 0 at
  * `total`, along a half cosine, stays constant, or is multiplied by gamma
@@ -16,7 +18,7 @@
 #ifndef TL_OPTIM_H
 #define TL_OPTIM_H
 
-#include "tl/kernels_train.h"
+#include "tl/kernels.h"
 
 #include <stddef.h>
 
@@ -41,14 +43,15 @@ typedef struct {
 	long t;                     /* optimizer steps done */
 	tl_optim_seg *segs;         /* owned */
 	size_t nsegs;
-	float *m, *v;               /* moments (v NULL for SGD), n floats each, owned */
+	float *m, *v;               /* moments (v NULL for SGD), n floats each, backend memory, owned */
 	size_t n;
-	const tl_train_kernels *tk;
+	const tl_kernels *tk;       /* the backend of param/grad/m/v (not owned) */
 } tl_optim;
 
 /* Defaults: AdamW lr 5e-5, betas (0.9, 0.999), eps 1e-8, wd 0.01, linear
- * schedule, no warmup; total must be set. n is the arena size. */
-void tl_optim_init(tl_optim *o, size_t n, const tl_train_kernels *tk);
+ * schedule, no warmup; total must be set. n is the arena size; tk the
+ * backend table the arenas live in (a static table: not freed). */
+void tl_optim_init(tl_optim *o, size_t n, const tl_kernels *tk);
 void tl_optim_free(tl_optim *o);
 /* Append a segment. */
 void tl_optim_add(tl_optim *o, size_t off, size_t n, float lr_scale, int decay, int frozen);

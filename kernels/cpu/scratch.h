@@ -1,5 +1,5 @@
 /* kernels/cpu/scratch.h - the per-thread scratch buffer of the CPU
- * attention kernels (kernels.c, train_attention.c). */
+ * attention kernels (attention.c). */
 #ifndef TL_CPU_SCRATCH_H
 #define TL_CPU_SCRATCH_H
 

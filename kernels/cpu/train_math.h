@@ -1,11 +1,11 @@
 /* kernels/cpu/train_math.h - inline helpers of the CPU training kernels
- * (train_kernels.c, train_attention.c): vmath.h's exp and erf, and
+ * (attention.c): vmath.h's exp and erf, and
  * dropout masks as factors. */
 #ifndef TL_CPU_TRAIN_MATH_H
 #define TL_CPU_TRAIN_MATH_H
 
 #include "kernels/cpu/vmath.h"
-#include "tl/kernels_train.h"
+#include "tl/dropout.h"
 
 #include <stdint.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* kernels/cpu/vmath.h - float exp and erf written in plain arithmetic
  * (no calls, no branches), so that the loops of the CPU kernels that call
  * them vectorise (glibc's expf and erff are scalar calls); shared by the
- * inference (kernels.c) and training (train_*.c) kernels so that both use
+ * inference and training kernels (gelu.c, attention.c) so that both use
  * the same functions. Loops calling them carry `#pragma omp simd` (rintf
  * vectorises there without -fno-trapping-math). */
 #ifndef TL_CPU_VMATH_H

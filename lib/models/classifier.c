@@ -22,16 +22,25 @@ static void seterr(tl_classifier_err *e, int code, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* model_type -> loader. Add a line per backend (see tl/classifier.h). */
+/* model_type -> loader. Add a line per backend (see tl/classifier.h);
+ * load_device: the loader of a model that runs on a kernel backend
+ * (device name or NULL, as tl_kernels_select), NULL for the others. */
 static const struct {
 	const char *type;
 	tl_classifier_loader load;
+	tl_classifier *(*load_device)(const char *dir, const void *config, const char *device, int threads,
+				      tl_classifier_err *e);
 } backends[] = {
-	{"bert", tl_bert_classifier_load},
-	{"tl-linear", tl_linear_classifier_load},
+	{"bert", tl_bert_classifier_load, tl_bert_classifier_load_device},
+	{"tl-linear", tl_linear_classifier_load, NULL},
 };
 
 tl_classifier *tl_classifier_load(const char *dir, int threads, tl_classifier_err *e)
+{
+	return tl_classifier_load_device(dir, NULL, threads, e);
+}
+
+tl_classifier *tl_classifier_load_device(const char *dir, const char *device, int threads, tl_classifier_err *e)
 {
 	char err[512];
 	json_t *cfg = tl_model_read_config(dir, err, sizeof err);
@@ -52,6 +61,8 @@ tl_classifier *tl_classifier_load(const char *dir, int threads, tl_classifier_er
 			break;
 	if (i == sizeof backends / sizeof backends[0])
 		seterr(e, TL_EXIT_MODEL, "%s/config.json: unsupported model_type '%s'", dir, type);
+	else if (backends[i].load_device)
+		c = backends[i].load_device(dir, cfg, device, threads, e);
 	else
 		c = backends[i].load(dir, cfg, threads, e);
 	json_decref(cfg);

@@ -181,3 +181,22 @@ setup() { need_model; }
 	echo "max abs diff between the two paths: $d"
 	jq -e -n "$d < 1e-6"
 }
+
+@test "tl-embed: --device cpu gives the default's bytes; cuda (not built) and TL_DEVICE=bogus are usage errors" {
+	sample_stream | tl-embed >"$BATS_TEST_TMPDIR/a"
+	sample_stream | tl-embed --device cpu >"$BATS_TEST_TMPDIR/b"
+	cmp "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/b"
+	sample_stream | TL_DEVICE=cpu tl-embed >"$BATS_TEST_TMPDIR/c"
+	cmp "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/c"
+	run tl-embed --device cuda </dev/null
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"tl-embed: device 'cuda' is not built in (available: cpu)"* ]]
+	TL_DEVICE=bogus run tl-embed </dev/null
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"tl-embed: device 'bogus' is not built in (available: cpu)"* ]]
+	# --device wins over TL_DEVICE
+	sample_stream | TL_DEVICE=bogus tl-embed --device cpu >"$BATS_TEST_TMPDIR/d"
+	cmp "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/d"
+	run tl-embed --help
+	[[ "$output" == *"--device NAME"* ]]
+}

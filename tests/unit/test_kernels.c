@@ -1,6 +1,7 @@
 /* test_kernels.c - the CPU kernels against naive double-precision
  * references on random inputs, and the padding contract of attention. */
 #include "testhelp.h"
+#include "kernels/cpu/cpu.h"
 #include "tl/kernels.h"
 #include "tl/util.h"
 

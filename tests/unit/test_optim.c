@@ -42,7 +42,7 @@ int main(void)
 {
 	tl_init("test_optim");
 	char err[256];
-	const tl_train_kernels *tk = tl_train_kernels_cpu();
+	const tl_kernels *tk = tl_kernels_cpu();
 	CHECK(tl_st_open(&F, "tests/ref/optim.safetensors", err, sizeof err) == 0);
 	size_t n;
 	float *p0 = getf("p0", &n), *grads = getf("grads", NULL);

@@ -7,12 +7,12 @@
  *
  * and its gradient; rows i >= len give zero output and zero probabilities.
  * The dropout element index of (b, h, i, j) is ((b*NH + h)*T + i)*T + j
- * (kernels_train.h). test_backward covers the same kernels through the
+ * (kernels.h). test_backward covers the same kernels through the
  * whole model against PyTorch with dropout off; this adds dropout, ragged
  * lengths (1, 15, 16, 17, T) and heads whose rows do not fill a vector. */
 #include "testhelp.h"
 
-#include "tl/kernels_train.h"
+#include "tl/kernels.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -100,7 +100,7 @@ static double maxdiff(const float *a, const double *b, size_t n, double *scale)
 
 int main(void)
 {
-	const tl_train_kernels *tk = tl_train_kernels_cpu();
+	const tl_kernels *tk = tl_kernels_cpu();
 	enum { B = 5, T = 37, C = 48, NH = 4 };
 	int32_t lens[B] = {1, 15, 16, 17, T};
 	size_t nq = (size_t)B * T * 3 * C, no = (size_t)B * T * C, na = (size_t)B * NH * T * T;
@@ -119,7 +119,7 @@ int main(void)
 		uint64_t seed = 7, stream = tl_dropout_stream(5, 2);
 		memset(out, 0x7f, no * sizeof(float)); /* garbage: every element must be written */
 		memset(att, 0x7f, na * sizeof(float));
-		tk->attention_forward(out, att, qkv, lens, B, T, C, NH, p, seed, stream);
+		tk->attention_forward_train(out, att, qkv, lens, B, T, C, NH, p, seed, stream);
 		for (size_t i = 0; i < nq; i++)
 			dqkv[i] = 0.25f; /* the backward accumulates */
 		tk->attention_backward(dqkv, dout, qkv, att, lens, B, T, C, NH, p, seed, stream);
@@ -154,8 +154,8 @@ int main(void)
 	/* dropout actually drops: outputs differ from p = 0 */
 	{
 		float *o0 = malloc(no * sizeof(float));
-		tk->attention_forward(o0, att, qkv, lens, B, T, C, NH, 0.0f, 7, 1);
-		tk->attention_forward(out, att, qkv, lens, B, T, C, NH, 0.1f, 7, 1);
+		tk->attention_forward_train(o0, att, qkv, lens, B, T, C, NH, 0.0f, 7, 1);
+		tk->attention_forward_train(out, att, qkv, lens, B, T, C, NH, 0.1f, 7, 1);
 		CHECK(memcmp(o0, out, no * sizeof(float)) != 0);
 		free(o0);
 	}

@@ -752,6 +752,12 @@ static const tl_classifier_ops bert_ops = {bert_predict, bert_free};
 
 tl_classifier *tl_bert_classifier_load(const char *dir, const void *config, int threads, tl_classifier_err *e)
 {
+	return tl_bert_classifier_load_device(dir, config, NULL, threads, e);
+}
+
+tl_classifier *tl_bert_classifier_load_device(const char *dir, const void *config, const char *device,
+					      int threads, tl_classifier_err *e)
+{
 	tl_classifier *c = tl_xcalloc(1, sizeof *c);
 	c->ops = &bert_ops;
 	c->kind = "bert";
@@ -762,7 +768,13 @@ tl_classifier *tl_bert_classifier_load(const char *dir, const void *config, int 
 		tl_classifier_free(c);
 		return NULL;
 	}
-	const tl_kernels *k = tl_kernels_cpu();
+	const tl_kernels *k = tl_kernels_select(device, e->msg, sizeof e->msg);
+	if (!k) {
+		e->code = TL_EXIT_USAGE;
+		e->index = (size_t)-1;
+		tl_classifier_free(c);
+		return NULL;
+	}
 	k->set_threads(threads);
 	bert_cls *b = tl_xcalloc(1, sizeof *b);
 	b->m = load(dir, config, k, c->nlabels, e->msg, sizeof e->msg);

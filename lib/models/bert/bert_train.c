@@ -9,7 +9,7 @@
  *              r2 = h + dropout(gelu(h W1^T) W2^T); x = LN2(r2)
  *   pooled = tanh(x[CLS] Wp^T); logits = dropout(pooled) Wc^T
  * and the backward is the same list reversed. Dropout masks come from the
- * counter-based generator of kernels_train.h: stream (step, site) with
+ * counter-based generator of tl/dropout.h: stream (step, site) with
  * site 0 = embeddings, 8l+1.. = layer l, 8L+1 = classifier. */
 #include "tl/bert_train.h"
 #include "tl/util.h"
@@ -36,9 +36,7 @@ void tl_bert_train_init(tl_bert_train *t, tl_bert *m, int nlabels, int multi_lab
 	memset(t, 0, sizeof *t);
 	tl_bert_unprepare(m);
 	t->m = m;
-	t->tk = tl_train_kernels_get(m->k->name);
-	if (!t->tk)
-		tl_die(TL_EXIT_FAIL, "no training kernels for backend '%s'", m->k->name);
+	t->tk = m->k;
 	t->multi_label = multi_label;
 	t->p_hidden = t->p_att = t->p_cls = 0.1f;
 	t->freeze_below = -1;
@@ -100,7 +98,7 @@ void tl_bert_train_free(tl_bert_train *t)
 
 void tl_bert_train_zero_grad(tl_bert_train *t)
 {
-	memset(t->grad_arena, 0, t->m->nparams * sizeof(float));
+	t->m->k->memset(t->grad_arena, 0, t->m->nparams * sizeof(float));
 }
 
 static void acts_alloc(tl_bert_train *t, int B, int T)
@@ -156,7 +154,6 @@ const float *tl_bert_train_forward(tl_bert_train *t, const int32_t *ids, const i
 {
 	tl_bert *m = t->m;
 	const tl_kernels *k = m->k;
-	const tl_train_kernels *tk = t->tk;
 	const tl_bert_config *c = &m->cfg;
 	const tl_bert_params *p = &m->params;
 	tl_bert_train_acts *a = &t->a;
@@ -174,7 +171,7 @@ const float *tl_bert_train_forward(tl_bert_train *t, const int32_t *ids, const i
 
 	k->embedding_forward(a->emb, t->ids, type_ids ? t->type_ids : NULL, p->wte, p->wpe, p->wtt, B, T, C);
 	k->layernorm_forward(a->emb_ln, a->emb_mean, a->emb_rstd, a->emb, p->emb_lnw, p->emb_lnb, N, C, c->eps);
-	tk->dropout_forward(a->emb_ln, a->emb_ln, BT * C, ph, seed, tl_dropout_stream(step, 0));
+	k->dropout_forward(a->emb_ln, a->emb_ln, BT * C, ph, seed, tl_dropout_stream(step, 0));
 	const float *x = a->emb_ln;
 	for (int l = 0; l < L; l++) {
 		size_t lC = (size_t)l * C;
@@ -185,23 +182,24 @@ const float *tl_bert_train_forward(tl_bert_train *t, const int32_t *ids, const i
 		uint64_t site = 8 * (uint64_t)l + 1;
 
 		k->matmul_forward(qkv, x, p->qkvw + lC * 3 * C, p->qkvb + lC * 3, N, C, 3 * C);
-		tk->attention_forward(atty, att, qkv, t->lens, B, T, C, NH, pa, seed, tl_dropout_stream(step, site));
+		k->attention_forward_train(atty, att, qkv, t->lens, B, T, C, NH, pa, seed,
+					   tl_dropout_stream(step, site));
 		k->matmul_forward(res1, atty, p->attprojw + lC * C, p->attprojb + lC, N, C, C);
-		tk->dropout_forward(res1, res1, BT * C, ph, seed, tl_dropout_stream(step, site + 1));
+		k->dropout_forward(res1, res1, BT * C, ph, seed, tl_dropout_stream(step, site + 1));
 		k->residual_forward(res1, res1, x, BT * C);
 		k->layernorm_forward(ln1, a->ln1_mean + l * BT, a->ln1_rstd + l * BT, res1, p->ln1w + lC,
 				     p->ln1b + lC, N, C, c->eps);
 		k->matmul_forward(fch, ln1, p->fcw + (size_t)l * I * C, p->fcb + (size_t)l * I, N, C, I);
 		k->gelu_forward(fch_gelu, fch, BT * I);
 		k->matmul_forward(res2, fch_gelu, p->fcprojw + lC * I, p->fcprojb + lC, N, I, C);
-		tk->dropout_forward(res2, res2, BT * C, ph, seed, tl_dropout_stream(step, site + 2));
+		k->dropout_forward(res2, res2, BT * C, ph, seed, tl_dropout_stream(step, site + 2));
 		k->residual_forward(res2, res2, ln1, BT * C);
 		k->layernorm_forward(ln2, a->ln2_mean + l * BT, a->ln2_rstd + l * BT, res2, p->ln2w + lC,
 				     p->ln2b + lC, N, C, c->eps);
 		x = ln2;
 	}
 	k->pooler_forward(a->pooled, x, p->poolw, p->poolb, B, T, C, C);
-	tk->dropout_forward(a->pooled_d, a->pooled, (size_t)B * C, pc, seed,
+	k->dropout_forward(a->pooled_d, a->pooled, (size_t)B * C, pc, seed,
 			    tl_dropout_stream(step, 8 * (uint64_t)L + 1));
 	k->matmul_forward(a->logits, a->pooled_d, p->clsw, p->clsb, B, C, c->nlabels);
 	return a->logits;
@@ -212,8 +210,8 @@ double tl_bert_train_loss(tl_bert_train *t, const int32_t *y, const float *ym, c
 {
 	int B = t->B, K = t->m->cfg.nlabels;
 	if (t->multi_label)
-		return t->tk->sigmoid_bce(t->a.dlogits, t->a.logits, ym, w, ls, scale, B, K);
-	return t->tk->softmax_xent(t->a.dlogits, t->a.logits, y, w, sw, ls, scale, B, K);
+		return t->m->k->sigmoid_bce(t->a.dlogits, t->a.logits, ym, w, ls, scale, B, K);
+	return t->m->k->softmax_xent(t->a.dlogits, t->a.logits, y, w, sw, ls, scale, B, K);
 }
 
 /* ---------------- backward ---------------- */
@@ -221,7 +219,7 @@ double tl_bert_train_loss(tl_bert_train *t, const int32_t *y, const float *ym, c
 void tl_bert_train_backward(tl_bert_train *t, int train, uint64_t seed, uint64_t step)
 {
 	tl_bert *m = t->m;
-	const tl_train_kernels *tk = t->tk;
+	const tl_kernels *k = m->k;
 	const tl_bert_config *c = &m->cfg;
 	const tl_bert_params *p = &m->params;
 	tl_bert_params *g = &t->grads;
@@ -233,21 +231,21 @@ void tl_bert_train_backward(tl_bert_train *t, int train, uint64_t seed, uint64_t
 	      *dcls = cls + (size_t)B * C;
 
 	/* classifier and its dropout */
-	memset(dpd, 0, sizeof(float) * (size_t)B * C * 4);
-	tk->matmul_backward(dpd, g->clsw, g->clsb, a->dlogits, a->pooled_d, p->clsw, B, C, NL);
-	tk->dropout_backward(dpd, dpd, (size_t)B * C, pc, seed, tl_dropout_stream(step, 8 * (uint64_t)L + 1));
+	k->memset(dpd, 0, sizeof(float) * (size_t)B * C * 4);
+	k->matmul_backward(dpd, g->clsw, g->clsb, a->dlogits, a->pooled_d, p->clsw, B, C, NL);
+	k->dropout_backward(dpd, dpd, (size_t)B * C, pc, seed, tl_dropout_stream(step, 8 * (uint64_t)L + 1));
 	/* pooler: tanh(h[b,0,:] Wp^T + bp) */
-	tk->tanh_backward(dpre, a->pooled, dpd, (size_t)B * C);
+	k->tanh_backward(dpre, a->pooled, dpd, (size_t)B * C);
 	const float *hl = a->ln2 + (size_t)(L - 1) * BT * C;
 	for (int b = 0; b < B; b++)
-		memcpy(cls + (size_t)b * C, hl + (size_t)b * T * C, sizeof(float) * C);
+		k->copy(cls + (size_t)b * C, hl + (size_t)b * T * C, sizeof(float) * C);
 	int encoder = t->freeze_below < L;
-	tk->matmul_backward(encoder ? dcls : NULL, g->poolw, g->poolb, dpre, cls, p->poolw, B, C, C);
+	k->matmul_backward(encoder ? dcls : NULL, g->poolw, g->poolb, dpre, cls, p->poolw, B, C, C);
 	if (!encoder)
 		return;
-	memset(a->dA, 0, sizeof(float) * BT * C);
+	k->memset(a->dA, 0, sizeof(float) * BT * C);
 	for (int b = 0; b < B; b++)
-		memcpy(a->dA + (size_t)b * T * C, dcls + (size_t)b * C, sizeof(float) * C);
+		k->copy(a->dA + (size_t)b * T * C, dcls + (size_t)b * C, sizeof(float) * C);
 
 	int lo = t->freeze_below > 0 ? t->freeze_below : 0;
 	for (int l = L - 1; l >= lo; l--) {
@@ -261,43 +259,43 @@ void tl_bert_train_backward(tl_bert_train *t, int train, uint64_t seed, uint64_t
 		int need_dx = l > t->freeze_below;
 
 		/* x_out = LN2(res2) */
-		memset(a->dB, 0, sizeof(float) * BT * C);
-		tk->layernorm_backward(a->dB, g->ln2w + lC, g->ln2b + lC, a->dA, res2, p->ln2w + lC,
+		k->memset(a->dB, 0, sizeof(float) * BT * C);
+		k->layernorm_backward(a->dB, g->ln2w + lC, g->ln2b + lC, a->dA, res2, p->ln2w + lC,
 				       a->ln2_mean + l * BT, a->ln2_rstd + l * BT, N, C);
 		/* res2 = ln1 + dropout(fcproj): dA becomes d ln1 */
-		memcpy(a->dA, a->dB, sizeof(float) * BT * C);
-		tk->dropout_backward(a->dB, a->dB, BT * C, ph, seed, tl_dropout_stream(step, site + 2));
-		memset(a->dI1, 0, sizeof(float) * BT * I);
-		tk->matmul_backward(a->dI1, g->fcprojw + lC * I, g->fcprojb + lC, a->dB, fch_gelu, p->fcprojw + lC * I,
+		k->copy(a->dA, a->dB, sizeof(float) * BT * C);
+		k->dropout_backward(a->dB, a->dB, BT * C, ph, seed, tl_dropout_stream(step, site + 2));
+		k->memset(a->dI1, 0, sizeof(float) * BT * I);
+		k->matmul_backward(a->dI1, g->fcprojw + lC * I, g->fcprojb + lC, a->dB, fch_gelu, p->fcprojw + lC * I,
 				    N, I, C);
-		memset(a->dI2, 0, sizeof(float) * BT * I);
-		tk->gelu_backward(a->dI2, fch, a->dI1, BT * I);
-		tk->matmul_backward(a->dA, g->fcw + (size_t)l * I * C, g->fcb + (size_t)l * I, a->dI2, ln1,
+		k->memset(a->dI2, 0, sizeof(float) * BT * I);
+		k->gelu_backward(a->dI2, fch, a->dI1, BT * I);
+		k->matmul_backward(a->dA, g->fcw + (size_t)l * I * C, g->fcb + (size_t)l * I, a->dI2, ln1,
 				    p->fcw + (size_t)l * I * C, N, C, I);
 		/* ln1 = LN1(res1) */
-		memset(a->dB, 0, sizeof(float) * BT * C);
-		tk->layernorm_backward(a->dB, g->ln1w + lC, g->ln1b + lC, a->dA, res1, p->ln1w + lC,
+		k->memset(a->dB, 0, sizeof(float) * BT * C);
+		k->layernorm_backward(a->dB, g->ln1w + lC, g->ln1b + lC, a->dA, res1, p->ln1w + lC,
 				       a->ln1_mean + l * BT, a->ln1_rstd + l * BT, N, C);
 		/* res1 = x + dropout(attproj): dA becomes d x */
-		memcpy(a->dA, a->dB, sizeof(float) * BT * C);
-		tk->dropout_backward(a->dB, a->dB, BT * C, ph, seed, tl_dropout_stream(step, site + 1));
-		memset(a->dC, 0, sizeof(float) * BT * C);
-		tk->matmul_backward(a->dC, g->attprojw + lC * C, g->attprojb + lC, a->dB, atty, p->attprojw + lC * C,
+		k->copy(a->dA, a->dB, sizeof(float) * BT * C);
+		k->dropout_backward(a->dB, a->dB, BT * C, ph, seed, tl_dropout_stream(step, site + 1));
+		k->memset(a->dC, 0, sizeof(float) * BT * C);
+		k->matmul_backward(a->dC, g->attprojw + lC * C, g->attprojb + lC, a->dB, atty, p->attprojw + lC * C,
 				    N, C, C);
-		memset(a->dQKV, 0, sizeof(float) * BT * 3 * C);
-		tk->attention_backward(a->dQKV, a->dC, qkv, att, t->lens, B, T, C, NH, pa, seed,
+		k->memset(a->dQKV, 0, sizeof(float) * BT * 3 * C);
+		k->attention_backward(a->dQKV, a->dC, qkv, att, t->lens, B, T, C, NH, pa, seed,
 				       tl_dropout_stream(step, site));
-		tk->matmul_backward(need_dx ? a->dA : NULL, g->qkvw + lC * 3 * C, g->qkvb + lC * 3, a->dQKV, x,
+		k->matmul_backward(need_dx ? a->dA : NULL, g->qkvw + lC * 3 * C, g->qkvb + lC * 3, a->dQKV, x,
 				    p->qkvw + lC * 3 * C, N, C, 3 * C);
 	}
 	if (t->freeze_below >= 0)
 		return;
 	/* embeddings: x0 = dropout(LN(emb)) */
-	tk->dropout_backward(a->dA, a->dA, BT * C, ph, seed, tl_dropout_stream(step, 0));
-	memset(a->dB, 0, sizeof(float) * BT * C);
-	tk->layernorm_backward(a->dB, g->emb_lnw, g->emb_lnb, a->dA, a->emb, p->emb_lnw, a->emb_mean, a->emb_rstd,
+	k->dropout_backward(a->dA, a->dA, BT * C, ph, seed, tl_dropout_stream(step, 0));
+	k->memset(a->dB, 0, sizeof(float) * BT * C);
+	k->layernorm_backward(a->dB, g->emb_lnw, g->emb_lnb, a->dA, a->emb, p->emb_lnw, a->emb_mean, a->emb_rstd,
 			       N, C);
-	tk->embedding_backward(g->wte, g->wpe, g->wtt, a->dB, t->ids, t->has_types ? t->type_ids : NULL, t->lens,
+	k->embedding_backward(g->wte, g->wpe, g->wtt, a->dB, t->ids, t->has_types ? t->type_ids : NULL, t->lens,
 			       B, T, C);
 }
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void tl_optim_init(tl_optim *o, size_t n, const tl_train_kernels *tk)
+void tl_optim_init(tl_optim *o, size_t n, const tl_kernels *tk)
 {
 	memset(o, 0, sizeof *o);
 	o->kind = TL_OPT_ADAMW;
@@ -25,8 +25,10 @@ void tl_optim_init(tl_optim *o, size_t n, const tl_train_kernels *tk)
 void tl_optim_free(tl_optim *o)
 {
 	free(o->segs);
-	free(o->m);
-	free(o->v);
+	if (o->m)
+		o->tk->free(o->m);
+	if (o->v)
+		o->tk->free(o->v);
 	memset(o, 0, sizeof *o);
 }
 
@@ -81,9 +83,10 @@ static float clip_factor(double norm, double max_norm)
 static void moments_alloc(tl_optim *o)
 {
 	if (!o->m) {
-		o->m = tl_xcalloc(o->n ? o->n : 1, sizeof(float));
+		/* backend memory, zeroed */
+		o->m = o->tk->alloc((o->n ? o->n : 1) * sizeof(float));
 		if (o->kind == TL_OPT_ADAMW)
-			o->v = tl_xcalloc(o->n ? o->n : 1, sizeof(float));
+			o->v = o->tk->alloc((o->n ? o->n : 1) * sizeof(float));
 	}
 }
 
@@ -146,7 +149,7 @@ double tl_optim_step_clip_zero(tl_optim *o, float *param, float *grad, double ma
 		free(seg);
 		double norm = tl_optim_clip(o, grad, max_norm);
 		tl_optim_step(o, param, grad);
-		memset(grad, 0, o->n * sizeof(float));
+		o->tk->memset(grad, 0, o->n * sizeof(float));
 		return norm;
 	}
 	/* the norm and factor of tl_optim_clip: the same bits */
@@ -159,16 +162,16 @@ double tl_optim_step_clip_zero(tl_optim *o, float *param, float *grad, double ma
 	for (size_t i = 0; i < o->nsegs; i++) {
 		const tl_optim_seg *s = seg[i];
 		if (s->off > done)
-			memset(grad + done, 0, (s->off - done) * sizeof(float));
+			o->tk->memset(grad + done, 0, (s->off - done) * sizeof(float));
 		if (s->frozen)
-			memset(grad + s->off, 0, s->n * sizeof(float));
+			o->tk->memset(grad + s->off, 0, s->n * sizeof(float));
 		else
 			o->tk->adamw_update_zero(param + s->off, grad + s->off, o->m + s->off, o->v + s->off, s->n,
 						 lr * s->lr_scale, o->b1, o->b2, o->eps, s->decay ? o->wd : 0.0f, t, gscale);
 		done = s->off + s->n;
 	}
 	if (o->n > done)
-		memset(grad + done, 0, (o->n - done) * sizeof(float));
+		o->tk->memset(grad + done, 0, (o->n - done) * sizeof(float));
 	free(seg);
 	o->t++;
 	return norm;

@@ -1,0 +1,80 @@
+/* kernels/cpu/optimizer.c - parameter updates: AdamW (plain and fused with
+ * gradient scaling and zeroing) and SGD with momentum. Built with
+ * -fno-math-errno (mk/train.mk) so that sqrtf in the AdamW loop vectorises
+ * (its arguments are never negative). */
+#include "kernels/cpu/cpu.h"
+#include "tl/util.h"
+
+#include <math.h>
+#include <omp.h>
+
+/* The AdamW update of n elements, gradient g = grad * gscale; zero: then
+ * grad[i] = 0 (the zero_grad of the next step, folded into this pass). */
+static inline void adamw_body(float *restrict param, float *restrict grad, float *restrict m, float *restrict v,
+			      size_t n, float decay, float b1, float b2, float step, float bc2s, float eps,
+			      float gscale, int scaled, int zero)
+{
+#pragma omp simd
+	for (size_t i = 0; i < n; i++) {
+		float g = scaled ? grad[i] * gscale : grad[i];
+		float p = param[i] * decay;
+		float mi = m[i] + (1.0f - b1) * (g - m[i]);
+		float vi = v[i] * b2 + (1.0f - b2) * g * g;
+		m[i] = mi;
+		v[i] = vi;
+		param[i] = p - step * (mi / (sqrtf(vi) / bc2s + eps));
+		if (zero)
+			grad[i] = 0.0f;
+	}
+}
+
+static void adamw_run(float *param, float *grad, float *m, float *v, size_t n, float lr, float b1, float b2,
+		      float eps, float wd, int t, float gscale, int zero)
+{
+	float bc1 = 1.0f - powf(b1, (float)t), bc2 = 1.0f - powf(b2, (float)t);
+	float step = lr / bc1, bc2s = sqrtf(bc2), decay = 1.0f - lr * wd;
+	int scaled = gscale != 1.0f;
+#pragma omp parallel if (n > 65536)
+	{
+		size_t i0, i1;
+		tl_cpu_thread_share(n, &i0, &i1);
+		float *P = param + i0, *G = grad + i0, *M = m + i0, *V = v + i0;
+		size_t k = i1 - i0;
+		/* one specialised loop per flag combination */
+		if (zero && scaled)
+			adamw_body(P, G, M, V, k, decay, b1, b2, step, bc2s, eps, gscale, 1, 1);
+		else if (zero)
+			adamw_body(P, G, M, V, k, decay, b1, b2, step, bc2s, eps, 1.0f, 0, 1);
+		else if (scaled)
+			adamw_body(P, G, M, V, k, decay, b1, b2, step, bc2s, eps, gscale, 1, 0);
+		else
+			adamw_body(P, G, M, V, k, decay, b1, b2, step, bc2s, eps, 1.0f, 0, 0);
+	}
+}
+
+void tl_cpu_adamw_update(float *param, const float *grad, float *m, float *v, size_t n, float lr, float b1,
+			 float b2, float eps, float wd, int t)
+{
+	/* grad is only read: zero = 0 */
+	adamw_run(param, (float *)grad, m, v, n, lr, b1, b2, eps, wd, t, 1.0f, 0);
+}
+
+void tl_cpu_adamw_update_zero(float *param, float *grad, float *m, float *v, size_t n, float lr, float b1,
+			      float b2, float eps, float wd, int t, float gscale)
+{
+	adamw_run(param, grad, m, v, n, lr, b1, b2, eps, wd, t, gscale, 1);
+}
+
+void tl_cpu_sgd_update(float *param, const float *grad, float *buf, size_t n, float lr, float mom, float wd,
+		       int t)
+{
+#pragma omp parallel for schedule(static) if (n > 65536)
+	for (size_t i = 0; i < n; i++) {
+		float g = grad[i] + wd * param[i];
+		if (mom != 0.0f) {
+			buf[i] = t <= 1 ? g : mom * buf[i] + g;
+			g = buf[i];
+		}
+		param[i] -= lr * g;
+	}
+}

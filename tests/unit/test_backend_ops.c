@@ -1,0 +1,674 @@
+/* test_backend_ops.c - every entry of the kernel table (include/tl/kernels.h)
+ * of every backend built in (tl_kernels_at), on seeded random inputs,
+ * against the CPU backend as the reference (in the style of ggml's
+ * test-backend-ops), and against double-precision references where the
+ * definition is simple enough to write down (matmul, LayerNorm, GELU,
+ * residual, scale, sum of squares).
+ *
+ * Tolerances: the CPU backend against itself must agree bit for bit (the
+ * kernels are deterministic for a fixed thread count); another backend
+ * against the CPU within TOL_FWD (forward ops, absolute, inputs in
+ * [-1, 1] or [-3, 3]), TOL_BWD (gradients, optimizer state) or TOL_LOSS
+ * (the double losses). Each comparison prints one line:
+ *   "cpu vs NAME: OP max abs diff D (tol T): ok|FAIL".
+ *
+ * Coverage: every test marks the table slots it exercised (COVER); a slot
+ * of the table that no test marks fails the run, so a kernel added to the
+ * table without a test here cannot pass. */
+#include "testhelp.h"
+#include "tl/kernels.h"
+#include "tl/util.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TOL_FWD 1e-4
+#define TOL_BWD 1e-4
+#define TOL_LOSS 1e-5
+#define TOL_REF 2e-5 /* float kernels against the double references */
+
+/* ---------------- coverage of the table's slots ---------------- */
+
+/* Function-pointer slots: everything from alloc to the end of the struct. */
+#define NSLOTS ((sizeof(tl_kernels) - offsetof(tl_kernels, alloc)) / sizeof(void (*)(void)))
+static unsigned char covered[256];
+#define COVER(field) (covered[(offsetof(tl_kernels, field) - offsetof(tl_kernels, alloc)) / sizeof(void (*)(void))] = 1)
+
+/* ---------------- random host data, device copies ---------------- */
+
+static uint64_t rng;
+static float *rnd(size_t n, float scale)
+{
+	float *p = tl_xmalloc((n ? n : 1) * sizeof *p);
+	for (size_t i = 0; i < n; i++)
+		p[i] = test_frand(&rng) * scale;
+	return p;
+}
+
+static float *up(const tl_kernels *k, const float *h, size_t n)
+{
+	float *d = k->alloc((n ? n : 1) * sizeof(float));
+	k->to_device(d, h, n * sizeof(float));
+	return d;
+}
+
+static int32_t *upi(const tl_kernels *k, const int32_t *h, size_t n)
+{
+	int32_t *d = k->alloc((n ? n : 1) * sizeof(int32_t));
+	k->to_device(d, h, n * sizeof(int32_t));
+	return d;
+}
+
+/* A host copy of n floats of backend memory d (caller frees); frees d
+ * when own. */
+static float *down(const tl_kernels *k, float *d, size_t n, int own)
+{
+	float *h = tl_xmalloc((n ? n : 1) * sizeof *h);
+	k->to_host(h, d, n * sizeof(float));
+	if (own)
+		k->free(d);
+	return h;
+}
+
+static const char *rname, *kname;
+static int same; /* the backend under test is the reference itself: bitwise */
+
+static void cmp(const char *op, const float *a, const float *b, size_t n, double tol)
+{
+	double m = 0;
+	int bits = 1;
+	for (size_t i = 0; i < n; i++) {
+		double d = fabs((double)a[i] - (double)b[i]);
+		if (!(d <= m))
+			m = d; /* NaN sticks */
+		bits &= memcmp(&a[i], &b[i], sizeof(float)) == 0;
+	}
+	int ok = same ? bits : m <= tol;
+	printf("%s vs %s: %s max abs diff %.3g (tol %g): %s\n", rname, kname, op, m, same ? 0.0 : tol,
+	       ok ? "ok" : "FAIL");
+	CHECK(ok);
+}
+
+static void cmpd(const char *op, double a, double b, double tol)
+{
+	double m = fabs(a - b);
+	int ok = same ? memcmp(&a, &b, sizeof a) == 0 : m <= tol * (1 + fabs(b));
+	printf("%s vs %s: %s abs diff %.3g (tol %g): %s\n", rname, kname, op, m, same ? 0.0 : tol, ok ? "ok" : "FAIL");
+	CHECK(ok);
+}
+
+static void refcmp(const char *op, const float *a, const double *ref, size_t n, double tol)
+{
+	double m = 0;
+	for (size_t i = 0; i < n; i++) {
+		double d = fabs(a[i] - ref[i]);
+		if (!(d <= m))
+			m = d;
+	}
+	printf("%s vs double: %s max abs diff %.3g (tol %g): %s\n", kname, op, m, tol, m <= tol ? "ok" : "FAIL");
+	CHECK(m <= tol);
+}
+
+/* ---------------- memory ---------------- */
+
+static void t_memory(const tl_kernels *k)
+{
+	size_t n = 1000;
+	float *h = rnd(n, 1), *z = tl_xcalloc(n, sizeof *z);
+	float *a = k->alloc(n * sizeof(float)), *b = k->alloc(n * sizeof(float));
+	float *back = down(k, a, n, 0);
+	printf("%s: alloc zeroed: %s\n", kname, !memcmp(back, z, n * sizeof *z) ? "ok" : "FAIL");
+	CHECK(!memcmp(back, z, n * sizeof *z));
+	free(back);
+	k->to_device(a, h, n * sizeof(float));
+	k->copy(b, a, n * sizeof(float));
+	k->memset(a + 10, 0, 20 * sizeof(float));
+	k->set_threads(2);
+	k->synchronize();
+	float *hb = down(k, b, n, 0), *ha = down(k, a, n, 0);
+	int ok = !memcmp(hb, h, n * sizeof *h) && !memcmp(ha, h, 10 * sizeof *h) && !memcmp(ha + 10, z, 20 * sizeof *z) &&
+		 !memcmp(ha + 30, h + 30, (n - 30) * sizeof *h);
+	printf("%s: to_device, copy, memset, to_host round trip: %s\n", kname, ok ? "ok" : "FAIL");
+	CHECK(ok);
+	free(ha), free(hb), free(h), free(z);
+	k->free(a), k->free(b);
+	COVER(alloc), COVER(free), COVER(to_device), COVER(to_host), COVER(copy), COVER(memset);
+	COVER(set_threads), COVER(synchronize);
+}
+
+/* ---------------- forward ---------------- */
+
+enum { N = 37, IC = 65, OC = 96, B = 3, T = 11, C = 64, NH = 4, V = 50, K = 5 };
+static const int32_t LENS[B] = {11, 4, 7};
+
+static void matmul_ref(double *ref, const float *x, const float *w, const float *b, int n_, int ic, int oc)
+{
+	for (int n = 0; n < n_; n++)
+		for (int o = 0; o < oc; o++) {
+			double s = b ? b[o] : 0;
+			for (int i = 0; i < ic; i++)
+				s += (double)x[(size_t)n * ic + i] * w[(size_t)o * ic + i];
+			ref[(size_t)n * oc + o] = s;
+		}
+}
+
+static float *matmul_run(const tl_kernels *k, const float *x, const float *w, const float *b)
+{
+	float *dx = up(k, x, (size_t)N * IC), *dw = up(k, w, (size_t)OC * IC), *db = b ? up(k, b, OC) : NULL;
+	float *o = k->alloc((size_t)N * OC * sizeof(float));
+	k->matmul_forward(o, dx, dw, db, N, IC, OC);
+	k->free(dx), k->free(dw);
+	if (db)
+		k->free(db);
+	return down(k, o, (size_t)N * OC, 1);
+}
+
+/* prepared weights: prepare, the product (act), unprepare bit for bit */
+static float *prepared_run(const tl_kernels *k, const float *x, const float *w, const float *b, int act)
+{
+	float *dx = up(k, x, (size_t)N * IC), *dw = up(k, w, (size_t)OC * IC), *db = up(k, b, OC);
+	float *o = k->alloc((size_t)N * OC * sizeof(float));
+	int tag = k->matmul_prepare(dw, IC, OC);
+	k->matmul_forward_prepared(o, dx, dw, tag, db, N, IC, OC, act);
+	k->matmul_unprepare(dw, IC, OC, tag);
+	float *hw = down(k, dw, (size_t)OC * IC, 1);
+	int ok = !memcmp(hw, w, (size_t)OC * IC * sizeof(float));
+	printf("%s: matmul_prepare (tag %d) + matmul_unprepare restores the weight: %s\n", k->name, tag,
+	       ok ? "ok" : "FAIL");
+	CHECK(ok);
+	free(hw);
+	k->free(dx), k->free(db);
+	return down(k, o, (size_t)N * OC, 1);
+}
+
+static void t_matmul(const tl_kernels *r, const tl_kernels *k)
+{
+	float *x = rnd((size_t)N * IC, 1), *w = rnd((size_t)OC * IC, 1), *b = rnd(OC, 1);
+	double *ref = tl_xmalloc((size_t)N * OC * sizeof *ref);
+	float *a = matmul_run(r, x, w, b), *c = matmul_run(k, x, w, b);
+	cmp("matmul_forward", a, c, (size_t)N * OC, TOL_FWD);
+	matmul_ref(ref, x, w, b, N, IC, OC);
+	refcmp("matmul_forward", c, ref, (size_t)N * OC, TOL_REF);
+	free(a), free(c);
+	a = matmul_run(r, x, w, NULL), c = matmul_run(k, x, w, NULL);
+	cmp("matmul_forward (no bias)", a, c, (size_t)N * OC, TOL_FWD);
+	matmul_ref(ref, x, w, NULL, N, IC, OC);
+	refcmp("matmul_forward (no bias)", c, ref, (size_t)N * OC, TOL_REF);
+	free(a), free(c);
+	for (int act = TL_ACT_NONE; act <= TL_ACT_GELU; act++) {
+		a = prepared_run(r, x, w, b, act), c = prepared_run(k, x, w, b, act);
+		cmp(act ? "matmul_forward_prepared (GELU)" : "matmul_forward_prepared", a, c, (size_t)N * OC, TOL_FWD);
+		matmul_ref(ref, x, w, b, N, IC, OC);
+		if (act)
+			for (size_t i = 0; i < (size_t)N * OC; i++)
+				ref[i] = 0.5 * ref[i] * (1 + erf(ref[i] / sqrt(2.0)));
+		refcmp(act ? "matmul_forward_prepared (GELU)" : "matmul_forward_prepared", c, ref, (size_t)N * OC, TOL_REF);
+		free(a), free(c);
+	}
+	free(x), free(w), free(b), free(ref);
+	COVER(matmul_forward), COVER(matmul_prepare), COVER(matmul_unprepare), COVER(matmul_forward_prepared);
+}
+
+static float *layernorm_run(const tl_kernels *k, const float *x, const float *w, const float *b, float *mr)
+{
+	float *dx = up(k, x, (size_t)N * C), *dw = up(k, w, C), *db = up(k, b, C);
+	float *o = k->alloc((size_t)N * C * sizeof(float)), *dm = k->alloc(N * sizeof(float)),
+	      *dr = k->alloc(N * sizeof(float));
+	k->layernorm_forward(o, dm, dr, dx, dw, db, N, C, 1e-12f);
+	k->to_host(mr, dm, N * sizeof(float));
+	k->to_host(mr + N, dr, N * sizeof(float));
+	k->free(dx), k->free(dw), k->free(db), k->free(dm), k->free(dr);
+	return down(k, o, (size_t)N * C, 1);
+}
+
+static void t_layernorm(const tl_kernels *r, const tl_kernels *k)
+{
+	float *x = rnd((size_t)N * C, 3), *w = rnd(C, 1), *b = rnd(C, 1), ma[2 * N], mc[2 * N];
+	float *a = layernorm_run(r, x, w, b, ma), *c = layernorm_run(k, x, w, b, mc);
+	cmp("layernorm_forward", a, c, (size_t)N * C, TOL_FWD);
+	cmp("layernorm_forward mean, rstd", ma, mc, 2 * N, TOL_FWD);
+	double *ref = tl_xmalloc((size_t)N * C * sizeof *ref), rs[2 * N];
+	for (int n = 0; n < N; n++) {
+		double s = 0, v = 0;
+		for (int i = 0; i < C; i++)
+			s += x[n * C + i];
+		s /= C;
+		for (int i = 0; i < C; i++)
+			v += (x[n * C + i] - s) * (x[n * C + i] - s);
+		v /= C;
+		rs[n] = s;
+		rs[N + n] = 1 / sqrt(v + 1e-12);
+		for (int i = 0; i < C; i++)
+			ref[n * C + i] = (x[n * C + i] - s) * rs[N + n] * w[i] + b[i];
+	}
+	refcmp("layernorm_forward", c, ref, (size_t)N * C, TOL_REF);
+	refcmp("layernorm_forward mean", mc, rs, N, 1e-6);
+	double rel = 0;
+	for (int n = 0; n < N; n++)
+		rel = fmax(rel, fabs(mc[N + n] - rs[N + n]) / rs[N + n]);
+	printf("%s vs double: layernorm_forward rstd max rel diff %.3g (tol 1e-5): %s\n", kname, rel,
+	       rel <= 1e-5 ? "ok" : "FAIL");
+	CHECK(rel <= 1e-5);
+	free(a), free(c), free(ref);
+
+	/* LayerNorm backward: every output accumulates into random values */
+	float *dy = rnd((size_t)N * C, 1), *g0 = rnd((size_t)N * C + 2 * C, 1);
+	float *res[2];
+	const tl_kernels *ks[2] = {r, k};
+	for (int i = 0; i < 2; i++) {
+		const tl_kernels *q = ks[i];
+		float *dx = up(q, x, (size_t)N * C), *dw = up(q, w, C), *ddy = up(q, dy, (size_t)N * C);
+		float *m = up(q, i ? mc : ma, N), *rr = up(q, (i ? mc : ma) + N, N);
+		float *g = up(q, g0, (size_t)N * C + 2 * C);
+		q->layernorm_backward(g, g + (size_t)N * C, g + (size_t)N * C + C, ddy, dx, dw, m, rr, N, C);
+		res[i] = down(q, g, (size_t)N * C + 2 * C, 1);
+		q->free(dx), q->free(dw), q->free(ddy), q->free(m), q->free(rr);
+	}
+	cmp("layernorm_backward", res[0], res[1], (size_t)N * C + 2 * C, TOL_BWD);
+	free(res[0]), free(res[1]), free(dy), free(g0);
+
+	/* add_layernorm_forward: LayerNorm(a + (b + bias)) */
+	float *y = rnd((size_t)N * C, 3), *bb = rnd(C, 1);
+	for (int i = 0; i < 2; i++) {
+		const tl_kernels *q = ks[i];
+		float *dx = up(q, x, (size_t)N * C), *dy2 = up(q, y, (size_t)N * C), *dbb = up(q, bb, C);
+		float *dw = up(q, w, C), *db = up(q, b, C), *o = q->alloc((size_t)N * C * sizeof(float));
+		q->add_layernorm_forward(o, dx, dy2, dbb, dw, db, N, C, 1e-12f);
+		res[i] = down(q, o, (size_t)N * C, 1);
+		q->free(dx), q->free(dy2), q->free(dbb), q->free(dw), q->free(db);
+	}
+	cmp("add_layernorm_forward", res[0], res[1], (size_t)N * C, TOL_FWD);
+	ref = tl_xmalloc((size_t)N * C * sizeof *ref);
+	for (int n = 0; n < N; n++) {
+		double rw[C], m = 0, v = 0;
+		for (int i = 0; i < C; i++)
+			m += rw[i] = (double)x[n * C + i] + ((double)y[n * C + i] + bb[i]);
+		m /= C;
+		for (int i = 0; i < C; i++)
+			v += (rw[i] - m) * (rw[i] - m);
+		v /= C;
+		for (int i = 0; i < C; i++)
+			ref[n * C + i] = (rw[i] - m) / sqrt(v + 1e-12) * w[i] + b[i];
+	}
+	refcmp("add_layernorm_forward", res[1], ref, (size_t)N * C, TOL_REF);
+	free(res[0]), free(res[1]), free(ref), free(y), free(bb), free(x), free(w), free(b);
+	COVER(layernorm_forward), COVER(layernorm_backward), COVER(add_layernorm_forward);
+}
+
+/* Element-wise ops of one input (and an accumulated output): GELU, bias
+ * GELU, their backward, tanh backward, residual, scale. */
+static void t_elementwise(const tl_kernels *r, const tl_kernels *k)
+{
+	size_t n = (size_t)N * C;
+	float *x = rnd(n, 3), *y = rnd(n, 1), *acc = rnd(n, 1), *bias = rnd(C, 1);
+	const tl_kernels *ks[2] = {r, k};
+	float *gf[2], *bg[2], *gb[2], *gbi[2], *tb[2], *rf[2], *sc[2];
+	for (int i = 0; i < 2; i++) {
+		const tl_kernels *q = ks[i];
+		float *dx = up(q, x, n), *dy = up(q, y, n), *o = q->alloc(n * sizeof(float)), *db = up(q, bias, C);
+		q->gelu_forward(o, dx, n);
+		gf[i] = down(q, o, n, 0);
+		q->bias_gelu_forward(o, dx, db, N, C);
+		bg[i] = down(q, o, n, 0);
+		q->to_device(o, acc, n * sizeof(float));
+		q->gelu_backward(o, dx, dy, n);
+		gb[i] = down(q, o, n, 0);
+		q->to_device(o, y, n * sizeof(float));
+		q->gelu_backward(o, dx, o, n); /* in place: assigned */
+		gbi[i] = down(q, o, n, 0);
+		q->to_device(o, acc, n * sizeof(float));
+		q->tanh_backward(o, dy, dx, n);
+		tb[i] = down(q, o, n, 0);
+		q->residual_forward(o, dx, dy, n);
+		rf[i] = down(q, o, n, 0);
+		q->scale(o, n, 0.37f);
+		sc[i] = down(q, o, n, 1);
+		q->free(dx), q->free(dy), q->free(db);
+	}
+	cmp("gelu_forward", gf[0], gf[1], n, TOL_FWD);
+	cmp("bias_gelu_forward", bg[0], bg[1], n, TOL_FWD);
+	cmp("gelu_backward", gb[0], gb[1], n, TOL_BWD);
+	cmp("gelu_backward (in place)", gbi[0], gbi[1], n, TOL_BWD);
+	cmp("tanh_backward", tb[0], tb[1], n, TOL_BWD);
+	cmp("residual_forward", rf[0], rf[1], n, TOL_FWD);
+	cmp("scale", sc[0], sc[1], n, TOL_FWD);
+	double *ref = tl_xmalloc(n * sizeof *ref);
+	for (size_t i = 0; i < n; i++)
+		ref[i] = 0.5 * x[i] * (1 + erf(x[i] / sqrt(2.0)));
+	refcmp("gelu_forward", gf[1], ref, n, 1e-6);
+	for (size_t i = 0; i < n; i++) {
+		double v = (double)x[i] + bias[i % C];
+		ref[i] = 0.5 * v * (1 + erf(v / sqrt(2.0)));
+	}
+	refcmp("bias_gelu_forward", bg[1], ref, n, 1e-5);
+	for (size_t i = 0; i < n; i++)
+		ref[i] = (double)x[i] + y[i];
+	refcmp("residual_forward", rf[1], ref, n, 1e-6);
+	for (size_t i = 0; i < n; i++)
+		ref[i] *= 0.37f;
+	refcmp("scale", sc[1], ref, n, 1e-6);
+	for (int i = 0; i < 2; i++)
+		free(gf[i]), free(bg[i]), free(gb[i]), free(gbi[i]), free(tb[i]), free(rf[i]), free(sc[i]);
+	free(ref), free(x), free(y), free(acc), free(bias);
+	COVER(gelu_forward), COVER(bias_gelu_forward), COVER(gelu_backward), COVER(tanh_backward);
+	COVER(residual_forward), COVER(scale);
+}
+
+/* reductions: sumsq (against double), nonfinite */
+static void t_reduce(const tl_kernels *r, const tl_kernels *k)
+{
+	size_t n = 100003;
+	float *x = rnd(n, 2);
+	float *dr = up(r, x, n), *dk = up(k, x, n);
+	double a = r->sumsq(dr, n), c = k->sumsq(dk, n), ref = 0;
+	cmpd("sumsq", a, c, TOL_LOSS);
+	for (size_t i = 0; i < n; i++)
+		ref += (double)x[i] * x[i];
+	printf("%s vs double: sumsq rel diff %.3g (tol 1e-6): %s\n", kname, fabs(c - ref) / ref,
+	       fabs(c - ref) <= 1e-6 * ref ? "ok" : "FAIL");
+	CHECK(fabs(c - ref) <= 1e-6 * ref);
+	int f0 = k->nonfinite(dk, n);
+	x[777] = INFINITY;
+	k->to_device(dk + 777, x + 777, sizeof(float));
+	int f1 = k->nonfinite(dk, n);
+	x[777] = NAN;
+	k->to_device(dk + 777, x + 777, sizeof(float));
+	int f2 = k->nonfinite(dk, n);
+	printf("%s: nonfinite finite %d, inf %d, nan %d: %s\n", kname, f0, f1, f2, !f0 && f1 && f2 ? "ok" : "FAIL");
+	CHECK(!f0 && f1 && f2 && r->nonfinite(dr, n) == 0);
+	r->free(dr), k->free(dk), free(x);
+	COVER(sumsq), COVER(nonfinite);
+}
+
+static void t_embedding(const tl_kernels *r, const tl_kernels *k)
+{
+	size_t bt = (size_t)B * T;
+	int32_t ids[B * T], tt[B * T];
+	for (size_t i = 0; i < bt; i++)
+		ids[i] = (int32_t)(i * 7919 % V), tt[i] = (int32_t)(i % 3 == 0);
+	float *wte = rnd((size_t)V * C, 1), *wpe = rnd((size_t)T * C, 1), *wtt = rnd(2 * (size_t)C, 1);
+	float *dout = rnd(bt * C, 1), *g0 = rnd(((size_t)V + T + 2) * C, 1);
+	const tl_kernels *ks[2] = {r, k};
+	float *f[2], *f0[2], *g[2];
+	for (int i = 0; i < 2; i++) {
+		const tl_kernels *q = ks[i];
+		int32_t *di = upi(q, ids, bt), *dt = upi(q, tt, bt), *dl = upi(q, LENS, B);
+		float *a = up(q, wte, (size_t)V * C), *p = up(q, wpe, (size_t)T * C), *y = up(q, wtt, 2 * (size_t)C);
+		float *o = q->alloc(bt * C * sizeof(float)), *dd = up(q, dout, bt * C);
+		q->embedding_forward(o, di, dt, a, p, y, B, T, C);
+		f[i] = down(q, o, bt * C, 0);
+		q->embedding_forward(o, di, NULL, a, p, y, B, T, C);
+		f0[i] = down(q, o, bt * C, 1);
+		float *dg = up(q, g0, ((size_t)V + T + 2) * C);
+		q->embedding_backward(dg, dg + (size_t)V * C, dg + ((size_t)V + T) * C, dd, di, dt, dl, B, T, C);
+		q->embedding_backward(dg, NULL, dg + ((size_t)V + T) * C, dd, di, NULL, NULL, B, T, C);
+		g[i] = down(q, dg, ((size_t)V + T + 2) * C, 1);
+		q->free(di), q->free(dt), q->free(dl), q->free(a), q->free(p), q->free(y), q->free(dd);
+	}
+	cmp("embedding_forward", f[0], f[1], bt * C, TOL_FWD);
+	cmp("embedding_forward (no type ids)", f0[0], f0[1], bt * C, TOL_FWD);
+	cmp("embedding_backward", g[0], g[1], ((size_t)V + T + 2) * C, TOL_BWD);
+	for (int i = 0; i < 2; i++)
+		free(f[i]), free(f0[i]), free(g[i]);
+	free(wte), free(wpe), free(wtt), free(dout), free(g0);
+	COVER(embedding_forward), COVER(embedding_backward);
+}
+
+static void t_attention(const tl_kernels *r, const tl_kernels *k)
+{
+	size_t bt = (size_t)B * T, nq = bt * 3 * C, no = bt * C, na = (size_t)B * NH * T * T;
+	size_t real = (size_t)LENS[0] + LENS[1] + LENS[2];
+	float *qkv = rnd(nq, 2), *dout = rnd(no, 1), *dq0 = rnd(nq, 1);
+	const tl_kernels *ks[2] = {r, k};
+	float *o[2], *at[2], *pk[2], *pf[2], *up_[2], *to[2], *ta[2], *dq[2], *ft[2];
+	for (int i = 0; i < 2; i++) {
+		const tl_kernels *q = ks[i];
+		float *dqkv = up(q, qkv, nq), *dd = up(q, dout, no), *out = q->alloc(no * sizeof(float));
+		float *att = q->alloc(na * sizeof(float));
+		int32_t *dl = upi(q, LENS, B);
+		q->attention_forward(out, att, dqkv, dl, B, T, C, NH);
+		o[i] = down(q, out, no, 0);
+		at[i] = down(q, att, na, 0);
+		/* packed: pack qkv, attend, unpack; the first rows */
+		float *pq = q->alloc(real * 3 * C * sizeof(float)), *po = q->alloc(real * C * sizeof(float));
+		float *pfirst = q->alloc((size_t)B * C * sizeof(float));
+		q->pack_rows(pq, dqkv, dl, B, T, 3 * C, TL_ROWS_PACK);
+		q->attention_forward_packed(po, pq, dl, B, C, NH, 0);
+		pk[i] = down(q, po, real * C, 0);
+		q->pack_rows(out, po, dl, B, T, C, TL_ROWS_UNPACK);
+		up_[i] = down(q, out, no, 0);
+		q->attention_forward_packed(pfirst, pq, dl, B, C, NH, 1);
+		pf[i] = down(q, pfirst, (size_t)B * C, 0);
+		q->pack_rows(pfirst, po, dl, B, 0, C, TL_ROWS_FIRST);
+		ft[i] = down(q, pfirst, (size_t)B * C, 1);
+		q->free(pq), q->free(po);
+		/* training: dropout on the probabilities, then the backward */
+		uint64_t stream = tl_dropout_stream(3, 9);
+		q->attention_forward_train(out, att, dqkv, dl, B, T, C, NH, 0.1f, 42, stream);
+		to[i] = down(q, out, no, 1);
+		ta[i] = down(q, att, na, 0);
+		float *g = up(q, dq0, nq);
+		q->attention_backward(g, dd, dqkv, att, dl, B, T, C, NH, 0.1f, 42, stream);
+		dq[i] = down(q, g, nq, 1);
+		q->free(att), q->free(dqkv), q->free(dd), q->free(dl);
+	}
+	cmp("attention_forward", o[0], o[1], no, TOL_FWD);
+	cmp("attention_forward probabilities", at[0], at[1], na, TOL_FWD);
+	cmp("pack_rows + attention_forward_packed", pk[0], pk[1], real * C, TOL_FWD);
+	cmp("pack_rows (unpack)", up_[0], up_[1], no, TOL_FWD);
+	cmp("attention_forward_packed (first only)", pf[0], pf[1], (size_t)B * C, TOL_FWD);
+	cmp("pack_rows (first)", ft[0], ft[1], (size_t)B * C, TOL_FWD);
+	cmp("attention_forward_train", to[0], to[1], no, TOL_FWD);
+	cmp("attention_forward_train probabilities", ta[0], ta[1], na, TOL_FWD);
+	cmp("attention_backward", dq[0], dq[1], nq, TOL_BWD);
+	for (int i = 0; i < 2; i++)
+		free(o[i]), free(at[i]), free(pk[i]), free(pf[i]), free(up_[i]), free(to[i]), free(ta[i]), free(dq[i]),
+			free(ft[i]);
+	free(qkv), free(dout), free(dq0);
+	COVER(attention_forward), COVER(attention_forward_packed), COVER(pack_rows);
+	COVER(attention_forward_train), COVER(attention_backward);
+}
+
+static void t_pool(const tl_kernels *r, const tl_kernels *k)
+{
+	size_t bt = (size_t)B * T;
+	float *h = rnd(bt * C, 2), *w = rnd((size_t)C * C, 1), *b = rnd(C, 1);
+	const tl_kernels *ks[2] = {r, k};
+	float *pl[2], *pm[3][2], *l2[2];
+	for (int i = 0; i < 2; i++) {
+		const tl_kernels *q = ks[i];
+		float *dh = up(q, h, bt * C), *dw = up(q, w, (size_t)C * C), *db = up(q, b, C);
+		float *o = q->alloc((size_t)B * C * sizeof(float));
+		int32_t *dl = upi(q, LENS, B);
+		q->pooler_forward(o, dh, dw, db, B, T, C, C);
+		pl[i] = down(q, o, (size_t)B * C, 0);
+		for (int m = 0; m < 3; m++) {
+			q->pool_forward(o, dh, dl, B, T, C, m);
+			pm[m][i] = down(q, o, (size_t)B * C, 0);
+		}
+		q->l2norm_forward(dh, (int)bt, C);
+		l2[i] = down(q, dh, bt * C, 1);
+		q->free(o), q->free(dw), q->free(db), q->free(dl);
+	}
+	cmp("pooler_forward", pl[0], pl[1], (size_t)B * C, TOL_FWD);
+	cmp("pool_forward cls", pm[TL_POOL_CLS][0], pm[TL_POOL_CLS][1], (size_t)B * C, TOL_FWD);
+	cmp("pool_forward mean", pm[TL_POOL_MEAN][0], pm[TL_POOL_MEAN][1], (size_t)B * C, TOL_FWD);
+	cmp("pool_forward max", pm[TL_POOL_MAX][0], pm[TL_POOL_MAX][1], (size_t)B * C, TOL_FWD);
+	cmp("l2norm_forward", l2[0], l2[1], bt * C, TOL_FWD);
+	for (int i = 0; i < 2; i++)
+		free(pl[i]), free(pm[0][i]), free(pm[1][i]), free(pm[2][i]), free(l2[i]);
+	free(h), free(w), free(b);
+	COVER(pooler_forward), COVER(pool_forward), COVER(l2norm_forward);
+}
+
+/* ---------------- training ---------------- */
+
+static void t_matmul_backward(const tl_kernels *r, const tl_kernels *k)
+{
+	float *x = rnd((size_t)N * IC, 1), *w = rnd((size_t)OC * IC, 1), *dout = rnd((size_t)N * OC, 1);
+	size_t ng = (size_t)N * IC + (size_t)OC * IC + OC;
+	float *g0 = rnd(ng, 1);
+	const tl_kernels *ks[2] = {r, k};
+	float *g[2];
+	for (int i = 0; i < 2; i++) {
+		const tl_kernels *q = ks[i];
+		float *dx = up(q, x, (size_t)N * IC), *dw = up(q, w, (size_t)OC * IC), *dd = up(q, dout, (size_t)N * OC);
+		float *dg = up(q, g0, ng);
+		q->matmul_backward(dg, dg + (size_t)N * IC, dg + (size_t)N * IC + (size_t)OC * IC, dd, dx, dw, N, IC, OC);
+		q->matmul_backward(NULL, dg + (size_t)N * IC, NULL, dd, dx, dw, N, IC, OC);
+		g[i] = down(q, dg, ng, 1);
+		q->free(dx), q->free(dw), q->free(dd);
+	}
+	cmp("matmul_backward", g[0], g[1], ng, TOL_BWD);
+	free(g[0]), free(g[1]), free(x), free(w), free(dout), free(g0);
+	COVER(matmul_backward);
+}
+
+static void t_dropout(const tl_kernels *r, const tl_kernels *k)
+{
+	size_t n = 70001;
+	float *x = rnd(n, 1), *acc = rnd(n, 1);
+	const tl_kernels *ks[2] = {r, k};
+	float *f[2], *ba[2], *bi[2];
+	uint64_t stream = tl_dropout_stream(11, 5);
+	for (int i = 0; i < 2; i++) {
+		const tl_kernels *q = ks[i];
+		float *dx = up(q, x, n), *o = q->alloc(n * sizeof(float));
+		q->dropout_forward(o, dx, n, 0.2f, 9, stream);
+		f[i] = down(q, o, n, 0);
+		q->to_device(o, acc, n * sizeof(float));
+		q->dropout_backward(o, dx, n, 0.2f, 9, stream);
+		ba[i] = down(q, o, n, 0);
+		q->dropout_backward(dx, dx, n, 0.2f, 9, stream); /* in place: assigned */
+		bi[i] = down(q, dx, n, 1);
+		q->free(o);
+	}
+	cmp("dropout_forward", f[0], f[1], n, TOL_FWD);
+	cmp("dropout_backward", ba[0], ba[1], n, TOL_BWD);
+	cmp("dropout_backward (in place)", bi[0], bi[1], n, TOL_BWD);
+	/* the mask is tl_dropout_keep's on every backend */
+	int ok = 1;
+	for (size_t i = 0; i < n; i++)
+		ok &= (f[1][i] != 0.0f || x[i] == 0.0f) == tl_dropout_keep(9, stream, i, 0.2f);
+	printf("%s: dropout_forward mask is tl_dropout_keep: %s\n", kname, ok ? "ok" : "FAIL");
+	CHECK(ok);
+	for (int i = 0; i < 2; i++)
+		free(f[i]), free(ba[i]), free(bi[i]);
+	free(x), free(acc);
+	COVER(dropout_forward), COVER(dropout_backward);
+}
+
+static void t_losses(const tl_kernels *r, const tl_kernels *k)
+{
+	enum { NR = 7 };
+	float *z = rnd(NR * K, 3), *w = rnd(K, 1), *sw = rnd(NR, 1), *pw = rnd(K, 1), ym[NR * K];
+	int32_t y[NR];
+	for (int i = 0; i < K; i++)
+		w[i] = 1.5f + w[i], pw[i] = 1.5f + pw[i];
+	for (int i = 0; i < NR; i++)
+		y[i] = (int32_t)((i * 3 + 1) % K), sw[i] = 1.5f + sw[i];
+	for (int i = 0; i < NR * K; i++)
+		ym[i] = (float)((i * 5) % 3 == 0);
+	const tl_kernels *ks[2] = {r, k};
+	double lx[2], lb[2];
+	float *gx[2], *gb[2];
+	for (int i = 0; i < 2; i++) {
+		const tl_kernels *q = ks[i];
+		float *dz = up(q, z, NR * K), *dw = up(q, w, K), *dsw = up(q, sw, NR), *dpw = up(q, pw, K);
+		float *dym = up(q, ym, NR * K), *g = q->alloc(NR * K * sizeof(float));
+		int32_t *dy = upi(q, y, NR);
+		lx[i] = q->softmax_xent(g, dz, dy, dw, dsw, 0.1f, 0.5f, NR, K);
+		gx[i] = down(q, g, NR * K, 0);
+		lb[i] = q->sigmoid_bce(g, dz, dym, dpw, 0.1f, 0.5f, NR, K);
+		gb[i] = down(q, g, NR * K, 1);
+		q->free(dz), q->free(dw), q->free(dsw), q->free(dpw), q->free(dym), q->free(dy);
+	}
+	cmpd("softmax_xent loss", lx[0], lx[1], TOL_LOSS);
+	cmp("softmax_xent dlogits", gx[0], gx[1], NR * K, TOL_BWD);
+	cmpd("sigmoid_bce loss", lb[0], lb[1], TOL_LOSS);
+	cmp("sigmoid_bce dlogits", gb[0], gb[1], NR * K, TOL_BWD);
+	for (int i = 0; i < 2; i++)
+		free(gx[i]), free(gb[i]);
+	free(z), free(w), free(sw), free(pw);
+	COVER(softmax_xent), COVER(sigmoid_bce);
+}
+
+static void t_optimizer(const tl_kernels *r, const tl_kernels *k)
+{
+	size_t n = 100003;
+	float *p = rnd(n, 1), *g = rnd(n, 1), *m = rnd(n, 0.1f), *v = rnd(n, 0.01f);
+	for (size_t i = 0; i < n; i++)
+		v[i] = fabsf(v[i]);
+	const tl_kernels *ks[2] = {r, k};
+	float *res[3][2][4];
+	for (int i = 0; i < 2; i++) {
+		const tl_kernels *q = ks[i];
+		for (int kind = 0; kind < 3; kind++) {
+			float *dp = up(q, p, n), *dg = up(q, g, n), *dm = up(q, m, n), *dv = up(q, v, n);
+			if (kind == 0)
+				q->adamw_update(dp, dg, dm, dv, n, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, 3);
+			else if (kind == 1)
+				q->adamw_update_zero(dp, dg, dm, dv, n, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, 3, 0.7f);
+			else
+				q->sgd_update(dp, dg, dm, n, 1e-2f, 0.9f, 0.01f, 2);
+			res[kind][i][0] = down(q, dp, n, 1), res[kind][i][1] = down(q, dg, n, 1);
+			res[kind][i][2] = down(q, dm, n, 1), res[kind][i][3] = down(q, dv, n, 1);
+		}
+	}
+	static const char *names[3][4] = {
+		{"adamw_update param", "adamw_update grad", "adamw_update m", "adamw_update v"},
+		{"adamw_update_zero param", "adamw_update_zero grad", "adamw_update_zero m", "adamw_update_zero v"},
+		{"sgd_update param", "sgd_update grad", "sgd_update buf", "sgd_update (v untouched)"}};
+	for (int kind = 0; kind < 3; kind++)
+		for (int j = 0; j < 4; j++) {
+			cmp(names[kind][j], res[kind][0][j], res[kind][1][j], n, TOL_BWD);
+			free(res[kind][0][j]), free(res[kind][1][j]);
+		}
+	free(p), free(g), free(m), free(v);
+	COVER(adamw_update), COVER(adamw_update_zero), COVER(sgd_update);
+}
+
+int main(void)
+{
+	tl_init("test_backend_ops");
+	const tl_kernels *ref = tl_kernels_cpu();
+	CHECK(tl_kernels_at(0) == ref && tl_kernels_get("cpu") == ref && tl_kernels_get("no-such-backend") == NULL);
+	CHECK(tl_kernels_at(-1) == NULL);
+	int nb = 0;
+	while (tl_kernels_at(nb))
+		nb++;
+	printf("backends built in: %d; table slots: %zu\n", nb, (size_t)NSLOTS);
+	CHECK(NSLOTS <= sizeof covered);
+	ref->set_threads(2);
+	for (int bi = 0; bi < nb; bi++) {
+		const tl_kernels *k = tl_kernels_at(bi);
+		rname = ref->name, kname = k->name, same = k == ref;
+		k->set_threads(2);
+		rng = 88172645463325252ull; /* the same inputs for every backend */
+		memset(covered, 0, sizeof covered);
+		t_memory(k);
+		t_matmul(ref, k);
+		t_layernorm(ref, k);
+		t_elementwise(ref, k);
+		t_reduce(ref, k);
+		t_embedding(ref, k);
+		t_attention(ref, k);
+		t_pool(ref, k);
+		t_matmul_backward(ref, k);
+		t_dropout(ref, k);
+		t_losses(ref, k);
+		t_optimizer(ref, k);
+		size_t nc = 0;
+		for (size_t i = 0; i < NSLOTS; i++) {
+			nc += covered[i];
+			if (!covered[i])
+				printf("%s: table slot %zu (after alloc) has no test here: FAIL\n", k->name, i);
+		}
+		printf("%s: %zu of %zu table entries covered: %s\n", k->name, nc, (size_t)NSLOTS,
+		       nc == NSLOTS ? "ok" : "FAIL");
+		CHECK(nc == NSLOTS);
+	}
+	TEST_REPORT("test_backend_ops");
+}
