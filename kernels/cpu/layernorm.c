@@ -1,5 +1,6 @@
 /* kernels/cpu/layernorm.c - LayerNorm forward (plain and fused with the
- * residual add) and backward. Built with -fno-math-errno (mk/train.mk). */
+ * residual add) and backward. Built without -fno-math-errno (see
+ * mk/train.mk). */
 #include "kernels/cpu/cpu.h"
 #include "tl/util.h"
 
