@@ -5,6 +5,7 @@
 #include "tl/classifier.h"
 #include "tl/fsutil.h"
 #include "tl/model.h"
+#include "tl/rng.h"
 #include "tl/safetensors.h"
 #include "tl/safetensors_save.h"
 #include "tl/util.h"
@@ -525,26 +526,10 @@ int tl_lin_logits(const tl_lin_model *m, tl_lin_scratch *s, const char *text, si
 
 /* ---------------- training ---------------- */
 
-static int cmp_str_ids(const void *a, const void *b, void *ctx)
-{
-	const tl_strtab *t = ctx;
-	return strcmp(tl_strtab_str(t, *(const int64_t *)a), tl_strtab_str(t, *(const int64_t *)b));
-}
-
-static const int64_t *g_cnt;
-static const tl_strtab *g_tab;
-static int cmp_vocab(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-	if (g_cnt[x] != g_cnt[y])
-		return g_cnt[x] > g_cnt[y] ? -1 : 1;
-	return strcmp(tl_strtab_str(g_tab, x), tl_strtab_str(g_tab, y));
-}
-
 static void shuffle(size_t *order, size_t n, uint64_t *rng)
 {
 	for (size_t i = n; i > 1; i--) {
-		size_t j = (size_t)(tl_rng_u64(rng) % i);
+		size_t j = (size_t)(tl_splitmix64(rng) % i);
 		size_t t = order[i - 1];
 		order[i - 1] = order[j];
 		order[j] = t;
@@ -559,7 +544,7 @@ static void setup_labels(tl_lin_model *m, tl_lin_data *d)
 	int64_t *ord = tl_xmalloc(C * sizeof *ord);
 	for (size_t i = 0; i < C; i++)
 		ord[i] = (int64_t)i;
-	qsort_r(ord, C, sizeof *ord, cmp_str_ids, &d->labels);
+	tl_strtab_sort(&d->labels, ord, C);
 	int32_t *map = tl_xmalloc(C * sizeof *map);
 	m->nlabels = (int)C;
 	m->labels = tl_xmalloc(C * sizeof *m->labels);
@@ -602,9 +587,7 @@ static tl_lin_model *train_fasttext(const tl_lin_opts *o, tl_lin_data *d, tl_lin
 		seterr(err, errsz, "empty vocabulary: no word occurs --min-count %ld times", o->min_count);
 		return NULL;
 	}
-	g_cnt = d->wcount;
-	g_tab = &d->words;
-	qsort(ord, V, sizeof *ord, cmp_vocab);
+	tl_strtab_sort_by_count(&d->words, d->wcount, ord, V);
 	int32_t *remap = tl_xmalloc((nw ? nw : 1) * sizeof *remap);
 	for (size_t i = 0; i < nw; i++)
 		remap[i] = -1;
@@ -689,7 +672,7 @@ static tl_lin_model *train_fasttext(const tl_lin_opts *o, tl_lin_data *d, tl_lin
 	m->O = tl_xcalloc((size_t)m->nout * (size_t)dd, sizeof *m->O);
 	uint64_t rng = o->seed * 0x9E3779B97F4A7C15ULL + 12345;
 	for (size_t i = 0; i < nrow * (size_t)dd; i++)
-		m->E[i] = (float)((tl_rng_unif(&rng) * 2 - 1) / dd);
+		m->E[i] = (float)((tl_splitmix64_unit(&rng) * 2 - 1) / dd);
 	if (o->init_vectors) {
 		tl_w2v_vectors vv;
 		char e2[512];

@@ -9,74 +9,6 @@
 #include <string.h>
 #include <utf8proc.h>
 
-/* ---------------- generator ---------------- */
-
-uint64_t tl_splitmix64(uint64_t *x)
-{
-	uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-void tl_rng_seed(tl_rng *r, uint64_t seed)
-{
-	for (int i = 0; i < 4; i++)
-		r->s[i] = tl_splitmix64(&seed);
-}
-
-void tl_rng_derive(tl_rng *r, uint64_t seed, uint64_t key, uint64_t stream)
-{
-	uint64_t x = seed;
-	x = tl_splitmix64(&x) ^ key;
-	x = tl_splitmix64(&x) ^ stream;
-	tl_rng_seed(r, tl_splitmix64(&x));
-}
-
-static inline uint64_t rotl(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
-}
-
-uint64_t tl_rng_next(tl_rng *r)
-{
-	uint64_t *s = r->s;
-	const uint64_t result = rotl(s[1] * 5, 7) * 9;
-	const uint64_t t = s[1] << 17;
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl(s[3], 45);
-	return result;
-}
-
-uint64_t tl_rng_below(tl_rng *r, uint64_t n)
-{
-	if (n <= 1)
-		return 0;
-	uint64_t threshold = (0 - n) % n; /* 2^64 mod n */
-	for (;;) {
-		uint64_t x = tl_rng_next(r);
-		if (x >= threshold)
-			return x % n;
-	}
-}
-
-double tl_rng_unit(tl_rng *r)
-{
-	return (double)(tl_rng_next(r) >> 11) * (1.0 / 9007199254740992.0);
-}
-
-uint64_t tl_fnv1a64(const void *p, size_t n, uint64_t h)
-{
-	const unsigned char *s = p;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ s[i]) * 0x100000001b3ULL;
-	return h;
-}
-
 /* ---------------- operation names ---------------- */
 
 static const char *const op_names[TL_AUG_NOPS] = {"sr", "ri", "rs", "rd", "rot", "typo", "dropout"};
@@ -818,10 +750,10 @@ static int eq_ci(const char *x, size_t nx, const char *y, size_t ny)
 	return 1;
 }
 
-static void shuffle(size_t *v, size_t n, tl_rng *r)
+static void shuffle(size_t *v, size_t n, tl_xoshiro *r)
 {
 	for (size_t i = n; i > 1; i--) {
-		size_t j = (size_t)tl_rng_below(r, i);
+		size_t j = (size_t)tl_xoshiro_below(r, i);
 		size_t t = v[i - 1];
 		v[i - 1] = v[j];
 		v[j] = t;
@@ -841,7 +773,7 @@ static int stop_slot(const tl_augmenter *a, const slot *w)
 
 /* ---- the operations ---- */
 
-static int op_sr(tl_augmenter *a, tl_rng *r)
+static int op_sr(tl_augmenter *a, tl_xoshiro *r)
 {
 	size_t nw = words(a);
 	if (!nw)
@@ -858,7 +790,7 @@ static int op_sr(tl_augmenter *a, tl_rng *r)
 		size_t k = get_syns(a, a->arena.data + w->off, w->len, &first);
 		if (!k)
 			continue;
-		const char *syn = nth_str(first, (size_t)tl_rng_below(r, k));
+		const char *syn = nth_str(first, (size_t)tl_xoshiro_below(r, k));
 		size_t kl = w->len;
 		memcpy(key, a->arena.data + w->off, kl);
 		/* every occurrence of the word, as EDA does */
@@ -881,7 +813,7 @@ static void insert_slot(tl_augmenter *a, size_t at, slot s)
 	a->sl[at] = s;
 }
 
-static int op_ri(tl_augmenter *a, tl_rng *r)
+static int op_ri(tl_augmenter *a, tl_xoshiro *r)
 {
 	size_t nw = words(a);
 	if (!nw)
@@ -892,19 +824,19 @@ static int op_ri(tl_augmenter *a, tl_rng *r)
 		const char *syn = NULL;
 		int cm = CASE_KEEP;
 		for (int tries = 0; tries < 10 && !syn; tries++) {
-			slot *w = &a->sl[a->widx[tl_rng_below(r, nw)]];
+			slot *w = &a->sl[a->widx[tl_xoshiro_below(r, nw)]];
 			if (stop_slot(a, w))
 				continue;
 			const char *first;
 			size_t k = get_syns(a, a->arena.data + w->off, w->len, &first);
 			if (k) {
-				syn = nth_str(first, (size_t)tl_rng_below(r, k));
+				syn = nth_str(first, (size_t)tl_xoshiro_below(r, k));
 				cm = case_of(a->arena.data + w->off, w->len) == CASE_UPPER ? CASE_UPPER : CASE_KEEP;
 			}
 		}
 		if (!syn)
 			break;
-		size_t pos = (size_t)tl_rng_below(r, nw + 1);
+		size_t pos = (size_t)tl_xoshiro_below(r, nw + 1);
 		slot s = {0, 0, 1, 0, (uint8_t)tl_augment_is_unsegmented(syn, strlen(syn)), 1};
 		set_text(a, &s, syn, strlen(syn), cm);
 		if (pos < nw) {
@@ -929,16 +861,16 @@ static void swap_text(slot *x, slot *y)
 	y->off = t.off, y->len = t.len, y->cjk = t.cjk;
 }
 
-static int op_rs(tl_augmenter *a, tl_rng *r)
+static int op_rs(tl_augmenter *a, tl_xoshiro *r)
 {
 	size_t nw = words(a);
 	if (nw < 2)
 		return 0;
 	size_t n = n_changes(a->o.rate[TL_AUG_RS], nw);
 	for (size_t i = 0; i < n; i++) {
-		size_t x = (size_t)tl_rng_below(r, nw), y = (size_t)tl_rng_below(r, nw);
+		size_t x = (size_t)tl_xoshiro_below(r, nw), y = (size_t)tl_xoshiro_below(r, nw);
 		for (int c = 0; y == x && c < 3; c++) /* EDA: three tries */
-			y = (size_t)tl_rng_below(r, nw);
+			y = (size_t)tl_xoshiro_below(r, nw);
 		if (x != y)
 			swap_text(&a->sl[a->widx[x]], &a->sl[a->widx[y]]);
 	}
@@ -963,29 +895,29 @@ static void compact(tl_augmenter *a)
 	a->nsl = o;
 }
 
-static int op_delete(tl_augmenter *a, tl_rng *r, double p)
+static int op_delete(tl_augmenter *a, tl_xoshiro *r, double p)
 {
 	size_t nw = words(a);
 	if (nw < 2)
 		return 0;
 	size_t kept = 0;
 	for (size_t i = 0; i < nw; i++) {
-		int keep = tl_rng_unit(r) > p;
+		int keep = tl_xoshiro_unit(r) > p;
 		a->sl[a->widx[i]].mark = !keep;
 		kept += keep;
 	}
 	if (!kept) /* EDA: keep one random word */
-		a->sl[a->widx[tl_rng_below(r, nw)]].mark = 0;
+		a->sl[a->widx[tl_xoshiro_below(r, nw)]].mark = 0;
 	compact(a);
 	return 1;
 }
 
-static int op_rot(tl_augmenter *a, tl_rng *r)
+static int op_rot(tl_augmenter *a, tl_xoshiro *r)
 {
 	size_t nw = words(a);
 	if (nw < 2)
 		return 0;
-	size_t k = 1 + (size_t)tl_rng_below(r, nw - 1);
+	size_t k = 1 + (size_t)tl_xoshiro_below(r, nw - 1);
 	for (size_t i = 0; i < nw; i++)
 		a->tmp[i] = a->sl[a->widx[(i + k) % nw]];
 	for (size_t i = 0; i < nw; i++) {
@@ -995,11 +927,11 @@ static int op_rot(tl_augmenter *a, tl_rng *r)
 	return 1;
 }
 
-static char neighbour(tl_augmenter *a, char c, tl_rng *r)
+static char neighbour(tl_augmenter *a, char c, tl_xoshiro *r)
 {
 	int up = c >= 'A' && c <= 'Z';
 	int k = (up ? c + 32 : c) - 'a';
-	char n = a->nb[k][tl_rng_below(r, a->nnb[k])];
+	char n = a->nb[k][tl_xoshiro_below(r, a->nnb[k])];
 	return up ? (char)(n - 32) : n;
 }
 
@@ -1010,7 +942,7 @@ static int is_alpha(char c)
 
 /* One typo in word w: keyboard-neighbour substitution, transposition,
  * deletion or insertion, chosen uniformly among those possible. */
-static int typo_word(tl_augmenter *a, slot *w, tl_rng *r)
+static int typo_word(tl_augmenter *a, slot *w, tl_xoshiro *r)
 {
 	enum { MAXCP = 128 };
 	uint32_t st[MAXCP + 1];
@@ -1037,11 +969,11 @@ static int typo_word(tl_augmenter *a, slot *w, tl_rng *r)
 	if (ncp >= 2)
 		kinds[nk++] = 2;
 	kinds[nk++] = 3;
-	int kind = kinds[tl_rng_below(r, (uint64_t)nk)];
+	int kind = kinds[tl_xoshiro_below(r, (uint64_t)nk)];
 	char buf[MAXCP * 4 + 8];
 	size_t n = 0;
 	if (kind == 0) { /* substitution */
-		size_t t = (size_t)tl_rng_below(r, nalpha), i = 0;
+		size_t t = (size_t)tl_xoshiro_below(r, nalpha), i = 0;
 		for (;; i++)
 			if (CPLEN(i) == 1 && is_alpha(s[st[i]]) && t-- == 0)
 				break;
@@ -1049,7 +981,7 @@ static int typo_word(tl_augmenter *a, slot *w, tl_rng *r)
 		buf[st[i]] = neighbour(a, s[st[i]], r);
 		n = w->len;
 	} else if (kind == 1) { /* transposition of two different neighbours */
-		size_t t = (size_t)tl_rng_below(r, ntrans), i = 0;
+		size_t t = (size_t)tl_xoshiro_below(r, ntrans), i = 0;
 		for (;; i++)
 			if (CPLEN(i) != CPLEN(i + 1) || memcmp(s + st[i], s + st[i + 1], CPLEN(i)))
 				if (t-- == 0)
@@ -1063,12 +995,12 @@ static int typo_word(tl_augmenter *a, slot *w, tl_rng *r)
 		memcpy(buf + n, s + st[i + 2], w->len - st[i + 2]);
 		n += w->len - st[i + 2];
 	} else if (kind == 2) { /* deletion */
-		size_t i = (size_t)tl_rng_below(r, ncp);
+		size_t i = (size_t)tl_xoshiro_below(r, ncp);
 		memcpy(buf, s, st[i]);
 		memcpy(buf + st[i], s + st[i + 1], w->len - st[i + 1]);
 		n = w->len - CPLEN(i);
 	} else { /* insertion before position i of a key next to a neighbour */
-		size_t i = (size_t)tl_rng_below(r, ncp + 1);
+		size_t i = (size_t)tl_xoshiro_below(r, ncp + 1);
 		size_t adj = i < ncp ? i : i - 1;
 		memcpy(buf, s, st[i]);
 		n = st[i];
@@ -1086,7 +1018,7 @@ static int typo_word(tl_augmenter *a, slot *w, tl_rng *r)
 	return 1;
 }
 
-static int op_typo(tl_augmenter *a, tl_rng *r)
+static int op_typo(tl_augmenter *a, tl_xoshiro *r)
 {
 	size_t nw = words(a);
 	if (!nw)
@@ -1099,7 +1031,7 @@ static int op_typo(tl_augmenter *a, tl_rng *r)
 	return done > 0;
 }
 
-int tl_augment_apply(tl_augmenter *a, int op, const char *text, size_t len, tl_rng *rng, const char **out,
+int tl_augment_apply(tl_augmenter *a, int op, const char *text, size_t len, tl_xoshiro *rng, const char **out,
 		     size_t *outlen)
 {
 	split_text(a, text, len);
