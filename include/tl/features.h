@@ -13,6 +13,7 @@
 
 #include "tl/hash.h"
 #include "tl/strtab.h"
+#include "tl/util.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -25,9 +26,8 @@
  * 33-47, 58-64, 91-96, 123-126 and Unicode P*) and every CJK ideograph a
  * token of its own. Invalid UTF-8 bytes are treated as separators. */
 typedef struct {
-	char *buf;      /* tokens, each NUL-terminated */
-	size_t len, cap;
-	uint32_t *off;  /* token i starts at buf + off[i] */
+	tl_buf b;       /* tokens, each NUL-terminated */
+	uint32_t *off;  /* token i starts at b.data + off[i] */
 	uint32_t *blen; /* its length in bytes */
 	size_t n, ncap;
 } tl_words;

@@ -41,15 +41,7 @@ static int is_cjk_cp(int32_t c)
 
 static void words_bytes(tl_words *w, const void *p, size_t n)
 {
-	if (w->len + n + 1 > w->cap) {
-		size_t cap = w->cap ? w->cap : 256;
-		while (cap < w->len + n + 1)
-			cap *= 2;
-		w->buf = tl_xrealloc(w->buf, cap);
-		w->cap = cap;
-	}
-	memcpy(w->buf + w->len, p, n);
-	w->len += n;
+	tl_buf_add(&w->b, p, n);
 }
 
 static void words_start(tl_words *w)
@@ -59,20 +51,20 @@ static void words_start(tl_words *w)
 		w->off = tl_xrealloc(w->off, w->ncap * sizeof *w->off);
 		w->blen = tl_xrealloc(w->blen, w->ncap * sizeof *w->blen);
 	}
-	w->off[w->n] = (uint32_t)w->len;
+	w->off[w->n] = (uint32_t)w->b.len;
 	w->blen[w->n] = 0;
 	w->n++;
 }
 
 static void words_end(tl_words *w)
 {
-	w->blen[w->n - 1] = (uint32_t)(w->len - w->off[w->n - 1]);
+	w->blen[w->n - 1] = (uint32_t)(w->b.len - w->off[w->n - 1]);
 	words_bytes(w, "", 1);
 }
 
 void tl_words_split(tl_words *w, const char *text, size_t len, int lower)
 {
-	w->len = 0;
+	w->b.len = 0;
 	w->n = 0;
 	int in = 0;
 	size_t i = 0;
@@ -129,7 +121,7 @@ void tl_words_split(tl_words *w, const char *text, size_t len, int lower)
 
 void tl_words_free(tl_words *w)
 {
-	free(w->buf);
+	tl_buf_free(&w->b);
 	free(w->off);
 	free(w->blen);
 	memset(w, 0, sizeof *w);
@@ -270,7 +262,7 @@ static void analyze(const tl_feat_opts *o, scratch *s, const char *text, size_t 
 		int mn = o->ngram_min;
 		if (mn <= 1) {
 			for (size_t i = 0; i < nt; i++)
-				emit(ctx, s->w.buf + s->w.off[i], s->w.blen[i]);
+				emit(ctx, s->w.b.data + s->w.off[i], s->w.blen[i]);
 			mn = 2;
 		}
 		for (int n = mn; n <= o->ngram_max && (size_t)n <= nt; n++) {
@@ -279,7 +271,7 @@ static void analyze(const tl_feat_opts *o, scratch *s, const char *text, size_t 
 				for (int j = 0; j < n; j++) {
 					if (j)
 						tl_buf_addc(&s->tmp, ' ');
-					tl_buf_add(&s->tmp, s->w.buf + s->w.off[i + j], s->w.blen[i + j]);
+					tl_buf_add(&s->tmp, s->w.b.data + s->w.off[i + j], s->w.blen[i + j]);
 				}
 				emit(ctx, s->tmp.data, s->tmp.len);
 			}

@@ -256,7 +256,7 @@ size_t tl_w2v_doc_vec(const tl_w2v_vectors *v, tl_words *w, const char *text, si
 	} else {
 		tl_words_split(w, text, len, lower);
 		for (size_t i = 0; i < w->n; i++) {
-			int64_t r = tl_w2v_find(v, w->buf + w->off[i], w->blen[i]);
+			int64_t r = tl_w2v_find(v, w->b.data + w->off[i], w->blen[i]);
 			if (r < 0)
 				continue;
 			known++;
@@ -321,7 +321,7 @@ void tl_w2v_add(tl_w2v_trainer *t, const char *text, size_t len)
 	}
 	for (size_t i = 0; i < t->w.n; i++) {
 		int isnew;
-		int64_t id = tl_strtab_add(&t->words, t->w.buf + t->w.off[i], t->w.blen[i], &isnew);
+		int64_t id = tl_strtab_add(&t->words, t->w.b.data + t->w.off[i], t->w.blen[i], &isnew);
 		if ((size_t)id >= t->ccap) {
 			t->ccap = t->ccap ? 2 * t->ccap : 4096;
 			t->count = tl_xrealloc(t->count, t->ccap * sizeof *t->count);

@@ -78,14 +78,9 @@ static void words_add_eos(tl_words *w)
 		w->off = tl_xrealloc(w->off, w->ncap * sizeof *w->off);
 		w->blen = tl_xrealloc(w->blen, w->ncap * sizeof *w->blen);
 	}
-	if (w->len + sizeof EOS > w->cap) {
-		w->cap = 2 * (w->len + sizeof EOS);
-		w->buf = tl_xrealloc(w->buf, w->cap);
-	}
-	w->off[w->n] = (uint32_t)w->len;
+	w->off[w->n] = (uint32_t)w->b.len;
 	w->blen[w->n] = sizeof EOS - 1;
-	memcpy(w->buf + w->len, EOS, sizeof EOS);
-	w->len += sizeof EOS;
+	tl_buf_add(&w->b, EOS, sizeof EOS);
 	w->n++;
 }
 
@@ -207,7 +202,7 @@ int tl_lin_data_add(tl_lin_data *d, const char *text, size_t len, const tl_spars
 		GROW(d->tok, d->ntok, d->tcap, d->ntok + d->w.n);
 		for (size_t i = 0; i < d->w.n; i++) {
 			int isnew;
-			int64_t id = tl_strtab_add(&d->words, d->w.buf + d->w.off[i], d->w.blen[i], &isnew);
+			int64_t id = tl_strtab_add(&d->words, d->w.b.data + d->w.off[i], d->w.blen[i], &isnew);
 			if ((size_t)id >= d->wcap) {
 				d->wcap = d->wcap ? 2 * d->wcap : 4096;
 				d->wcount = tl_xrealloc(d->wcount, d->wcap * sizeof *d->wcount);
@@ -448,7 +443,7 @@ static void ft_rows(const tl_lin_model *m, tl_lin_scratch *s, const char *text, 
 	}
 	uint64_t *hs = (uint64_t *)tl_xmalloc((nw ? nw : 1) * sizeof *hs);
 	for (size_t i = 0; i < nw; i++) {
-		const char *w = s->w.buf + s->w.off[i];
+		const char *w = s->w.b.data + s->w.off[i];
 		int64_t id = tl_strtab_find(&m->vocab, w, s->w.blen[i]);
 		hs[i] = tl_fnv1a(w, s->w.blen[i]);
 		if (id >= 0)
@@ -1055,15 +1050,7 @@ int tl_lin_save(const tl_lin_model *m, const char *dir, int force, const char *t
 	json_object_set_new(cfg, "num_labels", json_integer(m->nlabels));
 	json_object_set_new(cfg, "problem_type",
 			    json_string(m->multi ? "multi_label_classification" : "single_label_classification"));
-	json_t *i2l = json_object(), *l2i = json_object();
-	for (int i = 0; i < m->nlabels; i++) {
-		char k[32];
-		snprintf(k, sizeof k, "%d", i);
-		json_object_set_new(i2l, k, json_string(m->labels[i]));
-		json_object_set_new(l2i, m->labels[i], json_integer(i));
-	}
-	json_object_set_new(cfg, "id2label", i2l);
-	json_object_set_new(cfg, "label2id", l2i);
+	tl_model_set_labels(cfg, m->labels, m->nlabels);
 	if (m->arch == TL_LIN_FASTTEXT) {
 		json_object_set_new(cfg, "dim", json_integer(m->dim));
 		json_object_set_new(cfg, "word_ngrams", json_integer(m->word_ngrams));

@@ -1,6 +1,8 @@
 /* augment.c - EDA operations, rotation and noise on words of a text; the
  * seeded generator; synonym dictionaries. See include/tl/augment.h. */
 #include "tl/augment.h"
+#include "tl/fsutil.h"
+#include "tl/strtab.h"
 #include "tl/text.h"
 
 #include <errno.h>
@@ -176,8 +178,7 @@ int tl_augment_is_unsegmented(const char *text, size_t len)
 struct tl_synonyms {
 	char *data;       /* the file, edited in place: keys and synonyms NUL-terminated */
 	size_t n;
-	uint64_t *slot;   /* (hash32 << 32) | (entry index + 1) */
-	uint32_t mask;
+	tl_strtab keys;   /* key -> entry index */
 	struct syn_entry {
 		uint32_t key, klen, first, count;
 	} *ent;
@@ -185,41 +186,21 @@ struct tl_synonyms {
 	int max_cjk;      /* longest key in code points, for forward maximum matching */
 };
 
-static uint32_t h32(const char *s, size_t n)
-{
-	return (uint32_t)tl_fnv1a64(s, n, TL_FNV64_INIT);
-}
-
 static size_t syn_find(const tl_synonyms *s, const char *w, size_t len)
 {
-	uint32_t h = h32(w, len);
-	for (uint32_t i = h & s->mask; s->slot[i]; i = (i + 1) & s->mask) {
-		uint64_t v = s->slot[i];
-		if ((uint32_t)(v >> 32) != h)
-			continue;
-		const struct syn_entry *e = &s->ent[(v & 0xffffffffu) - 1];
-		if (e->klen == len && !memcmp(s->data + e->key, w, len))
-			return (size_t)(v & 0xffffffffu) - 1;
-	}
-	return SIZE_MAX;
+	int64_t id = tl_strtab_find(&s->keys, w, len);
+	return id < 0 ? SIZE_MAX : (size_t)id;
 }
 
 tl_synonyms *tl_synonyms_load(const char *path, char *err, size_t errsz)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		snprintf(err, errsz, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
 	tl_buf b = {0};
-	char chunk[65536];
-	size_t k;
-	while ((k = fread(chunk, 1, sizeof chunk, f)) > 0)
-		tl_buf_add(&b, chunk, k);
-	int rerr = ferror(f);
-	fclose(f);
-	if (rerr) {
-		snprintf(err, errsz, "%s: read error", path);
+	int rc = tl_fs_read_file(path, &b);
+	if (rc < 0) {
+		if (rc == -1)
+			snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		else
+			snprintf(err, errsz, "%s: read error", path);
 		tl_buf_free(&b);
 		return NULL;
 	}
@@ -236,11 +217,6 @@ tl_synonyms *tl_synonyms_load(const char *path, char *err, size_t errsz)
 	for (size_t i = 0; i < b.len; i++)
 		nlines += b.data[i] == '\n';
 	s->ent = tl_xmalloc((nlines + 1) * sizeof *s->ent);
-	uint32_t cap = 16;
-	while (cap < 2 * nlines + 16)
-		cap *= 2;
-	s->slot = tl_xcalloc(cap, sizeof *s->slot);
-	s->mask = cap - 1;
 	size_t off = 0, lineno = 0;
 	while (off < b.len) {
 		char *line = b.data + off;
@@ -287,17 +263,13 @@ tl_synonyms *tl_synonyms_load(const char *path, char *err, size_t errsz)
 			*w++ = 0;
 		if (e.count == 0)
 			continue; /* a word without synonyms */
-		if (syn_find(s, line, e.klen) != SIZE_MAX) {
+		int isnew;
+		tl_strtab_add(&s->keys, line, e.klen, &isnew);
+		if (!isnew) {
 			snprintf(err, errsz, "%s line %zu: '%s' is listed twice", path, lineno, line);
 			goto fail;
 		}
-		s->ent[s->nent] = e;
-		uint32_t h = h32(line, e.klen);
-		uint32_t i = h & s->mask;
-		while (s->slot[i])
-			i = (i + 1) & s->mask;
-		s->slot[i] = ((uint64_t)h << 32) | (uint64_t)(s->nent + 1);
-		s->nent++;
+		s->ent[s->nent++] = e;
 		int ncp = 0, allcjk = 1;
 		for (size_t j = 0; j < e.klen;) {
 			size_t cl;
@@ -324,7 +296,7 @@ void tl_synonyms_free(tl_synonyms *s)
 	if (!s)
 		return;
 	free(s->data);
-	free(s->slot);
+	tl_strtab_free(&s->keys);
 	free(s->ent);
 	free(s);
 }
@@ -358,7 +330,7 @@ typedef struct {
 } slot;
 
 struct cache_ent {
-	uint32_t h, key, klen, first, count;
+	uint32_t first, count; /* synonyms in cache: NUL-separated from first */
 };
 
 struct tl_augmenter {
@@ -372,8 +344,9 @@ struct tl_augmenter {
 	size_t capw;
 	tl_buf out, norm;
 	tl_wn_list wl;
-	struct cache_ent *cent; /* WordNet synonym cache, open addressing */
-	size_t ncent, capcent;
+	tl_strtab ckeys;        /* WordNet synonym cache: word -> cent[id] */
+	struct cache_ent *cent;
+	size_t capcent;
 	tl_buf cache;
 	char nb[26][8];
 	unsigned char nnb[26];
@@ -434,40 +407,11 @@ void tl_augmenter_free(tl_augmenter *a)
 	free(a->widx);
 	free(a->ord);
 	free(a->cent);
+	tl_strtab_free(&a->ckeys);
 	free(a);
 }
 
 /* ---- synonyms with a cache of WordNet answers ---- */
-
-static void cache_insert(tl_augmenter *a, struct cache_ent e)
-{
-	size_t mask = a->capcent - 1;
-	size_t i = e.h & mask;
-	while (a->cent[i].h)
-		i = (i + 1) & mask;
-	a->cent[i] = e;
-	a->ncent++;
-}
-
-static void cache_grow(tl_augmenter *a)
-{
-	if (a->cache.len > ((size_t)64 << 20)) { /* bounded memory: start over */
-		a->cache.len = 0;
-		a->ncent = 0;
-		memset(a->cent, 0, a->capcent * sizeof *a->cent);
-	}
-	if (2 * (a->ncent + 1) <= a->capcent)
-		return;
-	size_t oldcap = a->capcent;
-	struct cache_ent *old = a->cent;
-	a->capcent = oldcap ? 2 * oldcap : 4096;
-	a->cent = tl_xcalloc(a->capcent, sizeof *a->cent);
-	a->ncent = 0;
-	for (size_t i = 0; i < oldcap; i++)
-		if (old[i].h)
-			cache_insert(a, old[i]);
-	free(old);
-}
 
 static int ascii_word(const char *s, size_t n)
 {
@@ -496,25 +440,25 @@ static size_t get_syns(tl_augmenter *a, const char *s, size_t n, const char **fi
 	char key[TL_WN_MAXWORD];
 	for (size_t i = 0; i < n; i++)
 		key[i] = (s[i] >= 'A' && s[i] <= 'Z') ? (char)(s[i] + 32) : s[i];
-	uint32_t h = h32(key, n) | 1u;
-	if (a->capcent) {
-		size_t mask = a->capcent - 1;
-		for (size_t i = h & mask; a->cent[i].h; i = (i + 1) & mask) {
-			const struct cache_ent *e = &a->cent[i];
-			if (e->h == h && e->klen == n && !memcmp(a->cache.data + e->key, key, n)) {
-				*first = a->cache.data + e->first;
-				return e->count;
-			}
-		}
+	int64_t id = tl_strtab_find(&a->ckeys, key, n);
+	if (id >= 0) {
+		*first = a->cache.data + a->cent[id].first;
+		return a->cent[id].count;
 	}
-	cache_grow(a);
+	if (a->cache.len > ((size_t)64 << 20)) { /* bounded memory: start over */
+		a->cache.len = 0;
+		tl_strtab_free(&a->ckeys);
+	}
 	size_t k = tl_wordnet_synonyms(a->wn, key, n, &a->wl);
-	struct cache_ent e = {h, (uint32_t)a->cache.len, (uint32_t)n, 0, (uint32_t)k};
-	tl_buf_add(&a->cache, key, n);
-	e.first = (uint32_t)a->cache.len;
-	tl_buf_add(&a->cache, a->wl.data, a->wl.len);
-	cache_insert(a, e);
-	*first = a->cache.data + e.first;
+	id = tl_strtab_add(&a->ckeys, key, n, NULL);
+	if ((size_t)id >= a->capcent) {
+		a->capcent = a->capcent ? 2 * a->capcent : 4096;
+		a->cent = tl_xrealloc(a->cent, a->capcent * sizeof *a->cent);
+	}
+	a->cent[id] = (struct cache_ent){(uint32_t)a->cache.len, (uint32_t)k};
+	tl_buf_reserve(&a->cache, a->wl.b.len + 1); /* cache.data != NULL */
+	tl_buf_add(&a->cache, a->wl.b.data, a->wl.b.len);
+	*first = a->cache.data + a->cent[id].first;
 	return k;
 }
 

@@ -1,6 +1,7 @@
 /* wordnet.c - WordNet 3.0 database reader: mmap + hash indexes, morphy,
  * synonyms with re-inflection. See include/tl/wordnet.h. */
 #include "tl/wordnet.h"
+#include "tl/hash.h"
 #include "tl/util.h"
 
 #include <errno.h>
@@ -38,35 +39,27 @@ struct tl_wordnet {
 
 void tl_wn_list_clear(tl_wn_list *l)
 {
-	l->len = 0;
+	l->b.len = 0;
 	l->n = 0;
 }
 
 void tl_wn_list_push(tl_wn_list *l, const char *s, size_t len, unsigned tag)
 {
-	if (l->len + len + 1 > l->cap) {
-		size_t cap = l->cap ? l->cap : 256;
-		while (cap < l->len + len + 1)
-			cap *= 2;
-		l->data = tl_xrealloc(l->data, cap);
-		l->cap = cap;
-	}
 	if (l->n == l->ncap) {
 		l->ncap = l->ncap ? 2 * l->ncap : 16;
 		l->off = tl_xrealloc(l->off, l->ncap * sizeof *l->off);
 		l->tag = tl_xrealloc(l->tag, l->ncap);
 	}
-	l->off[l->n] = l->len;
+	l->off[l->n] = l->b.len;
 	l->tag[l->n] = (unsigned char)tag;
 	l->n++;
-	memcpy(l->data + l->len, s, len);
-	l->len += len;
-	l->data[l->len++] = 0;
+	tl_buf_add(&l->b, s, len);
+	tl_buf_addc(&l->b, 0);
 }
 
 void tl_wn_list_free(tl_wn_list *l)
 {
-	free(l->data);
+	tl_buf_free(&l->b);
 	free(l->off);
 	free(l->tag);
 	memset(l, 0, sizeof *l);
@@ -83,14 +76,6 @@ static int list_has(const tl_wn_list *l, const char *s, size_t len)
 }
 
 /* ---------------- files and hashing ---------------- */
-
-static uint32_t fnv1a(const char *s, size_t n)
-{
-	uint32_t h = 2166136261u;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 16777619u;
-	return h;
-}
 
 static size_t keylen_at(const wn_map *f, size_t off)
 {
@@ -112,7 +97,7 @@ static void hash_init(wn_hash *h, const wn_map *f, size_t nkeys)
 
 static void hash_put(wn_hash *h, const char *key, size_t len, size_t off)
 {
-	uint32_t hv = fnv1a(key, len);
+	uint32_t hv = tl_fnv1a32(key, len);
 	uint32_t i = hv & h->mask;
 	while (h->slot[i])
 		i = (i + 1) & h->mask;
@@ -125,7 +110,7 @@ static size_t hash_next(const wn_hash *h, const char *key, size_t len, uint32_t 
 {
 	if (!h->slot)
 		return SIZE_MAX;
-	uint32_t hv = fnv1a(key, len);
+	uint32_t hv = tl_fnv1a32(key, len);
 	uint32_t i = *pos == UINT32_MAX ? (hv & h->mask) : ((*pos + 1) & h->mask);
 	for (; h->slot[i]; i = (i + 1) & h->mask) {
 		uint64_t s = h->slot[i];
