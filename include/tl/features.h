@@ -35,6 +35,8 @@ typedef struct {
 /* Replace w's contents with the tokens of text[0..len). w starts zeroed;
  * free with tl_words_free. */
 void tl_words_split(tl_words *w, const char *text, size_t len, int lower);
+/* Append the token s[0..len) (copied) after the last one. */
+void tl_words_push(tl_words *w, const char *s, size_t len);
 void tl_words_free(tl_words *w);
 
 /* ---------------- BoW / TF-IDF ---------------- */

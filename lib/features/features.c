@@ -119,6 +119,13 @@ void tl_words_split(tl_words *w, const char *text, size_t len, int lower)
 		words_end(w);
 }
 
+void tl_words_push(tl_words *w, const char *s, size_t len)
+{
+	words_start(w);
+	words_bytes(w, s, len);
+	words_end(w);
+}
+
 void tl_words_free(tl_words *w)
 {
 	tl_buf_free(&w->b);

@@ -71,19 +71,6 @@ static void seterr(char *err, size_t errsz, const char *fmt, ...)
 /* fastText ends every example with the word "</s>" (its end-of-line
  * token): a row shared by all examples, like a bias, and one more n-gram. */
 #define EOS "</s>"
-static void words_add_eos(tl_words *w)
-{
-	if (w->n + 1 > w->ncap) {
-		w->ncap = w->ncap ? 2 * w->ncap : 64;
-		w->off = tl_xrealloc(w->off, w->ncap * sizeof *w->off);
-		w->blen = tl_xrealloc(w->blen, w->ncap * sizeof *w->blen);
-	}
-	w->off[w->n] = (uint32_t)w->b.len;
-	w->blen[w->n] = sizeof EOS - 1;
-	tl_buf_add(&w->b, EOS, sizeof EOS);
-	w->n++;
-}
-
 struct tl_lin_data {
 	tl_lin_opts o;
 	tl_strtab labels;     /* label names in order of appearance */
@@ -198,7 +185,7 @@ int tl_lin_data_add(tl_lin_data *d, const char *text, size_t len, const tl_spars
 		d->nval += vlen;
 	} else if (fasttext) {
 		tl_words_split(&d->w, text, len, d->o.lower);
-		words_add_eos(&d->w);
+		tl_words_push(&d->w, EOS, sizeof EOS - 1);
 		GROW(d->tok, d->ntok, d->tcap, d->ntok + d->w.n);
 		for (size_t i = 0; i < d->w.n; i++) {
 			int isnew;
@@ -433,7 +420,7 @@ static void ft_logits(const tl_lin_model *m, const float *h, float *logits, floa
 static void ft_rows(const tl_lin_model *m, tl_lin_scratch *s, const char *text, size_t len)
 {
 	tl_words_split(&s->w, text, len, m->lower);
-	words_add_eos(&s->w);
+	tl_words_push(&s->w, EOS, sizeof EOS - 1);
 	size_t nw = s->w.n;
 	s->nrows = 0;
 	size_t need = nw * (size_t)(m->word_ngrams > 1 ? m->word_ngrams : 1) + 1;
