@@ -234,21 +234,21 @@ int main(int argc, char **argv)
 		}
 		size_t idlen = idb.len;
 		naug++;
-		tl_rng prng, crng;
+		tl_xoshiro prng, crng;
 		nseen = 0;
-		tl_rng_derive(&prng, seed, key, 0);
+		tl_xoshiro_derive(&prng, seed, key, 0);
 		for (long j = 1; j <= ncopies; j++) {
 			long pos = (j - 1) % nops;
 			if (pos == 0) { /* a fresh permutation of the operations per cycle */
 				for (int i = 0; i < nops; i++)
 					perm[i] = oplist[i];
 				for (int i = nops; i > 1; i--) {
-					int k = (int)tl_rng_below(&prng, (uint64_t)i), t = perm[i - 1];
+					int k = (int)tl_xoshiro_below(&prng, (uint64_t)i), t = perm[i - 1];
 					perm[i - 1] = perm[k];
 					perm[k] = t;
 				}
 			}
-			tl_rng_derive(&crng, seed, key, (uint64_t)j);
+			tl_xoshiro_derive(&crng, seed, key, (uint64_t)j);
 			const char *out = NULL;
 			size_t outlen = 0;
 			int op = -1;

@@ -5,6 +5,7 @@
 #include "tl/fsutil.h"
 #include "tl/metrics.h"
 #include "tl/stream.h"
+#include "tl/strtab.h"
 #include "tl/util.h"
 
 #include <errno.h>
@@ -46,74 +47,9 @@ static const char *opt_svg, *opt_by, *opt_compare, *opt_pos;
 static double opt_thr = 0.9, opt_min_acc = -1, opt_min_f1 = -1;
 static uint64_t opt_seed = 42;
 
-/* ---------------- string -> int map ---------------- */
-
-typedef struct {
-	char **keys;
-	size_t *lens;
-	int *vals;
-	size_t cap, n;
-} strmap;
-
-static uint64_t hash_bytes(const char *s, size_t n)
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-	return h;
-}
-
-/* Value of key s (n bytes), or -1. With add >= 0 a missing key is added
- * with value add. */
-static int strmap_get(strmap *m, const char *s, size_t n, int add)
-{
-	if (m->n * 2 + 2 > m->cap && add >= 0) {
-		size_t nc = m->cap ? m->cap * 2 : 64;
-		strmap o = *m;
-		m->keys = tl_xcalloc(nc, sizeof *m->keys);
-		m->lens = tl_xcalloc(nc, sizeof *m->lens);
-		m->vals = tl_xcalloc(nc, sizeof *m->vals);
-		m->cap = nc;
-		for (size_t i = 0; i < o.cap; i++) {
-			if (!o.keys[i])
-				continue;
-			size_t j = hash_bytes(o.keys[i], o.lens[i]) & (nc - 1);
-			while (m->keys[j])
-				j = (j + 1) & (nc - 1);
-			m->keys[j] = o.keys[i], m->lens[j] = o.lens[i], m->vals[j] = o.vals[i];
-		}
-		free(o.keys), free(o.lens), free(o.vals);
-	}
-	if (!m->cap)
-		return -1;
-	size_t j = hash_bytes(s, n) & (m->cap - 1);
-	while (m->keys[j]) {
-		if (m->lens[j] == n && memcmp(m->keys[j], s, n) == 0)
-			return m->vals[j];
-		j = (j + 1) & (m->cap - 1);
-	}
-	if (add < 0)
-		return -1;
-	m->keys[j] = tl_xmalloc(n + 1);
-	memcpy(m->keys[j], s, n);
-	m->keys[j][n] = 0;
-	m->lens[j] = n;
-	m->vals[j] = add;
-	m->n++;
-	return add;
-}
-
-static void strmap_free(strmap *m)
-{
-	for (size_t i = 0; i < m->cap; i++)
-		free(m->keys[i]);
-	free(m->keys), free(m->lens), free(m->vals);
-	memset(m, 0, sizeof *m);
-}
-
 /* ---------------- labels and groups ---------------- */
 
-static strmap label_map, group_map;
+static tl_strtab label_map, group_map; /* name -> id, ids in order of first sight */
 static char **label_name; /* by id; after sort_labels: in natural order */
 static int nlabels;
 static char **group_name;
@@ -123,7 +59,7 @@ static int have_declared;
 
 static int label_id(const char *s, size_t n)
 {
-	int id = strmap_get(&label_map, s, n, nlabels);
+	int id = (int)tl_strtab_add(&label_map, s, n, NULL);
 	if (id == nlabels) {
 		label_name = tl_xrealloc(label_name, (size_t)(nlabels + 1) * sizeof *label_name);
 		label_name[nlabels] = tl_xmalloc(n + 1);
@@ -138,7 +74,7 @@ static int label_id(const char *s, size_t n)
 
 static int group_id(const char *s, size_t n)
 {
-	int id = strmap_get(&group_map, s, n, ngroups);
+	int id = (int)tl_strtab_add(&group_map, s, n, NULL);
 	if (id == ngroups) {
 		group_name = tl_xrealloc(group_name, (size_t)(ngroups + 1) * sizeof *group_name);
 		group_name[ngroups] = tl_xmalloc(n + 1);
@@ -644,7 +580,7 @@ static void compute(report *r, const dataset *d, const size_t *sel, size_t n)
 			r->binary = 1;
 			r->pos = 1;
 			if (opt_pos) {
-				int gid = strmap_get(&label_map, opt_pos, strlen(opt_pos), -1);
+				int gid = (int)tl_strtab_find(&label_map, opt_pos, strlen(opt_pos));
 				if (gid >= 0 && g2r[label_rank[gid]] >= 0)
 					r->pos = g2r[label_rank[gid]];
 			}
@@ -1003,12 +939,12 @@ static json_t *compare(const dataset *A, const dataset *B, const size_t *sel, si
 	if (A->multilabel || B->multilabel)
 		tl_die(TL_EXIT_DATA, "--compare: multi-label streams are not supported (single-label only)");
 	/* file scope, so that the maps stay reachable when an error exits */
-	static strmap ids, seen;
+	static tl_strtab ids, seen;
 	for (size_t i = 0; i < B->n; i++) {
 		const item *x = &B->it[i];
 		if (!x->id)
 			tl_die_rec(TL_EXIT_DATA, x->no, "%s: no 'id' (string or integer): --compare aligns records by id", B->name);
-		if (strmap_get(&ids, x->id, x->idlen, (int)i) != (int)i)
+		if ((int)tl_strtab_add(&ids, x->id, x->idlen, NULL) != (int)i)
 			tl_die_rec(TL_EXIT_DATA, x->no, "%s: duplicate id %s", B->name, x->id + 2);
 	}
 	static int *gold, *pa, *pb;
@@ -1021,9 +957,9 @@ static json_t *compare(const dataset *A, const dataset *B, const size_t *sel, si
 		const item *x = &A->it[sel[j]];
 		if (!x->id)
 			tl_die_rec(TL_EXIT_DATA, x->no, "%s: no 'id' (string or integer): --compare aligns records by id", A->name);
-		if (strmap_get(&seen, x->id, x->idlen, (int)j) != (int)j)
+		if ((int)tl_strtab_add(&seen, x->id, x->idlen, NULL) != (int)j)
 			tl_die_rec(TL_EXIT_DATA, x->no, "%s: duplicate id %s", A->name, x->id + 2);
-		int bi = strmap_get(&ids, x->id, x->idlen, -1);
+		int bi = (int)tl_strtab_find(&ids, x->id, x->idlen);
 		if (bi < 0) {
 			if (!missing++)
 				first_missing = x->id + 2;
@@ -1038,7 +974,7 @@ static json_t *compare(const dataset *A, const dataset *B, const size_t *sel, si
 	if (missing || extra) {
 		const char *first_extra = NULL;
 		for (size_t i = 0; i < B->n && !first_extra; i++)
-			if (strmap_get(&seen, B->it[i].id, B->it[i].idlen, -1) < 0)
+			if ((int)tl_strtab_find(&seen, B->it[i].id, B->it[i].idlen) < 0)
 				first_extra = B->it[i].id + 2;
 		if (missing)
 			tl_die(TL_EXIT_DATA, "--compare: ids do not align: %zu of %zu ids of %s are missing from %s (first: %s); %zu ids of %s are not in %s",
@@ -1093,8 +1029,8 @@ static json_t *compare(const dataset *A, const dataset *B, const size_t *sel, si
 	json_object_set_new(mc, "p_chi2", jnum(p_chi));
 	json_object_set_new(o, "mcnemar", mc);
 	free(gold), free(pa), free(pb);
-	strmap_free(&ids);
-	strmap_free(&seen);
+	tl_strtab_free(&ids);
+	tl_strtab_free(&seen);
 	return o;
 }
 
@@ -1190,7 +1126,7 @@ int main(int argc, char **argv)
 	}
 	if (A.n == 0)
 		tl_die(TL_EXIT_DATA, "%s: no records to evaluate", A.name);
-	if (opt_pos && strmap_get(&label_map, opt_pos, strlen(opt_pos), -1) < 0)
+	if (opt_pos && (int)tl_strtab_find(&label_map, opt_pos, strlen(opt_pos)) < 0)
 		tl_die(TL_EXIT_USAGE, "option --pos-label: '%s' is not a label of the input", opt_pos);
 	dataset *ds[2] = {&A, &B};
 	sort_labels(ds, opt_compare ? 2 : 1);
@@ -1289,8 +1225,8 @@ int main(int argc, char **argv)
 	for (int i = 0; i < ngroups; i++)
 		free(group_name[i]);
 	free(label_name), free(group_name), free(label_rank), free(label_declared);
-	strmap_free(&label_map);
-	strmap_free(&group_map);
+	tl_strtab_free(&label_map);
+	tl_strtab_free(&group_map);
 	tl_close_stdout();
 	return rc;
 }

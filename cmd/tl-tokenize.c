@@ -2,6 +2,7 @@
  * WordPiece (exactly as Hugging Face), or words / characters. */
 #include "tl/model.h"
 #include "tl/stream.h"
+#include "tl/strtab.h"
 #include "tl/tokenize.h"
 #include "tl/util.h"
 #include "tl/vocab.h"
@@ -58,75 +59,29 @@ enum {
 
 /* ---------------- --build-vocab: counting words ---------------- */
 
-typedef struct {
-	uint64_t count;
-	uint32_t off, len;
-	uint64_t hash;
-} wslot;
-
+/* Words interned in order of first sight; count[id] is a word's count. */
 static struct {
-	wslot *s;
-	size_t mask, n;
-	tl_buf arena;
+	tl_strtab words;
+	int64_t *count;
+	size_t cap, bytes;
 } counts;
-
-static uint64_t whash(const char *p, size_t n)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)p[i]) * 1099511628211ull;
-	return h | 1;
-}
 
 static void count_word(const char *w, size_t n, void *ctx)
 {
 	(void)ctx;
-	if (!counts.s) {
-		counts.mask = (1 << 16) - 1;
-		counts.s = tl_xcalloc(counts.mask + 1, sizeof *counts.s);
-	}
-	uint64_t h = whash(w, n);
-	size_t i = h & counts.mask;
-	for (;; i = (i + 1) & counts.mask) {
-		wslot *s = &counts.s[i];
-		if (!s->hash)
-			break;
-		if (s->hash == h && s->len == n && memcmp(counts.arena.data + s->off, w, n) == 0) {
-			s->count++;
-			return;
-		}
-	}
-	if (counts.arena.len + n > UINT32_MAX)
+	int isnew;
+	if (counts.bytes + n > UINT32_MAX && tl_strtab_find(&counts.words, w, n) < 0)
 		tl_die(TL_EXIT_FAIL, "--build-vocab: too many distinct tokens");
-	counts.s[i] = (wslot){1, (uint32_t)counts.arena.len, (uint32_t)n, h};
-	tl_buf_add(&counts.arena, w, n);
-	if (++counts.n * 2 > counts.mask) { /* grow */
-		size_t nm = counts.mask * 2 + 1;
-		wslot *ns = tl_xcalloc(nm + 1, sizeof *ns);
-		for (size_t j = 0; j <= counts.mask; j++) {
-			if (!counts.s[j].hash)
-				continue;
-			size_t k = counts.s[j].hash & nm;
-			while (ns[k].hash)
-				k = (k + 1) & nm;
-			ns[k] = counts.s[j];
+	int64_t id = tl_strtab_add(&counts.words, w, n, &isnew);
+	if (isnew) {
+		if ((size_t)id == counts.cap) {
+			counts.cap = counts.cap ? 2 * counts.cap : 1 << 15;
+			counts.count = tl_xrealloc(counts.count, counts.cap * sizeof *counts.count);
 		}
-		free(counts.s);
-		counts.s = ns;
-		counts.mask = nm;
+		counts.count[id] = 0;
+		counts.bytes += n;
 	}
-}
-
-static int cmp_count(const void *a, const void *b)
-{
-	const wslot *x = a, *y = b;
-	if (x->count != y->count)
-		return x->count > y->count ? -1 : 1;
-	size_t n = x->len < y->len ? x->len : y->len;
-	int c = memcmp(counts.arena.data + x->off, counts.arena.data + y->off, n);
-	if (c)
-		return c;
-	return x->len < y->len ? -1 : x->len > y->len;
+	counts.count[id]++;
 }
 
 static const char *specials[] = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
@@ -134,11 +89,12 @@ static const char *specials[] = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
 static void write_vocab(const char *path, long min_count, long max_vocab)
 {
 	size_t n = 0;
-	wslot *all = tl_xmalloc((counts.n + 1) * sizeof *all);
-	for (size_t j = 0; counts.s && j <= counts.mask; j++)
-		if (counts.s[j].hash && counts.s[j].count >= (uint64_t)min_count)
-			all[n++] = counts.s[j];
-	qsort(all, n, sizeof *all, cmp_count);
+	int64_t *all = tl_xmalloc((counts.words.n + 1) * sizeof *all);
+	for (size_t j = 0; j < counts.words.n; j++)
+		if (counts.count[j] >= (int64_t)min_count)
+			all[n++] = (int64_t)j;
+	/* by count, ties in byte order */
+	tl_strtab_sort_by_count(&counts.words, counts.count, all, n);
 	tl_buf tmp = {0};
 	tl_buf_printf(&tmp, "%s.tmp.%ld", path, (long)getpid());
 	char *tpath = tl_buf_cstr(&tmp);
@@ -149,13 +105,14 @@ static void write_vocab(const char *path, long min_count, long max_vocab)
 	for (int i = 0; i < 5; i++, lines++)
 		fprintf(f, "%s\n", specials[i]);
 	for (size_t i = 0; i < n && (max_vocab <= 0 || lines < (size_t)max_vocab); i++) {
-		const char *w = counts.arena.data + all[i].off;
+		const char *w = tl_strtab_str(&counts.words, all[i]);
+		size_t len = tl_strtab_len(&counts.words, all[i]);
 		int skip = 0;
 		for (int q = 0; q < 5; q++)
-			skip |= all[i].len == strlen(specials[q]) && !memcmp(w, specials[q], all[i].len);
+			skip |= len == strlen(specials[q]) && !memcmp(w, specials[q], len);
 		if (skip)
 			continue;
-		fwrite(w, 1, all[i].len, f);
+		fwrite(w, 1, len, f);
 		fputc('\n', f);
 		lines++;
 	}
@@ -176,11 +133,11 @@ static void write_vocab(const char *path, long min_count, long max_vocab)
 		errno = e;
 		tl_die(TL_EXIT_IO, "cannot rename %s to %s:", tpath, path);
 	}
-	tl_warn("wrote %s: %zu tokens (%zu distinct seen, min count %ld)", path, lines, counts.n, min_count);
+	tl_warn("wrote %s: %zu tokens (%zu distinct seen, min count %ld)", path, lines, counts.words.n, min_count);
 	tl_buf_free(&tmp);
 	free(all);
-	free(counts.s);
-	tl_buf_free(&counts.arena);
+	free(counts.count);
+	tl_strtab_free(&counts.words);
 }
 
 /* ---------------- main ---------------- */

@@ -16,7 +16,8 @@
  * its position. Output whitespace is normalised to single spaces (no space
  * between adjacent CJK words).
  *
- * Randomness: xoshiro256** (Blackman & Vigna), seeded through splitmix64.
+ * Randomness: xoshiro256** (Blackman & Vigna), seeded through splitmix64
+ * (tl_xoshiro, tl/rng.h).
  * Everything is integer arithmetic on uint64_t, so the same seed gives the
  * same bytes on every platform.
  */
@@ -26,32 +27,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tl/hash.h"
+#include "tl/rng.h"
 #include "tl/util.h"
 #include "tl/wordnet.h"
-
-/* ---------------- generator ---------------- */
-
-typedef struct {
-	uint64_t s[4];
-} tl_rng;
-
-/* splitmix64 step: advances *x and returns the next output. */
-uint64_t tl_splitmix64(uint64_t *x);
-/* State from a 64-bit seed: four splitmix64 outputs (Vigna's advice). */
-void tl_rng_seed(tl_rng *r, uint64_t seed);
-/* The generator for one (seed, key, stream) triple: key identifies a
- * record (a hash of its id), stream a copy. Streams of different triples
- * are independent for all practical purposes. */
-void tl_rng_derive(tl_rng *r, uint64_t seed, uint64_t key, uint64_t stream);
-/* xoshiro256** next output. */
-uint64_t tl_rng_next(tl_rng *r);
-/* Uniform integer in [0, n), n > 0 (rejection: unbiased). */
-uint64_t tl_rng_below(tl_rng *r, uint64_t n);
-/* Uniform double in [0, 1) with 53 random bits. */
-double tl_rng_unit(tl_rng *r);
-/* FNV-1a 64-bit hash (record keys). */
-uint64_t tl_fnv1a64(const void *p, size_t n, uint64_t h);
-#define TL_FNV64_INIT 0xcbf29ce484222325ULL
 
 /* ---------------- operations ---------------- */
 
@@ -111,7 +90,7 @@ void tl_augmenter_free(tl_augmenter *a);
  * *outlen its length. Returns 1 when the result differs from the
  * (whitespace-normalised) input, 0 when the operation had nothing to do
  * (no words, one word for swap/rotation/deletion, no synonyms found). */
-int tl_augment_apply(tl_augmenter *a, int op, const char *text, size_t len, tl_rng *rng, const char **out,
+int tl_augment_apply(tl_augmenter *a, int op, const char *text, size_t len, tl_xoshiro *rng, const char **out,
 		     size_t *outlen);
 
 /* For tests and --explain: append the split of text to out, words joined

@@ -1,5 +1,5 @@
-/* tl/features.h - classic text features: a word splitter, a string table,
- * bag of words and TF-IDF (scikit-learn CountVectorizer/TfidfVectorizer
+/* tl/features.h - classic text features: a word splitter (strings are interned by
+ * tl/strtab.h), bag of words and TF-IDF (scikit-learn CountVectorizer/TfidfVectorizer
  * semantics), word and character n-grams, document-frequency limits,
  * max_features, sublinear tf, l1/l2 normalization, and the hashing trick.
  *
@@ -10,6 +10,10 @@
  */
 #ifndef TL_FEATURES_H
 #define TL_FEATURES_H
+
+#include "tl/hash.h"
+#include "tl/strtab.h"
+#include "tl/util.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -22,9 +26,8 @@
  * 33-47, 58-64, 91-96, 123-126 and Unicode P*) and every CJK ideograph a
  * token of its own. Invalid UTF-8 bytes are treated as separators. */
 typedef struct {
-	char *buf;      /* tokens, each NUL-terminated */
-	size_t len, cap;
-	uint32_t *off;  /* token i starts at buf + off[i] */
+	tl_buf b;       /* tokens, each NUL-terminated */
+	uint32_t *off;  /* token i starts at b.data + off[i] */
 	uint32_t *blen; /* its length in bytes */
 	size_t n, ncap;
 } tl_words;
@@ -32,36 +35,9 @@ typedef struct {
 /* Replace w's contents with the tokens of text[0..len). w starts zeroed;
  * free with tl_words_free. */
 void tl_words_split(tl_words *w, const char *text, size_t len, int lower);
+/* Append the token s[0..len) (copied) after the last one. */
+void tl_words_push(tl_words *w, const char *s, size_t len);
 void tl_words_free(tl_words *w);
-
-/* ---------------- string table ----------------
- * Interns strings to dense ids 0..n-1 (open addressing, FNV-1a). */
-typedef struct {
-	char *pool;       /* NUL-terminated strings back to back */
-	size_t plen, pcap;
-	size_t *soff;     /* id -> offset in pool */
-	uint32_t *slen;   /* id -> length */
-	size_t n, ncap;
-	uint64_t *slots;  /* 0 empty, else (hash & ~0u32) | (id + 1) */
-	uint64_t *shash;  /* id -> hash */
-	size_t nslots;
-} tl_strtab;
-
-void tl_strtab_init(tl_strtab *t);
-void tl_strtab_free(tl_strtab *t);
-/* id of s, or -1. */
-int64_t tl_strtab_find(const tl_strtab *t, const char *s, size_t len);
-/* id of s, inserting it when new (*isnew set; may be NULL). */
-int64_t tl_strtab_add(tl_strtab *t, const char *s, size_t len, int *isnew);
-static inline const char *tl_strtab_str(const tl_strtab *t, int64_t id)
-{
-	return t->pool + t->soff[id];
-}
-
-/* 64-bit FNV-1a. */
-uint64_t tl_fnv1a(const void *p, size_t n);
-/* scikit-learn's murmurhash3_32(s, seed=0, positive=False). */
-int32_t tl_murmur3_32(const void *key, size_t len, uint32_t seed);
 
 /* ---------------- BoW / TF-IDF ---------------- */
 

@@ -7,6 +7,8 @@
 #ifndef TL_FSUTIL_H
 #define TL_FSUTIL_H
 
+#include "tl/util.h"
+
 #include <stddef.h>
 
 /* Create a temporary directory next to final ("<final>.tmp-XXXXXX").
@@ -38,5 +40,11 @@ int tl_fs_write_all(int fd, const void *data, size_t len);
  * in this process fails with ENOSPC ("disk full"). The variable is read at
  * the first write; tl_fs_fault_reset() makes the next write read it again. */
 void tl_fs_fault_reset(void);
+
+/* Read the whole file at path (any size, pipes too), appending its bytes
+ * to *out (the caller's buffer; the caller frees it with tl_buf_free, also
+ * on failure). Returns 0; -1 when path cannot be opened, -2 on a read
+ * error, errno set in both cases. */
+int tl_fs_read_file(const char *path, tl_buf *out);
 
 #endif

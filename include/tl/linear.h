@@ -127,18 +127,4 @@ int tl_lin_logits(const tl_lin_model *m, tl_lin_scratch *s, const char *text, si
  * or -1 with a message. */
 int tl_lin_rec_sparse(const msgpack_object *o, tl_sparse *sp, long dim_default, char *msg, size_t msz);
 
-/* Small seeded generator (splitmix64) shared by the trainers. */
-static inline uint64_t tl_rng_u64(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-/* Uniform in [0, 1). */
-static inline double tl_rng_unif(uint64_t *s)
-{
-	return (double)(tl_rng_u64(s) >> 11) * (1.0 / 9007199254740992.0);
-}
-
 #endif

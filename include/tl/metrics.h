@@ -71,14 +71,6 @@ double tl_metrics_ece(const double *conf, const unsigned char *correct, size_t n
 double tl_metrics_subset_accuracy(const unsigned char *gold, const unsigned char *pred, size_t n, int k);
 double tl_metrics_hamming_loss(const unsigned char *gold, const unsigned char *pred, size_t n, int k);
 
-/* splitmix64: the generator behind the bootstrap (state advanced). */
-uint64_t tl_metrics_rand(uint64_t *state);
-/* A uniform index in [0, n) from one draw: (x * n) >> 64. */
-static inline size_t tl_metrics_rand_index(uint64_t *state, size_t n)
-{
-	return (size_t)(((unsigned __int128)tl_metrics_rand(state) * n) >> 64);
-}
-
 /* Percentile q in [0, 100] of v[0..n) (sorted in place), interpolated
  * linearly between order statistics as numpy.percentile's default. */
 double tl_metrics_percentile(double *v, size_t n, double q);
@@ -91,7 +83,7 @@ void tl_metrics_acc_f1(const int *gold, const int *pred, const size_t *idx, size
 		       double *acc, double *macro_f1);
 
 /* Paired bootstrap of system A minus system B on the same n items:
- * resamples times, draw n indices with tl_metrics_rand_index from
+ * resamples times, draw n indices with tl_splitmix64_index (tl/rng.h) from
  * state = seed, compute accuracy and macro-F1 of both on the resample,
  * and keep the differences. ci_acc and ci_f1 receive the percentile
  * interval [(1-level)/2, (1+level)/2] * 100 of the differences. */

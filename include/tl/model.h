@@ -47,4 +47,10 @@ int tl_model_vocab_sha256(const char *dir, char out[65], char *err, size_t errsz
 int tl_model_check_vocab(const msgpack_object *hdr, const char *model_sha, const char *model_dir, char *err,
 			 size_t errsz);
 
+/* Set cfg's "id2label" ({"0": name0, ...}) and "label2id" ({name0: 0,
+ * ...}) from names[0..n), in that order and in id order (Hugging Face's
+ * config.json fields). cfg keeps its own references; names stay the
+ * caller's. */
+void tl_model_set_labels(json_t *cfg, char *const *names, int n);
+
 #endif

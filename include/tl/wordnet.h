@@ -23,6 +23,8 @@
 #ifndef TL_WORDNET_H
 #define TL_WORDNET_H
 
+#include "tl/util.h"
+
 #include <stddef.h>
 
 #define TL_WN_MAXWORD 96
@@ -44,9 +46,8 @@ void tl_wordnet_close(tl_wordnet *wn);
  * stay valid until the next call that fills the list or tl_wn_list_free.
  * Zero-initialise before first use. */
 typedef struct {
-	char *data;          /* the strings, back to back */
-	size_t len, cap;
-	size_t *off;         /* off[i]: start of string i in data */
+	tl_buf b;            /* the strings, back to back, NUL-terminated */
+	size_t *off;         /* off[i]: start of string i in b.data */
 	unsigned char *tag;  /* tag[i]: a small per-string value (see below) */
 	size_t n, ncap;
 } tl_wn_list;
@@ -54,7 +55,7 @@ void tl_wn_list_clear(tl_wn_list *l);
 void tl_wn_list_push(tl_wn_list *l, const char *s, size_t len, unsigned tag);
 static inline const char *tl_wn_list_at(const tl_wn_list *l, size_t i)
 {
-	return l->data + l->off[i];
+	return l->b.data + l->off[i];
 }
 void tl_wn_list_free(tl_wn_list *l);
 

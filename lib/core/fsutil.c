@@ -185,3 +185,21 @@ int tl_fs_write_file(const char *path, const void *data, size_t len)
 	free(tmp);
 	return 0;
 }
+
+int tl_fs_read_file(const char *path, tl_buf *out)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return -1;
+	char chunk[65536];
+	size_t k;
+	while ((k = fread(chunk, 1, sizeof chunk, f)) > 0)
+		tl_buf_add(out, chunk, k);
+	int bad = ferror(f), e = errno;
+	fclose(f);
+	if (bad) {
+		errno = e;
+		return -2;
+	}
+	return 0;
+}

@@ -1,5 +1,6 @@
 /* metrics.c - classification metrics as scikit-learn defines them. */
 #include "tl/metrics.h"
+#include "tl/rng.h"
 #include "tl/util.h"
 
 #include <float.h>
@@ -65,10 +66,10 @@ double tl_metrics_log_loss(const double *p_gold, size_t n)
 }
 
 /* Sort order for the ranking metrics: score descending. */
-static const double *sort_score;
-static int by_score_desc(const void *a, const void *b)
+static int by_score_desc(const void *a, const void *b, void *ctx)
 {
-	double x = sort_score[*(const size_t *)a], y = sort_score[*(const size_t *)b];
+	const double *score = ctx;
+	double x = score[*(const size_t *)a], y = score[*(const size_t *)b];
 	return x > y ? -1 : x < y ? 1 : 0;
 }
 
@@ -77,8 +78,7 @@ static size_t *rank_order(const double *score, size_t n)
 	size_t *ix = tl_xmalloc(n * sizeof *ix);
 	for (size_t i = 0; i < n; i++)
 		ix[i] = i;
-	sort_score = score;
-	qsort(ix, n, sizeof *ix, by_score_desc);
+	qsort_r(ix, n, sizeof *ix, by_score_desc, (void *)score);
 	return ix;
 }
 
@@ -184,14 +184,6 @@ double tl_metrics_hamming_loss(const unsigned char *gold, const unsigned char *p
 	return (double)bad / ((double)n * (double)k);
 }
 
-uint64_t tl_metrics_rand(uint64_t *state)
-{
-	uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -245,7 +237,7 @@ void tl_metrics_bootstrap_diff(const int *gold, const int *pa, const int *pb, si
 	uint64_t st = seed;
 	for (int r = 0; r < resamples; r++) {
 		for (size_t j = 0; j < n; j++)
-			idx[j] = tl_metrics_rand_index(&st, n);
+			idx[j] = tl_splitmix64_index(&st, n);
 		double a1, f1, a2, f2;
 		tl_metrics_acc_f1(gold, pa, idx, n, k, &a1, &f1);
 		tl_metrics_acc_f1(gold, pb, idx, n, k, &a2, &f2);

@@ -41,15 +41,7 @@ static int is_cjk_cp(int32_t c)
 
 static void words_bytes(tl_words *w, const void *p, size_t n)
 {
-	if (w->len + n + 1 > w->cap) {
-		size_t cap = w->cap ? w->cap : 256;
-		while (cap < w->len + n + 1)
-			cap *= 2;
-		w->buf = tl_xrealloc(w->buf, cap);
-		w->cap = cap;
-	}
-	memcpy(w->buf + w->len, p, n);
-	w->len += n;
+	tl_buf_add(&w->b, p, n);
 }
 
 static void words_start(tl_words *w)
@@ -59,20 +51,20 @@ static void words_start(tl_words *w)
 		w->off = tl_xrealloc(w->off, w->ncap * sizeof *w->off);
 		w->blen = tl_xrealloc(w->blen, w->ncap * sizeof *w->blen);
 	}
-	w->off[w->n] = (uint32_t)w->len;
+	w->off[w->n] = (uint32_t)w->b.len;
 	w->blen[w->n] = 0;
 	w->n++;
 }
 
 static void words_end(tl_words *w)
 {
-	w->blen[w->n - 1] = (uint32_t)(w->len - w->off[w->n - 1]);
+	w->blen[w->n - 1] = (uint32_t)(w->b.len - w->off[w->n - 1]);
 	words_bytes(w, "", 1);
 }
 
 void tl_words_split(tl_words *w, const char *text, size_t len, int lower)
 {
-	w->len = 0;
+	w->b.len = 0;
 	w->n = 0;
 	int in = 0;
 	size_t i = 0;
@@ -127,157 +119,19 @@ void tl_words_split(tl_words *w, const char *text, size_t len, int lower)
 		words_end(w);
 }
 
+void tl_words_push(tl_words *w, const char *s, size_t len)
+{
+	words_start(w);
+	words_bytes(w, s, len);
+	words_end(w);
+}
+
 void tl_words_free(tl_words *w)
 {
-	free(w->buf);
+	tl_buf_free(&w->b);
 	free(w->off);
 	free(w->blen);
 	memset(w, 0, sizeof *w);
-}
-
-/* ---------------- hashing ---------------- */
-
-uint64_t tl_fnv1a(const void *p, size_t n)
-{
-	const unsigned char *s = p;
-	uint64_t h = 1469598103934665603ULL;
-	for (size_t i = 0; i < n; i++) {
-		h ^= s[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
-static uint32_t rotl32(uint32_t x, int r)
-{
-	return (x << r) | (x >> (32 - r));
-}
-
-int32_t tl_murmur3_32(const void *key, size_t len, uint32_t seed)
-{
-	const uint8_t *data = key;
-	size_t nblocks = len / 4;
-	uint32_t h = seed, c1 = 0xcc9e2d51, c2 = 0x1b873593;
-	for (size_t i = 0; i < nblocks; i++) {
-		uint32_t k;
-		memcpy(&k, data + 4 * i, 4); /* little-endian hosts */
-		k *= c1;
-		k = rotl32(k, 15);
-		k *= c2;
-		h ^= k;
-		h = rotl32(h, 13);
-		h = h * 5 + 0xe6546b64;
-	}
-	const uint8_t *tail = data + nblocks * 4;
-	uint32_t k1 = 0;
-	switch (len & 3) {
-	case 3: k1 ^= (uint32_t)tail[2] << 16; /* fall through */
-	case 2: k1 ^= (uint32_t)tail[1] << 8;  /* fall through */
-	case 1:
-		k1 ^= tail[0];
-		k1 *= c1;
-		k1 = rotl32(k1, 15);
-		k1 *= c2;
-		h ^= k1;
-	}
-	h ^= (uint32_t)len;
-	h ^= h >> 16;
-	h *= 0x85ebca6b;
-	h ^= h >> 13;
-	h *= 0xc2b2ae35;
-	h ^= h >> 16;
-	return (int32_t)h;
-}
-
-/* ---------------- string table ---------------- */
-
-void tl_strtab_init(tl_strtab *t)
-{
-	memset(t, 0, sizeof *t);
-}
-
-void tl_strtab_free(tl_strtab *t)
-{
-	free(t->pool);
-	free(t->soff);
-	free(t->slen);
-	free(t->slots);
-	free(t->shash);
-	memset(t, 0, sizeof *t);
-}
-
-/* A slot holds 0 (empty) or (upper 32 bits of the hash) | (id + 1), so a
- * probe compares hashes without touching the entry arrays. */
-#define SLOT_HI 0xFFFFFFFF00000000ULL
-#define SLOT(h, id) (((h) & SLOT_HI) | (uint64_t)((id) + 1))
-
-int64_t tl_strtab_find(const tl_strtab *t, const char *s, size_t len)
-{
-	if (!t->nslots)
-		return -1;
-	uint64_t h = tl_fnv1a(s, len), hi = h & SLOT_HI;
-	size_t mask = t->nslots - 1;
-	for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
-		uint64_t v = t->slots[i];
-		if (!v)
-			return -1;
-		if ((v & SLOT_HI) == hi) {
-			int64_t id = (int64_t)(v & 0xFFFFFFFFULL) - 1;
-			if (t->slen[id] == len && memcmp(t->pool + t->soff[id], s, len) == 0)
-				return id;
-		}
-	}
-}
-
-static void strtab_rehash(tl_strtab *t, size_t nslots)
-{
-	free(t->slots);
-	t->slots = tl_xcalloc(nslots, sizeof *t->slots);
-	t->nslots = nslots;
-	size_t mask = nslots - 1;
-	for (size_t id = 0; id < t->n; id++) {
-		size_t i = (size_t)t->shash[id] & mask;
-		while (t->slots[i])
-			i = (i + 1) & mask;
-		t->slots[i] = SLOT(t->shash[id], id);
-	}
-}
-
-int64_t tl_strtab_add(tl_strtab *t, const char *s, size_t len, int *isnew)
-{
-	int64_t id = tl_strtab_find(t, s, len);
-	if (isnew)
-		*isnew = id < 0;
-	if (id >= 0)
-		return id;
-	if (2 * (t->n + 1) > t->nslots)
-		strtab_rehash(t, t->nslots ? 2 * t->nslots : 1024);
-	if (t->n + 1 > t->ncap) {
-		t->ncap = t->ncap ? 2 * t->ncap : 1024;
-		t->soff = tl_xrealloc(t->soff, t->ncap * sizeof *t->soff);
-		t->slen = tl_xrealloc(t->slen, t->ncap * sizeof *t->slen);
-		t->shash = tl_xrealloc(t->shash, t->ncap * sizeof *t->shash);
-	}
-	if (t->plen + len + 1 > t->pcap) {
-		size_t cap = t->pcap ? t->pcap : 4096;
-		while (cap < t->plen + len + 1)
-			cap *= 2;
-		t->pool = tl_xrealloc(t->pool, cap);
-		t->pcap = cap;
-	}
-	memcpy(t->pool + t->plen, s, len);
-	t->pool[t->plen + len] = 0;
-	id = (int64_t)t->n++;
-	t->soff[id] = t->plen;
-	t->slen[id] = (uint32_t)len;
-	t->shash[id] = tl_fnv1a(s, len);
-	t->plen += len + 1;
-	size_t mask = t->nslots - 1;
-	size_t i = (size_t)t->shash[id] & mask;
-	while (t->slots[i])
-		i = (i + 1) & mask;
-	t->slots[i] = SLOT(t->shash[id], id);
-	return id;
 }
 
 /* ---------------- options ---------------- */
@@ -415,7 +269,7 @@ static void analyze(const tl_feat_opts *o, scratch *s, const char *text, size_t 
 		int mn = o->ngram_min;
 		if (mn <= 1) {
 			for (size_t i = 0; i < nt; i++)
-				emit(ctx, s->w.buf + s->w.off[i], s->w.blen[i]);
+				emit(ctx, s->w.b.data + s->w.off[i], s->w.blen[i]);
 			mn = 2;
 		}
 		for (int n = mn; n <= o->ngram_max && (size_t)n <= nt; n++) {
@@ -424,7 +278,7 @@ static void analyze(const tl_feat_opts *o, scratch *s, const char *text, size_t 
 				for (int j = 0; j < n; j++) {
 					if (j)
 						tl_buf_addc(&s->tmp, ' ');
-					tl_buf_add(&s->tmp, s->w.buf + s->w.off[i + j], s->w.blen[i + j]);
+					tl_buf_add(&s->tmp, s->w.b.data + s->w.off[i + j], s->w.blen[i + j]);
 				}
 				emit(ctx, s->tmp.data, s->tmp.len);
 			}
@@ -586,20 +440,13 @@ static void compute_idf(tl_feat *ft)
 	}
 }
 
-static const char *g_pool;
-static const size_t *g_soff;
-static int cmp_term(const void *a, const void *b)
+/* qsort_r order of ranks: tf (ctx, by rank) descending, then rank. */
+static int cmp_tf(const void *a, const void *b, void *ctx)
 {
+	const int64_t *tf = ctx;
 	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-	return strcmp(g_pool + g_soff[x], g_pool + g_soff[y]);
-}
-
-static const int64_t *g_tf;
-static int cmp_tf(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-	if (g_tf[x] != g_tf[y])
-		return g_tf[x] > g_tf[y] ? -1 : 1;
+	if (tf[x] != tf[y])
+		return tf[x] > tf[y] ? -1 : 1;
 	return x < y ? -1 : x > y;
 }
 
@@ -626,9 +473,7 @@ tl_feat *tl_feat_fitter_finish(tl_feat_fitter *f, char *err, size_t errsz)
 		int64_t *ord = tl_xmalloc((n ? n : 1) * sizeof *ord);
 		for (size_t i = 0; i < n; i++)
 			ord[i] = (int64_t)i;
-		g_pool = f->terms.pool;
-		g_soff = f->terms.soff;
-		qsort(ord, n, sizeof *ord, cmp_term);
+		tl_strtab_sort(&f->terms, ord, n);
 		/* df filter, in sorted order */
 		size_t k = 0;
 		for (size_t i = 0; i < n; i++) {
@@ -645,8 +490,7 @@ tl_feat *tl_feat_fitter_finish(tl_feat_fitter *f, char *err, size_t errsz)
 			int64_t *tfs = tl_xmalloc(k * sizeof *tfs);
 			for (size_t i = 0; i < k; i++)
 				tfs[i] = f->tf[ord[i]];
-			g_tf = tfs;
-			qsort(rank, k, sizeof *rank, cmp_tf);
+			qsort_r(rank, k, sizeof *rank, cmp_tf, tfs);
 			size_t m = (size_t)f->o.max_features;
 			char *keep = tl_xcalloc(k, 1);
 			for (size_t i = 0; i < m; i++)

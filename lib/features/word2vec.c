@@ -2,7 +2,7 @@
  * nearest neighbours and document vectors. See tl/word2vec.h. */
 #include "tl/word2vec.h"
 #include "tl/fsutil.h"
-#include "tl/linear.h"
+#include "tl/rng.h"
 #include "tl/util.h"
 
 #include <errno.h>
@@ -256,7 +256,7 @@ size_t tl_w2v_doc_vec(const tl_w2v_vectors *v, tl_words *w, const char *text, si
 	} else {
 		tl_words_split(w, text, len, lower);
 		for (size_t i = 0; i < w->n; i++) {
-			int64_t r = tl_w2v_find(v, w->buf + w->off[i], w->blen[i]);
+			int64_t r = tl_w2v_find(v, w->b.data + w->off[i], w->blen[i]);
 			if (r < 0)
 				continue;
 			known++;
@@ -321,7 +321,7 @@ void tl_w2v_add(tl_w2v_trainer *t, const char *text, size_t len)
 	}
 	for (size_t i = 0; i < t->w.n; i++) {
 		int isnew;
-		int64_t id = tl_strtab_add(&t->words, t->w.buf + t->w.off[i], t->w.blen[i], &isnew);
+		int64_t id = tl_strtab_add(&t->words, t->w.b.data + t->w.off[i], t->w.blen[i], &isnew);
 		if ((size_t)id >= t->ccap) {
 			t->ccap = t->ccap ? 2 * t->ccap : 4096;
 			t->count = tl_xrealloc(t->count, t->ccap * sizeof *t->count);
@@ -348,16 +348,6 @@ static void trainer_free(tl_w2v_trainer *t)
 	free(t);
 }
 
-static const int64_t *g_wc;
-static const tl_strtab *g_wt;
-static int cmp_count(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-	if (g_wc[x] != g_wc[y])
-		return g_wc[x] > g_wc[y] ? -1 : 1;
-	return strcmp(tl_strtab_str(g_wt, x), tl_strtab_str(g_wt, y));
-}
-
 #define TABLE_SIZE 10000000
 
 /* One negative-sampling update (word2vec.c's inner loop) of the hidden
@@ -373,7 +363,7 @@ static void ns_update(const float *h, float *he, float *syn1, int d, int32_t wor
 		int32_t target = word;
 		float label = 1;
 		if (j) {
-			target = table[tl_rng_u64(r) % TABLE_SIZE];
+			target = table[tl_splitmix64(r) % TABLE_SIZE];
 			if (target == word)
 				continue;
 			label = 0;
@@ -407,9 +397,7 @@ int tl_w2v_train(tl_w2v_trainer *t, tl_w2v_vectors *out, void (*fn)(void *ctx, u
 		trainer_free(t);
 		return -1;
 	}
-	g_wc = t->count;
-	g_wt = &t->words;
-	qsort(ord, V, sizeof *ord, cmp_count);
+	tl_strtab_sort_by_count(&t->words, t->count, ord, V);
 	int32_t *remap = tl_xmalloc(nw * sizeof *remap);
 	for (size_t i = 0; i < nw; i++)
 		remap[i] = -1;
@@ -441,7 +429,7 @@ int tl_w2v_train(tl_w2v_trainer *t, tl_w2v_vectors *out, void (*fn)(void *ctx, u
 	float *syn1 = tl_xcalloc(V * (size_t)d, sizeof *syn1);
 	uint64_t rng = o->seed * 0x9E3779B97F4A7C15ULL + 777;
 	for (size_t i = 0; i < V * (size_t)d; i++)
-		syn0[i] = (float)((tl_rng_unif(&rng) - 0.5) / d);
+		syn0[i] = (float)((tl_splitmix64_unit(&rng) - 0.5) / d);
 	/* unigram^0.75 table */
 	int32_t *table = tl_xmalloc(TABLE_SIZE * sizeof *table);
 	{
@@ -497,7 +485,7 @@ int tl_w2v_train(tl_w2v_trainer *t, tl_w2v_vectors *out, void (*fn)(void *ctx, u
 				}
 				for (size_t i = soff[s]; i < soff[s + 1] && tok[i] >= 0; i++) {
 					mydone++;
-					if (keep[tok[i]] < 1 && tl_rng_unif(&r) > keep[tok[i]])
+					if (keep[tok[i]] < 1 && tl_splitmix64_unit(&r) > keep[tok[i]])
 						continue;
 					sen[n++] = tok[i];
 				}
@@ -506,7 +494,7 @@ int tl_w2v_train(tl_w2v_trainer *t, tl_w2v_vectors *out, void (*fn)(void *ctx, u
 					alpha = (float)(o->lr * 1e-4);
 				for (size_t pos = 0; pos < n; pos++) {
 					int32_t word = sen[pos];
-					int b = (int)(tl_rng_u64(&r) % (uint64_t)o->window);
+					int b = (int)(tl_splitmix64(&r) % (uint64_t)o->window);
 					size_t lo = pos >= (size_t)(o->window - b) ? pos - (size_t)(o->window - b) : 0;
 					size_t hi = pos + (size_t)(o->window - b);
 					if (hi >= n)

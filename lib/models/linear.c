@@ -5,6 +5,7 @@
 #include "tl/classifier.h"
 #include "tl/fsutil.h"
 #include "tl/model.h"
+#include "tl/rng.h"
 #include "tl/safetensors.h"
 #include "tl/safetensors_save.h"
 #include "tl/util.h"
@@ -70,24 +71,6 @@ static void seterr(char *err, size_t errsz, const char *fmt, ...)
 /* fastText ends every example with the word "</s>" (its end-of-line
  * token): a row shared by all examples, like a bias, and one more n-gram. */
 #define EOS "</s>"
-static void words_add_eos(tl_words *w)
-{
-	if (w->n + 1 > w->ncap) {
-		w->ncap = w->ncap ? 2 * w->ncap : 64;
-		w->off = tl_xrealloc(w->off, w->ncap * sizeof *w->off);
-		w->blen = tl_xrealloc(w->blen, w->ncap * sizeof *w->blen);
-	}
-	if (w->len + sizeof EOS > w->cap) {
-		w->cap = 2 * (w->len + sizeof EOS);
-		w->buf = tl_xrealloc(w->buf, w->cap);
-	}
-	w->off[w->n] = (uint32_t)w->len;
-	w->blen[w->n] = sizeof EOS - 1;
-	memcpy(w->buf + w->len, EOS, sizeof EOS);
-	w->len += sizeof EOS;
-	w->n++;
-}
-
 struct tl_lin_data {
 	tl_lin_opts o;
 	tl_strtab labels;     /* label names in order of appearance */
@@ -202,11 +185,11 @@ int tl_lin_data_add(tl_lin_data *d, const char *text, size_t len, const tl_spars
 		d->nval += vlen;
 	} else if (fasttext) {
 		tl_words_split(&d->w, text, len, d->o.lower);
-		words_add_eos(&d->w);
+		tl_words_push(&d->w, EOS, sizeof EOS - 1);
 		GROW(d->tok, d->ntok, d->tcap, d->ntok + d->w.n);
 		for (size_t i = 0; i < d->w.n; i++) {
 			int isnew;
-			int64_t id = tl_strtab_add(&d->words, d->w.buf + d->w.off[i], d->w.blen[i], &isnew);
+			int64_t id = tl_strtab_add(&d->words, d->w.b.data + d->w.off[i], d->w.blen[i], &isnew);
 			if ((size_t)id >= d->wcap) {
 				d->wcap = d->wcap ? 2 * d->wcap : 4096;
 				d->wcount = tl_xrealloc(d->wcount, d->wcap * sizeof *d->wcount);
@@ -437,7 +420,7 @@ static void ft_logits(const tl_lin_model *m, const float *h, float *logits, floa
 static void ft_rows(const tl_lin_model *m, tl_lin_scratch *s, const char *text, size_t len)
 {
 	tl_words_split(&s->w, text, len, m->lower);
-	words_add_eos(&s->w);
+	tl_words_push(&s->w, EOS, sizeof EOS - 1);
 	size_t nw = s->w.n;
 	s->nrows = 0;
 	size_t need = nw * (size_t)(m->word_ngrams > 1 ? m->word_ngrams : 1) + 1;
@@ -447,7 +430,7 @@ static void ft_rows(const tl_lin_model *m, tl_lin_scratch *s, const char *text, 
 	}
 	uint64_t *hs = (uint64_t *)tl_xmalloc((nw ? nw : 1) * sizeof *hs);
 	for (size_t i = 0; i < nw; i++) {
-		const char *w = s->w.buf + s->w.off[i];
+		const char *w = s->w.b.data + s->w.off[i];
 		int64_t id = tl_strtab_find(&m->vocab, w, s->w.blen[i]);
 		hs[i] = tl_fnv1a(w, s->w.blen[i]);
 		if (id >= 0)
@@ -525,26 +508,10 @@ int tl_lin_logits(const tl_lin_model *m, tl_lin_scratch *s, const char *text, si
 
 /* ---------------- training ---------------- */
 
-static int cmp_str_ids(const void *a, const void *b, void *ctx)
-{
-	const tl_strtab *t = ctx;
-	return strcmp(tl_strtab_str(t, *(const int64_t *)a), tl_strtab_str(t, *(const int64_t *)b));
-}
-
-static const int64_t *g_cnt;
-static const tl_strtab *g_tab;
-static int cmp_vocab(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-	if (g_cnt[x] != g_cnt[y])
-		return g_cnt[x] > g_cnt[y] ? -1 : 1;
-	return strcmp(tl_strtab_str(g_tab, x), tl_strtab_str(g_tab, y));
-}
-
 static void shuffle(size_t *order, size_t n, uint64_t *rng)
 {
 	for (size_t i = n; i > 1; i--) {
-		size_t j = (size_t)(tl_rng_u64(rng) % i);
+		size_t j = (size_t)(tl_splitmix64(rng) % i);
 		size_t t = order[i - 1];
 		order[i - 1] = order[j];
 		order[j] = t;
@@ -559,7 +526,7 @@ static void setup_labels(tl_lin_model *m, tl_lin_data *d)
 	int64_t *ord = tl_xmalloc(C * sizeof *ord);
 	for (size_t i = 0; i < C; i++)
 		ord[i] = (int64_t)i;
-	qsort_r(ord, C, sizeof *ord, cmp_str_ids, &d->labels);
+	tl_strtab_sort(&d->labels, ord, C);
 	int32_t *map = tl_xmalloc(C * sizeof *map);
 	m->nlabels = (int)C;
 	m->labels = tl_xmalloc(C * sizeof *m->labels);
@@ -602,9 +569,7 @@ static tl_lin_model *train_fasttext(const tl_lin_opts *o, tl_lin_data *d, tl_lin
 		seterr(err, errsz, "empty vocabulary: no word occurs --min-count %ld times", o->min_count);
 		return NULL;
 	}
-	g_cnt = d->wcount;
-	g_tab = &d->words;
-	qsort(ord, V, sizeof *ord, cmp_vocab);
+	tl_strtab_sort_by_count(&d->words, d->wcount, ord, V);
 	int32_t *remap = tl_xmalloc((nw ? nw : 1) * sizeof *remap);
 	for (size_t i = 0; i < nw; i++)
 		remap[i] = -1;
@@ -689,7 +654,7 @@ static tl_lin_model *train_fasttext(const tl_lin_opts *o, tl_lin_data *d, tl_lin
 	m->O = tl_xcalloc((size_t)m->nout * (size_t)dd, sizeof *m->O);
 	uint64_t rng = o->seed * 0x9E3779B97F4A7C15ULL + 12345;
 	for (size_t i = 0; i < nrow * (size_t)dd; i++)
-		m->E[i] = (float)((tl_rng_unif(&rng) * 2 - 1) / dd);
+		m->E[i] = (float)((tl_splitmix64_unit(&rng) * 2 - 1) / dd);
 	if (o->init_vectors) {
 		tl_w2v_vectors vv;
 		char e2[512];
@@ -1072,15 +1037,7 @@ int tl_lin_save(const tl_lin_model *m, const char *dir, int force, const char *t
 	json_object_set_new(cfg, "num_labels", json_integer(m->nlabels));
 	json_object_set_new(cfg, "problem_type",
 			    json_string(m->multi ? "multi_label_classification" : "single_label_classification"));
-	json_t *i2l = json_object(), *l2i = json_object();
-	for (int i = 0; i < m->nlabels; i++) {
-		char k[32];
-		snprintf(k, sizeof k, "%d", i);
-		json_object_set_new(i2l, k, json_string(m->labels[i]));
-		json_object_set_new(l2i, m->labels[i], json_integer(i));
-	}
-	json_object_set_new(cfg, "id2label", i2l);
-	json_object_set_new(cfg, "label2id", l2i);
+	tl_model_set_labels(cfg, m->labels, m->nlabels);
 	if (m->arch == TL_LIN_FASTTEXT) {
 		json_object_set_new(cfg, "dim", json_integer(m->dim));
 		json_object_set_new(cfg, "word_ngrams", json_integer(m->word_ngrams));

@@ -151,3 +151,16 @@ int tl_model_check_vocab(const msgpack_object *hdr, const char *model_sha, const
 			    sha->via.str.size >= 12 ? sha->via.str.ptr : "?", model_dir, model_sha, model_dir);
 	return 0;
 }
+
+void tl_model_set_labels(json_t *cfg, char *const *names, int n)
+{
+	json_t *i2l = json_object(), *l2i = json_object();
+	for (int i = 0; i < n; i++) {
+		char key[32];
+		snprintf(key, sizeof key, "%d", i);
+		json_object_set_new(i2l, key, json_string(names[i]));
+		json_object_set_new(l2i, names[i], json_integer(i));
+	}
+	json_object_set_new(cfg, "id2label", i2l);
+	json_object_set_new(cfg, "label2id", l2i);
+}

@@ -1,6 +1,8 @@
 /* augment.c - EDA operations, rotation and noise on words of a text; the
  * seeded generator; synonym dictionaries. See include/tl/augment.h. */
 #include "tl/augment.h"
+#include "tl/fsutil.h"
+#include "tl/strtab.h"
 #include "tl/text.h"
 
 #include <errno.h>
@@ -8,74 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
-
-/* ---------------- generator ---------------- */
-
-uint64_t tl_splitmix64(uint64_t *x)
-{
-	uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-void tl_rng_seed(tl_rng *r, uint64_t seed)
-{
-	for (int i = 0; i < 4; i++)
-		r->s[i] = tl_splitmix64(&seed);
-}
-
-void tl_rng_derive(tl_rng *r, uint64_t seed, uint64_t key, uint64_t stream)
-{
-	uint64_t x = seed;
-	x = tl_splitmix64(&x) ^ key;
-	x = tl_splitmix64(&x) ^ stream;
-	tl_rng_seed(r, tl_splitmix64(&x));
-}
-
-static inline uint64_t rotl(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
-}
-
-uint64_t tl_rng_next(tl_rng *r)
-{
-	uint64_t *s = r->s;
-	const uint64_t result = rotl(s[1] * 5, 7) * 9;
-	const uint64_t t = s[1] << 17;
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl(s[3], 45);
-	return result;
-}
-
-uint64_t tl_rng_below(tl_rng *r, uint64_t n)
-{
-	if (n <= 1)
-		return 0;
-	uint64_t threshold = (0 - n) % n; /* 2^64 mod n */
-	for (;;) {
-		uint64_t x = tl_rng_next(r);
-		if (x >= threshold)
-			return x % n;
-	}
-}
-
-double tl_rng_unit(tl_rng *r)
-{
-	return (double)(tl_rng_next(r) >> 11) * (1.0 / 9007199254740992.0);
-}
-
-uint64_t tl_fnv1a64(const void *p, size_t n, uint64_t h)
-{
-	const unsigned char *s = p;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ s[i]) * 0x100000001b3ULL;
-	return h;
-}
 
 /* ---------------- operation names ---------------- */
 
@@ -244,8 +178,7 @@ int tl_augment_is_unsegmented(const char *text, size_t len)
 struct tl_synonyms {
 	char *data;       /* the file, edited in place: keys and synonyms NUL-terminated */
 	size_t n;
-	uint64_t *slot;   /* (hash32 << 32) | (entry index + 1) */
-	uint32_t mask;
+	tl_strtab keys;   /* key -> entry index */
 	struct syn_entry {
 		uint32_t key, klen, first, count;
 	} *ent;
@@ -253,41 +186,21 @@ struct tl_synonyms {
 	int max_cjk;      /* longest key in code points, for forward maximum matching */
 };
 
-static uint32_t h32(const char *s, size_t n)
-{
-	return (uint32_t)tl_fnv1a64(s, n, TL_FNV64_INIT);
-}
-
 static size_t syn_find(const tl_synonyms *s, const char *w, size_t len)
 {
-	uint32_t h = h32(w, len);
-	for (uint32_t i = h & s->mask; s->slot[i]; i = (i + 1) & s->mask) {
-		uint64_t v = s->slot[i];
-		if ((uint32_t)(v >> 32) != h)
-			continue;
-		const struct syn_entry *e = &s->ent[(v & 0xffffffffu) - 1];
-		if (e->klen == len && !memcmp(s->data + e->key, w, len))
-			return (size_t)(v & 0xffffffffu) - 1;
-	}
-	return SIZE_MAX;
+	int64_t id = tl_strtab_find(&s->keys, w, len);
+	return id < 0 ? SIZE_MAX : (size_t)id;
 }
 
 tl_synonyms *tl_synonyms_load(const char *path, char *err, size_t errsz)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		snprintf(err, errsz, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
 	tl_buf b = {0};
-	char chunk[65536];
-	size_t k;
-	while ((k = fread(chunk, 1, sizeof chunk, f)) > 0)
-		tl_buf_add(&b, chunk, k);
-	int rerr = ferror(f);
-	fclose(f);
-	if (rerr) {
-		snprintf(err, errsz, "%s: read error", path);
+	int rc = tl_fs_read_file(path, &b);
+	if (rc < 0) {
+		if (rc == -1)
+			snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		else
+			snprintf(err, errsz, "%s: read error", path);
 		tl_buf_free(&b);
 		return NULL;
 	}
@@ -304,11 +217,6 @@ tl_synonyms *tl_synonyms_load(const char *path, char *err, size_t errsz)
 	for (size_t i = 0; i < b.len; i++)
 		nlines += b.data[i] == '\n';
 	s->ent = tl_xmalloc((nlines + 1) * sizeof *s->ent);
-	uint32_t cap = 16;
-	while (cap < 2 * nlines + 16)
-		cap *= 2;
-	s->slot = tl_xcalloc(cap, sizeof *s->slot);
-	s->mask = cap - 1;
 	size_t off = 0, lineno = 0;
 	while (off < b.len) {
 		char *line = b.data + off;
@@ -355,17 +263,13 @@ tl_synonyms *tl_synonyms_load(const char *path, char *err, size_t errsz)
 			*w++ = 0;
 		if (e.count == 0)
 			continue; /* a word without synonyms */
-		if (syn_find(s, line, e.klen) != SIZE_MAX) {
+		int isnew;
+		tl_strtab_add(&s->keys, line, e.klen, &isnew);
+		if (!isnew) {
 			snprintf(err, errsz, "%s line %zu: '%s' is listed twice", path, lineno, line);
 			goto fail;
 		}
-		s->ent[s->nent] = e;
-		uint32_t h = h32(line, e.klen);
-		uint32_t i = h & s->mask;
-		while (s->slot[i])
-			i = (i + 1) & s->mask;
-		s->slot[i] = ((uint64_t)h << 32) | (uint64_t)(s->nent + 1);
-		s->nent++;
+		s->ent[s->nent++] = e;
 		int ncp = 0, allcjk = 1;
 		for (size_t j = 0; j < e.klen;) {
 			size_t cl;
@@ -392,7 +296,7 @@ void tl_synonyms_free(tl_synonyms *s)
 	if (!s)
 		return;
 	free(s->data);
-	free(s->slot);
+	tl_strtab_free(&s->keys);
 	free(s->ent);
 	free(s);
 }
@@ -426,7 +330,7 @@ typedef struct {
 } slot;
 
 struct cache_ent {
-	uint32_t h, key, klen, first, count;
+	uint32_t first, count; /* synonyms in cache: NUL-separated from first */
 };
 
 struct tl_augmenter {
@@ -440,8 +344,9 @@ struct tl_augmenter {
 	size_t capw;
 	tl_buf out, norm;
 	tl_wn_list wl;
-	struct cache_ent *cent; /* WordNet synonym cache, open addressing */
-	size_t ncent, capcent;
+	tl_strtab ckeys;        /* WordNet synonym cache: word -> cent[id] */
+	struct cache_ent *cent;
+	size_t capcent;
 	tl_buf cache;
 	char nb[26][8];
 	unsigned char nnb[26];
@@ -502,40 +407,11 @@ void tl_augmenter_free(tl_augmenter *a)
 	free(a->widx);
 	free(a->ord);
 	free(a->cent);
+	tl_strtab_free(&a->ckeys);
 	free(a);
 }
 
 /* ---- synonyms with a cache of WordNet answers ---- */
-
-static void cache_insert(tl_augmenter *a, struct cache_ent e)
-{
-	size_t mask = a->capcent - 1;
-	size_t i = e.h & mask;
-	while (a->cent[i].h)
-		i = (i + 1) & mask;
-	a->cent[i] = e;
-	a->ncent++;
-}
-
-static void cache_grow(tl_augmenter *a)
-{
-	if (a->cache.len > ((size_t)64 << 20)) { /* bounded memory: start over */
-		a->cache.len = 0;
-		a->ncent = 0;
-		memset(a->cent, 0, a->capcent * sizeof *a->cent);
-	}
-	if (2 * (a->ncent + 1) <= a->capcent)
-		return;
-	size_t oldcap = a->capcent;
-	struct cache_ent *old = a->cent;
-	a->capcent = oldcap ? 2 * oldcap : 4096;
-	a->cent = tl_xcalloc(a->capcent, sizeof *a->cent);
-	a->ncent = 0;
-	for (size_t i = 0; i < oldcap; i++)
-		if (old[i].h)
-			cache_insert(a, old[i]);
-	free(old);
-}
 
 static int ascii_word(const char *s, size_t n)
 {
@@ -564,25 +440,25 @@ static size_t get_syns(tl_augmenter *a, const char *s, size_t n, const char **fi
 	char key[TL_WN_MAXWORD];
 	for (size_t i = 0; i < n; i++)
 		key[i] = (s[i] >= 'A' && s[i] <= 'Z') ? (char)(s[i] + 32) : s[i];
-	uint32_t h = h32(key, n) | 1u;
-	if (a->capcent) {
-		size_t mask = a->capcent - 1;
-		for (size_t i = h & mask; a->cent[i].h; i = (i + 1) & mask) {
-			const struct cache_ent *e = &a->cent[i];
-			if (e->h == h && e->klen == n && !memcmp(a->cache.data + e->key, key, n)) {
-				*first = a->cache.data + e->first;
-				return e->count;
-			}
-		}
+	int64_t id = tl_strtab_find(&a->ckeys, key, n);
+	if (id >= 0) {
+		*first = a->cache.data + a->cent[id].first;
+		return a->cent[id].count;
 	}
-	cache_grow(a);
+	if (a->cache.len > ((size_t)64 << 20)) { /* bounded memory: start over */
+		a->cache.len = 0;
+		tl_strtab_free(&a->ckeys);
+	}
 	size_t k = tl_wordnet_synonyms(a->wn, key, n, &a->wl);
-	struct cache_ent e = {h, (uint32_t)a->cache.len, (uint32_t)n, 0, (uint32_t)k};
-	tl_buf_add(&a->cache, key, n);
-	e.first = (uint32_t)a->cache.len;
-	tl_buf_add(&a->cache, a->wl.data, a->wl.len);
-	cache_insert(a, e);
-	*first = a->cache.data + e.first;
+	id = tl_strtab_add(&a->ckeys, key, n, NULL);
+	if ((size_t)id >= a->capcent) {
+		a->capcent = a->capcent ? 2 * a->capcent : 4096;
+		a->cent = tl_xrealloc(a->cent, a->capcent * sizeof *a->cent);
+	}
+	a->cent[id] = (struct cache_ent){(uint32_t)a->cache.len, (uint32_t)k};
+	tl_buf_reserve(&a->cache, a->wl.b.len + 1); /* cache.data != NULL */
+	tl_buf_add(&a->cache, a->wl.b.data, a->wl.b.len);
+	*first = a->cache.data + a->cent[id].first;
 	return k;
 }
 
@@ -818,10 +694,10 @@ static int eq_ci(const char *x, size_t nx, const char *y, size_t ny)
 	return 1;
 }
 
-static void shuffle(size_t *v, size_t n, tl_rng *r)
+static void shuffle(size_t *v, size_t n, tl_xoshiro *r)
 {
 	for (size_t i = n; i > 1; i--) {
-		size_t j = (size_t)tl_rng_below(r, i);
+		size_t j = (size_t)tl_xoshiro_below(r, i);
 		size_t t = v[i - 1];
 		v[i - 1] = v[j];
 		v[j] = t;
@@ -841,7 +717,7 @@ static int stop_slot(const tl_augmenter *a, const slot *w)
 
 /* ---- the operations ---- */
 
-static int op_sr(tl_augmenter *a, tl_rng *r)
+static int op_sr(tl_augmenter *a, tl_xoshiro *r)
 {
 	size_t nw = words(a);
 	if (!nw)
@@ -858,7 +734,7 @@ static int op_sr(tl_augmenter *a, tl_rng *r)
 		size_t k = get_syns(a, a->arena.data + w->off, w->len, &first);
 		if (!k)
 			continue;
-		const char *syn = nth_str(first, (size_t)tl_rng_below(r, k));
+		const char *syn = nth_str(first, (size_t)tl_xoshiro_below(r, k));
 		size_t kl = w->len;
 		memcpy(key, a->arena.data + w->off, kl);
 		/* every occurrence of the word, as EDA does */
@@ -881,7 +757,7 @@ static void insert_slot(tl_augmenter *a, size_t at, slot s)
 	a->sl[at] = s;
 }
 
-static int op_ri(tl_augmenter *a, tl_rng *r)
+static int op_ri(tl_augmenter *a, tl_xoshiro *r)
 {
 	size_t nw = words(a);
 	if (!nw)
@@ -892,19 +768,19 @@ static int op_ri(tl_augmenter *a, tl_rng *r)
 		const char *syn = NULL;
 		int cm = CASE_KEEP;
 		for (int tries = 0; tries < 10 && !syn; tries++) {
-			slot *w = &a->sl[a->widx[tl_rng_below(r, nw)]];
+			slot *w = &a->sl[a->widx[tl_xoshiro_below(r, nw)]];
 			if (stop_slot(a, w))
 				continue;
 			const char *first;
 			size_t k = get_syns(a, a->arena.data + w->off, w->len, &first);
 			if (k) {
-				syn = nth_str(first, (size_t)tl_rng_below(r, k));
+				syn = nth_str(first, (size_t)tl_xoshiro_below(r, k));
 				cm = case_of(a->arena.data + w->off, w->len) == CASE_UPPER ? CASE_UPPER : CASE_KEEP;
 			}
 		}
 		if (!syn)
 			break;
-		size_t pos = (size_t)tl_rng_below(r, nw + 1);
+		size_t pos = (size_t)tl_xoshiro_below(r, nw + 1);
 		slot s = {0, 0, 1, 0, (uint8_t)tl_augment_is_unsegmented(syn, strlen(syn)), 1};
 		set_text(a, &s, syn, strlen(syn), cm);
 		if (pos < nw) {
@@ -929,16 +805,16 @@ static void swap_text(slot *x, slot *y)
 	y->off = t.off, y->len = t.len, y->cjk = t.cjk;
 }
 
-static int op_rs(tl_augmenter *a, tl_rng *r)
+static int op_rs(tl_augmenter *a, tl_xoshiro *r)
 {
 	size_t nw = words(a);
 	if (nw < 2)
 		return 0;
 	size_t n = n_changes(a->o.rate[TL_AUG_RS], nw);
 	for (size_t i = 0; i < n; i++) {
-		size_t x = (size_t)tl_rng_below(r, nw), y = (size_t)tl_rng_below(r, nw);
+		size_t x = (size_t)tl_xoshiro_below(r, nw), y = (size_t)tl_xoshiro_below(r, nw);
 		for (int c = 0; y == x && c < 3; c++) /* EDA: three tries */
-			y = (size_t)tl_rng_below(r, nw);
+			y = (size_t)tl_xoshiro_below(r, nw);
 		if (x != y)
 			swap_text(&a->sl[a->widx[x]], &a->sl[a->widx[y]]);
 	}
@@ -963,29 +839,29 @@ static void compact(tl_augmenter *a)
 	a->nsl = o;
 }
 
-static int op_delete(tl_augmenter *a, tl_rng *r, double p)
+static int op_delete(tl_augmenter *a, tl_xoshiro *r, double p)
 {
 	size_t nw = words(a);
 	if (nw < 2)
 		return 0;
 	size_t kept = 0;
 	for (size_t i = 0; i < nw; i++) {
-		int keep = tl_rng_unit(r) > p;
+		int keep = tl_xoshiro_unit(r) > p;
 		a->sl[a->widx[i]].mark = !keep;
 		kept += keep;
 	}
 	if (!kept) /* EDA: keep one random word */
-		a->sl[a->widx[tl_rng_below(r, nw)]].mark = 0;
+		a->sl[a->widx[tl_xoshiro_below(r, nw)]].mark = 0;
 	compact(a);
 	return 1;
 }
 
-static int op_rot(tl_augmenter *a, tl_rng *r)
+static int op_rot(tl_augmenter *a, tl_xoshiro *r)
 {
 	size_t nw = words(a);
 	if (nw < 2)
 		return 0;
-	size_t k = 1 + (size_t)tl_rng_below(r, nw - 1);
+	size_t k = 1 + (size_t)tl_xoshiro_below(r, nw - 1);
 	for (size_t i = 0; i < nw; i++)
 		a->tmp[i] = a->sl[a->widx[(i + k) % nw]];
 	for (size_t i = 0; i < nw; i++) {
@@ -995,11 +871,11 @@ static int op_rot(tl_augmenter *a, tl_rng *r)
 	return 1;
 }
 
-static char neighbour(tl_augmenter *a, char c, tl_rng *r)
+static char neighbour(tl_augmenter *a, char c, tl_xoshiro *r)
 {
 	int up = c >= 'A' && c <= 'Z';
 	int k = (up ? c + 32 : c) - 'a';
-	char n = a->nb[k][tl_rng_below(r, a->nnb[k])];
+	char n = a->nb[k][tl_xoshiro_below(r, a->nnb[k])];
 	return up ? (char)(n - 32) : n;
 }
 
@@ -1010,7 +886,7 @@ static int is_alpha(char c)
 
 /* One typo in word w: keyboard-neighbour substitution, transposition,
  * deletion or insertion, chosen uniformly among those possible. */
-static int typo_word(tl_augmenter *a, slot *w, tl_rng *r)
+static int typo_word(tl_augmenter *a, slot *w, tl_xoshiro *r)
 {
 	enum { MAXCP = 128 };
 	uint32_t st[MAXCP + 1];
@@ -1037,11 +913,11 @@ static int typo_word(tl_augmenter *a, slot *w, tl_rng *r)
 	if (ncp >= 2)
 		kinds[nk++] = 2;
 	kinds[nk++] = 3;
-	int kind = kinds[tl_rng_below(r, (uint64_t)nk)];
+	int kind = kinds[tl_xoshiro_below(r, (uint64_t)nk)];
 	char buf[MAXCP * 4 + 8];
 	size_t n = 0;
 	if (kind == 0) { /* substitution */
-		size_t t = (size_t)tl_rng_below(r, nalpha), i = 0;
+		size_t t = (size_t)tl_xoshiro_below(r, nalpha), i = 0;
 		for (;; i++)
 			if (CPLEN(i) == 1 && is_alpha(s[st[i]]) && t-- == 0)
 				break;
@@ -1049,7 +925,7 @@ static int typo_word(tl_augmenter *a, slot *w, tl_rng *r)
 		buf[st[i]] = neighbour(a, s[st[i]], r);
 		n = w->len;
 	} else if (kind == 1) { /* transposition of two different neighbours */
-		size_t t = (size_t)tl_rng_below(r, ntrans), i = 0;
+		size_t t = (size_t)tl_xoshiro_below(r, ntrans), i = 0;
 		for (;; i++)
 			if (CPLEN(i) != CPLEN(i + 1) || memcmp(s + st[i], s + st[i + 1], CPLEN(i)))
 				if (t-- == 0)
@@ -1063,12 +939,12 @@ static int typo_word(tl_augmenter *a, slot *w, tl_rng *r)
 		memcpy(buf + n, s + st[i + 2], w->len - st[i + 2]);
 		n += w->len - st[i + 2];
 	} else if (kind == 2) { /* deletion */
-		size_t i = (size_t)tl_rng_below(r, ncp);
+		size_t i = (size_t)tl_xoshiro_below(r, ncp);
 		memcpy(buf, s, st[i]);
 		memcpy(buf + st[i], s + st[i + 1], w->len - st[i + 1]);
 		n = w->len - CPLEN(i);
 	} else { /* insertion before position i of a key next to a neighbour */
-		size_t i = (size_t)tl_rng_below(r, ncp + 1);
+		size_t i = (size_t)tl_xoshiro_below(r, ncp + 1);
 		size_t adj = i < ncp ? i : i - 1;
 		memcpy(buf, s, st[i]);
 		n = st[i];
@@ -1086,7 +962,7 @@ static int typo_word(tl_augmenter *a, slot *w, tl_rng *r)
 	return 1;
 }
 
-static int op_typo(tl_augmenter *a, tl_rng *r)
+static int op_typo(tl_augmenter *a, tl_xoshiro *r)
 {
 	size_t nw = words(a);
 	if (!nw)
@@ -1099,7 +975,7 @@ static int op_typo(tl_augmenter *a, tl_rng *r)
 	return done > 0;
 }
 
-int tl_augment_apply(tl_augmenter *a, int op, const char *text, size_t len, tl_rng *rng, const char **out,
+int tl_augment_apply(tl_augmenter *a, int op, const char *text, size_t len, tl_xoshiro *rng, const char **out,
 		     size_t *outlen)
 {
 	split_text(a, text, len);

@@ -6,6 +6,7 @@
  * ASCII. The optional steps are separate passes over the already valid
  * UTF-8, ping-ponging between two buffers owned by the cleaner. */
 #include "tl/text.h"
+#include "tl/hash.h"
 #include "text_entities.h"
 
 #include <ctype.h>
@@ -858,14 +859,6 @@ struct tl_stopwords {
 	size_t maxcjk; /* longest all-CJK entry, in code points */
 };
 
-static uint64_t hash_bytes(const char *s, size_t n)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-	return h;
-}
-
 tl_stopwords *tl_stopwords_new(void)
 {
 	tl_stopwords *sw = tl_xcalloc(1, sizeof *sw);
@@ -894,7 +887,7 @@ size_t tl_stopwords_count(const tl_stopwords *sw)
 int tl_stopwords_has(const tl_stopwords *sw, const char *w, size_t len)
 {
 	size_t mask = sw->cap - 1;
-	for (size_t i = hash_bytes(w, len) & mask;; i = (i + 1) & mask) {
+	for (size_t i = tl_fnv1a(w, len) & mask;; i = (i + 1) & mask) {
 		if (!sw->keys[i])
 			return 0;
 		if (sw->lens[i] == len && memcmp(sw->keys[i], w, len) == 0)
@@ -905,7 +898,7 @@ int tl_stopwords_has(const tl_stopwords *sw, const char *w, size_t len)
 static void sw_insert(tl_stopwords *sw, char *k, size_t len)
 {
 	size_t mask = sw->cap - 1;
-	size_t i = hash_bytes(k, len) & mask;
+	size_t i = tl_fnv1a(k, len) & mask;
 	while (sw->keys[i])
 		i = (i + 1) & mask;
 	sw->keys[i] = k;

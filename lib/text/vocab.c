@@ -1,6 +1,7 @@
 /* vocab.c - vocabularies (open-addressing hash tables over one copy of the
  * file bytes) and model-directory tokenizer settings. */
 #include "tl/vocab.h"
+#include "tl/fsutil.h"
 #include "tl/util.h"
 
 #include <errno.h>
@@ -183,23 +184,13 @@ tl_vocab *tl_vocab_from_mem(const char *bytes, size_t size, const char *name, ch
 
 tl_vocab *tl_vocab_load(const char *path, char *err, size_t errsz)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		snprintf(err, errsz, "cannot open vocabulary %s: %s", path, strerror(errno));
-		return NULL;
-	}
 	tl_buf b = {0};
-	char tmp[1 << 16];
-	size_t n;
-	while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
-		tl_buf_add(&b, tmp, n);
-	if (ferror(f)) {
-		snprintf(err, errsz, "cannot read vocabulary %s: %s", path, strerror(errno));
-		fclose(f);
+	int rc = tl_fs_read_file(path, &b);
+	if (rc < 0) {
+		snprintf(err, errsz, "cannot %s vocabulary %s: %s", rc == -1 ? "open" : "read", path, strerror(errno));
 		tl_buf_free(&b);
 		return NULL;
 	}
-	fclose(f);
 	tl_vocab *v = tl_vocab_from_mem(b.data ? b.data : "", b.len, path, err, errsz);
 	tl_buf_free(&b);
 	return v;

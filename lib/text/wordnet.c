@@ -1,6 +1,7 @@
 /* wordnet.c - WordNet 3.0 database reader: mmap + hash indexes, morphy,
  * synonyms with re-inflection. See include/tl/wordnet.h. */
 #include "tl/wordnet.h"
+#include "tl/strtab.h"
 #include "tl/util.h"
 
 #include <errno.h>
@@ -20,14 +21,18 @@ typedef struct {
 	size_t n;
 } wn_map;
 
-/* Open addressing; slot = (hash << 32) | (offset + 1), 0 = empty. Keys are
- * read from the mapped file at offset (up to ' ' or '\n'). Duplicate keys
- * are allowed (the reverse exception index needs them). */
+/* An index of a mapped file: key -> the file offsets it was put with, in
+ * the order put (duplicate keys are allowed: the reverse exception index
+ * needs them). Keys are interned in a tl_strtab; values of one key are
+ * chained through next[]. */
 typedef struct {
-	uint64_t *slot;
-	uint32_t mask;
-	const wn_map *file;
+	tl_strtab keys;
+	uint32_t *first, *last; /* by key id: its first and last value */
+	size_t *off;            /* by value: the file offset */
+	uint32_t *next;         /* by value: the next value of its key, or NONE */
+	size_t nval, capv, capk;
 } wn_hash;
+#define NONE UINT32_MAX
 
 struct tl_wordnet {
 	wn_map index[TL_WN_NPOS], data[TL_WN_NPOS], exc[TL_WN_NPOS];
@@ -38,35 +43,27 @@ struct tl_wordnet {
 
 void tl_wn_list_clear(tl_wn_list *l)
 {
-	l->len = 0;
+	l->b.len = 0;
 	l->n = 0;
 }
 
 void tl_wn_list_push(tl_wn_list *l, const char *s, size_t len, unsigned tag)
 {
-	if (l->len + len + 1 > l->cap) {
-		size_t cap = l->cap ? l->cap : 256;
-		while (cap < l->len + len + 1)
-			cap *= 2;
-		l->data = tl_xrealloc(l->data, cap);
-		l->cap = cap;
-	}
 	if (l->n == l->ncap) {
 		l->ncap = l->ncap ? 2 * l->ncap : 16;
 		l->off = tl_xrealloc(l->off, l->ncap * sizeof *l->off);
 		l->tag = tl_xrealloc(l->tag, l->ncap);
 	}
-	l->off[l->n] = l->len;
+	l->off[l->n] = l->b.len;
 	l->tag[l->n] = (unsigned char)tag;
 	l->n++;
-	memcpy(l->data + l->len, s, len);
-	l->len += len;
-	l->data[l->len++] = 0;
+	tl_buf_add(&l->b, s, len);
+	tl_buf_addc(&l->b, 0);
 }
 
 void tl_wn_list_free(tl_wn_list *l)
 {
-	free(l->data);
+	tl_buf_free(&l->b);
 	free(l->off);
 	free(l->tag);
 	memset(l, 0, sizeof *l);
@@ -84,14 +81,6 @@ static int list_has(const tl_wn_list *l, const char *s, size_t len)
 
 /* ---------------- files and hashing ---------------- */
 
-static uint32_t fnv1a(const char *s, size_t n)
-{
-	uint32_t h = 2166136261u;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 16777619u;
-	return h;
-}
-
 static size_t keylen_at(const wn_map *f, size_t off)
 {
 	size_t i = off;
@@ -100,50 +89,64 @@ static size_t keylen_at(const wn_map *f, size_t off)
 	return i - off;
 }
 
-static void hash_init(wn_hash *h, const wn_map *f, size_t nkeys)
-{
-	uint32_t cap = 16;
-	while (cap < 2 * nkeys + 16)
-		cap *= 2;
-	h->slot = tl_xcalloc(cap, sizeof *h->slot);
-	h->mask = cap - 1;
-	h->file = f;
-}
-
 static void hash_put(wn_hash *h, const char *key, size_t len, size_t off)
 {
-	uint32_t hv = fnv1a(key, len);
-	uint32_t i = hv & h->mask;
-	while (h->slot[i])
-		i = (i + 1) & h->mask;
-	h->slot[i] = ((uint64_t)hv << 32) | (uint64_t)(off + 1);
+	int isnew;
+	size_t id = (size_t)tl_strtab_add(&h->keys, key, len, &isnew);
+	if (h->nval == h->capv) {
+		h->capv = h->capv ? 2 * h->capv : 1024;
+		h->off = tl_xrealloc(h->off, h->capv * sizeof *h->off);
+		h->next = tl_xrealloc(h->next, h->capv * sizeof *h->next);
+	}
+	uint32_t v = (uint32_t)h->nval++;
+	h->off[v] = off;
+	h->next[v] = NONE;
+	if (isnew) {
+		if (id == h->capk) {
+			h->capk = h->capk ? 2 * h->capk : 1024;
+			h->first = tl_xrealloc(h->first, h->capk * sizeof *h->first);
+			h->last = tl_xrealloc(h->last, h->capk * sizeof *h->last);
+		}
+		h->first[id] = v;
+	} else {
+		h->next[h->last[id]] = v;
+	}
+	h->last[id] = v;
 }
 
-/* Iterate matches: *pos starts at UINT32_MAX; returns the file offset of
- * the next key equal to key, or SIZE_MAX when there is none. */
+/* Iterate the values of key: *pos starts at UINT32_MAX; returns the next
+ * file offset put with key, or SIZE_MAX when there is none. */
 static size_t hash_next(const wn_hash *h, const char *key, size_t len, uint32_t *pos)
 {
-	if (!h->slot)
-		return SIZE_MAX;
-	uint32_t hv = fnv1a(key, len);
-	uint32_t i = *pos == UINT32_MAX ? (hv & h->mask) : ((*pos + 1) & h->mask);
-	for (; h->slot[i]; i = (i + 1) & h->mask) {
-		uint64_t s = h->slot[i];
-		if ((uint32_t)(s >> 32) != hv)
-			continue;
-		size_t off = (size_t)(s & 0xffffffffu) - 1;
-		if (keylen_at(h->file, off) == len && !memcmp(h->file->p + off, key, len)) {
-			*pos = i;
-			return off;
-		}
+	uint32_t v;
+	if (*pos == UINT32_MAX) {
+		int64_t id = tl_strtab_find(&h->keys, key, len);
+		if (id < 0)
+			return SIZE_MAX;
+		v = h->first[id];
+	} else {
+		v = h->next[*pos];
 	}
-	return SIZE_MAX;
+	if (v == NONE)
+		return SIZE_MAX;
+	*pos = v;
+	return h->off[v];
 }
 
 static size_t hash_get(const wn_hash *h, const char *key, size_t len)
 {
 	uint32_t pos = UINT32_MAX;
 	return hash_next(h, key, len, &pos);
+}
+
+static void hash_free(wn_hash *h)
+{
+	tl_strtab_free(&h->keys);
+	free(h->first);
+	free(h->last);
+	free(h->off);
+	free(h->next);
+	memset(h, 0, sizeof *h);
 }
 
 static int map_file(wn_map *m, const char *dir, const char *name, char *err, size_t errsz)
@@ -264,10 +267,6 @@ static int data_line_ok(const wn_map *d, const char *off8, size_t n, unsigned lo
 static int load_index(tl_wordnet *wn, int pos, char *err, size_t errsz)
 {
 	const wn_map *f = &wn->index[pos], *d = &wn->data[pos];
-	size_t nlines = 0;
-	for (size_t i = 0; i < f->n; i++)
-		nlines += f->p[i] == '\n';
-	hash_init(&wn->idx[pos], f, nlines + 1);
 	size_t off = 0, lineno = 0, nent = 0;
 	while (off < f->n) {
 		lineno++;
@@ -310,11 +309,6 @@ bad:
 static int load_exc(tl_wordnet *wn, int pos, char *err, size_t errsz)
 {
 	const wn_map *f = &wn->exc[pos];
-	size_t ntok = 0;
-	for (size_t i = 0; i < f->n; i++)
-		ntok += f->p[i] == '\n' || f->p[i] == ' ';
-	hash_init(&wn->excf[pos], f, ntok + 1);
-	hash_init(&wn->excr[pos], f, ntok + 1);
 	size_t off = 0, lineno = 0;
 	while (off < f->n) {
 		lineno++;
@@ -374,9 +368,9 @@ void tl_wordnet_close(tl_wordnet *wn)
 		unmap_file(&wn->index[p]);
 		unmap_file(&wn->data[p]);
 		unmap_file(&wn->exc[p]);
-		free(wn->idx[p].slot);
-		free(wn->excf[p].slot);
-		free(wn->excr[p].slot);
+		hash_free(&wn->idx[p]);
+		hash_free(&wn->excf[p]);
+		hash_free(&wn->excr[p]);
 	}
 	free(wn);
 }

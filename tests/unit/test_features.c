@@ -62,12 +62,12 @@ static void test_words(void)
 	const char *want[] = {"hello", ",", "world", "!", "it", "'", "s", "a", "test", "été", "—", "ok", "中", "文"};
 	CHECK_EQ_INT(w.n, 14);
 	for (size_t i = 0; i < w.n && i < 14; i++)
-		CHECK_STR(w.buf + w.off[i], want[i]);
+		CHECK_STR(w.b.data + w.off[i], want[i]);
 	tl_words_split(&w, "", 0, 1);
 	CHECK_EQ_INT(w.n, 0);
 	tl_words_split(&w, "\xff\xfe ab\xc3", 6, 1); /* invalid bytes are separators */
 	CHECK_EQ_INT(w.n, 1);
-	CHECK_STR(w.buf, "ab");
+	CHECK_STR(w.b.data, "ab");
 	tl_words_free(&w);
 }
 

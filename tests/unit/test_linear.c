@@ -4,6 +4,7 @@
 #include "testhelp.h"
 #include "tl/fsutil.h"
 #include "tl/linear.h"
+#include "tl/rng.h"
 #include "tl/util.h"
 
 #include <stdlib.h>
@@ -146,7 +147,7 @@ int main(void)
 	d = tl_lin_data_new(&o);
 	uint64_t rng = 5;
 	for (int i = 0; i < 400; i++) {
-		float v[2] = {(float)tl_rng_unif(&rng), (float)tl_rng_unif(&rng)};
+		float v[2] = {(float)tl_splitmix64_unit(&rng), (float)tl_splitmix64_unit(&rng)};
 		const char *l = v[0] > v[1] ? "a" : "b";
 		size_t len = 1;
 		CHECK(tl_lin_data_add(d, NULL, 0, NULL, v, 2, &l, &len, 1, 0, err, sizeof err) == 0);

@@ -2,7 +2,7 @@
  * nearest neighbours, document vectors, and reproducible training. */
 #include "testhelp.h"
 #include "tl/word2vec.h"
-#include "tl/linear.h"
+#include "tl/rng.h"
 #include "tl/util.h"
 
 #include <stdlib.h>
@@ -75,7 +75,7 @@ int main(void)
 		uint64_t rng = 11;
 		for (int i = 0; i < 300; i++) {
 			char s[128];
-			int k = (int)(tl_rng_u64(&rng) % 2);
+			int k = (int)(tl_splitmix64(&rng) % 2);
 			snprintf(s, sizeof s, k ? "the cat and the kitten purr softly" : "the car and the truck drive fast");
 			tl_w2v_add(t, s, strlen(s));
 		}

@@ -538,11 +538,12 @@ int tl_bert_encode_width(const tl_bert *m, const tl_bert_encode_opts *o)
 	return o->what == TL_BERT_LOGITS ? m->cfg.nlabels : m->cfg.C;
 }
 
-static const tl_bert_seq *sort_seqs;
-static int cmp_len(const void *a, const void *b)
+/* qsort_r order of sequence indices: by length, then index (ctx: the seqs). */
+static int cmp_len(const void *a, const void *b, void *ctx)
 {
+	const tl_bert_seq *seqs = ctx;
 	size_t i = *(const size_t *)a, j = *(const size_t *)b;
-	int li = sort_seqs[i].len, lj = sort_seqs[j].len;
+	int li = seqs[i].len, lj = seqs[j].len;
 	if (li != lj)
 		return li < lj ? -1 : 1;
 	return i < j ? -1 : i > j;
@@ -596,9 +597,7 @@ void tl_bert_encode(tl_bert *m, const tl_bert_seq *seqs, size_t n, const tl_bert
 	size_t *order = tl_xmalloc(n * sizeof *order);
 	for (size_t i = 0; i < n; i++)
 		order[i] = i;
-	sort_seqs = seqs;
-	qsort(order, n, sizeof *order, cmp_len);
-	sort_seqs = NULL;
+	qsort_r(order, n, sizeof *order, cmp_len, (void *)seqs);
 	int maxT = seqs[order[n - 1]].len;
 	size_t nb = (n + (size_t)bs - 1) / (size_t)bs;
 	/* Batch-parallel on the CPU when there are batches enough: each thread

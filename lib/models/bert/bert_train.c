@@ -12,6 +12,7 @@
  * counter-based generator of tl/dropout.h: stream (step, site) with
  * site 0 = embeddings, 8l+1.. = layer l, 8L+1 = classifier. */
 #include "tl/bert_train.h"
+#include "tl/rng.h"
 #include "tl/util.h"
 
 #include <math.h>
@@ -21,13 +22,10 @@
 
 /* ---------------- set-up ---------------- */
 
+/* N(0, 1) for the head init: Box-Muller on the counter stream *s. */
 static double normal01(uint64_t *s)
 {
-	/* Box-Muller over two splitmix64 draws */
-	uint64_t a = tl_mix64((*s)++), b = tl_mix64((*s)++);
-	double u1 = ((a >> 11) + 1.0) * (1.0 / 9007199254740993.0);
-	double u2 = (b >> 11) * (1.0 / 9007199254740992.0);
-	return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
+	return tl_mix64_normal(s);
 }
 
 void tl_bert_train_init(tl_bert_train *t, tl_bert *m, int nlabels, int multi_label, float init_std,
