@@ -13,20 +13,13 @@
 
 #include <stdint.h>
 
+#include "tl/rng.h" /* tl_mix64 */
+
 /* A stream id for dropout from (step, site): site numbers a dropout call
  * within one forward pass (layer * 8 + position, ...). */
 static inline uint64_t tl_dropout_stream(uint64_t step, uint64_t site)
 {
-	return step * 0x100000001b3ull + site * 0x9e3779b97f4a7c15ull;
-}
-
-/* splitmix64 finaliser of x: a well-mixed 64-bit hash. */
-static inline uint64_t tl_mix64(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ull;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
+	return step * 0x100000001b3ull + site * TL_GOLDEN64;
 }
 
 /* 1 when element i survives dropout with probability p (drop rate). */

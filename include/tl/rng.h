@@ -26,11 +26,7 @@
 /* ---------------- splitmix64 ---------------- */
 
 /* The splitmix64 finaliser of x + TL_GOLDEN64: a well-mixed 64-bit hash of
- * x. tl_mix64(c), tl_mix64(c + 1), ... is a counter-based stream.
- * (kernels_train.h still carries an identical inline copy for the dropout
- * masks; the guard keeps the two from colliding until it includes this
- * header instead.) */
-#ifndef TL_KERNELS_TRAIN_H
+ * x. tl_mix64(c), tl_mix64(c + 1), ... is a counter-based stream. */
 static inline uint64_t tl_mix64(uint64_t x)
 {
 	x += TL_GOLDEN64;
@@ -38,16 +34,14 @@ static inline uint64_t tl_mix64(uint64_t x)
 	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
 	return x ^ (x >> 31);
 }
-#endif
 
 /* splitmix64 step: advances *state by TL_GOLDEN64 and returns the next
  * output (the finaliser of the new state). */
 static inline uint64_t tl_splitmix64(uint64_t *state)
 {
-	uint64_t z = (*state += TL_GOLDEN64);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
+	uint64_t x = *state;
+	*state += TL_GOLDEN64;
+	return tl_mix64(x);
 }
 
 /* Uniform double in [0, 1) with 53 random bits from one splitmix64 draw. */
