@@ -1,5 +1,6 @@
 /* tl-cat - show a record stream as JSON lines or TSV, or turn JSON lines
  * into a stream. */
+#include "tl/cli.h"
 #include "tl/json.h"
 #include "tl/stream.h"
 #include "tl/util.h"

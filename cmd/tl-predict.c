@@ -2,6 +2,7 @@
  * adds "pred", "probs" and optionally "logits". Any model kind of
  * tl/classifier.h (BERT sequence classification, linear). */
 #include "tl/classifier.h"
+#include "tl/cli.h"
 #include "tl/model.h"
 #include "tl/stream.h"
 #include "tl/util.h"

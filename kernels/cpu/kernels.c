@@ -22,7 +22,7 @@ static void *cpu_alloc(size_t bytes)
 	size_t n = (bytes + 63) & ~(size_t)63;
 	void *p = NULL;
 	if (posix_memalign(&p, 64, n ? n : 64) != 0)
-		tl_die(TL_EXIT_FAIL, "out of memory (%zu bytes)", bytes);
+		tl_oom("out of memory (%zu bytes)", bytes);
 	memset(p, 0, n);
 	return p;
 }
@@ -75,7 +75,7 @@ static void sgemm_rows(float *out, const float *inp, const float *weight, const 
 		int M = (int)(SMALL_MNK / per_row) + 1;
 		float *pin = calloc((size_t)M * IC, sizeof(float)), *pout = malloc(sizeof(float) * (size_t)M * OC);
 		if (!pin || !pout)
-			tl_die(TL_EXIT_FAIL, "out of memory");
+			tl_oom("out of memory");
 		memcpy(pin, inp, sizeof(float) * (size_t)N * IC);
 		sgemm_rows(pout, pin, weight, bias, M, IC, OC);
 		memcpy(out, pout, sizeof(float) * (size_t)N * OC);
@@ -326,7 +326,7 @@ static void attention_forward_packed(float *out, const float *qkv, const int32_t
 	int C3 = 3 * C;
 	size_t *offs = malloc(sizeof(size_t) * ((size_t)B + 1));
 	if (!offs)
-		tl_die(TL_EXIT_FAIL, "out of memory");
+		tl_oom("out of memory");
 	offs[0] = 0;
 	for (int b = 0; b < B; b++)
 		offs[b + 1] = offs[b] + (size_t)(lens[b] > 0 ? lens[b] : 0);
@@ -387,7 +387,7 @@ static void pooler_forward(float *out, const float *hidden, const float *weight,
 	if (T != 1) {
 		cls = malloc(sizeof(float) * ((size_t)B * C + 1));
 		if (!cls)
-			tl_die(TL_EXIT_FAIL, "out of memory");
+			tl_oom("out of memory");
 		for (int b = 0; b < B; b++)
 			memcpy(cls + (size_t)b * C, hidden + (size_t)b * T * C, sizeof(float) * C);
 	}

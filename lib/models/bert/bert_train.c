@@ -12,6 +12,7 @@
  * counter-based generator of kernels_train.h: stream (step, site) with
  * site 0 = embeddings, 8l+1.. = layer l, 8L+1 = classifier. */
 #include "tl/bert_train.h"
+#include "tl/cli.h"
 #include "tl/util.h"
 
 #include <math.h>
