@@ -2,6 +2,7 @@
  * synonym replacement, random insertion, swap, deletion; rotation; typos
  * and word dropout), reproducibly, each marked with aug: {op, src}. */
 #include "tl/augment.h"
+#include "tl/cli.h"
 #include "tl/stream.h"
 #include "tl/text.h"
 #include "tl/util.h"

@@ -1,5 +1,6 @@
 /* tl-cat - show a record stream as JSON lines or TSV, or turn JSON lines
  * into a stream. */
+#include "tl/cli.h"
 #include "tl/json.h"
 #include "tl/stream.h"
 #include "tl/util.h"
@@ -178,6 +179,27 @@ static void json_lines(gzFile gz, const char *name)
 	free(buf);
 }
 
+/* tl_source's hook for each input file: an empty file is skipped, JSON
+ * lines are read here, a stream is left to the source. */
+static int open_file(void *ctx, void *gzp, const char *name, tl_err *e)
+{
+	(void)ctx, (void)e;
+	gzFile gz = gzp;
+	int first = gzgetc(gz);
+	if (first == -1)
+		return 1;
+	gzungetc(first, gz);
+	int jsonl = first == '{' || first == ' ' || first == '\n' || first == '\r' || first == '\t';
+	if (to == TO_AUTO)
+		to = jsonl ? TO_MSGPACK : TO_JSONL;
+	if (!W)
+		W = tl_writer_open(stdout);
+	if (!jsonl)
+		return 0;
+	json_lines(gz, name);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	tl_init(argv[0]);
@@ -207,39 +229,12 @@ int main(int argc, char **argv)
 		default: fputs(usage, stderr); return TL_EXIT_USAGE;
 		}
 	}
-	char *stdin_only[] = {"-"};
-	char **files = optind < argc ? argv + optind : stdin_only;
-	int nfiles = optind < argc ? argc - optind : 1;
-	for (int i = 0; i < nfiles; i++) {
-		const char *path = files[i];
-		int is_stdin = !strcmp(path, "-");
-		const char *name = is_stdin ? "standard input" : path;
-		gzFile gz = is_stdin ? gzdopen(0, "rb") : gzopen(path, "rb");
-		if (!gz)
-			tl_die(TL_EXIT_IO, "cannot open %s:", name);
-		gzbuffer(gz, 1 << 17);
-		int first = gzgetc(gz);
-		if (first == -1) {
-			gzclose(gz);
-			continue;
-		}
-		gzungetc(first, gz);
-		int jsonl = first == '{' || first == ' ' || first == '\n' || first == '\r' || first == '\t';
-		if (to == TO_AUTO)
-			to = jsonl ? TO_MSGPACK : TO_JSONL;
-		if (!W)
-			W = tl_writer_open(stdout);
-		if (jsonl) {
-			json_lines(gz, name);
-			gzclose(gz);
-		} else {
-			tl_reader *r = tl_reader_open_gz(gz);
-			tl_record rec;
-			while (tl_reader_next_or_die(r, &rec))
-				out_record(&rec);
-			tl_reader_close(r);
-		}
-	}
+	tl_source *src = tl_source_new(argv + optind, argc - optind);
+	tl_source_set_file_hook(src, open_file, NULL);
+	tl_record rec;
+	while (tl_source_next_or_die(src, &rec))
+		out_record(&rec);
+	tl_source_free(src);
 	if (W && tl_writer_free(W) != 0)
 		tl_die(TL_EXIT_IO, "write error:");
 	tl_buf_free(&line);

@@ -1,5 +1,6 @@
 /* tl-clean - turn raw text (lines, TSV, CSV, JSON lines, fastText, or a
  * stream) into a cleaned record stream: {id, text, [text_b], [label], ...}. */
+#include "tl/cli.h"
 #include "tl/input.h"
 #include "tl/json.h"
 #include "tl/stream.h"

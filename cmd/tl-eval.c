@@ -2,6 +2,7 @@
  * probability metrics, multi-label figures, breakdowns and comparisons.
  * The numbers come from lib/eval/metrics.c; this file reads records, builds
  * the reports and renders them (table, JSON, SVG). */
+#include "tl/cli.h"
 #include "tl/fsutil.h"
 #include "tl/metrics.h"
 #include "tl/stream.h"

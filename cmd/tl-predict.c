@@ -2,6 +2,7 @@
  * adds "pred", "probs" and optionally "logits". Any model kind of
  * tl/classifier.h (BERT sequence classification, linear). */
 #include "tl/classifier.h"
+#include "tl/cli.h"
 #include "tl/kernels.h"
 #include "tl/model.h"
 #include "tl/stream.h"
@@ -41,7 +42,7 @@ typedef struct {
 	int *idx;
 } ctx;
 
-static void flush(ctx *x, tl_rec_batch *b, uint64_t base)
+static void flush(ctx *x, tl_rec_batch *b)
 {
 	if (!b->n)
 		return;
@@ -50,7 +51,7 @@ static void flush(ctx *x, tl_rec_batch *b, uint64_t base)
 	tl_classifier_err e;
 	if (tl_classifier_predict(c, b->recs, b->n, x->scores, &e) < 0) {
 		if (e.index < b->n)
-			tl_die_rec(e.code ? e.code : TL_EXIT_FAIL, base + b->recs[e.index].no, "%s", e.msg);
+			tl_die_rec(e.code ? e.code : TL_EXIT_FAIL, b->recs[e.index].no, "%s", e.msg);
 		tl_die(e.code ? e.code : TL_EXIT_FAIL, "%s", e.msg);
 	}
 	memcpy(x->probs, x->scores, b->n * (size_t)K * sizeof(float));
@@ -148,46 +149,42 @@ int main(int argc, char **argv)
 	tl_rec_batch b;
 	tl_rec_batch_init(&b);
 
-	char *stdin_only[] = {"-"};
-	char **files = optind < argc ? argv + optind : stdin_only;
-	int nfiles = optind < argc ? argc - optind : 1, wrote_header = 0;
-	uint64_t base = 0;
-	for (int fi = 0; fi < nfiles; fi++) {
-		tl_reader *r = tl_reader_open(files[fi]);
-		if (!r)
-			tl_die(TL_EXIT_IO, "cannot open %s:", strcmp(files[fi], "-") ? files[fi] : "standard input");
-		tl_record rec;
-		while (tl_reader_next_or_die(r, &rec)) {
-			if (rec.is_header || !wrote_header) {
-				if (rec.is_header) {
-					flush(&x, &b, base);
-					if (tl_model_check_vocab(rec.map, x.c->vocab_sha256, dir, err, sizeof err) < 0)
-						tl_die_rec(TL_EXIT_MODEL, base + rec.no, "%s", err);
-				}
-				tl_header_start(x.w, rec.is_header ? rec.map : NULL, argc, argv);
-				msgpack_packer *pk = tl_writer_key(x.w, "predict");
-				msgpack_pack_map(pk, 3);
-				tl_pack_cstr(pk, "model");
-				tl_pack_cstr(pk, dir);
-				tl_pack_cstr(pk, "kind");
-				tl_pack_cstr(pk, x.c->kind);
-				tl_pack_cstr(pk, "labels");
-				msgpack_pack_array(pk, K);
-				for (size_t j = 0; j < K; j++)
-					tl_pack_cstr(pk, x.c->labels[j]);
-				tl_writer_end(x.w);
-				wrote_header = 1;
-				if (rec.is_header)
-					continue;
-			}
-			tl_rec_batch_add(&b, &rec);
-			if (b.n == window)
-				flush(&x, &b, base);
+	tl_source *src = tl_source_new(argv + optind, argc - optind);
+	tl_source_set_file_ends(src, 1);
+	tl_record rec;
+	int rc;
+	while ((rc = tl_source_next_or_die(src, &rec))) {
+		if (rc == TL_SOURCE_FILE_END) { /* batches do not span files */
+			flush(&x, &b);
+			continue;
 		}
-		flush(&x, &b, base);
-		base += tl_reader_count(r);
-		tl_reader_close(r);
+		if (rec.is_header || tl_source_first(src)) {
+			if (rec.is_header) {
+				flush(&x, &b);
+				if (tl_model_check_vocab(rec.map, x.c->vocab_sha256, dir, err, sizeof err) < 0)
+					tl_die_rec(TL_EXIT_MODEL, rec.no, "%s", err);
+			}
+			tl_header_start(x.w, rec.is_header ? rec.map : NULL, argc, argv);
+			msgpack_packer *pk = tl_writer_key(x.w, "predict");
+			msgpack_pack_map(pk, 3);
+			tl_pack_cstr(pk, "model");
+			tl_pack_cstr(pk, dir);
+			tl_pack_cstr(pk, "kind");
+			tl_pack_cstr(pk, x.c->kind);
+			tl_pack_cstr(pk, "labels");
+			msgpack_pack_array(pk, K);
+			for (size_t j = 0; j < K; j++)
+				tl_pack_cstr(pk, x.c->labels[j]);
+			tl_writer_end(x.w);
+			if (rec.is_header)
+				continue;
+		}
+		if (!tl_rec_batch_add(&b, &rec))
+			tl_die(TL_EXIT_FAIL, "internal error: cannot copy record %llu", (unsigned long long)rec.no);
+		if (b.n == window)
+			flush(&x, &b);
 	}
+	tl_source_free(src);
 	if (tl_writer_free(x.w) != 0)
 		tl_die(TL_EXIT_IO, "write error:");
 	tl_rec_batch_free(&b);

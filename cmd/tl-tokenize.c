@@ -1,5 +1,6 @@
 /* tl-tokenize - turn the text of a record stream into token ids: BERT
  * WordPiece (exactly as Hugging Face), or words / characters. */
+#include "tl/cli.h"
 #include "tl/model.h"
 #include "tl/stream.h"
 #include "tl/strtab.h"

@@ -2,6 +2,7 @@
  * directory. Model families: -m fasttext (default) and -m linear
  * (lib/models/linear.c); -m bert runs the BERT trainer (lib/models/bert/bert_fit.c). */
 #include "tl/bert_fit.h"
+#include "tl/cli.h"
 #include "tl/linear.h"
 #include "tl/progress.h"
 #include "tl/stream.h"

@@ -105,7 +105,9 @@ typedef struct {
 } tl_rec_batch;
 
 void tl_rec_batch_init(tl_rec_batch *b);
-/* Deep-copy rec into the batch; returns the copy (valid until clear/free). */
+/* Deep-copy rec into the batch; returns the copy (valid until clear/free),
+ * or NULL when the record cannot be copied (an internal error: the batch
+ * is unchanged). */
 const tl_record *tl_rec_batch_add(tl_rec_batch *b, const tl_record *rec);
 /* Drop all records (memory is kept for reuse up to the largest batch). */
 void tl_rec_batch_clear(tl_rec_batch *b);

@@ -18,6 +18,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tl/stream.h"
+#include "tl/util.h"
+
 /* ---------------- word splitter ----------------
  * The word splitter shared by tl-embed --bow/--tfidf, word2vec and the
  * linear models (the same rule as tl-tokenize --mode word): lower-case
@@ -128,11 +131,21 @@ void tl_feat_opts_finish(tl_feat_opts *o, unsigned set);
 int tl_feat_check_opts(const tl_feat *ft, const tl_feat_opts *asked, unsigned set, char *err, size_t errsz);
 void tl_feat_free(tl_feat *ft);
 
-/* ---------------- tl-embed entry point ----------------
- * tl-embed's main() calls tl_embed_features_main(argc, argv) when
- * tl_embed_features_wanted(argc, argv) says one of --bow, --tfidf,
- * --word2vec is on the command line (lib/features/embed_features.c). */
-int tl_embed_features_wanted(int argc, char **argv);
-int tl_embed_features_main(int argc, char **argv);
+/* ---------------- records (tl-embed --bow/--tfidf/--word2vec) ----------------
+ * The parts of tl-embed's classic feature kinds that do not depend on its
+ * command line (lib/features/embed_features.c); the tool is cmd/tl-embed.c. */
+/* The record's "text": a pointer into the record (not NUL-terminated),
+ * length in *len. NULL with e set (TL_EXIT_DATA, "no \"text\"" or
+ * "\"text\" is not a string") when absent or not a string. */
+const char *tl_rec_text(const tl_record *rec, size_t *len, tl_err *e);
+/* Set "sparse": {"dim", "idx": [...], "val": [...]} on the record being
+ * written to w (tl_writer_start ... tl_writer_end). */
+void tl_writer_sparse(tl_writer *w, const tl_sparse *sp);
+/* Write the header record of a feature stream: in_header (may be NULL)
+ * with this tool's chain entry (tl_header_start) and "features": {"kind":
+ * kind ("bow", "tfidf", "word2vec"), "file", "sha256" (of the fitted
+ * file), "dim"}. Returns tl_writer_end's result. */
+int tl_embed_features_header(tl_writer *w, const msgpack_object *in_header, int argc, char **argv,
+			     const char *kind, const char *file, const char *sha256, int64_t dim);
 
 #endif

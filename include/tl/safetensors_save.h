@@ -20,7 +20,8 @@ void tl_st_saver_free(tl_st_saver *s);
 
 /* Add a tensor. dtype is "F32", "F16", "BF16", "I64", "I32", ...; data is
  * NOT copied: it must stay valid until tl_st_saver_write returns. nbytes
- * must equal numel(shape) * size of dtype (checked by the write). */
+ * must equal numel(shape) * size of dtype, and ndim be 0..8 (both checked
+ * by the write: EINVAL). */
 void tl_st_saver_add(tl_st_saver *s, const char *name, const char *dtype, const int64_t *shape, int ndim,
 		     const void *data, size_t nbytes);
 /* A string pair in __metadata__ (both copied). */

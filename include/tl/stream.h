@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "tl/util.h"
+
 /* ---------------- reading ---------------- */
 
 typedef struct tl_reader tl_reader;
@@ -45,9 +47,65 @@ int tl_reader_next(tl_reader *r, tl_record *rec);
 const char *tl_reader_error(const tl_reader *r);
 uint64_t tl_reader_count(const tl_reader *r);
 
-/* Read the next record or die (TL_EXIT_DATA / TL_EXIT_IO) with a message
- * naming the record. Returns 0 at end of input, 1 with a record. */
-int tl_reader_next_or_die(tl_reader *r, tl_record *rec);
+/* After TL_READ_ERR: the exit code that fits the error, TL_EXIT_IO for a
+ * read error, TL_EXIT_DATA for bad data. (Tools: tl_reader_next_or_die in
+ * tl/cli.h reads and reports in one call.) */
+int tl_reader_error_code(const tl_reader *r);
+
+/* ---------------- several inputs ---------------- */
+
+/* The input of a tool: the records of FILE... one after the other (no
+ * files: standard input; "-": standard input), in the manner of jq's
+ * jq_util_input. The next file is opened when one ends, so a file that
+ * cannot be opened is reported after the records before it. Record numbers
+ * run on across files (rec->no is 1-based over the whole input, headers
+ * counted). */
+typedef struct tl_source tl_source;
+
+/* files[0..nfiles-1] are borrowed: they must outlive the source (argv).
+ * nfiles 0 means standard input. Free with tl_source_free. */
+tl_source *tl_source_new(char *const *files, int nfiles);
+void tl_source_free(tl_source *s);
+
+/* Only the first header record of the whole input is returned; later ones
+ * are skipped (a tool that writes one header for everything). */
+void tl_source_set_one_header(tl_source *s, int on);
+
+/* Have tl_source_next return TL_SOURCE_FILE_END after the last record of
+ * each file read as a stream (before the next file is opened): a tool that
+ * batches records flushes there. Off by default. */
+enum { TL_SOURCE_FILE_END = 2 };
+void tl_source_set_file_ends(tl_source *s, int on);
+
+/* A hook called with each file just opened (a zlib gzFile passed as
+ * void *, owned by the source, and the name for messages, "standard
+ * input" for "-"), before any record is read: it returns 0 to have the
+ * file read as a record stream, 1 when it consumed the file itself (the
+ * source closes it and goes on with the next one), -1 on an error it set
+ * in e (tl_source_next then returns TL_READ_ERR with it). tl-cat uses it
+ * to read JSON lines. */
+typedef int (*tl_source_file_fn)(void *ctx, void *gz, const char *name, tl_err *e);
+void tl_source_set_file_hook(tl_source *s, tl_source_file_fn fn, void *ctx);
+
+/* Open the first file now rather than at the first tl_source_next (for a
+ * tool that reports an unreadable input before it loads anything else).
+ * Returns 0, or -1 with e set as tl_source_next would. */
+int tl_source_start(tl_source *s, tl_err *e);
+
+/* The next record: TL_READ_OK (rec valid until the next call), TL_READ_EOF
+ * after the last file, TL_SOURCE_FILE_END (see above), TL_READ_ERR with e set (e may be NULL): "cannot open
+ * FILE: strerror" (TL_EXIT_IO), or the reader's message (code as
+ * tl_reader_error_code) for a record, whose number within its file is then
+ * tl_source_error_recno. Do not call again after TL_READ_ERR. */
+int tl_source_next(tl_source *s, tl_record *rec, tl_err *e);
+/* Whether the record last returned is the first one of the whole input. */
+int tl_source_first(const tl_source *s);
+/* The file being read, for messages: its path or "standard input"; NULL
+ * before the first file is opened. Valid while s lives. */
+const char *tl_source_name(const tl_source *s);
+/* After TL_READ_ERR: the 1-based number, within its file, of the record
+ * the error is about; 0 when the error is not about a record (open). */
+uint64_t tl_source_error_recno(const tl_source *s);
 
 /* ---------------- field access ---------------- */
 
@@ -79,10 +137,25 @@ int tl_key_eq(const msgpack_object *k, const char *key);
 
 typedef struct tl_writer tl_writer;
 
+/* Write errors are sticky: the first one is kept on the writer (and
+ * later output is dropped), the writing functions return -1 from then on,
+ * tl_writer_error tells the errno value and tl_writer_free returns -1.
+ * In addition the process-wide handler set with tl_set_write_error_handler
+ * is called with the errno value when the error happens; tl_init (tl/cli.h)
+ * installs one that exits (EPIPE: quietly with 0; otherwise "write error:
+ * ..." and TL_EXIT_IO). Without a handler the library only reports. */
+typedef void (*tl_write_error_handler)(int errnum);
+/* Set the handler (NULL: none); returns the previous one. */
+tl_write_error_handler tl_set_write_error_handler(tl_write_error_handler h);
+
 /* Write records to f (not closed by tl_writer_free). */
 tl_writer *tl_writer_open(FILE *f);
-/* Flushes pending data; returns 0, or -1 on a write error. */
+/* Flushes pending data and frees w; returns 0, or -1 on a write error
+ * (errno set: the sticky error, or fflush's). */
 int tl_writer_free(tl_writer *w);
+/* The sticky error: 0, or the errno value of the first write error
+ * (E2BIG: more keys set on one record than the writer holds). */
+int tl_writer_error(const tl_writer *w);
 
 /* Start a record copying src (a MAP, may be NULL). */
 void tl_writer_start(tl_writer *w, const msgpack_object *src);
@@ -91,14 +164,15 @@ void tl_writer_start(tl_writer *w, const msgpack_object *src);
 msgpack_packer *tl_writer_key(tl_writer *w, const char *key);
 /* Remove key from the copy of src. */
 void tl_writer_drop(tl_writer *w, const char *key);
-/* Write the record. Dies with TL_EXIT_IO on a write error (EPIPE: quiet
- * exit 0 is handled by SIGPIPE's default action). */
-void tl_writer_end(tl_writer *w);
+/* Write the record (buffered). Returns 0, or -1 when the writer has a
+ * write error (see above). */
+int tl_writer_end(tl_writer *w);
 
 /* Pack a whole record yourself: returns the output packer; pack exactly
  * one map, then call tl_writer_commit. */
 msgpack_packer *tl_writer_raw(tl_writer *w);
-void tl_writer_commit(tl_writer *w);
+/* Returns 0, or -1 when the writer has a write error. */
+int tl_writer_commit(tl_writer *w);
 
 /* Convenience packers. */
 void tl_pack_str(msgpack_packer *pk, const char *s, size_t len);

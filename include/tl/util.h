@@ -1,8 +1,9 @@
-/* tl/util.h - process conventions shared by every tl tool.
+/* tl/util.h - utilities shared by the library and the tools: exit codes,
+ * the library's error (tl_err), allocation, buffers, sha256, clock.
  *
- * Messages: every diagnostic goes to stderr as "tl-NAME: what went wrong",
- * or "tl-NAME: record N: what went wrong" when it concerns one record.
- * A format that ends in ':' gets ": strerror(errno)" appended (sbase eprintf).
+ * Nothing declared here ends the process, except on allocation failure
+ * (tl_oom below). The functions that print and exit (tl_init, tl_die,
+ * tl_warn, option parsing, tl_close_stdout) are the tools' layer, tl/cli.h.
  */
 #ifndef TL_UTIL_H
 #define TL_UTIL_H
@@ -26,20 +27,20 @@ enum tl_exit {
 	TL_EXIT_INTERRUPTED = 130 /* stopped by SIGINT */
 };
 
-/* The tool's name used in messages ("tl-clean"); set once by tl_init. */
+/* The tool's name used in messages ("tl-clean"); set once by tl_init
+ * (tl/cli.h), "tl" in a program that does not call it. */
 extern const char *tl_progname;
 
-/* Call first in main(): records the tool name, sets the locale-independent
- * defaults. */
-void tl_init(const char *progname);
-
-/* Print a message; tl_die exits with the given code. */
-void tl_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-_Noreturn void tl_die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Same with a record number (1-based) in front of the message. */
-void tl_warn_rec(uint64_t recno, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-_Noreturn void tl_die_rec(int code, uint64_t recno, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+/* The library never exits, with one documented exception: running out of
+ * memory. tl_xmalloc & co. and the stream reader call tl_oom, which calls
+ * the handler set with tl_set_oom_handler (tl_init installs one that prints
+ * the message and exits TL_EXIT_FAIL); without a handler, or when the
+ * handler returns, it prints "PROG: MESSAGE" on stderr and calls abort()
+ * (as redis zmalloc does). The messages look like "out of memory (N bytes)". */
+typedef void (*tl_oom_handler)(const char *msg);
+/* Set the handler (NULL: the default); returns the previous one. */
+tl_oom_handler tl_set_oom_handler(tl_oom_handler h);
+_Noreturn void tl_oom(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Format a message into err (errsz bytes) and return -1: the error
  * convention of library functions that report to their caller. */
@@ -81,24 +82,12 @@ static inline int tl_utf8_encode(char *o, uint32_t cp)
 	return 4;
 }
 
-/* Allocation that dies (TL_EXIT_FAIL, "out of memory") instead of
- * returning NULL. Free with free(). */
+/* Allocation that never returns NULL: on failure it calls tl_oom (see
+ * above). Free with free(). */
 void *tl_xmalloc(size_t n);
 void *tl_xcalloc(size_t n, size_t size);
 void *tl_xrealloc(void *p, size_t n);
 char *tl_xstrdup(const char *s);
-
-/* Flush and close stdout, dying with TL_EXIT_IO if anything failed to be
- * written (sbase fshut). Call at the end of main(). */
-void tl_close_stdout(void);
-
-/* Standard --version text. */
-void tl_print_version(void);
-
-/* Parse helpers for options: die with TL_EXIT_USAGE and a message naming
- * the option when the value is not a number in [lo, hi]. */
-long tl_parse_long(const char *opt, const char *s, long lo, long hi);
-double tl_parse_double(const char *opt, const char *s, double lo, double hi);
 
 /* Growable byte buffer. Owner frees data with free(). */
 typedef struct {

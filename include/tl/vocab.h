@@ -21,7 +21,8 @@ tl_vocab *tl_vocab_load(const char *path, char *err, size_t errsz);
 /* Build from memory (copied); name is used in messages. */
 tl_vocab *tl_vocab_from_mem(const char *data, size_t len, const char *name, char *err, size_t errsz);
 /* The vocabulary embedded in libtl: the uncased BERT vocabulary
- * (bert-base-uncased, 30,522 tokens; the one all-MiniLM-L6-v2 uses). */
+ * (bert-base-uncased, 30,522 tokens; the one all-MiniLM-L6-v2 uses).
+ * NULL only if the embedded data were broken (a build error). */
 tl_vocab *tl_vocab_default(void);
 void tl_vocab_free(tl_vocab *v);
 

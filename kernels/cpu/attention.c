@@ -273,7 +273,7 @@ void tl_cpu_attention_forward_packed(float *out, const float *qkv, const int32_t
 	int C3 = 3 * C;
 	size_t *offs = malloc(sizeof(size_t) * ((size_t)B + 1));
 	if (!offs)
-		tl_die(TL_EXIT_FAIL, "out of memory");
+		tl_oom("out of memory");
 	offs[0] = 0;
 	for (int b = 0; b < B; b++)
 		offs[b + 1] = offs[b] + (size_t)(lens[b] > 0 ? lens[b] : 0);

@@ -80,7 +80,7 @@ static void permute(float *w, int IC, int OC, int nv, int to)
 	size_t n = (size_t)IC * OC;
 	float *tmp = malloc(n * sizeof(float));
 	if (!tmp)
-		tl_die(TL_EXIT_FAIL, "out of memory (%zu bytes)", n * sizeof(float));
+		tl_oom("out of memory (%zu bytes)", n * sizeof(float));
 	memcpy(tmp, w, n * sizeof(float));
 	for (int k0 = 0; k0 < IC; k0 += KC) {
 		int kc = IC - k0 < KC ? IC - k0 : KC;

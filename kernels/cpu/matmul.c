@@ -29,7 +29,7 @@ void tl_cpu_sgemm_rows(float *out, const float *inp, const float *weight, const 
 		int M = (int)(SMALL_MNK / per_row) + 1;
 		float *pin = calloc((size_t)M * IC, sizeof(float)), *pout = malloc(sizeof(float) * (size_t)M * OC);
 		if (!pin || !pout)
-			tl_die(TL_EXIT_FAIL, "out of memory");
+			tl_oom("out of memory");
 		memcpy(pin, inp, sizeof(float) * (size_t)N * IC);
 		tl_cpu_sgemm_rows(pout, pin, weight, bias, M, IC, OC);
 		memcpy(out, pout, sizeof(float) * (size_t)N * OC);

@@ -14,7 +14,7 @@ void *tl_cpu_alloc(size_t bytes)
 	size_t n = (bytes + 63) & ~(size_t)63;
 	void *p = NULL;
 	if (posix_memalign(&p, 64, n ? n : 64) != 0)
-		tl_die(TL_EXIT_FAIL, "out of memory (%zu bytes)", bytes);
+		tl_oom("out of memory (%zu bytes)", bytes);
 	memset(p, 0, n);
 	return p;
 }

@@ -40,7 +40,7 @@ void tl_cpu_pooler_forward(float *out, const float *hidden, const float *weight,
 	if (T != 1) {
 		cls = malloc(sizeof(float) * ((size_t)B * C + 1));
 		if (!cls)
-			tl_die(TL_EXIT_FAIL, "out of memory");
+			tl_oom("out of memory");
 		for (int b = 0; b < B; b++)
 			memcpy(cls + (size_t)b * C, hidden + (size_t)b * T * C, sizeof(float) * C);
 	}

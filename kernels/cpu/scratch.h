@@ -20,7 +20,7 @@ static inline float *tl_cpu_scratch(size_t n)
 		size_t want = n > 2 * cap ? n : 2 * cap;
 		buf = aligned_alloc(64, ((want ? want : 1) * sizeof(float) + 63) & ~(size_t)63);
 		if (!buf)
-			tl_die(TL_EXIT_FAIL, "out of memory");
+			tl_oom("out of memory");
 		cap = want;
 	}
 	return buf;

@@ -1,4 +1,5 @@
-/* util.c - messages, allocation, stdout shutdown, option parsing, sha256. */
+/* util.c - errors, allocation (the out-of-memory handler), buffers, sha256.
+ * The functions that print and exit are in lib/cli/cli.c. */
 #include "tl/util.h"
 
 #include <errno.h>
@@ -13,59 +14,26 @@
 
 const char *tl_progname = "tl";
 
-void tl_init(const char *progname)
+static tl_oom_handler oom_handler;
+
+tl_oom_handler tl_set_oom_handler(tl_oom_handler h)
 {
-	const char *slash = strrchr(progname, '/');
-	tl_progname = slash ? slash + 1 : progname;
-	setlocale(LC_NUMERIC, "C");
+	tl_oom_handler old = oom_handler;
+	oom_handler = h;
+	return old;
 }
 
-static void vmsg(uint64_t recno, int userec, const char *fmt, va_list ap)
+void tl_oom(const char *fmt, ...)
 {
-	int saved = errno;
-	fflush(stdout);
-	fprintf(stderr, "%s: ", tl_progname);
-	if (userec)
-		fprintf(stderr, "record %llu: ", (unsigned long long)recno);
-	vfprintf(stderr, fmt, ap);
-	size_t n = strlen(fmt);
-	if (n && fmt[n - 1] == ':')
-		fprintf(stderr, " %s", strerror(saved));
-	fputc('\n', stderr);
-}
-
-void tl_warn(const char *fmt, ...)
-{
+	char msg[256];
 	va_list ap;
 	va_start(ap, fmt);
-	vmsg(0, 0, fmt, ap);
+	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-}
-
-void tl_die(int code, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vmsg(0, 0, fmt, ap);
-	va_end(ap);
-	exit(code);
-}
-
-void tl_warn_rec(uint64_t recno, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vmsg(recno, 1, fmt, ap);
-	va_end(ap);
-}
-
-void tl_die_rec(int code, uint64_t recno, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vmsg(recno, 1, fmt, ap);
-	va_end(ap);
-	exit(code);
+	if (oom_handler)
+		oom_handler(msg);
+	fprintf(stderr, "%s: %s\n", tl_progname, msg);
+	abort();
 }
 
 int tl_errf(char *err, size_t errsz, const char *fmt, ...)
@@ -93,7 +61,7 @@ void *tl_xmalloc(size_t n)
 {
 	void *p = malloc(n ? n : 1);
 	if (!p)
-		tl_die(TL_EXIT_FAIL, "out of memory (%zu bytes)", n);
+		tl_oom("out of memory (%zu bytes)", n);
 	return p;
 }
 
@@ -101,7 +69,7 @@ void *tl_xcalloc(size_t n, size_t size)
 {
 	void *p = calloc(n ? n : 1, size ? size : 1);
 	if (!p)
-		tl_die(TL_EXIT_FAIL, "out of memory (%zu x %zu bytes)", n, size);
+		tl_oom("out of memory (%zu x %zu bytes)", n, size);
 	return p;
 }
 
@@ -109,7 +77,7 @@ void *tl_xrealloc(void *p, size_t n)
 {
 	void *q = realloc(p, n ? n : 1);
 	if (!q)
-		tl_die(TL_EXIT_FAIL, "out of memory (%zu bytes)", n);
+		tl_oom("out of memory (%zu bytes)", n);
 	return q;
 }
 
@@ -119,47 +87,6 @@ char *tl_xstrdup(const char *s)
 	char *p = tl_xmalloc(n);
 	memcpy(p, s, n);
 	return p;
-}
-
-void tl_close_stdout(void)
-{
-	int bad = fflush(stdout) != 0 || ferror(stdout);
-	int e = errno;
-	if (fclose(stdout) != 0 && !bad) {
-		bad = 1;
-		e = errno;
-	}
-	if (bad) {
-		if (e == EPIPE)
-			exit(TL_EXIT_OK);
-		errno = e;
-		tl_die(TL_EXIT_IO, "write error on standard output:");
-	}
-}
-
-void tl_print_version(void)
-{
-	printf("%s (tl) %s\n", tl_progname, TL_VERSION);
-}
-
-long tl_parse_long(const char *opt, const char *s, long lo, long hi)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < lo || v > hi)
-		tl_die(TL_EXIT_USAGE, "option %s: '%s' is not an integer in [%ld, %ld]", opt, s, lo, hi);
-	return v;
-}
-
-double tl_parse_double(const char *opt, const char *s, double lo, double hi)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || end == s || *end || !isfinite(v) || v < lo || v > hi)
-		tl_die(TL_EXIT_USAGE, "option %s: '%s' is not a number in [%g, %g]", opt, s, lo, hi);
-	return v;
 }
 
 void tl_buf_reserve(tl_buf *b, size_t extra)

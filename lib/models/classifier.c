@@ -184,7 +184,7 @@ const tl_record *tl_rec_batch_add(tl_rec_batch *b, const tl_record *rec)
 	msgpack_pack_object(&pk, *rec->map);
 	size_t off = 0;
 	if (msgpack_unpack_next(&o->up, o->sb.data, o->sb.size, &off) != MSGPACK_UNPACK_SUCCESS)
-		tl_die(TL_EXIT_FAIL, "internal error: cannot copy record %llu", (unsigned long long)rec->no);
+		return NULL; /* cannot happen: rec->map was unpacked by msgpack itself */
 	tl_record *r = &b->recs[b->n++];
 	*r = *rec;
 	r->map = &o->up.data;

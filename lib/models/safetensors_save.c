@@ -24,6 +24,7 @@ struct tl_st_saver {
 	int n, cap;
 	char **meta; /* key, value pairs */
 	int nmeta;
+	int bad; /* a tensor was added with an impossible ndim */
 };
 
 tl_st_saver *tl_st_saver_init(void)
@@ -49,8 +50,10 @@ void tl_st_saver_free(tl_st_saver *s)
 void tl_st_saver_add(tl_st_saver *s, const char *name, const char *dtype, const int64_t *shape, int ndim,
 		     const void *data, size_t nbytes)
 {
-	if (ndim < 0 || ndim > 8)
-		tl_die(TL_EXIT_FAIL, "internal error: tensor %s has %d dimensions", name, ndim);
+	if (ndim < 0 || ndim > 8) {
+		s->bad = 1; /* reported by tl_st_saver_write (EINVAL) */
+		return;
+	}
 	if (s->n == s->cap) {
 		s->cap = s->cap ? 2 * s->cap : 64;
 		s->t = tl_xrealloc(s->t, (size_t)s->cap * sizeof *s->t);
@@ -88,6 +91,10 @@ static size_t dtype_size(const char *d)
 
 int tl_st_saver_write(tl_st_saver *s, const char *path)
 {
+	if (s->bad) {
+		errno = EINVAL;
+		return -1;
+	}
 	tl_buf h = {0};
 	size_t off = 0;
 	tl_buf_addc(&h, '{');

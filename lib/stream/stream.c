@@ -38,7 +38,7 @@ tl_reader *tl_reader_open_gz(void *gz)
 	tl_reader *r = tl_xcalloc(1, sizeof *r);
 	r->gz = gz;
 	if (!msgpack_unpacker_init(&r->up, 1 << 16))
-		tl_die(TL_EXIT_FAIL, "out of memory");
+		tl_oom("out of memory");
 	msgpack_unpacked_init(&r->res);
 	return r;
 }
@@ -121,7 +121,7 @@ int tl_reader_next(tl_reader *r, tl_record *rec)
 			return TL_READ_ERR;
 		}
 		if (ret == MSGPACK_UNPACK_NOMEM_ERROR)
-			tl_die(TL_EXIT_FAIL, "out of memory while reading record %llu", (unsigned long long)r->count + 1);
+			tl_oom("out of memory while reading record %llu", (unsigned long long)r->count + 1);
 		/* MSGPACK_UNPACK_CONTINUE: need more bytes */
 		if (r->eof) {
 			if (msgpack_unpacker_message_size(&r->up) > 0) {
@@ -132,7 +132,7 @@ int tl_reader_next(tl_reader *r, tl_record *rec)
 			return TL_READ_EOF;
 		}
 		if (!msgpack_unpacker_reserve_buffer(&r->up, 1 << 16))
-			tl_die(TL_EXIT_FAIL, "out of memory while reading record %llu", (unsigned long long)r->count + 1);
+			tl_oom("out of memory while reading record %llu", (unsigned long long)r->count + 1);
 		int n = gzread(r->gz, msgpack_unpacker_buffer(&r->up), (unsigned)msgpack_unpacker_buffer_capacity(&r->up));
 		if (n < 0) {
 			int zerr;
@@ -156,12 +156,120 @@ int tl_reader_next(tl_reader *r, tl_record *rec)
 	}
 }
 
-int tl_reader_next_or_die(tl_reader *r, tl_record *rec)
+int tl_reader_error_code(const tl_reader *r)
 {
-	int ret = tl_reader_next(r, rec);
-	if (ret == TL_READ_ERR)
-		tl_die_rec(strncmp(r->err, "read error", 10) == 0 ? TL_EXIT_IO : TL_EXIT_DATA, r->count, "%s", r->err);
-	return ret == TL_READ_OK;
+	return strncmp(r->err, "read error", 10) == 0 ? TL_EXIT_IO : TL_EXIT_DATA;
+}
+
+/* ---------------- several inputs ---------------- */
+
+struct tl_source {
+	char *const *files;
+	int nfiles, next;       /* files[next] is the one to open next */
+	tl_reader *r;           /* the open file, or NULL */
+	const char *name;       /* its name for messages */
+	uint64_t base;          /* records of the files before it */
+	uint64_t err_no;        /* record number of the last error, 0: none */
+	int one_header, seen_header, nret, file_ends;
+	tl_source_file_fn hook;
+	void *hook_ctx;
+};
+
+static char *const stdin_only[] = {"-"};
+
+tl_source *tl_source_new(char *const *files, int nfiles)
+{
+	tl_source *s = tl_xcalloc(1, sizeof *s);
+	s->files = nfiles > 0 ? files : stdin_only;
+	s->nfiles = nfiles > 0 ? nfiles : 1;
+	return s;
+}
+
+void tl_source_free(tl_source *s)
+{
+	if (!s)
+		return;
+	tl_reader_close(s->r);
+	free(s);
+}
+
+void tl_source_set_one_header(tl_source *s, int on) { s->one_header = on; }
+void tl_source_set_file_ends(tl_source *s, int on) { s->file_ends = on; }
+
+void tl_source_set_file_hook(tl_source *s, tl_source_file_fn fn, void *ctx)
+{
+	s->hook = fn;
+	s->hook_ctx = ctx;
+}
+
+int tl_source_first(const tl_source *s) { return s->nret == 1; }
+const char *tl_source_name(const tl_source *s) { return s->name; }
+uint64_t tl_source_error_recno(const tl_source *s) { return s->err_no; }
+
+/* Open the next file: 1 opened (s->r set), 0 no file left, -1 error. */
+static int source_open(tl_source *s, tl_err *e)
+{
+	for (;;) {
+		if (s->next >= s->nfiles)
+			return 0;
+		const char *path = s->files[s->next++];
+		int is_stdin = strcmp(path, "-") == 0;
+		s->name = is_stdin ? "standard input" : path;
+		errno = 0;
+		gzFile gz = is_stdin ? gzdopen(0, "rb") : gzopen(path, "rb");
+		if (!gz)
+			return tl_seterr(e, TL_EXIT_IO, "cannot open %s: %s", s->name, strerror(errno ? errno : ENOMEM));
+		gzbuffer(gz, 1 << 17);
+		int rc = s->hook ? s->hook(s->hook_ctx, gz, s->name, e) : 0;
+		if (rc == 0) {
+			s->r = tl_reader_open_gz(gz);
+			return 1;
+		}
+		gzclose(gz);
+		if (rc < 0)
+			return -1;
+	}
+}
+
+int tl_source_start(tl_source *s, tl_err *e)
+{
+	s->err_no = 0;
+	if (s->r || s->next > 0)
+		return 0;
+	return source_open(s, e) < 0 ? -1 : 0;
+}
+
+int tl_source_next(tl_source *s, tl_record *rec, tl_err *e)
+{
+	s->err_no = 0;
+	for (;;) {
+		if (!s->r) {
+			int rc = source_open(s, e);
+			if (rc <= 0)
+				return rc < 0 ? TL_READ_ERR : TL_READ_EOF;
+		}
+		int ret = tl_reader_next(s->r, rec);
+		if (ret == TL_READ_EOF) {
+			s->base += tl_reader_count(s->r);
+			tl_reader_close(s->r);
+			s->r = NULL;
+			if (s->file_ends)
+				return TL_SOURCE_FILE_END;
+			continue;
+		}
+		if (ret == TL_READ_ERR) {
+			s->err_no = tl_reader_count(s->r);
+			return tl_seterr(e, tl_reader_error_code(s->r), "%s", tl_reader_error(s->r));
+		}
+		if (rec->is_header) {
+			if (s->one_header && s->seen_header)
+				continue;
+			s->seen_header = 1;
+		}
+		rec->no += s->base;
+		s->nret++;
+		return TL_READ_OK;
+	}
 }
 
 const char *tl_rec_str(const tl_record *rec, const char *key, size_t *len, int *bad)
@@ -267,8 +375,35 @@ struct tl_writer {
 	char *keys[MAXKEYS];
 	size_t off[MAXKEYS + 1];
 	char *drop[MAXKEYS];
-	int failed;
+	int err;             /* sticky: errno value of the first write error */
+	msgpack_packer pk_null; /* a packer that discards (after E2BIG) */
 };
+
+static tl_write_error_handler write_error_handler;
+
+tl_write_error_handler tl_set_write_error_handler(tl_write_error_handler h)
+{
+	tl_write_error_handler old = write_error_handler;
+	write_error_handler = h;
+	return old;
+}
+
+static void writer_fail(tl_writer *w, int errnum)
+{
+	if (!w->err)
+		w->err = errnum ? errnum : EIO;
+	w->out.len = 0;
+	if (write_error_handler)
+		write_error_handler(w->err);
+}
+
+int tl_writer_error(const tl_writer *w) { return w->err; }
+
+static int null_write(void *data, const char *p, size_t n)
+{
+	(void)data, (void)p, (void)n;
+	return 0;
+}
 
 static int buf_write(void *data, const char *p, size_t n)
 {
@@ -283,17 +418,22 @@ tl_writer *tl_writer_open(FILE *f)
 	msgpack_packer_init(&w->pk_out, &w->out, buf_write);
 	msgpack_sbuffer_init(&w->nv);
 	msgpack_packer_init(&w->pk_nv, &w->nv, msgpack_sbuffer_write);
+	msgpack_packer_init(&w->pk_null, NULL, null_write);
 	return w;
 }
 
-static void writer_flush(tl_writer *w)
+static int writer_flush(tl_writer *w)
 {
+	if (w->err) {
+		w->out.len = 0;
+		return -1;
+	}
 	if (w->out.len && fwrite(w->out.data, 1, w->out.len, w->f) != w->out.len) {
-		if (errno == EPIPE)
-			exit(TL_EXIT_OK);
-		tl_die(TL_EXIT_IO, "write error:");
+		writer_fail(w, errno);
+		return -1;
 	}
 	w->out.len = 0;
+	return 0;
 }
 
 static void clear_keys(tl_writer *w)
@@ -310,9 +450,13 @@ int tl_writer_free(tl_writer *w)
 {
 	if (!w)
 		return 0;
-	writer_flush(w);
+	int rc = writer_flush(w);
+	int e = w->err;
 	clear_keys(w);
-	int rc = fflush(w->f) == 0 ? 0 : -1;
+	if (fflush(w->f) != 0)
+		rc = -1;
+	else if (rc < 0)
+		errno = e;
 	tl_buf_free(&w->out);
 	msgpack_sbuffer_destroy(&w->nv);
 	free(w);
@@ -327,8 +471,10 @@ void tl_writer_start(tl_writer *w, const msgpack_object *src)
 
 msgpack_packer *tl_writer_key(tl_writer *w, const char *key)
 {
-	if (w->nkeys == MAXKEYS)
-		tl_die(TL_EXIT_FAIL, "internal error: more than %d keys set on one record", MAXKEYS);
+	if (w->nkeys == MAXKEYS) {
+		writer_fail(w, E2BIG);
+		return &w->pk_null;
+	}
 	w->keys[w->nkeys] = tl_xstrdup(key);
 	w->off[w->nkeys] = w->nv.size;
 	w->nkeys++;
@@ -352,7 +498,7 @@ static int keep_src_key(const tl_writer *w, const msgpack_object *k)
 	return 1;
 }
 
-void tl_writer_end(tl_writer *w)
+int tl_writer_end(tl_writer *w)
 {
 	uint32_t n = (uint32_t)w->nkeys;
 	if (w->src)
@@ -374,8 +520,9 @@ void tl_writer_end(tl_writer *w)
 	}
 	clear_keys(w);
 	w->src = NULL;
-	if (w->out.len >= (1 << 16))
-		writer_flush(w);
+	if (w->out.len >= (1 << 16) || w->err)
+		return writer_flush(w);
+	return 0;
 }
 
 msgpack_packer *tl_writer_raw(tl_writer *w)
@@ -383,10 +530,11 @@ msgpack_packer *tl_writer_raw(tl_writer *w)
 	return &w->pk_out;
 }
 
-void tl_writer_commit(tl_writer *w)
+int tl_writer_commit(tl_writer *w)
 {
-	if (w->out.len >= (1 << 16))
-		writer_flush(w);
+	if (w->out.len >= (1 << 16) || w->err)
+		return writer_flush(w);
+	return 0;
 }
 
 void tl_pack_str(msgpack_packer *pk, const char *s, size_t len)

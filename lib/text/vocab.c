@@ -201,10 +201,7 @@ tl_vocab *tl_vocab_default(void)
 	size_t len;
 	const char *d = tl_vocab_default_data(&len);
 	char err[256];
-	tl_vocab *v = tl_vocab_from_mem(d, len, "(embedded bert-base-uncased vocab.txt)", err, sizeof err);
-	if (!v)
-		tl_die(TL_EXIT_MODEL, "%s", err);
-	return v;
+	return tl_vocab_from_mem(d, len, "(embedded bert-base-uncased vocab.txt)", err, sizeof err);
 }
 
 void tl_vocab_free(tl_vocab *v)

@@ -82,3 +82,38 @@ load helpers
 	[ "$status" -eq 0 ]
 	[ "$output" = '{"text":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}' ]
 }
+
+@test "tl-cat: several inputs: an empty file, JSON lines and a stream, headers in the second" {
+	d=$BATS_TEST_TMPDIR
+	printf '{"id":1}\n{"id":2}\n' >"$d/a.jsonl"
+	: >"$d/empty"
+	printf '{"tl":1,"kind":"header"}\n{"id":3}\n' | tl-cat >"$d/b.s"
+	run tl-cat -t jsonl "$d/a.jsonl" "$d/empty" "$d/b.s"
+	[ "$status" -eq 0 ]
+	[ "$output" = '{"id":1}
+{"id":2}
+{"id":3}' ]
+	run sh -c "tl-cat -t msgpack '$d/b.s' '$d/empty' '$d/b.s' | tl-cat -H"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 4 ]
+	[ "${lines[2]}" = '{"tl":1,"kind":"header"}' ]
+}
+
+@test "tl-cat: a missing second file is reported after the first file's records" {
+	printf '{"id":1}\n' | tl-cat >"$BATS_TEST_TMPDIR/a.s"
+	run tl-cat "$BATS_TEST_TMPDIR/a.s" /nonexistent/x
+	[ "$status" -eq 4 ]
+	[ "${lines[0]}" = '{"id":1}' ]
+	[ "${lines[1]}" = "tl-cat: cannot open /nonexistent/x: No such file or directory" ]
+}
+
+@test "tl-cat: a full disk is a write error (exit 4)" {
+	[ -w /dev/full ] || skip "no /dev/full"
+	yes '{"text":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}' | head -5000 >"$BATS_TEST_TMPDIR/in.jsonl"
+	run sh -c "tl-cat -t msgpack '$BATS_TEST_TMPDIR/in.jsonl' >/dev/full"
+	[ "$status" -eq 4 ]
+	[ "$output" = "tl-cat: write error: No space left on device" ]
+	run sh -c "tl-cat '$BATS_TEST_TMPDIR/in.jsonl' | tl-cat >/dev/full"
+	[ "$status" -eq 4 ]
+	[ "$output" = "tl-cat: write error: No space left on device" ]
+}

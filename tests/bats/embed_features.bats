@@ -94,3 +94,24 @@ setup() {
 	[[ "$output" == *"dev accuracy 1.0000"* ]]
 	grep -q '"input": "sparse"' "$BATS_TEST_TMPDIR/m/config.json"
 }
+
+@test "tl-embed --bow: an unreadable input before the fitted file, a full disk (exit 4)" {
+	run tl-embed --bow --features "$BATS_TEST_TMPDIR/none.tsv" /nonexistent/x
+	[ "$status" -eq 4 ]
+	[ "$output" = "tl-embed: cannot open /nonexistent/x: No such file or directory" ]
+	[ -w /dev/full ] || skip "no /dev/full"
+	tl-embed --bow --fit "$BATS_TEST_TMPDIR/f.tsv" --fit-only "$BATS_TEST_TMPDIR/train.s"
+	run sh -c "tl-embed --bow --features '$BATS_TEST_TMPDIR/f.tsv' '$BATS_TEST_TMPDIR/train.s' >/dev/full"
+	[ "$status" -eq 4 ]
+	[ "$output" = "tl-embed: write error: No space left on device" ]
+}
+
+@test "tl-embed --bow: one header for the input, later headers folded into it" {
+	printf '{"tl":1,"kind":"header","a":1}\n{"text":"x"}\n{"tl":1,"kind":"header","b":2}\n{"text":"y"}\n' |
+		tl-cat >"$BATS_TEST_TMPDIR/h.s"
+	tl-embed --bow --fit "$BATS_TEST_TMPDIR/h.tsv" --fit-only "$BATS_TEST_TMPDIR/h.s"
+	run sh -c "tl-embed --bow --features '$BATS_TEST_TMPDIR/h.tsv' '$BATS_TEST_TMPDIR/h.s' | tl-cat -H"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 3 ]
+	[[ "${lines[0]}" == *'"a":1'*'"features"'* ]]
+}

@@ -122,3 +122,18 @@ setup() {
 	run tl-predict --help
 	[[ "$output" == *"--device NAME"* ]]
 }
+
+@test "tl-predict: several files: record numbers run on, a missing file, a full disk" {
+	sample_stream 3 >"$BATS_TEST_TMPDIR/a.s"
+	printf '{"ids":[101,102]}\n{"id":7}\n' | tl-cat -t msgpack >"$BATS_TEST_TMPDIR/b.s"
+	run sh -c "tl-predict -m '$CLS' '$BATS_TEST_TMPDIR/a.s' '$BATS_TEST_TMPDIR/b.s' >/dev/null"
+	[ "$status" -eq 3 ]
+	[[ "$output" == "tl-predict: record 5: no \"ids\""* ]]
+	run sh -c "tl-predict -m '$CLS' '$BATS_TEST_TMPDIR/a.s' /nonexistent/x >/dev/null"
+	[ "$status" -eq 4 ]
+	[ "$output" = "tl-predict: cannot open /nonexistent/x: No such file or directory" ]
+	[ -w /dev/full ] || skip "no /dev/full"
+	run sh -c "tl-predict -m '$CLS' '$BATS_TEST_TMPDIR/a.s' >/dev/full"
+	[ "$status" -eq 4 ]
+	[ "$output" = "tl-predict: write error: No space left on device" ]
+}

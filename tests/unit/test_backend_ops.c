@@ -16,6 +16,7 @@
  * of the table that no test marks fails the run, so a kernel added to the
  * table without a test here cannot pass. */
 #include "testhelp.h"
+#include "tl/cli.h"
 #include "tl/kernels.h"
 #include "tl/util.h"
 

@@ -18,6 +18,7 @@
 #include "testhelp.h"
 
 #include "tl/bert_train.h"
+#include "tl/cli.h"
 #include "tl/safetensors.h"
 #include "tl/util.h"
 

@@ -3,6 +3,7 @@
  * tests/ref/gen_grads.py). */
 #include "testhelp.h"
 
+#include "tl/cli.h"
 #include "tl/optim.h"
 #include "tl/safetensors.h"
 #include "tl/util.h"

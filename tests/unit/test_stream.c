@@ -1,11 +1,239 @@
 /* Unit tests for the record stream: writer pass-through, replacement,
- * dropping, headers, field decoding, sha256. */
+ * dropping, headers, field decoding, sha256; the input iterator over
+ * several files (tl_source); sticky write errors. */
 #include "testhelp.h"
 #include "tl/stream.h"
 #include "tl/util.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
+
+/* Write a stream file: nrec records, the first a header when header. */
+static void write_file(const char *path, int header, int nrec, int first_id)
+{
+	FILE *f = fopen(path, "w");
+	tl_writer *w = tl_writer_open(f);
+	char *argv[] = {"tl-test", NULL};
+	if (header) {
+		tl_header_start(w, NULL, 1, argv);
+		tl_writer_end(w);
+	}
+	for (int i = 0; i < nrec; i++) {
+		tl_writer_start(w, NULL);
+		msgpack_pack_int(tl_writer_key(w, "id"), first_id + i);
+		tl_writer_end(w);
+	}
+	tl_writer_free(w);
+	fclose(f);
+}
+
+static long rec_id(const tl_record *rec)
+{
+	const msgpack_object *o = tl_rec_get(rec, "id");
+	return o && o->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? (long)o->via.u64 : -1;
+}
+
+static int hook_calls;
+static int skip_empty(void *ctx, void *gz, const char *name, tl_err *e)
+{
+	(void)gz, (void)e;
+	hook_calls++;
+	return strcmp(name, (const char *)ctx) == 0; /* consume that file */
+}
+
+static void test_source(void)
+{
+	char a[] = "/tmp/tl-test-srcA-XXXXXX", b[] = "/tmp/tl-test-srcB-XXXXXX", c[] = "/tmp/tl-test-srcC-XXXXXX",
+	     t[] = "/tmp/tl-test-srcT-XXXXXX";
+	close(mkstemp(a));
+	close(mkstemp(b));
+	close(mkstemp(c));
+	close(mkstemp(t));
+	write_file(a, 1, 2, 1); /* header, 1, 2 */
+	write_file(b, 0, 0, 0); /* empty */
+	write_file(c, 1, 1, 3); /* header, 3 */
+	FILE *f = fopen(t, "w");  /* one record, then a truncated one */
+	fwrite("\x81\xa2id\x05\x82\xa2id", 1, 9, f);
+	fclose(f);
+
+	/* several files, an empty one, a header in the second: numbers run on */
+	char *files[] = {a, b, c};
+	tl_source *s = tl_source_new(files, 3);
+	tl_record rec;
+	tl_err e;
+	CHECK(tl_source_name(s) == NULL);
+	CHECK_EQ_INT(tl_source_next(s, &rec, &e), TL_READ_OK);
+	CHECK(rec.is_header && rec.no == 1 && tl_source_first(s));
+	CHECK_STR(tl_source_name(s), a);
+	CHECK_EQ_INT(tl_source_next(s, &rec, &e), TL_READ_OK);
+	CHECK(!rec.is_header && rec.no == 2 && rec_id(&rec) == 1 && !tl_source_first(s));
+	CHECK_EQ_INT(tl_source_next(s, &rec, &e), TL_READ_OK);
+	CHECK(rec.no == 3 && rec_id(&rec) == 2);
+	CHECK_EQ_INT(tl_source_next(s, &rec, &e), TL_READ_OK);
+	CHECK(rec.is_header && rec.no == 4);
+	CHECK_STR(tl_source_name(s), c);
+	CHECK_EQ_INT(tl_source_next(s, &rec, &e), TL_READ_OK);
+	CHECK(rec.no == 5 && rec_id(&rec) == 3);
+	CHECK_EQ_INT(tl_source_next(s, &rec, &e), TL_READ_EOF);
+	tl_source_free(s);
+
+	/* one header: the second file's header is skipped, numbers unchanged */
+	s = tl_source_new(files, 3);
+	tl_source_set_one_header(s, 1);
+	int n = 0, nh = 0;
+	uint64_t last = 0;
+	while (tl_source_next(s, &rec, &e) == TL_READ_OK) {
+		n++;
+		nh += rec.is_header;
+		last = rec.no;
+	}
+	CHECK_EQ_INT(n, 4);
+	CHECK_EQ_INT(nh, 1);
+	CHECK_EQ_INT(last, 5);
+	tl_source_free(s);
+
+	/* file ends: one after each file, the empty one too */
+	s = tl_source_new(files, 3);
+	tl_source_set_file_ends(s, 1);
+	int ends = 0, rc;
+	n = 0;
+	while ((rc = tl_source_next(s, &rec, &e)) != TL_READ_EOF) {
+		if (rc == TL_SOURCE_FILE_END)
+			ends++;
+		else if (rc == TL_READ_OK)
+			n++;
+		else
+			break;
+	}
+	CHECK_EQ_INT(ends, 3);
+	CHECK_EQ_INT(n, 5);
+	tl_source_free(s);
+
+	/* a hook that consumes the second file */
+	s = tl_source_new(files, 3);
+	tl_source_set_file_hook(s, skip_empty, b);
+	hook_calls = n = 0;
+	while (tl_source_next(s, &rec, &e) == TL_READ_OK)
+		n++;
+	CHECK_EQ_INT(hook_calls, 3);
+	CHECK_EQ_INT(n, 5);
+	tl_source_free(s);
+
+	/* a missing file: reported after the records before it, with no record number */
+	char *files2[] = {a, "/nonexistent/tl-test", c};
+	s = tl_source_new(files2, 3);
+	n = 0;
+	while ((rc = tl_source_next(s, &rec, &e)) == TL_READ_OK)
+		n++;
+	CHECK_EQ_INT(rc, TL_READ_ERR);
+	CHECK_EQ_INT(n, 3);
+	CHECK_EQ_INT(e.code, TL_EXIT_IO);
+	CHECK_STR(e.msg, "cannot open /nonexistent/tl-test: No such file or directory");
+	CHECK_EQ_INT(tl_source_error_recno(s), 0);
+	CHECK_STR(tl_source_name(s), "/nonexistent/tl-test");
+	tl_source_free(s);
+
+	/* tl_source_start reports it before any record */
+	s = tl_source_new(files2 + 1, 1);
+	CHECK_EQ_INT(tl_source_start(s, &e), -1);
+	CHECK_EQ_INT(e.code, TL_EXIT_IO);
+	tl_source_free(s);
+	s = tl_source_new(files, 1);
+	CHECK_EQ_INT(tl_source_start(s, &e), 0);
+	CHECK_EQ_INT(tl_source_next(s, &rec, &e), TL_READ_OK);
+	CHECK(rec.is_header);
+	tl_source_free(s);
+
+	/* bad data in the second file: its code, the number within the file */
+	char *files3[] = {a, t};
+	s = tl_source_new(files3, 2);
+	n = 0;
+	while ((rc = tl_source_next(s, &rec, &e)) == TL_READ_OK)
+		n++;
+	CHECK_EQ_INT(rc, TL_READ_ERR);
+	CHECK_EQ_INT(n, 4); /* 3 from a, 1 from t */
+	CHECK_EQ_INT(e.code, TL_EXIT_DATA);
+	CHECK_STR(e.msg, "truncated record at end of input");
+	CHECK_EQ_INT(tl_source_error_recno(s), 2);
+	tl_source_free(s);
+
+	unlink(a);
+	unlink(b);
+	unlink(c);
+	unlink(t);
+}
+
+static int handler_calls, handler_errnum;
+static void on_write_error(int errnum)
+{
+	handler_calls++;
+	handler_errnum = errnum;
+}
+
+/* Write records until the writer fails (more than its 64 KiB buffer). */
+static int write_until_error(tl_writer *w)
+{
+	char big[1000];
+	memset(big, 'x', sizeof big);
+	for (int i = 0; i < 1000; i++) {
+		tl_writer_start(w, NULL);
+		tl_pack_str(tl_writer_key(w, "text"), big, sizeof big);
+		if (tl_writer_end(w) < 0)
+			return i;
+	}
+	return -1;
+}
+
+static void test_write_errors(void)
+{
+	/* /dev/full: no handler, the error is sticky and reported */
+	FILE *f = fopen("/dev/full", "w");
+	if (f) {
+		tl_writer *w = tl_writer_open(f);
+		CHECK(write_until_error(w) > 0);
+		CHECK_EQ_INT(tl_writer_error(w), ENOSPC);
+		tl_writer_start(w, NULL);
+		msgpack_pack_int(tl_writer_key(w, "id"), 1);
+		CHECK_EQ_INT(tl_writer_end(w), -1); /* still failed */
+		CHECK_EQ_INT(tl_writer_commit(w), -1);
+		errno = 0;
+		CHECK_EQ_INT(tl_writer_free(w), -1);
+		CHECK_EQ_INT(errno, ENOSPC);
+		fclose(f);
+	}
+
+	/* a pipe whose reader has gone: EPIPE, the handler is called once */
+	int p[2];
+	CHECK(pipe(p) == 0);
+	close(p[0]);
+	void (*old)(int) = signal(SIGPIPE, SIG_IGN);
+	tl_write_error_handler prev = tl_set_write_error_handler(on_write_error);
+	CHECK(prev == NULL);
+	f = fdopen(p[1], "w");
+	tl_writer *w = tl_writer_open(f);
+	CHECK(write_until_error(w) > 0);
+	CHECK_EQ_INT(tl_writer_error(w), EPIPE);
+	CHECK_EQ_INT(handler_calls, 1);
+	CHECK_EQ_INT(handler_errnum, EPIPE);
+	CHECK_EQ_INT(tl_writer_end(w), -1);
+	CHECK_EQ_INT(handler_calls, 1); /* sticky: not reported again */
+	CHECK_EQ_INT(tl_writer_free(w), -1);
+	fclose(f);
+	CHECK(tl_set_write_error_handler(NULL) == on_write_error);
+	signal(SIGPIPE, old);
+
+	/* a good writer has no error */
+	f = fopen("/dev/null", "w");
+	w = tl_writer_open(f);
+	tl_writer_start(w, NULL);
+	msgpack_pack_int(tl_writer_key(w, "id"), 1);
+	CHECK_EQ_INT(tl_writer_end(w), 0);
+	CHECK_EQ_INT(tl_writer_error(w), 0);
+	CHECK_EQ_INT(tl_writer_free(w), 0);
+	fclose(f);
+}
 
 int main(void)
 {
@@ -82,5 +310,7 @@ int main(void)
 	CHECK_STR(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 	tl_sha256_hex("", 0, hex);
 	CHECK_STR(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	test_source();
+	test_write_errors();
 	TEST_REPORT("test_stream");
 }

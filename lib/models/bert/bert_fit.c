@@ -12,6 +12,7 @@
 #include "tl/bert_fit.h"
 #include "tl/bert_train.h"
 #include "tl/checkpoint.h"
+#include "tl/cli.h"
 #include "tl/fsutil.h"
 #include "tl/metrics.h"
 #include "tl/model.h"
