@@ -491,6 +491,7 @@ typedef struct {
 	int c, idx; /* idx: index into opts[] for a long option, else -1 */
 	const char *arg;
 } opt_seen;
+static opt_seen *seen; /* main's, freed after the replay */
 
 static volatile sig_atomic_t interrupted;
 static void on_sigint(int sig)
@@ -610,7 +611,10 @@ int main(int argc, char **argv)
 	 * interpreted in order once -m is known (the kinds differ in defaults,
 	 * ranges and messages). getopt reports the first unknown option itself;
 	 * the usage follows when its turn comes. */
-	opt_seen *seen = tl_xmalloc((size_t)argc * sizeof *seen);
+	size_t room = (size_t)argc; /* clustered short options: up to one per character */
+	for (int i = 1; i < argc; i++)
+		room += strlen(argv[i]);
+	seen = tl_xmalloc(room * sizeof *seen);
 	int nseen = 0, c, idx;
 	const char *model = "fasttext";
 	int bert = 0;
@@ -731,6 +735,7 @@ int main(int argc, char **argv)
 		}
 	}
 	free(seen);
+	seen = NULL;
 
 	if (bert) {
 		if (optind < argc - 1)
