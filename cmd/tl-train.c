@@ -1,9 +1,13 @@
 /* tl-train - train a text classifier from a record stream into a model
  * directory. Model families: -m fasttext (default) and -m linear
- * (lib/models/linear.c); -m bert runs the BERT trainer (lib/models/bert/bert_fit.c). */
+ * (lib/models/linear.c); -m bert fine-tunes BERT (lib/models/bert/bert_fit.c).
+ * One option table covers every kind; an option of another kind is a usage
+ * error. */
 #include "tl/bert_fit.h"
 #include "tl/cli.h"
+#include "tl/kernels.h"
 #include "tl/linear.h"
+#include "tl/optim.h"
 #include "tl/progress.h"
 #include "tl/stream.h"
 #include "tl/util.h"
@@ -11,6 +15,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,10 +57,65 @@ static const char usage[] =
 	"Exit status: 0 ok, 1 failure, 2 usage, 3 bad input data, 4 I/O error,\n"
 	"5 bad model or vectors file.\n";
 
-enum {
-	O_FORCE = 256, O_DEV, O_EPOCHS, O_LR, O_SEED, O_THREADS, O_LOG, O_DIM, O_WNG, O_BUCKETS, O_MINC, O_MINCN,
-	O_LOSS, O_BATCH, O_INIT, O_NOLOWER, O_INPUT, O_L2, O_FEAT, O_NOSUB, O_VERSION
-};
+static const char bert_usage[] =
+	"usage: tl-train -m bert -o DIR [options] [FILE]\n"
+	"Fine-tune a pretrained BERT encoder with a classification head on a\n"
+	"tokenized stream (tl-clean | tl-tokenize -m MODEL) from FILE, --train FILE\n"
+	"or standard input. Defaults are printed at the start of a run.\n"
+	"\n"
+	"  -o, --output DIR        model directory to write (required)\n"
+	"      --pretrained M      model name or directory to start from\n"
+	"                          (default all-MiniLM-L6-v2, from the model path)\n"
+	"      --train FILE        training stream (default: FILE or stdin)\n"
+	"      --dev FILE          dev stream, evaluated every epoch (or --eval-every)\n"
+	"      --labels FILE       label set, one per line (default: from the data)\n"
+	"      --epochs N          3\n"
+	"      --batch-size N      32 (per micro-batch)\n"
+	"      --grad-accum N      1 (micro-batches per optimizer step)\n"
+	"      --lr X              5e-5\n"
+	"      --optimizer NAME    adamw (default) or sgd\n"
+	"      --momentum X        SGD momentum (0.9)\n"
+	"      --weight-decay X    0.01 (never on biases and LayerNorm)\n"
+	"      --schedule NAME     linear (default), cosine, constant, step\n"
+	"      --warmup-ratio X    0.06 of all optimizer steps\n"
+	"      --warmup-steps N    overrides --warmup-ratio\n"
+	"      --step-size N       step schedule: steps between decays (one epoch)\n"
+	"      --gamma X           step schedule: factor (0.1)\n"
+	"      --clip X            gradient clipping by global norm (1.0; 0 = off)\n"
+	"      --max-len N         truncate ids to N, keeping the final [SEP] (128)\n"
+	"      --dropout X         all dropout rates (default: the model's config)\n"
+	"      --label-smoothing X 0\n"
+	"      --class-weights W   auto (inverse frequency) or FILE (label weight)\n"
+	"      --freeze WHAT       embeddings, N (embeddings and layers < N), all\n"
+	"      --layer-lr-decay X  layer-wise learning-rate decay (1.0 = off)\n"
+	"      --eval-every N      evaluate on --dev every N steps (default: epoch)\n"
+	"      --metric NAME       accuracy (default) or macro_f1 for best/early stop\n"
+	"      --patience N        stop after N evaluations without improvement (0 off)\n"
+	"      --max-steps N       stop after N optimizer steps (0 = no limit)\n"
+	"      --bucket-window N   batches per length-sorting window (50)\n"
+	"      --seed N            42\n"
+	"      --threads N         0 = all cores\n"
+	"      --checkpoint-every N  write DIR.ckpt every N steps (0 = only on SIGINT)\n"
+	"      --checkpoint-dir D  checkpoint directory (default DIR.ckpt)\n"
+	"      --resume D          continue from checkpoint D (same other arguments)\n"
+	"      --progress-every N  plain progress line every N steps (50)\n"
+	"      --log FILE          progress as JSON lines\n"
+	"  -q, --quiet             no progress, no summary\n"
+	"  -f, --force             replace an existing output directory\n"
+	"\n"
+	"Exit status: 0 ok, 1 failure (NaN loss), 2 usage (also: output exists), 3 bad\n"
+	"data, 4 I/O (disk full), 5 bad model, 130 interrupted (checkpoint saved).\n";
+
+/* ---------------- options ---------------- */
+
+typedef struct {
+	const char *out, *pretrained, *train, *dev, *labels, *class_weights, *freeze, *ckpt_dir, *resume, *log;
+	long epochs, batch, accum, warmup_steps, step_size, max_len, eval_every, patience, max_steps, window,
+		ckpt_every, progress_every, threads;
+	double lr, momentum, wd, warmup_ratio, gamma, clip, dropout, ls, lld;
+	int optimizer, schedule, metric_f1, quiet, force;
+	uint64_t seed;
+} opts_t;
 
 typedef struct {
 	const char *model, *out, *dev, *log, *input_name;
@@ -365,41 +425,227 @@ static int train_linear_family(args *a, const char *path)
 	return 0;
 }
 
+/* ---------------- the command line ---------------- */
+
+/* Model kinds, as bits: each option lists the kinds it applies to. */
+enum { K_FT = 1, K_LIN = 2, K_BERT = 4, K_FAMILY = K_FT | K_LIN, K_ALL = K_FT | K_LIN | K_BERT };
+
+enum {
+	/* every kind */
+	O_FORCE = 256, O_DEV, O_EPOCHS, O_LR, O_SEED, O_THREADS, O_LOG, O_DEVICE, O_VERSION,
+	/* fasttext and linear */
+	O_DIM, O_WNG, O_BUCKETS, O_MINC, O_MINCN, O_LOSS, O_BATCH, O_INIT, O_NOLOWER, O_INPUT, O_L2, O_FEAT, O_NOSUB,
+	/* bert */
+	O_PRETRAINED, O_TRAIN, O_LABELS, O_BATCHSIZE, O_ACCUM, O_OPTIM, O_MOMENTUM, O_WD, O_SCHED, O_WR, O_WS,
+	O_STEPSIZE, O_GAMMA, O_CLIP, O_MAXLEN, O_DROPOUT, O_LS, O_CW, O_FREEZE, O_LLD, O_EVAL, O_METRIC, O_PATIENCE,
+	O_MAXSTEPS, O_WINDOW, O_CKE, O_CKD, O_RESUME, O_PE
+};
+
+/* One table for every kind; kinds[i] says which kinds opts[i] is for. */
+static const struct option opts[] = {
+	{"model", required_argument, 0, 'm'},          {"output", required_argument, 0, 'o'},
+	{"force", no_argument, 0, O_FORCE},            {"dev", required_argument, 0, O_DEV},
+	{"epochs", required_argument, 0, O_EPOCHS},    {"lr", required_argument, 0, O_LR},
+	{"seed", required_argument, 0, O_SEED},        {"threads", required_argument, 0, O_THREADS},
+	{"quiet", no_argument, 0, 'q'},                {"log", required_argument, 0, O_LOG},
+	{"device", required_argument, 0, O_DEVICE},    {"help", no_argument, 0, 'h'},
+	{"version", no_argument, 0, O_VERSION},
+	{"dim", required_argument, 0, O_DIM},          {"word-ngrams", required_argument, 0, O_WNG},
+	{"buckets", required_argument, 0, O_BUCKETS},  {"min-count", required_argument, 0, O_MINC},
+	{"min-count-ngram", required_argument, 0, O_MINCN}, {"loss", required_argument, 0, O_LOSS},
+	{"batch", required_argument, 0, O_BATCH},      {"init-vectors", required_argument, 0, O_INIT},
+	{"no-lower", no_argument, 0, O_NOLOWER},       {"input", required_argument, 0, O_INPUT},
+	{"l2", required_argument, 0, O_L2},            {"no-sublinear-tf", no_argument, 0, O_NOSUB},
+	{"ngram", required_argument, 0, O_FEAT},       {"analyzer", required_argument, 0, O_FEAT},
+	{"min-df", required_argument, 0, O_FEAT},      {"max-df", required_argument, 0, O_FEAT},
+	{"max-features", required_argument, 0, O_FEAT}, {"binary", no_argument, 0, O_FEAT},
+	{"norm", required_argument, 0, O_FEAT},        {"hash", required_argument, 0, O_FEAT},
+	{"no-idf", no_argument, 0, O_FEAT},
+	{"pretrained", required_argument, 0, O_PRETRAINED}, {"train", required_argument, 0, O_TRAIN},
+	{"labels", required_argument, 0, O_LABELS},    {"batch-size", required_argument, 0, O_BATCHSIZE},
+	{"grad-accum", required_argument, 0, O_ACCUM}, {"optimizer", required_argument, 0, O_OPTIM},
+	{"momentum", required_argument, 0, O_MOMENTUM}, {"weight-decay", required_argument, 0, O_WD},
+	{"schedule", required_argument, 0, O_SCHED},   {"warmup-ratio", required_argument, 0, O_WR},
+	{"warmup-steps", required_argument, 0, O_WS},  {"step-size", required_argument, 0, O_STEPSIZE},
+	{"gamma", required_argument, 0, O_GAMMA},      {"clip", required_argument, 0, O_CLIP},
+	{"max-len", required_argument, 0, O_MAXLEN},   {"dropout", required_argument, 0, O_DROPOUT},
+	{"label-smoothing", required_argument, 0, O_LS}, {"class-weights", required_argument, 0, O_CW},
+	{"freeze", required_argument, 0, O_FREEZE},    {"layer-lr-decay", required_argument, 0, O_LLD},
+	{"eval-every", required_argument, 0, O_EVAL},  {"metric", required_argument, 0, O_METRIC},
+	{"patience", required_argument, 0, O_PATIENCE}, {"max-steps", required_argument, 0, O_MAXSTEPS},
+	{"bucket-window", required_argument, 0, O_WINDOW}, {"checkpoint-every", required_argument, 0, O_CKE},
+	{"checkpoint-dir", required_argument, 0, O_CKD}, {"resume", required_argument, 0, O_RESUME},
+	{"progress-every", required_argument, 0, O_PE}, {0, 0, 0, 0}};
+
+/* The kinds an option code applies to. */
+static int option_kinds(int c)
+{
+	if (c < O_VERSION + 1 || c == 'm' || c == 'o' || c == 'q' || c == 'f' || c == 'h')
+		return K_ALL;
+	if (c < O_PRETRAINED)
+		return K_FAMILY;
+	return K_BERT;
+}
+
+/* An option as getopt_long returned it, replayed once the kind is known. */
+typedef struct {
+	int c, idx; /* idx: index into opts[] for a long option, else -1 */
+	const char *arg;
+} opt_seen;
+static opt_seen *seen; /* main's, freed after the replay */
+
+static volatile sig_atomic_t interrupted;
+static void on_sigint(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+/* -m bert: the options are in bo (tl_bert_fit_opts_default applied). */
+static int run_bert(tl_bert_fit_opts *bo, int argc, char **argv, const char *file)
+{
+	if (!bo->out)
+		tl_die(TL_EXIT_USAGE, "no output directory: -o DIR is required");
+	if (file && bo->train)
+		tl_die(TL_EXIT_USAGE, "both --train %s and FILE %s given", bo->train, file);
+	if (!bo->train)
+		bo->train = file;
+	if (bo->train && !strcmp(bo->train, "-"))
+		bo->train = NULL;
+	bo->argc = argc;
+	bo->argv = argv;
+	bo->stop = &interrupted;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_sigint;
+	sigaction(SIGINT, &sa, NULL);
+	tl_err e = {0};
+	if (tl_bert_fit(bo, &e) < 0) {
+		if (e.code == TL_EXIT_INTERRUPTED && bo->quiet)
+			exit(e.code);
+		tl_die(e.code, "%s", e.msg);
+	}
+	tl_close_stdout();
+	return 0;
+}
+
+/* The value of a -m bert option into bo. */
+static void bert_option(tl_bert_fit_opts *o, int c, const char *arg)
+{
+	switch (c) {
+	case 'm':
+		if (strcmp(arg, "bert"))
+			tl_die(TL_EXIT_USAGE, "option -m: '%s' given twice with bert", arg);
+		break;
+	case 'o': o->out = arg; break;
+	case O_PRETRAINED: o->pretrained = arg; break;
+	case O_TRAIN: o->train = arg; break;
+	case O_DEV: o->dev = arg; break;
+	case O_LABELS: o->labels = arg; break;
+	case O_EPOCHS: o->epochs = tl_parse_long("--epochs", arg, 1, 100000); break;
+	case O_BATCHSIZE: o->batch = tl_parse_long("--batch-size", arg, 1, 65536); break;
+	case O_ACCUM: o->accum = tl_parse_long("--grad-accum", arg, 1, 65536); break;
+	case O_LR: o->lr = tl_parse_double("--lr", arg, 0, 1e30); break;
+	case O_OPTIM:
+		if (!strcmp(arg, "adamw"))
+			o->optimizer = TL_OPT_ADAMW;
+		else if (!strcmp(arg, "sgd"))
+			o->optimizer = TL_OPT_SGD;
+		else
+			tl_die(TL_EXIT_USAGE, "option --optimizer: unknown '%s' (adamw, sgd)", arg);
+		break;
+	case O_MOMENTUM: o->momentum = tl_parse_double("--momentum", arg, 0, 1); break;
+	case O_WD: o->wd = tl_parse_double("--weight-decay", arg, 0, 1e6); break;
+	case O_SCHED:
+		if (!strcmp(arg, "linear"))
+			o->schedule = TL_SCHED_LINEAR;
+		else if (!strcmp(arg, "cosine"))
+			o->schedule = TL_SCHED_COSINE;
+		else if (!strcmp(arg, "constant"))
+			o->schedule = TL_SCHED_CONSTANT;
+		else if (!strcmp(arg, "step"))
+			o->schedule = TL_SCHED_STEP;
+		else
+			tl_die(TL_EXIT_USAGE, "option --schedule: unknown '%s' (linear, cosine, constant, step)", arg);
+		break;
+	case O_WR: o->warmup_ratio = tl_parse_double("--warmup-ratio", arg, 0, 1); break;
+	case O_WS: o->warmup_steps = tl_parse_long("--warmup-steps", arg, 0, 1L << 40); break;
+	case O_STEPSIZE: o->step_size = tl_parse_long("--step-size", arg, 1, 1L << 40); break;
+	case O_GAMMA: o->gamma = tl_parse_double("--gamma", arg, 0, 1e6); break;
+	case O_CLIP: o->clip = tl_parse_double("--clip", arg, 0, 1e30); break;
+	case O_MAXLEN: o->max_len = tl_parse_long("--max-len", arg, 2, 1 << 20); break;
+	case O_DROPOUT: o->dropout = tl_parse_double("--dropout", arg, 0, 0.99); break;
+	case O_LS: o->ls = tl_parse_double("--label-smoothing", arg, 0, 1); break;
+	case O_CW: o->class_weights = arg; break;
+	case O_FREEZE: o->freeze = arg; break;
+	case O_LLD: o->lld = tl_parse_double("--layer-lr-decay", arg, 0, 1e6); break;
+	case O_EVAL: o->eval_every = tl_parse_long("--eval-every", arg, 0, 1L << 40); break;
+	case O_METRIC:
+		if (!strcmp(arg, "accuracy"))
+			o->metric_f1 = 0;
+		else if (!strcmp(arg, "macro_f1") || !strcmp(arg, "macro-f1"))
+			o->metric_f1 = 1;
+		else
+			tl_die(TL_EXIT_USAGE, "option --metric: unknown '%s' (accuracy, macro_f1)", arg);
+		break;
+	case O_PATIENCE: o->patience = tl_parse_long("--patience", arg, 0, 1L << 40); break;
+	case O_MAXSTEPS: o->max_steps = tl_parse_long("--max-steps", arg, 0, 1L << 40); break;
+	case O_WINDOW: o->window = tl_parse_long("--bucket-window", arg, 1, 1L << 30); break;
+	case O_SEED: o->seed = (uint64_t)tl_parse_long("--seed", arg, 0, (1L << 62)); break;
+	case O_THREADS: o->threads = tl_parse_long("--threads", arg, 0, 4096); break;
+	case O_CKE: o->ckpt_every = tl_parse_long("--checkpoint-every", arg, 0, 1L << 40); break;
+	case O_CKD: o->ckpt_dir = arg; break;
+	case O_RESUME: o->resume = arg; break;
+	case O_PE: o->progress_every = tl_parse_long("--progress-every", arg, 1, 1L << 40); break;
+	case O_LOG: o->log = arg; break;
+	case O_DEVICE: o->device = arg; break;
+	case 'q': o->quiet = 1; break;
+	case 'f':
+	case O_FORCE: o->force = 1; break;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	tl_init(argv[0]);
-	/* -m bert has its own options and loop (lib/models/bert/bert_fit.c) */
-	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
-		if (((!strcmp(argv[i], "-m") || !strcmp(argv[i], "--model")) && i + 1 < argc && !strcmp(argv[i + 1], "bert")) ||
-		    !strcmp(argv[i], "-mbert") || !strcmp(argv[i], "--model=bert")) {
-			int rc = tl_bert_fit_main(argc, argv);
-			tl_close_stdout();
-			return rc;
+	/* One pass of getopt over the command line; the options are kept and
+	 * interpreted in order once -m is known (the kinds differ in defaults,
+	 * ranges and messages). getopt reports the first unknown option itself;
+	 * the usage follows when its turn comes. */
+	size_t room = (size_t)argc; /* clustered short options: up to one per character */
+	for (int i = 1; i < argc; i++)
+		room += strlen(argv[i]);
+	seen = tl_xmalloc(room * sizeof *seen);
+	int nseen = 0, c, idx;
+	const char *model = "fasttext";
+	int bert = 0;
+	for (;;) {
+		idx = -1;
+		if ((c = getopt_long(argc, argv, "m:o:qfh", opts, &idx)) == -1)
+			break;
+		if (c == '?') {
+			if (opterr)
+				seen[nseen++] = (opt_seen){c, -1, NULL};
+			opterr = 0; /* one message, as when the first error stopped the parse */
+			continue;
 		}
-	static const struct option opts[] = {
-		{"model", required_argument, 0, 'm'}, {"output", required_argument, 0, 'o'},
-		{"force", no_argument, 0, O_FORCE}, {"dev", required_argument, 0, O_DEV},
-		{"epochs", required_argument, 0, O_EPOCHS}, {"lr", required_argument, 0, O_LR},
-		{"seed", required_argument, 0, O_SEED}, {"threads", required_argument, 0, O_THREADS},
-		{"quiet", no_argument, 0, 'q'}, {"log", required_argument, 0, O_LOG},
-		{"dim", required_argument, 0, O_DIM}, {"word-ngrams", required_argument, 0, O_WNG},
-		{"buckets", required_argument, 0, O_BUCKETS}, {"min-count", required_argument, 0, O_MINC},
-		{"min-count-ngram", required_argument, 0, O_MINCN}, {"loss", required_argument, 0, O_LOSS},
-		{"batch", required_argument, 0, O_BATCH}, {"init-vectors", required_argument, 0, O_INIT},
-		{"no-lower", no_argument, 0, O_NOLOWER}, {"input", required_argument, 0, O_INPUT},
-		{"l2", required_argument, 0, O_L2}, {"no-sublinear-tf", no_argument, 0, O_NOSUB},
-		{"ngram", required_argument, 0, O_FEAT}, {"analyzer", required_argument, 0, O_FEAT},
-		{"min-df", required_argument, 0, O_FEAT}, {"max-df", required_argument, 0, O_FEAT},
-		{"max-features", required_argument, 0, O_FEAT}, {"binary", no_argument, 0, O_FEAT},
-		{"norm", required_argument, 0, O_FEAT}, {"hash", required_argument, 0, O_FEAT},
-		{"no-idf", no_argument, 0, O_FEAT}, {"help", no_argument, 0, 'h'},
-		{"version", no_argument, 0, O_VERSION}, {0, 0, 0, 0}};
+		if (c == 'm') {
+			model = optarg;
+			bert |= !strcmp(optarg, "bert");
+		}
+		seen[nseen++] = (opt_seen){c, idx, optarg};
+	}
+	if (bert)
+		model = "bert";
+	int kind = bert ? K_BERT : !strcmp(model, "linear") ? K_LIN : K_FT;
+
+	/* fasttext and linear: options are collected first, the model's
+	 * defaults applied after */
 	args a = {0};
-	a.model = "fasttext";
+	a.model = model;
 	a.input_name = "auto";
 	a.argc = argc;
 	a.argv = argv;
-	/* options are collected first, the model's defaults applied after -m */
 	tl_lin_opts set = {0};
 	int have_lr = 0, have_epochs = 0;
 	double lr = 0;
@@ -410,67 +656,98 @@ int main(int argc, char **argv)
 	fo.ngram_max = 2;
 	fo.sublinear_tf = 1;
 	tl_lin_opts_default(&set, TL_LIN_FASTTEXT);
-	int c, idx = 0;
+	const char *device = NULL;
+	/* bert */
+	tl_bert_fit_opts bo;
+	tl_bert_fit_opts_default(&bo);
 	char err[512];
-	while ((c = getopt_long(argc, argv, "m:o:qh", opts, &idx)) != -1) {
+	for (int i = 0; i < nseen; i++) {
+		const opt_seen *s = &seen[i];
+		const char *arg = s->arg;
+		c = s->c;
+		if (c == '?') {
+			fputs(bert ? bert_usage : usage, stderr);
+			return TL_EXIT_USAGE;
+		}
+		if (c == 'h') {
+			fputs(bert ? bert_usage : usage, stdout);
+			return 0;
+		}
+		if (c == O_VERSION) {
+			tl_print_version();
+			return 0;
+		}
+		if (!(option_kinds(c) & kind)) {
+			char name[64];
+			if (s->idx >= 0)
+				snprintf(name, sizeof name, "--%s", opts[s->idx].name);
+			else
+				snprintf(name, sizeof name, "-%c", c);
+			tl_die(TL_EXIT_USAGE, "option %s is not for -m %s", name, model);
+		}
+		if (bert) {
+			bert_option(&bo, c, arg);
+			continue;
+		}
 		switch (c) {
-		case 'm': a.model = optarg; break;
-		case 'o': a.out = optarg; break;
+		case 'm': break;
+		case 'o': a.out = arg; break;
+		case 'f':
 		case O_FORCE: a.force = 1; break;
-		case O_DEV: a.dev = optarg; break;
-		case O_EPOCHS: epochs = tl_parse_long("--epochs", optarg, 1, 100000); have_epochs = 1; break;
-		case O_LR: lr = tl_parse_double("--lr", optarg, 1e-9, 1e6); have_lr = 1; break;
-		case O_SEED: set.seed = (uint64_t)tl_parse_long("--seed", optarg, 0, INT64_MAX); break;
-		case O_THREADS: set.threads = (int)tl_parse_long("--threads", optarg, 0, 1024); break;
+		case O_DEV: a.dev = arg; break;
+		case O_EPOCHS: epochs = tl_parse_long("--epochs", arg, 1, 100000); have_epochs = 1; break;
+		case O_LR: lr = tl_parse_double("--lr", arg, 1e-9, 1e6); have_lr = 1; break;
+		case O_SEED: set.seed = (uint64_t)tl_parse_long("--seed", arg, 0, INT64_MAX); break;
+		case O_THREADS: set.threads = (int)tl_parse_long("--threads", arg, 0, 1024); break;
 		case 'q': a.quiet = 1; break;
-		case O_LOG: a.log = optarg; break;
-		case O_DIM: set.dim = (int)tl_parse_long("--dim", optarg, 1, 10000); break;
-		case O_WNG: set.word_ngrams = (int)tl_parse_long("--word-ngrams", optarg, 1, 16); break;
-		case O_BUCKETS: set.buckets = tl_parse_long("--buckets", optarg, 1, 1L << 30); break;
-		case O_MINC: set.min_count = tl_parse_long("--min-count", optarg, 1, 1L << 40); break;
-		case O_MINCN: set.min_count_ngram = tl_parse_long("--min-count-ngram", optarg, 1, 1L << 31); break;
+		case O_LOG: a.log = arg; break;
+		case O_DEVICE: device = arg; break;
+		case O_DIM: set.dim = (int)tl_parse_long("--dim", arg, 1, 10000); break;
+		case O_WNG: set.word_ngrams = (int)tl_parse_long("--word-ngrams", arg, 1, 16); break;
+		case O_BUCKETS: set.buckets = tl_parse_long("--buckets", arg, 1, 1L << 30); break;
+		case O_MINC: set.min_count = tl_parse_long("--min-count", arg, 1, 1L << 40); break;
+		case O_MINCN: set.min_count_ngram = tl_parse_long("--min-count-ngram", arg, 1, 1L << 31); break;
 		case O_LOSS:
-			if (!strcmp(optarg, "softmax"))
+			if (!strcmp(arg, "softmax"))
 				set.loss = TL_LOSS_SOFTMAX;
-			else if (!strcmp(optarg, "hs"))
+			else if (!strcmp(arg, "hs"))
 				set.loss = TL_LOSS_HS;
-			else if (!strcmp(optarg, "ova"))
+			else if (!strcmp(arg, "ova"))
 				set.loss = TL_LOSS_OVA;
 			else
-				tl_die(TL_EXIT_USAGE, "option --loss: unknown loss '%s' (softmax, hs, ova)", optarg);
+				tl_die(TL_EXIT_USAGE, "option --loss: unknown loss '%s' (softmax, hs, ova)", arg);
 			break;
-		case O_BATCH: set.batch = (int)tl_parse_long("--batch", optarg, 1, 65536); break;
-		case O_INIT: set.init_vectors = optarg; break;
+		case O_BATCH: set.batch = (int)tl_parse_long("--batch", arg, 1, 65536); break;
+		case O_INIT: set.init_vectors = arg; break;
 		case O_NOLOWER: set.lower = 0; break;
 		case O_INPUT:
-			if (strcmp(optarg, "auto") && strcmp(optarg, "text") && strcmp(optarg, "sparse") && strcmp(optarg, "vec"))
-				tl_die(TL_EXIT_USAGE, "option --input: unknown kind '%s' (auto, text, sparse, vec)", optarg);
-			a.input_name = optarg;
+			if (strcmp(arg, "auto") && strcmp(arg, "text") && strcmp(arg, "sparse") && strcmp(arg, "vec"))
+				tl_die(TL_EXIT_USAGE, "option --input: unknown kind '%s' (auto, text, sparse, vec)", arg);
+			a.input_name = arg;
 			break;
-		case O_L2: set.l2 = tl_parse_double("--l2", optarg, 0, 1); break;
+		case O_L2: set.l2 = tl_parse_double("--l2", arg, 0, 1); break;
 		case O_NOSUB: fo.sublinear_tf = 0; fset |= TL_FEAT_SET_SUBLINEAR; break;
 		case O_FEAT: {
-			int r = tl_feat_opts_set(&fo, &fset, opts[idx].name, optarg, err, sizeof err);
+			int r = tl_feat_opts_set(&fo, &fset, opts[s->idx].name, arg, err, sizeof err);
 			if (r <= 0)
 				tl_die(TL_EXIT_USAGE, "%s", r < 0 ? err : "unknown option");
 			break;
 		}
-		case 'h': fputs(usage, stdout); return 0;
-		case O_VERSION: tl_print_version(); return 0;
-		default: fputs(usage, stderr); return TL_EXIT_USAGE;
 		}
 	}
+	free(seen);
+	seen = NULL;
+
+	if (bert) {
+		if (optind < argc - 1)
+			tl_die(TL_EXIT_USAGE, "one input FILE at most (got %d)", argc - optind);
+		return run_bert(&bo, argc, argv, optind < argc ? argv[optind] : NULL);
+	}
+
+	/* ---- fasttext and linear ---- */
 	if (optind + 1 < argc)
 		tl_die(TL_EXIT_USAGE, "one training stream at most (got %d)", argc - optind);
 	const char *path = optind < argc ? argv[optind] : "-";
-
-	/* ---- model families: each branch owns its options ---- */
-	if (!strcmp(a.model, "bert")) { /* spelt in a way the scan above missed, e.g. --mod bert */
-		optind = 0;             /* glibc: restart getopt for the BERT parser */
-		int rc = tl_bert_fit_main(argc, argv);
-		tl_close_stdout();
-		return rc;
-	}
 	int arch;
 	if (!strcmp(a.model, "fasttext"))
 		arch = TL_LIN_FASTTEXT;
@@ -488,6 +765,9 @@ int main(int argc, char **argv)
 			tl_die(TL_EXIT_USAGE, "%s exists (use --force to replace it)", a.out);
 		}
 	}
+	/* these models run on the host; --device only has to name a backend */
+	if (device && !tl_kernels_select(device, err, sizeof err))
+		tl_die(TL_EXIT_USAGE, "%s", err);
 	tl_lin_opts_default(&a.lo, arch);
 	tl_lin_opts *o = &a.lo;
 	o->seed = set.seed ? set.seed : o->seed;

@@ -1,23 +1,66 @@
-/* tl/bert_fit.h - `tl-train -m bert`: the fine-tuning loop and its command
- * line (data loading, label set, length-bucketed batches, AdamW with
- * schedules, dev evaluation with early stopping, checkpoints and resume,
- * progress, the model directory in Hugging Face layout).
+/* tl/bert_fit.h - `tl-train -m bert`: the fine-tuning loop (data loading,
+ * label set, length-bucketed batches, AdamW with schedules, dev evaluation
+ * with early stopping, checkpoints and resume, progress, the model
+ * directory in Hugging Face layout).
  *
- * cmd/tl-train.c hands the whole command line over when the model kind is
- * bert; the options are documented in tl_bert_fit_usage and man/tl-train.1
- * (section "BERT FINE-TUNING").
+ * cmd/tl-train.c owns the command line: it fills a tl_bert_fit_opts,
+ * installs the SIGINT handler and reports the returned error. The options
+ * are documented in man/tl-train.1 (section "BERT FINE-TUNING").
  */
 #ifndef TL_BERT_FIT_H
 #define TL_BERT_FIT_H
 
-#include <stdio.h>
+#include "tl/util.h"
 
-/* The option summary printed by --help (a static string). */
-extern const char tl_bert_fit_usage[];
+#include <signal.h>
+#include <stdint.h>
 
-/* Run `tl-train -m bert ...` with argv as tl-train received it (the
- * "-m bert" pair may be anywhere in it). Returns the exit status (enum
- * tl_exit); exits by itself on fatal errors and SIGINT (130). */
-int tl_bert_fit_main(int argc, char **argv);
+/* What to train and how. Every string is borrowed: it must stay valid for
+ * the duration of tl_bert_fit, which neither frees nor keeps it. NULL
+ * strings are "not given". */
+typedef struct tl_bert_fit_opts {
+	const char *out;           /* model directory to write (required) */
+	const char *pretrained;    /* model name or directory (NULL: the default model) */
+	const char *train;         /* training stream (NULL: standard input) */
+	const char *dev;           /* dev stream, evaluated every epoch or eval_every steps */
+	const char *labels;        /* label set file, one per line (NULL: from the data) */
+	const char *class_weights; /* "auto" or a file of LABEL WEIGHT lines */
+	const char *freeze;        /* "embeddings", "all", "none" or a layer count */
+	const char *ckpt_dir;      /* NULL: OUT.ckpt */
+	const char *resume;        /* checkpoint directory to continue from */
+	const char *log;           /* progress as JSON lines */
+	const char *device;        /* backend (tl_kernels_select: NULL = $TL_DEVICE, else cpu) */
+	long epochs, batch, accum, warmup_steps /* -1: from warmup_ratio */, step_size /* 0: one epoch */,
+		max_len, eval_every, patience, max_steps, window, ckpt_every, progress_every, threads;
+	double lr, momentum, wd, warmup_ratio, gamma, clip, dropout /* < 0: the model's */, ls /* label
+		smoothing */, lld /* layer-wise lr decay */;
+	int optimizer;             /* enum tl_optim_kind (tl/optim.h) */
+	int schedule;              /* enum tl_sched_kind (tl/optim.h) */
+	int metric_f1;             /* best checkpoint and early stopping on macro-F1, not accuracy */
+	int quiet, force;
+	uint64_t seed;
+	/* The command line, recorded in the model's tl.json as "args"
+	 * (argv[1] .. argv[argc - 1]); borrowed. */
+	int argc;
+	char *const *argv;
+	/* When not NULL and *stop becomes nonzero (the caller's SIGINT
+	 * handler), the loop saves a checkpoint after the current step and
+	 * returns TL_EXIT_INTERRUPTED. The library installs no handler. */
+	volatile sig_atomic_t *stop;
+} tl_bert_fit_opts;
+
+/* The defaults of every field (those listed in `tl-train -m bert --help`);
+ * out and the strings are NULL. */
+void tl_bert_fit_opts_default(tl_bert_fit_opts *o);
+
+/* Fine-tune and write o->out. Returns 0, or -1 with e set: e->code is the
+ * exit status (enum tl_exit: usage, data, I/O, model; TL_EXIT_FAIL on a
+ * NaN loss, after saving the last good checkpoint; TL_EXIT_INTERRUPTED
+ * after *o->stop, with the checkpoint saved) and e->msg the message without
+ * the tool's name (record numbers are part of it: "record 17: ..."). Never
+ * exits (except through tl_xmalloc on out of memory) and frees everything
+ * it allocated on every path. Progress and the run's summary go to stderr
+ * unless o->quiet. */
+int tl_bert_fit(const tl_bert_fit_opts *o, tl_err *e);
 
 #endif

@@ -34,7 +34,7 @@ typedef struct {
 
 typedef struct {
 	tl_bert *m;                 /* the model, owned (tl_bert_free by _free) */
-	const tl_kernels *tk;       /* == m->k: one table for forward, backward, updates */
+	const tl_kernels *k;       /* == m->k: one table for forward, backward, updates */
 	tl_bert_params grads;       /* pointers into grad_arena */
 	float *grad_arena;          /* m->nparams floats, backend memory, owned */
 	tl_bert_train_acts a;

@@ -5,7 +5,7 @@
  * with its own learning-rate multiplier (layer-wise decay), weight decay
  * (none for biases and LayerNorm) and a frozen flag (not updated, no
  * moments). Moments live in the optimizer (tl_optim owns m and v, backend
- * memory from tk->alloc, freed by tl_optim_free); param and grad are
+ * memory from k->alloc, freed by tl_optim_free); param and grad are
  * backend memory of the same table.
  *
  * AdamW and SGD follow torch.optim exactly (see kernels.h); the
@@ -45,13 +45,13 @@ typedef struct {
 	size_t nsegs;
 	float *m, *v;               /* moments (v NULL for SGD), n floats each, backend memory, owned */
 	size_t n;
-	const tl_kernels *tk;       /* the backend of param/grad/m/v (not owned) */
+	const tl_kernels *k;       /* the backend of param/grad/m/v (not owned) */
 } tl_optim;
 
 /* Defaults: AdamW lr 5e-5, betas (0.9, 0.999), eps 1e-8, wd 0.01, linear
- * schedule, no warmup; total must be set. n is the arena size; tk the
+ * schedule, no warmup; total must be set. n is the arena size; k the
  * backend table the arenas live in (a static table: not freed). */
-void tl_optim_init(tl_optim *o, size_t n, const tl_kernels *tk);
+void tl_optim_init(tl_optim *o, size_t n, const tl_kernels *k);
 void tl_optim_free(tl_optim *o);
 /* Append a segment. */
 void tl_optim_add(tl_optim *o, size_t off, size_t n, float lr_scale, int decay, int frozen);

@@ -37,6 +37,38 @@ tiny_train() { # out [args...]
 	[[ "$output" == *"5e-5"* ]]
 }
 
+@test "train_bert: one command line for every kind: other kinds' options, --device, --help" {
+	# -m bert --help is the BERT summary, wherever -m bert is
+	run tl-train -m bert --help
+	[ "$status" -eq 0 ]
+	[[ "$output" == "usage: tl-train -m bert -o DIR"* ]]
+	[ "$(tl-train --help -m bert)" = "$output" ]
+	[ "$(tl-train --model=bert -h)" = "$output" ]
+	# an option of fasttext or linear is a usage error naming it
+	run tl-train -m bert --pretrained "$TINY" -o "$D/x" --dim 8 "$D/train.s"
+	[ "$status" -eq 2 ]
+	[ "$output" = "tl-train: option --dim is not for -m bert" ]
+	run tl-train -m bert --pretrained "$TINY" -o "$D/x" --input text "$D/train.s"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"--input is not for -m bert"* ]]
+	# only the cpu backend is built in
+	run tl-train -m bert --pretrained "$TINY" -o "$D/x" --device cuda "$D/train.s"
+	[ "$status" -eq 2 ]
+	[ "$output" = "tl-train: device 'cuda' is not built in (available: cpu)" ]
+	TL_DEVICE=cuda run tl-train -m bert --pretrained "$TINY" -o "$D/x" "$D/train.s"
+	[ "$status" -eq 2 ]
+	[ ! -e "$D/x" ]
+	run tiny_train "$D/c" --device cpu --epochs 1 "$D/train.s"
+	[ "$status" -eq 0 ]
+	jq -e '.args | any(. == "--device")' "$D/c/tl.json"
+	# -f is --force; SIGINT without -q says where the checkpoint is
+	TL_FAULT_SIGINT_AT_STEP=3 run tl-train -m bert --pretrained "$TINY" -o "$D/c" -f --epochs 1 --batch-size 16 \
+		--threads 1 "$D/train.s"
+	[ "$status" -eq 130 ]
+	[[ "$output" == *"tl-train: interrupted at step 3: checkpoint saved in $D/c.ckpt (continue with --resume $D/c.ckpt)"* ]]
+	[ "$(jq -r .step "$D/c.ckpt/state.json")" = 3 ]
+}
+
 @test "train_bert: writes a Hugging Face BertForSequenceClassification directory" {
 	run tiny_train "$D/m" --dev "$D/dev.s" "$D/train.s"
 	[ "$status" -eq 0 ]

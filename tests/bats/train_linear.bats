@@ -80,6 +80,25 @@ mk_train() {
 	[[ "$output" == *"--init-vectors"* ]]
 }
 
+@test "tl-train: options of -m bert are usage errors for fasttext and linear; --device" {
+	mk_train >"$BATS_TEST_TMPDIR/train.s"
+	run tl-train -q --pretrained x -o "$BATS_TEST_TMPDIR/x" "$BATS_TEST_TMPDIR/train.s"
+	[ "$status" -eq 2 ]
+	[ "$output" = "tl-train: option --pretrained is not for -m fasttext" ]
+	run tl-train -m linear -q --batch-size 4 -o "$BATS_TEST_TMPDIR/x" "$BATS_TEST_TMPDIR/train.s"
+	[ "$status" -eq 2 ]
+	[ "$output" = "tl-train: option --batch-size is not for -m linear" ]
+	[ ! -e "$BATS_TEST_TMPDIR/x" ]
+	run tl-train -q --device cuda -o "$BATS_TEST_TMPDIR/x" "$BATS_TEST_TMPDIR/train.s"
+	[ "$status" -eq 2 ]
+	[ "$output" = "tl-train: device 'cuda' is not built in (available: cpu)" ]
+	run tl-train -m linear -q --device cpu -o "$BATS_TEST_TMPDIR/x" "$BATS_TEST_TMPDIR/train.s"
+	[ "$status" -eq 0 ]
+	# the general summary, not the BERT one
+	run tl-train --help
+	[[ "$output" == "usage: tl-train [-m fasttext|linear|bert]"* ]]
+}
+
 @test "tl-train: --init-vectors: wrong dimension and non-numbers are errors" {
 	mk_train >"$BATS_TEST_TMPDIR/train.s"
 	printf '2 3\ngreat 1 2 3\ndull 4 5 6\n' >"$BATS_TEST_TMPDIR/v3.txt"

@@ -1,5 +1,7 @@
-/* lib/models/bert/bert_fit.c - `tl-train -m bert`: fine-tuning loop and command line.
- * See tl/bert_fit.h and man/tl-train.1 (BERT FINE-TUNING).
+/* lib/models/bert/bert_fit.c - `tl-train -m bert`: the fine-tuning loop
+ * (the command line is cmd/tl-train.c's). See tl/bert_fit.h and
+ * man/tl-train.1 (BERT FINE-TUNING). Errors are returned (tl_err), never
+ * fatal; every path releases what it allocated.
  *
  * Determinism: the batches of epoch e are a pure function of (seed, e)
  * (seeded shuffle, then length bucketing inside windows, then a seeded
@@ -23,7 +25,6 @@
 #include "tl/util.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <math.h>
 #include <signal.h>
@@ -31,66 +32,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-const char tl_bert_fit_usage[] =
-	"usage: tl-train -m bert -o DIR [options] [FILE]\n"
-	"Fine-tune a pretrained BERT encoder with a classification head on a\n"
-	"tokenized stream (tl-clean | tl-tokenize -m MODEL) from FILE, --train FILE\n"
-	"or standard input. Defaults are printed at the start of a run.\n"
-	"\n"
-	"  -o, --output DIR        model directory to write (required)\n"
-	"      --pretrained M      model name or directory to start from\n"
-	"                          (default all-MiniLM-L6-v2, from the model path)\n"
-	"      --train FILE        training stream (default: FILE or stdin)\n"
-	"      --dev FILE          dev stream, evaluated every epoch (or --eval-every)\n"
-	"      --labels FILE       label set, one per line (default: from the data)\n"
-	"      --epochs N          3\n"
-	"      --batch-size N      32 (per micro-batch)\n"
-	"      --grad-accum N      1 (micro-batches per optimizer step)\n"
-	"      --lr X              5e-5\n"
-	"      --optimizer NAME    adamw (default) or sgd\n"
-	"      --momentum X        SGD momentum (0.9)\n"
-	"      --weight-decay X    0.01 (never on biases and LayerNorm)\n"
-	"      --schedule NAME     linear (default), cosine, constant, step\n"
-	"      --warmup-ratio X    0.06 of all optimizer steps\n"
-	"      --warmup-steps N    overrides --warmup-ratio\n"
-	"      --step-size N       step schedule: steps between decays (one epoch)\n"
-	"      --gamma X           step schedule: factor (0.1)\n"
-	"      --clip X            gradient clipping by global norm (1.0; 0 = off)\n"
-	"      --max-len N         truncate ids to N, keeping the final [SEP] (128)\n"
-	"      --dropout X         all dropout rates (default: the model's config)\n"
-	"      --label-smoothing X 0\n"
-	"      --class-weights W   auto (inverse frequency) or FILE (label weight)\n"
-	"      --freeze WHAT       embeddings, N (embeddings and layers < N), all\n"
-	"      --layer-lr-decay X  layer-wise learning-rate decay (1.0 = off)\n"
-	"      --eval-every N      evaluate on --dev every N steps (default: epoch)\n"
-	"      --metric NAME       accuracy (default) or macro_f1 for best/early stop\n"
-	"      --patience N        stop after N evaluations without improvement (0 off)\n"
-	"      --max-steps N       stop after N optimizer steps (0 = no limit)\n"
-	"      --bucket-window N   batches per length-sorting window (50)\n"
-	"      --seed N            42\n"
-	"      --threads N         0 = all cores\n"
-	"      --checkpoint-every N  write DIR.ckpt every N steps (0 = only on SIGINT)\n"
-	"      --checkpoint-dir D  checkpoint directory (default DIR.ckpt)\n"
-	"      --resume D          continue from checkpoint D (same other arguments)\n"
-	"      --progress-every N  plain progress line every N steps (50)\n"
-	"      --log FILE          progress as JSON lines\n"
-	"  -q, --quiet             no progress, no summary\n"
-	"  -f, --force             replace an existing output directory\n"
-	"\n"
-	"Exit status: 0 ok, 1 failure (NaN loss), 2 usage (also: output exists), 3 bad\n"
-	"data, 4 I/O (disk full), 5 bad model, 130 interrupted (checkpoint saved).\n";
-
-/* ---------------- options ---------------- */
-
-typedef struct {
-	const char *out, *pretrained, *train, *dev, *labels, *class_weights, *freeze, *ckpt_dir, *resume, *log;
-	long epochs, batch, accum, warmup_steps, step_size, max_len, eval_every, patience, max_steps, window,
-		ckpt_every, progress_every, threads;
-	double lr, momentum, wd, warmup_ratio, gamma, clip, dropout, ls, lld;
-	int optimizer, schedule, metric_f1, quiet, force;
-	uint64_t seed;
-} opts_t;
 
 /* ---------------- data ---------------- */
 
@@ -134,42 +75,56 @@ static void ds_add_label(dataset *d, const char *s, size_t len)
 	d->lab[d->nlab++] = c;
 }
 
+/* Set the error and leave through the function's out: label. FAIL_REC puts
+ * the record number in front of the message, as tl_die_rec would. */
+#define FAIL(code, ...)                                \
+	do {                                           \
+		tl_seterr(e, (code), __VA_ARGS__);     \
+		goto out;                              \
+	} while (0)
+#define FAIL_REC(no, fmt, ...)                                                                       \
+	do {                                                                                       \
+		tl_seterr(e, TL_EXIT_DATA, "record %llu: " fmt, (unsigned long long)(no), __VA_ARGS__); \
+		goto out;                                                                          \
+	} while (0)
+
 /* Read a stream: ids (+type_ids), label (str or array of str), weight. */
-static void ds_read(dataset *d, const char *path, const char *what, int max_len, const char *model_sha,
-		    const char *model_dir, int vocab, int type_vocab, int need_labels)
+static int ds_read(dataset *d, const char *path, const char *what, int max_len, const char *model_sha,
+		   const char *model_dir, int vocab, int type_vocab, int need_labels, tl_err *e)
 {
 	tl_reader *r = tl_reader_open(path);
 	if (!r)
-		tl_die(TL_EXIT_IO, "cannot open %s:", path ? path : "standard input");
+		return tl_seterr(e, TL_EXIT_IO, "cannot open %s: %s", path ? path : "standard input", strerror(errno));
 	tl_record rec;
 	int32_t *buf = NULL, *tbuf = NULL;
 	size_t cap = 0, tcap = 0, capn = 0;
 	int first = 1;
 	char err[512];
-	while (tl_reader_next_or_die(r, &rec)) {
+	int rc = -1, got;
+	while ((got = tl_reader_next(r, &rec)) == TL_READ_OK) {
 		if (rec.is_header) {
 			if (first && tl_model_check_vocab(rec.map, model_sha, model_dir, err, sizeof err) < 0)
-				tl_die(TL_EXIT_DATA, "%s: %s", what, err);
+				FAIL(TL_EXIT_DATA, "%s: %s", what, err);
 			first = 0;
 			continue;
 		}
 		first = 0;
 		long n = tl_rec_i32s(&rec, "ids", &buf, &cap);
 		if (n == -1)
-			tl_die_rec(TL_EXIT_DATA, rec.no, "%s: no \"ids\" (tokenize the text first: tl-tokenize -m MODEL)", what);
+			FAIL_REC(rec.no, "%s: no \"ids\" (tokenize the text first: tl-tokenize -m MODEL)", what);
 		if (n < 0)
-			tl_die_rec(TL_EXIT_DATA, rec.no, "%s: \"ids\" is not a bin of int32 or an array of integers", what);
+			FAIL_REC(rec.no, "%s: \"ids\" is not a bin of int32 or an array of integers", what);
 		if (n < 2)
-			tl_die_rec(TL_EXIT_DATA, rec.no, "%s: \"ids\" has %ld ids, at least [CLS] and [SEP] are needed", what, n);
+			FAIL_REC(rec.no, "%s: \"ids\" has %ld ids, at least [CLS] and [SEP] are needed", what, n);
 		long tn = tl_rec_i32s(&rec, "type_ids", &tbuf, &tcap);
 		if (tn == -2 || (tn >= 0 && tn != n))
-			tl_die_rec(TL_EXIT_DATA, rec.no, "%s: \"type_ids\" malformed or not as long as \"ids\"", what);
+			FAIL_REC(rec.no, "%s: \"type_ids\" malformed or not as long as \"ids\"", what);
 		for (long i = 0; i < n; i++) {
 			if (buf[i] < 0 || buf[i] >= vocab)
-				tl_die_rec(TL_EXIT_DATA, rec.no, "%s: ids[%ld] = %d outside the model's vocabulary (0..%d)", what, i,
+				FAIL_REC(rec.no, "%s: ids[%ld] = %d outside the model's vocabulary (0..%d)", what, i,
 					   buf[i], vocab - 1);
 			if (tn >= 0 && (tbuf[i] < 0 || tbuf[i] >= type_vocab))
-				tl_die_rec(TL_EXIT_DATA, rec.no, "%s: type_ids[%ld] = %d outside 0..%d", what, i, tbuf[i],
+				FAIL_REC(rec.no, "%s: type_ids[%ld] = %d outside 0..%d", what, i, tbuf[i],
 					   type_vocab - 1);
 		}
 		/* labels */
@@ -182,11 +137,11 @@ static void ds_read(dataset *d, const char *path, const char *what, int max_len,
 		} else if (lo && lo->type == MSGPACK_OBJECT_ARRAY) {
 			d->multi = 1;
 			for (uint32_t i = 0; i < lo->via.array.size; i++) {
-				const msgpack_object *e = &lo->via.array.ptr[i];
-				if (e->type != MSGPACK_OBJECT_STR)
-					tl_die_rec(TL_EXIT_DATA, rec.no, "%s: \"label\" array holds a %s, not strings", what,
-						   tl_msgpack_type_name(e->type));
-				ds_add_label(d, e->via.str.ptr, e->via.str.size);
+				const msgpack_object *x = &lo->via.array.ptr[i];
+				if (x->type != MSGPACK_OBJECT_STR)
+					FAIL_REC(rec.no, "%s: \"label\" array holds a %s, not strings", what,
+						   tl_msgpack_type_name(x->type));
+				ds_add_label(d, x->via.str.ptr, x->via.str.size);
 			}
 			nl = (int)lo->via.array.size;
 		} else if (lo && (lo->type == MSGPACK_OBJECT_POSITIVE_INTEGER || lo->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)) {
@@ -196,10 +151,10 @@ static void ds_read(dataset *d, const char *path, const char *what, int max_len,
 			ds_add_label(d, s, (size_t)k);
 			nl = 1;
 		} else if (lo) {
-			tl_die_rec(TL_EXIT_DATA, rec.no, "%s: \"label\" is a %s, not a string or an array of strings", what,
+			FAIL_REC(rec.no, "%s: \"label\" is a %s, not a string or an array of strings", what,
 				   tl_msgpack_type_name(lo->type));
 		} else if (need_labels) {
-			tl_die_rec(TL_EXIT_DATA, rec.no, "%s: no \"label\" (training needs labelled records)", what);
+			FAIL_REC(rec.no, "%s: no \"label\" (training needs labelled records)", what);
 		}
 		if (d->n == capn) {
 			capn = capn ? 2 * capn : 4096;
@@ -217,9 +172,9 @@ static void ds_read(dataset *d, const char *path, const char *what, int max_len,
 			else if (wo->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
 				w = (double)wo->via.u64;
 			else
-				tl_die_rec(TL_EXIT_DATA, rec.no, "%s: \"weight\" is not a number", what);
+				FAIL_REC(rec.no, "%s: \"weight\" is not a number", what);
 			if (!(w >= 0) || !isfinite(w))
-				tl_die_rec(TL_EXIT_DATA, rec.no, "%s: \"weight\" must be a finite number >= 0", what);
+				FAIL_REC(rec.no, "%s: \"weight\" must be a finite number >= 0", what);
 		}
 		/* truncate keeping the final id ([SEP]) */
 		int len = (int)n;
@@ -257,9 +212,18 @@ static void ds_read(dataset *d, const char *path, const char *what, int max_len,
 		d->tokens += (uint64_t)len;
 		d->n++;
 	}
+	if (got == TL_READ_ERR) {
+		const char *re = tl_reader_error(r);
+		tl_seterr(e, strncmp(re, "read error", 10) == 0 ? TL_EXIT_IO : TL_EXIT_DATA, "record %llu: %s",
+			  (unsigned long long)tl_reader_count(r), re);
+		goto out;
+	}
+	rc = 0;
+out:
 	tl_reader_close(r);
 	free(buf);
 	free(tbuf);
+	return rc;
 }
 
 /* ---------------- labels ---------------- */
@@ -303,11 +267,12 @@ static void labels_from_data(labelset *ls, const dataset *d)
 	free(v);
 }
 
-static void labels_from_file(labelset *ls, const char *path)
+/* On error ls may hold names: the caller frees it either way. */
+static int labels_from_file(labelset *ls, const char *path, tl_err *e)
 {
 	FILE *f = fopen(path, "r");
 	if (!f)
-		tl_die(TL_EXIT_IO, "cannot open %s:", path);
+		return tl_seterr(e, TL_EXIT_IO, "cannot open %s: %s", path, strerror(errno));
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t n;
@@ -326,11 +291,12 @@ static void labels_from_file(labelset *ls, const char *path)
 	qsort(ls->name, (size_t)ls->k, sizeof *ls->name, cmp_str);
 	for (int i = 1; i < ls->k; i++)
 		if (!strcmp(ls->name[i], ls->name[i - 1]))
-			tl_die(TL_EXIT_DATA, "%s: label '%s' is listed twice", path, ls->name[i]);
+			return tl_seterr(e, TL_EXIT_DATA, "%s: label '%s' is listed twice", path, ls->name[i]);
+	return 0;
 }
 
 /* Map the label strings of d to ids; what names the stream in messages. */
-static void ds_map_labels(dataset *d, const labelset *ls, int multi, const char *what)
+static int ds_map_labels(dataset *d, const labelset *ls, int multi, const char *what, tl_err *e)
 {
 	if (multi)
 		d->ym = tl_xcalloc(d->n * (size_t)ls->k + 1, 1);
@@ -338,13 +304,13 @@ static void ds_map_labels(dataset *d, const labelset *ls, int multi, const char 
 		d->y = tl_xmalloc((d->n + 1) * sizeof *d->y);
 	for (size_t i = 0; i < d->n; i++) {
 		if (!multi && d->nl[i] != 1)
-			tl_die(TL_EXIT_DATA, "%s: record %zu: %s label where the training data has single labels", what, i + 1,
+			return tl_seterr(e, TL_EXIT_DATA, "%s: record %zu: %s label where the training data has single labels", what, i + 1,
 			       d->nl[i] ? "a multi-" : "no");
 		for (int j = 0; j < d->nl[i]; j++) {
 			const char *s = d->lab[d->loff[i] + (size_t)j];
 			int id = label_find(ls, s);
 			if (id < 0)
-				tl_die(TL_EXIT_DATA, "%s: record %zu: unknown label '%s' (not in the training label set)", what, i + 1,
+				return tl_seterr(e, TL_EXIT_DATA, "%s: record %zu: unknown label '%s' (not in the training label set)", what, i + 1,
 				       s);
 			if (multi)
 				d->ym[i * (size_t)ls->k + (size_t)id] = 1;
@@ -352,6 +318,7 @@ static void ds_map_labels(dataset *d, const labelset *ls, int multi, const char 
 				d->y[i] = id;
 		}
 	}
+	return 0;
 }
 
 /* ---------------- batches ---------------- */
@@ -543,17 +510,8 @@ static evalres evaluate(tl_bert_train *t, const dataset *d, int K, int multi)
 
 static int copy_file(const char *src, const char *dst)
 {
-	FILE *f = fopen(src, "rb");
-	if (!f)
-		return -1;
 	tl_buf b = {0};
-	char tmp[65536];
-	size_t n;
-	while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
-		tl_buf_add(&b, tmp, n);
-	int bad = ferror(f);
-	fclose(f);
-	int rc = bad ? -1 : tl_fs_write_file(dst, b.data ? b.data : "", b.len);
+	int rc = tl_fs_read_file(src, &b) != 0 ? -1 : tl_fs_write_file(dst, b.data ? b.data : "", b.len);
 	tl_buf_free(&b);
 	return rc;
 }
@@ -585,15 +543,7 @@ static int save_model(const char *tmp, const tl_bert *m, const float *weights, c
 	if (!cfg)
 		cfg = json_object();
 	json_object_set_new(cfg, "architectures", json_pack("[s]", "BertForSequenceClassification"));
-	json_t *i2l = json_object(), *l2i = json_object();
-	for (int k = 0; k < ls->k; k++) {
-		char key[32];
-		snprintf(key, sizeof key, "%d", k);
-		json_object_set_new(i2l, key, json_string(ls->name[k]));
-		json_object_set_new(l2i, ls->name[k], json_integer(k));
-	}
-	json_object_set_new(cfg, "id2label", i2l);
-	json_object_set_new(cfg, "label2id", l2i);
+	tl_model_set_labels(cfg, ls->name, ls->k);
 	json_object_set_new(cfg, "num_labels", json_integer(ls->k));
 	json_object_set_new(cfg, "problem_type",
 			    json_string(multi ? "multi_label_classification" : "single_label_classification"));
@@ -660,167 +610,172 @@ out:
 	return rc;
 }
 
+/* ---------------- checkpoints ---------------- */
+
+/* Where the loop stands, as a checkpoint records it. */
+typedef struct {
+	long epoch, bi, best_step, bad_evals;
+	double best;
+	evalres best_res;
+} fit_pos;
+
+static int save_ckpt(const char *dirpath, const fit_pos *p, const tl_optim *opt, const tl_bert *m,
+		     const float *best_w, uint64_t seed, const char *data_sha, int nlabels, const char *mdir,
+		     tl_err *e)
+{
+	char err[512];
+	json_t *st = json_object();
+	json_object_set_new(st, "version", json_integer(1));
+	json_object_set_new(st, "epoch", json_integer(p->epoch));
+	json_object_set_new(st, "batch", json_integer(p->bi));
+	json_object_set_new(st, "step", json_integer(opt->t));
+	json_object_set_new(st, "seed", json_integer((json_int_t)seed));
+	json_object_set_new(st, "data_sha256", json_string(data_sha));
+	json_object_set_new(st, "nparams", json_integer((json_int_t)m->nparams));
+	json_object_set_new(st, "nlabels", json_integer(nlabels));
+	json_object_set_new(st, "best", json_real(p->best));
+	json_object_set_new(st, "best_step", json_integer(p->best_step));
+	json_object_set_new(st, "bad_evals", json_integer(p->bad_evals));
+	json_object_set_new(st, "best_accuracy", json_real(p->best_res.acc));
+	json_object_set_new(st, "best_macro_f1", json_real(p->best_res.f1));
+	json_object_set_new(st, "best_loss", json_real(p->best_res.loss));
+	json_object_set_new(st, "pretrained", json_string(mdir));
+	const char *nm[4] = {"params", "m", "v", "best"};
+	const float *dt[4] = {m->arena, opt->m, opt->v, best_w};
+	size_t ln[4] = {m->nparams, m->nparams, m->nparams, m->nparams};
+	float *zero = NULL;
+	if (!opt->m)
+		dt[1] = zero = tl_xcalloc(m->nparams, sizeof(float));
+	size_t nt = 2;
+	if (opt->v)
+		nt = 3;
+	if (best_w) {
+		if (nt == 2) {
+			nm[2] = "best";
+			dt[2] = best_w;
+		}
+		nt++;
+	}
+	int rc = 0;
+	if (tl_ckpt_write(dirpath, st, nt, nm, dt, ln, err, sizeof err) != 0)
+		rc = tl_seterr(e, TL_EXIT_IO, "checkpoint: %s", err);
+	free(zero);
+	json_decref(st);
+	return rc;
+}
+
 /* ---------------- the loop ---------------- */
 
-static volatile sig_atomic_t interrupted;
-static void on_sigint(int sig)
+void tl_bert_fit_opts_default(tl_bert_fit_opts *o)
 {
-	(void)sig;
-	interrupted = 1;
+	memset(o, 0, sizeof *o);
+	o->epochs = 3;
+	o->batch = 32;
+	o->accum = 1;
+	o->lr = 5e-5;
+	o->momentum = 0.9;
+	o->wd = 0.01;
+	o->warmup_ratio = 0.06;
+	o->warmup_steps = -1;
+	o->gamma = 0.1;
+	o->clip = 1.0;
+	o->max_len = 128;
+	o->dropout = -1;
+	o->lld = 1.0;
+	o->window = 50;
+	o->progress_every = 50;
+	o->seed = 42;
+	o->optimizer = TL_OPT_ADAMW;
+	o->schedule = TL_SCHED_LINEAR;
 }
 
-enum {
-	O_PRETRAINED = 1000, O_TRAIN, O_DEV, O_LABELS, O_EPOCHS, O_BATCH, O_ACCUM, O_LR, O_OPTIM, O_MOMENTUM, O_WD,
-	O_SCHED, O_WR, O_WS, O_STEPSIZE, O_GAMMA, O_CLIP, O_MAXLEN, O_DROPOUT, O_LS, O_CW, O_FREEZE, O_LLD,
-	O_EVAL, O_METRIC, O_PATIENCE, O_MAXSTEPS, O_WINDOW, O_SEED, O_THREADS, O_CKE, O_CKD, O_RESUME, O_PE,
-	O_LOG, O_HELP, O_VERSION, O_MODEL
-};
-
-static void parse(opts_t *o, int argc, char **argv, const char **file)
+/* Class weights of the training data (o->class_weights: "auto" or a file
+ * of LABEL WEIGHT lines) into cw[ls->k]. */
+static int class_weights(float *cw, const char *spec, const dataset *tr, const labelset *ls, int multi, tl_err *e)
 {
-	static const struct option lo[] = {
-		{"model", required_argument, 0, 'm'},      {"output", required_argument, 0, 'o'},
-		{"pretrained", required_argument, 0, O_PRETRAINED}, {"train", required_argument, 0, O_TRAIN},
-		{"dev", required_argument, 0, O_DEV},      {"labels", required_argument, 0, O_LABELS},
-		{"epochs", required_argument, 0, O_EPOCHS}, {"batch-size", required_argument, 0, O_BATCH},
-		{"grad-accum", required_argument, 0, O_ACCUM}, {"lr", required_argument, 0, O_LR},
-		{"optimizer", required_argument, 0, O_OPTIM}, {"momentum", required_argument, 0, O_MOMENTUM},
-		{"weight-decay", required_argument, 0, O_WD}, {"schedule", required_argument, 0, O_SCHED},
-		{"warmup-ratio", required_argument, 0, O_WR}, {"warmup-steps", required_argument, 0, O_WS},
-		{"step-size", required_argument, 0, O_STEPSIZE}, {"gamma", required_argument, 0, O_GAMMA},
-		{"clip", required_argument, 0, O_CLIP},    {"max-len", required_argument, 0, O_MAXLEN},
-		{"dropout", required_argument, 0, O_DROPOUT}, {"label-smoothing", required_argument, 0, O_LS},
-		{"class-weights", required_argument, 0, O_CW}, {"freeze", required_argument, 0, O_FREEZE},
-		{"layer-lr-decay", required_argument, 0, O_LLD}, {"eval-every", required_argument, 0, O_EVAL},
-		{"metric", required_argument, 0, O_METRIC}, {"patience", required_argument, 0, O_PATIENCE},
-		{"max-steps", required_argument, 0, O_MAXSTEPS}, {"bucket-window", required_argument, 0, O_WINDOW},
-		{"seed", required_argument, 0, O_SEED},    {"threads", required_argument, 0, O_THREADS},
-		{"checkpoint-every", required_argument, 0, O_CKE}, {"checkpoint-dir", required_argument, 0, O_CKD},
-		{"resume", required_argument, 0, O_RESUME}, {"progress-every", required_argument, 0, O_PE},
-		{"log", required_argument, 0, O_LOG},      {"quiet", no_argument, 0, 'q'},
-		{"force", no_argument, 0, 'f'},            {"help", no_argument, 0, 'h'},
-		{"version", no_argument, 0, O_VERSION},    {0, 0, 0, 0}};
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "m:o:qfh", lo, NULL)) != -1) {
-		switch (c) {
-		case 'm':
-			if (strcmp(optarg, "bert"))
-				tl_die(TL_EXIT_USAGE, "option -m: '%s' given twice with bert", optarg);
-			break;
-		case 'o': o->out = optarg; break;
-		case O_PRETRAINED: o->pretrained = optarg; break;
-		case O_TRAIN: o->train = optarg; break;
-		case O_DEV: o->dev = optarg; break;
-		case O_LABELS: o->labels = optarg; break;
-		case O_EPOCHS: o->epochs = tl_parse_long("--epochs", optarg, 1, 100000); break;
-		case O_BATCH: o->batch = tl_parse_long("--batch-size", optarg, 1, 65536); break;
-		case O_ACCUM: o->accum = tl_parse_long("--grad-accum", optarg, 1, 65536); break;
-		case O_LR: o->lr = tl_parse_double("--lr", optarg, 0, 1e30); break;
-		case O_OPTIM:
-			if (!strcmp(optarg, "adamw"))
-				o->optimizer = TL_OPT_ADAMW;
-			else if (!strcmp(optarg, "sgd"))
-				o->optimizer = TL_OPT_SGD;
-			else
-				tl_die(TL_EXIT_USAGE, "option --optimizer: unknown '%s' (adamw, sgd)", optarg);
-			break;
-		case O_MOMENTUM: o->momentum = tl_parse_double("--momentum", optarg, 0, 1); break;
-		case O_WD: o->wd = tl_parse_double("--weight-decay", optarg, 0, 1e6); break;
-		case O_SCHED:
-			if (!strcmp(optarg, "linear"))
-				o->schedule = TL_SCHED_LINEAR;
-			else if (!strcmp(optarg, "cosine"))
-				o->schedule = TL_SCHED_COSINE;
-			else if (!strcmp(optarg, "constant"))
-				o->schedule = TL_SCHED_CONSTANT;
-			else if (!strcmp(optarg, "step"))
-				o->schedule = TL_SCHED_STEP;
-			else
-				tl_die(TL_EXIT_USAGE, "option --schedule: unknown '%s' (linear, cosine, constant, step)", optarg);
-			break;
-		case O_WR: o->warmup_ratio = tl_parse_double("--warmup-ratio", optarg, 0, 1); break;
-		case O_WS: o->warmup_steps = tl_parse_long("--warmup-steps", optarg, 0, 1L << 40); break;
-		case O_STEPSIZE: o->step_size = tl_parse_long("--step-size", optarg, 1, 1L << 40); break;
-		case O_GAMMA: o->gamma = tl_parse_double("--gamma", optarg, 0, 1e6); break;
-		case O_CLIP: o->clip = tl_parse_double("--clip", optarg, 0, 1e30); break;
-		case O_MAXLEN: o->max_len = tl_parse_long("--max-len", optarg, 2, 1 << 20); break;
-		case O_DROPOUT: o->dropout = tl_parse_double("--dropout", optarg, 0, 0.99); break;
-		case O_LS: o->ls = tl_parse_double("--label-smoothing", optarg, 0, 1); break;
-		case O_CW: o->class_weights = optarg; break;
-		case O_FREEZE: o->freeze = optarg; break;
-		case O_LLD: o->lld = tl_parse_double("--layer-lr-decay", optarg, 0, 1e6); break;
-		case O_EVAL: o->eval_every = tl_parse_long("--eval-every", optarg, 0, 1L << 40); break;
-		case O_METRIC:
-			if (!strcmp(optarg, "accuracy"))
-				o->metric_f1 = 0;
-			else if (!strcmp(optarg, "macro_f1") || !strcmp(optarg, "macro-f1"))
-				o->metric_f1 = 1;
-			else
-				tl_die(TL_EXIT_USAGE, "option --metric: unknown '%s' (accuracy, macro_f1)", optarg);
-			break;
-		case O_PATIENCE: o->patience = tl_parse_long("--patience", optarg, 0, 1L << 40); break;
-		case O_MAXSTEPS: o->max_steps = tl_parse_long("--max-steps", optarg, 0, 1L << 40); break;
-		case O_WINDOW: o->window = tl_parse_long("--bucket-window", optarg, 1, 1L << 30); break;
-		case O_SEED: o->seed = (uint64_t)tl_parse_long("--seed", optarg, 0, (1L << 62)); break;
-		case O_THREADS: o->threads = tl_parse_long("--threads", optarg, 0, 4096); break;
-		case O_CKE: o->ckpt_every = tl_parse_long("--checkpoint-every", optarg, 0, 1L << 40); break;
-		case O_CKD: o->ckpt_dir = optarg; break;
-		case O_RESUME: o->resume = optarg; break;
-		case O_PE: o->progress_every = tl_parse_long("--progress-every", optarg, 1, 1L << 40); break;
-		case O_LOG: o->log = optarg; break;
-		case 'q': o->quiet = 1; break;
-		case 'f': o->force = 1; break;
-		case 'h': fputs(tl_bert_fit_usage, stdout); exit(0);
-		case O_VERSION: tl_print_version(); exit(0);
-		default: fputs(tl_bert_fit_usage, stderr); exit(TL_EXIT_USAGE);
-		}
+	if (!strcmp(spec, "auto")) {
+		/* sklearn "balanced": n / (k * count_c) */
+		double *cnt = tl_xcalloc((size_t)ls->k, sizeof *cnt);
+		for (size_t i = 0; i < tr->n; i++)
+			if (multi) {
+				for (int c = 0; c < ls->k; c++)
+					cnt[c] += tr->ym[i * (size_t)ls->k + (size_t)c];
+			} else
+				cnt[tr->y[i]] += 1;
+		for (int c = 0; c < ls->k; c++)
+			cw[c] = multi ? (float)(cnt[c] > 0 ? ((double)tr->n - cnt[c]) / cnt[c] : 1.0)
+				      : (float)(cnt[c] > 0 ? (double)tr->n / ((double)ls->k * cnt[c]) : 1.0);
+		free(cnt);
+		return 0;
 	}
-	if (optind < argc - 1)
-		tl_die(TL_EXIT_USAGE, "one input FILE at most (got %d)", argc - optind);
-	*file = optind < argc ? argv[optind] : NULL;
+	FILE *f = fopen(spec, "r");
+	if (!f)
+		return tl_seterr(e, TL_EXIT_IO, "cannot open %s: %s", spec, strerror(errno));
+	for (int c = 0; c < ls->k; c++)
+		cw[c] = 1.0f;
+	char name[1024];
+	double w;
+	int line = 0, rc = -1;
+	while (fscanf(f, "%1023s %lf", name, &w) == 2) {
+		line++;
+		int id = label_find(ls, name);
+		if (id < 0)
+			FAIL(TL_EXIT_DATA, "%s: line %d: unknown label '%s'", spec, line, name);
+		if (!(w >= 0) || !isfinite(w))
+			FAIL(TL_EXIT_DATA, "%s: line %d: weight must be >= 0", spec, line);
+		cw[id] = (float)w;
+	}
+	if (!feof(f))
+		FAIL(TL_EXIT_DATA, "%s: line %d: expected 'LABEL WEIGHT'", spec, line + 1);
+	rc = 0;
+out:
+	fclose(f);
+	return rc;
 }
 
-int tl_bert_fit_main(int argc, char **argv)
+int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 {
-	opts_t o = {.epochs = 3, .batch = 32, .accum = 1, .lr = 5e-5, .momentum = 0.9, .wd = 0.01,
-		    .warmup_ratio = 0.06, .warmup_steps = -1, .gamma = 0.1, .clip = 1.0, .max_len = 128,
-		    .dropout = -1, .lld = 1.0, .window = 50, .progress_every = 50, .seed = 42,
-		    .optimizer = TL_OPT_ADAMW, .schedule = TL_SCHED_LINEAR};
-	const char *file = NULL;
-	parse(&o, argc, argv, &file);
-	if (!o.out)
-		tl_die(TL_EXIT_USAGE, "no output directory: -o DIR is required");
-	if (file && o.train)
-		tl_die(TL_EXIT_USAGE, "both --train %s and FILE %s given", o.train, file);
-	if (!o.train)
-		o.train = file;
-	if (o.train && !strcmp(o.train, "-"))
-		o.train = NULL;
-	if (tl_fs_exists(o.out) && !o.force)
-		tl_die(TL_EXIT_USAGE, "%s exists (use --force to replace it)", o.out);
+	tl_bert_fit_opts o = *opts; /* a copy: max_len and ckpt_dir may be adjusted */
+	int rc = -1;
+	/* everything that the out: label releases */
 	tl_buf ckbuf = {0};
+	FILE *logf = NULL;
+	char *mdir = NULL;
+	tl_bert *m = NULL;
+	json_t *mcfg = NULL, *st = NULL, *tj = NULL;
+	dataset tr = {0}, dv = {0};
+	labelset ls = {0};
+	float *cw = NULL, *best_w = NULL;
+	tl_bert_train t;
+	int have_t = 0;
+	tl_optim opt = {0};
+	epoch_plan plan = {0};
+	batch_t b = {0};
+	char *tmp = NULL;
+	char err[1024];
+
+	if (!o.out)
+		FAIL(TL_EXIT_USAGE, "no output directory: -o DIR is required");
+	if (tl_fs_exists(o.out) && !o.force)
+		FAIL(TL_EXIT_USAGE, "%s exists (use --force to replace it)", o.out);
+	const tl_kernels *k = tl_kernels_select(o.device, err, sizeof err);
+	if (!k)
+		FAIL(TL_EXIT_USAGE, "%s", err);
 	if (!o.ckpt_dir) {
 		tl_buf_printf(&ckbuf, "%s.ckpt", o.out);
 		o.ckpt_dir = tl_buf_cstr(&ckbuf);
 	}
-	FILE *logf = NULL;
 	if (o.log && !(logf = fopen(o.log, "w")))
-		tl_die(TL_EXIT_IO, "cannot open %s:", o.log);
+		FAIL(TL_EXIT_IO, "cannot open %s: %s", o.log, strerror(errno));
 
 	/* model */
-	char err[1024];
-	char *mdir = tl_model_find(o.pretrained, err, sizeof err);
-	if (!mdir)
-		tl_die(TL_EXIT_MODEL, "%s", err);
-	const tl_kernels *k = tl_kernels_cpu();
+	if (!(mdir = tl_model_find(o.pretrained, err, sizeof err)))
+		FAIL(TL_EXIT_MODEL, "%s", err);
 	k->set_threads((int)o.threads);
-	tl_bert *m = tl_bert_load(mdir, k, err, sizeof err);
-	if (!m)
-		tl_die(TL_EXIT_MODEL, "%s", err);
-	json_t *mcfg = tl_model_read_config(mdir, err, sizeof err);
-	if (!mcfg)
-		tl_die(TL_EXIT_MODEL, "%s", err);
+	if (!(m = tl_bert_load(mdir, k, err, sizeof err)))
+		FAIL(TL_EXIT_MODEL, "%s", err);
+	if (!(mcfg = tl_model_read_config(mdir, err, sizeof err)))
+		FAIL(TL_EXIT_MODEL, "%s", err);
 	if (o.max_len > m->cfg.max_pos) {
 		if (!o.quiet && o.max_len != 128)
 			tl_warn("--max-len %ld is more than the model's max_position_embeddings: using %d", o.max_len,
@@ -829,27 +784,32 @@ int tl_bert_fit_main(int argc, char **argv)
 	}
 
 	/* data */
-	dataset tr = {0}, dv = {0};
-	ds_read(&tr, o.train, o.train ? o.train : "standard input", (int)o.max_len, m->vocab_sha256, mdir,
-		m->cfg.vocab_size, m->cfg.type_vocab, 1);
+	const char *trname = o.train ? o.train : "standard input";
+	if (ds_read(&tr, o.train, trname, (int)o.max_len, m->vocab_sha256, mdir, m->cfg.vocab_size, m->cfg.type_vocab,
+		    1, e) < 0)
+		goto out;
 	if (tr.n == 0)
-		tl_die(TL_EXIT_DATA, "%s: no training records", o.train ? o.train : "standard input");
-	labelset ls;
-	if (o.labels)
-		labels_from_file(&ls, o.labels);
-	else
+		FAIL(TL_EXIT_DATA, "%s: no training records", trname);
+	if (o.labels) {
+		if (labels_from_file(&ls, o.labels, e) < 0)
+			goto out;
+	} else
 		labels_from_data(&ls, &tr);
 	int multi = tr.multi;
 	if (ls.k == 0)
-		tl_die(TL_EXIT_DATA, "no labels in the training data");
+		FAIL(TL_EXIT_DATA, "no labels in the training data");
 	if (ls.k == 1 && !multi)
-		tl_die(TL_EXIT_DATA, "the training data has a single class ('%s'): nothing to learn", ls.name[0]);
-	ds_map_labels(&tr, &ls, multi, o.train ? o.train : "standard input");
+		FAIL(TL_EXIT_DATA, "the training data has a single class ('%s'): nothing to learn", ls.name[0]);
+	if (ds_map_labels(&tr, &ls, multi, trname, e) < 0)
+		goto out;
 	if (o.dev) {
-		ds_read(&dv, o.dev, o.dev, (int)o.max_len, m->vocab_sha256, mdir, m->cfg.vocab_size, m->cfg.type_vocab, 1);
+		if (ds_read(&dv, o.dev, o.dev, (int)o.max_len, m->vocab_sha256, mdir, m->cfg.vocab_size, m->cfg.type_vocab,
+			    1, e) < 0)
+			goto out;
 		if (dv.n == 0)
-			tl_die(TL_EXIT_DATA, "%s: no dev records", o.dev);
-		ds_map_labels(&dv, &ls, multi, o.dev);
+			FAIL(TL_EXIT_DATA, "%s: no dev records", o.dev);
+		if (ds_map_labels(&dv, &ls, multi, o.dev, e) < 0)
+			goto out;
 	}
 	/* data sha256: ids and labels of the training records, in order */
 	char data_sha[65];
@@ -868,44 +828,10 @@ int tl_bert_fit_main(int argc, char **argv)
 	}
 
 	/* class weights */
-	float *cw = NULL;
 	if (o.class_weights) {
 		cw = tl_xmalloc((size_t)ls.k * sizeof *cw);
-		if (!strcmp(o.class_weights, "auto")) {
-			/* sklearn "balanced": n / (k * count_c) */
-			double *cnt = tl_xcalloc((size_t)ls.k, sizeof *cnt);
-			for (size_t i = 0; i < tr.n; i++)
-				if (multi) {
-					for (int c = 0; c < ls.k; c++)
-						cnt[c] += tr.ym[i * (size_t)ls.k + (size_t)c];
-				} else
-					cnt[tr.y[i]] += 1;
-			for (int c = 0; c < ls.k; c++)
-				cw[c] = multi ? (float)(cnt[c] > 0 ? ((double)tr.n - cnt[c]) / cnt[c] : 1.0)
-					      : (float)(cnt[c] > 0 ? (double)tr.n / ((double)ls.k * cnt[c]) : 1.0);
-			free(cnt);
-		} else {
-			FILE *f = fopen(o.class_weights, "r");
-			if (!f)
-				tl_die(TL_EXIT_IO, "cannot open %s:", o.class_weights);
-			for (int c = 0; c < ls.k; c++)
-				cw[c] = 1.0f;
-			char name[1024];
-			double w;
-			int line = 0;
-			while (fscanf(f, "%1023s %lf", name, &w) == 2) {
-				line++;
-				int id = label_find(&ls, name);
-				if (id < 0)
-					tl_die(TL_EXIT_DATA, "%s: line %d: unknown label '%s'", o.class_weights, line, name);
-				if (!(w >= 0) || !isfinite(w))
-					tl_die(TL_EXIT_DATA, "%s: line %d: weight must be >= 0", o.class_weights, line);
-				cw[id] = (float)w;
-			}
-			if (!feof(f))
-				tl_die(TL_EXIT_DATA, "%s: line %d: expected 'LABEL WEIGHT'", o.class_weights, line + 1);
-			fclose(f);
-		}
+		if (class_weights(cw, o.class_weights, &tr, &ls, multi, e) < 0)
+			goto out;
 	}
 
 	/* trainer */
@@ -924,8 +850,8 @@ int tl_bert_fit_main(int argc, char **argv)
 	double init_std = 0.02;
 	if (json_is_number(jd = json_object_get(mcfg, "initializer_range")))
 		init_std = json_number_value(jd);
-	tl_bert_train t;
 	tl_bert_train_init(&t, m, ls.k, multi, (float)init_std, o.seed);
+	have_t = 1; /* t owns the model now */
 	m = t.m;
 	t.p_hidden = (float)p_hidden;
 	t.p_att = (float)p_att;
@@ -942,21 +868,19 @@ int tl_bert_fit_main(int argc, char **argv)
 		else {
 			long v = strtol(o.freeze, &end, 10);
 			if (*end || end == o.freeze || v < 0 || v > L)
-				tl_die(TL_EXIT_USAGE, "option --freeze: '%s' is not embeddings, all, or a layer count 0..%d", o.freeze,
-				       L);
+				FAIL(TL_EXIT_USAGE, "option --freeze: '%s' is not embeddings, all, or a layer count 0..%d", o.freeze,
+				     L);
 			t.freeze_below = (int)v;
 		}
 	}
 
 	/* steps */
-	epoch_plan plan = {0};
 	long nb = (long)((tr.n + (size_t)o.batch - 1) / (size_t)o.batch);
 	long steps_per_epoch = (nb + o.accum - 1) / o.accum;
 	long total = steps_per_epoch * o.epochs;
 	if (o.max_steps > 0 && o.max_steps < total)
 		total = o.max_steps;
-	tl_optim opt;
-	tl_optim_init(&opt, m->nparams, t.tk);
+	tl_optim_init(&opt, m->nparams, m->k);
 	opt.kind = o.optimizer;
 	opt.lr = (float)o.lr;
 	opt.wd = (float)o.wd;
@@ -980,46 +904,43 @@ int tl_bert_fit_main(int argc, char **argv)
 	}
 
 	/* state */
-	long epoch = 0, bi = 0, best_step = -1, bad_evals = 0;
-	double best = -1;
-	evalres best_res = {0, 0, 0};
-	float *best_w = NULL;
+	fit_pos ps = {.epoch = 0, .bi = 0, .best_step = -1, .bad_evals = 0, .best = -1, .best_res = {0, 0, 0}};
 	if (o.resume) {
-		json_t *st = tl_ckpt_read_state(o.resume, err, sizeof err);
-		if (!st)
-			tl_die(TL_EXIT_IO, "--resume: %s", err);
+		if (!(st = tl_ckpt_read_state(o.resume, err, sizeof err)))
+			FAIL(TL_EXIT_IO, "--resume: %s", err);
 		const char *sha = json_string_value(json_object_get(st, "data_sha256"));
 		if (!sha || strcmp(sha, data_sha))
-			tl_die(TL_EXIT_DATA, "--resume %s: the checkpoint was made on other training data (data sha256 %.12s..., now %.12s...)",
-			       o.resume, sha ? sha : "?", data_sha);
+			FAIL(TL_EXIT_DATA, "--resume %s: the checkpoint was made on other training data (data sha256 %.12s..., now %.12s...)",
+			     o.resume, sha ? sha : "?", data_sha);
 		if (json_integer_value(json_object_get(st, "nparams")) != (json_int_t)m->nparams ||
 		    json_integer_value(json_object_get(st, "nlabels")) != ls.k)
-			tl_die(TL_EXIT_MODEL, "--resume %s: the checkpoint is for another model or label set", o.resume);
-		epoch = (long)json_integer_value(json_object_get(st, "epoch"));
-		bi = (long)json_integer_value(json_object_get(st, "batch"));
+			FAIL(TL_EXIT_MODEL, "--resume %s: the checkpoint is for another model or label set", o.resume);
+		ps.epoch = (long)json_integer_value(json_object_get(st, "epoch"));
+		ps.bi = (long)json_integer_value(json_object_get(st, "batch"));
 		opt.t = (long)json_integer_value(json_object_get(st, "step"));
-		best = json_number_value(json_object_get(st, "best"));
-		best_step = (long)json_integer_value(json_object_get(st, "best_step"));
-		bad_evals = (long)json_integer_value(json_object_get(st, "bad_evals"));
-		best_res.acc = json_number_value(json_object_get(st, "best_accuracy"));
-		best_res.f1 = json_number_value(json_object_get(st, "best_macro_f1"));
-		best_res.loss = json_number_value(json_object_get(st, "best_loss"));
+		ps.best = json_number_value(json_object_get(st, "best"));
+		ps.best_step = (long)json_integer_value(json_object_get(st, "best_step"));
+		ps.bad_evals = (long)json_integer_value(json_object_get(st, "bad_evals"));
+		ps.best_res.acc = json_number_value(json_object_get(st, "best_accuracy"));
+		ps.best_res.f1 = json_number_value(json_object_get(st, "best_macro_f1"));
+		ps.best_res.loss = json_number_value(json_object_get(st, "best_loss"));
 		if (tl_ckpt_read_tensor(o.resume, "params", m->arena, m->nparams, err, sizeof err) < 0)
-			tl_die(TL_EXIT_MODEL, "--resume: %s", err);
+			FAIL(TL_EXIT_MODEL, "--resume: %s", err);
 		opt.m = tl_xcalloc(m->nparams, sizeof(float));
 		if (tl_ckpt_read_tensor(o.resume, "m", opt.m, m->nparams, err, sizeof err) < 0)
-			tl_die(TL_EXIT_MODEL, "--resume: %s", err);
+			FAIL(TL_EXIT_MODEL, "--resume: %s", err);
 		if (opt.kind == TL_OPT_ADAMW) {
 			opt.v = tl_xcalloc(m->nparams, sizeof(float));
 			if (tl_ckpt_read_tensor(o.resume, "v", opt.v, m->nparams, err, sizeof err) < 0)
-				tl_die(TL_EXIT_MODEL, "--resume: %s", err);
+				FAIL(TL_EXIT_MODEL, "--resume: %s", err);
 		}
-		if (best_step >= 0) {
+		if (ps.best_step >= 0) {
 			best_w = tl_xmalloc(m->nparams * sizeof(float));
 			if (tl_ckpt_read_tensor(o.resume, "best", best_w, m->nparams, err, sizeof err) < 0)
-				tl_die(TL_EXIT_MODEL, "--resume: %s", err);
+				FAIL(TL_EXIT_MODEL, "--resume: %s", err);
 		}
 		json_decref(st);
+		st = NULL;
 	}
 
 	if (!o.quiet) {
@@ -1034,18 +955,12 @@ int tl_bert_fit_main(int argc, char **argv)
 			p_hidden, p_att, p_cls, (unsigned long long)o.seed, o.freeze ? ", freeze " : "", o.freeze ? o.freeze : "");
 		if (o.resume)
 			fprintf(stderr, "tl-train: resuming from %s at step %ld (epoch %ld, batch %ld)\n", o.resume, opt.t,
-				epoch + 1, bi);
+				ps.epoch + 1, ps.bi);
 	}
-
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_sigint;
-	sigaction(SIGINT, &sa, NULL);
 
 	tl_progress prog;
 	tl_progress_init(&prog, "step", (uint64_t)total, o.quiet, logf);
 	prog.done = (uint64_t)opt.t;
-	batch_t b = {0};
 	double loss_sum = 0;
 	long loss_n = 0;
 	uint64_t tok_window = 0;
@@ -1056,58 +971,24 @@ int tl_bert_fit_main(int argc, char **argv)
 	const char *fk = getenv("TL_FAULT_KILL_AT_STEP"), *fi = getenv("TL_FAULT_SIGINT_AT_STEP");
 	long kill_at = fk ? atol(fk) : 0, int_at = fi ? atol(fi) : 0;
 
-#define SAVE_CKPT(dirpath)                                                                                  \
-	do {                                                                                                \
-		json_t *st_ = json_object();                                                                \
-		json_object_set_new(st_, "version", json_integer(1));                                      \
-		json_object_set_new(st_, "epoch", json_integer(epoch));                                    \
-		json_object_set_new(st_, "batch", json_integer(bi));                                       \
-		json_object_set_new(st_, "step", json_integer(opt.t));                                     \
-		json_object_set_new(st_, "seed", json_integer((json_int_t)o.seed));                        \
-		json_object_set_new(st_, "data_sha256", json_string(data_sha));                            \
-		json_object_set_new(st_, "nparams", json_integer((json_int_t)m->nparams));                 \
-		json_object_set_new(st_, "nlabels", json_integer(ls.k));                                   \
-		json_object_set_new(st_, "best", json_real(best));                                         \
-		json_object_set_new(st_, "best_step", json_integer(best_step));                            \
-		json_object_set_new(st_, "bad_evals", json_integer(bad_evals));                            \
-		json_object_set_new(st_, "best_accuracy", json_real(best_res.acc));                        \
-		json_object_set_new(st_, "best_macro_f1", json_real(best_res.f1));                         \
-		json_object_set_new(st_, "best_loss", json_real(best_res.loss));                           \
-		json_object_set_new(st_, "pretrained", json_string(mdir));                                 \
-		const char *nm_[4] = {"params", "m", "v", "best"};                                         \
-		const float *dt_[4] = {m->arena, opt.m, opt.v, best_w};                                    \
-		size_t ln_[4] = {m->nparams, m->nparams, m->nparams, m->nparams};                          \
-		float *zero_ = NULL;                                                                        \
-		if (!opt.m)                                                                                 \
-			dt_[1] = zero_ = tl_xcalloc(m->nparams, sizeof(float));                             \
-		size_t nt_ = 2;                                                                             \
-		if (opt.v)                                                                                  \
-			nt_ = 3;                                                                            \
-		if (best_w) {                                                                               \
-			if (nt_ == 2) {                                                                     \
-				nm_[2] = "best";                                                            \
-				dt_[2] = best_w;                                                            \
-			}                                                                                   \
-			nt_++;                                                                              \
-		}                                                                                           \
-		if (tl_ckpt_write(dirpath, st_, nt_, nm_, dt_, ln_, err, sizeof err) != 0)                  \
-			tl_die(TL_EXIT_IO, "checkpoint: %s", err);                                          \
-		free(zero_);                                                                                \
-		json_decref(st_);                                                                           \
+#define SAVE_CKPT(dirpath)                                                                            \
+	do {                                                                                          \
+		if (save_ckpt(dirpath, &ps, &opt, m, best_w, o.seed, data_sha, ls.k, mdir, e) < 0) \
+			goto out;                                                                     \
 	} while (0)
 
 	tl_bert_train_zero_grad(&t);
-	while (!stop && epoch < o.epochs) {
-		plan_epoch(&plan, &tr, o.batch, o.window, o.seed, epoch);
-		while (bi < (long)plan.nb && !stop) {
+	while (!stop && ps.epoch < o.epochs) {
+		plan_epoch(&plan, &tr, o.batch, o.window, o.seed, ps.epoch);
+		while (ps.bi < (long)plan.nb && !stop) {
 			/* one optimizer step: accum micro-batches (fewer at the end of the epoch) */
 			long n_micro = 0;
 			double step_loss = 0;
 			uint64_t step_tokens = 0;
-			while (n_micro < o.accum && bi < (long)plan.nb) {
-				size_t s0 = plan.start[bi], s1 = plan.start[bi + 1];
+			while (n_micro < o.accum && ps.bi < (long)plan.nb) {
+				size_t s0 = plan.start[ps.bi], s1 = plan.start[ps.bi + 1];
 				make_batch(&b, &tr, plan.idx + s0, s1 - s0, ls.k);
-				uint64_t micro = (uint64_t)epoch * (uint64_t)plan.nb + (uint64_t)bi;
+				uint64_t micro = (uint64_t)ps.epoch * (uint64_t)plan.nb + (uint64_t)ps.bi;
 				tl_bert_train_forward(&t, b.ids, tr.types ? b.types : NULL, b.lens, b.B, b.T, 1, o.seed, micro);
 				int has_sw = 0;
 				for (int i = 0; i < b.B; i++)
@@ -1118,16 +999,16 @@ int tl_bert_fit_main(int argc, char **argv)
 					/* parameters are still those of the last good step */
 					tl_progress_finish(&prog, NULL);
 					SAVE_CKPT(o.ckpt_dir);
-					tl_die(TL_EXIT_FAIL,
-					       "loss is %s at step %ld (epoch %ld): stopping; the last good state is saved in %s (lower --lr?)",
-					       isnan(l) ? "NaN" : "infinite", opt.t + 1, epoch + 1, o.ckpt_dir);
+					FAIL(TL_EXIT_FAIL,
+					     "loss is %s at step %ld (epoch %ld): stopping; the last good state is saved in %s (lower --lr?)",
+					     isnan(l) ? "NaN" : "infinite", opt.t + 1, ps.epoch + 1, o.ckpt_dir);
 				}
 				tl_bert_train_backward(&t, 1, o.seed, micro);
 				step_loss += l / (double)o.accum;
 				for (int i = 0; i < b.B; i++)
 					step_tokens += (uint64_t)b.lens[i];
 				n_micro++;
-				bi++;
+				ps.bi++;
 			}
 			double lr_now = tl_optim_lr(&opt);
 			/* clip, update and zero the gradient for the next step in one go */
@@ -1140,9 +1021,9 @@ int tl_bert_fit_main(int argc, char **argv)
 			int pe = opt.t % o.progress_every == 0;
 			snprintf(js, sizeof js,
 				 "\"event\":\"step\",\"epoch\":%ld,\"step\":%ld,\"loss\":%.6f,\"lr\":%.6e,\"grad_norm\":%.6f,\"tokens\":%llu,\"tokens_per_s\":%.1f",
-				 epoch + 1, opt.t, step_loss, lr_now, gnorm, (unsigned long long)step_tokens, tps);
+				 ps.epoch + 1, opt.t, step_loss, lr_now, gnorm, (unsigned long long)step_tokens, tps);
 			tl_progress_log(&prog, js);
-			snprintf(extra, sizeof extra, "epoch %ld/%ld, loss %.4f, lr %.2e, %.0f tokens/s", epoch + 1, o.epochs,
+			snprintf(extra, sizeof extra, "epoch %ld/%ld, loss %.4f, lr %.2e, %.0f tokens/s", ps.epoch + 1, o.epochs,
 				 loss_sum / (double)loss_n, lr_now, tps);
 			tl_progress_update(&prog, (uint64_t)opt.t, extra, pe && !prog.tty);
 			if (pe) {
@@ -1151,7 +1032,7 @@ int tl_bert_fit_main(int argc, char **argv)
 				tok_window = 0;
 				t_window = now;
 			}
-			int end_epoch = bi >= (long)plan.nb;
+			int end_epoch = ps.bi >= (long)plan.nb;
 			if (o.max_steps > 0 && opt.t >= o.max_steps)
 				stop = 1;
 			int do_eval = o.dev && ((o.eval_every > 0 && opt.t % o.eval_every == 0) ||
@@ -1159,37 +1040,38 @@ int tl_bert_fit_main(int argc, char **argv)
 			if (do_eval) {
 				evalres r = evaluate(&t, &dv, ls.k, multi);
 				double metric = o.metric_f1 ? r.f1 : r.acc;
-				int better = metric > best;
+				int better = metric > ps.best;
 				if (better) {
-					best = metric;
-					best_step = opt.t;
-					best_res = r;
-					bad_evals = 0;
+					ps.best = metric;
+					ps.best_step = opt.t;
+					ps.best_res = r;
+					ps.bad_evals = 0;
+					/* best_w is host memory, the arena backend memory */
 					if (!best_w)
 						best_w = tl_xmalloc(m->nparams * sizeof(float));
-					memcpy(best_w, m->arena, m->nparams * sizeof(float));
+					k->to_host(best_w, m->arena, m->nparams * sizeof(float));
 				} else
-					bad_evals++;
+					ps.bad_evals++;
 				snprintf(js, sizeof js,
 					 "\"event\":\"eval\",\"epoch\":%ld,\"step\":%ld,\"dev_loss\":%.6f,\"accuracy\":%.6f,\"macro_f1\":%.6f,\"best\":%s",
-					 epoch + 1, opt.t, r.loss, r.acc, r.f1, better ? "true" : "false");
+					 ps.epoch + 1, opt.t, r.loss, r.acc, r.f1, better ? "true" : "false");
 				tl_progress_log(&prog, js);
 				if (!o.quiet) {
 					if (prog.tty && prog.printed)
 						fputc('\n', stderr);
 					fprintf(stderr, "tl-train: dev at step %ld (epoch %ld): accuracy %.4f, macro-F1 %.4f, loss %.4f%s\n",
-						opt.t, epoch + 1, r.acc, r.f1, r.loss, better ? " (best)" : "");
+						opt.t, ps.epoch + 1, r.acc, r.f1, r.loss, better ? " (best)" : "");
 				}
-				if (o.patience > 0 && bad_evals >= o.patience) {
+				if (o.patience > 0 && ps.bad_evals >= o.patience) {
 					stop = 1;
 					stopped_early = 1;
 					if (!o.quiet)
-						fprintf(stderr, "tl-train: no improvement in %ld evaluations: stopping early\n", bad_evals);
+						fprintf(stderr, "tl-train: no improvement in %ld evaluations: stopping early\n", ps.bad_evals);
 				}
 			}
 			if (end_epoch && !stop) {
-				epoch++;
-				bi = 0;
+				ps.epoch++;
+				ps.bi = 0;
 			}
 			if (o.ckpt_every > 0 && opt.t % o.ckpt_every == 0 && !stop)
 				SAVE_CKPT(o.ckpt_dir);
@@ -1198,35 +1080,35 @@ int tl_bert_fit_main(int argc, char **argv)
 				raise(SIGKILL);
 			if (int_at > 0 && opt.t == int_at)
 				raise(SIGINT);
-			if (interrupted) {
+			if (o.stop && *o.stop) {
 				tl_progress_finish(&prog, NULL);
 				SAVE_CKPT(o.ckpt_dir);
-				if (!o.quiet)
-					fprintf(stderr, "tl-train: interrupted at step %ld: checkpoint saved in %s (continue with --resume %s)\n",
-						opt.t, o.ckpt_dir, o.ckpt_dir);
-				exit(TL_EXIT_INTERRUPTED);
+				FAIL(TL_EXIT_INTERRUPTED,
+				     "interrupted at step %ld: checkpoint saved in %s (continue with --resume %s)", opt.t,
+				     o.ckpt_dir, o.ckpt_dir);
 			}
 			if (end_epoch)
 				break;
 		}
-		if (bi >= (long)plan.nb) {
-			epoch++;
-			bi = 0;
+		if (ps.bi >= (long)plan.nb) {
+			ps.epoch++;
+			ps.bi = 0;
 		}
 	}
+#undef SAVE_CKPT
 	snprintf(extra, sizeof extra, "%.0f s", tl_now() - t_start);
 	tl_progress_finish(&prog, extra);
 
 	/* output */
 	const float *final_w = best_w ? best_w : m->arena;
-	json_t *tj = json_object();
+	tj = json_object();
 	json_object_set_new(tj, "tool", json_string("tl-train"));
 	json_object_set_new(tj, "version", json_string(TL_VERSION));
 	json_object_set_new(tj, "model", json_string("bert"));
 	json_object_set_new(tj, "pretrained", json_string(mdir));
 	json_t *av = json_array();
-	for (int i = 1; i < argc; i++)
-		json_array_append_new(av, json_string(argv[i]));
+	for (int i = 1; i < o.argc; i++)
+		json_array_append_new(av, json_string(o.argv[i]));
 	json_object_set_new(tj, "args", av);
 	json_object_set_new(tj, "seed", json_integer((json_int_t)o.seed));
 	json_object_set_new(tj, "data_sha256", json_string(data_sha));
@@ -1243,33 +1125,40 @@ int tl_bert_fit_main(int argc, char **argv)
 			       o.freeze ? o.freeze : "none");
 	json_object_set_new(tj, "hyperparameters", hp);
 	if (o.dev)
-		json_object_set_new(tj, "dev", json_pack("{s:f,s:f,s:f,s:i,s:i}", "accuracy", best_res.acc, "macro_f1",
-							 best_res.f1, "loss", best_res.loss, "step", (json_int_t)best_step,
-							 "records", (json_int_t)dv.n));
-	char *tmp = tl_fs_tmpdir_for(o.out);
-	if (!tmp)
-		tl_die(TL_EXIT_IO, "cannot create a temporary directory next to %s:", o.out);
+		json_object_set_new(tj, "dev", json_pack("{s:f,s:f,s:f,s:i,s:i}", "accuracy", ps.best_res.acc, "macro_f1",
+							 ps.best_res.f1, "loss", ps.best_res.loss, "step",
+							 (json_int_t)ps.best_step, "records", (json_int_t)dv.n));
+	if (!(tmp = tl_fs_tmpdir_for(o.out)))
+		FAIL(TL_EXIT_IO, "cannot create a temporary directory next to %s: %s", o.out, strerror(errno));
 	if (save_model(tmp, m, final_w, mdir, &ls, multi, tj, o.max_len) != 0) {
-		int e = errno;
+		int en = errno;
 		tl_fs_rmtree(tmp);
-		errno = e;
-		tl_die(TL_EXIT_IO, "cannot save the model to %s:", o.out);
+		FAIL(TL_EXIT_IO, "cannot save the model to %s: %s", o.out, strerror(en));
 	}
 	if (tl_fs_publish_dir(tmp, o.out, o.force) != 0) {
-		int e = errno;
+		int en = errno;
 		tl_fs_rmtree(tmp);
-		errno = e;
-		tl_die(TL_EXIT_IO, "cannot publish the model as %s:", o.out);
+		FAIL(TL_EXIT_IO, "cannot publish the model as %s: %s", o.out, strerror(en));
 	}
 	if (!o.quiet) {
 		if (o.dev)
 			fprintf(stderr, "tl-train: wrote %s (best dev %s %.4f at step %ld; accuracy %.4f, macro-F1 %.4f)\n", o.out,
-				o.metric_f1 ? "macro-F1" : "accuracy", best, best_step, best_res.acc, best_res.f1);
+				o.metric_f1 ? "macro-F1" : "accuracy", ps.best, ps.best_step, ps.best_res.acc, ps.best_res.f1);
 		else
 			fprintf(stderr, "tl-train: wrote %s after %ld steps\n", o.out, opt.t);
 	}
+	if (logf) {
+		int bad = fclose(logf) != 0;
+		int en = errno;
+		logf = NULL;
+		if (bad)
+			FAIL(TL_EXIT_IO, "cannot write %s: %s", o.log, strerror(en));
+	}
+	rc = 0;
+out:
 	free(tmp);
 	json_decref(tj);
+	json_decref(st);
 	json_decref(mcfg);
 	free(best_w);
 	free(cw);
@@ -1277,7 +1166,10 @@ int tl_bert_fit_main(int argc, char **argv)
 	free(plan.start);
 	batch_free(&b);
 	tl_optim_free(&opt);
-	tl_bert_train_free(&t);
+	if (have_t)
+		tl_bert_train_free(&t);
+	else if (m)
+		tl_bert_free(m);
 	for (int i = 0; i < ls.k; i++)
 		free(ls.name[i]);
 	free(ls.name);
@@ -1285,7 +1177,7 @@ int tl_bert_fit_main(int argc, char **argv)
 	ds_free(&dv);
 	free(mdir);
 	tl_buf_free(&ckbuf);
-	if (logf && fclose(logf) != 0)
-		tl_die(TL_EXIT_IO, "cannot write %s:", o.log);
-	return TL_EXIT_OK;
+	if (logf)
+		fclose(logf);
+	return rc;
 }

@@ -34,7 +34,7 @@ void tl_bert_train_init(tl_bert_train *t, tl_bert *m, int nlabels, int multi_lab
 	memset(t, 0, sizeof *t);
 	tl_bert_unprepare(m);
 	t->m = m;
-	t->tk = m->k;
+	t->k = m->k;
 	t->multi_label = multi_label;
 	t->p_hidden = t->p_att = t->p_cls = 0.1f;
 	t->freeze_below = -1;

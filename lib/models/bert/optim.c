@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void tl_optim_init(tl_optim *o, size_t n, const tl_kernels *tk)
+void tl_optim_init(tl_optim *o, size_t n, const tl_kernels *k)
 {
 	memset(o, 0, sizeof *o);
 	o->kind = TL_OPT_ADAMW;
@@ -19,16 +19,16 @@ void tl_optim_init(tl_optim *o, size_t n, const tl_kernels *tk)
 	o->sched = TL_SCHED_LINEAR;
 	o->gamma = 0.1f;
 	o->n = n;
-	o->tk = tk;
+	o->k = k;
 }
 
 void tl_optim_free(tl_optim *o)
 {
 	free(o->segs);
 	if (o->m)
-		o->tk->free(o->m);
+		o->k->free(o->m);
 	if (o->v)
-		o->tk->free(o->v);
+		o->k->free(o->v);
 	memset(o, 0, sizeof *o);
 }
 
@@ -69,7 +69,7 @@ static double grad_norm(const tl_optim *o, const float *grad)
 	double ss = 0;
 	for (size_t i = 0; i < o->nsegs; i++)
 		if (!o->segs[i].frozen)
-			ss += o->tk->sumsq(grad + o->segs[i].off, o->segs[i].n);
+			ss += o->k->sumsq(grad + o->segs[i].off, o->segs[i].n);
 	return sqrt(ss);
 }
 
@@ -84,9 +84,9 @@ static void moments_alloc(tl_optim *o)
 {
 	if (!o->m) {
 		/* backend memory, zeroed */
-		o->m = o->tk->alloc((o->n ? o->n : 1) * sizeof(float));
+		o->m = o->k->alloc((o->n ? o->n : 1) * sizeof(float));
 		if (o->kind == TL_OPT_ADAMW)
-			o->v = o->tk->alloc((o->n ? o->n : 1) * sizeof(float));
+			o->v = o->k->alloc((o->n ? o->n : 1) * sizeof(float));
 	}
 }
 
@@ -97,7 +97,7 @@ double tl_optim_clip(tl_optim *o, float *grad, double max_norm)
 	if (coef != 1.0f)
 		for (size_t i = 0; i < o->nsegs; i++)
 			if (!o->segs[i].frozen)
-				o->tk->scale(grad + o->segs[i].off, o->segs[i].n, coef);
+				o->k->scale(grad + o->segs[i].off, o->segs[i].n, coef);
 	return norm;
 }
 
@@ -112,10 +112,10 @@ void tl_optim_step(tl_optim *o, float *param, const float *grad)
 			continue;
 		float slr = lr * s->lr_scale, wd = s->decay ? o->wd : 0.0f;
 		if (o->kind == TL_OPT_ADAMW)
-			o->tk->adamw_update(param + s->off, grad + s->off, o->m + s->off, o->v + s->off, s->n, slr, o->b1,
+			o->k->adamw_update(param + s->off, grad + s->off, o->m + s->off, o->v + s->off, s->n, slr, o->b1,
 					    o->b2, o->eps, wd, t);
 		else
-			o->tk->sgd_update(param + s->off, grad + s->off, o->m + s->off, s->n, slr, o->momentum, wd, t);
+			o->k->sgd_update(param + s->off, grad + s->off, o->m + s->off, s->n, slr, o->momentum, wd, t);
 	}
 	o->t++;
 }
@@ -136,7 +136,7 @@ static int seg_cmp(const void *a, const void *b)
  * the norm before clipping. */
 double tl_optim_step_clip_zero(tl_optim *o, float *param, float *grad, double max_norm)
 {
-	int fused = o->kind == TL_OPT_ADAMW && o->tk->adamw_update_zero;
+	int fused = o->kind == TL_OPT_ADAMW && o->k->adamw_update_zero;
 	const tl_optim_seg **seg = tl_xmalloc((o->nsegs ? o->nsegs : 1) * sizeof *seg);
 	for (size_t i = 0; i < o->nsegs; i++)
 		seg[i] = &o->segs[i];
@@ -149,7 +149,7 @@ double tl_optim_step_clip_zero(tl_optim *o, float *param, float *grad, double ma
 		free(seg);
 		double norm = tl_optim_clip(o, grad, max_norm);
 		tl_optim_step(o, param, grad);
-		o->tk->memset(grad, 0, o->n * sizeof(float));
+		o->k->memset(grad, 0, o->n * sizeof(float));
 		return norm;
 	}
 	/* the norm and factor of tl_optim_clip: the same bits */
@@ -162,16 +162,16 @@ double tl_optim_step_clip_zero(tl_optim *o, float *param, float *grad, double ma
 	for (size_t i = 0; i < o->nsegs; i++) {
 		const tl_optim_seg *s = seg[i];
 		if (s->off > done)
-			o->tk->memset(grad + done, 0, (s->off - done) * sizeof(float));
+			o->k->memset(grad + done, 0, (s->off - done) * sizeof(float));
 		if (s->frozen)
-			o->tk->memset(grad + s->off, 0, s->n * sizeof(float));
+			o->k->memset(grad + s->off, 0, s->n * sizeof(float));
 		else
-			o->tk->adamw_update_zero(param + s->off, grad + s->off, o->m + s->off, o->v + s->off, s->n,
+			o->k->adamw_update_zero(param + s->off, grad + s->off, o->m + s->off, o->v + s->off, s->n,
 						 lr * s->lr_scale, o->b1, o->b2, o->eps, s->decay ? o->wd : 0.0f, t, gscale);
 		done = s->off + s->n;
 	}
 	if (o->n > done)
-		o->tk->memset(grad + done, 0, (o->n - done) * sizeof(float));
+		o->k->memset(grad + done, 0, (o->n - done) * sizeof(float));
 	free(seg);
 	o->t++;
 	return norm;
