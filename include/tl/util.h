@@ -3,6 +3,13 @@
  * Messages: every diagnostic goes to stderr as "tl-NAME: what went wrong",
  * or "tl-NAME: record N: what went wrong" when it concerns one record.
  * A format that ends in ':' gets ": strerror(errno)" appended (sbase eprintf).
+ *
+ * Ownership: what tl_x* allocate is the caller's, freed with free(). A
+ * tl_buf is the caller's struct (zero-initialised); its data is grown with
+ * realloc and freed with tl_buf_free, and pointers into it (tl_buf_cstr
+ * too) stay valid only until the next call that adds to it. Error messages
+ * are written into the caller's err buffer or tl_err; nothing here keeps a
+ * pointer to its arguments.
  */
 #ifndef TL_UTIL_H
 #define TL_UTIL_H
