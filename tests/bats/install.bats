@@ -119,3 +119,16 @@ version() { sed -n 's/^#define TL_VERSION "\(.*\)"/\1/p' "$TL_ROOT/include/tl/ut
 	[ ! -e "$P/bin/tl-clean" ]
 	[ ! -e "$P/share/man/man7/tl.7" ]
 }
+
+@test "make install DESTDIR=...: staged under DESTDIR, tl.pc names the final PREFIX; uninstall with the same DESTDIR" {
+	st="$BATS_TEST_TMPDIR/stage"
+	make -C "$TL_ROOT" --no-print-directory install BUILD="$B" SAN=$MKSAN DESTDIR="$st" PREFIX=/opt/tl >/dev/null
+	[ -f "$st/opt/tl/lib/libtl.so" ]
+	[ -f "$st/opt/tl/include/tl/kernels_train.h" ]
+	grep -qx 'prefix=/opt/tl' "$st/opt/tl/lib/pkgconfig/tl.pc"
+	grep -qx "Version: $(version)" "$st/opt/tl/lib/pkgconfig/tl.pc"
+	make -C "$TL_ROOT" --no-print-directory uninstall BUILD="$B" SAN=$MKSAN DESTDIR="$st" PREFIX=/opt/tl >/dev/null
+	[ ! -e "$st/opt/tl/lib/pkgconfig/tl.pc" ]
+	[ ! -e "$st/opt/tl/lib/libtl.so" ]
+	[ ! -e "$st/opt/tl/include/tl" ]
+}
