@@ -5,10 +5,12 @@
 #   make check      deps + test: the README's test command, run by CI
 #   make demo       a demonstration pipeline on the embedded defaults
 #   make test       unit + bats tests, optimized and under ASan/UBSan
-#   make install    PREFIX=/usr/local: binaries, library, headers, man pages
+#   make install    PREFIX=/usr/local (and DESTDIR): binaries, libtl.a and
+#                   libtl.so, the headers, tl.pc for pkg-config, man pages,
+#                   models/ when present; make uninstall removes them
 #
-# Variables: BUILD (build dir), SAN=1 (sanitizer build), ARCH (-march value),
-# CUDA=0/1 (build kernels/cuda; default: on when nvcc is found).
+# Variables: BUILD (build dir), SAN=1 (sanitizer build), ARCH (-march value).
+# The library is built from lib/ and kernels/cpu (the only backend).
 
 .DEFAULT_GOAL := all
 PREFIX ?= /usr/local
@@ -45,7 +47,7 @@ BINS := $(patsubst cmd/%.c,$(BUILD)/bin/%,$(CMD_SRC))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNITS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-# Extra objects and rules contributed by modules (e.g. embedded data, CUDA).
+# Extra objects and rules contributed by modules (embedded data, models, fuzz).
 -include $(wildcard mk/*.mk)
 
 .PHONY: all deps check demo test test-opt test-san install uninstall clean
@@ -102,12 +104,29 @@ test-san:
 	$(MAKE) SAN=1 all
 	sh tests/run.sh build-san
 
+# The object files of cmd/ and tests/ are kept (not deleted as intermediate
+# files), so that a second make, e.g. make install, finds nothing to redo.
+.SECONDARY:
+
+# tl.pc: pkg-config's description of the installed library. Public headers
+# include <msgpack.h> and <jansson.h> (Requires); the rest is needed only
+# for a static link (pkg-config --static).
+TL_VERSION := $(shell sed -n 's/^\#define TL_VERSION "\(.*\)"/\1/p' include/tl/util.h)
+PCDIR = $(PREFIX)/lib/pkgconfig
+
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/tl \
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PCDIR) $(DESTDIR)$(PREFIX)/include/tl \
 		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man7 $(DESTDIR)$(PREFIX)/share/tl
 	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 $(BUILD)/libtl.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(BUILD)/libtl.so $(DESTDIR)$(PREFIX)/lib/
+	printf '%s\n' 'prefix=$(PREFIX)' 'exec_prefix=$${prefix}' 'libdir=$${exec_prefix}/lib' \
+		'includedir=$${prefix}/include' '' 'Name: tl' \
+		'Description: transfer learning for text classification (libtl)' \
+		'Version: $(TL_VERSION)' 'Requires: msgpack jansson' \
+		'Requires.private: libutf8proc openblas zlib' \
+		'Cflags: -I$${includedir}' 'Libs: -L$${libdir} -ltl' \
+		'Libs.private: -fopenmp -lm -lpthread' >$(DESTDIR)$(PCDIR)/tl.pc
 	install -m 644 include/tl/*.h $(DESTDIR)$(PREFIX)/include/tl/
 	install -m 644 $(wildcard man/*.1) $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 $(wildcard man/*.7) $(DESTDIR)$(PREFIX)/share/man/man7/
@@ -115,7 +134,7 @@ install: all
 
 uninstall:
 	rm -f $(patsubst cmd/%.c,$(DESTDIR)$(PREFIX)/bin/%,$(CMD_SRC))
-	rm -f $(DESTDIR)$(PREFIX)/lib/libtl.a $(DESTDIR)$(PREFIX)/lib/libtl.so
+	rm -f $(DESTDIR)$(PREFIX)/lib/libtl.a $(DESTDIR)$(PREFIX)/lib/libtl.so $(DESTDIR)$(PCDIR)/tl.pc
 	rm -rf $(DESTDIR)$(PREFIX)/include/tl $(DESTDIR)$(PREFIX)/share/tl
 	cd man && for f in *.1; do rm -f $(DESTDIR)$(PREFIX)/share/man/man1/$$f; done
 	cd man && for f in *.7; do rm -f $(DESTDIR)$(PREFIX)/share/man/man7/$$f; done

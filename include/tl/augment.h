@@ -20,6 +20,13 @@
  * (tl_xoshiro, tl/rng.h).
  * Everything is integer arithmetic on uint64_t, so the same seed gives the
  * same bytes on every platform.
+ *
+ * Ownership: synonym tables and augmenters are freed by their _free
+ * functions. An augmenter borrows its WordNet database and synonym table
+ * (both must outlive it) and owns the buffers its results point into:
+ * tl_augment_apply's output stays valid until the next call on the same
+ * augmenter, so each thread uses its own. tl_synonyms_get's strings belong
+ * to the table. Input texts are only read during the call.
  */
 #ifndef TL_AUGMENT_H
 #define TL_AUGMENT_H

@@ -9,8 +9,18 @@
  *
  * Layout of the fused attention weights: layer l's query, key and value
  * weights are stacked in qkvw[l] = [3C, C] (query rows first), so one GEMM
- * produces q, k and v; tl_bert_save (training) splits them back into
- * Hugging Face names.
+ * produces q, k and v; saving a fine-tuned model (tl-train -m bert)
+ * splits them back into Hugging Face names.
+ *
+ * Ownership: tl_bert_load returns a model the caller frees with
+ * tl_bert_free; the model owns its parameter arena, activations and input
+ * buffers (backend memory of its tl_kernels table, which is static and not
+ * owned) and its dir string. A model is not safe to use from two threads
+ * at once: tl_bert_forward and tl_bert_encode reuse its buffers. The
+ * results of a forward (m->out, tl_bert_pooler, tl_bert_classify) point
+ * into those buffers and stay valid until the next forward, encode or
+ * tl_bert_free. Inputs (ids, type_ids, lens, seqs) are the caller's and are
+ * only read during the call; tl_bert_encode writes into the caller's out.
  */
 #ifndef TL_BERT_H
 #define TL_BERT_H

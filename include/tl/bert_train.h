@@ -12,6 +12,14 @@
  * classifier(dropout(tanh(pooler(h[CLS])))); single-label: softmax
  * cross-entropy (class weights, label smoothing); multi-label: sigmoid
  * binary cross-entropy per label.
+ *
+ * Ownership: tl_bert_train_init takes ownership of the model it is given
+ * (tl_bert_train_free frees it with the gradients and activations it
+ * allocated). The logits a forward returns live in t and stay valid until
+ * the next forward or the free; one tl_bert_train is used by one thread at
+ * a time. Input batches and labels are the caller's and only read during
+ * the call. tl_bert_train_tensors returns a malloc'd array the caller
+ * frees with free().
  */
 #ifndef TL_BERT_TRAIN_H
 #define TL_BERT_TRAIN_H

@@ -8,6 +8,12 @@
  * written into a temporary sibling and renamed over the old checkpoint
  * (tl_fs_publish_dir with force): a crash at any moment leaves either the
  * old or the new checkpoint, never a mixture.
+ *
+ * Ownership: the functions keep no pointer to their arguments and no state
+ * between calls. tl_ckpt_write only reads state and the tensor arrays (the
+ * caller keeps its reference to state); tl_ckpt_read_state returns a new
+ * jansson reference the caller releases with json_decref;
+ * tl_ckpt_read_tensor fills the caller's array.
  */
 #ifndef TL_CHECKPOINT_H
 #define TL_CHECKPOINT_H

@@ -5,7 +5,7 @@
  * "model_type"; tl_classifier_load dispatches on it:
  *
  *   "bert"        -> lib/models/bert/bert.c  (BertForSequenceClassification directories)
- *   "tl-linear"   -> tl_linear_classifier_load, lib/linear*.c
+ *   "tl-linear"   -> tl_linear_classifier_load, lib/models/linear.c
  *
  * A backend fills a tl_classifier: the label names (id2label), the
  * multi-label flag, and the ops table. Adding a backend: write a loader with
@@ -17,6 +17,11 @@
  * "ids" and optional "type_ids"; a linear model whatever it documents) and
  * never keeps a pointer after it returns. Because tl_reader reuses its
  * buffer, a caller that batches records keeps copies: tl_rec_batch below.
+ *
+ * Ownership: tl_classifier_load returns a classifier the caller frees with
+ * tl_classifier_free (labels and backend state included); its label names
+ * stay valid until then. A tl_rec_batch owns its copies, which stay valid
+ * until tl_rec_batch_clear or tl_rec_batch_free.
  */
 #ifndef TL_CLASSIFIER_H
 #define TL_CLASSIFIER_H

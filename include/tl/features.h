@@ -7,6 +7,15 @@
  * tl_feat that is saved to / loaded from a text file (the "fitted file":
  * options, document count, and the vocabulary with document frequencies),
  * so the same transformation is applied to train, dev and test.
+ *
+ * Ownership: tl_words, tl_strtab and tl_sparse are caller's structs that
+ * own their arrays (grown on demand, reused across calls, released by
+ * their _free functions); pointers into them (token offsets, strings of
+ * tl_strtab_str) stay valid until the next call that changes them. A
+ * tl_strtab copies the strings it interns. tl_feat_fitter_new returns a
+ * fitter that tl_feat_fitter_finish always frees; the tl_feat it returns
+ * (or tl_feat_load's) is freed with tl_feat_free, and tl_feat_term points
+ * into it. Texts passed in are only read during the call.
  */
 #ifndef TL_FEATURES_H
 #define TL_FEATURES_H

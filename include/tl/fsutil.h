@@ -3,6 +3,11 @@
  * Outputs are never left half-written under their final name: write into a
  * temporary sibling (same directory, so rename(2) is atomic), fsync, then
  * rename into place.
+ *
+ * Ownership: only tl_fs_tmpdir_for allocates (a path the caller frees with
+ * free()); the other functions keep no pointer to their arguments. A
+ * temporary directory belongs to the caller until tl_fs_publish_dir
+ * succeeds; after a failure the caller removes it (tl_fs_rmtree).
  */
 #ifndef TL_FSUTIL_H
 #define TL_FSUTIL_H

@@ -6,6 +6,11 @@
  * only the current record, so memory is bounded by the longest record
  * (and by the limit set with tl_input_set_max). Pointers returned by the
  * readers point into the tl_input and stay valid until the next call.
+ *
+ * Ownership: tl_input_open returns an input the caller frees with
+ * tl_input_close, which also closes the file and the stream reader of
+ * tl_input_stream. The error text of tl_input_error belongs to the input
+ * and stays valid until the next read.
  */
 #ifndef TL_INPUT_H
 #define TL_INPUT_H

@@ -5,6 +5,12 @@
  * float arrays, any other bin a base64 string.
  * JSON -> msgpack: the reverse; int arrays under ids/type_ids and number
  * arrays under vec/logits are stored as bins (DESIGN.md section 2).
+ *
+ * Ownership: nothing here allocates anything the caller must free apart
+ * from what it appends to the caller's own buffers. The tl_buf functions
+ * grow b->data with realloc (the caller frees it, tl_buf_free); msgpack
+ * objects, texts and keys passed in are only read during the call, and no
+ * pointer to them is kept.
  */
 #ifndef TL_JSON_H
 #define TL_JSON_H
@@ -21,7 +27,9 @@ void tl_json_string(tl_buf *b, const char *s, size_t len);
 
 /* Parse one JSON text (a line) and pack it into pk. Returns 0, or -1 with
  * a message in err (e.g. "invalid JSON at column 7: ...", "not a JSON
- * object"). With want_object the top level must be an object. */
+ * object"). With want_object the top level must be an object. The packed
+ * bytes go to pk's buffer (the caller's); on -1 part of the record may
+ * already be packed there, so the caller discards that buffer's content. */
 int tl_json_to_msgpack(msgpack_packer *pk, const char *text, size_t len, int want_object, char *err, size_t errsz);
 
 #endif

@@ -22,6 +22,15 @@
  * vocabulary, one per line, row order), features.tsv (logreg on text: the
  * fitted TF-IDF file, see tl/features.h), tl.json (arguments, seed, data
  * sha256, metrics).
+ *
+ * Ownership: tl_lin_data_new, tl_lin_train and tl_lin_load return objects
+ * the caller frees with tl_lin_data_free and tl_lin_free; tl_lin_train
+ * takes the examples out of the data set it is given, which the caller
+ * still frees. A model is read-only after training or loading: several
+ * threads may score with it at once, each with its own tl_lin_scratch
+ * (freed with tl_lin_scratch_free). Label names (tl_lin_label) point into
+ * the model. Texts, sparse and dense vectors passed in are copied by
+ * tl_lin_data_add and only read by the other functions.
  */
 #ifndef TL_LINEAR_H
 #define TL_LINEAR_H

@@ -9,6 +9,11 @@
  * A model name without a '/' (e.g. "all-MiniLM-L6-v2") is looked up in
  * these directories; a path (containing '/' or naming an existing
  * directory) is used as it is.
+ *
+ * Ownership: tl_model_find returns a path the caller frees with free();
+ * tl_model_read_config a new jansson reference the caller releases with
+ * json_decref. The other functions keep no pointer to their arguments;
+ * results go to the caller's out parameters.
  */
 #ifndef TL_MODEL_H
 #define TL_MODEL_H

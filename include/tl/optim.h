@@ -14,6 +14,11 @@
  * `total`, along a half cosine, stays constant, or is multiplied by gamma
  * every step_size steps. The rate used by optimizer step s (0-based) is
  * lr * factor(s), as when scheduler.step() follows optimizer.step().
+ *
+ * Ownership: a tl_optim is the caller's struct; tl_optim_init gives it its
+ * segment table and moments (freed by tl_optim_free). The parameter and
+ * gradient arenas stay the caller's; tl_optim_step and tl_optim_clip only
+ * read and update them during the call. The kernel table is borrowed.
  */
 #ifndef TL_OPTIM_H
 #define TL_OPTIM_H

@@ -4,6 +4,12 @@
  * ETA. Otherwise (a log file, CI): a plain line every `every` updates or
  * every `secs` seconds, whichever comes first. --quiet: nothing.
  * Optionally the same figures as JSON lines to a log file.
+ *
+ * Ownership: a tl_progress is the caller's (usually on its stack) and owns
+ * nothing, so there is nothing to free. It keeps the `what` string and the
+ * log FILE * it is given: both must stay valid until tl_progress_finish,
+ * and the caller closes the log. The extra and json_members strings are
+ * only read during the call.
  */
 #ifndef TL_PROGRESS_H
 #define TL_PROGRESS_H

@@ -8,6 +8,14 @@
  * (non-negative, no overflow), and offsets (begin <= end <= data size,
  * end - begin == numel * dtype size, no two tensors overlapping). Errors
  * name the file and the tensor.
+ *
+ * Ownership: a tl_st_file is the caller's struct (usually on its stack);
+ * tl_st_open fills it with memory it owns (the path, the tensor table, the
+ * mapping of the file) and tl_st_close releases all of it. The tensors
+ * (tl_st_find), their names and tl_st_bytes point into the file and stay
+ * valid until tl_st_close; so does everything of tl_st_open_mem, whose
+ * buffer the caller keeps alive and frees after tl_st_close. On failure
+ * tl_st_open leaves nothing to close.
  */
 #ifndef TL_SAFETENSORS_H
 #define TL_SAFETENSORS_H
@@ -56,7 +64,8 @@ void tl_st_close(tl_st_file *f);
 const tl_st_tensor *tl_st_find(const tl_st_file *f, const char *name);
 
 /* Convert a floating tensor (F32, F16, BF16, F64) to float32 into out,
- * which holds t->numel floats. 0, or -1 with err for another dtype. */
+ * which holds t->numel floats (the caller's). 0, or -1 with err for another
+ * dtype. */
 int tl_st_read_f32(const tl_st_file *f, const tl_st_tensor *t, float *out, char *err, size_t errsz);
 /* Raw bytes of a tensor (unaligned; little-endian). */
 static inline const void *tl_st_bytes(const tl_st_file *f, const tl_st_tensor *t)
@@ -64,8 +73,9 @@ static inline const void *tl_st_bytes(const tl_st_file *f, const tl_st_tensor *t
 	return f->data + t->begin;
 }
 
+/* Name of an enum tl_st_dtype value ("F32", ...; "?" out of range): a
+ * static string, never freed. */
 const char *tl_st_dtype_name(int dtype);
-size_t tl_st_dtype_size(int dtype);
 
 /* Writing: see tl/safetensors_save.h. */
 

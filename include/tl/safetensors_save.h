@@ -6,6 +6,11 @@
  * the tensor data back to back in the order added (offsets relative to the
  * end of the header). The file is written atomically (temporary file +
  * fsync + rename): a failed save leaves any old file intact.
+ *
+ * Ownership: tl_st_saver_init returns a saver the caller frees with
+ * tl_st_saver_free (whether or not it was written). Names, dtypes and
+ * metadata strings are copied when added; tensor data is NOT copied and
+ * must stay valid until tl_st_saver_write returns.
  */
 #ifndef TL_SAFETENSORS_SAVE_H
 #define TL_SAFETENSORS_SAVE_H
@@ -15,6 +20,7 @@
 
 typedef struct tl_st_saver tl_st_saver;
 
+/* A new, empty saver (dies on out of memory); free with tl_st_saver_free. */
 tl_st_saver *tl_st_saver_init(void);
 void tl_st_saver_free(tl_st_saver *s);
 

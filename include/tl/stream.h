@@ -7,6 +7,13 @@
  *
  * Memory is bounded by the largest record: the reader reuses one buffer and
  * one zone, so an unbounded stream is processed in constant memory.
+ *
+ * Ownership: readers and writers are freed by their close functions. A
+ * record returned by the reader, and every msgpack object, string and bin
+ * inside it, belongs to the reader and stays valid only until the next
+ * read or the close; a tool that keeps records longer copies them
+ * (tl_rec_batch in tl/classifier.h). Keys and values given to a writer are
+ * only read during the call that packs them.
  */
 #ifndef TL_STREAM_H
 #define TL_STREAM_H

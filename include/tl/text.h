@@ -4,7 +4,10 @@
  *
  * A tl_cleaner holds the options and reusable buffers; tl_cleaner_run
  * cleans one text and returns a pointer into the cleaner, valid until the
- * next call. No allocation per call once the buffers have grown.
+ * next call. No allocation per call once the buffers have grown. The
+ * cleaner borrows its stop-word set (tl_stopwords_new, freed with
+ * tl_stopwords_free after the cleaner), which copies the words added to it;
+ * the step functions append to the caller's tl_buf and keep nothing.
  *
  * The order of the steps is fixed (each one can be switched off):
  *   1 UTF-8 repair (always): each maximal invalid subpart -> U+FFFD

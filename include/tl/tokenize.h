@@ -16,6 +16,13 @@
  * WordPiece then splits each word greedily, longest match first, pieces
  * after the first prefixed with "##"; a word with no match or longer than
  * max_word_chars code points becomes [UNK].
+ *
+ * Ownership: tl_tokenizer_init returns a tokenizer the caller frees with
+ * tl_tokenizer_free; it borrows its vocabulary (which must outlive it) and
+ * keeps scratch buffers, so each thread uses its own tokenizer. Encodings
+ * go into the caller's tl_tok_out (reused across calls, freed with
+ * tl_tok_out_free). Texts are only read during the call; the words given
+ * to a tl_tokenizer_words callback are valid only during that callback.
  */
 #ifndef TL_TOKENIZE_H
 #define TL_TOKENIZE_H

@@ -4,6 +4,13 @@
  * Nothing declared here ends the process, except on allocation failure
  * (tl_oom below). The functions that print and exit (tl_init, tl_die,
  * tl_warn, option parsing, tl_close_stdout) are the tools' layer, tl/cli.h.
+ *
+ * Ownership: what tl_x* allocate is the caller's, freed with free(). A
+ * tl_buf is the caller's struct (zero-initialised); its data is grown with
+ * realloc and freed with tl_buf_free, and pointers into it (tl_buf_cstr
+ * too) stay valid only until the next call that adds to it. Error messages
+ * are written into the caller's err buffer or tl_err; nothing here keeps a
+ * pointer to its arguments.
  */
 #ifndef TL_UTIL_H
 #define TL_UTIL_H

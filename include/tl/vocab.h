@@ -5,6 +5,13 @@
  * number (as Hugging Face's vocab.txt). Trailing whitespace of a line is not
  * part of the token (as tokenizers' WordPiece::read_file); when a token
  * appears twice, lookups give the later line, as in Hugging Face.
+ *
+ * Ownership: every tl_vocab returned here (tl_vocab_default included: each
+ * call makes a new one) is the caller's, freed with tl_vocab_free; it
+ * copies what it is built from. Strings it returns (tokens, sha256, name)
+ * point into it and stay valid until tl_vocab_free. A vocabulary is
+ * read-only once built, so threads may share one. The embedded bytes of
+ * tl_vocab_default_data are static and never freed.
  */
 #ifndef TL_VOCAB_H
 #define TL_VOCAB_H

@@ -7,6 +7,14 @@
  * matrices. With --threads 1 training is bitwise reproducible for a seed;
  * with more threads the interleaving of updates depends on timing, so
  * runs agree only statistically (as in the original word2vec and gensim).
+ *
+ * Ownership: a tl_w2v_vectors is the caller's struct; tl_w2v_vectors_load
+ * and tl_w2v_train fill it with memory it owns (the words, vecs), released
+ * by tl_w2v_vectors_free. tl_w2v_trainer_new returns a trainer that
+ * tl_w2v_train always frees (whatever it returns); a trainer never trained
+ * cannot be freed otherwise, so every trainer is passed to tl_w2v_train.
+ * Texts given to tl_w2v_add are not kept (their words are counted). Scratch arguments (tl_words,
+ * tl_sparse) stay the caller's; tl_w2v_doc_vec keeps no pointer to them.
  */
 #ifndef TL_WORD2VEC_H
 #define TL_WORD2VEC_H

@@ -19,6 +19,14 @@
  * Words are ASCII lemma strings as WordNet spells them: lower case, '_'
  * for a space. Lookups lower-case their argument (ASCII); a word longer
  * than TL_WN_MAXWORD bytes has no entry.
+ *
+ * Ownership: tl_wordnet_open returns a database the caller frees with
+ * tl_wordnet_close; it is read-only after opening, so several threads may
+ * look words up at once, each with its own result list. Results go into a
+ * caller's tl_wn_list (zero-initialised, reused across calls, freed with
+ * tl_wn_list_free); the strings in it belong to the list and stay valid
+ * until the next call that fills that list. No lookup keeps a pointer to
+ * its word argument.
  */
 #ifndef TL_WORDNET_H
 #define TL_WORDNET_H

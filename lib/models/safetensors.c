@@ -32,11 +32,6 @@ const char *tl_st_dtype_name(int d)
 	return d >= 0 && d < TL_ST_NDTYPES ? dtypes[d].name : "?";
 }
 
-size_t tl_st_dtype_size(int d)
-{
-	return d >= 0 && d < TL_ST_NDTYPES ? dtypes[d].size : 0;
-}
-
 static int cmp_name(const void *a, const void *b)
 {
 	return strcmp(((const tl_st_tensor *)a)->name, ((const tl_st_tensor *)b)->name);

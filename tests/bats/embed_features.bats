@@ -2,10 +2,8 @@
 load helpers
 
 # tl-embed's classic features (lib/features/embed_features.c): --bow, --tfidf,
-# --word2vec. They need tl-embed's main() to hand these options over.
+# --word2vec, handed over by tl-embed's main().
 setup() {
-	tl-embed --bow --help 2>/dev/null | grep -q -- '--tfidf' ||
-		skip "this tl-embed does not dispatch --bow/--tfidf/--word2vec yet"
 	for i in $(seq 1 30); do
 		printf '{"id":%d,"text":"A good movie, a good plot %d","label":"1"}\n' "$i" "$i"
 		printf '{"id":%d,"text":"a bad film and bad acting","label":"0"}\n' "$((i + 100))"

@@ -224,7 +224,6 @@ is_san() { case "${TL_BUILD:-}" in *-san*) return 0 ;; esac; return 1; }
 }
 
 @test "tl-tokenize: the man pages' examples (tl-tokenize.1, tl-cat.1)" {
-	command -v tl-clean >/dev/null || skip "no tl-clean"
 	run sh -c "echo 'Hello, World!' | tl-clean | tl-tokenize --tokens | tl-cat"
 	[ "$status" -eq 0 ]
 	[ "$output" = '{"id":1,"text":"Hello, World!","ids":[101,7592,1010,2088,999,102],"tokens":["[CLS]","hello",",","world","!","[SEP]"]}' ]
@@ -239,7 +238,6 @@ is_san() { case "${TL_BUILD:-}" in *-san*) return 0 ;; esac; return 1; }
 }
 
 @test "tl-tokenize: make demo pipeline works on the example reviews" {
-	command -v tl-clean >/dev/null || skip "no tl-clean"
 	run sh -c "tl-clean <'$TL_ROOT/examples/reviews.txt' | tl-tokenize --tokens | tl-cat"
 	[ "$status" -eq 0 ]
 	[ "${#lines[@]}" -ge 3 ]

@@ -230,18 +230,22 @@ tiny_train() { # out [args...]
 @test "train_bert: SST-2, 2,000 examples, one epoch: dev accuracy >= 80%" {
 	M="$TL_ROOT/models/all-MiniLM-L6-v2"
 	S="$TL_SHARED/data/sst2"
-	[ -d "$M" ] || skip "models/all-MiniLM-L6-v2 not installed (make models)"
+	[ -f "$M/model.safetensors" ] || skip "models/all-MiniLM-L6-v2 not installed (make models)"
 	[ -f "$S/train.tsv" ] || skip "no SST-2 under $S"
-	case "${TL_BUILD:-}" in *-san | *build-san*) skip "full-size fine-tuning is too slow under the sanitizers" ;; esac
 	# One epoch of 2,000 examples is 63 steps: lr 2e-4 (measured: 80.7% with
 	# two threads; 5e-5, the default for full runs, gives 77.2% here).
-	# Training is bitwise deterministic for a given --threads.
-	head -2001 "$S/train.tsv" | tl-clean | tl-tokenize -m "$M" >"$D/sst.s"
-	tl-clean "$S/dev.tsv" | tl-tokenize -m "$M" >"$D/sstdev.s"
+	# Training is bitwise deterministic for a given --threads. Under the
+	# sanitizers full-size fine-tuning is too slow: the same path runs on
+	# 64 examples (2 steps) and 100 dev records, with no accuracy bar.
+	ntrain=2001 ndev=873 min=0.80
+	case "${TL_BUILD:-}" in *-san | *build-san*) ntrain=65 ndev=101 min=0 ;; esac
+	head -$ntrain "$S/train.tsv" | tl-clean | tl-tokenize -m "$M" >"$D/sst.s"
+	head -$ndev "$S/dev.tsv" | tl-clean | tl-tokenize -m "$M" >"$D/sstdev.s"
 	run tl-train -m bert --pretrained "$M" -o "$D/sst" --epochs 1 --lr 2e-4 --threads 2 --dev "$D/sstdev.s" "$D/sst.s"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	acc=$(jq -r '.dev.accuracy' "$D/sst/tl.json")
 	echo "dev accuracy $acc"
-	awk -v a="$acc" 'BEGIN { exit !(a >= 0.80) }'
+	[[ "$acc" =~ ^[0-9.e-]+$ ]]
+	awk -v a="$acc" -v m="$min" 'BEGIN { exit !(a >= m && a <= 1) }'
 }

@@ -142,7 +142,6 @@ mk_train() {
 }
 
 @test "tl-predict and tl-eval read tl-linear models (fasttext, hs, linear)" {
-	command -v tl-predict >/dev/null || skip "no tl-predict in this build"
 	mk_train >"$BATS_TEST_TMPDIR/train.s"
 	for opt in "-m fasttext" "-m fasttext --loss hs" "-m linear"; do
 		tl-train -q $opt --force -o "$BATS_TEST_TMPDIR/m" "$BATS_TEST_TMPDIR/train.s"

@@ -251,6 +251,8 @@ int main(void)
 	       tl_cpu_attention_ok(32), tl_cpu_attention_ok(48), tl_cpu_attention_ok(64));
 	if (avail)
 		check_vmath512();
+	else
+		TEST_SKIP("the AVX-512 vector math (vmath512.h): this CPU has no AVX-512");
 	check_attention(k, 32, 3);
 	check_attention(k, 64, 2);
 	check_attention(k, 16, 2);

@@ -523,7 +523,7 @@ int main(void)
 		texts_free(&t);
 	}
 	if (!have_data)
-		printf("SKIPPED the real-data parity checks: no %s/data\n", shared);
+		TEST_SKIP("the real-data parity checks: no %s/data", shared);
 	tl_vocab_free(uv);
 	tl_vocab_free(cv);
 	TEST_REPORT("test_tokenize");

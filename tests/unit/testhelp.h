@@ -1,6 +1,10 @@
 /* testhelp.h - a tiny assert layer for C unit tests (after redis testhelp.h).
  * Each test file ends with TEST_REPORT(), which prints
- * "NAME: N passed, N failed" and returns non-zero on failure. */
+ * "NAME: N passed, N failed, N skipped" and returns non-zero on failure;
+ * tests/run.sh adds these counts to its summary. TEST_SKIP(fmt, ...) records a
+ * part of a test that did not run for want of something the machine may
+ * lack (a CPU feature, a model that `make models` installs), never for a
+ * part of this tree. */
 #ifndef TL_TESTHELP_H
 #define TL_TESTHELP_H
 #include <math.h>
@@ -8,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static int test_pass, test_fail;
+static int test_pass, test_fail, test_skip;
 
 #define CHECK(cond)                                                                      \
 	do {                                                                             \
@@ -64,9 +68,17 @@ static inline float test_frand(uint64_t *s)
 	return (float)((*s >> 11) * (1.0 / 9007199254740992.0)) * 2.0f - 1.0f;
 }
 
-#define TEST_REPORT(name)                                                     \
-	do {                                                                  \
-		printf("%s: %d passed, %d failed\n", name, test_pass, test_fail); \
-		return test_fail ? 1 : 0;                                     \
+#define TEST_SKIP(...)                                  \
+	do {                                            \
+		test_skip++;                            \
+		printf("SKIP %s:%d: ", __FILE__, __LINE__); \
+		printf(__VA_ARGS__);                    \
+		printf("\n");                           \
+	} while (0)
+
+#define TEST_REPORT(name)                                                                           \
+	do {                                                                                        \
+		printf("%s: %d passed, %d failed, %d skipped\n", name, test_pass, test_fail, test_skip); \
+		return test_fail ? 1 : 0;                                                           \
 	} while (0)
 #endif
