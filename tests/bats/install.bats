@@ -60,7 +60,7 @@ version() { sed -n 's/^#define TL_VERSION "\(.*\)"/\1/p' "$TL_ROOT/include/tl/ut
 
 @test "make install: tools, libtl, headers, tl.pc, man pages under PREFIX" {
 	for f in bin/tl-clean bin/tl-tokenize bin/tl-train lib/libtl.a lib/libtl.so lib/pkgconfig/tl.pc \
-		include/tl/util.h include/tl/kernels.h include/tl/kernels_train.h share/man/man1/tl-clean.1 share/man/man7/tl.7; do
+		include/tl/util.h include/tl/kernels.h include/tl/dropout.h include/tl/cli.h share/man/man1/tl-clean.1 share/man/man7/tl.7; do
 		[ -e "$P/$f" ] || { echo "missing $P/$f"; false; }
 	done
 	for h in "$TL_ROOT"/include/tl/*.h; do
@@ -124,7 +124,7 @@ version() { sed -n 's/^#define TL_VERSION "\(.*\)"/\1/p' "$TL_ROOT/include/tl/ut
 	st="$BATS_TEST_TMPDIR/stage"
 	make -C "$TL_ROOT" --no-print-directory install BUILD="$B" SAN=$MKSAN DESTDIR="$st" PREFIX=/opt/tl >/dev/null
 	[ -f "$st/opt/tl/lib/libtl.so" ]
-	[ -f "$st/opt/tl/include/tl/kernels_train.h" ]
+	[ -f "$st/opt/tl/include/tl/dropout.h" ]
 	grep -qx 'prefix=/opt/tl' "$st/opt/tl/lib/pkgconfig/tl.pc"
 	grep -qx "Version: $(version)" "$st/opt/tl/lib/pkgconfig/tl.pc"
 	make -C "$TL_ROOT" --no-print-directory uninstall BUILD="$B" SAN=$MKSAN DESTDIR="$st" PREFIX=/opt/tl >/dev/null
