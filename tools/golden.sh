@@ -15,8 +15,11 @@ OUT=$2
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SH=${TL_SHARED:-$ROOT/../shared}
 MODEL=$ROOT/models/all-MiniLM-L6-v2
-export TL_MODEL_PATH=$ROOT/models
 rm -rf "$OUT"; mkdir -p "$OUT"; cd "$OUT"
+# Tools record their arguments (stream headers, tl.json): give them the
+# same relative names wherever the checkout is.
+ln -s "$MODEL" m; ln -s "$SH" sh; ln -s "$ROOT" src
+MODEL=m SH=sh ROOT=src
 T() { "$BIN/tl-$@"; }
 sst=$SH/data/sst2/dev.tsv
 # text: cleaning and tokenizing
@@ -66,4 +69,5 @@ T eval -j < dev.bert.pred > eval.bert.json
 rm -f bert*/tl.json.tmp
 # the one field that is a measurement, not a result
 sed -i "s/\"train_seconds\": [0-9.e+-]*/\"train_seconds\": 0/" */tl.json
+rm m sh src
 ls -R > listing.txt

@@ -132,11 +132,6 @@ void tl_lin_data_free(tl_lin_data *d)
 	free(d);
 }
 
-size_t tl_lin_data_count(const tl_lin_data *d)
-{
-	return d->n;
-}
-
 int tl_lin_data_add(tl_lin_data *d, const char *text, size_t len, const tl_sparse *sp, const float *vec,
 		    size_t vlen, const char *const *labels, const size_t *lablen, int nlab, int multi, char *err,
 		    size_t errsz)
