@@ -1,0 +1,91 @@
+/* tl/leak.h - keeping augmented copies and training records out of
+ * evaluation (tl-train --dev, tl-predict, tl-eval).
+ *
+ * A record's identity here is its content key: the 64-bit FNV-1a of its
+ * "text", then (when present) a 0x1f byte and its "text_b" - the bytes the
+ * models read, so the key survives re-numbering, splitting and renaming of
+ * files, which record ids do not (tl-clean numbers records from 1 in every
+ * file). tl-augment writes the source record's key into every copy
+ * (aug.src_key, 16 hex digits), so a copy knows its original even after
+ * the stream was split.
+ *
+ * The training side of a run is summarised in a tl_keyset: the keys of its
+ * original records and the source keys of its augmented copies. A model
+ * directory keeps it in train-keys.bin (8 bytes a record), so that
+ * tl-predict can mark the records a model was trained on.
+ *
+ * Ownership: a tl_keyset is created by tl_keyset_new or tl_keyset_load and
+ * freed by tl_keyset_free; nothing else keeps a pointer to it. Records
+ * passed in are borrowed for the call only. Error messages go into the
+ * caller's err buffer.
+ */
+#ifndef TL_LEAK_H
+#define TL_LEAK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tl/stream.h"
+
+/* The file name of the training keys inside a model directory. */
+#define TL_TRAIN_KEYS_FILE "train-keys.bin"
+
+typedef struct tl_keyset tl_keyset;
+
+tl_keyset *tl_keyset_new(void);
+void tl_keyset_free(tl_keyset *s);
+/* Add a key (any value; duplicates are kept once). */
+void tl_keyset_add(tl_keyset *s, uint64_t key);
+int tl_keyset_has(const tl_keyset *s, uint64_t key);
+/* Number of distinct keys. */
+size_t tl_keyset_count(const tl_keyset *s);
+/* Write the keys to path (a magic line, the count, the keys sorted, all
+ * little-endian) through tl_fs_write_file. 0, or -1 with err set. */
+int tl_keyset_save(const tl_keyset *s, const char *path, char *err, size_t errsz);
+/* Read a file written by tl_keyset_save. NULL with err set when it cannot
+ * be read (errno set) or is damaged (errno EINVAL). */
+tl_keyset *tl_keyset_load(const char *path, char *err, size_t errsz);
+
+/* Content key of a record (text, 0x1f, text_b); 0 when it has no string
+ * "text" (keys are never 0 otherwise). */
+uint64_t tl_rec_content_key(const tl_record *rec);
+
+/* What a record says about augmentation. */
+typedef struct {
+	int is_copy;         /* the record has "aug" (a tl-augment copy) */
+	uint64_t src_key;    /* aug.src_key, 0 when absent or unreadable */
+	const char *src;     /* aug.src as text (borrowed from the record, or
+			      * from buf for an integer), NULL when absent */
+	size_t src_len;
+	char buf[24];
+} tl_aug_info;
+void tl_rec_aug_info(const tl_record *rec, tl_aug_info *a);
+
+/* A record's id as text into buf (a string id is copied, cut at bufsz-1
+ * bytes; an integer is printed); "" when it has none. Returns buf. */
+const char *tl_rec_id_text(const tl_record *rec, char *buf, size_t bufsz);
+
+/* The training side of a leak check: add every training record (originals
+ * and copies), then ask about each evaluation record. */
+typedef struct tl_leak tl_leak;
+tl_leak *tl_leak_new(void);
+void tl_leak_free(tl_leak *l);
+void tl_leak_add_train(tl_leak *l, const tl_record *rec);
+/* The training keys (originals' keys and copies' source keys), owned by l:
+ * what a model directory stores. */
+const tl_keyset *tl_leak_train_keys(const tl_leak *l);
+
+enum tl_leak_kind {
+	TL_LEAK_NONE = 0,
+	TL_LEAK_AUG_COPY,     /* an augmented copy in the evaluation data */
+	TL_LEAK_AUG_OF_TRAIN, /* ... whose source is a training record */
+	TL_LEAK_SOURCE,       /* training has augmented copies of this record */
+	TL_LEAK_DUPLICATE     /* the same text is a training record (a warning,
+			       * not a refusal: data sets share sentences) */
+};
+/* Check one evaluation record against the training side. Returns the
+ * kind and writes a sentence for the message into why (no record number:
+ * the caller adds it). */
+int tl_leak_check(const tl_leak *l, const tl_record *rec, char *why, size_t whysz);
+
+#endif
