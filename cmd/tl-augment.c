@@ -3,11 +3,13 @@
  * and word dropout), reproducibly, each marked with aug: {op, src}. */
 #include "tl/augment.h"
 #include "tl/cli.h"
+#include "tl/leak.h"
 #include "tl/stream.h"
 #include "tl/text.h"
 #include "tl/util.h"
 #include "tl/wordnet.h"
 
+#include <ctype.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -20,7 +22,7 @@ static const char usage[] =
 	"                  [--synonyms FILE] [--all] [--stats] [FILE]\n"
 	"Add K augmented copies after each labelled training record (EDA, Wei & Zou\n"
 	"2019). Originals pass through unchanged and first; each copy gets the id\n"
-	"\"<src>~aug<j>\" and aug: {op, src}. Run it before tl-tokenize.\n"
+	"\"<src>~aug<j>\" and aug: {op, src, src_key}. Run it before tl-tokenize.\n"
 	"\n"
 	"  -n, --copies K     copies per record (default 4; 0 passes everything through)\n"
 	"      --ops LIST     operations, comma-separated: sr, ri, rs, rd, rot, typo,\n"
@@ -38,11 +40,17 @@ static const char usage[] =
 	"      --no-wordnet   synonyms only from --synonyms\n"
 	"      --synonyms FILE  extra synonyms, lines word<TAB>syn1 syn2 ... ('_' = space);\n"
 	"                     needed for sr/ri on Chinese and other unsegmented text\n"
-	"      --all          also augment records without a label or with a split other\n"
+	"      --all          also augment records without a label or of a split other\n"
 	"                     than train (warns: keep those copies out of evaluation)\n"
 	"      --stats        print counts on standard error at the end\n"
 	"  -h, --help         show this help\n"
 	"      --version      show the version\n"
+	"\n"
+	"A record's split comes from its 'split' field, else the stream header's\n"
+	"'split', else the file name (FILE, or the file tl-clean read): dev, valid,\n"
+	"validation, val, test, eval, alone or joined by . _ - (sst2-dev.tsv,\n"
+	"dev_2k.tsv). Records of a split other than train pass through without\n"
+	"copies unless --all (one warning when the split is not the record's own).\n"
 	"\n"
 	"Exit status: 0 ok, 2 usage, 3 bad input, 4 I/O error, 5 missing or damaged\n"
 	"WordNet or synonym file.\n";
@@ -53,6 +61,166 @@ enum { OPT_OPS = 256, OPT_SEED, OPT_SR, OPT_RI, OPT_RS, OPT_RD, OPT_TYPO, OPT_DR
 /* keys derived from the text: a record carrying them was tokenized or
  * embedded before augmentation, and its copies would be stale */
 static const char *const stale_keys[] = {"ids", "tokens", "type_ids", "attention_mask", "vec", "sparse", NULL};
+
+/* ---------------- where a stream's split comes from ---------------- */
+
+/* The sources of a split, strongest first: the record's own 'split'
+ * field, the stream header's 'split', the name of FILE, the name of the
+ * file tl-clean read (the header's chain). */
+enum { FROM_NONE, FROM_FIELD, FROM_HEADER, FROM_FILE, FROM_CLEAN_FILE };
+
+typedef struct {
+	int from;       /* FROM_HEADER, FROM_FILE, FROM_CLEAN_FILE or FROM_NONE */
+	char split[64]; /* its value */
+	char file[512]; /* the file named, for FROM_FILE and FROM_CLEAN_FILE */
+} stream_split;
+
+/* Base names (lower-cased, without .gz and the extension) that mark
+ * evaluation data, alone or joined to the rest by '.', '_' or '-'. */
+static const char *const eval_names[] = {"dev", "valid", "validation", "val", "test", "eval", NULL};
+
+/* The split a file name says, or NULL. */
+static const char *split_of_name(const char *path)
+{
+	const char *b = strrchr(path, '/');
+	b = b ? b + 1 : path;
+	char name[256];
+	size_t n = 0;
+	for (; b[n] && n < sizeof name - 1; n++)
+		name[n] = (char)tolower((unsigned char)b[n]);
+	name[n] = 0;
+	if (n > 3 && !strcmp(name + n - 3, ".gz"))
+		name[n -= 3] = 0;
+	char *dot = strrchr(name, '.');
+	if (dot && dot != name)
+		*dot = 0;
+	n = strlen(name);
+	for (int i = 0; eval_names[i]; i++) {
+		const char *w = eval_names[i];
+		size_t wl = strlen(w);
+		if (n < wl)
+			continue;
+		if (n == wl ? !memcmp(name, w, wl)
+			    : (!memcmp(name, w, wl) && strchr("._-", name[wl])) ||
+				      (!memcmp(name + n - wl, w, wl) && strchr("._-", name[n - wl - 1])))
+			return w;
+	}
+	return NULL;
+}
+
+/* tl-clean's options that take a value (keep in step with cmd/tl-clean.c):
+ * the value after one of them is no file name. */
+static const char clean_short_arg[] = "ftbli";
+static const char *const clean_long_arg[] = {"format", "text", "text-b", "label", "id", "quoting", "label-prefix",
+					     "max-record", "urls", "emails", "keep", "stopwords", NULL};
+
+/* The file the stream's tl-clean step read: the non-option argument of the
+ * first tl-clean entry in the header's chain, copied into out. 0 when
+ * there is none (no tl-clean, or it read standard input). */
+static int clean_input_file(const msgpack_object *hdr, char *out, size_t outsz)
+{
+	const msgpack_object *chain = tl_map_get(hdr, "chain");
+	if (!chain || chain->type != MSGPACK_OBJECT_ARRAY)
+		return 0;
+	const msgpack_object *args = NULL;
+	for (uint32_t i = 0; i < chain->via.array.size && !args; i++) {
+		const msgpack_object *e = &chain->via.array.ptr[i];
+		if (e->type != MSGPACK_OBJECT_MAP)
+			continue;
+		const msgpack_object *tool = tl_map_get(e, "tool");
+		if (tool && tool->type == MSGPACK_OBJECT_STR && tool->via.str.size == 8 &&
+		    !memcmp(tool->via.str.ptr, "tl-clean", 8))
+			args = tl_map_get(e, "args");
+	}
+	if (!args || args->type != MSGPACK_OBJECT_ARRAY)
+		return 0;
+	const msgpack_object *file = NULL;
+	int opts_done = 0;
+	for (uint32_t i = 0; i < args->via.array.size; i++) {
+		const msgpack_object *a = &args->via.array.ptr[i];
+		if (a->type != MSGPACK_OBJECT_STR)
+			continue;
+		const char *s = a->via.str.ptr;
+		size_t len = a->via.str.size;
+		if (opts_done || len < 2 || s[0] != '-') {
+			file = a;
+			continue;
+		}
+		if (len == 2 && s[1] == '-') {
+			opts_done = 1;
+		} else if (s[1] == '-') { /* --name[=value]; getopt takes unique prefixes */
+			const char *eq = memchr(s, '=', len);
+			size_t nl = (eq ? (size_t)(eq - s) : len) - 2;
+			int takes = 0;
+			for (int k = 0; clean_long_arg[k] && !takes; k++)
+				takes = nl <= strlen(clean_long_arg[k]) && !memcmp(s + 2, clean_long_arg[k], nl);
+			if (takes && !eq)
+				i++;
+		} else { /* -abc, -fVALUE, -f VALUE */
+			for (size_t k = 1; k < len; k++)
+				if (strchr(clean_short_arg, s[k])) {
+					if (k == len - 1)
+						i++;
+					break;
+				}
+		}
+	}
+	if (!file || (file->via.str.size == 1 && file->via.str.ptr[0] == '-'))
+		return 0;
+	size_t n = file->via.str.size < outsz - 1 ? file->via.str.size : outsz - 1;
+	memcpy(out, file->via.str.ptr, n);
+	out[n] = 0;
+	return 1;
+}
+
+/* The split of the stream as a whole: header over FILE's name over the
+ * name of the file tl-clean read. hdr may be NULL (no header). */
+static void find_stream_split(stream_split *ss, const msgpack_object *hdr, const char *path)
+{
+	memset(ss, 0, sizeof *ss);
+	const msgpack_object *h = hdr ? tl_map_get(hdr, "split") : NULL;
+	const char *w;
+	if (h && h->type == MSGPACK_OBJECT_STR) {
+		size_t n = h->via.str.size < sizeof ss->split - 1 ? h->via.str.size : sizeof ss->split - 1;
+		memcpy(ss->split, h->via.str.ptr, n);
+		ss->from = FROM_HEADER;
+	} else if (strcmp(path, "-") && (w = split_of_name(path))) {
+		snprintf(ss->split, sizeof ss->split, "%s", w);
+		snprintf(ss->file, sizeof ss->file, "%s", path);
+		ss->from = FROM_FILE;
+	} else if (hdr && clean_input_file(hdr, ss->file, sizeof ss->file) && (w = split_of_name(ss->file))) {
+		snprintf(ss->split, sizeof ss->split, "%s", w);
+		ss->from = FROM_CLEAN_FILE;
+	} else {
+		ss->file[0] = 0;
+	}
+}
+
+/* The warning for records of a split other than train: passed through
+ * (all 0) or augmented anyway (all 1). */
+static void warn_split(uint64_t recno, int from, const char *split, size_t slen, const char *file, int all)
+{
+	static const char *const how[] = {"", "the record's 'split' field", "the stream header", "the file name",
+					  "the name of the file tl-clean read"};
+	char where[600] = "";
+	if (from == FROM_FILE || from == FROM_CLEAN_FILE)
+		snprintf(where, sizeof where, "%s: ", file);
+	char msg[1024];
+	if (all)
+		snprintf(msg, sizeof msg,
+			 "%s--all: augmenting records of split '%.*s' (from %s); their copies carry 'aug' and must be "
+			 "kept out of evaluation (tl-eval --exclude-augmented)",
+			 where, (int)slen, split, how[from]);
+	else
+		snprintf(msg, sizeof msg,
+			 "%ssplit '%.*s' (from %s): records passed through without copies; --all augments them (keep "
+			 "those copies out of evaluation)",
+			 where, (int)slen, split, how[from]);
+	if (from == FROM_FIELD)
+		tl_warn_rec(recno, "%s", msg);
+	else
+		tl_warn("%s", msg);
+}
 
 
 int main(int argc, char **argv)
@@ -140,7 +308,9 @@ int main(int argc, char **argv)
 		tl_die(TL_EXIT_IO, "cannot open %s:", path);
 	tl_writer *W = tl_writer_open(stdout);
 	tl_record rec;
-	int first = 1, warned_split = 0;
+	int first = 1, warned_split = 0, warned_pass = 0;
+	stream_split ss;
+	find_stream_split(&ss, NULL, path);
 	uint64_t nrec = 0, naug = 0, ncopy = 0, nsame = 0;
 	tl_buf idb = {0};
 	int perm[TL_AUG_NOPS];
@@ -158,12 +328,14 @@ int main(int argc, char **argv)
 						   "the stream was augmented already (tl-augment in the header's chain); "
 						   "augmenting twice would duplicate copies and ids");
 			}
+			find_stream_split(&ss, rec.is_header ? rec.map : NULL, path);
 			tl_header_start(W, rec.is_header ? rec.map : NULL, argc, argv);
 			tl_writer_end(W);
 			if (rec.is_header)
 				continue;
 		}
 		if (rec.is_header) { /* a later header (concatenated streams): pass on */
+			find_stream_split(&ss, rec.map, path);
 			msgpack_pack_object(tl_writer_raw(W), *rec.map);
 			tl_writer_commit(W);
 			continue;
@@ -181,15 +353,25 @@ int main(int argc, char **argv)
 		size_t slen = 0;
 		int bad = 0;
 		const char *split = tl_rec_str(&rec, "split", &slen, &bad);
+		int from = FROM_FIELD;
+		if (!split && ss.from != FROM_NONE) {
+			split = ss.split;
+			slen = strlen(ss.split);
+			from = ss.from;
+		}
 		int train = !split || (slen == 5 && !memcmp(split, "train", 5));
 		int labelled = label && label->type != MSGPACK_OBJECT_NIL;
+		/* records of a split named by the record itself pass through
+		 * quietly, as they always did; a split known only from the
+		 * header or a file name is said once */
+		if (!all && !train && labelled && from != FROM_FIELD && !warned_pass) {
+			warn_split(rec.no, from, split, slen, ss.file, 0);
+			warned_pass = 1;
+		}
 		if (!all && (!train || !labelled))
 			continue;
 		if (!train && !warned_split) {
-			tl_warn_rec(rec.no,
-				    "--all: augmenting records of split '%.*s'; their copies carry 'aug' and must be kept "
-				    "out of evaluation (tl-eval --exclude-augmented)",
-				    (int)slen, split);
+			warn_split(rec.no, from, split, slen, ss.file, 1);
 			warned_split = 1;
 		}
 		size_t tlen;
@@ -234,6 +416,9 @@ int main(int argc, char **argv)
 				   tl_msgpack_type_name(id->type));
 		}
 		size_t idlen = idb.len;
+		/* the original's content key: a copy knows its source after any split */
+		char src_key[17];
+		snprintf(src_key, sizeof src_key, "%016" PRIx64, tl_rec_content_key(&rec));
 		naug++;
 		tl_xoshiro prng, crng;
 		nseen = 0;
@@ -283,7 +468,7 @@ int main(int argc, char **argv)
 			tl_pack_str(tl_writer_key(W, "id"), idb.data, idb.len);
 			tl_pack_str(tl_writer_key(W, "text"), out, outlen);
 			msgpack_packer *pk = tl_writer_key(W, "aug");
-			msgpack_pack_map(pk, 2);
+			msgpack_pack_map(pk, 3);
 			tl_pack_cstr(pk, "op");
 			tl_pack_cstr(pk, tl_aug_op_name(op));
 			tl_pack_cstr(pk, "src");
@@ -291,6 +476,8 @@ int main(int argc, char **argv)
 				msgpack_pack_object(pk, *id);
 			else
 				msgpack_pack_uint64(pk, rec.no);
+			tl_pack_cstr(pk, "src_key");
+			tl_pack_str(pk, src_key, 16);
 			tl_writer_end(W);
 			ncopy++;
 		}

@@ -233,13 +233,17 @@ void tl_rec_aug_info(const tl_record *rec, tl_aug_info *a)
 	a->src = obj_text(tl_map_get(aug, "src"), a->buf, sizeof a->buf, &a->src_len);
 	const msgpack_object *k = tl_map_get(aug, "src_key");
 	if (k && k->type == MSGPACK_OBJECT_STR && k->via.str.size == 16) {
-		char hex[17];
-		memcpy(hex, k->via.str.ptr, 16);
-		hex[16] = 0;
-		char *end;
-		errno = 0;
-		unsigned long long v = strtoull(hex, &end, 16);
-		if (!errno && *end == 0)
+		/* exactly 16 hex digits (strtoull would take a sign, blanks, 0x) */
+		uint64_t v = 0;
+		int ok = 1;
+		for (int i = 0; i < 16 && ok; i++) {
+			char c = k->via.str.ptr[i];
+			int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+								: c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+			ok = d >= 0;
+			v = v << 4 | (uint64_t)(d & 15);
+		}
+		if (ok)
 			a->src_key = v;
 	}
 }
@@ -354,15 +358,18 @@ int tl_leak_check(const tl_leak *l, const tl_record *rec, char *why, size_t whys
 		return TL_LEAK_AUG_COPY;
 	}
 	uint64_t k = tl_rec_content_key(rec);
-	const char *copy = value_of(l->copied, k);
-	if (copy) {
-		snprintf(why, whysz, "training record '%s' is an augmented copy of this record ('%s')", copy, id);
-		return TL_LEAK_SOURCE;
-	}
+	/* the same text as a training original first: training's copies of
+	 * that original are then copies of a training record, not of this
+	 * one (data sets share sentences; tl-augment on train.tsv copies them) */
 	const char *orig = value_of(l->orig, k);
 	if (orig) {
 		snprintf(why, whysz, "'%s' has the same text as training record '%s'", id, orig);
 		return TL_LEAK_DUPLICATE;
+	}
+	const char *copy = value_of(l->copied, k);
+	if (copy) {
+		snprintf(why, whysz, "training record '%s' is an augmented copy of this record ('%s')", copy, id);
+		return TL_LEAK_SOURCE;
 	}
 	return TL_LEAK_NONE;
 }

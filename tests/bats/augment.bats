@@ -25,7 +25,7 @@ setup() {
 	[ "$status" -eq 0 ]
 	[ "${#lines[@]}" -eq 10 ]
 	[ "${lines[0]}" = "$(tl-cat "$S/in.mp" | head -1)" ]
-	[[ "${lines[1]}" == *'"id":"1~aug1"'*'"aug":{"op":'*'"src":1}'* ]]
+	[[ "${lines[1]}" == *'"id":"1~aug1"'*'"aug":{"op":'*'"src":1,"src_key":"'* ]]
 	[[ "${lines[3]}" == *'"id":"1~aug3"'* ]]
 	[[ "${lines[5]}" == *'"id":"b~aug1"'*'"src":"b"'* ]]
 	# dev and unlabelled records pass through untouched
@@ -177,7 +177,10 @@ setup() {
 		grep -q "\"op\":\"$op\"" "$S/sst.jsonl"
 	done
 	# every copy's src is the id of the record right before its copies
-	awk -F'"id":' '!/~aug/ {split($2, a, ","); cur=a[1]} /~aug/ {if (index($0, "\"src\":" cur "}") == 0) bad++} END {exit bad > 0}' "$S/sst.jsonl"
+	awk -F'"id":' '!/~aug/ {split($2, a, ","); cur=a[1]} /~aug/ {if (index($0, "\"src\":" cur ",\"src_key\":\"") == 0) bad++} END {exit bad > 0}' "$S/sst.jsonl"
+	# the copies of one original share its src_key; n originals, n keys
+	awk '!/~aug/ {grp++} /~aug/ {match($0, /"src_key":"[0-9a-f]+"/); k = substr($0, RSTART, RLENGTH); if (k == "" || (grp in key && key[grp] != k)) bad++; key[grp] = k} END {exit bad > 0}' "$S/sst.jsonl"
+	[ "$(grep -o '"src_key":"[0-9a-f]*"' "$S/sst.jsonl" | sort -u | wc -l)" -eq "$(tl-cat -t tsv -f text --no-names "$S/sst.mp" | sort -u | wc -l)" ]
 	grep -q "records, $n augmented" "$S/err"
 }
 
@@ -186,4 +189,117 @@ setup() {
 	[ "$status" -eq 0 ]
 	[ "${#lines[@]}" -eq 4 ]
 	[[ "${lines[2]}" == 7~aug1* ]]
+}
+
+@test "tl-augment: every copy carries src_key, the FNV-1a-64 content key of its original" {
+	tl-augment -n 2 "$S/in.mp" | tl-cat >"$S/k.jsonl"
+	# reference values: FNV-1a-64 of the two training texts
+	[ "$(grep -c '"src":1,"src_key":"17d889790673f873"}' "$S/k.jsonl")" -eq 2 ]
+	[ "$(grep -c '"src":"b","src_key":"7fe506e9e20579a6"}' "$S/k.jsonl")" -eq 2 ]
+	# originals stay byte-identical
+	diff <(tl-cat "$S/in.mp") <(grep -v '~aug' "$S/k.jsonl")
+	# text and text_b: FNV-1a-64 of "foobar" 0x1f "b"; FNV-1a-64("foobar") alone
+	T '{"id":1,"text":"foobar","text_b":"b","label":"x"}' '{"id":2,"text":"foobar","label":"x"}' >"$S/fb.mp"
+	run sh -c "tl-augment -n 2 --ops typo '$S/fb.mp' | tl-cat -t tsv -f id,aug --no-names"
+	[ "${#lines[@]}" -eq 6 ]
+	[[ "${lines[1]}" == '1~aug1'*'"src_key":"74fc03eb4f4fe555"'* ]]
+	[[ "${lines[2]}" == '1~aug2'*'"src_key":"74fc03eb4f4fe555"'* ]]
+	[[ "${lines[4]}" == '2~aug1'*'"src_key":"85944171f73967e8"'* ]]
+}
+
+# a small labelled TSV under the given name
+mktsv() { printf 'sentence\tlabel\na fine movie with good actors\t1\nbad plot and awful acting\t0\n' >"$1"; }
+
+@test "tl-augment: split from the file tl-clean read: passed through with one warning; --all augments" {
+	mktsv "$S/dev.tsv"
+	tl-clean "$S/dev.tsv" 2>/dev/null | tl-augment -n 2 2>"$S/err" | tl-cat >"$S/o.jsonl"
+	[ "$(wc -l <"$S/o.jsonl")" -eq 2 ]
+	! grep -q '~aug' "$S/o.jsonl"
+	[ "$(wc -l <"$S/err")" -eq 1 ]
+	grep -q "^tl-augment: $S/dev.tsv: split 'dev' (from the name of the file tl-clean read): records passed through without copies; --all augments them" "$S/err"
+	# options before or after the file, with values, are skipped
+	run sh -c "tl-clean '$S/dev.tsv' -f tsv --text sentence -l label 2>/dev/null | tl-augment -n 2 2>&1 >/dev/null"
+	[[ "$output" == *"dev.tsv: split 'dev'"* ]]
+	run sh -c "tl-clean --format=tsv -ftsv --no-extra -- '$S/dev.tsv' 2>/dev/null | tl-augment -n 2 2>&1 >/dev/null"
+	[[ "$output" == *"dev.tsv: split 'dev'"* ]]
+	# read from standard input, tl-clean knows no name: augmented as before
+	run sh -c "tl-clean -f tsv <'$S/dev.tsv' 2>/dev/null | tl-augment -n 2 2>'$S/err2' | tl-cat | grep -c '~aug'"
+	[ "$output" -eq 4 ]
+	[ ! -s "$S/err2" ]
+	# --all: copies, and the warning names the file
+	run sh -c "tl-clean '$S/dev.tsv' 2>/dev/null | tl-augment -n 2 --all 2>'$S/err' | tl-cat | grep -c '~aug'"
+	[ "$output" -eq 4 ]
+	[ "$(wc -l <"$S/err")" -eq 1 ]
+	grep -q "^tl-augment: $S/dev.tsv: --all: augmenting records of split 'dev' (from the name of the file tl-clean read); their copies carry 'aug'" "$S/err"
+}
+
+@test "tl-augment: split from FILE's name (test.s), and which names count" {
+	tl-cat -t msgpack <<<'{"id":1,"text":"a fine movie with good actors","label":"1"}' >"$S/test.s"
+	run sh -c "tl-augment -n 2 '$S/test.s' 2>'$S/err' | tl-cat | wc -l"
+	[ "$output" -eq 1 ]
+	[ "$(cat "$S/err")" = "tl-augment: $S/test.s: split 'test' (from the file name): records passed through without copies; --all augments them (keep those copies out of evaluation)" ]
+	run sh -c "tl-augment -n 2 --all '$S/test.s' 2>'$S/err' | tl-cat | wc -l"
+	[ "$output" -eq 3 ]
+	grep -q "test.s: --all: augmenting records of split 'test' (from the file name)" "$S/err"
+	mkdir "$S/n"
+	for f in dev.tsv DEV.TSV sst2-dev.tsv dev_2k.tsv test.tsv.gz valid.jsonl validation.csv val val.2.s my.eval.s \
+		 imdb_test.tsv; do
+		cp "$S/test.s" "$S/n/$f"
+		run sh -c "tl-augment -n 1 '$S/n/$f' 2>&1 >/dev/null"
+		[[ "$output" == *"$f: split '"*"' (from the file name)"* ]] || { echo "not marked: $f"; false; }
+	done
+	for f in train.tsv latest.tsv devil.tsv contest.s devtest.tsv evaluation-notes.s data.test-x; do
+		cp "$S/test.s" "$S/n/$f"
+		run sh -c "tl-augment -n 1 '$S/n/$f' 2>&1 | tl-cat | grep -c '~aug'"
+		[ "$output" -eq 1 ] || { echo "marked: $f"; false; }
+	done
+}
+
+@test "tl-augment: split from the stream header; the record's field over the header over the file name" {
+	run sh -c "{ printf '{\"tl\":1,\"kind\":\"header\",\"split\":\"dev\"}\n'; tl-cat '$S/in.mp'; } | tl-cat -t msgpack | tl-augment -n 2 2>'$S/err' | tl-cat | grep -c '~aug'"
+	# records 1 and b have no split of their own (1) or say train (b)
+	[ "$output" -eq 2 ]
+	[ "$(cat "$S/err")" = "tl-augment: split 'dev' (from the stream header): records passed through without copies; --all augments them (keep those copies out of evaluation)" ]
+	run sh -c "{ printf '{\"tl\":1,\"kind\":\"header\",\"split\":\"test\"}\n'; tl-cat '$S/in.mp'; } | tl-cat -t msgpack | tl-augment -n 2 --all 2>'$S/err' | tl-cat | grep -c '~aug'"
+	[ "$output" -eq 8 ]
+	[ "$(wc -l <"$S/err")" -eq 1 ]
+	grep -q "^tl-augment: --all: augmenting records of split 'test' (from the stream header); their copies" "$S/err"
+	# a header saying train wins over the file name
+	{ printf '{"tl":1,"kind":"header","split":"train"}\n'; tl-cat "$S/in.mp"; } | tl-cat -t msgpack >"$S/dev.s"
+	run sh -c "tl-augment -n 2 '$S/dev.s' 2>'$S/err' | tl-cat | grep -c '~aug'"
+	[ "$output" -eq 4 ]
+	[ ! -s "$S/err" ]
+	# a record's own split wins over the file name
+	cp "$S/in.mp" "$S/test.mp"
+	run sh -c "tl-augment -n 2 '$S/test.mp' 2>'$S/err' | tl-cat | grep -c '~aug'"
+	[ "$output" -eq 2 ] # only b, which says split train
+	grep -q "test.mp: split 'test' (from the file name)" "$S/err"
+}
+
+@test "tl-augment: --all names the record's split field; a train file gives no warning" {
+	run sh -c "tl-augment -n 1 --all '$S/in.mp' 2>&1 >/dev/null"
+	[ "$output" = "tl-augment: record 3: --all: augmenting records of split 'dev' (from the record's 'split' field); their copies carry 'aug' and must be kept out of evaluation (tl-eval --exclude-augmented)" ]
+	# without --all, records that name their split pass through quietly
+	run sh -c "tl-augment -n 1 '$S/in.mp' 2>&1 >/dev/null"
+	[ -z "$output" ]
+	mktsv "$S/train.tsv"
+	tl-clean "$S/train.tsv" 2>/dev/null | tl-augment -n 2 2>"$S/err" | tl-cat >"$S/o.jsonl"
+	[ ! -s "$S/err" ]
+	[ "$(grep -c '~aug' "$S/o.jsonl")" -eq 4 ]
+}
+
+@test "tl-augment: the ordinary pipeline (augment train, clean dev, train with --dev) is not refused" {
+	d="$TL_SHARED/data/sst2"
+	[ -f "$d/train.tsv" ] || skip "no $d/train.tsv"
+	head -n 301 "$d/train.tsv" >"$S/train.tsv"
+	head -n 101 "$d/dev.tsv" >"$S/dev.tsv"
+	tl-clean "$S/train.tsv" 2>/dev/null | tl-augment -n 2 --ops rs,rd 2>"$S/err" >"$S/tr.s"
+	[ ! -s "$S/err" ]
+	tl-clean "$S/dev.tsv" 2>/dev/null >"$S/dev.s"
+	# the dev file, augmented by mistake, is passed through with a warning
+	run sh -c "tl-augment -n 2 --ops rs,rd '$S/dev.s' 2>&1 >/dev/null"
+	[[ "$output" == *"dev.s: split 'dev' (from the file name)"* ]]
+	run tl-train -q --epochs 1 --dim 10 -o "$S/m" --dev "$S/dev.s" "$S/tr.s"
+	[ "$status" -eq 0 ]
+	[[ "$output" != *refus* ]]
 }
