@@ -35,10 +35,10 @@ static const char usage[] =
 	"      --pos-label L     positive label for binary ROC/PR-AUC (default: the\n"
 	"                        second label in natural order)\n"
 	"      --exclude-augmented  ignore records with an 'aug' key (from tl-augment)\n"
-"      --exclude-seen    ignore records the model was trained on ('seen': true\n"
-"                        from tl-predict, or found in --model's training keys)\n"
-"      --model DIR       check the records against DIR's training keys\n"
-"                        (train-keys.bin): for predictions made elsewhere\n"
+	"      --exclude-seen    ignore records the model was trained on ('seen': true\n"
+	"                        from tl-predict, or found in --model's training keys)\n"
+	"      --model DIR       check the records against DIR's training keys\n"
+	"                        (train-keys.bin): for predictions made elsewhere\n"
 	"      --min-accuracy X  exit 6 when accuracy < X (after the report)\n"
 	"      --min-macro-f1 X  exit 6 when macro-F1 < X (after the report)\n"
 	"      --strict          bad records are errors, not warnings\n"
@@ -46,7 +46,7 @@ static const char usage[] =
 	"      --version         show the version\n"
 	"\n"
 	"Exit status: 0 ok, 2 usage, 3 bad input, 4 I/O error, 5 bad --model,\n"
-"6 below --min-*.\n";
+	"6 below --min-*.\n";
 
 /* ---------------- options ---------------- */
 

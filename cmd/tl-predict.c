@@ -21,7 +21,7 @@ static const char usage[] =
 	"                  [--batch-size N] [--threads N] [--device NAME] [FILE...]\n"
 	"Add a prediction to every record: \"pred\" (the label), \"probs\" (label to\n"
 	"probability) and, with --logits, the raw scores. Output order is input order.\n"
-"Records the model was trained on (its train-keys.bin) get \"seen\": true.\n"
+	"Records the model was trained on (its train-keys.bin) get \"seen\": true.\n"
 	"\n"
 	"  -m, --model DIR     model directory (config.json model_type: bert, tl-linear)\n"
 	"      --logits        also add \"logits\" (float32, in id2label order)\n"
