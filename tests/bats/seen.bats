@@ -149,7 +149,7 @@ setup() {
 	[[ "$output" == "tl-eval: option --model: "* ]]
 }
 
-@test "SST-2: a model trained on dev keys of dev mark no train record by id, only by text" {
+@test "SST-2: the keys of a model trained on dev mark train records by text, never by id" {
 	D=$TL_SHARED/data/sst2
 	[ -f "$D/dev.tsv" ] && [ -f "$D/train.tsv" ] || skip "no SST-2 in $TL_SHARED/data"
 	tl-clean "$D/dev.tsv" >"$T/dev.s"
