@@ -4,7 +4,9 @@
  * the reports and renders them (table, JSON, SVG). */
 #include "tl/cli.h"
 #include "tl/fsutil.h"
+#include "tl/leak.h"
 #include "tl/metrics.h"
+#include "tl/model.h"
 #include "tl/stream.h"
 #include "tl/strtab.h"
 #include "tl/util.h"
@@ -33,18 +35,24 @@ static const char usage[] =
 	"      --pos-label L     positive label for binary ROC/PR-AUC (default: the\n"
 	"                        second label in natural order)\n"
 	"      --exclude-augmented  ignore records with an 'aug' key (from tl-augment)\n"
+	"      --exclude-seen    ignore records the model was trained on ('seen': true\n"
+	"                        from tl-predict, or found in --model's training keys)\n"
+	"      --model DIR       check the records against DIR's training keys\n"
+	"                        (train-keys.bin): for predictions made elsewhere\n"
 	"      --min-accuracy X  exit 6 when accuracy < X (after the report)\n"
 	"      --min-macro-f1 X  exit 6 when macro-F1 < X (after the report)\n"
 	"      --strict          bad records are errors, not warnings\n"
 	"  -h, --help            show this help\n"
 	"      --version         show the version\n"
 	"\n"
-	"Exit status: 0 ok, 2 usage, 3 bad input, 4 I/O error, 6 below --min-*.\n";
+	"Exit status: 0 ok, 2 usage, 3 bad input, 4 I/O error, 5 bad --model,\n"
+	"6 below --min-*.\n";
 
 /* ---------------- options ---------------- */
 
-static int opt_json, opt_strict, opt_excl_aug, opt_bins = 10, opt_boot = 1000;
-static const char *opt_svg, *opt_by, *opt_compare, *opt_pos;
+static int opt_json, opt_strict, opt_excl_aug, opt_excl_seen, opt_bins = 10, opt_boot = 1000;
+static const char *opt_svg, *opt_by, *opt_compare, *opt_pos, *opt_model;
+static tl_keyset *train_keys; /* --model's training keys, NULL without */
 static double opt_thr = 0.9, opt_min_acc = -1, opt_min_f1 = -1;
 static uint64_t opt_seed = 42;
 
@@ -94,6 +102,7 @@ typedef struct {
 	int ngold, npred, nprob; /* nprob < 0: no usable probs */
 	int group;
 	int aug;
+	int seen; /* trained on: 'seen': true, or a --model training key */
 	char *id; /* "s:..." or "i:..."; NULL when absent */
 	size_t idlen;
 } item;
@@ -109,8 +118,9 @@ typedef struct {
 	size_t nq, capq;
 	int multilabel;
 	/* bad-input counts */
-	size_t skipped, naug, probs_bad, probs_sum, probs_nogold, probs_undeclared;
-	uint64_t first_skipped, first_probs_bad, first_probs_sum, first_nogold;
+	size_t skipped, naug, nseen, probs_bad, probs_sum, probs_nogold, probs_undeclared;
+	uint64_t first_skipped, first_probs_bad, first_probs_sum, first_nogold, first_seen;
+	char first_seen_id[64];
 } dataset;
 
 static void push_lab(dataset *d, int id)
@@ -210,7 +220,26 @@ static void value_key(tl_buf *b, const msgpack_object *o)
 		tl_buf_printf(b, "(%s)", tl_msgpack_type_name(o->type));
 }
 
-static void read_dataset(dataset *d, const char *path)
+/* Was the model trained on rec? Its own "seen": true (tl-predict's mark),
+ * or, with keys (--model), its content key or an augmented copy's source
+ * key among the training keys. A record is one record however many of
+ * these say so. */
+static int rec_seen(const tl_record *rec, const tl_keyset *keys)
+{
+	const msgpack_object *s = tl_rec_get(rec, "seen");
+	if (s && s->type == MSGPACK_OBJECT_BOOLEAN && s->via.boolean)
+		return 1;
+	if (!keys)
+		return 0;
+	uint64_t k = tl_rec_content_key(rec);
+	if (k && tl_keyset_has(keys, k))
+		return 1;
+	tl_aug_info a;
+	tl_rec_aug_info(rec, &a);
+	return a.src_key && tl_keyset_has(keys, a.src_key);
+}
+
+static void read_dataset(dataset *d, const char *path, const tl_keyset *keys)
 {
 	d->name = path && strcmp(path, "-") ? path : "standard input";
 	static tl_reader *r; /* static: reachable when an error exits */
@@ -241,6 +270,9 @@ static void read_dataset(dataset *d, const char *path)
 		}
 		const msgpack_object *aug = tl_rec_get(&rec, "aug");
 		if (aug && opt_excl_aug)
+			continue;
+		int seen = rec_seen(&rec, keys);
+		if (seen && opt_excl_seen)
 			continue;
 		const msgpack_object *g = tl_rec_get(&rec, "label"), *p = tl_rec_get(&rec, "pred");
 		if (!g || !p) {
@@ -274,6 +306,11 @@ static void read_dataset(dataset *d, const char *path)
 		x->npred = np;
 		x->aug = aug != NULL;
 		d->naug += x->aug;
+		x->seen = seen;
+		if (seen && !d->nseen++) {
+			d->first_seen = rec.no;
+			tl_rec_id_text(&rec, d->first_seen_id, sizeof d->first_seen_id);
+		}
 		x->group = -1;
 		x->nprob = -1;
 		if (opt_by) {
@@ -387,6 +424,13 @@ static void warn_dataset(const dataset *d)
 	if (d->naug)
 		tl_warn("%s: %zu augmented records in evaluation data (use --exclude-augmented to ignore them)",
 			d->name, d->naug);
+	if (d->nseen) {
+		char id[sizeof d->first_seen_id + 8] = "";
+		if (d->first_seen_id[0])
+			snprintf(id, sizeof id, ", id '%s'", d->first_seen_id);
+		tl_warn("%s: %zu records the model was trained on (first: record %llu%s); --exclude-seen ignores them",
+			d->name, d->nseen, (unsigned long long)d->first_seen, id);
+	}
 }
 
 /* Put labels in natural order and renumber every pool. */
@@ -423,7 +467,7 @@ static void sort_labels(dataset **ds, int nds)
 /* ---------------- reports ---------------- */
 
 typedef struct {
-	size_t n, naug;
+	size_t n, naug, nseen;
 	int multilabel;
 	int k;       /* labels in this report */
 	int *lab;    /* their global ids, in natural order */
@@ -472,6 +516,7 @@ static void compute(report *r, const dataset *d, const size_t *sel, size_t n)
 	for (size_t j = 0; j < n; j++) {
 		const item *x = &d->it[sel[j]];
 		r->naug += x->aug;
+		r->nseen += x->seen;
 		for (int i = 0; i < x->ngold; i++)
 			inuse[d->lab[x->goff + (size_t)i]] = 1;
 		for (int i = 0; i < x->npred; i++)
@@ -616,6 +661,7 @@ static json_t *report_json(const report *r)
 	int k = r->k;
 	json_object_set_new(o, "n", json_integer((json_int_t)r->n));
 	json_object_set_new(o, "augmented", json_integer((json_int_t)r->naug));
+	json_object_set_new(o, "seen", json_integer((json_int_t)r->nseen));
 	json_object_set_new(o, "multilabel", json_boolean(r->multilabel));
 	json_t *labs = json_array();
 	for (int i = 0; i < k; i++)
@@ -723,6 +769,8 @@ static void print_report(const report *r)
 	printf("records %zu, labels %d%s", r->n, k, r->multilabel ? " (multi-label)" : "");
 	if (r->naug)
 		printf(", augmented %zu", r->naug);
+	if (r->nseen)
+		printf(", seen %zu", r->nseen);
 	printf("\n");
 	fmt(a, sizeof a, r->accuracy);
 	printf("%-16s %s\n", r->multilabel ? "subset accuracy" : "accuracy", a);
@@ -1062,6 +1110,29 @@ static void print_compare(const json_t *o)
 
 /* ---------------- main ---------------- */
 
+/* --model DIR: its training keys into train_keys. A directory without
+ * train-keys.bin (a model made before tl-train wrote it) is a warning:
+ * nothing can be checked. */
+static void load_train_keys(const char *name)
+{
+	char err[1024];
+	char *dir = tl_model_find(name, err, sizeof err);
+	if (!dir)
+		tl_die(TL_EXIT_MODEL, "option --model: %s", err);
+	tl_buf path = {0};
+	tl_buf_printf(&path, "%s/%s", dir, TL_TRAIN_KEYS_FILE);
+	errno = 0;
+	train_keys = tl_keyset_load(tl_buf_cstr(&path), err, sizeof err);
+	int e = errno;
+	if (!train_keys && e == ENOENT)
+		tl_warn("option --model: %s has no %s (made before tl-train stored its training keys): records not checked",
+			dir, TL_TRAIN_KEYS_FILE);
+	tl_buf_free(&path);
+	free(dir);
+	if (!train_keys && e != ENOENT)
+		tl_die(TL_EXIT_MODEL, "%s", err);
+}
+
 static void free_dataset(dataset *d)
 {
 	for (size_t i = 0; i < d->n; i++)
@@ -1072,7 +1143,7 @@ static void free_dataset(dataset *d)
 int main(int argc, char **argv)
 {
 	tl_init(argv[0]);
-	enum { O_SVG = 256, O_BOOT, O_SEED, O_THR, O_BINS, O_POS, O_EXCL, O_MINACC, O_MINF1, O_STRICT, O_VERSION };
+	enum { O_SVG = 256, O_BOOT, O_SEED, O_THR, O_BINS, O_POS, O_EXCL, O_EXCL_SEEN, O_MODEL, O_MINACC, O_MINF1, O_STRICT, O_VERSION };
 	static const struct option opts[] = {
 		{"json", no_argument, 0, 'j'},
 		{"svg", required_argument, 0, O_SVG},
@@ -1084,6 +1155,8 @@ int main(int argc, char **argv)
 		{"bins", required_argument, 0, O_BINS},
 		{"pos-label", required_argument, 0, O_POS},
 		{"exclude-augmented", no_argument, 0, O_EXCL},
+		{"exclude-seen", no_argument, 0, O_EXCL_SEEN},
+		{"model", required_argument, 0, O_MODEL},
 		{"min-accuracy", required_argument, 0, O_MINACC},
 		{"min-macro-f1", required_argument, 0, O_MINF1},
 		{"strict", no_argument, 0, O_STRICT},
@@ -1103,6 +1176,8 @@ int main(int argc, char **argv)
 		case O_BINS: opt_bins = (int)tl_parse_long("--bins", optarg, 1, 1000); break;
 		case O_POS: opt_pos = optarg; break;
 		case O_EXCL: opt_excl_aug = 1; break;
+		case O_EXCL_SEEN: opt_excl_seen = 1; break;
+		case O_MODEL: opt_model = optarg; break;
 		case O_MINACC: opt_min_acc = tl_parse_double("--min-accuracy", optarg, 0, 1); break;
 		case O_MINF1: opt_min_f1 = tl_parse_double("--min-macro-f1", optarg, 0, 1); break;
 		case O_STRICT: opt_strict = 1; break;
@@ -1119,10 +1194,12 @@ int main(int argc, char **argv)
 	static dataset A, B;
 	static report R;
 	static size_t *sel;
-	read_dataset(&A, path);
+	if (opt_model)
+		load_train_keys(opt_model);
+	read_dataset(&A, path, train_keys);
 	warn_dataset(&A);
 	if (opt_compare) {
-		read_dataset(&B, opt_compare);
+		read_dataset(&B, opt_compare, NULL);
 		warn_dataset(&B);
 	}
 	if (A.n == 0)
@@ -1226,6 +1303,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < ngroups; i++)
 		free(group_name[i]);
 	free(label_name), free(group_name), free(label_rank), free(label_declared);
+	tl_keyset_free(train_keys);
 	tl_strtab_free(&label_map);
 	tl_strtab_free(&group_map);
 	tl_close_stdout();

@@ -1,13 +1,17 @@
 /* tl-predict - score records with a classification model directory:
  * adds "pred", "probs" and optionally "logits". Any model kind of
- * tl/classifier.h (BERT sequence classification, linear). */
+ * tl/classifier.h (BERT sequence classification, linear). When the
+ * directory holds the training keys (train-keys.bin, tl/leak.h), records
+ * the model was trained on also get "seen": true. */
 #include "tl/classifier.h"
 #include "tl/cli.h"
 #include "tl/kernels.h"
+#include "tl/leak.h"
 #include "tl/model.h"
 #include "tl/stream.h"
 #include "tl/util.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +21,7 @@ static const char usage[] =
 	"                  [--batch-size N] [--threads N] [--device NAME] [FILE...]\n"
 	"Add a prediction to every record: \"pred\" (the label), \"probs\" (label to\n"
 	"probability) and, with --logits, the raw scores. Output order is input order.\n"
+	"Records the model was trained on (its train-keys.bin) get \"seen\": true.\n"
 	"\n"
 	"  -m, --model DIR     model directory (config.json model_type: bert, tl-linear)\n"
 	"      --logits        also add \"logits\" (float32, in id2label order)\n"
@@ -35,12 +40,42 @@ static const char usage[] =
 
 typedef struct {
 	tl_classifier *c;
+	tl_keyset *keys; /* the model's training keys, NULL when it has none */
 	tl_writer *w;
 	int logits, topk;
 	double threshold;
 	float *scores, *probs;
 	int *idx;
 } ctx;
+
+/* The training keys of the model in dir: NULL when the directory has no
+ * train-keys.bin (models made before tl-train wrote it); an unreadable or
+ * damaged file is a model error. */
+static tl_keyset *load_train_keys(const char *dir)
+{
+	tl_buf path = {0};
+	tl_buf_printf(&path, "%s/%s", dir, TL_TRAIN_KEYS_FILE);
+	char err[1024];
+	errno = 0;
+	tl_keyset *k = tl_keyset_load(tl_buf_cstr(&path), err, sizeof err);
+	int e = errno;
+	tl_buf_free(&path);
+	if (!k && e != ENOENT)
+		tl_die(TL_EXIT_MODEL, "%s", err);
+	return k;
+}
+
+/* A record the model was trained on: its content key, or the source key
+ * of an augmented copy, is a training key. */
+static int trained_on(const tl_keyset *keys, const tl_record *rec)
+{
+	uint64_t k = tl_rec_content_key(rec);
+	if (k && tl_keyset_has(keys, k))
+		return 1;
+	tl_aug_info a;
+	tl_rec_aug_info(rec, &a);
+	return a.src_key && tl_keyset_has(keys, a.src_key);
+}
 
 static void flush(ctx *x, tl_rec_batch *b)
 {
@@ -90,6 +125,11 @@ static void flush(ctx *x, tl_rec_batch *b)
 		}
 		if (x->logits)
 			tl_pack_f32_bin(tl_writer_key(x->w, "logits"), x->scores + i * (size_t)K, (size_t)K);
+		/* "seen" belongs to this model: a mark from another is dropped */
+		if (x->keys && trained_on(x->keys, &b->recs[i]))
+			msgpack_pack_true(tl_writer_key(x->w, "seen"));
+		else if (tl_rec_get(&b->recs[i], "seen"))
+			tl_writer_drop(x->w, "seen");
 		tl_writer_end(x->w);
 	}
 	tl_rec_batch_clear(b);
@@ -138,6 +178,7 @@ int main(int argc, char **argv)
 	if (!x.c)
 		tl_die(e.code ? e.code : TL_EXIT_MODEL, "%s", e.msg);
 	x.c->batch_size = (size_t)batch;
+	x.keys = load_train_keys(dir);
 	x.logits = logits;
 	x.topk = topk;
 	x.threshold = threshold >= 0 ? threshold : x.c->multi_label ? 0.5 : 0;
@@ -189,6 +230,7 @@ int main(int argc, char **argv)
 		tl_die(TL_EXIT_IO, "write error:");
 	tl_rec_batch_free(&b);
 	tl_classifier_free(x.c);
+	tl_keyset_free(x.keys);
 	free(x.scores);
 	free(x.probs);
 	free(x.idx);
