@@ -366,3 +366,53 @@ int tl_leak_check(const tl_leak *l, const tl_record *rec, char *why, size_t whys
 	}
 	return TL_LEAK_NONE;
 }
+
+/* ---------------- an evaluation stream ---------------- */
+
+void tl_leak_eval_init(tl_leak_eval *v, const char *name, int drop)
+{
+	memset(v, 0, sizeof *v);
+	v->name = name;
+	v->drop = drop;
+}
+
+int tl_leak_eval_rec(const tl_leak *l, tl_leak_eval *v, const tl_record *rec, tl_err *e)
+{
+	char why[300];
+	int k = tl_leak_check(l, rec, why, sizeof why);
+	if (k == TL_LEAK_NONE)
+		return 1;
+	if (k == TL_LEAK_DUPLICATE) {
+		if (!v->dups++) {
+			v->first_dup_no = rec->no;
+			snprintf(v->first_dup, sizeof v->first_dup, "%s", why);
+		}
+		return 1;
+	}
+	if (!v->drop)
+		return tl_seterr(e, TL_EXIT_DATA, "%s: record %llu: %s (%s; --drop-leaked drops such records)", v->name,
+				 (unsigned long long)rec->no, why,
+				 k == TL_LEAK_SOURCE ? "a record whose augmented copies are trained on must not be evaluated on"
+						     : "augmented copies must not be evaluated on");
+	if (!v->dropped++) {
+		v->first_drop_no = rec->no;
+		snprintf(v->first_drop, sizeof v->first_drop, "%s", why);
+	}
+	return 0;
+}
+
+void tl_leak_eval_summary(const tl_leak_eval *v, char *dropped, size_t dsz, char *dups, size_t usz)
+{
+	if (dsz)
+		dropped[0] = 0;
+	if (usz)
+		dups[0] = 0;
+	if (v->dropped && dsz)
+		snprintf(dropped, dsz, "%s: dropped %llu dev record%s that leak%s training data (first: record %llu, %s)",
+			 v->name, (unsigned long long)v->dropped, v->dropped == 1 ? "" : "s", v->dropped == 1 ? "s" : "",
+			 (unsigned long long)v->first_drop_no, v->first_drop);
+	if (v->dups && usz)
+		snprintf(dups, usz, "%s: %llu dev record%s the same text as a training record (first: record %llu, %s)",
+			 v->name, (unsigned long long)v->dups, v->dups == 1 ? " has" : "s have",
+			 (unsigned long long)v->first_dup_no, v->first_dup);
+}
