@@ -9,7 +9,9 @@
 #
 # Prints one line per run (wall and CPU seconds, user + sys, from
 # /usr/bin/time), then per kind the medians and their ratios; the CPU
-# figure is the steadier one on a shared machine.
+# figure is the steadier one on a shared machine. A figure independent of
+# the load: instructions under valgrind --tool=callgrind, on a build that
+# valgrind can run (make BUILD=build-vg ARCH=x86-64-v2: no AVX-512).
 set -e
 BUILD=${1:-build}
 RUNS=${2:-3}

@@ -170,6 +170,25 @@ repro() {
 		# nothing left next to the model
 		[ "$(ls | grep -c "^m-$kind")" -eq 1 ]
 	done
+	# the keys are those of the texts, sorted (a larger set: the radix sort)
+	gen_tsv 6 1500 >big.tsv
+	tl-clean big.tsv >big.s
+	tl-train -m linear -q -o m-big big.s
+	[ "$(jq -r .train_keys.count m-big/tl.json)" = 1500 ]
+	tl-cat -t tsv --no-names -f text big.s >big.txt
+	python3 - m-big/train-keys.bin big.txt <<-'PY'
+		import struct, sys
+		b = open(sys.argv[1], "rb").read()
+		n = struct.unpack("<Q", b[8:16])[0]
+		keys = list(struct.unpack("<%dQ" % n, b[16:]))
+		def fnv(t):
+		    h = 0xcbf29ce484222325
+		    for c in t.encode():
+		        h = ((h ^ c) * 0x100000001b3) & 0xffffffffffffffff
+		    return h or 1
+		want = sorted({fnv(l.rstrip("\n")) for l in open(sys.argv[2])})
+		assert keys == want, "keys differ"
+	PY
 	# TL_NO_LEAK_CHECK=1 (a measurement aid): no check, no keys
 	TL_NO_LEAK_CHECK=1 tl-train -m linear -q -o m-off tr.s
 	[ ! -e m-off/train-keys.bin ]
