@@ -6,6 +6,7 @@
 #include "tl/bert_fit.h"
 #include "tl/cli.h"
 #include "tl/kernels.h"
+#include "tl/leak.h"
 #include "tl/linear.h"
 #include "tl/optim.h"
 #include "tl/progress.h"
@@ -18,6 +19,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static const char usage[] =
 	"usage: tl-train [-m fasttext|linear|bert] -o DIR [options] [FILE]\n"
@@ -29,7 +32,9 @@ static const char usage[] =
 	"                        tl-train -m bert --help)\n"
 	"  -o, --output DIR      model directory to create (required)\n"
 	"      --force           replace DIR if it exists\n"
-	"      --dev FILE        evaluate on this labelled stream after training\n"
+	"      --dev FILE        evaluate on this labelled stream after training; refused\n"
+	"                        when it leaks training data (augmented copies)\n"
+	"      --drop-leaked     leave such dev records out instead\n"
 	"      --epochs N        passes over the data (5)\n"
 	"      --lr X            initial learning rate, decays linearly to 0 (0.5)\n"
 	"      --seed N          random seed (1)\n"
@@ -69,7 +74,9 @@ static const char bert_usage[] =
 	"      --pretrained M      model name or directory to start from\n"
 	"                          (default all-MiniLM-L6-v2, from the model path)\n"
 	"      --train FILE        training stream (default: FILE or stdin)\n"
-	"      --dev FILE          dev stream, evaluated every epoch (or --eval-every)\n"
+	"      --dev FILE          dev stream, evaluated every epoch (or --eval-every);\n"
+	"                          refused when it leaks training data\n"
+	"      --drop-leaked       leave such dev records out instead\n"
 	"      --labels FILE       label set, one per line (default: from the data)\n"
 	"      --epochs N          3\n"
 	"      --batch-size N      32 (per micro-batch)\n"
@@ -122,7 +129,7 @@ typedef struct {
 
 typedef struct {
 	const char *model, *out, *dev, *log, *input_name;
-	int force, quiet;
+	int force, quiet, drop_leaked;
 	tl_lin_opts lo;
 	int argc;
 	char **argv;
@@ -177,8 +184,9 @@ static int rec_labels(const tl_record *rec, const char **lab, size_t *len, char 
 
 #define MAXLAB 256
 
-/* Read a labelled stream into d; dies on bad records. Returns the count. */
-static size_t read_stream(const char *path, tl_lin_data *d, int input)
+/* Read a labelled stream into d; dies on bad records. Every record read
+ * goes into lk (when not NULL). Returns the count. */
+static size_t read_stream(const char *path, tl_lin_data *d, int input, tl_leak *lk)
 {
 	tl_reader *r = tl_reader_open(path);
 	if (!r)
@@ -226,6 +234,8 @@ static size_t read_stream(const char *path, tl_lin_data *d, int input)
 		}
 		if (tl_lin_data_add(d, text, tlen, &sp, vec, (size_t)nv, lab, lablen, nl, multi, err, sizeof err) < 0)
 			tl_die_rec(TL_EXIT_DATA, rec.no, "%s", err);
+		if (lk)
+			tl_leak_add_train(lk, &rec);
 		n++;
 	}
 	tl_reader_close(r);
@@ -255,11 +265,88 @@ static int sniff_input(const char *path)
 	return kind;
 }
 
-/* Accuracy of m on a labelled stream (first label of multi-label records
- * counts as a hit when it is the argmax). */
-static double evaluate(const tl_lin_model *m, const char *path, size_t *count)
+/* A dev stream that is not a regular file (standard input, a pipe) is read
+ * twice (the check, then the evaluation): it is copied to a temporary file
+ * first, removed at exit. */
+static char *dev_spool;
+static void rm_spool(void)
+{
+	if (dev_spool)
+		unlink(dev_spool);
+}
+
+static const char *seekable_dev(const char *path)
+{
+	struct stat st;
+	if (strcmp(path, "-") && stat(path, &st) == 0 && S_ISREG(st.st_mode))
+		return path;
+	const char *td = getenv("TMPDIR");
+	size_t n = strlen(td && *td ? td : "/tmp") + 32;
+	dev_spool = tl_xmalloc(n);
+	snprintf(dev_spool, n, "%s/tl-train-dev.XXXXXX", td && *td ? td : "/tmp");
+	int fd = mkstemp(dev_spool);
+	if (fd < 0)
+		tl_die(TL_EXIT_IO, "cannot create a temporary file for --dev %s:", path);
+	atexit(rm_spool);
+	FILE *in = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+	FILE *out = fdopen(fd, "wb");
+	if (!in)
+		tl_die(TL_EXIT_IO, "cannot open %s:", path);
+	if (!out)
+		tl_die(TL_EXIT_IO, "cannot write %s:", dev_spool);
+	char buf[65536];
+	size_t got;
+	while ((got = fread(buf, 1, sizeof buf, in)) > 0)
+		if (fwrite(buf, 1, got, out) != got)
+			tl_die(TL_EXIT_IO, "cannot write %s:", dev_spool);
+	if (ferror(in))
+		tl_die(TL_EXIT_IO, "read error on %s:", path);
+	if (in != stdin)
+		fclose(in);
+	if (fclose(out) != 0)
+		tl_die(TL_EXIT_IO, "cannot write %s:", dev_spool);
+	return dev_spool;
+}
+
+/* The leak check of the dev stream, before any training: dies (exit 3) on
+ * the first record that leaks training data unless --drop-leaked, then says
+ * what was dropped and how many records share a training record's text. */
+static void check_dev(const args *a, const char *path, const tl_leak *lk)
 {
 	tl_reader *r = tl_reader_open(path);
+	if (!r)
+		tl_die(TL_EXIT_IO, "cannot open %s:", a->dev);
+	tl_record rec;
+	tl_leak_eval v;
+	tl_leak_eval_init(&v, a->dev, a->drop_leaked);
+	tl_err e = {0};
+	while (tl_reader_next_or_die(r, &rec))
+		if (!rec.is_header && tl_leak_eval_rec(lk, &v, &rec, &e) < 0)
+			tl_die(e.code, "%s", e.msg);
+	tl_reader_close(r);
+	char dropped[1024], dups[1024];
+	tl_leak_eval_summary(&v, dropped, sizeof dropped, dups, sizeof dups);
+	if (!a->quiet && *dropped)
+		tl_warn("%s", dropped);
+	if (!a->quiet && *dups)
+		tl_warn("%s", dups);
+}
+
+/* A dev record that check_dev dropped (--drop-leaked). */
+static int leaks(const tl_leak *lk, const tl_record *rec)
+{
+	char why[300];
+	int k = tl_leak_check(lk, rec, why, sizeof why);
+	return k != TL_LEAK_NONE && k != TL_LEAK_DUPLICATE;
+}
+
+/* Accuracy of m on a labelled stream, read from file, called path in
+ * messages (first label of multi-label records counts as a hit when it is
+ * the argmax); the records that leak training data according to lk (when
+ * not NULL) are left out. */
+static double evaluate(const tl_lin_model *m, const char *file, const char *path, size_t *count, const tl_leak *lk)
+{
+	tl_reader *r = tl_reader_open(file);
 	if (!r)
 		tl_die(TL_EXIT_IO, "cannot open %s:", path);
 	tl_record rec;
@@ -274,7 +361,7 @@ static double evaluate(const tl_lin_model *m, const char *path, size_t *count)
 	size_t lablen[MAXLAB];
 	char numbuf[1][24];
 	while (tl_reader_next_or_die(r, &rec)) {
-		if (rec.is_header)
+		if (rec.is_header || (lk && leaks(lk, &rec)))
 			continue;
 		int multi;
 		int nl = rec_labels(&rec, lab, lablen, numbuf, MAXLAB, &multi);
@@ -321,7 +408,7 @@ static double evaluate(const tl_lin_model *m, const char *path, size_t *count)
 }
 
 static char *make_tl_json(const args *a, const char *data_path, size_t nrec, double secs, double loss,
-			  const tl_lin_model *m, double dev_acc, size_t dev_n)
+			  const tl_lin_model *m, double dev_acc, size_t dev_n, const tl_keyset *keys)
 {
 	json_t *j = json_object();
 	json_object_set_new(j, "tool", json_string("tl-train"));
@@ -361,6 +448,10 @@ static char *make_tl_json(const args *a, const char *data_path, size_t nrec, dou
 		json_object_set_new(d, "sha256", json_null());
 	json_object_set_new(d, "records", json_integer((json_int_t)nrec));
 	json_object_set_new(j, "data", d);
+	if (keys)
+		json_object_set_new(j, "train_keys",
+				    json_pack("{s:s,s:I,s:s}", "file", TL_TRAIN_KEYS_FILE, "count",
+					      (json_int_t)tl_keyset_count(keys), "key", TL_TRAIN_KEYS_DESC));
 	json_t *mt = json_object();
 	json_object_set_new(mt, "train_loss", json_real(loss));
 	json_object_set_new(mt, "train_seconds", json_real(secs));
@@ -393,9 +484,18 @@ static int train_linear_family(args *a, const char *path)
 		tl_die(TL_EXIT_IO, "cannot open %s:", a->log);
 	double t0 = tl_now();
 	tl_lin_data *d = tl_lin_data_new(o);
-	size_t n = read_stream(path, d, o->arch == TL_LIN_FASTTEXT ? TL_IN_TEXT : o->input);
+	/* TL_NO_LEAK_CHECK=1 (a measurement aid, man page ENVIRONMENT): no
+	 * keys, no dev check, no train-keys.bin */
+	const char *nlc = getenv("TL_NO_LEAK_CHECK");
+	tl_leak *lk = nlc && !strcmp(nlc, "1") ? NULL : tl_leak_new();
+	size_t n = read_stream(path, d, o->arch == TL_LIN_FASTTEXT ? TL_IN_TEXT : o->input, lk);
 	if (n == 0)
 		tl_die(TL_EXIT_DATA, "no labelled records in %s", path ? path : "standard input");
+	const char *devpath = a->dev;
+	if (a->dev && lk) {
+		devpath = seekable_dev(a->dev);
+		check_dev(a, devpath, lk);
+	}
 	tl_progress pr;
 	tl_progress_init(&pr, o->arch == TL_LIN_FASTTEXT ? "words" : "examples", 0, a->quiet, logf);
 	int code;
@@ -411,17 +511,19 @@ static int train_linear_family(args *a, const char *path)
 	double acc = 0;
 	size_t dn = 0;
 	if (a->dev) {
-		acc = evaluate(m, a->dev, &dn);
+		acc = evaluate(m, devpath, a->dev, &dn, a->drop_leaked ? lk : NULL);
 		if (!a->quiet)
 			fprintf(stderr, "tl-train: dev accuracy %.4f (%zu records)\n", acc, dn);
 		char js[256];
 		snprintf(js, sizeof js, "\"dev_accuracy\":%.6f,\"dev_records\":%zu", acc, dn);
 		tl_progress_log(&pr, js);
 	}
-	char *tj = make_tl_json(a, path, n, secs, tl_lin_train_loss(m), m, acc, dn);
-	if (tl_lin_save(m, a->out, a->force, tj, err, sizeof err) < 0)
+	const tl_keyset *keys = lk ? tl_leak_train_keys(lk) : NULL;
+	char *tj = make_tl_json(a, path, n, secs, tl_lin_train_loss(m), m, acc, dn, keys);
+	if (tl_lin_save_keys(m, a->out, a->force, tj, keys, err, sizeof err) < 0)
 		tl_die(TL_EXIT_IO, "%s", err);
 	free(tj);
+	tl_leak_free(lk);
 	tl_lin_free(m);
 	if (logf && fclose(logf) != 0)
 		tl_die(TL_EXIT_IO, "write error on %s:", a->log);
@@ -435,7 +537,7 @@ enum { K_FT = 1, K_LIN = 2, K_BERT = 4, K_FAMILY = K_FT | K_LIN, K_ALL = K_FT | 
 
 enum {
 	/* every kind */
-	O_FORCE = 256, O_DEV, O_EPOCHS, O_LR, O_SEED, O_THREADS, O_LOG, O_DEVICE, O_VERSION,
+	O_FORCE = 256, O_DEV, O_DROPLEAK, O_EPOCHS, O_LR, O_SEED, O_THREADS, O_LOG, O_DEVICE, O_VERSION,
 	/* fasttext and linear */
 	O_DIM, O_WNG, O_BUCKETS, O_MINC, O_MINCN, O_LOSS, O_BATCH, O_INIT, O_NOLOWER, O_INPUT, O_L2, O_FEAT, O_NOSUB,
 	/* bert */
@@ -448,6 +550,7 @@ enum {
 static const struct option opts[] = {
 	{"model", required_argument, 0, 'm'},          {"output", required_argument, 0, 'o'},
 	{"force", no_argument, 0, O_FORCE},            {"dev", required_argument, 0, O_DEV},
+	{"drop-leaked", no_argument, 0, O_DROPLEAK},
 	{"epochs", required_argument, 0, O_EPOCHS},    {"lr", required_argument, 0, O_LR},
 	{"seed", required_argument, 0, O_SEED},        {"threads", required_argument, 0, O_THREADS},
 	{"quiet", no_argument, 0, 'q'},                {"log", required_argument, 0, O_LOG},
@@ -518,6 +621,8 @@ static int run_bert(tl_bert_fit_opts *bo, int argc, char **argv, const char *fil
 	bo->argc = argc;
 	bo->argv = argv;
 	bo->stop = &interrupted;
+	const char *nlc = getenv("TL_NO_LEAK_CHECK");
+	bo->no_leak_check = nlc && !strcmp(nlc, "1");
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_sigint;
@@ -544,6 +649,7 @@ static void bert_option(tl_bert_fit_opts *o, int c, const char *arg)
 	case O_PRETRAINED: o->pretrained = arg; break;
 	case O_TRAIN: o->train = arg; break;
 	case O_DEV: o->dev = arg; break;
+	case O_DROPLEAK: o->drop_leaked = 1; break;
 	case O_LABELS: o->labels = arg; break;
 	case O_EPOCHS: o->epochs = tl_parse_long("--epochs", arg, 1, 100000); break;
 	case O_BATCHSIZE: o->batch = tl_parse_long("--batch-size", arg, 1, 65536); break;
@@ -698,6 +804,7 @@ int main(int argc, char **argv)
 		case 'f':
 		case O_FORCE: a.force = 1; break;
 		case O_DEV: a.dev = arg; break;
+		case O_DROPLEAK: a.drop_leaked = 1; break;
 		case O_EPOCHS: epochs = tl_parse_long("--epochs", arg, 1, 100000); have_epochs = 1; break;
 		case O_LR: lr = tl_parse_double("--lr", arg, 1e-9, 1e6); have_lr = 1; break;
 		case O_SEED: set.seed = (uint64_t)tl_parse_long("--seed", arg, 0, INT64_MAX); break;

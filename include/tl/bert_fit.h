@@ -38,6 +38,11 @@ typedef struct tl_bert_fit_opts {
 	int schedule;              /* enum tl_sched_kind (tl/optim.h) */
 	int metric_f1;             /* best checkpoint and early stopping on macro-F1, not accuracy */
 	int quiet, force;
+	/* The dev stream is checked against the training records (tl/leak.h)
+	 * while it is loaded: a record that leaks training data is refused
+	 * (TL_EXIT_DATA), or with drop_leaked left out; no_leak_check turns
+	 * the check and the model's train-keys.bin off (TL_NO_LEAK_CHECK). */
+	int drop_leaked, no_leak_check;
 	uint64_t seed;
 	/* The command line, recorded in the model's tl.json as "args"
 	 * (argv[1] .. argv[argc - 1]); borrowed. */

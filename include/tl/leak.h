@@ -88,4 +88,31 @@ enum tl_leak_kind {
  * the caller adds it). */
 int tl_leak_check(const tl_leak *l, const tl_record *rec, char *why, size_t whysz);
 
+/* Checking an evaluation stream record by record (tl-train --dev): the
+ * refusal, or with drop the records to leave out, and the counts for the
+ * messages after the stream. Plain data, on the caller's stack; name is
+ * borrowed. */
+typedef struct {
+	const char *name;        /* the stream's name in messages */
+	int drop;                /* leave leaking records out instead of refusing */
+	uint64_t dropped, dups;  /* counts so far */
+	uint64_t first_drop_no, first_dup_no; /* their first record numbers */
+	char first_drop[320], first_dup[320]; /* ... and tl_leak_check's reason */
+} tl_leak_eval;
+void tl_leak_eval_init(tl_leak_eval *v, const char *name, int drop);
+/* One record of the stream (rec->no is the number in messages): 1 keep
+ * it, 0 leave it out (drop, counted), -1 refuse: e is set (TL_EXIT_DATA,
+ * "NAME: record N: reason (hint)"). Duplicates are kept and counted. */
+int tl_leak_eval_rec(const tl_leak *l, tl_leak_eval *v, const tl_record *rec, tl_err *e);
+/* The lines to print after the stream, without the tool's name and
+ * without a newline; "" when there is nothing to say: the records left out
+ * ("NAME: dropped N dev records that leak training data (first: ...)")
+ * and the duplicates ("NAME: N dev records have the same text as a
+ * training record (first: ...)"). */
+void tl_leak_eval_summary(const tl_leak_eval *v, char *dropped, size_t dsz, char *dups, size_t usz);
+
+/* The "train_keys" entry of a model's tl.json describes TL_TRAIN_KEYS_FILE
+ * with its count and this description of the key. */
+#define TL_TRAIN_KEYS_DESC "fnv1a64(text 0x1f text_b)"
+
 #endif

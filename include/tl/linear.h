@@ -36,6 +36,7 @@
 #define TL_LINEAR_H
 
 #include "tl/features.h"
+#include "tl/leak.h"
 #include "tl/stream.h"
 
 #include <stddef.h>
@@ -102,6 +103,10 @@ tl_lin_model *tl_lin_train(const tl_lin_opts *o, tl_lin_data *d, tl_lin_progress
  * renamed; an existing dir is replaced only with force). tl_json is the
  * text of tl.json (may be NULL). Returns 0, or -1 with a message. */
 int tl_lin_save(const tl_lin_model *m, const char *dir, int force, const char *tl_json, char *err, size_t errsz);
+/* The same, with keys (when not NULL; borrowed) written into the directory
+ * as TL_TRAIN_KEYS_FILE (tl/leak.h) before it is published. */
+int tl_lin_save_keys(const tl_lin_model *m, const char *dir, int force, const char *tl_json, const tl_keyset *keys,
+		     char *err, size_t errsz);
 /* Load from dir. NULL with a message on a missing or corrupt model. */
 tl_lin_model *tl_lin_load(const char *dir, char *err, size_t errsz);
 void tl_lin_free(tl_lin_model *m);

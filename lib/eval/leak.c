@@ -19,7 +19,28 @@ struct tl_keyset {
 	char **val; /* optional per-key string (tl_leak's copy ids), or NULL */
 	size_t cap, n;
 	int has_zero;
+	/* the strings val points to, packed into chunks (keep_str): one
+	 * allocation for many ids, as a training stream has one per record */
+	char **chunk;
+	size_t nchunk, used, size; /* used and size: of the last chunk */
 };
+
+/* A copy of v in s's chunks. */
+static char *keep_str(tl_keyset *s, const char *v)
+{
+	size_t n = strlen(v) + 1;
+	if (!s->nchunk || s->size - s->used < n) {
+		size_t sz = n > 65536 ? n : 65536;
+		s->chunk = tl_xrealloc(s->chunk, (s->nchunk + 1) * sizeof *s->chunk);
+		s->chunk[s->nchunk++] = tl_xmalloc(sz);
+		s->used = 0;
+		s->size = sz;
+	}
+	char *p = s->chunk[s->nchunk - 1] + s->used;
+	memcpy(p, v, n);
+	s->used += n;
+	return p;
+}
 
 static size_t slot_of(const tl_keyset *s, uint64_t key)
 {
@@ -44,9 +65,9 @@ void tl_keyset_free(tl_keyset *s)
 {
 	if (!s)
 		return;
-	if (s->val)
-		for (size_t i = 0; i < s->cap; i++)
-			free(s->val[i]);
+	for (size_t i = 0; i < s->nchunk; i++)
+		free(s->chunk[i]);
+	free(s->chunk);
 	free(s->val);
 	free(s->slot);
 	free(s);
@@ -113,6 +134,31 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Sort a[0..n): LSD radix sort, 8 passes of a byte (qsort for a few keys);
+ * the keys of a large training set sort several times faster so. */
+static void sort_u64(uint64_t *a, size_t n)
+{
+	if (n < 1024) {
+		qsort(a, n, sizeof *a, cmp_u64);
+		return;
+	}
+	uint64_t *t = tl_xmalloc(n * sizeof *t), *src = a, *dst = t;
+	for (int sh = 0; sh < 64; sh += 8) {
+		size_t cnt[257] = {0};
+		for (size_t i = 0; i < n; i++)
+			cnt[((src[i] >> sh) & 0xff) + 1]++;
+		for (int b = 0; b < 256; b++)
+			cnt[b + 1] += cnt[b];
+		for (size_t i = 0; i < n; i++)
+			dst[cnt[(src[i] >> sh) & 0xff]++] = src[i];
+		uint64_t *x = src;
+		src = dst;
+		dst = x;
+	}
+	/* an even number of passes: the result is in a */
+	free(t);
+}
+
 static const char MAGIC[8] = {'T', 'L', 'K', 'E', 'Y', 'S', '1', '\n'};
 
 static void put_u64(unsigned char *p, uint64_t v)
@@ -138,7 +184,7 @@ int tl_keyset_save(const tl_keyset *s, const char *path, char *err, size_t errsz
 	for (size_t i = 0; i < s->cap; i++)
 		if (s->slot[i])
 			keys[n++] = s->slot[i];
-	qsort(keys, n, sizeof *keys, cmp_u64);
+	sort_u64(keys, n);
 	size_t bytes = 16 + 8 * n;
 	unsigned char *buf = tl_xmalloc(bytes);
 	memcpy(buf, MAGIC, 8);
@@ -210,6 +256,21 @@ static const char *obj_text(const msgpack_object *o, char *buf, size_t bufsz, si
 	if (o->type == MSGPACK_OBJECT_STR) {
 		*len = o->via.str.size;
 		return o->via.str.ptr;
+	}
+	if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && bufsz >= 21) {
+		/* digits by hand: snprintf was a fair part of a training
+		 * record's cost (tl-clean's ids are integers) */
+		char d[20];
+		int k = 0;
+		uint64_t v = o->via.u64;
+		do
+			d[k++] = (char)('0' + v % 10);
+		while ((v /= 10));
+		for (int i = 0; i < k; i++)
+			buf[i] = d[k - 1 - i];
+		buf[k] = 0;
+		*len = (size_t)k;
+		return buf;
 	}
 	if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
 		snprintf(buf, bufsz, "%" PRIu64, o->via.u64);
@@ -301,7 +362,7 @@ static void insert_val(tl_keyset *s, uint64_t key, const char *v)
 		return;
 	size_t i = insert(s, key);
 	if (!s->val[i])
-		s->val[i] = tl_xstrdup(v);
+		s->val[i] = keep_str(s, v);
 }
 
 static const char *value_of(const tl_keyset *s, uint64_t key)
@@ -372,4 +433,54 @@ int tl_leak_check(const tl_leak *l, const tl_record *rec, char *why, size_t whys
 		return TL_LEAK_SOURCE;
 	}
 	return TL_LEAK_NONE;
+}
+
+/* ---------------- an evaluation stream ---------------- */
+
+void tl_leak_eval_init(tl_leak_eval *v, const char *name, int drop)
+{
+	memset(v, 0, sizeof *v);
+	v->name = name;
+	v->drop = drop;
+}
+
+int tl_leak_eval_rec(const tl_leak *l, tl_leak_eval *v, const tl_record *rec, tl_err *e)
+{
+	char why[300];
+	int k = tl_leak_check(l, rec, why, sizeof why);
+	if (k == TL_LEAK_NONE)
+		return 1;
+	if (k == TL_LEAK_DUPLICATE) {
+		if (!v->dups++) {
+			v->first_dup_no = rec->no;
+			snprintf(v->first_dup, sizeof v->first_dup, "%s", why);
+		}
+		return 1;
+	}
+	if (!v->drop)
+		return tl_seterr(e, TL_EXIT_DATA, "%s: record %llu: %s (%s; --drop-leaked drops such records)", v->name,
+				 (unsigned long long)rec->no, why,
+				 k == TL_LEAK_SOURCE ? "a record whose augmented copies are trained on must not be evaluated on"
+						     : "augmented copies must not be evaluated on");
+	if (!v->dropped++) {
+		v->first_drop_no = rec->no;
+		snprintf(v->first_drop, sizeof v->first_drop, "%s", why);
+	}
+	return 0;
+}
+
+void tl_leak_eval_summary(const tl_leak_eval *v, char *dropped, size_t dsz, char *dups, size_t usz)
+{
+	if (dsz)
+		dropped[0] = 0;
+	if (usz)
+		dups[0] = 0;
+	if (v->dropped && dsz)
+		snprintf(dropped, dsz, "%s: dropped %llu dev record%s that leak%s training data (first: record %llu, %s)",
+			 v->name, (unsigned long long)v->dropped, v->dropped == 1 ? "" : "s", v->dropped == 1 ? "s" : "",
+			 (unsigned long long)v->first_drop_no, v->first_drop);
+	if (v->dups && usz)
+		snprintf(dups, usz, "%s: %llu dev record%s the same text as a training record (first: record %llu, %s)",
+			 v->name, (unsigned long long)v->dups, v->dups == 1 ? " has" : "s have",
+			 (unsigned long long)v->first_dup_no, v->first_dup);
 }

@@ -1010,6 +1010,12 @@ static int write_text(const char *path, const char *s, size_t n, char *err, size
 
 int tl_lin_save(const tl_lin_model *m, const char *dir, int force, const char *tl_json, char *err, size_t errsz)
 {
+	return tl_lin_save_keys(m, dir, force, tl_json, NULL, err, errsz);
+}
+
+int tl_lin_save_keys(const tl_lin_model *m, const char *dir, int force, const char *tl_json, const tl_keyset *keys,
+		     char *err, size_t errsz)
+{
 	if (!force && tl_fs_exists(dir)) {
 		seterr(err, errsz, "%s exists (use --force to replace it)", dir);
 		return -1;
@@ -1110,6 +1116,11 @@ int tl_lin_save(const tl_lin_model *m, const char *dir, int force, const char *t
 			seterr(err, errsz, "cannot write %s/features.tsv: %s", dir, strerror(errno));
 			goto out;
 		}
+	}
+	if (keys) {
+		snprintf(path, plen, "%s/" TL_TRAIN_KEYS_FILE, tmp);
+		if (tl_keyset_save(keys, path, err, errsz) < 0)
+			goto out;
 	}
 	if (tl_json) {
 		snprintf(path, plen, "%s/tl.json", tmp);

@@ -16,6 +16,7 @@
 #include "tl/checkpoint.h"
 #include "tl/cli.h"
 #include "tl/fsutil.h"
+#include "tl/leak.h"
 #include "tl/metrics.h"
 #include "tl/model.h"
 #include "tl/optim.h"
@@ -88,9 +89,13 @@ static void ds_add_label(dataset *d, const char *s, size_t len)
 		goto out;                                                                          \
 	} while (0)
 
-/* Read a stream: ids (+type_ids), label (str or array of str), weight. */
+/* Read a stream: ids (+type_ids), label (str or array of str), weight.
+ * With lk: the training stream's records go into lk (ev NULL), or each
+ * record of a dev stream is checked against it through ev (and left out
+ * when ev drops it). */
 static int ds_read(dataset *d, const char *path, const char *what, int max_len, const char *model_sha,
-		   const char *model_dir, int vocab, int type_vocab, int need_labels, tl_err *e)
+		   const char *model_dir, int vocab, int type_vocab, int need_labels, tl_leak *lk, tl_leak_eval *ev,
+		   tl_err *e)
 {
 	tl_reader *r = tl_reader_open(path);
 	if (!r)
@@ -109,6 +114,14 @@ static int ds_read(dataset *d, const char *path, const char *what, int max_len, 
 			continue;
 		}
 		first = 0;
+		if (lk && ev) {
+			int keep = tl_leak_eval_rec(lk, ev, &rec, e);
+			if (keep < 0)
+				goto out;
+			if (!keep)
+				continue;
+		} else if (lk)
+			tl_leak_add_train(lk, &rec);
 		long n = tl_rec_i32s(&rec, "ids", &buf, &cap);
 		if (n == -1)
 			FAIL_REC(rec.no, "%s: no \"ids\" (tokenize the text first: tl-tokenize -m MODEL)", what);
@@ -533,7 +546,7 @@ static int write_json(const char *path, json_t *j)
 
 /* Write the model directory into tmp (files only; the caller publishes). */
 static int save_model(const char *tmp, const tl_bert *m, const float *weights, const char *src_dir,
-		      const labelset *ls, int multi, json_t *tljson, long max_len)
+		      const labelset *ls, int multi, json_t *tljson, long max_len, const tl_keyset *keys)
 {
 	char err[512];
 	tl_buf p = {0};
@@ -597,6 +610,12 @@ static int save_model(const char *tmp, const tl_bert *m, const float *weights, c
 	json_decref(tc);
 	if (w != 0)
 		goto out;
+	if (keys) {
+		p.len = 0;
+		tl_buf_printf(&p, "%s/" TL_TRAIN_KEYS_FILE, tmp);
+		if (tl_keyset_save(keys, tl_buf_cstr(&p), err, sizeof err) != 0)
+			goto out; /* errno is set */
+	}
 	p.len = 0;
 	tl_buf_printf(&p, "%s/tl.json", tmp);
 	if (write_json(tl_buf_cstr(&p), tljson) != 0)
@@ -744,6 +763,7 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 	tl_bert *m = NULL;
 	json_t *mcfg = NULL, *st = NULL, *tj = NULL;
 	dataset tr = {0}, dv = {0};
+	tl_leak *lk = NULL;
 	labelset ls = {0};
 	float *cw = NULL, *best_w = NULL;
 	tl_bert_train t;
@@ -785,8 +805,10 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 
 	/* data */
 	const char *trname = o.train ? o.train : "standard input";
+	if (!o.no_leak_check)
+		lk = tl_leak_new();
 	if (ds_read(&tr, o.train, trname, (int)o.max_len, m->vocab_sha256, mdir, m->cfg.vocab_size, m->cfg.type_vocab,
-		    1, e) < 0)
+		    1, lk, NULL, e) < 0)
 		goto out;
 	if (tr.n == 0)
 		FAIL(TL_EXIT_DATA, "%s: no training records", trname);
@@ -803,9 +825,17 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 	if (ds_map_labels(&tr, &ls, multi, trname, e) < 0)
 		goto out;
 	if (o.dev) {
+		tl_leak_eval ev;
+		tl_leak_eval_init(&ev, o.dev, o.drop_leaked);
 		if (ds_read(&dv, o.dev, o.dev, (int)o.max_len, m->vocab_sha256, mdir, m->cfg.vocab_size, m->cfg.type_vocab,
-			    1, e) < 0)
+			    1, lk, lk ? &ev : NULL, e) < 0)
 			goto out;
+		char dropped[1024], dups[1024];
+		tl_leak_eval_summary(&ev, dropped, sizeof dropped, dups, sizeof dups);
+		if (!o.quiet && *dropped)
+			tl_warn("%s", dropped);
+		if (!o.quiet && *dups)
+			tl_warn("%s", dups);
 		if (dv.n == 0)
 			FAIL(TL_EXIT_DATA, "%s: no dev records", o.dev);
 		if (ds_map_labels(&dv, &ls, multi, o.dev, e) < 0)
@@ -1130,7 +1160,11 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 							 (json_int_t)ps.best_step, "records", (json_int_t)dv.n));
 	if (!(tmp = tl_fs_tmpdir_for(o.out)))
 		FAIL(TL_EXIT_IO, "cannot create a temporary directory next to %s: %s", o.out, strerror(errno));
-	if (save_model(tmp, m, final_w, mdir, &ls, multi, tj, o.max_len) != 0) {
+	if (lk)
+		json_object_set_new(tj, "train_keys",
+				    json_pack("{s:s,s:I,s:s}", "file", TL_TRAIN_KEYS_FILE, "count",
+					      (json_int_t)tl_keyset_count(tl_leak_train_keys(lk)), "key", TL_TRAIN_KEYS_DESC));
+	if (save_model(tmp, m, final_w, mdir, &ls, multi, tj, o.max_len, lk ? tl_leak_train_keys(lk) : NULL) != 0) {
 		int en = errno;
 		tl_fs_rmtree(tmp);
 		FAIL(TL_EXIT_IO, "cannot save the model to %s: %s", o.out, strerror(en));
@@ -1175,6 +1209,7 @@ out:
 	free(ls.name);
 	ds_free(&tr);
 	ds_free(&dv);
+	tl_leak_free(lk);
 	free(mdir);
 	tl_buf_free(&ckbuf);
 	if (logf)
