@@ -414,7 +414,7 @@ int tl_leak_check(const tl_leak *l, const tl_record *rec, char *why, size_t whys
 				 (int)a.src_len, a.src ? a.src : "?");
 			return TL_LEAK_AUG_OF_TRAIN;
 		}
-		snprintf(why, whysz, "'%s' is an augmented copy (of '%.*s'): copies never belong in evaluation data", id,
+		snprintf(why, whysz, "'%s' is an augmented copy of '%.*s'", id,
 			 (int)(a.src ? a.src_len : 1), a.src ? a.src : "?");
 		return TL_LEAK_AUG_COPY;
 	}
