@@ -27,7 +27,10 @@ char *tl_fs_tmpdir_for(const char *final);
  * during tl_fs_publish_dir or before it leaves behind. Those of running
  * processes (a concurrent writer) are kept, and so are names of any other
  * form (the "<final>.tmp-XXXXXX" of older versions, which carry no pid).
- * Returns the number removed. */
+ * When final does not exist, a stale "<final>.old-<pid>" (a run killed
+ * between the two renames of the fallback) is renamed back to final
+ * instead: it is the last complete version. Returns the number removed or
+ * restored. */
 int tl_fs_clean_stale(const char *final);
 
 /* Publish a finished temporary directory under final. When final exists:
@@ -38,9 +41,9 @@ int tl_fs_clean_stale(const char *final);
  * (EINVAL, ENOSYS, ENOTSUP: some network and FUSE filesystems) it falls
  * back to two renames: the old directory is moved to "<final>.old-<pid>",
  * the new one renamed in, the old one removed; a kill between the two
- * renames leaves no final (the old one waits in .old-<pid>, removed by
- * the next run). TL_FS_NO_EXCHANGE=1 in the environment forces that
- * fallback (tests). On failure the old final directory is left intact.
+ * renames leaves no final (the old one waits in .old-<pid>, and the next
+ * tl_fs_clean_stale puts it back). TL_FS_NO_EXCHANGE=1 in the
+ * environment forces that fallback (tests). On failure the old final directory is left intact.
  * Returns 0 or -1 (errno). */
 int tl_fs_publish_dir(const char *tmpdir, const char *final, int force);
 

@@ -67,7 +67,11 @@ int tl_fs_clean_stale(const char *final)
 				continue;
 			tl_buf p = {0};
 			tl_buf_printf(&p, "%s/%s", parent, nm);
-			if (tl_fs_rmtree(tl_buf_cstr(&p)) == 0)
+			/* killed between the two renames of the fallback: the old
+			 * directory is the last complete one, put it back */
+			if (!tmp && !tl_fs_exists(final) && rename(tl_buf_cstr(&p), final) == 0)
+				removed++;
+			else if (tl_fs_rmtree(tl_buf_cstr(&p)) == 0)
 				removed++;
 			tl_buf_free(&p);
 		}

@@ -101,6 +101,17 @@ static void test_exchange_and_stale(const char *base)
 	CHECK(tl_fs_clean_stale(final) == 0);
 	CHECK(tl_fs_rmtree(live_tmp) == 0 && tl_fs_rmtree(other) == 0);
 	CHECK(count_entries(base) == before);
+
+	/* killed between the fallback's two renames: no final, the old one
+	 * aside; it is put back, not removed */
+	char aside[300];
+	snprintf(aside, sizeof aside, "%s.old-%ld", final, dead_pid());
+	CHECK(rename(final, aside) == 0);
+	CHECK(tl_fs_clean_stale(final) == 1);
+	CHECK(!tl_fs_exists(aside));
+	snprintf(file, sizeof file, "%s/b.txt", final);
+	CHECK(read_small(file, buf, sizeof buf) == 5 && strcmp(buf, "third") == 0);
+	CHECK(count_entries(base) == before);
 }
 
 int main(void)

@@ -172,7 +172,7 @@ static const char *unit_of(const char *field)
 	static const char *const t[][2] = {
 		{"vocab_size", "tokens"},		{"max_position_embeddings", "positions"},
 		{"type_vocab_size", "token types"},	{"hidden_size", "hidden units"},
-		{"intermediate_size", "intermediate units"}, {"num_labels", "labels"},
+		{"intermediate_size", "intermediate units"}, {"id2label/num_labels", "labels"},
 	};
 	for (size_t i = 0; i < sizeof t / sizeof *t; i++)
 		if (!strcmp(t[i][0], field))
@@ -320,8 +320,8 @@ static int load_weights(tl_bert *m, const shards *sh, float *host, char *err, si
 		LOAD("pooler.dense.bias", C, HS, 0, NULL, p.poolb);
 	}
 	if (c->nlabels) {
-		LOAD("classifier.weight", c->nlabels, "num_labels", C, HS, p.clsw);
-		LOAD("classifier.bias", c->nlabels, "num_labels", 0, NULL, p.clsb);
+		LOAD("classifier.weight", c->nlabels, "id2label/num_labels", C, HS, p.clsw);
+		LOAD("classifier.bias", c->nlabels, "id2label/num_labels", 0, NULL, p.clsb);
 	}
 #undef HS
 #undef LOAD

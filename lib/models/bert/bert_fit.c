@@ -909,6 +909,7 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 		/* a missing or damaged file in the checkpoint (a run killed while
 		 * writing it, a copy cut short) is a bad model file: exit 5; a
 		 * checkpoint directory that is not there at all stays exit 4 */
+		tl_fs_clean_stale(o.resume); /* a checkpoint left aside by a killed run comes back */
 		if (!(st = tl_ckpt_read_state(o.resume, err, sizeof err)))
 			FAIL(tl_fs_exists(o.resume) ? TL_EXIT_MODEL : TL_EXIT_IO, "--resume: %s", err);
 		static const char *const need[] = {"data_sha256", "nparams", "nlabels", "epoch", "batch", "step"};
