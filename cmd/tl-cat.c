@@ -174,6 +174,8 @@ static void json_lines(gzFile gz, const char *name)
 	}
 	int zerr;
 	const char *m = gzerror(gz, &zerr);
+	if (zerr == Z_BUF_ERROR) /* zlib: the gzip data ended before its trailer */
+		tl_die(TL_EXIT_DATA, "%s: unexpected end of file (truncated gzip)", name);
 	if (zerr != Z_OK && zerr != Z_BUF_ERROR)
 		tl_die(TL_EXIT_IO, "%s: read error: %s", name, zerr == Z_ERRNO ? strerror(errno) : m);
 	free(buf);

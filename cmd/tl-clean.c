@@ -567,7 +567,7 @@ static void read_table(tl_input *in, char delim)
 	if (r == TL_INPUT_IOERR)
 		tl_die(TL_EXIT_IO, "%s", tl_input_error(in));
 	if (r == TL_INPUT_ERR)
-		tl_die_rec(TL_EXIT_DATA, recno + 1, "%s", tl_input_error(in));
+		tl_die_rec(TL_EXIT_DATA, tl_input_line(in) ? recno + 1 : 0, "%s", tl_input_error(in));
 }
 
 /* ---------------- JSON lines and streams ---------------- */

@@ -31,7 +31,8 @@ void tl_init(const char *progname);
 /* Print a message; tl_die exits with the given code. */
 void tl_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 _Noreturn void tl_die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Same with a record number (1-based) in front of the message. */
+/* Same with a record number (1-based) in front of the message; recno 0
+ * (an error about the whole input) prints none. */
 void tl_warn_rec(uint64_t recno, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 _Noreturn void tl_die_rec(int code, uint64_t recno, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -16,14 +16,35 @@
 
 #include <stddef.h>
 
-/* Create a temporary directory next to final ("<final>.tmp-XXXXXX").
- * Returns a malloc'd path (caller frees) or NULL with errno set. */
+/* Create a temporary directory next to final ("<final>.tmp-<pid>-XXXXXX",
+ * the pid of this process), after removing the stale siblings a killed
+ * run left (tl_fs_clean_stale). Returns a malloc'd path (caller frees) or
+ * NULL with errno set. */
 char *tl_fs_tmpdir_for(const char *final);
 
+/* Remove the siblings "<final>.tmp-<pid>-XXXXXX" and "<final>.old-<pid>"
+ * whose process is gone (kill(pid, 0) fails with ESRCH): what a run killed
+ * during tl_fs_publish_dir or before it leaves behind. Those of running
+ * processes (a concurrent writer) are kept, and so are names of any other
+ * form (the "<final>.tmp-XXXXXX" of older versions, which carry no pid).
+ * When final does not exist, a stale "<final>.old-<pid>" (a run killed
+ * between the two renames of the fallback) is renamed back to final
+ * instead: it is the last complete version. Returns the number removed or
+ * restored. */
+int tl_fs_clean_stale(const char *final);
+
 /* Publish a finished temporary directory under final. When final exists:
- * with force, the old directory is moved aside and removed only after the
- * rename succeeded; without force, fails with errno EEXIST. On failure
- * the old final directory is left intact. Returns 0 or -1 (errno). */
+ * without force, fails with errno EEXIST; with force, the two are
+ * exchanged in one step (renameat2 RENAME_EXCHANGE), so final names the
+ * old or the new directory at every moment, and the old one (now at
+ * tmpdir's name) is removed. Where the filesystem refuses the exchange
+ * (EINVAL, ENOSYS, ENOTSUP: some network and FUSE filesystems) it falls
+ * back to two renames: the old directory is moved to "<final>.old-<pid>",
+ * the new one renamed in, the old one removed; a kill between the two
+ * renames leaves no final (the old one waits in .old-<pid>, and the next
+ * tl_fs_clean_stale puts it back). TL_FS_NO_EXCHANGE=1 in the
+ * environment forces that fallback (tests). On failure the old final directory is left intact.
+ * Returns 0 or -1 (errno). */
 int tl_fs_publish_dir(const char *tmpdir, const char *final, int force);
 
 /* Write len bytes to path atomically (tmp file + fsync + rename).

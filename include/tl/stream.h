@@ -29,6 +29,12 @@
 
 typedef struct tl_reader tl_reader;
 
+/* The deepest nesting of maps and arrays a record may have (the record's
+ * own map is level 1): msgpack-c's limit. The reader refuses deeper
+ * records as bad data, and the writers of streams from other formats
+ * (tl_json_to_msgpack) refuse to produce them. */
+#define TL_STREAM_MAX_DEPTH 32
+
 /* Open a stream for reading; path NULL or "-" means stdin. gzip input is
  * read transparently. Returns NULL with errno set when the file cannot be
  * opened. Free with tl_reader_close. */
@@ -36,6 +42,9 @@ tl_reader *tl_reader_open(const char *path);
 /* Same over an already open zlib gzFile (passed as void * to keep zlib out
  * of this header); the reader takes ownership and gzcloses it. */
 tl_reader *tl_reader_open_gz(void *gz);
+/* The input's name for messages (copied; NULL: none). tl_reader_open sets
+ * the path, or "standard input". */
+void tl_reader_set_name(tl_reader *r, const char *name);
 void tl_reader_close(tl_reader *r);
 
 typedef struct {
@@ -48,11 +57,19 @@ enum { TL_READ_EOF = 0, TL_READ_OK = 1, TL_READ_ERR = -1 };
 
 /* Read the next record. Valid until the next call. On TL_READ_ERR a
  * message is available from tl_reader_error() (e.g. "truncated record",
- * "not a map (string)"); the caller reports it with the record number
- * tl_reader_count(r). */
+ * "not a map (string)", "nesting deeper than 32 levels", "declared
+ * 4294967295 elements but the input is 9 bytes"); the caller reports it
+ * with the record number tl_reader_error_recno(r). Every record is checked
+ * whole before msgpack-c builds it, so nesting and declared counts are
+ * bad data (TL_EXIT_DATA), never an allocation. A gzip input that ends
+ * before its trailer is bad data about the whole input: "NAME: unexpected
+ * end of file (truncated gzip)" with record number 0. */
 int tl_reader_next(tl_reader *r, tl_record *rec);
 const char *tl_reader_error(const tl_reader *r);
 uint64_t tl_reader_count(const tl_reader *r);
+/* The record number the last error concerns: 0 when it concerns the whole
+ * input (a truncated gzip), else tl_reader_count(r). */
+uint64_t tl_reader_error_recno(const tl_reader *r);
 
 /* After TL_READ_ERR: the exit code that fits the error, TL_EXIT_IO for a
  * read error, TL_EXIT_DATA for bad data. (Tools: tl_reader_next_or_die in

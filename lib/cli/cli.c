@@ -15,7 +15,7 @@ static void vmsg(uint64_t recno, int userec, const char *fmt, va_list ap)
 	int saved = errno;
 	fflush(stdout);
 	fprintf(stderr, "%s: ", tl_progname);
-	if (userec)
+	if (userec && recno) /* 0: the error concerns the whole input */
 		fprintf(stderr, "record %llu: ", (unsigned long long)recno);
 	vfprintf(stderr, fmt, ap);
 	size_t n = strlen(fmt);
@@ -130,7 +130,7 @@ int tl_reader_next_or_die(tl_reader *r, tl_record *rec)
 {
 	int ret = tl_reader_next(r, rec);
 	if (ret == TL_READ_ERR)
-		tl_die_rec(tl_reader_error_code(r), tl_reader_count(r), "%s", tl_reader_error(r));
+		tl_die_rec(tl_reader_error_code(r), tl_reader_error_recno(r), "%s", tl_reader_error(r));
 	return ret == TL_READ_OK;
 }
 

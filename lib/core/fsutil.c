@@ -5,19 +5,91 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-char *tl_fs_tmpdir_for(const char *final)
+/* 1 if the process pid may be running (it exists, perhaps another user's). */
+static int pid_alive(long pid)
+{
+	if (pid <= 0 || pid == (long)getpid())
+		return 1;
+	return kill((pid_t)pid, 0) == 0 || errno != ESRCH;
+}
+
+/* The pid in a sibling's name after "<base>.tmp-" ("<pid>-XXXXXX") or
+ * "<base>.old-" ("<pid>"), or -1 when the rest is not of that form. */
+static long sibling_pid(const char *rest, int tmp)
+{
+	char *end;
+	if (*rest < '1' || *rest > '9')
+		return -1;
+	errno = 0;
+	long pid = strtol(rest, &end, 10);
+	if (errno || pid <= 0)
+		return -1;
+	if (tmp ? *end != '-' || strlen(end) != 7 : *end != 0)
+		return -1;
+	return pid;
+}
+
+int tl_fs_clean_stale(const char *final)
 {
 	size_t n = strlen(final);
 	while (n > 1 && final[n - 1] == '/')
 		n--;
-	char *p = tl_xmalloc(n + 16);
+	char *dir = tl_xmalloc(n + 1);
+	memcpy(dir, final, n);
+	dir[n] = 0;
+	char *slash = strrchr(dir, '/');
+	const char *base = slash ? slash + 1 : dir, *parent = ".";
+	if (slash) {
+		*slash = 0;
+		parent = *dir ? dir : "/";
+	}
+	size_t bn = strlen(base);
+	int removed = 0;
+	DIR *d = opendir(parent);
+	if (d) {
+		struct dirent *e;
+		while ((e = readdir(d))) {
+			const char *nm = e->d_name;
+			if (strncmp(nm, base, bn) != 0)
+				continue;
+			int tmp = strncmp(nm + bn, ".tmp-", 5) == 0;
+			if (!tmp && strncmp(nm + bn, ".old-", 5) != 0)
+				continue;
+			long pid = sibling_pid(nm + bn + 5, tmp);
+			if (pid < 0 || pid_alive(pid))
+				continue;
+			tl_buf p = {0};
+			tl_buf_printf(&p, "%s/%s", parent, nm);
+			/* killed between the two renames of the fallback: the old
+			 * directory is the last complete one, put it back */
+			if (!tmp && !tl_fs_exists(final) && rename(tl_buf_cstr(&p), final) == 0)
+				removed++;
+			else if (tl_fs_rmtree(tl_buf_cstr(&p)) == 0)
+				removed++;
+			tl_buf_free(&p);
+		}
+		closedir(d);
+	}
+	free(dir);
+	return removed;
+}
+
+char *tl_fs_tmpdir_for(const char *final)
+{
+	tl_fs_clean_stale(final);
+	size_t n = strlen(final);
+	while (n > 1 && final[n - 1] == '/')
+		n--;
+	char *p = tl_xmalloc(n + 40);
 	memcpy(p, final, n);
-	memcpy(p + n, ".tmp-XXXXXX", 12);
+	snprintf(p + n, 40, ".tmp-%ld-XXXXXX", (long)getpid());
 	if (!mkdtemp(p)) {
 		int e = errno;
 		free(p);
@@ -78,6 +150,18 @@ static void fsync_dir_of(const char *path)
 	free(p);
 }
 
+/* TL_FS_NO_EXCHANGE=1 (tests): behave as on a filesystem without
+ * RENAME_EXCHANGE. */
+static int exchange(const char *a, const char *b)
+{
+	const char *off = getenv("TL_FS_NO_EXCHANGE");
+	if (off && *off && strcmp(off, "0")) {
+		errno = EINVAL;
+		return -1;
+	}
+	return renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE);
+}
+
 int tl_fs_publish_dir(const char *tmpdir, const char *final, int force)
 {
 	char *aside = NULL;
@@ -86,7 +170,17 @@ int tl_fs_publish_dir(const char *tmpdir, const char *final, int force)
 			errno = EEXIST;
 			return -1;
 		}
-		size_t n = strlen(final) + 16;
+		/* one atomic step: the new directory takes final's name and the
+		 * old one tmpdir's, so final names one of the two at every moment */
+		if (exchange(tmpdir, final) == 0) {
+			fsync_dir_of(final);
+			tl_fs_rmtree(tmpdir); /* the old one; a leftover is cleaned next run */
+			return 0;
+		}
+		if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP)
+			return -1;
+		/* the filesystem cannot exchange: move the old one aside first */
+		size_t n = strlen(final) + 32;
 		aside = tl_xmalloc(n);
 		snprintf(aside, n, "%s.old-%ld", final, (long)getpid());
 		if (rename(final, aside) != 0) {

@@ -153,6 +153,48 @@ void tl_json_from_msgpack(tl_buf *b, const msgpack_object *o, const char *key, s
 	}
 }
 
+/* 1 if the array j under key is packed as a bin of int32 or float32 (a
+ * key of such arrays, every element a number that fits). */
+static int packs_as_bin(json_t *j, const char *key)
+{
+	int ints = key && int_key(key, strlen(key)), flts = key && float_key(key, strlen(key));
+	if (!ints && !flts)
+		return 0;
+	for (size_t i = 0; i < json_array_size(j); i++) {
+		json_t *e = json_array_get(j, i);
+		if (ints ? !json_is_integer(e) || json_integer_value(e) < INT32_MIN || json_integer_value(e) > INT32_MAX
+			 : !json_is_number(e))
+			return 0;
+	}
+	return 1;
+}
+
+/* The nesting depth of j once packed: a map or an array is one level
+ * (an empty one too, as msgpack-c counts), a bin none. jansson's parser
+ * bounds the recursion (2048 levels). */
+static int packed_depth(json_t *j, const char *key)
+{
+	int d = 0;
+	if (json_is_object(j)) {
+		const char *k;
+		json_t *v;
+		json_object_foreach(j, k, v)
+		{
+			int c = packed_depth(v, k);
+			d = c > d ? c : d;
+		}
+		return d + 1;
+	}
+	if (json_is_array(j) && !packs_as_bin(j, key)) {
+		for (size_t i = 0; i < json_array_size(j); i++) {
+			int c = packed_depth(json_array_get(j, i), NULL);
+			d = c > d ? c : d;
+		}
+		return d + 1;
+	}
+	return 0;
+}
+
 static int pack_json(msgpack_packer *pk, json_t *j, const char *key)
 {
 	switch (json_typeof(j)) {
@@ -169,29 +211,20 @@ static int pack_json(msgpack_packer *pk, json_t *j, const char *key)
 	}
 	case JSON_ARRAY: {
 		size_t n = json_array_size(j);
-		int ints = key && int_key(key, strlen(key)), flts = key && float_key(key, strlen(key));
-		if (ints || flts) {
-			int ok = 1;
-			for (size_t i = 0; i < n && ok; i++) {
+		int ints = key && int_key(key, strlen(key));
+		if (packs_as_bin(j, key)) {
+			msgpack_pack_bin(pk, n * 4);
+			for (size_t i = 0; i < n; i++) {
 				json_t *e = json_array_get(j, i);
-				ok = ints ? json_is_integer(e) && json_integer_value(e) >= INT32_MIN &&
-						    json_integer_value(e) <= INT32_MAX
-					  : json_is_number(e);
-			}
-			if (ok) {
-				msgpack_pack_bin(pk, n * 4);
-				for (size_t i = 0; i < n; i++) {
-					json_t *e = json_array_get(j, i);
-					if (ints) {
-						int32_t v = (int32_t)json_integer_value(e);
-						msgpack_pack_bin_body(pk, &v, 4);
-					} else {
-						float v = (float)json_number_value(e);
-						msgpack_pack_bin_body(pk, &v, 4);
-					}
+				if (ints) {
+					int32_t v = (int32_t)json_integer_value(e);
+					msgpack_pack_bin_body(pk, &v, 4);
+				} else {
+					float v = (float)json_number_value(e);
+					msgpack_pack_bin_body(pk, &v, 4);
 				}
-				return 0;
 			}
+			return 0;
 		}
 		msgpack_pack_array(pk, (uint32_t)n);
 		for (size_t i = 0; i < n; i++)
@@ -218,6 +251,13 @@ int tl_json_to_msgpack(msgpack_packer *pk, const char *text, size_t len, int wan
 	}
 	if (want_object && !json_is_object(j)) {
 		snprintf(err, errsz, "not a JSON object: each line must be one object");
+		json_decref(j);
+		return -1;
+	}
+	/* a tl stream nests at most TL_STREAM_MAX_DEPTH deep: refuse to write
+	 * a record that no reader would take back */
+	if (packed_depth(j, NULL) > TL_STREAM_MAX_DEPTH) {
+		snprintf(err, errsz, "nesting deeper than %d levels (the most a tl stream holds)", TL_STREAM_MAX_DEPTH);
 		json_decref(j);
 		return -1;
 	}

@@ -16,7 +16,8 @@ struct tl_input {
 	int fmt;
 	char *buf;
 	size_t cap, start, end; /* current record begins at buf[start]; data up to end */
-	int eof, ioerr;
+	int eof, ioerr;   /* ioerr: the failure code of the last fill, 0: none */
+	char *name;       /* for messages */
 	size_t max;
 	uint64_t line;    /* lines consumed before start */
 	uint64_t recline; /* line where the last record began */
@@ -73,15 +74,23 @@ static long fill(tl_input *in)
 		int zerr;
 		const char *m = gzerror(in->gz, &zerr);
 		snprintf(in->err, sizeof in->err, "read error: %s", zerr == Z_ERRNO ? strerror(errno) : m);
-		in->ioerr = 1;
+		in->ioerr = TL_INPUT_IOERR;
 		return -1;
 	}
 	if (n == 0) {
 		int zerr;
 		gzerror(in->gz, &zerr);
-		if (zerr != Z_OK && zerr != Z_BUF_ERROR) {
+		if (zerr == Z_BUF_ERROR) {
+			/* zlib: the gzip data ended before its trailer. Bad data
+			 * about the whole input, not a record: line 0. */
+			snprintf(in->err, sizeof in->err, "%s: unexpected end of file (truncated gzip)", in->name);
+			in->ioerr = TL_INPUT_ERR;
+			in->recline = 0;
+			return -1;
+		}
+		if (zerr != Z_OK) {
 			snprintf(in->err, sizeof in->err, "read error: corrupt gzip input");
-			in->ioerr = 1;
+			in->ioerr = TL_INPUT_IOERR;
 			return -1;
 		}
 		in->eof = 1;
@@ -110,6 +119,7 @@ tl_input *tl_input_open(const char *path, int format)
 	gzbuffer(gz, CHUNK);
 	tl_input *in = tl_xcalloc(1, sizeof *in);
 	in->gz = gz;
+	in->name = tl_xstrdup(is_stdin ? "standard input" : path);
 	in->max = (size_t)64 << 20;
 	int first = gzgetc(gz);
 	if (first != -1)
@@ -118,6 +128,7 @@ tl_input *tl_input_open(const char *path, int format)
 	if (format == TL_FMT_STREAM || (format == TL_FMT_AUTO && is_map)) {
 		in->fmt = TL_FMT_STREAM;
 		in->rd = tl_reader_open_gz(gz);
+		tl_reader_set_name(in->rd, in->name);
 		in->gz = NULL;
 		return in;
 	}
@@ -169,6 +180,7 @@ void tl_input_close(tl_input *in)
 	free(in->flen);
 	free(in->foff);
 	free(in->fin_arena);
+	free(in->name);
 	free(in);
 }
 
@@ -208,7 +220,7 @@ int tl_input_next_line(tl_input *in, const char **line, size_t *len)
 			return too_long(in);
 		long got = fill(in);
 		if (got < 0)
-			return TL_INPUT_IOERR;
+			return in->ioerr;
 		if (got == 0) {
 			size_t n = in->end - in->start;
 			if (n == 0)
@@ -332,7 +344,7 @@ int tl_input_next_row(tl_input *in, char delim, int quoting, tl_row *row)
 		in->arena.len = 0;
 		int c = peek(in, 0);
 		if (c == -2)
-			return TL_INPUT_IOERR;
+			return in->ioerr;
 		if (c == -1)
 			return TL_INPUT_EOF;
 		/* skip blank lines */
@@ -345,14 +357,14 @@ int tl_input_next_row(tl_input *in, char delim, int quoting, tl_row *row)
 		for (;;) {
 			c = peek(in, off);
 			if (c == -2)
-				return TL_INPUT_IOERR;
+				return in->ioerr;
 			int done = 0;
 			if (c == '"' && quoting != TL_QUOTE_NONE) {
 				size_t a0 = in->arena.len, next;
 				uint64_t line0 = in->line;
 				int r = quoted_field(in, off, delim, quoting, &next);
 				if (r == -2)
-					return TL_INPUT_IOERR;
+					return in->ioerr;
 				if (r < 0)
 					return TL_INPUT_ERR;
 				if (r == 1) {
@@ -380,7 +392,7 @@ int tl_input_next_row(tl_input *in, char delim, int quoting, tl_row *row)
 						return too_long(in);
 					long got = fill(in);
 					if (got < 0)
-						return TL_INPUT_IOERR;
+						return in->ioerr;
 					if (got == 0)
 						break;
 				}
@@ -395,7 +407,7 @@ int tl_input_next_row(tl_input *in, char delim, int quoting, tl_row *row)
 				return too_long(in);
 			c = peek(in, off);
 			if (c == -2)
-				return TL_INPUT_IOERR;
+				return in->ioerr;
 			if (c == (unsigned char)delim) {
 				off++;
 				continue;

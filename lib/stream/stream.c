@@ -8,13 +8,25 @@
 
 /* ---------------- reading ---------------- */
 
+/* Where the pre-scan of the record being read stands (see scan_record). */
+typedef struct {
+	size_t pos;                          /* bytes of the record checked */
+	int depth;                           /* open non-empty containers */
+	uint64_t left[TL_STREAM_MAX_DEPTH];  /* items still to come in each */
+	uint64_t decl[TL_STREAM_MAX_DEPTH];  /* the count each one declared */
+	unsigned char is_map[TL_STREAM_MAX_DEPTH];
+} rec_scan;
+
 struct tl_reader {
 	gzFile gz;
 	msgpack_unpacker up;
 	msgpack_unpacked res;
 	uint64_t count;
 	int eof;
-	char err[128];
+	int file_err; /* the error concerns the whole input, not a record */
+	rec_scan sc;
+	char *name;   /* for messages, or NULL */
+	char err[256];
 };
 
 tl_reader *tl_reader_open(const char *path)
@@ -30,7 +42,15 @@ tl_reader *tl_reader_open(const char *path)
 		return NULL;
 	}
 	gzbuffer(gz, 1 << 17);
-	return tl_reader_open_gz(gz);
+	tl_reader *r = tl_reader_open_gz(gz);
+	tl_reader_set_name(r, !path || strcmp(path, "-") == 0 ? "standard input" : path);
+	return r;
+}
+
+void tl_reader_set_name(tl_reader *r, const char *name)
+{
+	free(r->name);
+	r->name = name ? tl_xstrdup(name) : NULL;
 }
 
 tl_reader *tl_reader_open_gz(void *gz)
@@ -50,10 +70,12 @@ void tl_reader_close(tl_reader *r)
 	msgpack_unpacked_destroy(&r->res);
 	msgpack_unpacker_destroy(&r->up);
 	gzclose(r->gz);
+	free(r->name);
 	free(r);
 }
 
 const char *tl_reader_error(const tl_reader *r) { return r->err; }
+uint64_t tl_reader_error_recno(const tl_reader *r) { return r->file_err ? 0 : r->count; }
 uint64_t tl_reader_count(const tl_reader *r) { return r->count; }
 
 const char *tl_msgpack_type_name(msgpack_object_type t)
@@ -98,12 +120,136 @@ static int is_header(const msgpack_object *map)
 	       memcmp(kind->via.str.ptr, "header", 6) == 0;
 }
 
+static uint64_t be(const unsigned char *p, int n)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < n; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* Check the record at the front of the unpacker's buffer before msgpack-c
+ * builds it: msgpack-c fails with "out of memory" on nesting deeper than
+ * TL_STREAM_MAX_DEPTH and allocates the objects of a declared count before
+ * their bytes arrive (a 5-byte array header can ask for 96 GiB). The scan
+ * walks the record's bytes with a stack bounded by the nesting limit and
+ * resumes where it stopped when more bytes come, so msgpack-c only ever
+ * sees a whole record, whose declared counts its bytes have shown to be
+ * real. Returns 1 when the whole record is buffered (r->sc.pos is its
+ * size), 0 when more bytes are needed, -1 on bad data (r->err set). */
+static int scan_record(tl_reader *r)
+{
+	const unsigned char *b = (const unsigned char *)r->up.buffer + r->up.off;
+	size_t n = r->up.used - r->up.off;
+	rec_scan *s = &r->sc;
+	for (;;) {
+		size_t p = s->pos;
+		if (p >= n)
+			return 0;
+		unsigned c = b[p];
+		size_t hdr = 1, lenb = 0;   /* header bytes; bytes of the length in it */
+		uint64_t payload = 0, count = 0;
+		int container = 0, is_map = 0;
+		if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3)
+			;
+		else if (c <= 0x8f)
+			container = 1, is_map = 1, count = c & 0x0f;
+		else if (c <= 0x9f)
+			container = 1, count = c & 0x0f;
+		else if (c <= 0xbf)
+			payload = c & 0x1f;
+		else
+			switch (c) {
+			case 0xc4: case 0xd9: hdr = 2, lenb = 1; break;             /* bin8, str8 */
+			case 0xc5: case 0xda: hdr = 3, lenb = 2; break;             /* bin16, str16 */
+			case 0xc6: case 0xdb: hdr = 5, lenb = 4; break;             /* bin32, str32 */
+			case 0xc7: hdr = 3, lenb = 1; break;                        /* ext8 */
+			case 0xc8: hdr = 4, lenb = 2; break;                        /* ext16 */
+			case 0xc9: hdr = 6, lenb = 4; break;                        /* ext32 */
+			case 0xca: case 0xce: case 0xd2: hdr = 5; break;
+			case 0xcb: case 0xcf: case 0xd3: hdr = 9; break;
+			case 0xcc: case 0xd0: hdr = 2; break;
+			case 0xcd: case 0xd1: hdr = 3; break;
+			case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8:      /* fixext 1..16 */
+				hdr = 2, payload = (uint64_t)1 << (c - 0xd4);
+				break;
+			case 0xdc: case 0xde: hdr = 3, lenb = 2, container = 1, is_map = c == 0xde; break;
+			case 0xdd: case 0xdf: hdr = 5, lenb = 4, container = 1, is_map = c == 0xdf; break;
+			default: /* 0xc1, never used */
+				snprintf(r->err, sizeof r->err, "malformed msgpack (is the input a tl stream?)");
+				return -1;
+			}
+		if (n - p < hdr)
+			return 0;
+		if (lenb) {
+			uint64_t v = be(b + p + 1, (int)lenb);
+			if (container)
+				count = v;
+			else
+				payload = v;
+		}
+		if (container) {
+			if (s->depth >= TL_STREAM_MAX_DEPTH) {
+				snprintf(r->err, sizeof r->err, "nesting deeper than %d levels", TL_STREAM_MAX_DEPTH);
+				return -1;
+			}
+			s->pos = p + hdr;
+			if (count) {
+				s->left[s->depth] = is_map ? 2 * count : count;
+				s->decl[s->depth] = count;
+				s->is_map[s->depth] = (unsigned char)is_map;
+				s->depth++;
+				continue;
+			}
+		} else {
+			if (n - p - hdr < payload)
+				return 0;
+			s->pos = p + hdr + payload;
+		}
+		/* an item is complete: it completes the containers it ends */
+		for (;;) {
+			if (s->depth == 0)
+				return 1;
+			if (--s->left[s->depth - 1] > 0)
+				break;
+			s->depth--;
+		}
+	}
+}
+
+/* At the end of the input inside a record: say what was missing. */
+static void truncated(tl_reader *r)
+{
+	size_t n = r->up.used - r->up.off;
+	const rec_scan *s = &r->sc;
+	for (int i = 0; i < s->depth; i++)
+		if (s->decl[i] > n) {
+			snprintf(r->err, sizeof r->err, "declared %llu %s but the input is %zu bytes",
+				 (unsigned long long)s->decl[i], s->is_map[i] ? "map entries" : "elements", n);
+			return;
+		}
+	snprintf(r->err, sizeof r->err, "truncated record at end of input");
+}
+
 int tl_reader_next(tl_reader *r, tl_record *rec)
 {
+	r->file_err = 0;
 	for (;;) {
-		msgpack_unpack_return ret = msgpack_unpacker_next(&r->up, &r->res);
-		if (ret == MSGPACK_UNPACK_SUCCESS) {
+		int sc = scan_record(r);
+		if (sc < 0) {
 			r->count++;
+			return TL_READ_ERR;
+		}
+		if (sc > 0) {
+			msgpack_unpack_return ret = msgpack_unpacker_next(&r->up, &r->res);
+			memset(&r->sc, 0, sizeof r->sc);
+			if (ret == MSGPACK_UNPACK_NOMEM_ERROR)
+				tl_oom("out of memory while reading record %llu", (unsigned long long)r->count + 1);
+			r->count++;
+			if (ret != MSGPACK_UNPACK_SUCCESS) {
+				snprintf(r->err, sizeof r->err, "malformed msgpack (is the input a tl stream?)");
+				return TL_READ_ERR;
+			}
 			const msgpack_object *o = &r->res.data;
 			if (o->type != MSGPACK_OBJECT_MAP) {
 				snprintf(r->err, sizeof r->err, "not a map but %s: a stream is one msgpack map per record",
@@ -115,18 +261,11 @@ int tl_reader_next(tl_reader *r, tl_record *rec)
 			rec->is_header = is_header(o);
 			return TL_READ_OK;
 		}
-		if (ret == MSGPACK_UNPACK_PARSE_ERROR) {
-			r->count++;
-			snprintf(r->err, sizeof r->err, "malformed msgpack (is the input a tl stream?)");
-			return TL_READ_ERR;
-		}
-		if (ret == MSGPACK_UNPACK_NOMEM_ERROR)
-			tl_oom("out of memory while reading record %llu", (unsigned long long)r->count + 1);
-		/* MSGPACK_UNPACK_CONTINUE: need more bytes */
+		/* the record is not all here: read more */
 		if (r->eof) {
-			if (msgpack_unpacker_message_size(&r->up) > 0) {
+			if (r->up.used > r->up.off) {
 				r->count++;
-				snprintf(r->err, sizeof r->err, "truncated record at end of input");
+				truncated(r);
 				return TL_READ_ERR;
 			}
 			return TL_READ_EOF;
@@ -144,7 +283,14 @@ int tl_reader_next(tl_reader *r, tl_record *rec)
 		if (n == 0) {
 			int zerr;
 			gzerror(r->gz, &zerr);
-			if (zerr != Z_OK && zerr != Z_BUF_ERROR) {
+			if (zerr == Z_BUF_ERROR) {
+				/* zlib: the gzip data ended before its trailer */
+				snprintf(r->err, sizeof r->err, "%s%sunexpected end of file (truncated gzip)",
+					 r->name ? r->name : "", r->name ? ": " : "");
+				r->file_err = 1;
+				return TL_READ_ERR;
+			}
+			if (zerr != Z_OK) {
 				snprintf(r->err, sizeof r->err, "read error: corrupt gzip input");
 				r->count++;
 				return TL_READ_ERR;
@@ -223,6 +369,7 @@ static int source_open(tl_source *s, tl_err *e)
 		int rc = s->hook ? s->hook(s->hook_ctx, gz, s->name, e) : 0;
 		if (rc == 0) {
 			s->r = tl_reader_open_gz(gz);
+			tl_reader_set_name(s->r, s->name);
 			return 1;
 		}
 		gzclose(gz);
@@ -258,7 +405,7 @@ int tl_source_next(tl_source *s, tl_record *rec, tl_err *e)
 			continue;
 		}
 		if (ret == TL_READ_ERR) {
-			s->err_no = tl_reader_count(s->r);
+			s->err_no = tl_reader_error_recno(s->r);
 			return tl_seterr(e, tl_reader_error_code(s->r), "%s", tl_reader_error(s->r));
 		}
 		if (rec->is_header) {

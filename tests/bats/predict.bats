@@ -74,7 +74,7 @@ setup() {
 	jq '.id2label = {"0":"a","1":"b","2":"c"} | .label2id = {"a":0,"b":1,"c":2}' "$TL_ROOT/tests/ref/bert/seqcls/config.json" >"$CLS/config.json"
 	run sh -c "printf '{\"ids\":[101,102]}\n' | tl-cat -t msgpack | tl-predict -m '$CLS'"
 	[ "$status" -eq 5 ]
-	[[ "$output" == *"tensor 'classifier.weight' has shape [2, 384], expected [3, 384]"* ]]
+	[[ "$output" == *"config.json: id2label/num_labels 3 does not match the weights (2 labels in classifier.weight)"* ]]
 	rm "$CLS/model-00002-of-00002.safetensors"
 	run sh -c "printf '{\"ids\":[101,102]}\n' | tl-cat -t msgpack | tl-predict -m '$CLS'"
 	[ "$status" -eq 5 ]

@@ -8,7 +8,9 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 /* Write a stream file: nrec records, the first a header when header. */
 static void write_file(const char *path, int header, int nrec, int first_id)
@@ -235,6 +237,97 @@ static void test_write_errors(void)
 	fclose(f);
 }
 
+/* Read the bytes b[0..n) as a stream (plain or gzip, from a file); the
+ * result of the second read (the first record is {"a":1}). */
+static int read_second(const void *b, size_t n, int gz, tl_reader **out)
+{
+	char path[] = "/tmp/tl-test-stream3-XXXXXX";
+	int fd = mkstemp(path);
+	if (gz) {
+		gzFile g = gzdopen(fd, "wb");
+		gzwrite(g, b, (unsigned)n);
+		gzclose(g);
+	} else {
+		CHECK(write(fd, b, n) == (ssize_t)n);
+		close(fd);
+	}
+	tl_reader *r = tl_reader_open(path);
+	unlink(path);
+	tl_record rec;
+	CHECK_EQ_INT(tl_reader_next(r, &rec), TL_READ_OK);
+	*out = r;
+	return tl_reader_next(r, &rec);
+}
+
+/* Nesting, declared counts and truncated gzip are bad data (issue 15). */
+static void test_reader_faults(void)
+{
+	unsigned char b[128];
+	size_t n = 0;
+	const unsigned char first[] = {0x81, 0xa1, 'a', 0x01}, map_x[] = {0x81, 0xa1, 'x'};
+	tl_reader *r;
+	/* 32 levels: the map and 31 arrays */
+	memcpy(b, first, 4), n = 4;
+	memcpy(b + n, map_x, 3), n += 3;
+	memset(b + n, 0x91, 31), n += 31;
+	b[n++] = 0x01;
+	CHECK_EQ_INT(read_second(b, n, 0, &r), TL_READ_OK);
+	tl_reader_close(r);
+	/* 33 levels */
+	n = 7;
+	memset(b + n, 0x91, 32), n += 32;
+	b[n++] = 0x01;
+	CHECK_EQ_INT(read_second(b, n, 0, &r), TL_READ_ERR);
+	CHECK_STR(tl_reader_error(r), "nesting deeper than 32 levels");
+	CHECK_EQ_INT(tl_reader_error_code(r), TL_EXIT_DATA);
+	CHECK_EQ_INT(tl_reader_error_recno(r), 2);
+	tl_reader_close(r);
+	/* an empty array at level 33 counts too (as in msgpack-c) */
+	n = 7;
+	memset(b + n, 0x91, 31), n += 31;
+	b[n++] = 0x90;
+	CHECK_EQ_INT(read_second(b, n, 0, &r), TL_READ_ERR);
+	tl_reader_close(r);
+	/* array32 of 2^32-1 elements with 3 bytes after it */
+	n = 7;
+	memcpy(b + n, "\xdd\xff\xff\xff\xff\x01\x01\x01", 8), n += 8;
+	CHECK_EQ_INT(read_second(b, n, 0, &r), TL_READ_ERR);
+	CHECK_STR(tl_reader_error(r), "declared 4294967295 elements but the input is 11 bytes");
+	CHECK_EQ_INT(tl_reader_error_code(r), TL_EXIT_DATA);
+	tl_reader_close(r);
+	/* a fixext and a bin inside a record are skipped whole */
+	n = 4;
+	memcpy(b + n, "\x82\xa1x\xd5\x01\xaa\xbb\xa1y\xc4\x02zz", 13), n += 13;
+	CHECK_EQ_INT(read_second(b, n, 0, &r), TL_READ_OK);
+	tl_reader_close(r);
+	/* gzip without its trailer: every record is there, the end is not */
+	char path[] = "/tmp/tl-test-stream4-XXXXXX";
+	int fd = mkstemp(path);
+	gzFile g = gzdopen(fd, "wb");
+	gzwrite(g, first, 4);
+	gzwrite(g, first, 4);
+	gzclose(g);
+	FILE *f = fopen(path, "rb");
+	unsigned char z[256];
+	size_t zn = fread(z, 1, sizeof z, f);
+	fclose(f);
+	f = fopen(path, "wb");
+	fwrite(z, 1, zn - 8, f);
+	fclose(f);
+	r = tl_reader_open(path);
+	tl_record rec;
+	CHECK_EQ_INT(tl_reader_next(r, &rec), TL_READ_OK);
+	CHECK_EQ_INT(tl_reader_next(r, &rec), TL_READ_OK);
+	CHECK_EQ_INT(tl_reader_next(r, &rec), TL_READ_ERR);
+	char want[256];
+	snprintf(want, sizeof want, "%s: unexpected end of file (truncated gzip)", path);
+	CHECK_STR(tl_reader_error(r), want);
+	CHECK_EQ_INT(tl_reader_error_code(r), TL_EXIT_DATA);
+	CHECK_EQ_INT(tl_reader_error_recno(r), 0);
+	tl_reader_close(r);
+	unlink(path);
+}
+
 int main(void)
 {
 	char path[] = "/tmp/tl-test-stream-XXXXXX";
@@ -312,5 +405,6 @@ int main(void)
 	CHECK_STR(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 	test_source();
 	test_write_errors();
+	test_reader_faults();
 	TEST_REPORT("test_stream");
 }

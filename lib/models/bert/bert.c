@@ -6,6 +6,7 @@
 #include "tl/util.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <jansson.h>
 #include <math.h>
 #include <omp.h>
@@ -165,16 +166,38 @@ static const tl_st_tensor *find(const shards *sh, const char *name, const tl_st_
 	return NULL;
 }
 
-/* Load tensor name of shape [d0] or [d0, d1] (d1 0: 1-D) into dst. */
-static int load_tensor(const shards *sh, const char *dir, const char *name, int64_t d0, int64_t d1, float *dst,
-		       char *err, size_t errsz)
+/* What one row of a tensor is, per config.json field, for messages. */
+static const char *unit_of(const char *field)
+{
+	static const char *const t[][2] = {
+		{"vocab_size", "tokens"},		{"max_position_embeddings", "positions"},
+		{"type_vocab_size", "token types"},	{"hidden_size", "hidden units"},
+		{"intermediate_size", "intermediate units"}, {"id2label/num_labels", "labels"},
+	};
+	for (size_t i = 0; i < sizeof t / sizeof *t; i++)
+		if (!strcmp(t[i][0], field))
+			return t[i][1];
+	return "rows";
+}
+
+/* Check that tensor name has shape [d0] or [d0, d1] (d1 0: 1-D), where d0
+ * and d1 come from the config.json fields f0 and f1, and load it into dst
+ * (NULL: only check). A size that does not match names its field. */
+static int load_tensor(const shards *sh, const char *dir, const char *name, int64_t d0, const char *f0, int64_t d1,
+		       const char *f1, float *dst, char *err, size_t errsz)
 {
 	const tl_st_file *f = NULL;
 	const tl_st_tensor *t = find(sh, name, &f);
 	if (!t)
 		return tl_errf(err, errsz, "%s: tensor '%s' missing from the checkpoint", dir, name);
-	int ok = d1 ? (t->ndim == 2 && t->shape[0] == d0 && t->shape[1] == d1) : (t->ndim == 1 && t->shape[0] == d0);
-	if (!ok) {
+	if (t->ndim == (d1 ? 2 : 1)) {
+		int i = t->shape[0] != d0 ? 0 : d1 && t->shape[1] != d1 ? 1 : -1;
+		if (i >= 0) {
+			const char *field = i ? f1 : f0;
+			return tl_errf(err, errsz, "%s/config.json: %s %lld does not match the weights (%lld %s in %s)", dir,
+				       field, (long long)(i ? d1 : d0), (long long)t->shape[i], unit_of(field), t->name);
+		}
+	} else {
 		char got[128] = "", *q = got;
 		for (int i = 0; i < t->ndim && q < got + sizeof got - 24; i++)
 			q += sprintf(q, "%s%lld", i ? ", " : "", (long long)t->shape[i]);
@@ -184,36 +207,40 @@ static int load_tensor(const shards *sh, const char *dir, const char *name, int6
 		return tl_errf(err, errsz, "%s: tensor '%s' has shape [%s], expected [%lld] from config.json", f->path,
 			    t->name, got, (long long)d0);
 	}
-	return tl_st_read_f32(f, t, dst, err, errsz);
+	return dst ? tl_st_read_f32(f, t, dst, err, errsz) : 0;
 }
 
+/* Bounds of the config.json sizes that no tensor shape pins down alone
+ * (and that keep every product of sizes far from overflowing); the shapes
+ * are checked against the weights before anything is allocated. */
 static int read_config(tl_bert_config *c, const json_t *cfg, const char *dir, char *err, size_t errsz)
 {
 	long v;
-#define INT(field, key, dflt)                                                    \
-	do {                                                                     \
-		if (tl_model_config_int(cfg, dir, key, dflt, &v, err, errsz) < 0) \
-			return -1;                                               \
-		c->field = (int)v;                                               \
+#define INT(field, key, dflt, lo, hi)                                                                    \
+	do {                                                                                             \
+		if (tl_model_config_int(cfg, dir, key, dflt, &v, err, errsz) < 0)                         \
+			return -1;                                                                       \
+		if (v < (lo) || v > (hi))                                                                \
+			return tl_errf(err, errsz, "%s/config.json: %s %ld out of range (%ld..%ld)", dir, key, v, \
+				       (long)(lo), (long)(hi));                                          \
+		c->field = (int)v;                                                                       \
 	} while (0)
-	INT(C, "hidden_size", -1);
-	INT(L, "num_hidden_layers", -1);
-	INT(NH, "num_attention_heads", -1);
-	INT(I, "intermediate_size", -1);
-	INT(vocab_size, "vocab_size", -1);
-	INT(max_pos, "max_position_embeddings", 512);
-	INT(type_vocab, "type_vocab_size", 2);
-	INT(pad_id, "pad_token_id", 0);
+	INT(C, "hidden_size", -1, 1, 65536);
+	INT(L, "num_hidden_layers", -1, 1, 1000);
+	INT(NH, "num_attention_heads", -1, 1, c->C);
+	INT(I, "intermediate_size", -1, 1, 262144);
+	INT(vocab_size, "vocab_size", -1, 1, INT_MAX);
+	INT(max_pos, "max_position_embeddings", 512, 1, INT_MAX);
+	INT(type_vocab, "type_vocab_size", 2, 1, INT_MAX);
+	INT(pad_id, "pad_token_id", 0, 0, c->vocab_size - 1);
 #undef INT
 	c->eps = 1e-12f;
 	json_t *e = json_object_get(cfg, "layer_norm_eps");
 	if (json_is_number(e))
 		c->eps = (float)json_number_value(e);
-	if (c->C <= 0 || c->L <= 0 || c->NH <= 0 || c->I <= 0 || c->vocab_size <= 0 || c->max_pos <= 0 ||
-	    c->type_vocab <= 0 || c->C % c->NH || c->C > 65536 || c->I > 262144 || c->L > 1000 ||
-	    (size_t)c->vocab_size * c->C > ((size_t)1 << 34))
-		return tl_errf(err, errsz, "%s/config.json: inconsistent sizes (hidden_size %d, heads %d, layers %d, intermediate %d, vocab %d)",
-			    dir, c->C, c->NH, c->L, c->I, c->vocab_size);
+	if (c->C % c->NH)
+		return tl_errf(err, errsz, "%s/config.json: hidden_size %d is not a multiple of num_attention_heads %d", dir,
+			    c->C, c->NH);
 	const char *act = json_string_value(json_object_get(cfg, "hidden_act"));
 	if (act && strcmp(act, "gelu"))
 		return tl_errf(err, errsz, "%s/config.json: hidden_act '%s' is not supported (only exact \"gelu\")", dir, act);
@@ -223,57 +250,80 @@ static int read_config(tl_bert_config *c, const json_t *cfg, const char *dir, ch
 	return 0;
 }
 
+/* Load every tensor into host, or with host NULL only check every shape
+ * against config.json (done before the arena is allocated, so that no
+ * size from config.json allocates what the weights do not hold). */
 static int load_weights(tl_bert *m, const shards *sh, float *host, char *err, size_t errsz)
 {
 	const tl_bert_config *c = &m->cfg;
 	tl_bert_params p;
-	tl_bert_params_point(&p, host, m->param_sizes);
+	memset(&p, 0, sizeof p);
+	if (host)
+		tl_bert_params_point(&p, host, m->param_sizes);
 	const char *dir = m->dir;
 	int64_t C = c->C, I = c->I;
 	char name[256];
-#define LOAD(nm, d0, d1, dst)                                                  \
-	do {                                                                   \
-		if (load_tensor(sh, dir, nm, d0, d1, dst, err, errsz) < 0) \
-			return -1;                                             \
+	if (!host) {
+		/* the number of layers: the first one missing names the field */
+		const tl_st_file *f;
+		int have = 0;
+		while (have < c->L) {
+			snprintf(name, sizeof name, "encoder.layer.%d.attention.self.query.weight", have);
+			if (!find(sh, name, &f))
+				break;
+			have++;
+		}
+		if (have > 0 && have < c->L)
+			return tl_errf(err, errsz, "%s/config.json: num_hidden_layers %d does not match the weights (%d layers in encoder.layer.*)",
+				    dir, c->L, have);
+	}
+#define LOAD(nm, d0, f0, d1, f1, dst)                                                       \
+	do {                                                                                \
+		if (load_tensor(sh, dir, nm, d0, f0, d1, f1, host ? (dst) : NULL, err, errsz) < 0) \
+			return -1;                                                          \
 	} while (0)
-	LOAD("embeddings.word_embeddings.weight", c->vocab_size, C, p.wte);
-	LOAD("embeddings.position_embeddings.weight", c->max_pos, C, p.wpe);
-	LOAD("embeddings.token_type_embeddings.weight", c->type_vocab, C, p.wtt);
-	LOAD("embeddings.LayerNorm.weight", C, 0, p.emb_lnw);
-	LOAD("embeddings.LayerNorm.bias", C, 0, p.emb_lnb);
+#define HS "hidden_size"
+	LOAD("embeddings.word_embeddings.weight", c->vocab_size, "vocab_size", C, HS, p.wte);
+	LOAD("embeddings.position_embeddings.weight", c->max_pos, "max_position_embeddings", C, HS, p.wpe);
+	LOAD("embeddings.token_type_embeddings.weight", c->type_vocab, "type_vocab_size", C, HS, p.wtt);
+	LOAD("embeddings.LayerNorm.weight", C, HS, 0, NULL, p.emb_lnw);
+	LOAD("embeddings.LayerNorm.bias", C, HS, 0, NULL, p.emb_lnb);
 	static const char *qkv[3] = {"query", "key", "value"};
 	for (int l = 0; l < c->L; l++) {
 		for (int j = 0; j < 3; j++) {
 			snprintf(name, sizeof name, "encoder.layer.%d.attention.self.%s.weight", l, qkv[j]);
-			LOAD(name, C, C, p.qkvw + ((size_t)l * 3 + j) * C * C);
+			LOAD(name, C, HS, C, HS, p.qkvw + ((size_t)l * 3 + j) * C * C);
 			snprintf(name, sizeof name, "encoder.layer.%d.attention.self.%s.bias", l, qkv[j]);
-			LOAD(name, C, 0, p.qkvb + ((size_t)l * 3 + j) * C);
+			LOAD(name, C, HS, 0, NULL, p.qkvb + ((size_t)l * 3 + j) * C);
 		}
-#define LAYER(suffix, d0, d1, dst)                                                     \
-	do {                                                                           \
-		snprintf(name, sizeof name, "encoder.layer.%d.%s", l, suffix);         \
-		LOAD(name, d0, d1, dst);                                               \
+#define LAYER(suffix, d0, f0, d1, f1, dst)                                     \
+	do {                                                                   \
+		snprintf(name, sizeof name, "encoder.layer.%d.%s", l, suffix); \
+		LOAD(name, d0, f0, d1, f1, dst);                               \
 	} while (0)
-		LAYER("attention.output.dense.weight", C, C, p.attprojw + (size_t)l * C * C);
-		LAYER("attention.output.dense.bias", C, 0, p.attprojb + (size_t)l * C);
-		LAYER("attention.output.LayerNorm.weight", C, 0, p.ln1w + (size_t)l * C);
-		LAYER("attention.output.LayerNorm.bias", C, 0, p.ln1b + (size_t)l * C);
-		LAYER("intermediate.dense.weight", I, C, p.fcw + (size_t)l * I * C);
-		LAYER("intermediate.dense.bias", I, 0, p.fcb + (size_t)l * I);
-		LAYER("output.dense.weight", C, I, p.fcprojw + (size_t)l * C * I);
-		LAYER("output.dense.bias", C, 0, p.fcprojb + (size_t)l * C);
-		LAYER("output.LayerNorm.weight", C, 0, p.ln2w + (size_t)l * C);
-		LAYER("output.LayerNorm.bias", C, 0, p.ln2b + (size_t)l * C);
+#define IS "intermediate_size"
+		LAYER("attention.output.dense.weight", C, HS, C, HS, p.attprojw + (size_t)l * C * C);
+		LAYER("attention.output.dense.bias", C, HS, 0, NULL, p.attprojb + (size_t)l * C);
+		LAYER("attention.output.LayerNorm.weight", C, HS, 0, NULL, p.ln1w + (size_t)l * C);
+		LAYER("attention.output.LayerNorm.bias", C, HS, 0, NULL, p.ln1b + (size_t)l * C);
+		LAYER("intermediate.dense.weight", I, IS, C, HS, p.fcw + (size_t)l * I * C);
+		LAYER("intermediate.dense.bias", I, IS, 0, NULL, p.fcb + (size_t)l * I);
+		LAYER("output.dense.weight", C, HS, I, IS, p.fcprojw + (size_t)l * C * I);
+		LAYER("output.dense.bias", C, HS, 0, NULL, p.fcprojb + (size_t)l * C);
+		LAYER("output.LayerNorm.weight", C, HS, 0, NULL, p.ln2w + (size_t)l * C);
+		LAYER("output.LayerNorm.bias", C, HS, 0, NULL, p.ln2b + (size_t)l * C);
 #undef LAYER
+#undef IS
 	}
 	if (m->has_pooler) {
-		LOAD("pooler.dense.weight", C, C, p.poolw);
-		LOAD("pooler.dense.bias", C, 0, p.poolb);
+		LOAD("pooler.dense.weight", C, HS, C, HS, p.poolw);
+		LOAD("pooler.dense.bias", C, HS, 0, NULL, p.poolb);
 	}
 	if (c->nlabels) {
-		LOAD("classifier.weight", c->nlabels, C, p.clsw);
-		LOAD("classifier.bias", c->nlabels, 0, p.clsb);
+		LOAD("classifier.weight", c->nlabels, "id2label/num_labels", C, HS, p.clsw);
+		LOAD("classifier.bias", c->nlabels, "id2label/num_labels", 0, NULL, p.clsb);
 	}
+#undef HS
 #undef LOAD
 	return 0;
 }
@@ -298,6 +348,8 @@ static tl_bert *load(const char *dir, const json_t *cfg, const tl_kernels *k, in
 		m->cfg.nlabels = nlabels = (int)head->shape[0]; /* a classification checkpoint */
 	m->has_pooler = find(&sh, "pooler.dense.weight", &f) != NULL || nlabels > 0;
 	tl_bert_params_layout(&m->cfg, m->has_pooler, m->param_sizes);
+	if (load_weights(m, &sh, NULL, err, errsz) < 0) /* every shape, before allocating */
+		goto bad;
 	m->nparams = 0;
 	for (int i = 0; i < TL_BERT_NPARAMS; i++)
 		m->nparams += m->param_sizes[i];
@@ -762,8 +814,20 @@ tl_classifier *tl_bert_classifier_load_device(const char *dir, const void *confi
 	c->kind = "bert";
 	c->batch_size = 32;
 	if (tl_classifier_read_labels(c, config, 0, e) < 0) {
-		snprintf(e->msg, sizeof e->msg, "%s/config.json: no id2label or num_labels: not a sequence-classification model",
-			 dir);
+		/* keep the specific message ("config.json: id2label has no
+		 * string for id 1"), with the directory in front */
+		const json_t *cfg = config;
+		if (!json_object_get(cfg, "id2label") && !json_object_get(cfg, "num_labels"))
+			snprintf(e->msg, sizeof e->msg,
+				 "%s/config.json: no id2label or num_labels: not a sequence-classification model", dir);
+		else {
+			tl_buf m = {0};
+			tl_buf_printf(&m, "%s/%s", dir, e->msg);
+			snprintf(e->msg, sizeof e->msg, "%s", tl_buf_cstr(&m));
+			tl_buf_free(&m);
+		}
+		e->code = TL_EXIT_MODEL;
+		e->index = (size_t)-1;
 		tl_classifier_free(c);
 		return NULL;
 	}

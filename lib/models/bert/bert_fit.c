@@ -936,8 +936,19 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 	/* state */
 	fit_pos ps = {.epoch = 0, .bi = 0, .best_step = -1, .bad_evals = 0, .best = -1, .best_res = {0, 0, 0}};
 	if (o.resume) {
+		/* a missing or damaged file in the checkpoint (a run killed while
+		 * writing it, a copy cut short) is a bad model file: exit 5; a
+		 * checkpoint directory that is not there at all stays exit 4 */
+		tl_fs_clean_stale(o.resume); /* a checkpoint left aside by a killed run comes back */
 		if (!(st = tl_ckpt_read_state(o.resume, err, sizeof err)))
-			FAIL(TL_EXIT_IO, "--resume: %s", err);
+			FAIL(tl_fs_exists(o.resume) ? TL_EXIT_MODEL : TL_EXIT_IO, "--resume: %s", err);
+		static const char *const need[] = {"data_sha256", "nparams", "nlabels", "epoch", "batch", "step"};
+		for (size_t i = 0; i < sizeof need / sizeof *need; i++) {
+			json_t *v = json_object_get(st, need[i]);
+			if (i ? !json_is_integer(v) || json_integer_value(v) < 0 : !json_is_string(v))
+				FAIL(TL_EXIT_MODEL, "--resume %s: state.json has no valid \"%s\" (a damaged checkpoint)", o.resume,
+				     need[i]);
+		}
 		const char *sha = json_string_value(json_object_get(st, "data_sha256"));
 		if (!sha || strcmp(sha, data_sha))
 			FAIL(TL_EXIT_DATA, "--resume %s: the checkpoint was made on other training data (data sha256 %.12s..., now %.12s...)",
