@@ -46,6 +46,16 @@ sparse_model() {
 	[[ "$output" == *'"pred":"'[01]'"'* ]]
 }
 
+@test "faults2: a non-finite score of the model is a data error of the record, not a NaN probability" {
+	vec_model
+	# classifier.bias[0] (data bytes 24..27 after the header) := NaN
+	n=$(od -An -tu8 -N8 "$D/mv/model.safetensors" | tr -d ' ')
+	printf '\000\000\300\177' | dd of="$D/mv/model.safetensors" bs=1 seek=$((8 + n + 24)) conv=notrunc 2>/dev/null
+	run sh -c 'printf "{\"vec\":[1.0,2.0,3.0]}\n" | tl-cat -t msgpack | tl-predict -m "$1" >/dev/null' sh "$D/mv"
+	[ "$status" -eq 3 ]
+	[ "$output" = "tl-predict: record 1: the model's score for label '0' is not finite (NaN)" ]
+}
+
 @test "faults2: a non-finite \"sparse\" value is a data error naming the record and the feature index" {
 	sparse_model
 	printf "\201\246sparse\203\243dim\005\243idx\222\000\003\243val\222$F1$FNINF" >"$D/bad.s"
