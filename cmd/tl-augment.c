@@ -258,9 +258,9 @@ int main(int argc, char **argv)
 		case OPT_RD: ao.rate[TL_AUG_RD] = tl_parse_double("--rd", optarg, 0, 1); break;
 		case OPT_TYPO: ao.rate[TL_AUG_TYPO] = tl_parse_double("--typo", optarg, 0, 1); break;
 		case OPT_DROP: ao.rate[TL_AUG_DROP] = tl_parse_double("--dropout", optarg, 0, 1); break;
-		case OPT_WN: wndir = optarg; break;
+		case OPT_WN: wndir = tl_parse_path("--wordnet", optarg); break;
 		case OPT_NOWN: no_wn = 1; break;
-		case OPT_SYN: synfile = optarg; break;
+		case OPT_SYN: synfile = tl_parse_path("--synonyms", optarg); break;
 		case OPT_ALL: all = 1; break;
 		case OPT_STATS: stats = 1; break;
 		case 'h': fputs(usage, stdout); return 0;
@@ -305,7 +305,7 @@ int main(int argc, char **argv)
 	const char *path = optind < argc ? argv[optind] : "-";
 	tl_reader *r = tl_reader_open(path);
 	if (!r)
-		tl_die(TL_EXIT_IO, "cannot open %s:", path);
+		tl_die_open(path);
 	tl_writer *W = tl_writer_open(stdout);
 	tl_record rec;
 	int first = 1, warned_split = 0, warned_pass = 0;

@@ -847,7 +847,7 @@ int main(int argc, char **argv)
 	CL = tl_cleaner_new(&CO);
 	tl_input *in = tl_input_open(path, format);
 	if (!in)
-		tl_die(TL_EXIT_IO, "cannot open %s:", name);
+		tl_die_open(name);
 	tl_input_set_max(in, max_record);
 	format = tl_input_format(in);
 	W = tl_writer_open(stdout);

@@ -121,8 +121,8 @@ static int features_main(int argc, char **argv)
 				tl_die(TL_EXIT_USAGE, "choose one of --bow, --tfidf, --word2vec");
 			kind = K_W2V;
 			break;
-		case O_FIT: fit = optarg; break;
-		case O_FEAT: feat = optarg; break;
+		case O_FIT: fit = tl_parse_path("--fit", optarg); break;
+		case O_FEAT: feat = tl_parse_path("--features", optarg); break;
 		case O_FITONLY: fit_only = 1; break;
 		case O_CBOW: wo.sg = 0; break;
 		case O_DIM: wo.dim = (int)tl_parse_long("--dim", optarg, 1, 10000); break;
@@ -134,7 +134,7 @@ static int features_main(int argc, char **argv)
 		case O_SAMPLE: wo.sample = tl_parse_double("--sample", optarg, 0, 1); break;
 		case O_THREADS: wo.threads = (int)tl_parse_long("--threads", optarg, 1, 1024); break;
 		case O_SEED: wo.seed = (uint64_t)tl_parse_long("--seed", optarg, 0, INT64_MAX); break;
-		case O_TFW: tfw = optarg; break;
+		case O_TFW: tfw = tl_parse_path("--tfidf-weights", optarg); break;
 		case O_NEAR: nearest = optarg; break;
 		case 'q': quiet = 1; break;
 		case 'h': fputs(features_usage, stdout); return 0;
@@ -448,7 +448,7 @@ static void run_bert(const opts *o, char **files, int nfiles, int argc, char **a
 	tl_source *src = tl_source_new(files, nfiles);
 	tl_source_set_file_ends(src, 1);
 	tl_record rec;
-	int rc;
+	int rc, vocab_warned = 0;
 	while ((rc = tl_source_next_or_die(src, &rec))) {
 		if (rc == TL_SOURCE_FILE_END) { /* batches do not span files */
 			flush(m, &eo, &batch, seqs, out, w);
@@ -456,8 +456,13 @@ static void run_bert(const opts *o, char **files, int nfiles, int argc, char **a
 		}
 		if (rec.is_header) {
 			flush(m, &eo, &batch, seqs, out, w);
-			if (tl_model_check_vocab(rec.map, m->vocab_sha256, dir, err, sizeof err) < 0)
+			int v = tl_model_check_vocab(rec.map, m->vocab_sha256, dir, err, sizeof err);
+			if (v < 0)
 				tl_die_rec(TL_EXIT_MODEL, rec.no, "%s", err);
+			if (v > 0 && !vocab_warned) {
+				tl_warn("%s", err);
+				vocab_warned = 1;
+			}
 			header(w, rec.map, argc, argv, dir, o, layer, C);
 			continue;
 		}
@@ -510,7 +515,7 @@ int main(int argc, char **argv)
 	int c;
 	while ((c = getopt_long(argc, argv, "m:b:j:h", lopts, NULL)) != -1) {
 		switch (c) {
-		case 'm': o.model = optarg; break;
+		case 'm': o.model = tl_parse_path("-m", optarg); break;
 		case 'P':
 			if (!strcmp(optarg, "cls"))
 				o.pool = TL_POOL_CLS;

@@ -94,6 +94,76 @@ static int group_id(const char *s, size_t n)
 	return id;
 }
 
+/* ---------------- terminal-safe text ---------------- */
+
+/* The length of the valid UTF-8 sequence of a printable character at s
+ * (n bytes left), 0 when it is not one: malformed, overlong, a surrogate,
+ * or a C1 control (U+0080..U+009F, which terminals obey as ESC sequences). */
+static size_t utf8_printable(const unsigned char *s, size_t n)
+{
+	unsigned c = s[0];
+	size_t len;
+	unsigned cp;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4, cp = c & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp <= 0x9f))
+		return 0;
+	return len;
+}
+
+/* s (user-controlled: a label, a group, an id, a file name) made safe for
+ * a terminal: C escapes for \n \t \r and the backslash, \xHH for every
+ * other control or invalid byte; printable ASCII and valid printable UTF-8
+ * as they are. Every such string tl-eval's text output and messages
+ * print goes through here (--json and --svg escape for their formats).
+ * The result lives until 8 more calls. */
+static const char *tty(const char *s)
+{
+	static tl_buf ring[8];
+	static int next;
+	tl_buf *b = &ring[next];
+	next = (next + 1) % 8;
+	b->len = 0;
+	const unsigned char *u = (const unsigned char *)(s ? s : "");
+	size_t n = strlen((const char *)u);
+	for (size_t i = 0; i < n;) {
+		unsigned c = u[i];
+		size_t l;
+		if (c == '\\')
+			tl_buf_adds(b, "\\\\");
+		else if (c == '\n')
+			tl_buf_adds(b, "\\n");
+		else if (c == '\t')
+			tl_buf_adds(b, "\\t");
+		else if (c == '\r')
+			tl_buf_adds(b, "\\r");
+		else if (c >= 0x20 && c < 0x7f)
+			tl_buf_addc(b, (char)c);
+		else if (c >= 0x80 && (l = utf8_printable(u + i, n - i)) > 0) {
+			tl_buf_add(b, (const char *)u + i, l);
+			i += l;
+			continue;
+		} else
+			tl_buf_printf(b, "\\x%02x", c);
+		i++;
+	}
+	return tl_buf_cstr(b);
+}
+
 /* ---------------- datasets ---------------- */
 
 typedef struct {
@@ -246,7 +316,7 @@ static void read_dataset(dataset *d, const char *path, const tl_keyset *keys)
 	static tl_buf kb;
 	r = tl_reader_open(path);
 	if (!r)
-		tl_die(TL_EXIT_IO, "cannot open %s:", d->name);
+		tl_die_open(tty(d->name));
 	tl_record rec;
 	for (;;) {
 		int ret = tl_reader_next(r, &rec);
@@ -254,7 +324,7 @@ static void read_dataset(dataset *d, const char *path, const tl_keyset *keys)
 			break;
 		if (ret == TL_READ_ERR)
 			tl_die_rec(strncmp(tl_reader_error(r), "read error", 10) == 0 ? TL_EXIT_IO : TL_EXIT_DATA,
-				   tl_reader_count(r), "%s: %s", d->name, tl_reader_error(r));
+				   tl_reader_count(r), "%s: %s", tty(d->name), tl_reader_error(r));
 		if (rec.is_header) {
 			const msgpack_object *l = tl_rec_get(&rec, "labels");
 			if (l && l->type == MSGPACK_OBJECT_ARRAY) {
@@ -407,29 +477,29 @@ static void read_dataset(dataset *d, const char *path, const tl_keyset *keys)
 static void warn_dataset(const dataset *d)
 {
 	if (d->skipped)
-		tl_warn("%s: %zu records without a usable 'label' or 'pred' skipped (first: record %llu)", d->name,
+		tl_warn("%s: %zu records without a usable 'label' or 'pred' skipped (first: record %llu)", tty(d->name),
 			d->skipped, (unsigned long long)d->first_skipped);
 	if (d->probs_bad)
 		tl_warn("%s: %zu records with malformed 'probs' (ignored for probability metrics; first: record %llu)",
-			d->name, d->probs_bad, (unsigned long long)d->first_probs_bad);
+			tty(d->name), d->probs_bad, (unsigned long long)d->first_probs_bad);
 	if (d->probs_sum)
 		tl_warn("%s: %zu records whose probabilities do not sum to 1 within 1e-3 (used as given; first: record %llu)",
-			d->name, d->probs_sum, (unsigned long long)d->first_probs_sum);
+			tty(d->name), d->probs_sum, (unsigned long long)d->first_probs_sum);
 	if (d->probs_nogold)
 		tl_warn("%s: %zu records whose 'probs' lack the gold label (probability taken as 0; first: record %llu)",
-			d->name, d->probs_nogold, (unsigned long long)d->first_nogold);
+			tty(d->name), d->probs_nogold, (unsigned long long)d->first_nogold);
 	if (d->probs_undeclared)
-		tl_warn("%s: %zu records with 'probs' for labels the header does not declare", d->name,
+		tl_warn("%s: %zu records with 'probs' for labels the header does not declare", tty(d->name),
 			d->probs_undeclared);
 	if (d->naug)
 		tl_warn("%s: %zu augmented records in evaluation data (use --exclude-augmented to ignore them)",
-			d->name, d->naug);
+			tty(d->name), d->naug);
 	if (d->nseen) {
 		char id[sizeof d->first_seen_id + 8] = "";
 		if (d->first_seen_id[0])
-			snprintf(id, sizeof id, ", id '%s'", d->first_seen_id);
+			snprintf(id, sizeof id, ", id '%s'", tty(d->first_seen_id));
 		tl_warn("%s: %zu records the model was trained on (first: record %llu%s); --exclude-seen ignores them",
-			d->name, d->nseen, (unsigned long long)d->first_seen, id);
+			tty(d->name), d->nseen, (unsigned long long)d->first_seen, id);
 	}
 }
 
@@ -760,7 +830,7 @@ static void print_report(const report *r)
 	int k = r->k, w = 12;
 	char a[32], b[32], c[32], d[32];
 	for (int i = 0; i < k; i++) {
-		int l = (int)strlen(label_name[r->lab[i]]);
+		int l = (int)strlen(tty(label_name[r->lab[i]]));
 		if (l > w)
 			w = l;
 	}
@@ -783,7 +853,7 @@ static void print_report(const report *r)
 	printf("%-*s %9s %9s %9s %9s\n", w, "label", "precision", "recall", "f1", "support");
 	for (int i = 0; i < k; i++) {
 		fmt(a, sizeof a, r->per[i].precision), fmt(b, sizeof b, r->per[i].recall), fmt(c, sizeof c, r->per[i].f1);
-		printf("%-*.*s %9s %9s %9s %9ld%s\n", w, w, label_name[r->lab[i]], a, b, c, r->per[i].support,
+		printf("%-*.*s %9s %9s %9s %9ld%s\n", w, w, tty(label_name[r->lab[i]]), a, b, c, r->per[i].support,
 		       r->use[i] ? "" : "  (probs only; not averaged)");
 	}
 	long tot = 0;
@@ -796,7 +866,7 @@ static void print_report(const report *r)
 	if (!r->multilabel) {
 		int cw = 5;
 		for (int i = 0; i < k; i++) {
-			int l = (int)strlen(label_name[r->lab[i]]);
+			int l = (int)strlen(tty(label_name[r->lab[i]]));
 			if (l > cw)
 				cw = l;
 			for (int j = 0; j < k; j++) {
@@ -809,10 +879,10 @@ static void print_report(const report *r)
 			cw = 12;
 		printf("\nconfusion (rows gold, columns predicted)\n%-*s", w, "");
 		for (int j = 0; j < k; j++)
-			printf(" %*.*s", cw, cw, label_name[r->lab[j]]);
+			printf(" %*.*s", cw, cw, tty(label_name[r->lab[j]]));
 		printf("\n");
 		for (int i = 0; i < k; i++) {
-			printf("%-*.*s", w, w, label_name[r->lab[i]]);
+			printf("%-*.*s", w, w, tty(label_name[r->lab[i]]));
 			for (int j = 0; j < k; j++)
 				printf(" %*ld", cw, r->cm[(size_t)i * (size_t)k + (size_t)j]);
 			printf("\n");
@@ -824,7 +894,7 @@ static void print_report(const report *r)
 		printf("\nprobabilities (%zu records)\n", r->nprob);
 		printf("%-16s %s\n", "log loss", a);
 		if (r->binary)
-			printf("%-16s %s  (positive label %s)\n%-16s %s\n", "ROC-AUC", b, label_name[r->lab[r->pos]],
+			printf("%-16s %s  (positive label %s)\n%-16s %s\n", "ROC-AUC", b, tty(label_name[r->lab[r->pos]]),
 			       "PR-AUC (AP)", c);
 		else
 			printf("%-16s %s  (one-vs-rest macro)\n%-16s %s  (one-vs-rest macro)\n", "ROC-AUC", b,
@@ -992,9 +1062,9 @@ static json_t *compare(const dataset *A, const dataset *B, const size_t *sel, si
 	for (size_t i = 0; i < B->n; i++) {
 		const item *x = &B->it[i];
 		if (!x->id)
-			tl_die_rec(TL_EXIT_DATA, x->no, "%s: no 'id' (string or integer): --compare aligns records by id", B->name);
+			tl_die_rec(TL_EXIT_DATA, x->no, "%s: no 'id' (string or integer): --compare aligns records by id", tty(B->name));
 		if ((int)tl_strtab_add(&ids, x->id, x->idlen, NULL) != (int)i)
-			tl_die_rec(TL_EXIT_DATA, x->no, "%s: duplicate id %s", B->name, x->id + 2);
+			tl_die_rec(TL_EXIT_DATA, x->no, "%s: duplicate id %s", tty(B->name), tty(x->id + 2));
 	}
 	static int *gold, *pa, *pb;
 	gold = tl_xmalloc((n ? n : 1) * sizeof *gold);
@@ -1005,9 +1075,9 @@ static json_t *compare(const dataset *A, const dataset *B, const size_t *sel, si
 	for (size_t j = 0; j < n; j++) {
 		const item *x = &A->it[sel[j]];
 		if (!x->id)
-			tl_die_rec(TL_EXIT_DATA, x->no, "%s: no 'id' (string or integer): --compare aligns records by id", A->name);
+			tl_die_rec(TL_EXIT_DATA, x->no, "%s: no 'id' (string or integer): --compare aligns records by id", tty(A->name));
 		if ((int)tl_strtab_add(&seen, x->id, x->idlen, NULL) != (int)j)
-			tl_die_rec(TL_EXIT_DATA, x->no, "%s: duplicate id %s", A->name, x->id + 2);
+			tl_die_rec(TL_EXIT_DATA, x->no, "%s: duplicate id %s", tty(A->name), tty(x->id + 2));
 		int bi = (int)tl_strtab_find(&ids, x->id, x->idlen);
 		if (bi < 0) {
 			if (!missing++)
@@ -1027,12 +1097,12 @@ static json_t *compare(const dataset *A, const dataset *B, const size_t *sel, si
 				first_extra = B->it[i].id + 2;
 		if (missing)
 			tl_die(TL_EXIT_DATA, "--compare: ids do not align: %zu of %zu ids of %s are missing from %s (first: %s); %zu ids of %s are not in %s",
-			       missing, n, A->name, B->name, first_missing, extra, B->name, A->name);
-		tl_die(TL_EXIT_DATA, "--compare: ids do not align: %zu ids of %s are not in %s (first: %s)", extra, B->name,
-		       A->name, first_extra ? first_extra : "?");
+			       missing, n, tty(A->name), tty(B->name), tty(first_missing), extra, tty(B->name), tty(A->name));
+		tl_die(TL_EXIT_DATA, "--compare: ids do not align: %zu ids of %s are not in %s (first: %s)", extra, tty(B->name),
+		       tty(A->name), tty(first_extra ? first_extra : "?"));
 	}
 	if (gold_diff)
-		tl_warn("--compare: %zu records have a different gold label in %s (the input's gold is used)", gold_diff, B->name);
+		tl_warn("--compare: %zu records have a different gold label in %s (the input's gold is used)", gold_diff, tty(B->name));
 	double acc_a, f1_a, acc_b, f1_b, ci_acc[2], ci_f1[2];
 	tl_metrics_acc_f1(gold, pa, NULL, n, nlabels, &acc_a, &f1_a);
 	tl_metrics_acc_f1(gold, pb, NULL, n, nlabels, &acc_b, &f1_b);
@@ -1087,7 +1157,7 @@ static void print_compare(const json_t *o)
 {
 	const json_t *a = json_object_get(o, "a"), *b = json_object_get(o, "b"), *d = json_object_get(o, "diff"),
 		     *m = json_object_get(o, "mcnemar");
-	printf("\ncomparison with %s (%lld records aligned by id)\n", json_string_value(json_object_get(o, "file")),
+	printf("\ncomparison with %s (%lld records aligned by id)\n", tty(json_string_value(json_object_get(o, "file"))),
 	       (long long)json_integer_value(json_object_get(o, "n")));
 	printf("%-14s %9s %9s\n", "", "accuracy", "macro-F1");
 	printf("%-14s %9.4f %9.4f\n", "A (input)", json_real_value(json_object_get(a, "accuracy")),
@@ -1167,9 +1237,9 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "jb:c:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': opt_json = 1; break;
-		case O_SVG: opt_svg = optarg; break;
+		case O_SVG: opt_svg = tl_parse_path("--svg", optarg); break;
 		case 'b': opt_by = optarg; break;
-		case 'c': opt_compare = optarg; break;
+		case 'c': opt_compare = tl_parse_path("--compare", optarg); break;
 		case O_BOOT: opt_boot = (int)tl_parse_long("--bootstrap", optarg, 1, 1000000); break;
 		case O_SEED: opt_seed = (uint64_t)tl_parse_long("--seed", optarg, 0, 0x7fffffffffffffffL); break;
 		case O_THR: opt_thr = tl_parse_double("--threshold", optarg, 0, 1); break;
@@ -1177,7 +1247,7 @@ int main(int argc, char **argv)
 		case O_POS: opt_pos = optarg; break;
 		case O_EXCL: opt_excl_aug = 1; break;
 		case O_EXCL_SEEN: opt_excl_seen = 1; break;
-		case O_MODEL: opt_model = optarg; break;
+		case O_MODEL: opt_model = tl_parse_path("--model", optarg); break;
 		case O_MINACC: opt_min_acc = tl_parse_double("--min-accuracy", optarg, 0, 1); break;
 		case O_MINF1: opt_min_f1 = tl_parse_double("--min-macro-f1", optarg, 0, 1); break;
 		case O_STRICT: opt_strict = 1; break;
@@ -1203,9 +1273,9 @@ int main(int argc, char **argv)
 		warn_dataset(&B);
 	}
 	if (A.n == 0)
-		tl_die(TL_EXIT_DATA, "%s: no records to evaluate", A.name);
+		tl_die(TL_EXIT_DATA, "%s: no records to evaluate", tty(A.name));
 	if (opt_pos && (int)tl_strtab_find(&label_map, opt_pos, strlen(opt_pos)) < 0)
-		tl_die(TL_EXIT_USAGE, "option --pos-label: '%s' is not a label of the input", opt_pos);
+		tl_die(TL_EXIT_USAGE, "option --pos-label: '%s' is not a label of the input", tty(opt_pos));
 	dataset *ds[2] = {&A, &B};
 	sort_labels(ds, opt_compare ? 2 : 1);
 
@@ -1247,7 +1317,7 @@ int main(int argc, char **argv)
 			if (opt_json)
 				json_object_set_new(groups, group_name[g], report_json(&S));
 			else {
-				printf("\n== %s = %s ==\n", opt_by, group_name[g]);
+				printf("\n== %s = %s ==\n", tty(opt_by), tty(group_name[g]));
 				print_report(&S);
 			}
 			report_free(&S);

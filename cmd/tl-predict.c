@@ -150,7 +150,7 @@ int main(int argc, char **argv)
 	int c;
 	while ((c = getopt_long(argc, argv, "m:k:t:b:j:h", lopts, NULL)) != -1) {
 		switch (c) {
-		case 'm': model = optarg; break;
+		case 'm': model = tl_parse_path("-m", optarg); break;
 		case 'l': logits = 1; break;
 		case 'D': device = optarg; break;
 		case 'k': topk = (int)tl_parse_long("--top-k", optarg, 1, 1000000); break;
@@ -193,7 +193,7 @@ int main(int argc, char **argv)
 	tl_source *src = tl_source_new(argv + optind, argc - optind);
 	tl_source_set_file_ends(src, 1);
 	tl_record rec;
-	int rc;
+	int rc, vocab_warned = 0;
 	while ((rc = tl_source_next_or_die(src, &rec))) {
 		if (rc == TL_SOURCE_FILE_END) { /* batches do not span files */
 			flush(&x, &b);
@@ -202,8 +202,14 @@ int main(int argc, char **argv)
 		if (rec.is_header || tl_source_first(src)) {
 			if (rec.is_header) {
 				flush(&x, &b);
-				if (tl_model_check_vocab(rec.map, x.c->vocab_sha256, dir, err, sizeof err) < 0)
+				int v = tl_model_check_vocab(rec.map, x.c->vocab_sha256, dir, err, sizeof err);
+				if (v < 0)
 					tl_die_rec(TL_EXIT_MODEL, rec.no, "%s", err);
+				/* only a model that reads token ids has a vocabulary to compare */
+				if (v > 0 && !vocab_warned && !strcmp(x.c->kind, "bert")) {
+					tl_warn("%s", err);
+					vocab_warned = 1;
+				}
 			}
 			tl_header_start(x.w, rec.is_header ? rec.map : NULL, argc, argv);
 			msgpack_packer *pk = tl_writer_key(x.w, "predict");

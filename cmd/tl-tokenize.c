@@ -192,8 +192,8 @@ int main(int argc, char **argv)
 	int c;
 	while ((c = getopt_long(argc, argv, "m:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'm': model = optarg; break;
-		case O_VOCAB: vocab_path = optarg; break;
+		case 'm': model = tl_parse_path("-m", optarg); break;
+		case O_VOCAB: vocab_path = tl_parse_path("--vocab", optarg); break;
 		case O_MODE:
 			for (mode = 0; mode < 3 && strcmp(optarg, mode_names[mode]); mode++)
 				;
@@ -216,7 +216,7 @@ int main(int argc, char **argv)
 		case O_SPLITSPEC: split_special = 1; break;
 		case O_NOSPEC: special = 0; break;
 		case O_SPEC: special = 1; break;
-		case O_BUILD: build = optarg; break;
+		case O_BUILD: build = tl_parse_path("--build-vocab", optarg); break;
 		case O_MINCOUNT: min_count = tl_parse_long("--min-count", optarg, 1, 1L << 40); break;
 		case O_MAXVOCAB: max_vocab = tl_parse_long("--max-vocab", optarg, 0, 1L << 31); break;
 		case 'h': fputs(usage, stdout); return 0;
@@ -302,7 +302,7 @@ int main(int argc, char **argv)
 	const char *in = optind < argc ? argv[optind] : "-";
 	tl_reader *r = tl_reader_open(in);
 	if (!r)
-		tl_die(TL_EXIT_IO, "cannot open %s:", in);
+		tl_die_open(in);
 	tl_writer *w = build ? NULL : tl_writer_open(stdout);
 	tl_record rec;
 	tl_tok_out out = {0};

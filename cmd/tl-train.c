@@ -14,11 +14,13 @@
 #include "tl/util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -190,7 +192,7 @@ static size_t read_stream(const char *path, tl_lin_data *d, int input, tl_leak *
 {
 	tl_reader *r = tl_reader_open(path);
 	if (!r)
-		tl_die(TL_EXIT_IO, "cannot open %s:", path ? path : "standard input");
+		tl_die_open(path ? path : "standard input");
 	tl_record rec;
 	const char *lab[MAXLAB];
 	size_t lablen[MAXLAB];
@@ -228,9 +230,9 @@ static size_t read_stream(const char *path, tl_lin_data *d, int input, tl_leak *
 			if (sp.dim < 0)
 				tl_die_rec(TL_EXIT_DATA, rec.no, "\"sparse\" has no \"dim\"");
 		} else {
-			nv = tl_rec_f32s(&rec, "vec", &vec, &vcap);
+			nv = tl_lin_rec_vec(&rec, &vec, &vcap, err, sizeof err);
 			if (nv < 0)
-				tl_die_rec(TL_EXIT_DATA, rec.no, nv == -1 ? "no \"vec\"" : "\"vec\" is not a float array");
+				tl_die_rec(TL_EXIT_DATA, rec.no, "%s", err);
 		}
 		if (tl_lin_data_add(d, text, tlen, &sp, vec, (size_t)nv, lab, lablen, nl, multi, err, sizeof err) < 0)
 			tl_die_rec(TL_EXIT_DATA, rec.no, "%s", err);
@@ -249,7 +251,7 @@ static int sniff_input(const char *path)
 {
 	tl_reader *r = tl_reader_open(path);
 	if (!r)
-		tl_die(TL_EXIT_IO, "cannot open %s:", path);
+		tl_die_open(path);
 	tl_record rec;
 	int kind = TL_IN_TEXT;
 	while (tl_reader_next_or_die(r, &rec)) {
@@ -315,7 +317,7 @@ static void check_dev(const args *a, const char *path, const tl_leak *lk)
 {
 	tl_reader *r = tl_reader_open(path);
 	if (!r)
-		tl_die(TL_EXIT_IO, "cannot open %s:", a->dev);
+		tl_die_open(a->dev);
 	tl_record rec;
 	tl_leak_eval v;
 	tl_leak_eval_init(&v, a->dev, a->drop_leaked);
@@ -348,7 +350,7 @@ static double evaluate(const tl_lin_model *m, const char *file, const char *path
 {
 	tl_reader *r = tl_reader_open(file);
 	if (!r)
-		tl_die(TL_EXIT_IO, "cannot open %s:", path);
+		tl_die_open(path);
 	tl_record rec;
 	tl_lin_scratch s = {0};
 	int C = tl_lin_nlabels(m);
@@ -377,12 +379,14 @@ static double evaluate(const tl_lin_model *m, const char *file, const char *path
 				tl_die_rec(TL_EXIT_DATA, rec.no, "--dev %s: no \"text\"", path);
 		} else if (in == TL_IN_SPARSE) {
 			const msgpack_object *o = tl_rec_get(&rec, "sparse");
-			if (!o || tl_lin_rec_sparse(o, &sp, -1, err, sizeof err) < 0)
-				tl_die_rec(TL_EXIT_DATA, rec.no, "--dev %s: no usable \"sparse\"", path);
+			if (!o)
+				tl_die_rec(TL_EXIT_DATA, rec.no, "--dev %s: no \"sparse\"", path);
+			if (tl_lin_rec_sparse(o, &sp, -1, err, sizeof err) < 0)
+				tl_die_rec(TL_EXIT_DATA, rec.no, "--dev %s: %s", path, err);
 		} else {
-			nv = tl_rec_f32s(&rec, "vec", &vec, &vcap);
+			nv = tl_lin_rec_vec(&rec, &vec, &vcap, err, sizeof err);
 			if (nv < 0)
-				tl_die_rec(TL_EXIT_DATA, rec.no, "--dev %s: no usable \"vec\"", path);
+				tl_die_rec(TL_EXIT_DATA, rec.no, "--dev %s: %s", path, err);
 		}
 		if (tl_lin_logits(m, &s, text, tlen, &sp, vec, (size_t)nv, lg) < 0)
 			tl_die_rec(TL_EXIT_DATA, rec.no, "--dev %s: features of another dimension than the model's", path);
@@ -608,6 +612,60 @@ static void on_sigint(int sig)
 }
 
 /* -m bert: the options are in bo (tl_bert_fit_opts_default applied). */
+/* ---------------- the output lock ---------------- */
+
+/* One tl-train writes an output directory (and its DIR.ckpt) at a time:
+ * flock on DIR.lock, next to DIR, taken before anything is read and held
+ * for the whole run; a second tl-train on the same DIR fails at once
+ * (exit 4). The file is removed at exit; one left by a killed run is
+ * harmless (the lock is the kernel's, released with the process). */
+static char *lock_path;
+static int lock_fd = -1;
+
+static void unlock_output(void)
+{
+	if (lock_fd < 0)
+		return;
+	unlink(lock_path); /* while still held: a waiter sees another inode and retries */
+	close(lock_fd);
+	lock_fd = -1;
+	free(lock_path);
+	lock_path = NULL;
+}
+
+static void lock_output(const char *out)
+{
+	size_t n = strlen(out);
+	while (n > 1 && out[n - 1] == '/')
+		n--;
+	tl_buf p = {0};
+	tl_buf_printf(&p, "%.*s.lock", (int)n, out);
+	for (int tries = 0;; tries++) {
+		int fd = open(tl_buf_cstr(&p), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		if (fd < 0)
+			tl_die(TL_EXIT_IO, "cannot create %s:", tl_buf_cstr(&p));
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			if (errno == EWOULDBLOCK)
+				tl_die(TL_EXIT_IO, "%.*s is being written by another tl-train (%s)", (int)n, out,
+				       tl_buf_cstr(&p));
+			tl_die(TL_EXIT_IO, "cannot lock %s:", tl_buf_cstr(&p));
+		}
+		/* the file may have been removed by its last holder between our
+		 * open and flock: the lock counts only on the file at the path */
+		struct stat a, b;
+		if (fstat(fd, &a) == 0 && stat(tl_buf_cstr(&p), &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+			lock_fd = fd;
+			break;
+		}
+		close(fd);
+		if (tries == 100)
+			tl_die(TL_EXIT_IO, "cannot lock %s: it keeps being replaced", tl_buf_cstr(&p));
+	}
+	lock_path = tl_xstrdup(tl_buf_cstr(&p));
+	tl_buf_free(&p);
+	atexit(unlock_output);
+}
+
 static int run_bert(tl_bert_fit_opts *bo, int argc, char **argv, const char *file)
 {
 	if (!bo->out)
@@ -645,10 +703,10 @@ static void bert_option(tl_bert_fit_opts *o, int c, const char *arg)
 		if (strcmp(arg, "bert"))
 			tl_die(TL_EXIT_USAGE, "option -m: '%s' given twice with bert", arg);
 		break;
-	case 'o': o->out = arg; break;
-	case O_PRETRAINED: o->pretrained = arg; break;
-	case O_TRAIN: o->train = arg; break;
-	case O_DEV: o->dev = arg; break;
+	case 'o': o->out = tl_parse_path("-o", arg); break;
+	case O_PRETRAINED: o->pretrained = tl_parse_path("--pretrained", arg); break;
+	case O_TRAIN: o->train = tl_parse_path("--train", arg); break;
+	case O_DEV: o->dev = tl_parse_path("--dev", arg); break;
 	case O_DROPLEAK: o->drop_leaked = 1; break;
 	case O_LABELS: o->labels = arg; break;
 	case O_EPOCHS: o->epochs = tl_parse_long("--epochs", arg, 1, 100000); break;
@@ -685,7 +743,7 @@ static void bert_option(tl_bert_fit_opts *o, int c, const char *arg)
 	case O_MAXLEN: o->max_len = tl_parse_long("--max-len", arg, 2, 1 << 20); break;
 	case O_DROPOUT: o->dropout = tl_parse_double("--dropout", arg, 0, 0.99); break;
 	case O_LS: o->ls = tl_parse_double("--label-smoothing", arg, 0, 1); break;
-	case O_CW: o->class_weights = arg; break;
+	case O_CW: o->class_weights = tl_parse_path("--class-weights", arg); break;
 	case O_FREEZE: o->freeze = arg; break;
 	case O_LLD: o->lld = tl_parse_double("--layer-lr-decay", arg, 0, 1e6); break;
 	case O_EVAL: o->eval_every = tl_parse_long("--eval-every", arg, 0, 1L << 40); break;
@@ -703,10 +761,10 @@ static void bert_option(tl_bert_fit_opts *o, int c, const char *arg)
 	case O_SEED: o->seed = (uint64_t)tl_parse_long("--seed", arg, 0, (1L << 62)); break;
 	case O_THREADS: o->threads = tl_parse_long("--threads", arg, 0, 4096); break;
 	case O_CKE: o->ckpt_every = tl_parse_long("--checkpoint-every", arg, 0, 1L << 40); break;
-	case O_CKD: o->ckpt_dir = arg; break;
-	case O_RESUME: o->resume = arg; break;
+	case O_CKD: o->ckpt_dir = tl_parse_path("--checkpoint-dir", arg); break;
+	case O_RESUME: o->resume = tl_parse_path("--resume", arg); break;
 	case O_PE: o->progress_every = tl_parse_long("--progress-every", arg, 1, 1L << 40); break;
-	case O_LOG: o->log = arg; break;
+	case O_LOG: o->log = tl_parse_path("--log", arg); break;
 	case O_DEVICE: o->device = arg; break;
 	case 'q': o->quiet = 1; break;
 	case 'f':
@@ -800,17 +858,17 @@ int main(int argc, char **argv)
 		}
 		switch (c) {
 		case 'm': break;
-		case 'o': a.out = arg; break;
+		case 'o': a.out = tl_parse_path("-o", arg); break;
 		case 'f':
 		case O_FORCE: a.force = 1; break;
-		case O_DEV: a.dev = arg; break;
+		case O_DEV: a.dev = tl_parse_path("--dev", arg); break;
 		case O_DROPLEAK: a.drop_leaked = 1; break;
 		case O_EPOCHS: epochs = tl_parse_long("--epochs", arg, 1, 100000); have_epochs = 1; break;
 		case O_LR: lr = tl_parse_double("--lr", arg, 1e-9, 1e6); have_lr = 1; break;
 		case O_SEED: set.seed = (uint64_t)tl_parse_long("--seed", arg, 0, INT64_MAX); break;
 		case O_THREADS: set.threads = (int)tl_parse_long("--threads", arg, 0, 1024); break;
 		case 'q': a.quiet = 1; break;
-		case O_LOG: a.log = arg; break;
+		case O_LOG: a.log = tl_parse_path("--log", arg); break;
 		case O_DEVICE: device = arg; break;
 		case O_DIM: set.dim = (int)tl_parse_long("--dim", arg, 1, 10000); break;
 		case O_WNG: set.word_ngrams = (int)tl_parse_long("--word-ngrams", arg, 1, 16); break;
@@ -828,7 +886,7 @@ int main(int argc, char **argv)
 				tl_die(TL_EXIT_USAGE, "option --loss: unknown loss '%s' (softmax, hs, ova)", arg);
 			break;
 		case O_BATCH: set.batch = (int)tl_parse_long("--batch", arg, 1, 65536); break;
-		case O_INIT: set.init_vectors = arg; break;
+		case O_INIT: set.init_vectors = tl_parse_path("--init-vectors", arg); break;
 		case O_NOLOWER: set.lower = 0; break;
 		case O_INPUT:
 			if (strcmp(arg, "auto") && strcmp(arg, "text") && strcmp(arg, "sparse") && strcmp(arg, "vec"))
@@ -851,6 +909,8 @@ int main(int argc, char **argv)
 	if (bert) {
 		if (optind < argc - 1)
 			tl_die(TL_EXIT_USAGE, "one input FILE at most (got %d)", argc - optind);
+		if (bo.out)
+			lock_output(bo.out);
 		return run_bert(&bo, argc, argv, optind < argc ? argv[optind] : NULL);
 	}
 
@@ -867,6 +927,7 @@ int main(int argc, char **argv)
 		tl_die(TL_EXIT_USAGE, "-m: unknown model kind '%s' (fasttext, linear, bert)", a.model);
 	if (!a.out)
 		tl_die(TL_EXIT_USAGE, "no output directory: use -o DIR");
+	lock_output(a.out);
 	if (!a.force) {
 		FILE *f = fopen(a.out, "r");
 		if (f || errno != ENOENT) {

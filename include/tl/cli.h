@@ -50,6 +50,12 @@ void tl_print_version(void);
  * the option when the value is not a number in [lo, hi]. */
 long tl_parse_long(const char *opt, const char *s, long lo, long hi);
 double tl_parse_double(const char *opt, const char *s, double lo, double hi);
+/* Die (TL_EXIT_IO) after an input file could not be opened, errno set:
+ * "NAME: is a directory" or "cannot open NAME: <strerror>". */
+void tl_die_open(const char *name) __attribute__((noreturn));
+/* A path option's value: s itself, or die with TL_EXIT_USAGE ("option
+ * OPT: empty path") when it is empty. */
+const char *tl_parse_path(const char *opt, const char *s);
 
 /* Read the next record or die (TL_EXIT_DATA / TL_EXIT_IO) with a message
  * naming the record (its number in r). Returns 0 at end of input, 1 with a

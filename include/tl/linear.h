@@ -139,5 +139,13 @@ int tl_lin_logits(const tl_lin_model *m, tl_lin_scratch *s, const char *text, si
  * or a map {index: value}; dim_default when there is no "dim". Returns 0,
  * or -1 with a message. */
 int tl_lin_rec_sparse(const msgpack_object *o, tl_sparse *sp, long dim_default, char *msg, size_t msz);
+/* Read a record's "vec" into *buf (grown with realloc, owned by the
+ * caller): the element count, or -1 (absent), -2 (not a float array),
+ * -3 (a NaN or infinite value) with a message. */
+long tl_lin_rec_vec(const tl_record *rec, float **buf, size_t *cap, char *msg, size_t msz);
+/* 0 when v[0..n) are all finite, else -1 with '"FIELD" has a non-finite
+ * value (NaN at I)'; I is at[i] when at is given (sparse indices), else i.
+ * The sparse and vec readers above and tl_lin_data_add call it. */
+int tl_lin_check_finite(const char *field, const float *v, size_t n, const int32_t *at, char *msg, size_t msz);
 
 #endif

@@ -45,9 +45,11 @@ int tl_model_config_int(const json_t *cfg, const char *dir, const char *key, lon
 int tl_model_vocab_sha256(const char *dir, char out[65], char *err, size_t errsz);
 
 /* Check a stream header against the model's vocabulary sha: 0 when it
- * matches or cannot be checked (no header, header without
- * tokenizer.vocab_sha256, model without vocab.txt: ids made by other
- * means are trusted), -1 with err on a mismatch. hdr is the header
+ * matches or there is nothing to check (no header, header without
+ * tokenizer.vocab_sha256: ids made by other means are trusted), -1 with
+ * err on a mismatch, 1 with err ("DIR: no vocab.txt: cannot check ...")
+ * when the header names a vocabulary but the model has no vocab.txt
+ * (model_sha NULL or ""): the caller warns once. hdr is the header
  * record's map or NULL. */
 int tl_model_check_vocab(const msgpack_object *hdr, const char *model_sha, const char *model_dir, char *err,
 			 size_t errsz);

@@ -39,6 +39,12 @@ typedef struct tl_reader tl_reader;
  * read transparently. Returns NULL with errno set when the file cannot be
  * opened. Free with tl_reader_close. */
 tl_reader *tl_reader_open(const char *path);
+/* Open an input file for gzip-transparent reading (a zlib gzFile as void
+ * *; path NULL or "-" means stdin): the one opening of every input FILE
+ * (tl_reader_open, tl_source, tl_input_open). NULL with errno set when it
+ * cannot be opened; EISDIR for a directory (read(2) would fail later with
+ * no name attached). */
+void *tl_gzopen_input(const char *path);
 /* Same over an already open zlib gzFile (passed as void * to keep zlib out
  * of this header); the reader takes ownership and gzcloses it. */
 tl_reader *tl_reader_open_gz(void *gz);

@@ -116,6 +116,20 @@ long tl_parse_long(const char *opt, const char *s, long lo, long hi)
 	return v;
 }
 
+void tl_die_open(const char *name)
+{
+	if (errno == EISDIR)
+		tl_die(TL_EXIT_IO, "%s: is a directory", name);
+	tl_die(TL_EXIT_IO, "cannot open %s:", name);
+}
+
+const char *tl_parse_path(const char *opt, const char *s)
+{
+	if (!s || !*s)
+		tl_die(TL_EXIT_USAGE, "option %s: empty path", opt);
+	return s;
+}
+
 double tl_parse_double(const char *opt, const char *s, double lo, double hi)
 {
 	char *end;

@@ -89,7 +89,23 @@ int tl_classifier_predict(tl_classifier *c, const tl_record *recs, size_t n, flo
 	e->msg[0] = 0;
 	if (n == 0)
 		return 0;
-	return c->ops->predict(c, recs, n, logits, e);
+	if (c->ops->predict(c, recs, n, logits, e) < 0)
+		return -1;
+	/* a NaN or infinite score (non-finite features, an overflow) would
+	 * become a NaN probability and an empty pred that reads as an
+	 * abstention: a data error of the record, for every model kind */
+	size_t k = (size_t)c->nlabels;
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < k; j++) {
+			float v = logits[i * k + j];
+			if (!isfinite(v)) {
+				seterr(e, TL_EXIT_DATA, "the model's score for label '%s' is not finite (%s)",
+				       c->labels[j], isnan(v) ? "NaN" : v > 0 ? "inf" : "-inf");
+				e->index = i;
+				return -1;
+			}
+		}
+	return 0;
 }
 
 void tl_classifier_probs(const tl_classifier *c, float *x, size_t n)

@@ -132,6 +132,21 @@ void tl_lin_data_free(tl_lin_data *d)
 	free(d);
 }
 
+/* The first non-finite value of v[0..n) as a message naming field:
+ * '"vec" has a non-finite value (NaN at 17)'; at = the index printed for
+ * element i (NULL: i itself). 0 when all are finite. The one check of
+ * every feature value a linear model reads (training and prediction). */
+int tl_lin_check_finite(const char *field, const float *v, size_t n, const int32_t *at, char *msg, size_t msz)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!isfinite(v[i])) {
+			snprintf(msg, msz, "\"%s\" has a non-finite value (%s at %lld)", field,
+				 isnan(v[i]) ? "NaN" : v[i] > 0 ? "inf" : "-inf", at ? (long long)at[i] : (long long)i);
+			return -1;
+		}
+	return 0;
+}
+
 int tl_lin_data_add(tl_lin_data *d, const char *text, size_t len, const tl_sparse *sp, const float *vec,
 		    size_t vlen, const char *const *labels, const size_t *lablen, int nlab, int multi, char *err,
 		    size_t errsz)
@@ -152,6 +167,8 @@ int tl_lin_data_add(tl_lin_data *d, const char *text, size_t len, const tl_spars
 				seterr(err, errsz, "sparse index %d outside [0, %ld)", sp->idx[i], sp->dim);
 				return -1;
 			}
+		if (tl_lin_check_finite("sparse", sp->val, sp->n, sp->idx, err, errsz) < 0)
+			return -1;
 		d->dim = sp->dim;
 		GROW(d->idx, d->nval, d->vcap, d->nval + sp->n);
 		d->val = tl_xrealloc(d->val, d->vcap * sizeof *d->val);
@@ -167,11 +184,8 @@ int tl_lin_data_add(tl_lin_data *d, const char *text, size_t len, const tl_spars
 			seterr(err, errsz, "empty vec");
 			return -1;
 		}
-		for (size_t i = 0; i < vlen; i++)
-			if (!isfinite(vec[i])) {
-				seterr(err, errsz, "vec[%zu] is not finite", i);
-				return -1;
-			}
+		if (tl_lin_check_finite("vec", vec, vlen, NULL, err, errsz) < 0)
+			return -1;
 		d->dim = (long)vlen;
 		size_t cap = d->vcap;
 		GROW(d->val, d->nval, cap, d->nval + vlen);
@@ -1396,7 +1410,7 @@ static int rec_sparse(const msgpack_object *o, tl_sparse *sp, long dim_default, 
 			sp->val[i] = (float)v;
 		}
 		sp->n = n;
-		return 0;
+		return tl_lin_check_finite("sparse", sp->val, n, sp->idx, msg, msz);
 	}
 	size_t n = o->via.map.size;
 	if (n > sp->cap) {
@@ -1436,12 +1450,24 @@ static int rec_sparse(const msgpack_object *o, tl_sparse *sp, long dim_default, 
 		sp->idx[i] = (int32_t)ki;
 	}
 	sp->n = n;
-	return 0;
+	return tl_lin_check_finite("sparse", sp->val, n, sp->idx, msg, msz);
 }
 
 int tl_lin_rec_sparse(const msgpack_object *o, tl_sparse *sp, long dim_default, char *msg, size_t msz)
 {
 	return rec_sparse(o, sp, dim_default, msg, msz);
+}
+
+long tl_lin_rec_vec(const tl_record *rec, float **buf, size_t *cap, char *msg, size_t msz)
+{
+	long nv = tl_rec_f32s(rec, "vec", buf, cap);
+	if (nv < 0) {
+		snprintf(msg, msz, nv == -1 ? "no \"vec\"" : "\"vec\" is not a float array");
+		return nv;
+	}
+	if (tl_lin_check_finite("vec", *buf, (size_t)nv, NULL, msg, msz) < 0)
+		return -3;
+	return nv;
 }
 
 static int lin_predict(tl_classifier *c, const tl_record *recs, size_t n, float *logits, tl_classifier_err *e)
@@ -1483,9 +1509,8 @@ static int lin_predict(tl_classifier *c, const tl_record *recs, size_t n, float 
 		} else {
 			float *v = NULL;
 			size_t cap = 0;
-			long nv = tl_rec_f32s(r, "vec", &v, &cap);
+			long nv = tl_lin_rec_vec(r, &v, &cap, msg, sizeof msg);
 			if (nv < 0) {
-				snprintf(msg, sizeof msg, nv == -1 ? "no \"vec\"" : "\"vec\" is not a float array");
 				rc = -1;
 			} else if (tl_lin_logits(m, s, NULL, 0, NULL, v, (size_t)nv, out) < 0) {
 				snprintf(msg, sizeof msg, "vec of length %ld, the model has %ld", nv, m->D);

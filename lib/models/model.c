@@ -135,7 +135,7 @@ int tl_model_vocab_sha256(const char *dir, char out[65], char *err, size_t errsz
 int tl_model_check_vocab(const msgpack_object *hdr, const char *model_sha, const char *model_dir, char *err,
 			 size_t errsz)
 {
-	if (!hdr || !model_sha || !*model_sha)
+	if (!hdr)
 		return 0;
 	const msgpack_object *tok = tl_map_get(hdr, "tokenizer");
 	if (!tok || tok->type != MSGPACK_OBJECT_MAP)
@@ -145,6 +145,11 @@ int tl_model_check_vocab(const msgpack_object *hdr, const char *model_sha, const
 		return 0;
 	if (sha->type != MSGPACK_OBJECT_STR)
 		return tl_errf(err, errsz, "stream header: tokenizer.vocab_sha256 is not a string");
+	if (!model_sha || !*model_sha) {
+		snprintf(err, errsz, "%s: no vocab.txt: cannot check that the stream was tokenized with this model's vocabulary",
+			 model_dir);
+		return 1;
+	}
 	if (sha->via.str.size != 64 || memcmp(sha->via.str.ptr, model_sha, 64) != 0)
 		return tl_errf(err, errsz,
 			    "the stream was tokenized with another vocabulary (sha256 %.12s...) than the model's %s/vocab.txt (%.12s...): tokenize with the model's vocabulary %s/vocab.txt",

@@ -109,8 +109,7 @@ static int ends_with(const char *s, const char *suffix)
 tl_input *tl_input_open(const char *path, int format)
 {
 	int is_stdin = !path || !strcmp(path, "-");
-	errno = 0;
-	gzFile gz = is_stdin ? gzdopen(0, "rb") : gzopen(path, "rb");
+	gzFile gz = tl_gzopen_input(path);
 	if (!gz) {
 		if (!errno)
 			errno = ENOMEM;

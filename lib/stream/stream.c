@@ -3,7 +3,10 @@
 #include "tl/util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 /* ---------------- reading ---------------- */
@@ -29,13 +32,33 @@ struct tl_reader {
 	char err[256];
 };
 
+void *tl_gzopen_input(const char *path)
+{
+	int is_stdin = !path || strcmp(path, "-") == 0;
+	errno = 0;
+	int fd = is_stdin ? 0 : open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	struct stat st;
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		if (!is_stdin)
+			close(fd);
+		errno = EISDIR;
+		return NULL;
+	}
+	gzFile gz = gzdopen(fd, "rb");
+	if (!gz) {
+		int e = errno ? errno : ENOMEM;
+		if (!is_stdin)
+			close(fd);
+		errno = e;
+	}
+	return gz;
+}
+
 tl_reader *tl_reader_open(const char *path)
 {
-	gzFile gz;
-	if (!path || strcmp(path, "-") == 0)
-		gz = gzdopen(0, "rb");
-	else
-		gz = gzopen(path, "rb");
+	gzFile gz = tl_gzopen_input(path);
 	if (!gz) {
 		if (!errno)
 			errno = ENOMEM;
@@ -361,8 +384,9 @@ static int source_open(tl_source *s, tl_err *e)
 		const char *path = s->files[s->next++];
 		int is_stdin = strcmp(path, "-") == 0;
 		s->name = is_stdin ? "standard input" : path;
-		errno = 0;
-		gzFile gz = is_stdin ? gzdopen(0, "rb") : gzopen(path, "rb");
+		gzFile gz = tl_gzopen_input(path);
+		if (!gz && errno == EISDIR)
+			return tl_seterr(e, TL_EXIT_IO, "%s: is a directory", s->name);
 		if (!gz)
 			return tl_seterr(e, TL_EXIT_IO, "cannot open %s: %s", s->name, strerror(errno ? errno : ENOMEM));
 		gzbuffer(gz, 1 << 17);

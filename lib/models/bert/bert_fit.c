@@ -98,6 +98,8 @@ static int ds_read(dataset *d, const char *path, const char *what, int max_len, 
 		   tl_err *e)
 {
 	tl_reader *r = tl_reader_open(path);
+	if (!r && errno == EISDIR)
+		return tl_seterr(e, TL_EXIT_IO, "%s: is a directory", path ? path : "standard input");
 	if (!r)
 		return tl_seterr(e, TL_EXIT_IO, "cannot open %s: %s", path ? path : "standard input", strerror(errno));
 	tl_record rec;
@@ -794,6 +796,10 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 	k->set_threads((int)o.threads);
 	if (!(m = tl_bert_load(mdir, k, err, sizeof err)))
 		FAIL(TL_EXIT_MODEL, "%s", err);
+	/* the model written carries the tokenizer's vocabulary (tl-train(1)):
+	 * without it no later tool can check a stream's token ids */
+	if (!m->vocab_sha256[0])
+		FAIL(TL_EXIT_MODEL, "%s: no vocab.txt (the model directory must carry the tokenizer's vocabulary)", mdir);
 	if (!(mcfg = tl_model_read_config(mdir, err, sizeof err)))
 		FAIL(TL_EXIT_MODEL, "%s", err);
 	if (o.max_len > m->cfg.max_pos) {
