@@ -120,8 +120,14 @@ int tl_reader_next(tl_reader *r, tl_record *rec)
 			snprintf(r->err, sizeof r->err, "malformed msgpack (is the input a tl stream?)");
 			return TL_READ_ERR;
 		}
-		if (ret == MSGPACK_UNPACK_NOMEM_ERROR)
-			tl_oom("out of memory while reading record %llu", (unsigned long long)r->count + 1);
+		if (ret == MSGPACK_UNPACK_NOMEM_ERROR) {
+			/* msgpack-c's nesting limit, or a declared count too large
+			 * to allocate: bad data, not a failure of the tool */
+			r->count++;
+			snprintf(r->err, sizeof r->err,
+				 "record nested more than 32 levels deep or declaring more elements than memory holds");
+			return TL_READ_ERR;
+		}
 		/* MSGPACK_UNPACK_CONTINUE: need more bytes */
 		if (r->eof) {
 			if (msgpack_unpacker_message_size(&r->up) > 0) {
