@@ -10,6 +10,10 @@ int tl_label_scalar(const msgpack_object *o, tl_label_fn fn, void *ctx, int *id)
 {
 	char tmp[32];
 	if (o->type == MSGPACK_OBJECT_STR) {
+		if (!o->via.str.size) { /* msgpack-c gives "" a NULL pointer */
+			*id = fn(ctx, "", 0);
+			return 0;
+		}
 		if (memchr(o->via.str.ptr, 0, o->via.str.size))
 			return -1;
 		*id = fn(ctx, o->via.str.ptr, o->via.str.size);

@@ -15,13 +15,15 @@ static void check(const tl_wn_list *l, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		const char *s = tl_wn_list_at(l, i);
+		if (!(s && s[0] && strlen(s) <= TL_WN_MAXWORD * 4))
+			fprintf(stderr, "result %zu of %zu: '%s'\n", i, n, s ? s : "(null)");
 		FZ_CHECK(s && s[0] && strlen(s) <= TL_WN_MAXWORD * 4);
 	}
 }
 
 static void lookups(const tl_wordnet *wn, const char *w, size_t len, tl_wn_list *l)
 {
-	check(l, tl_wordnet_lemmas(wn, w, len, l));
+	check(l, tl_wordnet_lemmas(wn, w, len, l)); /* lemmas */
 	check(l, tl_wordnet_synonyms(wn, w, len, l));
 	for (int pos = 0; pos < TL_WN_NPOS; pos++) {
 		(void)tl_wordnet_has(wn, w, len, pos);
