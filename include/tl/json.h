@@ -25,11 +25,17 @@ void tl_json_from_msgpack(tl_buf *b, const msgpack_object *o, const char *key, s
 /* Append s as a JSON string literal (quoted, escaped). */
 void tl_json_string(tl_buf *b, const char *s, size_t len);
 
+/* The deepest nesting of maps and arrays a stream record may have, the
+ * record's own map counted: msgpack-c's limit, so the stream reader's. */
+#define TL_JSON_MAX_DEPTH 32
+
 /* Parse one JSON text (a line) and pack it into pk. Returns 0, or -1 with
  * a message in err (e.g. "invalid JSON at column 7: ...", "not a JSON
- * object"). With want_object the top level must be an object. The packed
- * bytes go to pk's buffer (the caller's); on -1 part of the record may
- * already be packed there, so the caller discards that buffer's content. */
+ * object", "nested more than 32 levels deep ..." beyond
+ * TL_JSON_MAX_DEPTH). With want_object the top level must be an object.
+ * The packed bytes go to pk's buffer (the caller's); on -1 part of the
+ * record may already be packed there, so the caller discards that
+ * buffer's content. */
 int tl_json_to_msgpack(msgpack_packer *pk, const char *text, size_t len, int want_object, char *err, size_t errsz);
 
 #endif

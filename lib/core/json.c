@@ -208,6 +208,29 @@ static int pack_json(msgpack_packer *pk, json_t *j, const char *key)
 	return -1;
 }
 
+/* Whether j nests more than limit containers (j itself counted). */
+static int too_deep(json_t *j, int limit)
+{
+	if (!json_is_object(j) && !json_is_array(j))
+		return 0;
+	if (limit <= 0)
+		return 1;
+	if (json_is_array(j)) {
+		for (size_t i = 0; i < json_array_size(j); i++)
+			if (too_deep(json_array_get(j, i), limit - 1))
+				return 1;
+		return 0;
+	}
+	const char *k;
+	json_t *v;
+	json_object_foreach(j, k, v)
+	{
+		if (too_deep(v, limit - 1))
+			return 1;
+	}
+	return 0;
+}
+
 int tl_json_to_msgpack(msgpack_packer *pk, const char *text, size_t len, int want_object, char *err, size_t errsz)
 {
 	json_error_t je;
@@ -218,6 +241,12 @@ int tl_json_to_msgpack(msgpack_packer *pk, const char *text, size_t len, int wan
 	}
 	if (want_object && !json_is_object(j)) {
 		snprintf(err, errsz, "not a JSON object: each line must be one object");
+		json_decref(j);
+		return -1;
+	}
+	if (too_deep(j, TL_JSON_MAX_DEPTH)) {
+		snprintf(err, errsz, "nested more than %d levels deep (a record no tl tool could read back)",
+			 TL_JSON_MAX_DEPTH);
 		json_decref(j);
 		return -1;
 	}
