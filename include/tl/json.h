@@ -4,7 +4,8 @@
  * the keys ids/type_ids/attention_mask become int arrays, under vec/logits
  * float arrays, any other bin a base64 string.
  * JSON -> msgpack: the reverse; int arrays under ids/type_ids and number
- * arrays under vec/logits are stored as bins (DESIGN.md section 2).
+ * arrays under vec/logits are stored as bins (DESIGN.md section 2), unless
+ * a value does not fit (int32, or float range): then as a plain array.
  *
  * Ownership: nothing here allocates anything the caller must free apart
  * from what it appends to the caller's own buffers. The tl_buf functions

@@ -2,6 +2,7 @@
 #include "tl/json.h"
 
 #include <jansson.h>
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -176,7 +177,7 @@ static int pack_json(msgpack_packer *pk, json_t *j, const char *key)
 				json_t *e = json_array_get(j, i);
 				ok = ints ? json_is_integer(e) && json_integer_value(e) >= INT32_MIN &&
 						    json_integer_value(e) <= INT32_MAX
-					  : json_is_number(e);
+					  : json_is_number(e) && fabs(json_number_value(e)) <= FLT_MAX;
 			}
 			if (ok) {
 				msgpack_pack_bin(pk, n * 4);
