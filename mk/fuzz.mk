@@ -15,7 +15,7 @@ CLANG ?= clang
 
 FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -fopenmp -O1 -g -fno-omit-frame-pointer -march=$(ARCH) \
-	-Wall -Wno-unknown-pragmas $(FUZZ_SAN) -Iinclude -I. $(PKG_CFLAGS)
+	-Wall -Wno-unknown-pragmas -Wno-pass-failed $(FUZZ_SAN) -Iinclude -I. $(PKG_CFLAGS)
 FUZZ_LIBS = -fopenmp $(PKG_LIBS) -lm -lpthread
 
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
