@@ -8,6 +8,7 @@
 #include "tl/metrics.h"
 #include "tl/model.h"
 #include "tl/stream.h"
+#include "tl/probs.h"
 #include "tl/strtab.h"
 #include "tl/util.h"
 
@@ -213,27 +214,16 @@ static void push_prob(dataset *d, int id, double v)
 	d->qval[d->nq++] = v;
 }
 
+static int label_cb(void *ctx, const char *s, size_t n)
+{
+	(void)ctx;
+	return label_id(s, n);
+}
+
 /* One label value: string, or an integer written as decimal. 0 or -1. */
 static int scalar_label(const msgpack_object *o, int *id)
 {
-	char tmp[32];
-	if (o->type == MSGPACK_OBJECT_STR) {
-		if (memchr(o->via.str.ptr, 0, o->via.str.size))
-			return -1;
-		*id = label_id(o->via.str.ptr, o->via.str.size);
-		return 0;
-	}
-	if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
-		int n = snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)o->via.u64);
-		*id = label_id(tmp, (size_t)n);
-		return 0;
-	}
-	if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
-		int n = snprintf(tmp, sizeof tmp, "%lld", (long long)o->via.i64);
-		*id = label_id(tmp, (size_t)n);
-		return 0;
-	}
-	return -1;
+	return tl_label_scalar(o, label_cb, NULL, id);
 }
 
 /* label or pred: pushes the ids; returns the count, or -1 when malformed.
@@ -314,6 +304,9 @@ static void read_dataset(dataset *d, const char *path, const tl_keyset *keys)
 	d->name = path && strcmp(path, "-") ? path : "standard input";
 	static tl_reader *r; /* static: reachable when an error exits */
 	static tl_buf kb;
+	static int *pq_ids; /* one record's probs */
+	static double *pq_vals;
+	static size_t pq_cap;
 	r = tl_reader_open(path);
 	if (!r)
 		tl_die_open(tty(d->name));
@@ -413,36 +406,18 @@ static void read_dataset(dataset *d, const char *path, const tl_keyset *keys)
 		const msgpack_object *q = tl_rec_get(&rec, "probs");
 		if (!q)
 			continue;
-		if (q->type != MSGPACK_OBJECT_MAP) {
+		long nq = tl_probs_parse(q, label_cb, NULL, &pq_ids, &pq_vals, &pq_cap);
+		if (nq == TL_PROBS_NOT_MAP) {
 			bad_record(rec.no, "'probs' is not a map of label -> probability", &d->probs_bad,
 				   &d->first_probs_bad);
 			continue;
 		}
 		size_t q0 = d->nq;
 		double sum = 0;
-		int bad = 0, hasgold = 0, undeclared = 0;
-		for (uint32_t i = 0; i < q->via.map.size && !bad; i++) {
-			const msgpack_object *k = &q->via.map.ptr[i].key, *v = &q->via.map.ptr[i].val;
-			int lid;
-			double val;
-			if (scalar_label(k, &lid) < 0) {
-				bad = 1;
-				break;
-			}
-			if (v->type == MSGPACK_OBJECT_FLOAT32 || v->type == MSGPACK_OBJECT_FLOAT64)
-				val = v->via.f64;
-			else if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-				val = (double)v->via.u64;
-			else if (v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
-				val = (double)v->via.i64;
-			else {
-				bad = 1;
-				break;
-			}
-			if (!(val >= 0 && val <= 1)) {
-				bad = 1;
-				break;
-			}
+		int bad = nq < 0, hasgold = 0, undeclared = 0;
+		for (long i = 0; i < nq; i++) {
+			int lid = pq_ids[i];
+			double val = pq_vals[i];
 			if (have_declared && !label_declared[lid])
 				undeclared = 1;
 			for (int j = 0; j < ng; j++)
@@ -471,6 +446,11 @@ static void read_dataset(dataset *d, const char *path, const tl_keyset *keys)
 		x->nprob = (int)(d->nq - q0);
 	}
 	tl_buf_free(&kb);
+	free(pq_ids);
+	free(pq_vals);
+	pq_ids = NULL;
+	pq_vals = NULL;
+	pq_cap = 0;
 	tl_reader_close(r);
 }
 

@@ -1,22 +1,58 @@
-# make fuzz: run the libFuzzer harness of the safetensors reader for
-# FUZZ_TIME seconds (default 60) from the committed seed corpus. Needs
-# clang; skipped with a message without it. `make check` runs it.
+# make fuzz: build the libFuzzer harnesses tests/fuzz/fuzz_*.c (one per
+# parser) against the whole library compiled with clang under
+# ASan/UBSan, and run each for FUZZ_TIME seconds (default 5: about 80 s
+# for all) from its committed seed corpus tests/fuzz/corpus/NAME/. One
+# summary line per harness; a crash, leak or sanitizer report fails the
+# target and leaves the input in $(FUZZ_BUILD)/crash-NAME-*.
+# make fuzz-long FUZZ_TIME=1800: the same, longer (a campaign).
+# make fuzz-build: only build. Needs clang; skipped with a message
+# without it. `make check` runs `make fuzz`.
 FUZZ_BUILD ?= build-fuzz
-FUZZ_TIME ?= 60
+FUZZ_TIME ?= 5
+FUZZ_LONG_TIME ?= 600
+FUZZ_MAX_LEN ?= 8192
 CLANG ?= clang
 
-.PHONY: fuzz
+FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -fopenmp -O1 -g -fno-omit-frame-pointer -march=$(ARCH) \
+	-Wall -Wno-unknown-pragmas -Wno-pass-failed $(FUZZ_SAN) -Iinclude -I. $(PKG_CFLAGS)
+FUZZ_LIBS = -fopenmp $(PKG_LIBS) -lm -lpthread
+
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRC))
+FUZZ_BINS := $(patsubst %,$(FUZZ_BUILD)/fuzz_%,$(FUZZ_NAMES))
+FUZZ_OBJ := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(LIB_SRC)) $(FUZZ_BUILD)/gen/embed_vocab.o
+
+.PHONY: fuzz fuzz-long fuzz-build
 fuzz:
 	@if command -v $(CLANG) >/dev/null 2>&1; then \
-		$(MAKE) --no-print-directory $(FUZZ_BUILD)/fuzz_safetensors && \
-		mkdir -p $(FUZZ_BUILD)/corpus && \
-		$(FUZZ_BUILD)/fuzz_safetensors -max_total_time=$(FUZZ_TIME) -max_len=8192 -print_final_stats=1 \
-			$(FUZZ_BUILD)/corpus tests/fuzz/corpus 2>$(FUZZ_BUILD)/fuzz.log && \
-		tail -n 3 $(FUZZ_BUILD)/fuzz.log || { tail -n 40 $(FUZZ_BUILD)/fuzz.log; exit 1; }; \
+		$(MAKE) --no-print-directory fuzz-build && \
+		FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_TIME=$(FUZZ_TIME) FUZZ_MAX_LEN=$(FUZZ_MAX_LEN) \
+			sh tests/fuzz/run.sh $(FUZZ_NAMES); \
 	else echo "fuzz: $(CLANG) not found, skipped"; fi
 
-$(FUZZ_BUILD)/fuzz_safetensors: tests/fuzz/fuzz_safetensors.c lib/models/safetensors.c lib/core/util.c include/tl/safetensors.h
-	@mkdir -p $(FUZZ_BUILD)
-	$(CLANG) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		-Iinclude tests/fuzz/fuzz_safetensors.c lib/models/safetensors.c lib/core/util.c \
-		$$(pkg-config --cflags --libs jansson) -lm -o $@
+fuzz-long:
+	$(MAKE) --no-print-directory fuzz FUZZ_TIME=$(if $(filter command line,$(origin FUZZ_TIME)),$(FUZZ_TIME),$(FUZZ_LONG_TIME))
+
+fuzz-build: $(FUZZ_BINS)
+
+$(FUZZ_BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "CC (fuzz) $<"
+	@$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+
+$(FUZZ_BUILD)/gen/embed_vocab.c: $(EMBED_VOCAB) mk/embed.sh
+	@mkdir -p $(dir $@)
+	sh mk/embed.sh tl_embed_vocab_uncased $(EMBED_VOCAB) > $@.tmp && mv $@.tmp $@
+
+$(FUZZ_BUILD)/gen/embed_vocab.o: $(FUZZ_BUILD)/gen/embed_vocab.c
+	$(CLANG) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FUZZ_BUILD)/libtl-fuzz.a: $(FUZZ_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_BUILD)/libtl-fuzz.a
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_BUILD)/libtl-fuzz.a $(FUZZ_LIBS)
+
+-include $(shell find $(FUZZ_BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,7 +1,7 @@
 #!/bin/sh
 # make deps: install the Debian packages tl needs, when they are missing.
 set -e
-PKGS="build-essential pkg-config libopenblas-dev libutf8proc-dev libmsgpack-dev libjansson-dev zlib1g-dev bats man-db wordnet-base jq clang libclang-rt-14-dev"
+PKGS="build-essential pkg-config libopenblas-dev libutf8proc-dev libmsgpack-dev libjansson-dev zlib1g-dev bats man-db wordnet-base jq clang libclang-rt-14-dev libomp-dev"
 PKGS="$PKGS ${TL_EXTRA_DEPS:-}"
 missing=""
 for p in $PKGS; do

@@ -4,7 +4,8 @@
  * the keys ids/type_ids/attention_mask become int arrays, under vec/logits
  * float arrays, any other bin a base64 string.
  * JSON -> msgpack: the reverse; int arrays under ids/type_ids and number
- * arrays under vec/logits are stored as bins (DESIGN.md section 2).
+ * arrays under vec/logits are stored as bins (DESIGN.md section 2), unless
+ * a value does not fit (int32, or float range): then as a plain array.
  *
  * Ownership: nothing here allocates anything the caller must free apart
  * from what it appends to the caller's own buffers. The tl_buf functions
@@ -27,9 +28,11 @@ void tl_json_string(tl_buf *b, const char *s, size_t len);
 
 /* Parse one JSON text (a line) and pack it into pk. Returns 0, or -1 with
  * a message in err (e.g. "invalid JSON at column 7: ...", "not a JSON
- * object"). With want_object the top level must be an object. The packed
- * bytes go to pk's buffer (the caller's); on -1 part of the record may
- * already be packed there, so the caller discards that buffer's content. */
+ * object", "nesting deeper than 32 levels ..." beyond
+ * TL_STREAM_MAX_DEPTH, tl/stream.h: a record no tl tool could read back). With want_object the top level must be an object.
+ * The packed bytes go to pk's buffer (the caller's); on -1 part of the
+ * record may already be packed there, so the caller discards that
+ * buffer's content. */
 int tl_json_to_msgpack(msgpack_packer *pk, const char *text, size_t len, int want_object, char *err, size_t errsz);
 
 #endif

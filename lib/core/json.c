@@ -2,6 +2,7 @@
 #include "tl/json.h"
 
 #include <jansson.h>
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -163,8 +164,8 @@ static int packs_as_bin(json_t *j, const char *key)
 	for (size_t i = 0; i < json_array_size(j); i++) {
 		json_t *e = json_array_get(j, i);
 		if (ints ? !json_is_integer(e) || json_integer_value(e) < INT32_MIN || json_integer_value(e) > INT32_MAX
-			 : !json_is_number(e))
-			return 0;
+			 : !json_is_number(e) || !(fabs(json_number_value(e)) <= FLT_MAX))
+			return 0; /* a number beyond float range stays a plain array */
 	}
 	return 1;
 }

@@ -419,8 +419,11 @@ int tl_input_next_row(tl_input *in, char delim, int quoting, tl_row *row)
 			}
 			break; /* end of line or end of input */
 		}
-		for (size_t i = 0; i < nf; i++)
-			in->fptr[i] = in->fin_arena[i] ? in->arena.data + in->foff[i] : in->buf + in->start + in->foff[i];
+		for (size_t i = 0; i < nf; i++) {
+			/* an empty field may lie in a buffer never allocated */
+			const char *base = in->fin_arena[i] ? in->arena.data : in->buf ? in->buf + in->start : NULL;
+			in->fptr[i] = base ? base + in->foff[i] : "";
+		}
 		in->start += off;
 		row->n = nf;
 		row->field = in->fptr;

@@ -510,7 +510,8 @@ long tl_rec_f32s(const tl_record *rec, const char *key, float **buf, size_t *cap
 			return -2;
 		size_t n = o->via.bin.size / 4;
 		grow((void **)buf, cap, n, sizeof(float));
-		memcpy(*buf, o->via.bin.ptr, n * 4); /* little-endian hosts only */
+		if (n) /* an empty bin has no pointer */
+			memcpy(*buf, o->via.bin.ptr, n * 4); /* little-endian hosts only */
 		return (long)n;
 	}
 	if (o->type == MSGPACK_OBJECT_ARRAY) {

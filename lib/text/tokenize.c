@@ -519,7 +519,8 @@ int tl_tokenizer_words(tl_tokenizer *t, const char *s, size_t len,
 static void take(int32_t *dst, const ivec *src, size_t keep, int how)
 {
 	if (keep >= src->n || how == TL_TRUNC_HEAD) {
-		memcpy(dst, src->v, (keep < src->n ? keep : src->n) * sizeof *dst);
+		if (src->n && keep)
+			memcpy(dst, src->v, (keep < src->n ? keep : src->n) * sizeof *dst);
 	} else if (how == TL_TRUNC_TAIL) {
 		memcpy(dst, src->v + (src->n - keep), keep * sizeof *dst);
 	} else { /* head+tail: a quarter of the budget from the head */
@@ -579,7 +580,7 @@ int tl_tokenizer_encode(tl_tokenizer *t, const char *a, size_t alen, const char 
 		}
 	}
 	size_t total = nspec + ka + kb;
-	if (total > out->cap) {
+	if (total > out->cap || !out->ids) {
 		out->cap = total + 16;
 		out->ids = tl_xrealloc(out->ids, out->cap * sizeof *out->ids);
 		out->type_ids = tl_xrealloc(out->type_ids, out->cap * sizeof *out->type_ids);

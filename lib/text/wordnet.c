@@ -535,6 +535,8 @@ static void collect_raw(void *ctx, const char *s, size_t n, int pos, unsigned in
 {
 	(void)infl;
 	tl_wn_list *out = ctx;
+	if (memchr(s, 0, n)) /* a damaged data line: not a word */
+		return;
 	if (!list_has(out, s, n))
 		tl_wn_list_push(out, s, n, (unsigned)pos);
 }

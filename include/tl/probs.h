@@ -1,0 +1,37 @@
+/* tl/probs.h - reading the labels and the 'probs' map of a prediction
+ * record (tl-eval): a label is a string without NUL bytes or an integer
+ * (taken as its decimal text); 'probs' is a map label -> probability in
+ * [0, 1] (a float or an integer).
+ *
+ * Labels are turned into ids by the caller's callback (e.g. interning in a
+ * string table), called in map order for each key up to the first bad
+ * entry, exactly as the reader meets them.
+ *
+ * Ownership: the msgpack objects are only read during the call. The id and
+ * value arrays of tl_probs_parse are grown with realloc and owned by the
+ * caller, who frees them (also after an error). The text given to the
+ * callback is valid only during the callback.
+ */
+#ifndef TL_PROBS_H
+#define TL_PROBS_H
+
+#include <msgpack.h>
+#include <stddef.h>
+
+/* Returns the id of label text s[0..n-1] (not NUL-terminated). */
+typedef int (*tl_label_fn)(void *ctx, const char *s, size_t n);
+
+/* One label value: a string (without NUL bytes) or an integer. Sets *id
+ * from fn and returns 0, or returns -1 (fn not called). */
+int tl_label_scalar(const msgpack_object *o, tl_label_fn fn, void *ctx, int *id);
+
+enum { TL_PROBS_NOT_MAP = -1, TL_PROBS_BAD = -2 };
+
+/* Parse a 'probs' value: returns the number of entries n, with the label
+ * ids in (*ids)[0..n-1] and the probabilities in (*vals)[0..n-1] (both
+ * arrays grown to *cap entries), or TL_PROBS_NOT_MAP when q is not a map,
+ * TL_PROBS_BAD when a key is not a label or a value is not a number in
+ * [0, 1]. */
+long tl_probs_parse(const msgpack_object *q, tl_label_fn fn, void *ctx, int **ids, double **vals, size_t *cap);
+
+#endif
