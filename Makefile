@@ -3,7 +3,8 @@
 #   make deps       install the Debian packages the suite needs (root)
 #   make            build libtl and every tl-* tool into $(BUILD)
 #   make check      deps + test: the README's test command, run by CI
-#   make demo       a demonstration pipeline on the embedded defaults
+#   make demo       the whole loop on the default model and a bundled sample:
+#                   fetch the model if missing, fine-tune, predict, evaluate
 #   make test       unit + bats tests, optimized and under ASan/UBSan
 #   make install    PREFIX=/usr/local (and DESTDIR): binaries, libtl.a and
 #                   libtl.so, the headers, tl.pc for pkg-config, man pages,
@@ -64,8 +65,10 @@ check:
 	$(MAKE) fuzz
 	$(MAKE) test
 
-# The README's demonstration: a pipeline on the embedded defaults.
-demo: all
+# The README's demonstration (examples/demo.sh): fine-tune the default
+# model on examples/reviews.tsv, evaluate on examples/reviews-dev.tsv;
+# outputs in out/demo. `make models` fetches the model when it is missing.
+demo: all models
 	sh examples/demo.sh $(BUILD)/bin
 
 $(BUILD)/obj/%.o: %.c
