@@ -1,8 +1,9 @@
 # pipelines/sst2.mk - fine-tune BERT on SST-2 and evaluate it, stage by stage.
 #
-#   make -f pipelines/sst2.mk                    # GLUE SST-2, downloaded
-#   make -f pipelines/sst2.mk DATA=../shared/data/sst2
-#   make -f pipelines/sst2.mk DATA=../shared/data/sst2 TRAIN_N=2000 EPOCHS=1
+#   make -f pipelines/sst2.mk                    # ../shared/data/sst2 when it exists
+#   make -f pipelines/sst2.mk TRAIN_N=2000 EPOCHS=1
+#   make -f pipelines/sst2.mk DATA=glue          # GLUE SST-2, downloaded (curl)
+#   make -f pipelines/sst2.mk DATA=path/to/dir   # any train.tsv + dev.tsv
 #
 # Every stage is a file target, so a rerun redoes only what is stale:
 #   $(OUT)/train.s, dev.s     tl-clean | tl-tokenize (record streams)
@@ -11,10 +12,14 @@
 #   $(OUT)/eval.txt           tl-eval (accuracy, macro-F1, ...)
 #
 # Variables: DATA (directory with train.tsv and dev.tsv, "sentence<TAB>label"
-# with a header line; default: GLUE SST-2 downloaded into $(OUT)/glue),
-# BIN (the tl tools; default build/bin), MODEL (pretrained model name or
-# directory), OUT, TRAIN_N (first N training examples; 0 = all), EPOCHS,
-# LR, BATCH, SEED, THREADS, TRAIN_FLAGS (more tl-train options).
+# with a header line; default: ../shared/data/sst2 when that folder exists,
+# offline; otherwise, or with DATA=glue, GLUE SST-2 downloaded from
+# $(GLUE_URL) into $(OUT)/glue: the only stage that needs the internet;
+# every run prints which data it uses), BIN (the tl tools; default build/bin),
+# MODEL (pretrained model name or directory), OUT (default out/sst2, which
+# .gitignore covers: nothing is written into the source tree), TRAIN_N (first
+# N training examples; 0 = all), EPOCHS, LR, BATCH, SEED, THREADS,
+# TRAIN_FLAGS (more tl-train options).
 
 SHELL := /bin/bash
 .SHELLFLAGS := -o pipefail -c
@@ -24,7 +29,14 @@ BIN      ?= build/bin
 MODEL    ?= all-MiniLM-L6-v2
 OUT      ?= out/sst2
 GLUE_URL ?= https://dl.fbaipublicfiles.com/glue/data/SST-2.zip
-DATA     ?= $(OUT)/glue/SST-2
+SHARED_SST2 ?= ../shared/data/sst2
+DATA     ?= $(if $(wildcard $(SHARED_SST2)/train.tsv),$(SHARED_SST2),glue)
+ifeq ($(DATA),glue)
+override DATA := $(OUT)/glue/SST-2
+DATA_NOTE = GLUE SST-2, downloaded from $(GLUE_URL) into $(DATA)
+else
+DATA_NOTE = $(DATA) (train.tsv, dev.tsv)
+endif
 TRAIN_N  ?= 0
 EPOCHS   ?= 3
 LR       ?= 5e-5
@@ -36,11 +48,14 @@ TRAIN_FLAGS ?=
 TL_TRAIN_ARGS = --pretrained $(MODEL) --epochs $(EPOCHS) --lr $(LR) --batch-size $(BATCH) \
 	--seed $(SEED) --threads $(THREADS) $(TRAIN_FLAGS)
 
-.PHONY: all clean
-all: $(OUT)/eval.txt
+.PHONY: all clean data-note
+all: data-note $(OUT)/eval.txt
 	@cat $(OUT)/eval.txt
 
-# GLUE's SST-2, only when DATA is left at its default
+data-note:
+	@echo "sst2.mk: data: $(DATA_NOTE); outputs in $(OUT)"
+
+# GLUE's SST-2, only with DATA=glue (or no ../shared/data/sst2)
 $(OUT)/glue/SST-2/train.tsv $(OUT)/glue/SST-2/dev.tsv:
 	mkdir -p $(OUT)/glue
 	curl -fsSL -o $(OUT)/glue/SST-2.zip $(GLUE_URL)
