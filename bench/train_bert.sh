@@ -9,10 +9,17 @@
 # same run (bench/sgemm_peak.c), and the peak RSS of each (GNU time).
 #
 # usage: sh bench/train_bert.sh [BIN] [STEPS] [THREADS] [REPS]
+# (from anywhere; BIN is the tools' folder, libtl.a is taken from its parent).
+# A seconds-long run: sh bench/train_bert.sh build/bin 5 2 1. Without Python's
+# torch and transformers the PyTorch side is skipped (tl only, said so).
 # Training FLOPs per token for MiniLM-L6-H384 (6 layers, C 384, I 1536),
 # matmuls only: 3 (forward + 2x backward) x 2 x (4 C^2 + 2 C I) x 6 = 63.7 MFLOP.
 set -e
 BIN=${1:-build/bin}
+case $BIN in /*) ;; *) BIN=$PWD/$BIN ;; esac
+cd "$(dirname "$0")/.."
+LIB=$(dirname "$BIN")/libtl.a
+[ -f "$LIB" ] || { echo "train_bert.sh: no $LIB: run make first (BIN is the tools' folder, e.g. build/bin)" >&2; exit 1; }
 STEPS=${2:-60}
 TH=${3:-2}
 REPS=${4:-3}
@@ -23,9 +30,12 @@ trap 'rm -rf "$W"' EXIT
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 head -20001 "$S/train.tsv" | "$BIN/tl-clean" | "$BIN/tl-tokenize" -m "$M" >"$W/train.s"
 "$BIN/tl-cat" "$W/train.s" >"$W/train.jsonl"
-cc -O2 -o "$W/sgemm_peak" bench/sgemm_peak.c $(pkg-config --cflags --libs openblas)
+cc -O2 -fopenmp -Iinclude -I. -o "$W/sgemm_peak" bench/sgemm_peak.c "$LIB" \
+	$(pkg-config --cflags --libs openblas msgpack jansson libutf8proc zlib) -lm
 peak=$("$W/sgemm_peak" "$TH" | sed -n 's/^peak //p')
 echo "sgemm peak ($TH threads): $peak GFLOP/s; $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+if python3 -c 'import torch, transformers' 2>/dev/null; then PT=1; else
+	PT=0; echo "train_bert.sh: python3 torch/transformers not installed: tl only" >&2; fi
 : >"$W/tl.all"
 : >"$W/pt.all"
 for r in $(seq "$REPS"); do
@@ -36,13 +46,19 @@ for r in $(seq "$REPS"); do
 		{peer: "tl", steps: ($s | length), tokens: ($s[3:] | map(.tokens) | add),
 		 seconds: ($s[-1].elapsed - $s[2].elapsed), loss: $s[-1].loss, peak_rss_kb: ($rss | tonumber)} |
 		. + {tokens_per_s: (.tokens / .seconds)}' "$W/tl.log" | tee -a "$W/tl.all"
+	[ "$PT" = 1 ] || continue
 	/usr/bin/time -f "%M" -o "$W/pt.rss" python3 bench/train_bert_torch.py "$M" "$W/train.jsonl" "$STEPS" 32 "$TH" \
 		2>/dev/null >"$W/pt.json"
 	jq -c --arg rss "$(cat "$W/pt.rss")" '. + {peak_rss_kb: ($rss | tonumber)}' "$W/pt.json" | tee -a "$W/pt.all"
 done
 jq -s -r --argjson peak "${peak:-0}" --slurpfile pt "$W/pt.all" '
 	def median: sort | if length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
-	(map(.tokens_per_s) | median) as $tl | ($pt | map(.tokens_per_s) | median) as $p |
+	(map(.tokens_per_s) | median) as $tl |
+	if ($pt | length) == 0 then
+	"median tokens/s: tl \($tl * 10 | round / 10); " +
+	"tl at \($tl * 63.7e-3 | round) GFLOP/s = \(if $peak > 0 then ($tl * 63.7e-3 / $peak * 100 | round) else "?" end)% of sgemm peak; " +
+	"peak RSS tl \((map(.peak_rss_kb) | max) / 1024 | round) MiB (no pytorch run)"
+	else ($pt | map(.tokens_per_s) | median) as $p |
 	"median tokens/s: tl \($tl * 10 | round / 10), pytorch \($p * 10 | round / 10), ratio \($tl / $p * 100 | round / 100)x; " +
 	"tl at \($tl * 63.7e-3 | round) GFLOP/s = \(if $peak > 0 then ($tl * 63.7e-3 / $peak * 100 | round) else "?" end)% of sgemm peak; " +
-	"peak RSS tl \((map(.peak_rss_kb) | max) / 1024 | round) MiB, pytorch \(($pt | map(.peak_rss_kb) | max) / 1024 | round) MiB"' "$W/tl.all"
+	"peak RSS tl \((map(.peak_rss_kb) | max) / 1024 | round) MiB, pytorch \(($pt | map(.peak_rss_kb) | max) / 1024 | round) MiB" end' "$W/tl.all"
