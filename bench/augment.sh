@@ -11,6 +11,8 @@
 # reported apart. Needs NLTK with ~/nltk_data/corpora/wordnet (see
 # tests/ref/gen_wordnet_ref.py).
 set -e
+. "$(dirname "$0")/need.sh"
+bench_need augment.sh py:nltk
 BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$ROOT/$BUILD/bin

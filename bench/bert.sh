@@ -9,6 +9,8 @@
 # the machine's GEMM peak measured in the same run (bench/sgemm_peak.c: the
 # best of OpenBLAS sgemm and tl's own product on prepared weights).
 set -e
+. "$(dirname "$0")/need.sh"
+bench_need bert.sh py:torch py:transformers
 BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"

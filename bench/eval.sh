@@ -3,6 +3,8 @@
 # with probabilities (AG News-like). Usage: sh bench/eval.sh [BUILD] [N]
 # Prints the wall time of each run; run it at least twice and take medians.
 set -e
+. "$(dirname "$0")/need.sh"
+bench_need eval.sh py:numpy py:sklearn
 BUILD=${1:-build}
 N=${2:-200000}
 T=$(mktemp -d)

@@ -11,6 +11,8 @@
 # one line per tool and run: accuracy, training wall
 # time, peak RSS (/usr/bin/time -v), prediction time on the test file.
 set -e
+. "$(dirname "$0")/need.sh"
+bench_need linear.sh py:sklearn cmd:fasttext
 BUILD=${1:-build}
 RUNS=${2:-2}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)

@@ -7,6 +7,8 @@
 # timing excludes Python's file reading. Prints texts/s, tokens/s, ratio.
 # RUNS (default 3) repetitions; the median is reported.
 set -e
+. "$(dirname "$0")/need.sh"
+bench_need tokenize.sh py:tokenizers
 BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN="$ROOT/$BUILD/bin"
