@@ -19,8 +19,10 @@ static const char usage[] =
 	"\n"
 	"  -t, --to FORMAT   jsonl (default for stream input), tsv, or msgpack\n"
 	"                    (default for JSON-lines input)\n"
-	"  -f, --fields LIST comma-separated keys for TSV columns (default: the keys\n"
-	"                    of the first record)\n"
+	"  -f, --fields LIST comma-separated keys: the TSV columns (default: the keys\n"
+	"                    of the first record), or the keys of each JSON line, in\n"
+	"                    that order (a key a record lacks is left out; header\n"
+	"                    records shown whole); msgpack output ignores it\n"
 	"      --no-names    TSV without the line of column names\n"
 	"  -H, --header      also show header records (always kept in msgpack output)\n"
 	"  -h, --help        show this help\n"
@@ -90,7 +92,27 @@ static void out_record(const tl_record *rec)
 		return;
 	}
 	if (to == TO_JSONL) {
-		tl_json_from_msgpack(&line, rec->map, NULL, 0);
+		if (fields && !rec->is_header) {
+			/* -f: those keys, in that order; a key the record lacks is left out */
+			int n = 0;
+			tl_buf_addc(&line, '{');
+			for (int i = 0; i < nfields; i++) {
+				const msgpack_object *v = tl_rec_get(rec, fields[i]);
+				int dup = 0;
+				for (int j = 0; j < i && !dup; j++)
+					dup = !strcmp(fields[j], fields[i]);
+				if (!v || dup) /* a key once: JSON objects have no repeated keys */
+					continue;
+				if (n++)
+					tl_buf_addc(&line, ',');
+				tl_json_string(&line, fields[i], strlen(fields[i]));
+				tl_buf_addc(&line, ':');
+				tl_json_from_msgpack(&line, v, fields[i], strlen(fields[i]));
+			}
+			tl_buf_addc(&line, '}');
+		} else {
+			tl_json_from_msgpack(&line, rec->map, NULL, 0);
+		}
 		tl_buf_addc(&line, '\n');
 		emit_line();
 		return;

@@ -246,10 +246,11 @@ static void read_lines(tl_input *in, int fasttext)
 	const char **labels = NULL;
 	size_t *llen = NULL, lcap = 0;
 	int r;
+	uint64_t id = 0; /* the record number: blank lines are no records */
 	while ((r = tl_input_next_line(in, &line, &len)) == TL_INPUT_OK) {
-		uint64_t id = tl_input_line(in);
 		if (is_blank(line, len))
 			continue;
+		id++;
 		size_t nl = 0;
 		if (fasttext) {
 			for (;;) {
@@ -640,6 +641,14 @@ static void process_map(const msgpack_object *map, uint64_t recno, uint64_t defi
 	if (ol && ol->type == MSGPACK_OBJECT_NIL)
 		ol = NULL;
 	const msgpack_object *oi = tl_map_get(map, kid);
+	/* the id rule (tl-clean(1) IDS): an id the input gives is kept with its
+	 * type, a string or an integer; none (or null) gets the record number */
+	if (oi && oi->type == MSGPACK_OBJECT_NIL)
+		oi = NULL;
+	if (oi && oi->type != MSGPACK_OBJECT_STR && oi->type != MSGPACK_OBJECT_POSITIVE_INTEGER &&
+	    oi->type != MSGPACK_OBJECT_NEGATIVE_INTEGER)
+		tl_die_rec(TL_EXIT_DATA, recno, "\"%s\" is %s; an id is a string or an integer", kid,
+			   tl_msgpack_type_name(oi->type));
 
 	size_t n, n_b = 0;
 	const char *t_b = NULL;
@@ -689,10 +698,11 @@ static void read_jsonl(tl_input *in)
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	msgpack_unpacked up;
 	msgpack_unpacked_init(&up);
+	uint64_t no = 0; /* the record number: blank lines are no records */
 	while ((r = tl_input_next_line(in, &line, &len)) == TL_INPUT_OK) {
-		uint64_t no = tl_input_line(in);
 		if (is_blank(line, len))
 			continue;
+		no++;
 		line = valid_utf8(&scratch, line, &len, no, "the JSON line");
 		msgpack_sbuffer_clear(&sb);
 		if (tl_json_to_msgpack(&pk, line, len, 1, err, sizeof err) < 0)

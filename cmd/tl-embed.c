@@ -359,7 +359,9 @@ static const char usage[] =
 	"Classic features instead: tl-embed --bow|--tfidf|--word2vec --help.\n"
 	"\n"
 	"  -m, --model MODEL   model directory or name (default " TL_DEFAULT_MODEL ",\n"
-	"                      found in $TL_MODEL_PATH, the installed share dir, ./models)\n"
+	"                      searched in $TL_MODEL_PATH, $XDG_DATA_HOME/tl/models,\n"
+	"                      the installed share dir, the source tree's models/,\n"
+	"                      ./models: tl(7) MODEL SEARCH)\n"
 	"      --pool MODE     cls, mean (default) or max over the real tokens\n"
 	"      --normalize     scale each vector to unit length (sentence-transformers)\n"
 	"      --layer N       hidden state N: 0 = embeddings, 1..L layers, negative\n"
@@ -425,7 +427,7 @@ static void run_bert(const opts *o, char **files, int nfiles, int argc, char **a
 		tl_die(TL_EXIT_USAGE, "%s", err);
 	char *dir = tl_model_find(o->model, err, sizeof err);
 	if (!dir)
-		tl_die(TL_EXIT_MODEL, "%s", err);
+		tl_die(TL_EXIT_MODEL, "%s; the encoder is -m NAME|DIR", err);
 	k->set_threads(o->threads);
 	tl_bert *m = tl_bert_load(dir, k, err, sizeof err);
 	if (!m)

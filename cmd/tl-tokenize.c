@@ -236,13 +236,14 @@ int main(int argc, char **argv)
 		tl_die(TL_EXIT_USAGE, "--mode %s needs --vocab FILE (make one with --build-vocab)", mode_names[mode]);
 
 	/* -m takes a directory, or a model name looked up like the other tools
-	 * do ($TL_MODEL_PATH, the installed share dir, ./models) */
+	 * do (tl_model_find: $TL_MODEL_PATH, the user's and the installed share dirs,
+	 * the source tree's models/, ./models) */
 	char *found = NULL;
 	struct stat st;
 	if (model && (stat(model, &st) != 0 || !S_ISDIR(st.st_mode))) {
-		char ferr[512];
+		char ferr[1024];
 		if (!(found = tl_model_find(model, ferr, sizeof ferr)))
-			tl_die(TL_EXIT_MODEL, "%s", ferr);
+			tl_die(TL_EXIT_MODEL, "%s; the model whose vocabulary to use is -m NAME|DIR", ferr);
 		model = found;
 	}
 

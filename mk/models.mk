@@ -16,3 +16,16 @@ $(MINILM)/model.safetensors:
 	test -s $(MINILM).tmp/model.safetensors; \
 	rm -rf $(MINILM); mv $(MINILM).tmp $(MINILM); \
 	echo "installed $(MINILM)"
+
+# make models-user: also link the default model into the user's data
+# directory ($XDG_DATA_HOME/tl/models, default ~/.local/share/tl/models),
+# where every tl tool looks (tl(7) MODEL SEARCH) whatever the executable's
+# place. Not part of `make models` because it writes outside the tree;
+# tools run from this tree's build/bin find models/ without it.
+TL_USER_MODELS = $(if $(XDG_DATA_HOME),$(XDG_DATA_HOME),$(HOME)/.local/share)/tl/models
+
+.PHONY: models-user
+models-user: models
+	@mkdir -p "$(TL_USER_MODELS)"
+	@ln -sfn "$(abspath $(MINILM))" "$(TL_USER_MODELS)/all-MiniLM-L6-v2"
+	@echo "linked $(TL_USER_MODELS)/all-MiniLM-L6-v2 -> $(abspath $(MINILM))"

@@ -3,12 +3,22 @@
  *
  * Default model search path, first hit wins:
  *   1. each directory of $TL_MODEL_PATH (colon-separated)
- *   2. $(PREFIX)/share/tl/models (compiled in as TL_MODEL_DIR by mk/bert.mk),
- *      and ../share/tl/models relative to the running executable
- *   3. ./models
+ *   2. the user's data directory: $XDG_DATA_HOME/tl/models, or
+ *      ~/.local/share/tl/models when XDG_DATA_HOME is unset
+ *      (`make models-user` links the default model there)
+ *   3. $(PREFIX)/share/tl/models (compiled in as TL_MODEL_DIR by mk/bert.mk,
+ *      filled by make install), and ../share/tl/models relative to the
+ *      running executable
+ *   4. the source tree's models/ when the executable runs from a build
+ *      directory of a checkout: <exe dir>/../../models, taken only when
+ *      <exe dir>/../.. holds the tree's Makefile and include/tl/model.h
+ *      (build/bin/tl-x, build-san/bin/tl-x)
+ *   5. ./models
  * A model name without a '/' (e.g. "all-MiniLM-L6-v2") is looked up in
  * these directories; a path (containing '/' or naming an existing
- * directory) is used as it is.
+ * directory) is used as it is. The "not found" message lists every
+ * directory searched and suggests `make models` only for the default
+ * model's name; a path that does not exist is reported as such.
  *
  * Ownership: tl_model_find returns a path the caller frees with free();
  * tl_model_read_config a new jansson reference the caller releases with

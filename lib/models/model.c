@@ -36,20 +36,52 @@ static char *try_in(const char *base, const char *name, tl_buf *looked)
 	return NULL;
 }
 
+/* The directory of the running executable, or "" (unknown). */
+static void exe_dir(char *out, size_t outsz)
+{
+	out[0] = 0;
+	ssize_t n = readlink("/proc/self/exe", out, outsz - 1);
+	if (n <= 0) {
+		out[0] = 0;
+		return;
+	}
+	out[n] = 0;
+	char *slash = strrchr(out, '/');
+	if (slash)
+		*slash = 0;
+	else
+		out[0] = 0;
+}
+
+static int is_file(const char *dir, const char *name)
+{
+	char p[PATH_MAX];
+	struct stat st;
+	if (snprintf(p, sizeof p, "%s/%s", dir, name) >= (int)sizeof p)
+		return 0;
+	return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
 char *tl_model_find(const char *name, char *err, size_t errsz)
 {
 	if (!name)
 		name = TL_DEFAULT_MODEL;
 	struct stat st;
-	if (strchr(name, '/') || (stat(name, &st) == 0 && S_ISDIR(st.st_mode))) {
-		if (!is_model_dir(name)) {
+	int exists = stat(name, &st) == 0;
+	if (strchr(name, '/') || (exists && S_ISDIR(st.st_mode))) {
+		if (!exists)
+			tl_errf(err, errsz, "%s: no such directory", name);
+		else if (!S_ISDIR(st.st_mode))
+			tl_errf(err, errsz, "%s: not a directory", name);
+		else if (!is_model_dir(name))
 			tl_errf(err, errsz, "%s: not a model directory (no config.json)", name);
-			return NULL;
-		}
-		return tl_xstrdup(name);
+		else
+			return tl_xstrdup(name);
+		return NULL;
 	}
 	tl_buf looked = {0};
 	char *hit = NULL;
+	/* 1. $TL_MODEL_PATH */
 	const char *env = getenv("TL_MODEL_PATH");
 	if (env && *env) {
 		char *dup = tl_xstrdup(env), *save = NULL;
@@ -57,28 +89,55 @@ char *tl_model_find(const char *name, char *err, size_t errsz)
 			hit = try_in(d, name, &looked);
 		free(dup);
 	}
+	/* 2. the user's data directory */
+	if (!hit) {
+		tl_buf b = {0};
+		const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+		if (xdg && *xdg == '/')
+			tl_buf_printf(&b, "%s/tl/models", xdg);
+		else if (home && *home)
+			tl_buf_printf(&b, "%s/.local/share/tl/models", home);
+		if (b.len)
+			hit = try_in(tl_buf_cstr(&b), name, &looked);
+		tl_buf_free(&b);
+	}
+	/* 3. the installed share directory, and the one beside the executable */
 	if (!hit)
 		hit = try_in(TL_MODEL_DIR, name, &looked);
-	if (!hit) {
-		char exe[PATH_MAX];
-		ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-		if (n > 0) {
-			exe[n] = 0;
-			char *slash = strrchr(exe, '/');
-			if (slash) {
-				*slash = 0;
-				tl_buf b = {0};
-				tl_buf_printf(&b, "%s/../share/tl/models", exe);
-				hit = try_in(tl_buf_cstr(&b), name, &looked);
-				tl_buf_free(&b);
-			}
-		}
+	char exe[PATH_MAX];
+	exe_dir(exe, sizeof exe);
+	if (!hit && *exe) {
+		tl_buf b = {0};
+		tl_buf_printf(&b, "%s/../share/tl/models", exe);
+		hit = try_in(tl_buf_cstr(&b), name, &looked);
+		tl_buf_free(&b);
 	}
+	/* 4. the source tree's models/ when the executable runs from a build
+	 * directory of a checkout (<tree>/build/bin/tl-x, a Makefile in <tree>) */
+	if (!hit && *exe) {
+		tl_buf root = {0};
+		tl_buf_printf(&root, "%s/../..", exe);
+		if (is_file(tl_buf_cstr(&root), "Makefile") && is_file(root.data, "include/tl/model.h")) {
+			tl_buf b = {0};
+			tl_buf_printf(&b, "%s/models", root.data);
+			hit = try_in(tl_buf_cstr(&b), name, &looked);
+			tl_buf_free(&b);
+		}
+		tl_buf_free(&root);
+	}
+	/* 5. ./models */
 	if (!hit)
-		hit = try_in("models", name, &looked);
-	if (!hit)
-		tl_errf(err, errsz, "model '%s' not found (looked in $TL_MODEL_PATH and %s; run 'make models' or pass -m DIR)",
-		     name, tl_buf_cstr(&looked));
+		hit = try_in("./models", name, &looked);
+	if (!hit) {
+		if (!strcmp(name, TL_DEFAULT_MODEL))
+			tl_errf(err, errsz,
+				"model '%s' not found (looked in %s%s); run 'make models' in the tl source tree "
+				"to install it",
+				name, env && *env ? "" : "$TL_MODEL_PATH (unset), ", tl_buf_cstr(&looked));
+		else
+			tl_errf(err, errsz, "model '%s' not found: no directory '%s' here, none in %s%s", name, name,
+				env && *env ? "" : "$TL_MODEL_PATH (unset), ", tl_buf_cstr(&looked));
+	}
 	tl_buf_free(&looked);
 	return hit;
 }

@@ -32,14 +32,14 @@ show() { tl-cat; }
 	[ "$status" -eq 2 ]
 }
 
-@test "tl-clean: plain lines with the default cleaning, ids are line numbers" {
+@test "tl-clean: plain lines with the default cleaning, ids are record numbers (blank lines not counted)" {
 	printf 'Great film.<br /><br />The  end\n\n  Tom &amp; Jerry\t&lt;3 \r\nlast line without newline' >"$(T in.txt)"
 	run sh -c "tl-clean < '$(T in.txt)' | tl-cat"
 	[ "$status" -eq 0 ]
 	[ "${#lines[@]}" -eq 3 ]
 	[ "${lines[0]}" = '{"id":1,"text":"Great film. The end"}' ]
-	[ "${lines[1]}" = '{"id":3,"text":"Tom & Jerry <3"}' ]
-	[ "${lines[2]}" = '{"id":4,"text":"last line without newline"}' ]
+	[ "${lines[1]}" = '{"id":2,"text":"Tom & Jerry <3"}' ]
+	[ "${lines[2]}" = '{"id":3,"text":"last line without newline"}' ]
 }
 
 @test "tl-clean: the first record is a header with the options" {
@@ -122,7 +122,7 @@ show() { tl-cat; }
 	run sh -c "tl-clean --text review --label stars < '$(T in.jsonl)' | tl-cat"
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = '{"domain":"books","id":"r1","text":"A & B","label":"5"}' ]
-	[ "${lines[1]}" = '{"domain":"dvd","id":3,"text":"C","label":"1"}' ]
+	[ "${lines[1]}" = '{"domain":"dvd","id":2,"text":"C","label":"1"}' ]
 }
 
 @test "tl-clean: JSON lines: bad lines" {

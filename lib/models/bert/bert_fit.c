@@ -792,7 +792,7 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 
 	/* model */
 	if (!(mdir = tl_model_find(o.pretrained, err, sizeof err)))
-		FAIL(TL_EXIT_MODEL, "%s", err);
+		FAIL(TL_EXIT_MODEL, "%s; the encoder to start from is --pretrained NAME|DIR", err);
 	k->set_threads((int)o.threads);
 	if (!(m = tl_bert_load(mdir, k, err, sizeof err)))
 		FAIL(TL_EXIT_MODEL, "%s", err);
