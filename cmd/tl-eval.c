@@ -289,14 +289,7 @@ static int rec_seen(const tl_record *rec, const tl_keyset *keys)
 	const msgpack_object *s = tl_rec_get(rec, "seen");
 	if (s && s->type == MSGPACK_OBJECT_BOOLEAN && s->via.boolean)
 		return 1;
-	if (!keys)
-		return 0;
-	uint64_t k = tl_rec_content_key(rec);
-	if (k && tl_keyset_has(keys, k))
-		return 1;
-	tl_aug_info a;
-	tl_rec_aug_info(rec, &a);
-	return a.src_key && tl_keyset_has(keys, a.src_key);
+	return keys && tl_keyset_covers(keys, rec);
 }
 
 static void read_dataset(dataset *d, const char *path, const tl_keyset *keys)

@@ -65,18 +65,6 @@ static tl_keyset *load_train_keys(const char *dir)
 	return k;
 }
 
-/* A record the model was trained on: its content key, or the source key
- * of an augmented copy, is a training key. */
-static int trained_on(const tl_keyset *keys, const tl_record *rec)
-{
-	uint64_t k = tl_rec_content_key(rec);
-	if (k && tl_keyset_has(keys, k))
-		return 1;
-	tl_aug_info a;
-	tl_rec_aug_info(rec, &a);
-	return a.src_key && tl_keyset_has(keys, a.src_key);
-}
-
 static void flush(ctx *x, tl_rec_batch *b)
 {
 	if (!b->n)
@@ -126,7 +114,7 @@ static void flush(ctx *x, tl_rec_batch *b)
 		if (x->logits)
 			tl_pack_f32_bin(tl_writer_key(x->w, "logits"), x->scores + i * (size_t)K, (size_t)K);
 		/* "seen" belongs to this model: a mark from another is dropped */
-		if (x->keys && trained_on(x->keys, &b->recs[i]))
+		if (x->keys && tl_keyset_covers(x->keys, &b->recs[i]))
 			msgpack_pack_true(tl_writer_key(x->w, "seen"));
 		else if (tl_rec_get(&b->recs[i], "seen"))
 			tl_writer_drop(x->w, "seen");

@@ -46,6 +46,10 @@ int tl_keyset_save(const tl_keyset *s, const char *path, char *err, size_t errsz
  * be read (errno set) or is damaged (errno EINVAL). */
 tl_keyset *tl_keyset_load(const char *path, char *err, size_t errsz);
 
+/* 1 when keys cover rec: its content key, or the source key of an
+ * augmented copy, is among them (a record a model was trained on). */
+int tl_keyset_covers(const tl_keyset *keys, const tl_record *rec);
+
 /* Content key of a record (text, 0x1f, text_b); 0 when it has no string
  * "text" (keys are never 0 otherwise). */
 uint64_t tl_rec_content_key(const tl_record *rec);

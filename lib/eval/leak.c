@@ -484,3 +484,13 @@ void tl_leak_eval_summary(const tl_leak_eval *v, char *dropped, size_t dsz, char
 			 v->name, (unsigned long long)v->dups, v->dups == 1 ? " has" : "s have",
 			 (unsigned long long)v->first_dup_no, v->first_dup);
 }
+
+int tl_keyset_covers(const tl_keyset *keys, const tl_record *rec)
+{
+	uint64_t k = tl_rec_content_key(rec);
+	if (k && tl_keyset_has(keys, k))
+		return 1;
+	tl_aug_info a;
+	tl_rec_aug_info(rec, &a);
+	return a.src_key && tl_keyset_has(keys, a.src_key);
+}
