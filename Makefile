@@ -62,7 +62,7 @@ deps:
 check:
 	$(MAKE) deps
 	$(MAKE) models
-	$(MAKE) fuzz
+	$(MAKE) fuzz FUZZ_RUNS=20000
 	$(MAKE) test
 
 # The README's demonstration (examples/demo.sh): fine-tune the default

@@ -4,6 +4,8 @@
 # for all) from its committed seed corpus tests/fuzz/corpus/NAME/. One
 # summary line per harness; a crash, leak or sanitizer report fails the
 # target and leaves the input in $(FUZZ_BUILD)/crash-NAME-*.
+# make fuzz FUZZ_RUNS=N: N inputs per harness from a fixed seed instead of
+# a time (what `make check` runs: the same work on a fast or a slow machine).
 # make fuzz-long FUZZ_TIME=1800: the same, longer (a campaign).
 # make fuzz-build: only build. Needs clang; skipped with a message
 # without it. `make check` runs `make fuzz`.
@@ -27,7 +29,7 @@ FUZZ_OBJ := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(LIB_SRC)) $(FUZZ_BUILD)/gen/e
 fuzz:
 	@if command -v $(CLANG) >/dev/null 2>&1; then \
 		$(MAKE) --no-print-directory fuzz-build && \
-		FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_TIME=$(FUZZ_TIME) FUZZ_MAX_LEN=$(FUZZ_MAX_LEN) \
+		FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_TIME=$(FUZZ_TIME) FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_MAX_LEN=$(FUZZ_MAX_LEN) \
 			sh tests/fuzz/run.sh $(FUZZ_NAMES); \
 	else echo "fuzz: $(CLANG) not found, skipped"; fi
 
