@@ -82,9 +82,9 @@ show() { tl-cat; }
 	run sh -c "tl-clean --keep U+4E00-U+9FA5 < '$(T zh.txt)' | tl-cat"
 	[ "$output" = '{"id":1,"text":"我们的酒店服务很好 但是房间不大"}' ]
 	run sh -c "tl-clean --keep U+4E00-U+9FA5 --stopwords zh < '$(T zh.txt)' | tl-cat"
-	[ "$output" = '{"id":1,"text":"酒店服务 好 房间不大"}' ]
+	[ "$output" = '{"id":1,"text":"酒店服务很好 房间不大"}' ]
 	run sh -c "printf '我们 的 酒店 的确 很 好\n' | tl-clean --stopwords zh --zh-segmented | tl-cat"
-	[ "$output" = '{"id":1,"text":"酒店 的确 好"}' ]
+	[ "$output" = '{"id":1,"text":"酒店 的确 很 好"}' ]
 }
 
 @test "tl-clean: --stopwords FILE, repeatable, and a missing file" {
@@ -319,4 +319,13 @@ show() { tl-cat; }
 		echo "$cmd -> $status"
 		[ "$status" -eq 0 ]
 	done <"$(T ex)"
+}
+
+@test "tl-clean: --stopwords zh keeps negations, degree adverbs and evaluative words" {
+	run sh -c "printf '酒店一般，不如上次那家\n' | tl-clean --keep U+4E00-U+9FA5 --stopwords zh | tl-cat"
+	[ "$status" -eq 0 ]
+	[ "$output" = '{"id":1,"text":"酒店一般 不如上次 家"}' ]
+	run sh -c "printf '房间 不 大 ， 非常 差 ， 没有 上次 好 ， 还 可以 ， 都 很 一般\n' | tl-clean --stopwords zh --zh-segmented | tl-cat"
+	[ "$status" -eq 0 ]
+	[ "$output" = '{"id":1,"text":"房间 不 大 ， 非常 差 ， 没有 上次 好 ， 还 可以 ， 都 很 一般"}' ]
 }
