@@ -48,6 +48,8 @@ static const char usage[] =
 	"                        (word/char mode) to OUT instead of a stream\n"
 	"      --min-count N     --build-vocab: keep tokens seen at least N times (1)\n"
 	"      --max-vocab N     --build-vocab: at most N lines in all (0 = no limit)\n"
+	"  -q, --quiet           no warning when more than 5% of the tokens are [UNK]\n"
+	"                        (wordpiece mode)\n"
 	"  -h, --help            show this help\n"
 	"      --version         show the version\n"
 	"\n"
@@ -83,6 +85,16 @@ static void count_word(const char *w, size_t n, void *ctx)
 		counts.bytes += n;
 	}
 	counts.count[id]++;
+}
+
+/* Whether a text has a character of U+4000..U+9FFF (CJK ideographs):
+ * UTF-8 lead bytes 0xE4..0xE9. */
+static int has_cjk(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] >= 0xE4 && (unsigned char)s[i] <= 0xE9)
+			return 1;
+	return 0;
 }
 
 static const char *specials[] = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
@@ -184,13 +196,14 @@ int main(int argc, char **argv)
 		{"no-special", no_argument, 0, O_NOSPEC},     {"special", no_argument, 0, O_SPEC},
 		{"build-vocab", required_argument, 0, O_BUILD}, {"min-count", required_argument, 0, O_MINCOUNT},
 		{"max-vocab", required_argument, 0, O_MAXVOCAB}, {"help", no_argument, 0, 'h'},
-		{"version", no_argument, 0, O_VERSION},       {0, 0, 0, 0}};
+		{"quiet", no_argument, 0, 'q'},               {"version", no_argument, 0, O_VERSION},
+		{0, 0, 0, 0}};
 	const char *model = NULL, *vocab_path = NULL, *build = NULL;
 	int mode = TL_TOK_WORDPIECE, truncate = TL_TRUNC_HEAD, want_tokens = 0;
-	int lower = -1, strip = -2, chinese = -1, split_special = 0, special = -1;
+	int lower = -1, strip = -2, chinese = -1, split_special = 0, special = -1, quiet = 0;
 	long max_len = -1, min_count = 1, max_vocab = 0;
 	int c;
-	while ((c = getopt_long(argc, argv, "m:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:hq", opts, NULL)) != -1) {
 		switch (c) {
 		case 'm': model = tl_parse_path("-m", optarg); break;
 		case O_VOCAB: vocab_path = tl_parse_path("--vocab", optarg); break;
@@ -219,6 +232,7 @@ int main(int argc, char **argv)
 		case O_BUILD: build = tl_parse_path("--build-vocab", optarg); break;
 		case O_MINCOUNT: min_count = tl_parse_long("--min-count", optarg, 1, 1L << 40); break;
 		case O_MAXVOCAB: max_vocab = tl_parse_long("--max-vocab", optarg, 0, 1L << 31); break;
+		case 'q': quiet = 1; break;
 		case 'h': fputs(usage, stdout); return 0;
 		case O_VERSION: tl_print_version(); return 0;
 		default: fputs(usage, stderr); return TL_EXIT_USAGE;
@@ -309,6 +323,14 @@ int main(int argc, char **argv)
 	tl_tok_out out = {0};
 	int first = 1;
 	uint64_t ntexts = 0;
+	/* the [UNK] share over the whole stream, special tokens not counted */
+	uint64_t ntok = 0, nunk = 0;
+	int saw_cjk = 0;
+	int32_t unk_id = tl_vocab_id(v, "[UNK]", 5), spec_id[4];
+	for (int i = 0; i < 4; i++) {
+		static const char *const sp[] = {"[CLS]", "[SEP]", "[PAD]", "[MASK]"};
+		spec_id[i] = tl_vocab_id(v, sp[i], strlen(sp[i]));
+	}
 	while (tl_reader_next_or_die(r, &rec)) {
 		if (first && w)
 			put_header(w, rec.is_header ? rec.map : NULL, argc, argv, v, &o);
@@ -346,6 +368,15 @@ int main(int argc, char **argv)
 		}
 		if (tl_tokenizer_encode(tk, a, alen, b, blen, &out, &off, &inb) < 0)
 			tl_die_rec(TL_EXIT_DATA, rec.no, "\"%s\": invalid UTF-8 at byte %zu", inb ? "text_b" : "text", off);
+		for (size_t i = 0; i < out.n; i++) {
+			int32_t id = out.ids[i];
+			if (id >= 0 && (id == spec_id[0] || id == spec_id[1] || id == spec_id[2] || id == spec_id[3]))
+				continue;
+			ntok++;
+			nunk += id == unk_id;
+		}
+		if (!saw_cjk && nunk)
+			saw_cjk = has_cjk(a, alen) || (b && has_cjk(b, blen));
 		tl_writer_start(w, rec.map);
 		tl_pack_i32_bin(tl_writer_key(w, "ids"), out.ids, out.n);
 		if (b)
@@ -372,6 +403,11 @@ int main(int argc, char **argv)
 		write_vocab(build, min_count, max_vocab);
 	if (w && tl_writer_free(w) != 0)
 		tl_die(TL_EXIT_IO, "write error:");
+	if (!quiet && o.mode == TL_TOK_WORDPIECE && unk_id >= 0 && ntok > 0 && nunk * 20 > ntok)
+		tl_warn("%.1f%% of the tokens are [UNK] (the vocabulary does not cover this text: %s)",
+			100.0 * (double)nunk / (double)ntok,
+			saw_cjk ? "Chinese text needs a Chinese vocabulary, e.g. -m bert-base-chinese"
+				: "use the vocabulary of a model made for this language, -m NAME|DIR");
 	tl_tok_out_free(&out);
 	tl_tokenizer_free(tk);
 	tl_vocab_free(v);

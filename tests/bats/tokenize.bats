@@ -254,3 +254,25 @@ is_san() { case "${TL_BUILD:-}" in *-san*) return 0 ;; esac; return 1; }
 	[ "$status" -eq 5 ]
 	[[ "$output" == *"model 'nonesuch' not found"* ]]
 }
+
+@test "tl-tokenize: warns once when more than 5% of the tokens are [UNK], not on English, not with -q" {
+	printf '这家酒店非常好，服务很周到\n房间一般，不如上次那家\n' >"$BATS_TEST_TMPDIR/zh.txt"
+	tl-clean "$BATS_TEST_TMPDIR/zh.txt" >"$BATS_TEST_TMPDIR/zh.tl"
+	tl-tokenize "$BATS_TEST_TMPDIR/zh.tl" >"$BATS_TEST_TMPDIR/out.tl" 2>"$BATS_TEST_TMPDIR/err"
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/err")" -eq 1 ]
+	run cat "$BATS_TEST_TMPDIR/err"
+	[[ "$output" =~ ^tl-tokenize:\ [0-9.]+%\ of\ the\ tokens\ are\ \[UNK\] ]]
+	[[ "$output" == *"Chinese text needs a Chinese vocabulary, e.g. -m bert-base-chinese)" ]]
+	# the output is written all the same
+	run sh -c "tl-cat -f ids -t tsv --no-names '$BATS_TEST_TMPDIR/out.tl' | wc -l"
+	[ "$output" -eq 2 ]
+	# -q: no warning
+	tl-tokenize -q "$BATS_TEST_TMPDIR/zh.tl" >/dev/null 2>"$BATS_TEST_TMPDIR/err"
+	[ ! -s "$BATS_TEST_TMPDIR/err" ]
+	# English with the default English vocabulary: no warning
+	echo 'The hotel was fine, but not as good as last time' | tl-clean | tl-tokenize >/dev/null 2>"$BATS_TEST_TMPDIR/err"
+	[ ! -s "$BATS_TEST_TMPDIR/err" ]
+	# empty input: no warning
+	: | tl-tokenize >/dev/null 2>"$BATS_TEST_TMPDIR/err"
+	[ ! -s "$BATS_TEST_TMPDIR/err" ]
+}
