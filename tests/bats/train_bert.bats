@@ -249,3 +249,27 @@ tiny_train() { # out [args...]
 	[[ "$acc" =~ ^[0-9.e-]+$ ]]
 	awk -v a="$acc" -v m="$min" 'BEGIN { exit !(a >= m && a <= 1) }'
 }
+
+@test "train_bert: tl.json records the schedule, the class weights used, the final training loss and the time" {
+	printf 'neg 1\npos 2.5\n' >"$D/cw.txt"
+	run tiny_train "$D/m" --epochs 2 --warmup-steps 3 --class-weights "$D/cw.txt" "$D/train.s"
+	[ "$status" -eq 0 ]
+	J="$D/m/tl.json"
+	# 300 records / 16 = 19 steps an epoch, 2 epochs
+	[ "$(jq -c .schedule "$J")" = '{"name":"linear","total_steps":38,"warmup_steps":3}' ]
+	[ "$(jq -c .class_weights "$J")" = '{"neg":1,"pos":2.5}' ]
+	jq -e '.metrics.train_loss | type == "number" and . > 0 and . < 5' "$J"
+	jq -e '.metrics.train_loss_steps == 19' "$J"
+	jq -e '.metrics.train_loss_over | test("last epoch")' "$J"
+	jq -e '.metrics.train_seconds | type == "number" and . >= 0' "$J"
+	# step schedule: step size and gamma; --class-weights auto: balanced weights; no weights without it
+	run tiny_train "$D/s" --epochs 1 --schedule step --step-size 5 --gamma 0.5 --class-weights auto "$D/train.s"
+	[ "$status" -eq 0 ]
+	[ "$(jq -c '.schedule | del(.warmup_steps)' "$D/s/tl.json")" = '{"gamma":0.5,"name":"step","step_size":5,"total_steps":19}' ]
+	jq -e '.schedule.warmup_steps | type == "number"' "$D/s/tl.json"
+	jq -e '.class_weights | keys == ["neg","pos"] and .pos != .neg and .pos > 0 and .neg > 0' "$D/s/tl.json"
+	run tiny_train "$D/n" --epochs 1 --max-steps 4 "$D/train.s"
+	[ "$status" -eq 0 ]
+	jq -e 'has("class_weights") | not' "$D/n/tl.json"
+	jq -e '.schedule.total_steps == 4 and .metrics.train_loss_steps == 4' "$D/n/tl.json"
+}

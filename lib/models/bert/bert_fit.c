@@ -1010,6 +1010,10 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 	prog.done = (uint64_t)opt.t;
 	double loss_sum = 0;
 	long loss_n = 0;
+	/* the training loss over the last epoch (for tl.json): reset when an
+	 * epoch starts; after --resume mid-epoch, the steps since the resume */
+	double ep_loss_sum = 0;
+	long ep_loss_n = 0;
 	uint64_t tok_window = 0;
 	double t_window = tl_now(), t_start = tl_now();
 	int stop = 0, stopped_early = 0;
@@ -1027,6 +1031,10 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 	tl_bert_train_zero_grad(&t);
 	while (!stop && ps.epoch < o.epochs) {
 		plan_epoch(&plan, &tr, o.batch, o.window, o.seed, ps.epoch);
+		if (ps.bi == 0) {
+			ep_loss_sum = 0;
+			ep_loss_n = 0;
+		}
 		while (ps.bi < (long)plan.nb && !stop) {
 			/* one optimizer step: accum micro-batches (fewer at the end of the epoch) */
 			long n_micro = 0;
@@ -1062,6 +1070,8 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 			double gnorm = tl_optim_step_clip_zero(&opt, m->arena, t.grad_arena, o.clip);
 			loss_sum += step_loss;
 			loss_n++;
+			ep_loss_sum += step_loss;
+			ep_loss_n++;
 			tok_window += step_tokens;
 			double now = tl_now();
 			double tps = now > t_window ? (double)tok_window / (now - t_window) : 0;
@@ -1143,7 +1153,8 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 		}
 	}
 #undef SAVE_CKPT
-	snprintf(extra, sizeof extra, "%.0f s", tl_now() - t_start);
+	double train_secs = tl_now() - t_start;
+	snprintf(extra, sizeof extra, "%.0f s", train_secs);
 	tl_progress_finish(&prog, extra);
 
 	/* output */
@@ -1171,6 +1182,30 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 			       "optimizer", o.optimizer == TL_OPT_SGD ? "sgd" : "adamw", "freeze",
 			       o.freeze ? o.freeze : "none");
 	json_object_set_new(tj, "hyperparameters", hp);
+	{
+		static const char *sched_names[] = {"linear", "cosine", "constant", "step"};
+		json_t *sc = json_pack("{s:s,s:I,s:I}", "name", sched_names[o.schedule], "warmup_steps",
+				       (json_int_t)opt.warmup, "total_steps", (json_int_t)opt.total);
+		if (o.schedule == TL_SCHED_STEP) {
+			json_object_set_new(sc, "step_size", json_integer(opt.step_size));
+			json_object_set_new(sc, "gamma", json_real(opt.gamma));
+		}
+		json_object_set_new(tj, "schedule", sc);
+	}
+	if (cw) { /* the weights used, by label name (--class-weights) */
+		json_t *cj = json_object();
+		for (int c = 0; c < ls.k; c++)
+			json_object_set_new(cj, ls.name[c], json_real(cw[c]));
+		json_object_set_new(tj, "class_weights", cj);
+	}
+	{
+		json_t *mt = json_object();
+		json_object_set_new(mt, "train_loss", ep_loss_n > 0 ? json_real(ep_loss_sum / (double)ep_loss_n) : json_null());
+		json_object_set_new(mt, "train_loss_steps", json_integer(ep_loss_n));
+		json_object_set_new(mt, "train_loss_over", json_string("the optimizer steps of the last epoch"));
+		json_object_set_new(mt, "train_seconds", json_real(train_secs));
+		json_object_set_new(tj, "metrics", mt);
+	}
 	if (o.dev)
 		json_object_set_new(tj, "dev", json_pack("{s:f,s:f,s:f,s:i,s:i}", "accuracy", ps.best_res.acc, "macro_f1",
 							 ps.best_res.f1, "loss", ps.best_res.loss, "step",
