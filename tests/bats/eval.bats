@@ -283,3 +283,21 @@ s() { mkstream >"$BATS_TEST_TMPDIR/${1:-in}.s"; echo "$BATS_TEST_TMPDIR/${1:-in}
 	run tl-eval --min-accuracy 0.99 preds.stream
 	[ "$status" -eq 6 ]
 }
+
+@test "tl-eval: a TSV says it is text and to run tl-clean; JSON lines are read directly" {
+	printf 'label\tsentence\n1\tgood\n' >"$BATS_TEST_TMPDIR/in.tsv"
+	run tl-eval "$BATS_TEST_TMPDIR/in.tsv"
+	[ "$status" -eq 3 ]
+	[ "$output" = "tl-eval: $BATS_TEST_TMPDIR/in.tsv: this is text, not a tl record stream: run tl-clean first" ]
+	# JSON lines, e.g. from jq, as tl-cat reads them: same table as the stream
+	printf '{"label":"a","pred":"a"}\n\n{"label":"b","pred":"a"}\n{"label":"b","pred":"b"}\n' >"$BATS_TEST_TMPDIR/p.jsonl"
+	tl-cat -t msgpack "$BATS_TEST_TMPDIR/p.jsonl" >"$BATS_TEST_TMPDIR/p.s"
+	tl-eval --json "$BATS_TEST_TMPDIR/p.s" >"$BATS_TEST_TMPDIR/want"
+	jq -c . "$BATS_TEST_TMPDIR/p.jsonl" | tl-eval --json >"$BATS_TEST_TMPDIR/got"
+	cmp "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
+	jq -e '.accuracy == (2/3)' "$BATS_TEST_TMPDIR/got"
+	# bad JSON: the line number
+	run sh -c 'printf "{\"label\":\"a\",\"pred\":\"a\"}\n{\"label\":\n" | tl-eval'
+	[ "$status" -eq 3 ]
+	[[ "$output" == "tl-eval: record 2: standard input: invalid JSON"* ]]
+}
