@@ -175,6 +175,7 @@ typedef struct {
 	int ngold, npred, nprob; /* nprob < 0: no usable probs */
 	int group;
 	int aug;
+	int abstain; /* pred "": no prediction (npred 0) */
 	int seen; /* trained on: 'seen': true, or a --model training key */
 	char *id; /* "s:..." or "i:..."; NULL when absent */
 	size_t idlen;
@@ -411,7 +412,9 @@ static void read_dataset(dataset *d, const char *path, const tl_keyset *keys)
 		size_t lab0 = d->nlab;
 		int ga = 0, pa = 0;
 		int ng = parse_labels(d, g, &ga);
-		int np = ng < 0 ? -1 : parse_labels(d, p, &pa);
+		/* pred "" (tl-predict --threshold) is an abstention, not a class */
+		int abstain = p->type == MSGPACK_OBJECT_STR && p->via.str.size == 0;
+		int np = ng < 0 ? -1 : abstain ? 0 : parse_labels(d, p, &pa);
 		if (ng < 0 || np < 0) {
 			d->nlab = lab0;
 			bad_record(rec.no, ng < 0 ? "'label' is not a string or an array of strings"
@@ -434,6 +437,7 @@ static void read_dataset(dataset *d, const char *path, const tl_keyset *keys)
 		x->npred = np;
 		x->aug = aug != NULL;
 		d->naug += x->aug;
+		x->abstain = abstain;
 		x->seen = seen;
 		if (seen && !d->nseen++) {
 			d->first_seen = rec.no;
@@ -581,6 +585,8 @@ static void sort_labels(dataset **ds, int nds)
 
 /* ---------------- reports ---------------- */
 
+#define RC_POINTS 10
+
 typedef struct {
 	size_t n, naug, nseen;
 	int multilabel;
@@ -600,11 +606,17 @@ typedef struct {
 	tl_calib_bin *bins;
 	size_t thr_n;
 	double thr_cov, thr_acc;
+	/* abstentions (pred ""; single-label) */
+	size_t nabstain;
+	double coverage, sel_acc; /* share predicted, accuracy on those */
+	long *abst_row;           /* k: abstentions per gold label */
+	tl_rc_point rc[RC_POINTS]; /* risk-coverage from probs (nprob > 0) */
 } report;
 
 static void report_free(report *r)
 {
 	free(r->lab), free(r->use), free(r->cm), free(r->per), free(r->auc_c), free(r->ap_c), free(r->bins);
+	free(r->abst_row);
 	memset(r, 0, sizeof *r);
 }
 
@@ -655,16 +667,26 @@ static void compute(report *r, const dataset *d, const size_t *sel, size_t n)
 	r->per = tl_xcalloc((size_t)k + 1, sizeof *r->per);
 	if (!d->multilabel) {
 		r->cm = tl_xcalloc((size_t)k * (size_t)k + 1, sizeof *r->cm);
+		r->abst_row = tl_xcalloc((size_t)k + 1, sizeof *r->abst_row);
 		size_t ok = 0;
 		for (size_t j = 0; j < n; j++) {
 			const item *x = &d->it[sel[j]];
-			int a = g2r[d->lab[x->goff]], b = g2r[d->lab[x->poff]];
+			int a = g2r[d->lab[x->goff]];
+			ng[a]++;
+			if (x->abstain) { /* a miss for the gold label's recall, no class predicted */
+				r->abst_row[a]++;
+				r->nabstain++;
+				continue;
+			}
+			int b = g2r[d->lab[x->poff]];
 			r->cm[(size_t)a * (size_t)k + (size_t)b]++;
-			ng[a]++, npr[b]++;
+			npr[b]++;
 			if (a == b)
 				tp[a]++, ok++;
 		}
-		r->accuracy = (double)ok / (double)n;
+		r->accuracy = (double)ok / (double)n; /* abstentions count as errors */
+		r->coverage = (double)(n - r->nabstain) / (double)n;
+		r->sel_acc = n > r->nabstain ? (double)ok / (double)(n - r->nabstain) : NAN;
 		tl_metrics_prf(tp, ng, npr, k, r->use, r->per, &r->avg);
 	} else {
 		unsigned char *G = tl_xcalloc(n * (size_t)k + 1, 1), *P = tl_xcalloc(n * (size_t)k + 1, 1);
@@ -726,6 +748,8 @@ static void compute(report *r, const dataset *d, const size_t *sel, size_t n)
 		r->bins = tl_xcalloc((size_t)opt_bins, sizeof *r->bins);
 		r->ece = tl_metrics_ece(conf, ok, m, opt_bins, r->bins);
 		r->thr_cov = (double)r->thr_n / (double)m;
+		if (r->nabstain)
+			tl_metrics_risk_coverage(conf, ok, m, RC_POINTS, r->rc);
 		r->thr_acc = r->thr_n ? (double)thr_ok / (double)r->thr_n : NAN;
 		r->auc_c = tl_xmalloc((size_t)k * sizeof *r->auc_c);
 		r->ap_c = tl_xmalloc((size_t)k * sizeof *r->ap_c);
@@ -786,6 +810,32 @@ static json_t *report_json(const report *r)
 	if (r->multilabel) {
 		json_object_set_new(o, "subset_accuracy", jnum(r->accuracy));
 		json_object_set_new(o, "hamming_loss", jnum(r->hamming));
+	}
+	if (r->nabstain) {
+		json_t *ab = json_object();
+		json_object_set_new(ab, "n", json_integer((json_int_t)r->nabstain));
+		json_object_set_new(ab, "coverage", jnum(r->coverage));
+		json_object_set_new(ab, "selective_accuracy", jnum(r->sel_acc));
+		json_object_set_new(ab, "accuracy", jnum(r->accuracy));
+		json_t *row = json_object();
+		for (int i = 0; i < k; i++)
+			json_object_set_new(row, label_name[r->lab[i]], json_integer(r->abst_row[i]));
+		json_object_set_new(ab, "per_gold_label", row);
+		if (r->nprob) {
+			json_t *curve = json_array();
+			for (int i = 0; i < RC_POINTS; i++) {
+				if (i && r->rc[i].n == r->rc[i - 1].n)
+					continue; /* few records: the same point again */
+				json_t *pt = json_object();
+				json_object_set_new(pt, "coverage", jnum(r->rc[i].coverage));
+				json_object_set_new(pt, "n", json_integer(r->rc[i].n));
+				json_object_set_new(pt, "risk", jnum(r->rc[i].risk));
+				json_object_set_new(pt, "threshold", jnum(r->rc[i].threshold));
+				json_array_append_new(curve, pt);
+			}
+			json_object_set_new(ab, "risk_coverage", curve);
+		}
+		json_object_set_new(o, "abstention", ab);
 	}
 	json_object_set_new(o, "macro_precision", jnum(r->avg.macro_p));
 	json_object_set_new(o, "macro_recall", jnum(r->avg.macro_r));
@@ -888,7 +938,14 @@ static void print_report(const report *r)
 		printf(", seen %zu", r->nseen);
 	printf("\n");
 	fmt(a, sizeof a, r->accuracy);
-	printf("%-16s %s\n", r->multilabel ? "subset accuracy" : "accuracy", a);
+	printf("%-16s %s%s\n", r->multilabel ? "subset accuracy" : "accuracy", a,
+	       r->nabstain ? "  (abstentions count as errors)" : "");
+	if (r->nabstain) {
+		fmt(a, sizeof a, r->coverage), fmt(b, sizeof b, r->sel_acc);
+		printf("%-16s %s  (%zu of %zu records predicted, %zu abstained)\n", "coverage", a, r->n - r->nabstain,
+		       r->n, r->nabstain);
+		printf("%-16s %s  (on the predicted records)\n", "selective acc.", b);
+	}
 	if (r->multilabel) {
 		fmt(a, sizeof a, r->hamming);
 		printf("%-16s %s\n", "hamming loss", a);
@@ -922,14 +979,20 @@ static void print_report(const report *r)
 		}
 		if (cw > 12)
 			cw = 12;
+		if (r->nabstain && cw < 9)
+			cw = 9;
 		printf("\nconfusion (rows gold, columns predicted)\n%-*s", w, "");
 		for (int j = 0; j < k; j++)
 			printf(" %*.*s", cw, cw, tty(label_name[r->lab[j]]));
+		if (r->nabstain)
+			printf(" %*s", cw, "abstained");
 		printf("\n");
 		for (int i = 0; i < k; i++) {
 			printf("%-*.*s", w, w, tty(label_name[r->lab[i]]));
 			for (int j = 0; j < k; j++)
 				printf(" %*ld", cw, r->cm[(size_t)i * (size_t)k + (size_t)j]);
+			if (r->nabstain)
+				printf(" %*ld", cw, r->abst_row[i]);
 			printf("\n");
 		}
 	}
@@ -956,6 +1019,16 @@ static void print_report(const report *r)
 				continue;
 			fmt(a, sizeof a, x->conf), fmt(b, sizeof b, x->acc);
 			printf("[%.3f,%.3f%c %7ld %10s %9s\n", x->lo, x->hi, i == opt_bins - 1 ? ']' : ')', x->n, a, b);
+		}
+		if (r->nabstain) {
+			printf("\nrisk-coverage (keeping the most confident by max prob)\n%-9s %7s %9s %10s\n", "coverage",
+			       "n", "risk", "conf >=");
+			for (int i = 0; i < RC_POINTS; i++) {
+				if (i && r->rc[i].n == r->rc[i - 1].n)
+					continue;
+				fmt(a, sizeof a, r->rc[i].risk), fmt(b, sizeof b, r->rc[i].threshold);
+				printf("%-9.2f %7ld %9s %10s\n", r->rc[i].coverage, r->rc[i].n, a, b);
+			}
 		}
 	}
 }
@@ -1130,8 +1203,8 @@ static json_t *compare(const dataset *A, const dataset *B, const size_t *sel, si
 			continue;
 		}
 		gold[j] = A->lab[x->goff];
-		pa[j] = A->lab[x->poff];
-		pb[j] = B->lab[B->it[bi].poff];
+		pa[j] = x->abstain ? -1 : A->lab[x->poff];
+		pb[j] = B->it[bi].abstain ? -1 : B->lab[B->it[bi].poff];
 		gold_diff += B->lab[B->it[bi].goff] != gold[j];
 	}
 	size_t extra = B->n - (n - missing);
