@@ -4,6 +4,7 @@
  * the reports and renders them (table, JSON, SVG). */
 #include "tl/cli.h"
 #include "tl/fsutil.h"
+#include "tl/json.h"
 #include "tl/leak.h"
 #include "tl/metrics.h"
 #include "tl/model.h"
@@ -19,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 static const char usage[] =
 	"usage: tl-eval [options] [FILE]\n"
@@ -173,6 +175,7 @@ typedef struct {
 	int ngold, npred, nprob; /* nprob < 0: no usable probs */
 	int group;
 	int aug;
+	int abstain; /* pred "": no prediction (npred 0) */
 	int seen; /* trained on: 'seen': true, or a --model training key */
 	char *id; /* "s:..." or "i:..."; NULL when absent */
 	size_t idlen;
@@ -292,6 +295,75 @@ static int rec_seen(const tl_record *rec, const tl_keyset *keys)
 	return keys && tl_keyset_covers(keys, rec);
 }
 
+static int file_write(void *data, const char *p, size_t n)
+{
+	return fwrite(p, 1, n, (FILE *)data) == n ? 0 : -1;
+}
+
+/* Open an input of tl-eval: a record stream, or JSON lines (one object a
+ * line, as tl-cat reads them: the first byte a '{' or white space), which
+ * are converted into a stream in a temporary file first, so that
+ * `... | jq -c ... | tl-eval` works. Record numbers are line numbers
+ * (blank lines skipped). Dies on an error. */
+static tl_reader *open_input(const char *path, const char *name)
+{
+	gzFile gz = tl_gzopen_input(path);
+	if (!gz)
+		tl_die_open(tty(name));
+	gzbuffer(gz, 1 << 17);
+	int first = gzgetc(gz);
+	if (first != -1)
+		gzungetc(first, gz);
+	if (!(first == '{' || first == ' ' || first == '\n' || first == '\r' || first == '\t')) {
+		tl_reader *r = tl_reader_open_gz(gz);
+		tl_reader_set_name(r, tty(name));
+		return r;
+	}
+	FILE *tmp = tmpfile();
+	if (!tmp)
+		tl_die(TL_EXIT_IO, "cannot create a temporary file: %s", strerror(errno));
+	msgpack_packer pk;
+	msgpack_packer_init(&pk, tmp, file_write);
+	tl_buf line = {0};
+	char err[256];
+	uint64_t lineno = 0;
+	int c = 0;
+	while (c != -1) {
+		line.len = 0;
+		while ((c = gzgetc(gz)) != -1 && c != '\n') {
+			tl_buf_addc(&line, (char)c);
+		}
+		if (c == -1 && line.len == 0)
+			break;
+		lineno++;
+		size_t n = line.len;
+		while (n && (line.data[n - 1] == '\r' || line.data[n - 1] == ' ' || line.data[n - 1] == '\t'))
+			n--;
+		if (n == 0)
+			continue;
+		if (tl_json_to_msgpack(&pk, line.data, n, 1, err, sizeof err) < 0)
+			tl_die_rec(TL_EXIT_DATA, lineno, "%s: %s", tty(name), err);
+	}
+	tl_buf_free(&line);
+	int zerr;
+	const char *m = gzerror(gz, &zerr);
+	if (zerr == Z_BUF_ERROR)
+		tl_die(TL_EXIT_DATA, "%s: unexpected end of file (truncated gzip)", tty(name));
+	if (zerr != Z_OK)
+		tl_die(TL_EXIT_IO, "%s: read error: %s", tty(name), zerr == Z_ERRNO ? strerror(errno) : m);
+	gzclose(gz);
+	if (fflush(tmp) != 0 || fseek(tmp, 0, SEEK_SET) != 0)
+		tl_die(TL_EXIT_IO, "temporary file: %s", strerror(errno));
+	int fd = dup(fileno(tmp));
+	fclose(tmp);
+	gzFile g2 = fd < 0 ? NULL : gzdopen(fd, "rb");
+	if (!g2)
+		tl_die(TL_EXIT_IO, "temporary file: %s", strerror(errno ? errno : ENOMEM));
+	tl_reader *r = tl_reader_open_gz(g2);
+	tl_reader_set_name(r, tty(name));
+	return r;
+}
+
 static void read_dataset(dataset *d, const char *path, const tl_keyset *keys)
 {
 	d->name = path && strcmp(path, "-") ? path : "standard input";
@@ -300,17 +372,18 @@ static void read_dataset(dataset *d, const char *path, const tl_keyset *keys)
 	static int *pq_ids; /* one record's probs */
 	static double *pq_vals;
 	static size_t pq_cap;
-	r = tl_reader_open(path);
-	if (!r)
-		tl_die_open(tty(d->name));
+	r = open_input(path, d->name);
 	tl_record rec;
 	for (;;) {
 		int ret = tl_reader_next(r, &rec);
 		if (ret == TL_READ_EOF)
 			break;
-		if (ret == TL_READ_ERR)
-			tl_die_rec(strncmp(tl_reader_error(r), "read error", 10) == 0 ? TL_EXIT_IO : TL_EXIT_DATA,
-				   tl_reader_count(r), "%s: %s", tty(d->name), tl_reader_error(r));
+		if (ret == TL_READ_ERR) {
+			int code = tl_reader_error_code(r);
+			if (tl_reader_error_recno(r) == 0) /* about the whole input: the message names it */
+				tl_die(code, "%s", tl_reader_error(r));
+			tl_die_rec(code, tl_reader_count(r), "%s: %s", tty(d->name), tl_reader_error(r));
+		}
 		if (rec.is_header) {
 			const msgpack_object *l = tl_rec_get(&rec, "labels");
 			if (l && l->type == MSGPACK_OBJECT_ARRAY) {
@@ -339,7 +412,9 @@ static void read_dataset(dataset *d, const char *path, const tl_keyset *keys)
 		size_t lab0 = d->nlab;
 		int ga = 0, pa = 0;
 		int ng = parse_labels(d, g, &ga);
-		int np = ng < 0 ? -1 : parse_labels(d, p, &pa);
+		/* pred "" (tl-predict --threshold) is an abstention, not a class */
+		int abstain = p->type == MSGPACK_OBJECT_STR && p->via.str.size == 0;
+		int np = ng < 0 ? -1 : abstain ? 0 : parse_labels(d, p, &pa);
 		if (ng < 0 || np < 0) {
 			d->nlab = lab0;
 			bad_record(rec.no, ng < 0 ? "'label' is not a string or an array of strings"
@@ -362,6 +437,7 @@ static void read_dataset(dataset *d, const char *path, const tl_keyset *keys)
 		x->npred = np;
 		x->aug = aug != NULL;
 		d->naug += x->aug;
+		x->abstain = abstain;
 		x->seen = seen;
 		if (seen && !d->nseen++) {
 			d->first_seen = rec.no;
@@ -509,6 +585,8 @@ static void sort_labels(dataset **ds, int nds)
 
 /* ---------------- reports ---------------- */
 
+#define RC_POINTS 10
+
 typedef struct {
 	size_t n, naug, nseen;
 	int multilabel;
@@ -528,11 +606,17 @@ typedef struct {
 	tl_calib_bin *bins;
 	size_t thr_n;
 	double thr_cov, thr_acc;
+	/* abstentions (pred ""; single-label) */
+	size_t nabstain;
+	double coverage, sel_acc; /* share predicted, accuracy on those */
+	long *abst_row;           /* k: abstentions per gold label */
+	tl_rc_point rc[RC_POINTS]; /* risk-coverage from probs (nprob > 0) */
 } report;
 
 static void report_free(report *r)
 {
 	free(r->lab), free(r->use), free(r->cm), free(r->per), free(r->auc_c), free(r->ap_c), free(r->bins);
+	free(r->abst_row);
 	memset(r, 0, sizeof *r);
 }
 
@@ -583,16 +667,26 @@ static void compute(report *r, const dataset *d, const size_t *sel, size_t n)
 	r->per = tl_xcalloc((size_t)k + 1, sizeof *r->per);
 	if (!d->multilabel) {
 		r->cm = tl_xcalloc((size_t)k * (size_t)k + 1, sizeof *r->cm);
+		r->abst_row = tl_xcalloc((size_t)k + 1, sizeof *r->abst_row);
 		size_t ok = 0;
 		for (size_t j = 0; j < n; j++) {
 			const item *x = &d->it[sel[j]];
-			int a = g2r[d->lab[x->goff]], b = g2r[d->lab[x->poff]];
+			int a = g2r[d->lab[x->goff]];
+			ng[a]++;
+			if (x->abstain) { /* a miss for the gold label's recall, no class predicted */
+				r->abst_row[a]++;
+				r->nabstain++;
+				continue;
+			}
+			int b = g2r[d->lab[x->poff]];
 			r->cm[(size_t)a * (size_t)k + (size_t)b]++;
-			ng[a]++, npr[b]++;
+			npr[b]++;
 			if (a == b)
 				tp[a]++, ok++;
 		}
-		r->accuracy = (double)ok / (double)n;
+		r->accuracy = (double)ok / (double)n; /* abstentions count as errors */
+		r->coverage = (double)(n - r->nabstain) / (double)n;
+		r->sel_acc = n > r->nabstain ? (double)ok / (double)(n - r->nabstain) : NAN;
 		tl_metrics_prf(tp, ng, npr, k, r->use, r->per, &r->avg);
 	} else {
 		unsigned char *G = tl_xcalloc(n * (size_t)k + 1, 1), *P = tl_xcalloc(n * (size_t)k + 1, 1);
@@ -654,6 +748,8 @@ static void compute(report *r, const dataset *d, const size_t *sel, size_t n)
 		r->bins = tl_xcalloc((size_t)opt_bins, sizeof *r->bins);
 		r->ece = tl_metrics_ece(conf, ok, m, opt_bins, r->bins);
 		r->thr_cov = (double)r->thr_n / (double)m;
+		if (r->nabstain)
+			tl_metrics_risk_coverage(conf, ok, m, RC_POINTS, r->rc);
 		r->thr_acc = r->thr_n ? (double)thr_ok / (double)r->thr_n : NAN;
 		r->auc_c = tl_xmalloc((size_t)k * sizeof *r->auc_c);
 		r->ap_c = tl_xmalloc((size_t)k * sizeof *r->ap_c);
@@ -714,6 +810,32 @@ static json_t *report_json(const report *r)
 	if (r->multilabel) {
 		json_object_set_new(o, "subset_accuracy", jnum(r->accuracy));
 		json_object_set_new(o, "hamming_loss", jnum(r->hamming));
+	}
+	if (r->nabstain) {
+		json_t *ab = json_object();
+		json_object_set_new(ab, "n", json_integer((json_int_t)r->nabstain));
+		json_object_set_new(ab, "coverage", jnum(r->coverage));
+		json_object_set_new(ab, "selective_accuracy", jnum(r->sel_acc));
+		json_object_set_new(ab, "accuracy", jnum(r->accuracy));
+		json_t *row = json_object();
+		for (int i = 0; i < k; i++)
+			json_object_set_new(row, label_name[r->lab[i]], json_integer(r->abst_row[i]));
+		json_object_set_new(ab, "per_gold_label", row);
+		if (r->nprob) {
+			json_t *curve = json_array();
+			for (int i = 0; i < RC_POINTS; i++) {
+				if (i && r->rc[i].n == r->rc[i - 1].n)
+					continue; /* few records: the same point again */
+				json_t *pt = json_object();
+				json_object_set_new(pt, "coverage", jnum(r->rc[i].coverage));
+				json_object_set_new(pt, "n", json_integer(r->rc[i].n));
+				json_object_set_new(pt, "risk", jnum(r->rc[i].risk));
+				json_object_set_new(pt, "threshold", jnum(r->rc[i].threshold));
+				json_array_append_new(curve, pt);
+			}
+			json_object_set_new(ab, "risk_coverage", curve);
+		}
+		json_object_set_new(o, "abstention", ab);
 	}
 	json_object_set_new(o, "macro_precision", jnum(r->avg.macro_p));
 	json_object_set_new(o, "macro_recall", jnum(r->avg.macro_r));
@@ -816,7 +938,14 @@ static void print_report(const report *r)
 		printf(", seen %zu", r->nseen);
 	printf("\n");
 	fmt(a, sizeof a, r->accuracy);
-	printf("%-16s %s\n", r->multilabel ? "subset accuracy" : "accuracy", a);
+	printf("%-16s %s%s\n", r->multilabel ? "subset accuracy" : "accuracy", a,
+	       r->nabstain ? "  (abstentions count as errors)" : "");
+	if (r->nabstain) {
+		fmt(a, sizeof a, r->coverage), fmt(b, sizeof b, r->sel_acc);
+		printf("%-16s %s  (%zu of %zu records predicted, %zu abstained)\n", "coverage", a, r->n - r->nabstain,
+		       r->n, r->nabstain);
+		printf("%-16s %s  (on the predicted records)\n", "selective acc.", b);
+	}
 	if (r->multilabel) {
 		fmt(a, sizeof a, r->hamming);
 		printf("%-16s %s\n", "hamming loss", a);
@@ -850,14 +979,20 @@ static void print_report(const report *r)
 		}
 		if (cw > 12)
 			cw = 12;
+		if (r->nabstain && cw < 9)
+			cw = 9;
 		printf("\nconfusion (rows gold, columns predicted)\n%-*s", w, "");
 		for (int j = 0; j < k; j++)
 			printf(" %*.*s", cw, cw, tty(label_name[r->lab[j]]));
+		if (r->nabstain)
+			printf(" %*s", cw, "abstained");
 		printf("\n");
 		for (int i = 0; i < k; i++) {
 			printf("%-*.*s", w, w, tty(label_name[r->lab[i]]));
 			for (int j = 0; j < k; j++)
 				printf(" %*ld", cw, r->cm[(size_t)i * (size_t)k + (size_t)j]);
+			if (r->nabstain)
+				printf(" %*ld", cw, r->abst_row[i]);
 			printf("\n");
 		}
 	}
@@ -884,6 +1019,16 @@ static void print_report(const report *r)
 				continue;
 			fmt(a, sizeof a, x->conf), fmt(b, sizeof b, x->acc);
 			printf("[%.3f,%.3f%c %7ld %10s %9s\n", x->lo, x->hi, i == opt_bins - 1 ? ']' : ')', x->n, a, b);
+		}
+		if (r->nabstain) {
+			printf("\nrisk-coverage (keeping the most confident by max prob)\n%-9s %7s %9s %10s\n", "coverage",
+			       "n", "risk", "conf >=");
+			for (int i = 0; i < RC_POINTS; i++) {
+				if (i && r->rc[i].n == r->rc[i - 1].n)
+					continue;
+				fmt(a, sizeof a, r->rc[i].risk), fmt(b, sizeof b, r->rc[i].threshold);
+				printf("%-9.2f %7ld %9s %10s\n", r->rc[i].coverage, r->rc[i].n, a, b);
+			}
 		}
 	}
 }
@@ -1058,8 +1203,8 @@ static json_t *compare(const dataset *A, const dataset *B, const size_t *sel, si
 			continue;
 		}
 		gold[j] = A->lab[x->goff];
-		pa[j] = A->lab[x->poff];
-		pb[j] = B->lab[B->it[bi].poff];
+		pa[j] = x->abstain ? -1 : A->lab[x->poff];
+		pb[j] = B->it[bi].abstain ? -1 : B->lab[B->it[bi].poff];
 		gold_diff += B->lab[B->it[bi].goff] != gold[j];
 	}
 	size_t extra = B->n - (n - missing);

@@ -75,7 +75,25 @@ double tl_metrics_hamming_loss(const unsigned char *gold, const unsigned char *p
  * linearly between order statistics as numpy.percentile's default. */
 double tl_metrics_percentile(double *v, size_t n, double q);
 
-/* Accuracy and macro-F1 of one single-label system (labels 0..k-1);
+/* One point of a risk-coverage curve. */
+typedef struct {
+	double coverage;  /* share of the items kept: n / total */
+	long n;           /* items kept: the n most confident */
+	double risk;      /* error rate among them (1 - selective accuracy) */
+	double threshold; /* the confidence of the least confident one kept */
+} tl_rc_point;
+
+/* Risk-coverage curve of a selective classifier that keeps the items of
+ * highest confidence: the items are ordered by conf descending (ties by
+ * position), and point p (0..npoints-1) keeps the first
+ * ceil(n * (p + 1) / npoints) of them; correct[i] says whether item i's
+ * prediction is right. out (npoints entries, caller's) receives the
+ * points; with n == 0 risk and threshold are NAN and n is 0. */
+void tl_metrics_risk_coverage(const double *conf, const unsigned char *correct, size_t n, int npoints,
+			      tl_rc_point *out);
+
+/* Accuracy and macro-F1 of one single-label system (labels 0..k-1;
+ * a pred < 0 is an abstention: wrong, and no prediction of any class);
  * macro-F1 over the labels that occur in gold or pred, as
  * sklearn.metrics.f1_score(average="macro"). idx (may be NULL: 0..n-1)
  * selects the n items to use, with repetition. */

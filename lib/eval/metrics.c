@@ -211,6 +211,8 @@ void tl_metrics_acc_f1(const int *gold, const int *pred, const size_t *idx, size
 	for (size_t j = 0; j < n; j++) {
 		size_t i = idx ? idx[j] : j;
 		ng[gold[i]]++;
+		if (pred[i] < 0) /* an abstention: a miss, no prediction */
+			continue;
 		npr[pred[i]]++;
 		if (gold[i] == pred[i]) {
 			tp[gold[i]]++;
@@ -314,4 +316,42 @@ int tl_metrics_natcmp(const char *a, const char *b)
 	if (*p || *q)
 		return *p ? 1 : -1;
 	return strcmp(a, b);
+}
+
+/* Order of risk_coverage: confidence descending, then position. */
+static const double *rc_conf;
+static int rc_cmp(const void *a, const void *b)
+{
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	if (rc_conf[i] != rc_conf[j])
+		return rc_conf[i] > rc_conf[j] ? -1 : 1;
+	return i < j ? -1 : i > j;
+}
+
+void tl_metrics_risk_coverage(const double *conf, const unsigned char *correct, size_t n, int npoints,
+			      tl_rc_point *out)
+{
+	for (int p = 0; p < npoints; p++)
+		out[p] = (tl_rc_point){(double)(p + 1) / npoints, 0, NAN, NAN};
+	if (n == 0)
+		return;
+	size_t *ord = tl_xmalloc(n * sizeof *ord);
+	for (size_t i = 0; i < n; i++)
+		ord[i] = i;
+	rc_conf = conf;
+	qsort(ord, n, sizeof *ord, rc_cmp);
+	size_t err = 0, done = 0;
+	for (int p = 0; p < npoints; p++) {
+		/* ceil(n * (p + 1) / npoints) in integers: exact at every point */
+		size_t m = (n * (size_t)(p + 1) + (size_t)npoints - 1) / (size_t)npoints;
+		if (m < 1)
+			m = 1;
+		for (; done < m; done++)
+			err += !correct[ord[done]];
+		out[p].coverage = (double)m / (double)n;
+		out[p].n = (long)m;
+		out[p].risk = (double)err / (double)m;
+		out[p].threshold = conf[ord[m - 1]];
+	}
+	free(ord);
 }

@@ -151,6 +151,25 @@ static uint64_t be(const unsigned char *p, int n)
 	return v;
 }
 
+/* The first byte of an input that is not a record stream but text (a TSV,
+ * CSV, JSON lines): say so and what to run, instead of "not a map but
+ * integer". A stream's first byte is a map marker; a '{' is JSON lines,
+ * printable ASCII, white space or a UTF-8 byte order mark is text. Returns
+ * 1 with r->err set (about the whole input: r->file_err) for those. */
+static int not_a_stream(tl_reader *r, unsigned c)
+{
+	const char *what;
+	if (c == '{')
+		what = "this is JSON lines, not a tl record stream: convert it with tl-cat -t msgpack, or run tl-clean first";
+	else if ((c >= 0x20 && c <= 0x7e) || c == '\t' || c == '\n' || c == '\r' || c == 0xef)
+		what = "this is text, not a tl record stream: run tl-clean first";
+	else
+		return 0;
+	snprintf(r->err, sizeof r->err, "%s%s%s", r->name ? r->name : "", r->name ? ": " : "", what);
+	r->file_err = 1;
+	return 1;
+}
+
 /* Check the record at the front of the unpacker's buffer before msgpack-c
  * builds it: msgpack-c fails with "out of memory" on nesting deeper than
  * TL_STREAM_MAX_DEPTH and allocates the objects of a declared count before
@@ -170,6 +189,8 @@ static int scan_record(tl_reader *r)
 		if (p >= n)
 			return 0;
 		unsigned c = b[p];
+		if (r->count == 0 && p == 0 && s->depth == 0 && not_a_stream(r, c))
+			return -1;
 		size_t hdr = 1, lenb = 0;   /* header bytes; bytes of the length in it */
 		uint64_t payload = 0, count = 0;
 		int container = 0, is_map = 0;

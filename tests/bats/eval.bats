@@ -283,3 +283,59 @@ s() { mkstream >"$BATS_TEST_TMPDIR/${1:-in}.s"; echo "$BATS_TEST_TMPDIR/${1:-in}
 	run tl-eval --min-accuracy 0.99 preds.stream
 	[ "$status" -eq 6 ]
 }
+
+@test "tl-eval: a TSV says it is text and to run tl-clean; JSON lines are read directly" {
+	printf 'label\tsentence\n1\tgood\n' >"$BATS_TEST_TMPDIR/in.tsv"
+	run tl-eval "$BATS_TEST_TMPDIR/in.tsv"
+	[ "$status" -eq 3 ]
+	[ "$output" = "tl-eval: $BATS_TEST_TMPDIR/in.tsv: this is text, not a tl record stream: run tl-clean first" ]
+	# JSON lines, e.g. from jq, as tl-cat reads them: same table as the stream
+	printf '{"label":"a","pred":"a"}\n\n{"label":"b","pred":"a"}\n{"label":"b","pred":"b"}\n' >"$BATS_TEST_TMPDIR/p.jsonl"
+	tl-cat -t msgpack "$BATS_TEST_TMPDIR/p.jsonl" >"$BATS_TEST_TMPDIR/p.s"
+	tl-eval --json "$BATS_TEST_TMPDIR/p.s" >"$BATS_TEST_TMPDIR/want"
+	jq -c . "$BATS_TEST_TMPDIR/p.jsonl" | tl-eval --json >"$BATS_TEST_TMPDIR/got"
+	cmp "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
+	jq -e '.accuracy == (2/3)' "$BATS_TEST_TMPDIR/got"
+	# bad JSON: the line number
+	run sh -c 'printf "{\"label\":\"a\",\"pred\":\"a\"}\n{\"label\":\n" | tl-eval'
+	[ "$status" -eq 3 ]
+	[[ "$output" == "tl-eval: record 2: standard input: invalid JSON"* ]]
+}
+
+@test "tl-eval: abstentions (pred \"\") are not a class: coverage, selective accuracy, risk-coverage" {
+	# gold a a b b b; pred a, -, b, a, - (two abstentions); max probs
+	# .95 .6 .9 .92 .55, the argmax right, right, right, wrong, wrong
+	cat >"$BATS_TEST_TMPDIR/ab.jsonl" <<'J'
+{"id":1,"label":"a","pred":"a","probs":{"a":0.95,"b":0.05}}
+{"id":2,"label":"a","pred":"","probs":{"a":0.6,"b":0.4}}
+{"id":3,"label":"b","pred":"b","probs":{"a":0.1,"b":0.9}}
+{"id":4,"label":"b","pred":"a","probs":{"a":0.92,"b":0.08}}
+{"id":5,"label":"b","pred":"","probs":{"a":0.55,"b":0.45}}
+J
+	tl-cat -t msgpack "$BATS_TEST_TMPDIR/ab.jsonl" >"$BATS_TEST_TMPDIR/ab.s"
+	tl-eval --json "$BATS_TEST_TMPDIR/ab.s" >"$BATS_TEST_TMPDIR/o"
+	# two labels, never ""; accuracy 2/5 (abstentions are errors), coverage
+	# 3/5, selective accuracy 2/3
+	jq -e '.labels == ["a","b"] and (.per_class | has("") | not)' "$BATS_TEST_TMPDIR/o"
+	jq -e '.accuracy == 0.4 and .abstention.n == 2 and .abstention.coverage == 0.6' "$BATS_TEST_TMPDIR/o"
+	jq -e '(.abstention.selective_accuracy - 2/3 | fabs) < 1e-12' "$BATS_TEST_TMPDIR/o"
+	jq -e '.abstention.per_gold_label == {"a":1,"b":1}' "$BATS_TEST_TMPDIR/o"
+	# an abstention on gold X is a miss for X's recall: a P 1/2 R 1/2,
+	# b P 1/1 R 1/3 F1 1/2; macro-F1 over 2 labels
+	jq -e '.per_class.a.recall == 0.5 and .per_class.a.precision == 0.5 and .per_class.b.precision == 1' "$BATS_TEST_TMPDIR/o"
+	jq -e '(.per_class.b.recall - 1/3 | fabs) < 1e-12 and .per_class.b.f1 == 0.5 and .macro_f1 == 0.5' "$BATS_TEST_TMPDIR/o"
+	jq -e '.confusion.matrix == [[1,0],[1,1]]' "$BATS_TEST_TMPDIR/o"
+	# risk-coverage: the k most confident by max prob (.95 .92 .9 .6 .55)
+	jq -e '[.abstention.risk_coverage[] | [.n, (.risk * 1000 | round), .threshold]]
+		== [[1,0,0.95],[2,500,0.92],[3,333,0.9],[4,250,0.6],[5,400,0.55]]' "$BATS_TEST_TMPDIR/o"
+	run tl-eval "$BATS_TEST_TMPDIR/ab.s"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"accuracy         0.4000  (abstentions count as errors)"* ]]
+	[[ "$output" == *"coverage         0.6000  (3 of 5 records predicted, 2 abstained)"* ]]
+	[[ "$output" == *"selective acc.   0.6667"* ]]
+	[[ "$output" == *"records 5, labels 2"* ]]
+	[[ "$output" == *"risk-coverage"* ]]
+	[[ "$output" == *"0.40            2    0.5000     0.9200"* ]]
+	# no abstention: no such section
+	tl-eval --json "$REF/edge_never_predicted.jsonl" | jq -e 'has("abstention") | not'
+}

@@ -137,3 +137,17 @@ setup() {
 	[ "$status" -eq 4 ]
 	[ "$output" = "tl-predict: write error: No space left on device" ]
 }
+
+@test "tl-predict, tl-train: a TSV or JSON lines instead of a stream: what it is and what to run" {
+	printf 'label\tsentence\n1\tgood\n' >"$BATS_TEST_TMPDIR/in.tsv"
+	run tl-predict -m "$CLS" "$BATS_TEST_TMPDIR/in.tsv"
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"$BATS_TEST_TMPDIR/in.tsv: this is text, not a tl record stream: run tl-clean first"* ]]
+	[[ "$output" != *"record 1"* ]]
+	run tl-train -m linear -o "$BATS_TEST_TMPDIR/m" "$BATS_TEST_TMPDIR/in.tsv"
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"in.tsv: this is text, not a tl record stream: run tl-clean first"* ]]
+	run sh -c 'echo "{\"text\":\"good\"}" | tl-predict -m "$1"' _ "$CLS"
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"standard input: this is JSON lines, not a tl record stream: convert it with tl-cat -t msgpack"* ]]
+}

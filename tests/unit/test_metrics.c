@@ -161,8 +161,37 @@ static void test_natcmp(void)
 	CHECK(tl_metrics_natcmp("x9", "x") > 0);
 }
 
+/* Abstentions (pred < 0) and the risk-coverage curve, by hand. */
+static void test_abstain(void)
+{
+	/* gold a a b b b; pred a - b a - (-1: abstained) */
+	int gold[] = {0, 0, 1, 1, 1}, pred[] = {0, -1, 1, 0, -1};
+	double acc, f1;
+	tl_metrics_acc_f1(gold, pred, NULL, 5, 2, &acc, &f1);
+	CHECK_NEAR(acc, 0.4, 1e-15);
+	CHECK_NEAR(f1, 0.5, 1e-15); /* a: P 1/2 R 1/2; b: P 1 R 1/3 F1 1/2 */
+	double conf[] = {0.95, 0.6, 0.9, 0.92, 0.55};
+	unsigned char ok[] = {1, 1, 1, 0, 0};
+	tl_rc_point rc[10];
+	tl_metrics_risk_coverage(conf, ok, 5, 10, rc);
+	CHECK_EQ_INT(rc[0].n, 1);
+	CHECK_NEAR(rc[0].risk, 0, 0);
+	CHECK_NEAR(rc[0].threshold, 0.95, 0);
+	CHECK_EQ_INT(rc[2].n, 2);
+	CHECK_NEAR(rc[2].risk, 0.5, 0);
+	CHECK_NEAR(rc[4].risk, 1.0 / 3, 1e-15);
+	CHECK_NEAR(rc[6].risk, 0.25, 0);
+	CHECK_NEAR(rc[6].threshold, 0.6, 0);
+	CHECK_EQ_INT(rc[9].n, 5);
+	CHECK_NEAR(rc[9].coverage, 1, 0);
+	CHECK_NEAR(rc[9].risk, 0.4, 1e-15);
+	tl_metrics_risk_coverage(conf, ok, 0, 10, rc);
+	CHECK(rc[9].n == 0 && isnan(rc[9].risk));
+}
+
 int main(void)
 {
+	test_abstain();
 	test_prf();
 	test_ranking();
 	test_ece();
