@@ -1307,15 +1307,11 @@ static void load_train_keys(const char *name)
 	char *dir = tl_model_find(name, err, sizeof err);
 	if (!dir)
 		tl_die(TL_EXIT_MODEL, "option --model: %s", err);
-	tl_buf path = {0};
-	tl_buf_printf(&path, "%s/%s", dir, TL_TRAIN_KEYS_FILE);
-	errno = 0;
-	train_keys = tl_keyset_load(tl_buf_cstr(&path), err, sizeof err);
+	train_keys = tl_model_train_keys(dir, err, sizeof err);
 	int e = errno;
 	if (!train_keys && e == ENOENT)
 		tl_warn("option --model: %s has no %s (made before tl-train stored its training keys): records not checked",
 			dir, TL_TRAIN_KEYS_FILE);
-	tl_buf_free(&path);
 	free(dir);
 	if (!train_keys && e != ENOENT)
 		tl_die(TL_EXIT_MODEL, "%s", err);

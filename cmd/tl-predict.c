@@ -53,14 +53,9 @@ typedef struct {
  * damaged file is a model error. */
 static tl_keyset *load_train_keys(const char *dir)
 {
-	tl_buf path = {0};
-	tl_buf_printf(&path, "%s/%s", dir, TL_TRAIN_KEYS_FILE);
 	char err[1024];
-	errno = 0;
-	tl_keyset *k = tl_keyset_load(tl_buf_cstr(&path), err, sizeof err);
-	int e = errno;
-	tl_buf_free(&path);
-	if (!k && e != ENOENT)
+	tl_keyset *k = tl_model_train_keys(dir, err, sizeof err);
+	if (!k && errno != ENOENT)
 		tl_die(TL_EXIT_MODEL, "%s", err);
 	return k;
 }

@@ -454,9 +454,7 @@ static char *make_tl_json(const args *a, const char *data_path, size_t nrec, dou
 	json_object_set_new(d, "records", json_integer((json_int_t)nrec));
 	json_object_set_new(j, "data", d);
 	if (keys)
-		json_object_set_new(j, "train_keys",
-				    json_pack("{s:s,s:I,s:s}", "file", TL_TRAIN_KEYS_FILE, "count",
-					      (json_int_t)tl_keyset_count(keys), "key", TL_TRAIN_KEYS_DESC));
+		json_object_set_new(j, "train_keys", tl_train_keys_json(keys));
 	json_t *mt = json_object();
 	json_object_set_new(mt, "train_loss", json_real(loss));
 	json_object_set_new(mt, "train_seconds", json_real(secs));

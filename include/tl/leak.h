@@ -119,4 +119,15 @@ void tl_leak_eval_summary(const tl_leak_eval *v, char *dropped, size_t dsz, char
  * with its count and this description of the key. */
 #define TL_TRAIN_KEYS_DESC "fnv1a64(text 0x1f text_b)"
 
+/* The training keys of the model directory dir (its TL_TRAIN_KEYS_FILE).
+ * NULL with errno ENOENT when the directory has none (a model made before
+ * tl-train stored them); NULL with err set and another errno when the file
+ * cannot be read or is damaged. Free with tl_keyset_free. */
+tl_keyset *tl_model_train_keys(const char *dir, char *err, size_t errsz);
+
+/* The "train_keys" entry of a model's tl.json for keys: a new jansson
+ * object {file, count, key} that the caller owns (json_object_set_new). */
+struct json_t;
+struct json_t *tl_train_keys_json(const tl_keyset *keys);
+
 #endif

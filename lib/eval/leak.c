@@ -5,6 +5,8 @@
 #include "tl/hash.h"
 #include "tl/util.h"
 
+#include <jansson.h>
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -493,4 +495,22 @@ int tl_keyset_covers(const tl_keyset *keys, const tl_record *rec)
 	tl_aug_info a;
 	tl_rec_aug_info(rec, &a);
 	return a.src_key && tl_keyset_has(keys, a.src_key);
+}
+
+tl_keyset *tl_model_train_keys(const char *dir, char *err, size_t errsz)
+{
+	tl_buf path = {0};
+	tl_buf_printf(&path, "%s/%s", dir, TL_TRAIN_KEYS_FILE);
+	errno = 0;
+	tl_keyset *k = tl_keyset_load(tl_buf_cstr(&path), err, errsz);
+	int e = errno;
+	tl_buf_free(&path);
+	errno = e;
+	return k;
+}
+
+json_t *tl_train_keys_json(const tl_keyset *keys)
+{
+	return json_pack("{s:s,s:I,s:s}", "file", TL_TRAIN_KEYS_FILE, "count", (json_int_t)tl_keyset_count(keys), "key",
+			 TL_TRAIN_KEYS_DESC);
 }

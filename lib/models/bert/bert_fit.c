@@ -1213,9 +1213,7 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 	if (!(tmp = tl_fs_tmpdir_for(o.out)))
 		FAIL(TL_EXIT_IO, "cannot create a temporary directory next to %s: %s", o.out, strerror(errno));
 	if (lk)
-		json_object_set_new(tj, "train_keys",
-				    json_pack("{s:s,s:I,s:s}", "file", TL_TRAIN_KEYS_FILE, "count",
-					      (json_int_t)tl_keyset_count(tl_leak_train_keys(lk)), "key", TL_TRAIN_KEYS_DESC));
+		json_object_set_new(tj, "train_keys", tl_train_keys_json(tl_leak_train_keys(lk)));
 	if (save_model(tmp, m, final_w, mdir, &ls, multi, tj, o.max_len, lk ? tl_leak_train_keys(lk) : NULL) != 0) {
 		int en = errno;
 		tl_fs_rmtree(tmp);
