@@ -1081,10 +1081,10 @@ static void write_svg(const report *r, const char *path)
 		panel = 380;
 	int has_rel = r->nprob > 0;
 	int relx = panel + 60, relw = 300;
-	int width = (r->multilabel ? (has_rel ? 40 : 320) : panel) + (has_rel ? relw + 100 : 0);
+	int width = (r->multilabel ? (has_rel ? 40 : 320) : panel) + (has_rel ? relw + 150 : 0);
 	int height = top + (r->multilabel ? 0 : cmw) + 50;
-	if (has_rel && height < 80 + relw + 100)
-		height = 80 + relw + 100;
+	if (has_rel && height < 94 + relw + 46 + 56 + 64)
+		height = 94 + relw + 46 + 56 + 64;
 	tl_buf_printf(&b,
 		      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 		      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
@@ -1124,11 +1124,43 @@ static void write_svg(const report *r, const char *path)
 			      16, top + cmw / 2);
 	}
 	if (has_rel) {
-		int x0 = relx, y0 = 80, s = relw;
-		tl_buf_printf(&b, "<text x=\"%d\" y=\"24\" font-size=\"15\" font-weight=\"bold\">Reliability diagram</text>\n", x0 - 40);
-		tl_buf_printf(&b, "<text x=\"%d\" y=\"42\" fill=\"#555\">ECE %.4f, %d bins, %zu records with probs</text>\n", x0 - 40,
-			      r->ece, opt_bins, r->nprob);
-		tl_buf_printf(&b, "<text x=\"%d\" y=\"58\" fill=\"#555\">below the diagonal: overconfident</text>\n", x0 - 40);
+		/* Reliability diagram: per confidence bin the accuracy as a bar
+		 * from 0, the mean confidence as a dark tick with a dot, and
+		 * the gap between them hatched: red where confidence exceeds
+		 * accuracy (over-confident: the tick above the bar), green
+		 * where accuracy exceeds confidence (under-confident: the
+		 * hatched band is the top of the bar, the tick below its top).
+		 * Below the plot, a histogram of the records per bin. Classes
+		 * and data-* attributes name the parts for tests and tools. */
+		int x0 = relx, y0 = 94, s = relw, hy = y0 + s + 46, hh = 56;
+		double nconf = 0, nacc = 0;
+		long maxn = 0;
+		for (int i = 0; i < opt_bins; i++) {
+			const tl_calib_bin *c = &r->bins[i];
+			nconf += (double)c->n * c->conf;
+			nacc += (double)c->n * c->acc;
+			if (c->n > maxn)
+				maxn = c->n;
+		}
+		double mconf = nconf / (double)r->nprob, macc = nacc / (double)r->nprob, diff = mconf - macc;
+		const char *verdict = diff > 0.01 ? "over-confident" : diff < -0.01 ? "under-confident" : "calibrated";
+		tl_buf_printf(&b,
+			      "<defs>\n"
+			      "<pattern id=\"hatch-over\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\">"
+			      "<rect width=\"6\" height=\"6\" fill=\"#fbd3c8\"/><line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\" stroke=\"#c0392b\" stroke-width=\"2.5\"/></pattern>\n"
+			      "<pattern id=\"hatch-under\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(-45)\">"
+			      "<line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\" stroke=\"#a9f5bc\" stroke-width=\"2.5\"/></pattern>\n"
+			      "</defs>\n");
+		tl_buf_printf(&b, "<g class=\"reliability\" data-ece=\"%.6f\" data-bins=\"%d\" data-n=\"%zu\" data-mean-conf=\"%.6f\" data-accuracy=\"%.6f\" data-verdict=\"%s\">\n",
+			      r->ece, opt_bins, r->nprob, mconf, macc, verdict);
+		tl_buf_printf(&b, "<text class=\"title\" x=\"%d\" y=\"24\" font-size=\"15\" font-weight=\"bold\">Reliability diagram, ECE %.4f</text>\n",
+			      x0 - 40, r->ece);
+		tl_buf_printf(&b, "<text x=\"%d\" y=\"42\" fill=\"#555\">%d bins, %zu records with probs</text>\n", x0 - 40, opt_bins,
+			      r->nprob);
+		tl_buf_printf(&b, "<text class=\"verdict\" x=\"%d\" y=\"58\" fill=\"#333\">mean confidence %.3f, accuracy %.3f: %s</text>\n",
+			      x0 - 40, mconf, macc, verdict);
+		tl_buf_printf(&b, "<text x=\"%d\" y=\"74\" fill=\"#555\" font-size=\"11\">bar top above the black tick (mean confidence): under-confident</text>\n",
+			      x0 - 40);
 		tl_buf_printf(&b, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#fafafa\" stroke=\"#444\"/>\n", x0, y0, s, s);
 		for (int t = 0; t <= 5; t++) {
 			double v = t / 5.0;
@@ -1139,27 +1171,58 @@ static void write_svg(const report *r, const char *path)
 		}
 		for (int i = 0; i < opt_bins; i++) {
 			const tl_calib_bin *c = &r->bins[i];
+			double bx = x0 + c->lo * s, bw = (c->hi - c->lo) * s;
+			double pad = bw >= 6 ? 1 : 0, ww = bw - 2 * pad;
 			if (!c->n)
 				continue;
-			double bx = x0 + c->lo * s, bw = (c->hi - c->lo) * s;
 			double ya = y0 + s - c->acc * s, yc = y0 + s - c->conf * s;
-			tl_buf_printf(&b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#3b73b9\" stroke=\"#1d3f6e\"/>\n",
-				      bx + 1, ya, bw - 2, y0 + s - ya);
+			const char *dir = c->conf > c->acc ? "over" : c->conf < c->acc ? "under" : "none";
+			tl_buf_printf(&b, "<g class=\"bin\" data-bin=\"%d\" data-lo=\"%.6g\" data-hi=\"%.6g\" data-n=\"%ld\" data-conf=\"%.6f\" data-acc=\"%.6f\" data-gap=\"%s\">\n",
+				      i, c->lo, c->hi, c->n, c->conf, c->acc, dir);
+			tl_buf_printf(&b, "<title>confidence [%.3f, %.3f%c: %ld records, mean confidence %.4f, accuracy %.4f</title>\n",
+				      c->lo, c->hi, i == opt_bins - 1 ? ']' : ')', c->n, c->conf, c->acc);
+			tl_buf_printf(&b, "<rect class=\"acc\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#3b73b9\" stroke=\"#1d3f6e\"/>\n",
+				      bx + pad, ya, ww, y0 + s - ya);
 			double gy = ya < yc ? ya : yc, gh = fabs(ya - yc);
-			if (gh > 0.5)
-				tl_buf_printf(&b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#f4a582\" stroke=\"#b2182b\" stroke-dasharray=\"3,2\"/>\n",
-					      bx + 1, gy, bw - 2, gh);
+			if (gh > 0)
+				tl_buf_printf(&b, "<rect class=\"gap %s\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"url(#hatch-%s)\" stroke=\"%s\"/>\n",
+					      dir, bx + pad, gy, ww, gh, dir, *dir == 'o' ? "#c0392b" : "#1e8449");
+			tl_buf_printf(&b, "<line class=\"conf\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#111\" stroke-width=\"2\"/>"
+				      "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"#111\"/>\n",
+				      bx + pad, yc, bx + pad + ww, yc, bx + bw / 2, yc);
+			double ch = maxn ? (double)c->n / (double)maxn * hh : 0;
+			tl_buf_printf(&b, "<rect class=\"count\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#999\"/>\n",
+				      bx + pad, hy + hh - ch, ww, ch);
 			if (bw >= 22)
-				tl_buf_printf(&b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"9\" fill=\"#333\">%ld</text>\n",
-					      bx + bw / 2, (ya < yc ? ya : yc) - 3, c->n);
+				tl_buf_printf(&b, "<text class=\"count\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"9\" fill=\"#333\">%ld</text>\n",
+					      bx + bw / 2, hy + hh - ch - 3, c->n);
+			tl_buf_adds(&b, "</g>\n");
 		}
-		tl_buf_printf(&b, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#666\" stroke-dasharray=\"5,4\"/>\n", x0, y0 + s, x0 + s, y0);
-		tl_buf_printf(&b, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" fill=\"#333\">confidence (max probability)</text>\n", x0 + s / 2, y0 + s + 32);
-		tl_buf_printf(&b, "<text transform=\"translate(%d,%d) rotate(-90)\" text-anchor=\"middle\" fill=\"#333\">accuracy</text>\n", x0 - 34, y0 + s / 2);
-		int ly = y0 + s + 52;
-		tl_buf_printf(&b, "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"12\" fill=\"#3b73b9\"/><text x=\"%d\" y=\"%d\">accuracy</text>\n", x0, ly, x0 + 16, ly + 10);
-		tl_buf_printf(&b, "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"12\" fill=\"#f4a582\" stroke=\"#b2182b\"/><text x=\"%d\" y=\"%d\">gap to confidence</text>\n", x0 + 90, ly, x0 + 106, ly + 10);
-		tl_buf_printf(&b, "<text x=\"%d\" y=\"%d\" font-size=\"10\" fill=\"#555\">numbers above the bars: records per bin</text>\n", x0, ly + 30);
+		tl_buf_printf(&b, "<line class=\"diagonal\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#666\" stroke-dasharray=\"5,4\"/>\n", x0, y0 + s, x0 + s, y0);
+		tl_buf_printf(&b, "<text class=\"xlabel\" x=\"%d\" y=\"%d\" text-anchor=\"middle\" fill=\"#333\">confidence (max probability), %d bins</text>\n",
+			      x0 + s / 2, y0 + s + 30, opt_bins);
+		tl_buf_printf(&b, "<text class=\"ylabel\" transform=\"translate(%d,%d) rotate(-90)\" text-anchor=\"middle\" fill=\"#333\">accuracy in the bin</text>\n",
+			      x0 - 34, y0 + s / 2);
+		/* the histogram's frame and scale */
+		tl_buf_printf(&b, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#444\"/>\n", x0, hy + hh, x0 + s, hy + hh);
+		tl_buf_printf(&b, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#444\"/>\n", x0, hy, x0, hy + hh);
+		tl_buf_printf(&b, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\" font-size=\"10\">%ld</text>\n", x0 - 4, hy + 4, maxn);
+		tl_buf_printf(&b, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\" font-size=\"10\">0</text>\n", x0 - 4, hy + hh + 4);
+		tl_buf_printf(&b, "<text class=\"hlabel\" transform=\"translate(%d,%d) rotate(-90)\" text-anchor=\"middle\" fill=\"#333\" font-size=\"10\">records</text>\n",
+			      x0 - 34, hy + hh / 2);
+		int ly = hy + hh + 22;
+		tl_buf_printf(&b, "<g class=\"legend\" font-size=\"11\">\n");
+		tl_buf_printf(&b, "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"12\" fill=\"#3b73b9\"/><text x=\"%d\" y=\"%d\">accuracy</text>\n",
+			      x0 - 40, ly, x0 - 24, ly + 10);
+		tl_buf_printf(&b, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#111\" stroke-width=\"2\"/><circle cx=\"%d\" cy=\"%d\" r=\"2.5\" fill=\"#111\"/><text x=\"%d\" y=\"%d\">mean confidence</text>\n",
+			      x0 + 48, ly + 6, x0 + 62, ly + 6, x0 + 55, ly + 6, x0 + 66, ly + 10);
+		tl_buf_printf(&b, "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"12\" fill=\"#999\"/><text x=\"%d\" y=\"%d\">records per bin</text>\n",
+			      x0 + 170, ly, x0 + 186, ly + 10);
+		tl_buf_printf(&b, "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"12\" fill=\"url(#hatch-over)\" stroke=\"#c0392b\"/><text x=\"%d\" y=\"%d\">over-confident gap (conf &gt; acc)</text>\n",
+			      x0 - 40, ly + 18, x0 - 24, ly + 28);
+		tl_buf_printf(&b, "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"12\" fill=\"#3b73b9\"/><rect x=\"%d\" y=\"%d\" width=\"12\" height=\"12\" fill=\"url(#hatch-under)\" stroke=\"#1e8449\"/><text x=\"%d\" y=\"%d\">under-confident gap (acc &gt; conf)</text>\n",
+			      x0 + 170, ly + 18, x0 + 170, ly + 18, x0 + 186, ly + 28);
+		tl_buf_adds(&b, "</g>\n</g>\n");
 	}
 	if (r->multilabel && !has_rel)
 		tl_buf_printf(&b, "<text x=\"20\" y=\"30\">multi-label: no confusion matrix</text>\n");
