@@ -44,15 +44,23 @@ static const char usage[] =
 	"                        (train-keys.bin): for predictions made elsewhere\n"
 	"      --min-accuracy X  exit 6 when accuracy < X (after the report)\n"
 	"      --min-macro-f1 X  exit 6 when macro-F1 < X (after the report)\n"
+	"      --label-names SPEC  read labels as names: KEY=NAME,... (e.g. 0=World), or\n"
+	"                        a file with one name a line in the model's label\n"
+	"                        order (the header's predict.labels from tl-predict)\n"
+	"      --force-labels    score even when gold labels are not the model's\n"
 	"      --strict          bad records are errors, not warnings\n"
 	"  -h, --help            show this help\n"
 	"      --version         show the version\n"
 	"\n"
-	"Exit status: 0 ok, 2 usage, 3 bad input, 4 I/O error, 5 bad --model,\n"
+	"Exit status: 0 ok, 2 usage, 3 bad input (also gold labels that are not the\n"
+	"model's labels, see man tl-eval), 4 I/O error, 5 bad --model,\n"
 	"6 below --min-*.\n";
 
 /* ---------------- options ---------------- */
 
+static int opt_force_labels;
+static tl_label_names names; /* --label-names; keyed once bound */
+static const char *opt_names;
 static int opt_json, opt_strict, opt_excl_aug, opt_excl_seen, opt_bins = 10, opt_boot = 1000;
 static const char *opt_svg, *opt_by, *opt_compare, *opt_pos, *opt_model;
 static tl_keyset *train_keys; /* --model's training keys, NULL without */
@@ -71,6 +79,9 @@ static int have_declared;
 
 static int label_id(const char *s, size_t n)
 {
+	const char *nm = opt_names ? tl_label_names_get(&names, s, n) : NULL;
+	if (nm)
+		s = nm, n = strlen(nm);
 	int id = (int)tl_strtab_add(&label_map, s, n, NULL);
 	if (id == nlabels) {
 		label_name = tl_xrealloc(label_name, (size_t)(nlabels + 1) * sizeof *label_name);
@@ -191,6 +202,11 @@ typedef struct {
 	double *qval;
 	size_t nq, capq;
 	int multilabel;
+	/* the model's labels: from a header's predict.labels (have_model), or
+	 * seen complete in a 'probs' map that sums to 1 (full_probs) */
+	int *mlab;
+	size_t nmlab;
+	int have_model, full_probs;
 	/* bad-input counts */
 	size_t skipped, naug, nseen, probs_bad, probs_sum, probs_nogold, probs_undeclared;
 	uint64_t first_skipped, first_probs_bad, first_probs_sum, first_nogold, first_seen;
@@ -364,6 +380,73 @@ static tl_reader *open_input(const char *path, const char *name)
 	return r;
 }
 
+static const msgpack_object *map_get(const msgpack_object *m, const char *key)
+{
+	if (!m || m->type != MSGPACK_OBJECT_MAP)
+		return NULL;
+	size_t kl = strlen(key);
+	for (uint32_t i = 0; i < m->via.map.size; i++) {
+		const msgpack_object *k = &m->via.map.ptr[i].key;
+		if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == kl && !memcmp(k->via.str.ptr, key, kl))
+			return &m->via.map.ptr[i].val;
+	}
+	return NULL;
+}
+
+/* A header written by tl-predict names the model's labels in "predict":
+ * "labels" (what pred and probs say) and, after tl-predict --label-names,
+ * "label_ids" (the model's own labels, same order). They bind a positional
+ * --label-names file (line i names label_ids[i], else labels[i]) and form
+ * the model's label set for the label check. */
+static void header_model_labels(dataset *d, const tl_record *rec)
+{
+	const msgpack_object *pr = tl_rec_get(rec, "predict");
+	const msgpack_object *l = map_get(pr, "labels"), *ids = map_get(pr, "label_ids");
+	if (!l || l->type != MSGPACK_OBJECT_ARRAY)
+		return;
+	if (opt_names && names.positional) {
+		const msgpack_object *src = ids && ids->type == MSGPACK_OBJECT_ARRAY ? ids : l;
+		static char **keys; /* static: reachable when an error exits */
+		size_t n = src->via.array.size;
+		keys = tl_xcalloc(n ? n : 1, sizeof *keys);
+		for (size_t i = 0; i < n; i++) {
+			const msgpack_object *o = &src->via.array.ptr[i];
+			char tmp[32];
+			if (o->type == MSGPACK_OBJECT_STR) {
+				keys[i] = tl_xmalloc(o->via.str.size + 1);
+				if (o->via.str.size)
+					memcpy(keys[i], o->via.str.ptr, o->via.str.size);
+				keys[i][o->via.str.size] = 0;
+			} else {
+				if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+					snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)o->via.u64);
+				else if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+					snprintf(tmp, sizeof tmp, "%lld", (long long)o->via.i64);
+				else
+					tl_die_rec(TL_EXIT_DATA, rec->no, "%s: the header's predict.labels holds a %s, not a label",
+						   tty(d->name), tl_msgpack_type_name(o->type));
+				keys[i] = tl_xstrdup(tmp);
+			}
+		}
+		char err[512];
+		if (tl_label_names_bind(&names, (const char *const *)keys, n, err, sizeof err) < 0)
+			tl_die(TL_EXIT_USAGE, "option --label-names: %s: %s (the model's labels from %s's header)", tty(opt_names),
+			       err, tty(d->name));
+		for (size_t i = 0; i < n; i++)
+			free(keys[i]);
+		free(keys);
+		keys = NULL;
+	}
+	for (uint32_t i = 0; i < l->via.array.size; i++) {
+		int id;
+		if (scalar_label(&l->via.array.ptr[i], &id) < 0)
+			continue;
+		d->mlab = tl_xrealloc(d->mlab, (d->nmlab + 1) * sizeof *d->mlab);
+		d->mlab[d->nmlab++] = id;
+		d->have_model = 1;
+	}
+}
+
 static void read_dataset(dataset *d, const char *path, const tl_keyset *keys)
 {
 	d->name = path && strcmp(path, "-") ? path : "standard input";
@@ -385,6 +468,7 @@ static void read_dataset(dataset *d, const char *path, const tl_keyset *keys)
 			tl_die_rec(code, tl_reader_count(r), "%s: %s", tty(d->name), tl_reader_error(r));
 		}
 		if (rec.is_header) {
+			header_model_labels(d, &rec);
 			const msgpack_object *l = tl_rec_get(&rec, "labels");
 			if (l && l->type == MSGPACK_OBJECT_ARRAY) {
 				for (uint32_t i = 0; i < l->via.array.size; i++) {
@@ -397,6 +481,10 @@ static void read_dataset(dataset *d, const char *path, const tl_keyset *keys)
 			}
 			continue;
 		}
+		if (opt_names && names.positional)
+			tl_die(TL_EXIT_USAGE, "option --label-names: %s names labels in the model's order, and %s has no header "
+					      "with tl-predict's predict.labels before its first record: give KEY=NAME,... instead",
+			       tty(opt_names), tty(d->name));
 		const msgpack_object *aug = tl_rec_get(&rec, "aug");
 		if (aug && opt_excl_aug)
 			continue;
@@ -503,6 +591,8 @@ static void read_dataset(dataset *d, const char *path, const tl_keyset *keys)
 		if (undeclared)
 			bad_record(rec.no, "'probs' names a label that the header's 'labels' does not declare",
 				   &d->probs_undeclared, NULL);
+		if (fabs(sum - 1) <= 1e-3 && !d->multilabel && !ga)
+			d->full_probs = 1;
 		if (fabs(sum - 1) > 1e-3) {
 			char m[96];
 			snprintf(m, sizeof m, "probabilities sum to %.6g, not 1 (tolerance 1e-3)", sum);
@@ -550,6 +640,100 @@ static void warn_dataset(const dataset *d)
 		tl_warn("%s: %zu records the model was trained on (first: record %llu%s); --exclude-seen ignores them",
 			tty(d->name), d->nseen, (unsigned long long)d->first_seen, id);
 	}
+}
+
+/* The labels in natural order whose flag is set, as "{a, b, c}" (the first
+ * 20, then how many in all), appended to b. */
+static void label_set_text(tl_buf *b, const unsigned char *flag)
+{
+	int *ids = tl_xmalloc((size_t)(nlabels ? nlabels : 1) * sizeof *ids), n = 0;
+	for (int i = 0; i < nlabels; i++)
+		if (flag[i])
+			ids[n++] = i;
+	for (int i = 1; i < n; i++) /* insertion sort in natural order */
+		for (int j = i; j > 0 && tl_metrics_natcmp(label_name[ids[j - 1]], label_name[ids[j]]) > 0; j--) {
+			int t = ids[j];
+			ids[j] = ids[j - 1];
+			ids[j - 1] = t;
+		}
+	tl_buf_addc(b, '{');
+	for (int i = 0; i < n && i < 20; i++)
+		tl_buf_printf(b, "%s%s", i ? ", " : "", tty(label_name[ids[i]]));
+	if (n > 20)
+		tl_buf_printf(b, ", ... (%d in all)", n);
+	tl_buf_addc(b, '}');
+	free(ids);
+}
+
+/* Do the gold labels and the model's labels match? The model's label set
+ * is known in full from a tl-predict header (predict.labels) or from a
+ * 'probs' map that sums to 1 (all its labels present; the union of all
+ * records' probs keys and preds is taken); then a gold label outside it is
+ * an error: the model can never predict it (0-3 against 1-4, names against
+ * ids). Known only in part (pred alone, or top-k probs), a class may simply
+ * never be predicted, so only gold and predicted labels without any label
+ * in common are an error. --force-labels makes either a warning. Exit 3. */
+static void check_labels(const dataset *d)
+{
+	size_t nl = (size_t)(nlabels ? nlabels : 1);
+	static unsigned char *G, *M, *U; /* static: reachable when an error exits */
+	static long *cnt;
+	static tl_buf msg;
+	G = tl_xcalloc(nl, 1), M = tl_xcalloc(nl, 1), U = tl_xcalloc(nl, 1);
+	cnt = tl_xcalloc(nl, sizeof *cnt);
+	for (size_t i = 0; i < d->nmlab; i++)
+		M[d->mlab[i]] = 1;
+	for (size_t j = 0; j < d->n; j++) {
+		const item *x = &d->it[j];
+		for (int i = 0; i < x->ngold; i++) {
+			G[d->lab[x->goff + (size_t)i]] = 1;
+			cnt[d->lab[x->goff + (size_t)i]]++;
+		}
+		if (d->have_model)
+			continue;
+		for (int i = 0; i < x->npred; i++)
+			M[d->lab[x->poff + (size_t)i]] = 1;
+		for (int i = 0; i < x->nprob; i++)
+			M[d->qlab[x->qoff + (size_t)i]] = 1;
+	}
+	int complete = d->have_model || d->full_probs, nunk = 0, common = 0, anym = 0;
+	long nrec = 0;
+	for (int i = 0; i < nlabels; i++) {
+		anym |= M[i];
+		common |= G[i] && M[i];
+		if (G[i] && !M[i]) {
+			U[i] = 1;
+			nunk++;
+			nrec += cnt[i];
+		}
+	}
+	const char *src = d->have_model ? "tl-predict's header"
+			  : d->full_probs ? "the keys of 'probs' and 'pred'" : "'pred' and 'probs'";
+	msg.len = 0;
+	if (anym && complete && nunk) {
+		tl_buf_printf(&msg, "%s: %s%d gold label%s the model does not have (%ld of %zu records): ", tty(d->name),
+			      opt_force_labels ? "scoring anyway (--force-labels): " : "", nunk, nunk > 1 ? "s" : "", nrec, d->n);
+		label_set_text(&msg, U);
+	} else if (anym && !common) {
+		tl_buf_printf(&msg, "%s: %sthe gold labels and the predicted labels have none in common", tty(d->name),
+			      opt_force_labels ? "scoring anyway (--force-labels): " : "");
+	}
+	if (msg.len) {
+		tl_buf_adds(&msg, "; gold labels ");
+		label_set_text(&msg, G);
+		tl_buf_printf(&msg, ", model labels (from %s) ", src);
+		label_set_text(&msg, M);
+		if (!opt_force_labels)
+			tl_buf_adds(&msg, "; map them with --label-names (e.g. 0=World,1=Sports) or score anyway with --force-labels");
+		if (opt_force_labels)
+			tl_warn("%s", tl_buf_cstr(&msg));
+		else
+			tl_die(TL_EXIT_DATA, "%s", tl_buf_cstr(&msg));
+	}
+	tl_buf_free(&msg);
+	free(G), free(M), free(U), free(cnt);
+	G = M = U = NULL;
+	cnt = NULL;
 }
 
 /* Put labels in natural order and renumber every pool. */
@@ -1384,13 +1568,13 @@ static void free_dataset(dataset *d)
 {
 	for (size_t i = 0; i < d->n; i++)
 		free(d->it[i].id);
-	free(d->it), free(d->lab), free(d->qlab), free(d->qval);
+	free(d->it), free(d->lab), free(d->qlab), free(d->qval), free(d->mlab);
 }
 
 int main(int argc, char **argv)
 {
 	tl_init(argv[0]);
-	enum { O_SVG = 256, O_BOOT, O_SEED, O_THR, O_BINS, O_POS, O_EXCL, O_EXCL_SEEN, O_MODEL, O_MINACC, O_MINF1, O_STRICT, O_VERSION };
+	enum { O_SVG = 256, O_BOOT, O_SEED, O_THR, O_BINS, O_POS, O_EXCL, O_EXCL_SEEN, O_MODEL, O_MINACC, O_MINF1, O_STRICT, O_NAMES, O_FORCE, O_VERSION };
 	static const struct option opts[] = {
 		{"json", no_argument, 0, 'j'},
 		{"svg", required_argument, 0, O_SVG},
@@ -1407,6 +1591,8 @@ int main(int argc, char **argv)
 		{"min-accuracy", required_argument, 0, O_MINACC},
 		{"min-macro-f1", required_argument, 0, O_MINF1},
 		{"strict", no_argument, 0, O_STRICT},
+		{"label-names", required_argument, 0, O_NAMES},
+		{"force-labels", no_argument, 0, O_FORCE},
 		{"help", no_argument, 0, 'h'},
 		{"version", no_argument, 0, O_VERSION},
 		{0, 0, 0, 0}};
@@ -1428,6 +1614,8 @@ int main(int argc, char **argv)
 		case O_MINACC: opt_min_acc = tl_parse_double("--min-accuracy", optarg, 0, 1); break;
 		case O_MINF1: opt_min_f1 = tl_parse_double("--min-macro-f1", optarg, 0, 1); break;
 		case O_STRICT: opt_strict = 1; break;
+		case O_NAMES: opt_names = optarg; break;
+		case O_FORCE: opt_force_labels = 1; break;
 		case 'h': fputs(usage, stdout); return 0;
 		case O_VERSION: tl_print_version(); return 0;
 		default: fputs(usage, stderr); return TL_EXIT_USAGE;
@@ -1436,6 +1624,11 @@ int main(int argc, char **argv)
 	if (argc - optind > 1)
 		tl_die(TL_EXIT_USAGE, "one input file at most (the other system goes to --compare)");
 	const char *path = optind < argc ? argv[optind] : "-";
+	if (opt_names) {
+		char err[512];
+		if (tl_label_names_parse(opt_names, &names, err, sizeof err) < 0)
+			tl_die(TL_EXIT_USAGE, "option --label-names: %s", tty(err));
+	}
 
 	/* file-scope data stays reachable when an error exits (LeakSanitizer) */
 	static dataset A, B;
@@ -1444,10 +1637,18 @@ int main(int argc, char **argv)
 	if (opt_model)
 		load_train_keys(opt_model);
 	read_dataset(&A, path, train_keys);
-	warn_dataset(&A);
-	if (opt_compare) {
+	if (opt_compare)
 		read_dataset(&B, opt_compare, NULL);
+	check_labels(&A); /* before the warnings: a mismatch explains them */
+	if (opt_compare)
+		check_labels(&B);
+	warn_dataset(&A);
+	if (opt_compare)
 		warn_dataset(&B);
+	if (opt_pos && opt_names) { /* --pos-label may name a mapped label by its key */
+		const char *nm = tl_label_names_get(&names, opt_pos, strlen(opt_pos));
+		if (nm)
+			opt_pos = nm;
 	}
 	if (A.n == 0)
 		tl_die(TL_EXIT_DATA, "%s: no records to evaluate", tty(A.name));
@@ -1551,6 +1752,7 @@ int main(int argc, char **argv)
 		free(group_name[i]);
 	free(label_name), free(group_name), free(label_rank), free(label_declared);
 	tl_keyset_free(train_keys);
+	tl_label_names_free(&names);
 	tl_strtab_free(&label_map);
 	tl_strtab_free(&group_map);
 	tl_close_stdout();

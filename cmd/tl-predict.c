@@ -8,6 +8,7 @@
 #include "tl/kernels.h"
 #include "tl/leak.h"
 #include "tl/model.h"
+#include "tl/probs.h"
 #include "tl/stream.h"
 #include "tl/util.h"
 
@@ -31,6 +32,9 @@ static const char usage[] =
 	"                      probability >= P form pred (default 0.5)\n"
 	"  -b, --batch-size N  records per forward pass (default 32)\n"
 	"  -j, --threads N     threads (default: all cores)\n"
+	"      --label-names SPEC  write label names instead of the model's labels:\n"
+	"                      a file with one name a line (in the model's label\n"
+	"                      order, as id2label) or KEY=NAME,... (e.g. 0=World)\n"
 	"      --device NAME   kernel backend of neural models: cpu or cuda (default\n"
 	"                      $TL_DEVICE, else cpu)\n"
 	"  -h, --help          show this help\n"
@@ -46,6 +50,7 @@ typedef struct {
 	double threshold;
 	float *scores, *probs;
 	int *idx;
+	const char *const *names; /* what pred/probs say: the model's labels or --label-names */
 } ctx;
 
 /* The training keys of the model in dir: NULL when the directory has no
@@ -58,6 +63,40 @@ static tl_keyset *load_train_keys(const char *dir)
 	if (!k && errno != ENOENT)
 		tl_die(TL_EXIT_MODEL, "%s", err);
 	return k;
+}
+
+/* --label-names: the names to write for the model's labels, in its label
+ * order (an array the caller frees; the strings belong to m or c). A file
+ * names every label in order; KEY=NAME pairs name some, the others keep
+ * their label. Every key must be a label of the model, and the names that
+ * result must be distinct. Dies with exit 2 otherwise. */
+static const char *const *label_names(tl_label_names *m, const tl_classifier *c, char *err, size_t errlen)
+{
+	size_t K = (size_t)c->nlabels;
+	static tl_buf all; /* static: reachable when an error exits */
+	for (size_t j = 0; j < K; j++)
+		tl_buf_printf(&all, "%s%s", j ? ", " : "", c->labels[j]);
+	if (tl_label_names_bind(m, (const char *const *)c->labels, K, err, errlen) < 0)
+		tl_die(TL_EXIT_USAGE, "option --label-names: %s; the model's labels: %s", err, tl_buf_cstr(&all));
+	for (size_t i = 0; i < m->n; i++) {
+		size_t j = 0;
+		while (j < K && strcmp(c->labels[j], m->key[i]))
+			j++;
+		if (j == K)
+			tl_die(TL_EXIT_USAGE, "option --label-names: '%s' is not a label of the model; its labels: %s", m->key[i],
+			       tl_buf_cstr(&all));
+	}
+	const char **out = tl_xmalloc((K ? K : 1) * sizeof *out);
+	for (size_t j = 0; j < K; j++) {
+		const char *n = tl_label_names_get(m, c->labels[j], strlen(c->labels[j]));
+		out[j] = n ? n : c->labels[j];
+		for (size_t i = 0; i < j; i++)
+			if (!strcmp(out[i], out[j]))
+				tl_die(TL_EXIT_USAGE, "option --label-names: labels '%s' and '%s' would both read '%s'", c->labels[i],
+				       c->labels[j], out[j]);
+	}
+	tl_buf_free(&all);
+	return out;
 }
 
 static void flush(ctx *x, tl_rec_batch *b)
@@ -96,14 +135,14 @@ static void flush(ctx *x, tl_rec_batch *b)
 				n += p[x->idx[j]] >= x->threshold;
 			msgpack_pack_array(pk, (size_t)n);
 			for (int j = 0; j < n; j++)
-				tl_pack_cstr(pk, c->labels[x->idx[j]]);
+				tl_pack_cstr(pk, x->names[x->idx[j]]);
 		} else {
-			tl_pack_cstr(pk, p[x->idx[0]] >= x->threshold ? c->labels[x->idx[0]] : "");
+			tl_pack_cstr(pk, p[x->idx[0]] >= x->threshold ? x->names[x->idx[0]] : "");
 		}
 		pk = tl_writer_key(x->w, "probs");
 		msgpack_pack_map(pk, (size_t)top);
 		for (int j = 0; j < top; j++) {
-			tl_pack_cstr(pk, c->labels[x->idx[j]]);
+			tl_pack_cstr(pk, x->names[x->idx[j]]);
 			msgpack_pack_float(pk, p[x->idx[j]]);
 		}
 		if (x->logits)
@@ -126,8 +165,9 @@ int main(int argc, char **argv)
 		{"top-k", required_argument, 0, 'k'},	  {"threshold", required_argument, 0, 't'},
 		{"batch-size", required_argument, 0, 'b'}, {"threads", required_argument, 0, 'j'},
 		{"help", no_argument, 0, 'h'},		  {"version", no_argument, 0, 'V'},
-		{"device", required_argument, 0, 'D'},	  {0, 0, 0, 0}};
-	const char *model = NULL, *device = NULL;
+		{"device", required_argument, 0, 'D'},	  {"label-names", required_argument, 0, 'N'},
+		{0, 0, 0, 0}};
+	const char *model = NULL, *device = NULL, *names_spec = NULL;
 	int batch = 32, threads = 0, logits = 0, topk = 0;
 	double threshold = -1;
 	int c;
@@ -136,6 +176,7 @@ int main(int argc, char **argv)
 		case 'm': model = tl_parse_path("-m", optarg); break;
 		case 'l': logits = 1; break;
 		case 'D': device = optarg; break;
+		case 'N': names_spec = optarg; break;
 		case 'k': topk = (int)tl_parse_long("--top-k", optarg, 1, 1000000); break;
 		case 't': threshold = tl_parse_double("--threshold", optarg, 0, 1); break;
 		case 'b': batch = (int)tl_parse_long("--batch-size", optarg, 1, 4096); break;
@@ -150,6 +191,9 @@ int main(int argc, char **argv)
 		tl_die(TL_EXIT_USAGE, "no model: give -m MODEL_DIR");
 	}
 	char err[1024];
+	static tl_label_names names; /* static: reachable when an error exits */
+	if (names_spec && tl_label_names_parse(names_spec, &names, err, sizeof err) < 0)
+		tl_die(TL_EXIT_USAGE, "option --label-names: %s", err);
 	if (!tl_kernels_select(device, err, sizeof err))
 		tl_die(TL_EXIT_USAGE, "%s", err);
 	char *dir = tl_model_find(model, err, sizeof err);
@@ -161,6 +205,9 @@ int main(int argc, char **argv)
 	if (!x.c)
 		tl_die(e.code ? e.code : TL_EXIT_MODEL, "%s", e.msg);
 	x.c->batch_size = (size_t)batch;
+	x.names = (const char *const *)x.c->labels;
+	if (names_spec)
+		x.names = label_names(&names, x.c, err, sizeof err);
 	x.keys = load_train_keys(dir);
 	x.logits = logits;
 	x.topk = topk;
@@ -196,7 +243,7 @@ int main(int argc, char **argv)
 			}
 			tl_header_start(x.w, rec.is_header ? rec.map : NULL, argc, argv);
 			msgpack_packer *pk = tl_writer_key(x.w, "predict");
-			msgpack_pack_map(pk, 3);
+			msgpack_pack_map(pk, names_spec ? 4 : 3);
 			tl_pack_cstr(pk, "model");
 			tl_pack_cstr(pk, dir);
 			tl_pack_cstr(pk, "kind");
@@ -204,7 +251,13 @@ int main(int argc, char **argv)
 			tl_pack_cstr(pk, "labels");
 			msgpack_pack_array(pk, K);
 			for (size_t j = 0; j < K; j++)
-				tl_pack_cstr(pk, x.c->labels[j]);
+				tl_pack_cstr(pk, x.names[j]);
+			if (names_spec) { /* the model's own labels, in the same order */
+				tl_pack_cstr(pk, "label_ids");
+				msgpack_pack_array(pk, K);
+				for (size_t j = 0; j < K; j++)
+					tl_pack_cstr(pk, x.c->labels[j]);
+			}
 			tl_writer_end(x.w);
 			if (rec.is_header)
 				continue;
@@ -223,7 +276,9 @@ int main(int argc, char **argv)
 	free(x.scores);
 	free(x.probs);
 	free(x.idx);
-	free(dir);
+	if (names_spec)
+		free((void *)x.names);
+	tl_label_names_free(&names);
 	tl_close_stdout();
 	return 0;
 }

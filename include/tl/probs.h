@@ -34,4 +34,40 @@ enum { TL_PROBS_NOT_MAP = -1, TL_PROBS_BAD = -2 };
  * [0, 1]. */
 long tl_probs_parse(const msgpack_object *q, tl_label_fn fn, void *ctx, int **ids, double **vals, size_t *cap);
 
+/* A label map (--label-names of tl-predict and tl-eval): label -> name.
+ *
+ * spec is either the path of an existing file with one name a line
+ * (positional: line i names the i-th label of an order the caller
+ * supplies, e.g. the model's id2label order; a final newline and \r\n line
+ * ends are allowed, an empty line is an error), or inline pairs
+ * "KEY=NAME[,KEY=NAME...]" (split at the first '=' of each pair; keys and
+ * names non-empty; a name cannot hold ',' inline, use a file). Keys are
+ * distinct, names are distinct (two labels never merge), neither holds a
+ * NUL byte or a newline.
+ *
+ * Ownership: the map owns its strings (copies); free with
+ * tl_label_names_free. */
+typedef struct {
+	size_t n;
+	char **key;     /* NULL for a positional file (key[] not allocated) */
+	char **name;
+	int positional; /* 1: from a file, names in order */
+} tl_label_names;
+
+/* Parse spec into *m. Returns 0, or -1 with a message in err (m is left
+ * empty). A file that exists but cannot be read is -1 with errno's text. */
+int tl_label_names_parse(const char *spec, tl_label_names *m, char *err, size_t errlen);
+
+/* Make the map keyed: the positional names of m get the keys labels[0..n-1]
+ * (copied). Returns 0, or -1 with err when the counts differ. No-op for a
+ * keyed map. */
+int tl_label_names_bind(tl_label_names *m, const char *const *labels, size_t n, char *err, size_t errlen);
+
+/* The name of label s[0..len-1] (not NUL-terminated), or NULL when the
+ * keyed map has no such key (also for an unbound positional map). The
+ * result belongs to m. */
+const char *tl_label_names_get(const tl_label_names *m, const char *s, size_t len);
+
+void tl_label_names_free(tl_label_names *m);
+
 #endif
