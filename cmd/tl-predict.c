@@ -279,6 +279,7 @@ int main(int argc, char **argv)
 	if (names_spec)
 		free((void *)x.names);
 	tl_label_names_free(&names);
+	free(dir);
 	tl_close_stdout();
 	return 0;
 }
