@@ -33,7 +33,7 @@ static const char usage[] =
 	"  -m, --model KIND      fasttext (default), linear, bert (its options:\n"
 	"                        tl-train -m bert --help)\n"
 	"  -o, --output DIR      model directory to create (required)\n"
-	"      --force           replace DIR if it exists\n"
+	"  -f, --force           replace DIR if it exists\n"
 	"      --dev FILE        evaluate on this labelled stream after training; refused\n"
 	"                        when it leaks training data (augmented copies)\n"
 	"      --drop-leaked     leave such dev records out instead\n"
