@@ -12,7 +12,10 @@
 # 2. Bounded memory: 1 GiB of generated text piped through tl-clean (and
 #    through tl-clean | tl-tokenize when tl-tokenize is built): max RSS from
 #    /usr/bin/time -v.
+# BENCH_QUICK=1 (bench/need.sh): the first 2,000 reviews, 1 run, 16 MiB.
 set -e
+. "$(dirname "$0")/need.sh"
+bench_need clean.sh cmd:python3
 BUILD=${1:-build}
 RUNS=${2:-3}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,9 +25,15 @@ TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 [ -x "$BIN/tl-clean" ] || { echo "build first: make BUILD=$BUILD" >&2; exit 1; }
 
-zcat "$SHARED/data/imdb/train.tsv.gz" >"$TMP/train.tsv"
+GEN_BYTES=1073741824
+if bench_quick; then
+	zcat "$SHARED/data/imdb/train.tsv.gz" | head -n 2001 >"$TMP/train.tsv"
+	RUNS=1 GEN_BYTES=16777216
+else
+	zcat "$SHARED/data/imdb/train.tsv.gz" >"$TMP/train.tsv"
+fi
 BYTES=$(wc -c <"$TMP/train.tsv")
-echo "input: IMDB train.tsv, $BYTES bytes, 25,000 reviews; $RUNS runs each; $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "input: IMDB train.tsv, $BYTES bytes, $(($(wc -l <"$TMP/train.tsv") - 1)) reviews; $RUNS runs each; $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 # one timed run appends "wall cpu" (seconds) to the file $1
@@ -39,7 +48,7 @@ timed() {
 i=0
 while [ $i -lt "$RUNS" ]; do
 	timed "$TMP/tl" taskset -c 0 "$BIN/tl-clean" "$TMP/train.tsv" >"$TMP/out.tl"
-	timed "$TMP/py" taskset -c 0 sh -c "python3 '$ROOT/bench/clean_peer.py' <'$TMP/train.tsv' >'$TMP/out.py'"
+	[ "$BENCH_PEER" = 1 ] && timed "$TMP/py" taskset -c 0 sh -c "python3 '$ROOT/bench/clean_peer.py' <'$TMP/train.tsv' >'$TMP/out.py'"
 	i=$((i + 1))
 done
 report() {
@@ -50,22 +59,22 @@ report() {
 		"$(tr '\n' ',' <"$2")"
 }
 report tl-clean "$TMP/tl"
-report python-peer "$TMP/py"
-printf 'ratio (peer / tl-clean): wall %.1fx, cpu %.1fx\n' \
+[ "$BENCH_PEER" = 1 ] && report python-peer "$TMP/py"
+[ "$BENCH_PEER" = 1 ] && printf 'ratio (peer / tl-clean): wall %.1fx, cpu %.1fx\n' \
 	"$(echo "$(cut -d' ' -f1 "$TMP/py" | median) / $(cut -d' ' -f1 "$TMP/tl" | median)" | bc -l)" \
 	"$(echo "$(cut -d' ' -f2 "$TMP/py" | median) / $(cut -d' ' -f2 "$TMP/tl" | median)" | bc -l)"
 # The same texts? The peer differs where its naive tag regex eats prose
 # ("<3", "<< >>"), and it leaves Windows-1252 C1 dashes (U+0096) and soft
 # hyphens in place, which tl-clean maps/removes.
-"$BIN/tl-cat" "$TMP/out.tl" | python3 -c '
+[ "$BENCH_PEER" = 1 ] && "$BIN/tl-cat" "$TMP/out.tl" | python3 -c '
 import json, sys
 a = [json.loads(l)["text"] for l in sys.stdin]
 b = [json.loads(l)["text"] for l in open(sys.argv[1])]
 same = sum(x == y for x, y in zip(a, b))
 print("same text as the peer: %d of %d records (the peer wrote %d)" % (same, len(a), len(b)))' "$TMP/out.py"
 
-echo "memory: 1 GiB of generated lines, piped (yes | head -c 1G)"
-gen() { yes 'A review with <br /> tags, &amp; entities, and   extra   spaces. It was great!' | head -c 1073741824; }
+echo "memory: $((GEN_BYTES / 1048576)) MiB of generated lines, piped (yes | head -c)"
+gen() { yes 'A review with <br /> tags, &amp; entities, and   extra   spaces. It was great!' | head -c "$GEN_BYTES"; }
 rss() { echo "$(awk -F': ' '/Maximum resident/ {print $2}' "$1") KB (elapsed $(awk -F': ' '/Elapsed/ {print $2}' "$1"))"; }
 gen | /usr/bin/time -v -o "$TMP/t1" "$BIN/tl-clean" >/dev/null
 echo "tl-clean:               max RSS $(rss "$TMP/t1")"

@@ -12,13 +12,21 @@
 # figure is the steadier one on a shared machine. A figure independent of
 # the load: instructions under valgrind --tool=callgrind, on a build that
 # valgrind can run (make BUILD=build-vg ARCH=x86-64-v2: no AVX-512).
+# BENCH_QUICK=1 (bench/need.sh): the first 2,000 training sentences, 1 run,
+# in a fresh temporary folder.
 set -e
+. "$(dirname "$0")/need.sh"
 BUILD=${1:-build}
 RUNS=${2:-3}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$ROOT/$BUILD/bin
 DATA=${TL_SHARED:-$ROOT/../shared}/data/sst2
 W=${TMPDIR:-/tmp}/tl-bench-leak
+if bench_quick; then
+	W=$(mktemp -d) RUNS=1
+	trap 'rm -rf "$W"' EXIT
+	head -n 2001 "$DATA/train.tsv" | "$BIN/tl-clean" >"$W/train.s"
+fi
 mkdir -p "$W"
 [ -f "$W/train.s" ] || "$BIN/tl-clean" "$DATA/train.tsv" >"$W/train.s"
 [ -f "$W/dev.s" ] || "$BIN/tl-clean" "$DATA/dev.tsv" >"$W/dev.s"

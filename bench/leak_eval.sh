@@ -16,7 +16,10 @@
 # a timing being INNER runs (default 50 for dev, INNER_TRAIN=2 for train)
 # tl-predict runs single-threaded (-j 1): CPU time of idle OpenMP threads
 # under load would swamp the figure, median shown.
+# BENCH_QUICK=1 (bench/need.sh): the first 2,000 training sentences,
+# REPS 1, INNER 2, INNER_TRAIN 1.
 set -e
+. "$(dirname "$0")/need.sh"
 BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$ROOT/$BUILD/bin
@@ -25,7 +28,12 @@ REPS=${REPS:-3}
 W=${BENCH_DIR:-$(mktemp -d)}
 mkdir -p "$W"
 "$BIN/tl-clean" "$DATA/dev.tsv" >"$W/dev.s"
-"$BIN/tl-clean" "$DATA/train.tsv" >"$W/train.s"
+if bench_quick; then
+	REPS=1 INNER=2 INNER_TRAIN=1
+	head -n 2001 "$DATA/train.tsv" | "$BIN/tl-clean" >"$W/train.s"
+else
+	"$BIN/tl-clean" "$DATA/train.tsv" >"$W/train.s"
+fi
 "$BIN/tl-train" -q -m linear --force -o "$W/m" "$W/dev.s"
 if [ ! -f "$W/m/train-keys.bin" ]; then
 	"$BIN/tl-cat" <"$W/dev.s" | python3 -c '

@@ -10,6 +10,8 @@
 # fastText with 2 threads, tl-train with TLTH (default 1) threads. Prints
 # one line per tool and run: accuracy, training wall
 # time, peak RSS (/usr/bin/time -v), prediction time on the test file.
+# BENCH_QUICK=1 (bench/need.sh): SST-2 only, the first 2,000 training
+# sentences, 1 epoch, 1 run, in a fresh temporary folder.
 set -e
 . "$(dirname "$0")/need.sh"
 bench_need linear.sh py:sklearn cmd:fasttext
@@ -19,8 +21,12 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$ROOT/$BUILD/bin
 DATA=${TL_SHARED:-$ROOT/../shared}/data
 W=${TMPDIR:-/tmp}/tl-bench-linear
-mkdir -p "$W"
 EP=5 DIM=100 LR=0.5 NG=2 TH=2 TLTH=${TLTH:-1}
+if bench_quick; then
+	W=$(mktemp -d) RUNS=1 EP=1
+	trap 'rm -rf "$W"' EXIT
+fi
+mkdir -p "$W"
 
 rss() { sed -n 's/.*Maximum resident set size (kbytes): //p' "$1"; }
 wall() { sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$1" |
@@ -32,16 +38,18 @@ run_set() { # name train.tsv test.tsv
 	[ -f "$W/$name.test.s" ] || "$BIN/tl-clean" "$3" >"$W/$name.test.s"
 	# fastText reads its file in order: give it a (fixed) shuffle, as its
 	# documentation advises; tl-train shuffles every epoch itself.
+	if [ "$BENCH_PEER" = 1 ]; then
 	[ -f "$W/$name.train.ft" ] || python3 "$ROOT/bench/ft_prep.py" "$2" |
 		python3 -c 'import sys, random; l = sys.stdin.readlines(); random.Random(1).shuffle(l); sys.stdout.writelines(l)' \
 		>"$W/$name.train.ft"
 	[ -f "$W/$name.test.ft" ] || python3 "$ROOT/bench/ft_prep.py" "$3" >"$W/$name.test.ft"
-	n=$(grep -c . "$W/$name.test.ft")
+	fi
+	n=$(($("$BIN/tl-cat" "$W/$name.test.s" | wc -l)))
 	for r in $(seq 1 "$RUNS"); do
-		/usr/bin/time -v fasttext supervised -input "$W/$name.train.ft" -output "$W/ft" -wordNgrams $NG \
+		[ "$BENCH_PEER" = 1 ] && /usr/bin/time -v fasttext supervised -input "$W/$name.train.ft" -output "$W/ft" -wordNgrams $NG \
 			-epoch $EP -dim $DIM -lr $LR -thread $TH -verbose 0 2>"$W/t.ft"
-		acc=$(fasttext test "$W/ft.bin" "$W/$name.test.ft" | sed -n 's/^P@1\t//p')
-		/usr/bin/time -v fasttext predict "$W/ft.bin" "$W/$name.test.ft" >/dev/null 2>"$W/p.ft"
+		[ "$BENCH_PEER" = 1 ] && acc=$(fasttext test "$W/ft.bin" "$W/$name.test.ft" | sed -n 's/^P@1\t//p') &&
+		/usr/bin/time -v fasttext predict "$W/ft.bin" "$W/$name.test.ft" >/dev/null 2>"$W/p.ft" &&
 		echo "$name fasttext run $r: acc $acc train_s $(wall "$W/t.ft") rss_kb $(rss "$W/t.ft") predict_s $(wall "$W/p.ft") n $n"
 		for m in fasttext linear; do
 			/usr/bin/time -v "$BIN/tl-train" -q -m $m --force -o "$W/tl-$m" --epochs $EP --lr $LR \
@@ -53,6 +61,7 @@ run_set() { # name train.tsv test.tsv
 			echo "$name tl-$m run $r: acc $acc train_s $(wall "$W/t.tl") rss_kb $(rss "$W/t.tl") predict_s $(wall "$W/p.tl") n $n"
 		done
 	done
+	[ "$BENCH_PEER" = 1 ] || return 0
 	python3 - "$2" "$3" <<'PY'
 import sys, time, gzip
 sys.path.insert(0, sys.argv[0].rsplit("/", 1)[0])
@@ -79,5 +88,10 @@ PY
 
 cd "$ROOT"
 export FTPREP=$ROOT/bench/ft_prep.py
+if bench_quick; then
+	head -n 2001 "$DATA/sst2/train.tsv" >"$W/quick-train.tsv"
+	run_set sst2 "$W/quick-train.tsv" "$DATA/sst2/dev.tsv"
+	exit 0
+fi
 run_set sst2 "$DATA/sst2/train.tsv" "$DATA/sst2/dev.tsv"
 run_set imdb "$DATA/imdb/train.tsv.gz" "$DATA/imdb/test.tsv.gz"

@@ -6,6 +6,7 @@
 # (reading msgpack, tokenizing, writing msgpack to /dev/null); the peer's
 # timing excludes Python's file reading. Prints texts/s, tokens/s, ratio.
 # RUNS (default 3) repetitions; the median is reported.
+# BENCH_QUICK=1 (bench/need.sh): the first 500 texts, 1 run.
 set -e
 . "$(dirname "$0")/need.sh"
 bench_need tokenize.sh py:tokenizers
@@ -14,7 +15,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN="$ROOT/$BUILD/bin"
 SHARED=${TL_SHARED:-$ROOT/../shared}
 RUNS=${RUNS:-3}
-VOCAB="$ROOT/lib/data/vocab-uncased.txt"
+VOCAB="$ROOT/lib/text/data/vocab-uncased.txt"
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
@@ -29,6 +30,10 @@ def col(path, c):
 for t in col(sh + "/data/imdb/test.tsv.gz", 1) + col(sh + "/data/sst2/dev.tsv", 1):
     print(json.dumps({"text": t}))
 PY
+if bench_quick; then
+	RUNS=1
+	head -n 500 "$TMP/texts.jsonl" >"$TMP/t" && mv "$TMP/t" "$TMP/texts.jsonl"
+fi
 "$BIN/tl-cat" -t msgpack "$TMP/texts.jsonl" >"$TMP/in.tl"
 ntexts=$(wc -l <"$TMP/texts.jsonl")
 mb=$(awk -v b="$(wc -c <"$TMP/in.tl")" 'BEGIN { printf "%.1f", b / 1e6 }')
@@ -41,7 +46,7 @@ i=0
 while [ "$i" -lt "$RUNS" ]; do
 	/usr/bin/time -f "%e %U %S" -o "$TMP/t" "$BIN/tl-tokenize" --max-len 0 <"$TMP/in.tl" >/dev/null
 	awk -v n="$ntexts" -v k="$ntok" '{ printf "tl-tokenize %d %d %s %.3f\n", n, k, $1, $2 + $3 }' "$TMP/t" >>"$TMP/times"
-	python3 "$ROOT/bench/tokenize_hf.py" "$TMP/texts.jsonl" "$VOCAB" >>"$TMP/times"
+	[ "$BENCH_PEER" = 1 ] && python3 "$ROOT/bench/tokenize_hf.py" "$TMP/texts.jsonl" "$VOCAB" >>"$TMP/times"
 	i=$((i + 1))
 done
 echo "texts: $ntexts (IMDB test + SST-2 dev; stream $mb MB; $ntok tokens), runs: $RUNS, medians;"

@@ -12,9 +12,11 @@
 # (from anywhere; BIN is the tools' folder, libtl.a is taken from its parent).
 # A seconds-long run: sh bench/train_bert.sh build/bin 5 2 1. Without Python's
 # torch and transformers the PyTorch side is skipped (tl only, said so).
+# BENCH_QUICK=1 (bench/need.sh): 5 steps, 1 repetition, 500 sentences.
 # Training FLOPs per token for MiniLM-L6-H384 (6 layers, C 384, I 1536),
 # matmuls only: 3 (forward + 2x backward) x 2 x (4 C^2 + 2 C I) x 6 = 63.7 MFLOP.
 set -e
+. "$(dirname "$0")/need.sh"
 BIN=${1:-build/bin}
 case $BIN in /*) ;; *) BIN=$PWD/$BIN ;; esac
 cd "$(dirname "$0")/.."
@@ -23,18 +25,25 @@ LIB=$(dirname "$BIN")/libtl.a
 STEPS=${2:-60}
 TH=${3:-2}
 REPS=${4:-3}
+NSENT=20000
+if bench_quick; then
+	STEPS=5 REPS=1 NSENT=500
+fi
 M=${MODEL:-models/all-MiniLM-L6-v2}
 S=${TL_SHARED:-../shared}/data/sst2
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
-head -20001 "$S/train.tsv" | "$BIN/tl-clean" | "$BIN/tl-tokenize" -m "$M" >"$W/train.s"
+head -n $((NSENT + 1)) "$S/train.tsv" | "$BIN/tl-clean" | "$BIN/tl-tokenize" -m "$M" >"$W/train.s"
 "$BIN/tl-cat" "$W/train.s" >"$W/train.jsonl"
 cc -O2 -fopenmp -Iinclude -I. -o "$W/sgemm_peak" bench/sgemm_peak.c "$LIB" \
 	$(pkg-config --cflags --libs openblas msgpack jansson libutf8proc zlib) -lm
 peak=$("$W/sgemm_peak" "$TH" | sed -n 's/^peak //p')
 echo "sgemm peak ($TH threads): $peak GFLOP/s; $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
-if python3 -c 'import torch, transformers' 2>/dev/null; then PT=1; else
+if bench_quick; then
+	bench_need train_bert.sh py:torch py:transformers
+	PT=$BENCH_PEER
+elif python3 -c 'import torch, transformers' 2>/dev/null; then PT=1; else
 	PT=0; echo "train_bert.sh: python3 torch/transformers not installed: tl only" >&2; fi
 : >"$W/tl.all"
 : >"$W/pt.all"

@@ -1,7 +1,9 @@
 /* tl-cat - show a record stream as JSON lines or TSV, or turn JSON lines
  * into a stream. */
 #include "tl/cli.h"
+#include "tl/fsutil.h"
 #include "tl/json.h"
+#include "tl/rng.h"
 #include "tl/stream.h"
 #include "tl/util.h"
 
@@ -9,10 +11,14 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 static const char usage[] =
 	"usage: tl-cat [-t jsonl|tsv|msgpack] [-f FIELDS] [-H] [--no-names] [FILE...]\n"
+	"       tl-cat --split NAME=FRACTION [--seed N] [--stratify FIELD|--no-stratify]\n"
+	"              [-o DIR] [--force] [-t FORMAT] [-f FIELDS] [FILE...]\n"
 	"Render tl record streams for people (JSON lines, TSV) or turn JSON lines\n"
 	"back into a stream. The input kind is detected: a line starting with '{'\n"
 	"is JSON lines, anything else a msgpack stream; gzip is read transparently.\n"
@@ -22,9 +28,18 @@ static const char usage[] =
 	"  -f, --fields LIST comma-separated keys: the TSV columns (default: the keys\n"
 	"                    of the first record), or the keys of each JSON line, in\n"
 	"                    that order (a key a record lacks is left out; header\n"
-	"                    records shown whole); msgpack output ignores it\n"
+	"                    records shown whole), or of each record of msgpack output\n"
 	"      --no-names    TSV without the line of column names\n"
 	"  -H, --header      also show header records (always kept in msgpack output)\n"
+	"split one labelled file in two (man tl-cat, SPLIT):\n"
+	"      --split NAME=F    put the fraction F (0 < F < 1) of the records in\n"
+	"                        DIR/NAME.s and the rest in DIR/train.s (.jsonl, .tsv\n"
+	"                        with -t); input order is kept in both\n"
+	"      --seed N          which records go where (1)\n"
+	"      --stratify FIELD  the fraction within each value of FIELD (label)\n"
+	"      --no-stratify     the fraction of the whole\n"
+	"  -o, --output DIR    where the two files go (.)\n"
+	"      --force           replace them if they exist\n"
 	"  -h, --help        show this help\n"
 	"      --version     show the version\n"
 	"\n"
@@ -36,8 +51,39 @@ static int to = TO_AUTO, show_header, names = 1;
 static char **fields;
 static int nfields;
 static tl_writer *W;
+static FILE *outf; /* stdout, or a --split output */
 static tl_buf line;
 static uint64_t recno;
+
+/* --split: every record kept packed, headers apart */
+typedef struct {
+	tl_buf data;     /* packed maps */
+	size_t *off, n, cap; /* record i: data[off[i] .. off[i+1]) */
+	size_t *datano;  /* data record number (headers not counted), for messages */
+} packed_set;
+static int split_mode;
+static packed_set split_recs, split_heads;
+static size_t split_datano;
+
+static void packed_add(packed_set *ps, const msgpack_object *o, size_t no)
+{
+	if (ps->n + 2 > ps->cap) {
+		ps->cap = ps->cap ? 2 * ps->cap : 1024;
+		ps->off = tl_xrealloc(ps->off, ps->cap * sizeof *ps->off);
+		ps->datano = tl_xrealloc(ps->datano, ps->cap * sizeof *ps->datano);
+	}
+	msgpack_sbuffer sb;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer pk;
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_object(&pk, *o);
+	ps->off[ps->n] = ps->data.len;
+	ps->datano[ps->n] = no;
+	tl_buf_add(&ps->data, sb.data, sb.size);
+	ps->n++;
+	ps->off[ps->n] = ps->data.len;
+	msgpack_sbuffer_destroy(&sb);
+}
 
 static void split_fields(const char *list)
 {
@@ -74,7 +120,7 @@ static void tsv_value(tl_buf *b, const msgpack_object *o, const char *key)
 
 static void emit_line(void)
 {
-	if (fwrite(line.data, 1, line.len, stdout) != line.len) {
+	if (fwrite(line.data, 1, line.len, outf) != line.len) {
 		if (errno == EPIPE)
 			exit(0);
 		tl_die(TL_EXIT_IO, "write error:");
@@ -82,34 +128,67 @@ static void emit_line(void)
 	line.len = 0;
 }
 
+/* The keys of -f present in rec, each once, in -f's order: their indices
+ * into fields[] in idx; returns how many. */
+static int present_fields(const tl_record *rec, int *idx)
+{
+	int n = 0;
+	for (int i = 0; i < nfields; i++) {
+		int dup = 0;
+		for (int j = 0; j < i && !dup; j++)
+			dup = !strcmp(fields[j], fields[i]);
+		if (!dup && tl_rec_get(rec, fields[i])) /* a key once: maps have no repeated keys */
+			idx[n++] = i;
+	}
+	return n;
+}
+
 static void out_record(const tl_record *rec)
 {
+	if (split_mode) {
+		if (rec->is_header)
+			packed_add(&split_heads, rec->map, 0);
+		else
+			packed_add(&split_recs, rec->map, ++split_datano);
+		return;
+	}
 	if (rec->is_header && !show_header && to != TO_MSGPACK)
 		return;
 	if (to == TO_MSGPACK) {
-		msgpack_pack_object(tl_writer_raw(W), *rec->map);
+		msgpack_packer *pk = tl_writer_raw(W);
+		if (fields && !rec->is_header) {
+			/* -f: those keys, in that order */
+			int *idx = tl_xmalloc((size_t)nfields * sizeof *idx);
+			int n = present_fields(rec, idx);
+			msgpack_pack_map(pk, (size_t)n);
+			for (int i = 0; i < n; i++) {
+				const char *k = fields[idx[i]];
+				msgpack_pack_str(pk, strlen(k));
+				msgpack_pack_str_body(pk, k, strlen(k));
+				msgpack_pack_object(pk, *tl_rec_get(rec, k));
+			}
+			free(idx);
+		} else
+			msgpack_pack_object(pk, *rec->map);
 		tl_writer_commit(W);
 		return;
 	}
 	if (to == TO_JSONL) {
 		if (fields && !rec->is_header) {
 			/* -f: those keys, in that order; a key the record lacks is left out */
-			int n = 0;
+			int *idx = tl_xmalloc((size_t)nfields * sizeof *idx);
+			int n = present_fields(rec, idx);
 			tl_buf_addc(&line, '{');
-			for (int i = 0; i < nfields; i++) {
-				const msgpack_object *v = tl_rec_get(rec, fields[i]);
-				int dup = 0;
-				for (int j = 0; j < i && !dup; j++)
-					dup = !strcmp(fields[j], fields[i]);
-				if (!v || dup) /* a key once: JSON objects have no repeated keys */
-					continue;
-				if (n++)
+			for (int i = 0; i < n; i++) {
+				const char *k = fields[idx[i]];
+				if (i)
 					tl_buf_addc(&line, ',');
-				tl_json_string(&line, fields[i], strlen(fields[i]));
+				tl_json_string(&line, k, strlen(k));
 				tl_buf_addc(&line, ':');
-				tl_json_from_msgpack(&line, v, fields[i], strlen(fields[i]));
+				tl_json_from_msgpack(&line, tl_rec_get(rec, k), k, strlen(k));
 			}
 			tl_buf_addc(&line, '}');
+			free(idx);
 		} else {
 			tl_json_from_msgpack(&line, rec->map, NULL, 0);
 		}
@@ -170,12 +249,13 @@ static void json_lines(gzFile gz, const char *name)
 			n--;
 		if (n == 0)
 			continue;
-		if (to == TO_MSGPACK) {
+		if (to == TO_MSGPACK && !fields && !split_mode) {
 			if (tl_json_to_msgpack(tl_writer_raw(W), buf, n, 1, err, sizeof err) < 0)
 				tl_die_rec(TL_EXIT_DATA, recno, "%s: %s", name, err);
 			tl_writer_commit(W);
 		} else {
-			/* JSON -> JSON/TSV: go through msgpack to normalise */
+			/* JSON -> JSON/TSV (or chosen fields, or --split): go
+			 * through msgpack to normalise */
 			msgpack_sbuffer sb;
 			msgpack_sbuffer_init(&sb);
 			msgpack_packer pk;
@@ -216,7 +296,7 @@ static int open_file(void *ctx, void *gzp, const char *name, tl_err *e)
 	int jsonl = first == '{' || first == ' ' || first == '\n' || first == '\r' || first == '\t';
 	if (to == TO_AUTO)
 		to = jsonl ? TO_MSGPACK : TO_JSONL;
-	if (!W)
+	if (!W && !split_mode)
 		W = tl_writer_open(stdout);
 	if (!jsonl)
 		return 0;
@@ -224,16 +304,152 @@ static int open_file(void *ctx, void *gzp, const char *name, tl_err *e)
 	return 1;
 }
 
+/* ---------------- --split ---------------- */
+
+/* Write the records of set whose mark is want (headers first) to path,
+ * through a temporary sibling renamed over it. */
+static void split_write(const char *path, const unsigned char *mark, int want, int names0)
+{
+	tl_buf tmp = {0};
+	tl_buf_printf(&tmp, "%s.tmp-%ld-XXXXXX", path, (long)getpid());
+	int fd = mkstemp(tl_buf_cstr(&tmp));
+	if (fd < 0)
+		tl_die(TL_EXIT_IO, "cannot create %s:", tl_buf_cstr(&tmp));
+	FILE *f = fdopen(fd, "w");
+	if (!f)
+		tl_die(TL_EXIT_IO, "cannot open %s:", tl_buf_cstr(&tmp));
+	outf = f;
+	names = names0;
+	W = tl_writer_open(f);
+	split_mode = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		packed_set *ps = pass ? &split_recs : &split_heads;
+		for (size_t i = 0; i < ps->n; i++) {
+			if (pass && mark[i] != want)
+				continue;
+			msgpack_unpacked up;
+			msgpack_unpacked_init(&up);
+			msgpack_unpack_next(&up, ps->data.data + ps->off[i], ps->off[i + 1] - ps->off[i], NULL);
+			tl_record rec = {&up.data, i + 1, !pass};
+			out_record(&rec);
+			msgpack_unpacked_destroy(&up);
+		}
+	}
+	int bad = tl_writer_free(W) != 0;
+	W = NULL;
+	bad |= fflush(f) != 0 || fsync(fileno(f)) != 0;
+	bad |= fclose(f) != 0;
+	if (bad || rename(tl_buf_cstr(&tmp), path) != 0) {
+		int en = errno;
+		unlink(tl_buf_cstr(&tmp));
+		errno = en;
+		tl_die(TL_EXIT_IO, "cannot write %s:", path);
+	}
+	split_mode = 1;
+	outf = stdout;
+	tl_buf_free(&tmp);
+}
+
+/* Which records go to the held-out part: within each value of the field
+ * strat (NULL: all records as one group), round(F * n) records chosen by
+ * a seeded shuffle of the group; groups in order of first appearance. */
+static unsigned char *split_mark(double frac, uint64_t seed, const char *strat, size_t *nheld, size_t *ngroups)
+{
+	size_t n = split_recs.n;
+	unsigned char *mark = tl_xcalloc(n ? n : 1, 1);
+	size_t *group = tl_xmalloc((n ? n : 1) * sizeof *group);
+	char **gkey = NULL;
+	size_t ng = 0, found = 0;
+	tl_buf kb = {0};
+	for (size_t i = 0; i < n; i++) {
+		msgpack_unpacked up;
+		msgpack_unpacked_init(&up);
+		msgpack_unpack_next(&up, split_recs.data.data + split_recs.off[i], split_recs.off[i + 1] - split_recs.off[i],
+				    NULL);
+		kb.len = 0;
+		if (strat) {
+			const msgpack_object *v = tl_map_get(&up.data, strat);
+			if (!v) {
+				msgpack_unpacked_destroy(&up);
+				continue; /* reported below */
+			}
+			found++;
+			tl_json_from_msgpack(&kb, v, strat, strlen(strat));
+		}
+		msgpack_unpacked_destroy(&up);
+		const char *k = tl_buf_cstr(&kb);
+		size_t g = 0;
+		while (g < ng && strcmp(gkey[g], k))
+			g++;
+		if (g == ng) {
+			gkey = tl_xrealloc(gkey, (ng + 1) * sizeof *gkey);
+			gkey[ng++] = tl_xstrdup(k);
+		}
+		group[i] = g;
+	}
+	if (strat && found < n) {
+		if (found == 0)
+			tl_die(TL_EXIT_DATA, "--stratify: no record has a field \"%s\" (--stratify FIELD names another, "
+					     "--no-stratify splits without one)",
+			       strat);
+		for (size_t i = 0; i < n; i++) {
+			msgpack_unpacked up;
+			msgpack_unpacked_init(&up);
+			msgpack_unpack_next(&up, split_recs.data.data + split_recs.off[i],
+					    split_recs.off[i + 1] - split_recs.off[i], NULL);
+			int has = tl_map_get(&up.data, strat) != NULL;
+			msgpack_unpacked_destroy(&up);
+			if (!has)
+				tl_die(TL_EXIT_DATA, "record %zu: no \"%s\" to stratify on (--no-stratify splits without it)",
+				       split_recs.datano[i], strat);
+		}
+	}
+	uint64_t st = tl_mix64(seed ^ 0x73706c6974ULL); /* "split" */
+	size_t *idx = tl_xmalloc((n ? n : 1) * sizeof *idx);
+	*nheld = 0;
+	for (size_t g = 0; g < ng; g++) {
+		size_t m = 0;
+		for (size_t i = 0; i < n; i++)
+			if (group[i] == g)
+				idx[m++] = i;
+		for (size_t i = m; i > 1; i--) { /* Fisher-Yates */
+			size_t j = tl_splitmix64_index(&st, i);
+			size_t t = idx[i - 1];
+			idx[i - 1] = idx[j];
+			idx[j] = t;
+		}
+		size_t k = (size_t)(frac * (double)m + 0.5);
+		for (size_t i = 0; i < k; i++)
+			mark[idx[i]] = 1;
+		*nheld += k;
+		free(gkey[g]);
+	}
+	*ngroups = ng;
+	free(gkey);
+	free(group);
+	free(idx);
+	tl_buf_free(&kb);
+	return mark;
+}
+
 int main(int argc, char **argv)
 {
 	tl_init(argv[0]);
+	outf = stdout;
+	enum { O_SPLIT = 256, O_SEED, O_STRAT, O_NOSTRAT, O_FORCE };
 	static const struct option opts[] = {
 		{"to", required_argument, 0, 't'}, {"fields", required_argument, 0, 'f'},
 		{"header", no_argument, 0, 'H'},   {"no-names", no_argument, 0, 'N'},
 		{"help", no_argument, 0, 'h'},     {"version", no_argument, 0, 'V'},
+		{"split", required_argument, 0, O_SPLIT}, {"seed", required_argument, 0, O_SEED},
+		{"stratify", required_argument, 0, O_STRAT}, {"no-stratify", no_argument, 0, O_NOSTRAT},
+		{"output", required_argument, 0, 'o'}, {"force", no_argument, 0, O_FORCE},
 		{0, 0, 0, 0}};
 	int c;
-	while ((c = getopt_long(argc, argv, "t:f:Hh", opts, NULL)) != -1) {
+	const char *split = NULL, *strat = "label", *outdir = NULL;
+	int have_seed = 0, have_strat = 0, force = 0;
+	uint64_t seed = 1;
+	while ((c = getopt_long(argc, argv, "t:f:Hho:", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			if (!strcmp(optarg, "jsonl") || !strcmp(optarg, "json"))
@@ -250,8 +466,63 @@ int main(int argc, char **argv)
 		case 'N': names = 0; break;
 		case 'h': fputs(usage, stdout); return 0;
 		case 'V': tl_print_version(); return 0;
+		case O_SPLIT: split = optarg; break;
+		case O_SEED: seed = (uint64_t)tl_parse_long("--seed", optarg, 0, INT64_MAX); have_seed = 1; break;
+		case O_STRAT:
+			if (!*optarg)
+				tl_die(TL_EXIT_USAGE, "option --stratify: empty field name");
+			strat = optarg;
+			have_strat = 1;
+			break;
+		case O_NOSTRAT: strat = NULL; have_strat = 1; break;
+		case 'o': outdir = tl_parse_path("-o", optarg); break;
+		case O_FORCE: force = 1; break;
 		default: fputs(usage, stderr); return TL_EXIT_USAGE;
 		}
+	}
+	if (!split && (have_seed || have_strat || outdir || force))
+		tl_die(TL_EXIT_USAGE, "--seed, --stratify, --no-stratify, -o and --force are for --split");
+	char held[64];
+	double frac = 0;
+	if (split) {
+		const char *eq = strchr(split, '=');
+		size_t nl = eq ? (size_t)(eq - split) : 0;
+		if (!eq || nl == 0 || nl >= sizeof held)
+			tl_die(TL_EXIT_USAGE, "option --split: '%s' is not NAME=FRACTION (e.g. dev=0.1)", split);
+		memcpy(held, split, nl);
+		held[nl] = 0;
+		for (size_t i = 0; i < nl; i++)
+			if (!((held[i] >= 'a' && held[i] <= 'z') || (held[i] >= 'A' && held[i] <= 'Z') ||
+			      (held[i] >= '0' && held[i] <= '9') || held[i] == '_' || held[i] == '-'))
+				tl_die(TL_EXIT_USAGE, "option --split: the name '%s' must be letters, digits, '_' or '-'", held);
+		if (!strcmp(held, "train"))
+			tl_die(TL_EXIT_USAGE, "option --split: the held-out part cannot be called 'train' (the rest is)");
+		char *end;
+		errno = 0;
+		frac = strtod(eq + 1, &end);
+		if (end == eq + 1 || *end || errno || !(frac > 0 && frac < 1))
+			tl_die(TL_EXIT_USAGE, "option --split: the fraction '%s' is not a number between 0 and 1 (exclusive)",
+			       eq + 1);
+		if (to == TO_AUTO)
+			to = TO_MSGPACK;
+		split_mode = 1;
+	}
+	tl_buf pa = {0}, pb = {0};
+	if (split) {
+		/* before reading: refuse existing outputs, and a missing folder */
+		const char *ext = to == TO_JSONL ? "jsonl" : to == TO_TSV ? "tsv" : "s";
+		const char *dir = outdir ? outdir : ".";
+		struct stat sb;
+		if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+			tl_die(TL_EXIT_IO, "-o %s: not a directory", dir);
+		tl_buf_printf(&pa, "%s/train.%s", dir, ext);
+		tl_buf_printf(&pb, "%s/%s.%s", dir, held, ext);
+		if (!force)
+			for (int i = 0; i < 2; i++) {
+				const char *p = tl_buf_cstr(i ? &pb : &pa);
+				if (tl_fs_exists(p))
+					tl_die(TL_EXIT_USAGE, "%s exists (use --force to replace it)", p);
+			}
 	}
 	tl_source *src = tl_source_new(argv + optind, argc - optind);
 	tl_source_set_file_hook(src, open_file, NULL);
@@ -259,6 +530,30 @@ int main(int argc, char **argv)
 	while (tl_source_next_or_die(src, &rec))
 		out_record(&rec);
 	tl_source_free(src);
+	if (split) {
+		if (split_recs.n == 0)
+			tl_die(TL_EXIT_DATA, "--split: no records");
+		size_t nheld, ng;
+		unsigned char *mark = split_mark(frac, seed, strat, &nheld, &ng);
+		int names0 = names;
+		split_write(tl_buf_cstr(&pa), mark, 0, names0);
+		split_write(tl_buf_cstr(&pb), mark, 1, names0);
+		fprintf(stderr, "tl-cat: %zu records: %zu in %s, %zu in %s", split_recs.n, split_recs.n - nheld,
+			tl_buf_cstr(&pa), nheld, tl_buf_cstr(&pb));
+		if (strat)
+			fprintf(stderr, " (%s=%g of each of %zu values of \"%s\")\n", held, frac, ng, strat);
+		else
+			fprintf(stderr, " (%s=%g, not stratified)\n", held, frac);
+		free(mark);
+		tl_buf_free(&split_recs.data);
+		free(split_recs.off);
+		free(split_recs.datano);
+		tl_buf_free(&split_heads.data);
+		free(split_heads.off);
+		free(split_heads.datano);
+	}
+	tl_buf_free(&pa);
+	tl_buf_free(&pb);
 	if (W && tl_writer_free(W) != 0)
 		tl_die(TL_EXIT_IO, "write error:");
 	tl_buf_free(&line);

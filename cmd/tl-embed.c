@@ -369,6 +369,9 @@ static const char usage[] =
 	"  -b, --batch-size N  sequences per forward pass (default 32)\n"
 	"  -j, --threads N     threads (default: all cores)\n"
 	"      --device NAME   kernel backend: cpu or cuda (default $TL_DEVICE, else cpu)\n"
+	"      --progress[=S]  progress lines on stderr every S seconds (10) even when\n"
+	"                      it is not a terminal (default there: none)\n"
+	"  -q, --quiet         no progress, not even on a terminal\n"
 	"  -h, --help          show this help\n"
 	"      --version       show the version\n"
 	"\n"
@@ -376,8 +379,12 @@ static const char usage[] =
 
 typedef struct {
 	const char *model, *device;
-	int pool, normalize, layer, batch, threads;
+	int pool, normalize, layer, batch, threads, quiet;
+	double progress; /* --progress seconds, -1: not given */
 } opts;
+
+static tl_progress prog; /* records written (tl_progress_init_filter) */
+static uint64_t ndone;
 
 static void flush(tl_bert *m, const tl_bert_encode_opts *eo, tl_rec_batch *batch, const tl_bert_seq *seqs,
 		  float *out, tl_writer *w)
@@ -391,6 +398,8 @@ static void flush(tl_bert *m, const tl_bert_encode_opts *eo, tl_rec_batch *batch
 		tl_pack_f32_bin(tl_writer_key(w, "vec"), out + i * (size_t)C, (size_t)C);
 		tl_writer_end(w);
 	}
+	ndone += batch->n;
+	tl_progress_update(&prog, ndone, NULL, 0);
 	tl_rec_batch_clear(batch);
 }
 
@@ -449,6 +458,7 @@ static void run_bert(const opts *o, char **files, int nfiles, int argc, char **a
 	float *out = tl_xmalloc(window * (size_t)C * sizeof *out);
 	tl_source *src = tl_source_new(files, nfiles);
 	tl_source_set_file_ends(src, 1);
+	tl_progress_init_filter(&prog, "records", o->quiet, o->progress);
 	tl_record rec;
 	int rc, vocab_warned = 0;
 	while ((rc = tl_source_next_or_die(src, &rec))) {
@@ -491,6 +501,7 @@ static void run_bert(const opts *o, char **files, int nfiles, int argc, char **a
 	tl_source_free(src);
 	if (tl_writer_free(w) != 0)
 		tl_die(TL_EXIT_IO, "write error:");
+	tl_progress_finish(&prog, NULL);
 	for (size_t i = 0; i < 2 * window; i++)
 		free(bufs[i]);
 	free(bufs);
@@ -512,10 +523,11 @@ int main(int argc, char **argv)
 		{"normalize", no_argument, 0, 'n'},	  {"layer", required_argument, 0, 'L'},
 		{"batch-size", required_argument, 0, 'b'}, {"threads", required_argument, 0, 'j'},
 		{"help", no_argument, 0, 'h'},		  {"version", no_argument, 0, 'V'},
-		{"device", required_argument, 0, 'D'},	  {0, 0, 0, 0}};
-	opts o = {.model = NULL, .pool = TL_POOL_MEAN, .layer = -1, .batch = 32, .threads = 0};
+		{"device", required_argument, 0, 'D'},	  {"quiet", no_argument, 0, 'q'},
+		{"progress", optional_argument, 0, 'G'},  {0, 0, 0, 0}};
+	opts o = {.model = NULL, .pool = TL_POOL_MEAN, .layer = -1, .batch = 32, .threads = 0, .progress = -1};
 	int c;
-	while ((c = getopt_long(argc, argv, "m:b:j:h", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:b:j:hq", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'm': o.model = tl_parse_path("-m", optarg); break;
 		case 'P':
@@ -530,6 +542,8 @@ int main(int argc, char **argv)
 			break;
 		case 'n': o.normalize = 1; break;
 		case 'D': o.device = optarg; break;
+		case 'q': o.quiet = 1; break;
+		case 'G': o.progress = optarg ? tl_parse_double("--progress", optarg, 0, 86400) : 10; break;
 		case 'L': o.layer = (int)tl_parse_long("--layer", optarg, -1000, 1000); break;
 		case 'b': o.batch = (int)tl_parse_long("--batch-size", optarg, 1, 4096); break;
 		case 'j': o.threads = (int)tl_parse_long("--threads", optarg, 1, 1024); break;

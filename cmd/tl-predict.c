@@ -9,6 +9,7 @@
 #include "tl/leak.h"
 #include "tl/model.h"
 #include "tl/probs.h"
+#include "tl/progress.h"
 #include "tl/stream.h"
 #include "tl/util.h"
 
@@ -37,6 +38,9 @@ static const char usage[] =
 	"                      order, as id2label) or KEY=NAME,... (e.g. 0=World)\n"
 	"      --device NAME   kernel backend of neural models: cpu or cuda (default\n"
 	"                      $TL_DEVICE, else cpu)\n"
+	"      --progress[=S]  progress lines on stderr every S seconds (10) even when\n"
+	"                      it is not a terminal (default there: none)\n"
+	"  -q, --quiet         no progress, not even on a terminal\n"
 	"  -h, --help          show this help\n"
 	"      --version       show the version\n"
 	"\n"
@@ -51,6 +55,8 @@ typedef struct {
 	float *scores, *probs;
 	int *idx;
 	const char *const *names; /* what pred/probs say: the model's labels or --label-names */
+	tl_progress prog; /* records written (tl_progress_init_filter) */
+	uint64_t ndone;
 } ctx;
 
 /* The training keys of the model in dir: NULL when the directory has no
@@ -154,6 +160,8 @@ static void flush(ctx *x, tl_rec_batch *b)
 			tl_writer_drop(x->w, "seen");
 		tl_writer_end(x->w);
 	}
+	x->ndone += b->n;
+	tl_progress_update(&x->prog, x->ndone, NULL, 0);
 	tl_rec_batch_clear(b);
 }
 
@@ -166,17 +174,20 @@ int main(int argc, char **argv)
 		{"batch-size", required_argument, 0, 'b'}, {"threads", required_argument, 0, 'j'},
 		{"help", no_argument, 0, 'h'},		  {"version", no_argument, 0, 'V'},
 		{"device", required_argument, 0, 'D'},	  {"label-names", required_argument, 0, 'N'},
+		{"quiet", no_argument, 0, 'q'},		  {"progress", optional_argument, 0, 'G'},
 		{0, 0, 0, 0}};
 	const char *model = NULL, *device = NULL, *names_spec = NULL;
-	int batch = 32, threads = 0, logits = 0, topk = 0;
-	double threshold = -1;
+	int batch = 32, threads = 0, logits = 0, topk = 0, quiet = 0;
+	double threshold = -1, progress = -1;
 	int c;
-	while ((c = getopt_long(argc, argv, "m:k:t:b:j:h", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:k:t:b:j:hq", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'm': model = tl_parse_path("-m", optarg); break;
 		case 'l': logits = 1; break;
 		case 'D': device = optarg; break;
 		case 'N': names_spec = optarg; break;
+		case 'q': quiet = 1; break;
+		case 'G': progress = optarg ? tl_parse_double("--progress", optarg, 0, 86400) : 10; break;
 		case 'k': topk = (int)tl_parse_long("--top-k", optarg, 1, 1000000); break;
 		case 't': threshold = tl_parse_double("--threshold", optarg, 0, 1); break;
 		case 'b': batch = (int)tl_parse_long("--batch-size", optarg, 1, 4096); break;
@@ -222,6 +233,7 @@ int main(int argc, char **argv)
 
 	tl_source *src = tl_source_new(argv + optind, argc - optind);
 	tl_source_set_file_ends(src, 1);
+	tl_progress_init_filter(&x.prog, "records", quiet, progress);
 	tl_record rec;
 	int rc, vocab_warned = 0;
 	while ((rc = tl_source_next_or_die(src, &rec))) {
@@ -270,6 +282,7 @@ int main(int argc, char **argv)
 	tl_source_free(src);
 	if (tl_writer_free(x.w) != 0)
 		tl_die(TL_EXIT_IO, "write error:");
+	tl_progress_finish(&x.prog, NULL);
 	tl_rec_batch_free(&b);
 	tl_classifier_free(x.c);
 	tl_keyset_free(x.keys);

@@ -33,7 +33,7 @@ static const char usage[] =
 	"  -m, --model KIND      fasttext (default), linear, bert (its options:\n"
 	"                        tl-train -m bert --help)\n"
 	"  -o, --output DIR      model directory to create (required)\n"
-	"      --force           replace DIR if it exists\n"
+	"  -f, --force           replace DIR if it exists\n"
 	"      --dev FILE        evaluate on this labelled stream after training; refused\n"
 	"                        when it leaks training data (augmented copies)\n"
 	"      --drop-leaked     leave such dev records out instead\n"
@@ -109,7 +109,12 @@ static const char bert_usage[] =
 	"      --device NAME       kernel backend: cpu or cuda (default $TL_DEVICE, else cpu)\n"
 	"      --checkpoint-every N  write DIR.ckpt every N steps (0 = only on SIGINT)\n"
 	"      --checkpoint-dir D  checkpoint directory (default DIR.ckpt)\n"
-	"      --resume D          continue from checkpoint D (same other arguments)\n"
+	"      --resume D          continue from checkpoint D; the options that decide\n"
+	"                          the result must be the checkpoint's (exit 2 naming\n"
+	"                          the one that differs), the --log file goes on\n"
+	"      --allow-change L    resume even though these options differ (comma list\n"
+	"                          of names such as epochs,lr, or all)\n"
+	"      --keep-checkpoint   keep DIR.ckpt after a successful run (removed by default)\n"
 	"      --progress-every N  off a terminal: a progress line every N steps (50)\n"
 	"                          and every ~10 s between them (man tl-train)\n"
 	"      --log FILE          progress as JSON lines\n"
@@ -546,7 +551,7 @@ enum {
 	/* bert */
 	O_PRETRAINED, O_TRAIN, O_LABELS, O_BATCHSIZE, O_ACCUM, O_OPTIM, O_MOMENTUM, O_WD, O_SCHED, O_WR, O_WS,
 	O_STEPSIZE, O_GAMMA, O_CLIP, O_MAXLEN, O_DROPOUT, O_LS, O_CW, O_FREEZE, O_LLD, O_EVAL, O_METRIC, O_PATIENCE,
-	O_MAXSTEPS, O_WINDOW, O_CKE, O_CKD, O_RESUME, O_PE
+	O_MAXSTEPS, O_WINDOW, O_CKE, O_CKD, O_RESUME, O_PE, O_KEEPCK, O_ALLOWCH
 };
 
 /* One table for every kind; kinds[i] says which kinds opts[i] is for. */
@@ -584,7 +589,8 @@ static const struct option opts[] = {
 	{"patience", required_argument, 0, O_PATIENCE}, {"max-steps", required_argument, 0, O_MAXSTEPS},
 	{"bucket-window", required_argument, 0, O_WINDOW}, {"checkpoint-every", required_argument, 0, O_CKE},
 	{"checkpoint-dir", required_argument, 0, O_CKD}, {"resume", required_argument, 0, O_RESUME},
-	{"progress-every", required_argument, 0, O_PE}, {0, 0, 0, 0}};
+	{"progress-every", required_argument, 0, O_PE}, {"keep-checkpoint", no_argument, 0, O_KEEPCK},
+	{"allow-change", required_argument, 0, O_ALLOWCH}, {0, 0, 0, 0}};
 
 /* The kinds an option code applies to. */
 static int option_kinds(int c)
@@ -762,6 +768,8 @@ static void bert_option(tl_bert_fit_opts *o, int c, const char *arg)
 	case O_CKE: o->ckpt_every = tl_parse_long("--checkpoint-every", arg, 0, 1L << 40); break;
 	case O_CKD: o->ckpt_dir = tl_parse_path("--checkpoint-dir", arg); break;
 	case O_RESUME: o->resume = tl_parse_path("--resume", arg); break;
+	case O_KEEPCK: o->keep_ckpt = 1; break;
+	case O_ALLOWCH: o->allow_change = arg; break;
 	case O_PE: o->progress_every = tl_parse_long("--progress-every", arg, 1, 1L << 40); break;
 	case O_LOG: o->log = tl_parse_path("--log", arg); break;
 	case O_DEVICE: o->device = arg; break;

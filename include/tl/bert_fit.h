@@ -38,6 +38,16 @@ typedef struct tl_bert_fit_opts {
 	int schedule;              /* enum tl_sched_kind (tl/optim.h) */
 	int metric_f1;             /* best checkpoint and early stopping on macro-F1, not accuracy */
 	int quiet, force;
+	/* After a successful run the checkpoint directory (ckpt_dir) is
+	 * removed when this run wrote it or resumed from it, unless
+	 * keep_ckpt. */
+	int keep_ckpt;
+	/* --resume compares the options that decide the run's result (those
+	 * listed in man tl-train, RESUME) with the checkpoint's: a difference
+	 * is a usage error (TL_EXIT_USAGE) naming the option and both values,
+	 * unless the option's name (without "--") is in allow_change, a comma
+	 * separated list, or allow_change is "all" (a note is printed then). */
+	const char *allow_change;
 	/* The dev stream is checked against the training records (tl/leak.h)
 	 * while it is loaded: a record that leaks training data is refused
 	 * (TL_EXIT_DATA), or with drop_leaked left out; no_leak_check turns

@@ -32,6 +32,12 @@ typedef struct {
 /* Start; total may be 0 (unknown). The log file (may be NULL) stays the
  * caller's to close. */
 void tl_progress_init(tl_progress *p, const char *what, uint64_t total, int quiet, FILE *log);
+/* Progress of a filter tool (tl-embed, tl-predict), whose stderr stays
+ * quiet in a pipeline: the bar on a terminal; off a terminal nothing,
+ * unless plain_secs >= 0 (the tool's --progress[=SECS]): then a plain line
+ * every plain_secs seconds (0: at every update) and a final one. quiet:
+ * nothing at all. */
+void tl_progress_init_filter(tl_progress *p, const char *what, int quiet, double plain_secs);
 /* Set done to n and print if due. extra is appended to the line (e.g.
  * "loss 0.412 lr 2.0e-05"; may be NULL). Forced print when force != 0. */
 void tl_progress_update(tl_progress *p, uint64_t n, const char *extra, int force);

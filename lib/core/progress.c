@@ -17,6 +17,17 @@ void tl_progress_init(tl_progress *p, const char *what, uint64_t total, int quie
 	p->log = log;
 }
 
+void tl_progress_init_filter(tl_progress *p, const char *what, int quiet, double plain_secs)
+{
+	tl_progress_init(p, what, 0, quiet, NULL);
+	if (!p->tty) {
+		if (plain_secs < 0)
+			p->quiet = 1;
+		else
+			p->interval = plain_secs;
+	}
+}
+
 static void fmt_time(char *out, size_t n, double s)
 {
 	if (s < 0 || s > 1e7)

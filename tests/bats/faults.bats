@@ -190,7 +190,7 @@ tiny_train() { # out [args...]
 	[ "$status" -eq 5 ]
 	[[ "$output" == *"state.json has no valid \"data_sha256\" (a damaged checkpoint)" ]]
 	# a real checkpoint whose tensors file is missing or cut short
-	tiny_train "$D/k" --checkpoint-every 1 "$D/tr.s"
+	tiny_train "$D/k" --checkpoint-every 1 --keep-checkpoint "$D/tr.s"
 	[ -f "$D/k.ckpt/state.json" ]
 	cp -r "$D/k.ckpt" "$D/c2"
 	rm "$D/c2/tensors.safetensors"

@@ -273,3 +273,85 @@ tiny_train() { # out [args...]
 	jq -e 'has("class_weights") | not' "$D/n/tl.json"
 	jq -e '.schedule.total_steps == 4 and .metrics.train_loss_steps == 4' "$D/n/tl.json"
 }
+
+@test "train_bert: --resume continues the --log file and the elapsed time; the checkpoint goes after success" {
+	tiny_train "$D/ref" --dev "$D/dev.s" --log "$D/ref.jsonl" "$D/train.s"
+	[ ! -e "$D/ref.ckpt" ]
+	# killed at step 23, checkpoint at step 20: the log has steps up to 23
+	TL_FAULT_KILL_AT_STEP=23 run tiny_train "$D/k" --dev "$D/dev.s" --checkpoint-every 10 --log "$D/k.jsonl" "$D/train.s"
+	[ "$status" -eq 137 ]
+	[ "$(jq -s '[.[] | select(.event == "step")] | length' "$D/k.jsonl")" = 23 ]
+	ck_el=$(jq -r .elapsed "$D/k.ckpt/state.json")
+	awk -v e="$ck_el" 'BEGIN { exit !(e > 0) }'
+	run tiny_train "$D/k" --dev "$D/dev.s" --checkpoint-every 10 --log "$D/k.jsonl" --resume "$D/k.ckpt" "$D/train.s"
+	[ "$status" -eq 0 ]
+	cmp "$D/ref/model.safetensors" "$D/k/model.safetensors"
+	# the whole history, steps 21-23 once (cut back to the checkpoint), one resume event
+	strip='[.[] | select(.event != "resume") | del(.elapsed, .tokens_per_s)]'
+	[ "$(jq -cs "$strip" "$D/ref.jsonl")" = "$(jq -cs "$strip" "$D/k.jsonl")" ]
+	[ "$(jq -cs '[.[] | select(.event == "resume") | .step]' "$D/k.jsonl")" = "[20]" ]
+	# elapsed never goes back, and goes on from the checkpoint's
+	jq -se '[.[].elapsed] as $e | [range(1; $e | length) | $e[.] >= $e[. - 1]] | all' "$D/k.jsonl"
+	jq -se --argjson c "$ck_el" '[.[] | select(.event == "resume")][0].elapsed >= $c - 0.001' "$D/k.jsonl"
+	jq -e --argjson c "$ck_el" '.metrics.train_seconds >= $c' "$D/k/tl.json"
+	# the checkpoint has served: removed (it is hundreds of MB for a real model)
+	[ ! -e "$D/k.ckpt" ]
+	# --keep-checkpoint keeps it
+	run tiny_train "$D/kk" --checkpoint-every 10 --keep-checkpoint --epochs 1 "$D/train.s"
+	[ "$status" -eq 0 ]
+	[ -f "$D/kk.ckpt/state.json" ]
+	# not quiet: the removal is said
+	run tl-train -m bert --pretrained "$TINY" -o "$D/kr" --epochs 1 --batch-size 16 --threads 1 --checkpoint-every 5 \
+		"$D/train.s"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"removed the checkpoint $D/kr.ckpt (--keep-checkpoint keeps it)"* ]]
+	[ ! -e "$D/kr.ckpt" ]
+}
+
+@test "train_bert: --resume refuses changed options (exit 2, naming them) unless --allow-change" {
+	TL_FAULT_SIGINT_AT_STEP=10 run tiny_train "$D/r" --log "$D/r.jsonl" "$D/train.s"
+	[ "$status" -eq 130 ]
+	sum=$(cat "$D/r.ckpt"/* "$D/r.jsonl" | sha256sum)
+	run tiny_train "$D/r" --lr 1e-3 --log "$D/r.jsonl" --resume "$D/r.ckpt" "$D/train.s"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"--resume $D/r.ckpt: --lr was 0.002"*"in the checkpoint, now 0.001"*"--allow-change lr"* ]]
+	run tiny_train "$D/r" --epochs 4 --resume "$D/r.ckpt" "$D/train.s"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"--epochs was 3 in the checkpoint, now 4"* ]]
+	run tiny_train "$D/r" --batch-size 8 --resume "$D/r.ckpt" "$D/train.s"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"--batch-size was 16 in the checkpoint, now 8"* ]]
+	for o in "--seed 3" "--max-len 6" "--freeze 1" "--schedule cosine" "--dev $D/dev.s" "--warmup-steps 0" \
+		"--label-smoothing 0.1" "--class-weights auto"; do
+		run tiny_train "$D/r" $o --resume "$D/r.ckpt" "$D/train.s"
+		[ "$status" -eq 2 ]
+		[[ "$output" == *"${o%% *} was "* ]]
+	done
+	# refused runs leave the checkpoint and the log alone, and write no model
+	[ "$(cat "$D/r.ckpt"/* "$D/r.jsonl" | sha256sum)" = "$sum" ]
+	[ ! -e "$D/r" ]
+	# unknown names for --allow-change are usage errors
+	run tiny_train "$D/r" --allow-change lrr --resume "$D/r.ckpt" "$D/train.s"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"--allow-change: 'lrr' is not an option a resume compares"* ]]
+	run tiny_train "$D/r" --allow-change , --resume "$D/r.ckpt" "$D/train.s"
+	[ "$status" -eq 2 ]
+	# options that do not change the result may differ
+	run tiny_train "$D/r" --threads 2 --progress-every 3 --keep-checkpoint --log "$D/r.jsonl" --resume "$D/r.ckpt" \
+		"$D/train.s"
+	[ "$status" -eq 0 ]
+	# allowed: the run goes on, with a note
+	run tl-train -m bert --pretrained "$TINY" -o "$D/r" -f --epochs 4 --batch-size 16 --lr 2e-3 --threads 1 \
+		--allow-change epochs,--lr --resume "$D/r.ckpt" "$D/train.s"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"--epochs changed from 3 to 4 (--allow-change)"* ]]
+	[ "$(jq -r .steps "$D/r/tl.json")" = 76 ]
+	# a checkpoint from an older tl-train (no options recorded) is resumed with a warning
+	TL_FAULT_SIGINT_AT_STEP=10 run tiny_train "$D/o" "$D/train.s"
+	[ "$status" -eq 130 ]
+	jq 'del(.options)' "$D/o.ckpt/state.json" >"$D/st" && mv "$D/st" "$D/o.ckpt/state.json"
+	run tl-train -m bert --pretrained "$TINY" -o "$D/o" --epochs 3 --batch-size 16 --lr 5e-3 --threads 1 \
+		--resume "$D/o.ckpt" "$D/train.s"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"records no options"* ]]
+}

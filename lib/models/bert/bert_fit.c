@@ -640,13 +640,29 @@ typedef struct {
 	evalres best_res;
 } fit_pos;
 
+/* The run's identity beyond the data: what the loop saw (elapsed
+ * training seconds, the --log file's length) and the options that decide
+ * the result (run_options). */
+typedef struct {
+	const json_t *options;
+	double elapsed;
+	const char *log;     /* --log path or NULL */
+	long long log_bytes; /* its length after the last line of this step */
+} fit_meta;
+
 static int save_ckpt(const char *dirpath, const fit_pos *p, const tl_optim *opt, const tl_bert *m,
 		     const float *best_w, uint64_t seed, const char *data_sha, int nlabels, const char *mdir,
-		     tl_err *e)
+		     const fit_meta *meta, tl_err *e)
 {
 	char err[512];
 	json_t *st = json_object();
-	json_object_set_new(st, "version", json_integer(1));
+	json_object_set_new(st, "version", json_integer(2));
+	json_object_set_new(st, "options", json_deep_copy(meta->options));
+	json_object_set_new(st, "elapsed", json_real(meta->elapsed));
+	if (meta->log) {
+		json_object_set_new(st, "log", json_string(meta->log));
+		json_object_set_new(st, "log_bytes", json_integer(meta->log_bytes));
+	}
 	json_object_set_new(st, "epoch", json_integer(p->epoch));
 	json_object_set_new(st, "batch", json_integer(p->bi));
 	json_object_set_new(st, "step", json_integer(opt->t));
@@ -683,6 +699,197 @@ static int save_ckpt(const char *dirpath, const fit_pos *p, const tl_optim *opt,
 	free(zero);
 	json_decref(st);
 	return rc;
+}
+
+/* ---------------- resume checks ---------------- */
+
+static void opt_str(json_t *o, const char *name, const char *v)
+{
+	json_object_set_new(o, name, json_string(v ? v : "none"));
+}
+
+static void opt_long(json_t *o, const char *name, long v)
+{
+	char b[32];
+	snprintf(b, sizeof b, "%ld", v);
+	opt_str(o, name, b);
+}
+
+static void opt_dbl(json_t *o, const char *name, double v)
+{
+	char b[40];
+	snprintf(b, sizeof b, "%.15g", v); /* the shortest that reads back the same */
+	if (strtod(b, NULL) != v)
+		snprintf(b, sizeof b, "%.17g", v);
+	opt_str(o, name, b);
+}
+
+/* sha256 of the ids and labels of d's records, in order. */
+static void ds_sha(const dataset *d, char out[65])
+{
+	tl_buf h = {0};
+	for (size_t i = 0; i < d->n; i++) {
+		tl_buf_add(&h, &d->len[i], sizeof(int));
+		tl_buf_add(&h, d->ids + d->off[i], (size_t)d->len[i] * sizeof(int32_t));
+		for (int j = 0; j < d->nl[i]; j++) {
+			tl_buf_adds(&h, d->lab[d->loff[i] + (size_t)j]);
+			tl_buf_addc(&h, 0);
+		}
+	}
+	tl_sha256_hex(h.data ? h.data : "", h.len, out);
+	tl_buf_free(&h);
+}
+
+/* The options that decide what a run computes, by option name (without
+ * "--"), as strings: a resumed run repeats the interrupted one bitwise
+ * only when they are all equal. The training data is checked on its own
+ * (data_sha256); --threads, --device, --progress-every, --log,
+ * --checkpoint-* and --quiet do not change the result and are left out. */
+static json_t *run_options(const tl_bert_fit_opts *o, const labelset *ls, const char *dev_sha)
+{
+	static const char *const sn[] = {"linear", "cosine", "constant", "step"};
+	json_t *j = json_object();
+	opt_dbl(j, "lr", o->lr);
+	opt_long(j, "epochs", o->epochs);
+	opt_long(j, "batch-size", o->batch);
+	opt_long(j, "grad-accum", o->accum);
+	{
+		char b[32];
+		snprintf(b, sizeof b, "%llu", (unsigned long long)o->seed);
+		opt_str(j, "seed", b);
+	}
+	opt_long(j, "max-len", o->max_len);
+	opt_str(j, "freeze", o->freeze);
+	opt_str(j, "optimizer", o->optimizer == TL_OPT_SGD ? "sgd" : "adamw");
+	opt_dbl(j, "momentum", o->momentum);
+	opt_dbl(j, "weight-decay", o->wd);
+	opt_str(j, "schedule", sn[o->schedule]);
+	opt_dbl(j, "warmup-ratio", o->warmup_ratio);
+	if (o->warmup_steps >= 0)
+		opt_long(j, "warmup-steps", o->warmup_steps);
+	else
+		opt_str(j, "warmup-steps", "from --warmup-ratio");
+	if (o->step_size > 0)
+		opt_long(j, "step-size", o->step_size);
+	else
+		opt_str(j, "step-size", "one epoch");
+	opt_dbl(j, "gamma", o->gamma);
+	opt_dbl(j, "clip", o->clip);
+	if (o->dropout >= 0)
+		opt_dbl(j, "dropout", o->dropout);
+	else
+		opt_str(j, "dropout", "the model's");
+	opt_dbl(j, "label-smoothing", o->ls);
+	opt_str(j, "class-weights", o->class_weights);
+	opt_dbl(j, "layer-lr-decay", o->lld);
+	opt_long(j, "bucket-window", o->window);
+	opt_long(j, "max-steps", o->max_steps);
+	opt_long(j, "eval-every", o->eval_every);
+	opt_str(j, "metric", o->metric_f1 ? "macro_f1" : "accuracy");
+	opt_long(j, "patience", o->patience);
+	{
+		tl_buf b = {0};
+		for (int c = 0; c < ls->k; c++)
+			tl_buf_printf(&b, "%s%s", c ? "," : "", ls->name[c]);
+		opt_str(j, "labels", tl_buf_cstr(&b));
+		tl_buf_free(&b);
+	}
+	if (dev_sha) {
+		char b[80];
+		snprintf(b, sizeof b, "records sha256 %.16s", dev_sha);
+		opt_str(j, "dev", b);
+	} else
+		opt_str(j, "dev", NULL);
+	return j;
+}
+
+/* Is name in the comma separated list (or the list "all")? */
+static int in_list(const char *list, const char *name)
+{
+	if (!list)
+		return 0;
+	if (!strcmp(list, "all"))
+		return 1;
+	size_t n = strlen(name);
+	for (const char *p = list; *p;) {
+		const char *c = strchr(p, ',');
+		size_t l = c ? (size_t)(c - p) : strlen(p);
+		if (l > 2 && !strncmp(p, "--", 2))
+			p += 2, l -= 2;
+		if (l == n && !strncmp(p, name, n))
+			return 1;
+		p += l + (c ? 1 : 0);
+		if (!c)
+			break;
+	}
+	return 0;
+}
+
+/* Check allow (the --allow-change list) names known options. */
+static int check_allow_list(const char *list, const json_t *known, tl_err *e)
+{
+	if (!list || !strcmp(list, "all"))
+		return 0;
+	for (const char *p = list; *p;) {
+		const char *c = strchr(p, ',');
+		size_t l = c ? (size_t)(c - p) : strlen(p);
+		char name[64];
+		if (l > 2 && !strncmp(p, "--", 2))
+			p += 2, l -= 2;
+		if (l == 0 || l >= sizeof name)
+			return tl_seterr(e, TL_EXIT_USAGE, "option --allow-change: empty or too long name in '%s'", list);
+		memcpy(name, p, l);
+		name[l] = 0;
+		if (!json_object_get(known, name)) {
+			tl_buf b = {0};
+			const char *k;
+			json_t *v;
+			json_object_foreach((json_t *)known, k, v)
+				tl_buf_printf(&b, "%s%s", b.len ? ", " : "", k);
+			tl_seterr(e, TL_EXIT_USAGE, "option --allow-change: '%s' is not an option a resume compares (%s, or all)",
+				  name, tl_buf_cstr(&b));
+			tl_buf_free(&b);
+			return -1;
+		}
+		p += l + (c ? 1 : 0);
+		if (!c)
+			break;
+	}
+	return 0;
+}
+
+/* Compare the checkpoint's options (st "options") with now's. A
+ * difference not allowed is a usage error naming the option and both
+ * values; an allowed one is a note on stderr. */
+static int check_resume_options(const json_t *st, const json_t *now, const char *ckpt, const char *allow, int quiet,
+				tl_err *e)
+{
+	json_t *was = json_object_get(st, "options");
+	if (!json_is_object(was)) {
+		if (!quiet)
+			tl_warn("--resume %s: the checkpoint records no options (made by an older tl-train): they are not compared",
+				ckpt);
+		return 0;
+	}
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)now, k, v) {
+		json_t *w = json_object_get(was, k);
+		const char *a = json_is_string(w) ? json_string_value(w) : "(not recorded)";
+		const char *b = json_string_value(v);
+		if (!strcmp(a, b))
+			continue;
+		if (!in_list(allow, k))
+			return tl_seterr(e, TL_EXIT_USAGE,
+					 "--resume %s: --%s was %s in the checkpoint, now %s: the resumed run would not "
+					 "repeat the interrupted one (same options, or --allow-change %s)",
+					 ckpt, k, a, b, k);
+		if (!quiet)
+			fprintf(stderr, "tl-train: --resume: --%s changed from %s to %s (--allow-change): the run is not "
+					"the interrupted one continued\n",
+				k, a, b);
+	}
+	return 0;
 }
 
 /* ---------------- the loop ---------------- */
@@ -763,7 +970,7 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 	FILE *logf = NULL;
 	char *mdir = NULL;
 	tl_bert *m = NULL;
-	json_t *mcfg = NULL, *st = NULL, *tj = NULL;
+	json_t *mcfg = NULL, *st = NULL, *tj = NULL, *optj = NULL;
 	dataset tr = {0}, dv = {0};
 	tl_leak *lk = NULL;
 	labelset ls = {0};
@@ -787,7 +994,16 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 		tl_buf_printf(&ckbuf, "%s.ckpt", o.out);
 		o.ckpt_dir = tl_buf_cstr(&ckbuf);
 	}
-	if (o.log && !(logf = fopen(o.log, "w")))
+	{ /* --allow-change names options a resume compares */
+		labelset none = {0};
+		json_t *known = run_options(&o, &none, NULL);
+		int bad = check_allow_list(o.allow_change, known, e);
+		json_decref(known);
+		if (bad < 0)
+			goto out;
+	}
+	/* a resumed run's log is opened once the checkpoint is checked */
+	if (o.log && !o.resume && !(logf = fopen(o.log, "w")))
 		FAIL(TL_EXIT_IO, "cannot open %s: %s", o.log, strerror(errno));
 
 	/* model */
@@ -848,20 +1064,11 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 			goto out;
 	}
 	/* data sha256: ids and labels of the training records, in order */
-	char data_sha[65];
-	{
-		tl_buf h = {0};
-		for (size_t i = 0; i < tr.n; i++) {
-			tl_buf_add(&h, &tr.len[i], sizeof(int));
-			tl_buf_add(&h, tr.ids + tr.off[i], (size_t)tr.len[i] * sizeof(int32_t));
-			for (int j = 0; j < tr.nl[i]; j++) {
-				tl_buf_adds(&h, tr.lab[tr.loff[i] + (size_t)j]);
-				tl_buf_addc(&h, 0);
-			}
-		}
-		tl_sha256_hex(h.data ? h.data : "", h.len, data_sha);
-		tl_buf_free(&h);
-	}
+	char data_sha[65], dev_sha[65];
+	ds_sha(&tr, data_sha);
+	if (o.dev)
+		ds_sha(&dv, dev_sha);
+	optj = run_options(&o, &ls, o.dev ? dev_sha : NULL);
 
 	/* class weights */
 	if (o.class_weights) {
@@ -940,6 +1147,7 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 	}
 
 	/* state */
+	double elapsed0 = 0; /* training seconds before --resume */
 	fit_pos ps = {.epoch = 0, .bi = 0, .best_step = -1, .bad_evals = 0, .best = -1, .best_res = {0, 0, 0}};
 	if (o.resume) {
 		/* a missing or damaged file in the checkpoint (a run killed while
@@ -955,6 +1163,9 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 				FAIL(TL_EXIT_MODEL, "--resume %s: state.json has no valid \"%s\" (a damaged checkpoint)", o.resume,
 				     need[i]);
 		}
+		/* options first: --max-len changes the data too */
+		if (check_resume_options(st, optj, o.resume, o.allow_change, o.quiet, e) < 0)
+			goto out;
 		const char *sha = json_string_value(json_object_get(st, "data_sha256"));
 		if (!sha || strcmp(sha, data_sha))
 			FAIL(TL_EXIT_DATA, "--resume %s: the checkpoint was made on other training data (data sha256 %.12s..., now %.12s...)",
@@ -962,6 +1173,9 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 		if (json_integer_value(json_object_get(st, "nparams")) != (json_int_t)m->nparams ||
 		    json_integer_value(json_object_get(st, "nlabels")) != ls.k)
 			FAIL(TL_EXIT_MODEL, "--resume %s: the checkpoint is for another model or label set", o.resume);
+		json_t *el = json_object_get(st, "elapsed");
+		if (json_is_number(el) && json_number_value(el) >= 0)
+			elapsed0 = json_number_value(el);
 		ps.epoch = (long)json_integer_value(json_object_get(st, "epoch"));
 		ps.bi = (long)json_integer_value(json_object_get(st, "batch"));
 		opt.t = (long)json_integer_value(json_object_get(st, "step"));
@@ -986,6 +1200,19 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 			if (tl_ckpt_read_tensor(o.resume, "best", best_w, m->nparams, err, sizeof err) < 0)
 				FAIL(TL_EXIT_MODEL, "--resume: %s", err);
 		}
+		if (o.log) {
+			/* the log goes on: cut back to the checkpoint's last line when
+			 * it is the same file (steps after the checkpoint are run
+			 * again), then append */
+			json_t *lp = json_object_get(st, "log"), *lb = json_object_get(st, "log_bytes");
+			struct stat sb;
+			if (json_is_string(lp) && !strcmp(json_string_value(lp), o.log) && json_is_integer(lb) &&
+			    stat(o.log, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size >= (off_t)json_integer_value(lb) &&
+			    truncate(o.log, (off_t)json_integer_value(lb)) != 0)
+				FAIL(TL_EXIT_IO, "cannot truncate %s: %s", o.log, strerror(errno));
+			if (!(logf = fopen(o.log, "a")))
+				FAIL(TL_EXIT_IO, "cannot open %s: %s", o.log, strerror(errno));
+		}
 		json_decref(st);
 		st = NULL;
 	}
@@ -1005,9 +1232,15 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 				ps.epoch + 1, ps.bi);
 	}
 
+	char extra[256], js[512];
 	tl_progress prog;
 	tl_progress_init(&prog, "step", (uint64_t)total, o.quiet, logf);
 	prog.done = (uint64_t)opt.t;
+	prog.t0 -= elapsed0; /* elapsed time goes on from the checkpoint's */
+	if (o.resume) {
+		snprintf(extra, sizeof extra, "\"event\":\"resume\",\"epoch\":%ld,\"step\":%ld", ps.epoch + 1, opt.t);
+		tl_progress_log(&prog, extra);
+	}
 	double loss_sum = 0;
 	long loss_n = 0;
 	/* the training loss over the last epoch (for tl.json): reset when an
@@ -1015,17 +1248,18 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 	double ep_loss_sum = 0;
 	long ep_loss_n = 0;
 	uint64_t tok_window = 0;
-	double t_window = tl_now(), t_start = tl_now();
-	int stop = 0, stopped_early = 0;
-	char extra[256], js[512];
+	double t_window = tl_now(), t_start = prog.t0;
+	int stop = 0, stopped_early = 0, wrote_ckpt = 0;
 	float *cw_ptr = cw;
 	const char *fk = getenv("TL_FAULT_KILL_AT_STEP"), *fi = getenv("TL_FAULT_SIGINT_AT_STEP");
 	long kill_at = fk ? atol(fk) : 0, int_at = fi ? atol(fi) : 0;
 
 #define SAVE_CKPT(dirpath)                                                                            \
 	do {                                                                                          \
-		if (save_ckpt(dirpath, &ps, &opt, m, best_w, o.seed, data_sha, ls.k, mdir, e) < 0) \
+		fit_meta mt_ = {optj, tl_now() - t_start, o.log, logf ? (long long)ftell(logf) : 0};         \
+		if (save_ckpt(dirpath, &ps, &opt, m, best_w, o.seed, data_sha, ls.k, mdir, &mt_, e) < 0) \
 			goto out;                                                                     \
+		wrote_ckpt = 1;                                                                       \
 	} while (0)
 
 	tl_bert_train_zero_grad(&t);
@@ -1224,6 +1458,25 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 		tl_fs_rmtree(tmp);
 		FAIL(TL_EXIT_IO, "cannot publish the model as %s: %s", o.out, strerror(en));
 	}
+	/* the checkpoint has served: remove it (hundreds of MB) unless kept */
+	if (!o.keep_ckpt && tl_fs_exists(o.ckpt_dir)) {
+		int ours = wrote_ckpt;
+		if (!ours && o.resume) {
+			char *a = realpath(o.resume, NULL), *b = realpath(o.ckpt_dir, NULL);
+			ours = a && b && !strcmp(a, b);
+			free(a);
+			free(b);
+		}
+		tl_buf sp = {0};
+		tl_buf_printf(&sp, "%s/state.json", o.ckpt_dir);
+		if (ours && tl_fs_exists(tl_buf_cstr(&sp))) {
+			if (tl_fs_rmtree(o.ckpt_dir) != 0)
+				tl_warn("cannot remove the checkpoint %s: %s", o.ckpt_dir, strerror(errno));
+			else if (!o.quiet)
+				fprintf(stderr, "tl-train: removed the checkpoint %s (--keep-checkpoint keeps it)\n", o.ckpt_dir);
+		}
+		tl_buf_free(&sp);
+	}
 	if (!o.quiet) {
 		if (o.dev)
 			fprintf(stderr, "tl-train: wrote %s (best dev %s %.4f at step %ld; accuracy %.4f, macro-F1 %.4f)\n", o.out,
@@ -1242,6 +1495,7 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 out:
 	free(tmp);
 	json_decref(tj);
+	json_decref(optj);
 	json_decref(st);
 	json_decref(mcfg);
 	free(best_w);
