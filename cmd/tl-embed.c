@@ -441,9 +441,13 @@ static void run_bert(const opts *o, char **files, int nfiles, int argc, char **a
 	{
 		size_t pl = strlen(dir) + 32;
 		char *wp = tl_xmalloc(pl);
+		/* a sharded model: the sha256 of its index (which names the shards) */
 		snprintf(wp, pl, "%s/model.safetensors", dir);
-		if (tl_sha256_file(wp, enc_sha256) < 0)
-			tl_die(TL_EXIT_MODEL, "cannot read %s:", wp);
+		if (tl_sha256_file(wp, enc_sha256) < 0) {
+			snprintf(wp, pl, "%s/model.safetensors.index.json", dir);
+			if (tl_sha256_file(wp, enc_sha256) < 0)
+				enc_sha256[0] = 0;
+		}
 		free(wp);
 	}
 	int layer = o->layer < 0 ? m->cfg.L + 1 + o->layer : o->layer;
