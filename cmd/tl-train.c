@@ -373,7 +373,8 @@ static int leaks(const tl_leak *lk, const tl_record *rec)
  * messages (first label of multi-label records counts as a hit when it is
  * the argmax); the records that leak training data according to lk (when
  * not NULL) are left out. */
-static double evaluate(const tl_lin_model *m, const char *file, const char *path, size_t *count, const tl_leak *lk)
+static double evaluate(const tl_lin_model *m, const char *file, const char *path, size_t *count, const tl_leak *lk,
+		       const json_t *prov, const char *train_path)
 {
 	tl_reader *r = tl_reader_open(file);
 	if (!r)
@@ -385,12 +386,19 @@ static double evaluate(const tl_lin_model *m, const char *file, const char *path
 	tl_sparse sp = {0};
 	float *vec = NULL;
 	size_t vcap = 0, n = 0, hit = 0;
-	char err[512];
+	char err[2048];
 	tl_buf tb = {0};
 	const char *lab[MAXLAB];
 	size_t lablen[MAXLAB];
 	char numbuf[1][24];
 	while (tl_reader_next_or_die(r, &rec)) {
+		if (rec.is_header && prov) { /* dev vectors made as the training ones */
+			int in = tl_lin_input(m);
+			if (in != TL_IN_TEXT &&
+			    tl_feat_provenance_compare(prov, rec.map, in == TL_IN_VEC ? TL_FEAT_PROV_VEC : TL_FEAT_PROV_SPARSE,
+						       train_path, err, sizeof err) < 0)
+				tl_die_rec(TL_EXIT_DATA, rec.no, "--dev %s: %s", path, err);
+		}
 		if (rec.is_header || (lk && leaks(lk, &rec)))
 			continue;
 		int multi;
@@ -552,7 +560,8 @@ static int train_linear_family(args *a, const char *path)
 	double acc = 0;
 	size_t dn = 0;
 	if (a->dev) {
-		acc = evaluate(m, devpath, a->dev, &dn, a->drop_leaked ? lk : NULL);
+		acc = evaluate(m, devpath, a->dev, &dn, a->drop_leaked ? lk : NULL, prov,
+			       path && strcmp(path, "-") ? path : "standard input");
 		if (!a->quiet)
 			fprintf(stderr, "tl-train: dev accuracy %.4f (%zu records)\n", acc, dn);
 		char js[256];

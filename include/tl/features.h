@@ -183,5 +183,10 @@ json_t *tl_feat_provenance(const msgpack_object *header, int kind);
  * the vectors were made differently (encoder sha256, pool, layer,
  * normalize, kind, dim). */
 int tl_feat_provenance_check(const char *dir, const msgpack_object *header, char *msg, size_t msz);
+/* The same against a provenance object mine (params.features; not owned;
+ * NULL or null: the model records nothing) for input kind kind; where
+ * names the model in messages. tl-train checks its --dev stream with it. */
+int tl_feat_provenance_compare(const json_t *mine, const msgpack_object *header, int kind, const char *where,
+			       char *msg, size_t msz);
 
 #endif

@@ -115,26 +115,29 @@ int tl_feat_provenance_check(const char *dir, const msgpack_object *header, char
 	char *path = tl_xmalloc(plen);
 	snprintf(path, plen, "%s/tl.json", dir);
 	json_t *tj = json_load_file(path, 0, NULL);
-	free(path);
 	json_t *params = tj ? json_object_get(tj, "params") : NULL;
 	const char *input = params ? json_string_value(json_object_get(params, "input")) : NULL;
 	int kind = !input ? 0 : !strcmp(input, "vec") ? TL_FEAT_PROV_VEC : !strcmp(input, "sparse") ? TL_FEAT_PROV_SPARSE : 0;
-	if (!kind) { /* a text model, BERT, or no tl.json: nothing to compare */
-		json_decref(tj);
-		return 0;
-	}
-	json_t *mine = json_object_get(params, "features");
+	int rc = 0;
+	if (kind) /* else a text model, BERT, or no tl.json: nothing to compare */
+		rc = tl_feat_provenance_compare(json_object_get(params, "features"), header, kind, path, msg, msz);
+	free(path);
+	json_decref(tj);
+	return rc;
+}
+
+int tl_feat_provenance_compare(const json_t *mine, const msgpack_object *header, int kind, const char *where,
+			       char *msg, size_t msz)
+{
+	*msg = 0;
 	json_t *theirs = tl_feat_provenance(header, kind);
 	int rc = 0;
-	if (!theirs) {
-		json_decref(tj);
+	if (!theirs)
 		return 0;
-	}
 	if (!json_is_object(mine)) {
-		snprintf(msg, msz, "the model (%s/tl.json) does not record how its training vectors were made; "
-				   "the stream's are not checked", dir);
+		snprintf(msg, msz, "the model (%s) does not record how its training vectors were made; "
+				   "the stream's are not checked", where);
 		json_decref(theirs);
-		json_decref(tj);
 		return 1;
 	}
 	static const char *const keys[] = {"kind", "sha256", "pool", "layer", "normalize", "dim", NULL};
@@ -151,8 +154,8 @@ int tl_feat_provenance_check(const char *dir, const msgpack_object *header, char
 	const char *name = json_object_get(mine, "model") ? "model" : "file";
 	char *js = json_dumps(theirs, JSON_COMPACT | JSON_SORT_KEYS), *jm = json_dumps(mine, JSON_COMPACT | JSON_SORT_KEYS);
 	if (why.len) {
-		snprintf(msg, msz, "the vectors were made differently from the model's training vectors: %s (stream: %s; model %s/tl.json: %s)",
-			 tl_buf_cstr(&why), js, dir, jm);
+		snprintf(msg, msz, "the vectors were made differently from the model's training vectors: %s (stream: %s; model %s: %s)",
+			 tl_buf_cstr(&why), js, where, jm);
 		rc = -1;
 	} else if ((!json_object_get(theirs, "sha256") || !json_object_get(mine, "sha256")) &&
 		   !json_equal(json_object_get(theirs, name), json_object_get(mine, name)) && json_object_get(theirs, name)) {
@@ -167,6 +170,5 @@ int tl_feat_provenance_check(const char *dir, const msgpack_object *header, char
 	free(jm);
 	tl_buf_free(&why);
 	json_decref(theirs);
-	json_decref(tj);
 	return rc;
 }
