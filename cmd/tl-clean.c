@@ -25,7 +25,8 @@ static const char usage[] =
 	"Input:\n"
 	"  -f, --format FMT    auto (default), lines, tsv, csv, jsonl, fasttext, stream\n"
 	"  -t, --text COL      text column: header name or 1-based number (TSV/CSV),\n"
-	"                      key (JSONL/stream; default \"text\")\n"
+	"                      key (JSONL/stream; default \"text\"); a list COL,COL,...\n"
+	"                      joins those columns' texts with one space (e.g. 2,3)\n"
 	"  -b, --text-b COL    second text of a pair (default: a column text_b/sentence2)\n"
 	"  -l, --label COL     label column/key (default: label, class, sentiment, ...)\n"
 	"  -i, --id COL        id column/key (default: id, qid, index; else the record number)\n"
@@ -38,6 +39,8 @@ static const char usage[] =
 	"\n"
 	"Cleaning (defaults: html, controls and space on, the rest off):\n"
 	"      --raw           no cleaning at all except UTF-8 repair\n"
+	"      --fix-entities  repair scraped entities first: #39; #36; (no '&'),\n"
+	"                      &amp;#39; &amp;quot; (escaped twice); runs of '\\' -> space\n"
 	"      --[no-]html     strip HTML tags (-> space) and decode entities\n"
 	"      --[no-]controls drop control and format characters\n"
 	"      --[no-]space    collapse whitespace to single spaces and trim\n"
@@ -60,13 +63,19 @@ static const char usage[] =
 enum {
 	O_HEADER = 256, O_NOHEADER, O_QUOTING, O_NOEXTRA, O_PREFIX, O_MAXREC, O_RAW, O_HTML, O_NOHTML,
 	O_CTRL, O_NOCTRL, O_SPACE, O_NOSPACE, O_URLS, O_EMAILS, O_NFKC, O_LOWER, O_CASEFOLD, O_KEEP,
-	O_STOP, O_ZHSEG, O_DROPEMPTY, O_STRICT, O_VERSION
+	O_STOP, O_ZHSEG, O_DROPEMPTY, O_STRICT, O_VERSION, O_FIXENT
 };
 
 /* options */
 static int format = TL_FMT_AUTO, header_mode = -1, quoting = TL_QUOTE_AUTO, extra = 1, drop_empty, strict;
 static const char *col_text, *col_text_b, *col_label, *col_id, *label_prefix = "__label__";
 static const char *keep_list;
+/* --text A,B,...: the texts joined with TEXT_SEP (ntext_specs > 1) */
+#define MAX_TEXT_COLS 16
+#define TEXT_SEP " "
+static char *text_specs[MAX_TEXT_COLS];
+static int ntext_specs;
+static tl_buf joinbuf;
 static size_t max_record = (size_t)64 << 20;
 static tl_clean_opts CO;
 static tl_stopwords *SW;
@@ -177,7 +186,7 @@ static void write_header(const msgpack_object *in_header)
 {
 	tl_header_start(W, in_header, argc_saved, argv_saved);
 	msgpack_packer *pk = tl_writer_key(W, "clean");
-	int nkeys = 11;
+	int nkeys = 12;
 	msgpack_pack_map(pk, (size_t)nkeys);
 	tl_pack_cstr(pk, "format");
 	tl_pack_cstr(pk, tl_format_name(format));
@@ -207,6 +216,8 @@ static void write_header(const msgpack_object *in_header)
 	CO.zh_segmented ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
 	tl_pack_cstr(pk, "space");
 	CO.space ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+	tl_pack_cstr(pk, "fix_entities");
+	CO.fix_entities ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
 	tl_writer_end(W);
 }
 
@@ -315,6 +326,8 @@ static int looks_like_header(const tl_row *row)
 	return 1;
 }
 
+static int is_number_spec(const char *s);
+static int text_spec_has_name(void);
 static int is_number_spec(const char *s)
 {
 	if (!*s)
@@ -323,6 +336,41 @@ static int is_number_spec(const char *s)
 		if (!isdigit((unsigned char)*s))
 			return 0;
 	return 1;
+}
+
+/* Split --text A,B into text_specs (a single name stays whole). */
+static void split_text_spec(void)
+{
+	if (!col_text || !strchr(col_text, ',')) {
+		ntext_specs = 0;
+		return;
+	}
+	char *list = tl_xstrdup(col_text), *save = NULL;
+	for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (ntext_specs == MAX_TEXT_COLS)
+			tl_die(TL_EXIT_USAGE, "option --text: more than %d columns", MAX_TEXT_COLS);
+		text_specs[ntext_specs++] = tl_xstrdup(t);
+	}
+	free(list);
+	if (ntext_specs == 0)
+		tl_die(TL_EXIT_USAGE, "option --text: no column in '%s'", col_text);
+	if (ntext_specs == 1) { /* "2," */
+		col_text = text_specs[0];
+		ntext_specs = 0;
+	}
+}
+
+/* Whether --text names a column (a header is then needed). */
+static int text_spec_has_name(void)
+{
+	if (!col_text)
+		return 0;
+	if (!ntext_specs)
+		return !is_number_spec(col_text);
+	for (int i = 0; i < ntext_specs; i++)
+		if (!is_number_spec(text_specs[i]))
+			return 1;
+	return 0;
 }
 
 static void list_columns(tl_buf *b)
@@ -386,6 +434,8 @@ static void read_table(tl_input *in, char delim)
 	tl_row row;
 	int r;
 	long c_text = -1, c_text_b = -1, c_label = -1, c_id = -1;
+	long c_more[MAX_TEXT_COLS]; /* --text A,B: the columns after the first */
+	int nmore = 0;
 	int resolved = 0;
 	uint64_t recno = 0;
 	int first = 1;
@@ -394,7 +444,7 @@ static void read_table(tl_input *in, char delim)
 	while ((r = tl_input_next_row(in, delim, q, &row)) == TL_INPUT_OK) {
 		if (first) {
 			first = 0;
-			int names_given = (col_text && !is_number_spec(col_text)) ||
+			int names_given = text_spec_has_name() ||
 					  (col_label && !is_number_spec(col_label)) ||
 					  (col_text_b && !is_number_spec(col_text_b)) || (col_id && !is_number_spec(col_id));
 			int is_hdr = header_mode == 1 || (header_mode == -1 && (names_given || looks_like_header(&row)));
@@ -418,7 +468,16 @@ static void read_table(tl_input *in, char delim)
 		recno++;
 		if (!resolved) {
 			resolved = 1;
-			c_text = resolve_col("--text", col_text);
+			/* a list A,B (unless a header names a column "A,B") */
+			int whole = 0;
+			for (size_t i = 0; ntext_specs && i < nhdr; i++)
+				whole |= !strcmp(hdr[i], col_text);
+			if (ntext_specs && !whole) {
+				c_text = resolve_col("--text", text_specs[0]);
+				for (int i = 1; i < ntext_specs; i++)
+					c_more[nmore++] = resolve_col("--text", text_specs[i]);
+			} else
+				c_text = resolve_col("--text", col_text);
 			c_text_b = resolve_col("--text-b", col_text_b);
 			c_label = resolve_col("--label", col_label);
 			c_id = resolve_col("--id", col_id);
@@ -470,6 +529,9 @@ static void read_table(tl_input *in, char delim)
 			}
 			if (nhdr) {
 				long maxc = c_text;
+				for (int i = 0; i < nmore; i++)
+					if (c_more[i] > maxc)
+						maxc = c_more[i];
 				if (c_text_b > maxc)
 					maxc = c_text_b;
 				if (c_label > maxc)
@@ -484,7 +546,10 @@ static void read_table(tl_input *in, char delim)
 				extra_used = tl_xcalloc(nhdr + 1, 1);
 				for (size_t i = 0; i < nhdr && extra; i++) {
 					const char *h = hdr[i];
-					extra_used[i] = (long)i != c_text && (long)i != c_text_b && (long)i != c_label &&
+					int in_text = 0;
+					for (int k = 0; k < nmore; k++)
+						in_text |= c_more[k] == (long)i;
+					extra_used[i] = !in_text && (long)i != c_text && (long)i != c_text_b && (long)i != c_label &&
 							(long)i != c_id && *h && strcmp(h, "id") && strcmp(h, "text") &&
 							strcmp(h, "text_b") && strcmp(h, "label") && strcmp(h, "tl") &&
 							strcmp(h, "kind");
@@ -510,7 +575,28 @@ static void read_table(tl_input *in, char delim)
 			t_b = scratch2.data;
 		}
 		size_t n;
-		const char *t = clean(row.field[c_text], row.len[c_text], &n, recno, "text");
+		const char *t;
+		if (nmore) {
+			/* the columns' raw texts joined with TEXT_SEP, empty ones skipped */
+			joinbuf.len = 0;
+			for (int k = -1; k < nmore; k++) {
+				long col = k < 0 ? c_text : c_more[k];
+				if ((size_t)col >= row.n)
+					tl_die_rec(TL_EXIT_DATA, recno, "line %llu: %zu field%s, but the text is column %ld",
+						   (unsigned long long)tl_input_line(in), row.n, row.n == 1 ? "" : "s",
+						   col + 1);
+				const char *f = row.field[col];
+				size_t fl = row.len[col];
+				trim(&f, &fl);
+				if (!fl)
+					continue;
+				if (joinbuf.len)
+					tl_buf_adds(&joinbuf, TEXT_SEP);
+				tl_buf_add(&joinbuf, f, fl);
+			}
+			t = clean(joinbuf.data ? joinbuf.data : "", joinbuf.len, &n, recno, "text");
+		} else
+			t = clean(row.field[c_text], row.len[c_text], &n, recno, "text");
 		if (drop_empty && n == 0)
 			continue;
 		const char *lab = NULL;
@@ -628,9 +714,28 @@ static void process_map(const msgpack_object *map, uint64_t recno, uint64_t defi
 	const char *klab = col_label ? col_label : "label";
 	const char *kid = col_id ? col_id : "id";
 	const msgpack_object *o = tl_map_get(map, ktext);
-	if (!o)
+	int joined = 0;
+	if (!o && ntext_specs) {
+		/* --text A,B: the keys' texts joined with TEXT_SEP, empty ones skipped */
+		joinbuf.len = 0;
+		for (int k = 0; k < ntext_specs; k++) {
+			const msgpack_object *v = tl_map_get(map, text_specs[k]);
+			if (!v)
+				die_no_key(recno, map, text_specs[k], "--text");
+			if (v->type != MSGPACK_OBJECT_STR)
+				tl_die_rec(TL_EXIT_DATA, recno, "\"%s\" is %s, not a string", text_specs[k],
+					   tl_msgpack_type_name(v->type));
+			if (!v->via.str.size)
+				continue;
+			if (joinbuf.len)
+				tl_buf_adds(&joinbuf, TEXT_SEP);
+			tl_buf_add(&joinbuf, v->via.str.ptr, v->via.str.size);
+		}
+		joined = 1;
+	}
+	if (!o && !joined)
 		die_no_key(recno, map, ktext, "--text");
-	if (o->type != MSGPACK_OBJECT_STR)
+	if (o && o->type != MSGPACK_OBJECT_STR)
 		tl_die_rec(TL_EXIT_DATA, recno, "\"%s\" is %s, not a string", ktext, tl_msgpack_type_name(o->type));
 	const msgpack_object *ob = tl_map_get(map, ktb);
 	if (!ob && col_text_b)
@@ -658,7 +763,8 @@ static void process_map(const msgpack_object *map, uint64_t recno, uint64_t defi
 		tl_buf_add(&scratch2, t_b, n_b);
 		t_b = scratch2.data;
 	}
-	const char *t = clean(o->via.str.ptr, o->via.str.size, &n, recno, ktext);
+	const char *t = joined ? clean(joinbuf.data ? joinbuf.data : "", joinbuf.len, &n, recno, "text")
+			       : clean(o->via.str.ptr, o->via.str.size, &n, recno, ktext);
 	if (drop_empty && n == 0)
 		return;
 	tl_writer_start(W, map);
@@ -671,7 +777,11 @@ static void process_map(const msgpack_object *map, uint64_t recno, uint64_t defi
 		msgpack_pack_uint64(tl_writer_key(W, "id"), defid);
 	}
 	tl_pack_str(tl_writer_key(W, "text"), t, n);
-	if (strcmp(ktext, "text"))
+	if (joined) {
+		for (int k = 0; k < ntext_specs; k++)
+			if (strcmp(text_specs[k], "text"))
+				tl_writer_drop(W, text_specs[k]);
+	} else if (strcmp(ktext, "text"))
 		tl_writer_drop(W, ktext);
 	if (ob) {
 		tl_pack_str(tl_writer_key(W, "text_b"), t_b, n_b);
@@ -779,7 +889,8 @@ int main(int argc, char **argv)
 		{"keep", required_argument, 0, O_KEEP},  {"stopwords", required_argument, 0, O_STOP},
 		{"zh-segmented", no_argument, 0, O_ZHSEG}, {"drop-empty", no_argument, 0, O_DROPEMPTY},
 		{"strict", no_argument, 0, O_STRICT},    {"help", no_argument, 0, 'h'},
-		{"version", no_argument, 0, O_VERSION},  {0, 0, 0, 0}};
+		{"version", no_argument, 0, O_VERSION},  {"fix-entities", no_argument, 0, O_FIXENT},
+		{0, 0, 0, 0}};
 	int c;
 	char err[512];
 	while ((c = getopt_long(argc, argv, "f:t:b:l:i:h", opts, NULL)) != -1) {
@@ -844,6 +955,7 @@ int main(int argc, char **argv)
 		case O_ZHSEG: CO.zh_segmented = 1; break;
 		case O_DROPEMPTY: drop_empty = 1; break;
 		case O_STRICT: strict = 1; break;
+		case O_FIXENT: CO.fix_entities = 1; break;
 		case 'h': fputs(usage, stdout); return 0;
 		case O_VERSION: tl_print_version(); return 0;
 		default: fputs(usage, stderr); return TL_EXIT_USAGE;
@@ -853,6 +965,7 @@ int main(int argc, char **argv)
 		tl_die(TL_EXIT_USAGE, "one input file at most (got %d); concatenate them with cat", argc - optind);
 	const char *path = optind < argc ? argv[optind] : "-";
 	const char *name = strcmp(path, "-") ? path : "standard input";
+	split_text_spec();
 	CO.stopwords = SW;
 	CL = tl_cleaner_new(&CO);
 	tl_input *in = tl_input_open(path, format);
@@ -891,6 +1004,9 @@ int main(int argc, char **argv)
 	tl_buf_free(&scratch);
 	tl_buf_free(&scratch2);
 	tl_buf_free(&labelbuf);
+	tl_buf_free(&joinbuf);
+	for (int i = 0; i < ntext_specs; i++)
+		free(text_specs[i]);
 	tl_close_stdout();
 	return 0;
 }

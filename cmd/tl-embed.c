@@ -403,14 +403,20 @@ static void flush(tl_bert *m, const tl_bert_encode_opts *eo, tl_rec_batch *batch
 	tl_rec_batch_clear(batch);
 }
 
+/* sha256 of the encoder's model.safetensors: its identity in the header */
+static char enc_sha256[65];
+
 static void header(tl_writer *w, const msgpack_object *in, int argc, char **argv, const char *dir, const opts *o,
 		   int layer, int C)
 {
 	tl_header_start(w, in, argc, argv);
+	tl_writer_drop(w, "features"); /* earlier classic features are not these */
 	msgpack_packer *pk = tl_writer_key(w, "embed");
-	msgpack_pack_map(pk, 5);
+	msgpack_pack_map(pk, 6);
 	tl_pack_cstr(pk, "model");
 	tl_pack_cstr(pk, dir);
+	tl_pack_cstr(pk, "sha256"); /* the encoder's identity (tl_feat_provenance) */
+	tl_pack_cstr(pk, enc_sha256);
 	tl_pack_cstr(pk, "pool");
 	tl_pack_cstr(pk, o->pool == TL_POOL_CLS ? "cls" : o->pool == TL_POOL_MAX ? "max" : "mean");
 	tl_pack_cstr(pk, "normalize");
@@ -441,6 +447,18 @@ static void run_bert(const opts *o, char **files, int nfiles, int argc, char **a
 	tl_bert *m = tl_bert_load(dir, k, err, sizeof err);
 	if (!m)
 		tl_die(TL_EXIT_MODEL, "%s", err);
+	{
+		size_t pl = strlen(dir) + 32;
+		char *wp = tl_xmalloc(pl);
+		/* a sharded model: the sha256 of its index (which names the shards) */
+		snprintf(wp, pl, "%s/model.safetensors", dir);
+		if (tl_sha256_file(wp, enc_sha256) < 0) {
+			snprintf(wp, pl, "%s/model.safetensors.index.json", dir);
+			if (tl_sha256_file(wp, enc_sha256) < 0)
+				enc_sha256[0] = 0;
+		}
+		free(wp);
+	}
 	int layer = o->layer < 0 ? m->cfg.L + 1 + o->layer : o->layer;
 	if (layer < 0 || layer > m->cfg.L)
 		tl_die(TL_EXIT_USAGE, "option --layer: %d outside -%d..%d for this model", o->layer, m->cfg.L + 1,

@@ -5,6 +5,7 @@
  * the model was trained on also get "seen": true. */
 #include "tl/classifier.h"
 #include "tl/cli.h"
+#include "tl/features.h"
 #include "tl/kernels.h"
 #include "tl/leak.h"
 #include "tl/model.h"
@@ -252,6 +253,12 @@ int main(int argc, char **argv)
 					tl_warn("%s", err);
 					vocab_warned = 1;
 				}
+				/* vectors made otherwise than the model's training vectors */
+				int pv = tl_feat_provenance_check(dir, rec.map, err, sizeof err);
+				if (pv < 0)
+					tl_die_rec(TL_EXIT_DATA, rec.no, "%s", err);
+				if (pv > 0)
+					tl_warn("%s", err);
 			}
 			tl_header_start(x.w, rec.is_header ? rec.map : NULL, argc, argv);
 			msgpack_packer *pk = tl_writer_key(x.w, "predict");

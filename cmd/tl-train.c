@@ -55,7 +55,8 @@ static const char usage[] =
 	"      --init-vectors F  initialise word embeddings from a word2vec text file\n"
 	"      --no-lower        keep case\n"
 	"linear (logistic regression):\n"
-	"      --input KIND      auto (default), text, sparse, vec\n"
+	"      --input KIND      auto (default: sparse or vec when the records carry one,\n"
+	"                        else text), text, sparse, vec\n"
 	"      --l2 X            L2 penalty per example (1e-6)\n"
 	"      --ngram MIN,MAX   text input: word n-grams of the TF-IDF features (1,2)\n"
 	"      --analyzer A, --min-df N, --max-df N, --max-features N, --no-sublinear-tf,\n"
@@ -192,9 +193,14 @@ static int rec_labels(const tl_record *rec, const char **lab, size_t *len, char 
 
 #define MAXLAB 256
 
-/* Read a labelled stream into d; dies on bad records. Every record read
- * goes into lk (when not NULL). Returns the count. */
-static size_t read_stream(const char *path, tl_lin_data *d, int input, tl_leak *lk)
+/* Read a labelled stream into a new data set (*dp, created at the first
+ * data record once the input kind is known); dies on bad records. With
+ * --input auto the first data record decides: "sparse" or "vec" when it
+ * carries one (fastText refuses them), else "text"; a->lo.input and
+ * a->input_name are set. *prov gets the header's provenance of those
+ * features (tl_feat_provenance; NULL when it says nothing). Every record
+ * read goes into lk (when not NULL). Returns the count. */
+static size_t read_stream(args *a, const char *path, tl_lin_data **dp, tl_leak *lk, json_t **prov)
 {
 	tl_reader *r = tl_reader_open(path);
 	if (!r)
@@ -208,9 +214,41 @@ static size_t read_stream(const char *path, tl_lin_data *d, int input, tl_leak *
 	size_t vcap = 0;
 	char err[512];
 	size_t n = 0;
+	tl_buf tb = {0};
+	tl_lin_data *d = NULL;
+	int fasttext = a->lo.arch == TL_LIN_FASTTEXT, autod = !strcmp(a->input_name, "auto");
+	int input = fasttext ? TL_IN_TEXT : a->lo.input;
+	json_t *pv_vec = NULL, *pv_sp = NULL;
 	while (tl_reader_next_or_die(r, &rec)) {
-		if (rec.is_header)
+		if (rec.is_header) {
+			if (!d && !pv_vec && !pv_sp) { /* the first header describes the stream */
+				pv_vec = tl_feat_provenance(rec.map, TL_FEAT_PROV_VEC);
+				pv_sp = tl_feat_provenance(rec.map, TL_FEAT_PROV_SPARSE);
+			}
 			continue;
+		}
+		if (!d) {
+			int has_sp = tl_rec_get(&rec, "sparse") != NULL, has_vec = tl_rec_get(&rec, "vec") != NULL;
+			if (autod && fasttext && (has_sp || has_vec))
+				tl_die_rec(TL_EXIT_USAGE, rec.no,
+					   "the records carry \"%s\" (tl-embed output) and fastText reads only the text: "
+					   "train -m linear on the features, or give --input text to train on the text",
+					   has_vec ? "vec" : "sparse");
+			if (autod && !fasttext) {
+				if (has_sp && has_vec)
+					tl_die_rec(TL_EXIT_USAGE, rec.no,
+						   "the records carry both \"sparse\" and \"vec\": choose one with --input");
+				input = has_sp ? TL_IN_SPARSE : has_vec ? TL_IN_VEC : TL_IN_TEXT;
+				if (input != TL_IN_TEXT && tl_rec_get(&rec, "text") && !a->quiet)
+					tl_warn("training on \"%s\" (--input auto); --input text would use the text instead",
+						input == TL_IN_VEC ? "vec" : "sparse");
+			}
+			if (!fasttext) {
+				a->lo.input = input;
+				a->input_name = input == TL_IN_SPARSE ? "sparse" : input == TL_IN_VEC ? "vec" : "text";
+			}
+			d = tl_lin_data_new(&a->lo);
+		}
 		int multi;
 		int nl = rec_labels(&rec, lab, lablen, numbuf, MAXLAB, &multi);
 		if (nl == -1)
@@ -223,10 +261,12 @@ static size_t read_stream(const char *path, tl_lin_data *d, int input, tl_leak *
 		size_t tlen = 0;
 		long nv = 0;
 		if (input == TL_IN_TEXT) {
-			int bad;
-			text = tl_rec_str(&rec, "text", &tlen, &bad);
+			int has_b;
+			text = tl_lin_rec_text(&rec, 1, &tb, &tlen, &has_b, err, sizeof err);
 			if (!text)
-				tl_die_rec(TL_EXIT_DATA, rec.no, bad ? "\"text\" is not a string" : "no \"text\"");
+				tl_die_rec(TL_EXIT_DATA, rec.no, "%s", err);
+			if (has_b)
+				tl_lin_data_set_text_b(d);
 		} else if (input == TL_IN_SPARSE) {
 			const msgpack_object *o = tl_rec_get(&rec, "sparse");
 			if (!o)
@@ -248,29 +288,15 @@ static size_t read_stream(const char *path, tl_lin_data *d, int input, tl_leak *
 	}
 	tl_reader_close(r);
 	tl_sparse_free(&sp);
+	tl_buf_free(&tb);
 	free(vec);
+	*prov = input == TL_IN_VEC ? pv_vec : input == TL_IN_SPARSE ? pv_sp : NULL;
+	if (*prov != pv_vec)
+		json_decref(pv_vec);
+	if (*prov != pv_sp)
+		json_decref(pv_sp);
+	*dp = d;
 	return n;
-}
-
-/* The input kind of the first data record of path: sparse, vec or text. */
-static int sniff_input(const char *path)
-{
-	tl_reader *r = tl_reader_open(path);
-	if (!r)
-		tl_die_open(path);
-	tl_record rec;
-	int kind = TL_IN_TEXT;
-	while (tl_reader_next_or_die(r, &rec)) {
-		if (rec.is_header)
-			continue;
-		if (tl_rec_get(&rec, "sparse"))
-			kind = TL_IN_SPARSE;
-		else if (tl_rec_get(&rec, "vec") && !tl_rec_get(&rec, "text"))
-			kind = TL_IN_VEC;
-		break;
-	}
-	tl_reader_close(r);
-	return kind;
 }
 
 /* A dev stream that is not a regular file (standard input, a pipe) is read
@@ -352,7 +378,8 @@ static int leaks(const tl_leak *lk, const tl_record *rec)
  * messages (first label of multi-label records counts as a hit when it is
  * the argmax); the records that leak training data according to lk (when
  * not NULL) are left out. */
-static double evaluate(const tl_lin_model *m, const char *file, const char *path, size_t *count, const tl_leak *lk)
+static double evaluate(const tl_lin_model *m, const char *file, const char *path, size_t *count, const tl_leak *lk,
+		       const json_t *prov, const char *train_path)
 {
 	tl_reader *r = tl_reader_open(file);
 	if (!r)
@@ -364,11 +391,19 @@ static double evaluate(const tl_lin_model *m, const char *file, const char *path
 	tl_sparse sp = {0};
 	float *vec = NULL;
 	size_t vcap = 0, n = 0, hit = 0;
-	char err[512];
+	char err[2048];
+	tl_buf tb = {0};
 	const char *lab[MAXLAB];
 	size_t lablen[MAXLAB];
 	char numbuf[1][24];
 	while (tl_reader_next_or_die(r, &rec)) {
+		if (rec.is_header && prov) { /* dev vectors made as the training ones */
+			int in = tl_lin_input(m);
+			if (in != TL_IN_TEXT &&
+			    tl_feat_provenance_compare(prov, rec.map, in == TL_IN_VEC ? TL_FEAT_PROV_VEC : TL_FEAT_PROV_SPARSE,
+						       train_path, err, sizeof err) < 0)
+				tl_die_rec(TL_EXIT_DATA, rec.no, "--dev %s: %s", path, err);
+		}
 		if (rec.is_header || (lk && leaks(lk, &rec)))
 			continue;
 		int multi;
@@ -380,9 +415,9 @@ static double evaluate(const tl_lin_model *m, const char *file, const char *path
 		long nv = 0;
 		int in = tl_lin_input(m);
 		if (in == TL_IN_TEXT) {
-			text = tl_rec_str(&rec, "text", &tlen, NULL);
+			text = tl_lin_rec_text(&rec, tl_lin_text_b(m), &tb, &tlen, NULL, err, sizeof err);
 			if (!text)
-				tl_die_rec(TL_EXIT_DATA, rec.no, "--dev %s: no \"text\"", path);
+				tl_die_rec(TL_EXIT_DATA, rec.no, "--dev %s: %s", path, err);
 		} else if (in == TL_IN_SPARSE) {
 			const msgpack_object *o = tl_rec_get(&rec, "sparse");
 			if (!o)
@@ -411,6 +446,7 @@ static double evaluate(const tl_lin_model *m, const char *file, const char *path
 	tl_reader_close(r);
 	tl_lin_scratch_free(&s);
 	tl_sparse_free(&sp);
+	tl_buf_free(&tb);
 	free(vec);
 	free(lg);
 	*count = n;
@@ -418,7 +454,7 @@ static double evaluate(const tl_lin_model *m, const char *file, const char *path
 }
 
 static char *make_tl_json(const args *a, const char *data_path, size_t nrec, double secs, double loss,
-			  const tl_lin_model *m, double dev_acc, size_t dev_n, const tl_keyset *keys)
+			  const tl_lin_model *m, double dev_acc, size_t dev_n, const tl_keyset *keys, json_t *prov)
 {
 	json_t *j = json_object();
 	json_object_set_new(j, "tool", json_string("tl-train"));
@@ -441,13 +477,22 @@ static char *make_tl_json(const args *a, const char *data_path, size_t nrec, dou
 		json_object_set_new(p, "min_count_ngram", json_integer(o->min_count_ngram));
 		json_object_set_new(p, "batch", json_integer(o->batch));
 		json_object_set_new(p, "init_vectors", o->init_vectors ? json_string(o->init_vectors) : json_null());
+		json_object_set_new(p, "input", json_string("text"));
 	} else {
-		char fo[512];
-		tl_feat_opts_str(&o->feat, fo, sizeof fo);
 		json_object_set_new(p, "l2", json_real(o->l2));
 		json_object_set_new(p, "input", json_string(a->input_name));
-		json_object_set_new(p, "features", json_string(fo));
+		/* what the model reads: its own TF-IDF, or the stream's features as
+		 * its header described them (null: it did not) */
+		if (o->input == TL_IN_TEXT) {
+			char fo[512];
+			tl_feat_opts_str(&o->feat, fo, sizeof fo);
+			json_object_set_new(p, "features", json_pack("{s:s, s:s, s:s}", "kind", "tfidf", "file",
+								     "features.tsv", "options", fo));
+		} else
+			json_object_set(p, "features", prov ? prov : json_null());
 	}
+	if (tl_lin_text_b(m))
+		json_object_set_new(p, "text_b", json_string("joined"));
 	json_object_set_new(j, "params", p);
 	json_t *d = json_object();
 	json_object_set_new(d, "path", data_path ? json_string(data_path) : json_null());
@@ -482,23 +527,24 @@ static char *make_tl_json(const args *a, const char *data_path, size_t nrec, dou
 static int train_linear_family(args *a, const char *path)
 {
 	tl_lin_opts *o = &a->lo;
-	if (o->arch == TL_LIN_LOGREG) {
-		if (!strcmp(a->input_name, "auto"))
-			o->input = path && strcmp(path, "-") ? sniff_input(path) : TL_IN_TEXT;
-		a->input_name = o->input == TL_IN_SPARSE ? "sparse" : o->input == TL_IN_VEC ? "vec" : "text";
-	}
+	if (o->arch == TL_LIN_FASTTEXT && strcmp(a->input_name, "auto") && strcmp(a->input_name, "text"))
+		tl_die(TL_EXIT_USAGE, "--input %s is for -m linear: fastText reads the text", a->input_name);
 	FILE *logf = NULL;
 	if (a->log && !(logf = fopen(a->log, "w")))
 		tl_die(TL_EXIT_IO, "cannot open %s:", a->log);
 	double t0 = tl_now();
-	tl_lin_data *d = tl_lin_data_new(o);
+	tl_lin_data *d = NULL;
+	json_t *prov = NULL;
 	/* TL_NO_LEAK_CHECK=1 (a measurement aid, man page ENVIRONMENT): no
 	 * keys, no dev check, no train-keys.bin */
 	const char *nlc = getenv("TL_NO_LEAK_CHECK");
 	tl_leak *lk = nlc && !strcmp(nlc, "1") ? NULL : tl_leak_new();
-	size_t n = read_stream(path, d, o->arch == TL_LIN_FASTTEXT ? TL_IN_TEXT : o->input, lk);
+	size_t n = read_stream(a, path, &d, lk, &prov);
 	if (n == 0)
 		tl_die(TL_EXIT_DATA, "no labelled records in %s", path ? path : "standard input");
+	if (o->arch == TL_LIN_LOGREG && o->input != TL_IN_TEXT && !prov && !a->quiet)
+		tl_warn("the stream's header does not say how its \"%s\" features were made (tl-embed writes it): "
+			"tl-predict cannot check that its input is made the same way", a->input_name);
 	const char *devpath = a->dev;
 	if (a->dev && lk) {
 		devpath = seekable_dev(a->dev);
@@ -519,7 +565,8 @@ static int train_linear_family(args *a, const char *path)
 	double acc = 0;
 	size_t dn = 0;
 	if (a->dev) {
-		acc = evaluate(m, devpath, a->dev, &dn, a->drop_leaked ? lk : NULL);
+		acc = evaluate(m, devpath, a->dev, &dn, a->drop_leaked ? lk : NULL, prov,
+			       path && strcmp(path, "-") ? path : "standard input");
 		if (!a->quiet)
 			fprintf(stderr, "tl-train: dev accuracy %.4f (%zu records)\n", acc, dn);
 		char js[256];
@@ -527,7 +574,8 @@ static int train_linear_family(args *a, const char *path)
 		tl_progress_log(&pr, js);
 	}
 	const tl_keyset *keys = lk ? tl_leak_train_keys(lk) : NULL;
-	char *tj = make_tl_json(a, path, n, secs, tl_lin_train_loss(m), m, acc, dn, keys);
+	char *tj = make_tl_json(a, path, n, secs, tl_lin_train_loss(m), m, acc, dn, keys, prov);
+	json_decref(prov);
 	if (tl_lin_save_keys(m, a->out, a->force, tj, keys, err, sizeof err) < 0)
 		tl_die(TL_EXIT_IO, "%s", err);
 	free(tj);

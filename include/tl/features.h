@@ -28,6 +28,8 @@
 #include <stdint.h>
 
 #include "tl/stream.h"
+
+#include <jansson.h>
 #include "tl/util.h"
 
 /* ---------------- word splitter ----------------
@@ -156,5 +158,35 @@ void tl_writer_sparse(tl_writer *w, const tl_sparse *sp);
  * file), "dim"}. Returns tl_writer_end's result. */
 int tl_embed_features_header(tl_writer *w, const msgpack_object *in_header, int argc, char **argv,
 			     const char *kind, const char *file, const char *sha256, int64_t dim);
+
+/* ---------------- provenance of feature vectors ----------------
+ * How a stream's "vec"/"sparse" values were made, as its header says:
+ * tl-embed with an encoder writes "embed": {"model", "sha256" (of the
+ * encoder's model.safetensors), "pool", "normalize", "layer", "dim"}, the
+ * classic kinds "features": {"kind", "file", "sha256", "dim"} (each drops
+ * the other key, so the header names the last tl-embed). tl-train -m
+ * linear copies it into tl.json as params.features ("kind": "bert" added
+ * for an encoder); tl-predict compares a stream with it.
+ *
+ * tl_feat_provenance returns a new jansson object (the caller
+ * json_decref's it) for the input kind (TL_FEAT_PROV_VEC: "embed", else a
+ * "features" of kind word2vec; TL_FEAT_PROV_SPARSE: "features"), or NULL
+ * when header (may be NULL) says nothing about it. */
+enum { TL_FEAT_PROV_SPARSE = 1, TL_FEAT_PROV_VEC = 2 };
+json_t *tl_feat_provenance(const msgpack_object *header, int kind);
+/* Compare the stream header's provenance with the one recorded in the
+ * model directory dir (tl.json params.features, for params.input "vec" or
+ * "sparse"). Returns 0 when they agree or either side records nothing
+ * (a stream without a header is trusted), 1 with a warning in msg when
+ * only the names differ (encoder or feature file path, no sha256 to
+ * compare) or the model records nothing, -1 with both shown in msg when
+ * the vectors were made differently (encoder sha256, pool, layer,
+ * normalize, kind, dim). */
+int tl_feat_provenance_check(const char *dir, const msgpack_object *header, char *msg, size_t msz);
+/* The same against a provenance object mine (params.features; not owned;
+ * NULL or null: the model records nothing) for input kind kind; where
+ * names the model in messages. tl-train checks its --dev stream with it. */
+int tl_feat_provenance_compare(const json_t *mine, const msgpack_object *header, int kind, const char *where,
+			       char *msg, size_t msz);
 
 #endif

@@ -83,6 +83,23 @@ int tl_lin_data_add(tl_lin_data *d, const char *text, size_t len, const tl_spars
 		    size_t vlen, const char *const *labels, const size_t *lablen, int nlab, int multi, char *err,
 		    size_t errsz);
 
+/* Pairs (text_b). A text model (fastText, logreg on TF-IDF) reads a record
+ * with "text_b" as one text: "text", TL_LIN_TEXT_B_SEP (a line feed, which
+ * every word splitter takes for whitespace), "text_b". The model trained
+ * on data where any record had "text_b" records it (config.json
+ * "text_b": "joined") and joins at prediction too; a model trained without
+ * reads "text" only. */
+#define TL_LIN_TEXT_B_SEP "\n"
+/* Mark d as holding pairs: the model trained on it reads text_b. */
+void tl_lin_data_set_text_b(tl_lin_data *d);
+/* The text a text model reads from rec: "text" alone (a pointer into the
+ * record) when use_b is 0 or the record has no "text_b", else the joined
+ * pair in buf (caller's, reused). Length in *len; *has_b (may be NULL) is
+ * set to whether text_b was joined. NULL with a message ('no "text"',
+ * '"text" is not a string', '"text_b" is not a string'). */
+const char *tl_lin_rec_text(const tl_record *rec, int use_b, tl_buf *buf, size_t *len, int *has_b, char *msg,
+			    size_t msz);
+
 /* ---------------- models ---------------- */
 
 typedef struct tl_lin_model tl_lin_model;
@@ -115,6 +132,8 @@ int tl_lin_nlabels(const tl_lin_model *m);
 const char *tl_lin_label(const tl_lin_model *m, int i);
 int tl_lin_multi_label(const tl_lin_model *m);
 int tl_lin_input(const tl_lin_model *m);
+/* 1 when the model reads "text_b" too (trained on records that had one). */
+int tl_lin_text_b(const tl_lin_model *m);
 /* Mean training loss of the last epoch(s), as recorded by tl_lin_train. */
 double tl_lin_train_loss(const tl_lin_model *m);
 /* Number of parameters (floats). */
@@ -130,6 +149,7 @@ typedef struct {
 	size_t nrows, cap;
 	float *h, *tmp;
 	tl_sparse sp;
+	tl_buf jb;        /* text + text_b joined (tl_lin_rec_text) */
 } tl_lin_scratch;
 void tl_lin_scratch_free(tl_lin_scratch *s);
 int tl_lin_logits(const tl_lin_model *m, tl_lin_scratch *s, const char *text, size_t len, const tl_sparse *sp,

@@ -10,6 +10,9 @@
  * the step functions append to the caller's tl_buf and keep nothing.
  *
  * The order of the steps is fixed (each one can be switched off):
+ *   0 (off by default) entity repair: "#39;"/"#36;" that lost their '&',
+ *     "&amp;#39;"/"&amp;quot;" escaped twice, and runs of backslashes
+ *     (scraped line breaks, AG News's "second\team") -> one space
  *   1 UTF-8 repair (always): each maximal invalid subpart -> U+FFFD
  *   2 HTML: tags -> a space, comments dropped, entities decoded (as
  *     Python's html.unescape does)
@@ -50,6 +53,7 @@ enum {
 typedef struct tl_stopwords tl_stopwords;
 
 typedef struct {
+	int fix_entities; /* 0: see above (default 0) */
 	int html;      /* 2: tags and entities (default 1) */
 	int controls;  /* 3: drop control/format characters (default 1) */
 	int urls;      /* 4: enum tl_url_mode (default keep) */
@@ -105,6 +109,13 @@ void tl_text_strip_html(tl_buf *out, const char *s, size_t len);
  * the bytes consumed, or 0 when s does not start a reference (html.unescape
  * rules: numeric with or without ';', named by longest known prefix). */
 size_t tl_text_decode_entity(tl_buf *out, const char *s, size_t len);
+
+/* Step 0: "#NNN;"/"#xHH;" with no '&' before, and "&amp;" + a numeric or
+ * known named reference, become that reference ("&#39;", "&quot;"), for
+ * step 2 to decode, or decoded here when decode is set (step 2 off; whole
+ * "&#NNN;" references are then decoded too); every run of backslashes
+ * becomes one space. Other bytes are copied. */
+void tl_text_fix_entities(tl_buf *out, const char *s, size_t len, int decode);
 
 /* Step 4 on valid UTF-8: mode TL_URL_KEEP leaves that kind alone. */
 void tl_text_urls(tl_buf *out, const char *s, size_t len, int urls, const char *url_token, int emails,

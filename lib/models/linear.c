@@ -96,7 +96,45 @@ struct tl_lin_data {
 	float *val;
 	size_t nval, vcap;
 	long dim;
+	int text_b;           /* a record had "text_b" (tl_lin_data_set_text_b) */
 };
+
+void tl_lin_data_set_text_b(tl_lin_data *d)
+{
+	d->text_b = 1;
+}
+
+const char *tl_lin_rec_text(const tl_record *rec, int use_b, tl_buf *buf, size_t *len, int *has_b, char *msg,
+			    size_t msz)
+{
+	int bad = 0;
+	if (has_b)
+		*has_b = 0;
+	const char *t = tl_rec_str(rec, "text", len, &bad);
+	if (!t) {
+		snprintf(msg, msz, bad ? "\"text\" is not a string" : "no \"text\"");
+		return NULL;
+	}
+	if (!use_b)
+		return t;
+	size_t blen = 0;
+	const char *b = tl_rec_str(rec, "text_b", &blen, &bad);
+	if (!b) {
+		if (bad) {
+			snprintf(msg, msz, "\"text_b\" is not a string");
+			return NULL;
+		}
+		return t;
+	}
+	if (has_b)
+		*has_b = 1;
+	buf->len = 0;
+	tl_buf_add(buf, t, *len);
+	tl_buf_adds(buf, TL_LIN_TEXT_B_SEP);
+	tl_buf_add(buf, b, blen);
+	*len = buf->len;
+	return buf->data;
+}
 
 tl_lin_data *tl_lin_data_new(const tl_lin_opts *o)
 {
@@ -268,12 +306,14 @@ struct tl_lin_model {
 	tl_feat_opts featopts;
 	/* training record */
 	double train_loss;
+	int text_b;          /* reads "text" + TL_LIN_TEXT_B_SEP + "text_b" */
 };
 
 int tl_lin_nlabels(const tl_lin_model *m) { return m->nlabels; }
 const char *tl_lin_label(const tl_lin_model *m, int i) { return m->labels[i]; }
 int tl_lin_multi_label(const tl_lin_model *m) { return m->multi; }
 int tl_lin_input(const tl_lin_model *m) { return m->input; }
+int tl_lin_text_b(const tl_lin_model *m) { return m->text_b; }
 double tl_lin_train_loss(const tl_lin_model *m) { return m->train_loss; }
 size_t tl_lin_nparams(const tl_lin_model *m)
 {
@@ -466,6 +506,7 @@ void tl_lin_scratch_free(tl_lin_scratch *s)
 	free(s->h);
 	free(s->tmp);
 	tl_sparse_free(&s->sp);
+	tl_buf_free(&s->jb);
 	memset(s, 0, sizeof *s);
 }
 
@@ -997,6 +1038,7 @@ tl_lin_model *tl_lin_train(const tl_lin_opts *o, tl_lin_data *d, tl_lin_progress
 	if (m->loss == TL_LOSS_HS && o->arch != TL_LIN_FASTTEXT)
 		m->loss = TL_LOSS_SOFTMAX;
 	m->input = o->arch == TL_LIN_FASTTEXT ? TL_IN_TEXT : o->input;
+	m->text_b = m->input == TL_IN_TEXT && d->text_b;
 	m->featopts = o->feat;
 	setup_labels(m, d);
 	prog pg = {o, fn, ctx};
@@ -1049,6 +1091,8 @@ int tl_lin_save_keys(const tl_lin_model *m, const char *dir, int force, const ch
 	json_object_set_new(cfg, "tl_arch", json_string(arch_names[m->arch]));
 	json_object_set_new(cfg, "loss", json_string(loss_names[m->loss]));
 	json_object_set_new(cfg, "input", json_string(input_names[m->input]));
+	if (m->text_b) /* absent: the model reads "text" only */
+		json_object_set_new(cfg, "text_b", json_string("joined"));
 	json_object_set_new(cfg, "num_labels", json_integer(m->nlabels));
 	json_object_set_new(cfg, "problem_type",
 			    json_string(m->multi ? "multi_label_classification" : "single_label_classification"));
@@ -1202,6 +1246,15 @@ tl_lin_model *tl_lin_load(const char *dir, char *err, size_t errsz)
 	m->arch = name_idx(json_string_value(json_object_get(cfg, "tl_arch")), arch_names, 2);
 	m->loss = name_idx(json_string_value(json_object_get(cfg, "loss")), loss_names, 3);
 	m->input = name_idx(json_string_value(json_object_get(cfg, "input")), input_names, 3);
+	json_t *tb = json_object_get(cfg, "text_b");
+	if (tb && !json_is_null(tb)) {
+		const char *tbs = json_string_value(tb);
+		if (!tbs || strcmp(tbs, "joined")) {
+			seterr(err, errsz, "%s/config.json: text_b is not \"joined\"", dir);
+			goto fail;
+		}
+		m->text_b = 1;
+	}
 	json_int_t nl = json_integer_value(json_object_get(cfg, "num_labels"));
 	json_t *i2l = json_object_get(cfg, "id2label");
 	if (m->arch < 0 || m->loss < 0 || m->input < 0 || nl < 2 || nl > 1000000 || !json_is_object(i2l) ||
@@ -1486,11 +1539,10 @@ static int lin_predict(tl_classifier *c, const tl_record *recs, size_t n, float 
 		int rc = 0;
 		if (m->input == TL_IN_TEXT) {
 			size_t len = 0;
-			int isbad = 0;
-			const char *t = tl_rec_str(r, "text", &len, &isbad);
+			const char *t = tl_lin_rec_text(r, m->text_b, &s->jb, &len, NULL, msg, sizeof msg);
 			if (!t) {
-				snprintf(msg, sizeof msg, isbad ? "\"text\" is not a string" :
-					 "no \"text\" (a tl-linear model reads the text)");
+				if (!strcmp(msg, "no \"text\""))
+					snprintf(msg, sizeof msg, "no \"text\" (a tl-linear model reads the text)");
 				rc = -1;
 			} else
 				tl_lin_logits(m, s, t, len, NULL, NULL, 0, out);

@@ -276,6 +276,90 @@ size_t tl_text_decode_entity(tl_buf *out, const char *s, size_t len)
 	return 0;
 }
 
+/* Step 0 (--fix-entities): entity references that lost their '&' or were
+ * escaped twice, and backslash line breaks (AG News and other scraped
+ * feeds). Only ASCII bytes are matched, so any input is safe. */
+static size_t digits_ref(const char *s, size_t len)
+{
+	/* s[0] == '#': "#" digits{1,7} ";" or "#x" hex{1,6} ";"; its length or 0 */
+	size_t i = 1;
+	int hex = i < len && (s[i] == 'x' || s[i] == 'X');
+	if (hex)
+		i++;
+	size_t d0 = i;
+	while (i < len && i - d0 < 8 && (hex ? isxdigit((unsigned char)s[i]) : isdigit((unsigned char)s[i])))
+		i++;
+	if (i == d0 || i - d0 > (hex ? 6u : 7u) || i >= len || s[i] != ';')
+		return 0;
+	return i + 1;
+}
+
+static size_t named_ref(const char *s, size_t len)
+{
+	/* s[0] is a letter: name ";" of a known entity; its length or 0 */
+	size_t i = 0;
+	while (i < len && i < 32 && isalnum((unsigned char)s[i]))
+		i++;
+	if (i == 0 || i >= len || s[i] != ';' || !entity_lookup(s, i + 1))
+		return 0;
+	return i + 1;
+}
+
+/* Emit the reference ref[0..n) (without its '&'): as "&ref" for the HTML
+ * step to decode, or decoded here when that step is off. */
+static void put_ref(tl_buf *out, const char *ref, size_t n, int decode)
+{
+	char tmp[48];
+	tmp[0] = '&';
+	memcpy(tmp + 1, ref, n);
+	if (!decode || !tl_text_decode_entity(out, tmp, n + 1))
+		tl_buf_add(out, tmp, n + 1);
+}
+
+void tl_text_fix_entities(tl_buf *out, const char *s, size_t len, int decode)
+{
+	size_t i = 0;
+	while (i < len) {
+		char ch = s[i];
+		if (ch == '\\') {
+			while (i < len && s[i] == '\\')
+				i++;
+			tl_buf_addc(out, ' ');
+			continue;
+		}
+		if (ch == '&' && len - i > 5 && !memcmp(s + i + 1, "amp;", 4)) {
+			const char *r = s + i + 5;
+			size_t n = *r == '#' ? digits_ref(r, len - i - 5) : named_ref(r, len - i - 5);
+			if (n) { /* "&amp;#39;", "&amp;quot;": escaped twice */
+				put_ref(out, r, n, decode);
+				i += 5 + n;
+				continue;
+			}
+		}
+		if (ch == '&') { /* a reference already whole: left to the HTML step */
+			size_t n = i + 1 < len && s[i + 1] == '#' ? digits_ref(s + i + 1, len - i - 1) : 0;
+			if (n) {
+				if (decode)
+					put_ref(out, s + i + 1, n, 1);
+				else
+					tl_buf_add(out, s + i, n + 1);
+				i += 1 + n;
+				continue;
+			}
+		}
+		if (ch == '#') { /* "#39;", "#36;": the '&' was lost */
+			size_t n = digits_ref(s + i, len - i);
+			if (n) {
+				put_ref(out, s + i, n, decode);
+				i += n;
+				continue;
+			}
+		}
+		tl_buf_addc(out, ch);
+		i++;
+	}
+}
+
 /* A tag at s (s[0] == '<'): <name ...>, </name>, <!...>, <!-- ... -->, <?...>.
  * Returns its length or 0. */
 #define TAG_MAX 2048
@@ -322,6 +406,7 @@ struct tl_cleaner {
 	tl_clean_opts o;
 	tl_buf a, b;       /* ping-pong pass buffers */
 	tl_buf tmp, word;  /* scratch */
+	tl_buf fix;        /* --fix-entities: the repaired input */
 	utf8proc_int32_t *u32;
 	size_t u32cap;
 	unsigned char cls[256]; /* fused pass: 0 = plain byte to copy */
@@ -430,6 +515,7 @@ void tl_cleaner_free(tl_cleaner *c)
 	tl_buf_free(&c->a);
 	tl_buf_free(&c->b);
 	tl_buf_free(&c->tmp);
+	tl_buf_free(&c->fix);
 	tl_buf_free(&c->word);
 	free(c->u32);
 	free(c);
@@ -1175,6 +1261,12 @@ void tl_text_strip_html(tl_buf *out, const char *s, size_t len)
 const char *tl_cleaner_run(tl_cleaner *c, const char *s, size_t len, size_t *outlen, size_t *nrepaired)
 {
 	tl_buf *cur = &c->a, *nxt = &c->b, *t;
+	if (c->o.fix_entities) {
+		c->fix.len = 0;
+		tl_text_fix_entities(&c->fix, s, len, !c->o.html);
+		s = c->fix.data ? c->fix.data : "";
+		len = c->fix.len;
+	}
 	size_t nbad = run_fused(c, cur, s, len);
 	if (nrepaired)
 		*nrepaired += nbad;
