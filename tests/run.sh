@@ -44,6 +44,11 @@ for t in "$BUILD"/tests/test_*; do
 		tail -30 "$log"
 	fi
 done
+# The tests must leave the source tree as they found it (files a test
+# writes belong in its $BATS_TEST_TMPDIR): compared with git when the tree
+# is a git checkout.
+tree_state() { git -C "$ROOT" status --porcelain --untracked-files=all 2>/dev/null; }
+tree_before=$(tree_state)
 if ls "$ROOT"/tests/bats/*.bats >/dev/null 2>&1; then
 	(cd "$ROOT" && bats --tap tests/bats) >"$log" 2>&1
 	cat "$log"
@@ -57,6 +62,13 @@ if ls "$ROOT"/tests/bats/*.bats >/dev/null 2>&1; then
 	[ "$f" -gt 0 ] && failed="$failed bats($f)"
 	[ "$s" -gt 0 ] && skipped="$skipped bats($s)"
 	grep -q '^1\.\.' "$log" || { fail=$((fail + 1)); failed="$failed bats(did-not-run)"; }
+fi
+tree_after=$(tree_state)
+if [ "$tree_before" != "$tree_after" ]; then
+	fail=$((fail + 1))
+	failed="$failed source-tree"
+	echo "not ok tree: the tests changed the source tree (git status before and after):"
+	printf '%s\n' "$tree_after" | grep -vxF "$tree_before" | sed 's/^/#   /'
 fi
 rm -f "$log"
 echo "tests ($(basename "$BUILD")): failed:${failed:- none}; skipped:${skipped:- none}"

@@ -8,6 +8,9 @@ load helpers
 MINI="$TL_ROOT/models/all-MiniLM-L6-v2"
 TOKDIR="$TL_SHARED/models/all-MiniLM-L6-v2-tokenizer"
 
+# every test works in its own directory, never in the source tree
+setup() { cd "$BATS_TEST_TMPDIR"; }
+
 # a directory outside the tree, with no model anywhere a user setting points
 away() {
 	mkdir -p "$BATS_TEST_TMPDIR/away" "$BATS_TEST_TMPDIR/xdg"

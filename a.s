@@ -1,1 +1,0 @@
-„¢tl¤kind¦header¥chain‘ƒ¤tool¨tl-clean§version¥0.1.0¤args‘¥a.txt¥clean‹¦format¥lines¤htmlÃ¨controlsÃ¤urls¤keep¦emails¤keep¤nfkcÂ¤case¤keep¤keepÀ©stopwordsÀ¬zh_segmentedÂ¥spaceÃ‚¢id¤text¥hello‚¢id¤text¥world

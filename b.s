@@ -1,1 +1,0 @@
-„¢tl¤kind¦header¥chain‘ƒ¤tool¨tl-clean§version¥0.1.0¤args‘§b.jsonl¥clean‹¦format¥jsonl¤htmlÃ¨controlsÃ¤urls¤keep¦emails¤keep¤nfkcÂ¤case¤keep¤keepÀ©stopwordsÀ¬zh_segmentedÂ¥spaceÃ‚¢id¤text¡a‚¢id¡q¤text¡b‚¢id¤text¡c‚¢idş¤text¡d
