@@ -856,9 +856,10 @@ int tl_jieba_load_userdict(tl_jieba *j, const char *path, tl_err *e)
 			freq = 0;
 			for (size_t i = fa; i < fb; i++) {
 				if (freq > (INT64_MAX / 4 - 9) / 10) {
+					tl_seterr(e, TL_EXIT_DATA, "%s:%zu: frequency %.*s too large", path, lineno,
+						  (int)(fb - fa), l + fa);
 					tl_buf_free(&b);
-					return tl_seterr(e, TL_EXIT_DATA, "%s:%zu: frequency %.*s too large", path,
-							 lineno, (int)(fb - fa), l + fa);
+					return -1;
 				}
 				freq = freq * 10 + (l[i] - '0');
 			}
