@@ -30,7 +30,8 @@
 #define HAN_HI 0x9FD5u
 #define NHAN (HAN_HI - HAN_LO + 1)
 #define MIN_FLOAT (-3.14e100)
-#define JB_VERSION 1
+#define JB_VERSION 6
+#define JB_WORD 0x80000000u
 enum { ST_B, ST_E, ST_M, ST_S };
 static const char *const SRC_NAMES[4] = {"dict.txt", "prob_start.py", "prob_trans.py", "prob_emit.py"};
 
@@ -46,8 +47,17 @@ typedef struct {
 	int64_t total;
 	uint64_t nnodes;
 	double start[4], trans[16];
-	uint64_t off_cp, off_first, off_nch, off_freq, off_logf, off_root, off_emit;
+	uint64_t off_freq, off_emit, off_slot, slot_bits, off_root;
 } jb_hdr;
+
+/* every edge of the trie in one open-addressing table, with what the DAG
+ * needs of the child: one cache line per step. parent == NONE: empty. */
+typedef struct {
+	uint32_t parent, cp, child, flags; /* SL_WORD: FREQ > 0; SL_KIDS: has children */
+	double logf;
+} jb_slot;
+enum { SL_WORD = 1, SL_KIDS = 2 };
+
 
 /* user-dictionary overlay node */
 typedef struct {
@@ -63,9 +73,13 @@ struct tl_jieba {
 	size_t base_size;
 	int mapped, from_cache;
 	const jb_hdr *h;
-	const uint32_t *cp, *first, *nch, *root;
+	const jb_slot *slot;
+	const jb_slot *root; /* the root's edges by code point < 65536 (child 0: none) */
+	uint32_t nnodes;
+	uint64_t smask;
+	int sshift;
 	const int64_t *freq;
-	const double *logf, *emit;
+	const double *emit;
 	int64_t total;
 	double logtotal;
 	/* overlay (user dictionary) */
@@ -179,31 +193,6 @@ static size_t decode(tl_jieba *j, const char *s, size_t len)
 
 /* ---------------- dictionary lookups ---------------- */
 
-static inline uint32_t main_child(const tl_jieba *j, uint32_t u, uint32_t c)
-{
-	if (u == 0 && c < 65536) {
-		uint32_t r = j->root[c];
-		return r ? r : NONE;
-	}
-	uint32_t lo = j->first[u], n = j->nch[u];
-	const uint32_t *cp = j->cp;
-	if (n <= 8) {
-		for (uint32_t i = lo; i < lo + n; i++)
-			if (cp[i] == c)
-				return i;
-		return NONE;
-	}
-	uint32_t a = lo, b = lo + n;
-	while (a < b) {
-		uint32_t m = a + (b - a) / 2;
-		if (cp[m] < c)
-			a = m + 1;
-		else
-			b = m;
-	}
-	return a < lo + n && cp[a] == c ? a : NONE;
-}
-
 static uint32_t ov_child(const tl_jieba *j, uint32_t u, uint32_t c)
 {
 	if (!j->hcap)
@@ -246,35 +235,73 @@ static void ov_put(tl_jieba *j, uint32_t u, uint32_t c, uint32_t v)
 	j->hvals[h] = v;
 }
 
-/* A position in the combined dictionary: main node m, overlay node u. */
+static inline uint64_t slot_hash(uint32_t u, uint32_t c, int shift)
+{
+	return ((((uint64_t)u << 21) ^ c) * 0x9E3779B97F4A7C15ull) >> shift;
+}
+
+static inline const jb_slot *main_edge(const tl_jieba *j, uint32_t u, uint32_t c)
+{
+	if (u == 0 && c < 65536) {
+		const jb_slot *r = &j->root[c];
+		return r->child && r->child < j->nnodes ? r : NULL;
+	}
+	uint64_t h = slot_hash(u, c, j->sshift);
+	for (uint64_t probes = 0; probes <= j->smask; probes++) {
+		const jb_slot *s = &j->slot[h];
+		if (s->parent == u && s->cp == c)
+			return s->child < j->nnodes ? s : NULL; /* a damaged cache stays in bounds */
+		if (s->parent == NONE)
+			return NULL;
+		h = (h + 1) & j->smask;
+	}
+	return NULL;
+}
+
+/* A position in the combined dictionary: main node m (with whether it is
+ * a word and its log frequency), overlay node u. */
 typedef struct {
-	uint32_t m, u;
+	uint32_t m, u, mword;
+	double mlf;
 } cur;
 
 static inline int step(const tl_jieba *j, cur *k, uint32_t c)
 {
-	k->m = k->m != NONE ? main_child(j, k->m, c) : NONE;
+	if (k->m != NONE) {
+		/* a leaf ends the walk without a probe */
+		const jb_slot *s = k->m == 0 || (k->mword & SL_KIDS) ? main_edge(j, k->m, c) : NULL;
+		k->m = s ? s->child : NONE;
+		k->mword = s ? s->flags : 0;
+		k->mlf = s ? s->logf : 0;
+	}
 	if (j->nov)
 		k->u = k->u != NONE ? ov_child(j, k->u, c) : NONE;
 	return k->m != NONE || k->u != NONE;
 }
 
-/* FREQ[word] at k (0 for a prefix entry) and log(FREQ or 1). */
-static inline int64_t kfreq(const tl_jieba *j, cur k, double *lf)
+/* FREQ[word] at k (0 for a prefix entry) */
+static inline int64_t kfreq(const tl_jieba *j, cur k)
+{
+	if (k.u != NONE && j->ov[k.u].isword)
+		return j->ov[k.u].freq;
+	return k.m != NONE ? j->freq[k.m] : 0;
+}
+
+/* FREQ[word] > 0 at k, and log(FREQ): the hot path of the DAG */
+static inline int kword(const tl_jieba *j, cur k, double *lf)
 {
 	if (k.u != NONE && j->ov[k.u].isword) {
 		*lf = j->ov[k.u].logf;
-		return j->ov[k.u].freq;
+		return j->ov[k.u].freq != 0;
 	}
-	if (k.m != NONE) {
-		*lf = j->logf[k.m];
-		return j->freq[k.m];
+	if (k.m != NONE && (k.mword & SL_WORD)) {
+		*lf = k.mlf;
+		return 1;
 	}
-	*lf = 0;
 	return 0;
 }
 
-static cur root_cur(const tl_jieba *j) { return (cur){0, j->nov ? 0 : NONE}; }
+static cur root_cur(const tl_jieba *j) { return (cur){0, j->nov ? 0 : NONE, 0, 0}; }
 
 /* FREQ.get(cps[a..b)) or -1 when absent */
 static int64_t range_freq(const tl_jieba *j, const uint32_t *cps, size_t a, size_t b)
@@ -283,8 +310,7 @@ static int64_t range_freq(const tl_jieba *j, const uint32_t *cps, size_t a, size
 	for (size_t i = a; i < b; i++)
 		if (!step(j, &k, cps[i]))
 			return -1;
-	double lf;
-	return kfreq(j, k, &lf);
+	return kfreq(j, k);
 }
 
 /* ---------------- output ---------------- */
@@ -342,6 +368,9 @@ static void put_span(tl_jieba *j, sink *k, size_t a, size_t b, int ws)
 /* ---------------- the cuts ---------------- */
 
 /* route over [a,b): j->rx[i] the chosen end (inclusive) of the word at i */
+#ifndef PF_DIST
+#define PF_DIST 4
+#endif
 static void calc(tl_jieba *j, size_t a, size_t b)
 {
 	const uint32_t *s = j->cps;
@@ -351,12 +380,18 @@ static void calc(tl_jieba *j, size_t a, size_t b)
 	for (size_t idx = b; idx-- > a;) {
 		double best = 0;
 		size_t bx = SIZE_MAX;
+		/* the second step of the position PF_DIST ahead misses the cache: ask for it now */
+		if (idx >= a + PF_DIST && s[idx - PF_DIST] < 65536) {
+			uint32_t r = j->root[s[idx - PF_DIST]].child;
+			if (r)
+				__builtin_prefetch(&j->slot[slot_hash(r, s[idx - PF_DIST + 1], j->sshift)]);
+		}
 		cur k = root_cur(j);
 		for (size_t i = idx; i < b; i++) {
 			if (!step(j, &k, s[i]))
 				break;
 			double lf;
-			if (kfreq(j, k, &lf)) {
+			if (kword(j, k, &lf)) {
 				double v = (lf - lt) + j->rp[i + 1];
 				if (bx == SIZE_MAX || v >= best)
 					best = v, bx = i;
@@ -552,7 +587,7 @@ static void cut_all(tl_jieba *j, sink *k, size_t a, size_t b)
 			if (!step(j, &c, s[i]))
 				break;
 			double lf;
-			if (kfreq(j, c, &lf)) {
+			if (kword(j, c, &lf)) {
 				if (nL == Lcap) {
 					Lcap *= 2;
 					if (Lp == L) {
@@ -717,8 +752,7 @@ int64_t tl_jieba_freq(const tl_jieba *j, const char *word, size_t len)
 		if (!step(j, &k, c))
 			return -1;
 	}
-	double lf;
-	return kfreq(j, k, &lf);
+	return kfreq(j, k);
 }
 
 int64_t tl_jieba_suggest_freq(tl_jieba *j, const char *word, size_t len)
@@ -1281,29 +1315,33 @@ static void *compile(const char *dir, const struct stat st[4], size_t *size, tl_
 	h.total = total;
 	h.nnodes = n;
 	size_t off = al8(sizeof h);
-	h.off_cp = off, off = al8(off + n * 4);
-	h.off_first = off, off = al8(off + n * 4);
-	h.off_nch = off, off = al8(off + n * 4);
 	h.off_freq = off, off = al8(off + n * 8);
-	h.off_logf = off, off = al8(off + n * 8);
-	h.off_root = off, off = al8(off + 65536 * 4);
 	h.off_emit = off, off = al8(off + 4 * NHAN * 8);
+	h.slot_bits = 10;
+	while (((uint64_t)1 << h.slot_bits) < 2 * n)
+		h.slot_bits++;
+	h.off_slot = off, off = al8(off + ((size_t)1 << h.slot_bits) * sizeof(jb_slot));
+	h.off_root = off, off = al8(off + 65536 * sizeof(jb_slot));
 	h.file_size = off;
 	img = tl_xcalloc(1, off);
 	char *m = img;
 	memcpy(m, &h, sizeof h);
-	memcpy(m + h.off_cp, B.cp, n * 4);
-	memcpy(m + h.off_first, B.first, n * 4);
-	memcpy(m + h.off_nch, B.nch, n * 4);
 	memcpy(m + h.off_freq, B.freq, n * 8);
-	double *lf = (double *)(m + h.off_logf);
-	for (size_t i = 0; i < n; i++)
-		lf[i] = B.freq[i] > 0 ? log((double)B.freq[i]) : 0.0;
-	uint32_t *root = (uint32_t *)(m + h.off_root);
-	for (uint32_t c = B.first[0]; c < B.first[0] + B.nch[0]; c++)
-		if (B.cp[c] < 65536)
-			root[B.cp[c]] = c;
 	memcpy(m + h.off_emit, emit, 4 * NHAN * 8);
+	jb_slot *sl = (jb_slot *)(m + h.off_slot);
+	uint64_t smask = ((uint64_t)1 << h.slot_bits) - 1;
+	for (uint64_t i = 0; i <= smask; i++)
+		sl[i].parent = NONE;
+	for (uint32_t u = 0; u < n; u++)
+		for (uint32_t c = B.first[u]; c < B.first[u] + B.nch[u]; c++) {
+			uint64_t hh = slot_hash(u, B.cp[c], 64 - (int)h.slot_bits);
+			while (sl[hh].parent != NONE)
+				hh = (hh + 1) & smask;
+			sl[hh] = (jb_slot){u, B.cp[c], c, (B.freq[c] > 0 ? SL_WORD : 0) | (B.nch[c] ? SL_KIDS : 0),
+					   B.freq[c] > 0 ? log((double)B.freq[c]) : 0.0};
+			if (u == 0 && B.cp[c] < 65536)
+				((jb_slot *)(m + h.off_root))[B.cp[c]] = sl[hh];
+		}
 	*size = off;
 out2:
 	free(B.cp);
@@ -1334,26 +1372,23 @@ static int attach(tl_jieba *j, void *base, size_t size, const struct stat st[4])
 	uint64_t n = h->nnodes;
 	if (!n || n >= NONE || h->total <= 0)
 		return -1;
-	uint64_t offs[7] = {h->off_cp, h->off_first, h->off_nch, h->off_freq, h->off_logf, h->off_root, h->off_emit};
-	uint64_t lens[7] = {n * 4, n * 4, n * 4, n * 8, n * 8, 65536 * 4, 4 * NHAN * 8};
-	for (int i = 0; i < 7; i++)
+	if (h->slot_bits < 10 || h->slot_bits > 40 || ((uint64_t)1 << h->slot_bits) < n + 1)
+		return -1;
+	uint64_t offs[4] = {h->off_freq, h->off_emit, h->off_slot, h->off_root};
+	uint64_t lens[4] = {n * 8, 4 * NHAN * 8, ((uint64_t)1 << h->slot_bits) * sizeof(jb_slot),
+			    65536 * sizeof(jb_slot)};
+	for (int i = 0; i < 4; i++)
 		if (offs[i] % 8 || offs[i] > size || lens[i] > size - offs[i])
 			return -1;
 	char *m = base;
 	j->h = h;
-	j->cp = (const uint32_t *)(m + h->off_cp);
-	j->first = (const uint32_t *)(m + h->off_first);
-	j->nch = (const uint32_t *)(m + h->off_nch);
+	j->nnodes = (uint32_t)n;
 	j->freq = (const int64_t *)(m + h->off_freq);
-	j->logf = (const double *)(m + h->off_logf);
-	j->root = (const uint32_t *)(m + h->off_root);
 	j->emit = (const double *)(m + h->off_emit);
-	for (uint64_t i = 0; i < n; i++)
-		if (j->first[i] > n || j->nch[i] > n - j->first[i])
-			return -1;
-	for (size_t c = 0; c < 65536; c++)
-		if (j->root[c] >= n)
-			return -1;
+	j->slot = (const jb_slot *)(m + h->off_slot);
+	j->root = (const jb_slot *)(m + h->off_root);
+	j->smask = ((uint64_t)1 << h->slot_bits) - 1;
+	j->sshift = 64 - (int)h->slot_bits;
 	j->total = h->total;
 	j->logtotal = log((double)h->total);
 	return 0;
@@ -1503,7 +1538,7 @@ tl_jieba *tl_jieba_open(const char *dir_arg, tl_err *e)
 		int fd = open(cpath, O_RDONLY | O_CLOEXEC);
 		struct stat cs;
 		if (fd >= 0 && fstat(fd, &cs) == 0 && cs.st_size >= (off_t)sizeof(jb_hdr)) {
-			void *m = mmap(NULL, (size_t)cs.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+			void *m = mmap(NULL, (size_t)cs.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
 			if (m != MAP_FAILED) {
 				if (attach(j, m, (size_t)cs.st_size, st) == 0) {
 					j->base = m;
