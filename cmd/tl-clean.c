@@ -2,6 +2,7 @@
  * stream) into a cleaned record stream: {id, text, [text_b], [label], ...}. */
 #include "tl/cli.h"
 #include "tl/input.h"
+#include "tl/jieba.h"
 #include "tl/json.h"
 #include "tl/stream.h"
 #include "tl/text.h"
@@ -53,18 +54,31 @@ static const char usage[] =
 	"                      U+XXXX-U+YYYY (e.g. --keep U+4E00-U+9FA5)\n"
 	"      --stopwords W   remove stop words: en, zh, FILE, or a list en,zh (repeatable)\n"
 	"      --zh-segmented  Chinese text is segmented: match stop words as words\n"
+	"      --segment jieba[:MODE]  segment Chinese into space-separated words as\n"
+	"                      jieba 0.42.1 does (MODE: default, nohmm, full, search);\n"
+	"                      stop words then match whole words (needs make jieba)\n"
+	"      --user-dict FILE  jieba user dictionary: word [freq] [tag] lines\n"
 	"      --drop-empty    drop records whose cleaned text is empty\n"
 	"      --strict        invalid UTF-8 is an error, not repaired\n"
 	"\n"
 	"  -h, --help          show this help;  --version  show the version\n"
 	"\n"
-	"Exit status: 0 ok, 1 failure, 2 usage, 3 bad input, 4 I/O error.\n";
+	"Exit status: 0 ok, 1 failure, 2 usage, 3 bad input, 4 I/O error,\n"
+	"5 jieba dictionary missing or corrupt.\n";
 
 enum {
 	O_HEADER = 256, O_NOHEADER, O_QUOTING, O_NOEXTRA, O_PREFIX, O_MAXREC, O_RAW, O_HTML, O_NOHTML,
 	O_CTRL, O_NOCTRL, O_SPACE, O_NOSPACE, O_URLS, O_EMAILS, O_NFKC, O_LOWER, O_CASEFOLD, O_KEEP,
-	O_STOP, O_ZHSEG, O_DROPEMPTY, O_STRICT, O_VERSION, O_FIXENT
+	O_STOP, O_ZHSEG, O_DROPEMPTY, O_STRICT, O_VERSION, O_FIXENT, O_SEGMENT, O_USERDICT
 };
+
+/* --segment jieba: the segmenter, and a second cleaner that removes stop
+ * words from the segmented text (the first one runs without them) */
+static tl_jieba *JB;
+static int seg_mode = -1;
+static const char *seg_name, *user_dict;
+static tl_cleaner *CL_SW;
+static tl_buf segbuf;
 
 /* options */
 static int format = TL_FMT_AUTO, header_mode = -1, quoting = TL_QUOTE_AUTO, extra = 1, drop_empty, strict;
@@ -163,6 +177,14 @@ static const char *clean(const char *s, size_t len, size_t *outlen, uint64_t rec
 			tl_die_rec(TL_EXIT_DATA, recno, "invalid UTF-8 in %s (--strict)", what);
 		note_repaired(bad, recno);
 	}
+	if (JB) {
+		segbuf.len = 0;
+		tl_jieba_cut_join(JB, r, *outlen, seg_mode, &segbuf);
+		if (CL_SW)
+			return tl_cleaner_run(CL_SW, segbuf.data ? segbuf.data : "", segbuf.len, outlen, NULL);
+		*outlen = segbuf.len;
+		return tl_buf_cstr(&segbuf);
+	}
 	return r;
 }
 
@@ -186,7 +208,7 @@ static void write_header(const msgpack_object *in_header)
 {
 	tl_header_start(W, in_header, argc_saved, argv_saved);
 	msgpack_packer *pk = tl_writer_key(W, "clean");
-	int nkeys = 12;
+	int nkeys = 12 + (JB ? 1 : 0) + (user_dict ? 1 : 0);
 	msgpack_pack_map(pk, (size_t)nkeys);
 	tl_pack_cstr(pk, "format");
 	tl_pack_cstr(pk, tl_format_name(format));
@@ -213,11 +235,19 @@ static void write_header(const msgpack_object *in_header)
 	else
 		msgpack_pack_nil(pk);
 	tl_pack_cstr(pk, "zh_segmented");
-	CO.zh_segmented ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+	CO.zh_segmented || JB ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
 	tl_pack_cstr(pk, "space");
 	CO.space ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
 	tl_pack_cstr(pk, "fix_entities");
 	CO.fix_entities ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+	if (JB) {
+		tl_pack_cstr(pk, "segment");
+		tl_pack_cstr(pk, seg_name);
+	}
+	if (user_dict) {
+		tl_pack_cstr(pk, "user_dict");
+		tl_pack_cstr(pk, user_dict);
+	}
 	tl_writer_end(W);
 }
 
@@ -890,6 +920,7 @@ int main(int argc, char **argv)
 		{"zh-segmented", no_argument, 0, O_ZHSEG}, {"drop-empty", no_argument, 0, O_DROPEMPTY},
 		{"strict", no_argument, 0, O_STRICT},    {"help", no_argument, 0, 'h'},
 		{"version", no_argument, 0, O_VERSION},  {"fix-entities", no_argument, 0, O_FIXENT},
+		{"segment", required_argument, 0, O_SEGMENT}, {"user-dict", required_argument, 0, O_USERDICT},
 		{0, 0, 0, 0}};
 	int c;
 	char err[512];
@@ -953,6 +984,24 @@ int main(int argc, char **argv)
 			}
 			break;
 		case O_ZHSEG: CO.zh_segmented = 1; break;
+		case O_SEGMENT: {
+			static const char *const sm[] = {"jieba", "jieba:default", "jieba:nohmm", "jieba:full",
+							 "jieba:search"};
+			static const int smode[] = {TL_JIEBA_DEFAULT, TL_JIEBA_DEFAULT, TL_JIEBA_NOHMM, TL_JIEBA_FULL,
+						    TL_JIEBA_SEARCH};
+			seg_mode = -1;
+			for (int i = 0; i < 5; i++)
+				if (!strcmp(optarg, sm[i]))
+					seg_mode = smode[i];
+			if (seg_mode < 0)
+				tl_die(TL_EXIT_USAGE,
+				       "option --segment: unknown segmenter '%s' (jieba, jieba:nohmm, jieba:full, "
+				       "jieba:search)",
+				       optarg);
+			seg_name = optarg;
+			break;
+		}
+		case O_USERDICT: user_dict = optarg; break;
 		case O_DROPEMPTY: drop_empty = 1; break;
 		case O_STRICT: strict = 1; break;
 		case O_FIXENT: CO.fix_entities = 1; break;
@@ -967,6 +1016,26 @@ int main(int argc, char **argv)
 	const char *name = strcmp(path, "-") ? path : "standard input";
 	split_text_spec();
 	CO.stopwords = SW;
+	if (user_dict && seg_mode < 0)
+		tl_die(TL_EXIT_USAGE, "option --user-dict needs --segment jieba");
+	if (seg_mode >= 0) {
+		tl_err je = {0};
+		JB = tl_jieba_open(NULL, &je);
+		if (!JB)
+			tl_die(je.code, "--segment %s: %s", seg_name, je.msg);
+		if (user_dict && tl_jieba_load_userdict(JB, user_dict, &je) < 0)
+			tl_die(je.code, "--user-dict: %s", je.msg);
+		if (SW) {
+			/* stop words after segmentation, as whole words */
+			tl_clean_opts o2;
+			tl_clean_opts_raw(&o2);
+			o2.stopwords = SW;
+			o2.zh_segmented = 1;
+			o2.space = 1;
+			CL_SW = tl_cleaner_new(&o2);
+			CO.stopwords = NULL;
+		}
+	}
 	CL = tl_cleaner_new(&CO);
 	tl_input *in = tl_input_open(path, format);
 	if (!in)
@@ -996,6 +1065,9 @@ int main(int argc, char **argv)
 			nrepaired_recs, nrepaired_recs == 1 ? "" : "s");
 	tl_input_close(in);
 	tl_cleaner_free(CL);
+	tl_cleaner_free(CL_SW);
+	tl_jieba_free(JB);
+	tl_buf_free(&segbuf);
 	tl_stopwords_free(SW);
 	free(stop_names);
 	for (size_t i = 0; i < nhdr; i++)
