@@ -353,7 +353,8 @@ static int features_main(int argc, char **argv)
 
 static const char usage[] =
 	"usage: tl-embed [-m MODEL] [--pool cls|mean|max] [--normalize] [--layer N]\n"
-	"                [--batch-size N] [--threads N] [--device NAME] [FILE...]\n"
+	"                [--batch-size N] [--threads N] [--device NAME]\n"
+	"                [--precision fp32|bf16|int8] [FILE...]\n"
 	"Add a sentence vector \"vec\" (float32) to every record of a tokenized stream\n"
 	"(key \"ids\", optional \"type_ids\"), computed by a BERT encoder.\n"
 	"Classic features instead: tl-embed --bow|--tfidf|--word2vec --help.\n"
@@ -368,7 +369,10 @@ static const char usage[] =
 	"                      from the top (default -1 = last layer)\n"
 	"  -b, --batch-size N  sequences per forward pass (default 32)\n"
 	"  -j, --threads N     threads (default: all cores)\n"
-	"      --device NAME   kernel backend: cpu or cuda (default $TL_DEVICE, else cpu)\n"
+"      --device NAME   kernel backend: cpu or cuda (default $TL_DEVICE, else cpu)\n"
+	"      --precision P   the encoder layers' products: fp32 (default), bf16 or\n"
+	"                      int8 (dynamic, per row and channel); $TL_ISA caps the\n"
+	"                      instruction set (avx2, avx512, vnni, amx)\n"
 	"  -h, --help          show this help\n"
 	"      --version       show the version\n"
 	"\n"
@@ -376,7 +380,7 @@ static const char usage[] =
 
 typedef struct {
 	const char *model, *device;
-	int pool, normalize, layer, batch, threads;
+	int pool, normalize, layer, batch, threads, precision;
 } opts;
 
 static void flush(tl_bert *m, const tl_bert_encode_opts *eo, tl_rec_batch *batch, const tl_bert_seq *seqs,
@@ -399,7 +403,7 @@ static void header(tl_writer *w, const msgpack_object *in, int argc, char **argv
 {
 	tl_header_start(w, in, argc, argv);
 	msgpack_packer *pk = tl_writer_key(w, "embed");
-	msgpack_pack_map(pk, 5);
+	msgpack_pack_map(pk, o->precision != TL_PREC_FP32 ? 6 : 5);
 	tl_pack_cstr(pk, "model");
 	tl_pack_cstr(pk, dir);
 	tl_pack_cstr(pk, "pool");
@@ -413,6 +417,10 @@ static void header(tl_writer *w, const msgpack_object *in, int argc, char **argv
 	msgpack_pack_int(pk, layer);
 	tl_pack_cstr(pk, "dim");
 	msgpack_pack_int(pk, C);
+	if (o->precision != TL_PREC_FP32) {
+		tl_pack_cstr(pk, "precision");
+		tl_pack_cstr(pk, tl_precision_name(o->precision));
+	}
 	tl_writer_end(w);
 }
 
@@ -432,6 +440,8 @@ static void run_bert(const opts *o, char **files, int nfiles, int argc, char **a
 	tl_bert *m = tl_bert_load(dir, k, err, sizeof err);
 	if (!m)
 		tl_die(TL_EXIT_MODEL, "%s", err);
+	if (tl_bert_set_precision(m, o->precision, err, sizeof err) < 0)
+		tl_die(TL_EXIT_USAGE, "option --precision: %s", err);
 	int layer = o->layer < 0 ? m->cfg.L + 1 + o->layer : o->layer;
 	if (layer < 0 || layer > m->cfg.L)
 		tl_die(TL_EXIT_USAGE, "option --layer: %d outside -%d..%d for this model", o->layer, m->cfg.L + 1,
@@ -512,7 +522,8 @@ int main(int argc, char **argv)
 		{"normalize", no_argument, 0, 'n'},	  {"layer", required_argument, 0, 'L'},
 		{"batch-size", required_argument, 0, 'b'}, {"threads", required_argument, 0, 'j'},
 		{"help", no_argument, 0, 'h'},		  {"version", no_argument, 0, 'V'},
-		{"device", required_argument, 0, 'D'},	  {0, 0, 0, 0}};
+		{"device", required_argument, 0, 'D'},	  {"precision", required_argument, 0, 'Q'},
+		{0, 0, 0, 0}};
 	opts o = {.model = NULL, .pool = TL_POOL_MEAN, .layer = -1, .batch = 32, .threads = 0};
 	int c;
 	while ((c = getopt_long(argc, argv, "m:b:j:h", lopts, NULL)) != -1) {
@@ -530,6 +541,10 @@ int main(int argc, char **argv)
 			break;
 		case 'n': o.normalize = 1; break;
 		case 'D': o.device = optarg; break;
+		case 'Q':
+			if ((o.precision = tl_precision_parse(optarg)) < 0)
+				tl_die(TL_EXIT_USAGE, "option --precision: unknown precision '%s' (fp32, bf16, int8)", optarg);
+			break;
 		case 'L': o.layer = (int)tl_parse_long("--layer", optarg, -1000, 1000); break;
 		case 'b': o.batch = (int)tl_parse_long("--batch-size", optarg, 1, 4096); break;
 		case 'j': o.threads = (int)tl_parse_long("--threads", optarg, 1, 1024); break;
@@ -538,6 +553,9 @@ int main(int argc, char **argv)
 		default: fputs(usage, stderr); return TL_EXIT_USAGE;
 		}
 	}
+	char ierr[256];
+	if (tl_isa_check(ierr, sizeof ierr) < 0)
+		tl_die(TL_EXIT_USAGE, "%s", ierr);
 	run_bert(&o, argv + optind, argc - optind, argc, argv);
 	tl_close_stdout();
 	return 0;

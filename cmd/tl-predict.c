@@ -5,6 +5,7 @@
  * the model was trained on also get "seen": true. */
 #include "tl/classifier.h"
 #include "tl/cli.h"
+#include "tl/bert.h"
 #include "tl/kernels.h"
 #include "tl/leak.h"
 #include "tl/model.h"
@@ -18,7 +19,8 @@
 
 static const char usage[] =
 	"usage: tl-predict -m MODEL_DIR [--logits] [--top-k K] [--threshold P]\n"
-	"                  [--batch-size N] [--threads N] [--device NAME] [FILE...]\n"
+	"                  [--batch-size N] [--threads N] [--device NAME]\n"
+	"                  [--precision fp32|bf16|int8] [FILE...]\n"
 	"Add a prediction to every record: \"pred\" (the label), \"probs\" (label to\n"
 	"probability) and, with --logits, the raw scores. Output order is input order.\n"
 	"Records the model was trained on (its train-keys.bin) get \"seen\": true.\n"
@@ -33,6 +35,9 @@ static const char usage[] =
 	"  -j, --threads N     threads (default: all cores)\n"
 	"      --device NAME   kernel backend of neural models: cpu or cuda (default\n"
 	"                      $TL_DEVICE, else cpu)\n"
+	"      --precision P   BERT models: the encoder layers' products in fp32\n"
+	"                      (default), bf16 or int8 (dynamic, per row and channel);\n"
+	"                      $TL_ISA caps the instruction set (avx2, avx512, vnni, amx)\n"
 	"  -h, --help          show this help\n"
 	"      --version       show the version\n"
 	"\n"
@@ -126,8 +131,10 @@ int main(int argc, char **argv)
 		{"top-k", required_argument, 0, 'k'},	  {"threshold", required_argument, 0, 't'},
 		{"batch-size", required_argument, 0, 'b'}, {"threads", required_argument, 0, 'j'},
 		{"help", no_argument, 0, 'h'},		  {"version", no_argument, 0, 'V'},
-		{"device", required_argument, 0, 'D'},	  {0, 0, 0, 0}};
+		{"device", required_argument, 0, 'D'},	  {"precision", required_argument, 0, 'Q'},
+		{0, 0, 0, 0}};
 	const char *model = NULL, *device = NULL;
+	int precision = TL_PREC_FP32;
 	int batch = 32, threads = 0, logits = 0, topk = 0;
 	double threshold = -1;
 	int c;
@@ -136,6 +143,10 @@ int main(int argc, char **argv)
 		case 'm': model = tl_parse_path("-m", optarg); break;
 		case 'l': logits = 1; break;
 		case 'D': device = optarg; break;
+		case 'Q':
+			if ((precision = tl_precision_parse(optarg)) < 0)
+				tl_die(TL_EXIT_USAGE, "option --precision: unknown precision '%s' (fp32, bf16, int8)", optarg);
+			break;
 		case 'k': topk = (int)tl_parse_long("--top-k", optarg, 1, 1000000); break;
 		case 't': threshold = tl_parse_double("--threshold", optarg, 0, 1); break;
 		case 'b': batch = (int)tl_parse_long("--batch-size", optarg, 1, 4096); break;
@@ -152,6 +163,8 @@ int main(int argc, char **argv)
 	char err[1024];
 	if (!tl_kernels_select(device, err, sizeof err))
 		tl_die(TL_EXIT_USAGE, "%s", err);
+	if (tl_isa_check(err, sizeof err) < 0)
+		tl_die(TL_EXIT_USAGE, "%s", err);
 	char *dir = tl_model_find(model, err, sizeof err);
 	if (!dir)
 		tl_die(TL_EXIT_MODEL, "%s", err);
@@ -160,6 +173,8 @@ int main(int argc, char **argv)
 	x.c = tl_classifier_load_device(dir, device, threads, &e);
 	if (!x.c)
 		tl_die(e.code ? e.code : TL_EXIT_MODEL, "%s", e.msg);
+	if (tl_bert_classifier_set_precision(x.c, precision, err, sizeof err) < 0)
+		tl_die(TL_EXIT_USAGE, "%s", err);
 	x.c->batch_size = (size_t)batch;
 	x.keys = load_train_keys(dir);
 	x.logits = logits;

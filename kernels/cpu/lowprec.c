@@ -234,12 +234,14 @@ static inline __mmask16 mask_of(int cols, int v)
 TGT_F static inline __attribute__((always_inline)) void store_f(float *C, size_t ldc, __m512 acc[MR][2], int rows,
 								 int cols, const epi *e)
 {
+#pragma GCC unroll 2
 	for (int v = 0; v < 2; v++) {
 		__mmask16 m = mask_of(cols, v);
-		if (!m)
-			continue;
 		__m512 bb = e->bias ? _mm512_maskz_loadu_ps(m, e->bias + 16 * v) : _mm512_setzero_ps();
-		for (int r = 0; r < rows; r++) {
+#pragma GCC unroll 12
+		for (int r = 0; r < MR; r++) {
+			if (r >= rows || !m)
+				break;
 			__m512 x = acc[r][v];
 			if (e->bias)
 				x = _mm512_add_ps(x, bb);
@@ -253,14 +255,16 @@ TGT_F static inline __attribute__((always_inline)) void store_f(float *C, size_t
 TGT_F static inline __attribute__((always_inline)) void store_i(float *C, size_t ldc, __m512i acc[MR][2], int rows,
 								 int cols, const epi *e)
 {
+#pragma GCC unroll 2
 	for (int v = 0; v < 2; v++) {
 		__mmask16 m = mask_of(cols, v);
-		if (!m)
-			continue;
 		__m512 bb = e->bias ? _mm512_maskz_loadu_ps(m, e->bias + 16 * v) : _mm512_setzero_ps();
 		__m512 sw = _mm512_maskz_loadu_ps(m, e->scale + 16 * v);
 		__m512i cs = _mm512_maskz_loadu_epi32(m, e->colsum + 16 * v);
-		for (int r = 0; r < rows; r++) {
+#pragma GCC unroll 12
+		for (int r = 0; r < MR; r++) {
+			if (r >= rows || !m)
+				break;
 			__m512i c = _mm512_sub_epi32(acc[r][v], _mm512_mullo_epi32(_mm512_set1_epi32(e->zp[r]), cs));
 			__m512 s = _mm512_mul_ps(_mm512_set1_ps(e->sa[r]), sw);
 			__m512 x = _mm512_mul_ps(_mm512_cvtepi32_ps(c), s);

@@ -393,11 +393,33 @@ static void layer_mats(const tl_bert *m, int l, float *w[4], int ic[4], int oc[4
 	w[3] = p->fcprojw + l * C * I, ic[3] = (int)I, oc[3] = (int)C;
 }
 
-/* Prepare (on) or restore (off) every layer's four matrices. */
+/* Prepare (on) or restore (off) every layer's four matrices: in place at
+ * fp32, as copies (m->lp) at a lower precision. */
 static void set_prepared(tl_bert *m, int on)
 {
 	if (m->prepared == on)
 		return;
+	if (m->precision != TL_PREC_FP32) {
+		for (int l = 0; l < m->cfg.L; l++) {
+			float *w[4];
+			int ic[4], oc[4];
+			layer_mats(m, l, w, ic, oc);
+			for (int j = 0; j < 4; j++)
+				if (on) {
+					if (!m->lp)
+						m->lp = tl_xcalloc((size_t)4 * m->cfg.L, sizeof *m->lp);
+					m->lp[4 * l + j] = m->k->matmul_prepare_prec(w[j], ic[j], oc[j], m->precision);
+				} else if (m->lp) {
+					m->k->matmul_free_prec(m->lp[4 * l + j]);
+				}
+		}
+		if (!on) {
+			free(m->lp);
+			m->lp = NULL;
+		}
+		m->prepared = on;
+		return;
+	}
 	for (int l = 0; l < m->cfg.L; l++) {
 		float *w[4];
 		int ic[4], oc[4];
@@ -418,11 +440,41 @@ void tl_bert_unprepare(tl_bert *m)
 	set_prepared(m, 0);
 }
 
+int tl_bert_set_precision(tl_bert *m, int prec, char *err, size_t errsz)
+{
+	if (prec != TL_PREC_FP32 && prec != TL_PREC_BF16 && prec != TL_PREC_INT8)
+		return tl_errf(err, errsz, "unknown precision %d", prec);
+	if (prec != TL_PREC_FP32 && !m->k->matmul_prepare_prec)
+		return tl_errf(err, errsz, "backend %s has no %s products", m->k->name, tl_precision_name(prec));
+	if (prec == m->precision)
+		return 0;
+	set_prepared(m, 0);
+	m->precision = prec;
+	return 0;
+}
+
+/* out = act(inp W^T + bias) with matrix j of layer l at the model's
+ * precision */
+static void layer_mm(tl_bert *m, int l, int j, float *out, const float *inp, const float *bias, int N, int act)
+{
+	float *w[4];
+	int ic[4], oc[4];
+	layer_mats(m, l, w, ic, oc);
+	if (m->precision != TL_PREC_FP32)
+		m->k->matmul_forward_prec(out, inp, m->lp[4 * l + j], bias, N, ic[j], oc[j], act);
+	else
+		m->k->matmul_forward_prepared(out, inp, w[j], m->prep[j], bias, N, ic[j], oc[j], act);
+}
+
 void tl_bert_free(tl_bert *m)
 {
 	if (!m)
 		return;
 	if (m->k) {
+		if (m->lp)
+			for (int i = 0; i < 4 * m->cfg.L; i++)
+				m->k->matmul_free_prec(m->lp[i]);
+		free(m->lp);
 		if (m->arena)
 			m->k->free(m->arena);
 		if (m->acts_arena)
@@ -531,21 +583,17 @@ static void forward(tl_bert *m, const int32_t *ids, const int32_t *type_ids, con
 		size_t lC = (size_t)l * C, lI = (size_t)l * I;
 		int last1 = first_only && l == upto - 1, R = last1 ? B : N;
 		float *x = a->x;
-		k->matmul_forward_prepared(a->qkv, a->x, p->qkvw + lC * 3 * C, m->prep[0], p->qkvb + lC * 3, N, C,
-					   3 * C, TL_ACT_NONE);
+		layer_mm(m, l, 0, a->qkv, a->x, p->qkvb + lC * 3, N, TL_ACT_NONE);
 		k->attention_forward_packed(a->atty, a->qkv, m->lens, B, C, NH, last1);
 		if (last1) {
 			k->pack_rows(a->first, a->x, m->lens, B, T, C, TL_ROWS_FIRST);
 			x = a->first;
 		}
-		k->matmul_forward_prepared(a->proj, a->atty, p->attprojw + lC * C, m->prep[1], NULL, R, C, C,
-					   TL_ACT_NONE);
+		layer_mm(m, l, 1, a->proj, a->atty, NULL, R, TL_ACT_NONE);
 		k->add_layernorm_forward(a->ln1, x, a->proj, p->attprojb + lC, p->ln1w + lC, p->ln1b + lC, R, C,
 					 c->eps);
-		k->matmul_forward_prepared(a->fch, a->ln1, p->fcw + lI * C, m->prep[2], p->fcb + lI, R, C, I,
-					   TL_ACT_GELU);
-		k->matmul_forward_prepared(a->proj, a->fch, p->fcprojw + lC * I, m->prep[3], NULL, R, I, C,
-					   TL_ACT_NONE);
+		layer_mm(m, l, 2, a->fch, a->ln1, p->fcb + lI, R, TL_ACT_GELU);
+		layer_mm(m, l, 3, a->proj, a->fch, NULL, R, TL_ACT_NONE);
 		k->add_layernorm_forward(x, a->ln1, a->proj, p->fcprojb + lC, p->ln2w + lC, p->ln2b + lC, R, C,
 					 c->eps);
 	}
@@ -851,4 +899,16 @@ tl_classifier *tl_bert_classifier_load_device(const char *dir, const void *confi
 	c->impl = b;
 	memcpy(c->vocab_sha256, b->m->vocab_sha256, sizeof c->vocab_sha256);
 	return c;
+}
+
+int tl_bert_classifier_set_precision(tl_classifier *c, int prec, char *err, size_t errsz)
+{
+	if (strcmp(c->kind, "bert")) {
+		if (prec == TL_PREC_FP32)
+			return 0;
+		return tl_errf(err, errsz, "--precision %s: a %s model has no such products (BERT models only)",
+			       tl_precision_name(prec), c->kind);
+	}
+	bert_cls *b = c->impl;
+	return tl_bert_set_precision(b->m, prec, err, errsz);
 }
