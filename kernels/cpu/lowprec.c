@@ -213,6 +213,76 @@ static void int8_row(uint32_t *dst, float *sa, int32_t *zp, const float *x, int 
 	*zp = z;
 }
 
+/* The same two conversions on AVX-512F, bit for bit (integer rounding of
+ * the bf16, RNE roundscale for nearbyintf, exact min/max): the scalar
+ * forms above are the reference, used on the REF path. */
+TGT_F static void bf16_row_v(uint32_t *dst, const float *x, int IC, int G)
+{
+	int g = 0;
+	const __m512i one = _mm512_set1_epi32(1), r = _mm512_set1_epi32(0x7fff), abs = _mm512_set1_epi32(0x7fffffff);
+	const __m512i inf = _mm512_set1_epi32(0x7f800000), qb = _mm512_set1_epi32(0x40);
+	for (; 2 * g + 32 <= IC; g += 16) {
+		__m512i u[2];
+		for (int h = 0; h < 2; h++) {
+			__m512i v = _mm512_loadu_si512(x + 2 * g + 16 * h);
+			__mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(v, abs), inf);
+			__m512i t = _mm512_add_epi32(v, _mm512_add_epi32(r, _mm512_and_si512(_mm512_srli_epi32(v, 16), one)));
+			t = _mm512_srli_epi32(t, 16);
+			u[h] = _mm512_mask_or_epi32(t, nan, _mm512_srli_epi32(v, 16), qb);
+		}
+		/* pairs: element 2i low half, 2i+1 high half */
+		__m256i lo = _mm512_cvtepi32_epi16(u[0]), hi = _mm512_cvtepi32_epi16(u[1]);
+		_mm512_storeu_si512(dst + g, _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1));
+	}
+	for (; g < G; g++) {
+		int k = 2 * g;
+		uint32_t lo = tl_cpu_f2bf(x[k]), hi = k + 1 < IC ? tl_cpu_f2bf(x[k + 1]) : 0;
+		dst[g] = lo | hi << 16;
+	}
+}
+
+TGT_F static void int8_row_v(uint32_t *dst, float *sa, int32_t *zp, const float *x, int IC, int G)
+{
+	__m512 vmn = _mm512_setzero_ps(), vmx = _mm512_setzero_ps();
+	int k = 0;
+	for (; k + 16 <= IC; k += 16) {
+		__m512 v = _mm512_loadu_ps(x + k);
+		vmn = _mm512_min_ps(vmn, v);
+		vmx = _mm512_max_ps(vmx, v);
+	}
+	float mn = _mm512_reduce_min_ps(vmn), mx = _mm512_reduce_max_ps(vmx);
+	for (; k < IC; k++) {
+		mn = x[k] < mn ? x[k] : mn;
+		mx = x[k] > mx ? x[k] : mx;
+	}
+	float s = (mx - mn) / 255.0f;
+	if (!(s > 0) || !isfinite(s))
+		s = 1.0f;
+	float inv = 1.0f / s;
+	int z = (int)nearbyintf(-mn * inv);
+	z = z < 0 ? 0 : z > 255 ? 255 : z;
+	uint8_t *b = (uint8_t *)dst;
+	const __m512 vi = _mm512_set1_ps(inv), lo = _mm512_set1_ps(-512.0f), hi = _mm512_set1_ps(512.0f);
+	const __m512i vz = _mm512_set1_epi32(z), z0 = _mm512_setzero_si512(), z255 = _mm512_set1_epi32(255);
+	for (k = 0; k + 16 <= IC; k += 16) {
+		__m512 v = _mm512_mul_ps(_mm512_loadu_ps(x + k), vi);
+		v = _mm512_min_ps(hi, _mm512_max_ps(lo, v)); /* NaN: -512 here (the scalar form: z); never in practice */
+		__m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_roundscale_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)), vz);
+		q = _mm512_min_epi32(z255, _mm512_max_epi32(z0, q));
+		_mm_storeu_si128((__m128i *)(b + k), _mm512_cvtepi32_epi8(q));
+	}
+	for (; k < IC; k++) {
+		float v = x[k] * inv;
+		v = v < -512.0f ? -512.0f : v > 512.0f ? 512.0f : v;
+		int q = v == v ? (int)nearbyintf(v) + z : z;
+		b[k] = (uint8_t)(q < 0 ? 0 : q > 255 ? 255 : q);
+	}
+	for (k = IC; k < 4 * G; k++)
+		b[k] = (uint8_t)z;
+	*sa = s;
+	*zp = z;
+}
+
 /* ---------------- micro-kernels ----------------
  * C[rows, cols] (row stride ldc) = epilogue(A[MR rows of G words] . B[G x
  * 32 words]); cols in 1..32 (masked stores). */
@@ -417,11 +487,15 @@ static void prec_rows(const tl_cpu_prec_w *p, float *out, const float *inp, cons
 		sa = tl_xcalloc((size_t)Np, sizeof *sa);
 		zp = tl_xcalloc((size_t)Np, sizeof *zp);
 	}
-	for (int n = 0; n < N; n++)
+	int vec = p->path != TL_LP_REF;
+	for (int n = 0; n < N; n++) {
+		uint32_t *a = A + (size_t)n * G;
+		const float *x = inp + (size_t)n * p->IC;
 		if (p->prec == TL_PREC_BF16)
-			bf16_row(A + (size_t)n * G, inp + (size_t)n * p->IC, p->IC, G);
+			(vec ? bf16_row_v : bf16_row)(a, x, p->IC, G);
 		else
-			int8_row(A + (size_t)n * G, &sa[n], &zp[n], inp + (size_t)n * p->IC, p->IC, G);
+			(vec ? int8_row_v : int8_row)(a, &sa[n], &zp[n], x, p->IC, G);
+	}
 	int OC = p->OC;
 	for (int n0 = 0; n0 < p->OCp; n0 += NR * NCP) {
 		int n1 = n0 + NR * NCP < p->OCp ? n0 + NR * NCP : p->OCp;
