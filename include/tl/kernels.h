@@ -122,6 +122,9 @@ typedef struct tl_kernels {
 	 * depends on input row n only: bitwise the same whatever N and the
 	 * threads. */
 	void *(*matmul_prepare_prec)(const float *weight, int IC, int OC, int prec);
+	/* The same at int8 from a weight quantized already (host memory):
+	 * q[OC,IC] and scale[OC] as tl_quantize_row makes them (w = q scale). */
+	void *(*matmul_prepare_q8)(const int8_t *q, const float *scale, int IC, int OC);
 	void (*matmul_forward_prec)(float *out, const float *inp, const void *pw, const float *bias, int N, int IC,
 				    int OC, int act);
 	void (*matmul_free_prec)(void *pw);
@@ -281,6 +284,10 @@ int tl_isa_parse(const char *s);
  * with a message in err (unknown name, or a level the CPU lacks). The
  * tools exit 2 on it; the library alone ignores such a value. */
 int tl_isa_check(char *err, size_t errsz);
+/* The int8 quantization of one weight row (kernels/cpu/lowprec.c), as
+ * matmul_prepare_prec does it: scale = max |w| / 127 (0 for a zero row),
+ * q[k] = round(w[k] / scale) (to nearest even), clamped to -127..127. */
+void tl_quantize_row(int8_t *q, float *scale, const float *w, int IC);
 /* enum tl_precision by name ("fp32", "bf16", "int8"), or -1; and back. */
 int tl_precision_parse(const char *s);
 const char *tl_precision_name(int prec);

@@ -25,6 +25,7 @@ static const tl_kernels cpu = {
 	.matmul_unprepare = tl_cpu_gemm_unprepare,
 	.matmul_forward_prepared = tl_cpu_matmul_forward_prepared,
 	.matmul_prepare_prec = tl_cpu_matmul_prepare_prec,
+	.matmul_prepare_q8 = tl_cpu_matmul_prepare_q8,
 	.matmul_forward_prec = tl_cpu_matmul_forward_prec,
 	.matmul_free_prec = tl_cpu_matmul_free_prec,
 	.embedding_forward = tl_cpu_embedding_forward,

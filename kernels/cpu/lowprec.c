@@ -104,63 +104,101 @@ static inline float bf_hi(uint32_t w)
 
 /* ---------------- preparation ---------------- */
 
-void *tl_cpu_matmul_prepare_prec(const float *w, int IC, int OC, int prec)
+/* Store row o of an int8 weight (q, scale) into the prepared layout. */
+static void put_int8_row(tl_cpu_prec_w *p, int o, const int8_t *q, float s)
+{
+	size_t G = (size_t)p->G;
+	uint32_t *dst = p->w + (size_t)(o / NR) * G * NR + o % NR;
+	int32_t sum = 0;
+	for (size_t g = 0; g < G; g++) {
+		uint32_t word = 0;
+		for (int j = 0; j < 4; j++) {
+			int k = 4 * (int)g + j, v = k < p->IC ? q[k] : 0;
+			sum += v;
+			word |= (uint32_t)(uint8_t)(int8_t)v << (8 * j);
+		}
+		dst[g * NR] = word;
+	}
+	p->scale[o] = s;
+	p->colsum[o] = sum;
+}
+
+static tl_cpu_prec_w *new_prec(int IC, int OC, int prec)
 {
 	tl_cpu_prec_w *p = tl_xcalloc(1, sizeof *p);
 	p->prec = prec;
 	p->IC = IC;
 	p->OC = OC;
-	if (prec == TL_PREC_FP32 || (prec != TL_PREC_BF16 && prec != TL_PREC_INT8)) {
+	int gs = prec == TL_PREC_BF16 ? 2 : 4;
+	p->G = (IC + gs - 1) / gs;
+	p->OCp = (OC + NR - 1) / NR * NR;
+	p->w = tl_cpu_alloc((size_t)p->OCp * p->G * sizeof(uint32_t));
+	if (prec == TL_PREC_INT8) {
+		p->scale = tl_cpu_alloc((size_t)p->OCp * sizeof(float));
+		p->colsum = tl_cpu_alloc((size_t)p->OCp * sizeof(int32_t));
+	}
+	p->path = tl_cpu_prec_path_ok(prec, TL_LP_DP) ? TL_LP_DP
+		  : tl_cpu_prec_path_ok(prec, TL_LP_AVX512) ? TL_LP_AVX512
+							     : TL_LP_REF;
+	return p;
+}
+
+void tl_quantize_row(int8_t *q, float *scale, const float *w, int IC)
+{
+	float m = 0;
+	for (int k = 0; k < IC; k++)
+		m = fabsf(w[k]) > m ? fabsf(w[k]) : m;
+	float s = m / 127.0f;
+	for (int k = 0; k < IC; k++) {
+		int v = 0;
+		if (s > 0) {
+			v = (int)nearbyintf(w[k] / s);
+			v = v < -127 ? -127 : v > 127 ? 127 : v;
+		}
+		q[k] = (int8_t)v;
+	}
+	*scale = s;
+}
+
+void *tl_cpu_matmul_prepare_prec(const float *w, int IC, int OC, int prec)
+{
+	if (prec != TL_PREC_BF16 && prec != TL_PREC_INT8) {
+		tl_cpu_prec_w *p = tl_xcalloc(1, sizeof *p);
 		p->prec = TL_PREC_FP32;
+		p->IC = IC;
+		p->OC = OC;
 		p->fw = tl_cpu_alloc((size_t)IC * OC * sizeof(float));
 		memcpy(p->fw, w, (size_t)IC * OC * sizeof(float));
 		p->tag = tl_cpu_gemm_prepare(p->fw, IC, OC);
 		return p;
 	}
-	int gs = prec == TL_PREC_BF16 ? 2 : 4;
-	p->G = (IC + gs - 1) / gs;
-	p->OCp = (OC + NR - 1) / NR * NR;
+	tl_cpu_prec_w *p = new_prec(IC, OC, prec);
 	size_t G = (size_t)p->G;
-	p->w = tl_cpu_alloc((size_t)p->OCp * G * sizeof(uint32_t));
-	if (prec == TL_PREC_INT8) {
-		p->scale = tl_cpu_alloc((size_t)p->OCp * sizeof(float));
-		p->colsum = tl_cpu_alloc((size_t)p->OCp * sizeof(int32_t));
-	}
+	int8_t *q = prec == TL_PREC_INT8 ? tl_xmalloc((size_t)IC) : NULL;
 	for (int o = 0; o < OC; o++) {
 		const float *r = w + (size_t)o * IC;
-		uint32_t *dst = p->w + (size_t)(o / NR) * G * NR + o % NR;
-		if (prec == TL_PREC_BF16) {
-			for (size_t g = 0; g < G; g++) {
-				int k = 2 * (int)g;
-				uint32_t lo = tl_cpu_f2bf(r[k]), hi = k + 1 < IC ? tl_cpu_f2bf(r[k + 1]) : 0;
-				dst[g * NR] = lo | hi << 16;
-			}
+		if (prec == TL_PREC_INT8) {
+			float s;
+			tl_quantize_row(q, &s, r, IC);
+			put_int8_row(p, o, q, s);
 			continue;
 		}
-		float m = 0;
-		for (int k = 0; k < IC; k++)
-			m = fabsf(r[k]) > m ? fabsf(r[k]) : m;
-		float s = m / 127.0f;
-		int32_t sum = 0;
+		uint32_t *dst = p->w + (size_t)(o / NR) * G * NR + o % NR;
 		for (size_t g = 0; g < G; g++) {
-			uint32_t word = 0;
-			for (int j = 0; j < 4; j++) {
-				int k = 4 * (int)g + j, q = 0;
-				if (k < IC && s > 0) {
-					q = (int)nearbyintf(r[k] / s);
-					q = q < -127 ? -127 : q > 127 ? 127 : q;
-				}
-				sum += q;
-				word |= (uint32_t)(uint8_t)(int8_t)q << (8 * j);
-			}
-			dst[g * NR] = word;
+			int k = 2 * (int)g;
+			uint32_t lo = tl_cpu_f2bf(r[k]), hi = k + 1 < IC ? tl_cpu_f2bf(r[k + 1]) : 0;
+			dst[g * NR] = lo | hi << 16;
 		}
-		p->scale[o] = s;
-		p->colsum[o] = sum;
 	}
-	p->path = tl_cpu_prec_path_ok(prec, TL_LP_DP) ? TL_LP_DP
-		  : tl_cpu_prec_path_ok(prec, TL_LP_AVX512) ? TL_LP_AVX512
-							     : TL_LP_REF;
+	free(q);
+	return p;
+}
+
+void *tl_cpu_matmul_prepare_q8(const int8_t *q, const float *scale, int IC, int OC)
+{
+	tl_cpu_prec_w *p = new_prec(IC, OC, TL_PREC_INT8);
+	for (int o = 0; o < OC; o++)
+		put_int8_row(p, o, q + (size_t)o * IC, scale[o]);
 	return p;
 }
 

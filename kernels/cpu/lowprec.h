@@ -36,6 +36,7 @@ int tl_cpu_prec_path_ok(int prec, int path);
 /* The bf16 of x, rounded to nearest even (NaN stays a quiet NaN). */
 uint16_t tl_cpu_f2bf(float x);
 
+void *tl_cpu_matmul_prepare_q8(const int8_t *q, const float *scale, int IC, int OC);
 void *tl_cpu_matmul_prepare_prec(const float *weight, int IC, int OC, int prec);
 void tl_cpu_matmul_forward_prec(float *out, const float *inp, const void *pw, const float *bias, int N, int IC,
 				int OC, int act);

@@ -255,8 +255,25 @@ static void t_matmul_prec(const tl_kernels *r, const tl_kernels *k)
 			refcmp(op, c, ref, (size_t)N * OC, tol);
 			free(a), free(c);
 		}
+	/* from a weight quantized already (tl_quantize_row): the same bits as
+	 * matmul_prepare_prec at int8, which quantizes the same way */
+	int8_t *q = tl_xmalloc((size_t)OC * IC);
+	float *s = tl_xmalloc((size_t)OC * sizeof *s);
+	for (int o = 0; o < OC; o++)
+		tl_quantize_row(q + (size_t)o * IC, &s[o], w + (size_t)o * IC, IC);
+	float *dx = up(k, x, (size_t)N * IC), *db = up(k, b, OC);
+	float *o1 = k->alloc((size_t)N * OC * sizeof(float));
+	void *pw = k->matmul_prepare_q8(q, s, IC, OC);
+	k->matmul_forward_prec(o1, dx, pw, db, N, IC, OC, TL_ACT_GELU);
+	k->matmul_free_prec(pw);
+	float *a = prec_run(k, x, w, b, TL_PREC_INT8, TL_ACT_GELU), *c = down(k, o1, (size_t)N * OC, 1);
+	int same_bits = !memcmp(a, c, (size_t)N * OC * sizeof(float));
+	printf("%s: matmul_prepare_q8 gives matmul_prepare_prec's int8 bits: %s\n", kname, same_bits ? "ok" : "FAIL");
+	CHECK(same_bits);
+	free(a), free(c), free(q), free(s);
+	k->free(dx), k->free(db);
 	free(x), free(w), free(b), free(ref);
-	COVER(matmul_prepare_prec), COVER(matmul_forward_prec), COVER(matmul_free_prec);
+	COVER(matmul_prepare_prec), COVER(matmul_prepare_q8), COVER(matmul_forward_prec), COVER(matmul_free_prec);
 }
 
 static float *layernorm_run(const tl_kernels *k, const float *x, const float *w, const float *b, float *mr)
