@@ -370,9 +370,10 @@ static const char usage[] =
 	"  -b, --batch-size N  sequences per forward pass (default 32)\n"
 	"  -j, --threads N     threads (default: all cores)\n"
 "      --device NAME   kernel backend: cpu or cuda (default $TL_DEVICE, else cpu)\n"
-	"      --precision P   the encoder layers' products: fp32 (default), bf16 or\n"
-	"                      int8 (dynamic, per row and channel); $TL_ISA caps the\n"
-	"                      instruction set (avx2, avx512, vnni, amx)\n"
+	"      --precision P   the encoder layers' products: fp32 (default; int8 for a\n"
+	"                      tl-quantize model), bf16 or int8 (dynamic, per row and\n"
+	"                      channel); $TL_ISA caps the instruction set (avx2,\n"
+	"                      avx512, vnni, amx)\n"
 	"  -h, --help          show this help\n"
 	"      --version       show the version\n"
 	"\n"
@@ -399,11 +400,11 @@ static void flush(tl_bert *m, const tl_bert_encode_opts *eo, tl_rec_batch *batch
 }
 
 static void header(tl_writer *w, const msgpack_object *in, int argc, char **argv, const char *dir, const opts *o,
-		   int layer, int C)
+		   int layer, int C, int prec)
 {
 	tl_header_start(w, in, argc, argv);
 	msgpack_packer *pk = tl_writer_key(w, "embed");
-	msgpack_pack_map(pk, o->precision != TL_PREC_FP32 ? 6 : 5);
+	msgpack_pack_map(pk, prec != TL_PREC_FP32 ? 6 : 5);
 	tl_pack_cstr(pk, "model");
 	tl_pack_cstr(pk, dir);
 	tl_pack_cstr(pk, "pool");
@@ -417,9 +418,9 @@ static void header(tl_writer *w, const msgpack_object *in, int argc, char **argv
 	msgpack_pack_int(pk, layer);
 	tl_pack_cstr(pk, "dim");
 	msgpack_pack_int(pk, C);
-	if (o->precision != TL_PREC_FP32) {
+	if (prec != TL_PREC_FP32) {
 		tl_pack_cstr(pk, "precision");
-		tl_pack_cstr(pk, tl_precision_name(o->precision));
+		tl_pack_cstr(pk, tl_precision_name(prec));
 	}
 	tl_writer_end(w);
 }
@@ -440,7 +441,7 @@ static void run_bert(const opts *o, char **files, int nfiles, int argc, char **a
 	tl_bert *m = tl_bert_load(dir, k, err, sizeof err);
 	if (!m)
 		tl_die(TL_EXIT_MODEL, "%s", err);
-	if (tl_bert_set_precision(m, o->precision, err, sizeof err) < 0)
+	if (o->precision >= 0 && tl_bert_set_precision(m, o->precision, err, sizeof err) < 0)
 		tl_die(TL_EXIT_USAGE, "option --precision: %s", err);
 	int layer = o->layer < 0 ? m->cfg.L + 1 + o->layer : o->layer;
 	if (layer < 0 || layer > m->cfg.L)
@@ -475,11 +476,11 @@ static void run_bert(const opts *o, char **files, int nfiles, int argc, char **a
 				tl_warn("%s", err);
 				vocab_warned = 1;
 			}
-			header(w, rec.map, argc, argv, dir, o, layer, C);
+			header(w, rec.map, argc, argv, dir, o, layer, C, m->precision);
 			continue;
 		}
 		if (tl_source_first(src))
-			header(w, NULL, argc, argv, dir, o, layer, C);
+			header(w, NULL, argc, argv, dir, o, layer, C, m->precision);
 		size_t i = batch.n;
 		const tl_record *cp = tl_rec_batch_add(&batch, &rec);
 		if (!cp)
@@ -524,7 +525,7 @@ int main(int argc, char **argv)
 		{"help", no_argument, 0, 'h'},		  {"version", no_argument, 0, 'V'},
 		{"device", required_argument, 0, 'D'},	  {"precision", required_argument, 0, 'Q'},
 		{0, 0, 0, 0}};
-	opts o = {.model = NULL, .pool = TL_POOL_MEAN, .layer = -1, .batch = 32, .threads = 0};
+	opts o = {.model = NULL, .pool = TL_POOL_MEAN, .layer = -1, .batch = 32, .threads = 0, .precision = -1};
 	int c;
 	while ((c = getopt_long(argc, argv, "m:b:j:h", lopts, NULL)) != -1) {
 		switch (c) {

@@ -36,7 +36,8 @@ static const char usage[] =
 	"      --device NAME   kernel backend of neural models: cpu or cuda (default\n"
 	"                      $TL_DEVICE, else cpu)\n"
 	"      --precision P   BERT models: the encoder layers' products in fp32\n"
-	"                      (default), bf16 or int8 (dynamic, per row and channel);\n"
+	"                      (default; int8 for a tl-quantize model), bf16 or int8\n"
+	"                      (dynamic, per row and channel);\n"
 	"                      $TL_ISA caps the instruction set (avx2, avx512, vnni, amx)\n"
 	"  -h, --help          show this help\n"
 	"      --version       show the version\n"
@@ -134,7 +135,7 @@ int main(int argc, char **argv)
 		{"device", required_argument, 0, 'D'},	  {"precision", required_argument, 0, 'Q'},
 		{0, 0, 0, 0}};
 	const char *model = NULL, *device = NULL;
-	int precision = TL_PREC_FP32;
+	int precision = -1; /* the model's: fp32, int8 for a tl-quantize model */
 	int batch = 32, threads = 0, logits = 0, topk = 0;
 	double threshold = -1;
 	int c;
@@ -173,7 +174,7 @@ int main(int argc, char **argv)
 	x.c = tl_classifier_load_device(dir, device, threads, &e);
 	if (!x.c)
 		tl_die(e.code ? e.code : TL_EXIT_MODEL, "%s", e.msg);
-	if (tl_bert_classifier_set_precision(x.c, precision, err, sizeof err) < 0)
+	if (precision >= 0 && tl_bert_classifier_set_precision(x.c, precision, err, sizeof err) < 0)
 		tl_die(TL_EXIT_USAGE, "%s", err);
 	x.c->batch_size = (size_t)batch;
 	x.keys = load_train_keys(dir);

@@ -112,6 +112,17 @@ typedef struct {
 	 * LayerNorm, GELU, the pooler and the classifier stay fp32. */
 	int precision;
 	void **lp;
+	/* A pre-quantized checkpoint (tl-quantize: the four matrices of every
+	 * layer stored as I8 with a per-output-channel F32 "<name>_scale"):
+	 * quantized = 1, q8[j] / q8s[j] the int8 values and scales of matrix j
+	 * (qkvw, attprojw, fcw, fcprojw; [L, OC, IC] and [L, OC], host memory,
+	 * owned), the fp32 weights their dequantized values (q * scale), and
+	 * the precision starts at int8, prepared from q8 without quantizing
+	 * again. tl_bert_unprepare (before training changes the weights) drops
+	 * them. */
+	int quantized;
+	int8_t *q8[4];
+	float *q8s[4];
 } tl_bert;
 
 /* Sizes (floats) of the TL_BERT_NPARAMS tensors for a configuration. */

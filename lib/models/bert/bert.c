@@ -180,16 +180,68 @@ static const char *unit_of(const char *field)
 	return "rows";
 }
 
+static int load_tensor_q(const shards *sh, const char *dir, const char *name, int64_t d0, const char *f0,
+			 int64_t d1, const char *f1, float *dst, int may_q, int8_t *q, float *s, char *err,
+			 size_t errsz);
+
 /* Check that tensor name has shape [d0] or [d0, d1] (d1 0: 1-D), where d0
  * and d1 come from the config.json fields f0 and f1, and load it into dst
  * (NULL: only check). A size that does not match names its field. */
 static int load_tensor(const shards *sh, const char *dir, const char *name, int64_t d0, const char *f0, int64_t d1,
 		       const char *f1, float *dst, char *err, size_t errsz)
 {
+	return load_tensor_q(sh, dir, name, d0, f0, d1, f1, dst, 0, NULL, NULL, err, errsz);
+}
+
+/* load_tensor for the layer matrices, which may be stored int8 (then
+ * with "<name>_scale", F32 [d0]): 1 when it was (q, s then receive the
+ * values and scales when not NULL, dst their products), 0 when it was a
+ * float tensor, -1 with err. */
+static int load_tensor_q(const shards *sh, const char *dir, const char *name, int64_t d0, const char *f0,
+			 int64_t d1, const char *f1, float *dst, int may_q, int8_t *q, float *s, char *err,
+			 size_t errsz)
+{
 	const tl_st_file *f = NULL;
 	const tl_st_tensor *t = find(sh, name, &f);
 	if (!t)
 		return tl_errf(err, errsz, "%s: tensor '%s' missing from the checkpoint", dir, name);
+	if (t->dtype == TL_ST_I8) {
+		if (!may_q || !d1)
+			return tl_errf(err, errsz, "%s: tensor '%s' is I8: only the layers' weight matrices may be quantized",
+				       f->path, t->name);
+		if (t->ndim != 2 || t->shape[0] != d0 || t->shape[1] != d1)
+			return tl_errf(err, errsz, "%s: tensor '%s' does not have shape [%lld, %lld] from config.json",
+				       f->path, t->name, (long long)d0, (long long)d1);
+		char sn[300];
+		snprintf(sn, sizeof sn, "%s_scale", name);
+		const tl_st_file *sf = NULL;
+		const tl_st_tensor *st = find(sh, sn, &sf);
+		if (!st)
+			return tl_errf(err, errsz, "%s: tensor '%s' is I8 but its scales '%s' are missing", f->path, t->name,
+				       sn);
+		if (st->dtype != TL_ST_F32 || st->ndim != 1 || st->shape[0] != d0) {
+			char got[128] = "", *g = got;
+			for (int i = 0; i < st->ndim && g < got + sizeof got - 24; i++)
+				g += sprintf(g, "%s%lld", i ? ", " : "", (long long)st->shape[i]);
+			return tl_errf(err, errsz,
+				       "%s: tensor '%s' is %s [%s], expected F32 [%lld] (one scale per output channel of '%s')",
+				       sf->path, st->name, tl_st_dtype_name(st->dtype), got, (long long)d0, t->name);
+		}
+		if (dst) {
+			const int8_t *qv = tl_st_bytes(f, t);
+			float *sv = s ? s : tl_xmalloc((size_t)d0 * sizeof *sv);
+			if (tl_st_read_f32(sf, st, sv, err, errsz) < 0)
+				return -1;
+			for (int64_t o = 0; o < d0; o++)
+				for (int64_t k = 0; k < d1; k++)
+					dst[o * d1 + k] = (float)qv[o * d1 + k] * sv[o];
+			if (q)
+				memcpy(q, qv, (size_t)(d0 * d1));
+			if (!s)
+				free(sv);
+		}
+		return 1;
+	}
 	if (t->ndim == (d1 ? 2 : 1)) {
 		int i = t->shape[0] != d0 ? 0 : d1 && t->shape[1] != d1 ? 1 : -1;
 		if (i >= 0) {
@@ -207,7 +259,7 @@ static int load_tensor(const shards *sh, const char *dir, const char *name, int6
 		return tl_errf(err, errsz, "%s: tensor '%s' has shape [%s], expected [%lld] from config.json", f->path,
 			    t->name, got, (long long)d0);
 	}
-	return dst ? tl_st_read_f32(f, t, dst, err, errsz) : 0;
+	return dst ? tl_st_read_f32(f, t, dst, err, errsz) : 0; /* 0: not quantized */
 }
 
 /* Bounds of the config.json sizes that no tensor shape pins down alone
@@ -282,6 +334,16 @@ static int load_weights(tl_bert *m, const shards *sh, float *host, char *err, si
 		if (load_tensor(sh, dir, nm, d0, f0, d1, f1, host ? (dst) : NULL, err, errsz) < 0) \
 			return -1;                                                          \
 	} while (0)
+#define LOADQ(nm, d0, f0, d1, f1, dst, j, qoff, soff)                                                  \
+	do {                                                                                          \
+		int r_ = load_tensor_q(sh, dir, nm, d0, f0, d1, f1, host ? (dst) : NULL, 1,                 \
+				       host && m->q8[j] ? m->q8[j] + (qoff) : NULL,                          \
+				       host && m->q8s[j] ? m->q8s[j] + (soff) : NULL, err, errsz);           \
+		if (r_ < 0)                                                                           \
+			return -1;                                                                    \
+		nq += r_;                                                                             \
+	} while (0)
+	int nq = 0;
 #define HS "hidden_size"
 	LOAD("embeddings.word_embeddings.weight", c->vocab_size, "vocab_size", C, HS, p.wte);
 	LOAD("embeddings.position_embeddings.weight", c->max_pos, "max_position_embeddings", C, HS, p.wpe);
@@ -292,7 +354,8 @@ static int load_weights(tl_bert *m, const shards *sh, float *host, char *err, si
 	for (int l = 0; l < c->L; l++) {
 		for (int j = 0; j < 3; j++) {
 			snprintf(name, sizeof name, "encoder.layer.%d.attention.self.%s.weight", l, qkv[j]);
-			LOAD(name, C, HS, C, HS, p.qkvw + ((size_t)l * 3 + j) * C * C);
+			LOADQ(name, C, HS, C, HS, p.qkvw + ((size_t)l * 3 + j) * C * C, 0, ((size_t)l * 3 + j) * C * C,
+			      ((size_t)l * 3 + j) * C);
 			snprintf(name, sizeof name, "encoder.layer.%d.attention.self.%s.bias", l, qkv[j]);
 			LOAD(name, C, HS, 0, NULL, p.qkvb + ((size_t)l * 3 + j) * C);
 		}
@@ -302,13 +365,16 @@ static int load_weights(tl_bert *m, const shards *sh, float *host, char *err, si
 		LOAD(name, d0, f0, d1, f1, dst);                               \
 	} while (0)
 #define IS "intermediate_size"
-		LAYER("attention.output.dense.weight", C, HS, C, HS, p.attprojw + (size_t)l * C * C);
+		snprintf(name, sizeof name, "encoder.layer.%d.attention.output.dense.weight", l);
+		LOADQ(name, C, HS, C, HS, p.attprojw + (size_t)l * C * C, 1, (size_t)l * C * C, (size_t)l * C);
 		LAYER("attention.output.dense.bias", C, HS, 0, NULL, p.attprojb + (size_t)l * C);
 		LAYER("attention.output.LayerNorm.weight", C, HS, 0, NULL, p.ln1w + (size_t)l * C);
 		LAYER("attention.output.LayerNorm.bias", C, HS, 0, NULL, p.ln1b + (size_t)l * C);
-		LAYER("intermediate.dense.weight", I, IS, C, HS, p.fcw + (size_t)l * I * C);
+		snprintf(name, sizeof name, "encoder.layer.%d.intermediate.dense.weight", l);
+		LOADQ(name, I, IS, C, HS, p.fcw + (size_t)l * I * C, 2, (size_t)l * I * C, (size_t)l * I);
 		LAYER("intermediate.dense.bias", I, IS, 0, NULL, p.fcb + (size_t)l * I);
-		LAYER("output.dense.weight", C, HS, I, IS, p.fcprojw + (size_t)l * C * I);
+		snprintf(name, sizeof name, "encoder.layer.%d.output.dense.weight", l);
+		LOADQ(name, C, HS, I, IS, p.fcprojw + (size_t)l * C * I, 3, (size_t)l * C * I, (size_t)l * C);
 		LAYER("output.dense.bias", C, HS, 0, NULL, p.fcprojb + (size_t)l * C);
 		LAYER("output.LayerNorm.weight", C, HS, 0, NULL, p.ln2w + (size_t)l * C);
 		LAYER("output.LayerNorm.bias", C, HS, 0, NULL, p.ln2b + (size_t)l * C);
@@ -325,6 +391,12 @@ static int load_weights(tl_bert *m, const shards *sh, float *host, char *err, si
 	}
 #undef HS
 #undef LOAD
+#undef LOADQ
+	if (nq && nq != 6 * c->L)
+		return tl_errf(err, errsz, "%s: %d of the %d layer weight matrices are I8: quantize all or none (tl-quantize)",
+			       dir, nq, 6 * c->L);
+	if (!host)
+		m->quantized = nq > 0;
 	return 0;
 }
 
@@ -353,6 +425,15 @@ static tl_bert *load(const char *dir, const json_t *cfg, const tl_kernels *k, in
 	m->nparams = 0;
 	for (int i = 0; i < TL_BERT_NPARAMS; i++)
 		m->nparams += m->param_sizes[i];
+	if (m->quantized) {
+		size_t C = (size_t)m->cfg.C, I = (size_t)m->cfg.I, L = (size_t)m->cfg.L;
+		size_t oc[4] = {3 * C, C, I, C}, ic[4] = {C, C, C, I};
+		for (int j = 0; j < 4; j++) {
+			m->q8[j] = tl_xmalloc(L * oc[j] * ic[j]);
+			m->q8s[j] = tl_xmalloc(L * oc[j] * sizeof(float));
+		}
+		m->precision = TL_PREC_INT8;
+	}
 	m->arena = m->k->alloc(m->nparams * sizeof(float));
 	host = m->k->host_memory ? m->arena : tl_xmalloc(m->nparams * sizeof(float));
 	if (load_weights(m, &sh, host, err, errsz) < 0)
@@ -408,7 +489,11 @@ static void set_prepared(tl_bert *m, int on)
 				if (on) {
 					if (!m->lp)
 						m->lp = tl_xcalloc((size_t)4 * m->cfg.L, sizeof *m->lp);
-					m->lp[4 * l + j] = m->k->matmul_prepare_prec(w[j], ic[j], oc[j], m->precision);
+					m->lp[4 * l + j] =
+						m->quantized && m->precision == TL_PREC_INT8 && m->k->matmul_prepare_q8
+							? m->k->matmul_prepare_q8(m->q8[j] + (size_t)l * oc[j] * ic[j],
+										 m->q8s[j] + (size_t)l * oc[j], ic[j], oc[j])
+							: m->k->matmul_prepare_prec(w[j], ic[j], oc[j], m->precision);
 				} else if (m->lp) {
 					m->k->matmul_free_prec(m->lp[4 * l + j]);
 				}
@@ -435,9 +520,21 @@ static void set_prepared(tl_bert *m, int on)
 	m->prepared = on;
 }
 
+static void drop_q8(tl_bert *m)
+{
+	for (int j = 0; j < 4; j++) {
+		free(m->q8[j]);
+		free(m->q8s[j]);
+		m->q8[j] = NULL;
+		m->q8s[j] = NULL;
+	}
+	m->quantized = 0;
+}
+
 void tl_bert_unprepare(tl_bert *m)
 {
 	set_prepared(m, 0);
+	drop_q8(m); /* the weights may change: int8 quantizes them again */
 }
 
 int tl_bert_set_precision(tl_bert *m, int prec, char *err, size_t errsz)
@@ -482,6 +579,7 @@ void tl_bert_free(tl_bert *m)
 		if (m->ids)
 			m->k->free(m->ids);
 	}
+	drop_q8(m);
 	free(m->dir);
 	free(m);
 }
