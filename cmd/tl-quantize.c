@@ -111,9 +111,10 @@ int main(int argc, char **argv)
 	tl_bert *m = tl_bert_load(dir, NULL, err, sizeof err);
 	if (!m)
 		tl_die(TL_EXIT_MODEL, "%s", err);
-	if (m->quantized)
-		tl_die(TL_EXIT_MODEL, "%s: already quantized (int8 layer weights): nothing to do", dir);
+	int already = m->quantized;
 	tl_bert_free(m);
+	if (already)
+		tl_die(TL_EXIT_MODEL, "%s: already quantized (int8 layer weights): nothing to do", dir);
 	tl_buf p = {0};
 	tl_buf_printf(&p, "%s/model.safetensors", dir);
 	tl_st_file f;

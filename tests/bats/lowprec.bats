@@ -97,7 +97,7 @@ cpu_has() { grep -qw "$1" /proc/cpuinfo; }
 	jq -e -n "$(cosines "$BATS_TEST_TMPDIR/f5" "$BATS_TEST_TMPDIR/f2")[0] >= 0.99999"
 }
 
-@test "tl-predict --precision: logits near the reference, same predictions; not for tl-linear models" {
+@test "tl-predict --precision: logits near the reference, same predictions where the margin is clear; not for tl-linear models" {
 	CLS="$BATS_TEST_TMPDIR/seqcls"
 	sh "$TL_ROOT/tests/ref/bert/mkseqcls.sh" "$CLS"
 	sample_stream | tl-predict -m "$CLS" --logits | tl-cat >"$BATS_TEST_TMPDIR/fp32"
@@ -106,7 +106,9 @@ cpu_has() { grep -qw "$1" /proc/cpuinfo; }
 		d=$(maxdiff logits ref_logits "$BATS_TEST_TMPDIR/$p")
 		echo "$p max abs logit diff $d"
 		jq -e -n "$d < 0.05 and $d > 0"
-		[ "$(jq -c .pred "$BATS_TEST_TMPDIR/$p" | tr '\n' ,)" = "$(jq -c .pred "$BATS_TEST_TMPDIR/fp32" | tr '\n' ,)" ]
+		# the same prediction wherever fp32's margin exceeds twice that
+		paste -d '\n' "$BATS_TEST_TMPDIR/fp32" "$BATS_TEST_TMPDIR/$p" | jq -s -e '[range(0; length; 2) as $i |
+			select((.[$i].logits[1] - .[$i].logits[0]) | fabs > 0.1) | .[$i].pred == .[$i+1].pred] | all'
 	done
 	for i in $(seq 1 20); do
 		printf '{"id":%d,"text":"a great fun movie %d","label":"pos"}\n' "$i" "$i"
