@@ -353,7 +353,8 @@ static int features_main(int argc, char **argv)
 
 static const char usage[] =
 	"usage: tl-embed [-m MODEL] [--pool cls|mean|max] [--normalize] [--layer N]\n"
-	"                [--batch-size N] [--threads N] [--device NAME] [FILE...]\n"
+	"                [--batch-size N] [--threads N] [--device NAME]\n"
+	"                [--precision fp32|bf16|int8] [FILE...]\n"
 	"Add a sentence vector \"vec\" (float32) to every record of a tokenized stream\n"
 	"(key \"ids\", optional \"type_ids\"), computed by a BERT encoder.\n"
 	"Classic features instead: tl-embed --bow|--tfidf|--word2vec --help.\n"
@@ -372,6 +373,10 @@ static const char usage[] =
 	"      --progress[=S]  progress lines on stderr every S seconds (10) even when\n"
 	"                      it is not a terminal (default there: none)\n"
 	"  -q, --quiet         no progress, not even on a terminal\n"
+	"      --precision P   the encoder layers' products: fp32 (default; int8 for a\n"
+	"                      tl-quantize model), bf16 or int8 (dynamic, per row and\n"
+	"                      channel); $TL_ISA caps the instruction set (avx2,\n"
+	"                      avx512, vnni, amx)\n"
 	"  -h, --help          show this help\n"
 	"      --version       show the version\n"
 	"\n"
@@ -379,7 +384,7 @@ static const char usage[] =
 
 typedef struct {
 	const char *model, *device;
-	int pool, normalize, layer, batch, threads, quiet;
+	int pool, normalize, layer, batch, threads, quiet, precision;
 	double progress; /* --progress seconds, -1: not given */
 } opts;
 
@@ -407,12 +412,12 @@ static void flush(tl_bert *m, const tl_bert_encode_opts *eo, tl_rec_batch *batch
 static char enc_sha256[65];
 
 static void header(tl_writer *w, const msgpack_object *in, int argc, char **argv, const char *dir, const opts *o,
-		   int layer, int C)
+		   int layer, int C, int prec)
 {
 	tl_header_start(w, in, argc, argv);
 	tl_writer_drop(w, "features"); /* earlier classic features are not these */
 	msgpack_packer *pk = tl_writer_key(w, "embed");
-	msgpack_pack_map(pk, 6);
+	msgpack_pack_map(pk, prec != TL_PREC_FP32 ? 7 : 6);
 	tl_pack_cstr(pk, "model");
 	tl_pack_cstr(pk, dir);
 	tl_pack_cstr(pk, "sha256"); /* the encoder's identity (tl_feat_provenance) */
@@ -428,6 +433,10 @@ static void header(tl_writer *w, const msgpack_object *in, int argc, char **argv
 	msgpack_pack_int(pk, layer);
 	tl_pack_cstr(pk, "dim");
 	msgpack_pack_int(pk, C);
+	if (prec != TL_PREC_FP32) {
+		tl_pack_cstr(pk, "precision");
+		tl_pack_cstr(pk, tl_precision_name(prec));
+	}
 	tl_writer_end(w);
 }
 
@@ -459,6 +468,8 @@ static void run_bert(const opts *o, char **files, int nfiles, int argc, char **a
 		}
 		free(wp);
 	}
+	if (o->precision >= 0 && tl_bert_set_precision(m, o->precision, err, sizeof err) < 0)
+		tl_die(TL_EXIT_USAGE, "option --precision: %s", err);
 	int layer = o->layer < 0 ? m->cfg.L + 1 + o->layer : o->layer;
 	if (layer < 0 || layer > m->cfg.L)
 		tl_die(TL_EXIT_USAGE, "option --layer: %d outside -%d..%d for this model", o->layer, m->cfg.L + 1,
@@ -493,11 +504,11 @@ static void run_bert(const opts *o, char **files, int nfiles, int argc, char **a
 				tl_warn("%s", err);
 				vocab_warned = 1;
 			}
-			header(w, rec.map, argc, argv, dir, o, layer, C);
+			header(w, rec.map, argc, argv, dir, o, layer, C, m->precision);
 			continue;
 		}
 		if (tl_source_first(src))
-			header(w, NULL, argc, argv, dir, o, layer, C);
+			header(w, NULL, argc, argv, dir, o, layer, C, m->precision);
 		size_t i = batch.n;
 		const tl_record *cp = tl_rec_batch_add(&batch, &rec);
 		if (!cp)
@@ -542,8 +553,15 @@ int main(int argc, char **argv)
 		{"batch-size", required_argument, 0, 'b'}, {"threads", required_argument, 0, 'j'},
 		{"help", no_argument, 0, 'h'},		  {"version", no_argument, 0, 'V'},
 		{"device", required_argument, 0, 'D'},	  {"quiet", no_argument, 0, 'q'},
-		{"progress", optional_argument, 0, 'G'},  {0, 0, 0, 0}};
-	opts o = {.model = NULL, .pool = TL_POOL_MEAN, .layer = -1, .batch = 32, .threads = 0, .progress = -1};
+		{"progress", optional_argument, 0, 'G'},  {"precision", required_argument, 0, 'Q'},
+		{0, 0, 0, 0}};
+	opts o = {.model = NULL,
+		  .pool = TL_POOL_MEAN,
+		  .layer = -1,
+		  .batch = 32,
+		  .threads = 0,
+		  .progress = -1,
+		  .precision = -1};
 	int c;
 	while ((c = getopt_long(argc, argv, "m:b:j:hq", lopts, NULL)) != -1) {
 		switch (c) {
@@ -562,6 +580,10 @@ int main(int argc, char **argv)
 		case 'D': o.device = optarg; break;
 		case 'q': o.quiet = 1; break;
 		case 'G': o.progress = optarg ? tl_parse_double("--progress", optarg, 0, 86400) : 10; break;
+		case 'Q':
+			if ((o.precision = tl_precision_parse(optarg)) < 0)
+				tl_die(TL_EXIT_USAGE, "option --precision: unknown precision '%s' (fp32, bf16, int8)", optarg);
+			break;
 		case 'L': o.layer = (int)tl_parse_long("--layer", optarg, -1000, 1000); break;
 		case 'b': o.batch = (int)tl_parse_long("--batch-size", optarg, 1, 4096); break;
 		case 'j': o.threads = (int)tl_parse_long("--threads", optarg, 1, 1024); break;
@@ -570,6 +592,9 @@ int main(int argc, char **argv)
 		default: fputs(usage, stderr); return TL_EXIT_USAGE;
 		}
 	}
+	char ierr[256];
+	if (tl_isa_check(ierr, sizeof ierr) < 0)
+		tl_die(TL_EXIT_USAGE, "%s", ierr);
 	run_bert(&o, argv + optind, argc - optind, argc, argv);
 	tl_close_stdout();
 	return 0;

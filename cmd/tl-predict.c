@@ -6,6 +6,7 @@
 #include "tl/classifier.h"
 #include "tl/cli.h"
 #include "tl/features.h"
+#include "tl/bert.h"
 #include "tl/kernels.h"
 #include "tl/leak.h"
 #include "tl/model.h"
@@ -21,7 +22,8 @@
 
 static const char usage[] =
 	"usage: tl-predict -m MODEL_DIR [--logits] [--top-k K] [--threshold P]\n"
-	"                  [--batch-size N] [--threads N] [--device NAME] [FILE...]\n"
+	"                  [--batch-size N] [--threads N] [--device NAME]\n"
+	"                  [--precision fp32|bf16|int8] [FILE...]\n"
 	"Add a prediction to every record: \"pred\" (the label), \"probs\" (label to\n"
 	"probability) and, with --logits, the raw scores. Output order is input order.\n"
 	"Records the model was trained on (its train-keys.bin) get \"seen\": true.\n"
@@ -42,6 +44,10 @@ static const char usage[] =
 	"      --progress[=S]  progress lines on stderr every S seconds (10) even when\n"
 	"                      it is not a terminal (default there: none)\n"
 	"  -q, --quiet         no progress, not even on a terminal\n"
+	"      --precision P   BERT models: the encoder layers' products in fp32\n"
+	"                      (default; int8 for a tl-quantize model), bf16 or int8\n"
+	"                      (dynamic, per row and channel);\n"
+	"                      $TL_ISA caps the instruction set (avx2, avx512, vnni, amx)\n"
 	"  -h, --help          show this help\n"
 	"      --version       show the version\n"
 	"\n"
@@ -176,8 +182,9 @@ int main(int argc, char **argv)
 		{"help", no_argument, 0, 'h'},		  {"version", no_argument, 0, 'V'},
 		{"device", required_argument, 0, 'D'},	  {"label-names", required_argument, 0, 'N'},
 		{"quiet", no_argument, 0, 'q'},		  {"progress", optional_argument, 0, 'G'},
-		{0, 0, 0, 0}};
+		{"precision", required_argument, 0, 'Q'}, {0, 0, 0, 0}};
 	const char *model = NULL, *device = NULL, *names_spec = NULL;
+	int precision = -1; /* the model's: fp32, int8 for a tl-quantize model */
 	int batch = 32, threads = 0, logits = 0, topk = 0, quiet = 0;
 	double threshold = -1, progress = -1;
 	int c;
@@ -189,6 +196,10 @@ int main(int argc, char **argv)
 		case 'N': names_spec = optarg; break;
 		case 'q': quiet = 1; break;
 		case 'G': progress = optarg ? tl_parse_double("--progress", optarg, 0, 86400) : 10; break;
+		case 'Q':
+			if ((precision = tl_precision_parse(optarg)) < 0)
+				tl_die(TL_EXIT_USAGE, "option --precision: unknown precision '%s' (fp32, bf16, int8)", optarg);
+			break;
 		case 'k': topk = (int)tl_parse_long("--top-k", optarg, 1, 1000000); break;
 		case 't': threshold = tl_parse_double("--threshold", optarg, 0, 1); break;
 		case 'b': batch = (int)tl_parse_long("--batch-size", optarg, 1, 4096); break;
@@ -208,6 +219,8 @@ int main(int argc, char **argv)
 		tl_die(TL_EXIT_USAGE, "option --label-names: %s", err);
 	if (!tl_kernels_select(device, err, sizeof err))
 		tl_die(TL_EXIT_USAGE, "%s", err);
+	if (tl_isa_check(err, sizeof err) < 0)
+		tl_die(TL_EXIT_USAGE, "%s", err);
 	char *dir = tl_model_find(model, err, sizeof err);
 	if (!dir)
 		tl_die(TL_EXIT_MODEL, "%s", err);
@@ -216,6 +229,8 @@ int main(int argc, char **argv)
 	x.c = tl_classifier_load_device(dir, device, threads, &e);
 	if (!x.c)
 		tl_die(e.code ? e.code : TL_EXIT_MODEL, "%s", e.msg);
+	if (precision >= 0 && tl_bert_classifier_set_precision(x.c, precision, err, sizeof err) < 0)
+		tl_die(TL_EXIT_USAGE, "%s", err);
 	x.c->batch_size = (size_t)batch;
 	x.names = (const char *const *)x.c->labels;
 	if (names_spec)

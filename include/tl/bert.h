@@ -105,6 +105,24 @@ typedef struct {
 	 * prepared in place for the backend's fastest product at the first
 	 * forward (kernels.h: matmul_prepare): prepared != 0, tags in prep. */
 	int prepared, prep[4];
+	/* Precision of those four products (enum tl_precision, default
+	 * TL_PREC_FP32: the in-place prepared weights above). bf16/int8: at
+	 * the first forward each matrix gets a prepared copy
+	 * (kernels.h matmul_prepare_prec), lp[4 l + j], owned; attention,
+	 * LayerNorm, GELU, the pooler and the classifier stay fp32. */
+	int precision;
+	void **lp;
+	/* A pre-quantized checkpoint (tl-quantize: the four matrices of every
+	 * layer stored as I8 with a per-output-channel F32 "<name>_scale"):
+	 * quantized = 1, q8[j] / q8s[j] the int8 values and scales of matrix j
+	 * (qkvw, attprojw, fcw, fcprojw; [L, OC, IC] and [L, OC], host memory,
+	 * owned), the fp32 weights their dequantized values (q * scale), and
+	 * the precision starts at int8, prepared from q8 without quantizing
+	 * again. tl_bert_unprepare (before training changes the weights) drops
+	 * them. */
+	int quantized;
+	int8_t *q8[4];
+	float *q8s[4];
 } tl_bert;
 
 /* Sizes (floats) of the TL_BERT_NPARAMS tensors for a configuration. */
@@ -124,6 +142,14 @@ void tl_bert_free(tl_bert *m);
  * prepared them (see tl_bert.prepared); code that reads or changes
  * m->params directly (training) calls it first. */
 void tl_bert_unprepare(tl_bert *m);
+
+/* Set the precision of the layers' products (enum tl_precision) for the
+ * forwards that follow; drops copies prepared at another precision. 0, or
+ * -1 with err (unknown precision, or a backend without the entries). */
+int tl_bert_set_precision(tl_bert *m, int prec, char *err, size_t errsz);
+/* The same on a classifier loaded by tl_classifier_load(_device): -1 with
+ * err when it is not a BERT model and prec is not TL_PREC_FP32. */
+int tl_bert_classifier_set_precision(tl_classifier *c, int prec, char *err, size_t errsz);
 
 /* Check one input sequence: 1 <= len <= max_pos, ids in [0, V), types in
  * [0, TT) (type_ids may be NULL). 0, or -1 with err. */

@@ -53,6 +53,10 @@
 enum tl_pool { TL_POOL_CLS = 0, TL_POOL_MEAN = 1, TL_POOL_MAX = 2 };
 /* Activation applied by matmul_forward_prepared to its output. */
 enum tl_act { TL_ACT_NONE = 0, TL_ACT_GELU = 1 };
+/* Precision of the products of matmul_prepare_prec: fp32; bf16 operands
+ * with fp32 accumulation; int8 (weights symmetric per output channel,
+ * activations u8 with a zero point per row, int32 accumulation). */
+enum tl_precision { TL_PREC_FP32 = 0, TL_PREC_BF16 = 1, TL_PREC_INT8 = 2 };
 
 typedef struct tl_kernels {
 	const char *name;  /* "cpu", "cuda" */
@@ -103,6 +107,27 @@ typedef struct tl_kernels {
 	void (*matmul_unprepare)(float *weight, int IC, int OC, int tag);
 	void (*matmul_forward_prepared)(float *out, const float *inp, const float *weight, int tag,
 					const float *bias, int N, int IC, int OC, int act);
+	/* Products at a precision (enum tl_precision) on a weight prepared
+	 * once: matmul_prepare_prec reads weight[OC,IC] (left unchanged) and
+	 * returns a new prepared copy in backend memory, owned by the caller
+	 * and freed with matmul_free_prec (NULL is a no-op); the kernels are
+	 * chosen then, from the CPU's instruction sets and $TL_ISA
+	 * (tl_isa_level). matmul_forward_prec: out[N,OC] = act(inp[N,IC] W^T +
+	 * bias) (bias may be NULL; IC, OC as prepared). bf16: weights rounded
+	 * to bf16 once, activations per call (round to nearest even), fp32
+	 * accumulation. int8: weights per output channel q = round(w / s),
+	 * s = max|w| / 127; each activation row quantized at run time to u8 with
+	 * a zero point over [min(0, min x), max(0, max x)]; int32 sums, then
+	 * dequantized with the bias (and GELU) in the epilogue. Output row n
+	 * depends on input row n only: bitwise the same whatever N and the
+	 * threads. */
+	void *(*matmul_prepare_prec)(const float *weight, int IC, int OC, int prec);
+	/* The same at int8 from a weight quantized already (host memory):
+	 * q[OC,IC] and scale[OC] as tl_quantize_row makes them (w = q scale). */
+	void *(*matmul_prepare_q8)(const int8_t *q, const float *scale, int IC, int OC);
+	void (*matmul_forward_prec)(float *out, const float *inp, const void *pw, const float *bias, int N, int IC,
+				    int OC, int act);
+	void (*matmul_free_prec)(void *pw);
 	/* Multi-head scaled dot-product attention over qkv[B,T,3C] (q, k, v
 	 * concatenated per token, heads of size C/NH within each):
 	 * out[B,T,C]; att[B,NH,T,T] the softmax probabilities (may be NULL
@@ -235,5 +260,36 @@ const tl_kernels *tl_kernels_at(int i);
  * message in err (naming the backends built in) when there is no such
  * backend in this build. */
 const tl_kernels *tl_kernels_select(const char *name, char *err, size_t errsz);
+
+/* ---- instruction sets (kernels/cpu/isa.c) ----
+ * Levels of the CPU's kernels, each including the ones below: avx2 (AVX2,
+ * FMA), avx512 (AVX-512 F/BW/VL/DQ), vnni (AVX512-VNNI and/or
+ * AVX512-BF16), amx (AMX tiles, permission granted by the OS). Read once
+ * from cpuid/xgetbv. $TL_ISA=avx2|avx512|vnni|amx caps the level used
+ * (forces a lower path). */
+enum tl_isa { TL_ISA_BASE = 0, TL_ISA_AVX2 = 1, TL_ISA_AVX512 = 2, TL_ISA_VNNI = 3, TL_ISA_AMX = 4 };
+enum tl_isa_feature { TL_FEAT_AVX512 = 1, TL_FEAT_VNNI = 2, TL_FEAT_BF16 = 3 };
+/* The level this CPU has. */
+int tl_isa_detected(void);
+/* The level in use: the detected one, capped by a valid $TL_ISA. */
+int tl_isa_level(void);
+/* 1 when the kernels of a feature (enum tl_isa_feature) may run: the CPU
+ * has it and $TL_ISA does not cap it away. */
+int tl_isa_has(int feature);
+/* "base", "avx2", "avx512", "vnni", "amx" (static strings). */
+const char *tl_isa_name(int level);
+/* A level by name (avx2..amx), or -1. */
+int tl_isa_parse(const char *s);
+/* 0 when $TL_ISA is unset, empty, or a level this CPU has; otherwise -1
+ * with a message in err (unknown name, or a level the CPU lacks). The
+ * tools exit 2 on it; the library alone ignores such a value. */
+int tl_isa_check(char *err, size_t errsz);
+/* The int8 quantization of one weight row (kernels/cpu/lowprec.c), as
+ * matmul_prepare_prec does it: scale = max |w| / 127 (0 for a zero row),
+ * q[k] = round(w[k] / scale) (to nearest even), clamped to -127..127. */
+void tl_quantize_row(int8_t *q, float *scale, const float *w, int IC);
+/* enum tl_precision by name ("fp32", "bf16", "int8"), or -1; and back. */
+int tl_precision_parse(const char *s);
+const char *tl_precision_name(int prec);
 
 #endif

@@ -3,6 +3,7 @@
  * one selection point. */
 #include "kernels/cpu/cpu.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/lowprec.h"
 #include "tl/util.h"
 
 #include <stdlib.h>
@@ -23,6 +24,10 @@ static const tl_kernels cpu = {
 	.matmul_prepare = tl_cpu_gemm_prepare,
 	.matmul_unprepare = tl_cpu_gemm_unprepare,
 	.matmul_forward_prepared = tl_cpu_matmul_forward_prepared,
+	.matmul_prepare_prec = tl_cpu_matmul_prepare_prec,
+	.matmul_prepare_q8 = tl_cpu_matmul_prepare_q8,
+	.matmul_forward_prec = tl_cpu_matmul_forward_prec,
+	.matmul_free_prec = tl_cpu_matmul_free_prec,
 	.embedding_forward = tl_cpu_embedding_forward,
 	.layernorm_forward = tl_cpu_layernorm_forward,
 	.residual_forward = tl_cpu_residual_forward,

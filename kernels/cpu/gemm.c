@@ -35,8 +35,9 @@
  *
  * Built with target attributes so that the sanitizer build (which has no
  * -march) compiles and checks the same code; used only where the CPU has
- * AVX-512F at run time (matmul_prepare returns 0 elsewhere), and never
- * when TL_GEMM=blas is set in the environment. */
+ * AVX-512F at run time (matmul_prepare returns 0 elsewhere, and where
+ * $TL_ISA=avx2 caps the level: kernels.h tl_isa_level), and never when
+ * TL_GEMM=blas is set in the environment. */
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/vmath512.h"
 #include "tl/util.h"
@@ -63,7 +64,8 @@ int tl_cpu_gemm_available(void)
 	if (avail < 0) {
 		const char *e = getenv("TL_GEMM");
 		__builtin_cpu_init();
-		avail = __builtin_cpu_supports("avx512f") && !(e && !strcmp(e, "blas"));
+		avail = __builtin_cpu_supports("avx512f") && tl_isa_level() >= TL_ISA_AVX512 &&
+			!(e && !strcmp(e, "blas"));
 	}
 	return avail;
 }

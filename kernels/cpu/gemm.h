@@ -8,7 +8,7 @@
 #include "tl/kernels.h"
 
 /* 1 when the prepared products can run here: the CPU has AVX-512F and
- * TL_GEMM is not "blas". */
+ * TL_GEMM is not "blas" (and $TL_ISA does not cap the level below avx512). */
 int tl_cpu_gemm_available(void);
 /* Rearrange w[OC,IC] in place; returns the layout tag (> 0), or 0 (left
  * as it is: no AVX-512F, TL_GEMM=blas, or OC not a multiple of 32). */

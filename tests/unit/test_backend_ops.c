@@ -212,6 +212,70 @@ static void t_matmul(const tl_kernels *r, const tl_kernels *k)
 	COVER(matmul_forward), COVER(matmul_prepare), COVER(matmul_unprepare), COVER(matmul_forward_prepared);
 }
 
+/* products at a precision: prepare a copy (the weight is left as it
+ * is), the product with bias and GELU, free. Against the double reference
+ * within the precision's bound (bf16: 2^-7 + K 2^-23 of sum |x w|, plus
+ * the GELU's slope; int8: per element |x| s_w / 2 + |w| s_a + s_a s_w / 2
+ * with the scales bounded by max|w| / 127 and 2 max|x| / 255);
+ * tests/unit/test_lowprec.c checks every kernel path in detail. */
+static float *prec_run(const tl_kernels *k, const float *x, const float *w, const float *b, int prec, int act)
+{
+	float *dx = up(k, x, (size_t)N * IC), *dw = up(k, w, (size_t)OC * IC), *db = up(k, b, OC);
+	float *o = k->alloc((size_t)N * OC * sizeof(float));
+	void *pw = k->matmul_prepare_prec(dw, IC, OC, prec);
+	k->matmul_forward_prec(o, dx, pw, db, N, IC, OC, act);
+	k->matmul_free_prec(pw);
+	k->matmul_free_prec(NULL);
+	float *hw = down(k, dw, (size_t)OC * IC, 1);
+	CHECK(!memcmp(hw, w, (size_t)OC * IC * sizeof(float)));
+	free(hw);
+	k->free(dx), k->free(db);
+	return down(k, o, (size_t)N * OC, 1);
+}
+
+static void t_matmul_prec(const tl_kernels *r, const tl_kernels *k)
+{
+	float *x = rnd((size_t)N * IC, 1), *w = rnd((size_t)OC * IC, 1), *b = rnd(OC, 1);
+	double *ref = tl_xmalloc((size_t)N * OC * sizeof *ref), sxw = 0;
+	for (int i = 0; i < IC; i++)
+		sxw += 1.0; /* |x|, |w| <= 1 */
+	for (int prec = TL_PREC_FP32; prec <= TL_PREC_INT8; prec++)
+		for (int act = TL_ACT_NONE; act <= TL_ACT_GELU; act++) {
+			char op[64];
+			snprintf(op, sizeof op, "matmul_forward_prec %s%s", tl_precision_name(prec), act ? " (GELU)" : "");
+			float *a = prec_run(r, x, w, b, prec, act), *c = prec_run(k, x, w, b, prec, act);
+			cmp(op, a, c, (size_t)N * OC, TOL_FWD);
+			matmul_ref(ref, x, w, b, N, IC, OC);
+			if (act)
+				for (size_t i = 0; i < (size_t)N * OC; i++)
+					ref[i] = 0.5 * ref[i] * (1 + erf(ref[i] / sqrt(2.0)));
+			double tol = prec == TL_PREC_FP32 ? TOL_REF
+				     : prec == TL_PREC_BF16 ? 1.13 * sxw * (1.0 / 128 + IC / 8388608.0) + 1e-6
+							   : 1.13 * IC * (1.0 / 254 + 2.0 / 255 + 1.0 / (255 * 127)) + 1e-5;
+			refcmp(op, c, ref, (size_t)N * OC, tol);
+			free(a), free(c);
+		}
+	/* from a weight quantized already (tl_quantize_row): the same bits as
+	 * matmul_prepare_prec at int8, which quantizes the same way */
+	int8_t *q = tl_xmalloc((size_t)OC * IC);
+	float *s = tl_xmalloc((size_t)OC * sizeof *s);
+	for (int o = 0; o < OC; o++)
+		tl_quantize_row(q + (size_t)o * IC, &s[o], w + (size_t)o * IC, IC);
+	float *dx = up(k, x, (size_t)N * IC), *db = up(k, b, OC);
+	float *o1 = k->alloc((size_t)N * OC * sizeof(float));
+	void *pw = k->matmul_prepare_q8(q, s, IC, OC);
+	k->matmul_forward_prec(o1, dx, pw, db, N, IC, OC, TL_ACT_GELU);
+	k->matmul_free_prec(pw);
+	float *a = prec_run(k, x, w, b, TL_PREC_INT8, TL_ACT_GELU), *c = down(k, o1, (size_t)N * OC, 1);
+	int same_bits = !memcmp(a, c, (size_t)N * OC * sizeof(float));
+	printf("%s: matmul_prepare_q8 gives matmul_prepare_prec's int8 bits: %s\n", kname, same_bits ? "ok" : "FAIL");
+	CHECK(same_bits);
+	free(a), free(c), free(q), free(s);
+	k->free(dx), k->free(db);
+	free(x), free(w), free(b), free(ref);
+	COVER(matmul_prepare_prec), COVER(matmul_prepare_q8), COVER(matmul_forward_prec), COVER(matmul_free_prec);
+}
+
 static float *layernorm_run(const tl_kernels *k, const float *x, const float *w, const float *b, float *mr)
 {
 	float *dx = up(k, x, (size_t)N * C), *dw = up(k, w, C), *db = up(k, b, C);
@@ -651,6 +715,7 @@ int main(void)
 		memset(covered, 0, sizeof covered);
 		t_memory(k);
 		t_matmul(ref, k);
+		t_matmul_prec(ref, k);
 		t_layernorm(ref, k);
 		t_elementwise(ref, k);
 		t_reduce(ref, k);

@@ -180,16 +180,68 @@ static const char *unit_of(const char *field)
 	return "rows";
 }
 
+static int load_tensor_q(const shards *sh, const char *dir, const char *name, int64_t d0, const char *f0,
+			 int64_t d1, const char *f1, float *dst, int may_q, int8_t *q, float *s, char *err,
+			 size_t errsz);
+
 /* Check that tensor name has shape [d0] or [d0, d1] (d1 0: 1-D), where d0
  * and d1 come from the config.json fields f0 and f1, and load it into dst
  * (NULL: only check). A size that does not match names its field. */
 static int load_tensor(const shards *sh, const char *dir, const char *name, int64_t d0, const char *f0, int64_t d1,
 		       const char *f1, float *dst, char *err, size_t errsz)
 {
+	return load_tensor_q(sh, dir, name, d0, f0, d1, f1, dst, 0, NULL, NULL, err, errsz);
+}
+
+/* load_tensor for the layer matrices, which may be stored int8 (then
+ * with "<name>_scale", F32 [d0]): 1 when it was (q, s then receive the
+ * values and scales when not NULL, dst their products), 0 when it was a
+ * float tensor, -1 with err. */
+static int load_tensor_q(const shards *sh, const char *dir, const char *name, int64_t d0, const char *f0,
+			 int64_t d1, const char *f1, float *dst, int may_q, int8_t *q, float *s, char *err,
+			 size_t errsz)
+{
 	const tl_st_file *f = NULL;
 	const tl_st_tensor *t = find(sh, name, &f);
 	if (!t)
 		return tl_errf(err, errsz, "%s: tensor '%s' missing from the checkpoint", dir, name);
+	if (t->dtype == TL_ST_I8) {
+		if (!may_q || !d1)
+			return tl_errf(err, errsz, "%s: tensor '%s' is I8: only the layers' weight matrices may be quantized",
+				       f->path, t->name);
+		if (t->ndim != 2 || t->shape[0] != d0 || t->shape[1] != d1)
+			return tl_errf(err, errsz, "%s: tensor '%s' does not have shape [%lld, %lld] from config.json",
+				       f->path, t->name, (long long)d0, (long long)d1);
+		char sn[300];
+		snprintf(sn, sizeof sn, "%s_scale", name);
+		const tl_st_file *sf = NULL;
+		const tl_st_tensor *st = find(sh, sn, &sf);
+		if (!st)
+			return tl_errf(err, errsz, "%s: tensor '%s' is I8 but its scales '%s' are missing", f->path, t->name,
+				       sn);
+		if (st->dtype != TL_ST_F32 || st->ndim != 1 || st->shape[0] != d0) {
+			char got[128] = "", *g = got;
+			for (int i = 0; i < st->ndim && g < got + sizeof got - 24; i++)
+				g += sprintf(g, "%s%lld", i ? ", " : "", (long long)st->shape[i]);
+			return tl_errf(err, errsz,
+				       "%s: tensor '%s' is %s [%s], expected F32 [%lld] (one scale per output channel of '%s')",
+				       sf->path, st->name, tl_st_dtype_name(st->dtype), got, (long long)d0, t->name);
+		}
+		if (dst) {
+			const int8_t *qv = tl_st_bytes(f, t);
+			float *sv = s ? s : tl_xmalloc((size_t)d0 * sizeof *sv);
+			if (tl_st_read_f32(sf, st, sv, err, errsz) < 0)
+				return -1;
+			for (int64_t o = 0; o < d0; o++)
+				for (int64_t k = 0; k < d1; k++)
+					dst[o * d1 + k] = (float)qv[o * d1 + k] * sv[o];
+			if (q)
+				memcpy(q, qv, (size_t)(d0 * d1));
+			if (!s)
+				free(sv);
+		}
+		return 1;
+	}
 	if (t->ndim == (d1 ? 2 : 1)) {
 		int i = t->shape[0] != d0 ? 0 : d1 && t->shape[1] != d1 ? 1 : -1;
 		if (i >= 0) {
@@ -207,7 +259,7 @@ static int load_tensor(const shards *sh, const char *dir, const char *name, int6
 		return tl_errf(err, errsz, "%s: tensor '%s' has shape [%s], expected [%lld] from config.json", f->path,
 			    t->name, got, (long long)d0);
 	}
-	return dst ? tl_st_read_f32(f, t, dst, err, errsz) : 0;
+	return dst ? tl_st_read_f32(f, t, dst, err, errsz) : 0; /* 0: not quantized */
 }
 
 /* Bounds of the config.json sizes that no tensor shape pins down alone
@@ -282,6 +334,16 @@ static int load_weights(tl_bert *m, const shards *sh, float *host, char *err, si
 		if (load_tensor(sh, dir, nm, d0, f0, d1, f1, host ? (dst) : NULL, err, errsz) < 0) \
 			return -1;                                                          \
 	} while (0)
+#define LOADQ(nm, d0, f0, d1, f1, dst, j, qoff, soff)                                                  \
+	do {                                                                                          \
+		int r_ = load_tensor_q(sh, dir, nm, d0, f0, d1, f1, host ? (dst) : NULL, 1,                 \
+				       host && m->q8[j] ? m->q8[j] + (qoff) : NULL,                          \
+				       host && m->q8s[j] ? m->q8s[j] + (soff) : NULL, err, errsz);           \
+		if (r_ < 0)                                                                           \
+			return -1;                                                                    \
+		nq += r_;                                                                             \
+	} while (0)
+	int nq = 0;
 #define HS "hidden_size"
 	LOAD("embeddings.word_embeddings.weight", c->vocab_size, "vocab_size", C, HS, p.wte);
 	LOAD("embeddings.position_embeddings.weight", c->max_pos, "max_position_embeddings", C, HS, p.wpe);
@@ -292,7 +354,8 @@ static int load_weights(tl_bert *m, const shards *sh, float *host, char *err, si
 	for (int l = 0; l < c->L; l++) {
 		for (int j = 0; j < 3; j++) {
 			snprintf(name, sizeof name, "encoder.layer.%d.attention.self.%s.weight", l, qkv[j]);
-			LOAD(name, C, HS, C, HS, p.qkvw + ((size_t)l * 3 + j) * C * C);
+			LOADQ(name, C, HS, C, HS, p.qkvw + ((size_t)l * 3 + j) * C * C, 0, ((size_t)l * 3 + j) * C * C,
+			      ((size_t)l * 3 + j) * C);
 			snprintf(name, sizeof name, "encoder.layer.%d.attention.self.%s.bias", l, qkv[j]);
 			LOAD(name, C, HS, 0, NULL, p.qkvb + ((size_t)l * 3 + j) * C);
 		}
@@ -302,13 +365,16 @@ static int load_weights(tl_bert *m, const shards *sh, float *host, char *err, si
 		LOAD(name, d0, f0, d1, f1, dst);                               \
 	} while (0)
 #define IS "intermediate_size"
-		LAYER("attention.output.dense.weight", C, HS, C, HS, p.attprojw + (size_t)l * C * C);
+		snprintf(name, sizeof name, "encoder.layer.%d.attention.output.dense.weight", l);
+		LOADQ(name, C, HS, C, HS, p.attprojw + (size_t)l * C * C, 1, (size_t)l * C * C, (size_t)l * C);
 		LAYER("attention.output.dense.bias", C, HS, 0, NULL, p.attprojb + (size_t)l * C);
 		LAYER("attention.output.LayerNorm.weight", C, HS, 0, NULL, p.ln1w + (size_t)l * C);
 		LAYER("attention.output.LayerNorm.bias", C, HS, 0, NULL, p.ln1b + (size_t)l * C);
-		LAYER("intermediate.dense.weight", I, IS, C, HS, p.fcw + (size_t)l * I * C);
+		snprintf(name, sizeof name, "encoder.layer.%d.intermediate.dense.weight", l);
+		LOADQ(name, I, IS, C, HS, p.fcw + (size_t)l * I * C, 2, (size_t)l * I * C, (size_t)l * I);
 		LAYER("intermediate.dense.bias", I, IS, 0, NULL, p.fcb + (size_t)l * I);
-		LAYER("output.dense.weight", C, HS, I, IS, p.fcprojw + (size_t)l * C * I);
+		snprintf(name, sizeof name, "encoder.layer.%d.output.dense.weight", l);
+		LOADQ(name, C, HS, I, IS, p.fcprojw + (size_t)l * C * I, 3, (size_t)l * C * I, (size_t)l * C);
 		LAYER("output.dense.bias", C, HS, 0, NULL, p.fcprojb + (size_t)l * C);
 		LAYER("output.LayerNorm.weight", C, HS, 0, NULL, p.ln2w + (size_t)l * C);
 		LAYER("output.LayerNorm.bias", C, HS, 0, NULL, p.ln2b + (size_t)l * C);
@@ -325,6 +391,12 @@ static int load_weights(tl_bert *m, const shards *sh, float *host, char *err, si
 	}
 #undef HS
 #undef LOAD
+#undef LOADQ
+	if (nq && nq != 6 * c->L)
+		return tl_errf(err, errsz, "%s: %d of the %d layer weight matrices are I8: quantize all or none (tl-quantize)",
+			       dir, nq, 6 * c->L);
+	if (!host)
+		m->quantized = nq > 0;
 	return 0;
 }
 
@@ -353,6 +425,15 @@ static tl_bert *load(const char *dir, const json_t *cfg, const tl_kernels *k, in
 	m->nparams = 0;
 	for (int i = 0; i < TL_BERT_NPARAMS; i++)
 		m->nparams += m->param_sizes[i];
+	if (m->quantized) {
+		size_t C = (size_t)m->cfg.C, I = (size_t)m->cfg.I, L = (size_t)m->cfg.L;
+		size_t oc[4] = {3 * C, C, I, C}, ic[4] = {C, C, C, I};
+		for (int j = 0; j < 4; j++) {
+			m->q8[j] = tl_xmalloc(L * oc[j] * ic[j]);
+			m->q8s[j] = tl_xmalloc(L * oc[j] * sizeof(float));
+		}
+		m->precision = TL_PREC_INT8;
+	}
 	m->arena = m->k->alloc(m->nparams * sizeof(float));
 	host = m->k->host_memory ? m->arena : tl_xmalloc(m->nparams * sizeof(float));
 	if (load_weights(m, &sh, host, err, errsz) < 0)
@@ -393,11 +474,37 @@ static void layer_mats(const tl_bert *m, int l, float *w[4], int ic[4], int oc[4
 	w[3] = p->fcprojw + l * C * I, ic[3] = (int)I, oc[3] = (int)C;
 }
 
-/* Prepare (on) or restore (off) every layer's four matrices. */
+/* Prepare (on) or restore (off) every layer's four matrices: in place at
+ * fp32, as copies (m->lp) at a lower precision. */
 static void set_prepared(tl_bert *m, int on)
 {
 	if (m->prepared == on)
 		return;
+	if (m->precision != TL_PREC_FP32) {
+		for (int l = 0; l < m->cfg.L; l++) {
+			float *w[4];
+			int ic[4], oc[4];
+			layer_mats(m, l, w, ic, oc);
+			for (int j = 0; j < 4; j++)
+				if (on) {
+					if (!m->lp)
+						m->lp = tl_xcalloc((size_t)4 * m->cfg.L, sizeof *m->lp);
+					m->lp[4 * l + j] =
+						m->quantized && m->precision == TL_PREC_INT8 && m->k->matmul_prepare_q8
+							? m->k->matmul_prepare_q8(m->q8[j] + (size_t)l * oc[j] * ic[j],
+										 m->q8s[j] + (size_t)l * oc[j], ic[j], oc[j])
+							: m->k->matmul_prepare_prec(w[j], ic[j], oc[j], m->precision);
+				} else if (m->lp) {
+					m->k->matmul_free_prec(m->lp[4 * l + j]);
+				}
+		}
+		if (!on) {
+			free(m->lp);
+			m->lp = NULL;
+		}
+		m->prepared = on;
+		return;
+	}
 	for (int l = 0; l < m->cfg.L; l++) {
 		float *w[4];
 		int ic[4], oc[4];
@@ -413,9 +520,47 @@ static void set_prepared(tl_bert *m, int on)
 	m->prepared = on;
 }
 
+static void drop_q8(tl_bert *m)
+{
+	for (int j = 0; j < 4; j++) {
+		free(m->q8[j]);
+		free(m->q8s[j]);
+		m->q8[j] = NULL;
+		m->q8s[j] = NULL;
+	}
+	m->quantized = 0;
+}
+
 void tl_bert_unprepare(tl_bert *m)
 {
 	set_prepared(m, 0);
+	drop_q8(m); /* the weights may change: int8 quantizes them again */
+}
+
+int tl_bert_set_precision(tl_bert *m, int prec, char *err, size_t errsz)
+{
+	if (prec != TL_PREC_FP32 && prec != TL_PREC_BF16 && prec != TL_PREC_INT8)
+		return tl_errf(err, errsz, "unknown precision %d", prec);
+	if (prec != TL_PREC_FP32 && !m->k->matmul_prepare_prec)
+		return tl_errf(err, errsz, "backend %s has no %s products", m->k->name, tl_precision_name(prec));
+	if (prec == m->precision)
+		return 0;
+	set_prepared(m, 0);
+	m->precision = prec;
+	return 0;
+}
+
+/* out = act(inp W^T + bias) with matrix j of layer l at the model's
+ * precision */
+static void layer_mm(tl_bert *m, int l, int j, float *out, const float *inp, const float *bias, int N, int act)
+{
+	float *w[4];
+	int ic[4], oc[4];
+	layer_mats(m, l, w, ic, oc);
+	if (m->precision != TL_PREC_FP32)
+		m->k->matmul_forward_prec(out, inp, m->lp[4 * l + j], bias, N, ic[j], oc[j], act);
+	else
+		m->k->matmul_forward_prepared(out, inp, w[j], m->prep[j], bias, N, ic[j], oc[j], act);
 }
 
 void tl_bert_free(tl_bert *m)
@@ -423,6 +568,10 @@ void tl_bert_free(tl_bert *m)
 	if (!m)
 		return;
 	if (m->k) {
+		if (m->lp)
+			for (int i = 0; i < 4 * m->cfg.L; i++)
+				m->k->matmul_free_prec(m->lp[i]);
+		free(m->lp);
 		if (m->arena)
 			m->k->free(m->arena);
 		if (m->acts_arena)
@@ -430,6 +579,7 @@ void tl_bert_free(tl_bert *m)
 		if (m->ids)
 			m->k->free(m->ids);
 	}
+	drop_q8(m);
 	free(m->dir);
 	free(m);
 }
@@ -531,21 +681,17 @@ static void forward(tl_bert *m, const int32_t *ids, const int32_t *type_ids, con
 		size_t lC = (size_t)l * C, lI = (size_t)l * I;
 		int last1 = first_only && l == upto - 1, R = last1 ? B : N;
 		float *x = a->x;
-		k->matmul_forward_prepared(a->qkv, a->x, p->qkvw + lC * 3 * C, m->prep[0], p->qkvb + lC * 3, N, C,
-					   3 * C, TL_ACT_NONE);
+		layer_mm(m, l, 0, a->qkv, a->x, p->qkvb + lC * 3, N, TL_ACT_NONE);
 		k->attention_forward_packed(a->atty, a->qkv, m->lens, B, C, NH, last1);
 		if (last1) {
 			k->pack_rows(a->first, a->x, m->lens, B, T, C, TL_ROWS_FIRST);
 			x = a->first;
 		}
-		k->matmul_forward_prepared(a->proj, a->atty, p->attprojw + lC * C, m->prep[1], NULL, R, C, C,
-					   TL_ACT_NONE);
+		layer_mm(m, l, 1, a->proj, a->atty, NULL, R, TL_ACT_NONE);
 		k->add_layernorm_forward(a->ln1, x, a->proj, p->attprojb + lC, p->ln1w + lC, p->ln1b + lC, R, C,
 					 c->eps);
-		k->matmul_forward_prepared(a->fch, a->ln1, p->fcw + lI * C, m->prep[2], p->fcb + lI, R, C, I,
-					   TL_ACT_GELU);
-		k->matmul_forward_prepared(a->proj, a->fch, p->fcprojw + lC * I, m->prep[3], NULL, R, I, C,
-					   TL_ACT_NONE);
+		layer_mm(m, l, 2, a->fch, a->ln1, p->fcb + lI, R, TL_ACT_GELU);
+		layer_mm(m, l, 3, a->proj, a->fch, NULL, R, TL_ACT_NONE);
 		k->add_layernorm_forward(x, a->ln1, a->proj, p->fcprojb + lC, p->ln2w + lC, p->ln2b + lC, R, C,
 					 c->eps);
 	}
@@ -851,4 +997,16 @@ tl_classifier *tl_bert_classifier_load_device(const char *dir, const void *confi
 	c->impl = b;
 	memcpy(c->vocab_sha256, b->m->vocab_sha256, sizeof c->vocab_sha256);
 	return c;
+}
+
+int tl_bert_classifier_set_precision(tl_classifier *c, int prec, char *err, size_t errsz)
+{
+	if (strcmp(c->kind, "bert")) {
+		if (prec == TL_PREC_FP32)
+			return 0;
+		return tl_errf(err, errsz, "--precision %s: a %s model has no such products (BERT models only)",
+			       tl_precision_name(prec), c->kind);
+	}
+	bert_cls *b = c->impl;
+	return tl_bert_set_precision(b->m, prec, err, errsz);
 }

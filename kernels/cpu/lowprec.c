@@ -1,0 +1,591 @@
+/* kernels/cpu/lowprec.c - products at bf16 and int8 on weights prepared
+ * once (kernels.h: matmul_prepare_prec, matmul_forward_prec), and the
+ * same entry at fp32 (a prepared copy for gemm.c).
+ *
+ * bf16: the weight is rounded to bf16 once (round to nearest even), the
+ * activations at every call; the micro-kernel multiplies pairs with
+ * vdpbf16ps (AVX512-BF16) into fp32 accumulators. Without BF16 the
+ * AVX-512F kernel takes the same bf16 values apart into fp32 and does the
+ * two FMAs per pair in the instruction's order (odd element, then even:
+ * the products of two bf16 are exact in fp32, so each step rounds once, as
+ * the instruction does); it matches vdpbf16ps bit for bit except where
+ * that flushes denormals (inputs or results below 2^-126), which
+ * tests/unit/test_lowprec.c checks on random data.
+ *
+ * int8: weights symmetric per output channel (q = round(w / s), s =
+ * max|w| / 127, |q| <= 127), with the sum over k of each channel's q
+ * (colsum) kept; activations quantized per row at run time to u8 with a
+ * zero point z over [min(0, min x), max(0, max x)] (ONNX Runtime's dynamic
+ * quantization, per row instead of per tensor): sa = (max - min) / 255,
+ * u = clamp(round(x / sa) + z, 0, 255). Then
+ *   y = (float)(sum_k u w_q - z colsum) * (sa s) + bias (then GELU)
+ * with an exact int32 sum: vpdpbusd (AVX512-VNNI), or on AVX-512BW the
+ * bytes widened to 16 bits and vpmaddwd (no saturation: vpmaddubsw's would
+ * clip), or the C reference; all three give the same bits.
+ *
+ * Blocking: the whole K at once (a row of A is at most a few KiB: 12 rows
+ * stay in L1), panels of 32 outputs, 8 panels per column block (the
+ * block's weights stay in L2), tiles of 12 rows over the block. Output
+ * row n depends on input row n only; threads take whole tiles. */
+#include "kernels/cpu/lowprec.h"
+#include "kernels/cpu/cpu.h"
+#include "kernels/cpu/gemm.h"
+#include "kernels/cpu/vmath512.h"
+#include "tl/util.h"
+
+#include <immintrin.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NR 32
+#define MR 12
+#define NCP 8 /* panels per column block */
+
+#define TGT_F __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
+#define TGT_BF __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma,avx512bf16")))
+#define TGT_VNNI __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma,avx512vnni")))
+
+int tl_precision_parse(const char *s)
+{
+	if (!s)
+		return -1;
+	if (!strcmp(s, "fp32"))
+		return TL_PREC_FP32;
+	if (!strcmp(s, "bf16"))
+		return TL_PREC_BF16;
+	if (!strcmp(s, "int8"))
+		return TL_PREC_INT8;
+	return -1;
+}
+
+const char *tl_precision_name(int prec)
+{
+	return prec == TL_PREC_BF16 ? "bf16" : prec == TL_PREC_INT8 ? "int8" : prec == TL_PREC_FP32 ? "fp32" : "?";
+}
+
+int tl_cpu_prec_path_ok(int prec, int path)
+{
+	if (path == TL_LP_REF)
+		return 1;
+	if (path == TL_LP_AVX512)
+		return tl_isa_has(TL_FEAT_AVX512);
+	if (path == TL_LP_DP)
+		return tl_isa_has(prec == TL_PREC_BF16 ? TL_FEAT_BF16 : TL_FEAT_VNNI);
+	return 0;
+}
+
+uint16_t tl_cpu_f2bf(float x)
+{
+	uint32_t u;
+	memcpy(&u, &x, sizeof u);
+	if ((u & 0x7fffffffu) > 0x7f800000u)
+		return (uint16_t)((u >> 16) | 0x40);
+	u += 0x7fffu + ((u >> 16) & 1);
+	return (uint16_t)(u >> 16);
+}
+
+static inline float bf_lo(uint32_t w)
+{
+	uint32_t u = w << 16;
+	float f;
+	memcpy(&f, &u, sizeof f);
+	return f;
+}
+
+static inline float bf_hi(uint32_t w)
+{
+	uint32_t u = w & 0xffff0000u;
+	float f;
+	memcpy(&f, &u, sizeof f);
+	return f;
+}
+
+/* ---------------- preparation ---------------- */
+
+/* Store row o of an int8 weight (q, scale) into the prepared layout. */
+static void put_int8_row(tl_cpu_prec_w *p, int o, const int8_t *q, float s)
+{
+	size_t G = (size_t)p->G;
+	uint32_t *dst = p->w + (size_t)(o / NR) * G * NR + o % NR;
+	int32_t sum = 0;
+	for (size_t g = 0; g < G; g++) {
+		uint32_t word = 0;
+		for (int j = 0; j < 4; j++) {
+			int k = 4 * (int)g + j, v = k < p->IC ? q[k] : 0;
+			sum += v;
+			word |= (uint32_t)(uint8_t)(int8_t)v << (8 * j);
+		}
+		dst[g * NR] = word;
+	}
+	p->scale[o] = s;
+	p->colsum[o] = sum;
+}
+
+static tl_cpu_prec_w *new_prec(int IC, int OC, int prec)
+{
+	tl_cpu_prec_w *p = tl_xcalloc(1, sizeof *p);
+	p->prec = prec;
+	p->IC = IC;
+	p->OC = OC;
+	int gs = prec == TL_PREC_BF16 ? 2 : 4;
+	p->G = (IC + gs - 1) / gs;
+	p->OCp = (OC + NR - 1) / NR * NR;
+	p->w = tl_cpu_alloc((size_t)p->OCp * p->G * sizeof(uint32_t));
+	if (prec == TL_PREC_INT8) {
+		p->scale = tl_cpu_alloc((size_t)p->OCp * sizeof(float));
+		p->colsum = tl_cpu_alloc((size_t)p->OCp * sizeof(int32_t));
+	}
+	p->path = tl_cpu_prec_path_ok(prec, TL_LP_DP) ? TL_LP_DP
+		  : tl_cpu_prec_path_ok(prec, TL_LP_AVX512) ? TL_LP_AVX512
+							     : TL_LP_REF;
+	return p;
+}
+
+void tl_quantize_row(int8_t *q, float *scale, const float *w, int IC)
+{
+	float m = 0;
+	for (int k = 0; k < IC; k++)
+		m = fabsf(w[k]) > m ? fabsf(w[k]) : m;
+	float s = m / 127.0f;
+	for (int k = 0; k < IC; k++) {
+		int v = 0;
+		if (s > 0) {
+			v = (int)nearbyintf(w[k] / s);
+			v = v < -127 ? -127 : v > 127 ? 127 : v;
+		}
+		q[k] = (int8_t)v;
+	}
+	*scale = s;
+}
+
+void *tl_cpu_matmul_prepare_prec(const float *w, int IC, int OC, int prec)
+{
+	if (prec != TL_PREC_BF16 && prec != TL_PREC_INT8) {
+		tl_cpu_prec_w *p = tl_xcalloc(1, sizeof *p);
+		p->prec = TL_PREC_FP32;
+		p->IC = IC;
+		p->OC = OC;
+		p->fw = tl_cpu_alloc((size_t)IC * OC * sizeof(float));
+		memcpy(p->fw, w, (size_t)IC * OC * sizeof(float));
+		p->tag = tl_cpu_gemm_prepare(p->fw, IC, OC);
+		return p;
+	}
+	tl_cpu_prec_w *p = new_prec(IC, OC, prec);
+	size_t G = (size_t)p->G;
+	int8_t *q = prec == TL_PREC_INT8 ? tl_xmalloc((size_t)IC) : NULL;
+	for (int o = 0; o < OC; o++) {
+		const float *r = w + (size_t)o * IC;
+		if (prec == TL_PREC_INT8) {
+			float s;
+			tl_quantize_row(q, &s, r, IC);
+			put_int8_row(p, o, q, s);
+			continue;
+		}
+		uint32_t *dst = p->w + (size_t)(o / NR) * G * NR + o % NR;
+		for (size_t g = 0; g < G; g++) {
+			int k = 2 * (int)g;
+			uint32_t lo = tl_cpu_f2bf(r[k]), hi = k + 1 < IC ? tl_cpu_f2bf(r[k + 1]) : 0;
+			dst[g * NR] = lo | hi << 16;
+		}
+	}
+	free(q);
+	return p;
+}
+
+void *tl_cpu_matmul_prepare_q8(const int8_t *q, const float *scale, int IC, int OC)
+{
+	tl_cpu_prec_w *p = new_prec(IC, OC, TL_PREC_INT8);
+	for (int o = 0; o < OC; o++)
+		put_int8_row(p, o, q + (size_t)o * IC, scale[o]);
+	return p;
+}
+
+void tl_cpu_matmul_free_prec(void *pw)
+{
+	tl_cpu_prec_w *p = pw;
+	if (!p)
+		return;
+	tl_cpu_free(p->w);
+	tl_cpu_free(p->scale);
+	tl_cpu_free(p->colsum);
+	tl_cpu_free(p->fw);
+	free(p);
+}
+
+/* ---------------- activations ---------------- */
+
+static void bf16_row(uint32_t *dst, const float *x, int IC, int G)
+{
+	for (int g = 0; g < G; g++) {
+		int k = 2 * g;
+		uint32_t lo = tl_cpu_f2bf(x[k]), hi = k + 1 < IC ? tl_cpu_f2bf(x[k + 1]) : 0;
+		dst[g] = lo | hi << 16;
+	}
+}
+
+static void int8_row(uint32_t *dst, float *sa, int32_t *zp, const float *x, int IC, int G)
+{
+	float mn = 0, mx = 0;
+	for (int k = 0; k < IC; k++) {
+		mn = x[k] < mn ? x[k] : mn;
+		mx = x[k] > mx ? x[k] : mx;
+	}
+	float s = (mx - mn) / 255.0f;
+	if (!(s > 0) || !isfinite(s))
+		s = 1.0f;
+	float inv = 1.0f / s;
+	int z = (int)nearbyintf(-mn * inv);
+	z = z < 0 ? 0 : z > 255 ? 255 : z;
+	uint8_t *b = (uint8_t *)dst;
+	for (int k = 0; k < IC; k++) {
+		float v = x[k] * inv;
+		v = v < -512.0f ? -512.0f : v > 512.0f ? 512.0f : v; /* NaN: below */
+		int q = v == v ? (int)nearbyintf(v) + z : z;
+		b[k] = (uint8_t)(q < 0 ? 0 : q > 255 ? 255 : q);
+	}
+	for (int k = IC; k < 4 * G; k++)
+		b[k] = (uint8_t)z;
+	*sa = s;
+	*zp = z;
+}
+
+/* The same two conversions on AVX-512F, bit for bit (integer rounding of
+ * the bf16, RNE roundscale for nearbyintf, exact min/max): the scalar
+ * forms above are the reference, used on the REF path. */
+TGT_F static void bf16_row_v(uint32_t *dst, const float *x, int IC, int G)
+{
+	int g = 0;
+	const __m512i one = _mm512_set1_epi32(1), r = _mm512_set1_epi32(0x7fff), abs = _mm512_set1_epi32(0x7fffffff);
+	const __m512i inf = _mm512_set1_epi32(0x7f800000), qb = _mm512_set1_epi32(0x40);
+	for (; 2 * g + 32 <= IC; g += 16) {
+		__m512i u[2];
+		for (int h = 0; h < 2; h++) {
+			__m512i v = _mm512_loadu_si512(x + 2 * g + 16 * h);
+			__mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(v, abs), inf);
+			__m512i t = _mm512_add_epi32(v, _mm512_add_epi32(r, _mm512_and_si512(_mm512_srli_epi32(v, 16), one)));
+			t = _mm512_srli_epi32(t, 16);
+			u[h] = _mm512_mask_or_epi32(t, nan, _mm512_srli_epi32(v, 16), qb);
+		}
+		/* pairs: element 2i low half, 2i+1 high half */
+		__m256i lo = _mm512_cvtepi32_epi16(u[0]), hi = _mm512_cvtepi32_epi16(u[1]);
+		_mm512_storeu_si512(dst + g, _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1));
+	}
+	for (; g < G; g++) {
+		int k = 2 * g;
+		uint32_t lo = tl_cpu_f2bf(x[k]), hi = k + 1 < IC ? tl_cpu_f2bf(x[k + 1]) : 0;
+		dst[g] = lo | hi << 16;
+	}
+}
+
+TGT_F static void int8_row_v(uint32_t *dst, float *sa, int32_t *zp, const float *x, int IC, int G)
+{
+	__m512 vmn = _mm512_setzero_ps(), vmx = _mm512_setzero_ps();
+	int k = 0;
+	for (; k + 16 <= IC; k += 16) {
+		__m512 v = _mm512_loadu_ps(x + k);
+		vmn = _mm512_min_ps(vmn, v);
+		vmx = _mm512_max_ps(vmx, v);
+	}
+	float mn = _mm512_reduce_min_ps(vmn), mx = _mm512_reduce_max_ps(vmx);
+	for (; k < IC; k++) {
+		mn = x[k] < mn ? x[k] : mn;
+		mx = x[k] > mx ? x[k] : mx;
+	}
+	float s = (mx - mn) / 255.0f;
+	if (!(s > 0) || !isfinite(s))
+		s = 1.0f;
+	float inv = 1.0f / s;
+	int z = (int)nearbyintf(-mn * inv);
+	z = z < 0 ? 0 : z > 255 ? 255 : z;
+	uint8_t *b = (uint8_t *)dst;
+	const __m512 vi = _mm512_set1_ps(inv), lo = _mm512_set1_ps(-512.0f), hi = _mm512_set1_ps(512.0f);
+	const __m512i vz = _mm512_set1_epi32(z), z0 = _mm512_setzero_si512(), z255 = _mm512_set1_epi32(255);
+	for (k = 0; k + 16 <= IC; k += 16) {
+		__m512 v = _mm512_mul_ps(_mm512_loadu_ps(x + k), vi);
+		v = _mm512_min_ps(hi, _mm512_max_ps(lo, v)); /* NaN: -512 here (the scalar form: z); never in practice */
+		__m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_roundscale_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)), vz);
+		q = _mm512_min_epi32(z255, _mm512_max_epi32(z0, q));
+		_mm_storeu_si128((__m128i *)(b + k), _mm512_cvtepi32_epi8(q));
+	}
+	for (; k < IC; k++) {
+		float v = x[k] * inv;
+		v = v < -512.0f ? -512.0f : v > 512.0f ? 512.0f : v;
+		int q = v == v ? (int)nearbyintf(v) + z : z;
+		b[k] = (uint8_t)(q < 0 ? 0 : q > 255 ? 255 : q);
+	}
+	for (k = IC; k < 4 * G; k++)
+		b[k] = (uint8_t)z;
+	*sa = s;
+	*zp = z;
+}
+
+/* ---------------- micro-kernels ----------------
+ * C[rows, cols] (row stride ldc) = epilogue(A[MR rows of G words] . B[G x
+ * 32 words]); cols in 1..32 (masked stores). */
+
+typedef struct {
+	const float *bias, *scale; /* bias NULL: none; scale: int8 */
+	const int32_t *colsum;     /* int8 */
+	const float *sa;           /* int8: [rows] */
+	const int32_t *zp;         /* int8: [rows] */
+	int act;
+} epi;
+
+static inline __mmask16 mask_of(int cols, int v)
+{
+	int n = cols - 16 * v;
+	return n >= 16 ? (__mmask16)0xffff : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
+}
+
+TGT_F static inline __attribute__((always_inline)) void store_f(float *C, size_t ldc, __m512 acc[MR][2], int rows,
+								 int cols, const epi *e)
+{
+#pragma GCC unroll 2
+	for (int v = 0; v < 2; v++) {
+		__mmask16 m = mask_of(cols, v);
+		__m512 bb = e->bias ? _mm512_maskz_loadu_ps(m, e->bias + 16 * v) : _mm512_setzero_ps();
+#pragma GCC unroll 12
+		for (int r = 0; r < MR; r++) {
+			if (r >= rows || !m)
+				break;
+			__m512 x = acc[r][v];
+			if (e->bias)
+				x = _mm512_add_ps(x, bb);
+			if (e->act == TL_ACT_GELU)
+				x = tl_vgelu512(x);
+			_mm512_mask_storeu_ps(C + r * ldc + 16 * v, m, x);
+		}
+	}
+}
+
+TGT_F static inline __attribute__((always_inline)) void store_i(float *C, size_t ldc, __m512i acc[MR][2], int rows,
+								 int cols, const epi *e)
+{
+#pragma GCC unroll 2
+	for (int v = 0; v < 2; v++) {
+		__mmask16 m = mask_of(cols, v);
+		__m512 bb = e->bias ? _mm512_maskz_loadu_ps(m, e->bias + 16 * v) : _mm512_setzero_ps();
+		__m512 sw = _mm512_maskz_loadu_ps(m, e->scale + 16 * v);
+		__m512i cs = _mm512_maskz_loadu_epi32(m, e->colsum + 16 * v);
+#pragma GCC unroll 12
+		for (int r = 0; r < MR; r++) {
+			if (r >= rows || !m)
+				break;
+			__m512i c = _mm512_sub_epi32(acc[r][v], _mm512_mullo_epi32(_mm512_set1_epi32(e->zp[r]), cs));
+			__m512 s = _mm512_mul_ps(_mm512_set1_ps(e->sa[r]), sw);
+			__m512 x = _mm512_mul_ps(_mm512_cvtepi32_ps(c), s);
+			if (e->bias)
+				x = _mm512_add_ps(x, bb);
+			if (e->act == TL_ACT_GELU)
+				x = tl_vgelu512(x);
+			_mm512_mask_storeu_ps(C + r * ldc + 16 * v, m, x);
+		}
+	}
+}
+
+TGT_BF static void kern_bf16_dp(float *C, size_t ldc, const uint32_t *A, int G, const uint32_t *B, int rows,
+				int cols, const epi *e)
+{
+	__m512 acc[MR][2];
+#pragma GCC unroll 12
+	for (int r = 0; r < MR; r++)
+		acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+	for (int g = 0; g < G; g++) {
+		__m512bh b0 = (__m512bh)_mm512_loadu_si512(B + (size_t)g * NR);
+		__m512bh b1 = (__m512bh)_mm512_loadu_si512(B + (size_t)g * NR + 16);
+		_mm_prefetch((const char *)(B + (size_t)(g + 8) * NR), _MM_HINT_T0);
+		_mm_prefetch((const char *)(B + (size_t)(g + 8) * NR + 16), _MM_HINT_T0);
+#pragma GCC unroll 12
+		for (int r = 0; r < MR; r++) {
+			__m512bh a = (__m512bh)_mm512_set1_epi32((int)A[(size_t)r * G + g]);
+			acc[r][0] = _mm512_dpbf16_ps(acc[r][0], a, b0);
+			acc[r][1] = _mm512_dpbf16_ps(acc[r][1], a, b1);
+		}
+	}
+	store_f(C, ldc, acc, rows, cols, e);
+}
+
+TGT_F static void kern_bf16_f(float *C, size_t ldc, const uint32_t *A, int G, const uint32_t *B, int rows,
+			      int cols, const epi *e)
+{
+	__m512 acc[MR][2];
+	const __m512i hi = _mm512_set1_epi32((int)0xffff0000u);
+#pragma GCC unroll 12
+	for (int r = 0; r < MR; r++)
+		acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+	for (int g = 0; g < G; g++) {
+		__m512i w0 = _mm512_loadu_si512(B + (size_t)g * NR), w1 = _mm512_loadu_si512(B + (size_t)g * NR + 16);
+		__m512 e0 = _mm512_castsi512_ps(_mm512_slli_epi32(w0, 16));
+		__m512 o0 = _mm512_castsi512_ps(_mm512_and_si512(w0, hi));
+		__m512 e1 = _mm512_castsi512_ps(_mm512_slli_epi32(w1, 16));
+		__m512 o1 = _mm512_castsi512_ps(_mm512_and_si512(w1, hi));
+#pragma GCC unroll 12
+		for (int r = 0; r < MR; r++) {
+			uint32_t a = A[(size_t)r * G + g];
+			__m512 ae = _mm512_set1_ps(bf_lo(a)), ao = _mm512_set1_ps(bf_hi(a));
+			acc[r][0] = _mm512_fmadd_ps(ae, e0, _mm512_fmadd_ps(ao, o0, acc[r][0]));
+			acc[r][1] = _mm512_fmadd_ps(ae, e1, _mm512_fmadd_ps(ao, o1, acc[r][1]));
+		}
+	}
+	store_f(C, ldc, acc, rows, cols, e);
+}
+
+TGT_VNNI static void kern_int8_dp(float *C, size_t ldc, const uint32_t *A, int G, const uint32_t *B, int rows,
+				  int cols, const epi *e)
+{
+	__m512i acc[MR][2];
+#pragma GCC unroll 12
+	for (int r = 0; r < MR; r++)
+		acc[r][0] = acc[r][1] = _mm512_setzero_si512();
+	for (int g = 0; g < G; g++) {
+		__m512i b0 = _mm512_loadu_si512(B + (size_t)g * NR), b1 = _mm512_loadu_si512(B + (size_t)g * NR + 16);
+		_mm_prefetch((const char *)(B + (size_t)(g + 8) * NR), _MM_HINT_T0);
+		_mm_prefetch((const char *)(B + (size_t)(g + 8) * NR + 16), _MM_HINT_T0);
+#pragma GCC unroll 12
+		for (int r = 0; r < MR; r++) {
+			__m512i a = _mm512_set1_epi32((int)A[(size_t)r * G + g]);
+			acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], a, b0);
+			acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], a, b1);
+		}
+	}
+	store_i(C, ldc, acc, rows, cols, e);
+}
+
+TGT_F static void kern_int8_bw(float *C, size_t ldc, const uint32_t *A, int G, const uint32_t *B, int rows,
+			       int cols, const epi *e)
+{
+	__m512i acc[MR][2];
+#pragma GCC unroll 12
+	for (int r = 0; r < MR; r++)
+		acc[r][0] = acc[r][1] = _mm512_setzero_si512();
+	for (int g = 0; g < G; g++) {
+		__m512i w0 = _mm512_loadu_si512(B + (size_t)g * NR), w1 = _mm512_loadu_si512(B + (size_t)g * NR + 16);
+		/* bytes 0, 2 and 1, 3 of each word as signed 16-bit lanes */
+		__m512i l0 = _mm512_srai_epi16(_mm512_slli_epi16(w0, 8), 8), h0 = _mm512_srai_epi16(w0, 8);
+		__m512i l1 = _mm512_srai_epi16(_mm512_slli_epi16(w1, 8), 8), h1 = _mm512_srai_epi16(w1, 8);
+#pragma GCC unroll 12
+		for (int r = 0; r < MR; r++) {
+			uint32_t a = A[(size_t)r * G + g];
+			__m512i al = _mm512_set1_epi32((int)(a & 0x00ff00ffu)), ah = _mm512_set1_epi32((int)((a >> 8) & 0x00ff00ffu));
+			acc[r][0] = _mm512_add_epi32(acc[r][0], _mm512_add_epi32(_mm512_madd_epi16(al, l0), _mm512_madd_epi16(ah, h0)));
+			acc[r][1] = _mm512_add_epi32(acc[r][1], _mm512_add_epi32(_mm512_madd_epi16(al, l1), _mm512_madd_epi16(ah, h1)));
+		}
+	}
+	store_i(C, ldc, acc, rows, cols, e);
+}
+
+/* The C reference of both precisions, on the same layout and in the same
+ * order of operations as the vector kernels. */
+static void kern_ref(int prec, float *C, size_t ldc, const uint32_t *A, int G, const uint32_t *B, int rows,
+		     int cols, const epi *e)
+{
+	for (int r = 0; r < rows; r++)
+		for (int c = 0; c < cols; c++) {
+			const uint32_t *a = A + (size_t)r * G;
+			float x;
+			if (prec == TL_PREC_BF16) {
+				float acc = 0;
+				for (int g = 0; g < G; g++) {
+					uint32_t wa = a[g], wb = B[(size_t)g * NR + c];
+					acc = acc + bf_hi(wa) * bf_hi(wb);
+					acc = acc + bf_lo(wa) * bf_lo(wb);
+				}
+				x = acc;
+			} else {
+				int32_t acc = 0;
+				for (int g = 0; g < G; g++) {
+					uint32_t wa = a[g], wb = B[(size_t)g * NR + c];
+					for (int j = 0; j < 4; j++)
+						acc += (int32_t)(uint8_t)(wa >> (8 * j)) * (int32_t)(int8_t)(uint8_t)(wb >> (8 * j));
+				}
+				acc -= e->zp[r] * e->colsum[c];
+				float s = e->sa[r] * e->scale[c];
+				x = (float)acc * s;
+			}
+			if (e->bias)
+				x = x + e->bias[c];
+			if (e->act == TL_ACT_GELU)
+				x = tl_vgelu(x);
+			C[(size_t)r * ldc + c] = x;
+		}
+}
+
+/* ---------------- driver ---------------- */
+
+/* Rows [0, N) on the calling thread. */
+static void prec_rows(const tl_cpu_prec_w *p, float *out, const float *inp, const float *bias, int N, int act)
+{
+	int G = p->G, Np = (N + MR - 1) / MR * MR;
+	uint32_t *A = tl_cpu_alloc((size_t)Np * G * sizeof(uint32_t));
+	float *sa = NULL;
+	int32_t *zp = NULL;
+	if (p->prec == TL_PREC_INT8) {
+		sa = tl_xcalloc((size_t)Np, sizeof *sa);
+		zp = tl_xcalloc((size_t)Np, sizeof *zp);
+	}
+	int vec = p->path != TL_LP_REF;
+	for (int n = 0; n < N; n++) {
+		uint32_t *a = A + (size_t)n * G;
+		const float *x = inp + (size_t)n * p->IC;
+		if (p->prec == TL_PREC_BF16)
+			(vec ? bf16_row_v : bf16_row)(a, x, p->IC, G);
+		else
+			(vec ? int8_row_v : int8_row)(a, &sa[n], &zp[n], x, p->IC, G);
+	}
+	int OC = p->OC;
+	for (int n0 = 0; n0 < p->OCp; n0 += NR * NCP) {
+		int n1 = n0 + NR * NCP < p->OCp ? n0 + NR * NCP : p->OCp;
+		for (int m0 = 0; m0 < N; m0 += MR) {
+			int rows = N - m0 < MR ? N - m0 : MR;
+			const uint32_t *a = A + (size_t)m0 * G;
+			for (int c0 = n0; c0 < n1; c0 += NR) {
+				int cols = OC - c0 < NR ? OC - c0 : NR;
+				const uint32_t *b = p->w + (size_t)(c0 / NR) * G * NR;
+				float *o = out + (size_t)m0 * OC + c0;
+				epi e = {bias ? bias + c0 : NULL, p->scale ? p->scale + c0 : NULL,
+					 p->colsum ? p->colsum + c0 : NULL, sa ? sa + m0 : NULL, zp ? zp + m0 : NULL, act};
+				if (p->path == TL_LP_REF)
+					kern_ref(p->prec, o, (size_t)OC, a, G, b, rows, cols, &e);
+				else if (p->prec == TL_PREC_BF16)
+					(p->path == TL_LP_DP ? kern_bf16_dp : kern_bf16_f)(o, (size_t)OC, a, G, b, rows, cols, &e);
+				else
+					(p->path == TL_LP_DP ? kern_int8_dp : kern_int8_bw)(o, (size_t)OC, a, G, b, rows, cols, &e);
+			}
+		}
+	}
+	tl_cpu_free(A);
+	free(sa);
+	free(zp);
+}
+
+void tl_cpu_matmul_forward_prec(float *out, const float *inp, const void *pw, const float *bias, int N, int IC,
+				int OC, int act)
+{
+	const tl_cpu_prec_w *p = pw;
+	if (N <= 0)
+		return;
+	if (p->IC != IC || p->OC != OC)
+		tl_oom("matmul_forward_prec: weight prepared as [%d, %d], used as [%d, %d]", p->OC, p->IC, OC, IC);
+	if (p->prec == TL_PREC_FP32) {
+		tl_cpu_matmul_forward_prepared(out, inp, p->fw, p->tag, bias, N, IC, OC, act);
+		return;
+	}
+	int tiles = (N + MR - 1) / MR;
+	int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
+	if (nt > tiles)
+		nt = tiles;
+	if (nt <= 1) {
+		prec_rows(p, out, inp, bias, N, act);
+		return;
+	}
+#pragma omp parallel num_threads(nt)
+	{
+		int t = omp_get_thread_num();
+		int t0 = (int)((long)tiles * t / nt), t1 = (int)((long)tiles * (t + 1) / nt);
+		int r0 = t0 * MR, r1 = t1 * MR < N ? t1 * MR : N;
+		if (r0 < r1)
+			prec_rows(p, out + (size_t)r0 * OC, inp + (size_t)r0 * IC, bias, r1 - r0, act);
+	}
+}

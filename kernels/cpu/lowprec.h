@@ -1,0 +1,45 @@
+/* kernels/cpu/lowprec.h - the CPU backend's low-precision products
+ * (lowprec.c), behind kernels.h's matmul_prepare_prec, matmul_forward_prec
+ * and matmul_free_prec. Private to kernels/cpu and its tests, which run
+ * every kernel path the machine has by setting `path` by hand.
+ *
+ * Layout of a prepared bf16/int8 weight: the input columns in groups of
+ * one 32-bit word (bf16: 2 values, k = 2g in the low half; int8: 4 bytes,
+ * k = 4g + j in byte j; past IC zero), the outputs in panels of 32 (OC
+ * rounded up to OCp, padding zero): w[p G 32 + g 32 + c] holds group g of
+ * output 32 p + c. */
+#ifndef TL_CPU_LOWPREC_H
+#define TL_CPU_LOWPREC_H
+
+#include <stdint.h>
+
+/* Kernel paths, each exact to the layout above:
+ * REF the portable C kernels (every machine);
+ * AVX512 AVX-512F (bf16: the products in fp32 FMA on bf16-rounded values)
+ *   or AVX-512BW (int8: vpmaddwd on bytes widened to 16 bits);
+ * DP the dot-product instructions: vdpbf16ps (AVX512-BF16), vpdpbusd
+ *   (AVX512-VNNI). */
+enum tl_lp_path { TL_LP_REF = 0, TL_LP_AVX512 = 1, TL_LP_DP = 2 };
+
+typedef struct {
+	int prec, IC, OC, OCp, G, path;
+	uint32_t *w;     /* bf16 / int8: the groups, layout above */
+	float *scale;    /* int8: [OCp] per output channel (max |w| / 127; 0 for a zero row) */
+	int32_t *colsum; /* int8: [OCp] sum over k of the quantized weights */
+	float *fw;       /* fp32: a copy of the weight, prepared (tag) by gemm.c */
+	int tag;
+} tl_cpu_prec_w;
+
+/* 1 when a path (enum tl_lp_path) of a precision can run here (the CPU
+ * and $TL_ISA allow it). */
+int tl_cpu_prec_path_ok(int prec, int path);
+/* The bf16 of x, rounded to nearest even (NaN stays a quiet NaN). */
+uint16_t tl_cpu_f2bf(float x);
+
+void *tl_cpu_matmul_prepare_q8(const int8_t *q, const float *scale, int IC, int OC);
+void *tl_cpu_matmul_prepare_prec(const float *weight, int IC, int OC, int prec);
+void tl_cpu_matmul_forward_prec(float *out, const float *inp, const void *pw, const float *bias, int N, int IC,
+				int OC, int act);
+void tl_cpu_matmul_free_prec(void *pw);
+
+#endif

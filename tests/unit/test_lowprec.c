@@ -1,0 +1,257 @@
+/* test_lowprec.c - the bf16 and int8 products (kernels/cpu/lowprec.c) on
+ * every kernel path this machine has, and the instruction-set detection
+ * (kernels/cpu/isa.c).
+ *
+ * For each shape, precision, bias/GELU: each path (C reference, AVX-512
+ * fallback, dot-product instruction) against the double-precision product
+ * of the fp32 inputs, element by element within a bound derived from the
+ * format:
+ *   bf16: x and w are rounded to 8-bit significands (relative error
+ *     u = 2^-8 each, the product of two bf16 exact in fp32), then summed in
+ *     fp32 over K terms: |y - y*| <= (2u + u^2 + 1.01 K 2^-24) sum|x w|
+ *     + 2^-23 (|y*| + |b|).
+ *   int8: with s_a, s_w the scales of the row and channel (recomputed
+ *     here as the kernel defines them), |x - x^| <= s_a (rounding plus the
+ *     zero point's rounding), |w - w^| <= s_w / 2: |y - y*| <=
+ *     sum (|x| s_w / 2 + |w| s_a + s_a s_w / 2), times 1.001, plus 2^-22
+ *     (sum |x w| + |y*| + |b|).
+ *   GELU: its slope is at most 1.13, so the bound times 1.13, plus 1e-6.
+ * The rms error relative to rms |y| is printed against u sqrt(K)-style
+ * expectations for information only.
+ * Exact: the int8 paths equal the C reference bit for bit (integer sums),
+ * and the bf16 AVX-512F fallback equals vdpbf16ps (and the C reference) bit
+ * for bit on these inputs (no denormals). Deterministic: the same bits for
+ * 1, 2 and 3 threads and for a subset of the rows.
+ * A path the machine lacks is reported as SKIP, never as a pass. */
+#include "kernels/cpu/lowprec.h"
+#include "testhelp.h"
+#include "tl/cli.h"
+#include "tl/kernels.h"
+#include "tl/util.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+static const char *const pname[] = {"ref", "avx512", "dp"};
+
+static float *rnd(size_t n, float scale)
+{
+	float *p = tl_xmalloc(n * sizeof *p);
+	for (size_t i = 0; i < n; i++)
+		p[i] = test_frand(&rng) * scale;
+	return p;
+}
+
+static float *run(const tl_kernels *k, void *pw, const float *x, const float *b, int N, int IC, int OC, int act)
+{
+	float *o = tl_xmalloc((size_t)N * OC * sizeof *o);
+	k->matmul_forward_prec(o, x, pw, b, N, IC, OC, act);
+	return o;
+}
+
+static double gelu(double v)
+{
+	return 0.5 * v * (1 + erf(v / sqrt(2.0)));
+}
+
+/* element-wise bound check against the double reference */
+static void check_bounds(const char *what, int prec, const float *y, const float *x, const float *w, const float *b,
+			 int N, int IC, int OC, int act)
+{
+	double worst = 0, se = 0, sy = 0;
+	int bad = 0;
+	float *sw = tl_xmalloc((size_t)OC * sizeof *sw);
+	for (int o = 0; o < OC; o++) {
+		float m = 0;
+		for (int k = 0; k < IC; k++)
+			m = fabsf(w[(size_t)o * IC + k]) > m ? fabsf(w[(size_t)o * IC + k]) : m;
+		sw[o] = m / 127.0f;
+	}
+	for (int n = 0; n < N; n++) {
+		const float *xr = x + (size_t)n * IC;
+		float mn = 0, mx = 0;
+		for (int k = 0; k < IC; k++)
+			mn = xr[k] < mn ? xr[k] : mn, mx = xr[k] > mx ? xr[k] : mx;
+		double sa = (mx - mn) / 255.0;
+		for (int o = 0; o < OC; o++) {
+			const float *wr = w + (size_t)o * IC;
+			double ref = b ? b[o] : 0, sxw = 0, ib = 0;
+			for (int k = 0; k < IC; k++) {
+				ref += (double)xr[k] * wr[k];
+				sxw += fabs((double)xr[k] * wr[k]);
+				ib += fabs(xr[k]) * sw[o] / 2 + fabs(wr[k]) * sa + sa * sw[o] / 2;
+			}
+			double bb = b ? fabs(b[o]) : 0, tol;
+			if (prec == TL_PREC_BF16)
+				tol = (2.0 / 256 + 1.0 / 65536 + 1.01 * IC / 16777216.0) * sxw + (fabs(ref) + bb) / 8388608.0;
+			else
+				tol = 1.001 * ib + (sxw + fabs(ref) + bb) / 4194304.0;
+			if (act) {
+				ref = gelu(ref);
+				tol = 1.13 * tol + 1e-6;
+			}
+			double d = fabs(y[(size_t)n * OC + o] - ref);
+			if (!(d <= tol))
+				bad++;
+			if (d / (tol + 1e-30) > worst)
+				worst = d / (tol + 1e-30);
+			se += d * d;
+			sy += ref * ref;
+		}
+	}
+	printf("%s: max error / bound %.3f, rms error / rms y %.2e: %s\n", what, worst, sqrt(se / (sy + 1e-30)),
+	       bad ? "FAIL" : "ok");
+	CHECK(bad == 0);
+	free(sw);
+}
+
+static int bits_equal(const float *a, const float *b, size_t n, size_t *diff)
+{
+	size_t d = 0;
+	for (size_t i = 0; i < n; i++)
+		d += memcmp(&a[i], &b[i], sizeof(float)) != 0;
+	if (diff)
+		*diff = d;
+	return d == 0;
+}
+
+static void t_shape(const tl_kernels *k, int N, int IC, int OC)
+{
+	float *x = rnd((size_t)N * IC, 1.5f), *w = rnd((size_t)OC * IC, 0.1f), *b = rnd((size_t)OC, 0.5f);
+	for (int prec = TL_PREC_BF16; prec <= TL_PREC_INT8; prec++) {
+		tl_cpu_prec_w *pw = k->matmul_prepare_prec(w, IC, OC, prec);
+		int best = pw->path;
+		for (int act = TL_ACT_NONE; act <= TL_ACT_GELU; act++) {
+			const float *bias = act ? b : (N % 2 ? NULL : b);
+			float *refy = NULL;
+			for (int path = TL_LP_REF; path <= TL_LP_DP; path++) {
+				char what[160];
+				snprintf(what, sizeof what, "%s %s N=%d IC=%d OC=%d %s%s", tl_precision_name(prec), pname[path],
+					 N, IC, OC, bias ? "bias" : "no bias", act ? " GELU" : "");
+				if (!tl_cpu_prec_path_ok(prec, path)) {
+					TEST_SKIP("%s: the CPU lacks this path's instructions", what);
+					continue;
+				}
+				pw->path = path;
+				omp_set_num_threads(1);
+				float *y = run(k, pw, x, bias, N, IC, OC, act);
+				check_bounds(what, prec, y, x, w, bias, N, IC, OC, act);
+				if (!refy) {
+					refy = y;
+				} else {
+					size_t nd;
+					int eq = bits_equal(y, refy, (size_t)N * OC, &nd);
+					printf("%s: bitwise equal to the C reference: %s (%zu differ)\n", what, eq ? "ok" : "FAIL", nd);
+					CHECK(eq);
+				}
+				/* determinism: threads and a subset of the rows */
+				for (int nt = 2; nt <= 3; nt++) {
+					omp_set_num_threads(nt);
+					float *z = run(k, pw, x, bias, N, IC, OC, act);
+					int eq = bits_equal(z, y, (size_t)N * OC, NULL);
+					if (!eq)
+						printf("%s: %d threads differ from 1: FAIL\n", what, nt);
+					CHECK(eq);
+					free(z);
+				}
+				int M = N / 2 + 1;
+				float *z = run(k, pw, x + (size_t)(N - M) * IC, bias, M, IC, OC, act);
+				int eq = bits_equal(z, y + (size_t)(N - M) * OC, (size_t)M * OC, NULL);
+				if (!eq)
+					printf("%s: rows alone differ from the same rows in the batch: FAIL\n", what);
+				CHECK(eq);
+				free(z);
+				if (y != refy)
+					free(y);
+			}
+			free(refy);
+		}
+		pw->path = best;
+		k->matmul_free_prec(pw);
+	}
+	omp_set_num_threads(2);
+	free(x), free(w), free(b);
+}
+
+static void t_bf16_rounding(void)
+{
+	/* round to nearest even on the 16 dropped bits */
+	float v[] = {1.0f, 1.00390625f /* 1 + 2^-8: tie, to even (1) */, 1.01171875f /* 1 + 3 2^-8: tie, up */,
+		     1.0039064f /* just above the tie: up */, -2.5f, 3.4028235e38f /* max float: to inf */};
+	uint16_t want[] = {0x3f80, 0x3f80, 0x3f82, 0x3f81, 0xc020, 0x7f80};
+	for (size_t i = 0; i < sizeof v / sizeof *v; i++)
+		CHECK_EQ_INT(tl_cpu_f2bf(v[i]), want[i]);
+	float nan = NAN;
+	CHECK((tl_cpu_f2bf(nan) & 0x7fc0) == 0x7fc0);
+}
+
+static void t_isa(const tl_kernels *k)
+{
+	char err[256];
+	int d = tl_isa_detected();
+	printf("isa: detected %s, in use %s; vnni %d, bf16 %d\n", tl_isa_name(d), tl_isa_name(tl_isa_level()),
+	       tl_isa_has(TL_FEAT_VNNI), tl_isa_has(TL_FEAT_BF16));
+	CHECK(tl_isa_level() <= d);
+	CHECK_EQ_INT(tl_isa_parse("avx512"), TL_ISA_AVX512);
+	CHECK_EQ_INT(tl_isa_parse("sse"), -1);
+	CHECK_EQ_INT(tl_precision_parse("int8"), TL_PREC_INT8);
+	CHECK_EQ_INT(tl_precision_parse("fp16"), -1);
+	CHECK_STR(tl_precision_name(TL_PREC_BF16), "bf16");
+	setenv("TL_ISA", "sse", 1);
+	CHECK(tl_isa_check(err, sizeof err) < 0 && strstr(err, "unknown"));
+	CHECK_EQ_INT(tl_isa_level(), d); /* ignored by the library */
+	if (d < TL_ISA_AMX) {
+		setenv("TL_ISA", "amx", 1);
+		CHECK(tl_isa_check(err, sizeof err) < 0 && strstr(err, "lacks"));
+		printf("TL_ISA=amx here: %s\n", err);
+	} else {
+		TEST_SKIP("this CPU has AMX: no level above it to refuse");
+	}
+	float w[64 * 8], x[8];
+	for (int i = 0; i < 64 * 8; i++)
+		w[i] = (float)(i % 7) - 3;
+	for (int i = 0; i < 8; i++)
+		x[i] = 0.25f * i;
+	/* forcing a lower level picks that level's path */
+	const char *lv[] = {"avx2", "avx512", "vnni"};
+	int want_bf[] = {TL_LP_REF, TL_LP_AVX512, TL_LP_DP};
+	for (int i = 0; i < 3; i++) {
+		if (tl_isa_parse(lv[i]) > d) {
+			TEST_SKIP("TL_ISA=%s: the CPU lacks it", lv[i]);
+			continue;
+		}
+		setenv("TL_ISA", lv[i], 1);
+		CHECK(tl_isa_check(err, sizeof err) == 0);
+		CHECK_EQ_INT(tl_isa_level(), tl_isa_parse(lv[i]));
+		for (int prec = TL_PREC_BF16; prec <= TL_PREC_INT8; prec++) {
+			tl_cpu_prec_w *pw = k->matmul_prepare_prec(w, 8, 64, prec);
+			int want = want_bf[i];
+			if (want == TL_LP_DP && !tl_isa_has(prec == TL_PREC_BF16 ? TL_FEAT_BF16 : TL_FEAT_VNNI))
+				want = TL_LP_AVX512;
+			printf("TL_ISA=%s %s: path %s\n", lv[i], tl_precision_name(prec), pname[pw->path]);
+			CHECK_EQ_INT(pw->path, want);
+			float y[64];
+			k->matmul_forward_prec(y, x, pw, NULL, 1, 8, 64, TL_ACT_NONE);
+			CHECK(isfinite(y[63]));
+			k->matmul_free_prec(pw);
+		}
+	}
+	unsetenv("TL_ISA");
+}
+
+int main(void)
+{
+	tl_init("test_lowprec");
+	const tl_kernels *k = tl_kernels_cpu();
+	omp_set_dynamic(0);
+	t_isa(k);
+	t_bf16_rounding();
+	t_shape(k, 37, 65, 70);   /* odd K (bf16 pair and int8 group padding), a partial panel */
+	t_shape(k, 50, 384, 1152); /* MiniLM's QKV shape, several column blocks */
+	t_shape(k, 13, 1536, 384); /* the FFN output projection's K */
+	t_shape(k, 1, 7, 3);
+	TEST_REPORT("test_lowprec");
+}
