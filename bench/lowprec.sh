@@ -18,6 +18,12 @@
 # comparison leans against tl. tl-embed on a stream without records
 # (startup and model loading only) is timed too, and the table adds tl's
 # tokens/s with that median subtracted.
+# Each run's CPU time (all its threads) is kept too (tl: the process's user +
+# system time; peers: time.process_time() around the loop), and the table
+# shows tokens per CPU-second: on a machine shared with other work, where
+# wall-clock figures swing, it tells what each engine does with the CPU it
+# gets (with 2 threads it also charges the time threads spend waiting).
+# gemm_peak's figures are per second of thread CPU time for that reason.
 # bench/gemm_peak.c runs in every repetition; each engine's useful GFLOP/s is
 # shown as a fraction of the best peak of its precision at that thread count
 # (fp32: fp32_zmm; bf16: amx_bf16 where present, else bf16_dp; int8:
@@ -85,18 +91,19 @@ tl_run() {
 	[ "$PRECS" != fp32 ] && p="--precision $3"
 	t0=$(now)
 	# shellcheck disable=SC2086
-	"$BIN/tl-embed" -j "$2" -b 32 --normalize -m "$MODEL" $p "$W/$1.s" >"$W/emb.out" 2>"$W/stderr" ||
-		{ cat "$W/stderr" >&2; exit 1; }
+	/usr/bin/time -f "%U %S" -o "$W/time" "$BIN/tl-embed" -j "$2" -b 32 --normalize -m "$MODEL" $p "$W/$1.s" \
+		>"$W/emb.out" 2>"$W/stderr" || { cat "$W/stderr" >&2; exit 1; }
 	t1=$(now)
-	printf '%s\t%s\ttl-%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$(awk "BEGIN { printf \"%.3f\", $t1 - $t0 }")" >>"$RES"
+	printf '%s\t%s\ttl-%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$(awk "BEGIN { printf \"%.3f\", $t1 - $t0 }")" \
+		"$(awk '{ printf "%.3f", $1 + $2 }' "$W/time")" >>"$RES"
 }
 # peer_run set threads engines rep
 peer_run() {
 	python3 bench/lowprec_peers.py "$W/$1.jsonl" "$MODEL" --engine "$3" --threads "$2" --cache "$CACHE" \
 		>"$W/peer.out" 2>"$W/stderr" || { cat "$W/stderr" >&2; exit 1; }
-	sed -n 's/^peer engine=\([^ ]*\) .* seconds=\([0-9.]*\)$/\1\t\2/p' "$W/peer.out" |
-		while IFS="$(printf '\t')" read -r e sec; do
-			printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$e" "$4" "$sec" >>"$RES"
+	sed -n 's/^peer engine=\([^ ]*\) .* seconds=\([0-9.]*\) cpu_seconds=\([0-9.]*\)$/\1\t\2\t\3/p' "$W/peer.out" |
+		while IFS="$(printf '\t')" read -r e sec cpu; do
+			printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$e" "$4" "$sec" "$cpu" >>"$RES"
 		done
 }
 has() { case " $PRECS " in *" $1 "*) return 0 ;; esac; return 1; }

@@ -32,8 +32,8 @@ real tokens, L2 normalization. token_type_ids are all 0 (tl-embed's default
 without "type_ids").
 
 Prints one line per engine:
-  peer engine=E threads=N n=SEQS tokens=REAL_TOKENS padded=PADDED_TOKENS seconds=S
-seconds: the forward loop only (model loading, export and quantization
+  peer engine=E threads=N n=SEQS tokens=REAL_TOKENS padded=PADDED_TOKENS seconds=S cpu_seconds=C
+seconds (wall) and cpu_seconds (the process's CPU time, all threads): the forward loop only (model loading, export and quantization
 excluded), after one untimed warm-up batch (the longest) so that lazy
 initialisation (oneDNN primitive creation, ORT's first-run allocations) is not
 counted.
@@ -152,12 +152,12 @@ def run_torch(engine, seqs, plan, model_dir, threads, np):
     with torch.inference_mode():
         fwd(plan[-1])  # warm-up, untimed
         out = {}
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for idx in plan:
             v = fwd(idx)
             for r, i in enumerate(idx):
                 out[i] = v[r]
-        return time.perf_counter() - t0, out
+        return time.perf_counter() - t0, time.process_time() - c0, out
 
 
 def run_ort(engine, seqs, plan, model_dir, threads, cache, np):
@@ -182,12 +182,12 @@ def run_ort(engine, seqs, plan, model_dir, threads, cache, np):
 
     fwd(plan[-1])
     out = {}
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for idx in plan:
         v = fwd(idx)
         for r, i in enumerate(idx):
             out[i] = v[r]
-    return time.perf_counter() - t0, out
+    return time.perf_counter() - t0, time.process_time() - c0, out
 
 
 def main():
@@ -226,12 +226,13 @@ def main():
     padded = sum(len(idx) * max(len(seqs[i]) for i in idx) for idx in plan)
     for e in engines:
         if e.startswith("torch"):
-            dt, out = run_torch(e, seqs, plan, a.model, a.threads, np)
+            dt, cpu, out = run_torch(e, seqs, plan, a.model, a.threads, np)
         else:
-            dt, out = run_ort(e, seqs, plan, a.model, a.threads, a.cache, np)
+            dt, cpu, out = run_ort(e, seqs, plan, a.model, a.threads, a.cache, np)
         if a.save_emb:
             np.save(f"{a.save_emb}.{e}.npy", np.stack([out[i] for i in range(len(seqs))]).astype(np.float32))
-        print(f"peer engine={e} threads={a.threads} n={len(seqs)} tokens={tokens} padded={padded} seconds={dt:.4f}",
+        print(f"peer engine={e} threads={a.threads} n={len(seqs)} tokens={tokens} padded={padded} seconds={dt:.4f} "
+              f"cpu_seconds={cpu:.4f}",
               flush=True)
 
 

@@ -4,8 +4,13 @@ ratios the issue asks for, and each engine as a fraction of its precision's
 peak measured by bench/gemm_peak.c in the same run.
 
 usage: lowprec_summary.py RUN_DIR CONFIG.json
-RUN_DIR holds results.tsv (set, threads, engine, rep, seconds), peaks.tsv
-(peak, rep, name, threads, value|absent, unit) and SET.jsonl (the token ids).
+RUN_DIR holds results.tsv (set, threads, engine, rep, wall seconds, CPU
+seconds), peaks.tsv (peak, rep, name, threads, value|absent, unit|why, wall
+value) and SET.jsonl (the token ids). The peaks are per second of thread CPU
+time (see bench/gemm_peak.c), the engines' GFLOP/s per wall second: on a
+loaded machine the fraction of peak per wall second understates; the one
+per CPU-second (useful FLOPs / CPU seconds of the run / peak) does not (with
+2 threads it charges waiting threads too).
 
 Useful FLOPs of a BERT encoder (MiniLM-L6: L=6 layers, C=384, I=1536),
 2 per multiply-add, the GEMMs only (embeddings, LayerNorm, softmax, GELU,
@@ -36,9 +41,11 @@ for s in ("sst2", "imdb"):
     sets[s] = (len(lens), sum(lens), sum(flops(n) for n in lens))
 
 secs = defaultdict(list)
+cpus = defaultdict(list)
 for line in open(f"{run}/results.tsv"):
-    s, th, eng, rep, sec = line.rstrip("\n").split("\t")
+    s, th, eng, rep, sec, cpu = line.rstrip("\n").split("\t")
     secs[(s, int(th), eng)].append(float(sec))
+    cpus[(s, int(th), eng)].append(float(cpu))
 
 peaks = {}  # (name, threads) -> best value, or "absent: why"
 for line in open(f"{run}/peaks.tsv"):
@@ -79,8 +86,8 @@ for name in ("fp32_ymm", "fp32_zmm", "bf16_dp", "int8_vnni", "amx_bf16", "amx_in
 
 for s, (n, tok, fl) in sets.items():
     print(f"\n## {s}: {n} sequences, {tok} tokens, {fl / 1e9:.2f} useful GFLOP per pass\n")
-    print("| threads | engine | tokens/s (median) | runs (tokens/s) | GFLOP/s | of peak | tl without load |")
-    print("|---|---|---|---|---|---|---|")
+    print("| threads | engine | tokens/s (median) | runs (tokens/s) | GFLOP/s | of peak (wall / CPU) | tl without load | tokens/CPU-s |")
+    print("|---|---|---|---|---|---|---|---|")
     med = {}
     for th in sorted({k[1] for k in secs if k[0] == s}):
         for eng in ORDER:
@@ -91,13 +98,15 @@ for s, (n, tok, fl) in sets.items():
             med[(th, eng)] = tok / m
             pname, pk = peak_of(PREC[eng], th)
             gf = fl / m / 1e9
-            frac = f"{100 * gf / pk:.0f}% of {pname}" if pk else "no peak measured"
+            cm = statistics.median(cpus[(s, th, eng)])
+            frac = (f"{100 * gf / pk:.0f}% / {100 * fl / cm / 1e9 / pk:.0f}% of {pname}" if pk
+                    else "no peak measured")
             runs = ", ".join(f"{tok / x:,.0f}" for x in v)
             noload = "-"
             ld = secs.get(("empty", th, "tl-fp32"))
             if eng.startswith("tl-") and ld and m > statistics.median(ld):
                 noload = f"{tok / (m - statistics.median(ld)):,.0f} (load {statistics.median(ld):.2f} s)"
-            print(f"| {th} | {eng} | {tok / m:,.0f} | {runs} | {gf:.1f} | {frac} | {noload} |")
+            print(f"| {th} | {eng} | {tok / m:,.0f} | {runs} | {gf:.1f} | {frac} | {noload} | {tok / cm:,.0f} |")
     print()
     for th in sorted({k[0] for k in med}):
         def ratio(a, b_list, label):
