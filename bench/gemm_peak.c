@@ -23,7 +23,8 @@
  * (CLOCK_THREAD_CPUTIME_ID, summed over threads): the core's ceiling even on
  * a machine shared with other work; the per-wall-second figure follows.
  *
- * usage: gemm_peak [THREADS]   (default: every processor; 1 thread is always run)
+ * usage: gemm_peak [THREADS [SECONDS]]   (default: every processor; 1 thread
+ * is always run; SECONDS per timed run, default 0.2)
  * output: one line per path and thread count, tab separated:
  *   NAME <TAB> THREADS <TAB> VALUE <TAB> UNIT <TAB> wall VALUE   e.g. fp32_zmm 1 95.3 GFLOP/s wall 94.8
  *   NAME <TAB> THREADS <TAB> absent <TAB> REASON
@@ -238,6 +239,7 @@ static int amx_permit(void)
 /* --- timing --- */
 
 typedef long (*kern)(long);
+static double run_s = 0.2; /* seconds of one timed run */
 
 static double cputime(void) /* this thread's CPU time */
 {
@@ -257,11 +259,11 @@ static double rate(kern k, int threads, double *wall)
 		double t0 = now();
 		k(n);
 		t = now() - t0;
-		if (t > 0.05)
+		if (t > run_s / 4)
 			break;
 		n *= 4;
 	}
-	n = (long)(n * 0.2 / t) + 1;
+	n = (long)(n * run_s / t) + 1;
 	double best = 0, bestw = 0;
 	for (int rep = 0; rep < 5; rep++) {
 		long total = 0;
@@ -296,9 +298,16 @@ static void report(const char *name, int threads, const char *absent, kern k, do
 
 int main(int argc, char **argv)
 {
-	int all = argc > 1 ? atoi(argv[1]) : omp_get_num_procs();
-	if (all < 1) {
-		fprintf(stderr, "usage: gemm_peak [THREADS]\n");
+	char *end = "";
+	long all = argc > 1 ? strtol(argv[1], &end, 10) : omp_get_num_procs();
+	int bad = *end != '\0' || all > 4096;
+	if (argc > 2) {
+		run_s = strtod(argv[2], &end);
+		bad |= *end != '\0';
+	}
+	if (bad || all < 1 || argc > 3 || !(run_s > 0 && run_s <= 10)) {
+		fprintf(stderr, "usage: gemm_peak [THREADS [SECONDS]]  (THREADS >= 1; SECONDS per timed run, 0-10, "
+				"default 0.2)\n");
 		return 2;
 	}
 	feats f = detect();
@@ -319,9 +328,9 @@ int main(int argc, char **argv)
 	const char *vn = zmm ? zmm : !f.vnni ? "no avx512_vnni in cpuid" : NULL;
 	const char *ab = amx_why ? amx_why : !f.amx_bf16 ? "no amx-bf16 in cpuid" : NULL;
 	const char *ai = amx_why ? amx_why : !f.amx_int8 ? "no amx-int8 in cpuid" : NULL;
-	printf("# gemm_peak: register-only multiply-add loops, best of 5 x 0.2 s; 2 ops per multiply-add;\n"
+	printf("# gemm_peak: register-only multiply-add loops, best of 5 timed runs; 2 ops per multiply-add;\n"
 	       "# per second of thread CPU time, then per second of wall time\n");
-	int tcounts[2] = {1, all};
+	int tcounts[2] = {1, (int)all};
 	for (int ti = 0; ti < (all > 1 ? 2 : 1); ti++) {
 		int th = tcounts[ti];
 		report("fp32_ymm", th, ymm, k_fp32_ymm, 16, "GFLOP/s");
