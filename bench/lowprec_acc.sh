@@ -10,6 +10,9 @@
 #     (goals: int8 within 0.5 point, bf16 within 0.2);
 #  3. the fp32 classifier applied to that precision's dev vectors (the
 #     embedding shift alone, with the classifier held fixed).
+# With PyTorch and ONNX Runtime installed (PEERS=1, the default), the
+# cosines of PyTorch bf16 (autocast, weights) and ONNX Runtime int8
+# embeddings to tl fp32 are shown for scale (bench/lowprec_peers.py).
 # Environment: TRAIN_N (first N training sentences; default 0 = all 67,349),
 # THREADS (default 2), ACC_DIR (work folder, default out/lowprec/acc).
 # Python (numpy) only computes the cosines.
@@ -77,5 +80,25 @@ PY
 		d=$(awk "BEGIN { printf \"%+.2f\", $ap - $a32 }")
 		echo "| $p | $cos | $ap | $d | $af |"
 	done
+	# the peers' low precision on the same ids, for scale (cosine to tl fp32,
+	# which equals PyTorch fp32 within 1e-6)
+	if [ "${PEERS:-1}" = 1 ] && python3 -c 'import torch, transformers, onnx, onnxruntime' 2>/dev/null; then
+		"$BIN/tl-cat" "$W/dev.s" >"$W/dev.ids.jsonl"
+		python3 bench/lowprec_peers.py "$W/dev.ids.jsonl" "$MODEL" --threads "$TH" --cache "$ROOT/out/lowprec/onnx" \
+			--engine torch-bf16-autocast,torch-bf16,ort-int8 --save-emb "$W/peer" >"$W/peer.log" 2>&1 ||
+			{ cat "$W/peer.log" >&2; exit 1; }
+		for e in torch-bf16-autocast torch-bf16 ort-int8; do
+			cos=$(python3 - "$W/dev.fp32.jsonl" "$W/peer.$e.npy" <<'PY'
+import json, sys
+import numpy as np
+a = np.array([json.loads(l)["vec"] for l in open(sys.argv[1]) if '"vec"' in l], dtype=np.float64)
+b = np.load(sys.argv[2]).astype(np.float64)
+c = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+print("%.6f | %.6f" % (c.min(), c.mean()))
+PY
+)
+			echo "| peer $e | $cos | - | - | - |"
+		done
+	fi
 } | tee "$W/summary.md"
 echo "lowprec_acc.sh: $(uptime)"
