@@ -9,8 +9,9 @@ seconds), peaks.tsv (peak, rep, name, threads, value|absent, unit|why, wall
 value) and SET.jsonl (the token ids). The peaks are per second of thread CPU
 time (see bench/gemm_peak.c), the engines' GFLOP/s per wall second: on a
 loaded machine the fraction of peak per wall second understates; the one
-per CPU-second (useful FLOPs / CPU seconds of the run / peak) does not (with
-2 threads it charges waiting threads too).
+per CPU-second (useful FLOPs / CPU seconds of the run / the peak of one
+thread's CPU-second, i.e. the THREADS-thread peak / THREADS) does not (with 2
+threads it charges waiting threads too).
 
 Useful FLOPs of a BERT encoder (MiniLM-L6: L=6 layers, C=384, I=1536),
 2 per multiply-add, the GEMMs only (embeddings, LayerNorm, softmax, GELU,
@@ -99,7 +100,7 @@ for s, (n, tok, fl) in sets.items():
             pname, pk = peak_of(PREC[eng], th)
             gf = fl / m / 1e9
             cm = statistics.median(cpus[(s, th, eng)])
-            frac = (f"{100 * gf / pk:.0f}% / {100 * fl / cm / 1e9 / pk:.0f}% of {pname}" if pk
+            frac = (f"{100 * gf / pk:.0f}% / {100 * fl / cm / 1e9 / (pk / th):.0f}% of {pname}" if pk
                     else "no peak measured")
             runs = ", ".join(f"{tok / x:,.0f}" for x in v)
             noload = "-"
