@@ -1313,7 +1313,9 @@ static void load_train_keys(const char *name)
 		tl_warn("option --model: %s has no %s (made before tl-train stored its training keys): records not checked",
 			dir, TL_TRAIN_KEYS_FILE);
 	free(dir);
-	if (!train_keys && e != ENOENT)
+	if (!train_keys && e == EPROTO)
+		tl_warn("option --model: %s", err); /* keys of an older format */
+	else if (!train_keys && e != ENOENT)
 		tl_die(TL_EXIT_MODEL, "%s", err);
 }
 
