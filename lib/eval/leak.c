@@ -80,15 +80,9 @@ static int cmp_u64(const void *a, const void *b)
 
 /* Sort a[0..n) (and v[0..n) along with it when v is not NULL): LSD
  * radix sort, 8 passes of a byte, stable, so that of equal keys the one
- * added first stays first. A few keys without values: qsort. */
-static void sort_kv(uint64_t *a, uint64_t *v, size_t n)
+ * added first stays first. */
+static void radix_kv(uint64_t *a, uint64_t *v, size_t n)
 {
-	if (n < 2)
-		return;
-	if (!v && n < 256) {
-		qsort(a, n, sizeof *a, cmp_u64);
-		return;
-	}
 	uint64_t *t = tl_xmalloc(n * sizeof *t), *src = a, *dst = t;
 	uint64_t *tv = v ? tl_xmalloc(n * sizeof *tv) : NULL, *srcv = v, *dstv = tv;
 	for (int sh = 0; sh < 64; sh += 8) {
@@ -119,6 +113,66 @@ static void sort_kv(uint64_t *a, uint64_t *v, size_t n)
 	}
 	free(t);
 	free(tv);
+}
+
+/* The same result, for keys spread evenly over 64 bits (hashes): one pass
+ * scatters them into about n buckets by their top bits (stable), then an
+ * insertion sort orders each bucket, of one or two keys. Keys that crowd
+ * into a few buckets (sequential values, say) go to radix_kv instead. */
+static void sort_kv(uint64_t *a, uint64_t *v, size_t n)
+{
+	if (n < 2)
+		return;
+	if (!v && n < 64) {
+		qsort(a, n, sizeof *a, cmp_u64);
+		return;
+	}
+	int bits = 1;
+	while (bits < 20 && ((size_t)1 << bits) < n)
+		bits++;
+	size_t nb = (size_t)1 << bits;
+	uint32_t *cnt = tl_xcalloc(nb + 1, sizeof *cnt);
+	size_t most = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t c = ++cnt[(a[i] >> (64 - bits)) + 1];
+		if (c > most)
+			most = c;
+	}
+	if (most > 64 || n > UINT32_MAX) {
+		free(cnt);
+		radix_kv(a, v, n);
+		return;
+	}
+	for (size_t b = 0; b < nb; b++)
+		cnt[b + 1] += cnt[b];
+	uint64_t *t = tl_xmalloc(n * sizeof *t);
+	uint64_t *tv = v ? tl_xmalloc(n * sizeof *tv) : NULL;
+	for (size_t i = 0; i < n; i++) {
+		size_t j = cnt[a[i] >> (64 - bits)]++;
+		t[j] = a[i];
+		if (v)
+			tv[j] = v[i];
+	}
+	/* cnt[b] is now the end of bucket b, which starts at cnt[b - 1] */
+	for (size_t b = 0, s = 0; b < nb; s = cnt[b], b++)
+		for (size_t i = s + 1; i < cnt[b]; i++) {
+			uint64_t k = t[i], kv = v ? tv[i] : 0;
+			size_t j = i;
+			for (; j > s && t[j - 1] > k; j--) {
+				t[j] = t[j - 1];
+				if (v)
+					tv[j] = tv[j - 1];
+			}
+			t[j] = k;
+			if (v)
+				tv[j] = kv;
+		}
+	memcpy(a, t, n * sizeof *a);
+	if (v)
+		memcpy(v, tv, n * sizeof *v);
+	free(t);
+	free(tv);
+	free(cnt);
 }
 
 /* Keep the first of each run of equal keys in sorted a (and v); returns
@@ -298,25 +352,56 @@ tl_keyset *tl_keyset_load(const char *path, char *err, size_t errsz)
 
 /* ---------------- what a record says ---------------- */
 
-uint64_t tl_rec_content_key(const tl_record *rec)
+/* The fields of a record the check reads, found in one walk over its keys
+ * (tl_map_get would walk them once for each). */
+typedef struct {
+	const msgpack_object *text, *text_b, *id, *aug;
+} rec_fields;
+
+static void find_fields(const msgpack_object *map, rec_fields *f)
 {
-	const msgpack_object *t = NULL, *tb = NULL;
-	const msgpack_object *map = rec->map;
-	/* one walk over the keys for both fields */
+	memset(f, 0, sizeof *f);
 	for (uint32_t i = 0; i < map->via.map.size; i++) {
 		const msgpack_object *k = &map->via.map.ptr[i].key;
 		if (k->type != MSGPACK_OBJECT_STR)
 			continue;
-		if (!t && k->via.str.size == 4 && !memcmp(k->via.str.ptr, "text", 4))
-			t = &map->via.map.ptr[i].val;
-		else if (!tb && k->via.str.size == 6 && !memcmp(k->via.str.ptr, "text_b", 6))
-			tb = &map->via.map.ptr[i].val;
+		const char *s = k->via.str.ptr;
+		const msgpack_object *v = &map->via.map.ptr[i].val;
+		switch (k->via.str.size) {
+		case 2:
+			if (!f->id && s[0] == 'i' && s[1] == 'd')
+				f->id = v;
+			break;
+		case 3:
+			if (!f->aug && !memcmp(s, "aug", 3))
+				f->aug = v;
+			break;
+		case 4:
+			if (!f->text && !memcmp(s, "text", 4))
+				f->text = v;
+			break;
+		case 6:
+			if (!f->text_b && !memcmp(s, "text_b", 6))
+				f->text_b = v;
+			break;
+		}
 	}
-	if (!t || t->type != MSGPACK_OBJECT_STR)
+}
+
+static uint64_t fields_key(const rec_fields *f)
+{
+	if (!f->text || f->text->type != MSGPACK_OBJECT_STR)
 		return 0;
-	int has_b = tb && tb->type == MSGPACK_OBJECT_STR;
-	return tl_content_key(t->via.str.ptr, t->via.str.size, has_b ? tb->via.str.ptr : NULL,
-			      has_b ? tb->via.str.size : 0);
+	int has_b = f->text_b && f->text_b->type == MSGPACK_OBJECT_STR;
+	return tl_content_key(f->text->via.str.ptr, f->text->via.str.size, has_b ? f->text_b->via.str.ptr : NULL,
+			      has_b ? f->text_b->via.str.size : 0);
+}
+
+uint64_t tl_rec_content_key(const tl_record *rec)
+{
+	rec_fields f;
+	find_fields(rec->map, &f);
+	return fields_key(&f);
 }
 
 static const char *obj_text(const msgpack_object *o, char *buf, size_t bufsz, size_t *len)
@@ -352,10 +437,13 @@ static const char *obj_text(const msgpack_object *o, char *buf, size_t bufsz, si
 	return buf;
 }
 
-void tl_rec_aug_info(const tl_record *rec, tl_aug_info *a)
+/* tl_rec_aug_info from a record's "aug" value (NULL: none). */
+static void aug_info(const msgpack_object *aug, tl_aug_info *a)
 {
-	memset(a, 0, sizeof *a);
-	const msgpack_object *aug = tl_rec_get(rec, "aug");
+	a->is_copy = 0;
+	a->src_key = 0;
+	a->src = NULL;
+	a->src_len = 0;
 	if (!aug)
 		return;
 	a->is_copy = 1;
@@ -377,6 +465,12 @@ void tl_rec_aug_info(const tl_record *rec, tl_aug_info *a)
 		if (ok)
 			a->src_key = v;
 	}
+}
+
+void tl_rec_aug_info(const tl_record *rec, tl_aug_info *a)
+{
+	memset(a, 0, sizeof *a);
+	aug_info(tl_rec_get(rec, "aug"), a);
 }
 
 const char *tl_rec_id_text(const tl_record *rec, char *buf, size_t bufsz)
@@ -461,9 +555,8 @@ void tl_leak_free(tl_leak *l)
 }
 
 /* The reference of rec's id (see struct tl_leak). */
-static uint64_t id_ref(tl_leak *l, const tl_record *rec)
+static uint64_t id_ref(tl_leak *l, const tl_record *rec, const msgpack_object *o)
 {
-	const msgpack_object *o = tl_rec_get(rec, "id");
 	if (o && o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 < ((uint64_t)1 << 62))
 		return o->via.u64 << 1 | 1;
 	char buf[128];
@@ -499,20 +592,22 @@ static void leak_ready(const tl_leak *cl)
 	l->ready = 1;
 }
 
-/* One training record; key is its content key, or 1 to compute it here
- * when it is not a copy (a copy counts by its aug.src_key). */
+/* One training record; key is its content key, or computed here when
+ * compute is set and it is not a copy (a copy counts by its aug.src_key). */
 static void leak_add(tl_leak *l, const tl_record *rec, uint64_t key, int compute)
 {
+	rec_fields f;
+	find_fields(rec->map, &f);
 	tl_aug_info a;
-	tl_rec_aug_info(rec, &a);
+	aug_info(f.aug, &a);
 	if (a.is_copy) {
 		if (a.src_key)
-			kv_add(&l->copied, a.src_key, id_ref(l, rec));
+			kv_add(&l->copied, a.src_key, id_ref(l, rec, f.id));
 	} else {
 		if (compute)
-			key = tl_rec_content_key(rec);
+			key = fields_key(&f);
 		if (key)
-			kv_add(&l->orig, key, id_ref(l, rec));
+			kv_add(&l->orig, key, id_ref(l, rec, f.id));
 	}
 	l->ready = 0;
 	if (l->train) {

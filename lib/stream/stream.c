@@ -166,15 +166,17 @@ static uint64_t be(const unsigned char *p, int n)
  * TSV, CSV, plain text): say so and what to run, instead of "not a map but
  * integer". A stream's first byte is a map marker; printable ASCII, white
  * space or a UTF-8 byte order mark is text. JSON lines (the first byte
- * that is not white space is '{') are read as records (see next_jsonl).
+ * that is not white space, after a byte order mark, is '{') are read as
+ * records (see next_jsonl).
  * b[0..n) are the bytes read so far. Returns 2 for JSON lines, 1 with
  * r->err set (about the whole input: r->file_err) for text, 0 for a
  * stream, -2 when only white space has come so far (more is needed). */
 static int not_a_stream(tl_reader *r, const unsigned char *b, size_t n)
 {
 	unsigned c = b[0];
-	if (c == '{' || c == ' ' || c == '\t' || c == '\n' || c == '\r') {
-		size_t i = 0;
+	size_t bom = n >= 3 && b[0] == 0xef && b[1] == 0xbb && b[2] == 0xbf ? 3 : 0;
+	if (c == '{' || c == ' ' || c == '\t' || c == '\n' || c == '\r' || bom) {
+		size_t i = bom;
 		while (i < n && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r'))
 			i++;
 		if (i == n && !r->eof)
@@ -411,7 +413,9 @@ int tl_reader_next(tl_reader *r, tl_record *rec)
 			/* JSON lines: what the unpacker holds is their start */
 			r->jsonl = 1;
 			msgpack_sbuffer_init(&r->jsb);
-			tl_buf_add(&r->jl, r->up.buffer + r->up.off, r->up.used - r->up.off);
+			size_t skip = r->up.used - r->up.off >= 3 && !memcmp(r->up.buffer + r->up.off, "\xef\xbb\xbf", 3)
+					      ? 3 : 0; /* a UTF-8 byte order mark */
+			tl_buf_add(&r->jl, r->up.buffer + r->up.off + skip, r->up.used - r->up.off - skip);
 			r->up.off = r->up.used;
 			return next_jsonl(r, rec);
 		}

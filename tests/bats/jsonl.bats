@@ -137,6 +137,9 @@ badline() {
 	# blank lines and spaces first
 	printf '\n  \n  {"id":1,"text":"Hello"}\n' | tl-tokenize | tl-cat >o2.jsonl
 	cmp o.jsonl o2.jsonl
+	# a UTF-8 byte order mark first (editors on Windows write one)
+	printf '\xef\xbb\xbf{"id":1,"text":"Hello"}\n' | tl-tokenize | tl-cat >o3.jsonl
+	cmp o.jsonl o3.jsonl
 	# an array on a line: bad data about that record
 	run sh -c 'printf "{\"id\":1,\"text\":\"a\"}\n[1,2]\n" | tl-tokenize >/dev/null'
 	[ "$status" -eq 3 ]

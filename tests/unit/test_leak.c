@@ -410,11 +410,72 @@ static void test_leak_check(void)
 	tl_keyset_free(NULL);
 }
 
+/* Many keys: the bucket sort (hashes) and the radix fallback (keys that
+ * crowd into few buckets) give the same sorted, distinct set; of repeated
+ * texts in training the first record's id is the one named. */
+static void test_many(void)
+{
+	char dir[] = "/tmp/tl-test-leak2-XXXXXX", path[256], err[512];
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof path, "%s/k.bin", dir);
+	for (int kind = 0; kind < 2; kind++) {
+		tl_keyset *s = tl_keyset_new();
+		uint64_t x = 12345;
+		for (int i = 0; i < 30000; i++) {
+			x += 0x9e3779b97f4a7c15ULL; /* splitmix64 */
+			uint64_t z = x;
+			z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+			z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+			z ^= z >> 31;
+			uint64_t k = kind ? z >> 40 : z; /* kind 1: all in the lowest buckets */
+			tl_keyset_add(s, k % 20000 == 7 ? 7 : k);
+			if (i % 3 == 0)
+				tl_keyset_add(s, k); /* repeats */
+		}
+		size_t n = tl_keyset_count(s);
+		CHECK(n > 25000 && n <= 30000);
+		CHECK(tl_keyset_save(s, path, err, sizeof err) == 0);
+		tl_keyset *r = tl_keyset_load(path, err, sizeof err); /* refuses keys out of order */
+		CHECK(r && tl_keyset_count(r) == n);
+		CHECK(r && tl_keyset_has(r, 7) == tl_keyset_has(s, 7));
+		tl_keyset_free(r);
+		tl_keyset_free(s);
+	}
+	/* 5000 training texts, "t17" again at the end with another id */
+	tl_leak *l = tl_leak_new();
+	mrec m;
+	char id[32], text[32], why[300];
+	for (int i = 1; i <= 5000; i++) {
+		snprintf(id, sizeof id, "#%d", i);
+		snprintf(text, sizeof text, "t%d", i);
+		tl_leak_add_train(l, mk(&m, id, text, NULL, NULL, NULL));
+		done(&m);
+	}
+	tl_leak_add_train(l, mk(&m, "late", "t17", NULL, NULL, NULL));
+	done(&m);
+	CHECK_EQ_INT(tl_keyset_count(tl_leak_train_keys(l)), 5000);
+	CHECK_EQ_INT(tl_leak_check(l, mk(&m, "d1", "t17", NULL, NULL, NULL), why, sizeof why), TL_LEAK_DUPLICATE);
+	CHECK_STR(why, "'d1' has the same text as training record '17'");
+	done(&m);
+	CHECK_EQ_INT(tl_leak_check(l, mk(&m, "d2", "t5001", NULL, NULL, NULL), why, sizeof why), TL_LEAK_NONE);
+	done(&m);
+	/* a record added after a question: the index is rebuilt */
+	tl_leak_add_train(l, mk(&m, "#6000", "t5001", NULL, NULL, NULL));
+	done(&m);
+	CHECK_EQ_INT(tl_leak_check(l, mk(&m, "d2", "t5001", NULL, NULL, NULL), why, sizeof why), TL_LEAK_DUPLICATE);
+	CHECK_STR(why, "'d2' has the same text as training record '6000'");
+	done(&m);
+	CHECK_EQ_INT(tl_keyset_count(tl_leak_train_keys(l)), 5001);
+	tl_leak_free(l);
+	CHECK(tl_fs_rmtree(dir) == 0);
+}
+
 int main(void)
 {
 	test_content_key();
 	test_keyset();
 	test_aug_info();
 	test_leak_check();
+	test_many();
 	TEST_REPORT("test_leak");
 }
