@@ -2,8 +2,9 @@
 # bench/leak_eval.sh [BUILD]: the cost of the training-keys check of issue 24
 # in tl-predict ("seen": true from the model's train-keys.bin) and tl-eval
 # (counting "seen", --model DIR), on SST-2.
-#   model:   -m linear trained on SST-2 dev (872 records); its train-keys.bin
-#            is tl-train's, or (older tl-train) written here from dev's texts
+#   model:   -m linear trained on SST-2 dev (872 records), its train-keys.bin
+#            tl-train's (TLKEYS2; a BASE build before 2026-12 reads only
+#            TLKEYS1 files, so give BASE only for the timings without keys)
 #   streams: dev (872) and train (67,349), cleaned once
 #   tl-predict -m model STREAM   with the keys file / renamed away
 #   tl-eval                      on predictions with / without seen marks
@@ -36,19 +37,8 @@ else
 fi
 "$BIN/tl-train" -q -m linear --force -o "$W/m" "$W/dev.s"
 if [ ! -f "$W/m/train-keys.bin" ]; then
-	"$BIN/tl-cat" <"$W/dev.s" | python3 -c '
-import json, struct, sys
-def key(r):
-    b = r["text"].encode()
-    if "text_b" in r:
-        b += b"\x1f" + r["text_b"].encode()
-    h = 0xcbf29ce484222325
-    for c in b:
-        h = ((h ^ c) * 0x100000001b3) & 0xffffffffffffffff
-    return h or 1
-ks = sorted({key(json.loads(l)) for l in sys.stdin if l.strip()})
-sys.stdout.buffer.write(b"TLKEYS1\n" + struct.pack("<Q", len(ks)) + b"".join(struct.pack("<Q", k) for k in ks))
-' >"$W/m/train-keys.bin"
+	echo "bench/leak_eval.sh: $BIN/tl-train wrote no train-keys.bin (a build before issue 24)" >&2
+	exit 1
 fi
 median() { sort -n | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 # timeit NAME INNER CMD...: run CMD INNER times (output to /dev/null) and

@@ -320,8 +320,8 @@ static void read_lines(tl_input *in, int fasttext)
 	free(llen);
 	if (r == TL_INPUT_IOERR)
 		tl_die(TL_EXIT_IO, "%s", tl_input_error(in));
-	if (r == TL_INPUT_ERR)
-		tl_die_rec(TL_EXIT_DATA, tl_input_line(in), "%s", tl_input_error(in));
+	if (r == TL_INPUT_ERR) /* the record that would have come next (the message names its line) */
+		tl_die_rec(TL_EXIT_DATA, id + 1, "%s", tl_input_error(in));
 }
 
 /* ---------------- TSV and CSV ---------------- */
@@ -855,8 +855,8 @@ static void read_jsonl(tl_input *in)
 	msgpack_sbuffer_destroy(&sb);
 	if (r == TL_INPUT_IOERR)
 		tl_die(TL_EXIT_IO, "%s", tl_input_error(in));
-	if (r == TL_INPUT_ERR)
-		tl_die_rec(TL_EXIT_DATA, tl_input_line(in), "%s", tl_input_error(in));
+	if (r == TL_INPUT_ERR) /* the record that would have come next (the message names its line) */
+		tl_die_rec(TL_EXIT_DATA, no + 1, "%s", tl_input_error(in));
 }
 
 static void read_stream(tl_reader *rd, int *header_done)
@@ -876,7 +876,7 @@ static void read_stream(tl_reader *rd, int *header_done)
 			tl_writer_end(W);
 			continue;
 		}
-		process_map(rec.map, rec.no, ++ndata);
+		process_map(rec.map, rec.no, ++ndata); /* rec.no == ndata: headers are not counted */
 	}
 }
 

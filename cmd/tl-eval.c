@@ -311,71 +311,16 @@ static int rec_seen(const tl_record *rec, const tl_keyset *keys)
 	return keys && tl_keyset_covers(keys, rec);
 }
 
-static int file_write(void *data, const char *p, size_t n)
-{
-	return fwrite(p, 1, n, (FILE *)data) == n ? 0 : -1;
-}
-
-/* Open an input of tl-eval: a record stream, or JSON lines (one object a
- * line, as tl-cat reads them: the first byte a '{' or white space), which
- * are converted into a stream in a temporary file first, so that
- * `... | jq -c ... | tl-eval` works. Record numbers are line numbers
- * (blank lines skipped). Dies on an error. */
+/* Open an input of tl-eval: a record stream, or JSON lines, which the
+ * shared reader (tl/stream.h) takes as they are, so that
+ * `... | jq -c ... | tl-eval` works. Dies when it cannot be opened. */
 static tl_reader *open_input(const char *path, const char *name)
 {
 	gzFile gz = tl_gzopen_input(path);
 	if (!gz)
 		tl_die_open(tty(name));
 	gzbuffer(gz, 1 << 17);
-	int first = gzgetc(gz);
-	if (first != -1)
-		gzungetc(first, gz);
-	if (!(first == '{' || first == ' ' || first == '\n' || first == '\r' || first == '\t')) {
-		tl_reader *r = tl_reader_open_gz(gz);
-		tl_reader_set_name(r, tty(name));
-		return r;
-	}
-	FILE *tmp = tmpfile();
-	if (!tmp)
-		tl_die(TL_EXIT_IO, "cannot create a temporary file: %s", strerror(errno));
-	msgpack_packer pk;
-	msgpack_packer_init(&pk, tmp, file_write);
-	tl_buf line = {0};
-	char err[256];
-	uint64_t lineno = 0;
-	int c = 0;
-	while (c != -1) {
-		line.len = 0;
-		while ((c = gzgetc(gz)) != -1 && c != '\n') {
-			tl_buf_addc(&line, (char)c);
-		}
-		if (c == -1 && line.len == 0)
-			break;
-		lineno++;
-		size_t n = line.len;
-		while (n && (line.data[n - 1] == '\r' || line.data[n - 1] == ' ' || line.data[n - 1] == '\t'))
-			n--;
-		if (n == 0)
-			continue;
-		if (tl_json_to_msgpack(&pk, line.data, n, 1, err, sizeof err) < 0)
-			tl_die_rec(TL_EXIT_DATA, lineno, "%s: %s", tty(name), err);
-	}
-	tl_buf_free(&line);
-	int zerr;
-	const char *m = gzerror(gz, &zerr);
-	if (zerr == Z_BUF_ERROR)
-		tl_die(TL_EXIT_DATA, "%s: unexpected end of file (truncated gzip)", tty(name));
-	if (zerr != Z_OK)
-		tl_die(TL_EXIT_IO, "%s: read error: %s", tty(name), zerr == Z_ERRNO ? strerror(errno) : m);
-	gzclose(gz);
-	if (fflush(tmp) != 0 || fseek(tmp, 0, SEEK_SET) != 0)
-		tl_die(TL_EXIT_IO, "temporary file: %s", strerror(errno));
-	int fd = dup(fileno(tmp));
-	fclose(tmp);
-	gzFile g2 = fd < 0 ? NULL : gzdopen(fd, "rb");
-	if (!g2)
-		tl_die(TL_EXIT_IO, "temporary file: %s", strerror(errno ? errno : ENOMEM));
-	tl_reader *r = tl_reader_open_gz(g2);
+	tl_reader *r = tl_reader_open_gz(gz);
 	tl_reader_set_name(r, tty(name));
 	return r;
 }
@@ -1560,7 +1505,9 @@ static void load_train_keys(const char *name)
 		tl_warn("option --model: %s has no %s (made before tl-train stored its training keys): records not checked",
 			dir, TL_TRAIN_KEYS_FILE);
 	free(dir);
-	if (!train_keys && e != ENOENT)
+	if (!train_keys && e == EPROTO)
+		tl_warn("option --model: %s", err); /* keys of an older format */
+	else if (!train_keys && e != ENOENT)
 		tl_die(TL_EXIT_MODEL, "%s", err);
 }
 

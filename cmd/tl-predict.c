@@ -67,13 +67,16 @@ typedef struct {
 } ctx;
 
 /* The training keys of the model in dir: NULL when the directory has no
- * train-keys.bin (models made before tl-train wrote it); an unreadable or
- * damaged file is a model error. */
+ * train-keys.bin (models made before tl-train wrote it) or when its keys
+ * are of an older format (a warning); an unreadable or damaged file is a
+ * model error. */
 static tl_keyset *load_train_keys(const char *dir)
 {
 	char err[1024];
 	tl_keyset *k = tl_model_train_keys(dir, err, sizeof err);
-	if (!k && errno != ENOENT)
+	if (!k && errno == EPROTO)
+		tl_warn("%s", err); /* keys of an older format: nothing marked */
+	else if (!k && errno != ENOENT)
 		tl_die(TL_EXIT_MODEL, "%s", err);
 	return k;
 }

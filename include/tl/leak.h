@@ -1,11 +1,11 @@
 /* tl/leak.h - keeping augmented copies and training records out of
  * evaluation (tl-train --dev, tl-predict, tl-eval).
  *
- * A record's identity here is its content key: the 64-bit FNV-1a of its
- * "text", then (when present) a 0x1f byte and its "text_b" - the bytes the
- * models read, so the key survives re-numbering, splitting and renaming of
- * files, which record ids do not (tl-clean numbers records from 1 in every
- * file). tl-augment writes the source record's key into every copy
+ * A record's identity here is its content key (tl_content_key below): a
+ * 64-bit hash of its "text" and (when present) its "text_b" - the bytes
+ * the models read, so the key survives re-numbering, splitting and
+ * renaming of files, which record ids do not (tl-clean numbers records
+ * from 1 in every file). tl-augment writes the source record's key into every copy
  * (aug.src_key, 16 hex digits), so a copy knows its original even after
  * the stream was split.
  *
@@ -13,6 +13,13 @@
  * original records and the source keys of its augmented copies. A model
  * directory keeps it in train-keys.bin (8 bytes a record), so that
  * tl-predict can mark the records a model was trained on.
+ *
+ * Cost: the key reads each text once, 8 bytes a step; the training side
+ * only appends (key, id) pairs and sorts them once, at the first question.
+ * A key set and a tl_leak are indexed lazily by the first question asked
+ * of them (has, count, save, check): ask one question from one thread
+ * before sharing them between threads (tl_keyset_load returns an indexed
+ * set).
  *
  * Ownership: a tl_keyset is created by tl_keyset_new or tl_keyset_load and
  * freed by tl_keyset_free; nothing else keeps a pointer to it. Records
@@ -30,6 +37,18 @@
 /* The file name of the training keys inside a model directory. */
 #define TL_TRAIN_KEYS_FILE "train-keys.bin"
 
+/* The hash of the content key: h = seed ^ (n * K0); for each 8-byte
+ * little-endian word w of data (the last 1-7 bytes zero-padded into one
+ * more word): w *= K1; w ^= w >> 31; h = (h ^ w) * K0; h ^= h >> 29; then
+ * h ^= h >> 32; h *= F1; h ^= h >> 29; h *= F2; h ^= h >> 32 (all modulo
+ * 2^64; K0 9e3779b97f4a7c15, K1 d6e8feb86659fd93, F1 bf58476d1ce4e5b9,
+ * F2 94d049bb133111eb). Not a cryptographic hash. */
+uint64_t tl_key_hash(const void *data, size_t n, uint64_t seed);
+/* The content key of a text and text_b (NULL: no text_b):
+ * k = tl_key_hash(text, 0), then k = tl_key_hash(text_b, k) when there is
+ * a text_b; a key of 0 becomes 1. */
+uint64_t tl_content_key(const char *text, size_t len, const char *text_b, size_t len_b);
+
 typedef struct tl_keyset tl_keyset;
 
 tl_keyset *tl_keyset_new(void);
@@ -39,19 +58,23 @@ void tl_keyset_add(tl_keyset *s, uint64_t key);
 int tl_keyset_has(const tl_keyset *s, uint64_t key);
 /* Number of distinct keys. */
 size_t tl_keyset_count(const tl_keyset *s);
-/* Write the keys to path (a magic line, the count, the keys sorted, all
- * little-endian) through tl_fs_write_file. 0, or -1 with err set. */
+/* Write the keys to path through tl_fs_write_file: the magic "TLKEYS2\n",
+ * the count, the distinct keys in increasing order, all 64-bit
+ * little-endian. 0, or -1 with err set. ("TLKEYS1\n" files hold the
+ * FNV-1a keys of tl before 2026-12.) */
 int tl_keyset_save(const tl_keyset *s, const char *path, char *err, size_t errsz);
 /* Read a file written by tl_keyset_save. NULL with err set when it cannot
- * be read (errno set) or is damaged (errno EINVAL). */
+ * be read (errno set), is damaged (errno EINVAL) or holds keys of the
+ * older format (errno EPROTO, err "...: keys of an older format ...,
+ * seen-check off": tools warn and check nothing). */
 tl_keyset *tl_keyset_load(const char *path, char *err, size_t errsz);
 
 /* 1 when keys cover rec: its content key, or the source key of an
  * augmented copy, is among them (a record a model was trained on). */
 int tl_keyset_covers(const tl_keyset *keys, const tl_record *rec);
 
-/* Content key of a record (text, 0x1f, text_b); 0 when it has no string
- * "text" (keys are never 0 otherwise). */
+/* Content key of a record (tl_content_key of its "text" and "text_b"); 0
+ * when it has no string "text" (keys are never 0 otherwise). */
 uint64_t tl_rec_content_key(const tl_record *rec);
 
 /* What a record says about augmentation. */
@@ -75,6 +98,9 @@ typedef struct tl_leak tl_leak;
 tl_leak *tl_leak_new(void);
 void tl_leak_free(tl_leak *l);
 void tl_leak_add_train(tl_leak *l, const tl_record *rec);
+/* The same for a caller that has the record's content key already
+ * (tl_content_key of the text it read); key is unused for a copy. */
+void tl_leak_add_train_key(tl_leak *l, const tl_record *rec, uint64_t key);
 /* The training keys (originals' keys and copies' source keys), owned by l:
  * what a model directory stores. */
 const tl_keyset *tl_leak_train_keys(const tl_leak *l);
@@ -117,12 +143,14 @@ void tl_leak_eval_summary(const tl_leak_eval *v, char *dropped, size_t dsz, char
 
 /* The "train_keys" entry of a model's tl.json describes TL_TRAIN_KEYS_FILE
  * with its count and this description of the key. */
-#define TL_TRAIN_KEYS_DESC "fnv1a64(text 0x1f text_b)"
+#define TL_TRAIN_KEYS_DESC "tlkey2: h(text_b, h(text, 0)), man tl-augment"
 
 /* The training keys of the model directory dir (its TL_TRAIN_KEYS_FILE).
  * NULL with errno ENOENT when the directory has none (a model made before
- * tl-train stored them); NULL with err set and another errno when the file
- * cannot be read or is damaged. Free with tl_keyset_free. */
+ * tl-train stored them); NULL with errno EPROTO and err set when they are
+ * keys of the older format (tools warn: nothing can be checked); NULL with
+ * err set and another errno when the file cannot be read or is damaged.
+ * Free with tl_keyset_free. */
 tl_keyset *tl_model_train_keys(const char *dir, char *err, size_t errsz);
 
 /* The "train_keys" entry of a model's tl.json for keys: a new jansson

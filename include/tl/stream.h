@@ -55,7 +55,9 @@ void tl_reader_close(tl_reader *r);
 
 typedef struct {
 	const msgpack_object *map; /* the record: always of type MAP; owned by the reader */
-	uint64_t no;               /* 1-based position in the stream (the header counts) */
+	uint64_t no;               /* the data record's number, from 1, as a user
+				    * counts them: header records are not counted
+				    * and have no = 0 */
 	int is_header;             /* {"tl": 1, "kind": "header", ...} */
 } tl_record;
 
@@ -75,9 +77,12 @@ enum { TL_READ_EOF = 0, TL_READ_OK = 1, TL_READ_ERR = -1 };
  * end of file (truncated gzip)" with record number 0. */
 int tl_reader_next(tl_reader *r, tl_record *rec);
 const char *tl_reader_error(const tl_reader *r);
+/* Data records read so far (headers not counted); after an error, with
+ * the record the error is about. */
 uint64_t tl_reader_count(const tl_reader *r);
 /* The record number the last error concerns: 0 when it concerns the whole
- * input (a truncated gzip), else tl_reader_count(r). */
+ * input (a truncated gzip), else tl_reader_count(r): the number the record
+ * would have had as a data record. */
 uint64_t tl_reader_error_recno(const tl_reader *r);
 
 /* After TL_READ_ERR: the exit code that fits the error, TL_EXIT_IO for a
@@ -91,8 +96,8 @@ int tl_reader_error_code(const tl_reader *r);
  * files: standard input; "-": standard input), in the manner of jq's
  * jq_util_input. The next file is opened when one ends, so a file that
  * cannot be opened is reported after the records before it. Record numbers
- * run on across files (rec->no is 1-based over the whole input, headers
- * counted). */
+ * run on across files (rec->no counts the data records of the whole
+ * input from 1; headers are not counted). */
 typedef struct tl_source tl_source;
 
 /* files[0..nfiles-1] are borrowed: they must outlive the source (argv).
@@ -136,8 +141,9 @@ int tl_source_first(const tl_source *s);
 /* The file being read, for messages: its path or "standard input"; NULL
  * before the first file is opened. Valid while s lives. */
 const char *tl_source_name(const tl_source *s);
-/* After TL_READ_ERR: the 1-based number, within its file, of the record
- * the error is about; 0 when the error is not about a record (open). */
+/* After TL_READ_ERR: the number of the record the error is about,
+ * counted as rec->no is (data records, on across the files); 0 when the
+ * error is not about a record (open, a truncated gzip). */
 uint64_t tl_source_error_recno(const tl_source *s);
 
 /* ---------------- field access ---------------- */

@@ -13,122 +13,64 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---------------- key sets: open addressing on 64-bit keys ---------------- */
+/* ---------------- the content hash ---------------- */
 
-/* Slot value 0 means empty; the key 0 is kept aside in has_zero. */
-struct tl_keyset {
-	uint64_t *slot;
-	char **val; /* optional per-key string (tl_leak's copy ids), or NULL */
-	size_t cap, n;
-	int has_zero;
-	/* the strings val points to, packed into chunks (keep_str): one
-	 * allocation for many ids, as a training stream has one per record */
-	char **chunk;
-	size_t nchunk, used, size; /* used and size: of the last chunk */
-};
+#define H_K0 0x9e3779b97f4a7c15ULL
+#define H_K1 0xd6e8feb86659fd93ULL
+#define H_F1 0xbf58476d1ce4e5b9ULL
+#define H_F2 0x94d049bb133111ebULL
 
-/* A copy of v in s's chunks. */
-static char *keep_str(tl_keyset *s, const char *v)
+/* The 64-bit little-endian word at p (any alignment, any host). */
+static inline uint64_t le64(const unsigned char *p)
 {
-	size_t n = strlen(v) + 1;
-	if (!s->nchunk || s->size - s->used < n) {
-		size_t sz = n > 65536 ? n : 65536;
-		s->chunk = tl_xrealloc(s->chunk, (s->nchunk + 1) * sizeof *s->chunk);
-		s->chunk[s->nchunk++] = tl_xmalloc(sz);
-		s->used = 0;
-		s->size = sz;
+	uint64_t v;
+	memcpy(&v, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	return v;
+}
+
+/* One word into the state: the word is spread by a multiply and a shift
+ * (off the state's dependency chain), the state by a multiply and a shift
+ * back down, so that high bits reach the low ones before the next word. */
+static inline uint64_t h_step(uint64_t h, uint64_t w)
+{
+	w *= H_K1;
+	w ^= w >> 31;
+	h = (h ^ w) * H_K0;
+	return h ^ (h >> 29);
+}
+
+uint64_t tl_key_hash(const void *data, size_t n, uint64_t seed)
+{
+	const unsigned char *p = data;
+	uint64_t h = seed ^ ((uint64_t)n * H_K0);
+	for (; n >= 8; n -= 8, p += 8)
+		h = h_step(h, le64(p));
+	if (n) {
+		uint64_t w = 0;
+		for (size_t i = 0; i < n; i++)
+			w |= (uint64_t)p[i] << (8 * i);
+		h = h_step(h, w);
 	}
-	char *p = s->chunk[s->nchunk - 1] + s->used;
-	memcpy(p, v, n);
-	s->used += n;
-	return p;
+	h ^= h >> 32;
+	h *= H_F1;
+	h ^= h >> 29;
+	h *= H_F2;
+	h ^= h >> 32;
+	return h;
 }
 
-static size_t slot_of(const tl_keyset *s, uint64_t key)
+uint64_t tl_content_key(const char *text, size_t len, const char *text_b, size_t len_b)
 {
-	/* the keys are hashes already; mix once more so that sequential
-	 * values (tests, small ids) spread too */
-	uint64_t h = key * 0x9e3779b97f4a7c15ULL;
-	size_t i = (size_t)(h >> 20) & (s->cap - 1);
-	while (s->slot[i] && s->slot[i] != key)
-		i = (i + 1) & (s->cap - 1);
-	return i;
+	uint64_t h = tl_key_hash(text, len, 0);
+	if (text_b)
+		h = tl_key_hash(text_b, len_b, h);
+	return h ? h : 1;
 }
 
-tl_keyset *tl_keyset_new(void)
-{
-	tl_keyset *s = tl_xcalloc(1, sizeof *s);
-	s->cap = 64;
-	s->slot = tl_xcalloc(s->cap, sizeof *s->slot);
-	return s;
-}
-
-void tl_keyset_free(tl_keyset *s)
-{
-	if (!s)
-		return;
-	for (size_t i = 0; i < s->nchunk; i++)
-		free(s->chunk[i]);
-	free(s->chunk);
-	free(s->val);
-	free(s->slot);
-	free(s);
-}
-
-static void grow(tl_keyset *s)
-{
-	uint64_t *old = s->slot;
-	char **oldv = s->val;
-	size_t oldcap = s->cap;
-	s->cap *= 2;
-	s->slot = tl_xcalloc(s->cap, sizeof *s->slot);
-	s->val = oldv ? tl_xcalloc(s->cap, sizeof *s->val) : NULL;
-	for (size_t i = 0; i < oldcap; i++)
-		if (old[i]) {
-			size_t j = slot_of(s, old[i]);
-			s->slot[j] = old[i];
-			if (oldv)
-				s->val[j] = oldv[i];
-		}
-	free(old);
-	free(oldv);
-}
-
-/* Insert key; returns its slot (SIZE_MAX for the key 0). */
-static size_t insert(tl_keyset *s, uint64_t key)
-{
-	if (!key) {
-		if (!s->has_zero)
-			s->n++;
-		s->has_zero = 1;
-		return SIZE_MAX;
-	}
-	if ((s->n + 1) * 4 > s->cap * 3)
-		grow(s);
-	size_t i = slot_of(s, key);
-	if (!s->slot[i]) {
-		s->slot[i] = key;
-		s->n++;
-	}
-	return i;
-}
-
-void tl_keyset_add(tl_keyset *s, uint64_t key)
-{
-	insert(s, key);
-}
-
-int tl_keyset_has(const tl_keyset *s, uint64_t key)
-{
-	if (!key)
-		return s->has_zero;
-	return s->slot[slot_of(s, key)] == key;
-}
-
-size_t tl_keyset_count(const tl_keyset *s)
-{
-	return s->n;
-}
+/* ---------------- sorting 64-bit keys ---------------- */
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -136,32 +78,211 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Sort a[0..n): LSD radix sort, 8 passes of a byte (qsort for a few keys);
- * the keys of a large training set sort several times faster so. */
-static void sort_u64(uint64_t *a, size_t n)
+/* Sort a[0..n) (and v[0..n) along with it when v is not NULL): LSD
+ * radix sort, 8 passes of a byte, stable, so that of equal keys the one
+ * added first stays first. */
+static void radix_kv(uint64_t *a, uint64_t *v, size_t n)
 {
-	if (n < 1024) {
-		qsort(a, n, sizeof *a, cmp_u64);
-		return;
-	}
 	uint64_t *t = tl_xmalloc(n * sizeof *t), *src = a, *dst = t;
+	uint64_t *tv = v ? tl_xmalloc(n * sizeof *tv) : NULL, *srcv = v, *dstv = tv;
 	for (int sh = 0; sh < 64; sh += 8) {
 		size_t cnt[257] = {0};
 		for (size_t i = 0; i < n; i++)
 			cnt[((src[i] >> sh) & 0xff) + 1]++;
+		if (cnt[((src[0] >> sh) & 0xff) + 1] == n)
+			continue; /* all keys share this byte: nothing moves */
 		for (int b = 0; b < 256; b++)
 			cnt[b + 1] += cnt[b];
-		for (size_t i = 0; i < n; i++)
-			dst[cnt[(src[i] >> sh) & 0xff]++] = src[i];
+		for (size_t i = 0; i < n; i++) {
+			size_t j = cnt[(src[i] >> sh) & 0xff]++;
+			dst[j] = src[i];
+			if (v)
+				dstv[j] = srcv[i];
+		}
 		uint64_t *x = src;
 		src = dst;
 		dst = x;
+		x = srcv;
+		srcv = dstv;
+		dstv = x;
 	}
-	/* an even number of passes: the result is in a */
+	if (src != a) {
+		memcpy(a, src, n * sizeof *a);
+		if (v)
+			memcpy(v, srcv, n * sizeof *v);
+	}
 	free(t);
+	free(tv);
 }
 
-static const char MAGIC[8] = {'T', 'L', 'K', 'E', 'Y', 'S', '1', '\n'};
+/* The same result, for keys spread evenly over 64 bits (hashes): one pass
+ * scatters them into about n buckets by their top bits (stable), then an
+ * insertion sort orders each bucket, of one or two keys. Keys that crowd
+ * into a few buckets (sequential values, say) go to radix_kv instead. */
+static void sort_kv(uint64_t *a, uint64_t *v, size_t n)
+{
+	if (n < 2)
+		return;
+	if (!v && n < 64) {
+		qsort(a, n, sizeof *a, cmp_u64);
+		return;
+	}
+	int bits = 1;
+	while (bits < 20 && ((size_t)1 << bits) < n)
+		bits++;
+	size_t nb = (size_t)1 << bits;
+	uint32_t *cnt = tl_xcalloc(nb + 1, sizeof *cnt);
+	size_t most = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t c = ++cnt[(a[i] >> (64 - bits)) + 1];
+		if (c > most)
+			most = c;
+	}
+	if (most > 64 || n > UINT32_MAX) {
+		free(cnt);
+		radix_kv(a, v, n);
+		return;
+	}
+	for (size_t b = 0; b < nb; b++)
+		cnt[b + 1] += cnt[b];
+	uint64_t *t = tl_xmalloc(n * sizeof *t);
+	uint64_t *tv = v ? tl_xmalloc(n * sizeof *tv) : NULL;
+	for (size_t i = 0; i < n; i++) {
+		size_t j = cnt[a[i] >> (64 - bits)]++;
+		t[j] = a[i];
+		if (v)
+			tv[j] = v[i];
+	}
+	/* cnt[b] is now the end of bucket b, which starts at cnt[b - 1] */
+	for (size_t b = 0, s = 0; b < nb; s = cnt[b], b++)
+		for (size_t i = s + 1; i < cnt[b]; i++) {
+			uint64_t k = t[i], kv = v ? tv[i] : 0;
+			size_t j = i;
+			for (; j > s && t[j - 1] > k; j--) {
+				t[j] = t[j - 1];
+				if (v)
+					tv[j] = tv[j - 1];
+			}
+			t[j] = k;
+			if (v)
+				tv[j] = kv;
+		}
+	memcpy(a, t, n * sizeof *a);
+	if (v)
+		memcpy(v, tv, n * sizeof *v);
+	free(t);
+	free(tv);
+	free(cnt);
+}
+
+/* Keep the first of each run of equal keys in sorted a (and v); returns
+ * the new count. */
+static size_t unique_kv(uint64_t *a, uint64_t *v, size_t n)
+{
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!m || a[i] != a[m - 1]) {
+			a[m] = a[i];
+			if (v)
+				v[m] = v[i];
+			m++;
+		}
+	return m;
+}
+
+/* ---------------- key sets: sorted arrays with a directory ---------------- */
+
+/* Keys are added to the end of k; the first question (has, count, save)
+ * sorts them, removes repeats and builds dir: for the top dbits bits of
+ * a key, the index of the first key with those bits or larger. The keys
+ * are hashes, spread evenly, so a look-up reads dir and one or two keys. */
+struct tl_keyset {
+	uint64_t *k;
+	size_t n, cap;
+	int ready;      /* k sorted and unique, dir built */
+	int dbits;
+	uint32_t *dir;  /* (1 << dbits) + 1 entries */
+};
+
+static tl_keyset *keyset_with(size_t cap)
+{
+	tl_keyset *s = tl_xcalloc(1, sizeof *s);
+	s->cap = cap ? cap : 16;
+	s->k = tl_xmalloc(s->cap * sizeof *s->k);
+	return s;
+}
+
+tl_keyset *tl_keyset_new(void)
+{
+	return keyset_with(0);
+}
+
+void tl_keyset_free(tl_keyset *s)
+{
+	if (!s)
+		return;
+	free(s->k);
+	free(s->dir);
+	free(s);
+}
+
+void tl_keyset_add(tl_keyset *s, uint64_t key)
+{
+	if (s->n == s->cap) {
+		s->cap *= 2;
+		s->k = tl_xrealloc(s->k, s->cap * sizeof *s->k);
+	}
+	s->k[s->n++] = key;
+	s->ready = 0;
+}
+
+/* Sort, unique and index the keys (keys already sorted and unique: sorted
+ * says so, and only the directory is built). */
+static void keyset_ready(tl_keyset *s, int sorted)
+{
+	if (s->ready)
+		return;
+	if (!sorted) {
+		sort_kv(s->k, NULL, s->n);
+		s->n = unique_kv(s->k, NULL, s->n);
+	}
+	int bits = 0;
+	while (bits < 24 && ((size_t)1 << bits) < s->n)
+		bits++;
+	s->dbits = bits;
+	free(s->dir);
+	size_t nd = ((size_t)1 << bits) + 1;
+	s->dir = tl_xmalloc(nd * sizeof *s->dir);
+	size_t j = 0;
+	for (size_t b = 0; b + 1 < nd; b++) {
+		while (j < s->n && (bits ? s->k[j] >> (64 - bits) : 0) < b)
+			j++;
+		s->dir[b] = (uint32_t)j;
+	}
+	s->dir[nd - 1] = (uint32_t)s->n;
+	s->ready = 1;
+}
+
+int tl_keyset_has(const tl_keyset *cs, uint64_t key)
+{
+	tl_keyset *s = (tl_keyset *)cs; /* the set was made writable by its owner */
+	keyset_ready(s, 0);
+	size_t b = s->dbits ? (size_t)(key >> (64 - s->dbits)) : 0;
+	for (size_t i = s->dir[b], e = s->dir[b + 1]; i < e; i++)
+		if (s->k[i] >= key)
+			return s->k[i] == key;
+	return 0;
+}
+
+size_t tl_keyset_count(const tl_keyset *cs)
+{
+	tl_keyset *s = (tl_keyset *)cs;
+	keyset_ready(s, 0);
+	return s->n;
+}
+
+static const char MAGIC[8] = {'T', 'L', 'K', 'E', 'Y', 'S', '2', '\n'};
+static const char MAGIC_OLD[8] = {'T', 'L', 'K', 'E', 'Y', 'S', '1', '\n'};
 
 static void put_u64(unsigned char *p, uint64_t v)
 {
@@ -169,35 +290,20 @@ static void put_u64(unsigned char *p, uint64_t v)
 		p[i] = (unsigned char)(v >> (8 * i));
 }
 
-static uint64_t get_u64(const unsigned char *p)
+int tl_keyset_save(const tl_keyset *cs, const char *path, char *err, size_t errsz)
 {
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
-
-int tl_keyset_save(const tl_keyset *s, const char *path, char *err, size_t errsz)
-{
-	size_t n = 0;
-	uint64_t *keys = tl_xmalloc((s->n + 1) * sizeof *keys);
-	if (s->has_zero)
-		keys[n++] = 0;
-	for (size_t i = 0; i < s->cap; i++)
-		if (s->slot[i])
-			keys[n++] = s->slot[i];
-	sort_u64(keys, n);
-	size_t bytes = 16 + 8 * n;
+	tl_keyset *s = (tl_keyset *)cs;
+	keyset_ready(s, 0);
+	size_t bytes = 16 + 8 * s->n;
 	unsigned char *buf = tl_xmalloc(bytes);
 	memcpy(buf, MAGIC, 8);
-	put_u64(buf + 8, n);
-	for (size_t i = 0; i < n; i++)
-		put_u64(buf + 16 + 8 * i, keys[i]);
+	put_u64(buf + 8, s->n);
+	for (size_t i = 0; i < s->n; i++)
+		put_u64(buf + 16 + 8 * i, s->k[i]);
 	int rc = tl_fs_write_file(path, buf, bytes);
 	if (rc != 0)
 		tl_errf(err, errsz, "cannot write %s: %s", path, strerror(errno));
 	free(buf);
-	free(keys);
 	return rc != 0 ? -1 : 0;
 }
 
@@ -212,43 +318,90 @@ tl_keyset *tl_keyset_load(const char *path, char *err, size_t errsz)
 		return NULL;
 	}
 	const unsigned char *p = (const unsigned char *)b.data;
-	uint64_t n = b.len >= 16 ? get_u64(p + 8) : 0;
-	if (b.len < 16 || memcmp(p, MAGIC, 8) != 0 || n != (b.len - 16) / 8 || (b.len - 16) % 8 != 0) {
+	if (b.len >= 8 && memcmp(p, MAGIC_OLD, 8) == 0) {
+		tl_errf(err, errsz, "%s: keys of an older format (FNV-1a, before tl 2026-12), seen-check off", path);
+		tl_buf_free(&b);
+		errno = EPROTO;
+		return NULL;
+	}
+	uint64_t n = b.len >= 16 ? le64(p + 8) : 0;
+	if (b.len < 16 || memcmp(p, MAGIC, 8) != 0 || n != (b.len - 16) / 8 || (b.len - 16) % 8 != 0 ||
+	    n > UINT32_MAX) {
 		tl_errf(err, errsz, "%s: not a tl key file (damaged or of another kind)", path);
 		tl_buf_free(&b);
 		errno = EINVAL;
 		return NULL;
 	}
-	tl_keyset *s = tl_keyset_new();
+	tl_keyset *s = keyset_with((size_t)n);
 	for (uint64_t i = 0; i < n; i++) {
-		uint64_t k = get_u64(p + 16 + 8 * i);
-		if (i && k <= get_u64(p + 16 + 8 * (i - 1))) {
+		uint64_t k = le64(p + 16 + 8 * i);
+		if (i && k <= s->k[i - 1]) {
 			tl_errf(err, errsz, "%s: keys out of order at %" PRIu64 " (damaged)", path, i);
 			tl_keyset_free(s);
 			tl_buf_free(&b);
 			errno = EINVAL;
 			return NULL;
 		}
-		tl_keyset_add(s, k);
+		s->k[i] = k;
 	}
+	s->n = (size_t)n;
+	keyset_ready(s, 1);
 	tl_buf_free(&b);
 	return s;
 }
 
 /* ---------------- what a record says ---------------- */
 
+/* The fields of a record the check reads, found in one walk over its keys
+ * (tl_map_get would walk them once for each). */
+typedef struct {
+	const msgpack_object *text, *text_b, *id, *aug;
+} rec_fields;
+
+static void find_fields(const msgpack_object *map, rec_fields *f)
+{
+	memset(f, 0, sizeof *f);
+	for (uint32_t i = 0; i < map->via.map.size; i++) {
+		const msgpack_object *k = &map->via.map.ptr[i].key;
+		if (k->type != MSGPACK_OBJECT_STR)
+			continue;
+		const char *s = k->via.str.ptr;
+		const msgpack_object *v = &map->via.map.ptr[i].val;
+		switch (k->via.str.size) {
+		case 2:
+			if (!f->id && s[0] == 'i' && s[1] == 'd')
+				f->id = v;
+			break;
+		case 3:
+			if (!f->aug && !memcmp(s, "aug", 3))
+				f->aug = v;
+			break;
+		case 4:
+			if (!f->text && !memcmp(s, "text", 4))
+				f->text = v;
+			break;
+		case 6:
+			if (!f->text_b && !memcmp(s, "text_b", 6))
+				f->text_b = v;
+			break;
+		}
+	}
+}
+
+static uint64_t fields_key(const rec_fields *f)
+{
+	if (!f->text || f->text->type != MSGPACK_OBJECT_STR)
+		return 0;
+	int has_b = f->text_b && f->text_b->type == MSGPACK_OBJECT_STR;
+	return tl_content_key(f->text->via.str.ptr, f->text->via.str.size, has_b ? f->text_b->via.str.ptr : NULL,
+			      has_b ? f->text_b->via.str.size : 0);
+}
+
 uint64_t tl_rec_content_key(const tl_record *rec)
 {
-	const msgpack_object *t = tl_rec_get(rec, "text");
-	if (!t || t->type != MSGPACK_OBJECT_STR)
-		return 0;
-	uint64_t h = tl_fnv1a64(t->via.str.ptr, t->via.str.size, TL_FNV64_INIT);
-	const msgpack_object *tb = tl_rec_get(rec, "text_b");
-	if (tb && tb->type == MSGPACK_OBJECT_STR) {
-		h = tl_fnv1a64("\x1f", 1, h);
-		h = tl_fnv1a64(tb->via.str.ptr, tb->via.str.size, h);
-	}
-	return h ? h : 1;
+	rec_fields f;
+	find_fields(rec->map, &f);
+	return fields_key(&f);
 }
 
 static const char *obj_text(const msgpack_object *o, char *buf, size_t bufsz, size_t *len)
@@ -284,10 +437,13 @@ static const char *obj_text(const msgpack_object *o, char *buf, size_t bufsz, si
 	return buf;
 }
 
-void tl_rec_aug_info(const tl_record *rec, tl_aug_info *a)
+/* tl_rec_aug_info from a record's "aug" value (NULL: none). */
+static void aug_info(const msgpack_object *aug, tl_aug_info *a)
 {
-	memset(a, 0, sizeof *a);
-	const msgpack_object *aug = tl_rec_get(rec, "aug");
+	a->is_copy = 0;
+	a->src_key = 0;
+	a->src = NULL;
+	a->src_len = 0;
 	if (!aug)
 		return;
 	a->is_copy = 1;
@@ -311,6 +467,12 @@ void tl_rec_aug_info(const tl_record *rec, tl_aug_info *a)
 	}
 }
 
+void tl_rec_aug_info(const tl_record *rec, tl_aug_info *a)
+{
+	memset(a, 0, sizeof *a);
+	aug_info(tl_rec_get(rec, "aug"), a);
+}
+
 const char *tl_rec_id_text(const tl_record *rec, char *buf, size_t bufsz)
 {
 	char num[24];
@@ -330,20 +492,52 @@ const char *tl_rec_id_text(const tl_record *rec, char *buf, size_t bufsz)
 
 /* ---------------- the check ---------------- */
 
+/* The training side, gathered as it comes (appends only) and indexed once
+ * at the first question: the originals' keys and the copies' source keys,
+ * each with a reference to the record's id. An id reference is an
+ * integer id n as 2n+1, or a string id as 2*offset into ids. */
+typedef struct {
+	uint64_t *key, *ref;
+	size_t n, cap;
+} kvlist;
+
 struct tl_leak {
-	tl_keyset *train;  /* originals' keys and copies' source keys */
-	tl_keyset *orig;   /* the originals' own keys, with their ids */
-	tl_keyset *copied; /* sources of training copies, with the first copy's id */
+	kvlist orig;     /* the originals' own keys and ids */
+	kvlist copied;   /* sources of training copies, with the copy's id */
+	tl_buf ids;      /* string ids, NUL-terminated, from offset 1 */
+	int ready;       /* orig and copied sorted by key, first of each kept */
+	tl_keyset *train; /* both keys, made at tl_leak_train_keys */
 };
+
+static void kv_add(kvlist *l, uint64_t key, uint64_t ref)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 1024;
+		l->key = tl_xrealloc(l->key, l->cap * sizeof *l->key);
+		l->ref = tl_xrealloc(l->ref, l->cap * sizeof *l->ref);
+	}
+	l->key[l->n] = key;
+	l->ref[l->n++] = ref;
+}
+
+/* The index of key in a sorted list, or SIZE_MAX. */
+static size_t kv_find(const kvlist *l, uint64_t key)
+{
+	size_t lo = 0, hi = l->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (l->key[mid] < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < l->n && l->key[lo] == key ? lo : SIZE_MAX;
+}
 
 tl_leak *tl_leak_new(void)
 {
 	tl_leak *l = tl_xcalloc(1, sizeof *l);
-	l->train = tl_keyset_new();
-	l->orig = tl_keyset_new();
-	l->copied = tl_keyset_new();
-	l->orig->val = tl_xcalloc(l->orig->cap, sizeof(char *));
-	l->copied->val = tl_xcalloc(l->copied->cap, sizeof(char *));
+	tl_buf_addc(&l->ids, 0); /* offset 0: the empty id */
 	return l;
 }
 
@@ -351,67 +545,132 @@ void tl_leak_free(tl_leak *l)
 {
 	if (!l)
 		return;
+	free(l->orig.key);
+	free(l->orig.ref);
+	free(l->copied.key);
+	free(l->copied.ref);
+	tl_buf_free(&l->ids);
 	tl_keyset_free(l->train);
-	tl_keyset_free(l->orig);
-	tl_keyset_free(l->copied);
 	free(l);
 }
 
-/* Insert key into a keyset with values, keeping the first value. */
-static void insert_val(tl_keyset *s, uint64_t key, const char *v)
+/* The reference of rec's id (see struct tl_leak). */
+static uint64_t id_ref(tl_leak *l, const tl_record *rec, const msgpack_object *o)
 {
-	if (!key)
-		return;
-	size_t i = insert(s, key);
-	if (!s->val[i])
-		s->val[i] = keep_str(s, v);
+	if (o && o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 < ((uint64_t)1 << 62))
+		return o->via.u64 << 1 | 1;
+	char buf[128];
+	tl_rec_id_text(rec, buf, sizeof buf);
+	if (!buf[0])
+		return 0;
+	size_t off = l->ids.len;
+	tl_buf_add(&l->ids, buf, strlen(buf) + 1);
+	return (uint64_t)off << 1;
 }
 
-static const char *value_of(const tl_keyset *s, uint64_t key)
+/* The id of a reference as text (in buf for an integer). */
+static const char *ref_text(const tl_leak *l, uint64_t ref, char *buf, size_t bufsz)
 {
-	if (!key || s->slot[slot_of(s, key)] != key)
-		return NULL;
-	return s->val[slot_of(s, key)];
+	if (ref & 1) {
+		snprintf(buf, bufsz, "%" PRIu64, ref >> 1);
+		return buf;
+	}
+	return l->ids.data + (ref >> 1);
+}
+
+/* Sort both lists by key (stable: the first record of a key stays first)
+ * and keep the first of each key. */
+static void leak_ready(const tl_leak *cl)
+{
+	tl_leak *l = (tl_leak *)cl; /* made writable by tl_leak_new */
+	if (l->ready)
+		return;
+	sort_kv(l->orig.key, l->orig.ref, l->orig.n);
+	l->orig.n = unique_kv(l->orig.key, l->orig.ref, l->orig.n);
+	sort_kv(l->copied.key, l->copied.ref, l->copied.n);
+	l->copied.n = unique_kv(l->copied.key, l->copied.ref, l->copied.n);
+	l->ready = 1;
+}
+
+/* One training record; key is its content key, or computed here when
+ * compute is set and it is not a copy (a copy counts by its aug.src_key). */
+static void leak_add(tl_leak *l, const tl_record *rec, uint64_t key, int compute)
+{
+	rec_fields f;
+	find_fields(rec->map, &f);
+	tl_aug_info a;
+	aug_info(f.aug, &a);
+	if (a.is_copy) {
+		if (a.src_key)
+			kv_add(&l->copied, a.src_key, id_ref(l, rec, f.id));
+	} else {
+		if (compute)
+			key = fields_key(&f);
+		if (key)
+			kv_add(&l->orig, key, id_ref(l, rec, f.id));
+	}
+	l->ready = 0;
+	if (l->train) {
+		tl_keyset_free(l->train);
+		l->train = NULL;
+	}
+}
+
+void tl_leak_add_train_key(tl_leak *l, const tl_record *rec, uint64_t key)
+{
+	leak_add(l, rec, key, 0);
 }
 
 void tl_leak_add_train(tl_leak *l, const tl_record *rec)
 {
-	char id[128];
-	tl_rec_id_text(rec, id, sizeof id);
-	tl_aug_info a;
-	tl_rec_aug_info(rec, &a);
-	if (a.is_copy) {
-		if (a.src_key) {
-			tl_keyset_add(l->train, a.src_key);
-			insert_val(l->copied, a.src_key, id);
-		}
-		return;
-	}
-	uint64_t k = tl_rec_content_key(rec);
-	if (k) {
-		tl_keyset_add(l->train, k);
-		insert_val(l->orig, k, id);
-	}
+	leak_add(l, rec, 0, 1);
 }
 
-const tl_keyset *tl_leak_train_keys(const tl_leak *l)
+const tl_keyset *tl_leak_train_keys(const tl_leak *cl)
 {
-	return l->train;
+	tl_leak *l = (tl_leak *)cl;
+	if (l->train)
+		return l->train;
+	leak_ready(l);
+	tl_keyset *s = keyset_with(l->orig.n + l->copied.n);
+	/* two sorted lists: merge them, no sort needed */
+	size_t i = 0, j = 0, n = 0;
+	while (i < l->orig.n || j < l->copied.n) {
+		uint64_t k;
+		if (j == l->copied.n || (i < l->orig.n && l->orig.key[i] <= l->copied.key[j]))
+			k = l->orig.key[i++];
+		else
+			k = l->copied.key[j++];
+		if (!n || s->k[n - 1] != k)
+			s->k[n++] = k;
+	}
+	s->n = n;
+	keyset_ready(s, 1);
+	l->train = s;
+	return s;
+}
+
+/* The id stored for key in a list, or NULL. */
+static const char *value_of(const tl_leak *l, const kvlist *kv, uint64_t key, char *buf, size_t bufsz)
+{
+	size_t i = key ? kv_find(kv, key) : SIZE_MAX;
+	return i == SIZE_MAX ? NULL : ref_text(l, kv->ref[i], buf, bufsz);
 }
 
 int tl_leak_check(const tl_leak *l, const tl_record *rec, char *why, size_t whysz)
 {
-	char id[128];
+	char id[128], vb[24];
 	tl_rec_id_text(rec, id, sizeof id);
+	leak_ready(l);
 	tl_aug_info a;
 	tl_rec_aug_info(rec, &a);
 	if (a.is_copy) {
-		const char *orig = value_of(l->orig, a.src_key);
+		const char *orig = value_of(l, &l->orig, a.src_key, vb, sizeof vb);
 		if (orig) {
 			snprintf(why, whysz, "'%s' is an augmented copy of training record '%s'", id, orig);
 			return TL_LEAK_AUG_OF_TRAIN;
 		}
-		if (value_of(l->copied, a.src_key)) {
+		if (value_of(l, &l->copied, a.src_key, vb, sizeof vb)) {
 			snprintf(why, whysz, "'%s' is an augmented copy of '%.*s', which training has copies of too", id,
 				 (int)a.src_len, a.src ? a.src : "?");
 			return TL_LEAK_AUG_OF_TRAIN;
@@ -424,12 +683,12 @@ int tl_leak_check(const tl_leak *l, const tl_record *rec, char *why, size_t whys
 	/* the same text as a training original first: training's copies of
 	 * that original are then copies of a training record, not of this
 	 * one (data sets share sentences; tl-augment on train.tsv copies them) */
-	const char *orig = value_of(l->orig, k);
+	const char *orig = value_of(l, &l->orig, k, vb, sizeof vb);
 	if (orig) {
 		snprintf(why, whysz, "'%s' has the same text as training record '%s'", id, orig);
 		return TL_LEAK_DUPLICATE;
 	}
-	const char *copy = value_of(l->copied, k);
+	const char *copy = value_of(l, &l->copied, k, vb, sizeof vb);
 	if (copy) {
 		snprintf(why, whysz, "training record '%s' is an augmented copy of this record ('%s')", copy, id);
 		return TL_LEAK_SOURCE;

@@ -1,5 +1,6 @@
 /* stream.c - msgpack record streams: reader, field access, writer, headers. */
 #include "tl/stream.h"
+#include "tl/json.h"
 #include "tl/util.h"
 
 #include <errno.h>
@@ -24,10 +25,18 @@ struct tl_reader {
 	gzFile gz;
 	msgpack_unpacker up;
 	msgpack_unpacked res;
-	uint64_t count;
+	uint64_t count;  /* records read, headers included */
+	uint64_t nhdr;   /* ... of which header records */
 	int eof;
 	int file_err; /* the error concerns the whole input, not a record */
 	rec_scan sc;
+	/* JSON lines (the input's first non-blank byte is '{'): each line is
+	 * converted into msgpack in jsb and unpacked into res */
+	int jsonl;
+	tl_buf jl;            /* bytes read and not yet consumed, from jpos */
+	size_t jpos;
+	uint64_t jline;       /* lines consumed (blank ones included) */
+	msgpack_sbuffer jsb;
 	char *name;   /* for messages, or NULL */
 	char err[256];
 };
@@ -92,14 +101,16 @@ void tl_reader_close(tl_reader *r)
 		return;
 	msgpack_unpacked_destroy(&r->res);
 	msgpack_unpacker_destroy(&r->up);
+	tl_buf_free(&r->jl);
+	msgpack_sbuffer_destroy(&r->jsb);
 	gzclose(r->gz);
 	free(r->name);
 	free(r);
 }
 
 const char *tl_reader_error(const tl_reader *r) { return r->err; }
-uint64_t tl_reader_error_recno(const tl_reader *r) { return r->file_err ? 0 : r->count; }
-uint64_t tl_reader_count(const tl_reader *r) { return r->count; }
+uint64_t tl_reader_error_recno(const tl_reader *r) { return r->file_err ? 0 : r->count - r->nhdr; }
+uint64_t tl_reader_count(const tl_reader *r) { return r->count - r->nhdr; }
 
 const char *tl_msgpack_type_name(msgpack_object_type t)
 {
@@ -151,21 +162,32 @@ static uint64_t be(const unsigned char *p, int n)
 	return v;
 }
 
-/* The first byte of an input that is not a record stream but text (a TSV,
- * CSV, JSON lines): say so and what to run, instead of "not a map but
- * integer". A stream's first byte is a map marker; a '{' is JSON lines,
- * printable ASCII, white space or a UTF-8 byte order mark is text. Returns
- * 1 with r->err set (about the whole input: r->file_err) for those. */
-static int not_a_stream(tl_reader *r, unsigned c)
+/* The first bytes of an input that is not a record stream but text (a
+ * TSV, CSV, plain text): say so and what to run, instead of "not a map but
+ * integer". A stream's first byte is a map marker; printable ASCII, white
+ * space or a UTF-8 byte order mark is text. JSON lines (the first byte
+ * that is not white space, after a byte order mark, is '{') are read as
+ * records (see next_jsonl).
+ * b[0..n) are the bytes read so far. Returns 2 for JSON lines, 1 with
+ * r->err set (about the whole input: r->file_err) for text, 0 for a
+ * stream, -2 when only white space has come so far (more is needed). */
+static int not_a_stream(tl_reader *r, const unsigned char *b, size_t n)
 {
-	const char *what;
-	if (c == '{')
-		what = "this is JSON lines, not a tl record stream: convert it with tl-cat -t msgpack, or run tl-clean first";
-	else if ((c >= 0x20 && c <= 0x7e) || c == '\t' || c == '\n' || c == '\r' || c == 0xef)
-		what = "this is text, not a tl record stream: run tl-clean first";
-	else
+	unsigned c = b[0];
+	size_t bom = n >= 3 && b[0] == 0xef && b[1] == 0xbb && b[2] == 0xbf ? 3 : 0;
+	if (c == '{' || c == ' ' || c == '\t' || c == '\n' || c == '\r' || bom) {
+		size_t i = bom;
+		while (i < n && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r'))
+			i++;
+		if (i == n && !r->eof)
+			return -2;
+		if (i < n && b[i] == '{')
+			return 2;
+	}
+	if (!((c >= 0x20 && c <= 0x7e) || c == '\t' || c == '\n' || c == '\r' || c == 0xef))
 		return 0;
-	snprintf(r->err, sizeof r->err, "%s%s%s", r->name ? r->name : "", r->name ? ": " : "", what);
+	snprintf(r->err, sizeof r->err, "%s%sthis is text, not a tl record stream: run tl-clean first", r->name ? r->name : "",
+		 r->name ? ": " : "");
 	r->file_err = 1;
 	return 1;
 }
@@ -178,7 +200,8 @@ static int not_a_stream(tl_reader *r, unsigned c)
  * resumes where it stopped when more bytes come, so msgpack-c only ever
  * sees a whole record, whose declared counts its bytes have shown to be
  * real. Returns 1 when the whole record is buffered (r->sc.pos is its
- * size), 0 when more bytes are needed, -1 on bad data (r->err set). */
+ * size), 0 when more bytes are needed, -1 on bad data (r->err set), 2
+ * when the input is JSON lines. */
 static int scan_record(tl_reader *r)
 {
 	const unsigned char *b = (const unsigned char *)r->up.buffer + r->up.off;
@@ -189,8 +212,15 @@ static int scan_record(tl_reader *r)
 		if (p >= n)
 			return 0;
 		unsigned c = b[p];
-		if (r->count == 0 && p == 0 && s->depth == 0 && not_a_stream(r, c))
-			return -1;
+		if (r->count == 0 && p == 0 && s->depth == 0) {
+			int k = not_a_stream(r, b, n);
+			if (k == 1)
+				return -1;
+			if (k == 2)
+				return 2;
+			if (k == -2)
+				return 0;
+		}
 		size_t hdr = 1, lenb = 0;   /* header bytes; bytes of the length in it */
 		uint64_t payload = 0, count = 0;
 		int container = 0, is_map = 0;
@@ -275,11 +305,120 @@ static void truncated(tl_reader *r)
 	snprintf(r->err, sizeof r->err, "truncated record at end of input");
 }
 
+/* Read more of the input into buf (up to cap bytes): the count, 0 at the
+ * end (r->eof set), -1 on an error (r->err set; r->file_err for a
+ * truncated gzip). */
+static int read_more(tl_reader *r, char *buf, size_t cap)
+{
+	int n = gzread(r->gz, buf, (unsigned)cap);
+	if (n < 0) {
+		int zerr;
+		const char *m = gzerror(r->gz, &zerr);
+		snprintf(r->err, sizeof r->err, "read error: %s", zerr == Z_ERRNO ? strerror(errno) : m);
+		return -1;
+	}
+	if (n == 0) {
+		int zerr;
+		gzerror(r->gz, &zerr);
+		if (zerr == Z_BUF_ERROR) {
+			snprintf(r->err, sizeof r->err, "%s%sunexpected end of file (truncated gzip)", r->name ? r->name : "",
+				 r->name ? ": " : "");
+			r->file_err = 1;
+			return -1;
+		}
+		if (zerr != Z_OK) {
+			snprintf(r->err, sizeof r->err, "read error: corrupt gzip input");
+			return -1;
+		}
+		r->eof = 1;
+	}
+	return n;
+}
+
+/* The record of a parsed map: its number (data records from 1, headers
+ * not counted) and whether it is a header. */
+static int deliver(tl_reader *r, tl_record *rec, const msgpack_object *o)
+{
+	rec->map = o;
+	rec->is_header = is_header(o);
+	if (rec->is_header)
+		r->nhdr++;
+	rec->no = rec->is_header ? 0 : r->count - r->nhdr;
+	return TL_READ_OK;
+}
+
+/* The next record of a JSON-lines input: one JSON object a line, blank
+ * lines skipped, converted with tl_json_to_msgpack (the same rules as
+ * tl-cat -t msgpack). Errors name the line. */
+static int next_jsonl(tl_reader *r, tl_record *rec)
+{
+	for (;;) {
+		char *start = r->jl.data + r->jpos;
+		size_t avail = r->jl.len - r->jpos;
+		char *nl = avail ? memchr(start, '\n', avail) : NULL;
+		if (!nl && !r->eof) {
+			/* keep the unfinished line, read more after it */
+			if (avail)
+				memmove(r->jl.data, start, avail);
+			r->jl.len = avail;
+			r->jpos = 0;
+			tl_buf_reserve(&r->jl, 1 << 16);
+			int n = read_more(r, r->jl.data + avail, r->jl.cap - avail - 1);
+			if (n < 0) {
+				if (!r->file_err)
+					r->count++;
+				return TL_READ_ERR;
+			}
+			r->jl.len = avail + (size_t)n;
+			continue;
+		}
+		if (!nl && !avail)
+			return TL_READ_EOF;
+		size_t len = nl ? (size_t)(nl - start) : avail;
+		r->jpos += len + (nl != NULL);
+		r->jline++;
+		while (len && (start[len - 1] == '\r' || start[len - 1] == ' ' || start[len - 1] == '\t'))
+			len--;
+		size_t i = 0;
+		while (i < len && (start[i] == ' ' || start[i] == '\t'))
+			i++;
+		if (i == len)
+			continue;
+		r->count++;
+		msgpack_sbuffer_clear(&r->jsb);
+		msgpack_packer pk;
+		msgpack_packer_init(&pk, &r->jsb, msgpack_sbuffer_write);
+		char err[200];
+		if (tl_json_to_msgpack(&pk, start + i, len - i, 1, err, sizeof err) < 0) {
+			snprintf(r->err, sizeof r->err, "line %llu: %s", (unsigned long long)r->jline, err);
+			return TL_READ_ERR;
+		}
+		size_t off = 0;
+		if (msgpack_unpack_next(&r->res, r->jsb.data, r->jsb.size, &off) != MSGPACK_UNPACK_SUCCESS) {
+			snprintf(r->err, sizeof r->err, "line %llu: cannot read the converted JSON back", (unsigned long long)r->jline);
+			return TL_READ_ERR;
+		}
+		return deliver(r, rec, &r->res.data);
+	}
+}
+
 int tl_reader_next(tl_reader *r, tl_record *rec)
 {
 	r->file_err = 0;
+	if (r->jsonl)
+		return next_jsonl(r, rec);
 	for (;;) {
 		int sc = scan_record(r);
+		if (sc == 2) {
+			/* JSON lines: what the unpacker holds is their start */
+			r->jsonl = 1;
+			msgpack_sbuffer_init(&r->jsb);
+			size_t skip = r->up.used - r->up.off >= 3 && !memcmp(r->up.buffer + r->up.off, "\xef\xbb\xbf", 3)
+					      ? 3 : 0; /* a UTF-8 byte order mark */
+			tl_buf_add(&r->jl, r->up.buffer + r->up.off + skip, r->up.used - r->up.off - skip);
+			r->up.off = r->up.used;
+			return next_jsonl(r, rec);
+		}
 		if (sc < 0) {
 			r->count++;
 			return TL_READ_ERR;
@@ -300,10 +439,9 @@ int tl_reader_next(tl_reader *r, tl_record *rec)
 					 tl_msgpack_type_name(o->type));
 				return TL_READ_ERR;
 			}
-			rec->map = o;
-			rec->no = r->count;
-			rec->is_header = is_header(o);
-			return TL_READ_OK;
+			/* data records are numbered from 1 as a user counts them:
+			 * header records are not counted (and have no number) */
+			return deliver(r, rec, o);
 		}
 		/* the record is not all here: read more */
 		if (r->eof) {
@@ -450,7 +588,10 @@ int tl_source_next(tl_source *s, tl_record *rec, tl_err *e)
 			continue;
 		}
 		if (ret == TL_READ_ERR) {
+			/* numbered as rec->no is: on across the files */
 			s->err_no = tl_reader_error_recno(s->r);
+			if (s->err_no)
+				s->err_no += s->base;
 			return tl_seterr(e, tl_reader_error_code(s->r), "%s", tl_reader_error(s->r));
 		}
 		if (rec->is_header) {
@@ -458,7 +599,8 @@ int tl_source_next(tl_source *s, tl_record *rec, tl_err *e)
 				continue;
 			s->seen_header = 1;
 		}
-		rec->no += s->base;
+		if (!rec->is_header)
+			rec->no += s->base;
 		s->nret++;
 		return TL_READ_OK;
 	}

@@ -61,7 +61,8 @@ setup() {
 @test "tl-augment: an augmented stream is refused (copies and ids would repeat)" {
 	run sh -c "tl-augment -n 2 '$S/in.mp' | tl-augment -n 2 >/dev/null"
 	[ "$status" -eq 3 ]
-	[[ "$output" == *"record 1: the stream was augmented already (tl-augment in the header's chain)"* ]]
+	# (about the header record, which has no number: data records count from 1)
+	[[ "$output" == "tl-augment: the stream was augmented already (tl-augment in the header's chain)"* ]]
 	run sh -c "tl-augment -n 2 '$S/in.mp' | tl-cat | tl-cat -t msgpack | tl-augment -n 2 >/dev/null"
 	[ "$status" -eq 3 ]
 	[[ "$output" == *"record 2: the stream was augmented already (record has 'aug')"* ]]
@@ -191,20 +192,20 @@ setup() {
 	[[ "${lines[2]}" == 7~aug1* ]]
 }
 
-@test "tl-augment: every copy carries src_key, the FNV-1a-64 content key of its original" {
+@test "tl-augment: every copy carries src_key, the content key of its original (man tl-augment)" {
 	tl-augment -n 2 "$S/in.mp" | tl-cat >"$S/k.jsonl"
-	# reference values: FNV-1a-64 of the two training texts
-	[ "$(grep -c '"src":1,"src_key":"17d889790673f873"}' "$S/k.jsonl")" -eq 2 ]
-	[ "$(grep -c '"src":"b","src_key":"7fe506e9e20579a6"}' "$S/k.jsonl")" -eq 2 ]
+	# reference values (tests/ref/gen_leak_keys.py) of the two training texts
+	[ "$(grep -c '"src":1,"src_key":"2b507d8891fb008c"}' "$S/k.jsonl")" -eq 2 ]
+	[ "$(grep -c '"src":"b","src_key":"ec2d6c2b8b115652"}' "$S/k.jsonl")" -eq 2 ]
 	# originals stay byte-identical
 	diff <(tl-cat "$S/in.mp") <(grep -v '~aug' "$S/k.jsonl")
-	# text and text_b: FNV-1a-64 of "foobar" 0x1f "b"; FNV-1a-64("foobar") alone
+	# text and text_b: h("b", h("foobar", 0)); h("foobar", 0) alone
 	T '{"id":1,"text":"foobar","text_b":"b","label":"x"}' '{"id":2,"text":"foobar","label":"x"}' >"$S/fb.mp"
 	run sh -c "tl-augment -n 2 --ops typo '$S/fb.mp' | tl-cat -t tsv -f id,aug --no-names"
 	[ "${#lines[@]}" -eq 6 ]
-	[[ "${lines[1]}" == '1~aug1'*'"src_key":"74fc03eb4f4fe555"'* ]]
-	[[ "${lines[2]}" == '1~aug2'*'"src_key":"74fc03eb4f4fe555"'* ]]
-	[[ "${lines[4]}" == '2~aug1'*'"src_key":"85944171f73967e8"'* ]]
+	[[ "${lines[1]}" == '1~aug1'*'"src_key":"bfe422878fb988f3"'* ]]
+	[[ "${lines[2]}" == '1~aug2'*'"src_key":"bfe422878fb988f3"'* ]]
+	[[ "${lines[4]}" == '2~aug1'*'"src_key":"759197cf5d0e0770"'* ]]
 }
 
 # a small labelled TSV under the given name

@@ -128,9 +128,9 @@ s() { mkstream >"$BATS_TEST_TMPDIR/${1:-in}.s"; echo "$BATS_TEST_TMPDIR/${1:-in}
 	[[ "$output" == *"1 records with 'probs' for labels the header does not declare"* ]]
 	run tl-eval --strict "$f"
 	[ "$status" -eq 3 ]
-	[[ "$output" == *"record 2: 'probs' names a label that the header's 'labels' does not declare"* ]]
+	[[ "$output" == *"record 1: 'probs' names a label that the header's 'labels' does not declare"* ]]
 	# probs that sum to 1 name all the model's labels: gold b is not one of
-	# them (an error, see tl-eval_labels.bats); scored with --force-labels
+	# them (an error, see labels.bats); scored with --force-labels
 	f=$(printf '%s\n' '{"label":"b","pred":"a","probs":{"a":1.0}}' '{"label":"a","pred":"a","probs":{"a":1.0}}' | s)
 	run tl-eval "$f"
 	[ "$status" -eq 3 ]
@@ -304,7 +304,7 @@ s() { mkstream >"$BATS_TEST_TMPDIR/${1:-in}.s"; echo "$BATS_TEST_TMPDIR/${1:-in}
 	# bad JSON: the line number
 	run sh -c 'printf "{\"label\":\"a\",\"pred\":\"a\"}\n{\"label\":\n" | tl-eval'
 	[ "$status" -eq 3 ]
-	[[ "$output" == "tl-eval: record 2: standard input: invalid JSON"* ]]
+	[[ "$output" == "tl-eval: record 2: standard input: line 2: invalid JSON"* ]]
 }
 
 @test "tl-eval: abstentions (pred \"\") are not a class: coverage, selective accuracy, risk-coverage" {

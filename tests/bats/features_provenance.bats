@@ -173,7 +173,7 @@ acc() { tl-predict -m "$1" "$2" | tl-eval --json 2>/dev/null | jq .accuracy; }
 	# tl-train --dev: the dev stream is checked against the training stream's
 	run tl-train -q -m linear -o "$D/m3" --dev "$D/other.s" "$D/sp.s"
 	[ "$status" -eq 3 ]
-	[[ "$output" == *"record 1: --dev $D/other.s: the vectors were made differently"*"model $D/sp.s: {"* ]]
+	[[ "$output" == *"tl-train: --dev $D/other.s: the vectors were made differently"*"model $D/sp.s: {"* ]]
 	[ ! -e "$D/m3" ]
 	# a stream without a header is trusted (warning at training, nothing at prediction)
 	tl-cat "$D/sp.s" | mkstream >"$D/nohdr.s"

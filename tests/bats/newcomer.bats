@@ -201,3 +201,50 @@ away() {
 	run tl-eval --compare p2 p2
 	[ "$status" -eq 0 ]
 }
+
+# ---------------- item 11: record numbers as a user counts them ----------------
+
+@test "record numbers: the first data row is record 1 in every tool, header row and stream header not counted" {
+	cd "$BATS_TEST_TMPDIR"
+	# a TSV with a header row; the first data row has no label
+	printf 'sentence\tlabel\nhello world\t\nbad movie\t0\n' >h.tsv
+	tl-clean h.tsv >h.s
+	[ "$(tl-cat h.s | head -1 | jq -c .id)" = 1 ]
+	run tl-train -q -m linear -o m h.s
+	[ "$status" -eq 3 ]
+	[ "$output" = 'tl-train: record 1: no "label" (training needs labelled records)' ]
+	# the stream header is there (record numbers do not count it)
+	[ "$(tl-cat -H h.s | head -1 | jq -r .kind)" = header ]
+	# the same from standard input, and through tl-tokenize (whose header
+	# extends tl-clean's): still record 1
+	run sh -c 'tl-clean h.tsv | tl-tokenize | tl-train -q -m linear -o m'
+	[ "$status" -eq 3 ]
+	[ "$output" = 'tl-train: record 1: no "label" (training needs labelled records)' ]
+	# the third data row is record 3 for tl-clean (a bad row; the header
+	# row and a blank line not counted, the line number says where) ...
+	printf 'sentence,label\na,1\n\nb,0\n"c,1\n' >q.csv
+	run tl-clean q.csv
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"tl-clean: record 3: line 5: unterminated quoted field"* ]]
+	printf 'a\n\nb\naaaa\n' >l.txt
+	run tl-clean --format text --max-record 3 l.txt
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"tl-clean: record 3: line 4: record longer than 3 bytes"* ]]
+	# ... and for tl-eval (a bad probs map), after a header record
+	printf '%s\n' '{"tl":1,"kind":"header"}' '{"label":"a","pred":"a"}' '{"label":"a","pred":"b"}' \
+		'{"label":"a","pred":"a","probs":{"a":7}}' | tl-cat -t msgpack >p.s
+	run tl-eval --strict p.s
+	[ "$status" -eq 3 ]
+	[[ "$output" == "tl-eval: record 3: "* ]]
+	# a bad record is numbered as the data record it would be
+	{ tl-cat -H -t msgpack <h.s; printf '\x93\x01\x02\x03'; } >bad.s
+	run tl-predict -m m bad.s
+	[ "$status" -ne 0 ]
+	run sh -c 'tl-cat bad.s >/dev/null'
+	[ "$status" -eq 3 ]
+	[[ "$output" == "tl-cat: record 3: not a map but array"* ]]
+	# several files: numbers run on over the data records of each
+	run sh -c 'tl-cat h.s bad.s >/dev/null'
+	[ "$status" -eq 3 ]
+	[[ "$output" == "tl-cat: record 5: not a map but array"* ]]
+}

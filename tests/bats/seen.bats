@@ -4,36 +4,7 @@
 # --exclude-seen drops them, --model DIR checks a stream directly.
 load helpers
 
-# mkkeys FILE: a key file (8-byte magic "TLKEYS1\n", u64 LE count, sorted
-# u64 LE keys) with the content keys (64-bit FNV-1a of "text", then 0x1f
-# and "text_b" when present) of the jsonl records on stdin. Written here
-# from the documented format, independently of tl-train.
-mkkeys() {
-	python3 -c '
-import json, struct, sys
-def key(r):
-    b = r["text"].encode()
-    if "text_b" in r:
-        b += b"\x1f" + r["text_b"].encode()
-    h = 0xcbf29ce484222325
-    for c in b:
-        h = ((h ^ c) * 0x100000001b3) & 0xffffffffffffffff
-    return h or 1
-ks = sorted({key(json.loads(l)) for l in sys.stdin if l.strip()})
-with open(sys.argv[1], "wb") as f:
-    f.write(b"TLKEYS1\n" + struct.pack("<Q", len(ks)) + b"".join(struct.pack("<Q", k) for k in ks))
-' "$1"
-}
-
-# the 16 hex digits of a text's content key (what aug.src_key holds)
-hexkey() {
-	python3 -c '
-import sys
-h = 0xcbf29ce484222325
-for c in sys.argv[1].encode():
-    h = ((h ^ c) * 0x100000001b3) & 0xffffffffffffffff
-print("%016x" % (h or 1))' "$1"
-}
+load keys # mkkeys FILE (a train-keys.bin written from the documented format), hexkey TEXT
 
 mk_train() {
 	for i in $(seq 1 40); do
@@ -88,11 +59,11 @@ setup() {
 }
 
 @test "tl-predict: a damaged train-keys.bin is a model error naming the file" {
-	printf 'TLKEYS1\n\002\0\0\0\0\0\0\0\001\0\0\0\0\0\0\0' >"$T/m/train-keys.bin" # 2 keys announced, 1 there
+	printf 'TLKEYS2\n\002\0\0\0\0\0\0\0\001\0\0\0\0\0\0\0' >"$T/m/train-keys.bin" # 2 keys announced, 1 there
 	run sh -c "tl-predict -m '$T/m' '$T/test.s' >/dev/null"
 	[ "$status" -eq 5 ]
 	[[ "$output" == "tl-predict: $T/m/train-keys.bin: "*damaged* ]]
-	printf 'TLKEYS1\n\002\0\0\0\0\0\0\0\002\0\0\0\0\0\0\0\001\0\0\0\0\0\0\0' >"$T/m/train-keys.bin" # out of order
+	printf 'TLKEYS2\n\002\0\0\0\0\0\0\0\002\0\0\0\0\0\0\0\001\0\0\0\0\0\0\0' >"$T/m/train-keys.bin" # out of order
 	run sh -c "tl-predict -m '$T/m' '$T/test.s' >/dev/null"
 	[ "$status" -eq 5 ]
 	[[ "$output" == "tl-predict: $T/m/train-keys.bin: "*damaged* ]]
@@ -101,11 +72,26 @@ setup() {
 	[[ "$output" == "tl-eval: $T/m/train-keys.bin: "*damaged* ]]
 }
 
+@test "tl-predict, tl-eval --model: keys of the older format (FNV-1a, TLKEYS1) are a warning, nothing marked" {
+	# a model trained before the key changed: its file starts TLKEYS1
+	printf 'TLKEYS1\n\001\0\0\0\0\0\0\0\001\0\0\0\0\0\0\0' >"$T/m/train-keys.bin"
+	run sh -c "tl-predict -m '$T/m' '$T/test.s' 2>'$T/err' | tl-cat >'$T/o'"
+	[ "$status" -eq 0 ]
+	[ "$(cat "$T/err")" = "tl-predict: $T/m/train-keys.bin: keys of an older format (FNV-1a, before tl 2026-12), seen-check off" ]
+	! grep -q seen "$T/o"
+	[ "$(wc -l <"$T/o")" -eq 5 ]
+	tl-cat <"$T/test.s" | jq -c '. + {pred: .label}' | mkstream >"$T/other.s"
+	run sh -c "tl-eval --model '$T/m' '$T/other.s' 2>&1 >/dev/null"
+	[ "$status" -eq 0 ]
+	[[ "$output" == "tl-eval: option --model: $T/m/train-keys.bin: keys of an older format (FNV-1a, before tl 2026-12), seen-check off"* ]]
+	[[ "$output" != *"trained on"* ]]
+}
+
 @test "tl-eval: warns about records the model was trained on, counts them, --exclude-seen ignores them" {
 	tl-predict -m "$T/m" "$T/test.s" >"$T/p.s"
 	run sh -c "tl-eval <'$T/p.s'"
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"tl-eval: standard input: 2 records the model was trained on (first: record 3, id '2'); --exclude-seen ignores them"* ]]
+	[[ "$output" == *"tl-eval: standard input: 2 records the model was trained on (first: record 2, id '2'); --exclude-seen ignores them"* ]]
 	[[ "$output" == *"records 5, labels 2, augmented 2, seen 2"* ]]
 	# the augmented copy of a trained-on record is counted once in each
 	run sh -c "tl-eval --json '$T/p.s' 2>/dev/null | jq -c '[.n, .augmented, .seen]'"

@@ -1,5 +1,5 @@
-/* Unit tests for tl/leak.h: content keys against FNV-1a-64 reference
- * values, key sets and their file form (round trip, damaged files
+/* Unit tests for tl/leak.h: content keys against the reference values of
+ * tests/ref/gen_leak_keys.py, key sets and their file form (round trip, damaged files
  * refused), what a record says about augmentation, and the five outcomes
  * of tl_leak_check on records built in memory. */
 #include "testhelp.h"
@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* A record built in memory: msgpack packed into sb, unpacked into up. */
@@ -91,19 +92,41 @@ static uint64_t key_of(const char *text, const char *text_b)
 
 static void test_content_key(void)
 {
-	/* FNV-1a-64 reference values (offset basis cbf29ce484222325, prime
-	 * 100000001b3): "" is the offset basis itself */
-	CHECK(key_of("", NULL) == 0xcbf29ce484222325ULL);
-	CHECK(key_of("a", NULL) == 0xaf63dc4c8601ec8cULL);
-	CHECK(key_of("foobar", NULL) == 0x85944171f73967e8ULL);
-	/* text 0x1f text_b: "a" then 0x1f then "b", byte by byte from the
-	 * value of "a": (af63dc4c8601ec8c ^ 0x1f) * prime, then ^ 'b' * prime */
-	uint64_t h = 0xaf63dc4c8601ec8cULL;
-	h = (h ^ 0x1f) * 0x100000001b3ULL;
-	h = (h ^ 'b') * 0x100000001b3ULL;
-	CHECK(key_of("a", "b") == h);
-	CHECK(key_of("a", "b") == 0xe5eaa319043b0991ULL);
-	CHECK(key_of("premise", "hypothesis") == 0xa46614d863224d8fULL);
+	/* reference values from tests/ref/gen_leak_keys.py (an independent
+	 * Python implementation of the key of man tl-augment): exact */
+	CHECK(key_of("", NULL) == 0x0000000000000001ULL); /* h("", 0) is 0: made 1 */
+	CHECK(key_of("a", NULL) == 0x4c0921cdd72045e7ULL);
+	CHECK(key_of("foobar", NULL) == 0x759197cf5d0e0770ULL);
+	CHECK(key_of("12345678", NULL) == 0x4a2ad158bc3d61b1ULL);   /* one whole word */
+	CHECK(key_of("123456789", NULL) == 0x021af3cb39f542ceULL);  /* a word and a tail */
+	CHECK(key_of("a", "b") == 0xe98becd8ebb032a4ULL);
+	CHECK(key_of("a", "") == 0x64abe0ef17a789d0ULL);
+	CHECK(key_of("premise", "hypothesis") == 0x75a2573e575ec83eULL);
+	CHECK(key_of("it 's a charming and often affecting journey . ", NULL) == 0xe67747f191838adcULL);
+	CHECK(key_of("héllo wörld, ünïcode ✓", NULL) == 0xf4b98b10b82e27d9ULL);
+	CHECK(tl_key_hash("abc", 3, 7) == 0xf7bc4d6e31cc47cbULL);
+	/* the key of a record is tl_content_key of its fields */
+	CHECK(tl_content_key("a", 1, "b", 1) == key_of("a", "b"));
+	CHECK(tl_content_key("a", 1, NULL, 0) == key_of("a", NULL));
+	/* text_b is not a continuation of text: "ab" differs from "a" + "b" */
+	CHECK(key_of("ab", NULL) != key_of("a", "b"));
+	/* a change in any byte of a long text, and its length, changes the key */
+	{
+		char buf[100];
+		memset(buf, 'x', sizeof buf);
+		uint64_t k0 = tl_key_hash(buf, sizeof buf, 0);
+		int all = 1;
+		for (size_t i = 0; i < sizeof buf; i++) {
+			buf[i] = 'y';
+			all &= tl_key_hash(buf, sizeof buf, 0) != k0;
+			buf[i] = 'x';
+		}
+		for (size_t n = 0; n < sizeof buf; n++)
+			all &= tl_key_hash(buf, n, 0) != k0;
+		CHECK(all);
+		/* the zero padding of the tail does not collide with real zeros */
+		CHECK(tl_key_hash("a\0", 2, 0) != tl_key_hash("a", 1, 0));
+	}
 	/* text_b matters, and an empty text_b is not an absent one */
 	CHECK(key_of("a", "") != key_of("a", NULL));
 	CHECK(key_of("a", "c") != key_of("a", "b"));
@@ -176,7 +199,7 @@ static void test_keyset(void)
 	tl_buf b = {0};
 	CHECK(tl_fs_read_file(path, &b) == 0);
 	CHECK_EQ_INT(b.len, 16 + 8 * n);
-	CHECK(b.len >= 8 && memcmp(b.data, "TLKEYS1\n", 8) == 0);
+	CHECK(b.len >= 8 && memcmp(b.data, "TLKEYS2\n", 8) == 0);
 	tl_keyset *t = tl_keyset_load(path, err, sizeof err);
 	CHECK(t != NULL);
 	if (t) {
@@ -217,7 +240,7 @@ static void test_keyset(void)
 	errno = 0;
 	CHECK(tl_keyset_load(bad, err, sizeof err) == NULL && errno == EINVAL);
 	unsigned char un[16 + 24];
-	memcpy(un, "TLKEYS1\n", 8);
+	memcpy(un, "TLKEYS2\n", 8);
 	put64(un + 8, 3);
 	put64(un + 16, 1);
 	put64(un + 24, 9);
@@ -234,6 +257,23 @@ static void test_keyset(void)
 	t = tl_keyset_load(bad, err, sizeof err);
 	CHECK(t && tl_keyset_count(t) == 3 && tl_keyset_has(t, 10) && !tl_keyset_has(t, 5));
 	tl_keyset_free(t);
+	/* the keys of tl before the change of hash (TLKEYS1, FNV-1a): EPROTO,
+	 * a message the tools print as a warning */
+	memcpy(un, "TLKEYS1\n", 8);
+	CHECK(write_bytes(bad, un, sizeof un) == 0);
+	errno = 0;
+	CHECK(tl_keyset_load(bad, err, sizeof err) == NULL && errno == EPROTO);
+	CHECK(strstr(err, "keys of an older format") != NULL && strstr(err, "seen-check off") != NULL);
+	CHECK(mkdir(dir, 0700) == -1); /* (the directory exists) */
+	char mdir[300];
+	snprintf(mdir, sizeof mdir, "%s/model", dir);
+	CHECK(mkdir(mdir, 0700) == 0);
+	char kpath[340];
+	snprintf(kpath, sizeof kpath, "%s/%s", mdir, TL_TRAIN_KEYS_FILE);
+	CHECK(write_bytes(kpath, un, sizeof un) == 0);
+	errno = 0;
+	CHECK(tl_model_train_keys(mdir, err, sizeof err) == NULL && errno == EPROTO);
+	memcpy(un, "TLKEYS2\n", 8);
 	/* a missing file: errno from the system */
 	snprintf(bad, sizeof bad, "%s/none.bin", dir);
 	errno = 0;
@@ -370,11 +410,72 @@ static void test_leak_check(void)
 	tl_keyset_free(NULL);
 }
 
+/* Many keys: the bucket sort (hashes) and the radix fallback (keys that
+ * crowd into few buckets) give the same sorted, distinct set; of repeated
+ * texts in training the first record's id is the one named. */
+static void test_many(void)
+{
+	char dir[] = "/tmp/tl-test-leak2-XXXXXX", path[256], err[512];
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof path, "%s/k.bin", dir);
+	for (int kind = 0; kind < 2; kind++) {
+		tl_keyset *s = tl_keyset_new();
+		uint64_t x = 12345;
+		for (int i = 0; i < 30000; i++) {
+			x += 0x9e3779b97f4a7c15ULL; /* splitmix64 */
+			uint64_t z = x;
+			z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+			z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+			z ^= z >> 31;
+			uint64_t k = kind ? z >> 40 : z; /* kind 1: all in the lowest buckets */
+			tl_keyset_add(s, k % 20000 == 7 ? 7 : k);
+			if (i % 3 == 0)
+				tl_keyset_add(s, k); /* repeats */
+		}
+		size_t n = tl_keyset_count(s);
+		CHECK(n > 25000 && n <= 30000);
+		CHECK(tl_keyset_save(s, path, err, sizeof err) == 0);
+		tl_keyset *r = tl_keyset_load(path, err, sizeof err); /* refuses keys out of order */
+		CHECK(r && tl_keyset_count(r) == n);
+		CHECK(r && tl_keyset_has(r, 7) == tl_keyset_has(s, 7));
+		tl_keyset_free(r);
+		tl_keyset_free(s);
+	}
+	/* 5000 training texts, "t17" again at the end with another id */
+	tl_leak *l = tl_leak_new();
+	mrec m;
+	char id[32], text[32], why[300];
+	for (int i = 1; i <= 5000; i++) {
+		snprintf(id, sizeof id, "#%d", i);
+		snprintf(text, sizeof text, "t%d", i);
+		tl_leak_add_train(l, mk(&m, id, text, NULL, NULL, NULL));
+		done(&m);
+	}
+	tl_leak_add_train(l, mk(&m, "late", "t17", NULL, NULL, NULL));
+	done(&m);
+	CHECK_EQ_INT(tl_keyset_count(tl_leak_train_keys(l)), 5000);
+	CHECK_EQ_INT(tl_leak_check(l, mk(&m, "d1", "t17", NULL, NULL, NULL), why, sizeof why), TL_LEAK_DUPLICATE);
+	CHECK_STR(why, "'d1' has the same text as training record '17'");
+	done(&m);
+	CHECK_EQ_INT(tl_leak_check(l, mk(&m, "d2", "t5001", NULL, NULL, NULL), why, sizeof why), TL_LEAK_NONE);
+	done(&m);
+	/* a record added after a question: the index is rebuilt */
+	tl_leak_add_train(l, mk(&m, "#6000", "t5001", NULL, NULL, NULL));
+	done(&m);
+	CHECK_EQ_INT(tl_leak_check(l, mk(&m, "d2", "t5001", NULL, NULL, NULL), why, sizeof why), TL_LEAK_DUPLICATE);
+	CHECK_STR(why, "'d2' has the same text as training record '6000'");
+	done(&m);
+	CHECK_EQ_INT(tl_keyset_count(tl_leak_train_keys(l)), 5001);
+	tl_leak_free(l);
+	CHECK(tl_fs_rmtree(dir) == 0);
+}
+
 int main(void)
 {
 	test_content_key();
 	test_keyset();
 	test_aug_info();
 	test_leak_check();
+	test_many();
 	TEST_REPORT("test_leak");
 }

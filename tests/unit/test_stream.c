@@ -67,17 +67,18 @@ static void test_source(void)
 	tl_err e;
 	CHECK(tl_source_name(s) == NULL);
 	CHECK_EQ_INT(tl_source_next(s, &rec, &e), TL_READ_OK);
-	CHECK(rec.is_header && rec.no == 1 && tl_source_first(s));
+	/* data records are numbered from 1, headers not counted (number 0) */
+	CHECK(rec.is_header && rec.no == 0 && tl_source_first(s));
 	CHECK_STR(tl_source_name(s), a);
 	CHECK_EQ_INT(tl_source_next(s, &rec, &e), TL_READ_OK);
-	CHECK(!rec.is_header && rec.no == 2 && rec_id(&rec) == 1 && !tl_source_first(s));
+	CHECK(!rec.is_header && rec.no == 1 && rec_id(&rec) == 1 && !tl_source_first(s));
 	CHECK_EQ_INT(tl_source_next(s, &rec, &e), TL_READ_OK);
-	CHECK(rec.no == 3 && rec_id(&rec) == 2);
+	CHECK(rec.no == 2 && rec_id(&rec) == 2);
 	CHECK_EQ_INT(tl_source_next(s, &rec, &e), TL_READ_OK);
-	CHECK(rec.is_header && rec.no == 4);
+	CHECK(rec.is_header && rec.no == 0);
 	CHECK_STR(tl_source_name(s), c);
 	CHECK_EQ_INT(tl_source_next(s, &rec, &e), TL_READ_OK);
-	CHECK(rec.no == 5 && rec_id(&rec) == 3);
+	CHECK(rec.no == 3 && rec_id(&rec) == 3);
 	CHECK_EQ_INT(tl_source_next(s, &rec, &e), TL_READ_EOF);
 	tl_source_free(s);
 
@@ -93,7 +94,7 @@ static void test_source(void)
 	}
 	CHECK_EQ_INT(n, 4);
 	CHECK_EQ_INT(nh, 1);
-	CHECK_EQ_INT(last, 5);
+	CHECK_EQ_INT(last, 3);
 	tl_source_free(s);
 
 	/* file ends: one after each file, the empty one too */
@@ -148,7 +149,8 @@ static void test_source(void)
 	CHECK(rec.is_header);
 	tl_source_free(s);
 
-	/* bad data in the second file: its code, the number within the file */
+	/* bad data in the second file: its code, the number running on over
+	 * the data records of the files before (2 in a, then t's second) */
 	char *files3[] = {a, t};
 	s = tl_source_new(files3, 2);
 	n = 0;
@@ -158,7 +160,7 @@ static void test_source(void)
 	CHECK_EQ_INT(n, 4); /* 3 from a, 1 from t */
 	CHECK_EQ_INT(e.code, TL_EXIT_DATA);
 	CHECK_STR(e.msg, "truncated record at end of input");
-	CHECK_EQ_INT(tl_source_error_recno(s), 2);
+	CHECK_EQ_INT(tl_source_error_recno(s), 4);
 	tl_source_free(s);
 
 	unlink(a);
@@ -328,6 +330,63 @@ static void test_reader_faults(void)
 	unlink(path);
 }
 
+/* JSON lines through the stream reader: a header line (number 0), data
+ * records numbered from 1, blank lines skipped, a long line across the
+ * reader's 64 KiB reads, a line without its newline at the end; a bad
+ * line is bad data naming the line; text that is not JSON is refused. */
+static void test_jsonl(void)
+{
+	char p[] = "/tmp/tl-test-jsonl-XXXXXX";
+	int fd = mkstemp(p);
+	FILE *f = fdopen(fd, "w");
+	fputs("\n  {\"tl\":1,\"kind\":\"header\"}\n{\"id\":1,\"ids\":[5,6]}\n\n\r\n{\"id\":2,\"text\":\"", f);
+	for (int i = 0; i < 100000; i++)
+		fputc('a' + i % 26, f);
+	fputs("\"}\r\n{\"id\":3}", f);
+	fclose(f);
+	tl_reader *r = tl_reader_open(p);
+	tl_record rec;
+	CHECK_EQ_INT(tl_reader_next(r, &rec), TL_READ_OK);
+	CHECK(rec.is_header && rec.no == 0);
+	CHECK_EQ_INT(tl_reader_next(r, &rec), TL_READ_OK);
+	CHECK(!rec.is_header && rec.no == 1 && rec_id(&rec) == 1);
+	int32_t *ids = NULL;
+	size_t cap = 0;
+	CHECK_EQ_INT(tl_rec_i32s(&rec, "ids", &ids, &cap), 2);
+	CHECK(ids && ids[0] == 5 && ids[1] == 6);
+	free(ids);
+	CHECK_EQ_INT(tl_reader_next(r, &rec), TL_READ_OK);
+	size_t len = 0;
+	const char *s = tl_rec_str(&rec, "text", &len, NULL);
+	CHECK(rec.no == 2 && s && len == 100000 && s[99999] == 'a' + 99999 % 26);
+	CHECK_EQ_INT(tl_reader_next(r, &rec), TL_READ_OK);
+	CHECK(rec.no == 3 && rec_id(&rec) == 3);
+	CHECK_EQ_INT(tl_reader_next(r, &rec), TL_READ_EOF);
+	CHECK_EQ_INT(tl_reader_count(r), 3);
+	tl_reader_close(r);
+
+	f = fopen(p, "w");
+	fputs("{\"id\":1}\n\n{\"id\":\n", f);
+	fclose(f);
+	r = tl_reader_open(p);
+	CHECK_EQ_INT(tl_reader_next(r, &rec), TL_READ_OK);
+	CHECK_EQ_INT(tl_reader_next(r, &rec), TL_READ_ERR);
+	CHECK_EQ_INT(tl_reader_error_code(r), TL_EXIT_DATA);
+	CHECK_EQ_INT(tl_reader_error_recno(r), 2);
+	CHECK(strncmp(tl_reader_error(r), "line 3: invalid JSON", 20) == 0);
+	tl_reader_close(r);
+
+	f = fopen(p, "w");
+	fputs("label\ttext\n1\tgood\n", f);
+	fclose(f);
+	r = tl_reader_open(p);
+	CHECK_EQ_INT(tl_reader_next(r, &rec), TL_READ_ERR);
+	CHECK_EQ_INT(tl_reader_error_recno(r), 0);
+	CHECK(strstr(tl_reader_error(r), "this is text, not a tl record stream: run tl-clean first") != NULL);
+	tl_reader_close(r);
+	unlink(p);
+}
+
 int main(void)
 {
 	char path[] = "/tmp/tl-test-stream-XXXXXX";
@@ -406,5 +465,6 @@ int main(void)
 	test_source();
 	test_write_errors();
 	test_reader_faults();
+	test_jsonl();
 	TEST_REPORT("test_stream");
 }
