@@ -194,12 +194,10 @@ static void json_lines(gzFile gz, const char *name)
 		if (c == -1)
 			break;
 	}
-	int zerr;
-	const char *m = gzerror(gz, &zerr);
-	if (zerr == Z_BUF_ERROR) /* zlib: the gzip data ended before its trailer */
-		tl_die(TL_EXIT_DATA, "%s: unexpected end of file (truncated gzip)", name);
-	if (zerr != Z_OK && zerr != Z_BUF_ERROR)
-		tl_die(TL_EXIT_IO, "%s: read error: %s", name, zerr == Z_ERRNO ? strerror(errno) : m);
+	char zm[512];
+	int zcode = tl_gz_status(gz, name, zm, sizeof zm); /* truncated gzip: 3; corrupt, read error: 4 */
+	if (zcode)
+		tl_die(zcode, "%s", zm);
 	free(buf);
 }
 
@@ -207,11 +205,14 @@ static void json_lines(gzFile gz, const char *name)
  * lines are read here, a stream is left to the source. */
 static int open_file(void *ctx, void *gzp, const char *name, tl_err *e)
 {
-	(void)ctx, (void)e;
+	(void)ctx;
 	gzFile gz = gzp;
 	int first = gzgetc(gz);
-	if (first == -1)
-		return 1;
+	if (first == -1) { /* empty, unless the gzip data is corrupt or cut short */
+		char zm[512];
+		int code = tl_gz_status(gz, name, zm, sizeof zm);
+		return code ? tl_seterr(e, code, "%s", zm) : 1;
+	}
 	gzungetc(first, gz);
 	int jsonl = first == '{' || first == ' ' || first == '\n' || first == '\r' || first == '\t';
 	if (to == TO_AUTO)

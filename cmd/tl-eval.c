@@ -345,12 +345,10 @@ static tl_reader *open_input(const char *path, const char *name)
 			tl_die_rec(TL_EXIT_DATA, lineno, "%s: %s", tty(name), err);
 	}
 	tl_buf_free(&line);
-	int zerr;
-	const char *m = gzerror(gz, &zerr);
-	if (zerr == Z_BUF_ERROR)
-		tl_die(TL_EXIT_DATA, "%s: unexpected end of file (truncated gzip)", tty(name));
-	if (zerr != Z_OK)
-		tl_die(TL_EXIT_IO, "%s: read error: %s", tty(name), zerr == Z_ERRNO ? strerror(errno) : m);
+	char zm[512];
+	int zcode = tl_gz_status(gz, tty(name), zm, sizeof zm); /* truncated gzip: 3; corrupt, read error: 4 */
+	if (zcode)
+		tl_die(zcode, "%s", zm);
 	gzclose(gz);
 	if (fflush(tmp) != 0 || fseek(tmp, 0, SEEK_SET) != 0)
 		tl_die(TL_EXIT_IO, "temporary file: %s", strerror(errno));
