@@ -695,6 +695,10 @@ static int parse_df(const char *v, double *out, int *count)
 	if (errno || end == v || *end || !(*out >= 0))
 		return -1;
 	*count = !strpbrk(v, ".eE");
+	/* a document count is printed back as a long (tl_feat_opts_str):
+	 * at most 2^53, the integers a double holds exactly */
+	if (*count && *out > 9007199254740992.0)
+		return -1;
 	return 0;
 }
 
