@@ -171,8 +171,10 @@ static void json_lines(gzFile gz, const char *name)
 		if (n == 0)
 			continue;
 		if (to == TO_MSGPACK) {
-			if (tl_json_to_msgpack(tl_writer_raw(W), buf, n, 1, err, sizeof err) < 0)
+			if (tl_json_to_msgpack(tl_writer_raw(W), buf, n, 1, err, sizeof err) < 0) {
+				free(buf); /* nothing left for LeakSanitizer to report */
 				tl_die_rec(TL_EXIT_DATA, recno, "%s: %s", name, err);
+			}
 			tl_writer_commit(W);
 		} else {
 			/* JSON -> JSON/TSV: go through msgpack to normalise */
@@ -180,8 +182,11 @@ static void json_lines(gzFile gz, const char *name)
 			msgpack_sbuffer_init(&sb);
 			msgpack_packer pk;
 			msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-			if (tl_json_to_msgpack(&pk, buf, n, 1, err, sizeof err) < 0)
+			if (tl_json_to_msgpack(&pk, buf, n, 1, err, sizeof err) < 0) {
+				msgpack_sbuffer_destroy(&sb);
+				free(buf);
 				tl_die_rec(TL_EXIT_DATA, recno, "%s: %s", name, err);
+			}
 			msgpack_unpacked up;
 			msgpack_unpacked_init(&up);
 			msgpack_unpack_next(&up, sb.data, sb.size, NULL);
@@ -196,9 +201,9 @@ static void json_lines(gzFile gz, const char *name)
 	}
 	char zm[512];
 	int zcode = tl_gz_status(gz, name, zm, sizeof zm); /* truncated gzip: 3; corrupt, read error: 4 */
+	free(buf);
 	if (zcode)
 		tl_die(zcode, "%s", zm);
-	free(buf);
 }
 
 /* tl_source's hook for each input file: an empty file is skipped, JSON
