@@ -250,8 +250,10 @@ static void json_lines(gzFile gz, const char *name)
 		if (n == 0)
 			continue;
 		if (to == TO_MSGPACK && !fields && !split_mode) {
-			if (tl_json_to_msgpack(tl_writer_raw(W), buf, n, 1, err, sizeof err) < 0)
+			if (tl_json_to_msgpack(tl_writer_raw(W), buf, n, 1, err, sizeof err) < 0) {
+				free(buf); /* nothing left for LeakSanitizer to report */
 				tl_die_rec(TL_EXIT_DATA, recno, "%s: %s", name, err);
+			}
 			tl_writer_commit(W);
 		} else {
 			/* JSON -> JSON/TSV (or chosen fields, or --split): go
@@ -260,8 +262,11 @@ static void json_lines(gzFile gz, const char *name)
 			msgpack_sbuffer_init(&sb);
 			msgpack_packer pk;
 			msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-			if (tl_json_to_msgpack(&pk, buf, n, 1, err, sizeof err) < 0)
+			if (tl_json_to_msgpack(&pk, buf, n, 1, err, sizeof err) < 0) {
+				msgpack_sbuffer_destroy(&sb);
+				free(buf);
 				tl_die_rec(TL_EXIT_DATA, recno, "%s: %s", name, err);
+			}
 			msgpack_unpacked up;
 			msgpack_unpacked_init(&up);
 			msgpack_unpack_next(&up, sb.data, sb.size, NULL);
@@ -274,24 +279,25 @@ static void json_lines(gzFile gz, const char *name)
 		if (c == -1)
 			break;
 	}
-	int zerr;
-	const char *m = gzerror(gz, &zerr);
-	if (zerr == Z_BUF_ERROR) /* zlib: the gzip data ended before its trailer */
-		tl_die(TL_EXIT_DATA, "%s: unexpected end of file (truncated gzip)", name);
-	if (zerr != Z_OK && zerr != Z_BUF_ERROR)
-		tl_die(TL_EXIT_IO, "%s: read error: %s", name, zerr == Z_ERRNO ? strerror(errno) : m);
+	char zm[512];
+	int zcode = tl_gz_status(gz, name, zm, sizeof zm); /* truncated gzip: 3; corrupt, read error: 4 */
 	free(buf);
+	if (zcode)
+		tl_die(zcode, "%s", zm);
 }
 
 /* tl_source's hook for each input file: an empty file is skipped, JSON
  * lines are read here, a stream is left to the source. */
 static int open_file(void *ctx, void *gzp, const char *name, tl_err *e)
 {
-	(void)ctx, (void)e;
+	(void)ctx;
 	gzFile gz = gzp;
 	int first = gzgetc(gz);
-	if (first == -1)
-		return 1;
+	if (first == -1) { /* empty, unless the gzip data is corrupt or cut short */
+		char zm[512];
+		int code = tl_gz_status(gz, name, zm, sizeof zm);
+		return code ? tl_seterr(e, code, "%s", zm) : 1;
+	}
 	gzungetc(first, gz);
 	int jsonl = first == '{' || first == ' ' || first == '\n' || first == '\r' || first == '\t';
 	if (to == TO_AUTO)

@@ -974,6 +974,7 @@ int main(int argc, char **argv)
 			keep_list = optarg;
 			break;
 		case O_STOP:
+			tl_parse_path("--stopwords", optarg); /* "" is a usage error */
 			if (access(optarg, F_OK) == 0 || !strchr(optarg, ',')) {
 				add_stopwords(optarg);
 			} else {

@@ -1,6 +1,7 @@
 /* tl-tokenize - turn the text of a record stream into token ids: BERT
  * WordPiece (exactly as Hugging Face), or words / characters. */
 #include "tl/cli.h"
+#include "tl/fsutil.h"
 #include "tl/model.h"
 #include "tl/stream.h"
 #include "tl/strtab.h"
@@ -108,15 +109,10 @@ static void write_vocab(const char *path, long min_count, long max_vocab)
 			all[n++] = (int64_t)j;
 	/* by count, ties in byte order */
 	tl_strtab_sort_by_count(&counts.words, counts.count, all, n);
-	tl_buf tmp = {0};
-	tl_buf_printf(&tmp, "%s.tmp.%ld", path, (long)getpid());
-	char *tpath = tl_buf_cstr(&tmp);
-	FILE *f = fopen(tpath, "wb");
-	if (!f)
-		tl_die(TL_EXIT_IO, "cannot create %s:", tpath);
+	tl_buf out = {0};
 	size_t lines = 0;
 	for (int i = 0; i < 5; i++, lines++)
-		fprintf(f, "%s\n", specials[i]);
+		tl_buf_printf(&out, "%s\n", specials[i]);
 	for (size_t i = 0; i < n && (max_vocab <= 0 || lines < (size_t)max_vocab); i++) {
 		const char *w = tl_strtab_str(&counts.words, all[i]);
 		size_t len = tl_strtab_len(&counts.words, all[i]);
@@ -125,29 +121,14 @@ static void write_vocab(const char *path, long min_count, long max_vocab)
 			skip |= len == strlen(specials[q]) && !memcmp(w, specials[q], len);
 		if (skip)
 			continue;
-		fwrite(w, 1, len, f);
-		fputc('\n', f);
+		tl_buf_printf(&out, "%.*s\n", (int)len, w);
 		lines++;
 	}
-	if (fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0) {
-		int e = errno;
-		fclose(f);
-		unlink(tpath);
-		errno = e;
-		tl_die(TL_EXIT_IO, "write error on %s:", tpath);
-	}
-	if (fclose(f) != 0) {
-		unlink(tpath);
-		tl_die(TL_EXIT_IO, "write error on %s:", tpath);
-	}
-	if (rename(tpath, path) != 0) {
-		int e = errno;
-		unlink(tpath);
-		errno = e;
-		tl_die(TL_EXIT_IO, "cannot rename %s to %s:", tpath, path);
-	}
+	/* temp + fsync + rename; a device (/dev/stdout) is written in place */
+	if (tl_fs_write_file(path, out.data, out.len) != 0)
+		tl_die(TL_EXIT_IO, "cannot write %s:", path);
+	tl_buf_free(&out);
 	tl_warn("wrote %s: %zu tokens (%zu distinct seen, min count %ld)", path, lines, counts.words.n, min_count);
-	tl_buf_free(&tmp);
 	free(all);
 	free(counts.count);
 	tl_strtab_free(&counts.words);

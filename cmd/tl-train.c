@@ -581,8 +581,12 @@ static int train_linear_family(args *a, const char *path)
 	free(tj);
 	tl_leak_free(lk);
 	tl_lin_free(m);
-	if (logf && fclose(logf) != 0)
-		tl_die(TL_EXIT_IO, "write error on %s:", a->log);
+	if (logf) {
+		/* a failed fflush (--log /dev/full) leaves only the error flag */
+		int bad = ferror(logf);
+		if (fclose(logf) != 0 || bad)
+			tl_die(TL_EXIT_IO, "write error on %s", a->log);
+	}
 	return 0;
 }
 

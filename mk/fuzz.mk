@@ -58,3 +58,11 @@ $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_BUILD)/libtl-
 	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_BUILD)/libtl-fuzz.a $(FUZZ_LIBS)
 
 -include $(shell find $(FUZZ_BUILD)/obj -name '*.d' 2>/dev/null)
+
+# make fuzz-campaign: the long campaign (tests/fuzz/campaign.sh): each
+# harness to FUZZ_CAMPAIGN_RUNS executions (1e7) or FUZZ_CAMPAIGN_TIME
+# seconds (900), FUZZ_JOBS (2) at a time at nice 19; a Markdown table of
+# executions, time, exec/s, corpus growth and crashes for docs/FAULTS.md.
+.PHONY: fuzz-campaign
+fuzz-campaign: fuzz-build
+	FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_MAX_LEN=$(FUZZ_MAX_LEN) bash tests/fuzz/campaign.sh $(FUZZ_NAMES)

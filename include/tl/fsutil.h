@@ -42,14 +42,18 @@ int tl_fs_clean_stale(const char *final);
  * back to two renames: the old directory is moved to "<final>.old-<pid>",
  * the new one renamed in, the old one removed; a kill between the two
  * renames leaves no final (the old one waits in .old-<pid>, and the next
- * tl_fs_clean_stale puts it back). TL_FS_NO_EXCHANGE=1 in the
+ * tl_fs_clean_stale puts it back). An existing final that is neither a
+ * directory nor a symbolic link (a file, a device such as /dev/full) is
+ * never replaced: ENOTDIR. TL_FS_NO_EXCHANGE=1 in the
  * environment forces that fallback (tests). On failure the old final directory is left intact.
  * Returns 0 or -1 (errno). */
 int tl_fs_publish_dir(const char *tmpdir, const char *final, int force);
 
 /* Write len bytes to path atomically (tmp file + fsync + rename).
  * Returns 0 or -1 (errno); on failure nothing is left under path's name
- * that was not there before. */
+ * that was not there before. An existing path that is not a regular file
+ * is written in place, not replaced (/dev/stdout, /dev/full: ENOSPC, a
+ * FIFO); a directory is EISDIR. */
 int tl_fs_write_file(const char *path, const void *data, size_t len);
 
 /* Remove a directory tree (best effort). Returns 0 or -1. */

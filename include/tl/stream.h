@@ -45,6 +45,15 @@ tl_reader *tl_reader_open(const char *path);
  * cannot be opened; EISDIR for a directory (read(2) would fail later with
  * no name attached). */
 void *tl_gzopen_input(const char *path);
+/* The state of a gzFile (as void *) after a read returned <= 0: 0 when
+ * it is fine (a clean end of input), else the exit code with the message
+ * in msg, naming the input (name; NULL: none; zlib's "<fd:N>" is never
+ * shown): TL_EXIT_DATA for gzip data cut short ("NAME: unexpected end of
+ * file (truncated gzip)"), TL_EXIT_IO for corrupt gzip data ("read error:
+ * NAME: corrupt gzip data (DETAIL)") and read errors ("read error: NAME:
+ * strerror"). The one reading of zlib's errors for every input (streams,
+ * text, JSON lines, stop words, word vectors). */
+int tl_gz_status(void *gz, const char *name, char *msg, size_t msz);
 /* Same over an already open zlib gzFile (passed as void * to keep zlib out
  * of this header); the reader takes ownership and gzcloses it. */
 tl_reader *tl_reader_open_gz(void *gz);

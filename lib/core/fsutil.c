@@ -165,9 +165,17 @@ static int exchange(const char *a, const char *b)
 int tl_fs_publish_dir(const char *tmpdir, const char *final, int force)
 {
 	char *aside = NULL;
-	if (tl_fs_exists(final)) {
+	struct stat st;
+	if (lstat(final, &st) == 0) {
 		if (!force) {
 			errno = EEXIST;
+			return -1;
+		}
+		/* only a directory (or a symbolic link, itself replaced) is:
+		 * never a file or a device such as /dev/full (the exchange
+		 * would swap it in and the cleanup below remove it) */
+		if (!S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode)) {
+			errno = ENOTDIR;
 			return -1;
 		}
 		/* one atomic step: the new directory takes final's name and the
@@ -249,8 +257,33 @@ int tl_fs_write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
+/* Write to an existing path that is not a regular file (a device such as
+ * /dev/stdout or /dev/full, a FIFO) in place: renaming over it would
+ * replace the device. */
+static int write_special(const char *path, const void *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (tl_fs_write_all(fd, data, len) != 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return close(fd);
+}
+
 int tl_fs_write_file(const char *path, const void *data, size_t len)
 {
+	struct stat st;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		if (S_ISDIR(st.st_mode)) {
+			errno = EISDIR;
+			return -1;
+		}
+		return write_special(path, data, len);
+	}
 	size_t n = strlen(path) + 16;
 	char *tmp = tl_xmalloc(n);
 	snprintf(tmp, n, "%s.tmp-XXXXXX", path);

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <utf8proc.h>
 
 /* ---------------- word splitter ---------------- */
@@ -695,6 +696,10 @@ static int parse_df(const char *v, double *out, int *count)
 	if (errno || end == v || *end || !(*out >= 0))
 		return -1;
 	*count = !strpbrk(v, ".eE");
+	/* a document count is printed back as a long (tl_feat_opts_str):
+	 * at most 2^53, the integers a double holds exactly */
+	if (*count && *out > 9007199254740992.0)
+		return -1;
 	return 0;
 }
 
@@ -838,7 +843,23 @@ tl_feat *tl_feat_load(const char *path, char *err, size_t errsz)
 		why = "bad n_docs/dim line";
 		goto bad;
 	}
-	ft->df = tl_xcalloc((size_t)ft->dim, sizeof *ft->df);
+	/* the declared dim allocates only what the file can hold (a term
+	 * takes more than one byte of it); a hashed file's buckets may be
+	 * absent, so its array (up to --hash 2^31-1) is asked for, not assumed */
+	struct stat st;
+	long here = ftell(f);
+	if (!ft->o.hash && fstat(fileno(f), &st) == 0 && here >= 0 && ft->dim > st.st_size - here) {
+		snprintf(msg, sizeof msg, "dim=%ld, but the file holds at most %lld terms", ft->dim,
+			 (long long)(st.st_size - here));
+		why = msg;
+		goto bad;
+	}
+	ft->df = calloc((size_t)ft->dim, sizeof *ft->df);
+	if (!ft->df) {
+		snprintf(msg, sizeof msg, "dim=%ld: cannot allocate its document frequencies", ft->dim);
+		why = msg;
+		goto bad;
+	}
 	long k = 0;
 	while ((n = getline(&line, &cap, f)) > 0) {
 		lineno++;

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "tl/stream.h"
+
 /* ---------------- text format ---------------- */
 
 void tl_w2v_vectors_free(tl_w2v_vectors *v)
@@ -144,10 +146,9 @@ int tl_w2v_vectors_load(tl_w2v_vectors *v, const char *path, char *err, size_t e
 		}
 		v->n++;
 	}
-	int zerr;
-	const char *zm = gzerror(gz, &zerr);
-	if (zerr != Z_OK && zerr != Z_BUF_ERROR) {
-		snprintf(err, errsz, "%s: read error: %s", path, zerr == Z_ERRNO ? strerror(errno) : zm);
+	char zm[512];
+	if (tl_gz_status(gz, path, zm, sizeof zm)) { /* a read error, or gzip cut short or corrupt */
+		snprintf(err, errsz, "%s", zm);
 		goto fail;
 	}
 	if (want >= 0 && (size_t)want != v->n) {

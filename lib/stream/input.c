@@ -70,26 +70,18 @@ static long fill(tl_input *in)
 	if (want > INT_MAX / 2)
 		want = INT_MAX / 2;
 	int n = gzread(in->gz, in->buf + in->end, (unsigned)want);
-	if (n < 0) {
-		int zerr;
-		const char *m = gzerror(in->gz, &zerr);
-		snprintf(in->err, sizeof in->err, "read error: %s", zerr == Z_ERRNO ? strerror(errno) : m);
-		in->ioerr = TL_INPUT_IOERR;
-		return -1;
-	}
-	if (n == 0) {
-		int zerr;
-		gzerror(in->gz, &zerr);
-		if (zerr == Z_BUF_ERROR) {
-			/* zlib: the gzip data ended before its trailer. Bad data
-			 * about the whole input, not a record: line 0. */
-			snprintf(in->err, sizeof in->err, "%s: unexpected end of file (truncated gzip)", in->name);
+	if (n <= 0) {
+		int code = tl_gz_status(in->gz, in->name, in->err, sizeof in->err);
+		if (code == TL_EXIT_DATA) {
+			/* gzip data cut short. Bad data about the whole input,
+			 * not a record: line 0. */
 			in->ioerr = TL_INPUT_ERR;
 			in->recline = 0;
 			return -1;
 		}
-		if (zerr != Z_OK) {
-			snprintf(in->err, sizeof in->err, "read error: corrupt gzip input");
+		if (code || n < 0) {
+			if (!code)
+				snprintf(in->err, sizeof in->err, "read error: %s: %s", in->name, strerror(errno));
 			in->ioerr = TL_INPUT_IOERR;
 			return -1;
 		}

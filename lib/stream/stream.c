@@ -65,6 +65,33 @@ void *tl_gzopen_input(const char *path)
 	return gz;
 }
 
+int tl_gz_status(void *gz, const char *name, char *msg, size_t msz)
+{
+	int zerr = Z_OK;
+	const char *m = gzerror(gz, &zerr);
+	const char *n = name ? name : "", *sep = name ? ": " : "";
+	if (zerr == Z_OK)
+		return 0;
+	if (zerr == Z_ERRNO) {
+		snprintf(msg, msz, "read error: %s%s%s", n, sep, strerror(errno));
+		return TL_EXIT_IO;
+	}
+	/* zlib's message is "PATH: what" (PATH "<fd:N>" after gzdopen); its
+	 * whats have no ": " */
+	for (const char *p = m ? strstr(m, ": ") : NULL; p; p = strstr(p + 2, ": "))
+		m = p + 2;
+	if (!m || !*m)
+		m = "unknown zlib error";
+	if (zerr == Z_BUF_ERROR) {
+		snprintf(msg, msz, "%s%sunexpected end of file (truncated gzip)", n, sep);
+		return TL_EXIT_DATA;
+	}
+	/* corrupt data: an I/O error as tl-clean(1) has it (a damaged file) */
+	snprintf(msg, msz, "read error: %s%s%s%s%s", n, sep, zerr == Z_DATA_ERROR ? "corrupt gzip data (" : "", m,
+		 zerr == Z_DATA_ERROR ? ")" : "");
+	return TL_EXIT_IO;
+}
+
 tl_reader *tl_reader_open(const char *path)
 {
 	gzFile gz = tl_gzopen_input(path);
@@ -455,26 +482,14 @@ int tl_reader_next(tl_reader *r, tl_record *rec)
 		if (!msgpack_unpacker_reserve_buffer(&r->up, 1 << 16))
 			tl_oom("out of memory while reading record %llu", (unsigned long long)r->count + 1);
 		int n = gzread(r->gz, msgpack_unpacker_buffer(&r->up), (unsigned)msgpack_unpacker_buffer_capacity(&r->up));
-		if (n < 0) {
-			int zerr;
-			const char *m = gzerror(r->gz, &zerr);
-			snprintf(r->err, sizeof r->err, "read error: %s", zerr == Z_ERRNO ? strerror(errno) : m);
-			r->count++;
-			return TL_READ_ERR;
-		}
-		if (n == 0) {
-			int zerr;
-			gzerror(r->gz, &zerr);
-			if (zerr == Z_BUF_ERROR) {
-				/* zlib: the gzip data ended before its trailer */
-				snprintf(r->err, sizeof r->err, "%s%sunexpected end of file (truncated gzip)",
-					 r->name ? r->name : "", r->name ? ": " : "");
+		if (n <= 0) {
+			/* "read error" first: tl_reader_error_code says I/O */
+			int code = tl_gz_status(r->gz, r->name, r->err, sizeof r->err);
+			if (!code && n < 0)
+				code = TL_EXIT_IO, snprintf(r->err, sizeof r->err, "read error: %s", strerror(errno));
+			if (code) {
+				/* about the whole input, not a record */
 				r->file_err = 1;
-				return TL_READ_ERR;
-			}
-			if (zerr != Z_OK) {
-				snprintf(r->err, sizeof r->err, "read error: corrupt gzip input");
-				r->count++;
 				return TL_READ_ERR;
 			}
 			r->eof = 1;

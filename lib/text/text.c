@@ -16,6 +16,8 @@
 #include <utf8proc.h>
 #include <zlib.h>
 
+#include "tl/stream.h"
+
 /* Private-use sentinels standing for a replaced URL / e-mail address
  * between step 4 and the final pass, so that later steps (case, filter,
  * stop words) leave the placeholder alone. */
@@ -1070,10 +1072,9 @@ int tl_stopwords_load(tl_stopwords *sw, const char *what, char *err, size_t errs
 		}
 		tl_stopwords_add(sw, line + b, n - b);
 	}
-	int zerr;
-	const char *m = gzerror(gz, &zerr);
-	if (zerr != Z_OK && zerr != Z_BUF_ERROR) {
-		snprintf(err, errsz, "stop-word file %s: read error: %s", what, zerr == Z_ERRNO ? strerror(errno) : m);
+	char zm[200];
+	if (tl_gz_status(gz, NULL, zm, sizeof zm)) { /* a read error, or gzip cut short or corrupt */
+		snprintf(err, errsz, "stop-word file %s: %s", what, zm);
 		gzclose(gz);
 		return -1;
 	}

@@ -11,7 +11,7 @@ E=tests/ref/eval
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 mkdir -p $C/stream $C/input $C/tokenize $C/vocab $C/config $C/st_index $C/checkpoint $C/wordnet \
-	$C/word2vec $C/features $C/json $C/probs
+	$C/word2vec $C/features $C/json $C/probs $C/fields
 
 # msgpack streams: prediction records, a header, ids/vec bins, gzip
 head -n 4 $E/sst2_binary.jsonl >$T/pred.jsonl
@@ -103,4 +103,10 @@ while IFS= read -r l; do
 	# drop the outer map header byte 0x81 and the key "probs" (0xa5 + 5 bytes): the value
 	tail -c +8 $T/one.s >$C/probs/p$i
 done <$T/p.jsonl
+# record fields (fuzz_fields.c): text, ids, aug, vec, sparse in both forms
+printf '{"id":"a-long-record-id","text":"the movie","text_b":"b","vec":[1,2.5],"sparse":{"dim":5,"idx":[0,3],"val":[1,0.5]}}\n{"id":7,"text":"the movie","aug":{"src":"1","src_key":"00000000000000ab"},"sparse":{"1":2.0,"4":-1}}\n' |
+	$B/tl-cat -t msgpack >$C/fields/mixed
+printf '{"id":1,"text":"x","aug":{"src":2}}\n{"text":"x"}\n{"text":"y","aug":{"src":"1","src_key":"zz"},"sparse":{"idx":[1],"val":["a"]}}\n{"id":-3,"vec":"no","sparse":{"x":1}}\n' |
+	$B/tl-cat -t msgpack >$C/fields/bad
+cp $C/stream/bins $C/fields/bins
 echo "seeds made under $C"

@@ -1485,11 +1485,14 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 			fprintf(stderr, "tl-train: wrote %s after %ld steps\n", o.out, opt.t);
 	}
 	if (logf) {
+		int ferr = ferror(logf); /* a failed fflush leaves only the error flag */
 		int bad = fclose(logf) != 0;
 		int en = errno;
 		logf = NULL;
 		if (bad)
 			FAIL(TL_EXIT_IO, "cannot write %s: %s", o.log, strerror(en));
+		if (ferr)
+			FAIL(TL_EXIT_IO, "write error on %s", o.log);
 	}
 	rc = 0;
 out:
