@@ -289,6 +289,7 @@ void tl_w2v_opts_default(tl_w2v_opts *o, int sg)
 	o->threads = 1;
 	o->seed = 1;
 	o->lower = 1;
+	o->cjk_words = 0;
 }
 
 struct tl_w2v_trainer {
