@@ -38,6 +38,12 @@ static const char features_usage[] =
 	"  --max-features N (all)  --binary  --sublinear-tf  --no-idf  --no-smooth-idf\n"
 	"  --norm l1|l2|none (tfidf l2, bow none)  --hash N (hashing trick, N buckets)\n"
 	"  --no-lower\n"
+	"  --cjk words|chars    split CJK runs between spaces as words, or every CJK\n"
+	"                       ideograph apart (default: words when the input's header\n"
+	"                       says tl-clean segmented it, --segment jieba; else chars);\n"
+	"                       recorded in the fitted file (word2vec: known from the\n"
+	"                       vocabulary); a words file refuses a stream whose header\n"
+	"                       says it was not segmented (also for --word2vec)\n"
 	"word2vec options:\n"
 	"  --cbow (default skip-gram)  --dim N (100)  --window N (5)  --min-count N (5)\n"
 	"  --epochs N (5)  --negative N (5)  --lr X (0.025 sg, 0.05 cbow)\n"
@@ -61,7 +67,7 @@ static int features_wanted(int argc, char **argv)
 
 enum { K_NONE, K_BOW, K_TFIDF, K_W2V };
 enum { O_FIT = 300, O_FEAT, O_FITONLY, O_W2V, O_CBOW, O_DIM, O_WIN, O_MINC, O_EPOCHS, O_NEG, O_LR, O_SAMPLE,
-       O_THREADS, O_SEED, O_TFW, O_NEAR, O_KIND, O_FOPT };
+       O_THREADS, O_SEED, O_TFW, O_NEAR, O_KIND, O_FOPT, O_CJK };
 
 static void w2v_progress(void *ctx, uint64_t done, uint64_t total, double lr)
 {
@@ -90,15 +96,16 @@ static int features_main(int argc, char **argv)
 		{"sublinear-tf", no_argument, 0, O_FOPT}, {"no-idf", no_argument, 0, O_FOPT},
 		{"no-smooth-idf", no_argument, 0, O_FOPT}, {"norm", required_argument, 0, O_FOPT},
 		{"hash", required_argument, 0, O_FOPT}, {"no-lower", no_argument, 0, O_FOPT},
+		{"cjk", required_argument, 0, O_CJK},
 		{"help", no_argument, 0, 'h'}, {"version", no_argument, 0, 'V'}, {0, 0, 0, 0}};
 	int kind = K_NONE, fit_only = 0, quiet = 0;
 	const char *fit = NULL, *feat = NULL, *tfw = NULL, *nearest = NULL;
 	tl_feat_opts fo;
 	tl_feat_opts_default(&fo, TL_FEAT_BOW);
-	unsigned fset = 0;
+	unsigned fset = 0, cjk_set_bits = 0;
 	tl_w2v_opts wo;
 	tl_w2v_opts_default(&wo, 1);
-	int lr_set = 0;
+	int lr_set = 0, cjk_set = 0;
 	char err[1024];
 	int c, idx = 0;
 	optind = 1;
@@ -116,6 +123,12 @@ static int features_main(int argc, char **argv)
 				tl_die(TL_EXIT_USAGE, "%s", err);
 			break;
 		}
+		case O_CJK:
+			if (tl_feat_opts_set(&fo, &cjk_set_bits, "cjk", optarg, err, sizeof err) < 0)
+				tl_die(TL_EXIT_USAGE, "%s", err);
+			wo.cjk_words = fo.cjk_words;
+			cjk_set = 1;
+			break;
 		case O_W2V:
 			if (kind != K_NONE && kind != K_W2V)
 				tl_die(TL_EXIT_USAGE, "choose one of --bow, --tfidf, --word2vec");
@@ -156,6 +169,7 @@ static int features_main(int argc, char **argv)
 		tl_die(TL_EXIT_USAGE, "one input stream at most");
 	const char *path = optind < argc ? argv[optind] : "-";
 	tl_feat_opts_finish(&fo, fset);
+	fset |= cjk_set_bits; /* --cjk: a word2vec option too */
 
 	tl_feat *ft = NULL, *wt = NULL;
 	tl_w2v_vectors vv;
@@ -188,15 +202,25 @@ static int features_main(int argc, char **argv)
 	if (tl_source_start(r, &e) < 0)
 		tl_die_err(&e);
 	if (fit) {
-		/* read everything, fit, save */
-		tl_feat_fitter *fitter = kind != K_W2V ? tl_feat_fitter_new(&fo) : NULL;
-		tl_w2v_trainer *tr = kind == K_W2V ? tl_w2v_trainer_new(&wo) : NULL;
+		/* read everything, fit, save; the fitter is made at the first
+		 * record, once the header has said whether the text is segmented */
+		tl_feat_fitter *fitter = NULL;
+		tl_w2v_trainer *tr = NULL;
 		size_t n = 0;
 		while (tl_source_next_or_die(r, &rec)) {
 			if (rec.is_header) {
-				if (!hkeep.size)
+				if (!hkeep.size) {
 					msgpack_pack_object(&hpk, *rec.map);
+					if (!cjk_set && tl_header_cjk(rec.map) == 1)
+						fo.cjk_words = wo.cjk_words = 1;
+				}
 				continue;
+			}
+			if (!fitter && !tr) {
+				if (kind != K_W2V)
+					fitter = tl_feat_fitter_new(&fo);
+				else
+					tr = tl_w2v_trainer_new(&wo);
 			}
 			msgpack_pack_object(&kpk, *rec.map);
 			const char *t = tl_rec_text(&rec, &len, &e);
@@ -233,7 +257,15 @@ static int features_main(int argc, char **argv)
 	} else {
 		if (tl_w2v_vectors_load(&vv, feat, err, sizeof err) < 0)
 			tl_die(TL_EXIT_MODEL, "%s", err);
+		if (cjk_set && fo.cjk_words != vv.cjk_words)
+			tl_die(TL_EXIT_MODEL, "%s: the vectors split CJK as %s (known from the vocabulary), not as --cjk %s",
+			       feat, vv.cjk_words ? "words" : "chars", fo.cjk_words ? "words" : "chars");
 	}
+	if (wt && kind == K_W2V && tl_feat_opts_of(wt)->cjk_words != vv.cjk_words)
+		tl_die(TL_EXIT_MODEL, "--tfidf-weights %s splits CJK as %s, the vectors as %s: fit both on the same text",
+		       tfw, tl_feat_opts_of(wt)->cjk_words ? "words" : "chars", vv.cjk_words ? "words" : "chars");
+	/* how the file splits CJK, against what the stream's header says */
+	int file_cjk = kind == K_W2V ? vv.cjk_words : ft ? tl_feat_opts_of(ft)->cjk_words : 0;
 	if (nearest) {
 		if (kind != K_W2V)
 			tl_die(TL_EXIT_USAGE, "--nearest is for --word2vec");
@@ -308,6 +340,13 @@ static int features_main(int argc, char **argv)
 				break;
 			cur = &hdr_rec;
 			is_h = cur->is_header;
+		}
+		if (!header_done && is_h && !cjk_set) {
+			int cr = tl_cjk_check(file_cjk, tl_header_cjk(cur->map), fit ? fit : feat, err, sizeof err);
+			if (cr < 0)
+				tl_die_rec(TL_EXIT_DATA, cur->no, "%s", err);
+			if (cr > 0 && !quiet)
+				tl_warn("%s", err);
 		}
 		if (!header_done) {
 			tl_embed_features_header(w, is_h ? cur->map : NULL, argc, argv,

@@ -61,6 +61,12 @@ static const char usage[] =
 	"      --ngram MIN,MAX   text input: word n-grams of the TF-IDF features (1,2)\n"
 	"      --analyzer A, --min-df N, --max-df N, --max-features N, --no-sublinear-tf,\n"
 	"      --binary, --norm l1|l2|none, --hash N, --no-idf   TF-IDF options (tl-embed)\n"
+	"fasttext and linear on text:\n"
+	"      --cjk words|chars CJK runs between spaces are words, or each CJK ideograph\n"
+	"                        is a word (default: words when the stream's header says\n"
+	"                        tl-clean segmented it, --segment jieba; else chars);\n"
+	"                        saved in config.json (\"cjk\": \"words\"); tl-predict and\n"
+	"                        --dev refuse unsegmented text for a words model\n"
 	"  -h, --help            show this help\n"
 	"      --version         show the version\n"
 	"\n"
@@ -139,6 +145,7 @@ typedef struct {
 typedef struct {
 	const char *model, *out, *dev, *log, *input_name;
 	int force, quiet, drop_leaked;
+	int cjk_set; /* --cjk given: the header does not decide */
 	tl_lin_opts lo;
 	int argc;
 	char **argv;
@@ -224,6 +231,9 @@ static size_t read_stream(args *a, const char *path, tl_lin_data **dp, tl_leak *
 			if (!d && !pv_vec && !pv_sp) { /* the first header describes the stream */
 				pv_vec = tl_feat_provenance(rec.map, TL_FEAT_PROV_VEC);
 				pv_sp = tl_feat_provenance(rec.map, TL_FEAT_PROV_SPARSE);
+				/* text segmented by tl-clean --segment: CJK words */
+				if (!d && !a->cjk_set && tl_header_cjk(rec.map) == 1)
+					a->lo.cjk_words = a->lo.feat.cjk_words = 1;
 			}
 			continue;
 		}
@@ -404,6 +414,13 @@ static double evaluate(const tl_lin_model *m, const char *file, const char *path
 						       train_path, err, sizeof err) < 0)
 				tl_die_rec(TL_EXIT_DATA, rec.no, "--dev %s: %s", path, err);
 		}
+		if (rec.is_header && tl_lin_input(m) == TL_IN_TEXT) { /* dev text split as the training text */
+			int cr = tl_cjk_check(tl_lin_cjk_words(m), tl_header_cjk(rec.map), "the model", err, sizeof err);
+			if (cr < 0)
+				tl_die_rec(TL_EXIT_DATA, rec.no, "--dev %s: %s", path, err);
+			if (cr > 0)
+				tl_warn("--dev %s: %s", path, err);
+		}
 		if (rec.is_header || (lk && leaks(lk, &rec)))
 			continue;
 		int multi;
@@ -478,6 +495,8 @@ static char *make_tl_json(const args *a, const char *data_path, size_t nrec, dou
 		json_object_set_new(p, "batch", json_integer(o->batch));
 		json_object_set_new(p, "init_vectors", o->init_vectors ? json_string(o->init_vectors) : json_null());
 		json_object_set_new(p, "input", json_string("text"));
+		if (o->cjk_words) /* absent: CJK split per character */
+			json_object_set_new(p, "cjk", json_string("words"));
 	} else {
 		json_object_set_new(p, "l2", json_real(o->l2));
 		json_object_set_new(p, "input", json_string(a->input_name));
@@ -626,7 +645,7 @@ static const struct option opts[] = {
 	{"min-df", required_argument, 0, O_FEAT},      {"max-df", required_argument, 0, O_FEAT},
 	{"max-features", required_argument, 0, O_FEAT}, {"binary", no_argument, 0, O_FEAT},
 	{"norm", required_argument, 0, O_FEAT},        {"hash", required_argument, 0, O_FEAT},
-	{"no-idf", no_argument, 0, O_FEAT},
+	{"no-idf", no_argument, 0, O_FEAT},        {"cjk", required_argument, 0, O_FEAT},
 	{"pretrained", required_argument, 0, O_PRETRAINED}, {"train", required_argument, 0, O_TRAIN},
 	{"labels", required_argument, 0, O_LABELS},    {"batch-size", required_argument, 0, O_BATCHSIZE},
 	{"grad-accum", required_argument, 0, O_ACCUM}, {"optimizer", required_argument, 0, O_OPTIM},
@@ -1018,6 +1037,8 @@ int main(int argc, char **argv)
 		o->epochs = (int)epochs;
 	tl_feat_opts_finish(&fo, fset);
 	o->feat = fo;
+	o->cjk_words = fo.cjk_words; /* --cjk: fastText too */
+	a.cjk_set = (fset & TL_FEAT_SET_CJK) != 0;
 	if (arch == TL_LIN_LOGREG && set.init_vectors)
 		tl_die(TL_EXIT_USAGE, "--init-vectors is for -m fasttext");
 	if (arch == TL_LIN_LOGREG && set.loss == TL_LOSS_HS)

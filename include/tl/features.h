@@ -38,7 +38,13 @@
  * (simple per code point, utf8proc), split at Unicode whitespace and
  * control characters, and make every punctuation character (ASCII
  * 33-47, 58-64, 91-96, 123-126 and Unicode P*) and every CJK ideograph a
- * token of its own. Invalid UTF-8 bytes are treated as separators. */
+ * token of its own. Invalid UTF-8 bytes are treated as separators.
+ *
+ * CJK words (TL_WORDS_CJK): for text segmented into space-separated words
+ * (tl-clean --segment jieba), CJK ideographs are word characters like
+ * letters, so "手机 很 好" gives 手机, 很, 好 (instead of 手, 机, 很, 好);
+ * punctuation still splits. Everything else is as without the flag, so
+ * text without CJK ideographs splits the same either way. */
 typedef struct {
 	tl_buf b;       /* tokens, each NUL-terminated */
 	uint32_t *off;  /* token i starts at b.data + off[i] */
@@ -46,9 +52,16 @@ typedef struct {
 	size_t n, ncap;
 } tl_words;
 
+/* flags of tl_words_split: TL_WORDS_LOWER (= 1, so a plain lower flag of
+ * 0/1 still works) and TL_WORDS_CJK (CJK runs between spaces stay words). */
+enum { TL_WORDS_LOWER = 1, TL_WORDS_CJK = 2 };
 /* Replace w's contents with the tokens of text[0..len). w starts zeroed;
  * free with tl_words_free. */
-void tl_words_split(tl_words *w, const char *text, size_t len, int lower);
+void tl_words_split(tl_words *w, const char *text, size_t len, int flags);
+/* 1 when s[0..len) holds two CJK ideographs in a row: a token that only
+ * TL_WORDS_CJK splitting makes (word2vec vectors with such words were
+ * trained on segmented text). */
+int tl_words_cjk_run(const char *s, size_t len);
 /* Append the token s[0..len) (copied) after the last one. */
 void tl_words_push(tl_words *w, const char *s, size_t len);
 void tl_words_free(tl_words *w);
@@ -73,7 +86,13 @@ typedef struct {
 	int norm;          /* default: l2 for tfidf, none for bow */
 	long hash;         /* 0: vocabulary; else the number of hash buckets */
 	int lower;         /* default 1 */
+	int cjk_words;     /* word analyzer: TL_WORDS_CJK (default 0; "cjk=words" in the fitted file) */
 } tl_feat_opts;
+/* The tl_words_split flags of o. */
+static inline int tl_feat_words_flags(const tl_feat_opts *o)
+{
+	return (o->lower ? TL_WORDS_LOWER : 0) | (o->cjk_words ? TL_WORDS_CJK : 0);
+}
 
 /* Defaults for kind (as scikit-learn's vectorizers). */
 void tl_feat_opts_default(tl_feat_opts *o, int kind);
@@ -128,12 +147,14 @@ enum {
 	TL_FEAT_SET_MIN_DF = 1 << 3, TL_FEAT_SET_MAX_DF = 1 << 4, TL_FEAT_SET_MAX_FEATURES = 1 << 5,
 	TL_FEAT_SET_BINARY = 1 << 6, TL_FEAT_SET_SUBLINEAR = 1 << 7, TL_FEAT_SET_IDF = 1 << 8,
 	TL_FEAT_SET_NORM = 1 << 9, TL_FEAT_SET_HASH = 1 << 10, TL_FEAT_SET_LOWER = 1 << 11,
+	TL_FEAT_SET_CJK = 1 << 12,
 };
 /* Set one option from its command-line name without the dashes: "bow",
  * "tfidf" (no value), "analyzer" word|char|char_wb, "ngram" MIN,MAX,
  * "min-df"/"max-df" (an integer is a document count, a number with a '.'
  * a proportion), "max-features" N, "binary", "sublinear-tf", "no-idf",
- * "no-smooth-idf", "norm" none|l1|l2, "hash" N, "no-lower". Records the
+ * "no-smooth-idf", "norm" none|l1|l2, "hash" N, "no-lower", "cjk"
+ * words|chars. Records the
  * TL_FEAT_SET_* bit in *set. Returns 1 when name is a feature option, 0
  * when it is not, -1 on a bad value (message in err). */
 int tl_feat_opts_set(tl_feat_opts *o, unsigned *set, const char *name, const char *val, char *err, size_t errsz);
@@ -158,6 +179,24 @@ void tl_writer_sparse(tl_writer *w, const tl_sparse *sp);
  * file), "dim"}. Returns tl_writer_end's result. */
 int tl_embed_features_header(tl_writer *w, const msgpack_object *in_header, int argc, char **argv,
 			     const char *kind, const char *file, const char *sha256, int64_t dim);
+
+/* ---------------- segmented Chinese (CJK words) ----------------
+ * Whether a stream's text was segmented into words, as its header says:
+ * tl-clean writes "clean": {"zh_segmented": true|false, ...} (true with
+ * --segment jieba or --zh-segmented). tl_header_cjk returns 1 (segmented),
+ * 0 (the header says not segmented) or -1 (no header, or it says nothing).
+ *
+ * A model or fitted file splits CJK as words or as characters; the stream
+ * it is applied to should be made the same way. tl_cjk_check compares
+ * (model_words: 1 words, 0 characters; stream: tl_header_cjk's value):
+ * -1 (refuse; message in msg) when a word model is given text whose header
+ * says it was not segmented (its CJK runs would be unknown words); 1 (a
+ * warning in msg) when a character model is given segmented text (it still
+ * splits it into the same characters, but stop words or the segmentation
+ * may differ from training); 0 when they agree or the stream says nothing.
+ * where names the model or file in the message. */
+int tl_header_cjk(const msgpack_object *header);
+int tl_cjk_check(int model_words, int stream, const char *where, char *msg, size_t msz);
 
 /* ---------------- provenance of feature vectors ----------------
  * How a stream's "vec"/"sparse" values were made, as its header says:

@@ -62,6 +62,8 @@ typedef struct {
 	int threads;         /* 1 (0: all cores) */
 	uint64_t seed;       /* 1 */
 	int lower;           /* lower-case words (1) */
+	int cjk_words;       /* fastText: CJK runs between spaces are words (TL_WORDS_CJK; 0); logreg on
+			      * text: feat.cjk_words. Saved as config.json "cjk": "words" */
 	const char *init_vectors; /* word2vec text file or NULL (fastText) */
 	tl_feat_opts feat;   /* logreg on text: the TF-IDF options */
 } tl_lin_opts;
@@ -134,6 +136,9 @@ int tl_lin_multi_label(const tl_lin_model *m);
 int tl_lin_input(const tl_lin_model *m);
 /* 1 when the model reads "text_b" too (trained on records that had one). */
 int tl_lin_text_b(const tl_lin_model *m);
+/* 1 when a text model splits CJK runs between spaces as words (trained on
+ * segmented text; config.json "cjk": "words"), 0 for characters. */
+int tl_lin_cjk_words(const tl_lin_model *m);
 /* Mean training loss of the last epoch(s), as recorded by tl_lin_train. */
 double tl_lin_train_loss(const tl_lin_model *m);
 /* Number of parameters (floats). */

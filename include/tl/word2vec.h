@@ -30,6 +30,8 @@ typedef struct {
 	float *vecs;  /* [n * dim], owned */
 	int dim;
 	size_t n;
+	int cjk_words; /* split CJK as words (TL_WORDS_CJK): trained so, or (load) a word has
+			* two CJK ideographs in a row (tl_words_cjk_run) */
 } tl_w2v_vectors;
 
 /* Read the word2vec text format: a first line "COUNT DIM", then COUNT
@@ -54,7 +56,7 @@ int tl_w2v_nearest(const tl_w2v_vectors *v, const float *q, int k, int64_t exclu
 float tl_w2v_cosine(const tl_w2v_vectors *v, int64_t a, int64_t b);
 
 /* Document vector: the mean of the vectors of the words of text (split by
- * tl_words_split), or with tfidf the TF-IDF-weighted mean (weight of a
+ * tl_words_split with flags lower, plus TL_WORDS_CJK when v->cjk_words), or with tfidf the TF-IDF-weighted mean (weight of a
  * word: its tf-idf value in the fitted unigram vocabulary; words outside it
  * weigh 0). out[dim]; zeros when no word is known. Returns the number of
  * known words. */
@@ -73,6 +75,7 @@ typedef struct {
 	int threads;     /* 1 */
 	uint64_t seed;   /* 1 */
 	int lower;       /* 1 */
+	int cjk_words;   /* 0; 1: CJK runs between spaces are words (TL_WORDS_CJK) */
 } tl_w2v_opts;
 
 void tl_w2v_opts_default(tl_w2v_opts *o, int sg);

@@ -99,6 +99,55 @@ json_t *tl_feat_provenance(const msgpack_object *header, int kind)
 	return NULL;
 }
 
+/* ---------------- segmented Chinese ---------------- */
+
+int tl_header_cjk(const msgpack_object *header)
+{
+	if (!header || header->type != MSGPACK_OBJECT_MAP)
+		return -1;
+	const msgpack_object *c = tl_map_get(header, "clean");
+	if (!c || c->type != MSGPACK_OBJECT_MAP)
+		return -1;
+	const msgpack_object *z = tl_map_get(c, "zh_segmented");
+	if (!z || z->type != MSGPACK_OBJECT_BOOLEAN)
+		return -1;
+	return z->via.boolean ? 1 : 0;
+}
+
+int tl_cjk_check(int model_words, int stream, const char *where, char *msg, size_t msz)
+{
+	*msg = 0;
+	if (stream < 0 || !!model_words == !!stream)
+		return 0;
+	if (model_words) {
+		snprintf(msg, msz,
+			 "%s splits Chinese into words (trained on text segmented by tl-clean --segment jieba), "
+			 "but the stream's header says its text was not segmented: run it through "
+			 "tl-clean --segment jieba as at training",
+			 where);
+		return -1;
+	}
+	snprintf(msg, msz,
+		 "%s splits Chinese into characters, but the stream's text was segmented into words "
+		 "(tl-clean --segment): it is read as characters, as at training",
+		 where);
+	return 1;
+}
+
+/* A text model's CJK splitting: config.json "cjk" ("words"; absent: chars). */
+static int model_cjk_words(const char *dir)
+{
+	size_t plen = strlen(dir) + 16;
+	char *path = tl_xmalloc(plen);
+	snprintf(path, plen, "%s/config.json", dir);
+	json_t *cj = json_load_file(path, 0, NULL);
+	free(path);
+	const char *v = cj ? json_string_value(json_object_get(cj, "cjk")) : NULL;
+	int words = v && !strcmp(v, "words");
+	json_decref(cj);
+	return words;
+}
+
 /* The value of key in o as text for messages ("" when absent). */
 static void value_str(const json_t *o, const char *key, char *out, size_t n)
 {
@@ -121,6 +170,8 @@ int tl_feat_provenance_check(const char *dir, const msgpack_object *header, char
 	int rc = 0;
 	if (kind) /* else a text model, BERT, or no tl.json: nothing to compare */
 		rc = tl_feat_provenance_compare(json_object_get(params, "features"), header, kind, path, msg, msz);
+	else if (input && !strcmp(input, "text")) /* a linear text model splits as at training */
+		rc = tl_cjk_check(model_cjk_words(dir), tl_header_cjk(header), dir, msg, msz);
 	free(path);
 	json_decref(tj);
 	return rc;

@@ -63,8 +63,9 @@ static void words_end(tl_words *w)
 	words_bytes(w, "", 1);
 }
 
-void tl_words_split(tl_words *w, const char *text, size_t len, int lower)
+void tl_words_split(tl_words *w, const char *text, size_t len, int flags)
 {
+	int lower = flags & TL_WORDS_LOWER, cjk_words = flags & TL_WORDS_CJK;
 	w->b.len = 0;
 	w->n = 0;
 	int in = 0;
@@ -90,7 +91,7 @@ void tl_words_split(tl_words *w, const char *text, size_t len, int lower)
 			in = 0;
 			continue;
 		}
-		if (is_punct_cp(c) || is_cjk_cp(c)) {
+		if (is_punct_cp(c) || (!cjk_words && is_cjk_cp(c))) {
 			if (in)
 				words_end(w);
 			in = 0;
@@ -118,6 +119,27 @@ void tl_words_split(tl_words *w, const char *text, size_t len, int lower)
 	}
 	if (in)
 		words_end(w);
+}
+
+int tl_words_cjk_run(const char *s, size_t len)
+{
+	int prev = 0;
+	size_t i = 0;
+	while (i < len) {
+		int32_t c;
+		utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(len - i), &c);
+		if (k <= 0) {
+			prev = 0;
+			i++;
+			continue;
+		}
+		i += (size_t)k;
+		int cur = is_cjk_cp(c);
+		if (cur && prev)
+			return 1;
+		prev = cur;
+	}
+	return 0;
 }
 
 void tl_words_push(tl_words *w, const char *s, size_t len)
@@ -173,10 +195,10 @@ void tl_feat_opts_str(const tl_feat_opts *o, char *out, size_t n)
 	df_str(ma, sizeof ma, o->max_df, o->max_df_count);
 	snprintf(out, n,
 		 "kind=%s analyzer=%s ngram=%d,%d min_df=%s max_df=%s max_features=%ld binary=%d "
-		 "sublinear_tf=%d use_idf=%d smooth_idf=%d norm=%s hash=%ld lower=%d",
+		 "sublinear_tf=%d use_idf=%d smooth_idf=%d norm=%s hash=%ld lower=%d%s",
 		 o->kind == TL_FEAT_TFIDF ? "tfidf" : "bow", an_names[o->analyzer], o->ngram_min, o->ngram_max,
 		 mi, ma, o->max_features, o->binary, o->sublinear_tf, o->use_idf, o->smooth_idf,
-		 norm_names[o->norm], o->hash, o->lower);
+		 norm_names[o->norm], o->hash, o->lower, o->cjk_words ? " cjk=words" : "");
 }
 
 /* ---------------- analyzers ---------------- */
@@ -265,7 +287,7 @@ static void char_prep(scratch *s, const char *text, size_t len, int lower, int c
 static void analyze(const tl_feat_opts *o, scratch *s, const char *text, size_t len, emit_fn emit, void *ctx)
 {
 	if (o->analyzer == TL_AN_WORD) {
-		tl_words_split(&s->w, text, len, o->lower);
+		tl_words_split(&s->w, text, len, tl_feat_words_flags(o));
 		size_t nt = s->w.n;
 		int mn = o->ngram_min;
 		if (mn <= 1) {
@@ -750,6 +772,11 @@ static int parse_opts(tl_feat_opts *o, char *line, char *err, size_t errsz)
 			if (a < 0)
 				goto bad;
 			o->norm = a;
+		} else if (!strcmp(k, "cjk")) { /* absent (files before it): chars */
+			if (strcmp(v, "words") && strcmp(v, "chars"))
+				goto bad;
+			o->cjk_words = v[0] == 'w';
+			seen--; /* optional: not one of the 13 */
 		} else {
 			long x = strtol(v, &end, 10);
 			if (end == v || *end || x < 0)
@@ -958,6 +985,8 @@ int tl_feat_check_opts(const tl_feat *ft, const tl_feat_opts *a, unsigned set, c
 		what = "--hash";
 	else if ((set & TL_FEAT_SET_LOWER) && a->lower != o->lower)
 		what = "--no-lower";
+	else if ((set & TL_FEAT_SET_CJK) && a->cjk_words != o->cjk_words)
+		what = "--cjk";
 	if (!what)
 		return 0;
 	char fo[512];
@@ -1050,6 +1079,11 @@ int tl_feat_opts_set(tl_feat_opts *o, unsigned *set, const char *name, const cha
 	} else if (!strcmp(name, "no-lower")) {
 		o->lower = 0;
 		*set |= TL_FEAT_SET_LOWER;
+	} else if (!strcmp(name, "cjk")) {
+		if (!val || (strcmp(val, "words") && strcmp(val, "chars")))
+			goto bad;
+		o->cjk_words = val[0] == 'w';
+		*set |= TL_FEAT_SET_CJK;
 	} else {
 		return 0;
 	}

@@ -139,6 +139,8 @@ int tl_w2v_vectors_load(tl_w2v_vectors *v, const char *path, char *err, size_t e
 		}
 		int isnew;
 		tl_strtab_add(&v->words, w, wl, &isnew);
+		if (!v->cjk_words && tl_words_cjk_run(w, wl))
+			v->cjk_words = 1; /* trained on segmented text */
 		if (!isnew) {
 			w[wl] = 0;
 			snprintf(err, errsz, "%s: line %ld: word '%.40s' appears twice", path, lineno, w);
@@ -255,7 +257,7 @@ size_t tl_w2v_doc_vec(const tl_w2v_vectors *v, tl_words *w, const char *text, si
 				out[k] += sp->val[i] * x[k];
 		}
 	} else {
-		tl_words_split(w, text, len, lower);
+		tl_words_split(w, text, len, (lower ? TL_WORDS_LOWER : 0) | (v->cjk_words ? TL_WORDS_CJK : 0));
 		for (size_t i = 0; i < w->n; i++) {
 			int64_t r = tl_w2v_find(v, w->b.data + w->off[i], w->blen[i]);
 			if (r < 0)
@@ -288,6 +290,7 @@ void tl_w2v_opts_default(tl_w2v_opts *o, int sg)
 	o->threads = 1;
 	o->seed = 1;
 	o->lower = 1;
+	o->cjk_words = 0;
 }
 
 struct tl_w2v_trainer {
@@ -315,7 +318,7 @@ tl_w2v_trainer *tl_w2v_trainer_new(const tl_w2v_opts *o)
 
 void tl_w2v_add(tl_w2v_trainer *t, const char *text, size_t len)
 {
-	tl_words_split(&t->w, text, len, t->o.lower);
+	tl_words_split(&t->w, text, len, (t->o.lower ? TL_WORDS_LOWER : 0) | (t->o.cjk_words ? TL_WORDS_CJK : 0));
 	if (t->ntok + t->w.n > t->tcap) {
 		t->tcap = 2 * (t->ntok + t->w.n) + 1024;
 		t->tok = tl_xrealloc(t->tok, t->tcap * sizeof *t->tok);
@@ -403,6 +406,7 @@ int tl_w2v_train(tl_w2v_trainer *t, tl_w2v_vectors *out, void (*fn)(void *ctx, u
 	for (size_t i = 0; i < nw; i++)
 		remap[i] = -1;
 	tl_strtab_init(&out->words);
+	out->cjk_words = t->o.cjk_words;
 	int64_t *cnt = tl_xmalloc(V * sizeof *cnt);
 	uint64_t train_words = 0;
 	for (size_t i = 0; i < V; i++) {

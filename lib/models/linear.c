@@ -231,7 +231,8 @@ int tl_lin_data_add(tl_lin_data *d, const char *text, size_t len, const tl_spars
 		memcpy(d->val + d->nval, vec, vlen * sizeof *vec);
 		d->nval += vlen;
 	} else if (fasttext) {
-		tl_words_split(&d->w, text, len, d->o.lower);
+		tl_words_split(&d->w, text, len,
+			       (d->o.lower ? TL_WORDS_LOWER : 0) | (d->o.cjk_words ? TL_WORDS_CJK : 0));
 		tl_words_push(&d->w, EOS, sizeof EOS - 1);
 		GROW(d->tok, d->ntok, d->tcap, d->ntok + d->w.n);
 		for (size_t i = 0; i < d->w.n; i++) {
@@ -286,7 +287,7 @@ struct tl_lin_model {
 	char **labels;
 	int64_t *labcount;
 	/* fastText */
-	int dim, word_ngrams, lower;
+	int dim, word_ngrams, lower, cjk_words;
 	long buckets;
 	tl_strtab vocab;     /* words, id = row */
 	long V, K;           /* words, n-gram rows */
@@ -314,6 +315,12 @@ const char *tl_lin_label(const tl_lin_model *m, int i) { return m->labels[i]; }
 int tl_lin_multi_label(const tl_lin_model *m) { return m->multi; }
 int tl_lin_input(const tl_lin_model *m) { return m->input; }
 int tl_lin_text_b(const tl_lin_model *m) { return m->text_b; }
+int tl_lin_cjk_words(const tl_lin_model *m)
+{
+	if (m->arch == TL_LIN_FASTTEXT)
+		return m->cjk_words;
+	return m->input == TL_IN_TEXT && m->feat && tl_feat_opts_of(m->feat)->cjk_words;
+}
 double tl_lin_train_loss(const tl_lin_model *m) { return m->train_loss; }
 size_t tl_lin_nparams(const tl_lin_model *m)
 {
@@ -468,7 +475,7 @@ static void ft_logits(const tl_lin_model *m, const float *h, float *logits, floa
  * then kept n-gram buckets). */
 static void ft_rows(const tl_lin_model *m, tl_lin_scratch *s, const char *text, size_t len)
 {
-	tl_words_split(&s->w, text, len, m->lower);
+	tl_words_split(&s->w, text, len, (m->lower ? TL_WORDS_LOWER : 0) | (m->cjk_words ? TL_WORDS_CJK : 0));
 	tl_words_push(&s->w, EOS, sizeof EOS - 1);
 	size_t nw = s->w.n;
 	s->nrows = 0;
@@ -606,6 +613,7 @@ static tl_lin_model *train_fasttext(const tl_lin_opts *o, tl_lin_data *d, tl_lin
 	m->word_ngrams = o->word_ngrams;
 	m->buckets = o->buckets;
 	m->lower = o->lower;
+	m->cjk_words = o->cjk_words;
 	/* vocabulary: words seen >= min_count, by count then alphabetically */
 	size_t nw = d->words.n;
 	int64_t *ord = tl_xmalloc((nw ? nw : 1) * sizeof *ord);
@@ -1093,6 +1101,8 @@ int tl_lin_save_keys(const tl_lin_model *m, const char *dir, int force, const ch
 	json_object_set_new(cfg, "input", json_string(input_names[m->input]));
 	if (m->text_b) /* absent: the model reads "text" only */
 		json_object_set_new(cfg, "text_b", json_string("joined"));
+	if (tl_lin_cjk_words(m)) /* absent: CJK split per character */
+		json_object_set_new(cfg, "cjk", json_string("words"));
 	json_object_set_new(cfg, "num_labels", json_integer(m->nlabels));
 	json_object_set_new(cfg, "problem_type",
 			    json_string(m->multi ? "multi_label_classification" : "single_label_classification"));
@@ -1299,6 +1309,8 @@ tl_lin_model *tl_lin_load(const char *dir, char *err, size_t errsz)
 		m->buckets = (long)bk;
 		json_t *lw = json_object_get(cfg, "lower");
 		m->lower = lw ? json_is_true(lw) : 1;
+		const char *cw = json_string_value(json_object_get(cfg, "cjk"));
+		m->cjk_words = cw && !strcmp(cw, "words");
 		/* words */
 		snprintf(path, plen, "%s/words.txt", dir);
 		FILE *f = fopen(path, "r");

@@ -6,6 +6,7 @@
 #include "tl/util.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 static char **read_tsv(const char *path, int n, int *got)
@@ -69,6 +70,91 @@ static void test_words(void)
 	CHECK_EQ_INT(w.n, 1);
 	CHECK_STR(w.b.data, "ab");
 	tl_words_free(&w);
+}
+
+/* TL_WORDS_CJK: CJK runs between spaces stay words; everything else splits
+ * as without it (punctuation, case, invalid bytes, non-CJK text). */
+static void test_words_cjk(void)
+{
+	tl_words w = {0}, v = {0};
+	const char *s = "手机 很 好 ， iPhone手机 不错！3G 上網 中文。 「书」";
+	tl_words_split(&w, s, strlen(s), TL_WORDS_LOWER | TL_WORDS_CJK);
+	const char *want[] = {"手机", "很", "好", "，", "iphone手机", "不错", "！", "3g", "上網", "中文", "。",
+			      "「", "书", "」"};
+	CHECK_EQ_INT(w.n, 14);
+	for (size_t i = 0; i < w.n && i < 14; i++)
+		CHECK_STR(w.b.data + w.off[i], want[i]);
+	/* the same text per character: 手机 is two tokens */
+	tl_words_split(&v, s, strlen(s), TL_WORDS_LOWER);
+	CHECK_EQ_INT(v.n, 20);
+	CHECK_STR(v.b.data + v.off[0], "手");
+	CHECK_STR(v.b.data + v.off[1], "机");
+	/* no CJK: identical token lists with and without the flag */
+	const char *e = "Hello, World! It's  a TEST\tÉté—ok \xff x";
+	tl_words_split(&w, e, strlen(e), TL_WORDS_LOWER | TL_WORDS_CJK);
+	tl_words_split(&v, e, strlen(e), TL_WORDS_LOWER);
+	CHECK_EQ_INT(w.n, v.n);
+	CHECK(w.b.len == v.b.len && !memcmp(w.b.data, v.b.data, w.b.len));
+	/* without lower-casing */
+	tl_words_split(&w, "ABC中文 X", strlen("ABC中文 X"), TL_WORDS_CJK);
+	CHECK_EQ_INT(w.n, 2);
+	CHECK_STR(w.b.data + w.off[0], "ABC中文");
+	/* invalid bytes still separate */
+	tl_words_split(&w, "中\xff文", 7, TL_WORDS_CJK);
+	CHECK_EQ_INT(w.n, 2);
+	CHECK_EQ_INT(tl_words_cjk_run("中文", 6), 1);
+	CHECK_EQ_INT(tl_words_cjk_run("中a文", 7), 0);
+	CHECK_EQ_INT(tl_words_cjk_run("中", 3), 0);
+	CHECK_EQ_INT(tl_words_cjk_run("\xe4\xb8", 2), 0); /* truncated */
+	tl_words_free(&w);
+	tl_words_free(&v);
+}
+
+/* "cjk=words" in the fitted file: saved only when set, read back, and an
+ * option line without it (older files) means characters. */
+static void test_feat_cjk(void)
+{
+	tl_feat_opts o;
+	tl_feat_opts_default(&o, TL_FEAT_TFIDF);
+	unsigned set = 0;
+	char err[256], line[512];
+	CHECK_EQ_INT(tl_feat_opts_set(&o, &set, "cjk", "words", err, sizeof err), 1);
+	CHECK(set & TL_FEAT_SET_CJK);
+	CHECK_EQ_INT(tl_feat_opts_set(&o, &set, "cjk", "maybe", err, sizeof err), -1);
+	tl_feat_opts_str(&o, line, sizeof line);
+	CHECK(strstr(line, " cjk=words") != NULL);
+	tl_feat_fitter *f = tl_feat_fitter_new(&o);
+	tl_feat_fitter_add(f, "手机 很 好", strlen("手机 很 好"));
+	tl_feat_fitter_add(f, "手机 不 好", strlen("手机 不 好"));
+	tl_feat *ft = tl_feat_fitter_finish(f, err, sizeof err);
+	CHECK(ft != NULL);
+	CHECK_EQ_INT(tl_feat_dim(ft), 4);
+	CHECK(tl_feat_index(ft, "手机", strlen("手机")) >= 0);
+	char path[] = "/tmp/tl-test-feat-cjk-XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	close(fd);
+	CHECK_EQ_INT(tl_feat_save(ft, path), 0);
+	tl_feat *back = tl_feat_load(path, err, sizeof err);
+	CHECK(back != NULL);
+	CHECK_EQ_INT(tl_feat_opts_of(back)->cjk_words, 1);
+	tl_feat_opts none;
+	tl_feat_opts_default(&none, TL_FEAT_TFIDF);
+	CHECK_EQ_INT(tl_feat_check_opts(back, &none, TL_FEAT_SET_CJK, err, sizeof err), -1);
+	CHECK(strstr(err, "--cjk") != NULL);
+	tl_feat_free(back);
+	tl_feat_free(ft);
+	/* default options: no cjk key at all (fitted files stay byte-identical) */
+	tl_feat_opts_str(&none, line, sizeof line);
+	CHECK(strstr(line, "cjk") == NULL);
+	unlink(path);
+	/* header says */
+	CHECK_EQ_INT(tl_header_cjk(NULL), -1);
+	CHECK_EQ_INT(tl_cjk_check(1, 0, "m", err, sizeof err), -1);
+	CHECK_EQ_INT(tl_cjk_check(0, 1, "m", err, sizeof err), 1);
+	CHECK_EQ_INT(tl_cjk_check(1, -1, "m", err, sizeof err), 0);
+	CHECK_EQ_INT(tl_cjk_check(1, 1, "m", err, sizeof err), 0);
+	CHECK_EQ_INT(tl_cjk_check(0, 0, "m", err, sizeof err), 0);
 }
 
 static void test_strtab(void)
@@ -262,6 +348,8 @@ int main(void)
 	char data[1024];
 	snprintf(data, sizeof data, "%s/data", shared ? shared : "../shared");
 	test_words();
+	test_words_cjk();
+	test_feat_cjk();
 	test_strtab();
 	test_parity(data);
 	test_bad();
