@@ -31,6 +31,8 @@ static const char usage[] =
 	"Train a classifier on a record stream (\"text\" and \"label\"; for -m linear\n"
 	"also \"sparse\" or \"vec\" features) and save it as a model directory for\n"
 	"tl-predict. FILE or - is the training stream (default: standard input).\n"
+	"Under mpirun (make MPI=1), -m fasttext trains on N ranks, each on every\n"
+	"N-th record, to the same bits as one process (man tl-train).\n"
 	"\n"
 	"  -m, --model KIND      fasttext (default), linear, bert (its options:\n"
 	"                        tl-train -m bert --help)\n"
