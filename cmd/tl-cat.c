@@ -8,6 +8,7 @@
 #include "tl/util.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,8 @@ static const char usage[] =
 	"usage: tl-cat [-t jsonl|tsv|msgpack] [-f FIELDS] [-H] [--no-names] [FILE...]\n"
 	"       tl-cat --split NAME=FRACTION [--seed N] [--stratify FIELD|--no-stratify]\n"
 	"              [-o DIR] [--force] [-t FORMAT] [-f FIELDS] [FILE...]\n"
+	"       tl-cat --shard I/N [-t FORMAT] [-f FIELDS] [FILE...]\n"
+	"       tl-cat --merge [-t FORMAT] [-f FIELDS] SHARD0 SHARD1 ...\n"
 	"Render tl record streams for people (JSON lines, TSV) or turn JSON lines\n"
 	"back into a stream. The input kind is detected: a line starting with '{'\n"
 	"is JSON lines, anything else a msgpack stream; gzip is read transparently.\n"
@@ -40,6 +43,12 @@ static const char usage[] =
 	"      --no-stratify     the fraction of the whole\n"
 	"  -o, --output DIR    where the two files go (.)\n"
 	"      --force           replace them if they exist\n"
+	"score in parallel (man tl-cat, SHARDS):\n"
+	"      --shard I/N       only the data records whose index (0-based, headers\n"
+	"                        not counted) is I modulo N; headers kept\n"
+	"      --merge           interleave the files' records round-robin (one from\n"
+	"                        each in turn): undoes --shard 0/N .. N-1/N for files\n"
+	"                        given in shard order; headers of the first file only\n"
 	"  -h, --help        show this help\n"
 	"      --version     show the version\n"
 	"\n"
@@ -64,6 +73,8 @@ typedef struct {
 static int split_mode;
 static packed_set split_recs, split_heads;
 static size_t split_datano;
+/* --shard I/N */
+static uint64_t shard_i, shard_n, shard_count;
 
 static void packed_add(packed_set *ps, const msgpack_object *o, size_t no)
 {
@@ -145,6 +156,8 @@ static int present_fields(const tl_record *rec, int *idx)
 
 static void out_record(const tl_record *rec)
 {
+	if (shard_n && !rec->is_header && shard_count++ % shard_n != shard_i)
+		return;
 	if (split_mode) {
 		if (rec->is_header)
 			packed_add(&split_heads, rec->map, 0);
@@ -249,7 +262,7 @@ static void json_lines(gzFile gz, const char *name)
 			n--;
 		if (n == 0)
 			continue;
-		if (to == TO_MSGPACK && !fields && !split_mode) {
+		if (to == TO_MSGPACK && !fields && !split_mode && !shard_n) {
 			if (tl_json_to_msgpack(tl_writer_raw(W), buf, n, 1, err, sizeof err) < 0) {
 				free(buf); /* nothing left for LeakSanitizer to report */
 				tl_die_rec(TL_EXIT_DATA, recno, "%s: %s", name, err);
@@ -438,11 +451,88 @@ static unsigned char *split_mark(double frac, uint64_t seed, const char *strat, 
 	return mark;
 }
 
+/* ---------------- --merge ---------------- */
+
+/* The next data record of r (headers: written when first, dropped
+ * otherwise); 0 at the end. Dies on a bad stream. */
+static int merge_next(tl_reader *r, const char *name, int first, tl_record *rec)
+{
+	for (;;) {
+		int st = tl_reader_next(r, rec);
+		if (st == TL_READ_ERR) {
+			uint64_t no = tl_reader_error_recno(r);
+			if (no)
+				tl_die_rec(tl_reader_error_code(r), no, "%s: %s", name, tl_reader_error(r));
+			tl_die(tl_reader_error_code(r), "%s", tl_reader_error(r));
+		}
+		if (st == TL_READ_EOF)
+			return 0;
+		if (!rec->is_header)
+			return 1;
+		if (first)
+			out_record(rec);
+	}
+}
+
+/* Shard k of N holds the records k, k+N, k+2N... of the whole, so taking
+ * one record from each file in turn restores the order. The files' sizes
+ * must fit: once one ends, every later file of that round ends too, and
+ * the earlier ones end in the next round. */
+static void merge(char **files, int n)
+{
+	tl_reader **r = tl_xcalloc((size_t)n, sizeof *r);
+	for (int k = 0; k < n; k++) {
+		if (!strcmp(files[k], "-"))
+			tl_die(TL_EXIT_USAGE, "--merge: give the shards as files, not standard input");
+		r[k] = tl_reader_open(files[k]);
+		if (!r[k])
+			tl_die(TL_EXIT_IO, "cannot open %s:", files[k]);
+	}
+	uint64_t round = 0;
+	int end = -1; /* the first file to end */
+	for (;;) {
+		for (int k = 0; k < n; k++) {
+			tl_record rec;
+			int got = merge_next(r[k], files[k], k == 0, &rec);
+			if (got && end >= 0)
+				tl_die(TL_EXIT_DATA,
+				       "--merge: %s has more records than %s ended with (%" PRIu64
+				       "): the files are not the shards of one stream, in shard order",
+				       files[k], files[end], round);
+			if (!got && end < 0) {
+				end = k;
+				/* the files before k must end at the next round */
+				for (int j = k + 1; j < n; j++) {
+					if (merge_next(r[j], files[j], 0, &rec))
+						tl_die(TL_EXIT_DATA,
+						       "--merge: %s has more records than %s (%" PRIu64
+						       "): the files are not the shards of one stream, in shard order",
+						       files[j], files[k], round);
+				}
+				for (int j = 0; j < k; j++)
+					if (merge_next(r[j], files[j], 0, &rec))
+						tl_die(TL_EXIT_DATA,
+						       "--merge: %s has two more records than %s (%" PRIu64
+						       "): the files are not the shards of one stream, in shard order",
+						       files[j], files[k], round);
+				goto done;
+			}
+			if (got)
+				out_record(&rec);
+		}
+		round++;
+	}
+done:
+	for (int k = 0; k < n; k++)
+		tl_reader_close(r[k]);
+	free(r);
+}
+
 int main(int argc, char **argv)
 {
 	tl_init(argv[0]);
 	outf = stdout;
-	enum { O_SPLIT = 256, O_SEED, O_STRAT, O_NOSTRAT, O_FORCE };
+	enum { O_SPLIT = 256, O_SEED, O_STRAT, O_NOSTRAT, O_FORCE, O_SHARD, O_MERGE };
 	static const struct option opts[] = {
 		{"to", required_argument, 0, 't'}, {"fields", required_argument, 0, 'f'},
 		{"header", no_argument, 0, 'H'},   {"no-names", no_argument, 0, 'N'},
@@ -450,7 +540,9 @@ int main(int argc, char **argv)
 		{"split", required_argument, 0, O_SPLIT}, {"seed", required_argument, 0, O_SEED},
 		{"stratify", required_argument, 0, O_STRAT}, {"no-stratify", no_argument, 0, O_NOSTRAT},
 		{"output", required_argument, 0, 'o'}, {"force", no_argument, 0, O_FORCE},
+		{"shard", required_argument, 0, O_SHARD}, {"merge", no_argument, 0, O_MERGE},
 		{0, 0, 0, 0}};
+	int do_merge = 0;
 	int c;
 	const char *split = NULL, *strat = "label", *outdir = NULL;
 	int have_seed = 0, have_strat = 0, force = 0;
@@ -483,11 +575,43 @@ int main(int argc, char **argv)
 		case O_NOSTRAT: strat = NULL; have_strat = 1; break;
 		case 'o': outdir = tl_parse_path("-o", optarg); break;
 		case O_FORCE: force = 1; break;
+		case O_SHARD: {
+			char *end;
+			errno = 0;
+			unsigned long long i = strtoull(optarg, &end, 10), n = 0;
+			int ok = end != optarg && *end == '/' && optarg[0] != '-';
+			if (ok) {
+				char *e2;
+				n = strtoull(end + 1, &e2, 10);
+				ok = e2 != end + 1 && !*e2 && end[1] != '-' && !errno && n >= 1 && i < n;
+			}
+			if (!ok)
+				tl_die(TL_EXIT_USAGE, "option --shard: '%s' is not I/N with 0 <= I < N (e.g. 0/4)", optarg);
+			shard_i = i;
+			shard_n = n;
+			break;
+		}
+		case O_MERGE: do_merge = 1; break;
 		default: fputs(usage, stderr); return TL_EXIT_USAGE;
 		}
 	}
 	if (!split && (have_seed || have_strat || outdir || force))
 		tl_die(TL_EXIT_USAGE, "--seed, --stratify, --no-stratify, -o and --force are for --split");
+	if ((split != NULL) + (shard_n != 0) + do_merge > 1)
+		tl_die(TL_EXIT_USAGE, "--split, --shard and --merge are separate uses: give one");
+	if (do_merge) {
+		if (optind >= argc)
+			tl_die(TL_EXIT_USAGE, "--merge: give the shard files, in shard order");
+		if (to == TO_AUTO)
+			to = TO_MSGPACK;
+		W = tl_writer_open(stdout);
+		merge(argv + optind, argc - optind);
+		if (tl_writer_free(W) != 0)
+			tl_die(TL_EXIT_IO, "write error:");
+		tl_buf_free(&line);
+		tl_close_stdout();
+		return 0;
+	}
 	char held[64];
 	double frac = 0;
 	if (split) {

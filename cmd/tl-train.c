@@ -5,6 +5,8 @@
  * error. */
 #include "tl/bert_fit.h"
 #include "tl/cli.h"
+#include "tl/dist.h"
+#include "tl/hash.h"
 #include "tl/kernels.h"
 #include "tl/leak.h"
 #include "tl/linear.h"
@@ -29,6 +31,8 @@ static const char usage[] =
 	"Train a classifier on a record stream (\"text\" and \"label\"; for -m linear\n"
 	"also \"sparse\" or \"vec\" features) and save it as a model directory for\n"
 	"tl-predict. FILE or - is the training stream (default: standard input).\n"
+	"Under mpirun (make MPI=1), -m fasttext trains on N ranks, each on every\n"
+	"N-th record, to the same bits as one process (man tl-train).\n"
 	"\n"
 	"  -m, --model KIND      fasttext (default), linear, bert (its options:\n"
 	"                        tl-train -m bert --help)\n"
@@ -200,6 +204,58 @@ static int rec_labels(const tl_record *rec, const char **lab, size_t *len, char 
 
 #define MAXLAB 256
 
+/* ---------------- data-parallel runs (mpirun, tl/dist.h) ---------------- */
+
+/* The group when run under mpirun with MPI built in (make MPI=1), else
+ * NULL: one process. Rank r trains on the labelled records whose index
+ * (0-based, in stream order) is r modulo the size; rank 0 alone locks and
+ * writes the model, shows progress and evaluates --dev. */
+static tl_dist *dist;
+static int dist_rank(void) { return dist ? dist->rank : 0; }
+static int dist_size(void) { return dist ? dist->size : 1; }
+
+/* A rank stops all: after a collective every rank knows the same facts, so
+ * each exits with the same code (rank 0 alone prints); MPI is finalized so
+ * mpirun reports the exit code, not a crash. */
+static void dist_exit(int code)
+{
+#ifdef TL_HAVE_MPI
+	if (dist)
+		tl_dist_mpi_finalize(dist);
+#endif
+	exit(code);
+}
+
+/* Every rank's v[0..n) against rank 0's: the first rank that differs in
+ * v[k] is named in msg[k]'s message (exit code codes[k]). */
+static void dist_check_same(const uint64_t *v, int n, const char *const *what, const int *codes)
+{
+	if (!dist || dist->size < 2)
+		return;
+	tl_buf all = {0};
+	size_t *counts = tl_xmalloc((size_t)dist->size * sizeof *counts);
+	char err[256];
+	if (dist->allgather(dist, v, (size_t)n * sizeof *v, &all, counts, err, sizeof err) < 0) {
+		tl_warn("%s", err);
+		dist_exit(TL_EXIT_IO);
+	}
+	for (int k = 0; k < n; k++)
+		for (int r = 1; r < dist->size; r++) {
+			uint64_t x, y;
+			memcpy(&x, tl_dist_piece(&all, counts, 0) + (size_t)k * sizeof x, sizeof x);
+			memcpy(&y, tl_dist_piece(&all, counts, r) + (size_t)k * sizeof y, sizeof y);
+			if (x != y) {
+				if (dist->rank == 0)
+					tl_warn("rank %d of %d: %s than rank 0: every rank must run the same command on the "
+						"same stream",
+						r, dist->size, what[k]);
+				dist_exit(codes[k]);
+			}
+		}
+	free(counts);
+	tl_buf_free(&all);
+}
+
 /* Read a labelled stream into a new data set (*dp, created at the first
  * data record once the input kind is known); dies on bad records. With
  * --input auto the first data record decides: "sparse" or "vec" when it
@@ -226,6 +282,7 @@ static size_t read_stream(args *a, const char *path, tl_lin_data **dp, tl_leak *
 	int fasttext = a->lo.arch == TL_LIN_FASTTEXT, autod = !strcmp(a->input_name, "auto");
 	int input = fasttext ? TL_IN_TEXT : a->lo.input;
 	json_t *pv_vec = NULL, *pv_sp = NULL;
+	uint64_t dh = TL_FNV64_INIT; /* the stream's labelled records, for the ranks' check */
 	while (tl_reader_next_or_die(r, &rec)) {
 		if (rec.is_header) {
 			if (!d && !pv_vec && !pv_sp) { /* the first header describes the stream */
@@ -290,7 +347,14 @@ static size_t read_stream(args *a, const char *path, tl_lin_data **dp, tl_leak *
 			if (nv < 0)
 				tl_die_rec(TL_EXIT_DATA, rec.no, "%s", err);
 		}
-		if (tl_lin_data_add(d, text, tlen, &sp, vec, (size_t)nv, lab, lablen, nl, multi, err, sizeof err) < 0)
+		if (dist) {
+			for (int k = 0; k < nl; k++)
+				dh = tl_fnv1a64("\x1f", 1, tl_fnv1a64(lab[k], lablen[k], dh));
+			if (text)
+				dh = tl_fnv1a64("\x1e", 1, tl_fnv1a64(text, tlen, dh));
+		}
+		if ((int)(n % (size_t)dist_size()) == dist_rank() &&
+		    tl_lin_data_add(d, text, tlen, &sp, vec, (size_t)nv, lab, lablen, nl, multi, err, sizeof err) < 0)
 			tl_die_rec(TL_EXIT_DATA, rec.no, "%s", err);
 		if (lk)
 			tl_leak_add_train(lk, &rec);
@@ -306,6 +370,12 @@ static size_t read_stream(args *a, const char *path, tl_lin_data **dp, tl_leak *
 	if (*prov != pv_sp)
 		json_decref(pv_sp);
 	*dp = d;
+	if (dist) {
+		uint64_t v[1] = {dh ^ (uint64_t)n};
+		static const char *const what[] = {"read another stream (its labelled records hash differently)"};
+		static const int codes[] = {TL_EXIT_DATA};
+		dist_check_same(v, 1, what, codes);
+	}
 	return n;
 }
 
@@ -570,13 +640,24 @@ static int train_linear_family(args *a, const char *path)
 		check_dev(a, devpath, lk);
 	}
 	tl_progress pr;
-	tl_progress_init(&pr, o->arch == TL_LIN_FASTTEXT ? "words" : "examples", 0, a->quiet, logf);
+	tl_progress_init(&pr, o->arch == TL_LIN_FASTTEXT ? "words" : "examples", 0, a->quiet || dist_rank() != 0,
+			 logf);
+	o->dist = dist;
 	int code;
 	char err[512];
 	tl_lin_model *m = tl_lin_train(o, d, progress_cb, &pr, &code, err, sizeof err);
 	tl_lin_data_free(d);
-	if (!m)
-		tl_die(code, "%s", err);
+	if (!m) {
+		if (dist_rank() == 0)
+			tl_warn("%s", err);
+		dist_exit(code);
+	}
+	if (dist_rank() != 0) { /* rank 0 writes the model */
+		tl_lin_free(m);
+		tl_leak_free(lk);
+		json_decref(prov);
+		dist_exit(0);
+	}
 	double secs = tl_now() - t0;
 	char extra[128];
 	snprintf(extra, sizeof extra, "loss %.4f, %zu records, %.2f s", tl_lin_train_loss(m), n, secs);
@@ -984,6 +1065,10 @@ int main(int argc, char **argv)
 	free(seen);
 	seen = NULL;
 
+#ifdef TL_HAVE_MPI
+	if (bert && tl_dist_under_mpirun())
+		tl_die(TL_EXIT_USAGE, "-m bert under mpirun: not supported yet (data-parallel training is -m fasttext)");
+#endif
 	if (bert) {
 		if (optind < argc - 1)
 			tl_die(TL_EXIT_USAGE, "one input FILE at most (got %d)", argc - optind);
@@ -1005,8 +1090,35 @@ int main(int argc, char **argv)
 		tl_die(TL_EXIT_USAGE, "-m: unknown model kind '%s' (fasttext, linear, bert)", a.model);
 	if (!a.out)
 		tl_die(TL_EXIT_USAGE, "no output directory: use -o DIR");
-	lock_output(a.out);
-	if (!a.force) {
+#ifdef TL_HAVE_MPI
+	if (tl_dist_under_mpirun()) {
+		if (!(dist = tl_dist_mpi_init(&argc, &argv, err, sizeof err)))
+			tl_die(TL_EXIT_IO, "%s", err);
+		if (dist->size < 2) {
+			tl_dist_mpi_finalize(dist);
+			dist = NULL;
+		}
+	}
+	if (dist) {
+		/* the same command everywhere: a hash of the arguments */
+		uint64_t h = TL_FNV64_INIT;
+		for (int i = 1; i < argc; i++)
+			h = tl_fnv1a64(argv[i], strlen(argv[i]) + 1, h);
+		uint64_t v[1] = {h};
+		static const char *const what[] = {"was given other arguments"};
+		static const int codes[] = {TL_EXIT_USAGE};
+		dist_check_same(v, 1, what, codes);
+		if (arch != TL_LIN_FASTTEXT) {
+			if (dist->rank == 0)
+				tl_warn("-m linear trains by per-example SGD, each step reading the last: it has no "
+					"data-parallel form (train -m fasttext under mpirun, or run one process)");
+			dist_exit(TL_EXIT_USAGE);
+		}
+	}
+#endif
+	if (dist_rank() == 0)
+		lock_output(a.out);
+	if (!a.force && dist_rank() == 0) {
 		FILE *f = fopen(a.out, "r");
 		if (f || errno != ENOENT) {
 			if (f)
@@ -1046,5 +1158,9 @@ int main(int argc, char **argv)
 	o->input = !strcmp(a.input_name, "sparse") ? TL_IN_SPARSE : !strcmp(a.input_name, "vec") ? TL_IN_VEC : TL_IN_TEXT;
 	int rc = train_linear_family(&a, path);
 	tl_close_stdout();
+#ifdef TL_HAVE_MPI
+	if (dist)
+		tl_dist_mpi_finalize(dist);
+#endif
 	return rc;
 }

@@ -2,6 +2,8 @@
 # make deps: install the Debian packages tl needs, when they are missing.
 set -e
 PKGS="build-essential pkg-config libopenblas-dev libutf8proc-dev libmsgpack-dev libjansson-dev zlib1g-dev bats man-db wordnet-base jq clang libclang-rt-14-dev libomp-dev"
+# data-parallel training (tl-train under mpirun, make MPI=1) and sharded scoring (tests/bats/mpi.bats, shard.bats)
+PKGS="$PKGS libopenmpi-dev openmpi-bin parallel"
 PKGS="$PKGS ${TL_EXTRA_DEPS:-}"
 missing=""
 for p in $PKGS; do

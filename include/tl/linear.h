@@ -66,6 +66,15 @@ typedef struct {
 			      * text: feat.cjk_words. Saved as config.json "cjk": "words" */
 	const char *init_vectors; /* word2vec text file or NULL (fastText) */
 	tl_feat_opts feat;   /* logreg on text: the TF-IDF options */
+	/* fastText data-parallel training (tl/dist.h; borrowed, NULL: one
+	 * process). Each rank's data holds its shard: the examples whose index
+	 * in the whole stream is rank modulo size, in stream order. Labels,
+	 * word and n-gram counts are merged across ranks first; each step, a
+	 * rank computes the updates of its examples of the global batch and
+	 * every rank applies all of them in global example order, so the model
+	 * is bitwise the one a single process makes at any size. logreg
+	 * (per-example SGD, each step reading the last) refuses size > 1. */
+	struct tl_dist *dist;
 } tl_lin_opts;
 
 /* Defaults for arch (above). */

@@ -3,6 +3,7 @@
  * "tl-linear" backend of tl/classifier.h. See tl/linear.h. */
 #include "tl/linear.h"
 #include "tl/classifier.h"
+#include "tl/dist.h"
 #include "tl/fsutil.h"
 #include "tl/model.h"
 #include "tl/rng.h"
@@ -563,6 +564,86 @@ int tl_lin_logits(const tl_lin_model *m, tl_lin_scratch *s, const char *text, si
 	return 0;
 }
 
+/* ---------------- data-parallel training (tl/dist.h) ---------------- */
+
+static int dist_on(const tl_lin_opts *o)
+{
+	return o->dist && o->dist->size > 1;
+}
+
+/* Make (t, *cnt) the union over ranks: strings a rank lacks are appended
+ * (ids of the strings it had stay), counts become the sums over ranks
+ * (exact: integers). Every rank ends with the same set and counts; the
+ * order of ids may differ, which is why every user sorts them (labels by
+ * name, words by count then name). */
+static int dist_merge_counts(tl_dist *D, tl_strtab *t, int64_t **cnt, size_t *cap, char *err, size_t errsz)
+{
+	tl_buf sb = {0}, all = {0};
+	for (size_t i = 0; i < t->n; i++) {
+		uint32_t len = t->slen[i];
+		tl_buf_add(&sb, &len, sizeof len);
+		tl_buf_add(&sb, tl_strtab_str(t, (int64_t)i), len);
+		tl_buf_add(&sb, &(*cnt)[i], sizeof(int64_t));
+	}
+	size_t *counts = tl_xmalloc((size_t)D->size * sizeof *counts);
+	int rc = D->allgather(D, sb.data, sb.len, &all, counts, err, errsz);
+	if (rc == 0) {
+		for (size_t i = 0; i < t->n; i++)
+			(*cnt)[i] = 0;
+		size_t off = 0;
+		for (int r = 0; r < D->size; r++) {
+			size_t end = off + counts[r];
+			while (off < end) {
+				uint32_t len;
+				int64_t c;
+				memcpy(&len, all.data + off, sizeof len);
+				off += sizeof len;
+				int isnew;
+				int64_t id = tl_strtab_add(t, all.data + off, len, &isnew);
+				off += len;
+				memcpy(&c, all.data + off, sizeof c);
+				off += sizeof c;
+				if ((size_t)id >= *cap) {
+					*cap = *cap ? 2 * *cap : 64;
+					while ((size_t)id >= *cap)
+						*cap *= 2;
+					*cnt = tl_xrealloc(*cnt, *cap * sizeof **cnt);
+				}
+				if (isnew)
+					(*cnt)[id] = 0;
+				(*cnt)[id] += c;
+			}
+		}
+	}
+	free(counts);
+	tl_buf_free(&sb);
+	tl_buf_free(&all);
+	return rc;
+}
+
+/* Sum n uint64 over ranks, in rank order (exact). */
+static int dist_sum_u64(tl_dist *D, uint64_t *v, size_t n, char *err, size_t errsz)
+{
+	tl_buf all = {0};
+	size_t *counts = tl_xmalloc((size_t)D->size * sizeof *counts);
+	int rc = D->allgather(D, v, n * sizeof *v, &all, counts, err, errsz);
+	if (rc == 0) {
+		for (size_t i = 0; i < n; i++)
+			v[i] = 0;
+		for (int r = 0; r < D->size; r++) {
+			const char *p = tl_dist_piece(&all, counts, r);
+			for (size_t i = 0; i < n; i++) {
+				uint64_t x;
+				memcpy(&x, p + i * sizeof x, sizeof x);
+				v[i] += x;
+			}
+		}
+	}
+	free(counts);
+	tl_buf_free(&all);
+	return rc;
+}
+
 /* ---------------- training ---------------- */
 
 static void shuffle(size_t *order, size_t n, uint64_t *rng)
@@ -614,6 +695,12 @@ static tl_lin_model *train_fasttext(const tl_lin_opts *o, tl_lin_data *d, tl_lin
 	m->buckets = o->buckets;
 	m->lower = o->lower;
 	m->cjk_words = o->cjk_words;
+	int dist = dist_on(o);
+	int rank = dist ? o->dist->rank : 0, nrank = dist ? o->dist->size : 1;
+	if (dist && dist_merge_counts(o->dist, &d->words, &d->wcount, &d->wcap, err, errsz) < 0) {
+		*code = TL_EXIT_IO;
+		return NULL;
+	}
 	/* vocabulary: words seen >= min_count, by count then alphabetically */
 	size_t nw = d->words.n;
 	int64_t *ord = tl_xmalloc((nw ? nw : 1) * sizeof *ord);
@@ -655,6 +742,30 @@ static tl_lin_model *train_fasttext(const tl_lin_opts *o, tl_lin_data *d, tl_lin
 					if (*c < UINT32_MAX)
 						(*c)++;
 				}
+			}
+		}
+		if (dist) { /* global counts (saturating as above) */
+			tl_buf all = {0};
+			size_t *counts = tl_xmalloc((size_t)nrank * sizeof *counts);
+			int rc = o->dist->allgather(o->dist, bcnt, (size_t)o->buckets * sizeof *bcnt, &all, counts, err,
+						    errsz);
+			if (rc == 0) {
+				memset(bcnt, 0, (size_t)o->buckets * sizeof *bcnt);
+				for (int r = 0; r < nrank; r++) {
+					const char *p = tl_dist_piece(&all, counts, r);
+					for (long b = 0; b < o->buckets; b++) {
+						uint32_t x;
+						memcpy(&x, p + (size_t)b * sizeof x, sizeof x);
+						bcnt[b] = x > UINT32_MAX - bcnt[b] ? UINT32_MAX : bcnt[b] + x;
+					}
+				}
+			}
+			free(counts);
+			tl_buf_free(&all);
+			if (rc < 0) {
+				free(bcnt);
+				*code = TL_EXIT_IO;
+				return NULL;
 			}
 		}
 		m->brow = tl_xmalloc((size_t)o->buckets * sizeof *m->brow);
@@ -745,39 +856,66 @@ static tl_lin_model *train_fasttext(const tl_lin_opts *o, tl_lin_data *d, tl_lin
 	int T = o->threads > 0 ? o->threads : omp_get_num_procs();
 	int B = o->batch;
 	int nout = m->nout;
+	/* the whole's example and word counts; example g of the whole is
+	 * rank g % nrank's local example g / nrank */
+	uint64_t tot[2] = {N, total_words};
+	if (dist && dist_sum_u64(o->dist, tot, 2, err, errsz) < 0) {
+		*code = TL_EXIT_IO;
+		free(roff);
+		free(rows);
+		return NULL;
+	}
+	size_t NG = (size_t)tot[0];
+	total_words = tot[1];
 	float *H = tl_xmalloc((size_t)B * (size_t)dd * sizeof *H);
 	float *G = tl_xmalloc((size_t)B * (size_t)dd * sizeof *G);
 	float *A = tl_xmalloc((size_t)B * (size_t)nout * sizeof *A);
 	double *L = tl_xmalloc((size_t)B * sizeof *L);
 	float *S = tl_xmalloc((size_t)T * (size_t)(C + 1) * sizeof *S);
-	size_t *order = tl_xmalloc((N ? N : 1) * sizeof *order);
-	for (size_t i = 0; i < N; i++)
+	/* the batch's examples: rows, row count, word count */
+	const int32_t **rp = tl_xmalloc((size_t)B * sizeof *rp);
+	size_t *rn = tl_xmalloc((size_t)B * sizeof *rn), *roffb = tl_xmalloc((size_t)B * sizeof *roffb);
+	uint64_t *tk = tl_xmalloc((size_t)B * sizeof *tk);
+	size_t *counts = tl_xmalloc((size_t)nrank * sizeof *counts);
+	tl_buf sb = {0}, all = {0}, rbuf = {0};
+	size_t *order = tl_xmalloc((NG ? NG : 1) * sizeof *order);
+	for (size_t i = 0; i < NG; i++)
 		order[i] = i;
 	uint64_t total = total_words * (uint64_t)o->epochs, done = 0;
 	double loss_sum = 0, loss_recent = 0;
 	size_t loss_n = 0, recent_n = 0;
 	uint64_t srng = o->seed ^ 0xD1B54A32D192ED03ULL;
-	for (int ep = 0; ep < o->epochs; ep++) {
-		shuffle(order, N, &srng);
-		for (size_t s0 = 0; s0 < N; s0 += (size_t)B) {
-			int nb = (int)(N - s0 < (size_t)B ? N - s0 : (size_t)B);
+	int failed = 0;
+	for (int ep = 0; ep < o->epochs && !failed; ep++) {
+		shuffle(order, NG, &srng);
+		for (size_t s0 = 0; s0 < NG; s0 += (size_t)B) {
+			int nb = (int)(NG - s0 < (size_t)B ? NG - s0 : (size_t)B);
 			float lr = (float)(o->lr * (1.0 - (double)done / (double)(total ? total : 1)));
 			if (lr < 0)
 				lr = 0;
-			/* phase A: gradients against the parameters of the step's start */
+			/* phase A: gradients against the parameters of the step's
+			 * start, for this rank's examples of the batch */
 #pragma omp parallel for num_threads(T) schedule(dynamic, 2)
 			for (int i = 0; i < nb; i++) {
-				size_t e = order[s0 + (size_t)i];
+				size_t gi = order[s0 + (size_t)i];
+				if ((int)(gi % (size_t)nrank) != rank)
+					continue;
+				size_t e = gi / (size_t)nrank;
 				const int32_t *r = rows + roff[e];
 				size_t n = roff[e + 1] - roff[e];
+				rp[i] = r;
+				rn[i] = n;
+				tk[i] = d->off[e + 1] - d->off[e];
 				float *h = H + (size_t)i * (size_t)dd, *g = G + (size_t)i * (size_t)dd;
 				float *a = A + (size_t)i * (size_t)nout;
 				float *sc = S + (size_t)omp_get_thread_num() * (size_t)(C + 1);
 				memset(g, 0, (size_t)dd * sizeof *g);
 				memset(a, 0, (size_t)nout * sizeof *a);
 				L[i] = 0;
-				if (n == 0)
+				if (n == 0) {
+					memset(h, 0, (size_t)dd * sizeof *h);
 					continue;
+				}
 				ft_hidden(m, r, n, h);
 				const int32_t *lab = d->lab + d->laboff[e];
 				size_t nl = d->laboff[e + 1] - d->laboff[e];
@@ -831,6 +969,55 @@ static tl_lin_model *train_fasttext(const tl_lin_opts *o, tl_lin_data *d, tl_lin
 					g[k] *= inv;
 				L[i] = loss;
 			}
+			if (dist) {
+				/* every rank gets every example's update (batch position,
+				 * loss, words, rows, a, h, g): one all-gather in rank
+				 * order; the sums below run in batch order on every rank */
+				sb.len = 0;
+				for (int i = 0; i < nb; i++) {
+					if ((int)(order[s0 + (size_t)i] % (size_t)nrank) != rank)
+						continue;
+					int32_t ii = i;
+					uint32_t n = (uint32_t)rn[i];
+					tl_buf_add(&sb, &ii, sizeof ii);
+					tl_buf_add(&sb, &L[i], sizeof L[i]);
+					tl_buf_add(&sb, &tk[i], sizeof tk[i]);
+					tl_buf_add(&sb, &n, sizeof n);
+					tl_buf_add(&sb, A + (size_t)i * (size_t)nout, (size_t)nout * sizeof *A);
+					tl_buf_add(&sb, H + (size_t)i * (size_t)dd, (size_t)dd * sizeof *H);
+					tl_buf_add(&sb, G + (size_t)i * (size_t)dd, (size_t)dd * sizeof *G);
+					tl_buf_add(&sb, rp[i], n * sizeof *rows);
+				}
+				if (o->dist->allgather(o->dist, sb.data, sb.len, &all, counts, err, errsz) < 0) {
+					failed = 1;
+					break;
+				}
+				rbuf.len = 0;
+				for (size_t off = 0; off < all.len;) {
+					int32_t ii;
+					uint32_t n;
+					memcpy(&ii, all.data + off, sizeof ii);
+					off += sizeof ii;
+					memcpy(&L[ii], all.data + off, sizeof L[ii]);
+					off += sizeof L[ii];
+					memcpy(&tk[ii], all.data + off, sizeof tk[ii]);
+					off += sizeof tk[ii];
+					memcpy(&n, all.data + off, sizeof n);
+					off += sizeof n;
+					memcpy(A + (size_t)ii * (size_t)nout, all.data + off, (size_t)nout * sizeof *A);
+					off += (size_t)nout * sizeof *A;
+					memcpy(H + (size_t)ii * (size_t)dd, all.data + off, (size_t)dd * sizeof *H);
+					off += (size_t)dd * sizeof *H;
+					memcpy(G + (size_t)ii * (size_t)dd, all.data + off, (size_t)dd * sizeof *G);
+					off += (size_t)dd * sizeof *G;
+					rn[ii] = n;
+					roffb[ii] = rbuf.len;
+					tl_buf_add(&rbuf, all.data + off, n * sizeof *rows);
+					off += n * sizeof *rows;
+				}
+				for (int i = 0; i < nb; i++)
+					rp[i] = (const int32_t *)(const void *)(rbuf.data + roffb[i]);
+			}
 			/* phase B: each row updated by one thread, in example order */
 #pragma omp parallel num_threads(T)
 			{
@@ -842,9 +1029,8 @@ static tl_lin_model *train_fasttext(const tl_lin_opts *o, tl_lin_data *d, tl_lin
 							axpyf(m->O + (size_t)c * (size_t)dd, a, H + (size_t)i * (size_t)dd, dd);
 					}
 				for (int i = 0; i < nb; i++) {
-					size_t e = order[s0 + (size_t)i];
-					const int32_t *r = rows + roff[e];
-					size_t n = roff[e + 1] - roff[e];
+					const int32_t *r = rp[i];
+					size_t n = rn[i];
 					const float *g = G + (size_t)i * (size_t)dd;
 					for (size_t k = 0; k < n; k++)
 						if (r[k] % nt == tid)
@@ -852,9 +1038,8 @@ static tl_lin_model *train_fasttext(const tl_lin_opts *o, tl_lin_data *d, tl_lin
 				}
 			}
 			for (int i = 0; i < nb; i++) {
-				size_t e = order[s0 + (size_t)i];
-				done += d->off[e + 1] - d->off[e];
-				if (roff[e + 1] > roff[e]) {
+				done += tk[i];
+				if (rn[i] > 0) {
 					loss_sum += L[i];
 					loss_recent += L[i];
 					loss_n++;
@@ -867,6 +1052,26 @@ static tl_lin_model *train_fasttext(const tl_lin_opts *o, tl_lin_data *d, tl_lin
 				recent_n = 0;
 			}
 		}
+	}
+	free(rp);
+	free(rn);
+	free(roffb);
+	free(tk);
+	free(counts);
+	tl_buf_free(&sb);
+	tl_buf_free(&all);
+	tl_buf_free(&rbuf);
+	if (failed) {
+		*code = TL_EXIT_IO;
+		free(H);
+		free(G);
+		free(A);
+		free(L);
+		free(S);
+		free(order);
+		free(roff);
+		free(rows);
+		return NULL;
 	}
 	m->train_loss = loss_n ? loss_sum / (double)loss_n : 0;
 	if (pg->fn)
@@ -1025,7 +1230,26 @@ tl_lin_model *tl_lin_train(const tl_lin_opts *o, tl_lin_data *d, tl_lin_progress
 			   char *err, size_t errsz)
 {
 	*code = TL_EXIT_DATA;
-	if (d->n == 0) {
+	uint64_t gn = d->n;
+	if (dist_on(o)) {
+		if (o->arch != TL_LIN_FASTTEXT) {
+			*code = TL_EXIT_USAGE;
+			seterr(err, errsz, "-m linear trains by per-example SGD, each step reading the last: it has no "
+					   "data-parallel form (train -m fasttext under mpirun, or run one process)");
+			return NULL;
+		}
+		/* the whole's examples, labels and flags, the same on every rank */
+		uint64_t v[3] = {d->n, (uint64_t)d->multi, (uint64_t)d->text_b};
+		*code = TL_EXIT_IO;
+		if (dist_sum_u64(o->dist, v, 3, err, errsz) < 0 ||
+		    dist_merge_counts(o->dist, &d->labels, &d->labcount, &d->labcap, err, errsz) < 0)
+			return NULL;
+		*code = TL_EXIT_DATA;
+		gn = v[0];
+		d->multi = v[1] != 0;
+		d->text_b = v[2] != 0;
+	}
+	if (gn == 0) {
 		seterr(err, errsz, "no training examples");
 		return NULL;
 	}

@@ -1,0 +1,65 @@
+/* tl/dist.h - the data-parallel layer: a group of processes ("ranks")
+ * training one model, each on its shard of the examples.
+ *
+ * The interface is free of MPI: a tl_dist is a rank, a size and one
+ * collective, an all-gather of byte strings in rank order. The library's
+ * trainers (tl/linear.h, tl_lin_opts.dist) use only that, so libtl built
+ * without MPI (the default when mpicc is absent) has no MPI symbol; the
+ * Open MPI implementation (lib/dist/mpi.c) is compiled only with
+ * `make MPI=1` (the default when mpicc is found), which defines
+ * TL_HAVE_MPI.
+ *
+ * Determinism: every collective result is a concatenation in rank order,
+ * never a sum in MPI's reduction tree; the caller adds up what it needs in
+ * an order it fixes (fastText: the per-example updates in global example
+ * order), so the result does not depend on the number of ranks.
+ *
+ * Ownership: a tl_dist from tl_dist_mpi_init is the caller's, freed by
+ * tl_dist_mpi_finalize. Buffers passed to allgather are the caller's.
+ */
+#ifndef TL_DIST_H
+#define TL_DIST_H
+
+#include "tl/util.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct tl_dist tl_dist;
+struct tl_dist {
+	int rank, size;
+	/* Every rank passes n bytes at send; out gets all ranks' bytes one
+	 * after the other in rank order (out->len reset first), counts[r]
+	 * (size entries, caller's) rank r's length. 0, or -1 with a message
+	 * in err. */
+	int (*allgather)(tl_dist *d, const void *send, size_t n, tl_buf *out, size_t *counts, char *err,
+			 size_t errsz);
+	void *impl;
+};
+
+/* Rank r's piece of an all-gather result: a pointer into out at the
+ * offset counts[0] + ... + counts[r-1]. */
+static inline const char *tl_dist_piece(const tl_buf *out, const size_t *counts, int r)
+{
+	size_t off = 0;
+	for (int i = 0; i < r; i++)
+		off += counts[i];
+	return out->data + off;
+}
+
+#ifdef TL_HAVE_MPI
+/* MPI_Init (threads: MPI_THREAD_FUNNELED; only the calling thread
+ * communicates) and the communicator's rank and size. NULL with a message
+ * when MPI cannot start. */
+tl_dist *tl_dist_mpi_init(int *argc, char ***argv, char *err, size_t errsz);
+/* Whether this process was started by mpirun/mpiexec (Open MPI's
+ * environment): a plain run does not start MPI at all. */
+int tl_dist_under_mpirun(void);
+/* MPI_Finalize and free. */
+void tl_dist_mpi_finalize(tl_dist *d);
+/* MPI_Abort(code): ends every rank (a rank that dies alone would leave the
+ * others waiting in a collective). Does not return. */
+void tl_dist_mpi_abort(tl_dist *d, int code) __attribute__((noreturn));
+#endif
+
+#endif
