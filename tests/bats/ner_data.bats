@@ -1,0 +1,73 @@
+#!/usr/bin/env bats
+# NER data and evaluation (issue 22): tl-clean -f conll, tl-tokenize word
+# alignment, tl-eval's NER mode, with their bad input.
+load helpers
+
+D="$TL_SHARED/data/conll2003"
+T() { printf '%s' "$BATS_TEST_TMPDIR/$1"; }
+
+@test "tl-clean -f conll: sentences, -DOCSTART-, blank runs, columns" {
+	printf -- '-DOCSTART- -X- -X- O\n\nEU NNP B-NP B-ORG\nrejects VBZ B-VP O\n\n\n\nGerman JJ B-NP B-MISC\r\n-DOCSTART- -X- -X- O\nPeter NNP B-NP B-PER\n' >"$(T a.txt)"
+	run sh -c "tl-clean -f conll '$(T a.txt)' | tl-cat"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 3 ]
+	[ "${lines[0]}" = '{"id":1,"words":["EU","rejects"],"tags":["B-ORG","O"]}' ]
+	[ "${lines[1]}" = '{"id":2,"words":["German"],"tags":["B-MISC"]}' ]
+	[ "${lines[2]}" = '{"id":3,"words":["Peter"],"tags":["B-PER"]}' ]
+	# columns by number: the POS column as tags, the chunk column with --text
+	run sh -c "tl-clean -f conll --label 2 '$(T a.txt)' | tl-cat | head -1"
+	[ "$output" = '{"id":1,"words":["EU","rejects"],"tags":["NNP","VBZ"]}' ]
+	run sh -c "tl-clean -f conll --text 3 --label 4 '$(T a.txt)' | tl-cat | head -1"
+	[ "$output" = '{"id":1,"words":["B-NP","B-VP"],"tags":["B-ORG","O"]}' ]
+	# the header names the format
+	run sh -c "tl-clean -f conll '$(T a.txt)' | tl-cat -H | head -1"
+	[[ "$output" == *'"format":"conll"'* ]]
+}
+
+@test "tl-clean -f conll: one column is prediction input (no tags)" {
+	printf 'EU\nrejects\n\nGerman\n' | tl-clean -f conll | tl-cat >"$(T o)"
+	[ "$(cat "$(T o)")" = '{"id":1,"words":["EU","rejects"]}
+{"id":2,"words":["German"]}' ]
+}
+
+@test "tl-clean -f conll: CoNLL-2003 train and dev sentence counts" {
+	[ -f "$D/train.txt" ] || skip "no $D"
+	[ "$(tl-clean -f conll "$D/train.txt" | tl-cat | wc -l)" -eq 14041 ]
+	[ "$(tl-clean -f conll "$D/dev.txt" | tl-cat | wc -l)" -eq 3250 ]
+	# B-PER entities in train (SOURCES.md: 6,592)
+	[ "$(tl-clean -f conll "$D/train.txt" | tl-cat | grep -o '"B-PER"' | wc -l)" -eq 6592 ]
+}
+
+@test "tl-clean -f conll: bad input exits 3 naming file:line" {
+	printf 'EU B-ORG\nrejects\n\nx O\n' >"$(T one.txt)"
+	run tl-clean -f conll "$(T one.txt)"
+	[ "$status" -eq 3 ]
+	[[ "$output" == "tl-clean: $(T one.txt):2: one column (no tag) in a tagged file (line 1 has tags)"* ]]
+	printf 'EU\nrejects O\n' >"$(T two.txt)"
+	run tl-clean -f conll "$(T two.txt)"
+	[ "$status" -eq 3 ]
+	[[ "$output" == "tl-clean: $(T two.txt):2: 2 columns in an untagged file (line 1 has one column)"* ]]
+	printf 'EU NNP B-ORG\nrejects O\n' >"$(T three.txt)"
+	run tl-clean -f conll --label 3 "$(T three.txt)"
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"three.txt:2: 2 columns, the tag column is 3"* ]]
+	printf 'EU B-ORG\nre\000jects O\n' >"$(T nul.txt)"
+	run tl-clean -f conll "$(T nul.txt)"
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"nul.txt:2: NUL byte in a line"* ]]
+	printf 'EU B-ORG\n' >"$(T ok.txt)"
+	run tl-clean -f conll --label 1 "$(T ok.txt)"
+	[ "$status" -eq 2 ]
+	run tl-clean -f conll --text words "$(T ok.txt)"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"column number"* ]]
+}
+
+@test "tl-clean -f conll: empty input and only blank lines give no records" {
+	run sh -c "printf '\n\n-DOCSTART- O\n\n' | tl-clean -f conll | tl-cat"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	run sh -c "printf '' | tl-clean -f conll | tl-cat"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+}
