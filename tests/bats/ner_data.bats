@@ -71,3 +71,41 @@ T() { printf '%s' "$BATS_TEST_TMPDIR/$1"; }
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
 }
+
+@test "tl-tokenize: words -> ids and word_ids (first sub-token carries the word)" {
+	run sh -c "printf 'EU B-ORG\nrejects O\nunbelievably O\n' | tl-clean -f conll | tl-tokenize --tokens | tl-cat"
+	[ "$status" -eq 0 ]
+	[ "$output" = '{"id":1,"words":["EU","rejects","unbelievably"],"tags":["B-ORG","O","O"],"ids":[101,7327,19164,4895,8671,2666,3567,6321,102],"word_ids":[-1,0,1,2,2,2,2,2,-1],"tokens":["[CLS]","eu","rejects","un","##bel","##ie","##va","##bly","[SEP]"]}' ]
+}
+
+@test "tl-tokenize --words: plain text gets words, byte offsets and word_ids" {
+	run sh -c "printf 'Peter went to Brüssel, don'\''t he?\n' | tl-clean | tl-tokenize --words | tl-cat"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *'"words":["Peter","went","to","Brüssel",",","don","'"'"'","t","he","?"],"offsets":[[0,5],[6,10],[11,13],[14,22],[22,23],[24,27],[27,28],[28,29],[30,32],[32,33]]'* ]]
+	[[ "$output" == *'"word_ids":[-1,0,1,2,3,3,3,4,5,6,7,8,9,-1]'* ]]
+}
+
+@test "tl-tokenize: a sentence over --max-len is truncated with a warning naming the record" {
+	printf 'a O\nb O\n\nunbelievably O\nunbelievably O\nunbelievably O\n' | tl-clean -f conll >"$(T s)"
+	run sh -c "tl-tokenize --max-len 8 <'$(T s)' | tl-cat"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"tl-tokenize: record 3: 15 word pieces, more than --max-len 8 allows: truncated, 1 word after word 2 get no token"* ]]
+	[[ "$output" == *'"word_ids":[-1,0,0,0,0,0,1,-1],"truncated":true}'* ]]
+	[[ "$output" == *"1 record longer than --max-len 8 word pieces"* ]]
+	# record 2 (the first sentence) is not marked
+	[[ "$output" == *'{"id":1,"words":["a","b"],"tags":["O","O"],"ids":[101,1037,1038,102],"word_ids":[-1,0,1,-1]}'* ]]
+}
+
+@test "tl-tokenize: bad words exit 3 naming the record" {
+	run sh -c "printf '{\"words\":\"EU\"}\n' | tl-cat -t msgpack | tl-tokenize"
+	[ "$status" -eq 3 ]
+	[[ "$output" == *'record 1: "words" is string, not an array of strings'* ]]
+	run sh -c "printf '{\"words\":[\"EU\",3]}\n' | tl-cat -t msgpack | tl-tokenize"
+	[ "$status" -eq 3 ]
+	[[ "$output" == *'record 1: "words"[1] is'*'not a string'* ]]
+	run sh -c "printf '{\"id\":1}\n' | tl-cat -t msgpack | tl-tokenize --words"
+	[ "$status" -eq 3 ]
+	[[ "$output" == *'no "words" and no "text" key'* ]]
+	run tl-tokenize --words --mode word --vocab /dev/null
+	[ "$status" -eq 2 ]
+}
