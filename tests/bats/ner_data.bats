@@ -109,3 +109,81 @@ T() { printf '%s' "$BATS_TEST_TMPDIR/$1"; }
 	run tl-tokenize --words --mode word --vocab /dev/null
 	[ "$status" -eq 2 ]
 }
+
+@test "tl-eval NER: equals seqeval on the edge-case fixture (every figure within 1e-9)" {
+	REF="$TL_ROOT/tests/ref"
+	tl-eval --json "$REF/ner/eval.jsonl" >"$(T got.json)" 2>"$(T err)"
+	run jq -r -n --slurpfile got "$(T got.json)" --slurpfile want "$REF/ner/eval.expected.json" -f "$REF/eval/compare.jq"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "${lines[0]}" == "checked "* ]]
+	[ "${lines[0]#checked }" -ge 60 ]
+	# a corrupted expectation is caught (the comparison can fail)
+	jq '.micro.f1 += 0.001' "$REF/ner/eval.expected.json" >"$(T bad.json)"
+	run jq -r -n --slurpfile got "$(T got.json)" --slurpfile want "$(T bad.json)" -f "$REF/eval/compare.jq"
+	[[ "$output" == *"differs micro.f1"* ]]
+	# mixed schemes are scored as given, with warnings
+	grep -q "E-/S- tags (IOBES; gold and pred together) in iob2 data: scored as given" "$(T err)"
+	grep -q "entities (gold and pred together) begin with I- (no B- before them" "$(T err)"
+	run sh -c "tl-eval --scheme iobes --json '$REF/ner/eval.jsonl' 2>&1 >/dev/null"
+	[[ "$output" != *"E-/S- tags"* ]]
+	[ "$(tl-eval --scheme iob1 --json "$REF/ner/eval.jsonl" 2>/dev/null | jq .micro.f1)" = "$(jq .micro.f1 "$(T got.json)")" ]
+}
+
+@test "tl-eval NER: the table (per type, micro/macro/weighted, token accuracy)" {
+	printf '%s\n' '{"tags":["B-PER","I-PER","O","B-LOC"],"pred":["B-PER","I-PER","O","B-ORG"]}' \
+		'{"tags":["O","B-ORG"],"pred":["O","B-ORG"]}' >"$(T t.jsonl)"
+	run tl-eval "$(T t.jsonl)"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "records 2, words 6, entities 3 gold, 3 predicted (seqeval default mode, iob2)" ]
+	[[ "$output" == *"LOC                 0.0000    0.0000    0.0000         1         0"* ]]
+	[[ "$output" == *"ORG                 0.5000    1.0000    0.6667         1         2"* ]]
+	[[ "$output" == *"micro avg           0.6667    0.6667    0.6667         3         3"* ]]
+	[[ "$output" == *"macro avg           0.5000    0.6667    0.5556         3         3"* ]]
+	[[ "$output" == *"token accuracy      0.8333 (5 of 6 words)"* ]]
+	run tl-eval --min-macro-f1 0.6 "$(T t.jsonl)"
+	[ "$status" -eq 6 ]
+}
+
+@test "tl-eval NER: bad input names the record" {
+	printf '%s\n' '{"tags":["B-PER","O"],"pred":["B-PER","O"]}' '{"tags":["B-PER","O"],"pred":["B-PER"]}' >"$(T len.jsonl)"
+	run tl-eval "$(T len.jsonl)"
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"record 2: 'tags' has 2 words, 'pred' 1: not the same sentence"* ]]
+	printf '%s\n' '{"tags":["B-PER","PER"],"pred":["B-PER","O"]}' >"$(T mal.jsonl)"
+	run tl-eval "$(T mal.jsonl)"
+	[ "$status" -eq 3 ]
+	[[ "$output" == *'record 1: tags: word 2: malformed tag "PER"'* ]]
+	printf '%s\n' '{"tags":["B-PER"],"pred":["B_PER"]}' >"$(T mal2.jsonl)"
+	run tl-eval "$(T mal2.jsonl)"
+	[ "$status" -eq 3 ]
+	[[ "$output" == *'record 1: pred: word 1: malformed tag "B_PER"'* ]]
+	printf '%s\n' '{"tags":["B-PER"],"pred":"B-PER"}' >"$(T str.jsonl)"
+	run tl-eval "$(T str.jsonl)"
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"record 1: 'pred' is string, not an array of tags"* ]]
+	printf '%s\n' '{"tags":["B-PER"],"pred":[1]}' >"$(T num.jsonl)"
+	run tl-eval "$(T num.jsonl)"
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"record 1: 'pred'[0] is"*"not a string"* ]]
+	# no pred: skipped with a warning, an error under --strict
+	printf '%s\n' '{"tags":["B-PER"],"pred":["B-PER"]}' '{"tags":["O"]}' >"$(T nopred.jsonl)"
+	run tl-eval "$(T nopred.jsonl)"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"1 records without 'tags' or 'pred' skipped (first: record 2)"* ]]
+	run tl-eval --strict "$(T nopred.jsonl)"
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"record 2: no 'pred'"* ]]
+	run tl-eval --scheme bio "$(T nopred.jsonl)"
+	[ "$status" -eq 2 ]
+	run tl-eval --by x "$(T nopred.jsonl)"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"classification only"* ]]
+}
+
+@test "tl-eval NER: conll in, gold as pred, scores 1 (the whole data path)" {
+	[ -f "$D/dev.txt" ] || skip "no $D"
+	run sh -c "tl-clean -f conll '$D/dev.txt' | tl-cat | jq -c '.pred = .tags' | tl-eval --json 2>/dev/null"
+	[ "$status" -eq 0 ]
+	[ "$(printf '%s' "$output" | jq -c '[.n, .micro.f1, .macro.f1, .accuracy, .micro.support]')" = "[3250,1,1,1,5942]" ]
+}
