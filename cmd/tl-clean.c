@@ -24,7 +24,10 @@ static const char usage[] =
 	"cleaned. FILE or '-' (default: standard input); gzip is read transparently.\n"
 	"\n"
 	"Input:\n"
-	"  -f, --format FMT    auto (default), lines, tsv, csv, jsonl, fasttext, stream\n"
+	"  -f, --format FMT    auto (default), lines, tsv, csv, jsonl, fasttext, stream,\n"
+	"                      conll (word-per-line NER data: {id, words, [tags]} per\n"
+	"                      sentence; --text N word column (1), --label N tag\n"
+	"                      column (default: the last))\n"
 	"  -t, --text COL      text column: header name or 1-based number (TSV/CSV),\n"
 	"                      key (JSONL/stream; default \"text\"); a list COL,COL,...\n"
 	"                      joins those columns' texts with one space (e.g. 2,3)\n"
@@ -322,6 +325,57 @@ static void read_lines(tl_input *in, int fasttext)
 		tl_die(TL_EXIT_IO, "%s", tl_input_error(in));
 	if (r == TL_INPUT_ERR) /* the record that would have come next (the message names its line) */
 		tl_die_rec(TL_EXIT_DATA, id + 1, "%s", tl_input_error(in));
+}
+
+/* ---------------- CoNLL ---------------- */
+
+static int is_number_spec(const char *s);
+static int conll_col(const char *opt, const char *spec, int dflt)
+{
+	if (!spec)
+		return dflt;
+	char *end;
+	long v = strtol(spec, &end, 10);
+	if (!is_number_spec(spec) || *end || v < 1 || v > 64)
+		tl_die(TL_EXIT_USAGE, "option %s: -f conll takes a column number 1..64, not '%s'", opt, spec);
+	return (int)v;
+}
+
+/* One record per sentence: {id, words, [tags]}. Words and tags are kept as
+ * they are (no cleaning: they are tokens already), only invalid UTF-8 is
+ * repaired (an error under --strict). */
+static void read_conll(tl_input *in)
+{
+	if (col_text_b || col_id || ntext_specs)
+		tl_die(TL_EXIT_USAGE, "-f conll: --text-b, --id and a --text list do not apply");
+	int tc = conll_col("--text", col_text, 1), lc = conll_col("--label", col_label, 0);
+	if (lc && lc == tc)
+		tl_die(TL_EXIT_USAGE, "-f conll: --text and --label are the same column %d", tc);
+	tl_conll_sent st;
+	int r;
+	uint64_t id = 0;
+	while ((r = tl_input_next_sentence(in, tc, lc, &st)) == TL_INPUT_OK) {
+		id++;
+		msgpack_packer *pk = tl_writer_raw(W);
+		msgpack_pack_map(pk, st.tag ? 3 : 2);
+		tl_pack_str(pk, "id", 2);
+		msgpack_pack_uint64(pk, id);
+		for (int k = 0; k < (st.tag ? 2 : 1); k++) {
+			const char **v = k ? st.tag : st.word;
+			tl_pack_cstr(pk, k ? "tags" : "words");
+			msgpack_pack_array(pk, st.n);
+			for (size_t i = 0; i < st.n; i++) {
+				size_t l = strlen(v[i]);
+				const char *x = valid_utf8(&scratch, v[i], &l, id, k ? "tags" : "words");
+				tl_pack_str(pk, x, l);
+			}
+		}
+		tl_writer_commit(W);
+	}
+	if (r == TL_INPUT_IOERR)
+		tl_die(TL_EXIT_IO, "%s", tl_input_error(in));
+	if (r == TL_INPUT_ERR)
+		tl_die(TL_EXIT_DATA, "%s", tl_input_error(in));
 }
 
 /* ---------------- TSV and CSV ---------------- */
@@ -930,7 +984,7 @@ int main(int argc, char **argv)
 			format = tl_format_parse(optarg);
 			if (format < 0)
 				tl_die(TL_EXIT_USAGE,
-				       "option --format: unknown format '%s' (auto, lines, tsv, csv, jsonl, fasttext, stream)",
+				       "option --format: unknown format '%s' (auto, lines, tsv, csv, jsonl, fasttext, stream, conll)",
 				       optarg);
 			break;
 		case 't': col_text = optarg; break;
@@ -1056,6 +1110,7 @@ int main(int argc, char **argv)
 	case TL_FMT_CSV: read_table(in, ','); break;
 	case TL_FMT_JSONL: read_jsonl(in); break;
 	case TL_FMT_STREAM: read_stream(tl_input_stream(in), &header_done); break;
+	case TL_FMT_CONLL: read_conll(in); break;
 	}
 	if (!header_done)
 		write_header(NULL); /* empty stream input */

@@ -8,6 +8,7 @@
 #include "tl/leak.h"
 #include "tl/metrics.h"
 #include "tl/model.h"
+#include "tl/ner.h"
 #include "tl/stream.h"
 #include "tl/probs.h"
 #include "tl/strtab.h"
@@ -26,6 +27,9 @@ static const char usage[] =
 	"usage: tl-eval [options] [FILE]\n"
 	"Evaluate a stream of records with gold 'label', predicted 'pred' and\n"
 	"optionally 'probs' (map label -> probability). Figures equal scikit-learn's.\n"
+	"Records with array 'tags' and 'pred' (per-word tags, tl-predict on a token\n"
+	"model) are scored as named entities instead, exactly as seqeval's default\n"
+	"mode / conlleval: entity P/R/F1 per type, micro, macro, weighted, token accuracy.\n"
 	"\n"
 	"  -j, --json            one JSON object instead of the table\n"
 	"      --svg FILE        write the confusion matrix and reliability diagram as SVG\n"
@@ -49,6 +53,8 @@ static const char usage[] =
 	"                        order (the header's predict.labels from tl-predict)\n"
 	"      --force-labels    score even when gold labels are not the model's\n"
 	"      --strict          bad records are errors, not warnings\n"
+	"      --scheme S        NER tags: iob2 (default), iob1 or iobes; the figures do\n"
+	"                        not depend on it, only which tags are warned about\n"
 	"  -h, --help            show this help\n"
 	"      --version         show the version\n"
 	"\n"
@@ -66,6 +72,7 @@ static const char *opt_svg, *opt_by, *opt_compare, *opt_pos, *opt_model;
 static tl_keyset *train_keys; /* --model's training keys, NULL without */
 static double opt_thr = 0.9, opt_min_acc = -1, opt_min_f1 = -1;
 static uint64_t opt_seed = 42;
+static int opt_scheme = TL_NER_IOB2, opt_scheme_set;
 
 /* ---------------- labels and groups ---------------- */
 
@@ -392,6 +399,203 @@ static void header_model_labels(dataset *d, const tl_record *rec)
 	}
 }
 
+/* ---------------- NER mode ---------------- */
+
+static const char *const scheme_names[] = {"iob2", "iob1", "iobes"};
+static json_t *jnum(double x);
+static void fmt(char *b, size_t n, double x);
+
+/* The strings of array o (key name what) into *v; dies naming the record. */
+static size_t ner_strings(const tl_record *rec, const msgpack_object *o, const char *what, char ***v, size_t *cap,
+			  tl_buf *pool)
+{
+	if (o->type != MSGPACK_OBJECT_ARRAY)
+		tl_die_rec(TL_EXIT_DATA, rec->no, "'%s' is %s, not an array of tags", what, tl_msgpack_type_name(o->type));
+	size_t n = o->via.array.size;
+	if (n > *cap) {
+		*cap = n + 64;
+		*v = tl_xrealloc(*v, *cap * sizeof **v);
+	}
+	size_t *offs = tl_xmalloc((n ? n : 1) * sizeof *offs);
+	for (size_t i = 0; i < n; i++) {
+		const msgpack_object *x = &o->via.array.ptr[i];
+		if (x->type != MSGPACK_OBJECT_STR)
+			tl_die_rec(TL_EXIT_DATA, rec->no, "'%s'[%zu] is %s, not a string", what, i,
+				   tl_msgpack_type_name(x->type));
+		if (memchr(x->via.str.ptr, 0, x->via.str.size))
+			tl_die_rec(TL_EXIT_DATA, rec->no, "'%s'[%zu] holds a NUL byte", what, i);
+		offs[i] = pool->len;
+		tl_buf_add(pool, x->via.str.ptr, x->via.str.size);
+		tl_buf_addc(pool, 0);
+	}
+	for (size_t i = 0; i < n; i++)
+		(*v)[i] = (char *)(uintptr_t)offs[i]; /* an offset into pool until the caller fixes it up */
+	free(offs);
+	return n;
+}
+
+static json_t *ner_avg_json(double p, double r, double f, long tp, long npred, long ngold)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "precision", jnum(p));
+	json_object_set_new(o, "recall", jnum(r));
+	json_object_set_new(o, "f1", jnum(f));
+	json_object_set_new(o, "tp", json_integer(tp));
+	json_object_set_new(o, "pred", json_integer(npred));
+	json_object_set_new(o, "support", json_integer(ngold));
+	return o;
+}
+
+/* Score the rest of the stream (rec is its first data record) as NER and
+ * exit. A record without 'pred' is skipped with a warning (an error under
+ * --strict) as in classification; tags and pred of different lengths,
+ * non-string or malformed tags are errors naming the record. */
+static _Noreturn void ner_run(tl_reader *r, tl_record *first, const char *name)
+{
+	if (opt_compare || opt_by || opt_svg || opt_model || opt_names || opt_pos || opt_excl_seen)
+		tl_die(TL_EXIT_USAGE, "%s holds NER records ('tags'): --compare, --by, --svg, --model, --label-names, "
+				      "--pos-label and --exclude-seen apply to classification only", tty(name));
+	static tl_ner_eval *E;
+	static char **gv, **pv;
+	static size_t gcap, pcap;
+	static tl_buf gpool, ppool;
+	E = tl_ner_eval_new(opt_scheme);
+	size_t skipped = 0, naug = 0;
+	uint64_t first_skipped = 0;
+	tl_record rec = *first;
+	int have = 1;
+	for (;;) {
+		if (!have) {
+			int ret = tl_reader_next(r, &rec);
+			if (ret == TL_READ_EOF)
+				break;
+			if (ret == TL_READ_ERR) {
+				int code = tl_reader_error_code(r);
+				if (tl_reader_error_recno(r) == 0)
+					tl_die(code, "%s", tl_reader_error(r));
+				tl_die_rec(code, tl_reader_count(r), "%s: %s", tty(name), tl_reader_error(r));
+			}
+		}
+		have = 0;
+		if (rec.is_header)
+			continue;
+		if (tl_rec_get(&rec, "aug")) {
+			if (opt_excl_aug)
+				continue;
+			naug++;
+		}
+		const msgpack_object *g = tl_rec_get(&rec, "tags"), *p = tl_rec_get(&rec, "pred");
+		if (!g || !p) {
+			bad_record(rec.no, !g && !p ? "no 'tags' and no 'pred'" : !g ? "no 'tags'" : "no 'pred'", &skipped,
+				   &first_skipped);
+			continue;
+		}
+		gpool.len = ppool.len = 0;
+		size_t ng = ner_strings(&rec, g, "tags", &gv, &gcap, &gpool);
+		size_t np = ner_strings(&rec, p, "pred", &pv, &pcap, &ppool);
+		if (ng != np)
+			tl_die_rec(TL_EXIT_DATA, rec.no, "'tags' has %zu words, 'pred' %zu: not the same sentence", ng, np);
+		for (size_t i = 0; i < ng; i++) {
+			gv[i] = gpool.data + (uintptr_t)gv[i];
+			pv[i] = ppool.data + (uintptr_t)pv[i];
+		}
+		char err[300];
+		if (tl_ner_eval_add(E, (const char *const *)gv, (const char *const *)pv, ng, err, sizeof err) < 0)
+			tl_die_rec(TL_EXIT_DATA, rec.no, "%s", tty(err));
+	}
+	if (skipped)
+		tl_warn("%s: %zu records without 'tags' or 'pred' skipped (first: record %llu)", tty(name), skipped,
+			(unsigned long long)first_skipped);
+	if (naug)
+		tl_warn("%s: %zu augmented records in evaluation data (use --exclude-augmented to ignore them)",
+			tty(name), naug);
+	tl_ner_summary S;
+	tl_ner_eval_summary(E, &S);
+	if (S.sentences == 0)
+		tl_die(TL_EXIT_DATA, "%s: no records to evaluate", tty(name));
+	tl_ner_stats st;
+	tl_ner_eval_stats(E, &st);
+	if (st.es_tags)
+		tl_warn("%s: %ld E-/S- tags (IOBES; gold and pred together) in %s data: scored as given (E- ends an entity, S- is one word); "
+			"--scheme iobes if that is the scheme",
+			tty(name), st.es_tags, scheme_names[opt_scheme]);
+	if (st.i_starts)
+		tl_warn("%s: %ld entities (gold and pred together) begin with I- (no B- before them: IOB1 style, or ill-formed %s): scored as "
+			"conlleval does, an I- after O or after another type starts an entity; --scheme iob1 if that is the "
+			"scheme",
+			tty(name), st.i_starts, scheme_names[opt_scheme]);
+	size_t k = tl_ner_eval_ntypes(E);
+	if (opt_json) {
+		json_t *o = json_object();
+		json_object_set_new(o, "task", json_string("ner"));
+		json_object_set_new(o, "scheme", json_string(scheme_names[opt_scheme]));
+		json_object_set_new(o, "n", json_integer(S.sentences));
+		json_object_set_new(o, "words", json_integer(S.words));
+		json_object_set_new(o, "accuracy", jnum(S.accuracy));
+		json_object_set_new(o, "micro", ner_avg_json(S.micro_p, S.micro_r, S.micro_f1, S.tp, S.npred, S.ngold));
+		json_object_set_new(o, "macro", ner_avg_json(S.macro_p, S.macro_r, S.macro_f1, S.tp, S.npred, S.ngold));
+		json_object_set_new(o, "weighted",
+				    ner_avg_json(S.weighted_p, S.weighted_r, S.weighted_f1, S.tp, S.npred, S.ngold));
+		json_t *ty = json_object();
+		for (size_t i = 0; i < k; i++) {
+			tl_ner_type_score t;
+			tl_ner_eval_type(E, i, &t);
+			json_object_set_new(ty, t.type, ner_avg_json(t.precision, t.recall, t.f1, t.tp, t.npred, t.ngold));
+		}
+		json_object_set_new(o, "types", ty);
+		json_t *w = json_object();
+		json_object_set_new(w, "skipped", json_integer((json_int_t)skipped));
+		json_object_set_new(w, "es_tags", json_integer(st.es_tags));
+		json_object_set_new(w, "i_starts", json_integer(st.i_starts));
+		json_object_set_new(o, "input", w);
+		char *js = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17) | JSON_PRESERVE_ORDER);
+		if (!js)
+			tl_die(TL_EXIT_FAIL, "out of memory");
+		fputs(js, stdout);
+		fputc('\n', stdout);
+		free(js);
+		json_decref(o);
+	} else {
+		char a[32], b[32], c[32];
+		printf("records %ld, words %ld, entities %ld gold, %ld predicted (seqeval default mode, %s)\n",
+		       S.sentences, S.words, S.ngold, S.npred, scheme_names[opt_scheme]);
+		printf("%-16s %9s %9s %9s %9s %9s\n", "type", "precision", "recall", "f1", "support", "predicted");
+		for (size_t i = 0; i < k; i++) {
+			tl_ner_type_score t;
+			tl_ner_eval_type(E, i, &t);
+			fmt(a, sizeof a, t.precision), fmt(b, sizeof b, t.recall), fmt(c, sizeof c, t.f1);
+			printf("%-16s %9s %9s %9s %9ld %9ld\n", tty(t.type), a, b, c, t.ngold, t.npred);
+		}
+		const char *an[3] = {"micro avg", "macro avg", "weighted avg"};
+		double av[3][3] = {{S.micro_p, S.micro_r, S.micro_f1},
+				   {S.macro_p, S.macro_r, S.macro_f1},
+				   {S.weighted_p, S.weighted_r, S.weighted_f1}};
+		printf("\n");
+		for (int i = 0; i < 3; i++) {
+			fmt(a, sizeof a, av[i][0]), fmt(b, sizeof b, av[i][1]), fmt(c, sizeof c, av[i][2]);
+			printf("%-16s %9s %9s %9s %9ld %9ld\n", an[i], a, b, c, S.ngold, S.npred);
+		}
+		fmt(a, sizeof a, S.accuracy);
+		printf("%-16s %9s (%ld of %ld words)\n", "token accuracy", a, S.words_correct, S.words);
+	}
+	int rc = TL_EXIT_OK;
+	if (opt_min_acc >= 0 && !(S.accuracy >= opt_min_acc)) {
+		fflush(stdout);
+		tl_warn("token accuracy %.4f is below --min-accuracy %g", S.accuracy, opt_min_acc);
+		rc = TL_EXIT_BELOW;
+	}
+	if (opt_min_f1 >= 0 && !(S.macro_f1 >= opt_min_f1)) {
+		fflush(stdout);
+		tl_warn("macro entity F1 %.4f is below --min-macro-f1 %g", S.macro_f1, opt_min_f1);
+		rc = TL_EXIT_BELOW;
+	}
+	tl_reader_close(r);
+	tl_ner_eval_free(E);
+	free(gv), free(pv), tl_buf_free(&gpool), tl_buf_free(&ppool);
+	tl_close_stdout();
+	exit(rc);
+}
+
 static void read_dataset(dataset *d, const char *path, const tl_keyset *keys)
 {
 	d->name = path && strcmp(path, "-") ? path : "standard input";
@@ -425,6 +629,13 @@ static void read_dataset(dataset *d, const char *path, const tl_keyset *keys)
 				}
 			}
 			continue;
+		}
+		static int kind_checked;
+		if (!kind_checked) {
+			kind_checked = 1;
+			const msgpack_object *t = tl_rec_get(&rec, "tags");
+			if (t && t->type == MSGPACK_OBJECT_ARRAY && !tl_rec_get(&rec, "label"))
+				ner_run(r, &rec, d->name); /* does not return */
 		}
 		if (opt_names && names.positional)
 			tl_die(TL_EXIT_USAGE, "option --label-names: %s names labels in the model's order, and %s has no header "
@@ -1521,7 +1732,7 @@ static void free_dataset(dataset *d)
 int main(int argc, char **argv)
 {
 	tl_init(argv[0]);
-	enum { O_SVG = 256, O_BOOT, O_SEED, O_THR, O_BINS, O_POS, O_EXCL, O_EXCL_SEEN, O_MODEL, O_MINACC, O_MINF1, O_STRICT, O_NAMES, O_FORCE, O_VERSION };
+	enum { O_SVG = 256, O_BOOT, O_SEED, O_THR, O_BINS, O_POS, O_EXCL, O_EXCL_SEEN, O_MODEL, O_MINACC, O_MINF1, O_STRICT, O_NAMES, O_FORCE, O_VERSION, O_SCHEME };
 	static const struct option opts[] = {
 		{"json", no_argument, 0, 'j'},
 		{"svg", required_argument, 0, O_SVG},
@@ -1540,6 +1751,7 @@ int main(int argc, char **argv)
 		{"strict", no_argument, 0, O_STRICT},
 		{"label-names", required_argument, 0, O_NAMES},
 		{"force-labels", no_argument, 0, O_FORCE},
+		{"scheme", required_argument, 0, O_SCHEME},
 		{"help", no_argument, 0, 'h'},
 		{"version", no_argument, 0, O_VERSION},
 		{0, 0, 0, 0}};
@@ -1563,6 +1775,13 @@ int main(int argc, char **argv)
 		case O_STRICT: opt_strict = 1; break;
 		case O_NAMES: opt_names = optarg; break;
 		case O_FORCE: opt_force_labels = 1; break;
+		case O_SCHEME:
+			for (opt_scheme = 0; opt_scheme < 3 && strcmp(optarg, scheme_names[opt_scheme]); opt_scheme++)
+				;
+			if (opt_scheme == 3)
+				tl_die(TL_EXIT_USAGE, "option --scheme: unknown scheme '%s' (iob2, iob1, iobes)", tty(optarg));
+			opt_scheme_set = 1;
+			break;
 		case 'h': fputs(usage, stdout); return 0;
 		case O_VERSION: tl_print_version(); return 0;
 		default: fputs(usage, stderr); return TL_EXIT_USAGE;

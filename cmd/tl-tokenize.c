@@ -23,6 +23,8 @@ static const char usage[] =
 	"       tl-tokenize --mode word|char --build-vocab OUT [--min-count N] [--max-vocab N] [FILE]\n"
 	"Read a tl stream, tokenize \"text\" (and \"text_b\" for pairs) and add \"ids\"\n"
 	"(and \"type_ids\" for pairs) to every record; other keys pass through.\n"
+	"A record with \"words\" (an array: tl-clean -f conll) is tokenized word by\n"
+	"word and gets \"word_ids\" (the word of each token, -1 for [CLS]/[SEP]).\n"
 	"\n"
 	"  -m, --model DIR       a Hugging Face model directory (vocab.txt and\n"
 	"                        tokenizer_config.json/config.json), or a model name\n"
@@ -37,6 +39,9 @@ static const char usage[] =
 	"                        end) or head+tail (a quarter from the beginning, the\n"
 	"                        rest from the end); pairs shorten the longer text first\n"
 	"      --tokens          also write \"tokens\", the token strings\n"
+	"      --words           NER input: split \"text\" into words as BERT's\n"
+	"                        pre-tokenizer does and write \"words\" and \"offsets\"\n"
+	"                        ([start, end] bytes of each word), then \"word_ids\"\n"
 	"      --lower, --no-lower           lower-case (default: model config, else\n"
 	"                        yes)\n"
 	"      --strip-accents, --no-strip-accents  (default: model config, else as\n"
@@ -58,7 +63,7 @@ static const char usage[] =
 
 enum {
 	O_VOCAB = 256, O_MODE, O_MAXLEN, O_TRUNC, O_TOKENS, O_LOWER, O_NOLOWER, O_STRIP, O_NOSTRIP,
-	O_NOCJK, O_SPLITSPEC, O_NOSPEC, O_SPEC, O_BUILD, O_MINCOUNT, O_MAXVOCAB, O_VERSION
+	O_NOCJK, O_SPLITSPEC, O_NOSPEC, O_SPEC, O_BUILD, O_MINCOUNT, O_MAXVOCAB, O_VERSION, O_WORDS
 };
 
 /* ---------------- --build-vocab: counting words ---------------- */
@@ -134,6 +139,131 @@ static void write_vocab(const char *path, long min_count, long max_vocab)
 	tl_strtab_free(&counts.words);
 }
 
+/* ---------------- words (NER) ---------------- */
+
+static struct {
+	const char **w;
+	size_t *len, n, cap;
+	tl_buf offs; /* size_t pairs */
+} WB;
+static uint64_t ntrunc, nlost;
+static long max_len_g;
+
+static void add_word(const char *w, size_t n)
+{
+	if (WB.n == WB.cap) {
+		WB.cap = WB.cap ? 2 * WB.cap : 64;
+		WB.w = tl_xrealloc(WB.w, WB.cap * sizeof *WB.w);
+		WB.len = tl_xrealloc(WB.len, WB.cap * sizeof *WB.len);
+	}
+	WB.w[WB.n] = w;
+	WB.len[WB.n++] = n;
+}
+
+static void on_offset(size_t start, size_t end, void *ctx)
+{
+	size_t se[2] = {start, end};
+	add_word((const char *)ctx + start, end - start);
+	tl_buf_add(&WB.offs, se, sizeof se);
+}
+
+/* A record with "words" (or "text" under --words): ids, word_ids, and
+ * truncated when pieces were cut (warned once per record up to 5, then a
+ * count at the end). */
+static void encode_words(tl_writer *w, tl_record *rec, tl_tokenizer *tk, const tl_vocab *v, tl_tok_out *out,
+			 int want_tokens, uint64_t *ntok, uint64_t *nunk, int32_t unk_id, const int32_t *spec_id)
+{
+	const msgpack_object *wo = tl_rec_get(rec, "words");
+	WB.n = 0;
+	WB.offs.len = 0;
+	int from_text = 0;
+	size_t off, bw;
+	if (wo) {
+		if (wo->type != MSGPACK_OBJECT_ARRAY)
+			tl_die_rec(TL_EXIT_DATA, rec->no, "\"words\" is %s, not an array of strings",
+				   tl_msgpack_type_name(wo->type));
+		for (uint32_t i = 0; i < wo->via.array.size; i++) {
+			const msgpack_object *x = &wo->via.array.ptr[i];
+			if (x->type != MSGPACK_OBJECT_STR)
+				tl_die_rec(TL_EXIT_DATA, rec->no, "\"words\"[%u] is %s, not a string", i,
+					   tl_msgpack_type_name(x->type));
+			add_word(x->via.str.ptr, x->via.str.size);
+		}
+	} else {
+		size_t alen = 0;
+		int bad = 0;
+		const char *a = tl_rec_str(rec, "text", &alen, &bad);
+		if (bad)
+			tl_die_rec(TL_EXIT_DATA, rec->no, "\"text\" is %s, not a string",
+				   tl_msgpack_type_name(tl_rec_get(rec, "text")->type));
+		if (!a)
+			tl_die_rec(TL_EXIT_DATA, rec->no, "no \"words\" and no \"text\" key");
+		if (tl_tokenizer_split_offsets(tk, a, alen, on_offset, (void *)a, &off) < 0)
+			tl_die_rec(TL_EXIT_DATA, rec->no, "\"text\": invalid UTF-8 at byte %zu", off);
+		from_text = 1;
+	}
+	if (tl_tokenizer_encode_words(tk, WB.w, WB.len, WB.n, out, &bw, &off) < 0)
+		tl_die_rec(TL_EXIT_DATA, rec->no, "\"words\"[%zu]: invalid UTF-8 at byte %zu", bw, off);
+	for (size_t i = 0; i < out->n; i++) {
+		int32_t id = out->ids[i];
+		if (out->word_ids[i] < 0 || id == spec_id[0] || id == spec_id[1] || id == spec_id[2] || id == spec_id[3])
+			continue;
+		(*ntok)++;
+		*nunk += id == unk_id;
+	}
+	size_t pieces = out->n_a, kept = 0;
+	for (size_t i = 0; i < out->n; i++)
+		kept += out->word_ids[i] >= 0;
+	int truncated = kept < pieces;
+	if (truncated) {
+		/* the words after the last one with a token */
+		long lastw = -1;
+		for (size_t i = out->n; i-- > 0 && lastw < 0;)
+			lastw = out->word_ids[i];
+		uint64_t lost = WB.n - (size_t)(lastw + 1);
+		nlost += lost;
+		if (ntrunc < 5)
+			tl_warn_rec(rec->no, "%zu word pieces, more than --max-len %ld allows: truncated, %llu word%s "
+					     "after word %zu get no token",
+				    pieces, max_len_g, (unsigned long long)lost, lost == 1 ? "" : "s", (size_t)(lastw + 1));
+		ntrunc++;
+	}
+	tl_writer_start(w, rec->map);
+	if (from_text) {
+		msgpack_packer *pk = tl_writer_key(w, "words");
+		msgpack_pack_array(pk, (uint32_t)WB.n);
+		for (size_t i = 0; i < WB.n; i++)
+			tl_pack_str(pk, WB.w[i], WB.len[i]);
+		pk = tl_writer_key(w, "offsets");
+		msgpack_pack_array(pk, (uint32_t)WB.n);
+		const size_t *se = (const size_t *)(void *)WB.offs.data;
+		for (size_t i = 0; i < WB.n; i++) {
+			msgpack_pack_array(pk, 2);
+			msgpack_pack_uint64(pk, se[2 * i]);
+			msgpack_pack_uint64(pk, se[2 * i + 1]);
+		}
+	}
+	tl_pack_i32_bin(tl_writer_key(w, "ids"), out->ids, out->n);
+	tl_pack_i32_bin(tl_writer_key(w, "word_ids"), out->word_ids, out->n);
+	tl_writer_drop(w, "type_ids");
+	if (truncated)
+		msgpack_pack_true(tl_writer_key(w, "truncated"));
+	else
+		tl_writer_drop(w, "truncated");
+	if (want_tokens) {
+		msgpack_packer *pk = tl_writer_key(w, "tokens");
+		msgpack_pack_array(pk, (uint32_t)out->n);
+		for (size_t i = 0; i < out->n; i++) {
+			size_t tl = 0;
+			const char *ts = tl_vocab_token(v, out->ids[i], &tl);
+			tl_pack_str(pk, ts ? ts : "", tl);
+		}
+	} else {
+		tl_writer_drop(w, "tokens");
+	}
+	tl_writer_end(w);
+}
+
 /* ---------------- main ---------------- */
 
 static const char *trunc_names[] = {"head", "tail", "head+tail"};
@@ -178,9 +308,10 @@ int main(int argc, char **argv)
 		{"build-vocab", required_argument, 0, O_BUILD}, {"min-count", required_argument, 0, O_MINCOUNT},
 		{"max-vocab", required_argument, 0, O_MAXVOCAB}, {"help", no_argument, 0, 'h'},
 		{"quiet", no_argument, 0, 'q'},               {"version", no_argument, 0, O_VERSION},
+		{"words", no_argument, 0, O_WORDS},
 		{0, 0, 0, 0}};
 	const char *model = NULL, *vocab_path = NULL, *build = NULL;
-	int mode = TL_TOK_WORDPIECE, truncate = TL_TRUNC_HEAD, want_tokens = 0;
+	int mode = TL_TOK_WORDPIECE, truncate = TL_TRUNC_HEAD, want_tokens = 0, split_words = 0;
 	int lower = -1, strip = -2, chinese = -1, split_special = 0, special = -1, quiet = 0;
 	long max_len = -1, min_count = 1, max_vocab = 0;
 	int c;
@@ -202,6 +333,7 @@ int main(int argc, char **argv)
 				tl_die(TL_EXIT_USAGE, "option --truncate: unknown value '%s' (head, tail, head+tail)", optarg);
 			break;
 		case O_TOKENS: want_tokens = 1; break;
+		case O_WORDS: split_words = 1; break;
 		case O_LOWER: lower = 1; break;
 		case O_NOLOWER: lower = 0; break;
 		case O_STRIP: strip = 1; break;
@@ -227,6 +359,8 @@ int main(int argc, char **argv)
 		tl_die(TL_EXIT_USAGE, "--build-vocab needs --mode word or --mode char");
 	if (build && (model || vocab_path))
 		tl_die(TL_EXIT_USAGE, "--build-vocab makes a vocabulary: no -m or --vocab with it");
+	if (split_words && (mode != TL_TOK_WORDPIECE || build))
+		tl_die(TL_EXIT_USAGE, "--words needs --mode wordpiece (and no --build-vocab)");
 	if (mode != TL_TOK_WORDPIECE && !build && !model && !vocab_path)
 		tl_die(TL_EXIT_USAGE, "--mode %s needs --vocab FILE (make one with --build-vocab)", mode_names[mode]);
 
@@ -275,6 +409,7 @@ int main(int argc, char **argv)
 		tl_die(TL_EXIT_USAGE, "option --max-len: %ld leaves no room for the special tokens (0 = no limit)",
 		       o.max_len);
 
+	max_len_g = o.max_len;
 	tl_vocab *v = NULL;
 	if (build) {
 		/* a throw-away vocabulary that has [UNK] so the tokenizer can run */
@@ -322,6 +457,11 @@ int main(int argc, char **argv)
 				tl_writer_start(w, rec.map);
 				tl_writer_end(w);
 			}
+			continue;
+		}
+		if (!build && mode == TL_TOK_WORDPIECE && (split_words || tl_rec_get(&rec, "words"))) {
+			ntexts++;
+			encode_words(w, &rec, tk, v, &out, want_tokens, &ntok, &nunk, unk_id, spec_id);
 			continue;
 		}
 		size_t alen = 0, blen = 0;
@@ -377,6 +517,11 @@ int main(int argc, char **argv)
 		}
 		tl_writer_end(w);
 	}
+	if (ntrunc)
+		tl_warn("%llu record%s longer than --max-len %ld word pieces: truncated (\"truncated\": true), "
+			"%llu word%s without a token get no prediction",
+			(unsigned long long)ntrunc, ntrunc == 1 ? "" : "s", o.max_len, (unsigned long long)nlost,
+			nlost == 1 ? "" : "s");
 	if (first && w) /* empty input: still one header */
 		put_header(w, NULL, argc, argv, v, &o);
 	tl_reader_close(r);
@@ -390,6 +535,7 @@ int main(int argc, char **argv)
 			saw_cjk ? "Chinese text needs a Chinese vocabulary, e.g. -m bert-base-chinese"
 				: "use the vocabulary of a model made for this language, -m NAME|DIR");
 	tl_tok_out_free(&out);
+	free(WB.w), free(WB.len), tl_buf_free(&WB.offs);
 	tl_tokenizer_free(tk);
 	tl_vocab_free(v);
 	free(found);

@@ -1,5 +1,5 @@
 /* tl/input.h - readers for the text formats tl-clean accepts: plain lines,
- * TSV and CSV (RFC 4180 quoting), JSON lines, fastText, and an existing
+ * TSV and CSV (RFC 4180 quoting), JSON lines, fastText, CoNLL columns, and an existing
  * msgpack record stream; gzip is read transparently.
  *
  * A tl_input reads one record at a time from a growing buffer that holds
@@ -27,7 +27,8 @@ enum tl_format {
 	TL_FMT_CSV,
 	TL_FMT_JSONL,
 	TL_FMT_FASTTEXT,
-	TL_FMT_STREAM
+	TL_FMT_STREAM,
+	TL_FMT_CONLL /* never detected: -f conll */
 };
 
 /* "lines", "tsv", ... -> TL_FMT_*, or -1. */
@@ -76,6 +77,27 @@ typedef struct {
 	size_t *len;        /* len[i] */
 } tl_row;
 int tl_input_next_row(tl_input *in, char delim, int quoting, tl_row *row);
+
+/* CoNLL (TL_FMT_CONLL): one word per line, columns separated by runs of
+ * spaces or tabs, a blank (or all-whitespace) line ends a sentence, a line
+ * whose first column is -DOCSTART- is skipped and also ends a sentence.
+ * Runs of blank lines make no empty sentences: the reader never returns
+ * n == 0. The file is tagged when its first word line has two or more
+ * columns (or tag_col > 0 was asked for): then every word line needs its
+ * tag column (a shorter line is an error naming it), else (one column: a
+ * file to predict on) every line must have exactly one column.
+ * text_col: the 1-based word column; tag_col: the 1-based tag column, 0:
+ * the last column of each line. A NUL byte in a line is an error. */
+typedef struct {
+	size_t n;          /* words, >= 1 */
+	const char **word; /* word[i], NUL-terminated */
+	const char **tag;  /* tag[i], or NULL for an untagged file */
+	uint64_t line;     /* line of the first word */
+} tl_conll_sent;
+/* Next sentence: TL_INPUT_OK, _EOF, _ERR (tl_input_error: "line N: ...",
+ * tl_input_line: N) or _IOERR. The strings are owned by the input and valid
+ * until the next call. */
+int tl_input_next_sentence(tl_input *in, int text_col, int tag_col, tl_conll_sent *s);
 
 /* For TL_FMT_STREAM: the record reader (owned by the tl_input). */
 tl_reader *tl_input_stream(tl_input *in);

@@ -66,6 +66,10 @@ typedef struct {
 	int32_t *type_ids;
 	size_t n, cap;
 	size_t n_a, n_b;     /* tokens of A and B before truncation (no specials) */
+	/* tl_tokenizer_encode_words only: */
+	int32_t *word_ids;   /* [n]: the word of each token, -1 for [CLS]/[SEP] */
+	size_t wcap;
+	size_t words_kept;   /* words with at least one token after truncation */
 } tl_tok_out;
 void tl_tok_out_free(tl_tok_out *o);
 
@@ -75,6 +79,30 @@ void tl_tok_out_free(tl_tok_out *o);
  * first invalid sequence (*bad_b tells which text) and nothing encoded. */
 int tl_tokenizer_encode(tl_tokenizer *t, const char *a, size_t alen, const char *b, size_t blen,
 			tl_tok_out *out, size_t *bad_off, int *bad_b);
+
+/* Encode pre-split words as Hugging Face's fast tokenizer does with
+ * is_split_into_words=True: each word goes through steps 1-6 and WordPiece
+ * on its own (so "don't" as one word still gives don ' t), then
+ * [CLS] pieces [SEP] (as add_special), out->word_ids[i] = the index of the
+ * word token i came from, -1 for the special tokens; a word that normalizes
+ * to nothing has no token. Truncation (max_len): always the head, whatever
+ * o.truncate says (the tail of a sentence cannot be tagged without its
+ * head's word indices shifting): the first max_len - specials pieces are
+ * kept, so the last kept word may keep only its first pieces (it still has
+ * its first sub-token, which carries its tag) and the words after it have
+ * none; out->words_kept counts the words with a token, out->n_a the pieces
+ * before truncation. Returns 0, or -1 on invalid UTF-8 in word *bad_word at
+ * byte *bad_off, nothing encoded. */
+int tl_tokenizer_encode_words(tl_tokenizer *t, const char *const *words, const size_t *lens, size_t nwords,
+			      tl_tok_out *out, size_t *bad_word, size_t *bad_off);
+
+/* BERT's pre-tokenizer on raw text, for plain-text NER input: the words of
+ * s as byte ranges [start, end) of s itself (not normalized): split at
+ * whitespace and control characters, every punctuation character a word,
+ * and (o.chinese) every CJK ideograph a word. Calls fn for each word.
+ * Returns 0, or -1 on invalid UTF-8 with *bad_off set. */
+int tl_tokenizer_split_offsets(const tl_tokenizer *t, const char *s, size_t len,
+			       void (*fn)(size_t start, size_t end, void *ctx), void *ctx, size_t *bad_off);
 
 /* Basic tokenization only (steps 1-6, specials as plain text): calls
  * fn(word, len, ctx) for each normalized word (char mode: each code point).

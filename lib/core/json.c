@@ -38,7 +38,7 @@ static int key_is(const char *key, size_t keylen, const char *name)
 
 static int int_key(const char *key, size_t keylen)
 {
-	return key_is(key, keylen, "ids") || key_is(key, keylen, "type_ids") ||
+	return key_is(key, keylen, "ids") || key_is(key, keylen, "type_ids") || key_is(key, keylen, "word_ids") ||
 	       key_is(key, keylen, "attention_mask");
 }
 

@@ -4,6 +4,8 @@
 #include "tl/util.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <limits.h>
 #include <string.h>
 #include <zlib.h>
@@ -28,12 +30,18 @@ struct tl_input {
 	size_t *foff;     /* offset into the buffer (from start) or arena */
 	unsigned char *fin_arena;
 	char err[256];
+	/* CoNLL sentences */
+	tl_buf sarena;      /* NUL-terminated words and tags back to back */
+	size_t *woff, *toff, scap;
+	const char **wptr, **tptr;
+	int tagged;         /* -1 not known yet, 0 no, 1 yes */
+	uint64_t firstline; /* the first word line (that set tagged) */
 };
 
 int tl_format_parse(const char *name)
 {
-	static const char *const names[] = {"auto", "lines", "tsv", "csv", "jsonl", "fasttext", "stream"};
-	for (int i = 0; i < 7; i++)
+	static const char *const names[] = {"auto", "lines", "tsv", "csv", "jsonl", "fasttext", "stream", "conll"};
+	for (int i = 0; i < 8; i++)
 		if (!strcmp(name, names[i]))
 			return i;
 	if (!strcmp(name, "json") || !strcmp(name, "ndjson"))
@@ -47,8 +55,8 @@ int tl_format_parse(const char *name)
 
 const char *tl_format_name(int fmt)
 {
-	static const char *const names[] = {"auto", "lines", "tsv", "csv", "jsonl", "fasttext", "stream"};
-	return fmt >= 0 && fmt < 7 ? names[fmt] : "?";
+	static const char *const names[] = {"auto", "lines", "tsv", "csv", "jsonl", "fasttext", "stream", "conll"};
+	return fmt >= 0 && fmt < 8 ? names[fmt] : "?";
 }
 
 /* Read more bytes. Keeps buf[start..end) and moves it to the front.
@@ -112,6 +120,7 @@ tl_input *tl_input_open(const char *path, int format)
 	in->gz = gz;
 	in->name = tl_xstrdup(is_stdin ? "standard input" : path);
 	in->max = (size_t)64 << 20;
+	in->tagged = -1;
 	int first = gzgetc(gz);
 	if (first != -1)
 		gzungetc(first, gz);
@@ -171,6 +180,8 @@ void tl_input_close(tl_input *in)
 	free(in->flen);
 	free(in->foff);
 	free(in->fin_arena);
+	tl_buf_free(&in->sarena);
+	free(in->woff), free(in->toff), free(in->wptr), free(in->tptr);
 	free(in->name);
 	free(in);
 }
@@ -422,4 +433,119 @@ int tl_input_next_row(tl_input *in, char delim, int quoting, tl_row *row)
 		row->len = in->flen;
 		return TL_INPUT_OK;
 	}
+}
+
+/* ---------------- CoNLL ---------------- */
+
+#define CONLL_MAXCOL 64
+
+static int is_sp(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+static int conll_error(tl_input *in, uint64_t line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int conll_error(tl_input *in, uint64_t line, const char *fmt, ...)
+{
+	char m[200];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(m, sizeof m, fmt, ap);
+	va_end(ap);
+	snprintf(in->err, sizeof in->err, "%s:%llu: %s", in->name, (unsigned long long)line, m);
+	in->recline = line;
+	return TL_INPUT_ERR;
+}
+
+static void conll_push(tl_input *in, size_t n, const char *w, size_t wl, const char *t, size_t tl)
+{
+	if (n == in->scap) {
+		in->scap = in->scap ? 2 * in->scap : 64;
+		in->woff = tl_xrealloc(in->woff, in->scap * sizeof *in->woff);
+		in->toff = tl_xrealloc(in->toff, in->scap * sizeof *in->toff);
+	}
+	in->woff[n] = in->sarena.len;
+	tl_buf_add(&in->sarena, w, wl);
+	tl_buf_addc(&in->sarena, 0);
+	in->toff[n] = in->sarena.len;
+	if (t)
+		tl_buf_add(&in->sarena, t, tl);
+	tl_buf_addc(&in->sarena, 0);
+}
+
+int tl_input_next_sentence(tl_input *in, int text_col, int tag_col, tl_conll_sent *s)
+{
+	const char *line;
+	size_t len, n = 0;
+	int r;
+	uint64_t first = 0;
+	in->sarena.len = 0;
+	if (text_col < 1)
+		text_col = 1;
+	while ((r = tl_input_next_line(in, &line, &len)) == TL_INPUT_OK) {
+		const char *f[CONLL_MAXCOL];
+		size_t fl[CONLL_MAXCOL], nf = 0, i = 0;
+		uint64_t ln = in->recline;
+		if (memchr(line, 0, len))
+			return conll_error(in, ln, "NUL byte in a line");
+		while (i < len) {
+			while (i < len && is_sp(line[i]))
+				i++;
+			if (i == len)
+				break;
+			size_t b = i;
+			while (i < len && !is_sp(line[i]))
+				i++;
+			if (nf == CONLL_MAXCOL)
+				return conll_error(in, ln, "more than %d columns", CONLL_MAXCOL);
+			f[nf] = line + b, fl[nf++] = i - b;
+		}
+		if (nf == 0 || (fl[0] == 10 && memcmp(f[0], "-DOCSTART-", 10) == 0)) {
+			if (n)
+				break;
+			continue;
+		}
+		if (in->tagged < 0) {
+			in->tagged = nf >= 2 || tag_col > 0;
+			in->firstline = ln;
+		}
+		if (!in->tagged && nf > 1)
+			return conll_error(in, ln, "%zu columns in an untagged file (line %llu has one column)", nf,
+					   (unsigned long long)in->firstline);
+		size_t need = (size_t)text_col;
+		if (in->tagged) {
+			size_t tc = tag_col > 0 ? (size_t)tag_col : 2;
+			if (tc > need)
+				need = tc;
+		}
+		if (nf < need) {
+			if (in->tagged && nf == 1)
+				return conll_error(in, ln, "one column (no tag) in a tagged file (line %llu has tags)",
+						   (unsigned long long)in->firstline);
+			return conll_error(in, ln, "%zu column%s, the %s column is %zu", nf, nf == 1 ? "" : "s",
+					   (size_t)text_col == need ? "word" : "tag", need);
+		}
+		size_t ti = tag_col > 0 ? (size_t)tag_col - 1 : nf - 1;
+		if (!n)
+			first = ln;
+		conll_push(in, n++, f[text_col - 1], fl[text_col - 1], in->tagged ? f[ti] : NULL, in->tagged ? fl[ti] : 0);
+		if (in->max && in->sarena.len > in->max)
+			return conll_error(in, first, "sentence longer than %zu bytes (see --max-record)", in->max);
+	}
+	if (r != TL_INPUT_OK && r != TL_INPUT_EOF)
+		return r;
+	if (!n)
+		return TL_INPUT_EOF;
+	in->wptr = tl_xrealloc(in->wptr, in->scap * sizeof *in->wptr);
+	in->tptr = tl_xrealloc(in->tptr, in->scap * sizeof *in->tptr);
+	for (size_t k = 0; k < n; k++) {
+		in->wptr[k] = in->sarena.data + in->woff[k];
+		in->tptr[k] = in->sarena.data + in->toff[k];
+	}
+	s->n = n;
+	s->word = in->wptr;
+	s->tag = in->tagged ? in->tptr : NULL;
+	s->line = first;
+	in->recline = first;
+	return TL_INPUT_OK;
 }

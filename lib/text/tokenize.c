@@ -291,6 +291,7 @@ void tl_tok_out_free(tl_tok_out *o)
 {
 	free(o->ids);
 	free(o->type_ids);
+	free(o->word_ids);
 	memset(o, 0, sizeof *o);
 }
 
@@ -602,5 +603,95 @@ int tl_tokenizer_encode(tl_tokenizer *t, const char *a, size_t alen, const char 
 	out->n = p;
 	for (size_t q = 0; q < p; q++)
 		out->type_ids[q] = q < n0 ? 0 : 1;
+	return 0;
+}
+
+int tl_tokenizer_encode_words(tl_tokenizer *t, const char *const *words, const size_t *lens, size_t nwords,
+			      tl_tok_out *out, size_t *bad_word, size_t *bad_off)
+{
+	t->ta.n = 0;
+	t->out = &t->ta;
+	int specials = !t->o.split_special;
+	/* t->tb holds the end (in t->ta) of each word's pieces */
+	t->tb.n = 0;
+	for (size_t i = 0; i < nwords; i++) {
+		if (run(t, words[i], lens[i], specials, bad_off) < 0) {
+			*bad_word = i;
+			t->out = NULL;
+			return -1;
+		}
+		ivec_push(&t->tb, (int32_t)t->ta.n);
+	}
+	t->out = NULL;
+	size_t na = t->ta.n;
+	out->n_a = na;
+	out->n_b = 0;
+	int cls = t->o.add_special && t->cls >= 0, sep = t->o.add_special && t->sep >= 0;
+	size_t keep = na;
+	if (t->o.max_len > 0) {
+		size_t nspec = (size_t)(cls + sep);
+		size_t budget = (size_t)t->o.max_len > nspec ? (size_t)t->o.max_len - nspec : 0;
+		if (keep > budget)
+			keep = budget;
+	}
+	size_t total = keep + (size_t)(cls + sep);
+	if (total > out->cap || !out->ids) {
+		out->cap = total + 16;
+		out->ids = tl_xrealloc(out->ids, out->cap * sizeof *out->ids);
+		out->type_ids = tl_xrealloc(out->type_ids, out->cap * sizeof *out->type_ids);
+	}
+	if (total > out->wcap || !out->word_ids) {
+		out->wcap = total + 16;
+		out->word_ids = tl_xrealloc(out->word_ids, out->wcap * sizeof *out->word_ids);
+	}
+	size_t p = 0, w = 0, kept = 0;
+	if (cls)
+		out->word_ids[p] = -1, out->ids[p++] = t->cls;
+	for (size_t k = 0; k < keep; k++) {
+		while ((size_t)t->tb.v[w] <= k)
+			w++;
+		if (p == 0 || out->word_ids[p - 1] != (int32_t)w)
+			kept++;
+		out->word_ids[p] = (int32_t)w;
+		out->ids[p++] = t->ta.v[k];
+	}
+	if (sep)
+		out->word_ids[p] = -1, out->ids[p++] = t->sep;
+	out->n = p;
+	out->words_kept = kept;
+	memset(out->type_ids, 0, p * sizeof *out->type_ids);
+	return 0;
+}
+
+int tl_tokenizer_split_offsets(const tl_tokenizer *t, const char *str, size_t len,
+			       void (*fn)(size_t start, size_t end, void *ctx), void *ctx, size_t *bad_off)
+{
+	size_t bad = tl_utf8_check(str, len);
+	if (bad != (size_t)-1) {
+		*bad_off = bad;
+		return -1;
+	}
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0, start = 0;
+	int inword = 0;
+	while (i < len) {
+		uint32_t cp = s[i];
+		size_t n = cp < 0x80 ? 1 : utf8_dec(s, len, i, &cp);
+		if (n == 0) /* checked above: cannot happen */
+			n = 1;
+		int sp = tl_tok_is_whitespace(cp) || tl_tok_is_control(cp) || cp == 0 || cp == 0xFFFD;
+		int alone = !sp && (tl_tok_is_punct(cp) || (t->o.chinese && tl_tok_is_cjk(cp)));
+		if ((sp || alone) && inword) {
+			fn(start, i, ctx);
+			inword = 0;
+		}
+		if (alone)
+			fn(i, i + n, ctx);
+		else if (!sp && !inword)
+			start = i, inword = 1;
+		i += n;
+	}
+	if (inword)
+		fn(start, len, ctx);
 	return 0;
 }
