@@ -89,10 +89,10 @@ T() { printf '%s' "$BATS_TEST_TMPDIR/$1"; }
 	printf 'a O\nb O\n\nunbelievably O\nunbelievably O\nunbelievably O\n' | tl-clean -f conll >"$(T s)"
 	run sh -c "tl-tokenize --max-len 8 <'$(T s)' | tl-cat"
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"tl-tokenize: record 3: 15 word pieces, more than --max-len 8 allows: truncated, 1 word after word 2 get no token"* ]]
+	[[ "$output" == *"tl-tokenize: record 2: 15 word pieces, more than --max-len 8 allows: truncated, 1 word after word 2 get no token"* ]]
 	[[ "$output" == *'"word_ids":[-1,0,0,0,0,0,1,-1],"truncated":true}'* ]]
 	[[ "$output" == *"1 record longer than --max-len 8 word pieces"* ]]
-	# record 2 (the first sentence) is not marked
+	# record 1 (the first sentence) is not marked
 	[[ "$output" == *'{"id":1,"words":["a","b"],"tags":["O","O"],"ids":[101,1037,1038,102],"word_ids":[-1,0,1,-1]}'* ]]
 }
 
