@@ -242,6 +242,134 @@ static void t_isa(const tl_kernels *k)
 	unsetenv("TL_ISA");
 }
 
+/* ---------------- bf16 training products ----------------
+ * matmul_backward_bf16 on every path against the double reference:
+ * dX[n,i] = dX0 + sum_o dY[n,o] W[o,i] (K = OC), dW[o,i] = dW0 + sum_n
+ * dY[n,o] X[n,i] (K = N), within the bf16 bound above plus the final add
+ * to the accumulated output (2^-23 (|y*| + |y0|)); the paths equal the C
+ * reference bit for bit, the threads do not change the bits, dbias equals
+ * matmul_backward's bit for bit, and matmul_update_bf16_train gives the
+ * bits of a handle prepared from the new weight. */
+static void check_acc(const char *what, const float *y, const float *y0, const double *ref, const double *sabs,
+		      size_t n, int K)
+{
+	double worst = 0;
+	int bad = 0;
+	for (size_t i = 0; i < n; i++) {
+		double tol = (2.0 / 256 + 1.0 / 65536 + 1.01 * K / 16777216.0) * sabs[i] +
+			     (fabs(ref[i]) + fabs(y0[i])) / 8388608.0;
+		double d = fabs(y[i] - ref[i]);
+		if (!(d <= tol))
+			bad++;
+		if (d / (tol + 1e-30) > worst)
+			worst = d / (tol + 1e-30);
+	}
+	printf("%s: max error / bound %.3f: %s\n", what, worst, bad ? "FAIL" : "ok");
+	CHECK(bad == 0);
+}
+
+static void bwd_run(const tl_kernels *k, void *pw, float *dx, float *dw, float *db, const float *dx0,
+		    const float *dw0, const float *dy, const float *x, int N, int IC, int OC)
+{
+	memcpy(dx, dx0, (size_t)N * IC * sizeof *dx);
+	memcpy(dw, dw0, (size_t)OC * IC * sizeof *dw);
+	memset(db, 0, (size_t)OC * sizeof *db);
+	k->matmul_backward_bf16(dx, dw, db, dy, x, pw, N, IC, OC);
+}
+
+static void t_train_shape(const tl_kernels *k, int N, int IC, int OC)
+{
+	float *x = rnd((size_t)N * IC, 1.5f), *w = rnd((size_t)OC * IC, 0.1f), *dy = rnd((size_t)N * OC, 0.01f);
+	float *dx0 = rnd((size_t)N * IC, 0.01f), *dw0 = rnd((size_t)OC * IC, 0.05f);
+	double *rx = tl_xmalloc((size_t)N * IC * sizeof *rx), *ax = tl_xmalloc((size_t)N * IC * sizeof *ax);
+	double *rw = tl_xmalloc((size_t)OC * IC * sizeof *rw), *aw = tl_xmalloc((size_t)OC * IC * sizeof *aw);
+	for (int n = 0; n < N; n++)
+		for (int i = 0; i < IC; i++) {
+			double s = dx0[(size_t)n * IC + i], a = 0;
+			for (int o = 0; o < OC; o++) {
+				double t = (double)dy[(size_t)n * OC + o] * w[(size_t)o * IC + i];
+				s += t, a += fabs(t);
+			}
+			rx[(size_t)n * IC + i] = s, ax[(size_t)n * IC + i] = a;
+		}
+	for (int o = 0; o < OC; o++)
+		for (int i = 0; i < IC; i++) {
+			double s = dw0[(size_t)o * IC + i], a = 0;
+			for (int n = 0; n < N; n++) {
+				double t = (double)dy[(size_t)n * OC + o] * x[(size_t)n * IC + i];
+				s += t, a += fabs(t);
+			}
+			rw[(size_t)o * IC + i] = s, aw[(size_t)o * IC + i] = a;
+		}
+	/* dbias as matmul_backward computes it */
+	float *fb = tl_xcalloc((size_t)OC, sizeof *fb);
+	omp_set_num_threads(1);
+	k->matmul_backward(NULL, NULL, fb, dy, x, w, N, IC, OC);
+	tl_cpu_prec_w *pw = k->matmul_prepare_bf16_train(w, IC, OC);
+	int best = pw->path;
+	float *dx = tl_xmalloc((size_t)N * IC * sizeof *dx), *dw = tl_xmalloc((size_t)OC * IC * sizeof *dw);
+	float *db = tl_xmalloc((size_t)OC * sizeof *db), *refx = NULL, *refw = NULL;
+	for (int path = TL_LP_REF; path <= TL_LP_DP; path++) {
+		char what[160];
+		snprintf(what, sizeof what, "bf16 backward %s N=%d IC=%d OC=%d", pname[path], N, IC, OC);
+		if (!tl_cpu_prec_path_ok(TL_PREC_BF16, path)) {
+			TEST_SKIP("%s: the CPU lacks this path's instructions", what);
+			continue;
+		}
+		pw->path = path;
+		omp_set_num_threads(1);
+		bwd_run(k, pw, dx, dw, db, dx0, dw0, dy, x, N, IC, OC);
+		char w2[200];
+		snprintf(w2, sizeof w2, "%s dX", what);
+		check_acc(w2, dx, dx0, rx, ax, (size_t)N * IC, OC);
+		snprintf(w2, sizeof w2, "%s dW", what);
+		check_acc(w2, dw, dw0, rw, aw, (size_t)OC * IC, N);
+		int eqb = bits_equal(db, fb, (size_t)OC, NULL);
+		printf("%s: dbias equals matmul_backward's bits: %s\n", what, eqb ? "ok" : "FAIL");
+		CHECK(eqb);
+		if (!refx) {
+			refx = tl_xmalloc((size_t)N * IC * sizeof *refx), refw = tl_xmalloc((size_t)OC * IC * sizeof *refw);
+			memcpy(refx, dx, (size_t)N * IC * sizeof *dx), memcpy(refw, dw, (size_t)OC * IC * sizeof *dw);
+		} else {
+			size_t n1, n2;
+			int eq = bits_equal(dx, refx, (size_t)N * IC, &n1) & bits_equal(dw, refw, (size_t)OC * IC, &n2);
+			printf("%s: bitwise equal to the C reference: %s (%zu, %zu differ)\n", what, eq ? "ok" : "FAIL", n1, n2);
+			CHECK(eq);
+		}
+		for (int nt = 2; nt <= 3; nt++) {
+			omp_set_num_threads(nt);
+			float *ex = tl_xmalloc((size_t)N * IC * sizeof *ex), *ew = tl_xmalloc((size_t)OC * IC * sizeof *ew);
+			float *eb = tl_xmalloc((size_t)OC * sizeof *eb);
+			bwd_run(k, pw, ex, ew, eb, dx0, dw0, dy, x, N, IC, OC);
+			int eq = bits_equal(ex, dx, (size_t)N * IC, NULL) && bits_equal(ew, dw, (size_t)OC * IC, NULL) &&
+				 bits_equal(eb, db, (size_t)OC, NULL);
+			if (!eq)
+				printf("%s: %d threads differ from 1: FAIL\n", what, nt);
+			CHECK(eq);
+			free(ex), free(ew), free(eb);
+		}
+	}
+	/* the per-step refresh: the bits of a handle made from the new weight */
+	pw->path = best;
+	omp_set_num_threads(2);
+	float *w2 = rnd((size_t)OC * IC, 0.1f);
+	k->matmul_update_bf16_train(pw, w2);
+	tl_cpu_prec_w *fresh = k->matmul_prepare_bf16_train(w2, IC, OC);
+	float *y1 = run(k, pw, x, NULL, N, IC, OC, TL_ACT_NONE), *y2 = run(k, fresh, x, NULL, N, IC, OC, TL_ACT_NONE);
+	bwd_run(k, pw, dx, dw, db, dx0, dw0, dy, x, N, IC, OC);
+	float *fx = tl_xmalloc((size_t)N * IC * sizeof *fx), *fw = tl_xmalloc((size_t)OC * IC * sizeof *fw);
+	bwd_run(k, fresh, fx, fw, db, dx0, dw0, dy, x, N, IC, OC);
+	int eq = bits_equal(y1, y2, (size_t)N * OC, NULL) && bits_equal(dx, fx, (size_t)N * IC, NULL) &&
+		 bits_equal(dw, fw, (size_t)OC * IC, NULL);
+	printf("bf16 update N=%d IC=%d OC=%d: the bits of a fresh handle: %s\n", N, IC, OC, eq ? "ok" : "FAIL");
+	CHECK(eq);
+	k->matmul_free_prec(fresh);
+	k->matmul_free_prec(pw);
+	free(y1), free(y2), free(fx), free(fw), free(w2);
+	free(x), free(w), free(dy), free(dx0), free(dw0), free(rx), free(ax), free(rw), free(aw), free(fb);
+	free(dx), free(dw), free(db), free(refx), free(refw);
+}
+
 int main(void)
 {
 	tl_init("test_lowprec");
@@ -253,5 +381,9 @@ int main(void)
 	t_shape(k, 50, 384, 1152); /* MiniLM's QKV shape, several column blocks */
 	t_shape(k, 13, 1536, 384); /* the FFN output projection's K */
 	t_shape(k, 1, 7, 3);
+	t_train_shape(k, 37, 65, 70);  /* odd K both ways, partial panels and tiles */
+	t_train_shape(k, 96, 384, 1152); /* MiniLM's QKV shape */
+	t_train_shape(k, 25, 1536, 384); /* the FFN output projection */
+	t_train_shape(k, 1, 7, 3);
 	TEST_REPORT("test_lowprec");
 }
