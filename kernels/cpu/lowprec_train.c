@@ -129,6 +129,26 @@ static void pack_panels(uint32_t *dst, const float *x, int rows, int IC, int g0,
 	}
 }
 
+/* Per-thread scratch of the calling thread, slot 0 or 1, kept between
+ * calls (grown on demand) so that a product called once per layer does not
+ * map and fault in fresh pages each time. Not zeroed: every word a stored
+ * output depends on is written before it is read (rows and columns past
+ * the operands' only reach accumulators that are not stored). */
+static uint32_t *scratch(int slot, size_t n)
+{
+	static _Thread_local uint32_t *buf[2];
+	static _Thread_local size_t cap[2];
+	if (n > cap[slot] || !buf[slot]) {
+		free(buf[slot]);
+		size_t want = n > cap[slot] + cap[slot] / 2 ? n : cap[slot] + cap[slot] / 2;
+		buf[slot] = aligned_alloc(64, ((want ? want : 1) * sizeof(uint32_t) + 63) & ~(size_t)63);
+		if (!buf[slot])
+			tl_oom("out of memory (%zu bytes)", want * sizeof(uint32_t));
+		cap[slot] = want;
+	}
+	return buf[slot];
+}
+
 /* ---------------- weights ---------------- */
 
 static void fill(tl_cpu_prec_w *p, const float *w)
@@ -136,13 +156,15 @@ static void fill(tl_cpu_prec_w *p, const float *w)
 	int IC = p->IC, OC = p->OC, vec = p->path != TL_LP_REF;
 	size_t G = (size_t)p->G;
 	int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-	for (int o = 0; o < OC; o++) {
-		const float *r = w + (size_t)o * IC;
-		uint32_t *dst = p->w + (size_t)(o / NR) * G * NR + o % NR;
-		for (size_t g = 0; g < G; g++) {
-			int k = 2 * (int)g;
-			dst[g * NR] = (uint32_t)tl_cpu_f2bf(r[k]) | (uint32_t)(k + 1 < IC ? tl_cpu_f2bf(r[k + 1]) : 0) << 16;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+	{
+		uint32_t *row = scratch(0, G);
+#pragma omp for schedule(static)
+		for (int o = 0; o < OC; o++) {
+			uint32_t *dst = p->w + (size_t)(o / NR) * G * NR + o % NR;
+			pack_cols2(row, w + (size_t)o * IC, IC, (int)G, vec);
+			for (size_t g = 0; g < G; g++)
+				dst[g * NR] = row[g];
 		}
 	}
 	int Gt = p->Gt;
@@ -213,7 +235,7 @@ void tl_cpu_matmul_backward_bf16(float *dinp, float *dweight, float *dbias, cons
 	if (dinp) {
 		/* A: the rows of dY in pairs along OC (K = OC); tiles of rows */
 		int G = p->Gt;
-		uint32_t *A = tl_cpu_alloc((size_t)Mt * MR * G * sizeof(uint32_t));
+		uint32_t *A = scratch(0, (size_t)Mt * MR * G);
 		int n = nt < Mt ? nt : Mt;
 #pragma omp parallel num_threads(n) if (n > 1)
 		{
@@ -224,14 +246,12 @@ void tl_cpu_matmul_backward_bf16(float *dinp, float *dweight, float *dbias, cons
 				pack_cols2(A + (size_t)r * G, dout + (size_t)r * OC, OC, G, vec);
 			tiles(path, dinp, N, IC, A, G, p->wt, t0, t1);
 		}
-		tl_cpu_free(A);
 	}
 	if (dweight) {
 		/* A: the columns of dY in pairs of rows (K = N), B: X in pairs of
 		 * rows, panels of 32 columns; tiles of output channels */
 		int G = (N + 1) / 2, Ot = (OC + MR - 1) / MR, ICp = (IC + NR - 1) / NR * NR;
-		uint32_t *A = tl_cpu_alloc((size_t)Ot * MR * G * sizeof(uint32_t));
-		uint32_t *B = tl_cpu_alloc((size_t)ICp * G * sizeof(uint32_t));
+		uint32_t *A = scratch(0, (size_t)Ot * MR * G), *B = scratch(1, (size_t)ICp * G);
 #pragma omp parallel num_threads(nt) if (nt > 1)
 		{
 			int t = omp_get_thread_num(), m = omp_get_num_threads();
@@ -250,8 +270,6 @@ void tl_cpu_matmul_backward_bf16(float *dinp, float *dweight, float *dbias, cons
 				tiles(path, dweight, OC, IC, A, G, B, t0, t1);
 			}
 		}
-		tl_cpu_free(A);
-		tl_cpu_free(B);
 	}
 	if (dbias) {
 		float *acc = tl_xcalloc((size_t)OC, sizeof *acc);

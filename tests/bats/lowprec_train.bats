@@ -123,3 +123,13 @@ dtypes() { head -c 4096 "$1" | grep -ao '"dtype":"[^"]*"' | sort -u | tr -d '\n'
 		[[ "$output" == *"TL_ISA=amx: this CPU lacks it"* ]]
 	fi
 }
+
+@test "lowprec_train: bench/train_bert_acc.sh runs both precisions (BENCH_QUICK)" {
+	[ -f "$TL_ROOT/models/all-MiniLM-L6-v2/model.safetensors" ] || skip "no models/all-MiniLM-L6-v2 (make models)"
+	[ -f "$TL_SHARED/data/sst2/train.tsv" ] || skip "no data under $TL_SHARED/data"
+	BENCH_QUICK=1 TL_SHARED="$TL_SHARED" run sh "$TL_ROOT/bench/train_bert_acc.sh" "$TL_BIN"
+	[ "$status" -eq 0 ]
+	grep -q '^{"precision":"fp32","train_sentences":"200",.*"dev_accuracy":0\.[0-9]*' <<<"$output"
+	grep -q '^{"precision":"bf16","train_sentences":"200",.*"dev_accuracy":0\.[0-9]*' <<<"$output"
+	grep -q '^bf16 - fp32 dev accuracy: -*[0-9.]* points' <<<"$output"
+}
