@@ -7,6 +7,10 @@
 # timed), REPS repetitions alternating the two; the median of each is
 # reported with the ratio, the sgemm peak of the machine measured in the
 # same run (bench/sgemm_peak.c), and the peak RSS of each (GNU time).
+# Each precision of PRECISIONS (default "fp32 bf16") is run on both sides in
+# every repetition, alternating: tl-train --precision bf16 (bf16 products,
+# fp32 master weights) against PyTorch's torch.autocast("cpu", bfloat16)
+# (train_bert_torch.py --bf16). NSENT (default 20000) sentences.
 #
 # usage: sh bench/train_bert.sh [BIN] [STEPS] [THREADS] [REPS]
 # (from anywhere; BIN is the tools' folder, libtl.a is taken from its parent).
@@ -25,7 +29,8 @@ LIB=$(dirname "$BIN")/libtl.a
 STEPS=${2:-60}
 TH=${3:-2}
 REPS=${4:-3}
-NSENT=20000
+NSENT=${NSENT:-20000}
+PRECISIONS=${PRECISIONS:-fp32 bf16}
 if bench_quick; then
 	STEPS=5 REPS=1 NSENT=500
 fi
@@ -48,18 +53,40 @@ elif python3 -c 'import torch, transformers' 2>/dev/null; then PT=1; else
 : >"$W/tl.all"
 : >"$W/pt.all"
 for r in $(seq "$REPS"); do
+	for prec in $PRECISIONS; do
 	rm -rf "$W/m"
 	/usr/bin/time -f "%M" -o "$W/tl.rss" "$BIN/tl-train" -m bert --pretrained "$M" -o "$W/m" -q --threads "$TH" \
-		--max-steps "$STEPS" --log "$W/tl.log" "$W/train.s"
-	jq -s -c --arg rss "$(cat "$W/tl.rss")" '[.[] | select(.event == "step")] as $s |
+		--max-steps "$STEPS" --precision "$prec" --log "$W/tl.log" "$W/train.s"
+	jq -s -c --arg rss "$(cat "$W/tl.rss")" --arg prec "$prec" '[.[] | select(.event == "step")] as $s |
 		{peer: "tl", steps: ($s | length), tokens: ($s[3:] | map(.tokens) | add),
 		 seconds: ($s[-1].elapsed - $s[2].elapsed), loss: $s[-1].loss, peak_rss_kb: ($rss | tonumber)} |
-		. + {tokens_per_s: (.tokens / .seconds)}' "$W/tl.log" | tee -a "$W/tl.all"
+		. + {tokens_per_s: (.tokens / .seconds), precision: $prec, load: ($load | tonumber)}' \
+		--arg load "$(cut -d' ' -f1 /proc/loadavg)" "$W/tl.log" | tee -a "$W/tl.all"
 	[ "$PT" = 1 ] || continue
+	ptf=; [ "$prec" = bf16 ] && ptf=--bf16
 	/usr/bin/time -f "%M" -o "$W/pt.rss" python3 bench/train_bert_torch.py "$M" "$W/train.jsonl" "$STEPS" 32 "$TH" \
-		2>/dev/null >"$W/pt.json"
-	jq -c --arg rss "$(cat "$W/pt.rss")" '. + {peak_rss_kb: ($rss | tonumber)}' "$W/pt.json" | tee -a "$W/pt.all"
+		$ptf 2>/dev/null >"$W/pt.json"
+	jq -c --arg rss "$(cat "$W/pt.rss")" --arg prec "$prec" --arg load "$(cut -d' ' -f1 /proc/loadavg)" \
+		'. + {peak_rss_kb: ($rss | tonumber), precision: $prec, load: ($load | tonumber)}' "$W/pt.json" | tee -a "$W/pt.all"
+	done
 done
+# one line per precision besides fp32's summary below
+for prec in $PRECISIONS; do
+	[ "$prec" = fp32 ] && continue
+	jq -s -r --arg prec "$prec" --slurpfile pt "$W/pt.all" --slurpfile tl "$W/tl.all" '
+	def median: sort | if length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+	def med($x; $p): [$x[] | select(.precision == $p) | .tokens_per_s] | if length > 0 then median else null end;
+	def r: if . == null then "-" else (. * 10 | round / 10 | tostring) end;
+	med($tl; "fp32") as $t32 | med($tl; $prec) as $t | med($pt; "fp32") as $p32 | med($pt; $prec) as $p |
+	"median tokens/s \($prec): tl \($t | r) (\(if $t and $t32 then ($t / $t32 * 100 | round / 100 | tostring) + "x tl fp32" else "-" end))" +
+	(if $p then ", pytorch autocast \($p | r) (\(if $p32 then ($p / $p32 * 100 | round / 100 | tostring) + "x pytorch fp32" else "-" end)), tl/pytorch \($t / $p * 100 | round / 100)x" else " (no pytorch run)" end)' /dev/null
+done
+# the fp32 summary, as before --precision
+for f in tl pt; do
+	jq -c 'select(.precision == "fp32")' "$W/$f.all" >"$W/$f.fp32"
+	mv "$W/$f.fp32" "$W/$f.all"
+done
+[ -s "$W/tl.all" ] || exit 0
 jq -s -r --argjson peak "${peak:-0}" --slurpfile pt "$W/pt.all" '
 	def median: sort | if length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
 	(map(.tokens_per_s) | median) as $tl |

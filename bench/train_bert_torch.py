@@ -12,7 +12,9 @@ warm-up), tokens_per_s, final loss.
 
 usage: train_bert_torch.py MODEL_DIR TRAIN.jsonl STEPS BATCH THREADS [--max-length 128]
 With --pad-max (the seed articles' recipe: padding='max_length') every
-batch is padded to --max-length instead.
+batch is padded to --max-length instead. With --bf16 the forward runs under
+torch.autocast("cpu", dtype=torch.bfloat16) (bf16 products, fp32 weights,
+optimizer and loss), as tl-train --precision bf16.
 """
 import argparse
 import json
@@ -32,6 +34,7 @@ def main():
     ap.add_argument("threads", type=int)
     ap.add_argument("--max-length", type=int, default=128)
     ap.add_argument("--pad-max", action="store_true")
+    ap.add_argument("--bf16", action="store_true")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(42)
@@ -85,7 +88,8 @@ def main():
             mask[i, :len(s)] = 1
             tokens += len(s)
         y = torch.tensor([lid[recs[j][1]] for j in b])
-        out = model(input_ids=ids, attention_mask=mask, token_type_ids=torch.zeros_like(ids), labels=y)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.bf16):
+            out = model(input_ids=ids, attention_mask=mask, token_type_ids=torch.zeros_like(ids), labels=y)
         out.loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
@@ -95,7 +99,7 @@ def main():
     dt = time.perf_counter() - t0
     print(json.dumps({"peer": "pytorch", "torch": torch.__version__, "steps": a.steps, "timed_steps": a.steps - 3,
                       "tokens": tokens, "seconds": dt, "tokens_per_s": tokens / dt, "loss": loss,
-                      "pad_max": a.pad_max}))
+                      "pad_max": a.pad_max, "bf16": a.bf16}))
 
 
 if __name__ == "__main__":

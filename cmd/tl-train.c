@@ -118,6 +118,9 @@ static const char bert_usage[] =
 	"      --seed N            42\n"
 	"      --threads N         0 = all cores\n"
 	"      --device NAME       kernel backend: cpu or cuda (default $TL_DEVICE, else cpu)\n"
+	"      --precision P       fp32 (default) or bf16: the encoder's products on\n"
+	"                          bf16 operands, fp32 sums, fp32 weights and optimizer\n"
+	"                          ($TL_ISA=avx2|avx512|vnni|amx caps the kernels)\n"
 	"      --checkpoint-every N  write DIR.ckpt every N steps (0 = only on SIGINT)\n"
 	"      --checkpoint-dir D  checkpoint directory (default DIR.ckpt)\n"
 	"      --resume D          continue from checkpoint D; the options that decide\n"
@@ -703,7 +706,7 @@ enum {
 	/* bert */
 	O_PRETRAINED, O_TRAIN, O_LABELS, O_BATCHSIZE, O_ACCUM, O_OPTIM, O_MOMENTUM, O_WD, O_SCHED, O_WR, O_WS,
 	O_STEPSIZE, O_GAMMA, O_CLIP, O_MAXLEN, O_DROPOUT, O_LS, O_CW, O_FREEZE, O_LLD, O_EVAL, O_METRIC, O_PATIENCE,
-	O_MAXSTEPS, O_WINDOW, O_CKE, O_CKD, O_RESUME, O_PE, O_KEEPCK, O_ALLOWCH
+	O_MAXSTEPS, O_WINDOW, O_CKE, O_CKD, O_RESUME, O_PE, O_KEEPCK, O_ALLOWCH, O_PRECISION
 };
 
 /* One table for every kind; kinds[i] says which kinds opts[i] is for. */
@@ -742,7 +745,8 @@ static const struct option opts[] = {
 	{"bucket-window", required_argument, 0, O_WINDOW}, {"checkpoint-every", required_argument, 0, O_CKE},
 	{"checkpoint-dir", required_argument, 0, O_CKD}, {"resume", required_argument, 0, O_RESUME},
 	{"progress-every", required_argument, 0, O_PE}, {"keep-checkpoint", no_argument, 0, O_KEEPCK},
-	{"allow-change", required_argument, 0, O_ALLOWCH}, {0, 0, 0, 0}};
+	{"allow-change", required_argument, 0, O_ALLOWCH}, {"precision", required_argument, 0, O_PRECISION},
+	{0, 0, 0, 0}};
 
 /* The kinds an option code applies to. */
 static int option_kinds(int c)
@@ -922,6 +926,13 @@ static void bert_option(tl_bert_fit_opts *o, int c, const char *arg)
 	case O_RESUME: o->resume = tl_parse_path("--resume", arg); break;
 	case O_KEEPCK: o->keep_ckpt = 1; break;
 	case O_ALLOWCH: o->allow_change = arg; break;
+	case O_PRECISION:
+		o->precision = tl_precision_parse(arg);
+		if (o->precision == TL_PREC_INT8)
+			tl_die(TL_EXIT_USAGE, "option --precision: int8 is for inference (tl-embed, tl-predict); training: fp32, bf16");
+		if (o->precision < 0)
+			tl_die(TL_EXIT_USAGE, "option --precision: unknown '%s' (fp32, bf16)", arg);
+		break;
 	case O_PE: o->progress_every = tl_parse_long("--progress-every", arg, 1, 1L << 40); break;
 	case O_LOG: o->log = tl_parse_path("--log", arg); break;
 	case O_DEVICE: o->device = arg; break;

@@ -37,6 +37,11 @@ typedef struct tl_bert_fit_opts {
 	int optimizer;             /* enum tl_optim_kind (tl/optim.h) */
 	int schedule;              /* enum tl_sched_kind (tl/optim.h) */
 	int metric_f1;             /* best checkpoint and early stopping on macro-F1, not accuracy */
+	/* enum tl_precision of the encoder's linear products: TL_PREC_FP32
+	 * (default, 0) or TL_PREC_BF16 (bf16 operands, fp32 accumulation,
+	 * fp32 master weights; tl/bert_train.h); another is a usage error. The
+	 * checkpoint records it and a resume with another is refused. */
+	int precision;
 	int quiet, force;
 	/* After a successful run the checkpoint directory (ckpt_dir) is
 	 * removed when this run wrote it or resumed from it, unless

@@ -54,6 +54,15 @@ typedef struct {
 	int multi_label;
 	float p_hidden, p_att, p_cls; /* dropout rates (0 at evaluation) */
 	int freeze_below;           /* -1: train all; 0: embeddings frozen; n: embeddings and layers < n frozen; L+1: all but the head */
+	/* Precision of the encoder's linear products (tl_bert_train_set_precision):
+	 * TL_PREC_FP32 (the default), or TL_PREC_BF16: bf16 operands, fp32
+	 * accumulation, for the four linear layers of every encoder layer
+	 * (forward, dX and dW); the weights stay fp32 (the master copy), their
+	 * bf16 handles (pw, 4 per layer, owned) are refreshed by the first
+	 * forward after tl_bert_train_weights_changed. */
+	int precision;
+	void **pw;
+	int pw_stale;
 } tl_bert_train;
 
 /* Prepare m for training a head of nlabels outputs: when m has no
@@ -85,6 +94,14 @@ double tl_bert_train_loss(tl_bert_train *t, const int32_t *y, const float *ym, c
  * and step as the forward. */
 void tl_bert_train_backward(tl_bert_train *t, int train, uint64_t seed, uint64_t step);
 void tl_bert_train_zero_grad(tl_bert_train *t);
+
+/* The precision of the linear products (enum tl_precision: TL_PREC_FP32 or
+ * TL_PREC_BF16); returns -1 for another. Call after init. */
+int tl_bert_train_set_precision(tl_bert_train *t, int prec);
+/* The fp32 weights (m->arena) were changed (an optimizer step, weights
+ * loaded): a bf16 run re-rounds its handles at the next forward. Every
+ * writer of m->arena must call it; a no-op in fp32. */
+void tl_bert_train_weights_changed(tl_bert_train *t);
 
 /* One named tensor under Hugging Face BertForSequenceClassification names
  * ("bert.encoder.layer.3.attention.self.key.weight", "classifier.bias"):

@@ -128,6 +128,24 @@ typedef struct tl_kernels {
 	void (*matmul_forward_prec)(float *out, const float *inp, const void *pw, const float *bias, int N, int IC,
 				    int OC, int act);
 	void (*matmul_free_prec)(void *pw);
+	/* bf16 training products (tl-train --precision bf16): bf16 operands
+	 * rounded to nearest even, fp32 accumulation, fp32 master weights.
+	 * matmul_prepare_bf16_train reads weight[OC,IC] (unchanged) and returns
+	 * a bf16 handle (freed with matmul_free_prec) holding the weight in the
+	 * layouts of both products; matmul_forward_prec on it is the forward
+	 * Y = X W^T + b. matmul_update_bf16_train re-rounds the handle from the
+	 * (updated) fp32 weight, once per optimizer step. matmul_backward_bf16
+	 * is matmul_backward with bf16 products: dinp[N,IC] += dout W (dout
+	 * rounded per call, W the handle's), dweight[OC,IC] += dout^T inp (both
+	 * rounded per call), dbias[OC] += sum_n dout in fp32 (the same bits as
+	 * matmul_backward's); any of the three may be NULL. Each output
+	 * element is one fp32 sum over the whole K in order, added once: the
+	 * bits do not depend on the threads or the instruction set
+	 * (vdpbf16ps, its AVX-512F fallback, the C reference). */
+	void *(*matmul_prepare_bf16_train)(const float *weight, int IC, int OC);
+	void (*matmul_update_bf16_train)(void *pw, const float *weight);
+	void (*matmul_backward_bf16)(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+				     const void *pw, int N, int IC, int OC);
 	/* Multi-head scaled dot-product attention over qkv[B,T,3C] (q, k, v
 	 * concatenated per token, heads of size C/NH within each):
 	 * out[B,T,C]; att[B,NH,T,T] the softmax probabilities (may be NULL

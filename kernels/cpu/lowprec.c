@@ -211,6 +211,7 @@ void tl_cpu_matmul_free_prec(void *pw)
 	tl_cpu_free(p->scale);
 	tl_cpu_free(p->colsum);
 	tl_cpu_free(p->fw);
+	tl_cpu_free(p->wt);
 	free(p);
 }
 
@@ -331,6 +332,7 @@ typedef struct {
 	const float *sa;           /* int8: [rows] */
 	const int32_t *zp;         /* int8: [rows] */
 	int act;
+	int accum; /* bf16: C += the product (no bias, no GELU; training) */
 } epi;
 
 static inline __mmask16 mask_of(int cols, int v)
@@ -355,6 +357,8 @@ TGT_F static inline __attribute__((always_inline)) void store_f(float *C, size_t
 				x = _mm512_add_ps(x, bb);
 			if (e->act == TL_ACT_GELU)
 				x = tl_vgelu512(x);
+			if (e->accum)
+				x = _mm512_add_ps(_mm512_maskz_loadu_ps(m, C + r * ldc + 16 * v), x);
 			_mm512_mask_storeu_ps(C + r * ldc + 16 * v, m, x);
 		}
 	}
@@ -508,8 +512,23 @@ static void kern_ref(int prec, float *C, size_t ldc, const uint32_t *A, int G, c
 				x = x + e->bias[c];
 			if (e->act == TL_ACT_GELU)
 				x = tl_vgelu(x);
+			if (e->accum)
+				x = C[(size_t)r * ldc + c] + x;
 			C[(size_t)r * ldc + c] = x;
 		}
+}
+
+/* One bf16 tile for the training products (lowprec_train.c): C[rows,
+ * cols] += A . B on the layout above, on a path. */
+void tl_cpu_bf16_tile_acc(int path, float *C, size_t ldc, const uint32_t *A, int G, const uint32_t *B, int rows,
+			  int cols)
+{
+	epi e = {0};
+	e.accum = 1;
+	if (path == TL_LP_REF)
+		kern_ref(TL_PREC_BF16, C, ldc, A, G, B, rows, cols, &e);
+	else
+		(path == TL_LP_DP ? kern_bf16_dp : kern_bf16_f)(C, ldc, A, G, B, rows, cols, &e);
 }
 
 /* ---------------- driver ---------------- */
@@ -545,7 +564,7 @@ static void prec_rows(const tl_cpu_prec_w *p, float *out, const float *inp, cons
 				const uint32_t *b = p->w + (size_t)(c0 / NR) * G * NR;
 				float *o = out + (size_t)m0 * OC + c0;
 				epi e = {bias ? bias + c0 : NULL, p->scale ? p->scale + c0 : NULL,
-					 p->colsum ? p->colsum + c0 : NULL, sa ? sa + m0 : NULL, zp ? zp + m0 : NULL, act};
+					 p->colsum ? p->colsum + c0 : NULL, sa ? sa + m0 : NULL, zp ? zp + m0 : NULL, act, 0};
 				if (p->path == TL_LP_REF)
 					kern_ref(p->prec, o, (size_t)OC, a, G, b, rows, cols, &e);
 				else if (p->prec == TL_PREC_BF16)

@@ -11,6 +11,7 @@
 #ifndef TL_CPU_LOWPREC_H
 #define TL_CPU_LOWPREC_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Kernel paths, each exact to the layout above:
@@ -28,6 +29,11 @@ typedef struct {
 	int32_t *colsum; /* int8: [OCp] sum over k of the quantized weights */
 	float *fw;       /* fp32: a copy of the weight, prepared (tag) by gemm.c */
 	int tag;
+	/* bf16 training (matmul_prepare_bf16_train): W itself as the B operand
+	 * of dX = dY W, K = OC in pairs (Gt = (OC + 1) / 2 words), IC in panels
+	 * of 32 (ICp): wt[p Gt 32 + g 32 + c] = (W[2g][32p + c], W[2g+1][32p + c]). */
+	uint32_t *wt;
+	int Gt, ICp;
 } tl_cpu_prec_w;
 
 /* 1 when a path (enum tl_lp_path) of a precision can run here (the CPU
@@ -41,5 +47,15 @@ void *tl_cpu_matmul_prepare_prec(const float *weight, int IC, int OC, int prec);
 void tl_cpu_matmul_forward_prec(float *out, const float *inp, const void *pw, const float *bias, int N, int IC,
 				int OC, int act);
 void tl_cpu_matmul_free_prec(void *pw);
-
+/* C[rows, cols] (row stride ldc) += A[rows, G words] . B[G words x 32]
+ * on the bf16 layout, on a path (enum tl_lp_path): rows <= 12, cols <= 32. */
+void tl_cpu_bf16_tile_acc(int path, float *C, size_t ldc, const uint32_t *A, int G, const uint32_t *B, int rows,
+			  int cols);
+/* bf16 training (lowprec_train.c; kernels.h: matmul_prepare_bf16_train,
+ * matmul_update_bf16_train, matmul_backward_bf16). The backward runs on
+ * the handle's path (tests set it by hand, as for the forward). */
+void *tl_cpu_matmul_prepare_bf16_train(const float *weight, int IC, int OC);
+void tl_cpu_matmul_update_bf16_train(void *pw, const float *weight);
+void tl_cpu_matmul_backward_bf16(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+				 const void *pw, int N, int IC, int OC);
 #endif

@@ -591,6 +591,59 @@ static void t_matmul_backward(const tl_kernels *r, const tl_kernels *k)
 	COVER(matmul_backward);
 }
 
+/* bf16 training products: the handle's forward and backward (with the
+ * per-step update), against the other backend and against the fp32
+ * matmul_backward's gradients within the bf16 bound (|x|, |w|, |dout| <= 1:
+ * (2^-7 + K 2^-23) K per element, K = OC for dX, N for dW, plus the
+ * accumulated value's rounding); dbias exactly matmul_backward's.
+ * tests/unit/test_lowprec.c checks every kernel path in detail. */
+static void t_matmul_bf16_train(const tl_kernels *r, const tl_kernels *k)
+{
+	float *x = rnd((size_t)N * IC, 1), *w0 = rnd((size_t)OC * IC, 1), *w = rnd((size_t)OC * IC, 1);
+	float *dout = rnd((size_t)N * OC, 1), *b = rnd(OC, 1);
+	size_t ng = (size_t)N * IC + (size_t)OC * IC + OC;
+	float *g0 = rnd(ng, 1);
+	const tl_kernels *ks[2] = {r, k};
+	float *g[2], *y[2];
+	for (int i = 0; i < 2; i++) {
+		const tl_kernels *q = ks[i];
+		float *dx = up(q, x, (size_t)N * IC), *dw = up(q, w, (size_t)OC * IC), *dw0 = up(q, w0, (size_t)OC * IC);
+		float *dd = up(q, dout, (size_t)N * OC), *db = up(q, b, OC), *dg = up(q, g0, ng);
+		float *o = q->alloc((size_t)N * OC * sizeof(float));
+		void *pw = q->matmul_prepare_bf16_train(dw0, IC, OC);
+		q->matmul_update_bf16_train(pw, dw); /* as after an optimizer step */
+		q->matmul_forward_prec(o, dx, pw, db, N, IC, OC, TL_ACT_NONE);
+		q->matmul_backward_bf16(dg, dg + (size_t)N * IC, dg + (size_t)N * IC + (size_t)OC * IC, dd, dx, pw, N,
+					IC, OC);
+		q->matmul_backward_bf16(NULL, NULL, NULL, dd, dx, pw, N, IC, OC);
+		q->matmul_free_prec(pw);
+		g[i] = down(q, dg, ng, 1);
+		y[i] = down(q, o, (size_t)N * OC, 1);
+		q->free(dx), q->free(dw), q->free(dw0), q->free(dd), q->free(db);
+	}
+	cmp("matmul_forward_prec (bf16 train handle)", y[0], y[1], (size_t)N * OC, TOL_FWD);
+	cmp("matmul_backward_bf16", g[0], g[1], ng, TOL_BWD);
+	/* against fp32 */
+	double *ref = tl_xmalloc((size_t)N * OC * sizeof *ref);
+	matmul_ref(ref, x, w, b, N, IC, OC);
+	refcmp("matmul_forward_prec (bf16 train handle)", y[1], ref, (size_t)N * OC,
+	       IC * (1.0 / 128 + IC / 8388608.0) + 1e-6);
+	float *f = tl_xmalloc(ng * sizeof *f);
+	memcpy(f, g0, ng * sizeof *f);
+	r->matmul_backward(f, f + (size_t)N * IC, f + (size_t)N * IC + (size_t)OC * IC, dout, x, w, N, IC, OC);
+	double *fd = tl_xmalloc(ng * sizeof *fd);
+	for (size_t i = 0; i < ng; i++)
+		fd[i] = f[i];
+	refcmp("matmul_backward_bf16 dX", g[1], fd, (size_t)N * IC, OC * (1.0 / 128 + OC / 8388608.0) + 2 * OC / 8388608.0);
+	refcmp("matmul_backward_bf16 dW", g[1] + (size_t)N * IC, fd + (size_t)N * IC, (size_t)OC * IC,
+	       N * (1.0 / 128 + N / 8388608.0) + 2 * N / 8388608.0);
+	refcmp("matmul_backward_bf16 dbias", g[1] + (size_t)N * IC + (size_t)OC * IC, fd + (size_t)N * IC + (size_t)OC * IC,
+	       OC, 0);
+	free(g[0]), free(g[1]), free(y[0]), free(y[1]), free(x), free(w0), free(w), free(dout), free(b), free(g0);
+	free(ref), free(f), free(fd);
+	COVER(matmul_prepare_bf16_train), COVER(matmul_update_bf16_train), COVER(matmul_backward_bf16);
+}
+
 static void t_dropout(const tl_kernels *r, const tl_kernels *k)
 {
 	size_t n = 70001;
@@ -723,6 +776,7 @@ int main(void)
 		t_attention(ref, k);
 		t_pool(ref, k);
 		t_matmul_backward(ref, k);
+		t_matmul_bf16_train(ref, k);
 		t_dropout(ref, k);
 		t_losses(ref, k);
 		t_optimizer(ref, k);

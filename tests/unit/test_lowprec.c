@@ -25,6 +25,7 @@
  * A path the machine lacks is reported as SKIP, never as a pass. */
 #include "kernels/cpu/lowprec.h"
 #include "testhelp.h"
+#include "tl/bert_train.h"
 #include "tl/cli.h"
 #include "tl/kernels.h"
 #include "tl/util.h"
@@ -242,6 +243,223 @@ static void t_isa(const tl_kernels *k)
 	unsetenv("TL_ISA");
 }
 
+/* ---------------- bf16 training products ----------------
+ * matmul_backward_bf16 on every path against the double reference:
+ * dX[n,i] = dX0 + sum_o dY[n,o] W[o,i] (K = OC), dW[o,i] = dW0 + sum_n
+ * dY[n,o] X[n,i] (K = N), within the bf16 bound above plus the final add
+ * to the accumulated output (2^-23 (|y*| + |y0|)); the paths equal the C
+ * reference bit for bit, the threads do not change the bits, dbias equals
+ * matmul_backward's bit for bit, and matmul_update_bf16_train gives the
+ * bits of a handle prepared from the new weight. */
+static void check_acc(const char *what, const float *y, const float *y0, const double *ref, const double *sabs,
+		      size_t n, int K)
+{
+	double worst = 0;
+	int bad = 0;
+	for (size_t i = 0; i < n; i++) {
+		double tol = (2.0 / 256 + 1.0 / 65536 + 1.01 * K / 16777216.0) * sabs[i] +
+			     (fabs(ref[i]) + fabs(y0[i])) / 8388608.0;
+		double d = fabs(y[i] - ref[i]);
+		if (!(d <= tol))
+			bad++;
+		if (d / (tol + 1e-30) > worst)
+			worst = d / (tol + 1e-30);
+	}
+	printf("%s: max error / bound %.3f: %s\n", what, worst, bad ? "FAIL" : "ok");
+	CHECK(bad == 0);
+}
+
+static void bwd_run(const tl_kernels *k, void *pw, float *dx, float *dw, float *db, const float *dx0,
+		    const float *dw0, const float *dy, const float *x, int N, int IC, int OC)
+{
+	memcpy(dx, dx0, (size_t)N * IC * sizeof *dx);
+	memcpy(dw, dw0, (size_t)OC * IC * sizeof *dw);
+	memset(db, 0, (size_t)OC * sizeof *db);
+	k->matmul_backward_bf16(dx, dw, db, dy, x, pw, N, IC, OC);
+}
+
+static void t_train_shape(const tl_kernels *k, int N, int IC, int OC)
+{
+	float *x = rnd((size_t)N * IC, 1.5f), *w = rnd((size_t)OC * IC, 0.1f), *dy = rnd((size_t)N * OC, 0.01f);
+	float *dx0 = rnd((size_t)N * IC, 0.01f), *dw0 = rnd((size_t)OC * IC, 0.05f);
+	double *rx = tl_xmalloc((size_t)N * IC * sizeof *rx), *ax = tl_xmalloc((size_t)N * IC * sizeof *ax);
+	double *rw = tl_xmalloc((size_t)OC * IC * sizeof *rw), *aw = tl_xmalloc((size_t)OC * IC * sizeof *aw);
+	for (int n = 0; n < N; n++)
+		for (int i = 0; i < IC; i++) {
+			double s = dx0[(size_t)n * IC + i], a = 0;
+			for (int o = 0; o < OC; o++) {
+				double t = (double)dy[(size_t)n * OC + o] * w[(size_t)o * IC + i];
+				s += t, a += fabs(t);
+			}
+			rx[(size_t)n * IC + i] = s, ax[(size_t)n * IC + i] = a;
+		}
+	for (int o = 0; o < OC; o++)
+		for (int i = 0; i < IC; i++) {
+			double s = dw0[(size_t)o * IC + i], a = 0;
+			for (int n = 0; n < N; n++) {
+				double t = (double)dy[(size_t)n * OC + o] * x[(size_t)n * IC + i];
+				s += t, a += fabs(t);
+			}
+			rw[(size_t)o * IC + i] = s, aw[(size_t)o * IC + i] = a;
+		}
+	/* dbias as matmul_backward computes it */
+	float *fb = tl_xcalloc((size_t)OC, sizeof *fb);
+	omp_set_num_threads(1);
+	k->matmul_backward(NULL, NULL, fb, dy, x, w, N, IC, OC);
+	tl_cpu_prec_w *pw = k->matmul_prepare_bf16_train(w, IC, OC);
+	int best = pw->path;
+	float *dx = tl_xmalloc((size_t)N * IC * sizeof *dx), *dw = tl_xmalloc((size_t)OC * IC * sizeof *dw);
+	float *db = tl_xmalloc((size_t)OC * sizeof *db), *refx = NULL, *refw = NULL;
+	for (int path = TL_LP_REF; path <= TL_LP_DP; path++) {
+		char what[160];
+		snprintf(what, sizeof what, "bf16 backward %s N=%d IC=%d OC=%d", pname[path], N, IC, OC);
+		if (!tl_cpu_prec_path_ok(TL_PREC_BF16, path)) {
+			TEST_SKIP("%s: the CPU lacks this path's instructions", what);
+			continue;
+		}
+		pw->path = path;
+		omp_set_num_threads(1);
+		bwd_run(k, pw, dx, dw, db, dx0, dw0, dy, x, N, IC, OC);
+		char w2[200];
+		snprintf(w2, sizeof w2, "%s dX", what);
+		check_acc(w2, dx, dx0, rx, ax, (size_t)N * IC, OC);
+		snprintf(w2, sizeof w2, "%s dW", what);
+		check_acc(w2, dw, dw0, rw, aw, (size_t)OC * IC, N);
+		int eqb = bits_equal(db, fb, (size_t)OC, NULL);
+		printf("%s: dbias equals matmul_backward's bits: %s\n", what, eqb ? "ok" : "FAIL");
+		CHECK(eqb);
+		if (!refx) {
+			refx = tl_xmalloc((size_t)N * IC * sizeof *refx), refw = tl_xmalloc((size_t)OC * IC * sizeof *refw);
+			memcpy(refx, dx, (size_t)N * IC * sizeof *dx), memcpy(refw, dw, (size_t)OC * IC * sizeof *dw);
+		} else {
+			size_t n1, n2;
+			int eq = bits_equal(dx, refx, (size_t)N * IC, &n1) & bits_equal(dw, refw, (size_t)OC * IC, &n2);
+			printf("%s: bitwise equal to the C reference: %s (%zu, %zu differ)\n", what, eq ? "ok" : "FAIL", n1, n2);
+			CHECK(eq);
+		}
+		for (int nt = 2; nt <= 3; nt++) {
+			omp_set_num_threads(nt);
+			float *ex = tl_xmalloc((size_t)N * IC * sizeof *ex), *ew = tl_xmalloc((size_t)OC * IC * sizeof *ew);
+			float *eb = tl_xmalloc((size_t)OC * sizeof *eb);
+			bwd_run(k, pw, ex, ew, eb, dx0, dw0, dy, x, N, IC, OC);
+			int eq = bits_equal(ex, dx, (size_t)N * IC, NULL) && bits_equal(ew, dw, (size_t)OC * IC, NULL) &&
+				 bits_equal(eb, db, (size_t)OC, NULL);
+			if (!eq)
+				printf("%s: %d threads differ from 1: FAIL\n", what, nt);
+			CHECK(eq);
+			free(ex), free(ew), free(eb);
+		}
+	}
+	/* the per-step refresh: the bits of a handle made from the new weight */
+	pw->path = best;
+	omp_set_num_threads(2);
+	float *w2 = rnd((size_t)OC * IC, 0.1f);
+	k->matmul_update_bf16_train(pw, w2);
+	tl_cpu_prec_w *fresh = k->matmul_prepare_bf16_train(w2, IC, OC);
+	float *y1 = run(k, pw, x, NULL, N, IC, OC, TL_ACT_NONE), *y2 = run(k, fresh, x, NULL, N, IC, OC, TL_ACT_NONE);
+	bwd_run(k, pw, dx, dw, db, dx0, dw0, dy, x, N, IC, OC);
+	float *fx = tl_xmalloc((size_t)N * IC * sizeof *fx), *fw = tl_xmalloc((size_t)OC * IC * sizeof *fw);
+	bwd_run(k, fresh, fx, fw, db, dx0, dw0, dy, x, N, IC, OC);
+	int eq = bits_equal(y1, y2, (size_t)N * OC, NULL) && bits_equal(dx, fx, (size_t)N * IC, NULL) &&
+		 bits_equal(dw, fw, (size_t)OC * IC, NULL);
+	printf("bf16 update N=%d IC=%d OC=%d: the bits of a fresh handle: %s\n", N, IC, OC, eq ? "ok" : "FAIL");
+	CHECK(eq);
+	k->matmul_free_prec(fresh);
+	k->matmul_free_prec(pw);
+	free(y1), free(y2), free(fx), free(fw), free(w2);
+	free(x), free(w), free(dy), free(dx0), free(dw0), free(rx), free(ax), free(rw), free(aw), free(fb);
+	free(dx), free(dw), free(db), free(refx), free(refw);
+}
+
+/* ---------------- bf16 training of a whole model ----------------
+ * The tiny random BERT (tests/ref/tiny_bert), one batch without dropout:
+ * the bf16 loss within 1% of fp32's and every gradient tensor within 5% of
+ * fp32's (max |bf16 - fp32| / max |fp32|: bf16 keeps 8 significant bits,
+ * u = 2^-8, compounded over 2 layers' forward and backward; the key biases,
+ * whose gradient is 0 but for rounding, within 1e-6 of 0); after the
+ * weights change (tl_bert_train_weights_changed) the next forward gives
+ * the bits of a fresh run on the new weights (the handles were re-rounded). */
+static tl_bert_train *tiny_train(int prec, const float *arena)
+{
+	char err[512];
+	tl_bert *m = tl_bert_load("tests/ref/tiny_bert", NULL, err, sizeof err);
+	if (!m) {
+		fprintf(stderr, "%s\n", err);
+		return NULL;
+	}
+	tl_bert_train *t = tl_xcalloc(1, sizeof *t);
+	tl_bert_train_init(t, m, 3, 0, 0.2f, 7);
+	if (arena)
+		memcpy(t->m->arena, arena, t->m->nparams * sizeof(float));
+	CHECK(tl_bert_train_set_precision(t, prec) == 0);
+	return t;
+}
+
+static double step(tl_bert_train *t, const int32_t *ids, const int32_t *lens, const int32_t *y, int B, int T)
+{
+	tl_bert_train_zero_grad(t);
+	tl_bert_train_forward(t, ids, NULL, lens, B, T, 0, 0, 0);
+	double l = tl_bert_train_loss(t, y, NULL, NULL, NULL, 0.0f, 1.0f);
+	tl_bert_train_backward(t, 0, 0, 0);
+	return l;
+}
+
+static void t_train_model(void)
+{
+	enum { B = 3, T = 7 };
+	int32_t ids[B * T], lens[B] = {7, 5, 3}, y[B] = {0, 2, 1};
+	for (int i = 0; i < B * T; i++)
+		ids[i] = 5 + (int)(test_frand(&rng) * 17 + 17);
+	tl_bert_train *f = tiny_train(TL_PREC_FP32, NULL), *b = tiny_train(TL_PREC_BF16, NULL);
+	CHECK(f && b);
+	if (!f || !b)
+		return;
+	CHECK(tl_bert_train_set_precision(b, TL_PREC_INT8) < 0);
+	double lf = step(f, ids, lens, y, B, T), lb = step(b, ids, lens, y, B, T);
+	printf("bf16 model: loss %.6f, fp32 %.6f: %s\n", lb, lf, fabs(lb - lf) <= 0.01 * fabs(lf) ? "ok" : "FAIL");
+	CHECK(fabs(lb - lf) <= 0.01 * fabs(lf));
+	size_t nt;
+	tl_bert_tensor *ts = tl_bert_train_tensors(f->m, &nt);
+	double worst = 0;
+	const char *wn = "";
+	for (size_t i = 0; i < nt; i++) {
+		const float *gf = f->grad_arena + ts[i].off, *gb = b->grad_arena + ts[i].off;
+		double md = 0, mf = 0;
+		for (size_t j = 0; j < ts[i].n; j++) {
+			md = fabs((double)gb[j] - gf[j]) > md ? fabs((double)gb[j] - gf[j]) : md;
+			mf = fabs(gf[j]) > mf ? fabs(gf[j]) : mf;
+		}
+		double r = mf > 0 ? md / mf : md;
+		if (strstr(ts[i].name, "key.bias")) {
+			/* softmax does not see a key bias: its gradient is 0 up to rounding */
+			if (!(md <= 1e-6 && mf <= 1e-6))
+				printf("bf16 model: %s gradient %.3g, fp32 %.3g, not ~0: FAIL\n", ts[i].name, md, mf);
+			CHECK(md <= 1e-6 && mf <= 1e-6);
+			continue;
+		}
+		if (r > worst)
+			worst = r, wn = ts[i].name;
+	}
+	printf("bf16 model: worst gradient tensor %s, max|bf16 - fp32| / max|fp32| %.4f (bound 0.05): %s\n", wn, worst,
+	       worst <= 0.05 ? "ok" : "FAIL");
+	CHECK(worst <= 0.05);
+	CHECK(worst > 0); /* the bf16 products did run */
+	free(ts);
+	/* an optimizer-like change of the weights, then the next forward */
+	for (size_t i = 0; i < b->m->nparams; i++)
+		b->m->arena[i] *= 1.01f;
+	tl_bert_train_weights_changed(b);
+	tl_bert_train *c = tiny_train(TL_PREC_BF16, b->m->arena);
+	step(b, ids, lens, y, B, T);
+	step(c, ids, lens, y, B, T);
+	int eq = bits_equal(b->grad_arena, c->grad_arena, b->m->nparams, NULL) &&
+		 bits_equal(b->a.logits, c->a.logits, (size_t)B * 3, NULL);
+	printf("bf16 model: after tl_bert_train_weights_changed, the bits of a fresh run: %s\n", eq ? "ok" : "FAIL");
+	CHECK(eq);
+	tl_bert_train_free(f), tl_bert_train_free(b), tl_bert_train_free(c);
+	free(f), free(b), free(c);
+}
+
 int main(void)
 {
 	tl_init("test_lowprec");
@@ -253,5 +471,10 @@ int main(void)
 	t_shape(k, 50, 384, 1152); /* MiniLM's QKV shape, several column blocks */
 	t_shape(k, 13, 1536, 384); /* the FFN output projection's K */
 	t_shape(k, 1, 7, 3);
+	t_train_shape(k, 37, 65, 70);  /* odd K both ways, partial panels and tiles */
+	t_train_shape(k, 96, 384, 1152); /* MiniLM's QKV shape */
+	t_train_shape(k, 25, 1536, 384); /* the FFN output projection */
+	t_train_shape(k, 1, 7, 3);
+	t_train_model();
 	TEST_REPORT("test_lowprec");
 }

@@ -787,6 +787,7 @@ static json_t *run_options(const tl_bert_fit_opts *o, const labelset *ls, const 
 	opt_long(j, "eval-every", o->eval_every);
 	opt_str(j, "metric", o->metric_f1 ? "macro_f1" : "accuracy");
 	opt_long(j, "patience", o->patience);
+	opt_str(j, "precision", tl_precision_name(o->precision));
 	{
 		tl_buf b = {0};
 		for (int c = 0; c < ls->k; c++)
@@ -876,6 +877,8 @@ static int check_resume_options(const json_t *st, const json_t *now, const char 
 	json_object_foreach((json_t *)now, k, v) {
 		json_t *w = json_object_get(was, k);
 		const char *a = json_is_string(w) ? json_string_value(w) : "(not recorded)";
+		if (!w && !strcmp(k, "precision"))
+			a = "fp32"; /* a checkpoint from before --precision */
 		const char *b = json_string_value(v);
 		if (!strcmp(a, b))
 			continue;
@@ -990,6 +993,11 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 	const tl_kernels *k = tl_kernels_select(o.device, err, sizeof err);
 	if (!k)
 		FAIL(TL_EXIT_USAGE, "%s", err);
+	if (o.precision != TL_PREC_FP32 && o.precision != TL_PREC_BF16)
+		FAIL(TL_EXIT_USAGE, "option --precision: %s is not a training precision (fp32, bf16)",
+		     tl_precision_name(o.precision));
+	if (tl_isa_check(err, sizeof err) < 0)
+		FAIL(TL_EXIT_USAGE, "%s", err);
 	if (!o.ckpt_dir) {
 		tl_buf_printf(&ckbuf, "%s.ckpt", o.out);
 		o.ckpt_dir = tl_buf_cstr(&ckbuf);
@@ -1096,6 +1104,7 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 	tl_bert_train_init(&t, m, ls.k, multi, (float)init_std, o.seed);
 	have_t = 1; /* t owns the model now */
 	m = t.m;
+	tl_bert_train_set_precision(&t, o.precision);
 	t.p_hidden = (float)p_hidden;
 	t.p_att = (float)p_att;
 	t.p_cls = (float)p_cls;
@@ -1187,6 +1196,7 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 		ps.best_res.loss = json_number_value(json_object_get(st, "best_loss"));
 		if (tl_ckpt_read_tensor(o.resume, "params", m->arena, m->nparams, err, sizeof err) < 0)
 			FAIL(TL_EXIT_MODEL, "--resume: %s", err);
+		tl_bert_train_weights_changed(&t);
 		opt.m = tl_xcalloc(m->nparams, sizeof(float));
 		if (tl_ckpt_read_tensor(o.resume, "m", opt.m, m->nparams, err, sizeof err) < 0)
 			FAIL(TL_EXIT_MODEL, "--resume: %s", err);
@@ -1302,6 +1312,7 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 			double lr_now = tl_optim_lr(&opt);
 			/* clip, update and zero the gradient for the next step in one go */
 			double gnorm = tl_optim_step_clip_zero(&opt, m->arena, t.grad_arena, o.clip);
+			tl_bert_train_weights_changed(&t); /* bf16: rounded again from the fp32 master weights */
 			loss_sum += step_loss;
 			loss_n++;
 			ep_loss_sum += step_loss;
@@ -1408,6 +1419,8 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 	json_object_set_new(tj, "train_tokens", json_integer((json_int_t)tr.tokens));
 	json_object_set_new(tj, "steps", json_integer(opt.t));
 	json_object_set_new(tj, "stopped_early", json_boolean(stopped_early));
+	/* the products' precision in training; the weights saved are fp32 */
+	json_object_set_new(tj, "precision", json_string(tl_precision_name(o.precision)));
 	json_t *hp = json_pack("{s:f,s:i,s:i,s:i,s:f,s:i,s:f,s:f,s:i,s:f,s:f,s:f,s:f,s:s,s:s}", "lr", o.lr, "batch_size",
 			       (json_int_t)o.batch, "grad_accum", (json_int_t)o.accum, "epochs", (json_int_t)o.epochs,
 			       "weight_decay", o.wd, "warmup_steps", (json_int_t)opt.warmup, "clip", o.clip,

@@ -86,6 +86,11 @@ void tl_bert_train_free(tl_bert_train *t)
 		return;
 	const tl_kernels *k = t->m->k;
 	k->free(t->grad_arena);
+	if (t->pw) {
+		for (int i = 0; i < 4 * t->m->cfg.L; i++)
+			k->matmul_free_prec(t->pw[i]);
+		free(t->pw);
+	}
 	if (t->acts_arena)
 		k->free(t->acts_arena);
 	if (t->ids)
@@ -97,6 +102,74 @@ void tl_bert_train_free(tl_bert_train *t)
 void tl_bert_train_zero_grad(tl_bert_train *t)
 {
 	t->m->k->memset(t->grad_arena, 0, t->m->nparams * sizeof(float));
+}
+
+int tl_bert_train_set_precision(tl_bert_train *t, int prec)
+{
+	if (prec != TL_PREC_FP32 && prec != TL_PREC_BF16)
+		return -1;
+	t->precision = prec;
+	t->pw_stale = 1;
+	return 0;
+}
+
+void tl_bert_train_weights_changed(tl_bert_train *t)
+{
+	t->pw_stale = 1;
+}
+
+/* The weight of linear j (0 qkv, 1 attention output, 2 intermediate, 3
+ * output) of layer l, and its shape. */
+static const float *lin_w(const tl_bert *m, int l, int j, int *IC, int *OC)
+{
+	const tl_bert_params *p = &m->params;
+	size_t C = (size_t)m->cfg.C, I = (size_t)m->cfg.I;
+	switch (j) {
+	case 0: *IC = (int)C, *OC = (int)(3 * C); return p->qkvw + (size_t)l * 3 * C * C;
+	case 1: *IC = (int)C, *OC = (int)C; return p->attprojw + (size_t)l * C * C;
+	case 2: *IC = (int)C, *OC = (int)I; return p->fcw + (size_t)l * I * C;
+	default: *IC = (int)I, *OC = (int)C; return p->fcprojw + (size_t)l * C * I;
+	}
+}
+
+/* bf16: the handles up to date with the fp32 weights. */
+static void pw_sync(tl_bert_train *t)
+{
+	const tl_kernels *k = t->m->k;
+	int L = t->m->cfg.L, IC, OC;
+	if (t->precision != TL_PREC_BF16 || (t->pw && !t->pw_stale))
+		return;
+	if (!t->pw)
+		t->pw = tl_xcalloc((size_t)4 * L, sizeof *t->pw);
+	for (int l = 0; l < L; l++)
+		for (int j = 0; j < 4; j++) {
+			const float *w = lin_w(t->m, l, j, &IC, &OC);
+			if (t->pw[4 * l + j])
+				k->matmul_update_bf16_train(t->pw[4 * l + j], w);
+			else
+				t->pw[4 * l + j] = k->matmul_prepare_bf16_train(w, IC, OC);
+		}
+	t->pw_stale = 0;
+}
+
+/* out = inp W^T + b for linear j of layer l (w: its fp32 weight), at the
+ * run's precision. */
+static void lin_fwd(const tl_bert_train *t, int l, int j, float *out, const float *inp, const float *w,
+		    const float *b, int N, int IC, int OC)
+{
+	if (t->precision == TL_PREC_BF16)
+		t->k->matmul_forward_prec(out, inp, t->pw[4 * l + j], b, N, IC, OC, TL_ACT_NONE);
+	else
+		t->k->matmul_forward(out, inp, w, b, N, IC, OC);
+}
+
+static void lin_bwd(const tl_bert_train *t, int l, int j, float *dinp, float *dw, float *db, const float *dout,
+		    const float *inp, const float *w, int N, int IC, int OC)
+{
+	if (t->precision == TL_PREC_BF16)
+		t->k->matmul_backward_bf16(dinp, dw, db, dout, inp, t->pw[4 * l + j], N, IC, OC);
+	else
+		t->k->matmul_backward(dinp, dw, db, dout, inp, w, N, IC, OC);
 }
 
 static void acts_alloc(tl_bert_train *t, int B, int T)
@@ -159,6 +232,7 @@ const float *tl_bert_train_forward(tl_bert_train *t, const int32_t *ids, const i
 	size_t BT = (size_t)B * T;
 	float ph = train ? t->p_hidden : 0.0f, pa = train ? t->p_att : 0.0f, pc = train ? t->p_cls : 0.0f;
 	acts_alloc(t, B, T);
+	pw_sync(t);
 	t->B = B;
 	t->T = T;
 	t->has_types = type_ids != NULL;
@@ -179,17 +253,17 @@ const float *tl_bert_train_forward(tl_bert_train *t, const int32_t *ids, const i
 		float *res2 = a->res2 + l * BT * C, *ln2 = a->ln2 + l * BT * C;
 		uint64_t site = 8 * (uint64_t)l + 1;
 
-		k->matmul_forward(qkv, x, p->qkvw + lC * 3 * C, p->qkvb + lC * 3, N, C, 3 * C);
+		lin_fwd(t, l, 0, qkv, x, p->qkvw + lC * 3 * C, p->qkvb + lC * 3, N, C, 3 * C);
 		k->attention_forward_train(atty, att, qkv, t->lens, B, T, C, NH, pa, seed,
 					   tl_dropout_stream(step, site));
-		k->matmul_forward(res1, atty, p->attprojw + lC * C, p->attprojb + lC, N, C, C);
+		lin_fwd(t, l, 1, res1, atty, p->attprojw + lC * C, p->attprojb + lC, N, C, C);
 		k->dropout_forward(res1, res1, BT * C, ph, seed, tl_dropout_stream(step, site + 1));
 		k->residual_forward(res1, res1, x, BT * C);
 		k->layernorm_forward(ln1, a->ln1_mean + l * BT, a->ln1_rstd + l * BT, res1, p->ln1w + lC,
 				     p->ln1b + lC, N, C, c->eps);
-		k->matmul_forward(fch, ln1, p->fcw + (size_t)l * I * C, p->fcb + (size_t)l * I, N, C, I);
+		lin_fwd(t, l, 2, fch, ln1, p->fcw + (size_t)l * I * C, p->fcb + (size_t)l * I, N, C, I);
 		k->gelu_forward(fch_gelu, fch, BT * I);
-		k->matmul_forward(res2, fch_gelu, p->fcprojw + lC * I, p->fcprojb + lC, N, I, C);
+		lin_fwd(t, l, 3, res2, fch_gelu, p->fcprojw + lC * I, p->fcprojb + lC, N, I, C);
 		k->dropout_forward(res2, res2, BT * C, ph, seed, tl_dropout_stream(step, site + 2));
 		k->residual_forward(res2, res2, ln1, BT * C);
 		k->layernorm_forward(ln2, a->ln2_mean + l * BT, a->ln2_rstd + l * BT, res2, p->ln2w + lC,
@@ -264,11 +338,11 @@ void tl_bert_train_backward(tl_bert_train *t, int train, uint64_t seed, uint64_t
 		k->copy(a->dA, a->dB, sizeof(float) * BT * C);
 		k->dropout_backward(a->dB, a->dB, BT * C, ph, seed, tl_dropout_stream(step, site + 2));
 		k->memset(a->dI1, 0, sizeof(float) * BT * I);
-		k->matmul_backward(a->dI1, g->fcprojw + lC * I, g->fcprojb + lC, a->dB, fch_gelu, p->fcprojw + lC * I,
+		lin_bwd(t, l, 3, a->dI1, g->fcprojw + lC * I, g->fcprojb + lC, a->dB, fch_gelu, p->fcprojw + lC * I,
 				    N, I, C);
 		k->memset(a->dI2, 0, sizeof(float) * BT * I);
 		k->gelu_backward(a->dI2, fch, a->dI1, BT * I);
-		k->matmul_backward(a->dA, g->fcw + (size_t)l * I * C, g->fcb + (size_t)l * I, a->dI2, ln1,
+		lin_bwd(t, l, 2, a->dA, g->fcw + (size_t)l * I * C, g->fcb + (size_t)l * I, a->dI2, ln1,
 				    p->fcw + (size_t)l * I * C, N, C, I);
 		/* ln1 = LN1(res1) */
 		k->memset(a->dB, 0, sizeof(float) * BT * C);
@@ -278,12 +352,12 @@ void tl_bert_train_backward(tl_bert_train *t, int train, uint64_t seed, uint64_t
 		k->copy(a->dA, a->dB, sizeof(float) * BT * C);
 		k->dropout_backward(a->dB, a->dB, BT * C, ph, seed, tl_dropout_stream(step, site + 1));
 		k->memset(a->dC, 0, sizeof(float) * BT * C);
-		k->matmul_backward(a->dC, g->attprojw + lC * C, g->attprojb + lC, a->dB, atty, p->attprojw + lC * C,
+		lin_bwd(t, l, 1, a->dC, g->attprojw + lC * C, g->attprojb + lC, a->dB, atty, p->attprojw + lC * C,
 				    N, C, C);
 		k->memset(a->dQKV, 0, sizeof(float) * BT * 3 * C);
 		k->attention_backward(a->dQKV, a->dC, qkv, att, t->lens, B, T, C, NH, pa, seed,
 				       tl_dropout_stream(step, site));
-		k->matmul_backward(need_dx ? a->dA : NULL, g->qkvw + lC * 3 * C, g->qkvb + lC * 3, a->dQKV, x,
+		lin_bwd(t, l, 0, need_dx ? a->dA : NULL, g->qkvw + lC * 3 * C, g->qkvb + lC * 3, a->dQKV, x,
 				    p->qkvw + lC * 3 * C, N, C, 3 * C);
 	}
 	if (t->freeze_below >= 0)
