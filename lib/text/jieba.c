@@ -30,7 +30,7 @@
 #define HAN_HI 0x9FD5u
 #define NHAN (HAN_HI - HAN_LO + 1)
 #define MIN_FLOAT (-3.14e100)
-#define JB_VERSION 7
+#define JB_VERSION 8
 #define JB_WORD 0x80000000u
 enum { ST_B, ST_E, ST_M, ST_S };
 static const char *const SRC_NAMES[4] = {"dict.txt", "prob_start.py", "prob_trans.py", "prob_emit.py"};
@@ -47,7 +47,7 @@ typedef struct {
 	int64_t total;
 	uint64_t nnodes;
 	double start[4], trans[16];
-	uint64_t off_ftab, off_emit, off_node, nfreq, off_root;
+	uint64_t off_ftab, off_emit, off_node, nfreq, off_root, off_ncp;
 } jb_hdr;
 
 /* The trie as nodes whose children are contiguous and sorted by code point
@@ -77,6 +77,7 @@ struct tl_jieba {
 	int mapped, from_cache;
 	const jb_hdr *h;
 	const jb_node *node;
+	const uint32_t *ncp;  /* node[i].cp packed, for the searches of long child ranges */
 	const uint32_t *root; /* the root's children by code point < 65536 (0: none) */
 	uint32_t nnodes, nfreq;
 	const int64_t *ftab;
@@ -243,14 +244,20 @@ static inline const jb_node *main_child(const tl_jieba *j, const jb_node *p, uin
 	uint32_t lo = p->first, n = p->nch;
 	if ((uint64_t)lo + n > j->nnodes)
 		return NULL;
-	const jb_node *ch = j->node + lo;
-	while (n > 8) {
-		uint32_t h = n / 2;
-		if (ch[h].cp <= c)
-			ch += h, n -= h;
-		else
-			n = h;
+	if (n > 8) {
+		/* branchless lower bound over the packed code points */
+		const uint32_t *q = j->ncp + lo;
+		while (n > 1) {
+			uint32_t h = n / 2;
+			q = q[h] <= c ? q + h : q;
+			n -= h;
+		}
+		if (*q != c)
+			return NULL;
+		const jb_node *r = j->node + (q - j->ncp);
+		return r->fi < j->nfreq ? r : NULL;
 	}
+	const jb_node *ch = j->node + lo;
 	for (uint32_t i = 0; i < n; i++)
 		if (ch[i].cp == c)
 			return ch[i].fi < j->nfreq ? &ch[i] : NULL;
@@ -1338,6 +1345,7 @@ static void *compile(const char *dir, const struct stat st[4], size_t *size, tl_
 	h.off_emit = off, off = al8(off + 4 * NHAN * 8);
 	h.off_node = off, off = al8(off + n * sizeof(jb_node));
 	h.off_root = off, off = al8(off + 65536 * 4);
+	h.off_ncp = off, off = al8(off + n * 4);
 	h.file_size = off;
 	img = tl_xcalloc(1, off);
 	char *m = img;
@@ -1349,6 +1357,8 @@ static void *compile(const char *dir, const struct stat st[4], size_t *size, tl_
 	memcpy(m + h.off_emit, emit, 4 * NHAN * 8);
 	jb_node *nd = (jb_node *)(m + h.off_node);
 	uint32_t *root = (uint32_t *)(m + h.off_root);
+	uint32_t *ncp = (uint32_t *)(m + h.off_ncp);
+	memcpy(ncp, B.cp, n * 4);
 	for (uint32_t u = 0; u < n; u++) {
 		const int64_t *q = bsearch(&B.freq[u], ft, nf, sizeof *ft, cmp_i64);
 		nd[u] = (jb_node){B.cp[u], B.nch[u] ? B.first[u] : 0, B.nch[u], (uint32_t)(q - ft)};
@@ -1390,9 +1400,9 @@ static int attach(tl_jieba *j, void *base, size_t size, const struct stat st[4])
 	uint64_t nf = h->nfreq;
 	if (!nf || nf > n + 1)
 		return -1;
-	uint64_t offs[4] = {h->off_ftab, h->off_emit, h->off_node, h->off_root};
-	uint64_t lens[4] = {nf * 16, 4 * NHAN * 8, n * sizeof(jb_node), 65536 * 4};
-	for (int i = 0; i < 4; i++)
+	uint64_t offs[5] = {h->off_ftab, h->off_emit, h->off_node, h->off_root, h->off_ncp};
+	uint64_t lens[5] = {nf * 16, 4 * NHAN * 8, n * sizeof(jb_node), 65536 * 4, n * 4};
+	for (int i = 0; i < 5; i++)
 		if (offs[i] % 8 || offs[i] > size || lens[i] > size - offs[i])
 			return -1;
 	char *m = base;
@@ -1404,6 +1414,7 @@ static int attach(tl_jieba *j, void *base, size_t size, const struct stat st[4])
 	j->emit = (const double *)(m + h->off_emit);
 	j->node = (const jb_node *)(m + h->off_node);
 	j->root = (const uint32_t *)(m + h->off_root);
+	j->ncp = (const uint32_t *)(m + h->off_ncp);
 	j->total = h->total;
 	j->logtotal = log((double)h->total);
 	return 0;
