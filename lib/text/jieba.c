@@ -30,7 +30,7 @@
 #define HAN_HI 0x9FD5u
 #define NHAN (HAN_HI - HAN_LO + 1)
 #define MIN_FLOAT (-3.14e100)
-#define JB_VERSION 8
+#define JB_VERSION 9
 #define JB_WORD 0x80000000u
 enum { ST_B, ST_E, ST_M, ST_S };
 static const char *const SRC_NAMES[4] = {"dict.txt", "prob_start.py", "prob_trans.py", "prob_emit.py"};
@@ -99,6 +99,7 @@ struct tl_jieba {
 	size_t *boff;
 	double *rp;
 	size_t *rx;
+	const jb_node **d1, **d2; /* calc_main's one- and two-character nodes */
 	uint8_t *back;
 	size_t cap;
 	size_t *spa, *spb;
@@ -175,6 +176,8 @@ static void grow(tl_jieba *j, size_t n)
 	j->rp = tl_xrealloc(j->rp, (c + 1) * sizeof *j->rp);
 	j->rx = tl_xrealloc(j->rx, (c + 1) * sizeof *j->rx);
 	j->back = tl_xrealloc(j->back, c * 4);
+	j->d1 = tl_xrealloc(j->d1, c * sizeof *j->d1);
+	j->d2 = tl_xrealloc(j->d2, c * sizeof *j->d2);
 	j->cap = c;
 }
 
@@ -238,12 +241,11 @@ static void ov_put(tl_jieba *j, uint32_t u, uint32_t c, uint32_t v)
 	j->hvals[h] = v;
 }
 
-/* the child of node p by c, or NULL; a damaged cache stays in bounds */
+/* the child of node p by c, or NULL (attach checked every node's range and
+ * fi, so that a damaged cache stays in bounds) */
 static inline const jb_node *main_child(const tl_jieba *j, const jb_node *p, uint32_t c)
 {
 	uint32_t lo = p->first, n = p->nch;
-	if ((uint64_t)lo + n > j->nnodes)
-		return NULL;
 	if (n > 8) {
 		/* branchless lower bound over the packed code points */
 		const uint32_t *q = j->ncp + lo;
@@ -254,13 +256,12 @@ static inline const jb_node *main_child(const tl_jieba *j, const jb_node *p, uin
 		}
 		if (*q != c)
 			return NULL;
-		const jb_node *r = j->node + (q - j->ncp);
-		return r->fi < j->nfreq ? r : NULL;
+		return j->node + (q - j->ncp);
 	}
 	const jb_node *ch = j->node + lo;
 	for (uint32_t i = 0; i < n; i++)
 		if (ch[i].cp == c)
-			return ch[i].fi < j->nfreq ? &ch[i] : NULL;
+			return &ch[i];
 	return NULL;
 }
 
@@ -268,7 +269,7 @@ static inline const jb_node *root_child(const tl_jieba *j, uint32_t c)
 {
 	if (c < 65536) {
 		uint32_t r = j->root[c];
-		return r && r < j->nnodes && j->node[r].fi < j->nfreq ? &j->node[r] : NULL;
+		return r ? &j->node[r] : NULL;
 	}
 	return main_child(j, j->node, c);
 }
@@ -381,12 +382,61 @@ static void put_span(tl_jieba *j, sink *k, size_t a, size_t b, int ws)
 #ifndef PF_DIST
 #define PF_DIST 4
 #endif
+/* calc without a user dictionary: first the two-character nodes of every
+ * position (independent lookups whose cache misses overlap), then the
+ * route from right to left walking on from them */
+static void calc_main(tl_jieba *j, size_t a, size_t b)
+{
+	const uint32_t *s = j->cps;
+	const jb_node **d1 = j->d1, **d2 = j->d2;
+	const double *lft = j->lftab;
+	double lt = j->logtotal;
+	for (size_t i = a; i < b; i++) {
+		const jb_node *m = root_child(j, s[i]), *m2 = NULL;
+		if (m && m->nch && i + 1 < b) {
+			m2 = main_child(j, m, s[i + 1]);
+			if (m2)
+				__builtin_prefetch(m2);
+		}
+		d1[i] = m;
+		d2[i] = m2;
+	}
+	for (size_t idx = b; idx-- > a;) {
+		const jb_node *m = d1[idx];
+		double best = 0;
+		size_t bx = SIZE_MAX;
+		if (m) {
+			if (m->fi)
+				best = (lft[m->fi] - lt) + j->rp[idx + 1], bx = idx;
+			m = d2[idx];
+			for (size_t i = idx + 1; m; ) {
+				if (m->fi) {
+					double v = (lft[m->fi] - lt) + j->rp[i + 1];
+					if (bx == SIZE_MAX || v >= best)
+						best = v, bx = i;
+				}
+				if (++i >= b || !m->nch)
+					break;
+				m = main_child(j, m, s[i]);
+			}
+		}
+		if (bx == SIZE_MAX)
+			best = (0.0 - lt) + j->rp[idx + 1], bx = idx;
+		j->rp[idx] = best;
+		j->rx[idx] = bx;
+	}
+}
+
 static void calc(tl_jieba *j, size_t a, size_t b)
 {
 	const uint32_t *s = j->cps;
 	double lt = j->logtotal;
 	j->rp[b] = 0;
 	j->rx[b] = 0;
+	if (!j->nov) {
+		calc_main(j, a, b);
+		return;
+	}
 	for (size_t idx = b; idx-- > a;) {
 		double best = 0;
 		size_t bx = SIZE_MAX;
@@ -1415,6 +1465,18 @@ static int attach(tl_jieba *j, void *base, size_t size, const struct stat st[4])
 	j->node = (const jb_node *)(m + h->off_node);
 	j->root = (const uint32_t *)(m + h->off_root);
 	j->ncp = (const uint32_t *)(m + h->off_ncp);
+	/* every range and index in bounds, the frequencies ascending from 0 */
+	if (j->ftab[0] != 0)
+		return -1;
+	for (uint64_t i = 1; i < nf; i++)
+		if (j->ftab[i] <= j->ftab[i - 1])
+			return -1;
+	for (uint64_t i = 0; i < n; i++)
+		if (j->node[i].fi >= nf || (uint64_t)j->node[i].first + j->node[i].nch > n)
+			return -1;
+	for (uint32_t c = 0; c < 65536; c++)
+		if (j->root[c] >= n)
+			return -1;
 	j->total = h->total;
 	j->logtotal = log((double)h->total);
 	return 0;
@@ -1627,6 +1689,8 @@ void tl_jieba_free(tl_jieba *j)
 	free(j->rp);
 	free(j->rx);
 	free(j->back);
+	free(j->d1);
+	free(j->d2);
 	free(j->spa);
 	free(j->spb);
 	free(j->spws);
