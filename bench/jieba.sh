@@ -7,6 +7,8 @@
 # process (CLOCK_PROCESS_CPUTIME_ID / time.process_time), so that a loaded
 # machine does not skew the ratio; both sides run one thread.
 #   sh bench/jieba.sh [TEXTFILE]   (default: ChnSentiCorp dev+test texts)
+# OLD=path/to/an/older/libtl.a also runs that build (with its own cache
+# directory), alternating with the others, and prints new/old.
 # Needs `make all jieba` and python3 with jieba==0.42.1.
 set -e
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,6 +20,10 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cc -O2 -std=c11 -D_GNU_SOURCE -I"$ROOT/include" -o "$tmp/jieba_cut" "$ROOT/tests/ref/jieba_cut.c" \
 	"$BUILD/libtl.a" $(pkg-config --libs msgpack jansson libutf8proc openblas zlib) -fopenmp -lm
+if [ -n "$OLD" ]; then
+	cc -O2 -std=c11 -D_GNU_SOURCE -I"$ROOT/include" -o "$tmp/jieba_cut_old" "$ROOT/tests/ref/jieba_cut.c" \
+		"$OLD" $(pkg-config --libs msgpack jansson libutf8proc openblas zlib) -fopenmp -lm
+fi
 if [ -n "$1" ]; then
 	cp "$1" "$tmp/text.txt"
 else
@@ -53,14 +59,20 @@ echo "text: $bytes bytes, $(wc -l <"$tmp/text.txt") lines; runs: $RUNS (median);
 # load times: cold (compile / build) in a fresh directory, then warm (cache)
 mkdir -p "$tmp/m/jieba" "$tmp/pycache"
 cp "$ROOT"/models/jieba/dict.txt "$ROOT"/models/jieba/prob_*.py "$tmp/m/jieba/"
+if [ -n "$OLD" ]; then
+	mkdir -p "$tmp/mo/jieba"
+	cp "$tmp"/m/jieba/* "$tmp/mo/jieba/"
+	TL_MODEL_PATH="$tmp/mo" "$tmp/jieba_cut_old" --bench default "$tmp/one.txt" >/dev/null
+fi
 : >"$tmp/one.txt"
 tl_cold=$(TL_MODEL_PATH="$tmp/m" "$tmp/jieba_cut" --bench default "$tmp/one.txt" | field load_ms)
 py_cold=$(python3 "$tmp/py.py" default "$tmp/one.txt" "$tmp/pycache" | field load_ms)
 for m in $MODES; do
-	: >"$tmp/tl.$m"; : >"$tmp/py.$m"
+	: >"$tmp/tl.$m"; : >"$tmp/py.$m"; : >"$tmp/old.$m"
 	i=0
 	while [ $i -lt "$RUNS" ]; do
 		TL_MODEL_PATH="$tmp/m" "$tmp/jieba_cut" --bench "$m" "$tmp/text.txt" >>"$tmp/tl.$m"
+		[ -z "$OLD" ] || TL_MODEL_PATH="$tmp/mo" "$tmp/jieba_cut_old" --bench "$m" "$tmp/text.txt" >>"$tmp/old.$m"
 		python3 "$tmp/py.py" "$m" "$tmp/text.txt" "$tmp/pycache" >>"$tmp/py.$m"
 		i=$((i + 1))
 	done
@@ -69,6 +81,11 @@ for m in $MODES; do
 	pm=$(while read -r l; do echo "$l" | field MBps; done <"$tmp/py.$m" | median)
 	printf '%-8s tl %8.2f MB/s  jieba %6.3f MB/s  ratio %6.1fx  (words: tl %s, jieba %s)\n' \
 		"$m" "$tm" "$pm" "$(echo "$tm $pm" | awk '{print $1/$2}')" "$tw" "$pw"
+	if [ -n "$OLD" ]; then
+		om=$(while read -r l; do echo "$l" | field MBps; done <"$tmp/old.$m" | median)
+		printf '%-8s old tl %6.2f MB/s  new/old %.2fx  (words: old %s)\n' "$m" "$om" \
+			"$(echo "$tm $om" | awk '{print $1/$2}')" "$(field words <"$tmp/old.$m")"
+	fi
 done
 tl_warm=$(while read -r l; do echo "$l" | field load_ms; done <"$tmp/tl.default" | median)
 py_warm=$(while read -r l; do echo "$l" | field load_ms; done <"$tmp/py.default" | median)

@@ -30,7 +30,7 @@
 #define HAN_HI 0x9FD5u
 #define NHAN (HAN_HI - HAN_LO + 1)
 #define MIN_FLOAT (-3.14e100)
-#define JB_VERSION 6
+#define JB_VERSION 9
 #define JB_WORD 0x80000000u
 enum { ST_B, ST_E, ST_M, ST_S };
 static const char *const SRC_NAMES[4] = {"dict.txt", "prob_start.py", "prob_trans.py", "prob_emit.py"};
@@ -47,16 +47,19 @@ typedef struct {
 	int64_t total;
 	uint64_t nnodes;
 	double start[4], trans[16];
-	uint64_t off_freq, off_emit, off_slot, slot_bits, off_root;
+	uint64_t off_ftab, off_emit, off_node, nfreq, off_root, off_ncp;
 } jb_hdr;
 
-/* every edge of the trie in one open-addressing table, with what the DAG
- * needs of the child: one cache line per step. parent == NONE: empty. */
+/* The trie as nodes whose children are contiguous and sorted by code point
+ * (a subtree lies in one range: walks beyond the second character stay in
+ * cache lines already near). A node carries its character, its children
+ * [first, first + nch), and fi, the index of its FREQ among the distinct
+ * frequencies (ftab, ascending, ftab[0] = 0 for a prefix entry; lftab[fi]
+ * = log(ftab[fi])): 16 bytes, four to a cache line. The root's children by
+ * code point < 65536 are also in a direct table (0: none). */
 typedef struct {
-	uint32_t parent, cp, child, flags; /* SL_WORD: FREQ > 0; SL_KIDS: has children */
-	double logf;
-} jb_slot;
-enum { SL_WORD = 1, SL_KIDS = 2 };
+	uint32_t cp, first, nch, fi;
+} jb_node;
 
 
 /* user-dictionary overlay node */
@@ -73,12 +76,12 @@ struct tl_jieba {
 	size_t base_size;
 	int mapped, from_cache;
 	const jb_hdr *h;
-	const jb_slot *slot;
-	const jb_slot *root; /* the root's edges by code point < 65536 (child 0: none) */
-	uint32_t nnodes;
-	uint64_t smask;
-	int sshift;
-	const int64_t *freq;
+	const jb_node *node;
+	const uint32_t *ncp;  /* node[i].cp packed, for the searches of long child ranges */
+	const uint32_t *root; /* the root's children by code point < 65536 (0: none) */
+	uint32_t nnodes, nfreq;
+	const int64_t *ftab;
+	const double *lftab; /* log(ftab[i]) (0 for i = 0) */
 	const double *emit;
 	int64_t total;
 	double logtotal;
@@ -96,6 +99,7 @@ struct tl_jieba {
 	size_t *boff;
 	double *rp;
 	size_t *rx;
+	const jb_node **d1, **d2; /* calc_main's one- and two-character nodes */
 	uint8_t *back;
 	size_t cap;
 	size_t *spa, *spb;
@@ -172,6 +176,8 @@ static void grow(tl_jieba *j, size_t n)
 	j->rp = tl_xrealloc(j->rp, (c + 1) * sizeof *j->rp);
 	j->rx = tl_xrealloc(j->rx, (c + 1) * sizeof *j->rx);
 	j->back = tl_xrealloc(j->back, c * 4);
+	j->d1 = tl_xrealloc(j->d1, c * sizeof *j->d1);
+	j->d2 = tl_xrealloc(j->d2, c * sizeof *j->d2);
 	j->cap = c;
 }
 
@@ -235,48 +241,53 @@ static void ov_put(tl_jieba *j, uint32_t u, uint32_t c, uint32_t v)
 	j->hvals[h] = v;
 }
 
-static inline uint64_t slot_hash(uint32_t u, uint32_t c, int shift)
+/* the child of node p by c, or NULL (attach checked every node's range and
+ * fi, so that a damaged cache stays in bounds) */
+static inline const jb_node *main_child(const tl_jieba *j, const jb_node *p, uint32_t c)
 {
-	return ((((uint64_t)u << 21) ^ c) * 0x9E3779B97F4A7C15ull) >> shift;
-}
-
-static inline const jb_slot *main_edge(const tl_jieba *j, uint32_t u, uint32_t c)
-{
-	if (u == 0 && c < 65536) {
-		const jb_slot *r = &j->root[c];
-		return r->child && r->child < j->nnodes ? r : NULL;
-	}
-	uint64_t h = slot_hash(u, c, j->sshift);
-	for (uint64_t probes = 0; probes <= j->smask; probes++) {
-		const jb_slot *s = &j->slot[h];
-		if (s->parent == u && s->cp == c)
-			return s->child < j->nnodes ? s : NULL; /* a damaged cache stays in bounds */
-		if (s->parent == NONE)
+	uint32_t lo = p->first, n = p->nch;
+	if (n > 8) {
+		/* branchless lower bound over the packed code points */
+		const uint32_t *q = j->ncp + lo;
+		while (n > 1) {
+			uint32_t h = n / 2;
+			q = q[h] <= c ? q + h : q;
+			n -= h;
+		}
+		if (*q != c)
 			return NULL;
-		h = (h + 1) & j->smask;
+		return j->node + (q - j->ncp);
 	}
+	const jb_node *ch = j->node + lo;
+	for (uint32_t i = 0; i < n; i++)
+		if (ch[i].cp == c)
+			return &ch[i];
 	return NULL;
 }
 
-/* A position in the combined dictionary: main node m (with whether it is
- * a word and its log frequency), overlay node u. */
+static inline const jb_node *root_child(const tl_jieba *j, uint32_t c)
+{
+	if (c < 65536) {
+		uint32_t r = j->root[c];
+		return r ? &j->node[r] : NULL;
+	}
+	return main_child(j, j->node, c);
+}
+
+/* A position in the combined dictionary: main node m (NULL: none), overlay
+ * node u. */
 typedef struct {
-	uint32_t m, u, mword;
-	double mlf;
+	const jb_node *m;
+	uint32_t u;
 } cur;
 
 static inline int step(const tl_jieba *j, cur *k, uint32_t c)
 {
-	if (k->m != NONE) {
-		/* a leaf ends the walk without a probe */
-		const jb_slot *s = k->m == 0 || (k->mword & SL_KIDS) ? main_edge(j, k->m, c) : NULL;
-		k->m = s ? s->child : NONE;
-		k->mword = s ? s->flags : 0;
-		k->mlf = s ? s->logf : 0;
-	}
+	if (k->m)
+		k->m = k->m == j->node ? root_child(j, c) : k->m->nch ? main_child(j, k->m, c) : NULL;
 	if (j->nov)
 		k->u = k->u != NONE ? ov_child(j, k->u, c) : NONE;
-	return k->m != NONE || k->u != NONE;
+	return k->m || k->u != NONE;
 }
 
 /* FREQ[word] at k (0 for a prefix entry) */
@@ -284,7 +295,7 @@ static inline int64_t kfreq(const tl_jieba *j, cur k)
 {
 	if (k.u != NONE && j->ov[k.u].isword)
 		return j->ov[k.u].freq;
-	return k.m != NONE ? j->freq[k.m] : 0;
+	return k.m ? j->ftab[k.m->fi] : 0;
 }
 
 /* FREQ[word] > 0 at k, and log(FREQ): the hot path of the DAG */
@@ -294,14 +305,14 @@ static inline int kword(const tl_jieba *j, cur k, double *lf)
 		*lf = j->ov[k.u].logf;
 		return j->ov[k.u].freq != 0;
 	}
-	if (k.m != NONE && (k.mword & SL_WORD)) {
-		*lf = k.mlf;
+	if (k.m && k.m->fi) {
+		*lf = j->lftab[k.m->fi];
 		return 1;
 	}
 	return 0;
 }
 
-static cur root_cur(const tl_jieba *j) { return (cur){0, j->nov ? 0 : NONE, 0, 0}; }
+static cur root_cur(const tl_jieba *j) { return (cur){j->node, j->nov ? 0 : NONE}; }
 
 /* FREQ.get(cps[a..b)) or -1 when absent */
 static int64_t range_freq(const tl_jieba *j, const uint32_t *cps, size_t a, size_t b)
@@ -371,20 +382,69 @@ static void put_span(tl_jieba *j, sink *k, size_t a, size_t b, int ws)
 #ifndef PF_DIST
 #define PF_DIST 4
 #endif
+/* calc without a user dictionary: first the two-character nodes of every
+ * position (independent lookups whose cache misses overlap), then the
+ * route from right to left walking on from them */
+static void calc_main(tl_jieba *j, size_t a, size_t b)
+{
+	const uint32_t *s = j->cps;
+	const jb_node **d1 = j->d1, **d2 = j->d2;
+	const double *lft = j->lftab;
+	double lt = j->logtotal;
+	for (size_t i = a; i < b; i++) {
+		const jb_node *m = root_child(j, s[i]), *m2 = NULL;
+		if (m && m->nch && i + 1 < b) {
+			m2 = main_child(j, m, s[i + 1]);
+			if (m2)
+				__builtin_prefetch(m2);
+		}
+		d1[i] = m;
+		d2[i] = m2;
+	}
+	for (size_t idx = b; idx-- > a;) {
+		const jb_node *m = d1[idx];
+		double best = 0;
+		size_t bx = SIZE_MAX;
+		if (m) {
+			if (m->fi)
+				best = (lft[m->fi] - lt) + j->rp[idx + 1], bx = idx;
+			m = d2[idx];
+			for (size_t i = idx + 1; m; ) {
+				if (m->fi) {
+					double v = (lft[m->fi] - lt) + j->rp[i + 1];
+					if (bx == SIZE_MAX || v >= best)
+						best = v, bx = i;
+				}
+				if (++i >= b || !m->nch)
+					break;
+				m = main_child(j, m, s[i]);
+			}
+		}
+		if (bx == SIZE_MAX)
+			best = (0.0 - lt) + j->rp[idx + 1], bx = idx;
+		j->rp[idx] = best;
+		j->rx[idx] = bx;
+	}
+}
+
 static void calc(tl_jieba *j, size_t a, size_t b)
 {
 	const uint32_t *s = j->cps;
 	double lt = j->logtotal;
 	j->rp[b] = 0;
 	j->rx[b] = 0;
+	if (!j->nov) {
+		calc_main(j, a, b);
+		return;
+	}
 	for (size_t idx = b; idx-- > a;) {
 		double best = 0;
 		size_t bx = SIZE_MAX;
 		/* the second step of the position PF_DIST ahead misses the cache: ask for it now */
 		if (idx >= a + PF_DIST && s[idx - PF_DIST] < 65536) {
-			uint32_t r = j->root[s[idx - PF_DIST]].child;
-			if (r)
-				__builtin_prefetch(&j->slot[slot_hash(r, s[idx - PF_DIST + 1], j->sshift)]);
+			uint32_t r = j->root[s[idx - PF_DIST]];
+			if (r < j->nnodes)
+				__builtin_prefetch(&j->node[r]);
 		}
 		cur k = root_cur(j);
 		for (size_t i = idx; i < b; i++) {
@@ -1267,6 +1327,12 @@ static void build_node(builder *B, uint32_t u, size_t lo, size_t hi, uint32_t de
 	}
 }
 
+static int cmp_i64(const void *x, const void *y)
+{
+	int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+	return a < b ? -1 : a > b;
+}
+
 static size_t al8(size_t x) { return (x + 7) & ~(size_t)7; }
 
 /* Compile the sources in dir into a malloc'd image (cache layout). */
@@ -1314,34 +1380,43 @@ static void *compile(const char *dir, const struct stat st[4], size_t *size, tl_
 	}
 	h.total = total;
 	h.nnodes = n;
+	/* the distinct frequencies, ascending, 0 first */
+	int64_t *ft = tl_xmalloc((n + 1) * sizeof *ft);
+	ft[0] = 0;
+	memcpy(ft + 1, B.freq, n * sizeof *ft);
+	qsort(ft, n + 1, sizeof *ft, cmp_i64);
+	size_t nf = 0;
+	for (size_t i = 0; i <= n; i++)
+		if (!nf || ft[i] != ft[nf - 1])
+			ft[nf++] = ft[i];
+	h.nfreq = nf;
 	size_t off = al8(sizeof h);
-	h.off_freq = off, off = al8(off + n * 8);
+	h.off_ftab = off, off = al8(off + nf * 16);
 	h.off_emit = off, off = al8(off + 4 * NHAN * 8);
-	h.slot_bits = 10;
-	while (((uint64_t)1 << h.slot_bits) < 2 * n)
-		h.slot_bits++;
-	h.off_slot = off, off = al8(off + ((size_t)1 << h.slot_bits) * sizeof(jb_slot));
-	h.off_root = off, off = al8(off + 65536 * sizeof(jb_slot));
+	h.off_node = off, off = al8(off + n * sizeof(jb_node));
+	h.off_root = off, off = al8(off + 65536 * 4);
+	h.off_ncp = off, off = al8(off + n * 4);
 	h.file_size = off;
 	img = tl_xcalloc(1, off);
 	char *m = img;
 	memcpy(m, &h, sizeof h);
-	memcpy(m + h.off_freq, B.freq, n * 8);
+	memcpy(m + h.off_ftab, ft, nf * 8);
+	double *lft = (double *)(m + h.off_ftab + nf * 8);
+	for (size_t i = 1; i < nf; i++)
+		lft[i] = log((double)ft[i]);
 	memcpy(m + h.off_emit, emit, 4 * NHAN * 8);
-	jb_slot *sl = (jb_slot *)(m + h.off_slot);
-	uint64_t smask = ((uint64_t)1 << h.slot_bits) - 1;
-	for (uint64_t i = 0; i <= smask; i++)
-		sl[i].parent = NONE;
-	for (uint32_t u = 0; u < n; u++)
-		for (uint32_t c = B.first[u]; c < B.first[u] + B.nch[u]; c++) {
-			uint64_t hh = slot_hash(u, B.cp[c], 64 - (int)h.slot_bits);
-			while (sl[hh].parent != NONE)
-				hh = (hh + 1) & smask;
-			sl[hh] = (jb_slot){u, B.cp[c], c, (B.freq[c] > 0 ? SL_WORD : 0) | (B.nch[c] ? SL_KIDS : 0),
-					   B.freq[c] > 0 ? log((double)B.freq[c]) : 0.0};
-			if (u == 0 && B.cp[c] < 65536)
-				((jb_slot *)(m + h.off_root))[B.cp[c]] = sl[hh];
-		}
+	jb_node *nd = (jb_node *)(m + h.off_node);
+	uint32_t *root = (uint32_t *)(m + h.off_root);
+	uint32_t *ncp = (uint32_t *)(m + h.off_ncp);
+	memcpy(ncp, B.cp, n * 4);
+	for (uint32_t u = 0; u < n; u++) {
+		const int64_t *q = bsearch(&B.freq[u], ft, nf, sizeof *ft, cmp_i64);
+		nd[u] = (jb_node){B.cp[u], B.nch[u] ? B.first[u] : 0, B.nch[u], (uint32_t)(q - ft)};
+	}
+	for (uint32_t c = B.first[0]; c < B.first[0] + B.nch[0]; c++)
+		if (B.cp[c] < 65536)
+			root[B.cp[c]] = c;
+	free(ft);
 	*size = off;
 out2:
 	free(B.cp);
@@ -1372,23 +1447,36 @@ static int attach(tl_jieba *j, void *base, size_t size, const struct stat st[4])
 	uint64_t n = h->nnodes;
 	if (!n || n >= NONE || h->total <= 0)
 		return -1;
-	if (h->slot_bits < 10 || h->slot_bits > 40 || ((uint64_t)1 << h->slot_bits) < n + 1)
+	uint64_t nf = h->nfreq;
+	if (!nf || nf > n + 1)
 		return -1;
-	uint64_t offs[4] = {h->off_freq, h->off_emit, h->off_slot, h->off_root};
-	uint64_t lens[4] = {n * 8, 4 * NHAN * 8, ((uint64_t)1 << h->slot_bits) * sizeof(jb_slot),
-			    65536 * sizeof(jb_slot)};
-	for (int i = 0; i < 4; i++)
+	uint64_t offs[5] = {h->off_ftab, h->off_emit, h->off_node, h->off_root, h->off_ncp};
+	uint64_t lens[5] = {nf * 16, 4 * NHAN * 8, n * sizeof(jb_node), 65536 * 4, n * 4};
+	for (int i = 0; i < 5; i++)
 		if (offs[i] % 8 || offs[i] > size || lens[i] > size - offs[i])
 			return -1;
 	char *m = base;
 	j->h = h;
 	j->nnodes = (uint32_t)n;
-	j->freq = (const int64_t *)(m + h->off_freq);
+	j->nfreq = (uint32_t)nf;
+	j->ftab = (const int64_t *)(m + h->off_ftab);
+	j->lftab = (const double *)(m + h->off_ftab + nf * 8);
 	j->emit = (const double *)(m + h->off_emit);
-	j->slot = (const jb_slot *)(m + h->off_slot);
-	j->root = (const jb_slot *)(m + h->off_root);
-	j->smask = ((uint64_t)1 << h->slot_bits) - 1;
-	j->sshift = 64 - (int)h->slot_bits;
+	j->node = (const jb_node *)(m + h->off_node);
+	j->root = (const uint32_t *)(m + h->off_root);
+	j->ncp = (const uint32_t *)(m + h->off_ncp);
+	/* every range and index in bounds, the frequencies ascending from 0 */
+	if (j->ftab[0] != 0)
+		return -1;
+	for (uint64_t i = 1; i < nf; i++)
+		if (j->ftab[i] <= j->ftab[i - 1])
+			return -1;
+	for (uint64_t i = 0; i < n; i++)
+		if (j->node[i].fi >= nf || (uint64_t)j->node[i].first + j->node[i].nch > n)
+			return -1;
+	for (uint32_t c = 0; c < 65536; c++)
+		if (j->root[c] >= n)
+			return -1;
 	j->total = h->total;
 	j->logtotal = log((double)h->total);
 	return 0;
@@ -1601,6 +1689,8 @@ void tl_jieba_free(tl_jieba *j)
 	free(j->rp);
 	free(j->rx);
 	free(j->back);
+	free(j->d1);
+	free(j->d2);
 	free(j->spa);
 	free(j->spb);
 	free(j->spws);

@@ -188,6 +188,27 @@ int main(void)
 	j = tl_jieba_open(jd, &e);
 	CHECK(j && tl_jieba_from_cache(j));
 	tl_jieba_free(j);
+	/* a damaged cache (node ranges and indexes out of bounds in the middle
+	 * of the file) is refused and compiled again, with the same words */
+	snprintf(q, sizeof q, "%s/jieba.cache", jd);
+	FILE *cf = fopen(q, "r+b");
+	CHECK(cf != NULL);
+	if (cf) {
+		fseek(cf, 0, SEEK_END);
+		long csz = ftell(cf);
+		fseek(cf, csz / 2, SEEK_SET);
+		for (int i = 0; i < 4096; i++)
+			fputc(0xFF, cf);
+		fclose(cf);
+	}
+	j = tl_jieba_open(jd, &e);
+	CHECK(j && !tl_jieba_from_cache(j));
+	if (j) {
+		tl_jieba_words_clear(&w);
+		tl_jieba_cut(j, "我来到北京清华大学", strlen("我来到北京清华大学"), TL_JIEBA_DEFAULT, &w);
+		CHECK_EQ_INT(w.n, 4);
+	}
+	tl_jieba_free(j);
 	snprintf(q, sizeof q, "%s/dict.txt", jd);
 	write_file(q, "北京 5 ns\n大学 3 n\n北京大学 1 nt\n", strlen("北京 5 ns\n大学 3 n\n北京大学 1 nt\n"));
 	j = tl_jieba_open(jd, &e);
