@@ -37,6 +37,14 @@ typedef struct tl_bert_fit_opts {
 	int optimizer;             /* enum tl_optim_kind (tl/optim.h) */
 	int schedule;              /* enum tl_sched_kind (tl/optim.h) */
 	int metric_f1;             /* best checkpoint and early stopping on macro-F1, not accuracy */
+	/* --task token: token classification (named-entity recognition):
+	 * records with "ids", "word_ids" and "tags" (tl-clean -f conll |
+	 * tl-tokenize); a token's label is its word's tag on the word's first
+	 * sub-token, ignored elsewhere; the label set is the sorted tags; the
+	 * dev metric is the entity micro-F1 (tl/ner.h, IOB2), which decides the
+	 * best checkpoint and early stopping; the model is written as
+	 * BertForTokenClassification. */
+	int token;
 	int quiet, force;
 	/* After a successful run the checkpoint directory (ckpt_dir) is
 	 * removed when this run wrote it or resumed from it, unless
