@@ -27,13 +27,17 @@ static const char usage[] =
 	"Add a prediction to every record: \"pred\" (the label), \"probs\" (label to\n"
 	"probability) and, with --logits, the raw scores. Output order is input order.\n"
 	"Records the model was trained on (its train-keys.bin) get \"seen\": true.\n"
+	"A token-classification model (tl-train --task token) writes per-word tags as\n"
+	"\"pred\" and the entity spans as \"entities\" (records with words, word_ids);\n"
+	"its --logits are those of every id, [ids x labels] row-major.\n"
 	"\n"
 	"  -m, --model DIR     model directory (config.json model_type: bert, tl-linear)\n"
 	"      --logits        also add \"logits\" (float32, in id2label order)\n"
 	"  -k, --top-k K       \"probs\" holds only the K most probable labels (default all)\n"
 	"  -t, --threshold P   single-label: abstain (pred \"\") when the top probability\n"
 	"                      is below P (default 0); multi-label: the labels with\n"
-	"                      probability >= P form pred (default 0.5)\n"
+	"                      probability >= P form pred (default 0.5); token models:\n"
+	"                      a word whose top probability is below P is tagged O\n"
 	"  -b, --batch-size N  records per forward pass (default 32)\n"
 	"  -j, --threads N     threads (default: all cores)\n"
 	"      --label-names SPEC  write label names instead of the model's labels:\n"
@@ -64,6 +68,15 @@ typedef struct {
 	const char *const *names; /* what pred/probs say: the model's labels or --label-names */
 	tl_progress prog; /* records written (tl_progress_init_filter) */
 	uint64_t ndone;
+	/* token models */
+	float *tok;       /* logits of the ids of a batch */
+	float *raw;       /* --logits: one record's */
+	size_t tokcap, *off;
+	int32_t *wids;
+	size_t wcap;
+	const char **tags;
+	size_t tagcap;
+	uint64_t lost_words, lost_recs; /* words without a sub-token (truncated) */
 } ctx;
 
 /* The training keys of the model in dir: NULL when the directory has no
@@ -115,10 +128,200 @@ static const char *const *label_names(tl_label_names *m, const tl_classifier *c,
 	return out;
 }
 
+/* ---- token models: per-word tags and entity spans ---- */
+
+/* tag -> prefix (B, I, E, S or O) and type; a tag without a prefix is
+ * I-TAG (an IO scheme: consecutive words of one type form one entity). */
+static char tag_split(const char *tag, const char **type)
+{
+	if (!strcmp(tag, "O") || !*tag) {
+		*type = "";
+		return 'O';
+	}
+	if (strchr("BIES", tag[0]) && tag[1] == '-') {
+		*type = tag + 2;
+		return tag[0];
+	}
+	*type = tag;
+	return 'I';
+}
+
+/* Pack the entities of tags[0..n) (chunks as seqeval's default mode):
+ * {type, start, end (word indices, end exclusive), text, char_start and
+ * char_end when the record has "offsets"}; text is the record's "text"
+ * between the offsets, else the words joined by spaces. */
+static void pack_entities(msgpack_packer *pk, const tl_record *rec, const char *const *tags, size_t n)
+{
+	size_t cnt = 0, cap = 8, (*sp)[2] = tl_xmalloc(cap * sizeof *sp);
+	const char *pt = "";
+	char pp = 'O';
+	for (size_t i = 0; i <= n; i++) {
+		const char *ty = "";
+		char p = i < n ? tag_split(tags[i], &ty) : 'O';
+		int same = !strcmp(pt, ty);
+		int end = pp == 'E' || pp == 'S' || ((pp == 'B' || pp == 'I') && (p == 'B' || p == 'S' || p == 'O')) ||
+			  (pp != 'O' && !same);
+		int start = p == 'B' || p == 'S' || ((pp == 'E' || pp == 'S' || pp == 'O') && (p == 'E' || p == 'I')) ||
+			    (p != 'O' && !same);
+		if (end && cnt)
+			sp[cnt - 1][1] = i;
+		if (start) {
+			if (cnt == cap)
+				sp = tl_xrealloc(sp, (cap *= 2) * sizeof *sp);
+			sp[cnt][0] = i;
+			sp[cnt++][1] = n;
+		}
+		pp = p, pt = ty;
+	}
+	const msgpack_object *wo = tl_rec_get(rec, "words"), *oo = tl_rec_get(rec, "offsets");
+	size_t tlen = 0;
+	int bad = 0;
+	const char *text = tl_rec_str(rec, "text", &tlen, &bad);
+	int have_off = oo && oo->type == MSGPACK_OBJECT_ARRAY && oo->via.array.size == n;
+	msgpack_pack_array(pk, cnt);
+	for (size_t c = 0; c < cnt; c++) {
+		size_t a = sp[c][0], z = sp[c][1];
+		const char *ty;
+		tag_split(tags[a], &ty);
+		long cs = -1, ce = -1;
+		if (have_off) {
+			const msgpack_object *oa = &oo->via.array.ptr[a], *oz = &oo->via.array.ptr[z - 1];
+			if (oa->type == MSGPACK_OBJECT_ARRAY && oa->via.array.size == 2 &&
+			    oa->via.array.ptr[0].type == MSGPACK_OBJECT_POSITIVE_INTEGER && oz->type == MSGPACK_OBJECT_ARRAY &&
+			    oz->via.array.size == 2 && oz->via.array.ptr[1].type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+				cs = (long)oa->via.array.ptr[0].via.u64;
+				ce = (long)oz->via.array.ptr[1].via.u64;
+			}
+		}
+		msgpack_pack_map(pk, cs >= 0 ? 6 : 4);
+		tl_pack_cstr(pk, "type");
+		tl_pack_cstr(pk, ty);
+		tl_pack_cstr(pk, "start");
+		msgpack_pack_uint64(pk, a);
+		tl_pack_cstr(pk, "end");
+		msgpack_pack_uint64(pk, z);
+		tl_pack_cstr(pk, "text");
+		if (cs >= 0 && text && !bad && (size_t)ce <= tlen && cs <= ce) {
+			tl_pack_str(pk, text + cs, (size_t)(ce - cs));
+		} else {
+			tl_buf t = {0};
+			for (size_t w = a; w < z; w++) {
+				const msgpack_object *x = &wo->via.array.ptr[w];
+				if (w > a)
+					tl_buf_addc(&t, ' ');
+				if (x->type == MSGPACK_OBJECT_STR)
+					tl_buf_add(&t, x->via.str.ptr, x->via.str.size);
+			}
+			tl_pack_str(pk, t.data ? t.data : "", t.len);
+			tl_buf_free(&t);
+		}
+		if (cs >= 0) {
+			tl_pack_cstr(pk, "char_start");
+			msgpack_pack_uint64(pk, (uint64_t)cs);
+			tl_pack_cstr(pk, "char_end");
+			msgpack_pack_uint64(pk, (uint64_t)ce);
+		}
+	}
+	free(sp);
+}
+
+/* A token model: "pred" = the tag of each word (its first sub-token's most
+ * probable label; "O" below --threshold or without a sub-token) and
+ * "entities". */
+static void flush_tokens(ctx *x, tl_rec_batch *b)
+{
+	tl_classifier *c = x->c;
+	int K = c->nlabels;
+	tl_classifier_err e;
+	x->off = tl_xrealloc(x->off, (b->n + 1) * sizeof *x->off);
+	/* the records' own checks first: the model's errors name ids */
+	for (size_t i = 0; i < b->n; i++) {
+		const tl_record *r = &b->recs[i];
+		const msgpack_object *wo = tl_rec_get(r, "words");
+		if (!wo || wo->type != MSGPACK_OBJECT_ARRAY)
+			tl_die_rec(TL_EXIT_DATA, r->no, "%s (a token model tags words: tl-clean -f conll | tl-tokenize)",
+				   wo ? "\"words\" is not an array" : "no \"words\"");
+		if (wo->via.array.size == 0)
+			tl_die_rec(TL_EXIT_DATA, r->no, "empty sentence (no words)");
+		const msgpack_object *to = tl_rec_get(r, "tags");
+		if (to && to->type == MSGPACK_OBJECT_ARRAY && to->via.array.size != wo->via.array.size)
+			tl_die_rec(TL_EXIT_DATA, r->no, "%u tags for %u words (\"tags\" and \"words\" must have the same length)",
+				   to->via.array.size, wo->via.array.size);
+	}
+	if (tl_classifier_predict_tokens(c, b->recs, b->n, &x->tok, &x->tokcap, x->off, &e) < 0) {
+		if (e.index < b->n)
+			tl_die_rec(e.code ? e.code : TL_EXIT_FAIL, b->recs[e.index].no, "%s", e.msg);
+		tl_die(e.code ? e.code : TL_EXIT_FAIL, "%s", e.msg);
+	}
+	for (size_t i = 0; i < b->n; i++) {
+		const tl_record *r = &b->recs[i];
+		size_t nw = tl_rec_get(r, "words")->via.array.size, nid = x->off[i + 1] - x->off[i];
+		long wn = tl_rec_i32s(r, "word_ids", &x->wids, &x->wcap);
+		if (wn == -1)
+			tl_die_rec(TL_EXIT_DATA, r->no, "no \"word_ids\" (tokenize the words: tl-tokenize)");
+		if (wn < 0 || (size_t)wn != nid)
+			tl_die_rec(TL_EXIT_DATA, r->no, "\"word_ids\" malformed or not as long as \"ids\" (%zu ids)", nid);
+		if (x->logits) {
+			x->raw = tl_xrealloc(x->raw, (nid * (size_t)K + 1) * sizeof *x->raw);
+			memcpy(x->raw, x->tok + x->off[i] * (size_t)K, nid * (size_t)K * sizeof *x->raw);
+		}
+		if (nw > x->tagcap) {
+			x->tagcap = nw * 2;
+			x->tags = tl_xrealloc(x->tags, x->tagcap * sizeof *x->tags);
+		}
+		for (size_t w = 0; w < nw; w++)
+			x->tags[w] = NULL;
+		for (size_t t = 0; t < nid; t++) {
+			int32_t w = x->wids[t];
+			if (w < -1 || w >= (int32_t)nw)
+				tl_die_rec(TL_EXIT_DATA, r->no, "word_ids[%zu] = %d outside -1..%zu (%zu words)", t, w, nw - 1, nw);
+			if (w < 0 || (t > 0 && x->wids[t - 1] == w))
+				continue;
+			float *z = x->tok + (x->off[i] + t) * (size_t)K;
+			tl_classifier_probs(c, z, 1);
+			int best = 0;
+			for (int k = 1; k < K; k++)
+				if (z[k] > z[best])
+					best = k;
+			x->tags[w] = z[best] >= x->threshold ? x->names[best] : "O";
+		}
+		size_t lost = 0;
+		for (size_t w = 0; w < nw; w++)
+			if (!x->tags[w]) {
+				x->tags[w] = "O";
+				lost++;
+			}
+		x->lost_words += lost;
+		x->lost_recs += lost > 0;
+		tl_writer_start(x->w, r->map);
+		msgpack_packer *pk = tl_writer_key(x->w, "pred");
+		msgpack_pack_array(pk, nw);
+		for (size_t w = 0; w < nw; w++)
+			tl_pack_cstr(pk, x->tags[w]);
+		pack_entities(tl_writer_key(x->w, "entities"), r, x->tags, nw);
+		if (x->logits) /* [ids, labels] row-major, raw scores */
+			tl_pack_f32_bin(tl_writer_key(x->w, "logits"), x->raw, nid * (size_t)K);
+		if (tl_rec_get(r, "probs"))
+			tl_writer_drop(x->w, "probs");
+		if (x->keys && tl_keyset_covers(x->keys, r))
+			msgpack_pack_true(tl_writer_key(x->w, "seen"));
+		else if (tl_rec_get(r, "seen"))
+			tl_writer_drop(x->w, "seen");
+		tl_writer_end(x->w);
+	}
+	x->ndone += b->n;
+	tl_progress_update(&x->prog, x->ndone, NULL, 0);
+	tl_rec_batch_clear(b);
+}
+
 static void flush(ctx *x, tl_rec_batch *b)
 {
 	if (!b->n)
 		return;
+	if (x->c->token) {
+		flush_tokens(x, b);
+		return;
+	}
 	tl_classifier *c = x->c;
 	int K = c->nlabels;
 	tl_classifier_err e;
@@ -242,6 +445,9 @@ int main(int argc, char **argv)
 	x.logits = logits;
 	x.topk = topk;
 	x.threshold = threshold >= 0 ? threshold : x.c->multi_label ? 0.5 : 0;
+	if (x.c->token && topk)
+		tl_die(TL_EXIT_USAGE, "%s: a token-classification model writes per-word \"pred\" and \"entities\": --top-k "
+				      "is for sequence models", dir);
 	size_t window = (size_t)batch * 32, K = (size_t)x.c->nlabels;
 	x.scores = tl_xmalloc(window * K * sizeof(float));
 	x.probs = tl_xmalloc(window * K * sizeof(float));
@@ -308,6 +514,15 @@ int main(int argc, char **argv)
 	if (tl_writer_free(x.w) != 0)
 		tl_die(TL_EXIT_IO, "write error:");
 	tl_progress_finish(&x.prog, NULL);
+	if (x.lost_words)
+		tl_warn("%llu words of %llu records had no sub-token left (the sentence was truncated at tokenization): "
+			"predicted O",
+			(unsigned long long)x.lost_words, (unsigned long long)x.lost_recs);
+	free(x.tok);
+	free(x.raw);
+	free(x.off);
+	free(x.wids);
+	free(x.tags);
 	tl_rec_batch_free(&b);
 	tl_classifier_free(x.c);
 	tl_keyset_free(x.keys);

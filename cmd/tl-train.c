@@ -90,6 +90,9 @@ static const char bert_usage[] =
 	"      --dev FILE          dev stream, evaluated every epoch (or --eval-every);\n"
 	"                          refused when it leaks training data\n"
 	"      --drop-leaked       leave such dev records out instead\n"
+	"      --task NAME         sequence (default): one label per record; token:\n"
+	"                          a tag per word (NER: records with word_ids and tags,\n"
+	"                          tl-clean -f conll | tl-tokenize; dev metric entity F1)\n"
 	"      --labels FILE       label set, one per line (default: from the data)\n"
 	"      --epochs N          3\n"
 	"      --batch-size N      32 (per micro-batch)\n"
@@ -706,7 +709,7 @@ enum {
 	/* bert */
 	O_PRETRAINED, O_TRAIN, O_LABELS, O_BATCHSIZE, O_ACCUM, O_OPTIM, O_MOMENTUM, O_WD, O_SCHED, O_WR, O_WS,
 	O_STEPSIZE, O_GAMMA, O_CLIP, O_MAXLEN, O_DROPOUT, O_LS, O_CW, O_FREEZE, O_LLD, O_EVAL, O_METRIC, O_PATIENCE,
-	O_MAXSTEPS, O_WINDOW, O_CKE, O_CKD, O_RESUME, O_PE, O_KEEPCK, O_ALLOWCH, O_PRECISION
+	O_MAXSTEPS, O_WINDOW, O_CKE, O_CKD, O_RESUME, O_PE, O_KEEPCK, O_ALLOWCH, O_PRECISION, O_TASK
 };
 
 /* One table for every kind; kinds[i] says which kinds opts[i] is for. */
@@ -746,6 +749,7 @@ static const struct option opts[] = {
 	{"checkpoint-dir", required_argument, 0, O_CKD}, {"resume", required_argument, 0, O_RESUME},
 	{"progress-every", required_argument, 0, O_PE}, {"keep-checkpoint", no_argument, 0, O_KEEPCK},
 	{"allow-change", required_argument, 0, O_ALLOWCH}, {"precision", required_argument, 0, O_PRECISION},
+	{"task", required_argument, 0, O_TASK},
 	{0, 0, 0, 0}};
 
 /* The kinds an option code applies to. */
@@ -915,6 +919,14 @@ static void bert_option(tl_bert_fit_opts *o, int c, const char *arg)
 			o->metric_f1 = 1;
 		else
 			tl_die(TL_EXIT_USAGE, "option --metric: unknown '%s' (accuracy, macro_f1)", arg);
+		break;
+	case O_TASK:
+		if (!strcmp(arg, "sequence"))
+			o->token = 0;
+		else if (!strcmp(arg, "token"))
+			o->token = 1;
+		else
+			tl_die(TL_EXIT_USAGE, "option --task: unknown '%s' (sequence, token)", arg);
 		break;
 	case O_PATIENCE: o->patience = tl_parse_long("--patience", arg, 0, 1L << 40); break;
 	case O_MAXSTEPS: o->max_steps = tl_parse_long("--max-steps", arg, 0, 1L << 40); break;

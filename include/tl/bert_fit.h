@@ -42,6 +42,14 @@ typedef struct tl_bert_fit_opts {
 	 * fp32 master weights; tl/bert_train.h); another is a usage error. The
 	 * checkpoint records it and a resume with another is refused. */
 	int precision;
+	/* --task token: token classification (named-entity recognition):
+	 * records with "ids", "word_ids" and "tags" (tl-clean -f conll |
+	 * tl-tokenize); a token's label is its word's tag on the word's first
+	 * sub-token, ignored elsewhere; the label set is the sorted tags; the
+	 * dev metric is the entity micro-F1 (tl/ner.h, IOB2), which decides the
+	 * best checkpoint and early stopping; the model is written as
+	 * BertForTokenClassification. */
+	int token;
 	int quiet, force;
 	/* After a successful run the checkpoint directory (ckpt_dir) is
 	 * removed when this run wrote it or resumed from it, unless

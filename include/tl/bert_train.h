@@ -36,6 +36,7 @@ typedef struct {
 	float *qkv, *att, *atty, *res1, *ln1, *ln1_mean, *ln1_rstd;
 	float *fch, *fch_gelu, *res2, *ln2, *ln2_mean, *ln2_rstd;
 	float *pooled, *pooled_d, *logits;
+	float *hid_d; /* token head: dropout(last hidden) [B*T, C] */
 	/* backward scratch */
 	float *dA, *dB, *dC, *dI1, *dI2, *dQKV, *dpooled, *dlogits;
 } tl_bert_train_acts;
@@ -52,6 +53,11 @@ typedef struct {
 	size_t in_cap;
 	int B, T, has_types;
 	int multi_label;
+	/* 1: token classification (BertForTokenClassification): logits
+	 * [B*T, NL] = dropout(h) Wc^T + bc over every position of the last
+	 * hidden state; the pooler is kept in the arena but not used (no
+	 * gradient). Set after tl_bert_train_init, before the first forward. */
+	int token;
 	float p_hidden, p_att, p_cls; /* dropout rates (0 at evaluation) */
 	int freeze_below;           /* -1: train all; 0: embeddings frozen; n: embeddings and layers < n frozen; L+1: all but the head */
 	/* Precision of the encoder's linear products (tl_bert_train_set_precision):
@@ -86,6 +92,16 @@ const float *tl_bert_train_forward(tl_bert_train *t, const int32_t *ids, const i
  * for tl_bert_train_backward and returns the mean loss. */
 double tl_bert_train_loss(tl_bert_train *t, const int32_t *y, const float *ym, const float *w, const float *sw,
 			  float ls, float scale);
+
+/* Token classification (t->token): loss of the last forward over the
+ * positions whose label y[B*T] (padded layout, row b*T+t) is not
+ * TL_IGNORE_LABEL (-100, as torch's ignore_index): softmax cross-entropy
+ * (class weights w[NL] or NULL, label smoothing ls), the mean over those
+ * positions as torch.nn.CrossEntropyLoss(ignore_index=-100). Writes the
+ * logits gradient (times scale) and returns the mean loss (0 when every
+ * position is ignored). */
+#define TL_IGNORE_LABEL (-100)
+double tl_bert_train_token_loss(tl_bert_train *t, const int32_t *y, const float *w, float ls, float scale);
 
 /* Backward of the last forward from the logits gradient of
  * tl_bert_train_loss: ACCUMULATES into t->grads (zero them with

@@ -57,10 +57,19 @@ struct tl_classifier {
 	int nlabels;
 	char **labels;      /* nlabels NUL-terminated names, id order; owned (free()d by tl_classifier_free) */
 	int multi_label;    /* config problem_type "multi_label_classification": sigmoid, else softmax */
+	int token;          /* a token classifier (architectures BertForTokenClassification): a label per
+			     * id through tl_classifier_predict_tokens; tl_classifier_predict refuses it */
 	size_t batch_size;  /* a good batch size for predict (caller may use any) */
 	const char *kind;   /* "bert", "tl-linear": static string */
 	char vocab_sha256[65]; /* sha256 of the directory's vocab.txt, "" when none */
 	void *impl;         /* backend state, owned, freed by ops->free */
+	/* Token classification (c->token; NULL for other models): score every
+	 * id of n records. off[0..n] (caller's, n + 1 entries) receives the
+	 * first row of each record (off[n]: the total); the rows are
+	 * (*logits)[row * nlabels + j], *logits (malloc'd, *cap floats) grown
+	 * as needed and kept by the caller. Returns 0 or -1 with *e filled. */
+	int (*predict_tokens)(tl_classifier *c, const tl_record *recs, size_t n, float **logits, size_t *cap,
+			      size_t *off, tl_classifier_err *e);
 };
 
 /* A loader: dir is the model directory, config its parsed config.json (a
@@ -85,6 +94,11 @@ void tl_classifier_free(tl_classifier *c);
 /* Score n records; see tl_classifier_ops.predict. */
 int tl_classifier_predict(tl_classifier *c, const tl_record *recs, size_t n, float *logits,
 			  tl_classifier_err *e);
+
+/* Score the ids of n records with a token classifier; see
+ * tl_classifier_ops.predict_tokens. -1 (TL_EXIT_MODEL) for other models. */
+int tl_classifier_predict_tokens(tl_classifier *c, const tl_record *recs, size_t n, float **logits, size_t *cap,
+				 size_t *off, tl_classifier_err *e);
 
 /* logits -> probabilities, in place over n rows of c->nlabels: softmax per
  * row, or an elementwise sigmoid when c->multi_label. */

@@ -81,6 +81,33 @@ void tl_classifier_free(tl_classifier *c)
 	free(c);
 }
 
+int tl_classifier_predict_tokens(tl_classifier *c, const tl_record *recs, size_t n, float **logits, size_t *cap,
+				 size_t *off, tl_classifier_err *e)
+{
+	e->code = 0;
+	e->index = (size_t)-1;
+	e->msg[0] = 0;
+	off[0] = 0;
+	if (!c->token || !c->predict_tokens) {
+		seterr(e, TL_EXIT_MODEL, "not a token-classification model");
+		return -1;
+	}
+	if (n == 0)
+		return 0;
+	if (c->predict_tokens(c, recs, n, logits, cap, off, e) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		for (size_t r = off[i] * (size_t)c->nlabels; r < off[i + 1] * (size_t)c->nlabels; r++)
+			if (!isfinite((*logits)[r])) {
+				e->code = TL_EXIT_DATA;
+				e->index = i;
+				snprintf(e->msg, sizeof e->msg, "the model's score for token %zu is %s", r / (size_t)c->nlabels - off[i],
+					 isnan((*logits)[r]) ? "NaN" : "infinite");
+				return -1;
+			}
+	return 0;
+}
+
 int tl_classifier_predict(tl_classifier *c, const tl_record *recs, size_t n, float *logits,
 			  tl_classifier_err *e)
 {
@@ -89,6 +116,10 @@ int tl_classifier_predict(tl_classifier *c, const tl_record *recs, size_t n, flo
 	e->msg[0] = 0;
 	if (n == 0)
 		return 0;
+	if (c->token) {
+		seterr(e, TL_EXIT_MODEL, "a token-classification model scores words, not records");
+		return -1;
+	}
 	if (c->ops->predict(c, recs, n, logits, e) < 0)
 		return -1;
 	/* a NaN or infinite score (non-finite features, an overflow) would

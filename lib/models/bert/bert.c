@@ -400,6 +400,13 @@ static int load_weights(tl_bert *m, const shards *sh, float *host, char *err, si
 	return 0;
 }
 
+/* config.json architectures[0] is BertForTokenClassification */
+static int is_token_model(const json_t *cfg)
+{
+	const char *a = json_string_value(json_array_get(json_object_get(cfg, "architectures"), 0));
+	return a && !strcmp(a, "BertForTokenClassification");
+}
+
 static tl_bert *load(const char *dir, const json_t *cfg, const tl_kernels *k, int nlabels, char *err, size_t errsz)
 {
 	tl_bert *m = tl_xcalloc(1, sizeof *m);
@@ -418,7 +425,8 @@ static tl_bert *load(const char *dir, const json_t *cfg, const tl_kernels *k, in
 	const tl_st_tensor *head = find(&sh, "classifier.weight", &f);
 	if (!nlabels && head && head->ndim == 2 && head->shape[0] > 0 && head->shape[0] < 1000000)
 		m->cfg.nlabels = nlabels = (int)head->shape[0]; /* a classification checkpoint */
-	m->has_pooler = find(&sh, "pooler.dense.weight", &f) != NULL || nlabels > 0;
+	/* a token classifier (BertForTokenClassification) has no pooler */
+	m->has_pooler = find(&sh, "pooler.dense.weight", &f) != NULL || (nlabels > 0 && !is_token_model(cfg));
 	tl_bert_params_layout(&m->cfg, m->has_pooler, m->param_sizes);
 	if (load_weights(m, &sh, NULL, err, errsz) < 0) /* every shape, before allocating */
 		goto bad;
@@ -867,9 +875,12 @@ typedef struct {
 	tl_bert_seq *seqs;
 	int32_t *buf;
 	size_t cap, bufcap;
+	float *tok;      /* token head: logits of a batch [B*T, NL], backend memory */
+	size_t tokcap;
 } bert_cls;
 
-static int bert_predict(tl_classifier *c, const tl_record *recs, size_t n, float *logits, tl_classifier_err *e)
+/* Decode the ids (and type_ids) of n records into b->seqs. */
+static int decode(tl_classifier *c, const tl_record *recs, size_t n, tl_classifier_err *e)
 {
 	bert_cls *b = c->impl;
 	if (n > b->cap) {
@@ -927,10 +938,77 @@ static int bert_predict(tl_classifier *c, const tl_record *recs, size_t n, float
 		}
 	}
 	free(offs);
-	if (rc)
-		return rc;
+	return rc;
+}
+
+static int bert_predict(tl_classifier *c, const tl_record *recs, size_t n, float *logits, tl_classifier_err *e)
+{
+	bert_cls *b = c->impl;
+	if (decode(c, recs, n, e) < 0)
+		return -1;
 	tl_bert_encode_opts o = {.what = TL_BERT_LOGITS, .batch_size = (int)c->batch_size};
 	tl_bert_encode(b->m, b->seqs, n, &o, logits);
+	return 0;
+}
+
+/* Token classification (BertForTokenClassification): logits of every id,
+ * classifier(h) over the last hidden state of each position; batches of
+ * length-sorted records, the results in record order. */
+static int bert_predict_tokens(tl_classifier *c, const tl_record *recs, size_t n, float **logits, size_t *cap,
+			       size_t *off, tl_classifier_err *e)
+{
+	bert_cls *b = c->impl;
+	if (decode(c, recs, n, e) < 0)
+		return -1;
+	tl_bert *m = b->m;
+	int K = m->cfg.nlabels, C = m->cfg.C;
+	off[0] = 0;
+	for (size_t i = 0; i < n; i++)
+		off[i + 1] = off[i] + (size_t)b->seqs[i].len;
+	if (off[n] * (size_t)K > *cap) {
+		*cap = off[n] * (size_t)K;
+		*logits = tl_xrealloc(*logits, *cap * sizeof **logits);
+	}
+	size_t *order = tl_xmalloc((n + 1) * sizeof *order);
+	for (size_t i = 0; i < n; i++)
+		order[i] = i;
+	qsort_r(order, n, sizeof *order, cmp_len, (void *)b->seqs);
+	int bs = c->batch_size > 0 ? (int)c->batch_size : 32;
+	int maxT = b->seqs[order[n - 1]].len;
+	int32_t *ids = tl_xmalloc((size_t)bs * maxT * sizeof *ids), *types = tl_xmalloc((size_t)bs * maxT * sizeof *types);
+	int32_t *lens = tl_xmalloc((size_t)bs * sizeof *lens);
+	float *host = tl_xmalloc((size_t)bs * maxT * K * sizeof *host);
+	for (size_t s = 0; s < n; s += (size_t)bs) {
+		int B = (int)(n - s < (size_t)bs ? n - s : (size_t)bs), T = b->seqs[order[s + (size_t)B - 1]].len, any = 0;
+		for (int i = 0; i < B; i++) {
+			const tl_bert_seq *q = &b->seqs[order[s + (size_t)i]];
+			lens[i] = q->len;
+			for (int t = 0; t < T; t++) {
+				ids[(size_t)i * T + t] = t < q->len ? q->ids[t] : m->cfg.pad_id;
+				types[(size_t)i * T + t] = t < q->len && q->type_ids ? q->type_ids[t] : 0;
+			}
+			any |= q->type_ids != NULL;
+		}
+		forward(m, ids, any ? types : NULL, lens, B, T, -1, 0);
+		size_t rows = (size_t)B * T;
+		if (rows * K > b->tokcap) {
+			if (b->tok)
+				m->k->free(b->tok);
+			b->tokcap = rows * K;
+			b->tok = m->k->alloc(b->tokcap * sizeof(float));
+		}
+		m->k->matmul_forward(b->tok, m->out, m->params.clsw, m->params.clsb, (int)rows, C, K);
+		m->k->to_host(host, b->tok, rows * K * sizeof(float));
+		for (int i = 0; i < B; i++) {
+			size_t r = order[s + (size_t)i];
+			memcpy(*logits + off[r] * K, host + (size_t)i * T * K, (size_t)lens[i] * K * sizeof(float));
+		}
+	}
+	free(ids);
+	free(types);
+	free(lens);
+	free(host);
+	free(order);
 	return 0;
 }
 
@@ -939,6 +1017,8 @@ static void bert_free(tl_classifier *c)
 	bert_cls *b = c->impl;
 	if (!b)
 		return;
+	if (b->tok)
+		b->m->k->free(b->tok);
 	tl_bert_free(b->m);
 	free(b->seqs);
 	free(b->buf);
@@ -995,6 +1075,11 @@ tl_classifier *tl_bert_classifier_load_device(const char *dir, const void *confi
 		return NULL;
 	}
 	c->impl = b;
+	c->token = is_token_model(config);
+	if (c->token) {
+		c->multi_label = 0;
+		c->predict_tokens = bert_predict_tokens;
+	}
 	memcpy(c->vocab_sha256, b->m->vocab_sha256, sizeof c->vocab_sha256);
 	return c;
 }

@@ -19,6 +19,7 @@
 #include "tl/leak.h"
 #include "tl/metrics.h"
 #include "tl/model.h"
+#include "tl/ner.h"
 #include "tl/optim.h"
 #include "tl/progress.h"
 #include "tl/safetensors_save.h"
@@ -52,11 +53,18 @@ typedef struct {
 	size_t nlab, caplab;
 	int multi;        /* labels were arrays */
 	uint64_t tokens;
+	/* --task token: word index of every id (-1 special), aligned with ids;
+	 * lab[loff[i] .. + nl[i]) are record i's word tags; ty the token
+	 * labels (TL_IGNORE_LABEL but on a word's first sub-token) */
+	int token;
+	int32_t *wids, *ty;
+	size_t nwords;
 } dataset;
 
 static void ds_free(dataset *d)
 {
 	free(d->off), free(d->len), free(d->ids), free(d->types), free(d->y), free(d->ym), free(d->sw);
+	free(d->wids), free(d->ty);
 	free(d->loff), free(d->nl);
 	for (size_t i = 0; i < d->nlab; i++)
 		free(d->lab[i]);
@@ -103,8 +111,8 @@ static int ds_read(dataset *d, const char *path, const char *what, int max_len, 
 	if (!r)
 		return tl_seterr(e, TL_EXIT_IO, "cannot open %s: %s", path ? path : "standard input", strerror(errno));
 	tl_record rec;
-	int32_t *buf = NULL, *tbuf = NULL;
-	size_t cap = 0, tcap = 0, capn = 0;
+	int32_t *buf = NULL, *tbuf = NULL, *wbuf = NULL;
+	size_t cap = 0, tcap = 0, capn = 0, wcap = 0;
 	int first = 1;
 	char err[512];
 	int rc = -1, got;
@@ -143,10 +151,39 @@ static int ds_read(dataset *d, const char *path, const char *what, int max_len, 
 					   type_vocab - 1);
 		}
 		/* labels */
-		const msgpack_object *lo = tl_rec_get(&rec, "label");
+		const msgpack_object *lo = d->token ? NULL : tl_rec_get(&rec, "label");
 		int nl = 0;
 		size_t loff = d->nlab;
-		if (lo && lo->type == MSGPACK_OBJECT_STR) {
+		if (d->token) {
+			/* word tags and the word index of every id */
+			const msgpack_object *to = tl_rec_get(&rec, "tags"), *wo = tl_rec_get(&rec, "words");
+			long wn = tl_rec_i32s(&rec, "word_ids", &wbuf, &wcap);
+			if (wn == -1)
+				FAIL_REC(rec.no, "%s: no \"word_ids\" (--task token needs records with \"words\" and \"tags\" tokenized by tl-tokenize: tl-clean -f conll | tl-tokenize)", what);
+			if (wn < 0 || wn != n)
+				FAIL_REC(rec.no, "%s: \"word_ids\" malformed or not as long as \"ids\" (%ld ids)", what, n);
+			if (!to)
+				FAIL_REC(rec.no, "%s: no \"tags\" (--task token trains on word tags: tl-clean -f conll)", what);
+			if (to->type != MSGPACK_OBJECT_ARRAY)
+				FAIL_REC(rec.no, "%s: \"tags\" is a %s, not an array of strings", what, tl_msgpack_type_name(to->type));
+			uint32_t nw = to->via.array.size;
+			if (nw == 0)
+				FAIL_REC(rec.no, "%s: empty sentence (no words, no tags)", what);
+			if (wo && (wo->type != MSGPACK_OBJECT_ARRAY || wo->via.array.size != nw))
+				FAIL_REC(rec.no, "%s: %u tags for %u words (\"tags\" and \"words\" must have the same length)",
+					 what, nw, wo->type == MSGPACK_OBJECT_ARRAY ? wo->via.array.size : 0);
+			for (uint32_t i = 0; i < nw; i++) {
+				const msgpack_object *x = &to->via.array.ptr[i];
+				if (x->type != MSGPACK_OBJECT_STR || x->via.str.size == 0)
+					FAIL_REC(rec.no, "%s: tags[%u] is not a non-empty string", what, i);
+				ds_add_label(d, x->via.str.ptr, x->via.str.size);
+			}
+			nl = (int)nw;
+			for (long i = 0; i < n; i++)
+				if (wbuf[i] < -1 || wbuf[i] >= (int32_t)nw)
+					FAIL_REC(rec.no, "%s: word_ids[%ld] = %d outside -1..%u (%u words)", what, i, wbuf[i],
+						 nw - 1, nw);
+		} else if (lo && lo->type == MSGPACK_OBJECT_STR) {
 			ds_add_label(d, lo->via.str.ptr, lo->via.str.size);
 			nl = 1;
 		} else if (lo && lo->type == MSGPACK_OBJECT_ARRAY) {
@@ -197,12 +234,16 @@ static int ds_read(dataset *d, const char *path, const char *what, int max_len, 
 			buf[max_len - 1] = buf[n - 1];
 			if (tn >= 0)
 				tbuf[max_len - 1] = tbuf[n - 1];
+			if (d->token)
+				wbuf[max_len - 1] = -1;
 			len = max_len;
 		}
 		if (d->nids + (size_t)len > d->capids) {
 			size_t old = d->capids;
 			d->capids = (d->nids + (size_t)len) * 2 + 4096;
 			d->ids = tl_xrealloc(d->ids, d->capids * sizeof *d->ids);
+			if (d->token)
+				d->wids = tl_xrealloc(d->wids, d->capids * sizeof *d->wids);
 			if (d->types) {
 				d->types = tl_xrealloc(d->types, d->capids * sizeof *d->types);
 				memset(d->types + old, 0, (d->capids - old) * sizeof *d->types);
@@ -212,6 +253,10 @@ static int ds_read(dataset *d, const char *path, const char *what, int max_len, 
 			d->types = tl_xcalloc(d->capids, sizeof *d->types);
 		}
 		memcpy(d->ids + d->nids, buf, (size_t)len * sizeof *buf);
+		if (d->token) {
+			memcpy(d->wids + d->nids, wbuf, (size_t)len * sizeof *wbuf);
+			d->nwords += (size_t)nl;
+		}
 		if (d->types) {
 			if (tn >= 0)
 				memcpy(d->types + d->nids, tbuf, (size_t)len * sizeof *tbuf);
@@ -238,6 +283,7 @@ out:
 	tl_reader_close(r);
 	free(buf);
 	free(tbuf);
+	free(wbuf);
 	return rc;
 }
 
@@ -313,6 +359,26 @@ static int labels_from_file(labelset *ls, const char *path, tl_err *e)
 /* Map the label strings of d to ids; what names the stream in messages. */
 static int ds_map_labels(dataset *d, const labelset *ls, int multi, const char *what, tl_err *e)
 {
+	if (d->token) {
+		d->ty = tl_xmalloc((d->nids + 1) * sizeof *d->ty);
+		for (size_t i = 0; i < d->n; i++) {
+			const int32_t *w = d->wids + d->off[i];
+			int32_t *y = d->ty + d->off[i];
+			for (int j = 0; j < d->len[i]; j++) {
+				y[j] = TL_IGNORE_LABEL;
+				if (w[j] < 0 || (j > 0 && w[j - 1] == w[j]))
+					continue;
+				const char *s = d->lab[d->loff[i] + (size_t)w[j]];
+				int id = label_find(ls, s);
+				if (id < 0)
+					return tl_seterr(e, TL_EXIT_DATA,
+							 "%s: record %zu: unknown tag '%s' (not in the training tag set)", what,
+							 i + 1, s);
+				y[j] = id;
+			}
+		}
+		return 0;
+	}
 	if (multi)
 		d->ym = tl_xcalloc(d->n * (size_t)ls->k + 1, 1);
 	else
@@ -408,7 +474,7 @@ static void plan_epoch(epoch_plan *p, const dataset *d, long batch, long window,
 }
 
 typedef struct {
-	int32_t *ids, *types, *lens, *y;
+	int32_t *ids, *types, *lens, *y, *ty;
 	float *ym, *sw;
 	size_t cap, capb;
 	int B, T;
@@ -423,6 +489,7 @@ static void make_batch(batch_t *b, const dataset *d, const size_t *idx, size_t n
 		b->cap = n * (size_t)T * 2;
 		b->ids = tl_xrealloc(b->ids, b->cap * sizeof *b->ids);
 		b->types = tl_xrealloc(b->types, b->cap * sizeof *b->types);
+		b->ty = tl_xrealloc(b->ty, b->cap * sizeof *b->ty);
 	}
 	if (n * (size_t)(K + 1) > b->capb) {
 		b->capb = n * (size_t)(K + 1);
@@ -439,6 +506,11 @@ static void make_batch(batch_t *b, const dataset *d, const size_t *idx, size_t n
 		memcpy(b->ids + i * (size_t)T, d->ids + d->off[r], (size_t)len * sizeof(int32_t));
 		if (d->types)
 			memcpy(b->types + i * (size_t)T, d->types + d->off[r], (size_t)len * sizeof(int32_t));
+		if (d->ty) {
+			memcpy(b->ty + i * (size_t)T, d->ty + d->off[r], (size_t)len * sizeof(int32_t));
+			for (int j = len; j < T; j++)
+				b->ty[i * (size_t)T + (size_t)j] = TL_IGNORE_LABEL;
+		}
 		b->lens[i] = len;
 		b->sw[i] = d->sw ? d->sw[r] : 1.0f;
 		if (d->y)
@@ -453,7 +525,7 @@ static void make_batch(batch_t *b, const dataset *d, const size_t *idx, size_t n
 
 static void batch_free(batch_t *b)
 {
-	free(b->ids), free(b->types), free(b->lens), free(b->y), free(b->ym), free(b->sw);
+	free(b->ids), free(b->types), free(b->lens), free(b->y), free(b->ym), free(b->sw), free(b->ty);
 }
 
 /* ---------------- evaluation ---------------- */
@@ -521,6 +593,81 @@ static evalres evaluate(tl_bert_train *t, const dataset *d, int K, int multi)
 	return r;
 }
 
+/* Token classification: the dev loss (mean over labelled tokens), word
+ * accuracy (acc) and entity micro-F1 (f1, tl/ner.h IOB2) of the word tags
+ * predicted on each word's first sub-token; a word left without a
+ * sub-token (truncated) is predicted "O". */
+static int evaluate_token(tl_bert_train *t, const dataset *d, const labelset *ls, evalres *r, tl_err *e)
+{
+	size_t n = d->n, bs = 64;
+	int K = ls->k;
+	size_t *idx = tl_xmalloc((n + 1) * sizeof *idx);
+	for (size_t i = 0; i < n; i++)
+		idx[i] = i;
+	sort_ds = d;
+	qsort(idx, n, sizeof *idx, cmp_len_idx);
+	tl_ner_eval *ne = tl_ner_eval_new(TL_NER_IOB2);
+	const char **pred = NULL;
+	size_t pcap = 0, words = 0, right = 0;
+	double loss = 0, lab = 0;
+	int rc = 0;
+	batch_t b = {0};
+	float *host = NULL;
+	size_t hcap = 0;
+	for (size_t i = 0; i < n && !rc; i += bs) {
+		size_t m = n - i < bs ? n - i : bs;
+		make_batch(&b, d, idx + i, m, K);
+		const float *lg = tl_bert_train_forward(t, b.ids, d->types ? b.types : NULL, b.lens, b.B, b.T, 0, 0, 0);
+		size_t nl = 0, rows = (size_t)b.B * b.T;
+		for (size_t j = 0; j < rows; j++)
+			nl += b.ty[j] != TL_IGNORE_LABEL;
+		loss += tl_bert_train_token_loss(t, b.ty, NULL, 0, 1) * (double)nl;
+		lab += (double)nl;
+		if (rows * K > hcap) {
+			hcap = rows * K;
+			host = tl_xrealloc(host, hcap * sizeof *host);
+		}
+		t->k->to_host(host, lg, rows * K * sizeof(float));
+		for (size_t j = 0; j < m && !rc; j++) {
+			size_t rr = idx[i + j];
+			int nw = d->nl[rr];
+			if ((size_t)nw > pcap) {
+				pcap = (size_t)nw * 2;
+				pred = tl_xrealloc(pred, pcap * sizeof *pred);
+			}
+			for (int w = 0; w < nw; w++)
+				pred[w] = "O";
+			const int32_t *wi = d->wids + d->off[rr];
+			for (int p = 0; p < d->len[rr]; p++) {
+				if (wi[p] < 0 || (p > 0 && wi[p - 1] == wi[p]))
+					continue;
+				const float *z = host + ((size_t)j * b.T + (size_t)p) * K;
+				int best = 0;
+				for (int k = 1; k < K; k++)
+					if (z[k] > z[best])
+						best = k;
+				pred[wi[p]] = ls->name[best];
+			}
+			const char *const *gold = (const char *const *)d->lab + d->loff[rr];
+			for (int w = 0; w < nw; w++)
+				right += !strcmp(gold[w], pred[w]);
+			words += (size_t)nw;
+			char err[256];
+			if (tl_ner_eval_add(ne, gold, pred, (size_t)nw, err, sizeof err) < 0)
+				rc = tl_seterr(e, TL_EXIT_DATA, "dev record %zu: %s", rr + 1, err);
+		}
+	}
+	r->loss = lab > 0 ? loss / lab : 0;
+	r->acc = words ? (double)right / (double)words : 0;
+	r->f1 = tl_ner_eval_micro_f1(ne);
+	tl_ner_eval_free(ne);
+	batch_free(&b);
+	free(host);
+	free(pred);
+	free(idx);
+	return rc;
+}
+
 /* ---------------- saving ---------------- */
 
 static int copy_file(const char *src, const char *dst)
@@ -548,7 +695,7 @@ static int write_json(const char *path, json_t *j)
 
 /* Write the model directory into tmp (files only; the caller publishes). */
 static int save_model(const char *tmp, const tl_bert *m, const float *weights, const char *src_dir,
-		      const labelset *ls, int multi, json_t *tljson, long max_len, const tl_keyset *keys)
+		      const labelset *ls, int multi, int token, json_t *tljson, long max_len, const tl_keyset *keys)
 {
 	char err[512];
 	tl_buf p = {0};
@@ -557,11 +704,15 @@ static int save_model(const char *tmp, const tl_bert *m, const float *weights, c
 	json_t *cfg = tl_model_read_config(src_dir, err, sizeof err);
 	if (!cfg)
 		cfg = json_object();
-	json_object_set_new(cfg, "architectures", json_pack("[s]", "BertForSequenceClassification"));
+	json_object_set_new(cfg, "architectures",
+			    json_pack("[s]", token ? "BertForTokenClassification" : "BertForSequenceClassification"));
 	tl_model_set_labels(cfg, ls->name, ls->k);
 	json_object_set_new(cfg, "num_labels", json_integer(ls->k));
-	json_object_set_new(cfg, "problem_type",
-			    json_string(multi ? "multi_label_classification" : "single_label_classification"));
+	if (token)
+		json_object_del(cfg, "problem_type");
+	else
+		json_object_set_new(cfg, "problem_type",
+				    json_string(multi ? "multi_label_classification" : "single_label_classification"));
 	json_object_set_new(cfg, "model_type", json_string("bert"));
 	tl_buf_printf(&p, "%s/config.json", tmp);
 	if (write_json(tl_buf_cstr(&p), cfg) != 0)
@@ -571,7 +722,8 @@ static int save_model(const char *tmp, const tl_bert *m, const float *weights, c
 	tl_bert_tensor *ts = tl_bert_train_tensors(m, &nt);
 	tl_st_saver *s = tl_st_saver_init();
 	for (size_t i = 0; i < nt; i++)
-		tl_st_saver_add(s, ts[i].name, "F32", ts[i].shape, ts[i].ndim, weights + ts[i].off, ts[i].n * sizeof(float));
+		if (!token || strncmp(ts[i].name, "bert.pooler.", 12)) /* BertForTokenClassification has no pooler */
+			tl_st_saver_add(s, ts[i].name, "F32", ts[i].shape, ts[i].ndim, weights + ts[i].off, ts[i].n * sizeof(float));
 	tl_st_saver_meta(s, "format", "pt");
 	p.len = 0;
 	tl_buf_printf(&p, "%s/model.safetensors", tmp);
@@ -731,6 +883,8 @@ static void ds_sha(const dataset *d, char out[65])
 	for (size_t i = 0; i < d->n; i++) {
 		tl_buf_add(&h, &d->len[i], sizeof(int));
 		tl_buf_add(&h, d->ids + d->off[i], (size_t)d->len[i] * sizeof(int32_t));
+		if (d->wids)
+			tl_buf_add(&h, d->wids + d->off[i], (size_t)d->len[i] * sizeof(int32_t));
 		for (int j = 0; j < d->nl[i]; j++) {
 			tl_buf_adds(&h, d->lab[d->loff[i] + (size_t)j]);
 			tl_buf_addc(&h, 0);
@@ -785,7 +939,9 @@ static json_t *run_options(const tl_bert_fit_opts *o, const labelset *ls, const 
 	opt_long(j, "bucket-window", o->window);
 	opt_long(j, "max-steps", o->max_steps);
 	opt_long(j, "eval-every", o->eval_every);
-	opt_str(j, "metric", o->metric_f1 ? "macro_f1" : "accuracy");
+	opt_str(j, "metric", o->token ? "entity_f1" : o->metric_f1 ? "macro_f1" : "accuracy");
+	if (o->token)
+		opt_str(j, "task", "token");
 	opt_long(j, "patience", o->patience);
 	opt_str(j, "precision", tl_precision_name(o->precision));
 	{
@@ -927,15 +1083,22 @@ static int class_weights(float *cw, const char *spec, const dataset *tr, const l
 	if (!strcmp(spec, "auto")) {
 		/* sklearn "balanced": n / (k * count_c) */
 		double *cnt = tl_xcalloc((size_t)ls->k, sizeof *cnt);
-		for (size_t i = 0; i < tr->n; i++)
+		size_t nrec = tr->n;
+		if (tr->ty) { /* --task token: over the labelled tokens */
+			nrec = 0;
+			for (size_t i = 0; i < tr->nids; i++)
+				if (tr->ty[i] != TL_IGNORE_LABEL)
+					cnt[tr->ty[i]] += 1, nrec++;
+		}
+		for (size_t i = 0; i < tr->n && !tr->ty; i++)
 			if (multi) {
 				for (int c = 0; c < ls->k; c++)
 					cnt[c] += tr->ym[i * (size_t)ls->k + (size_t)c];
 			} else
 				cnt[tr->y[i]] += 1;
 		for (int c = 0; c < ls->k; c++)
-			cw[c] = multi ? (float)(cnt[c] > 0 ? ((double)tr->n - cnt[c]) / cnt[c] : 1.0)
-				      : (float)(cnt[c] > 0 ? (double)tr->n / ((double)ls->k * cnt[c]) : 1.0);
+			cw[c] = multi ? (float)(cnt[c] > 0 ? ((double)nrec - cnt[c]) / cnt[c] : 1.0)
+				      : (float)(cnt[c] > 0 ? (double)nrec / ((double)ls->k * cnt[c]) : 1.0);
 		free(cnt);
 		return 0;
 	}
@@ -1037,6 +1200,7 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 	const char *trname = o.train ? o.train : "standard input";
 	if (!o.no_leak_check)
 		lk = tl_leak_new();
+	tr.token = dv.token = o.token;
 	if (ds_read(&tr, o.train, trname, (int)o.max_len, m->vocab_sha256, mdir, m->cfg.vocab_size, m->cfg.type_vocab,
 		    1, lk, NULL, e) < 0)
 		goto out;
@@ -1048,6 +1212,8 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 	} else
 		labels_from_data(&ls, &tr);
 	int multi = tr.multi;
+	if (o.token)
+		o.metric_f1 = 1; /* the entity micro-F1 */
 	if (ls.k == 0)
 		FAIL(TL_EXIT_DATA, "no labels in the training data");
 	if (ls.k == 1 && !multi)
@@ -1105,6 +1271,7 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 	have_t = 1; /* t owns the model now */
 	m = t.m;
 	tl_bert_train_set_precision(&t, o.precision);
+	t.token = o.token;
 	t.p_hidden = (float)p_hidden;
 	t.p_att = (float)p_att;
 	t.p_cls = (float)p_cls;
@@ -1147,7 +1314,8 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 		tl_bert_tensor *ts = tl_bert_train_tensors(m, &nt);
 		for (size_t i = 0; i < nt; i++) {
 			int layer = ts[i].layer; /* -1 emb, 0..L-1, L head */
-			int frozen = layer < L && layer < t.freeze_below;
+			int frozen = (layer < L && layer < t.freeze_below) ||
+				     (o.token && !strncmp(ts[i].name, "bert.pooler.", 12)); /* unused by the token head */
 			int depth = layer + 1; /* emb 0, layers 1..L, head L+1 */
 			float scale = (float)pow(o.lld, (double)(L + 1 - depth));
 			tl_optim_add(&opt, ts[i].off, ts[i].n, scale, !ts[i].no_decay, frozen);
@@ -1292,8 +1460,9 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 				int has_sw = 0;
 				for (int i = 0; i < b.B; i++)
 					has_sw |= b.sw[i] != 1.0f;
-				double l = tl_bert_train_loss(&t, b.y, b.ym, cw_ptr, has_sw ? b.sw : NULL, (float)o.ls,
-							      1.0f / (float)o.accum);
+				double l = o.token ? tl_bert_train_token_loss(&t, b.ty, cw_ptr, (float)o.ls, 1.0f / (float)o.accum)
+						   : tl_bert_train_loss(&t, b.y, b.ym, cw_ptr, has_sw ? b.sw : NULL, (float)o.ls,
+								      1.0f / (float)o.accum);
 				if (!isfinite(l)) {
 					/* parameters are still those of the last good step */
 					tl_progress_finish(&prog, NULL);
@@ -1340,7 +1509,12 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 			int do_eval = o.dev && ((o.eval_every > 0 && opt.t % o.eval_every == 0) ||
 						(o.eval_every <= 0 && end_epoch) || stop);
 			if (do_eval) {
-				evalres r = evaluate(&t, &dv, ls.k, multi);
+				evalres r;
+				if (o.token) {
+					if (evaluate_token(&t, &dv, &ls, &r, e) < 0)
+						goto out;
+				} else
+					r = evaluate(&t, &dv, ls.k, multi);
 				double metric = o.metric_f1 ? r.f1 : r.acc;
 				int better = metric > ps.best;
 				if (better) {
@@ -1355,14 +1529,16 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 				} else
 					ps.bad_evals++;
 				snprintf(js, sizeof js,
-					 "\"event\":\"eval\",\"epoch\":%ld,\"step\":%ld,\"dev_loss\":%.6f,\"accuracy\":%.6f,\"macro_f1\":%.6f,\"best\":%s",
+					 o.token ? "\"event\":\"eval\",\"epoch\":%ld,\"step\":%ld,\"dev_loss\":%.6f,\"word_accuracy\":%.6f,\"entity_f1\":%.6f,\"best\":%s"
+						 : "\"event\":\"eval\",\"epoch\":%ld,\"step\":%ld,\"dev_loss\":%.6f,\"accuracy\":%.6f,\"macro_f1\":%.6f,\"best\":%s",
 					 ps.epoch + 1, opt.t, r.loss, r.acc, r.f1, better ? "true" : "false");
 				tl_progress_log(&prog, js);
 				if (!o.quiet) {
 					if (prog.tty && prog.printed)
 						fputc('\n', stderr);
-					fprintf(stderr, "tl-train: dev at step %ld (epoch %ld): accuracy %.4f, macro-F1 %.4f, loss %.4f%s\n",
-						opt.t, ps.epoch + 1, r.acc, r.f1, r.loss, better ? " (best)" : "");
+					fprintf(stderr, "tl-train: dev at step %ld (epoch %ld): %s %.4f, %s %.4f, loss %.4f%s\n",
+						opt.t, ps.epoch + 1, o.token ? "word accuracy" : "accuracy", r.acc,
+						o.token ? "entity F1" : "macro-F1", r.f1, r.loss, better ? " (best)" : "");
 				}
 				if (o.patience > 0 && ps.bad_evals >= o.patience) {
 					stop = 1;
@@ -1408,6 +1584,7 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 	json_object_set_new(tj, "tool", json_string("tl-train"));
 	json_object_set_new(tj, "version", json_string(TL_VERSION));
 	json_object_set_new(tj, "model", json_string("bert"));
+	json_object_set_new(tj, "task", json_string(o.token ? "token" : "sequence"));
 	json_object_set_new(tj, "pretrained", json_string(mdir));
 	json_t *av = json_array();
 	for (int i = 1; i < o.argc; i++)
@@ -1453,7 +1630,11 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 		json_object_set_new(mt, "train_seconds", json_real(train_secs));
 		json_object_set_new(tj, "metrics", mt);
 	}
-	if (o.dev)
+	if (o.dev && o.token)
+		json_object_set_new(tj, "dev", json_pack("{s:f,s:f,s:f,s:i,s:i}", "word_accuracy", ps.best_res.acc,
+							 "entity_f1", ps.best_res.f1, "loss", ps.best_res.loss, "step",
+							 (json_int_t)ps.best_step, "records", (json_int_t)dv.n));
+	else if (o.dev)
 		json_object_set_new(tj, "dev", json_pack("{s:f,s:f,s:f,s:i,s:i}", "accuracy", ps.best_res.acc, "macro_f1",
 							 ps.best_res.f1, "loss", ps.best_res.loss, "step",
 							 (json_int_t)ps.best_step, "records", (json_int_t)dv.n));
@@ -1461,7 +1642,7 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 		FAIL(TL_EXIT_IO, "cannot create a temporary directory next to %s: %s", o.out, strerror(errno));
 	if (lk)
 		json_object_set_new(tj, "train_keys", tl_train_keys_json(tl_leak_train_keys(lk)));
-	if (save_model(tmp, m, final_w, mdir, &ls, multi, tj, o.max_len, lk ? tl_leak_train_keys(lk) : NULL) != 0) {
+	if (save_model(tmp, m, final_w, mdir, &ls, multi, o.token, tj, o.max_len, lk ? tl_leak_train_keys(lk) : NULL) != 0) {
 		int en = errno;
 		tl_fs_rmtree(tmp);
 		FAIL(TL_EXIT_IO, "cannot save the model to %s: %s", o.out, strerror(en));
@@ -1491,7 +1672,10 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 		tl_buf_free(&sp);
 	}
 	if (!o.quiet) {
-		if (o.dev)
+		if (o.dev && o.token)
+			fprintf(stderr, "tl-train: wrote %s (best dev entity F1 %.4f at step %ld; word accuracy %.4f)\n", o.out,
+				ps.best, ps.best_step, ps.best_res.acc);
+		else if (o.dev)
 			fprintf(stderr, "tl-train: wrote %s (best dev %s %.4f at step %ld; accuracy %.4f, macro-F1 %.4f)\n", o.out,
 				o.metric_f1 ? "macro-F1" : "accuracy", ps.best, ps.best_step, ps.best_res.acc, ps.best_res.f1);
 		else

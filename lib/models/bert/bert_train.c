@@ -10,7 +10,9 @@
  *   pooled = tanh(x[CLS] Wp^T); logits = dropout(pooled) Wc^T
  * and the backward is the same list reversed. Dropout masks come from the
  * counter-based generator of tl/dropout.h: stream (step, site) with
- * site 0 = embeddings, 8l+1.. = layer l, 8L+1 = classifier. */
+ * site 0 = embeddings, 8l+1.. = layer l, 8L+1 = classifier.
+ * Token classification (t->token, BertForTokenClassification): no pooler;
+ * logits[b*T+t] = dropout(x[b,t]) Wc^T + bc, the dropout on site 8L+1. */
 #include "tl/bert_train.h"
 #include "tl/rng.h"
 #include "tl/util.h"
@@ -177,6 +179,7 @@ static void acts_alloc(tl_bert_train *t, int B, int T)
 	const tl_bert_config *c = &t->m->cfg;
 	size_t BT = (size_t)B * T, C = (size_t)c->C, I = (size_t)c->I, L = (size_t)c->L;
 	size_t NL = (size_t)(c->nlabels ? c->nlabels : 1), B_ = (size_t)B;
+	size_t R = t->token ? BT : B_; /* rows of the logits */
 	tl_bert_train_acts *a = &t->a;
 	struct {
 		float **p;
@@ -188,10 +191,10 @@ static void acts_alloc(tl_bert_train *t, int B, int T)
 		{&a->ln1_mean, L * BT},    {&a->ln1_rstd, L * BT},     {&a->fch, L * BT * I},
 		{&a->fch_gelu, L * BT * I}, {&a->res2, L * BT * C},    {&a->ln2, L * BT * C},
 		{&a->ln2_mean, L * BT},    {&a->ln2_rstd, L * BT},     {&a->pooled, B_ * C},
-		{&a->pooled_d, B_ * C},    {&a->logits, B_ * NL},      {&a->dA, BT * C},
+		{&a->pooled_d, B_ * C},    {&a->logits, R * NL},      {&a->dA, BT * C},
 		{&a->dB, BT * C},          {&a->dC, BT * C},           {&a->dI1, BT * I},
 		{&a->dI2, BT * I},         {&a->dQKV, BT * 3 * C},     {&a->dpooled, 4 * B_ * C},
-		{&a->dlogits, B_ * NL},
+		{&a->dlogits, R * NL},      {&a->hid_d, t->token ? BT * C : 0},
 	};
 	size_t nb = sizeof bufs / sizeof *bufs, n = 0;
 	for (size_t i = 0; i < nb; i++)
@@ -270,6 +273,12 @@ const float *tl_bert_train_forward(tl_bert_train *t, const int32_t *ids, const i
 				     p->ln2b + lC, N, C, c->eps);
 		x = ln2;
 	}
+	if (t->token) {
+		/* BertForTokenClassification: classifier(dropout(h)) at every position */
+		k->dropout_forward(a->hid_d, x, BT * C, pc, seed, tl_dropout_stream(step, 8 * (uint64_t)L + 1));
+		k->matmul_forward(a->logits, a->hid_d, p->clsw, p->clsb, N, C, c->nlabels);
+		return a->logits;
+	}
 	k->pooler_forward(a->pooled, x, p->poolw, p->poolb, B, T, C, C);
 	k->dropout_forward(a->pooled_d, a->pooled, (size_t)B * C, pc, seed,
 			    tl_dropout_stream(step, 8 * (uint64_t)L + 1));
@@ -284,6 +293,29 @@ double tl_bert_train_loss(tl_bert_train *t, const int32_t *y, const float *ym, c
 	if (t->multi_label)
 		return t->m->k->sigmoid_bce(t->a.dlogits, t->a.logits, ym, w, ls, scale, B, K);
 	return t->m->k->softmax_xent(t->a.dlogits, t->a.logits, y, w, sw, ls, scale, B, K);
+}
+
+double tl_bert_train_token_loss(tl_bert_train *t, const int32_t *y, const float *w, float ls, float scale)
+{
+	size_t N = (size_t)t->B * t->T;
+	int K = t->m->cfg.nlabels;
+	int32_t *yy = tl_xmalloc((N + 1) * sizeof *yy);
+	float *sw = tl_xmalloc((N + 1) * sizeof *sw);
+	size_t used = 0;
+	for (size_t i = 0; i < N; i++) {
+		int keep = y[i] != TL_IGNORE_LABEL;
+		yy[i] = keep ? y[i] : 0;
+		sw[i] = keep ? 1.0f : 0.0f;
+		used += (size_t)keep;
+	}
+	double l = 0;
+	if (used)
+		l = t->m->k->softmax_xent(t->a.dlogits, t->a.logits, yy, w, sw, ls, scale, (int)N, K);
+	else
+		t->m->k->memset(t->a.dlogits, 0, N * (size_t)K * sizeof(float));
+	free(yy);
+	free(sw);
+	return l;
 }
 
 /* ---------------- backward ---------------- */
@@ -302,6 +334,16 @@ void tl_bert_train_backward(tl_bert_train *t, int train, uint64_t seed, uint64_t
 	float *dpd = a->dpooled, *dpre = dpd + (size_t)B * C, *cls = dpre + (size_t)B * C,
 	      *dcls = cls + (size_t)B * C;
 
+	if (t->token) {
+		/* token head: d hidden = dropout'(dlogits Wc) */
+		k->memset(a->dA, 0, sizeof(float) * BT * C);
+		int enc = t->freeze_below < L;
+		k->matmul_backward(enc ? a->dA : NULL, g->clsw, g->clsb, a->dlogits, a->hid_d, p->clsw, N, C, NL);
+		if (!enc)
+			return;
+		k->dropout_backward(a->dA, a->dA, BT * C, pc, seed, tl_dropout_stream(step, 8 * (uint64_t)L + 1));
+		goto layers;
+	}
 	/* classifier and its dropout */
 	k->memset(dpd, 0, sizeof(float) * (size_t)B * C * 4);
 	k->matmul_backward(dpd, g->clsw, g->clsb, a->dlogits, a->pooled_d, p->clsw, B, C, NL);
@@ -319,6 +361,7 @@ void tl_bert_train_backward(tl_bert_train *t, int train, uint64_t seed, uint64_t
 	for (int b = 0; b < B; b++)
 		k->copy(a->dA + (size_t)b * T * C, dcls + (size_t)b * C, sizeof(float) * C);
 
+layers:;
 	int lo = t->freeze_below > 0 ? t->freeze_below : 0;
 	for (int l = L - 1; l >= lo; l--) {
 		size_t lC = (size_t)l * C;

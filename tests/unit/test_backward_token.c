@@ -1,0 +1,207 @@
+/* test_backward_token.c - the token-classification head (issue 22) against
+ * PyTorch's BertForTokenClassification.
+ *
+ * Fixture tests/ref/tiny_token_grads.safetensors from
+ * tests/ref/gen_token_grads.py: the tiny random BERT of tests/ref/tiny_bert
+ * loaded as BertForTokenClassification (same weights, no pooler), one
+ * padded batch with per-token labels (-100 ignored: [CLS], [SEP], padding,
+ * non-first sub-tokens, one sentence with no labelled token), dropout off.
+ * Checked: the logits of every real position (|c - t| <= 1e-5), the loss
+ * (1e-5), the gradient of every parameter tensor with the bounds of
+ * test_backward.c (max_i |c_i - t_i| / max_i |t_i| <= 1e-3; attention key
+ * biases, exactly zero in theory, below 1e-5 of the largest gradient), the
+ * pooler gets no gradient at all; then central finite differences of the
+ * C loss (|num - ana| <= 2e-3 + 2e-2 |ana|, as test_backward.c) and the
+ * all-ignored batch (loss 0, gradient 0). */
+#include "testhelp.h"
+
+#include "tl/bert_train.h"
+#include "tl/cli.h"
+#include "tl/safetensors.h"
+#include "tl/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static tl_st_file F;
+
+static const tl_st_tensor *need(const char *name)
+{
+	const tl_st_tensor *t = tl_st_find(&F, name);
+	if (!t) {
+		fprintf(stderr, "fixture lacks %s\n", name);
+		exit(1);
+	}
+	return t;
+}
+
+static float *getf(const char *name, size_t *n)
+{
+	const tl_st_tensor *t = need(name);
+	float *v = malloc(t->numel * sizeof(float) + 4);
+	char err[256];
+	if (tl_st_read_f32(&F, t, v, err, sizeof err) < 0) {
+		fprintf(stderr, "%s\n", err);
+		exit(1);
+	}
+	if (n)
+		*n = t->numel;
+	return v;
+}
+
+static int32_t *geti(const char *name, int64_t *d0, int64_t *d1)
+{
+	const tl_st_tensor *t = need(name);
+	int32_t *v = malloc(t->numel * sizeof(int32_t) + 4);
+	memcpy(v, tl_st_bytes(&F, t), t->numel * sizeof(int32_t));
+	if (d0)
+		*d0 = t->shape[0];
+	if (d1)
+		*d1 = t->ndim > 1 ? t->shape[1] : 1;
+	return v;
+}
+
+static double max_abs(const float *a, size_t n)
+{
+	double mx = 0;
+	for (size_t i = 0; i < n; i++)
+		mx = fabs(a[i]) > mx ? fabs(a[i]) : mx;
+	return mx;
+}
+
+static double rel_err(const float *a, const float *b, size_t n)
+{
+	double md = 0, mb = 0;
+	for (size_t i = 0; i < n; i++) {
+		double d = fabs((double)a[i] - b[i]);
+		md = d > md ? d : md;
+		mb = fabs(b[i]) > mb ? fabs(b[i]) : mb;
+	}
+	return mb > 0 ? md / mb : md;
+}
+
+static double run_loss(tl_bert_train *t, const int32_t *ids, const int32_t *types, const int32_t *lens, int B,
+		       int T, const int32_t *y)
+{
+	tl_bert_train_forward(t, ids, types, lens, B, T, 0, 0, 0);
+	return tl_bert_train_token_loss(t, y, NULL, 0.0f, 1.0f);
+}
+
+int main(void)
+{
+	tl_init("test_backward_token");
+	char err[512];
+	tl_bert *m = tl_bert_load("tests/ref/tiny_bert", NULL, err, sizeof err);
+	CHECK(m != NULL);
+	if (!m) {
+		fprintf(stderr, "%s\n", err);
+		TEST_REPORT("test_backward_token");
+	}
+	tl_bert_train t;
+	tl_bert_train_init(&t, m, 3, 0, 0.02f, 1);
+	t.token = 1;
+	CHECK(t.m->cfg.nlabels == 3);
+	CHECK(tl_st_open(&F, "tests/ref/tiny_token_grads.safetensors", err, sizeof err) == 0);
+	int64_t B, T;
+	int32_t *ids = geti("ids", &B, &T), *types = geti("type_ids", NULL, NULL), *lens = geti("lens", NULL, NULL);
+	int32_t *y = geti("labels", NULL, NULL);
+	float *loss = getf("loss", NULL), *rlog = getf("logits", NULL);
+	int K = 3;
+
+	tl_bert_train_zero_grad(&t);
+	tl_bert_train_forward(&t, ids, types, lens, (int)B, (int)T, 0, 0, 0);
+	double worst_l = 0;
+	for (int b = 0; b < B; b++)
+		for (int p = 0; p < lens[b]; p++)
+			for (int c = 0; c < K; c++) {
+				size_t j = ((size_t)b * T + p) * K + c;
+				double d = fabs(t.a.logits[j] - rlog[j]);
+				worst_l = d > worst_l ? d : worst_l;
+			}
+	CHECK(worst_l <= 1e-5);
+	double l = tl_bert_train_token_loss(&t, y, NULL, 0.0f, 1.0f);
+	CHECK_NEAR(l, loss[0], 1e-5);
+	tl_bert_train_backward(&t, 0, 0, 0);
+	size_t nt;
+	tl_bert_tensor *ts = tl_bert_train_tensors(t.m, &nt);
+	double worst = 0, gmax = max_abs(t.grad_arena, t.m->nparams);
+	int compared = 0;
+	for (size_t i = 0; i < nt; i++) {
+		const float *g = t.grad_arena + ts[i].off;
+		if (strstr(ts[i].name, "pooler")) {
+			CHECK(max_abs(g, ts[i].n) == 0.0);
+			continue;
+		}
+		/* transformers names the token model's encoder "bert." too */
+		char name[160];
+		snprintf(name, sizeof name, "grad.%s", ts[i].name);
+		size_t n;
+		float *ref = getf(name, &n);
+		CHECK_EQ_INT(n, ts[i].n);
+		double e;
+		if (strstr(ts[i].name, "attention.self.key.bias"))
+			e = fmax(max_abs(g, n), max_abs(ref, n)) / gmax * 100.0;
+		else
+			e = rel_err(g, ref, n);
+		if (e > 1e-3)
+			fprintf(stderr, "%s: relative error %.3g\n", name, e);
+		CHECK(e <= 1e-3);
+		worst = e > worst ? e : worst;
+		compared++;
+		free(ref);
+	}
+	CHECK_EQ_INT(compared, 5 + 2 * 16 + 2);
+	printf("token head: logits max error %.2e, loss %.7f (torch %.7f), worst relative gradient error %.2e over %d "
+	       "tensors\n",
+	       worst_l, l, loss[0], worst, compared);
+
+	/* finite differences on the C model */
+	uint64_t s = 77;
+	int bad = 0, checked = 0;
+	for (size_t i = 0; i < nt; i++) {
+		if (strstr(ts[i].name, "pooler"))
+			continue;
+		for (int r = 0; r < 3; r++) {
+			size_t j = ts[i].off + (size_t)(tl_mix64(s++) % ts[i].n);
+			if (i == 0) /* word embeddings: a row the batch uses */
+				j = (size_t)ids[(tl_mix64(s++) % (uint64_t)lens[0])] * t.m->cfg.C + (size_t)r;
+			float *w = t.m->arena + j, w0 = *w, h = 1e-2f;
+			*w = w0 + h;
+			double lp = run_loss(&t, ids, types, lens, (int)B, (int)T, y);
+			*w = w0 - h;
+			double lm = run_loss(&t, ids, types, lens, (int)B, (int)T, y);
+			*w = w0;
+			double num = (lp - lm) / (2.0 * h), ana = t.grad_arena[j];
+			checked++;
+			if (fabs(num - ana) > 2e-3 + 2e-2 * fabs(ana)) {
+				bad++;
+				fprintf(stderr, "finite difference %s[%zu]: numeric %.6g analytic %.6g\n", ts[i].name,
+					j - ts[i].off, num, ana);
+			}
+		}
+	}
+	CHECK_EQ_INT(bad, 0);
+	CHECK(checked > 100);
+	printf("token head finite differences: %d of %d entries agree\n", checked - bad, checked);
+
+	/* every position ignored: loss 0, no gradient */
+	int32_t *none = malloc((size_t)B * T * sizeof *none);
+	for (size_t i = 0; i < (size_t)B * T; i++)
+		none[i] = TL_IGNORE_LABEL;
+	tl_bert_train_zero_grad(&t);
+	CHECK(run_loss(&t, ids, types, lens, (int)B, (int)T, none) == 0.0);
+	tl_bert_train_backward(&t, 0, 0, 0);
+	CHECK(max_abs(t.grad_arena, t.m->nparams) == 0.0);
+	free(none);
+
+	free(ts);
+	free(ids);
+	free(types);
+	free(lens);
+	free(y);
+	free(loss);
+	free(rlog);
+	tl_st_close(&F);
+	tl_bert_train_free(&t);
+	TEST_REPORT("test_backward_token");
+}
