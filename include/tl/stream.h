@@ -81,7 +81,8 @@ enum { TL_READ_EOF = 0, TL_READ_OK = 1, TL_READ_ERR = -1 };
  * bad data (TL_EXIT_DATA), never an allocation. An input whose first byte
  * is text (printable ASCII, white space, a UTF-8 BOM) is bad data about the
  * whole input, record number 0: "NAME: this is text, not a tl record
- * stream: run tl-clean first" ('{': "this is JSON lines, ..."). A gzip input that ends
+ * stream: run tl-clean first". An input that starts with '{' (after white
+ * space or a BOM) is read as JSON lines, one record per object. A gzip input that ends
  * before its trailer is bad data about the whole input: "NAME: unexpected
  * end of file (truncated gzip)" with record number 0. */
 int tl_reader_next(tl_reader *r, tl_record *rec);
