@@ -52,7 +52,7 @@ if [ "$BENCH_PEER" != 1 ]; then # tl's side only: the ids from tl-tokenize
 fi
 for s in sst2 imdb; do "$BIN/tl-cat" -t msgpack "$W/$s.jsonl" >"$W/$s.tl"; done
 sh tests/ref/bert/mkseqcls.sh "$W/seqcls" "$MODEL"
-cc -O2 -fopenmp -Iinclude -I. -o "$W/sgemm_peak" bench/sgemm_peak.c "$BUILD/libtl.a" \
+cc -O2 -fopenmp $(bench_lib_flags "$BUILD/libtl.a") -Iinclude -I. -o "$W/sgemm_peak" bench/sgemm_peak.c "$BUILD/libtl.a" \
 	$(pkg-config --cflags --libs openblas msgpack jansson libutf8proc zlib) -lm
 
 timed() { # label set threads cmd...: appends "label set threads seconds maxrss_kb [torch line]"
@@ -63,7 +63,7 @@ timed() { # label set threads cmd...: appends "label set threads seconds maxrss_
 }
 for rep in $(seq "$REPS"); do
 	for th in $THREADS; do
-		"$W/sgemm_peak" "$th" >"$W/peak.$th.txt"
+		ASAN_OPTIONS=detect_leaks=0 "$W/sgemm_peak" "$th" >"$W/peak.$th.txt"
 		echo "sgemm	-	$th	$(sed -n 's/^peak //p' "$W/peak.$th.txt")" >>"$RES"
 		cat "$W/peak.$th.txt" >>"$W/peak.log"
 		for s in sst2 imdb; do

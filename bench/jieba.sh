@@ -12,13 +12,14 @@
 # Needs `make all jieba` and python3 with jieba==0.42.1.
 set -e
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. "$ROOT/bench/need.sh"
 BUILD=${BUILD:-$ROOT/build}
 RUNS=${RUNS:-3}
 MODES=${MODES:-default full search}
 DATA=${TL_SHARED:-$ROOT/../shared}/data/chnsenticorp
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-cc -O2 -std=c11 -D_GNU_SOURCE -I"$ROOT/include" -o "$tmp/jieba_cut" "$ROOT/tests/ref/jieba_cut.c" \
+cc -O2 -std=c11 -D_GNU_SOURCE $(bench_lib_flags "$BUILD/libtl.a") -I"$ROOT/include" -o "$tmp/jieba_cut" "$ROOT/tests/ref/jieba_cut.c" \
 	"$BUILD/libtl.a" $(pkg-config --libs msgpack jansson libutf8proc openblas zlib) -fopenmp -lm
 if [ -n "$OLD" ]; then
 	cc -O2 -std=c11 -D_GNU_SOURCE -I"$ROOT/include" -o "$tmp/jieba_cut_old" "$ROOT/tests/ref/jieba_cut.c" \

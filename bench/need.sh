@@ -37,3 +37,13 @@ bench_need() {
 	echo "$_who: (pip install the modules, apt-get install the commands; see the script's header)" >&2
 	exit 1
 }
+
+# bench_lib_flags LIBTL_A: the extra compiler flags a program linked against
+# that libtl.a needs: the sanitizer runtime when it is a SAN=1 build
+# (build-san/libtl.a, as tests/bats/bench.bats uses under the sanitizer
+# suite), else nothing. Programs so built run with leak checking off.
+bench_lib_flags() {
+	if nm -A "$1" 2>/dev/null | grep -q '__asan_init'; then
+		echo "-fsanitize=address,undefined"
+	fi
+}

@@ -41,9 +41,9 @@ trap 'rm -rf "$W"' EXIT
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 head -n $((NSENT + 1)) "$S/train.tsv" | "$BIN/tl-clean" | "$BIN/tl-tokenize" -m "$M" >"$W/train.s"
 "$BIN/tl-cat" "$W/train.s" >"$W/train.jsonl"
-cc -O2 -fopenmp -Iinclude -I. -o "$W/sgemm_peak" bench/sgemm_peak.c "$LIB" \
+cc -O2 -fopenmp $(bench_lib_flags "$LIB") -Iinclude -I. -o "$W/sgemm_peak" bench/sgemm_peak.c "$LIB" \
 	$(pkg-config --cflags --libs openblas msgpack jansson libutf8proc zlib) -lm
-peak=$("$W/sgemm_peak" "$TH" | sed -n 's/^peak //p')
+peak=$(ASAN_OPTIONS=detect_leaks=0 "$W/sgemm_peak" "$TH" | sed -n 's/^peak //p')
 echo "sgemm peak ($TH threads): $peak GFLOP/s; $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 if bench_quick; then
 	bench_need train_bert.sh py:torch py:transformers
