@@ -880,6 +880,27 @@ void tl_jieba_add_word(tl_jieba *j, const char *word, size_t len, int64_t freq)
 
 static int is_asciispace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == 11 || c == 12; }
 
+/* The next line of b from *pos (dictionary files): *l, *n without the
+ * newline and without ASCII white space at either end; 0 at the end. */
+static int next_line(const tl_buf *b, size_t *pos, const char **l, size_t *n)
+{
+	if (*pos >= b->len)
+		return 0;
+	size_t end = *pos;
+	while (end < b->len && b->data[end] != '\n')
+		end++;
+	const char *p = b->data + *pos;
+	size_t k = end - *pos;
+	*pos = end + 1;
+	while (k && is_asciispace(p[0]))
+		p++, k--;
+	while (k && is_asciispace(p[k - 1]))
+		k--;
+	*l = p;
+	*n = k;
+	return 1;
+}
+
 /* re_userdict = ^(.+?)( [0-9]+)?( [a-z]+)?$ : does line[p..n) match the
  * optional tail? Sets the frequency digits' range when present. */
 static int tail_match(const char *l, size_t p, size_t n, size_t *fa, size_t *fb)
@@ -916,18 +937,10 @@ int tl_jieba_load_userdict(tl_jieba *j, const char *path, tl_err *e)
 		return tl_seterr(e, TL_EXIT_IO, "%s: %s", path, strerror(er));
 	}
 	size_t pos = 0, lineno = 0;
-	while (pos < b.len) {
-		size_t end = pos;
-		while (end < b.len && b.data[end] != '\n')
-			end++;
+	const char *l;
+	size_t n;
+	while (next_line(&b, &pos, &l, &n)) {
 		lineno++;
-		const char *l = b.data + pos;
-		size_t n = end - pos;
-		pos = end + 1;
-		while (n && is_asciispace(l[0]))
-			l++, n--;
-		while (n && is_asciispace(l[n - 1]))
-			n--;
 		if (tl_text_count_invalid_utf8(l, n)) {
 			tl_buf_free(&b);
 			return tl_seterr(e, TL_EXIT_DATA, "%s:%zu: not UTF-8 (a user dictionary must be UTF-8)", path,
@@ -989,18 +1002,10 @@ static int parse_dict(const char *path, entries *E, int64_t *total, tl_err *e)
 	}
 	size_t pos = 0, lineno = 0;
 	*total = 0;
-	while (pos < b.len) {
-		size_t end = pos;
-		while (end < b.len && b.data[end] != '\n')
-			end++;
+	const char *l;
+	size_t n;
+	while (next_line(&b, &pos, &l, &n)) {
 		lineno++;
-		const char *l = b.data + pos;
-		size_t n = end - pos;
-		pos = end + 1;
-		while (n && is_asciispace(l[0]))
-			l++, n--;
-		while (n && is_asciispace(l[n - 1]))
-			n--;
 		const char *sp = memchr(l, ' ', n);
 		size_t wl = sp ? (size_t)(sp - l) : n;
 		const char *f = sp ? sp + 1 : NULL;
