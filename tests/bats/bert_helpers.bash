@@ -30,3 +30,10 @@ mkst() {
 	printf '%s' "$2" >>"$1"
 	head -c "$3" /dev/zero >>"$1"
 }
+
+# cosines (min, mean) between the vec of two JSON-lines files, record by record
+cosines() {
+	paste -d '\n' "$1" "$2" | jq -s -c '[range(0; length; 2) as $i | [.[$i].vec, .[$i+1].vec] |
+		(transpose | map(.[0] * .[1]) | add) / ((.[0] | map(. * .) | add | sqrt) * (.[1] | map(. * .) | add | sqrt))] |
+		[min, add / length]'
+}
