@@ -18,10 +18,10 @@ cpu_has() { grep -qw "$1" /proc/cpuinfo; }
 		! cmp -s "$BATS_TEST_TMPDIR/fp32" "$BATS_TEST_TMPDIR/$p" # the low-precision products ran
 		c=$(cosines "$BATS_TEST_TMPDIR/fp32" "$BATS_TEST_TMPDIR/$p")
 		echo "$p cosine to fp32 (min, mean): $c"
-		jq -e -n "$c[0] >= 0.99"
+		jq -e -n "$c | .[0] >= 0.99"
 	done
 	# bf16 keeps 8 significant bits: much closer than int8
-	jq -e -n "$(cosines "$BATS_TEST_TMPDIR/fp32" "$BATS_TEST_TMPDIR/bf16")[0] >= 0.999"
+	jq -e -n "$(cosines "$BATS_TEST_TMPDIR/fp32" "$BATS_TEST_TMPDIR/bf16") | .[0] >= 0.999"
 	# the header says which
 	sample_stream 1 | tl-embed --precision int8 | tl-cat -H | head -1 | jq -e '.embed.precision == "int8"'
 	sample_stream 1 | tl-embed | tl-cat -H | head -1 | jq -e '.embed | has("precision") | not'
@@ -79,7 +79,7 @@ cpu_has() { grep -qw "$1" /proc/cpuinfo; }
 	sample_stream 8 | tl-embed -j 1 --precision int8 | tl-cat >"$BATS_TEST_TMPDIR/i5"
 	sample_stream 8 | TL_ISA=avx2 tl-embed -j 1 --precision int8 | tl-cat >"$BATS_TEST_TMPDIR/i2"
 	! cmp -s "$BATS_TEST_TMPDIR/i5" "$BATS_TEST_TMPDIR/i2"
-	jq -e -n "$(cosines "$BATS_TEST_TMPDIR/i5" "$BATS_TEST_TMPDIR/i2")[0] >= 0.999" # int8 rounding flips on tiny fp32 changes
+	jq -e -n "$(cosines "$BATS_TEST_TMPDIR/i5" "$BATS_TEST_TMPDIR/i2") | .[0] >= 0.999" # int8 rounding flips on tiny fp32 changes
 	cpu_has avx512_bf16 || skip "the CPU lacks AVX512-BF16"
 	sample_stream 8 | tl-embed --precision bf16 -j 1 | tl-cat | jq -c .vec >"$BATS_TEST_TMPDIR/bdp"
 	sample_stream 8 | TL_ISA=avx512 tl-embed --precision bf16 -j 1 | tl-cat | jq -c .vec >"$BATS_TEST_TMPDIR/bf"
@@ -87,7 +87,7 @@ cpu_has() { grep -qw "$1" /proc/cpuinfo; }
 	# fp32 under TL_ISA=avx2 runs OpenBLAS instead of the AVX-512 kernels: close, not the same bits
 	sample_stream 8 | TL_ISA=avx2 tl-embed -j 1 | tl-cat >"$BATS_TEST_TMPDIR/f2"
 	sample_stream 8 | tl-embed -j 1 | tl-cat >"$BATS_TEST_TMPDIR/f5"
-	jq -e -n "$(cosines "$BATS_TEST_TMPDIR/f5" "$BATS_TEST_TMPDIR/f2")[0] >= 0.99999"
+	jq -e -n "$(cosines "$BATS_TEST_TMPDIR/f5" "$BATS_TEST_TMPDIR/f2") | .[0] >= 0.99999"
 }
 
 @test "tl-predict --precision: logits near the reference, same predictions where the margin is clear; not for tl-linear models" {

@@ -23,7 +23,7 @@ setup() { need_model; }
 	# fp32 on the dequantized weights: still close to the original model
 	sample_stream | tl-embed -m "$Q" --precision fp32 | tl-cat >"$BATS_TEST_TMPDIR/qf"
 	sample_stream | tl-embed | tl-cat >"$BATS_TEST_TMPDIR/f"
-	jq -e -n "$(cosines "$BATS_TEST_TMPDIR/f" "$BATS_TEST_TMPDIR/qf")[0] >= 0.99"
+	jq -e -n "$(cosines "$BATS_TEST_TMPDIR/f" "$BATS_TEST_TMPDIR/qf") | .[0] >= 0.99"
 }
 
 @test "tl-quantize: tl-predict loads a quantized classifier; bad scales, already quantized, usage" {
