@@ -96,14 +96,24 @@ static void packed_add(packed_set *ps, const msgpack_object *o, size_t no)
 	msgpack_sbuffer_destroy(&sb);
 }
 
+/* -f LIST: the keys between commas; an empty key ("", "a,,b", "a,") is a
+ * usage error, not skipped. */
 static void split_fields(const char *list)
 {
-	char *s = tl_xstrdup(list), *save = NULL;
-	for (char *t = strtok_r(s, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+	const char *p = list;
+	for (;;) {
+		size_t n = strcspn(p, ",");
+		if (n == 0)
+			tl_die(TL_EXIT_USAGE, "option -f: empty field name in '%s' (keys separated by commas)", list);
 		fields = tl_xrealloc(fields, (size_t)(nfields + 1) * sizeof *fields);
-		fields[nfields++] = tl_xstrdup(t);
+		char *k = tl_xmalloc(n + 1);
+		memcpy(k, p, n);
+		k[n] = 0;
+		fields[nfields++] = k;
+		if (!p[n])
+			break;
+		p += n + 1;
 	}
-	free(s);
 }
 
 static void tsv_value(tl_buf *b, const msgpack_object *o, const char *key)
