@@ -679,6 +679,14 @@ static int train_linear_family(args *a, const char *path)
 		snprintf(js, sizeof js, "\"dev_accuracy\":%.6f,\"dev_records\":%zu", acc, dn);
 		tl_progress_log(&pr, js);
 	}
+	/* the log is complete: closed and checked before the model is written,
+	 * so a failed --log write (exit 4) leaves no model behind */
+	if (logf) {
+		/* a failed fflush (--log /dev/full) leaves only the error flag */
+		int bad = ferror(logf);
+		if (fclose(logf) != 0 || bad)
+			tl_die(TL_EXIT_IO, "write error on %s (no model written)", a->log);
+	}
 	const tl_keyset *keys = lk ? tl_leak_train_keys(lk) : NULL;
 	char *tj = make_tl_json(a, path, n, secs, tl_lin_train_loss(m), m, acc, dn, keys, prov);
 	json_decref(prov);
@@ -687,12 +695,6 @@ static int train_linear_family(args *a, const char *path)
 	free(tj);
 	tl_leak_free(lk);
 	tl_lin_free(m);
-	if (logf) {
-		/* a failed fflush (--log /dev/full) leaves only the error flag */
-		int bad = ferror(logf);
-		if (fclose(logf) != 0 || bad)
-			tl_die(TL_EXIT_IO, "write error on %s", a->log);
-	}
 	return 0;
 }
 

@@ -165,6 +165,15 @@ tiny_train() { # out [args...]
 	[ -z "$output" ]
 }
 
+@test "train_bert: a --log that cannot be written is exit 4, no model, the checkpoint kept" {
+	[ -w /dev/full ] || skip "no /dev/full"
+	run tiny_train "$D/lf" --log /dev/full --checkpoint-every 10 "$D/train.s"
+	[ "$status" -eq 4 ]
+	[[ "$output" == *"/dev/full"*"no model written"* ]]
+	[ ! -e "$D/lf" ]
+	[ -f "$D/lf.ckpt/state.json" ]
+}
+
 @test "train_bert: refuses an existing output unless --force; full disk keeps the old model" {
 	tiny_train "$D/m" "$D/train.s"
 	run tiny_train "$D/m" "$D/train.s"

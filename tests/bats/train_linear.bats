@@ -158,3 +158,14 @@ mk_train() {
 	run sh -c "tl-predict -m '$BATS_TEST_TMPDIR/m' '$BATS_TEST_TMPDIR/train.s'"
 	[ "$status" -eq 5 ]
 }
+
+@test "tl-train: a --log that cannot be written is exit 4 and no model (fasttext, linear)" {
+	[ -w /dev/full ] || skip "no /dev/full"
+	mk_train >"$BATS_TEST_TMPDIR/train.s"
+	for m in fasttext linear; do
+		run tl-train -m $m -q --log /dev/full -o "$BATS_TEST_TMPDIR/$m" "$BATS_TEST_TMPDIR/train.s"
+		[ "$status" -eq 4 ]
+		[[ "$output" == *"/dev/full"*"no model written"* ]]
+		[ ! -e "$BATS_TEST_TMPDIR/$m" ]
+	done
+}

@@ -1638,6 +1638,18 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 		json_object_set_new(tj, "dev", json_pack("{s:f,s:f,s:f,s:i,s:i}", "accuracy", ps.best_res.acc, "macro_f1",
 							 ps.best_res.f1, "loss", ps.best_res.loss, "step",
 							 (json_int_t)ps.best_step, "records", (json_int_t)dv.n));
+	/* the log is complete: closed and checked before the model is written,
+	 * so a failed --log write (exit 4) leaves no model (the checkpoint stays) */
+	if (logf) {
+		int ferr = ferror(logf); /* a failed fflush leaves only the error flag */
+		int bad = fclose(logf) != 0;
+		int en = errno;
+		logf = NULL;
+		if (bad)
+			FAIL(TL_EXIT_IO, "cannot write %s: %s (no model written)", o.log, strerror(en));
+		if (ferr)
+			FAIL(TL_EXIT_IO, "write error on %s (no model written)", o.log);
+	}
 	if (!(tmp = tl_fs_tmpdir_for(o.out)))
 		FAIL(TL_EXIT_IO, "cannot create a temporary directory next to %s: %s", o.out, strerror(errno));
 	if (lk)
@@ -1680,16 +1692,6 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 				o.metric_f1 ? "macro-F1" : "accuracy", ps.best, ps.best_step, ps.best_res.acc, ps.best_res.f1);
 		else
 			fprintf(stderr, "tl-train: wrote %s after %ld steps\n", o.out, opt.t);
-	}
-	if (logf) {
-		int ferr = ferror(logf); /* a failed fflush leaves only the error flag */
-		int bad = fclose(logf) != 0;
-		int en = errno;
-		logf = NULL;
-		if (bad)
-			FAIL(TL_EXIT_IO, "cannot write %s: %s", o.log, strerror(en));
-		if (ferr)
-			FAIL(TL_EXIT_IO, "write error on %s", o.log);
 	}
 	rc = 0;
 out:
