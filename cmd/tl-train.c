@@ -452,6 +452,24 @@ static void check_dev(const args *a, const char *path, const tl_leak *lk)
 		tl_warn("%s", dups);
 }
 
+/* The dev stream's features are made as the training ones (its header's
+ * provenance, tl_feat_provenance_compare): checked before training, so a
+ * mismatch costs no training run (evaluate checks it again as it reads). */
+static void check_dev_provenance(const char *file, const char *path, const json_t *prov, int in,
+				 const char *train_path)
+{
+	tl_reader *r = tl_reader_open(file);
+	if (!r)
+		tl_die_open(path);
+	tl_record rec;
+	char err[2048];
+	while (tl_reader_next_or_die(r, &rec) && rec.is_header)
+		if (tl_feat_provenance_compare(prov, rec.map, in == TL_IN_VEC ? TL_FEAT_PROV_VEC : TL_FEAT_PROV_SPARSE,
+					       train_path, err, sizeof err) < 0)
+			tl_die_rec(TL_EXIT_DATA, rec.no, "--dev %s: %s", path, err);
+	tl_reader_close(r);
+}
+
 /* A dev record that check_dev dropped (--drop-leaked). */
 static int leaks(const tl_leak *lk, const tl_record *rec)
 {
@@ -641,10 +659,12 @@ static int train_linear_family(args *a, const char *path)
 		tl_warn("the stream's header does not say how its \"%s\" features were made (tl-embed writes it): "
 			"tl-predict cannot check that its input is made the same way", a->input_name);
 	const char *devpath = a->dev;
-	if (a->dev && lk) {
+	if (a->dev)
 		devpath = seekable_dev(a->dev);
+	if (a->dev && prov && o->input != TL_IN_TEXT) /* refused before training, not after */
+		check_dev_provenance(devpath, a->dev, prov, o->input, path && strcmp(path, "-") ? path : "standard input");
+	if (a->dev && lk)
 		check_dev(a, devpath, lk);
-	}
 	tl_progress pr;
 	tl_progress_init(&pr, o->arch == TL_LIN_FASTTEXT ? "words" : "examples", 0, a->quiet || dist_rank() != 0,
 			 logf);

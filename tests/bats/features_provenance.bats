@@ -171,10 +171,16 @@ acc() { tl-predict -m "$1" "$2" | tl-eval --json 2>/dev/null | jq .accuracy; }
 	[[ "$output" == *"the vectors were made differently from the model's training vectors: sha256"* ]]
 	[[ "$output" == *"(stream: {"*'"file":"'"$D/g.tsv"*"model $D/m/tl.json: {"*'"file":"'"$D/f.tsv"* ]]
 	# tl-train --dev: the dev stream is checked against the training stream's
-	run tl-train -q -m linear -o "$D/m3" --dev "$D/other.s" "$D/sp.s"
+	run tl-train -q -m linear -o "$D/m3" --log "$D/m3.log" --dev "$D/other.s" "$D/sp.s"
 	[ "$status" -eq 3 ]
 	[[ "$output" == *"tl-train: --dev $D/other.s: the vectors were made differently"*"model $D/sp.s: {"* ]]
 	[ ! -e "$D/m3" ]
+	[ ! -s "$D/m3.log" ] # refused before training: not one progress line
+	run tl-train -q -m linear -o "$D/m3" --log "$D/m3b.log" --dev - "$D/sp.s" <"$D/other.s" # a pipe too
+	[ "$status" -eq 3 ]
+	[ ! -s "$D/m3b.log" ]
+	tl-train -q -m linear -o "$D/m4" --log "$D/m4.log" "$D/sp.s"
+	[ -s "$D/m4.log" ] # (training does write progress lines)
 	# a stream without a header is trusted (warning at training, nothing at prediction)
 	tl-cat "$D/sp.s" | mkstream >"$D/nohdr.s"
 	run tl-train -m linear -o "$D/n" "$D/nohdr.s"
