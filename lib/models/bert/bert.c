@@ -268,6 +268,15 @@ static int load_tensor_q(const shards *sh, const char *dir, const char *name, in
 static int read_config(tl_bert_config *c, const json_t *cfg, const char *dir, char *err, size_t errsz)
 {
 	long v;
+	/* the weights' names alone do not tell a BERT from a model of another
+	 * architecture with the same names (RoBERTa: position ids offset by
+	 * the padding id, another tokenizer): a model_type other than "bert"
+	 * is refused rather than run wrongly; an absent one is taken as bert */
+	json_t *mt = json_object_get(cfg, "model_type");
+	if (mt && (!json_is_string(mt) || strcmp(json_string_value(mt), "bert")))
+		return tl_errf(err, errsz, "%s/config.json: model_type %s%s%s is not a BERT encoder (\"bert\")", dir,
+			       json_is_string(mt) ? "'" : "", json_is_string(mt) ? json_string_value(mt) : "(not a string)",
+			       json_is_string(mt) ? "'" : "");
 #define INT(field, key, dflt, lo, hi)                                                                    \
 	do {                                                                                             \
 		if (tl_model_config_int(cfg, dir, key, dflt, &v, err, errsz) < 0)                         \
