@@ -22,7 +22,14 @@
  *     other KD variants, and the head mask through the value projection
  *     (scaling head h's value weights and bias by 1 + e scales its context
  *     by 1 + e when attention dropout is off);
- *   - invalid T / alpha / head kinds: NAN and the logits gradient untouched. */
+ *   - the same head-mask finite differences with dropout on (fixed seed
+ *     and step), frozen layers left at 0, accumulation over backwards and
+ *     zeroing by tl_bert_train_zero_grad;
+ *   - the token head takes the hidden gradient exactly as the sequence
+ *     head (same encoder gradient, none on the heads); gradients linear in
+ *     scale; a second cosine call adds;
+ *   - invalid T / alpha / head kinds: NAN and the logits gradient untouched;
+ *     alpha = 0 is the plain cross-entropy; teacher == student gives 0. */
 #include "testhelp.h"
 
 #include "backward_util.h"
@@ -316,6 +323,107 @@ static void head_mask(tl_bert_train *t)
 	free(rl);
 }
 
+/* Dropout on (train = 1, fixed seed and step: the same masks in every
+ * forward): the head-mask gradient against finite differences through the
+ * value rows (dropout is linear, so the scaling argument still holds). */
+static void head_mask_train(tl_bert_train *t)
+{
+	const tl_bert_config *c = &t->m->cfg;
+	int L = c->L, NH = c->NH, C = c->C, hs = C / NH, bad = 0;
+	tl_bert_train_zero_grad(t);
+	tl_bert_train_forward(t, ids, types, lens, B, T, 1, 42, 7);
+	tl_bert_train_loss(t, y, NULL, NULL, NULL, 0.0f, 1.0f);
+	tl_bert_train_backward(t, 1, 42, 7);
+	for (int l = 0; l < L; l++)
+		for (int h = 0; h < NH; h++) {
+			float *vw = t->m->params.qkvw + ((size_t)l * 3 * C + 2 * C + (size_t)h * hs) * C;
+			float *vb = t->m->params.qkvb + (size_t)l * 3 * C + 2 * C + (size_t)h * hs;
+			size_t nw = (size_t)hs * C;
+			float *w0 = malloc((nw + hs) * sizeof(float));
+			memcpy(w0, vw, nw * sizeof(float));
+			memcpy(w0 + nw, vb, hs * sizeof(float));
+			double lpm[2];
+			for (int sgn = 0; sgn < 2; sgn++) {
+				float f = sgn ? 0.99f : 1.01f;
+				for (size_t i = 0; i < nw; i++)
+					vw[i] = w0[i] * f;
+				for (int i = 0; i < hs; i++)
+					vb[i] = w0[nw + i] * f;
+				tl_bert_train_forward(t, ids, types, lens, B, T, 1, 42, 7);
+				lpm[sgn] = tl_bert_train_loss(t, y, NULL, NULL, NULL, 0.0f, 1.0f);
+			}
+			memcpy(vw, w0, nw * sizeof(float));
+			memcpy(vb, w0 + nw, hs * sizeof(float));
+			free(w0);
+			double num = (lpm[0] - lpm[1]) / 0.02, ana = t->head_grad[l * NH + h];
+			if (fd_bad(num, ana)) {
+				bad++;
+				fprintf(stderr, "head mask (dropout) finite difference [%d,%d]: numeric %.6g analytic %.6g\n",
+					l, h, num, ana);
+			}
+		}
+	CHECK_EQ_INT(bad, 0);
+	printf("head mask with dropout: finite differences %d/%d\n", L * NH - bad, L * NH);
+	/* frozen layers are not traversed: their entries stay 0 */
+	t->freeze_below = 1;
+	tl_bert_train_zero_grad(t);
+	run(t, L_CE);
+	tl_bert_train_backward(t, 0, 0, 0);
+	CHECK(bu_max_abs(t->head_grad, (size_t)NH) == 0.0);
+	CHECK(bu_max_abs(t->head_grad + NH, (size_t)(L - 1) * NH) > 0.0);
+	t->freeze_below = -1;
+}
+
+/* The token head (t->token) takes the hidden gradient too: with the cosine
+ * loss alone, the encoder gradient equals the sequence head's (checked
+ * against PyTorch above) and the heads get none. Then scale: the logits
+ * and hidden gradients are linear in it. */
+static void token_and_scale(tl_bert_train *t)
+{
+	size_t nt;
+	tl_bert_tensor *ts = tl_bert_train_tensors(t->m, &nt);
+	tl_bert_train_zero_grad(t);
+	run(t, L_HCOS);
+	tl_bert_train_backward(t, 0, 0, 0);
+	size_t enc = ts[nt - 4].off; /* pooler onwards are heads */
+	float *seq = malloc(enc * sizeof(float));
+	memcpy(seq, t->grad_arena, enc * sizeof(float));
+	t->token = 1;
+	tl_bert_train_zero_grad(t);
+	double l = run(t, L_HCOS);
+	tl_bert_train_backward(t, 0, 0, 0);
+	CHECK(isfinite(l) && l > 0);
+	CHECK(bu_rel_err(t->grad_arena, seq, enc) <= 1e-6);
+	CHECK(bu_max_abs(t->grad_arena + enc, t->m->nparams - enc) == 0.0);
+	t->token = 0;
+	/* scale */
+	int K = t->m->cfg.nlabels;
+	size_t n = (size_t)B * K, nh = (size_t)B * T * t->m->cfg.C;
+	run(t, L_KD);
+	float *d1 = malloc(n * sizeof(float)), *h1 = malloc(nh * sizeof(float));
+	memcpy(d1, t->a.dlogits, n * sizeof(float));
+	double l1 = tl_bert_train_hidden_cos_loss(t, thid, weight, 1.0f);
+	memcpy(h1, t->a.dhid, nh * sizeof(float));
+	double l2 = tl_bert_train_kd_loss(t, teacher, KT, alpha, y, NULL, 0.25f);
+	CHECK_NEAR(l2, tl_bert_train_kd_loss(t, teacher, KT, alpha, y, NULL, 1.0f), 0.0);
+	tl_bert_train_kd_loss(t, teacher, KT, alpha, y, NULL, 0.25f);
+	int ok = 1;
+	for (size_t i = 0; i < n; i++)
+		ok &= fabsf(t->a.dlogits[i] - 0.25f * d1[i]) <= 1e-7f * (1 + fabsf(d1[i]));
+	CHECK(ok);
+	/* a second cosine call adds: (1 + 0.25) times the first */
+	double l3 = tl_bert_train_hidden_cos_loss(t, thid, weight, 0.25f);
+	CHECK_NEAR(l3, l1, 1e-12);
+	ok = 1;
+	for (size_t i = 0; i < nh; i++)
+		ok &= fabsf(t->a.dhid[i] - 1.25f * h1[i]) <= 1e-6f * (1 + fabsf(h1[i]));
+	CHECK(ok);
+	free(d1);
+	free(h1);
+	free(seq);
+	free(ts);
+}
+
 int main(void)
 {
 	tl_init("test_backward_kd");
@@ -366,7 +474,9 @@ int main(void)
 	CHECK(t.dhid_set == 0);
 	fd_all(&t, L_BOTH, "kd + cosine");
 	fd_all(&t, L_HCOS, "cosine");
+	token_and_scale(&t);
 	head_mask(&t);
+	head_mask_train(&t);
 
 	free(ids);
 	free(types);
