@@ -29,7 +29,12 @@
  *     head (same encoder gradient, none on the heads); gradients linear in
  *     scale; a second cosine call adds;
  *   - invalid T / alpha / head kinds: NAN and the logits gradient untouched;
- *     alpha = 0 is the plain cross-entropy; teacher == student gives 0. */
+ *     alpha = 0 is the plain cross-entropy; teacher == student gives 0;
+ *   - all-MiniLM-L6-v2 (tests/ref/minilm_kd_grads.safetensors; skipped, and
+ *     counted as skipped, only where make models has not run): the 6 x 12
+ *     head-mask gradient, the KD loss and logits gradient, and the cosine
+ *     loss against its own second-to-last hidden state with the gradient of
+ *     every tensor (sampled entries and norms, test_backward.c's bars). */
 #include "testhelp.h"
 
 #include "backward_util.h"
@@ -40,6 +45,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int32_t *ids, *types, *lens, *y, *y_ign;
 static float *ym, *teacher, *thid, *sw;
@@ -424,6 +430,135 @@ static void token_and_scale(tl_bert_train *t)
 	free(ts);
 }
 
+/* all-MiniLM-L6-v2 (skipped, and counted as skipped, only where make
+ * models has not run): the head-mask gradient of its 6 x 12 heads, the KD
+ * logits gradient and the cosine loss against its own second-to-last
+ * hidden state, gradient sampled as test_backward.c's minilm(). */
+static void minilm(void)
+{
+	const char *dir = getenv("TL_TEST_MINILM");
+	if (!dir) {
+		dir = "models/all-MiniLM-L6-v2";
+		if (access("models/all-MiniLM-L6-v2/model.safetensors", F_OK) != 0) {
+			TEST_SKIP("minilm kd/head-mask gradients: %s not installed (make models)", dir);
+			return;
+		}
+	}
+	char err[512];
+	tl_bert *m = tl_bert_load(dir, NULL, err, sizeof err);
+	CHECK(m != NULL);
+	if (!m) {
+		fprintf(stderr, "%s\n", err);
+		return;
+	}
+	tl_bert_train t;
+	tl_bert_train_init(&t, m, 2, 0, 0.02f, 1);
+	int C = t.m->cfg.C, L = t.m->cfg.L, NH = t.m->cfg.NH;
+	CHECK(tl_st_open(&bu_F, "tests/ref/minilm_grads.safetensors", err, sizeof err) == 0);
+	float *cw = bu_getf("head.classifier.weight", NULL), *cb = bu_getf("head.classifier.bias", NULL);
+	memcpy(t.m->params.clsw, cw, sizeof(float) * 2 * C);
+	memcpy(t.m->params.clsb, cb, sizeof(float) * 2);
+	int64_t B_, T_;
+	int32_t *mids = bu_geti("ids", &B_, &T_), *mlens = bu_geti("lens", NULL, NULL);
+	int32_t *my = bu_geti("labels", NULL, NULL);
+	tl_st_close(&bu_F);
+	int Bm = (int)B_, Tm = (int)T_;
+	size_t BT = (size_t)Bm * Tm;
+	CHECK(tl_st_open(&bu_F, "tests/ref/minilm_kd_grads.safetensors", err, sizeof err) == 0);
+
+	/* head mask */
+	size_t n;
+	float *rg = bu_getf("head.grad", &n), *rl = bu_getf("head.loss", NULL);
+	CHECK_EQ_INT(n, (size_t)L * NH);
+	tl_bert_train_head_grad_on(&t);
+	tl_bert_train_zero_grad(&t);
+	tl_bert_train_forward(&t, mids, NULL, mlens, Bm, Tm, 0, 0, 0);
+	double l = tl_bert_train_loss(&t, my, NULL, NULL, NULL, 0.0f, 1.0f);
+	CHECK_NEAR(l, rl[0], 1e-5);
+	tl_bert_train_backward(&t, 0, 0, 0);
+	double eh = bu_rel_err(t.head_grad, rg, n);
+	CHECK(eh <= 1e-3);
+	free(rg);
+	free(rl);
+
+	/* KD */
+	float *te = bu_getf("teacher", NULL), *rd = bu_getf("kd.dlogits", &n);
+	rl = bu_getf("kd.loss", NULL);
+	double lk = tl_bert_train_kd_loss(&t, te, 2.0f, 0.5f, my, NULL, 1.0f), lk_ref = rl[0];
+	CHECK_NEAR(lk, lk_ref, 1e-5);
+	double ek = bu_rel_err(t.a.dlogits, rd, n);
+	CHECK(ek <= 1e-3);
+	free(te);
+	free(rd);
+	free(rl);
+
+	/* cosine against the second-to-last hidden state */
+	rl = bu_getf("hcos.loss", NULL);
+	tl_bert_train_zero_grad(&t);
+	tl_bert_train_forward(&t, mids, NULL, mlens, Bm, Tm, 0, 0, 0);
+	float *th = malloc(BT * C * sizeof(float));
+	memcpy(th, t.a.ln2 + (size_t)(L - 2) * BT * C, BT * C * sizeof(float));
+	double lc = tl_bert_train_hidden_cos_loss(&t, th, 1.0f, 1.0f);
+	CHECK_NEAR(lc, rl[0], 1e-5);
+	tl_bert_train_backward(&t, 0, 0, 0);
+	size_t nt;
+	tl_bert_tensor *ts = tl_bert_train_tensors(t.m, &nt);
+	double worst = 0, worstn = 0, gmax = bu_max_abs(t.grad_arena, t.m->nparams);
+	for (size_t i = 0; i < nt; i++) {
+		char name[160];
+		const float *g = t.grad_arena + ts[i].off;
+		float *ref;
+		double e;
+		snprintf(name, sizeof name, "hcos.idx.%s", ts[i].name);
+		if (tl_st_find(&bu_F, name)) {
+			int64_t ni;
+			int32_t *idx = bu_geti(name, &ni, NULL);
+			snprintf(name, sizeof name, "hcos.grad.%s", ts[i].name);
+			ref = bu_getf(name, NULL);
+			float *mine = malloc((size_t)ni * sizeof(float));
+			for (int64_t j = 0; j < ni; j++)
+				mine[j] = g[idx[j]];
+			e = bu_rel_err(mine, ref, (size_t)ni);
+			free(mine);
+			free(idx);
+		} else {
+			snprintf(name, sizeof name, "hcos.grad.%s", ts[i].name);
+			ref = bu_getf(name, &n);
+			CHECK_EQ_INT(n, ts[i].n);
+			e = bu_is_key_bias(ts[i].name) ? bu_zero_err(g, ref, n, gmax) : bu_rel_err(g, ref, n);
+		}
+		snprintf(name, sizeof name, "hcos.norm.%s", ts[i].name);
+		float *nrm = bu_getf(name, NULL);
+		double s2 = 0;
+		for (size_t j = 0; j < ts[i].n; j++)
+			s2 += (double)g[j] * g[j];
+		double en = nrm[0] > 0 ? fabs(sqrt(s2) - nrm[0]) / nrm[0] : sqrt(s2);
+		if (bu_is_key_bias(ts[i].name))
+			en = 0; /* noise around an exact zero: covered by e */
+		if (e > 1e-3 || en > 1e-3)
+			fprintf(stderr, "minilm hcos %s: relative error %.3g, norm %.3g\n", ts[i].name, e, en);
+		CHECK(e <= 1e-3);
+		CHECK(en <= 1e-3);
+		worst = e > worst ? e : worst;
+		worstn = en > worstn ? en : worstn;
+		free(ref);
+		free(nrm);
+	}
+	printf("minilm: head mask (%d x %d) relative error %.2e; kd loss %.7f (torch %.7f), logits gradient %.2e; "
+	       "cosine loss %.7f (torch %.7f), worst relative gradient error %.2e, norm error %.2e over %zu tensors\n",
+	       L, NH, eh, lk, lk_ref, ek, lc, rl[0], worst, worstn, nt);
+	free(rl);
+	free(ts);
+	free(th);
+	free(cw);
+	free(cb);
+	free(mids);
+	free(mlens);
+	free(my);
+	tl_st_close(&bu_F);
+	tl_bert_train_free(&t);
+}
+
 int main(void)
 {
 	tl_init("test_backward_kd");
@@ -489,5 +624,6 @@ int main(void)
 	free(sw);
 	tl_st_close(&bu_F);
 	tl_bert_train_free(&t);
+	minilm();
 	TEST_REPORT("test_backward_kd");
 }
