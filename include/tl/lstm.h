@@ -37,6 +37,7 @@
 #include "tl/kernels.h"
 #include "tl/util.h"
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -137,7 +138,7 @@ typedef struct {
 	double lr_div;             /* discriminative rate divisor (2.6) */
 	double cut_frac, ratio;    /* slanted triangular schedule (0.1, 32) */
 	const char *device;
-	volatile int *stop;        /* SIGINT flag (may be NULL) */
+	volatile sig_atomic_t *stop; /* SIGINT flag (may be NULL) */
 	int argc;
 	char **argv;
 } tl_lstm_fit_opts;
