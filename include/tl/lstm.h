@@ -104,6 +104,10 @@ void tl_lstm_reset_state(tl_lstm *m, int B);
 double tl_lstm_cls_step(tl_lstm *m, const int32_t *ids, const int32_t *lens, const int32_t *y, int B, int T,
 			int train, uint64_t seed, uint64_t step, float scale, float *logits, float *vec);
 
+/* Features (tl-embed): the concat-pooled vectors [B,3E] of a padded batch
+ * (no dropout), for a language model or a classifier. */
+void tl_lstm_encode(tl_lstm *m, const int32_t *ids, const int32_t *lens, int B, int T, float *vec);
+
 /* Model directories: model.safetensors (the names above), config.json
  * ("model_type": "tl-lstm", "mode": "lm"|"classifier", sizes, dropouts,
  * id2label/label2id), vocab.txt copied from vocab_path, and tl.json

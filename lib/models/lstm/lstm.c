@@ -110,21 +110,21 @@ static void ws_ensure(tl_lstm *m, int B, int T)
 		w->d1 = tl_xmalloc(nbt * md * sizeof(float));
 		w->d2 = tl_xmalloc(nbt * md * sizeof(float));
 		w->rowloss = tl_xmalloc(nbt * sizeof(double));
+		free(w->pool);
+		free(w->amax);
+		w->pool = tl_xmalloc(nb * 3 * (size_t)E * sizeof(float));
+		w->amax = tl_xmalloc(nb * (size_t)E * sizeof(int32_t));
 		if (m->cfg.NL > 0) {
-			free(w->pool);
 			free(w->dpool);
 			free(w->z1);
 			free(w->a1);
 			free(w->da1);
 			free(w->dlog);
-			free(w->amax);
-			w->pool = tl_xmalloc(nb * 3 * (size_t)E * sizeof(float));
 			w->dpool = tl_xmalloc(nb * 3 * (size_t)E * sizeof(float));
 			w->z1 = tl_xmalloc(nb * (size_t)m->cfg.head * sizeof(float));
 			w->a1 = tl_xmalloc(nb * (size_t)m->cfg.head * sizeof(float));
 			w->da1 = tl_xmalloc(nb * (size_t)m->cfg.head * sizeof(float));
 			w->dlog = tl_xmalloc(nb * (size_t)m->cfg.NL * sizeof(float));
-			w->amax = tl_xmalloc(nb * (size_t)E * sizeof(int32_t));
 		}
 		w->cap_bt = nbt;
 		w->cap_b = nb;
@@ -474,16 +474,12 @@ double tl_lstm_lm_step(tl_lstm *m, const int32_t *ids, const int32_t *y, int B, 
 	return total / (double)N;
 }
 
-double tl_lstm_cls_step(tl_lstm *m, const int32_t *ids, const int32_t *lens, const int32_t *y, int B, int T,
-			int train, uint64_t seed, uint64_t step, float scale, float *logits, float *vec)
+/* concat pooling of ws->y into ws->pool [B,3E]: [last, max, mean] of the
+ * real steps (argmax kept for backward) */
+static void concat_pool(tl_lstm *m, const int32_t *lens, int B, int T)
 {
-	const tl_lstm_cfg *cf = &m->cfg;
-	const tl_kernels *k = m->k;
-	ws_ensure(m, B, T);
 	tl_lstm_ws *w = m->ws;
-	int E = cf->E, HD = cf->head, NL = cf->NL;
-	body_forward(m, ids, lens, B, T, train, seed, step, NULL, NULL);
-	/* concat pooling: [last, max, mean] of the real steps */
+	int E = m->cfg.E;
 	for (int b = 0; b < B; b++) {
 		float *p = w->pool + (size_t)b * 3 * E;
 		int32_t *am = w->amax + (size_t)b * E;
@@ -513,6 +509,26 @@ double tl_lstm_cls_step(tl_lstm *m, const int32_t *ids, const int32_t *lens, con
 			p[2 * E + c] = (float)(s / n);
 		}
 	}
+}
+
+void tl_lstm_encode(tl_lstm *m, const int32_t *ids, const int32_t *lens, int B, int T, float *vec)
+{
+	ws_ensure(m, B, T);
+	body_forward(m, ids, lens, B, T, 0, 0, 0, NULL, NULL);
+	concat_pool(m, lens, B, T);
+	memcpy(vec, m->ws->pool, (size_t)B * 3 * m->cfg.E * sizeof(float));
+}
+
+double tl_lstm_cls_step(tl_lstm *m, const int32_t *ids, const int32_t *lens, const int32_t *y, int B, int T,
+			int train, uint64_t seed, uint64_t step, float scale, float *logits, float *vec)
+{
+	const tl_lstm_cfg *cf = &m->cfg;
+	const tl_kernels *k = m->k;
+	ws_ensure(m, B, T);
+	tl_lstm_ws *w = m->ws;
+	int E = cf->E, HD = cf->head, NL = cf->NL;
+	body_forward(m, ids, lens, B, T, train, seed, step, NULL, NULL);
+	concat_pool(m, lens, B, T);
 	if (vec)
 		memcpy(vec, w->pool, (size_t)B * 3 * E * sizeof(float));
 	k->matmul_forward(w->z1, w->pool, m->arena + m->o_w1, m->arena + m->o_b1, B, 3 * E, HD);
