@@ -303,6 +303,19 @@ int main(void)
 	}
 	free(g1);
 	tl_lstm_free(m);
+	free(lm_ids);
+	free(lm_y);
+	for (int q = 0; q < 2; q++) {
+		free(lm_h0[q]);
+		free(lm_c0[q]);
+	}
+	free(rl);
+	free(c_ids);
+	free(c_lens);
+	free(c_y);
+	free(rlog);
+	free(rpool);
+	free(rcl);
 	printf("worst relative gradient error: LM %.3g, classifier %.3g (bound 1e-4)\n", worst_lm, worst_cls);
 	tl_st_close(&F);
 	TEST_REPORT("test_lstm_net");

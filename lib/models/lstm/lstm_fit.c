@@ -84,14 +84,18 @@ static const msgpack_object *header_tokenizer(const msgpack_object *map)
 
 /* Read path (NULL: stdin). LM: ids of every record + eos; classifier: ids
  * (truncated to max_len) and label. */
-static int read_corpus(corpus *c, const char *path, const char *what, int classifier, int eos, long max_len, int V,
-		       tl_err *e)
+static int read_corpus(corpus *c, const char *path, const char *what, int what_prefix, int classifier, int eos,
+		       long max_len, int V, tl_err *e)
 {
 	memset(c, 0, sizeof *c);
 	c->hdr_vocab_size = -1;
+	/* messages: "record N: ..." for the training stream, "FILE: record N: ..." for --dev */
+	char pfx[512] = "";
+	if (what_prefix)
+		snprintf(pfx, sizeof pfx, "%s: ", what);
 	tl_reader *r = tl_reader_open(path);
 	if (!r)
-		return tl_seterr(e, errno == EISDIR ? TL_EXIT_IO : TL_EXIT_IO, "cannot open %s: %s", what, strerror(errno));
+		return tl_seterr(e, TL_EXIT_IO, "cannot open %s: %s", what, strerror(errno));
 	tl_record rec;
 	int got, first = 1;
 	int32_t *buf = NULL;
@@ -122,18 +126,18 @@ static int read_corpus(corpus *c, const char *path, const char *what, int classi
 		first = 0;
 		long len = tl_rec_i32s(&rec, "ids", &buf, &bcap);
 		if (len == -1) {
-			tl_seterr(e, TL_EXIT_DATA, "%s: record %llu: no \"ids\": tokenize the text first (tl-tokenize --mode word|char --vocab V)",
-				  what, (unsigned long long)rec.no);
+			tl_seterr(e, TL_EXIT_DATA, "%srecord %llu: no \"ids\": tokenize the text first (tl-tokenize --mode word|char --vocab V)",
+				  pfx, (unsigned long long)rec.no);
 			goto out;
 		}
 		if (len < 0) {
-			tl_seterr(e, TL_EXIT_DATA, "%s: record %llu: \"ids\" is not a bin of int32 or an array of integers", what,
+			tl_seterr(e, TL_EXIT_DATA, "%srecord %llu: \"ids\" is not a bin of int32 or an array of integers", pfx,
 				  (unsigned long long)rec.no);
 			goto out;
 		}
 		for (long i = 0; i < len && V > 0; i++)
 			if (buf[i] < 0 || buf[i] >= V) {
-				tl_seterr(e, TL_EXIT_DATA, "%s: record %llu: ids[%ld] = %d outside the vocabulary (0..%d)", what,
+				tl_seterr(e, TL_EXIT_DATA, "%srecord %llu: ids[%ld] = %d outside the vocabulary (0..%d)", pfx,
 					  (unsigned long long)rec.no, i, buf[i], V - 1);
 				goto out;
 			}
@@ -157,13 +161,13 @@ static int read_corpus(corpus *c, const char *path, const char *what, int classi
 			ls = num;
 			ll = strlen(num);
 		} else {
-			tl_seterr(e, TL_EXIT_DATA, "%s: record %llu: %s", what, (unsigned long long)rec.no,
+			tl_seterr(e, TL_EXIT_DATA, "%srecord %llu: %s", pfx, (unsigned long long)rec.no,
 				  lo ? "\"label\" is not a string or an integer (one label per record)"
 				     : "no \"label\" (training needs labelled records)");
 			goto out;
 		}
 		if (len == 0) {
-			tl_seterr(e, TL_EXIT_DATA, "%s: record %llu: empty \"ids\" (nothing to classify)", what,
+			tl_seterr(e, TL_EXIT_DATA, "%srecord %llu: empty \"ids\" (nothing to classify)", pfx,
 				  (unsigned long long)rec.no);
 			goto out;
 		}
@@ -184,7 +188,7 @@ static int read_corpus(corpus *c, const char *path, const char *what, int classi
 	}
 	if (got != TL_READ_EOF) {
 		int code = tl_reader_error_code(r);
-		tl_seterr(e, code ? code : TL_EXIT_DATA, "%s: record %llu: %s", what,
+		tl_seterr(e, code ? code : TL_EXIT_DATA, "%srecord %llu: %s", pfx,
 			  (unsigned long long)tl_reader_error_recno(r), tl_reader_error(r));
 		goto out;
 	}
@@ -411,7 +415,7 @@ int tl_lstm_fit(const tl_lstm_fit_opts *oin, tl_err *e)
 
 	/* data */
 	const char *trname = o.train ? o.train : "standard input";
-	if (read_corpus(&tr, o.train, trname, o.classifier, eos, o.max_len, V, e) < 0)
+	if (read_corpus(&tr, o.train, trname, 0, o.classifier, eos, o.max_len, V, e) < 0)
 		goto out;
 	if (tr.sha[0] && vsha[0] && strcmp(tr.sha, vsha))
 		FAIL(TL_EXIT_DATA,
@@ -433,7 +437,7 @@ int tl_lstm_fit(const tl_lstm_fit_opts *oin, tl_err *e)
 	if (eos >= V)
 		FAIL(TL_EXIT_MODEL, "end-of-record id %d outside the vocabulary (%d ids)", eos, V);
 	if (o.dev) {
-		if (read_corpus(&dv, o.dev, o.dev, o.classifier, eos, o.max_len, V, e) < 0)
+		if (read_corpus(&dv, o.dev, o.dev, 1, o.classifier, eos, o.max_len, V, e) < 0)
 			goto out;
 		if (dv.sha[0] && vsha[0] && strcmp(dv.sha, vsha))
 			FAIL(TL_EXIT_DATA, "--dev %s was tokenized with another vocabulary (sha256 %s) than the model's (sha256 %s)",
