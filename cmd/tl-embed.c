@@ -7,6 +7,7 @@
 #include "tl/classifier.h"
 #include "tl/cli.h"
 #include "tl/features.h"
+#include "tl/lstm.h"
 #include "tl/model.h"
 #include "tl/progress.h"
 #include "tl/stream.h"
@@ -395,7 +396,9 @@ static const char usage[] =
 	"                [--batch-size N] [--threads N] [--device NAME]\n"
 	"                [--precision fp32|bf16|int8] [FILE...]\n"
 	"Add a sentence vector \"vec\" (float32) to every record of a tokenized stream\n"
-	"(key \"ids\", optional \"type_ids\"), computed by a BERT encoder.\n"
+	"(key \"ids\", optional \"type_ids\"), computed by a BERT encoder, or by an\n"
+	"LSTM model (tl-train -m lstm-lm|lstm: the concat-pooled [last, max, mean]\n"
+	"vector of its top layer, 3 x emb floats; --pool and --layer do not apply).\n"
 	"Classic features instead: tl-embed --bow|--tfidf|--word2vec --help.\n"
 	"\n"
 	"  -m, --model MODEL   model directory or name (default " TL_DEFAULT_MODEL ",\n"
@@ -479,6 +482,92 @@ static void header(tl_writer *w, const msgpack_object *in, int argc, char **argv
 	tl_writer_end(w);
 }
 
+/* ---------------- LSTM (tl-train -m lstm-lm / lstm) ---------------- */
+
+/* The concat-pooled vector [last, max, mean] of the top LSTM layer (3E),
+ * one record at a time (no padding effects). --pool does not apply. */
+static void run_lstm(const opts *o, const char *dir, char **files, int nfiles, int argc, char **argv)
+{
+	char err[1024];
+	if (o->layer != -1 || o->precision >= 0)
+		tl_die(TL_EXIT_USAGE, "%s: an LSTM model: --layer and --precision are for BERT encoders", dir);
+	const tl_kernels *k = tl_kernels_select(o->device, err, sizeof err);
+	if (!k)
+		tl_die(TL_EXIT_USAGE, "%s", err);
+	k->set_threads(o->threads);
+	tl_lstm *m = tl_lstm_load(dir, k, err, sizeof err);
+	if (!m)
+		tl_die(TL_EXIT_MODEL, "%s", err);
+	char sha[65] = "";
+	{
+		tl_buf p = {0};
+		tl_buf_printf(&p, "%s/model.safetensors", dir);
+		if (tl_sha256_file(tl_buf_cstr(&p), sha) < 0)
+			sha[0] = 0;
+		tl_buf_free(&p);
+	}
+	int D = 3 * m->cfg.E;
+	float *vec = tl_xmalloc((size_t)D * sizeof *vec);
+	int32_t *buf = NULL;
+	size_t cap = 0;
+	tl_writer *w = tl_writer_open(stdout);
+	tl_source *src = tl_source_new(files, nfiles);
+	tl_progress_init_filter(&prog, "records", o->quiet, o->progress);
+	tl_record rec;
+	int rc;
+	while ((rc = tl_source_next_or_die(src, &rec))) {
+		if (rc == TL_SOURCE_FILE_END)
+			continue;
+		if (rec.is_header || tl_source_first(src)) {
+			if (rec.is_header && tl_model_check_vocab(rec.map, m->vocab_sha256, dir, err, sizeof err) < 0)
+				tl_die_rec(TL_EXIT_MODEL, rec.no, "%s", err);
+			tl_header_start(w, rec.is_header ? rec.map : NULL, argc, argv);
+			tl_writer_drop(w, "features");
+			msgpack_packer *pk = tl_writer_key(w, "embed");
+			msgpack_pack_map(pk, 5);
+			tl_pack_cstr(pk, "model");
+			tl_pack_cstr(pk, dir);
+			tl_pack_cstr(pk, "sha256");
+			tl_pack_cstr(pk, sha);
+			tl_pack_cstr(pk, "pool");
+			tl_pack_cstr(pk, "concat");
+			tl_pack_cstr(pk, "normalize");
+			o->normalize ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+			tl_pack_cstr(pk, "dim");
+			msgpack_pack_int(pk, D);
+			tl_writer_end(w);
+			if (rec.is_header)
+				continue;
+		}
+		long len = tl_rec_i32s(&rec, "ids", &buf, &cap);
+		if (len == -1)
+			tl_die_rec(TL_EXIT_DATA, rec.no, "no \"ids\": tokenize the text first (tl-tokenize)");
+		if (len < 0)
+			tl_die_rec(TL_EXIT_DATA, rec.no, "\"ids\" is not a bin of int32 or an array of integers");
+		if (m->max_len > 0 && len > m->max_len)
+			len = m->max_len;
+		for (long i = 0; i < len; i++)
+			if (buf[i] < 0 || buf[i] >= m->cfg.V)
+				tl_die_rec(TL_EXIT_DATA, rec.no, "ids[%ld] = %d outside the model's vocabulary (0..%d)", i, buf[i],
+					   m->cfg.V - 1);
+		int32_t l32 = (int32_t)len, zero = 0;
+		tl_lstm_encode(m, len ? buf : &zero, &l32, 1, len ? (int)len : 1, vec);
+		if (o->normalize)
+			k->l2norm_forward(vec, 1, D);
+		tl_writer_start(w, rec.map);
+		tl_pack_f32_bin(tl_writer_key(w, "vec"), vec, (size_t)D);
+		tl_writer_end(w);
+		tl_progress_update(&prog, ++ndone, NULL, 0);
+	}
+	tl_source_free(src);
+	if (tl_writer_free(w) != 0)
+		tl_die(TL_EXIT_IO, "write error:");
+	tl_progress_finish(&prog, NULL);
+	free(buf);
+	free(vec);
+	tl_lstm_free(m);
+}
+
 /* Records are held in a window of 32 batches, sorted by length inside it
  * (tl_bert_encode), and written back in input order: memory stays bounded
  * on unbounded input. */
@@ -491,6 +580,17 @@ static void run_bert(const opts *o, char **files, int nfiles, int argc, char **a
 	char *dir = tl_model_find(o->model, err, sizeof err);
 	if (!dir)
 		tl_die(TL_EXIT_MODEL, "%s; the encoder is -m NAME|DIR", err);
+	{
+		json_t *cj = tl_model_read_config(dir, err, sizeof err);
+		const char *mt = cj ? json_string_value(json_object_get(cj, "model_type")) : NULL;
+		int lstm = mt && !strcmp(mt, "tl-lstm");
+		json_decref(cj);
+		if (lstm) {
+			run_lstm(o, dir, files, nfiles, argc, argv);
+			free(dir);
+			return;
+		}
+	}
 	k->set_threads(o->threads);
 	tl_bert *m = tl_bert_load(dir, k, err, sizeof err);
 	if (!m)

@@ -31,7 +31,7 @@ static const char usage[] =
 	"\"pred\" and the entity spans as \"entities\" (records with words, word_ids);\n"
 	"its --logits are those of every id, [ids x labels] row-major.\n"
 	"\n"
-	"  -m, --model DIR     model directory (config.json model_type: bert, tl-linear)\n"
+	"  -m, --model DIR     model directory (config.json model_type: bert, tl-linear, tl-lstm)\n"
 	"      --logits        also add \"logits\" (float32, in id2label order)\n"
 	"  -k, --top-k K       \"probs\" holds only the K most probable labels (default all)\n"
 	"  -t, --threshold P   single-label: abstain (pred \"\") when the top probability\n"

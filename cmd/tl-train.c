@@ -10,6 +10,7 @@
 #include "tl/kernels.h"
 #include "tl/leak.h"
 #include "tl/linear.h"
+#include "tl/lstm.h"
 #include "tl/optim.h"
 #include "tl/progress.h"
 #include "tl/stream.h"
@@ -27,7 +28,7 @@
 #include <unistd.h>
 
 static const char usage[] =
-	"usage: tl-train [-m fasttext|linear|bert] -o DIR [options] [FILE]\n"
+	"usage: tl-train [-m fasttext|linear|bert|lstm-lm|lstm] -o DIR [options] [FILE]\n"
 	"Train a classifier on a record stream (\"text\" and \"label\"; for -m linear\n"
 	"also \"sparse\" or \"vec\" features) and save it as a model directory for\n"
 	"tl-predict. FILE or - is the training stream (default: standard input).\n"
@@ -35,7 +36,8 @@ static const char usage[] =
 	"N-th record, to the same bits as one process (man tl-train).\n"
 	"\n"
 	"  -m, --model KIND      fasttext (default), linear, bert (its options:\n"
-	"                        tl-train -m bert --help)\n"
+	"                        tl-train -m bert --help), lstm-lm and lstm (LSTM\n"
+	"                        language models and classifiers: tl-train -m lstm --help)\n"
 	"  -o, --output DIR      model directory to create (required)\n"
 	"  -f, --force           replace DIR if it exists\n"
 	"      --dev FILE        evaluate on this labelled stream after training; refused\n"
@@ -976,9 +978,171 @@ static void bert_option(tl_bert_fit_opts *o, int c, const char *arg)
 	}
 }
 
+/* ---------------- -m lstm-lm, -m lstm (lib/models/lstm, tl/lstm.h) ---------------- */
+
+static const char lstm_usage[] =
+	"usage: tl-train -m lstm-lm|lstm -o DIR [options] [FILE]\n"
+	"LSTM language models and classifiers (ULMFiT). FILE (default: standard\n"
+	"input) is a stream with \"ids\" (tl-tokenize --mode word|char --vocab V);\n"
+	"-m lstm also needs \"label\".\n"
+	"  -m lstm-lm            AWD-LSTM language model: the records' ids joined with\n"
+	"                        [SEP] into one stream, truncated BPTT, tied decoder\n"
+	"  -m lstm               classifier: concat pooling + linear-ReLU-linear head;\n"
+	"                        with --pretrained LM: gradual unfreezing, discriminative\n"
+	"                        rates; without: from scratch (Embedding 128, LSTM 128)\n"
+	"  -o, --output DIR      model directory to write (required)\n"
+	"  -f, --force           replace DIR if it exists\n"
+	"      --pretrained LM   start from this language model (its vocabulary)\n"
+	"      --vocab FILE      the vocabulary the ids come from (copied into DIR)\n"
+	"      --dev FILE        dev stream: perplexity (lm) or accuracy per epoch\n"
+	"      --epochs N        lm 1, lstm 4\n"
+	"      --batch-size N    parallel streams (lm) or records per step (32)\n"
+	"      --bptt N          lm: mean window (70; 35 with p 0.05, then N(len, 5))\n"
+	"      --max-len N       lstm: ids kept per record (256; 0 = all)\n"
+	"      --lr X            peak rate of the slanted triangular schedule\n"
+	"                        (lm 3e-3, lstm 1e-2)\n"
+	"      --weight-decay X  AdamW decoupled decay, not on biases (0.01)\n"
+	"      --clip X          gradient clipping by global norm (0.25; 0 = off)\n"
+	"      --emb N, --hidden N, --layers N   sizes from scratch (lm 200/400/2,\n"
+	"                        lstm 128/128/1); --head N classifier hidden (50)\n"
+	"      --drop-mult X     multiplies every default dropout (1)\n"
+	"      --dropout-emb X, --dropout-in X, --dropout-hidden X, --dropout-out X,\n"
+	"      --dropout-weight X, --dropout-head X   each rate on its own\n"
+	"      --no-unfreeze     lstm --pretrained: train every group from the start\n"
+	"      --lr-div X        discriminative rate divisor per group (2.6)\n"
+	"      --max-steps N     stop after N steps (0 = no limit)\n"
+	"      --seed N          1\n"
+	"      --threads N       0 = all cores (the same threads give the same bits)\n"
+	"      --device NAME     cpu\n"
+	"      --log FILE        progress as JSON lines\n"
+	"  -q, --quiet           no progress\n"
+	"\n"
+	"Exit status: 0 ok, 1 failure (NaN loss), 2 usage (also: output exists), 3 bad\n"
+	"data (also: a vocabulary other than the model's), 4 I/O, 5 bad model,\n"
+	"130 interrupted.\n";
+
+static int lstm_kind(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = NULL;
+		if (!strcmp(a, "--"))
+			break;
+		if ((!strcmp(a, "-m") || !strcmp(a, "--model")) && i + 1 < argc)
+			v = argv[i + 1];
+		else if (!strncmp(a, "--model=", 8))
+			v = a + 8;
+		else if (!strncmp(a, "-m", 2) && a[2])
+			v = a + 2;
+		if (v && !strcmp(v, "lstm-lm"))
+			return 1;
+		if (v && !strcmp(v, "lstm"))
+			return 2;
+	}
+	return 0;
+}
+
+static int run_lstm(int argc, char **argv, int classifier)
+{
+	enum {
+		L_PRE = 300, L_VOCAB, L_DEV, L_EPOCHS, L_BATCH, L_BPTT, L_MAXLEN, L_LR, L_WD, L_CLIP, L_EMB, L_HID,
+		L_LAYERS, L_HEAD, L_DM, L_DE, L_DI, L_DH, L_DO, L_DW, L_DHD, L_NOUNF, L_LRDIV, L_MAXSTEPS, L_SEED,
+		L_THREADS, L_DEVICE, L_LOG, L_VERSION
+	};
+	static const struct option lo[] = {
+		{"model", required_argument, 0, 'm'}, {"output", required_argument, 0, 'o'},
+		{"force", no_argument, 0, 'f'}, {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'},
+		{"pretrained", required_argument, 0, L_PRE}, {"vocab", required_argument, 0, L_VOCAB},
+		{"dev", required_argument, 0, L_DEV}, {"epochs", required_argument, 0, L_EPOCHS},
+		{"batch-size", required_argument, 0, L_BATCH}, {"bptt", required_argument, 0, L_BPTT},
+		{"max-len", required_argument, 0, L_MAXLEN}, {"lr", required_argument, 0, L_LR},
+		{"weight-decay", required_argument, 0, L_WD}, {"clip", required_argument, 0, L_CLIP},
+		{"emb", required_argument, 0, L_EMB}, {"hidden", required_argument, 0, L_HID},
+		{"layers", required_argument, 0, L_LAYERS}, {"head", required_argument, 0, L_HEAD},
+		{"drop-mult", required_argument, 0, L_DM}, {"dropout-emb", required_argument, 0, L_DE},
+		{"dropout-in", required_argument, 0, L_DI}, {"dropout-hidden", required_argument, 0, L_DH},
+		{"dropout-out", required_argument, 0, L_DO}, {"dropout-weight", required_argument, 0, L_DW},
+		{"dropout-head", required_argument, 0, L_DHD}, {"no-unfreeze", no_argument, 0, L_NOUNF},
+		{"lr-div", required_argument, 0, L_LRDIV}, {"max-steps", required_argument, 0, L_MAXSTEPS},
+		{"seed", required_argument, 0, L_SEED}, {"threads", required_argument, 0, L_THREADS},
+		{"device", required_argument, 0, L_DEVICE}, {"log", required_argument, 0, L_LOG},
+		{"version", no_argument, 0, L_VERSION}, {0, 0, 0, 0}};
+	tl_lstm_fit_opts o;
+	tl_lstm_fit_opts_default(&o, classifier);
+	const char *kind = classifier ? "lstm" : "lstm-lm";
+	int c, nlm = 0, ncls = 0; /* options of the other kind given */
+	while ((c = getopt_long(argc, argv, "m:o:fqh", lo, NULL)) != -1) {
+		const char *a = optarg;
+		switch (c) {
+		case 'm':
+			if (strcmp(a, kind))
+				tl_die(TL_EXIT_USAGE, "option -m: '%s' and '%s' both given", kind, a);
+			break;
+		case 'o': o.out = tl_parse_path("-o", a); break;
+		case 'f': o.force = 1; break;
+		case 'q': o.quiet = 1; break;
+		case 'h': fputs(lstm_usage, stdout); exit(0);
+		case L_VERSION: tl_print_version(); exit(0);
+		case L_PRE: o.pretrained = tl_parse_path("--pretrained", a); break;
+		case L_VOCAB: o.vocab = tl_parse_path("--vocab", a); break;
+		case L_DEV: o.dev = tl_parse_path("--dev", a); break;
+		case L_EPOCHS: o.epochs = tl_parse_long("--epochs", a, 1, 100000); break;
+		case L_BATCH: o.batch = tl_parse_long("--batch-size", a, 1, 65536); break;
+		case L_BPTT: o.bptt = tl_parse_long("--bptt", a, 2, 100000); nlm++; break;
+		case L_MAXLEN: o.max_len = tl_parse_long("--max-len", a, 0, 1L << 30); ncls++; break;
+		case L_LR: o.lr = tl_parse_double("--lr", a, 0, 1e30); break;
+		case L_WD: o.wd = tl_parse_double("--weight-decay", a, 0, 1e6); break;
+		case L_CLIP: o.clip = tl_parse_double("--clip", a, 0, 1e30); break;
+		case L_EMB: o.E = (int)tl_parse_long("--emb", a, 1, 1 << 16); break;
+		case L_HID: o.H = (int)tl_parse_long("--hidden", a, 1, 1 << 16); break;
+		case L_LAYERS: o.L = (int)tl_parse_long("--layers", a, 1, TL_LSTM_MAXL); break;
+		case L_HEAD: o.head = (int)tl_parse_long("--head", a, 1, 1 << 16); ncls++; break;
+		case L_DM: o.drop_mult = tl_parse_double("--drop-mult", a, 0, 100); break;
+		case L_DE: o.p_emb = tl_parse_double("--dropout-emb", a, 0, 0.99); break;
+		case L_DI: o.p_in = tl_parse_double("--dropout-in", a, 0, 0.99); break;
+		case L_DH: o.p_hid = tl_parse_double("--dropout-hidden", a, 0, 0.99); break;
+		case L_DO: o.p_out = tl_parse_double("--dropout-out", a, 0, 0.99); break;
+		case L_DW: o.p_w = tl_parse_double("--dropout-weight", a, 0, 0.99); break;
+		case L_DHD: o.p_head = tl_parse_double("--dropout-head", a, 0, 0.99); ncls++; break;
+		case L_NOUNF: o.unfreeze = 0; ncls++; break;
+		case L_LRDIV: o.lr_div = tl_parse_double("--lr-div", a, 1e-6, 1e6); ncls++; break;
+		case L_MAXSTEPS: o.max_steps = tl_parse_long("--max-steps", a, 0, 1L << 40); break;
+		case L_SEED: o.seed = (uint64_t)tl_parse_long("--seed", a, 0, 1L << 62); break;
+		case L_THREADS: o.threads = (int)tl_parse_long("--threads", a, 0, 4096); break;
+		case L_DEVICE: o.device = a; break;
+		case L_LOG: o.log = tl_parse_path("--log", a); break;
+		default: fputs(lstm_usage, stderr); exit(TL_EXIT_USAGE);
+		}
+	}
+	if (classifier && nlm)
+		tl_die(TL_EXIT_USAGE, "option --bptt is for -m lstm-lm");
+	if (!classifier && ncls)
+		tl_die(TL_EXIT_USAGE, "options --max-len, --head, --dropout-head, --no-unfreeze, --lr-div are for -m lstm");
+	if (!o.out)
+		tl_die(TL_EXIT_USAGE, "no output directory: -o DIR is required");
+	if (optind + 1 < argc)
+		tl_die(TL_EXIT_USAGE, "one training stream at most (got %d)", argc - optind);
+	o.train = optind < argc && strcmp(argv[optind], "-") ? argv[optind] : NULL;
+	o.argc = argc;
+	o.argv = argv;
+	o.stop = &interrupted;
+	lock_output(o.out);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_sigint;
+	sigaction(SIGINT, &sa, NULL);
+	tl_err e = {0};
+	if (tl_lstm_fit(&o, &e) < 0)
+		tl_die(e.code, "%s", e.msg);
+	tl_close_stdout();
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	tl_init(argv[0]);
+	int lk = lstm_kind(argc, argv);
+	if (lk)
+		return run_lstm(argc, argv, lk == 2);
 	/* One pass of getopt over the command line; the options are kept and
 	 * interpreted in order once -m is known (the kinds differ in defaults,
 	 * ranges and messages). getopt reports the first unknown option itself;
@@ -1132,7 +1296,7 @@ int main(int argc, char **argv)
 	else if (!strcmp(a.model, "linear"))
 		arch = TL_LIN_LOGREG;
 	else
-		tl_die(TL_EXIT_USAGE, "-m: unknown model kind '%s' (fasttext, linear, bert)", a.model);
+		tl_die(TL_EXIT_USAGE, "-m: unknown model kind '%s' (fasttext, linear, bert, lstm-lm, lstm)", a.model);
 	if (!a.out)
 		tl_die(TL_EXIT_USAGE, "no output directory: use -o DIR");
 #ifdef TL_HAVE_MPI

@@ -215,6 +215,30 @@ typedef struct tl_kernels {
 				   const int32_t *lens, int B, int T, int C, int NH, float p, uint64_t seed,
 				   uint64_t stream);
 
+	/* ---- LSTM (one layer, one direction: PyTorch nn.LSTM, batch_first) ----
+	 * Gates in PyTorch's order i, f, g, o: w_ih[4H,I], w_hh[4H,H], b_ih[4H],
+	 * b_hh[4H] (either bias may be NULL). x[B,T,I] (I is the In argument:
+	 * <complex.h> makes I a macro); lens[b] in [0, T] real
+	 * steps of sequence b (NULL: all T; 0 allowed: the state passes
+	 * through). h0, c0 [B,H] the initial state (NULL: zeros).
+	 * lstm_forward writes h[B,T,H] (rows t >= lens[b] are 0), c[B,T,H] the
+	 * cell states and gates[B,T,4H] the activated gates (sigmoid i, f, o;
+	 * tanh g), both kept for backward (both may be NULL at inference), and
+	 * hT, cT [B,H] the state after step lens[b]-1 (h0/c0 or 0 when
+	 * lens[b] == 0; either may be NULL). */
+	void (*lstm_forward)(float *h, float *c, float *gates, float *hT, float *cT, const float *x,
+			     const float *h0, const float *c0, const float *w_ih, const float *w_hh,
+			     const float *b_ih, const float *b_hh, const int32_t *lens, int B, int T, int In, int H);
+	/* lstm_backward ACCUMULATES into dx[B,T,I], dh0, dc0 [B,H], dw_ih,
+	 * dw_hh, db_ih, db_hh (any may be NULL) from dh[B,T,H] (the gradient
+	 * w.r.t. h; NULL: none; rows t >= lens[b] ignored) and dhT, dcT [B,H]
+	 * (w.r.t. the final state; NULL: none); x, h0, c0, h, c, gates as given
+	 * to and written by lstm_forward. Padded steps get no gradient. */
+	void (*lstm_backward)(float *dx, float *dh0, float *dc0, float *dw_ih, float *dw_hh, float *db_ih,
+			      float *db_hh, const float *dh, const float *dhT, const float *dcT, const float *x,
+			      const float *h0, const float *c0, const float *h, const float *c, const float *gates,
+			      const float *w_ih, const float *w_hh, const int32_t *lens, int B, int T, int In, int H);
+
 	/* ---- dropout (inverted: kept elements scaled by 1/(1-p)) ----
 	 * out[i] = keep(i) ? inp[i] / (1-p) : 0; out may equal inp. */
 	void (*dropout_forward)(float *out, const float *inp, size_t n, float p, uint64_t seed, uint64_t stream);

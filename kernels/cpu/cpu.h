@@ -5,7 +5,7 @@
  *
  * Files by operation, forward and backward side by side (a GPU backend
  * mirrors them file for file): memory.c, matmul.c (gemm.c: the AVX-512
- * engine of prepared weights), attention.c, layernorm.c, gelu.c,
+ * engine of prepared weights), attention.c, lstm.c, layernorm.c, gelu.c,
  * embedding.c, pool.c, dropout.c, loss.c, optimizer.c, elementwise.c;
  * backend.c holds the table. */
 #ifndef TL_CPU_H
@@ -93,6 +93,15 @@ void tl_cpu_pooler_forward(float *out, const float *hidden, const float *weight,
 			   int C, int OC);
 void tl_cpu_pool_forward(float *out, const float *hidden, const int32_t *lens, int B, int T, int C, int mode);
 void tl_cpu_l2norm_forward(float *x, int N, int C);
+
+/* lstm.c */
+void tl_cpu_lstm_forward(float *h, float *c, float *gates, float *hT, float *cT, const float *x, const float *h0,
+			 const float *c0, const float *w_ih, const float *w_hh, const float *b_ih, const float *b_hh,
+			 const int32_t *lens, int B, int T, int In, int H);
+void tl_cpu_lstm_backward(float *dx, float *dh0, float *dc0, float *dw_ih, float *dw_hh, float *db_ih,
+			  float *db_hh, const float *dh, const float *dhT, const float *dcT, const float *x,
+			  const float *h0, const float *c0, const float *h, const float *c, const float *gates,
+			  const float *w_ih, const float *w_hh, const int32_t *lens, int B, int T, int In, int H);
 
 /* dropout.c */
 void tl_cpu_dropout_forward(float *out, const float *inp, size_t n, float p, uint64_t seed, uint64_t stream);

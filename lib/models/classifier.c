@@ -2,6 +2,7 @@
  * owned copies of records (tl/classifier.h). */
 #include "tl/classifier.h"
 #include "tl/bert.h"
+#include "tl/lstm.h"
 #include "tl/model.h"
 #include "tl/util.h"
 
@@ -33,6 +34,7 @@ static const struct {
 } backends[] = {
 	{"bert", tl_bert_classifier_load, tl_bert_classifier_load_device},
 	{"tl-linear", tl_linear_classifier_load, NULL},
+	{"tl-lstm", tl_lstm_classifier_load, NULL},
 };
 
 tl_classifier *tl_classifier_load(const char *dir, int threads, tl_classifier_err *e)
