@@ -171,8 +171,10 @@ static void rec_product(float *C, size_t ldc, const float *A, size_t lda, const 
 		int id = omp_get_thread_num(), n = omp_get_num_threads();
 		int u0 = (int)((long)units * id / n), u1 = (int)((long)units * (id + 1) / n);
 		for (int u = u0; u < u1; u++) {
-			int p = u / nm, m0 = (u % nm) * MR;
-			int n0 = p * NB, nb = N - n0 < NB ? N - n0 : NB, mr = M - m0 < MR ? M - m0 : MR;
+			/* nm tiles of near-equal height (32 rows: 6 6 5 5 5 5, not
+			 * 6 6 6 6 6 2: a 2-row tile runs at half speed) */
+			int p = u / nm, m0 = (int)((long)(u % nm) * M / nm), m1 = (int)((long)(u % nm + 1) * M / nm);
+			int n0 = p * NB, nb = N - n0 < NB ? N - n0 : NB, mr = m1 - m0;
 			const float *pp = pk + (size_t)p * K * NB;
 			if (!avx512) {
 				tile_c(C, ldc, A, lda, pp, K, n0, nb, rows + m0, mr);
@@ -209,22 +211,171 @@ static int cell_threads(int B, int H)
 	return (size_t)B * H < 8192 ? 1 : nt;
 }
 
-/* The cell of one row: pre[4H] (pre-activations, overwritten with the
- * activated gates), cprev[H] -> c[H], h[H]. */
-static void cell_forward(float *restrict g, float *restrict c, float *restrict h, const float *restrict cprev,
-			 int H)
+/* ---- the forward step: recurrent product and cell fused ----
+ * w_hh packed gate-interleaved (pack_gates): panel p covers the hidden
+ * units u0 = 16p .. u0+15 of all four gates, its 64 columns i, f, g, o of
+ * those 16 units, so a tile's accumulators hold the four pre-activations
+ * of its units and the cell runs on them in registers: one pass, one
+ * parallel region per step, no barrier between product and cell. The
+ * product is the fma chain of rec_product (started from the input
+ * projection in gates), the cell the scalar formulas of cell_forward in
+ * the same operations: the same bits from the C path, the AVX-512 path,
+ * any tiling and any thread count. */
+static float *pack_gates(const float *w_hh, int H)
 {
-	float *gi = g, *gf = g + H, *gg = g + 2 * H, *go = g + 3 * H;
+	int np = (H + 15) / 16;
+	float *pk = lstm_buf(S_PANEL, (size_t)np * H * NB);
+	for (int p = 0; p < np; p++)
+		for (int k = 0; k < H; k++) {
+			float *d = pk + ((size_t)p * H + k) * NB;
+			for (int v = 0; v < 4; v++)
+				for (int l = 0; l < 16; l++) {
+					int u = 16 * p + l;
+					d[16 * v + l] = u < H ? w_hh[((size_t)v * H + u) * H + k] : 0.0f;
+				}
+		}
+	return pk;
+}
+
+typedef struct {
+	float *g, *c, *h;    /* gates (input projection in, activated out), c, h: [B,T,*] */
+	const float *hp;     /* h_{t-1} rows (stride ldh), NULL: zeros (no product) */
+	size_t ldh;
+	const float *c0;     /* c_{-1} at t = 0 (NULL: zeros) */
+	int t, T, H;
+} fwd_args;
+
+static void fwd_tile_c(const fwd_args *q, const float *pk, int u0, int nu, const int *rows, int mr)
+{
+	int H = q->H, K = q->hp ? H : 0;
+	size_t G = (size_t)4 * H;
+	float acc[MR][NB];
+	for (int r = 0; r < mr; r++) {
+		const float *g = q->g + ((size_t)rows[r] * q->T + q->t) * G;
+		for (int v = 0; v < 4; v++)
+			for (int l = 0; l < 16; l++)
+				acc[r][16 * v + l] = l < nu ? g[(size_t)v * H + u0 + l] : 0.0f;
+	}
+	for (int k = 0; k < K; k++) {
+		const float *b = pk + (size_t)k * NB;
+		for (int r = 0; r < mr; r++) {
+			float av = q->hp[(size_t)rows[r] * q->ldh + k];
 #pragma omp simd
-	for (int j = 0; j < H; j++) {
-		float i = sigm(gi[j]), f = sigm(gf[j]), gv = tanhv(gg[j]), o = sigm(go[j]);
-		float cv = f * (cprev ? cprev[j] : 0.0f) + i * gv;
-		gi[j] = i;
-		gf[j] = f;
-		gg[j] = gv;
-		go[j] = o;
-		c[j] = cv;
-		h[j] = o * tanhv(cv);
+			for (int j = 0; j < NB; j++)
+				acc[r][j] = fmaf(av, b[j], acc[r][j]);
+		}
+	}
+	for (int r = 0; r < mr; r++) {
+		size_t rr = (size_t)rows[r] * q->T + q->t;
+		float *g = q->g + rr * G, *c = q->c + rr * H + u0, *h = q->h + rr * H + u0;
+		const float *cp = q->t ? q->c + (rr - 1) * H + u0 : q->c0 ? q->c0 + (size_t)rows[r] * H + u0 : NULL;
+		for (int l = 0; l < nu; l++) {
+			float i = sigm(acc[r][l]), f = sigm(acc[r][16 + l]), gv = tanhv(acc[r][32 + l]),
+			      o = sigm(acc[r][48 + l]);
+			float cv = f * (cp ? cp[l] : 0.0f) + i * gv;
+			g[u0 + l] = i;
+			g[H + u0 + l] = f;
+			g[2 * H + u0 + l] = gv;
+			g[3 * H + u0 + l] = o;
+			c[l] = cv;
+			h[l] = o * tanhv(cv);
+		}
+	}
+}
+
+TL_TGT512 static inline __m512 sigm512(__m512 x)
+{
+	__m512 one = _mm512_set1_ps(1.0f);
+	return _mm512_div_ps(one, _mm512_add_ps(one, tl_vexp512(_mm512_sub_ps(_mm512_setzero_ps(), x))));
+}
+
+TL_TGT512 static inline __m512 tanh512(__m512 x)
+{
+	__m512 one = _mm512_set1_ps(1.0f);
+	__m512 e = tl_vexp512(_mm512_mul_ps(_mm512_set1_ps(2.0f), x));
+	return _mm512_sub_ps(one, _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(e, one)));
+}
+
+#define FWD512(MR_)                                                                                          \
+	TL_TGT512 static void fwd512_##MR_(const fwd_args *q, const float *pk, int u0, int nu, const int *rows) \
+	{                                                                                                    \
+		int H = q->H, K = q->hp ? H : 0;                                                             \
+		size_t G = (size_t)4 * H;                                                                    \
+		__mmask16 mu = nu >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << nu) - 1);                  \
+		__m512 acc[MR_][4];                                                                          \
+		const float *a[MR_];                                                                         \
+		for (int r = 0; r < MR_; r++) {                                                              \
+			const float *g = q->g + ((size_t)rows[r] * q->T + q->t) * G + u0;                    \
+			for (int v = 0; v < 4; v++)                                                          \
+				acc[r][v] = _mm512_maskz_loadu_ps(mu, g + (size_t)v * H);                    \
+			a[r] = q->hp ? q->hp + (size_t)rows[r] * q->ldh : NULL;                              \
+		}                                                                                            \
+		for (int k = 0; k < K; k++) {                                                                \
+			const float *b = pk + (size_t)k * NB;                                                \
+			__m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16), b2 = _mm512_load_ps(b + 32), \
+			       b3 = _mm512_load_ps(b + 48);                                                  \
+			for (int r = 0; r < MR_; r++) {                                                      \
+				__m512 av = _mm512_set1_ps(a[r][k]);                                         \
+				acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);                              \
+				acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);                              \
+				acc[r][2] = _mm512_fmadd_ps(av, b2, acc[r][2]);                              \
+				acc[r][3] = _mm512_fmadd_ps(av, b3, acc[r][3]);                              \
+			}                                                                                    \
+		}                                                                                            \
+		for (int r = 0; r < MR_; r++) {                                                              \
+			size_t rr = (size_t)rows[r] * q->T + q->t;                                           \
+			float *g = q->g + rr * G + u0;                                                       \
+			const float *cp = q->t ? q->c + (rr - 1) * H + u0                                    \
+					       : q->c0 ? q->c0 + (size_t)rows[r] * H + u0 : NULL;            \
+			__m512 cpv = cp ? _mm512_maskz_loadu_ps(mu, cp) : _mm512_setzero_ps();               \
+			__m512 i = sigm512(acc[r][0]), f = sigm512(acc[r][1]), gv = tanh512(acc[r][2]),      \
+			       o = sigm512(acc[r][3]);                                                       \
+			__m512 cv = _mm512_add_ps(_mm512_mul_ps(f, cpv), _mm512_mul_ps(i, gv));              \
+			_mm512_mask_storeu_ps(g, mu, i);                                                     \
+			_mm512_mask_storeu_ps(g + H, mu, f);                                                 \
+			_mm512_mask_storeu_ps(g + 2 * (size_t)H, mu, gv);                                    \
+			_mm512_mask_storeu_ps(g + 3 * (size_t)H, mu, o);                                     \
+			_mm512_mask_storeu_ps(q->c + rr * H + u0, mu, cv);                                   \
+			_mm512_mask_storeu_ps(q->h + rr * H + u0, mu, _mm512_mul_ps(o, tanh512(cv)));        \
+		}                                                                                            \
+	}
+FWD512(1)
+FWD512(2)
+FWD512(3)
+FWD512(4)
+FWD512(5)
+FWD512(6)
+
+static void fwd_step(const fwd_args *q, const float *pk, const int *rows, int M, int avx512)
+{
+	if (M <= 0)
+		return;
+	int H = q->H, np = (H + 15) / 16, nm = (M + MR - 1) / MR, units = np * nm;
+	int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
+	if ((double)M * H * H * 4 < 2e5)
+		nt = 1;
+	nt = nt < units ? nt : units;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+	{
+		int id = omp_get_thread_num(), n = omp_get_num_threads();
+		int w0 = (int)((long)units * id / n), w1 = (int)((long)units * (id + 1) / n);
+		for (int u = w0; u < w1; u++) {
+			int p = u / nm, m0 = (int)((long)(u % nm) * M / nm), m1 = (int)((long)(u % nm + 1) * M / nm);
+			int u0 = 16 * p, nu = H - u0 < 16 ? H - u0 : 16, mr = m1 - m0;
+			const float *pp = pk + (size_t)p * H * NB;
+			if (!avx512) {
+				fwd_tile_c(q, pp, u0, nu, rows + m0, mr);
+				continue;
+			}
+			switch (mr) {
+			case 1: fwd512_1(q, pp, u0, nu, rows + m0); break;
+			case 2: fwd512_2(q, pp, u0, nu, rows + m0); break;
+			case 3: fwd512_3(q, pp, u0, nu, rows + m0); break;
+			case 4: fwd512_4(q, pp, u0, nu, rows + m0); break;
+			case 5: fwd512_5(q, pp, u0, nu, rows + m0); break;
+			default: fwd512_6(q, pp, u0, nu, rows + m0); break;
+			}
+		}
 	}
 }
 
@@ -246,36 +397,27 @@ void tl_cpu_lstm_forward(float *h, float *c, float *gates, float *hT, float *cT,
 	}
 	if (T > 0)
 		tl_cpu_matmul_forward(gbuf, x, w_ih, bias, (int)BT, I, (int)G);
-	int cnt = cell_threads(B, H);
-	/* w_hh^T [H,4H] in panels: the recurrent product's right side */
-	float *wt = pack_panels(w_hh, (size_t)H, 1, H, (int)G);
+	int avx512 = tl_isa_has(TL_FEAT_AVX512);
+	float *wt = pack_gates(w_hh, H);
 	int *rows = malloc(sizeof(int) * (size_t)B);
 	if (!rows)
 		tl_oom("out of memory");
 	for (int t = 0; t < T; t++) {
-		/* gates[b,t] += h_{t-1} w_hh^T for the sequences still running */
+		/* the sequences still running; rows of the others are 0 */
 		int M = 0;
-		for (int b = 0; b < B; b++)
-			if (t < (lens ? lens[b] : T))
-				rows[M++] = b;
-		const float *hp = t ? h + (size_t)(t - 1) * H : h0;
-		size_t ldh = t ? (size_t)T * H : (size_t)H;
-		if (hp && M)
-			rec_product(gbuf + (size_t)t * G, (size_t)T * G, hp, ldh, wt, H, (int)G, rows, M);
-		/* the cell, rows over the threads (each row's bits are its own) */
-#pragma omp parallel for num_threads(cnt) schedule(static) if (cnt > 1)
 		for (int b = 0; b < B; b++) {
-			size_t r = (size_t)b * T + t;
-			int len = lens ? lens[b] : T;
-			if (t >= len) {
-				memset(gbuf + r * G, 0, G * sizeof(float));
-				memset(cbuf + r * H, 0, (size_t)H * sizeof(float));
-				memset(h + r * H, 0, (size_t)H * sizeof(float));
+			if (t < (lens ? lens[b] : T)) {
+				rows[M++] = b;
 				continue;
 			}
-			const float *cp = t ? cbuf + (r - 1) * H : c0 ? c0 + (size_t)b * H : NULL;
-			cell_forward(gbuf + r * G, cbuf + r * H, h + r * H, cp, H);
+			size_t r = (size_t)b * T + t;
+			memset(gbuf + r * G, 0, G * sizeof(float));
+			memset(cbuf + r * H, 0, (size_t)H * sizeof(float));
+			memset(h + r * H, 0, (size_t)H * sizeof(float));
 		}
+		fwd_args q = {.g = gbuf, .c = cbuf, .h = h, .hp = t ? h + (size_t)(t - 1) * H : h0,
+			      .ldh = t ? (size_t)T * H : (size_t)H, .c0 = c0, .t = t, .T = T, .H = H};
+		fwd_step(&q, wt, rows, M, avx512);
 	}
 	for (int b = 0; b < B; b++) {
 		int len = lens ? lens[b] : T;
@@ -413,7 +555,20 @@ void tl_cpu_lstm_backward(float *dx, float *dh0, float *dc0, float *dw_ih, float
 			}
 			free(all);
 		}
-		tl_cpu_matmul_backward(NULL, dw_ih, db_ih, dG, x, w_ih, (int)BT, I, (int)G);
+		/* the bias gradients, both the column sums of dG: summed once */
+		if (db_ih || db_hh) {
+			float *db = lstm_buf(S_BIAS, G);
+			memset(db, 0, G * sizeof(float));
+			tl_cpu_matmul_backward(NULL, NULL, db, dG, x, w_ih, (int)BT, I, (int)G);
+			for (size_t j = 0; j < G; j++) {
+				if (db_ih)
+					db_ih[j] += db[j];
+				if (db_hh)
+					db_hh[j] += db[j];
+			}
+		}
+		if (dw_ih)
+			tl_cpu_matmul_backward(NULL, dw_ih, NULL, dG, x, w_ih, (int)BT, I, (int)G);
 		if (dw_hh) {
 			/* the inputs of the recurrent product: h_{t-1}, h0 (or 0) at t = 0 */
 			float *hp = lstm_buf(S_HPREV, BT * H);
@@ -425,9 +580,7 @@ void tl_cpu_lstm_backward(float *dx, float *dh0, float *dc0, float *dw_ih, float
 					memset(d, 0, (size_t)H * sizeof(float));
 				memcpy(d + H, h + (size_t)b * T * H, (size_t)(T - 1) * H * sizeof(float));
 			}
-			tl_cpu_matmul_backward(NULL, dw_hh, db_hh, dG, hp, w_hh, (int)BT, H, (int)G);
-		} else if (db_hh) {
-			tl_cpu_matmul_backward(NULL, NULL, db_hh, dG, x, w_ih, (int)BT, I, (int)G);
+			tl_cpu_matmul_backward(NULL, dw_hh, NULL, dG, hp, w_hh, (int)BT, H, (int)G);
 		}
 	}
 }

@@ -19,7 +19,8 @@
  * an independent check of the derivation, not of PyTorch; and determinism
  * on a larger random case (B=12 T=23 I=70 H=700): two runs give the same
  * bits, sequence b's results do not depend on the other sequences of the
- * batch (the first 4 run alone), and 1 vs 2 threads give the same bits. */
+ * batch (the first 4 run alone), 1 vs 2 threads give the same bits, and
+ * so do the C path (TL_ISA=avx2) and the AVX-512 kernels. */
 #include "testhelp.h"
 
 #include "tl/kernels.h"
@@ -426,6 +427,21 @@ static void determinism(void)
 	CHECK(samep);
 	printf("determinism B=%d T=%d I=%d H=%d: two runs, a sub-batch of 4, 1 vs 2 threads: %s\n", B, T, I, H,
 	       same1 && samep ? "same bits" : "DIFFER");
+	/* the C path (TL_ISA=avx2) against the AVX-512 kernels: same bits */
+	if (tl_isa_has(TL_FEAT_AVX512)) {
+		free_case(&r2);
+		rand_case(&r2, B, T, I, H, 5);
+		setenv("TL_ISA", "avx2", 1);
+		CHECK(!tl_isa_has(TL_FEAT_AVX512));
+		run_fwd(&r2);
+		run_bwd(&r2);
+		unsetenv("TL_ISA");
+		int same = same_outputs(&r1, &r2, B) && same_params(&r1, &r2);
+		CHECK(same);
+		printf("C path (TL_ISA=avx2) vs AVX-512: %s\n", same ? "same bits" : "DIFFER");
+	} else {
+		TEST_SKIP("no AVX-512F: the C path is the only one");
+	}
 	free_case(&r1);
 	free_case(&r2);
 	free_case(&sub);
