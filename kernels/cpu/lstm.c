@@ -204,13 +204,6 @@ static inline float tanhv(float x)
 	return 1.0f - 2.0f / (tl_vexpf(2.0f * x) + 1.0f);
 }
 
-/* Threads for the cell loops: rows of B, when there is enough work. */
-static int cell_threads(int B, int H)
-{
-	int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
-	return (size_t)B * H < 8192 ? 1 : nt;
-}
-
 /* ---- the forward step: recurrent product and cell fused ----
  * w_hh packed gate-interleaved (pack_gates): panel p covers the hidden
  * units u0 = 16p .. u0+15 of all four gates, its 64 columns i, f, g, o of
@@ -448,14 +441,15 @@ void tl_cpu_lstm_forward(float *h, float *c, float *gates, float *hT, float *cT,
  * step above) + dhx (from the output; NULL: none), dc the gradient w.r.t.
  * c from the step above (overwritten with the gradient w.r.t. c_{t-1});
  * the saved gates g[4H], c[H], cprev[H] (NULL: 0) -> dg[4H], the gradient
- * w.r.t. the pre-activations. */
+ * w.r.t. the pre-activations; the first n of the H units (g and dg are
+ * rows of 4 blocks of stride H). */
 static void cell_backward(float *restrict dg, float *restrict dc, const float *restrict dhr,
 			  const float *restrict dhx, const float *restrict g, const float *restrict c,
-			  const float *restrict cprev, int H)
+			  const float *restrict cprev, int H, int n)
 {
 	const float *gi = g, *gf = g + H, *gg = g + 2 * H, *go = g + 3 * H;
 #pragma omp simd
-	for (int j = 0; j < H; j++) {
+	for (int j = 0; j < n; j++) {
 		float i = gi[j], f = gf[j], gv = gg[j], o = go[j];
 		float tc = tanhv(c[j]);
 		float dhv = dhr[j] + (dhx ? dhx[j] : 0.0f);
@@ -466,6 +460,148 @@ static void cell_backward(float *restrict dg, float *restrict dc, const float *r
 		dg[2 * H + j] = dcv * i * (1.0f - gv * gv);
 		dg[3 * H + j] = dhv * tc * o * (1.0f - o);
 		dc[j] = dcv * f;
+	}
+}
+
+/* ---- the backward step: recurrent product and cell backward fused ----
+ * For the sequences running at t+1, a tile (rows, 64 hidden units)
+ * computes dh_t = dG[b,t+1] w_hh for its units (rec_product's chain from
+ * 0, on w_hh's 64-column panels) and runs the cell backward of step t on
+ * them in registers (cell_backward's operations), writing dG[b,t] of its
+ * units' four gates and the carried dc; the sequences whose last step is t
+ * start from dhT (dhc holds it) with no product. One parallel region per
+ * step; the same bits from the C and AVX-512 paths, any tiling, any
+ * thread count. */
+typedef struct {
+	float *dG, *dhc, *dcc; /* dG [B,T,4H]; dhc, dcc [B,H]: dh (prod = 0) and dc carried */
+	const float *dh, *g, *c, *c0;
+	int t, T, H, prod;     /* prod: dh from dG[:,t+1] w_hh, else from dhc */
+} bwd_args;
+
+static void bwd_tile_c(const bwd_args *q, const float *pk, int u0, int nu, const int *rows, int mr)
+{
+	int H = q->H, K = q->prod ? 4 * H : 0;
+	size_t G = (size_t)4 * H;
+	float acc[MR][NB];
+	for (int r = 0; r < mr; r++)
+		for (int j = 0; j < NB; j++)
+			acc[r][j] = q->prod || j >= nu ? 0.0f : q->dhc[(size_t)rows[r] * H + u0 + j];
+	for (int k = 0; k < K; k++) {
+		const float *b = pk + (size_t)k * NB;
+		for (int r = 0; r < mr; r++) {
+			float av = q->dG[((size_t)rows[r] * q->T + q->t + 1) * G + k];
+#pragma omp simd
+			for (int j = 0; j < NB; j++)
+				acc[r][j] = fmaf(av, b[j], acc[r][j]);
+		}
+	}
+	for (int r = 0; r < mr; r++) {
+		size_t rr = (size_t)rows[r] * q->T + q->t;
+		const float *cp = q->t ? q->c + (rr - 1) * H : q->c0 ? q->c0 + (size_t)rows[r] * H : NULL;
+		cell_backward(q->dG + rr * G + u0, q->dcc + (size_t)rows[r] * H + u0, acc[r],
+			      q->dh ? q->dh + rr * H + u0 : NULL, q->g + rr * G + u0, q->c + rr * H + u0,
+			      cp ? cp + u0 : NULL, H, nu);
+	}
+}
+
+#define BWD512(MR_)                                                                                          \
+	TL_TGT512 static void bwd512_##MR_(const bwd_args *q, const float *pk, int u0, int nu, const int *rows) \
+	{                                                                                                    \
+		int H = q->H, K = q->prod ? 4 * H : 0;                                                       \
+		size_t G = (size_t)4 * H;                                                                    \
+		__mmask16 mk[4];                                                                             \
+		for (int v = 0; v < 4; v++) {                                                                \
+			int w = nu - 16 * v;                                                                 \
+			mk[v] = w >= 16 ? (__mmask16)0xffff : w <= 0 ? (__mmask16)0 : (__mmask16)((1u << w) - 1); \
+		}                                                                                            \
+		__m512 acc[MR_][4];                                                                          \
+		const float *a[MR_];                                                                         \
+		for (int r = 0; r < MR_; r++) {                                                              \
+			a[r] = q->dG + ((size_t)rows[r] * q->T + q->t + 1) * G;                              \
+			for (int v = 0; v < 4; v++)                                                          \
+				acc[r][v] = q->prod ? _mm512_setzero_ps()                                    \
+						    : _mm512_maskz_loadu_ps(mk[v], q->dhc + (size_t)rows[r] * H + u0 + 16 * v); \
+		}                                                                                            \
+		for (int k = 0; k < K; k++) {                                                                \
+			const float *b = pk + (size_t)k * NB;                                                \
+			__m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16), b2 = _mm512_load_ps(b + 32), \
+			       b3 = _mm512_load_ps(b + 48);                                                  \
+			for (int r = 0; r < MR_; r++) {                                                      \
+				__m512 av = _mm512_set1_ps(a[r][k]);                                         \
+				acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);                              \
+				acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);                              \
+				acc[r][2] = _mm512_fmadd_ps(av, b2, acc[r][2]);                              \
+				acc[r][3] = _mm512_fmadd_ps(av, b3, acc[r][3]);                              \
+			}                                                                                    \
+		}                                                                                            \
+		__m512 one = _mm512_set1_ps(1.0f), zero = _mm512_setzero_ps();                               \
+		for (int r = 0; r < MR_; r++) {                                                              \
+			size_t rr = (size_t)rows[r] * q->T + q->t;                                           \
+			const float *cp = q->t ? q->c + (rr - 1) * H                                         \
+					       : q->c0 ? q->c0 + (size_t)rows[r] * H : NULL;                 \
+			for (int v = 0; v < 4 && mk[v]; v++) {                                               \
+				size_t o16 = (size_t)u0 + 16 * v;                                            \
+				const float *g = q->g + rr * G + o16;                                        \
+				float *dg = q->dG + rr * G + o16, *dcp = q->dcc + (size_t)rows[r] * H + o16; \
+				__m512 i = _mm512_maskz_loadu_ps(mk[v], g),                                  \
+				       f = _mm512_maskz_loadu_ps(mk[v], g + H),                              \
+				       gv = _mm512_maskz_loadu_ps(mk[v], g + 2 * (size_t)H),                 \
+				       o = _mm512_maskz_loadu_ps(mk[v], g + 3 * (size_t)H);                  \
+				__m512 tc = tanh512(_mm512_maskz_loadu_ps(mk[v], q->c + rr * H + o16));      \
+				__m512 dhv = _mm512_add_ps(acc[r][v], q->dh ? _mm512_maskz_loadu_ps(mk[v], q->dh + rr * H + o16) : zero); \
+				__m512 dcv = _mm512_add_ps(_mm512_maskz_loadu_ps(mk[v], dcp),                \
+							   _mm512_mul_ps(_mm512_mul_ps(dhv, o),               \
+									 _mm512_sub_ps(one, _mm512_mul_ps(tc, tc)))); \
+				__m512 cpv = cp ? _mm512_maskz_loadu_ps(mk[v], cp + o16) : zero;             \
+				_mm512_mask_storeu_ps(dg, mk[v],                                             \
+						      _mm512_mul_ps(_mm512_mul_ps(_mm512_mul_ps(dcv, gv), i), _mm512_sub_ps(one, i))); \
+				_mm512_mask_storeu_ps(dg + H, mk[v],                                         \
+						      _mm512_mul_ps(_mm512_mul_ps(_mm512_mul_ps(dcv, cpv), f), _mm512_sub_ps(one, f))); \
+				_mm512_mask_storeu_ps(dg + 2 * (size_t)H, mk[v],                             \
+						      _mm512_mul_ps(_mm512_mul_ps(dcv, i), _mm512_sub_ps(one, _mm512_mul_ps(gv, gv)))); \
+				_mm512_mask_storeu_ps(dg + 3 * (size_t)H, mk[v],                             \
+						      _mm512_mul_ps(_mm512_mul_ps(_mm512_mul_ps(dhv, tc), o), _mm512_sub_ps(one, o))); \
+				_mm512_mask_storeu_ps(dcp, mk[v], _mm512_mul_ps(dcv, f));                    \
+			}                                                                                    \
+		}                                                                                            \
+	}
+BWD512(1)
+BWD512(2)
+BWD512(3)
+BWD512(4)
+BWD512(5)
+BWD512(6)
+
+static void bwd_step(const bwd_args *q, const float *pk, const int *rows, int M, int avx512)
+{
+	if (M <= 0)
+		return;
+	int H = q->H, np = (H + NB - 1) / NB, nm = (M + MR - 1) / MR, units = np * nm;
+	int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
+	if ((double)M * H * (q->prod ? 4.0 * H : 16.0) < 2e5)
+		nt = 1;
+	nt = nt < units ? nt : units;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+	{
+		int id = omp_get_thread_num(), n = omp_get_num_threads();
+		int w0 = (int)((long)units * id / n), w1 = (int)((long)units * (id + 1) / n);
+		for (int u = w0; u < w1; u++) {
+			int p = u / nm, m0 = (int)((long)(u % nm) * M / nm), m1 = (int)((long)(u % nm + 1) * M / nm);
+			int u0 = NB * p, nu = H - u0 < NB ? H - u0 : NB, mr = m1 - m0;
+			const float *pp = pk + (size_t)p * 4 * H * NB;
+			if (!avx512) {
+				bwd_tile_c(q, pp, u0, nu, rows + m0, mr);
+				continue;
+			}
+			switch (mr) {
+			case 1: bwd512_1(q, pp, u0, nu, rows + m0); break;
+			case 2: bwd512_2(q, pp, u0, nu, rows + m0); break;
+			case 3: bwd512_3(q, pp, u0, nu, rows + m0); break;
+			case 4: bwd512_4(q, pp, u0, nu, rows + m0); break;
+			case 5: bwd512_5(q, pp, u0, nu, rows + m0); break;
+			default: bwd512_6(q, pp, u0, nu, rows + m0); break;
+			}
+		}
 	}
 }
 
@@ -480,43 +616,45 @@ void tl_cpu_lstm_backward(float *dx, float *dh0, float *dc0, float *dw_ih, float
 	float *dG = lstm_buf(S_DG, BT * G); /* every row written below: real steps by the cell, padding 0 */
 	float *st = lstm_buf(S_STATE, (size_t)2 * B * H);
 	float *dhc = st, *dcc = st + (size_t)B * H;
-	int cnt = cell_threads(B, H);
-	memset(dhc, 0, (size_t)B * H * sizeof(float));
-	memset(dcc, 0, (size_t)B * H * sizeof(float));
-	int *rows = malloc(sizeof(int) * (size_t)B);
+	int avx512 = tl_isa_has(TL_FEAT_AVX512);
+	int *rows = malloc(sizeof(int) * (size_t)B * 2);
 	if (!rows)
 		tl_oom("out of memory");
+	int *ending = rows + B;
 	float *wp = pack_panels(w_hh, (size_t)H, 0, (int)G, H);
 	for (int t = T - 1; t >= 0; t--) {
-#pragma omp parallel for num_threads(cnt) schedule(static) if (cnt > 1)
+		/* running on at t+1 (product), ending at t (from dhT/dcT),
+		 * padding (dG 0) */
+		int M = 0, E = 0;
 		for (int b = 0; b < B; b++) {
 			int len = lens ? lens[b] : T;
-			size_t r = (size_t)b * T + t;
-			if (t >= len) {
-				memset(dG + r * G, 0, G * sizeof(float));
-				continue;
-			}
-			float *dhb = dhc + (size_t)b * H, *dcb = dcc + (size_t)b * H;
-			if (t == len - 1) { /* the last real step: the final state's gradient */
-				for (int j = 0; j < H; j++) {
-					dhb[j] = dhT ? dhT[(size_t)b * H + j] : 0.0f;
-					dcb[j] = dcT ? dcT[(size_t)b * H + j] : 0.0f;
-				}
-			}
-			const float *cp = t ? c + (r - 1) * H : c0 ? c0 + (size_t)b * H : NULL;
-			cell_backward(dG + r * G, dcb, dhb, dh ? dh + r * H : NULL, gates + r * G, c + r * H, cp, H);
-		}
-		/* dh_{t-1} = dG[b,t] w_hh for the sequences running at t (the
-		 * others are set at their last step) */
-		int M = 0;
-		for (int b = 0; b < B; b++)
-			if (t < (lens ? lens[b] : T))
+			if (t + 1 < len) {
 				rows[M++] = b;
-		for (int m = 0; m < M; m++)
-			memset(dhc + (size_t)rows[m] * H, 0, (size_t)H * sizeof(float));
-		if (M)
-			rec_product(dhc, (size_t)H, dG + (size_t)t * G, (size_t)T * G, wp, (int)G, H, rows, M);
+			} else if (t + 1 == len) {
+				ending[E++] = b;
+				for (int j = 0; j < H; j++) {
+					dhc[(size_t)b * H + j] = dhT ? dhT[(size_t)b * H + j] : 0.0f;
+					dcc[(size_t)b * H + j] = dcT ? dcT[(size_t)b * H + j] : 0.0f;
+				}
+			} else {
+				memset(dG + ((size_t)b * T + t) * G, 0, G * sizeof(float));
+			}
+		}
+		bwd_args q = {.dG = dG, .dhc = dhc, .dcc = dcc, .dh = dh, .g = gates, .c = c, .c0 = c0, .t = t,
+			      .T = T, .H = H, .prod = 1};
+		bwd_step(&q, wp, rows, M, avx512);
+		q.prod = 0;
+		bwd_step(&q, wp, ending, E, avx512);
 	}
+	/* dh0 = dG[b,0] w_hh for the sequences with a step */
+	int M = 0;
+	for (int b = 0; b < B; b++)
+		if ((lens ? lens[b] : T) > 0) {
+			rows[M++] = b;
+			memset(dhc + (size_t)b * H, 0, (size_t)H * sizeof(float));
+		}
+	if (T > 0)
+		rec_product(dhc, (size_t)H, dG, (size_t)T * G, wp, (int)G, H, rows, M);
 	free(rows);
 	for (int b = 0; b < B; b++) {
 		int len = lens ? lens[b] : T;
