@@ -12,7 +12,7 @@
 # (dx too: a language model's first layer feeds the embedding), h0/c0
 # given, all sequences full. Each repetition runs tl (bench/lstm_bench.c,
 # built here against BUILD/libtl.a) and torch (bench/lstm_peer.py)
-# alternately, each timing ITERS steps after a warm-up and reporting the
+# alternately, each timing ITERS (default 3) steps after a warm-up and reporting the
 # median step. Prints every run, then per shape and threads the median over
 # repetitions of tokens/s (B*T per step / wall time) and of CPU ms per step
 # (process CPU time, all threads), and tl/torch ratios of both. The machine
@@ -29,7 +29,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 SHAPES="32,70,400,400 32,70,400,1150 32,256,128,128"
 THREADS="1 2"
-ITERS=5
+ITERS=${ITERS:-3}
 if bench_quick; then
 	SHAPES="8,20,64,64" THREADS=1 REPS=1 ITERS=2
 fi

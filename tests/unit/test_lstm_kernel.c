@@ -462,6 +462,23 @@ int main(void)
 	check_case("b.", 0);
 	check_case("c.", 5);
 	tl_st_close(&F);
+	/* lens NULL is every sequence at full length */
+	{
+		lcase a, b;
+		rand_case(&a, 5, 9, 24, 40, 9);
+		rand_case(&b, 5, 9, 24, 40, 9);
+		for (int i = 0; i < 5; i++)
+			a.lens[i] = 9;
+		run_fwd(&a);
+		run_bwd(&a);
+		free(b.lens);
+		b.lens = NULL;
+		run_fwd(&b);
+		run_bwd(&b);
+		CHECK(same_outputs(&a, &b, 5) && same_params(&a, &b));
+		free_case(&a);
+		free_case(&b);
+	}
 	determinism();
 	TEST_REPORT("test_lstm_kernel");
 }
