@@ -15,7 +15,8 @@
 # alternately, each timing ITERS (default 3) steps after a warm-up and reporting the
 # median step. Prints every run, then per shape and threads the median over
 # repetitions of tokens/s (B*T per step / wall time) and of CPU ms per step
-# (process CPU time, all threads), and tl/torch ratios of both. The machine
+# (process CPU time, all threads), and tl/torch ratios of both, and whether
+# tl's outputs had the same bits at every thread count. The machine
 # load (/proc/loadavg) is printed before and after: on a shared machine the
 # wall figures move with it, the 1-thread CPU figures much less.
 # BENCH_QUICK=1 (bench/need.sh): one small shape, 1 thread, 1 repetition,
@@ -73,3 +74,10 @@ END {
 		print line
 	}
 }' "$RES" | sort -t' ' -k3,3n -k5,5n -k7,7n -k9,9n -k11,11n
+# tl's results (bench/lstm_bench.c's hash of every output and gradient)
+# across thread counts and repetitions: one value per shape when the bits
+# do not depend on the threads
+awk '$1 == "tl" && $18 == "bits" {
+	key = "B " $3 " T " $5 " I " $7 " H " $9; if (!((key, $19) in seen)) { seen[key, $19] = 1; n[key]++ }
+}
+END { for (k in n) printf "bits %s: %d distinct over threads %s\n", k, n[k], (n[k] == 1 ? "(the same bits)" : "(DIFFER)") }' "$RES"

@@ -11,10 +11,12 @@
  *   tl B T I H threads: median_ms M tokens_per_s X cpu_ms C
  * (tokens = B*T per step, the median step's wall time; C the median
  * step's process CPU time, all threads, the figure that load on the
- * machine disturbs least at one thread). */
+ * machine disturbs least at one thread; bits: a hash of every output and
+ * gradient after the run, the same for every thread count). */
 #include "tl/kernels.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,7 +89,21 @@ int main(int argc, char **argv)
 	qsort(ms + 1, (size_t)it, sizeof *ms, cmp);
 	qsort(cpu + 1, (size_t)it, sizeof *cpu, cmp);
 	double med = ms[1 + it / 2];
-	printf("tl B %d T %d I %d H %d threads %d: median_ms %.2f tokens_per_s %.0f cpu_ms %.2f\n", B, T, I, H, th,
-	       med, BT / (med * 1e-3), cpu[1 + it / 2]);
+	/* FNV-1a of the last step's outputs and (accumulated) gradients: equal
+	 * across thread counts when the kernels' bits do not depend on them */
+	uint64_t fh = 1469598103934665603ull;
+	const float *outs[] = {h, c, g, hT, cT, dx, dh0, dc0, dwih, dwhh, dbih, dbhh};
+	size_t ns[] = {BT * H, BT * H, BT * G, (size_t)B * H, (size_t)B * H, BT * I, (size_t)B * H, (size_t)B * H,
+		       G * I, G * H, G, G};
+	for (size_t i = 0; i < sizeof ns / sizeof *ns; i++) {
+		float *hb = malloc(ns[i] * sizeof(float));
+		k->to_host(hb, outs[i], ns[i] * sizeof(float));
+		const unsigned char *p = (const unsigned char *)hb;
+		for (size_t j = 0; j < ns[i] * sizeof(float); j++)
+			fh = (fh ^ p[j]) * 1099511628211ull;
+		free(hb);
+	}
+	printf("tl B %d T %d I %d H %d threads %d: median_ms %.2f tokens_per_s %.0f cpu_ms %.2f bits %016llx\n", B, T, I,
+	       H, th, med, BT / (med * 1e-3), cpu[1 + it / 2], (unsigned long long)fh);
 	return 0;
 }

@@ -122,6 +122,7 @@ peer_check() {
 	grep -q '^tl B 8 T 20 I 64 H 64 threads 1: median_ms [0-9.]* tokens_per_s [0-9]* cpu_ms' <<<"$output"
 	grep -q '^summary B 8 T 20 I 64 H 64 threads 1: tl [0-9]* tokens/s' <<<"$output"
 	grep -q '^load before: ' <<<"$output"
+	grep -q "^bits B 8 T 20 I 64 H 64: 1 distinct" <<<"$output"
 	peer_check $ran '^torch B 8 T 20 I 64 H 64 threads 1: median_ms'
 	BENCH_PEERS=0 run sh bench/lstm.sh "$B"
 	[ "$status" -eq 0 ]
