@@ -372,6 +372,23 @@ static void fwd_step(const fwd_args *q, const float *pk, const int *rows, int M,
 	}
 }
 
+/* How the recurrence uses the threads. Sequences are independent and
+ * every row's bits are its own, so the batch may be split: each thread
+ * runs all T steps for its share of the sequences with no barrier at all
+ * (what a busy machine needs: a per-step barrier waits for the slowest
+ * thread T times), reading all of w_hh each step. Otherwise (fewer than two
+ * tiles of rows per thread) every step is shared out by columns. Returns
+ * the threads of the batch split, or 1. $TL_LSTM_SPLIT=cols forces the
+ * per-step split (for measurements). */
+static int batch_threads(int B)
+{
+	int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
+	const char *e = getenv("TL_LSTM_SPLIT");
+	if (nt <= 1 || B < 2 * MR * nt || (e && !strcmp(e, "cols")))
+		return 1;
+	return nt;
+}
+
 void tl_cpu_lstm_forward(float *h, float *c, float *gates, float *hT, float *cT, const float *x, const float *h0,
 			 const float *c0, const float *w_ih, const float *w_hh, const float *b_ih, const float *b_hh,
 			 const int32_t *lens, int B, int T, int I, int H)
@@ -395,22 +412,29 @@ void tl_cpu_lstm_forward(float *h, float *c, float *gates, float *hT, float *cT,
 	int *rows = malloc(sizeof(int) * (size_t)B);
 	if (!rows)
 		tl_oom("out of memory");
-	for (int t = 0; t < T; t++) {
-		/* the sequences still running; rows of the others are 0 */
-		int M = 0;
-		for (int b = 0; b < B; b++) {
-			if (t < (lens ? lens[b] : T)) {
-				rows[M++] = b;
-				continue;
+	int bt = batch_threads(B);
+#pragma omp parallel num_threads(bt) if (bt > 1)
+	{
+		/* this thread's sequences [b0, b1) (all of them at bt == 1) */
+		int id = omp_get_thread_num(), n = omp_get_num_threads();
+		int b0 = (int)((long)B * id / n), b1 = (int)((long)B * (id + 1) / n);
+		for (int t = 0; t < T; t++) {
+			/* the sequences still running; rows of the others are 0 */
+			int M = 0;
+			for (int b = b0; b < b1; b++) {
+				if (t < (lens ? lens[b] : T)) {
+					rows[b0 + M++] = b;
+					continue;
+				}
+				size_t r = (size_t)b * T + t;
+				memset(gbuf + r * G, 0, G * sizeof(float));
+				memset(cbuf + r * H, 0, (size_t)H * sizeof(float));
+				memset(h + r * H, 0, (size_t)H * sizeof(float));
 			}
-			size_t r = (size_t)b * T + t;
-			memset(gbuf + r * G, 0, G * sizeof(float));
-			memset(cbuf + r * H, 0, (size_t)H * sizeof(float));
-			memset(h + r * H, 0, (size_t)H * sizeof(float));
+			fwd_args q = {.g = gbuf, .c = cbuf, .h = h, .hp = t ? h + (size_t)(t - 1) * H : h0,
+				      .ldh = t ? (size_t)T * H : (size_t)H, .c0 = c0, .t = t, .T = T, .H = H};
+			fwd_step(&q, wt, rows + b0, M, avx512);
 		}
-		fwd_args q = {.g = gbuf, .c = cbuf, .h = h, .hp = t ? h + (size_t)(t - 1) * H : h0,
-			      .ldh = t ? (size_t)T * H : (size_t)H, .c0 = c0, .t = t, .T = T, .H = H};
-		fwd_step(&q, wt, rows, M, avx512);
 	}
 	for (int b = 0; b < B; b++) {
 		int len = lens ? lens[b] : T;
@@ -622,39 +646,47 @@ void tl_cpu_lstm_backward(float *dx, float *dh0, float *dc0, float *dw_ih, float
 		tl_oom("out of memory");
 	int *ending = rows + B;
 	float *wp = pack_panels(w_hh, (size_t)H, 0, (int)G, H);
-	for (int t = T - 1; t >= 0; t--) {
-		/* running on at t+1 (product), ending at t (from dhT/dcT),
-		 * padding (dG 0) */
-		int M = 0, E = 0;
-		for (int b = 0; b < B; b++) {
-			int len = lens ? lens[b] : T;
-			if (t + 1 < len) {
-				rows[M++] = b;
-			} else if (t + 1 == len) {
-				ending[E++] = b;
-				for (int j = 0; j < H; j++) {
-					dhc[(size_t)b * H + j] = dhT ? dhT[(size_t)b * H + j] : 0.0f;
-					dcc[(size_t)b * H + j] = dcT ? dcT[(size_t)b * H + j] : 0.0f;
+	int bt = batch_threads(B);
+#pragma omp parallel num_threads(bt) if (bt > 1)
+	{
+		/* this thread's sequences [b0, b1) (all of them at bt == 1) */
+		int id = omp_get_thread_num(), n = omp_get_num_threads();
+		int b0 = (int)((long)B * id / n), b1 = (int)((long)B * (id + 1) / n);
+		int *run = rows + b0, *end = ending + b0;
+		for (int t = T - 1; t >= 0; t--) {
+			/* running on at t+1 (product), ending at t (from dhT/dcT),
+			 * padding (dG 0) */
+			int M = 0, E = 0;
+			for (int b = b0; b < b1; b++) {
+				int len = lens ? lens[b] : T;
+				if (t + 1 < len) {
+					run[M++] = b;
+				} else if (t + 1 == len) {
+					end[E++] = b;
+					for (int j = 0; j < H; j++) {
+						dhc[(size_t)b * H + j] = dhT ? dhT[(size_t)b * H + j] : 0.0f;
+						dcc[(size_t)b * H + j] = dcT ? dcT[(size_t)b * H + j] : 0.0f;
+					}
+				} else {
+					memset(dG + ((size_t)b * T + t) * G, 0, G * sizeof(float));
 				}
-			} else {
-				memset(dG + ((size_t)b * T + t) * G, 0, G * sizeof(float));
 			}
+			bwd_args q = {.dG = dG, .dhc = dhc, .dcc = dcc, .dh = dh, .g = gates, .c = c, .c0 = c0,
+				      .t = t, .T = T, .H = H, .prod = 1};
+			bwd_step(&q, wp, run, M, avx512);
+			q.prod = 0;
+			bwd_step(&q, wp, end, E, avx512);
 		}
-		bwd_args q = {.dG = dG, .dhc = dhc, .dcc = dcc, .dh = dh, .g = gates, .c = c, .c0 = c0, .t = t,
-			      .T = T, .H = H, .prod = 1};
-		bwd_step(&q, wp, rows, M, avx512);
-		q.prod = 0;
-		bwd_step(&q, wp, ending, E, avx512);
+		/* dh0 = dG[b,0] w_hh for the sequences with a step */
+		int M = 0;
+		for (int b = b0; b < b1; b++)
+			if ((lens ? lens[b] : T) > 0) {
+				run[M++] = b;
+				memset(dhc + (size_t)b * H, 0, (size_t)H * sizeof(float));
+			}
+		if (T > 0)
+			rec_product(dhc, (size_t)H, dG, (size_t)T * G, wp, (int)G, H, run, M);
 	}
-	/* dh0 = dG[b,0] w_hh for the sequences with a step */
-	int M = 0;
-	for (int b = 0; b < B; b++)
-		if ((lens ? lens[b] : T) > 0) {
-			rows[M++] = b;
-			memset(dhc + (size_t)b * H, 0, (size_t)H * sizeof(float));
-		}
-	if (T > 0)
-		rec_product(dhc, (size_t)H, dG, (size_t)T * G, wp, (int)G, H, rows, M);
 	free(rows);
 	for (int b = 0; b < B; b++) {
 		int len = lens ? lens[b] : T;
