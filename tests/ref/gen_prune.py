@@ -16,6 +16,13 @@ save_pretrained, plus vocab.txt, and ref.safetensors:
     hidden2 F32 [B, T, 64]  hidden_states[2]
     pooled F32 [B, 64]      pooler output
     logits F32 [B, 2]       classifier logits
+    tiny_ids I32 [6, 8], tiny_lens, tiny_labels I32 [6]
+    tiny_importance F32 [2, 2], tiny_normalized F32 [2, 2]
+                            head importance of tests/ref/tiny_bert on those
+                            records in batches of 4 and 2 (sum over batches
+                            of |d mean CE / d head_mask|; rows / their L2 norm)
+    written_logits F32 [B, 2]  the fixture with head 1 of layer 3 pruned too
+                            and layer 1 removed (tl_bert_prune_write's case)
 A layer with every head pruned is not in the fixture: transformers 4.57
 cannot run one (view of a 0-element tensor fails), and tl refuses it.
 """
@@ -68,3 +75,46 @@ save_file({"ids": ids.int(), "type_ids": types.int(), "lens": mask.sum(1).int(),
            "pooled": pooled.contiguous(), "logits": o.logits.contiguous()},
           os.path.join(OUT, "ref.safetensors"))
 print("pruned_bert: %d sequences, logits[0] %s" % (B, o.logits[0].tolist()))
+
+# ---- head importance (tl_bert_importance_batch) on tests/ref/tiny_bert ----
+# Michel et al. 2019 as transformers' bertology example computes it: per
+# batch, the mean cross-entropy's gradient with respect to a head mask of
+# ones, its absolute value summed over batches; then each layer's row
+# divided by its L2 norm (+ 1e-20).
+tiny = BertForSequenceClassification.from_pretrained(os.path.join(HERE, "tiny_bert"), attn_implementation="eager").eval()
+tseqs = [[2, 7, 9, 11, 3], [2, 20, 3], [2, 5, 6, 7, 8, 9, 10, 3], [2, 39, 38, 3], [2, 30, 31, 3], [2, 8, 3]]
+tlabels = [0, 2, 1, 2, 1, 0]
+imp = torch.zeros(2, 2, dtype=torch.float64)
+for lo, hi in [(0, 4), (4, 6)]:
+    s = tseqs[lo:hi]
+    T2 = max(len(x) for x in s)
+    ti = torch.zeros(len(s), T2, dtype=torch.long)
+    tm = torch.zeros(len(s), T2, dtype=torch.long)
+    for b, x in enumerate(s):
+        ti[b, :len(x)] = torch.tensor(x)
+        tm[b, :len(x)] = 1
+    hm = torch.ones(2, 2, requires_grad=True)
+    out = tiny(input_ids=ti, attention_mask=tm, head_mask=hm, labels=torch.tensor(tlabels[lo:hi]))
+    out.loss.backward()
+    imp += hm.grad.abs().double()
+norm = imp / (imp.pow(2).sum(-1, keepdim=True).sqrt() + 1e-20)
+tids = torch.zeros(len(tseqs), 8, dtype=torch.int32)
+for b, x in enumerate(tseqs):
+    tids[b, :len(x)] = torch.tensor(x)
+
+# ---- tl_bert_prune_write on the fixture: head 1 of layer 3 and layer 1 go ----
+# (layers renumbered: 0, 2, 3 -> 0, 1, 2; pruned_heads the union)
+pm = BertForSequenceClassification.from_pretrained(OUT, attn_implementation="eager").eval()
+pm.prune_heads({3: [1]})
+pm.bert.encoder.layer = torch.nn.ModuleList([pm.bert.encoder.layer[i] for i in (0, 2, 3)])
+with torch.no_grad():
+    lw = pm(input_ids=ids, attention_mask=mask, token_type_ids=types).logits
+save_file({"ids": ids.int(), "type_ids": types.int(), "lens": mask.sum(1).int(),
+           "hidden": o.hidden_states[-1].contiguous(), "hidden2": o.hidden_states[2].contiguous(),
+           "pooled": pooled.contiguous(), "logits": o.logits.contiguous(),
+           "tiny_ids": tids, "tiny_lens": torch.tensor([len(x) for x in tseqs], dtype=torch.int32),
+           "tiny_labels": torch.tensor(tlabels, dtype=torch.int32),
+           "tiny_importance": imp.float(), "tiny_normalized": norm.float(),
+           "written_logits": lw.contiguous()},
+          os.path.join(OUT, "ref.safetensors"))
+print("tiny importance %s, normalized %s" % (imp.tolist(), norm.tolist()))

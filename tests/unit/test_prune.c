@@ -9,9 +9,17 @@
  * 1, 4 and 6, and hidden_states[2]; bf16 and int8 rows at cosine >= 0.999
  * and >= 0.99 to fp32's (the bounds of tests/bats/lowprec.bats). Bad
  * pruned_heads: a layer without heads, a layer or head out of range, a
- * pruned checkpoint whose config.json lost pruned_heads. */
+ * pruned checkpoint whose config.json lost pruned_heads.
+ * Head importance (tl_bert_importance_batch + _normalize) of
+ * tests/ref/tiny_bert on 6 records in batches of 4 and 2 against
+ * transformers' head_mask gradients: within 1e-5 + 1e-4 x the value (the
+ * gradients' bound in test_backward.c is of that order); the choice of the
+ * heads to remove; tl_bert_prune_write (one more head and a whole layer
+ * removed from the fixture) against transformers' logits within 1e-4. */
 #include "testhelp.h"
 #include "tl/bert.h"
+#include "tl/bert_prune.h"
+#include "tl/fsutil.h"
 #include "tl/kernels.h"
 #include "tl/safetensors.h"
 #include "tl/util.h"
@@ -235,6 +243,112 @@ static void t_parse(void)
 	json_decref(c);
 }
 
+static void t_importance(void)
+{
+	char err[1024];
+	tl_bert *m = tl_bert_load("tests/ref/tiny_bert", NULL, err, sizeof err);
+	if (!m) {
+		fprintf(stderr, "%s\n", err);
+		CHECK(0);
+		return;
+	}
+	const int32_t *tid = ref_t("tiny_ids", 6 * 8), *tlen = ref_t("tiny_lens", 6), *ty = ref_t("tiny_labels", 6);
+	const float *ri = ref_t("tiny_importance", 4), *rn = ref_t("tiny_normalized", 4);
+	tl_bert_train t;
+	tl_bert_train_init(&t, m, m->cfg.nlabels, 0, 0.02f, 0);
+	t.freeze_below = 0;
+	tl_bert_train_head_grad_on(&t);
+	double imp[4] = {0}, norm[4];
+	/* batches [0, 4) and [4, 6), padded to their longest (8 and 4) */
+	int32_t ids1[4 * 8], ids2[2 * 4];
+	for (int b = 0; b < 4; b++)
+		memcpy(ids1 + b * 8, tid + b * 8, 8 * sizeof(int32_t));
+	for (int b = 0; b < 2; b++)
+		memcpy(ids2 + b * 4, tid + (4 + b) * 8, 4 * sizeof(int32_t));
+	tl_bert_importance_batch(&t, ids1, NULL, tlen, 4, 8, ty, imp);
+	tl_bert_importance_batch(&t, ids2, NULL, tlen + 4, 2, 4, ty + 4, imp);
+	tl_bert_importance_normalize(imp, 2, 2, norm);
+	double wi = 0, wn = 0;
+	int ok = 1;
+	for (int i = 0; i < 4; i++) {
+		double di = fabs(imp[i] - ri[i]), dn = fabs(norm[i] - rn[i]);
+		ok &= di <= 1e-5 + 1e-4 * fabs(ri[i]) && dn <= 1e-5 + 1e-4 * fabs(rn[i]);
+		wi = di > wi ? di : wi;
+		wn = dn > wn ? dn : wn;
+	}
+	printf("importance of tiny_bert: max diff %.3g (raw), %.3g (normalized) to transformers\n", wi, wn);
+	CHECK(ok);
+	/* global choice: one head can go per layer of 2; the least normalised
+	 * first (reference: layer 1 head 1 0.610, then layer 0 head 1 0.655) */
+	unsigned char rm[4];
+	CHECK(tl_bert_prune_choose(norm, 2, 2, NULL, 1, rm) == 0);
+	CHECK(!rm[0] && !rm[1] && !rm[2] && rm[3]);
+	CHECK(tl_bert_prune_choose(norm, 2, 2, NULL, 2, rm) == 0);
+	CHECK(!rm[0] && rm[1] && !rm[2] && rm[3]);
+	CHECK(tl_bert_prune_choose(norm, 2, 2, NULL, 3, rm) == -1); /* each layer keeps one */
+	unsigned char pr[4] = {0, 0, 0, 1};
+	CHECK(tl_bert_prune_choose(norm, 2, 2, pr, 1, rm) == 0); /* pruned already: not chosen */
+	CHECK(!rm[0] && rm[1] && !rm[2] && !rm[3]);
+	tl_bert_train_free(&t);
+}
+
+/* the fixture without head 1 of layer 3 and without layer 1 */
+static void t_write(void)
+{
+	char tmpl[] = "/tmp/tl-prunew-XXXXXX", err[1024];
+	char *d = mkdtemp(tmpl);
+	CHECK(d != NULL);
+	if (!d)
+		return;
+	unsigned char rmh[16] = {0}, rml[4] = {0, 1, 0, 0};
+	rmh[3 * 4 + 1] = 1;
+	int code = 0;
+	json_t *info = json_pack("{s:s}", "test", "t_write");
+	int rc = tl_bert_prune_write(DIR, d, rmh, rml, info, &code, err, sizeof err);
+	if (rc < 0)
+		fprintf(stderr, "%s\n", err);
+	CHECK(rc == 0);
+	json_decref(info);
+	char p[512];
+	snprintf(p, sizeof p, "%s/config.json", d);
+	json_error_t je;
+	json_t *cfg = json_load_file(p, 0, &je);
+	char *ph = cfg ? json_dumps(json_object_get(cfg, "pruned_heads"), JSON_COMPACT) : NULL;
+	CHECK_STR(ph, "{\"0\":[1,2],\"1\":[0,1,3],\"2\":[0,1]}");
+	CHECK_EQ_INT(json_integer_value(json_object_get(cfg, "num_hidden_layers")), 3);
+	free(ph);
+	json_decref(cfg);
+	snprintf(p, sizeof p, "%s/tl.json", d);
+	json_t *tj = json_load_file(p, 0, &je);
+	CHECK(tj && json_object_get(json_object_get(tj, "pruning"), "test"));
+	json_decref(tj);
+	tl_bert *m = tl_bert_load(d, NULL, err, sizeof err);
+	CHECK(m != NULL);
+	if (m) {
+		CHECK_EQ_INT(m->cfg.L, 3);
+		CHECK_EQ_INT(tl_bert_layer_heads(m, 2), 2);
+		tl_bert_forward(m, ids, types, lens, B, T, -1);
+		double dl = maxdiff(tl_bert_classify(m), ref_t("written_logits", (size_t)B * 2), (size_t)B * 2);
+		printf("written model: logits max diff %.3g to transformers (bound %g)\n", dl, TOL);
+		CHECK(dl <= TOL);
+		tl_bert_free(m);
+	}
+	/* refused: a head pruned already, a layer left without heads, every layer */
+	rmh[3 * 4 + 1] = 0;
+	rmh[0 * 4 + 1] = 1;
+	CHECK(tl_bert_prune_write(DIR, d, rmh, NULL, NULL, &code, err, sizeof err) == -1);
+	CHECK(strstr(err, "head 1 of layer 0 is pruned already") != NULL);
+	memset(rmh, 0, sizeof rmh);
+	rmh[2 * 4 + 2] = 1; /* layer 2's last head */
+	CHECK(tl_bert_prune_write(DIR, d, rmh, NULL, NULL, &code, err, sizeof err) == -1);
+	CHECK(strstr(err, "layer 2 would keep no attention head") != NULL);
+	CHECK_EQ_INT(code, 2);
+	memset(rml, 1, sizeof rml);
+	CHECK(tl_bert_prune_write(DIR, d, NULL, rml, NULL, &code, err, sizeof err) == -1);
+	CHECK(strstr(err, "every encoder layer would be removed") != NULL);
+	tl_fs_rmtree(d);
+}
+
 int main(void)
 {
 	char err[1024];
@@ -266,6 +380,8 @@ int main(void)
 	tl_bert_free(m);
 	t_bad();
 	t_parse();
+	t_importance();
+	t_write();
 	tl_st_close(&ref);
 	TEST_REPORT("test_prune");
 }
