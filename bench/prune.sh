@@ -11,7 +11,7 @@
 # Throughput: tokens (the dev set's ids) per second of tl-predict, best of
 # REPS (default 3) runs with THREADS threads (default 2), fp32.
 # Environment: TRAIN_N, IMP_N (default 1000), THREADS, REPS, W (work folder,
-# default out/prune). No Python.
+# default out/prune). No Python (jq reads the JSON).
 set -e
 BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -48,7 +48,7 @@ for m in ft p25 p50; do
 	d=$FT
 	[ "$m" != ft ] && d=$W/$m
 	"$BIN/tl-predict" -j "$TH" -m "$d" "$W/dev.s" >"$W/$m.pred"
-	acc=$("$BIN/tl-eval" -j "$W/$m.pred" | sed -n 's/.*"accuracy": *\([0-9.e-]*\).*/\1/p' | head -n 1)
+	acc=$("$BIN/tl-eval" -j "$W/$m.pred" | jq .accuracy)
 	best=
 	i=0
 	while [ $i -lt "$REPS" ]; do

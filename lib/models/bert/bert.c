@@ -459,6 +459,9 @@ int tl_bert_parse_pruned_heads(const void *config, int L, int NH, unsigned char 
 static int read_pruned(tl_bert *m, const json_t *cfg, char *err, size_t errsz)
 {
 	int L = m->cfg.L, NH = m->cfg.NH;
+	const json_t *ph = json_object_get(cfg, "pruned_heads");
+	if (!ph || (json_is_object(ph) && !json_object_size(ph)) || json_is_null(ph))
+		return 0; /* nothing allocated for a model that prunes nothing */
 	unsigned char *pr = tl_xmalloc((size_t)L * NH);
 	char e[256];
 	int n = tl_bert_parse_pruned_heads(cfg, L, NH, pr, e, sizeof e);
