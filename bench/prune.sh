@@ -8,8 +8,10 @@
 # sentences (default 8000), batch 32, lr 5e-5, seed 42 (a short run: the
 # figures are about what pruning costs, not the best SST-2 model);
 # FT=DIR uses an existing fine-tuned model instead.
-# Throughput: tokens (the dev set's ids) per second of tl-predict, best of
-# REPS (default 3) runs with THREADS threads (default 2), fp32.
+# Throughput: tokens (the dev set's ids) per second of tl-predict, wall and
+# CPU (user + sys) time, best of REPS (default 3) runs with THREADS threads
+# (default 2), fp32; on a loaded machine the CPU figure (THREADS=1) is the
+# steadier one. SKIP_PRUNE=1 reuses the pruned models of an earlier run.
 # Environment: TRAIN_N, IMP_N (default 1000), THREADS, REPS, W (work folder,
 # default out/prune). No Python (jq reads the JSON).
 set -e
@@ -37,30 +39,35 @@ fi
 tokens=$("$BIN/tl-cat" -f ids "$W/dev.s" | awk -F, '/\[/ { n += NF } END { print n }')
 
 for pct in 25 50; do
+	[ "${SKIP_PRUNE:-0}" = 1 ] && [ -f "$W/p$pct/config.json" ] && continue
 	rm -rf "$W/p$pct"
 	/usr/bin/time -f "%e" -o "$W/p$pct.time" "$BIN/tl-prune" -m "$FT" -o "$W/p$pct" --heads "0.$pct" \
 		--max-records "$IMP_N" --threads "$TH" --importance-out "$W/p$pct.importance.json" "$W/train.s" 2>"$W/p$pct.log"
 done
 
-echo "| heads removed | heads kept | dev accuracy | tl-predict tokens/s (fp32, $TH threads) | model.safetensors MB |"
-echo "|---|---|---|---|---|"
+echo "| heads removed | heads kept | dev accuracy | tl-predict tokens/s wall (fp32, $TH threads) | tokens per CPU-second | model.safetensors MB |"
+echo "|---|---|---|---|---|---|"
 for m in ft p25 p50; do
 	d=$FT
 	[ "$m" != ft ] && d=$W/$m
 	"$BIN/tl-predict" -j "$TH" -m "$d" "$W/dev.s" >"$W/$m.pred"
 	acc=$("$BIN/tl-eval" -j "$W/$m.pred" | jq .accuracy)
 	best=
+	bcpu=
 	i=0
 	while [ $i -lt "$REPS" ]; do
-		/usr/bin/time -f "%e" -o "$W/$m.t" "$BIN/tl-predict" -j "$TH" -m "$d" "$W/dev.s" >/dev/null
-		t=$(cat "$W/$m.t")
+		/usr/bin/time -f "%e %U %S" -o "$W/$m.t" "$BIN/tl-predict" -j "$TH" -m "$d" "$W/dev.s" >/dev/null
+		t=$(awk '{ print $1 }' "$W/$m.t")
+		cpu=$(awk '{ print $2 + $3 }' "$W/$m.t")
 		best=$(awk -v a="$best" -v b="$t" 'BEGIN { print (a == "" || b < a) ? b : a }')
+		bcpu=$(awk -v a="$bcpu" -v b="$cpu" 'BEGIN { print (a == "" || b < a) ? b : a }')
 		i=$((i + 1))
 	done
-	kept=$(jq '[.pruned_heads // {} | .[] | length] | add // 0 | 72 - .' "$d/config.json")
+	kept=$(jq '.num_hidden_layers * .num_attention_heads - ([.pruned_heads // {} | .[] | length] | add // 0)' "$d/config.json")
 	size=$(stat -L -c %s "$d/model.safetensors")
-	awk -v m="$m" -v k="$kept" -v a="$acc" -v tok="$tokens" -v t="$best" -v s="$size" 'BEGIN {
-		printf "| %s | %d | %.2f%% | %.0f | %.1f |\n", (m == "ft" ? "0%" : m == "p25" ? "25%" : "50%"), k, 100 * a, tok / t, s / 1e6 }'
+	awk -v m="$m" -v k="$kept" -v a="$acc" -v tok="$tokens" -v t="$best" -v c="$bcpu" -v s="$size" 'BEGIN {
+		printf "| %s | %d | %.2f%% | %.0f | %.0f | %.1f |\n", (m == "ft" ? "0%" : m == "p25" ? "25%" : "50%"), k, 100 * a,
+			tok / t, tok / c, s / 1e6 }'
 done
 echo "prune.sh: importance on $IMP_N training records: $(cat "$W/p25.time") s (25%), $(cat "$W/p50.time") s (50%); dev tokens $tokens"
 echo "prune.sh: $(uptime)"
