@@ -123,7 +123,35 @@ typedef struct {
 	int quantized;
 	int8_t *q8[4];
 	float *q8s[4];
+	/* Pruned attention heads (config.json "pruned_heads" {"layer":
+	 * [heads]}, as transformers 4.x model.prune_heads + save_pretrained
+	 * writes it; transformers 5 dropped head pruning). NULL when no head
+	 * is pruned; else heads[l] = the heads layer l kept (1..NH: a layer
+	 * without heads is refused at load) and prep_l[4 l + j] the prepared
+	 * tag of matrix j of layer l (the tag depends on the shape); both
+	 * owned. Layout: the arena keeps its full size (tl_bert_params_layout
+	 * is unchanged) and a pruned layer's attention matrices are stored
+	 * compacted at the start of their slots, Cl = heads[l] x (C / NH):
+	 * qkvw[l] = [3 Cl, C] (query, key, value rows of the kept heads in
+	 * their original order), qkvb[l] = [3 Cl], attprojw[l] = [C, Cl]; the
+	 * int8 copies of a quantized model (q8, q8s) likewise. Only the
+	 * inference forward (tl_bert_forward, tl_bert_encode, the classifier
+	 * backend, every precision) reads this layout: training (tl-train,
+	 * tl_bert_train_init) refuses a pruned model. */
+	int *heads;
+	int *prep_l;
 } tl_bert;
+
+/* Heads of layer l (cfg.NH unless pruned) and its attention width
+ * (heads x C / NH). */
+int tl_bert_layer_heads(const tl_bert *m, int l);
+int tl_bert_layer_width(const tl_bert *m, int l);
+/* Parse config's "pruned_heads" (a jansson object; absent or null: none)
+ * for a model of L layers of NH heads: pruned[l * NH + h] (caller's, L *
+ * NH bytes) = 1 for each pruned head. Returns the number of pruned heads,
+ * or -1 with err (a layer or head out of range, not the transformers
+ * shape). */
+int tl_bert_parse_pruned_heads(const void *config, int L, int NH, unsigned char *pruned, char *err, size_t errsz);
 
 /* Sizes (floats) of the TL_BERT_NPARAMS tensors for a configuration. */
 void tl_bert_params_layout(const tl_bert_config *cfg, int has_pooler, size_t sizes[TL_BERT_NPARAMS]);

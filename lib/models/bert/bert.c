@@ -173,6 +173,7 @@ static const char *unit_of(const char *field)
 		{"vocab_size", "tokens"},		{"max_position_embeddings", "positions"},
 		{"type_vocab_size", "token types"},	{"hidden_size", "hidden units"},
 		{"intermediate_size", "intermediate units"}, {"id2label/num_labels", "labels"},
+		{"pruned_heads", "units (kept heads x head size)"},
 	};
 	for (size_t i = 0; i < sizeof t / sizeof *t; i++)
 		if (!strcmp(t[i][0], field))
@@ -361,12 +362,16 @@ static int load_weights(tl_bert *m, const shards *sh, float *host, char *err, si
 	LOAD("embeddings.LayerNorm.bias", C, HS, 0, NULL, p.emb_lnb);
 	static const char *qkv[3] = {"query", "key", "value"};
 	for (int l = 0; l < c->L; l++) {
+		/* a pruned layer's attention is Cl = kept heads x head size wide,
+		 * stored compacted at the start of its full-size slots */
+		int64_t Cl = tl_bert_layer_width(m, l);
+		const char *FL = Cl == C ? HS : "pruned_heads";
 		for (int j = 0; j < 3; j++) {
 			snprintf(name, sizeof name, "encoder.layer.%d.attention.self.%s.weight", l, qkv[j]);
-			LOADQ(name, C, HS, C, HS, p.qkvw + ((size_t)l * 3 + j) * C * C, 0, ((size_t)l * 3 + j) * C * C,
-			      ((size_t)l * 3 + j) * C);
+			LOADQ(name, Cl, FL, C, HS, p.qkvw + (size_t)l * 3 * C * C + (size_t)j * Cl * C, 0,
+			      (size_t)l * 3 * C * C + (size_t)j * Cl * C, (size_t)l * 3 * C + (size_t)j * Cl);
 			snprintf(name, sizeof name, "encoder.layer.%d.attention.self.%s.bias", l, qkv[j]);
-			LOAD(name, C, HS, 0, NULL, p.qkvb + ((size_t)l * 3 + j) * C);
+			LOAD(name, Cl, FL, 0, NULL, p.qkvb + (size_t)l * 3 * C + (size_t)j * Cl);
 		}
 #define LAYER(suffix, d0, f0, d1, f1, dst)                                     \
 	do {                                                                   \
@@ -375,7 +380,7 @@ static int load_weights(tl_bert *m, const shards *sh, float *host, char *err, si
 	} while (0)
 #define IS "intermediate_size"
 		snprintf(name, sizeof name, "encoder.layer.%d.attention.output.dense.weight", l);
-		LOADQ(name, C, HS, C, HS, p.attprojw + (size_t)l * C * C, 1, (size_t)l * C * C, (size_t)l * C);
+		LOADQ(name, C, HS, Cl, FL, p.attprojw + (size_t)l * C * C, 1, (size_t)l * C * C, (size_t)l * C);
 		LAYER("attention.output.dense.bias", C, HS, 0, NULL, p.attprojb + (size_t)l * C);
 		LAYER("attention.output.LayerNorm.weight", C, HS, 0, NULL, p.ln1w + (size_t)l * C);
 		LAYER("attention.output.LayerNorm.bias", C, HS, 0, NULL, p.ln1b + (size_t)l * C);
@@ -409,6 +414,91 @@ static int load_weights(tl_bert *m, const shards *sh, float *host, char *err, si
 	return 0;
 }
 
+/* ---------------- pruned heads ---------------- */
+
+int tl_bert_layer_heads(const tl_bert *m, int l)
+{
+	return m->heads ? m->heads[l] : m->cfg.NH;
+}
+
+int tl_bert_layer_width(const tl_bert *m, int l)
+{
+	return tl_bert_layer_heads(m, l) * (m->cfg.C / m->cfg.NH);
+}
+
+int tl_bert_parse_pruned_heads(const void *config, int L, int NH, unsigned char *pruned, char *err, size_t errsz)
+{
+	const json_t *ph = json_object_get(config, "pruned_heads");
+	memset(pruned, 0, (size_t)L * NH);
+	if (!ph || json_is_null(ph))
+		return 0;
+	if (!json_is_object(ph))
+		return tl_errf(err, errsz, "pruned_heads is not an object {\"layer\": [heads]}");
+	const char *key;
+	json_t *v;
+	int n = 0;
+	json_object_foreach((json_t *)ph, key, v)
+	{
+		char *end;
+		errno = 0;
+		long l = strtol(key, &end, 10);
+		if (!*key || *end || errno || l < 0 || l >= L)
+			return tl_errf(err, errsz, "pruned_heads: layer \"%s\" is not a layer number (0..%d)", key, L - 1);
+		if (!json_is_array(v))
+			return tl_errf(err, errsz, "pruned_heads: layer %ld: not an array of head numbers", l);
+		size_t i;
+		json_t *h;
+		json_array_foreach(v, i, h)
+		{
+			json_int_t hv = json_is_integer(h) ? json_integer_value(h) : -1;
+			if (hv < 0 || hv >= NH)
+				return tl_errf(err, errsz, "pruned_heads: layer %ld: head %s%lld outside 0..%d", l,
+					       json_is_integer(h) ? "" : "(not an integer) ", (long long)hv, NH - 1);
+			if (!pruned[(size_t)l * NH + hv])
+				n++;
+			pruned[(size_t)l * NH + hv] = 1;
+		}
+	}
+	return n;
+}
+
+/* config.json "pruned_heads" into m->heads (left NULL when no head is
+ * pruned). A layer without heads is refused: transformers (4.x, the
+ * versions that prune) cannot run one either. */
+static int read_pruned(tl_bert *m, const json_t *cfg, char *err, size_t errsz)
+{
+	int L = m->cfg.L, NH = m->cfg.NH;
+	const json_t *ph = json_object_get(cfg, "pruned_heads");
+	if (!ph || (json_is_object(ph) && !json_object_size(ph)) || json_is_null(ph))
+		return 0; /* nothing allocated for a model that prunes nothing */
+	unsigned char *pr = tl_xmalloc((size_t)L * NH);
+	char e[256];
+	int n = tl_bert_parse_pruned_heads(cfg, L, NH, pr, e, sizeof e);
+	if (n < 0) {
+		free(pr);
+		return tl_errf(err, errsz, "%s/config.json: %s", m->dir, e);
+	}
+	if (n > 0) {
+		m->heads = tl_xmalloc((size_t)L * sizeof *m->heads);
+		m->prep_l = tl_xcalloc((size_t)4 * L, sizeof *m->prep_l);
+		for (int l = 0; l < L; l++) {
+			int kept = NH;
+			for (int h = 0; h < NH; h++)
+				kept -= pr[(size_t)l * NH + h];
+			if (!kept) {
+				free(pr);
+				return tl_errf(err, errsz,
+					       "%s/config.json: pruned_heads removes every head of layer %d: not supported "
+					       "(transformers cannot run such a layer either); drop the layer instead (tl-prune --layers)",
+					       m->dir, l);
+			}
+			m->heads[l] = kept;
+		}
+	}
+	free(pr);
+	return 0;
+}
+
 /* config.json architectures[0] is BertForTokenClassification */
 static int is_token_model(const json_t *cfg)
 {
@@ -426,6 +516,8 @@ static tl_bert *load(const char *dir, const json_t *cfg, const tl_kernels *k, in
 	if (read_config(&m->cfg, cfg, dir, err, errsz) < 0)
 		goto bad;
 	m->cfg.nlabels = nlabels;
+	if (read_pruned(m, cfg, err, errsz) < 0)
+		goto bad;
 	if (tl_model_vocab_sha256(dir, m->vocab_sha256, err, errsz) < 0)
 		goto bad;
 	if (shards_open(&sh, dir, err, errsz) < 0)
@@ -484,9 +576,9 @@ tl_bert *tl_bert_load(const char *dir, const tl_kernels *k, char *err, size_t er
 static void layer_mats(const tl_bert *m, int l, float *w[4], int ic[4], int oc[4])
 {
 	const tl_bert_params *p = &m->params;
-	size_t C = (size_t)m->cfg.C, I = (size_t)m->cfg.I;
-	w[0] = p->qkvw + l * 3 * C * C, ic[0] = (int)C, oc[0] = (int)(3 * C);
-	w[1] = p->attprojw + l * C * C, ic[1] = (int)C, oc[1] = (int)C;
+	size_t C = (size_t)m->cfg.C, I = (size_t)m->cfg.I, Cl = (size_t)tl_bert_layer_width(m, l);
+	w[0] = p->qkvw + l * 3 * C * C, ic[0] = (int)C, oc[0] = (int)(3 * Cl);
+	w[1] = p->attprojw + l * C * C, ic[1] = (int)Cl, oc[1] = (int)C;
 	w[2] = p->fcw + l * I * C, ic[2] = (int)C, oc[2] = (int)I;
 	w[3] = p->fcprojw + l * C * I, ic[3] = (int)I, oc[3] = (int)C;
 }
@@ -497,6 +589,10 @@ static void set_prepared(tl_bert *m, int on)
 {
 	if (m->prepared == on)
 		return;
+	/* the full-size slot of matrix j of a layer: oc (rows) x ic; a
+	 * pruned layer's matrices are compacted at its start */
+	int slot[4] = {3 * m->cfg.C, m->cfg.C, m->cfg.I, m->cfg.C};
+	int ic_full[4] = {m->cfg.C, m->cfg.C, m->cfg.C, m->cfg.I};
 	if (m->precision != TL_PREC_FP32) {
 		for (int l = 0; l < m->cfg.L; l++) {
 			float *w[4];
@@ -508,8 +604,8 @@ static void set_prepared(tl_bert *m, int on)
 						m->lp = tl_xcalloc((size_t)4 * m->cfg.L, sizeof *m->lp);
 					m->lp[4 * l + j] =
 						m->quantized && m->precision == TL_PREC_INT8 && m->k->matmul_prepare_q8
-							? m->k->matmul_prepare_q8(m->q8[j] + (size_t)l * oc[j] * ic[j],
-										 m->q8s[j] + (size_t)l * oc[j], ic[j], oc[j])
+							? m->k->matmul_prepare_q8(m->q8[j] + (size_t)l * slot[j] * ic_full[j],
+										 m->q8s[j] + (size_t)l * slot[j], ic[j], oc[j])
 							: m->k->matmul_prepare_prec(w[j], ic[j], oc[j], m->precision);
 				} else if (m->lp) {
 					m->k->matmul_free_prec(m->lp[4 * l + j]);
@@ -526,14 +622,19 @@ static void set_prepared(tl_bert *m, int on)
 		float *w[4];
 		int ic[4], oc[4];
 		layer_mats(m, l, w, ic, oc);
+		/* the tag depends on the shape: one per layer when they differ */
+		int *tag = m->prep_l ? m->prep_l + 4 * l : m->prep;
 		for (int j = 0; j < 4; j++)
 			if (on)
-				m->prep[j] = m->k->matmul_prepare ? m->k->matmul_prepare(w[j], ic[j], oc[j]) : 0;
-			else if (m->prep[j])
-				m->k->matmul_unprepare(w[j], ic[j], oc[j], m->prep[j]);
+				tag[j] = m->k->matmul_prepare ? m->k->matmul_prepare(w[j], ic[j], oc[j]) : 0;
+			else if (tag[j])
+				m->k->matmul_unprepare(w[j], ic[j], oc[j], tag[j]);
 	}
-	if (!on)
+	if (!on) {
 		memset(m->prep, 0, sizeof m->prep);
+		if (m->prep_l)
+			memset(m->prep_l, 0, (size_t)4 * m->cfg.L * sizeof *m->prep_l);
+	}
 	m->prepared = on;
 }
 
@@ -577,7 +678,8 @@ static void layer_mm(tl_bert *m, int l, int j, float *out, const float *inp, con
 	if (m->precision != TL_PREC_FP32)
 		m->k->matmul_forward_prec(out, inp, m->lp[4 * l + j], bias, N, ic[j], oc[j], act);
 	else
-		m->k->matmul_forward_prepared(out, inp, w[j], m->prep[j], bias, N, ic[j], oc[j], act);
+		m->k->matmul_forward_prepared(out, inp, w[j], m->prep_l ? m->prep_l[4 * l + j] : m->prep[j], bias, N,
+					      ic[j], oc[j], act);
 }
 
 void tl_bert_free(tl_bert *m)
@@ -597,6 +699,8 @@ void tl_bert_free(tl_bert *m)
 			m->k->free(m->ids);
 	}
 	drop_q8(m);
+	free(m->heads);
+	free(m->prep_l);
 	free(m->dir);
 	free(m);
 }
@@ -672,7 +776,7 @@ static void forward(tl_bert *m, const int32_t *ids, const int32_t *type_ids, con
 	const tl_bert_config *c = &m->cfg;
 	const tl_bert_params *p = &m->params;
 	tl_bert_acts *a = &m->acts;
-	int C = c->C, I = c->I, NH = c->NH;
+	int C = c->C, I = c->I;
 	size_t BT = (size_t)B * T;
 	if (upto < 0 || upto > c->L)
 		upto = c->L;
@@ -698,8 +802,10 @@ static void forward(tl_bert *m, const int32_t *ids, const int32_t *type_ids, con
 		size_t lC = (size_t)l * C, lI = (size_t)l * I;
 		int last1 = first_only && l == upto - 1, R = last1 ? B : N;
 		float *x = a->x;
+		/* a pruned layer: NH_l heads, attention width NH_l x head size */
 		layer_mm(m, l, 0, a->qkv, a->x, p->qkvb + lC * 3, N, TL_ACT_NONE);
-		k->attention_forward_packed(a->atty, a->qkv, m->lens, B, C, NH, last1);
+		k->attention_forward_packed(a->atty, a->qkv, m->lens, B, tl_bert_layer_width(m, l),
+					    tl_bert_layer_heads(m, l), last1);
 		if (last1) {
 			k->pack_rows(a->first, a->x, m->lens, B, T, C, TL_ROWS_FIRST);
 			x = a->first;

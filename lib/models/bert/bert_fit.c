@@ -1183,6 +1183,9 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 	k->set_threads((int)o.threads);
 	if (!(m = tl_bert_load(mdir, k, err, sizeof err)))
 		FAIL(TL_EXIT_MODEL, "%s", err);
+	if (m->heads) /* tl/bert.h: the training forward has every head of every layer */
+		FAIL(TL_EXIT_MODEL, "%s/config.json: pruned_heads: tl-train cannot fine-tune a head-pruned model (tl-prune(1))",
+		     mdir);
 	/* the model written carries the tokenizer's vocabulary (tl-train(1)):
 	 * without it no later tool can check a stream's token ids */
 	if (!m->vocab_sha256[0])
