@@ -39,6 +39,9 @@ typedef struct {
 	float *hid_d; /* token head: dropout(last hidden) [B*T, C] */
 	/* backward scratch */
 	float *dA, *dB, *dC, *dI1, *dI2, *dQKV, *dpooled, *dlogits;
+	/* gradient of the extra losses on the last hidden state [B*T, C]
+	 * (tl_bert_train_hidden_cos_loss); meaningful when t->dhid_set */
+	float *dhid;
 } tl_bert_train_acts;
 
 typedef struct {
@@ -69,6 +72,15 @@ typedef struct {
 	int precision;
 	void **pw;
 	int pw_stale;
+	/* 1: a.dhid holds a gradient on the last hidden state for the next
+	 * backward (set by tl_bert_train_hidden_cos_loss, cleared by every
+	 * forward). */
+	int dhid_set;
+	/* Head importance (tl_bert_train_head_grad_on): float[L*NH], host
+	 * memory, owned (freed by _free); NULL when off. Row l*NH + h is
+	 * dL/dm[l,h] for a head mask m (all ones) on each head's context
+	 * output; backward ADDS to it, tl_bert_train_zero_grad zeroes it. */
+	float *head_grad;
 } tl_bert_train;
 
 /* Prepare m for training a head of nlabels outputs: when m has no
@@ -118,6 +130,78 @@ int tl_bert_train_set_precision(tl_bert_train *t, int prec);
  * loaded): a bf16 run re-rounds its handles at the next forward. Every
  * writer of m->arena must call it; a no-op in fp32. */
 void tl_bert_train_weights_changed(tl_bert_train *t);
+
+/* ---------------- distillation and pruning (issue 17) ----------------
+ * The extra objectives below work on the last forward, like
+ * tl_bert_train_loss, and are combined by the next tl_bert_train_backward:
+ * the logits gradient (a.dlogits, written by whichever logits loss was
+ * called last; every forward zeroes it, so a backward with only a hidden
+ * loss is valid) plus the hidden-state gradient (a.dhid when dhid_set).
+ * Teacher inputs are host memory, the caller's, only read during the
+ * call. Invalid arguments are the caller's to refuse: these functions
+ * return NAN and write nothing rather than assert. */
+
+/* Knowledge distillation (Hinton et al. 2015) on the logits of the last
+ * forward, from teacher logits [B, NL] at temperature T > 0, mixed with the
+ * hard labels by alpha in [0, 1]:
+ *   loss = alpha T^2 KL(softmax(teacher/T) || softmax(student/T))
+ *        + (1 - alpha) CE(student, y)
+ * the KL the mean over records (torch F.kl_div(log_softmax(s/T),
+ * softmax(t/T), reduction="batchmean") * T*T), the CE as
+ * tl_bert_train_loss (no class weights, no smoothing). y[B]: hard labels,
+ * or NULL for soft targets only (the hard term is then absent: loss =
+ * alpha T^2 KL, so pass alpha = 1 for pure distillation); a record with
+ * y[i] == TL_IGNORE_LABEL has no hard label (the CE is the mean over the
+ * labelled records, 0 when none is). sw[B]: sample weights or NULL (1):
+ * both terms become sum_i sw_i l_i / sum_i sw_i (0 when the sum is 0).
+ * Multi-label heads (t->multi_label): the per-label sigmoid analogue,
+ *   loss = alpha T^2 BCE(sigmoid(student/T), sigmoid(teacher/T))
+ * (torch F.binary_cross_entropy_with_logits(s/T, sigmoid(t/T)) * T*T, the
+ * mean over B*NL; its value includes the teacher's entropy, its gradient
+ * is that of the KL of each label's Bernoulli); y must be NULL there (hard
+ * multi-label targets: tl_bert_train_kd_loss_ml). Token heads
+ * (t->token): not supported (NAN). Writes the logits gradient (times
+ * scale, ASSIGNED) and returns the loss; NAN when T <= 0 or not finite,
+ * alpha outside [0, 1] or NaN, or the head is a token head. */
+double tl_bert_train_kd_loss(tl_bert_train *t, const float *teacher_logits, float T, float alpha,
+			     const int32_t *y, const float *sw, float scale);
+/* The same on a multi-label head with hard targets ym[B, NL] in {0, 1} (or
+ * NULL): loss = alpha T^2 BCE(s/T, sigmoid(t/T)) + (1 - alpha) BCE(s, ym),
+ * both means over B*NL (sw weighting records as above). NAN as above, and
+ * on a head that is not multi-label. */
+double tl_bert_train_kd_loss_ml(tl_bert_train *t, const float *teacher_logits, float T, float alpha,
+				const float *ym, const float *sw, float scale);
+
+/* Hidden-state matching (DistilBERT's cosine loss) on the last hidden
+ * state of the last forward (the output of the last layer's final
+ * LayerNorm, Hugging Face's last_hidden_state): teacher_hidden [B, T, C]
+ * in the padded layout of the batch (same C as the student; rows of
+ * padding are not read).
+ *   loss = weight * mean over real tokens (t < lens[b]) of 1 - cos(h_s, h_t)
+ * cos as torch: x.y / sqrt((|x|^2 + 1e-12) (|y|^2 + 1e-12)), i.e. weight *
+ * torch.nn.CosineEmbeddingLoss()(h_s, h_t, target=1) over the unpadded
+ * tokens. Writes the gradient of that (times scale) on the last hidden
+ * state (a.dhid, dhid_set = 1; a second call before the next forward
+ * adds to it), which the next tl_bert_train_backward adds to the head's.
+ * Returns the loss (weighted); 0 for a batch without tokens; NAN (nothing
+ * written) when weight is not finite. Frozen encoders (freeze_below >= L)
+ * take no gradient from it. */
+double tl_bert_train_hidden_cos_loss(tl_bert_train *t, const float *teacher_hidden, float weight, float scale);
+
+/* The last hidden state of the last forward, [B, T, C] padded (rows t >=
+ * lens[b] are not meaningful), backend memory owned by t and valid until
+ * the next forward: the teacher side of tl_bert_train_hidden_cos_loss
+ * (copy it out with t->k->to_host). */
+const float *tl_bert_train_hidden(const tl_bert_train *t);
+
+/* Head importance (Michel et al. 2019): from now on every
+ * tl_bert_train_backward adds dL/dm[l,h] = sum over the batch's tokens of
+ * <d ctx_h, ctx_h> to t->head_grad[l*NH + h], where ctx_h is head h's
+ * context output (after attention dropout, before attention.output.dense)
+ * and m a head mask of ones multiplying it, as Hugging Face's head_mask
+ * argument. Layers below freeze_below are not traversed (their entries
+ * stay 0). Allocates t->head_grad (zeroed) the first time; idempotent. */
+void tl_bert_train_head_grad_on(tl_bert_train *t);
 
 /* One named tensor under Hugging Face BertForSequenceClassification names
  * ("bert.encoder.layer.3.attention.self.key.weight", "classifier.bias"):

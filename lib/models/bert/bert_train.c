@@ -97,6 +97,7 @@ void tl_bert_train_free(tl_bert_train *t)
 		k->free(t->acts_arena);
 	if (t->ids)
 		k->free(t->ids);
+	free(t->head_grad);
 	tl_bert_free(t->m);
 	memset(t, 0, sizeof *t);
 }
@@ -104,6 +105,8 @@ void tl_bert_train_free(tl_bert_train *t)
 void tl_bert_train_zero_grad(tl_bert_train *t)
 {
 	t->m->k->memset(t->grad_arena, 0, t->m->nparams * sizeof(float));
+	if (t->head_grad)
+		memset(t->head_grad, 0, (size_t)t->m->cfg.L * t->m->cfg.NH * sizeof(float));
 }
 
 int tl_bert_train_set_precision(tl_bert_train *t, int prec)
@@ -195,6 +198,7 @@ static void acts_alloc(tl_bert_train *t, int B, int T)
 		{&a->dB, BT * C},          {&a->dC, BT * C},           {&a->dI1, BT * I},
 		{&a->dI2, BT * I},         {&a->dQKV, BT * 3 * C},     {&a->dpooled, 4 * B_ * C},
 		{&a->dlogits, R * NL},      {&a->hid_d, t->token ? BT * C : 0},
+		{&a->dhid, BT * C},
 	};
 	size_t nb = sizeof bufs / sizeof *bufs, n = 0;
 	for (size_t i = 0; i < nb; i++)
@@ -239,6 +243,8 @@ const float *tl_bert_train_forward(tl_bert_train *t, const int32_t *ids, const i
 	t->B = B;
 	t->T = T;
 	t->has_types = type_ids != NULL;
+	t->dhid_set = 0;
+	k->memset(a->dlogits, 0, (t->token ? BT : (size_t)B) * (size_t)(c->nlabels ? c->nlabels : 1) * sizeof(float));
 	k->to_device(t->ids, ids, BT * sizeof(int32_t));
 	if (type_ids)
 		k->to_device(t->type_ids, type_ids, BT * sizeof(int32_t));
@@ -318,6 +324,233 @@ double tl_bert_train_token_loss(tl_bert_train *t, const int32_t *y, const float 
 	return l;
 }
 
+/* ---------------- distillation (issue 17) ----------------
+ * Small [B, NL] host computations in double: the logits and their gradient
+ * cross to the host and back (no copy on the CPU backend's host memory). */
+
+/* Host view of n floats of backend memory: the memory itself on a host
+ * backend, else a malloc'd copy (*tmp, to free). */
+static float *host_view(const tl_kernels *k, float *dev, size_t n, float **tmp)
+{
+	*tmp = NULL;
+	if (k->host_memory)
+		return dev;
+	*tmp = tl_xmalloc(n * sizeof(float) + 4);
+	k->to_host(*tmp, dev, n * sizeof(float));
+	return *tmp;
+}
+
+static void host_view_done(const tl_kernels *k, float *dev, float *tmp, size_t n, int write_back)
+{
+	if (!tmp)
+		return;
+	if (write_back)
+		k->to_device(dev, tmp, n * sizeof(float));
+	free(tmp);
+}
+
+static int kd_args_bad(float T, float alpha)
+{
+	return !(T > 0.0f) || !isfinite(T) || !(alpha >= 0.0f && alpha <= 1.0f);
+}
+
+/* log-softmax of x[K] / T into out[K] (double). */
+static void log_softmax_t(double *out, const float *x, int K, double T)
+{
+	double mx = -INFINITY, s = 0;
+	for (int c = 0; c < K; c++)
+		mx = x[c] / T > mx ? x[c] / T : mx;
+	for (int c = 0; c < K; c++)
+		s += exp(x[c] / T - mx);
+	double lse = mx + log(s);
+	for (int c = 0; c < K; c++)
+		out[c] = x[c] / T - lse;
+}
+
+/* log(sigmoid(x)) without overflow */
+static double log_sigmoid(double x)
+{
+	return x >= 0 ? -log1p(exp(-x)) : x - log1p(exp(x));
+}
+
+static double sigmoid(double x)
+{
+	return x >= 0 ? 1.0 / (1.0 + exp(-x)) : exp(x) / (1.0 + exp(x));
+}
+
+double tl_bert_train_kd_loss(tl_bert_train *t, const float *teacher_logits, float T, float alpha,
+			     const int32_t *y, const float *sw, float scale)
+{
+	if (t->multi_label)
+		return y ? NAN : tl_bert_train_kd_loss_ml(t, teacher_logits, T, alpha, NULL, sw, scale);
+	if (kd_args_bad(T, alpha) || t->token)
+		return NAN;
+	const tl_kernels *k = t->k;
+	int B = t->B, K = t->m->cfg.nlabels;
+	size_t n = (size_t)B * K;
+	float *tl_, *tg = NULL;
+	const float *lg = host_view(k, t->a.logits, n, &tl_);
+	float *dl = k->host_memory ? t->a.dlogits : (tg = tl_xmalloc(n * sizeof(float) + 4));
+	double *ls = tl_xmalloc(2 * (size_t)K * sizeof(double) + 16), *lt = ls + K;
+	double wsum = 0, hsum = 0, kl = 0, ce = 0;
+	for (int i = 0; i < B; i++) {
+		double w = sw ? sw[i] : 1.0;
+		wsum += w;
+		if (y && y[i] != TL_IGNORE_LABEL)
+			hsum += w;
+	}
+	double ks = wsum != 0 ? alpha * (double)T * T / wsum : 0; /* KL term: alpha T^2 / sum w */
+	double hs = hsum != 0 ? (1.0 - alpha) / hsum : 0;        /* CE term: (1 - alpha) / sum w */
+	for (int i = 0; i < B; i++) {
+		const float *s = lg + (size_t)i * K, *te = teacher_logits + (size_t)i * K;
+		double w = sw ? sw[i] : 1.0, kli = 0;
+		log_softmax_t(ls, s, K, T);
+		log_softmax_t(lt, te, K, T);
+		for (int c = 0; c < K; c++) {
+			double pt = exp(lt[c]);
+			if (pt > 0)
+				kli += pt * (lt[c] - ls[c]);
+			/* d(T^2 KL)/ds_c = T (p_s - p_t): ks holds T^2 */
+			dl[(size_t)i * K + c] = (float)(scale * ks * w / T * (exp(ls[c]) - pt));
+		}
+		kl += w * kli;
+		if (y && y[i] != TL_IGNORE_LABEL) {
+			log_softmax_t(ls, s, K, 1.0);
+			ce -= w * ls[y[i]];
+			for (int c = 0; c < K; c++)
+				dl[(size_t)i * K + c] += (float)(scale * hs * w * (exp(ls[c]) - (c == y[i])));
+		}
+	}
+	free(ls);
+	host_view_done(k, t->a.logits, tl_, n, 0);
+	if (!k->host_memory) {
+		k->to_device(t->a.dlogits, tg, n * sizeof(float));
+		free(tg);
+	}
+	return ks * kl + hs * ce;
+}
+
+double tl_bert_train_kd_loss_ml(tl_bert_train *t, const float *teacher_logits, float T, float alpha,
+				const float *ym, const float *sw, float scale)
+{
+	if (kd_args_bad(T, alpha) || t->token || !t->multi_label)
+		return NAN;
+	const tl_kernels *k = t->k;
+	int B = t->B, K = t->m->cfg.nlabels;
+	size_t n = (size_t)B * K;
+	float *tl_, *tg = NULL;
+	const float *lg = host_view(k, t->a.logits, n, &tl_);
+	float *dl = k->host_memory ? t->a.dlogits : (tg = tl_xmalloc(n * sizeof(float) + 4));
+	double wsum = 0;
+	for (int i = 0; i < B; i++)
+		wsum += sw ? sw[i] : 1.0;
+	/* both terms: sum_i w_i sum_c l_ic / (K sum_i w_i) */
+	double ks = wsum != 0 ? alpha * (double)T * T / (wsum * K) : 0;
+	double hs = wsum != 0 && ym ? (1.0 - alpha) / (wsum * K) : 0;
+	double soft = 0, hard = 0;
+	for (int i = 0; i < B; i++) {
+		double w = sw ? sw[i] : 1.0;
+		for (int c = 0; c < K; c++) {
+			size_t j = (size_t)i * K + c;
+			double x = lg[j] / (double)T, q = sigmoid(teacher_logits[j] / (double)T);
+			/* BCE with logits: -(q log s(x) + (1-q) log s(-x)) */
+			soft -= w * (q * log_sigmoid(x) + (1 - q) * log_sigmoid(-x));
+			double d = ks * w / T * (sigmoid(x) - q);
+			if (ym) {
+				double z = lg[j];
+				hard -= w * (ym[j] * log_sigmoid(z) + (1 - ym[j]) * log_sigmoid(-z));
+				d += hs * w * (sigmoid(z) - ym[j]);
+			}
+			dl[j] = (float)(scale * d);
+		}
+	}
+	host_view_done(k, t->a.logits, tl_, n, 0);
+	if (!k->host_memory) {
+		k->to_device(t->a.dlogits, tg, n * sizeof(float));
+		free(tg);
+	}
+	return ks * soft + hs * hard;
+}
+
+const float *tl_bert_train_hidden(const tl_bert_train *t)
+{
+	return t->a.ln2 + (size_t)(t->m->cfg.L - 1) * t->B * t->T * t->m->cfg.C;
+}
+
+double tl_bert_train_hidden_cos_loss(tl_bert_train *t, const float *teacher_hidden, float weight, float scale)
+{
+	if (!isfinite(weight))
+		return NAN;
+	const tl_kernels *k = t->k;
+	int B = t->B, T = t->T, C = t->m->cfg.C;
+	size_t n = (size_t)B * T * C;
+	int32_t *lens = tl_xmalloc((size_t)B * sizeof *lens + 4);
+	k->to_host(lens, t->lens, (size_t)B * sizeof *lens);
+	size_t M = 0;
+	for (int b = 0; b < B; b++)
+		M += (size_t)(lens[b] < T ? lens[b] : T);
+	if (!t->dhid_set)
+		k->memset(t->a.dhid, 0, n * sizeof(float));
+	t->dhid_set = 1;
+	if (!M) {
+		free(lens);
+		return 0;
+	}
+	float *th, *tg;
+	const float *h = host_view(k, (float *)tl_bert_train_hidden(t), n, &th);
+	float *dh = host_view(k, t->a.dhid, n, &tg);
+	const double eps = 1e-12; /* torch's EPSILON in cosine_embedding_loss */
+	double sum = 0, gs = (double)weight * scale / (double)M;
+	for (int b = 0; b < B; b++)
+		for (int p = 0; p < lens[b] && p < T; p++) {
+			size_t o = ((size_t)b * T + p) * C;
+			const float *x = h + o, *z = teacher_hidden + o;
+			double xz = 0, xx = 0, zz = 0;
+			for (int c = 0; c < C; c++) {
+				xz += (double)x[c] * z[c];
+				xx += (double)x[c] * x[c];
+				zz += (double)z[c] * z[c];
+			}
+			xx += eps;
+			zz += eps;
+			double den = sqrt(xx * zz), cs = xz / den;
+			sum += 1.0 - cs;
+			/* d(1 - cos)/dx = -(z / den - cos x / |x|^2) */
+			for (int c = 0; c < C; c++)
+				dh[o + c] += (float)(-gs * (z[c] / den - cs * x[c] / xx));
+		}
+	host_view_done(k, (float *)tl_bert_train_hidden(t), th, n, 0);
+	host_view_done(k, t->a.dhid, tg, n, 1);
+	free(lens);
+	return weight * sum / (double)M;
+}
+
+void tl_bert_train_head_grad_on(tl_bert_train *t)
+{
+	if (!t->head_grad)
+		t->head_grad = tl_xcalloc((size_t)t->m->cfg.L * t->m->cfg.NH, sizeof(float));
+}
+
+/* head_grad[l*NH + h] += sum over rows of <dctx_h, ctx_h> (padding rows of
+ * ctx are 0). Sums in double, row order: deterministic. */
+static void head_grad_add(tl_bert_train *t, int l, const float *dctx, const float *ctx)
+{
+	const tl_kernels *k = t->k;
+	int NH = t->m->cfg.NH, C = t->m->cfg.C, hs = C / NH;
+	size_t N = (size_t)t->B * t->T, n = N * C;
+	float *t1, *t2;
+	const float *d = host_view(k, (float *)dctx, n, &t1), *x = host_view(k, (float *)ctx, n, &t2);
+	for (int h = 0; h < NH; h++) {
+		double s = 0;
+		for (size_t r = 0; r < N; r++)
+			for (int c = h * hs; c < (h + 1) * hs; c++)
+				s += (double)d[r * C + c] * x[r * C + c];
+		t->head_grad[(size_t)l * NH + h] += (float)s;
+	}
+	host_view_done(k, (float *)dctx, t1, n, 0);
+	host_view_done(k, (float *)ctx, t2, n, 0);
+}
+
 /* ---------------- backward ---------------- */
 
 void tl_bert_train_backward(tl_bert_train *t, int train, uint64_t seed, uint64_t step)
@@ -342,6 +575,8 @@ void tl_bert_train_backward(tl_bert_train *t, int train, uint64_t seed, uint64_t
 		if (!enc)
 			return;
 		k->dropout_backward(a->dA, a->dA, BT * C, pc, seed, tl_dropout_stream(step, 8 * (uint64_t)L + 1));
+		if (t->dhid_set)
+			k->residual_forward(a->dA, a->dA, a->dhid, BT * C);
 		goto layers;
 	}
 	/* classifier and its dropout */
@@ -360,6 +595,8 @@ void tl_bert_train_backward(tl_bert_train *t, int train, uint64_t seed, uint64_t
 	k->memset(a->dA, 0, sizeof(float) * BT * C);
 	for (int b = 0; b < B; b++)
 		k->copy(a->dA + (size_t)b * T * C, dcls + (size_t)b * C, sizeof(float) * C);
+	if (t->dhid_set) /* hidden-state losses (tl_bert_train_hidden_cos_loss) */
+		k->residual_forward(a->dA, a->dA, a->dhid, BT * C);
 
 layers:;
 	int lo = t->freeze_below > 0 ? t->freeze_below : 0;
@@ -397,6 +634,8 @@ layers:;
 		k->memset(a->dC, 0, sizeof(float) * BT * C);
 		lin_bwd(t, l, 1, a->dC, g->attprojw + lC * C, g->attprojb + lC, a->dB, atty, p->attprojw + lC * C,
 				    N, C, C);
+		if (t->head_grad) /* dC = d context: the head mask's gradient */
+			head_grad_add(t, l, a->dC, atty);
 		k->memset(a->dQKV, 0, sizeof(float) * BT * 3 * C);
 		k->attention_backward(a->dQKV, a->dC, qkv, att, t->lens, B, T, C, NH, pa, seed,
 				       tl_dropout_stream(step, site));

@@ -1,0 +1,383 @@
+/* test_backward_kd.c - the distillation and pruning objectives of issue 17
+ * (tl/bert_train.h: tl_bert_train_kd_loss, _kd_loss_ml,
+ * _hidden_cos_loss, _head_grad_on) against PyTorch.
+ *
+ * Fixture tests/ref/tiny_kd_grads.safetensors from tests/ref/gen_kd_grads.py:
+ * the tiny random BERT of tests/ref/tiny_bert and the batch of
+ * tiny_grads.safetensors, dropout off, seeded teacher logits and hidden
+ * states. Checked, with test_backward.c's bounds:
+ *   - KD losses (single-label with hard labels, soft only, sample weights
+ *     with an unlabelled record; multi-label with and without hard
+ *     targets): |loss - torch| <= 1e-5 and the logits gradient
+ *     max|c - t| / max|t| <= 1e-3;
+ *   - the hidden-state cosine loss alone and added to the KD loss: loss
+ *     (1e-5) and the gradient of every parameter tensor (<= 1e-3
+ *     relative; attention key biases, exactly zero in theory, below 1e-5
+ *     of the largest gradient);
+ *   - the head-mask gradient dL/dm[L,NH] of the cross-entropy (<= 1e-3
+ *     relative);
+ *   - central finite differences of the C losses themselves (float model,
+ *     h = 1e-2, |num - ana| <= 2e-3 + 2e-2 |ana| as test_backward.c):
+ *     3 entries of every tensor for KD + cosine, the classifier for the
+ *     other KD variants, and the head mask through the value projection
+ *     (scaling head h's value weights and bias by 1 + e scales its context
+ *     by 1 + e when attention dropout is off);
+ *   - invalid T / alpha / head kinds: NAN and the logits gradient untouched. */
+#include "testhelp.h"
+
+#include "backward_util.h"
+#include "tl/bert_train.h"
+#include "tl/cli.h"
+#include "tl/rng.h"
+#include "tl/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int32_t *ids, *types, *lens, *y, *y_ign;
+static float *ym, *teacher, *thid, *sw;
+static float KT, alpha, weight;
+static int B, T;
+
+/* which loss a finite difference evaluates */
+enum { L_KD, L_KDSOFT, L_KDSW, L_KDML, L_KDMLSOFT, L_HCOS, L_BOTH, L_CE };
+
+static double run(tl_bert_train *t, int which)
+{
+	tl_bert_train_forward(t, ids, types, lens, B, T, 0, 0, 0);
+	t->multi_label = which == L_KDML || which == L_KDMLSOFT;
+	switch (which) {
+	case L_KD: return tl_bert_train_kd_loss(t, teacher, KT, alpha, y, NULL, 1.0f);
+	case L_KDSOFT: return tl_bert_train_kd_loss(t, teacher, KT, alpha, NULL, NULL, 1.0f);
+	case L_KDSW: return tl_bert_train_kd_loss(t, teacher, KT, alpha, y_ign, sw, 1.0f);
+	case L_KDML: return tl_bert_train_kd_loss_ml(t, teacher, KT, alpha, ym, NULL, 1.0f);
+	case L_KDMLSOFT: return tl_bert_train_kd_loss(t, teacher, KT, alpha, NULL, NULL, 1.0f);
+	case L_HCOS: return tl_bert_train_hidden_cos_loss(t, thid, weight, 1.0f);
+	case L_BOTH:
+		return tl_bert_train_kd_loss(t, teacher, KT, alpha, y, NULL, 1.0f) +
+		       tl_bert_train_hidden_cos_loss(t, thid, weight, 1.0f);
+	default: return tl_bert_train_loss(t, y, NULL, NULL, NULL, 0.0f, 1.0f);
+	}
+}
+
+static int fd_bad(double num, double ana)
+{
+	return fabs(num - ana) > 2e-3 + 2e-2 * fabs(ana);
+}
+
+/* central difference of loss `which` at arena entry j */
+static double fd_at(tl_bert_train *t, int which, size_t j)
+{
+	float *w = t->m->arena + j, w0 = *w, h = 1e-2f;
+	*w = w0 + h;
+	double lp = run(t, which);
+	*w = w0 - h;
+	double lm = run(t, which);
+	*w = w0;
+	return (lp - lm) / (2.0 * h);
+}
+
+static void logits_cases(tl_bert_train *t)
+{
+	static const struct {
+		const char *name;
+		int which;
+	} cs[] = {{"kd", L_KD}, {"kdsoft", L_KDSOFT}, {"kdsw", L_KDSW}, {"kdml", L_KDML}, {"kdmlsoft", L_KDMLSOFT}};
+	size_t nt;
+	tl_bert_tensor *ts = tl_bert_train_tensors(t->m, &nt);
+	const tl_bert_tensor *cw = &ts[nt - 2], *cb = &ts[nt - 1];
+	CHECK(strcmp(cw->name, "classifier.weight") == 0);
+	int K = t->m->cfg.nlabels;
+	for (size_t c = 0; c < sizeof cs / sizeof *cs; c++) {
+		char name[64];
+		snprintf(name, sizeof name, "%s.loss", cs[c].name);
+		float *rl = bu_getf(name, NULL);
+		snprintf(name, sizeof name, "%s.dlogits", cs[c].name);
+		size_t n;
+		float *rd = bu_getf(name, &n);
+		CHECK_EQ_INT(n, (size_t)B * K);
+		double l = run(t, cs[c].which);
+		double e = bu_rel_err(t->a.dlogits, rd, n);
+		CHECK_NEAR(l, rl[0], 1e-5);
+		CHECK(e <= 1e-3);
+		/* finite differences on the classifier (weight and bias) */
+		tl_bert_train_zero_grad(t);
+		run(t, cs[c].which);
+		tl_bert_train_backward(t, 0, 0, 0);
+		int bad = 0;
+		for (int r = 0; r < 4; r++) {
+			size_t j = r < 3 ? cw->off + (size_t)(5 * r + 3) % cw->n : cb->off + (size_t)(c % (size_t)K);
+			double num = fd_at(t, cs[c].which, j), ana = t->grad_arena[j];
+			if (fd_bad(num, ana)) {
+				bad++;
+				fprintf(stderr, "%s finite difference [%zu]: numeric %.6g analytic %.6g\n", cs[c].name, j,
+					num, ana);
+			}
+		}
+		CHECK_EQ_INT(bad, 0);
+		printf("%-8s loss %.7f (torch %.7f), logits gradient relative error %.2e, classifier finite "
+		       "differences %d/4\n",
+		       cs[c].name, l, rl[0], e, 4 - bad);
+		free(rl);
+		free(rd);
+	}
+	free(ts);
+	t->multi_label = 0;
+}
+
+static void invalid(tl_bert_train *t)
+{
+	int K = t->m->cfg.nlabels;
+	size_t n = (size_t)B * K;
+	run(t, L_KD);
+	float *keep = malloc(n * sizeof(float));
+	memcpy(keep, t->a.dlogits, n * sizeof(float));
+	const float Ts[] = {0.0f, -1.0f, NAN, INFINITY};
+	for (int i = 0; i < 4; i++) {
+		CHECK(isnan(tl_bert_train_kd_loss(t, teacher, Ts[i], 0.5f, y, NULL, 1.0f)));
+		t->multi_label = 1;
+		CHECK(isnan(tl_bert_train_kd_loss_ml(t, teacher, Ts[i], 0.5f, ym, NULL, 1.0f)));
+		t->multi_label = 0;
+	}
+	const float As[] = {-0.01f, 1.01f, NAN};
+	for (int i = 0; i < 3; i++)
+		CHECK(isnan(tl_bert_train_kd_loss(t, teacher, 2.0f, As[i], y, NULL, 1.0f)));
+	CHECK(isnan(tl_bert_train_kd_loss_ml(t, teacher, 2.0f, 0.5f, ym, NULL, 1.0f))); /* single-label head */
+	t->multi_label = 1;
+	CHECK(isnan(tl_bert_train_kd_loss(t, teacher, 2.0f, 0.5f, y, NULL, 1.0f))); /* int labels, multi-label */
+	t->multi_label = 0;
+	t->token = 1;
+	CHECK(isnan(tl_bert_train_kd_loss(t, teacher, 2.0f, 0.5f, y, NULL, 1.0f)));
+	t->token = 0;
+	CHECK(isnan(tl_bert_train_hidden_cos_loss(t, thid, NAN, 1.0f)));
+	CHECK(t->dhid_set == 0);
+	CHECK(memcmp(keep, t->a.dlogits, n * sizeof(float)) == 0);
+	/* alpha at its ends: pure KD and pure CE */
+	double l1 = tl_bert_train_kd_loss(t, teacher, KT, 0.0f, y, NULL, 1.0f);
+	double l0 = tl_bert_train_loss(t, y, NULL, NULL, NULL, 0.0f, 1.0f);
+	CHECK_NEAR(l1, l0, 1e-6);
+	/* every record unlabelled: the hard term is 0 */
+	int32_t none[64];
+	for (int i = 0; i < B; i++)
+		none[i] = TL_IGNORE_LABEL;
+	CHECK_NEAR(tl_bert_train_kd_loss(t, teacher, KT, alpha, none, NULL, 1.0f),
+		   tl_bert_train_kd_loss(t, teacher, KT, alpha, NULL, NULL, 1.0f), 1e-12);
+	/* teacher == student at any T: KL 0, gradient 0 */
+	float *same = malloc(n * sizeof(float));
+	memcpy(same, t->a.logits, n * sizeof(float));
+	CHECK_NEAR(tl_bert_train_kd_loss(t, same, 3.0f, 1.0f, NULL, NULL, 1.0f), 0.0, 1e-12);
+	CHECK(bu_max_abs(t->a.dlogits, n) < 1e-7);
+	free(same);
+	free(keep);
+}
+
+/* the gradient of every parameter against PREFIX.grad.NAME */
+static double param_case(tl_bert_train *t, const char *prefix, int which)
+{
+	char name[160];
+	snprintf(name, sizeof name, "%s.loss", prefix);
+	float *rl = bu_getf(name, NULL);
+	tl_bert_train_zero_grad(t);
+	double l = run(t, which);
+	CHECK_NEAR(l, rl[0], 1e-5);
+	CHECK(t->dhid_set == 1);
+	tl_bert_train_backward(t, 0, 0, 0);
+	size_t nt;
+	tl_bert_tensor *ts = tl_bert_train_tensors(t->m, &nt);
+	double worst = 0, gmax = bu_max_abs(t->grad_arena, t->m->nparams);
+	for (size_t i = 0; i < nt; i++) {
+		snprintf(name, sizeof name, "%s.grad.%s", prefix, ts[i].name);
+		size_t n;
+		float *ref = bu_getf(name, &n);
+		CHECK_EQ_INT(n, ts[i].n);
+		const float *g = t->grad_arena + ts[i].off;
+		double e = bu_is_key_bias(ts[i].name) ? bu_zero_err(g, ref, n, gmax) : bu_rel_err(g, ref, n);
+		if (e > 1e-3)
+			fprintf(stderr, "%s: relative error %.3g\n", name, e);
+		CHECK(e <= 1e-3);
+		worst = e > worst ? e : worst;
+		free(ref);
+	}
+	printf("%-8s loss %.7f (torch %.7f), worst relative gradient error %.2e over %zu tensors\n", prefix, l, rl[0],
+	       worst, nt);
+	free(ts);
+	free(rl);
+	return worst;
+}
+
+static void fd_all(tl_bert_train *t, int which, const char *what)
+{
+	tl_bert_train_zero_grad(t);
+	run(t, which);
+	tl_bert_train_backward(t, 0, 0, 0);
+	size_t nt;
+	tl_bert_tensor *ts = tl_bert_train_tensors(t->m, &nt);
+	uint64_t s = 1717;
+	int bad = 0, checked = 0;
+	for (size_t i = 0; i < nt; i++)
+		for (int r = 0; r < 3; r++) {
+			size_t j = ts[i].off + (size_t)(tl_mix64(s++) % ts[i].n);
+			if (i == 0) /* word embeddings: a row the batch uses */
+				j = (size_t)ids[(tl_mix64(s++) % (uint64_t)lens[0])] * t->m->cfg.C + (size_t)r;
+			double num = fd_at(t, which, j), ana = t->grad_arena[j];
+			checked++;
+			if (fd_bad(num, ana)) {
+				bad++;
+				fprintf(stderr, "%s finite difference %s[%zu]: numeric %.6g analytic %.6g\n", what,
+					ts[i].name, j - ts[i].off, num, ana);
+			}
+		}
+	CHECK_EQ_INT(bad, 0);
+	CHECK(checked > 100);
+	printf("%s finite differences: %d of %d entries agree\n", what, checked - bad, checked);
+	free(ts);
+}
+
+static void head_mask(tl_bert_train *t)
+{
+	const tl_bert_config *c = &t->m->cfg;
+	int L = c->L, NH = c->NH, C = c->C, hs = C / NH;
+	size_t n;
+	float *rg = bu_getf("head.grad", &n), *rl = bu_getf("head.loss", NULL);
+	CHECK_EQ_INT(n, (size_t)L * NH);
+	CHECK(t->head_grad == NULL);
+	tl_bert_train_head_grad_on(t);
+	tl_bert_train_head_grad_on(t); /* idempotent */
+	CHECK(t->head_grad != NULL);
+	tl_bert_train_zero_grad(t);
+	double l = run(t, L_CE);
+	CHECK_NEAR(l, rl[0], 1e-5);
+	tl_bert_train_backward(t, 0, 0, 0);
+	double e = bu_rel_err(t->head_grad, rg, n);
+	CHECK(e <= 1e-3);
+	/* accumulation: a second backward doubles it; zero_grad clears it */
+	float *once = malloc(n * sizeof(float));
+	memcpy(once, t->head_grad, n * sizeof(float));
+	run(t, L_CE);
+	tl_bert_train_backward(t, 0, 0, 0);
+	int dbl = 1;
+	for (size_t i = 0; i < n; i++)
+		dbl &= fabsf(t->head_grad[i] - 2 * once[i]) <= 1e-6f * (1 + fabsf(once[i]));
+	CHECK(dbl);
+	tl_bert_train_zero_grad(t);
+	CHECK(bu_max_abs(t->head_grad, n) == 0.0);
+
+	/* finite differences: head h of layer l scaled by 1 + e through its value rows */
+	tl_bert_train_zero_grad(t);
+	run(t, L_CE);
+	tl_bert_train_backward(t, 0, 0, 0);
+	int bad = 0;
+	double worst_id = 0;
+	for (int l2 = 0; l2 < L; l2++)
+		for (int h = 0; h < NH; h++) {
+			float *vw = t->m->params.qkvw + ((size_t)l2 * 3 * C + 2 * C + (size_t)h * hs) * C;
+			float *vb = t->m->params.qkvb + (size_t)l2 * 3 * C + 2 * C + (size_t)h * hs;
+			float *gvw = t->grads.qkvw + ((size_t)l2 * 3 * C + 2 * C + (size_t)h * hs) * C;
+			float *gvb = t->grads.qkvb + (size_t)l2 * 3 * C + 2 * C + (size_t)h * hs;
+			size_t nw = (size_t)hs * C;
+			float *w0 = malloc((nw + hs) * sizeof(float));
+			memcpy(w0, vw, nw * sizeof(float));
+			memcpy(w0 + nw, vb, hs * sizeof(float));
+			/* identity: dL/dm = sum over the value rows of w dL/dw */
+			double id = 0;
+			for (size_t i = 0; i < nw; i++)
+				id += (double)vw[i] * gvw[i];
+			for (int i = 0; i < hs; i++)
+				id += (double)vb[i] * gvb[i];
+			double lpm[2];
+			const double eps = 1e-2;
+			for (int sgn = 0; sgn < 2; sgn++) {
+				float f = (float)(1.0 + (sgn ? -eps : eps));
+				for (size_t i = 0; i < nw; i++)
+					vw[i] = w0[i] * f;
+				for (int i = 0; i < hs; i++)
+					vb[i] = w0[nw + i] * f;
+				lpm[sgn] = run(t, L_CE);
+			}
+			memcpy(vw, w0, nw * sizeof(float));
+			memcpy(vb, w0 + nw, hs * sizeof(float));
+			free(w0);
+			double num = (lpm[0] - lpm[1]) / (2 * eps), ana = t->head_grad[l2 * NH + h];
+			double di = fabs(id - ana) / (fabs(ana) + 1e-6);
+			worst_id = di > worst_id ? di : worst_id;
+			if (fd_bad(num, ana)) {
+				bad++;
+				fprintf(stderr, "head mask finite difference [%d,%d]: numeric %.6g analytic %.6g\n", l2, h,
+					num, ana);
+			}
+		}
+	CHECK_EQ_INT(bad, 0);
+	CHECK(worst_id <= 1e-3);
+	printf("head mask: loss %.7f (torch %.7f), gradient relative error %.2e (torch head_mask, %zu heads), "
+	       "finite differences %d/%zu, value-row identity %.2e\n",
+	       l, rl[0], e, n, (int)n - bad, n, worst_id);
+	free(once);
+	free(rg);
+	free(rl);
+}
+
+int main(void)
+{
+	tl_init("test_backward_kd");
+	char err[512];
+	tl_bert *m = tl_bert_load("tests/ref/tiny_bert", NULL, err, sizeof err);
+	CHECK(m != NULL);
+	if (!m) {
+		fprintf(stderr, "%s\n", err);
+		TEST_REPORT("test_backward_kd");
+	}
+	tl_st_file W;
+	CHECK(tl_st_open(&W, "tests/ref/tiny_bert/model.safetensors", err, sizeof err) == 0);
+	tl_bert_train t;
+	tl_bert_train_init(&t, m, 3, 0, 0.02f, 1);
+	CHECK(tl_st_read_f32(&W, tl_st_find(&W, "classifier.weight"), t.m->params.clsw, err, sizeof err) == 0);
+	CHECK(tl_st_read_f32(&W, tl_st_find(&W, "classifier.bias"), t.m->params.clsb, err, sizeof err) == 0);
+	tl_st_close(&W);
+
+	CHECK(tl_st_open(&bu_F, "tests/ref/tiny_kd_grads.safetensors", err, sizeof err) == 0);
+	int64_t B_, T_;
+	ids = bu_geti("ids", &B_, &T_);
+	B = (int)B_, T = (int)T_;
+	types = bu_geti("type_ids", NULL, NULL);
+	lens = bu_geti("lens", NULL, NULL);
+	y = bu_geti("labels", NULL, NULL);
+	y_ign = bu_geti("labels", NULL, NULL);
+	y_ign[1] = TL_IGNORE_LABEL; /* as the generator */
+	ym = bu_getf("mlabels", NULL);
+	teacher = bu_getf("teacher", NULL);
+	thid = bu_getf("teacher_hidden", NULL);
+	sw = bu_getf("sw", NULL);
+	float *f = bu_getf("T", NULL);
+	KT = f[0];
+	free(f);
+	f = bu_getf("alpha", NULL);
+	alpha = f[0];
+	free(f);
+	f = bu_getf("weight", NULL);
+	weight = f[0];
+	free(f);
+
+	logits_cases(&t);
+	invalid(&t);
+	param_case(&t, "hcos", L_HCOS);
+	param_case(&t, "both", L_BOTH);
+	/* a forward clears the hidden gradient */
+	run(&t, L_CE);
+	CHECK(t.dhid_set == 0);
+	fd_all(&t, L_BOTH, "kd + cosine");
+	fd_all(&t, L_HCOS, "cosine");
+	head_mask(&t);
+
+	free(ids);
+	free(types);
+	free(lens);
+	free(y);
+	free(y_ign);
+	free(ym);
+	free(teacher);
+	free(thid);
+	free(sw);
+	tl_st_close(&bu_F);
+	tl_bert_train_free(&t);
+	TEST_REPORT("test_backward_kd");
+}
