@@ -601,8 +601,8 @@ static int ds_map_labels(dataset *d, const labelset *ls, int multi, const char *
 			const char *s = d->lab[d->loff[i] + (size_t)j];
 			int id = label_find(ls, s);
 			if (id < 0)
-				return tl_seterr(e, TL_EXIT_DATA, "%s: record %zu: unknown label '%s' (not in the training label set)", what, i + 1,
-				       s);
+				return tl_seterr(e, TL_EXIT_DATA, "%s: record %zu: unknown label '%s' (not in the %s)", what, i + 1, s,
+						 d->distill && d->ntlab ? "teacher's label set, stream header" : "training label set");
 			if (multi)
 				d->ym[i * (size_t)ls->k + (size_t)id] = 1;
 			else
@@ -1334,7 +1334,7 @@ static int student_layers(const char *spec, int L, int *v, int *n, tl_err *e)
 		if (*n == L)
 			return tl_seterr(e, TL_EXIT_USAGE, "option --student-layers: '%s': more layers than %d", spec, L);
 		v[(*n)++] = (int)x;
-		if (!*end)
+		if (!*end || (*end == ',' && !end[1])) /* "1,": a list of one layer */
 			break;
 		p = end + 1;
 	}
