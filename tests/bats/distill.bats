@@ -126,6 +126,17 @@ json() { tl-cat -H "$1"; }
 	run tiny "$D/o" --pretrained "$TINY" --distill "$D/three.s"
 	[ "$status" -eq 3 ]
 	[[ "$output" == *"record 1: "*"3 logits for the 2 labels of the data's labels"* ]]
+	# a header after records without one; two headers naming different label orders
+	tl-cat "$F/soft.s" | head -n 5 | mkstream >"$D/five.s"
+	cat "$D/five.s" "$F/soft.s" >"$D/late.s"
+	run tiny "$D/o" --pretrained "$TINY" --distill "$D/late.s"
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"a stream header naming the teacher's labels after 5 records without one"* ]]
+	json "$F/soft.s" | jq -c 'if .kind == "header" then .predict.labels = ["pos","neg"] else . end' | mkstream >"$D/rev.s"
+	cat "$F/soft.s" "$D/rev.s" >"$D/two.s"
+	run tiny "$D/o" --pretrained "$TINY" --distill "$D/two.s"
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"a stream header names other teacher labels than the first one"* ]]
 	# a NaN logit (float32 0x7fc00000) in record 1
 	printf '\203\243ids\223\002\005\003\245label\243pos\246logits\222\312\177\300\000\000\312\000\000\000\000' >"$D/nan.s"
 	run tiny "$D/o" --pretrained "$TINY" --distill "$D/nan.s"
@@ -140,6 +151,12 @@ json() { tl-cat -H "$1"; }
 }
 
 @test "distill: bad options: T <= 0, alpha outside [0,1], students, teachers (exit 2)" {
+	run tl-train -m bert --help
+	for o in --distill --temperature --alpha --student-layers --teacher --hidden-weight; do
+		[[ "$output" == *"$o"* ]]
+	done
+	grep -q '^.It Fl \\-distill' "$TL_ROOT/man/tl-train.1"
+	grep -q '^.It Fl \\-student-layers' "$TL_ROOT/man/tl-train.1"
 	for t in 0 -1 nan; do
 		run tiny "$D/o" --pretrained "$TINY" --distill --temperature "$t" "$F/soft.s"
 		[ "$status" -eq 2 ]
@@ -241,4 +258,17 @@ json() { tl-cat -H "$1"; }
 	[ "$status" -eq 0 ]
 	cmp "$D/ref/model.safetensors" "$D/k/model.safetensors"
 	[ "$(jq -c .dev "$D/ref/tl.json")" = "$(jq -c .dev "$D/k/tl.json")" ]
+}
+
+@test "distill: bench/distill.sh runs from a checkout (BENCH_QUICK=1)" {
+	[ -f "$TL_SHARED/data/sst2/train.tsv" ] || skip "no data under $TL_SHARED/data (../shared)"
+	[ -f "$TL_ROOT/models/all-MiniLM-L6-v2/model.safetensors" ] || skip "models/all-MiniLM-L6-v2 missing: run 'make models'"
+	: "${TL_BUILD:=$TL_ROOT/build}"
+	cd "$TL_ROOT"
+	BENCH_QUICK=1 run sh bench/distill.sh "$TL_BUILD/bin"
+	[ "$status" -eq 0 ]
+	grep -q '^{"model":"teacher","layers":6,"dev_accuracy":0\.[0-9]*,' <<<"$output"
+	grep -q '^{"model":"distilled","layers":3,' <<<"$output"
+	grep -q '^{"model":"labels","layers":3,' <<<"$output"
+	[[ "$output" == *"student speed-up "*"x"* ]]
 }

@@ -62,8 +62,8 @@ typedef struct {
 	/* --distill: the teacher's logits of every record [n, lgk] (the
 	 * teacher's label order until ds_distill_labels permutes them into
 	 * the label set's), the teacher's label names from the stream header
-	 * (tlab[ntlab], NULL without a header saying), the records that have
-	 * a "label" (nlabelled) and whether each has one (has_y) */
+	 * (tlab[ntlab], NULL without a header saying) and the number of
+	 * records that have a "label" (nlabelled) */
 	int distill;
 	float *lg;
 	size_t lgcap;
@@ -72,14 +72,13 @@ typedef struct {
 	char **tlab;
 	int ntlab;
 	size_t nlabelled;
-	unsigned char *has_y;
 } dataset;
 
 static void ds_free(dataset *d)
 {
 	free(d->off), free(d->len), free(d->ids), free(d->types), free(d->y), free(d->ym), free(d->sw);
 	free(d->wids), free(d->ty);
-	free(d->lg), free(d->has_y);
+	free(d->lg);
 	for (int i = 0; i < d->ntlab; i++)
 		free(d->tlab[i]);
 	free(d->tlab);
@@ -162,10 +161,14 @@ static int ds_teacher_labels(dataset *d, const msgpack_object *hdr, const char *
 	for (int i = 0; same && i < n; i++)
 		same = !strcmp(d->tlab[i], v[i]);
 	int other = d->tlab && !same;
-	if (d->tlab) {
+	if (d->tlab || d->n) {
 		for (int i = 0; i < n; i++)
 			free(v[i]);
 		free(v);
+		if (!d->tlab)
+			return tl_seterr(e, TL_EXIT_DATA,
+					 "%s: a stream header naming the teacher's labels after %zu records without one: "
+					 "their logits' labels are unknown", what, d->n);
 	} else {
 		d->tlab = v;
 		d->ntlab = n;
@@ -232,7 +235,7 @@ static int ds_read(dataset *d, const char *path, const char *what, int max_len, 
 	tl_record rec;
 	int32_t *buf = NULL, *tbuf = NULL, *wbuf = NULL;
 	float *fbuf = NULL;
-	size_t cap = 0, tcap = 0, capn = 0, wcap = 0, fcap = 0, capy = 0;
+	size_t cap = 0, tcap = 0, capn = 0, wcap = 0, fcap = 0;
 	int first = 1;
 	char err[512];
 	int rc = -1, got;
@@ -332,14 +335,8 @@ static int ds_read(dataset *d, const char *path, const char *what, int max_len, 
 		}
 		if (d->distill && ds_read_logits(d, &rec, what, &fbuf, &fcap, e) < 0)
 			goto out;
-		if (d->distill) {
-			if (d->n + 1 > capy) {
-				capy = capy ? 2 * capy : 4096;
-				d->has_y = tl_xrealloc(d->has_y, capy);
-			}
-			d->has_y[d->n] = nl > 0;
+		if (d->distill)
 			d->nlabelled += nl > 0;
-		}
 		if (d->n == capn) {
 			capn = capn ? 2 * capn : 4096;
 			d->off = tl_xrealloc(d->off, capn * sizeof *d->off);
