@@ -126,6 +126,14 @@ static const char bert_usage[] =
 	"      --precision P       fp32 (default) or bf16: the encoder's products on\n"
 	"                          bf16 operands, fp32 sums, fp32 weights and optimizer\n"
 	"                          ($TL_ISA=avx2|avx512|vnni|amx caps the kernels)\n"
+	"      --distill           train on the records' \"logits\" (a teacher's: tl-predict\n"
+	"                          -m TEACHER --logits), mixed with their labels by --alpha\n"
+	"      --temperature T     distillation temperature (2; > 0)\n"
+	"      --alpha A           weight of the soft targets, 1 - A of the labels (0.5)\n"
+	"      --student-layers S  N layers of the encoder, spread as DistilBERT (every\n"
+	"                          other one when N = L/2), or a list such as 0,2,4\n"
+	"      --teacher DIR       run DIR beside the student: hidden-state cosine loss\n"
+	"      --hidden-weight W   weight of that loss (1 with --teacher)\n"
 	"      --checkpoint-every N  write DIR.ckpt every N steps (0 = only on SIGINT)\n"
 	"      --checkpoint-dir D  checkpoint directory (default DIR.ckpt)\n"
 	"      --resume D          continue from checkpoint D; the options that decide\n"
@@ -733,7 +741,8 @@ enum {
 	/* bert */
 	O_PRETRAINED, O_TRAIN, O_LABELS, O_BATCHSIZE, O_ACCUM, O_OPTIM, O_MOMENTUM, O_WD, O_SCHED, O_WR, O_WS,
 	O_STEPSIZE, O_GAMMA, O_CLIP, O_MAXLEN, O_DROPOUT, O_LS, O_CW, O_FREEZE, O_LLD, O_EVAL, O_METRIC, O_PATIENCE,
-	O_MAXSTEPS, O_WINDOW, O_CKE, O_CKD, O_RESUME, O_PE, O_KEEPCK, O_ALLOWCH, O_PRECISION, O_TASK
+	O_MAXSTEPS, O_WINDOW, O_CKE, O_CKD, O_RESUME, O_PE, O_KEEPCK, O_ALLOWCH, O_PRECISION, O_TASK,
+	O_DISTILL, O_TEMP, O_ALPHA, O_STUDENT, O_TEACHER, O_HIDW
 };
 
 /* One table for every kind; kinds[i] says which kinds opts[i] is for. */
@@ -774,6 +783,9 @@ static const struct option opts[] = {
 	{"progress-every", required_argument, 0, O_PE}, {"keep-checkpoint", no_argument, 0, O_KEEPCK},
 	{"allow-change", required_argument, 0, O_ALLOWCH}, {"precision", required_argument, 0, O_PRECISION},
 	{"task", required_argument, 0, O_TASK},
+	{"distill", no_argument, 0, O_DISTILL},        {"temperature", required_argument, 0, O_TEMP},
+	{"alpha", required_argument, 0, O_ALPHA},      {"student-layers", required_argument, 0, O_STUDENT},
+	{"teacher", required_argument, 0, O_TEACHER},  {"hidden-weight", required_argument, 0, O_HIDW},
 	{0, 0, 0, 0}};
 
 /* The kinds an option code applies to. */
@@ -855,6 +867,9 @@ static void lock_output(const char *out)
 	atexit(unlock_output);
 }
 
+/* The last of --temperature, --alpha given (they need --distill). */
+static const char *kd_named;
+
 static int run_bert(tl_bert_fit_opts *bo, int argc, char **argv, const char *file)
 {
 	if (!bo->out)
@@ -865,6 +880,8 @@ static int run_bert(tl_bert_fit_opts *bo, int argc, char **argv, const char *fil
 		bo->train = file;
 	if (bo->train && !strcmp(bo->train, "-"))
 		bo->train = NULL;
+	if (kd_named && !bo->distill)
+		tl_die(TL_EXIT_USAGE, "option %s is for --distill", kd_named);
 	bo->argc = argc;
 	bo->argv = argv;
 	bo->stop = &interrupted;
@@ -970,6 +987,17 @@ static void bert_option(tl_bert_fit_opts *o, int c, const char *arg)
 			tl_die(TL_EXIT_USAGE, "option --precision: unknown '%s' (fp32, bf16)", arg);
 		break;
 	case O_PE: o->progress_every = tl_parse_long("--progress-every", arg, 1, 1L << 40); break;
+	case O_DISTILL: o->distill = 1; break;
+	case O_TEMP:
+		o->temperature = tl_parse_double("--temperature", arg, -1e30, 1e30);
+		if (!(o->temperature > 0))
+			tl_die(TL_EXIT_USAGE, "option --temperature: '%s': the temperature must be > 0", arg);
+		kd_named = "--temperature";
+		break;
+	case O_ALPHA: o->alpha = tl_parse_double("--alpha", arg, 0, 1); kd_named = "--alpha"; break;
+	case O_STUDENT: o->student_layers = arg; break;
+	case O_TEACHER: o->teacher = tl_parse_path("--teacher", arg); break;
+	case O_HIDW: o->hidden_weight = tl_parse_double("--hidden-weight", arg, 0, 1e6); break;
 	case O_LOG: o->log = tl_parse_path("--log", arg); break;
 	case O_DEVICE: o->device = arg; break;
 	case 'q': o->quiet = 1; break;

@@ -166,6 +166,13 @@ void tl_bert_params_point(tl_bert_params *p, float *arena, const size_t sizes[TL
  * failure is a model error, TL_EXIT_MODEL). Free with tl_bert_free. */
 tl_bert *tl_bert_load(const char *dir, const tl_kernels *k, char *err, size_t errsz);
 void tl_bert_free(tl_bert *m);
+/* A student made of some of m's encoder layers (DistilBERT: every other
+ * layer of the teacher): keeps layers[0..n) (indices into m's layers,
+ * increasing, no repeats) in that order, and the embeddings, pooler and
+ * classifier as they are; m->cfg.L becomes n. The weights are unprepared
+ * first (and an int8 checkpoint's values dropped). 0, or -1 with err (m
+ * unchanged). */
+int tl_bert_keep_layers(tl_bert *m, const int *layers, int n, char *err, size_t errsz);
 /* Give the layer weights back their [out, in] layout if a forward
  * prepared them (see tl_bert.prepared); code that reads or changes
  * m->params directly (training) calls it first. */

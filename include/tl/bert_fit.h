@@ -50,6 +50,28 @@ typedef struct tl_bert_fit_opts {
 	 * best checkpoint and early stopping; the model is written as
 	 * BertForTokenClassification. */
 	int token;
+	/* --distill (man tl-train, DISTILLATION): the training records carry
+	 * a teacher's "logits" (tl-predict -m TEACHER --logits), over the
+	 * teacher's labels named by the stream header's "predict" map
+	 * ("label_ids", else "labels"); the loss is tl_bert_train_kd_loss at
+	 * temperature (> 0, default 2) mixed by alpha ([0, 1], default 0.5)
+	 * with the cross-entropy of the records that have a "label" (records
+	 * without one contribute the soft term only; a stream with no label at
+	 * all is trained with alpha 1). Sequence classification, single-label
+	 * only. */
+	int distill;
+	double temperature, alpha;
+	/* The student's layers: NULL (all of the pretrained encoder's), a
+	 * count N (layers floor(i L / N), i < N: every other layer when N =
+	 * L / 2, as DistilBERT), or an increasing comma list of layer indices
+	 * ("0,2,4"). The model written has num_hidden_layers N. */
+	const char *student_layers;
+	/* --teacher DIR: a model run beside the student (no gradient) for
+	 * DistilBERT's hidden-state cosine loss on the last hidden states,
+	 * weighted by hidden_weight (< 0: 1); same hidden size and vocabulary
+	 * as the student. Needs distill. */
+	const char *teacher;
+	double hidden_weight;
 	int quiet, force;
 	/* After a successful run the checkpoint directory (ckpt_dir) is
 	 * removed when this run wrote it or resumed from it, unless

@@ -572,6 +572,59 @@ tl_bert *tl_bert_load(const char *dir, const tl_kernels *k, char *err, size_t er
 	return m;
 }
 
+/* ---------------- students: a subset of the layers ---------------- */
+
+int tl_bert_keep_layers(tl_bert *m, const int *layers, int n, char *err, size_t errsz)
+{
+	const tl_bert_config *c = &m->cfg;
+	if (n < 1 || n > c->L)
+		return tl_errf(err, errsz, "%d layers asked of a %d-layer encoder (1..%d)", n, c->L, c->L);
+	for (int i = 0; i < n; i++) {
+		if (layers[i] < 0 || layers[i] >= c->L)
+			return tl_errf(err, errsz, "layer %d does not exist (the encoder has layers 0..%d)", layers[i],
+				       c->L - 1);
+		if (i && layers[i] <= layers[i - 1])
+			return tl_errf(err, errsz, "layers must be listed in increasing order without repeats (%d after %d)",
+				       layers[i], layers[i - 1]);
+	}
+	tl_bert_unprepare(m);
+	const tl_kernels *k = m->k;
+	tl_bert_config nc = *c;
+	nc.L = n;
+	size_t ns[TL_BERT_NPARAMS], total = 0;
+	tl_bert_params_layout(&nc, m->has_pooler, ns);
+	for (int i = 0; i < TL_BERT_NPARAMS; i++)
+		total += ns[i];
+	float *old = k->host_memory ? m->arena : tl_xmalloc(m->nparams * sizeof(float));
+	if (!k->host_memory)
+		k->to_host(old, m->arena, m->nparams * sizeof(float));
+	float *host = tl_xmalloc(total * sizeof(float));
+	const float *src = old;
+	float *dst = host;
+	for (int i = 0; i < TL_BERT_NPARAMS; i++) {
+		if (i >= 5 && i <= 16) { /* [L, ...] stacked per layer: copy the kept slices */
+			size_t per = m->param_sizes[i] / (size_t)c->L;
+			for (int j = 0; j < n; j++)
+				memcpy(dst + (size_t)j * per, src + (size_t)layers[j] * per, per * sizeof(float));
+		} else
+			memcpy(dst, src, ns[i] * sizeof(float));
+		src += m->param_sizes[i];
+		dst += ns[i];
+	}
+	if (!k->host_memory)
+		free(old);
+	float *arena = k->alloc(total * sizeof(float));
+	k->to_device(arena, host, total * sizeof(float));
+	free(host);
+	k->free(m->arena);
+	m->arena = arena;
+	m->nparams = total;
+	m->cfg = nc;
+	memcpy(m->param_sizes, ns, sizeof ns);
+	tl_bert_params_point(&m->params, m->arena, m->param_sizes);
+	return 0;
+}
+
 /* The four layer matrices as (weight, IC, OC) for layer l. */
 static void layer_mats(const tl_bert *m, int l, float *w[4], int ic[4], int oc[4])
 {

@@ -59,12 +59,29 @@ typedef struct {
 	int token;
 	int32_t *wids, *ty;
 	size_t nwords;
+	/* --distill: the teacher's logits of every record [n, lgk] (the
+	 * teacher's label order until ds_distill_labels permutes them into
+	 * the label set's), the teacher's label names from the stream header
+	 * (tlab[ntlab], NULL without a header saying) and the number of
+	 * records that have a "label" (nlabelled) */
+	int distill;
+	float *lg;
+	size_t lgcap;
+	int lgk;
+	uint64_t lgk_no;
+	char **tlab;
+	int ntlab;
+	size_t nlabelled;
 } dataset;
 
 static void ds_free(dataset *d)
 {
 	free(d->off), free(d->len), free(d->ids), free(d->types), free(d->y), free(d->ym), free(d->sw);
 	free(d->wids), free(d->ty);
+	free(d->lg);
+	for (int i = 0; i < d->ntlab; i++)
+		free(d->tlab[i]);
+	free(d->tlab);
 	free(d->loff), free(d->nl);
 	for (size_t i = 0; i < d->nlab; i++)
 		free(d->lab[i]);
@@ -97,6 +114,111 @@ static void ds_add_label(dataset *d, const char *s, size_t len)
 		goto out;                                                                          \
 	} while (0)
 
+/* ---------------- distillation data ---------------- */
+
+static const msgpack_object *map_get(const msgpack_object *m, const char *key)
+{
+	if (!m || m->type != MSGPACK_OBJECT_MAP)
+		return NULL;
+	size_t n = strlen(key);
+	for (uint32_t i = 0; i < m->via.map.size; i++) {
+		const msgpack_object *k = &m->via.map.ptr[i].key;
+		if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == n && !memcmp(k->via.str.ptr, key, n))
+			return &m->via.map.ptr[i].val;
+	}
+	return NULL;
+}
+
+/* A stream header's "predict" map (tl-predict) names the labels of its
+ * "logits", in their order: "label_ids" (the model's own names, written
+ * when --label-names renamed them), else "labels". Every header of the
+ * stream must name the same list. */
+static int ds_teacher_labels(dataset *d, const msgpack_object *hdr, const char *what, tl_err *e)
+{
+	const msgpack_object *p = map_get(hdr, "predict");
+	const msgpack_object *l = map_get(p, "label_ids");
+	if (!l)
+		l = map_get(p, "labels");
+	if (!l)
+		return 0;
+	if (l->type != MSGPACK_OBJECT_ARRAY || l->via.array.size == 0)
+		return tl_seterr(e, TL_EXIT_DATA, "%s: stream header: \"predict\" labels are not a non-empty array", what);
+	int n = (int)l->via.array.size;
+	char **v = tl_xcalloc((size_t)n, sizeof *v);
+	for (int i = 0; i < n; i++) {
+		const msgpack_object *x = &l->via.array.ptr[i];
+		if (x->type != MSGPACK_OBJECT_STR) {
+			for (int j = 0; j < i; j++)
+				free(v[j]);
+			free(v);
+			return tl_seterr(e, TL_EXIT_DATA, "%s: stream header: \"predict\" label %d is not a string", what, i);
+		}
+		v[i] = tl_xmalloc(x->via.str.size + 1);
+		memcpy(v[i], x->via.str.ptr, x->via.str.size);
+		v[i][x->via.str.size] = 0;
+	}
+	int same = d->tlab && d->ntlab == n;
+	for (int i = 0; same && i < n; i++)
+		same = !strcmp(d->tlab[i], v[i]);
+	int other = d->tlab && !same;
+	if (d->tlab || d->n) {
+		for (int i = 0; i < n; i++)
+			free(v[i]);
+		free(v);
+		if (!d->tlab)
+			return tl_seterr(e, TL_EXIT_DATA,
+					 "%s: a stream header naming the teacher's labels after %zu records without one: "
+					 "their logits' labels are unknown", what, d->n);
+	} else {
+		d->tlab = v;
+		d->ntlab = n;
+	}
+	if (other)
+		return tl_seterr(e, TL_EXIT_DATA,
+				 "%s: a stream header names other teacher labels than the first one: the logits of the "
+				 "records are over different label sets (predict each part with the same teacher)",
+				 what);
+	return 0;
+}
+
+/* The record's "logits" (--distill): present, float32 (or numbers), as
+ * many as the teacher's labels (or as the first record's), finite. */
+static int ds_read_logits(dataset *d, const tl_record *rec, const char *what, float **fbuf, size_t *fcap, tl_err *e)
+{
+	long n = tl_rec_f32s(rec, "logits", fbuf, fcap);
+	unsigned long long no = (unsigned long long)rec->no;
+	if (n == -1)
+		return tl_seterr(e, TL_EXIT_DATA,
+				 "record %llu: %s: no \"logits\" (--distill trains on a teacher's soft targets: "
+				 "tl-predict -m TEACHER --logits)", no, what);
+	if (n < 0)
+		return tl_seterr(e, TL_EXIT_DATA, "record %llu: %s: \"logits\" is not a bin of float32 or an array of numbers",
+				 no, what);
+	if (d->ntlab && n != d->ntlab)
+		return tl_seterr(e, TL_EXIT_DATA,
+				 "record %llu: %s: %ld logits, the teacher's label set in the stream header has %d labels", no,
+				 what, n, d->ntlab);
+	if (d->lgk > 0 && n != d->lgk)
+		return tl_seterr(e, TL_EXIT_DATA, "record %llu: %s: %ld logits where record %llu has %d", no, what, n,
+				 (unsigned long long)d->lgk_no, d->lgk);
+	if (n == 0)
+		return tl_seterr(e, TL_EXIT_DATA, "record %llu: %s: \"logits\" is empty", no, what);
+	for (long i = 0; i < n; i++)
+		if (!isfinite((*fbuf)[i]))
+			return tl_seterr(e, TL_EXIT_DATA, "record %llu: %s: logits[%ld] is %g, not a finite number", no, what, i,
+					 (double)(*fbuf)[i]);
+	if (d->lgk <= 0) {
+		d->lgk = (int)n;
+		d->lgk_no = rec->no;
+	}
+	if ((d->n + 1) * (size_t)n > d->lgcap) {
+		d->lgcap = (d->n + 1) * (size_t)n * 2 + 1024;
+		d->lg = tl_xrealloc(d->lg, d->lgcap * sizeof *d->lg);
+	}
+	memcpy(d->lg + d->n * (size_t)n, *fbuf, (size_t)n * sizeof(float));
+	return 0;
+}
+
 /* Read a stream: ids (+type_ids), label (str or array of str), weight.
  * With lk: the training stream's records go into lk (ev NULL), or each
  * record of a dev stream is checked against it through ev (and left out
@@ -112,7 +234,8 @@ static int ds_read(dataset *d, const char *path, const char *what, int max_len, 
 		return tl_seterr(e, TL_EXIT_IO, "cannot open %s: %s", path ? path : "standard input", strerror(errno));
 	tl_record rec;
 	int32_t *buf = NULL, *tbuf = NULL, *wbuf = NULL;
-	size_t cap = 0, tcap = 0, capn = 0, wcap = 0;
+	float *fbuf = NULL;
+	size_t cap = 0, tcap = 0, capn = 0, wcap = 0, fcap = 0;
 	int first = 1;
 	char err[512];
 	int rc = -1, got;
@@ -120,6 +243,8 @@ static int ds_read(dataset *d, const char *path, const char *what, int max_len, 
 		if (rec.is_header) {
 			if (first && tl_model_check_vocab(rec.map, model_sha, model_dir, err, sizeof err) < 0)
 				FAIL(TL_EXIT_DATA, "%s: %s", what, err);
+			if (d->distill && ds_teacher_labels(d, rec.map, what, e) < 0)
+				goto out;
 			first = 0;
 			continue;
 		}
@@ -208,6 +333,10 @@ static int ds_read(dataset *d, const char *path, const char *what, int max_len, 
 		} else if (need_labels) {
 			FAIL_REC(rec.no, "%s: no \"label\" (training needs labelled records)", what);
 		}
+		if (d->distill && ds_read_logits(d, &rec, what, &fbuf, &fcap, e) < 0)
+			goto out;
+		if (d->distill)
+			d->nlabelled += nl > 0;
 		if (d->n == capn) {
 			capn = capn ? 2 * capn : 4096;
 			d->off = tl_xrealloc(d->off, capn * sizeof *d->off);
@@ -284,6 +413,7 @@ out:
 	free(buf);
 	free(tbuf);
 	free(wbuf);
+	free(fbuf);
 	return rc;
 }
 
@@ -356,6 +486,79 @@ static int labels_from_file(labelset *ls, const char *path, tl_err *e)
 	return 0;
 }
 
+/* "a, b, c" of a label list, for messages (at most ~400 bytes). */
+static void label_list(tl_buf *b, char *const *v, int n)
+{
+	for (int i = 0; i < n; i++) {
+		if (b->len > 400) {
+			tl_buf_printf(b, ", ... (%d in all)", n);
+			break;
+		}
+		tl_buf_printf(b, "%s%s", i ? ", " : "", v[i]);
+	}
+}
+
+/* The teacher's label names (stream header) as the label set, sorted as
+ * every label set is. */
+static int labels_from_teacher(labelset *ls, const dataset *d, const char *what, tl_err *e)
+{
+	ls->name = tl_xmalloc((size_t)(d->ntlab + 1) * sizeof *ls->name);
+	ls->k = 0;
+	for (int i = 0; i < d->ntlab; i++)
+		ls->name[ls->k++] = tl_xstrdup(d->tlab[i]);
+	qsort(ls->name, (size_t)ls->k, sizeof *ls->name, cmp_str);
+	for (int i = 1; i < ls->k; i++)
+		if (!strcmp(ls->name[i], ls->name[i - 1]))
+			return tl_seterr(e, TL_EXIT_DATA, "%s: stream header: the teacher's label '%s' is listed twice", what,
+					 ls->name[i]);
+	return 0;
+}
+
+/* --distill: check that the logits are over the label set ls and put
+ * them in its order. With the teacher's labels from the stream header
+ * both must be the same set (any order: the logits are permuted); without
+ * a header only the count can be checked. */
+static int ds_distill_labels(dataset *d, const labelset *ls, const char *lsname, const char *what, int quiet, tl_err *e)
+{
+	if (!d->ntlab) {
+		if (d->lgk != ls->k)
+			return tl_seterr(e, TL_EXIT_DATA, "record %llu: %s: %d logits for the %d labels of %s",
+					 (unsigned long long)d->lgk_no, what, d->lgk, ls->k, lsname);
+		if (!quiet)
+			tl_warn("%s: no stream header names the teacher's labels (tl-predict writes one): the logits are "
+				"taken in the order of the sorted label set", what);
+		return 0;
+	}
+	int *perm = tl_xmalloc((size_t)d->ntlab * sizeof *perm), same = d->ntlab == ls->k;
+	for (int j = 0; j < d->ntlab; j++) {
+		perm[j] = label_find(ls, d->tlab[j]);
+		same &= perm[j] >= 0;
+	}
+	if (!same) {
+		tl_buf a = {0}, b = {0};
+		label_list(&a, d->tlab, d->ntlab);
+		label_list(&b, ls->name, ls->k);
+		tl_seterr(e, TL_EXIT_DATA,
+			  "%s: the logits are over the teacher's labels (%s; stream header), not over %s (%s): another "
+			  "label set",
+			  what, tl_buf_cstr(&a), lsname, tl_buf_cstr(&b));
+		tl_buf_free(&a);
+		tl_buf_free(&b);
+		free(perm);
+		return -1;
+	}
+	float *tmp = tl_xmalloc((size_t)ls->k * sizeof *tmp);
+	for (size_t i = 0; i < d->n; i++) {
+		float *z = d->lg + i * (size_t)ls->k;
+		for (int j = 0; j < ls->k; j++)
+			tmp[perm[j]] = z[j];
+		memcpy(z, tmp, (size_t)ls->k * sizeof *tmp);
+	}
+	free(tmp);
+	free(perm);
+	return 0;
+}
+
 /* Map the label strings of d to ids; what names the stream in messages. */
 static int ds_map_labels(dataset *d, const labelset *ls, int multi, const char *what, tl_err *e)
 {
@@ -384,6 +587,10 @@ static int ds_map_labels(dataset *d, const labelset *ls, int multi, const char *
 	else
 		d->y = tl_xmalloc((d->n + 1) * sizeof *d->y);
 	for (size_t i = 0; i < d->n; i++) {
+		if (d->distill && d->nl[i] == 0 && !multi) { /* soft targets only */
+			d->y[i] = TL_IGNORE_LABEL;
+			continue;
+		}
 		if (!multi && d->nl[i] != 1)
 			return tl_seterr(e, TL_EXIT_DATA, "%s: record %zu: %s label where the training data has single labels", what, i + 1,
 			       d->nl[i] ? "a multi-" : "no");
@@ -391,8 +598,8 @@ static int ds_map_labels(dataset *d, const labelset *ls, int multi, const char *
 			const char *s = d->lab[d->loff[i] + (size_t)j];
 			int id = label_find(ls, s);
 			if (id < 0)
-				return tl_seterr(e, TL_EXIT_DATA, "%s: record %zu: unknown label '%s' (not in the training label set)", what, i + 1,
-				       s);
+				return tl_seterr(e, TL_EXIT_DATA, "%s: record %zu: unknown label '%s' (not in the %s)", what, i + 1, s,
+						 d->distill && d->ntlab ? "teacher's label set, stream header" : "training label set");
 			if (multi)
 				d->ym[i * (size_t)ls->k + (size_t)id] = 1;
 			else
@@ -475,7 +682,7 @@ static void plan_epoch(epoch_plan *p, const dataset *d, long batch, long window,
 
 typedef struct {
 	int32_t *ids, *types, *lens, *y, *ty;
-	float *ym, *sw;
+	float *ym, *sw, *lg;
 	size_t cap, capb;
 	int B, T;
 } batch_t;
@@ -497,6 +704,7 @@ static void make_batch(batch_t *b, const dataset *d, const size_t *idx, size_t n
 		b->y = tl_xrealloc(b->y, b->capb * sizeof *b->y);
 		b->ym = tl_xrealloc(b->ym, b->capb * sizeof *b->ym);
 		b->sw = tl_xrealloc(b->sw, b->capb * sizeof *b->sw);
+		b->lg = tl_xrealloc(b->lg, b->capb * sizeof *b->lg);
 	}
 	memset(b->ids, 0, n * (size_t)T * sizeof *b->ids);
 	memset(b->types, 0, n * (size_t)T * sizeof *b->types);
@@ -518,6 +726,8 @@ static void make_batch(batch_t *b, const dataset *d, const size_t *idx, size_t n
 		if (d->ym)
 			for (int k = 0; k < K; k++)
 				b->ym[i * (size_t)K + (size_t)k] = d->ym[r * (size_t)K + (size_t)k];
+		if (d->lg)
+			memcpy(b->lg + i * (size_t)K, d->lg + r * (size_t)K, (size_t)K * sizeof(float));
 	}
 	b->B = (int)n;
 	b->T = T;
@@ -525,7 +735,7 @@ static void make_batch(batch_t *b, const dataset *d, const size_t *idx, size_t n
 
 static void batch_free(batch_t *b)
 {
-	free(b->ids), free(b->types), free(b->lens), free(b->y), free(b->ym), free(b->sw), free(b->ty);
+	free(b->ids), free(b->types), free(b->lens), free(b->y), free(b->ym), free(b->sw), free(b->ty), free(b->lg);
 }
 
 /* ---------------- evaluation ---------------- */
@@ -708,6 +918,7 @@ static int save_model(const char *tmp, const tl_bert *m, const float *weights, c
 			    json_pack("[s]", token ? "BertForTokenClassification" : "BertForSequenceClassification"));
 	tl_model_set_labels(cfg, ls->name, ls->k);
 	json_object_set_new(cfg, "num_labels", json_integer(ls->k));
+	json_object_set_new(cfg, "num_hidden_layers", json_integer(m->cfg.L)); /* a student may have fewer */
 	if (token)
 		json_object_del(cfg, "problem_type");
 	else
@@ -889,6 +1100,8 @@ static void ds_sha(const dataset *d, char out[65])
 			tl_buf_adds(&h, d->lab[d->loff[i] + (size_t)j]);
 			tl_buf_addc(&h, 0);
 		}
+		if (d->lg) /* --distill: the teacher's logits are training data too */
+			tl_buf_add(&h, d->lg + i * (size_t)d->lgk, (size_t)d->lgk * sizeof(float));
 	}
 	tl_sha256_hex(h.data ? h.data : "", h.len, out);
 	tl_buf_free(&h);
@@ -944,6 +1157,14 @@ static json_t *run_options(const tl_bert_fit_opts *o, const labelset *ls, const 
 		opt_str(j, "task", "token");
 	opt_long(j, "patience", o->patience);
 	opt_str(j, "precision", tl_precision_name(o->precision));
+	opt_str(j, "distill", o->distill ? "on" : "off");
+	if (o->distill) {
+		opt_dbl(j, "temperature", o->temperature);
+		opt_dbl(j, "alpha", o->alpha);
+		opt_str(j, "teacher", o->teacher);
+		opt_dbl(j, "hidden-weight", o->teacher ? (o->hidden_weight < 0 ? 1.0 : o->hidden_weight) : 0.0);
+	}
+	opt_str(j, "student-layers", o->student_layers ? o->student_layers : "all");
 	{
 		tl_buf b = {0};
 		for (int c = 0; c < ls->k; c++)
@@ -1035,6 +1256,10 @@ static int check_resume_options(const json_t *st, const json_t *now, const char 
 		const char *a = json_is_string(w) ? json_string_value(w) : "(not recorded)";
 		if (!w && !strcmp(k, "precision"))
 			a = "fp32"; /* a checkpoint from before --precision */
+		if (!w && !strcmp(k, "distill"))
+			a = "off"; /* from before --distill */
+		if (!w && !strcmp(k, "student-layers"))
+			a = "all";
 		const char *b = json_string_value(v);
 		if (!strcmp(a, b))
 			continue;
@@ -1074,6 +1299,43 @@ void tl_bert_fit_opts_default(tl_bert_fit_opts *o)
 	o->seed = 42;
 	o->optimizer = TL_OPT_ADAMW;
 	o->schedule = TL_SCHED_LINEAR;
+	o->temperature = 2.0;
+	o->alpha = 0.5;
+	o->hidden_weight = -1;
+}
+
+/* --student-layers: "N" (layers floor(i L / N)) or an increasing comma
+ * list; into v[*n] (v has room for L). */
+static int student_layers(const char *spec, int L, int *v, int *n, tl_err *e)
+{
+	char *end;
+	*n = 0;
+	if (!strchr(spec, ',')) {
+		long c = strtol(spec, &end, 10);
+		if (*end || end == spec || c < 1 || c > L)
+			return tl_seterr(e, TL_EXIT_USAGE,
+					 "option --student-layers: '%s' is not a layer count 1..%d or a list of layers (0,2,4)",
+					 spec, L);
+		for (long i = 0; i < c; i++)
+			v[(*n)++] = (int)(i * L / c);
+		return 0;
+	}
+	for (const char *p = spec;;) {
+		long x = strtol(p, &end, 10);
+		if (end == p || x < 0 || x >= L || (*end && *end != ','))
+			return tl_seterr(e, TL_EXIT_USAGE, "option --student-layers: '%s': layers are 0..%d, comma separated",
+					 spec, L - 1);
+		if (*n && x <= v[*n - 1])
+			return tl_seterr(e, TL_EXIT_USAGE,
+					 "option --student-layers: '%s': layers must increase without repeats", spec);
+		if (*n == L)
+			return tl_seterr(e, TL_EXIT_USAGE, "option --student-layers: '%s': more layers than %d", spec, L);
+		v[(*n)++] = (int)x;
+		if (!*end || (*end == ',' && !end[1])) /* "1,": a list of one layer */
+			break;
+		p = end + 1;
+	}
+	return 0;
 }
 
 /* Class weights of the training data (o->class_weights: "auto" or a file
@@ -1135,7 +1397,10 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 	tl_buf ckbuf = {0};
 	FILE *logf = NULL;
 	char *mdir = NULL;
-	tl_bert *m = NULL;
+	tl_bert *m = NULL, *teacher = NULL;
+	char *tdir = NULL;
+	float *thid = NULL;
+	int *keep = NULL, nkeep = 0;
 	json_t *mcfg = NULL, *st = NULL, *tj = NULL, *optj = NULL;
 	dataset tr = {0}, dv = {0};
 	tl_leak *lk = NULL;
@@ -1161,6 +1426,23 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 		     tl_precision_name(o.precision));
 	if (tl_isa_check(err, sizeof err) < 0)
 		FAIL(TL_EXIT_USAGE, "%s", err);
+	/* distillation and students */
+	if (o.distill) {
+		if (!(o.temperature > 0) || !isfinite(o.temperature))
+			FAIL(TL_EXIT_USAGE, "option --temperature: %g: the temperature must be > 0", o.temperature);
+		if (!(o.alpha >= 0 && o.alpha <= 1))
+			FAIL(TL_EXIT_USAGE, "option --alpha: %g is outside [0, 1]", o.alpha);
+		if (o.token)
+			FAIL(TL_EXIT_USAGE, "--distill is for sequence classification (not --task token)");
+		if (o.class_weights || o.ls > 0)
+			FAIL(TL_EXIT_USAGE, "--distill: --%s is not applied to the distillation loss: leave it out",
+			     o.class_weights ? "class-weights" : "label-smoothing");
+	} else if (o.teacher)
+		FAIL(TL_EXIT_USAGE, "--teacher is for --distill (the teacher's hidden states beside its logits)");
+	if (o.hidden_weight >= 0 && !o.teacher)
+		FAIL(TL_EXIT_USAGE, "--hidden-weight needs --teacher DIR (the hidden states to match)");
+	if (o.teacher && !(o.hidden_weight < 0 || isfinite(o.hidden_weight)))
+		FAIL(TL_EXIT_USAGE, "option --hidden-weight: not a finite number");
 	if (!o.ckpt_dir) {
 		tl_buf_printf(&ckbuf, "%s.ckpt", o.out);
 		o.ckpt_dir = tl_buf_cstr(&ckbuf);
@@ -1192,6 +1474,31 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 		FAIL(TL_EXIT_MODEL, "%s: no vocab.txt (the model directory must carry the tokenizer's vocabulary)", mdir);
 	if (!(mcfg = tl_model_read_config(mdir, err, sizeof err)))
 		FAIL(TL_EXIT_MODEL, "%s", err);
+	if (o.student_layers) { /* the student: some of the encoder's layers */
+		keep = tl_xmalloc((size_t)m->cfg.L * sizeof *keep);
+		if (student_layers(o.student_layers, m->cfg.L, keep, &nkeep, e) < 0)
+			goto out;
+		if (tl_bert_keep_layers(m, keep, nkeep, err, sizeof err) < 0)
+			FAIL(TL_EXIT_USAGE, "option --student-layers: %s", err);
+	}
+	if (o.teacher) { /* run beside the student for the hidden-state loss */
+		if (!(tdir = tl_model_find(o.teacher, err, sizeof err)))
+			FAIL(TL_EXIT_MODEL, "--teacher: %s", err);
+		if (!(teacher = tl_bert_load(tdir, k, err, sizeof err)))
+			FAIL(TL_EXIT_MODEL, "--teacher: %s", err);
+		if (teacher->cfg.C != m->cfg.C)
+			FAIL(TL_EXIT_USAGE,
+			     "--teacher %s: hidden size %d, the student's is %d: the hidden-state loss needs the same width",
+			     tdir, teacher->cfg.C, m->cfg.C);
+		if (strcmp(teacher->vocab_sha256, m->vocab_sha256))
+			FAIL(TL_EXIT_MODEL, "--teacher %s: another vocabulary than the student's (%s): the same token ids "
+					    "would be other words", tdir, mdir);
+		if (teacher->cfg.max_pos < (o.max_len < m->cfg.max_pos ? o.max_len : m->cfg.max_pos))
+			o.max_len = teacher->cfg.max_pos;
+		if (teacher->cfg.type_vocab < m->cfg.type_vocab)
+			FAIL(TL_EXIT_MODEL, "--teacher %s: %d token types, the student has %d", tdir, teacher->cfg.type_vocab,
+			     m->cfg.type_vocab);
+	}
 	if (o.max_len > m->cfg.max_pos) {
 		if (!o.quiet && o.max_len != 128)
 			tl_warn("--max-len %ld is more than the model's max_position_embeddings: using %d", o.max_len,
@@ -1204,17 +1511,31 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 	if (!o.no_leak_check)
 		lk = tl_leak_new();
 	tr.token = dv.token = o.token;
+	tr.distill = o.distill;
 	if (ds_read(&tr, o.train, trname, (int)o.max_len, m->vocab_sha256, mdir, m->cfg.vocab_size, m->cfg.type_vocab,
-		    1, lk, NULL, e) < 0)
+		    !o.distill, lk, NULL, e) < 0)
 		goto out;
 	if (tr.n == 0)
 		FAIL(TL_EXIT_DATA, "%s: no training records", trname);
 	if (o.labels) {
 		if (labels_from_file(&ls, o.labels, e) < 0)
 			goto out;
+	} else if (o.distill && tr.ntlab) {
+		if (labels_from_teacher(&ls, &tr, trname, e) < 0)
+			goto out;
 	} else
 		labels_from_data(&ls, &tr);
 	int multi = tr.multi;
+	if (o.distill) {
+		if (multi)
+			FAIL(TL_EXIT_DATA, "%s: --distill trains single-label students (the records have label arrays)", trname);
+		if (ls.k == 0)
+			FAIL(TL_EXIT_DATA, "%s: no label names: neither a stream header from tl-predict nor a \"label\" on "
+					   "a record names the logits' labels (give --labels FILE)", trname);
+		if (ds_distill_labels(&tr, &ls, o.labels ? o.labels : tr.ntlab ? "the teacher" : "the data's labels",
+				      trname, o.quiet, e) < 0)
+			goto out;
+	}
 	if (o.token)
 		o.metric_f1 = 1; /* the entity micro-F1 */
 	if (ls.k == 0)
@@ -1275,6 +1596,9 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 	m = t.m;
 	tl_bert_train_set_precision(&t, o.precision);
 	t.token = o.token;
+	float hw = o.teacher ? (float)(o.hidden_weight < 0 ? 1.0 : o.hidden_weight) : 0.0f;
+	/* --distill: alpha mixes in the hard labels where records have them */
+	float kd_alpha = tr.nlabelled ? (float)o.alpha : 1.0f;
 	t.p_hidden = (float)p_hidden;
 	t.p_att = (float)p_att;
 	t.p_cls = (float)p_cls;
@@ -1464,8 +1788,21 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 				for (int i = 0; i < b.B; i++)
 					has_sw |= b.sw[i] != 1.0f;
 				double l = o.token ? tl_bert_train_token_loss(&t, b.ty, cw_ptr, (float)o.ls, 1.0f / (float)o.accum)
-						   : tl_bert_train_loss(&t, b.y, b.ym, cw_ptr, has_sw ? b.sw : NULL, (float)o.ls,
-								      1.0f / (float)o.accum);
+					   : o.distill ? tl_bert_train_kd_loss(&t, b.lg, (float)o.temperature, kd_alpha,
+									       tr.nlabelled ? b.y : NULL, has_sw ? b.sw : NULL,
+									       1.0f / (float)o.accum)
+						       : tl_bert_train_loss(&t, b.y, b.ym, cw_ptr, has_sw ? b.sw : NULL, (float)o.ls,
+									    1.0f / (float)o.accum);
+				if (teacher) { /* DistilBERT's cosine loss on the last hidden states */
+					tl_bert_forward(teacher, b.ids, tr.types ? b.types : NULL, b.lens, b.B, b.T, -1);
+					const float *th = teacher->out;
+					if (!k->host_memory) {
+						thid = tl_xrealloc(thid, (size_t)b.B * b.T * teacher->cfg.C * sizeof *thid);
+						k->to_host(thid, th, (size_t)b.B * b.T * teacher->cfg.C * sizeof *thid);
+						th = thid;
+					}
+					l += tl_bert_train_hidden_cos_loss(&t, th, hw, 1.0f / (float)o.accum);
+				}
 				if (!isfinite(l)) {
 					/* parameters are still those of the last good step */
 					tl_progress_finish(&prog, NULL);
@@ -1619,6 +1956,21 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 		}
 		json_object_set_new(tj, "schedule", sc);
 	}
+	if (o.distill) {
+		json_t *dj = json_pack("{s:f,s:f,s:b,s:I}", "temperature", o.temperature, "alpha", (double)kd_alpha,
+				       "teacher_labels_in_header", tr.ntlab > 0, "labelled_records", (json_int_t)tr.nlabelled);
+		if (teacher) {
+			json_object_set_new(dj, "teacher", json_string(tdir));
+			json_object_set_new(dj, "hidden_weight", json_real(hw));
+		}
+		json_object_set_new(tj, "distill", dj);
+	}
+	if (keep) {
+		json_t *sl = json_array();
+		for (int i = 0; i < nkeep; i++)
+			json_array_append_new(sl, json_integer(keep[i]));
+		json_object_set_new(tj, "student_layers", sl); /* indices into the pretrained encoder's layers */
+	}
 	if (cw) { /* the weights used, by label name (--class-weights) */
 		json_t *cj = json_object();
 		for (int c = 0; c < ls.k; c++)
@@ -1699,6 +2051,10 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 	rc = 0;
 out:
 	free(tmp);
+	free(keep);
+	free(thid);
+	free(tdir);
+	tl_bert_free(teacher);
 	json_decref(tj);
 	json_decref(optj);
 	json_decref(st);
