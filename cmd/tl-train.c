@@ -94,6 +94,11 @@ static const char bert_usage[] =
 	"                          a tag per word (NER: records with word_ids and tags,\n"
 	"                          tl-clean -f conll | tl-tokenize; dev metric entity F1)\n"
 	"      --labels FILE       label set, one per line (default: from the data)\n"
+	"      --task-sampling S   records with \"task\" (multi-task, a head per task,\n"
+	"                          one task per batch): proportional (default: every\n"
+	"                          batch once, as MT-DNN), uniform, temperature:T\n"
+	"      --task-weight W     loss weights NAME=X,... (default 1) or\n"
+	"                          uncertainty[:LR] (learned, Kendall et al. 2018)\n"
 	"      --epochs N          3\n"
 	"      --batch-size N      32 (per micro-batch)\n"
 	"      --grad-accum N      1 (micro-batches per optimizer step)\n"
@@ -709,7 +714,8 @@ enum {
 	/* bert */
 	O_PRETRAINED, O_TRAIN, O_LABELS, O_BATCHSIZE, O_ACCUM, O_OPTIM, O_MOMENTUM, O_WD, O_SCHED, O_WR, O_WS,
 	O_STEPSIZE, O_GAMMA, O_CLIP, O_MAXLEN, O_DROPOUT, O_LS, O_CW, O_FREEZE, O_LLD, O_EVAL, O_METRIC, O_PATIENCE,
-	O_MAXSTEPS, O_WINDOW, O_CKE, O_CKD, O_RESUME, O_PE, O_KEEPCK, O_ALLOWCH, O_PRECISION, O_TASK
+	O_MAXSTEPS, O_WINDOW, O_CKE, O_CKD, O_RESUME, O_PE, O_KEEPCK, O_ALLOWCH, O_PRECISION, O_TASK,
+	O_TASK_SAMPLING, O_TASK_WEIGHT
 };
 
 /* One table for every kind; kinds[i] says which kinds opts[i] is for. */
@@ -750,6 +756,7 @@ static const struct option opts[] = {
 	{"progress-every", required_argument, 0, O_PE}, {"keep-checkpoint", no_argument, 0, O_KEEPCK},
 	{"allow-change", required_argument, 0, O_ALLOWCH}, {"precision", required_argument, 0, O_PRECISION},
 	{"task", required_argument, 0, O_TASK},
+	{"task-sampling", required_argument, 0, O_TASK_SAMPLING}, {"task-weight", required_argument, 0, O_TASK_WEIGHT},
 	{0, 0, 0, 0}};
 
 /* The kinds an option code applies to. */
@@ -928,6 +935,8 @@ static void bert_option(tl_bert_fit_opts *o, int c, const char *arg)
 		else
 			tl_die(TL_EXIT_USAGE, "option --task: unknown '%s' (sequence, token)", arg);
 		break;
+	case O_TASK_SAMPLING: o->task_sampling = arg; break; /* checked by tl_bert_fit (exit 2) */
+	case O_TASK_WEIGHT: o->task_weight = arg; break;
 	case O_PATIENCE: o->patience = tl_parse_long("--patience", arg, 0, 1L << 40); break;
 	case O_MAXSTEPS: o->max_steps = tl_parse_long("--max-steps", arg, 0, 1L << 40); break;
 	case O_WINDOW: o->window = tl_parse_long("--bucket-window", arg, 1, 1L << 30); break;
