@@ -2121,6 +2121,7 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 		while (ps.bi < (long)plan.nb && !stop) {
 			/* one optimizer step: accum micro-batches (fewer at the end of the epoch) */
 			long n_micro = 0;
+			int step_task = -1; /* multi-task: the task of the step's last micro-batch */
 			double step_loss = 0;
 			uint64_t step_tokens = 0;
 			while (n_micro < o.accum && ps.bi < (long)plan.nb) {
@@ -2146,6 +2147,7 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 					if (mt.uncertainty) /* d/ds (exp(-s) L + s) */
 						mt.sg[ti] += (1.0 - exp(-mt.s[ti]) * l) / (double)o.accum;
 					mt.used[ti] = 1;
+					step_task = ti;
 				} else
 					l = o.token ? tl_bert_train_token_loss(&t, b.ty, cw_ptr, (float)o.ls, 1.0f / (float)o.accum)
 						    : tl_bert_train_loss(&t, b.y, b.ym, cw_ptr, has_sw ? b.sw : NULL, (float)o.ls,
@@ -2187,6 +2189,8 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 			snprintf(js, sizeof js,
 				 "\"event\":\"step\",\"epoch\":%ld,\"step\":%ld,\"loss\":%.6f,\"lr\":%.6e,\"grad_norm\":%.6f,\"tokens\":%llu,\"tokens_per_s\":%.1f",
 				 ps.epoch + 1, opt.t, step_loss, lr_now, gnorm, (unsigned long long)step_tokens, tps);
+			if (step_task >= 0 && strlen(js) + strlen(mt.h[step_task].name) + 16 < sizeof js)
+				snprintf(js + strlen(js), sizeof js - strlen(js), ",\"task\":\"%s\"", mt.h[step_task].name);
 			tl_progress_log(&prog, js);
 			snprintf(extra, sizeof extra, "epoch %ld/%ld, loss %.4f, lr %.2e, %.0f tokens/s", ps.epoch + 1, o.epochs,
 				 loss_sum / (double)loss_n, lr_now, tps);
