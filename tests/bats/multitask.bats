@@ -219,3 +219,22 @@ st_hex() { # file name
 	[ "$status" -eq 2 ]
 	[ ! -e "$D/x" ]
 }
+
+@test "multitask: a multi-label head next to a single-label one" {
+	jq -c 'if .task == "topic" then .label = [.label, "z"] else . end' "$D/train.jsonl" | mkstream >"$D/ml.s"
+	mt_train "$D/ml" --log "$D/ml.jsonl" "$D/ml.s"
+	[ "$(jq -c '[.tasks[] | [.name, .multi_label, .labels]]' "$D/ml/tl.json")" = \
+		'[["sent",false,["neg","pos"]],["topic",true,["a","b","c","z"]]]' ]
+	# config.json describes the first (single-label) head
+	[ "$(jq -r .problem_type "$D/ml/config.json")" = single_label_classification ]
+	tl-predict -m "$D/ml" "$D/dev.s" | tl-cat >"$D/mlp.jsonl"
+	jq -e 'if .task == "topic" then (.pred | type == "array") and (.probs | keys == ["a","b","c","z"]) else (.pred | type == "string") end' \
+		"$D/mlp.jsonl" >/dev/null
+	# sigmoid per label: the topic probabilities need not sum to 1, the sentiment ones do
+	jq -e 'select(.task == "sent") | .probs | add - 1 | fabs < 1e-5' "$D/mlp.jsonl" >/dev/null
+	# one array label makes its task multi-label, as in a single-task stream
+	jq -c 'if .id == 0 then .label = ["pos", "neg"] | .task = "sent" else . end' "$D/train.jsonl" | mkstream >"$D/bad.s"
+	run mt_train "$D/x" "$D/bad.s"
+	[ "$status" -eq 0 ]
+	jq -e '.tasks[0].multi_label' "$D/x/tl.json"
+}

@@ -2070,6 +2070,15 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 			o.dev ? "dev evaluated" : "no dev set", o.epochs, o.batch, o.accum, total, o.lr,
 			o.optimizer == TL_OPT_SGD ? "sgd" : "adamw", sn[o.schedule], opt.warmup, o.wd, o.clip, o.max_len,
 			p_hidden, p_att, p_cls, (unsigned long long)o.seed, o.freeze ? ", freeze " : "", o.freeze ? o.freeze : "");
+		if (mt.n) { /* the heads */
+			static const char *smp[] = {"proportional", "uniform", "temperature"};
+			fprintf(stderr, "tl-train: %d tasks (%s sampling, %s weights):", mt.n, smp[mt.sampling],
+				mt.uncertainty ? "uncertainty" : "fixed");
+			for (int h = 0; h < mt.n; h++)
+				fprintf(stderr, "%s %s (%d %slabels, %zu records)", h ? "," : "", mt.h[h].name, mt.h[h].k,
+					mt.h[h].multi_label ? "multi-" : "", mt.cnt[h]);
+			fputc('\n', stderr);
+		}
 		if (o.resume)
 			fprintf(stderr, "tl-train: resuming from %s at step %ld (epoch %ld, batch %ld)\n", o.resume, opt.t,
 				ps.epoch + 1, ps.bi);
