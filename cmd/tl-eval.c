@@ -33,7 +33,8 @@ static const char usage[] =
 	"\n"
 	"  -j, --json            one JSON object instead of the table\n"
 	"      --svg FILE        write the confusion matrix and reliability diagram as SVG\n"
-	"  -b, --by FIELD        also report per value of FIELD (e.g. domain, split)\n"
+	"  -b, --by FIELD        also report per value of FIELD (e.g. domain, split,\n"
+	"                        task: a multi-task model's maps by the record's task)\n"
 	"  -c, --compare FILE    compare with another system's stream, aligned by 'id'\n"
 	"      --bootstrap N     bootstrap resamples for --compare (default 1000)\n"
 	"      --seed N          bootstrap seed (default 42)\n"
@@ -596,6 +597,31 @@ static _Noreturn void ner_run(tl_reader *r, tl_record *first, const char *name)
 	exit(rc);
 }
 
+/* A multi-task model's prediction (tl-predict without --task): "pred" a
+ * map task -> label and "probs" a map task -> {label: p}. *p and *q
+ * become the entries of the record's "task"; NULL, or why the record
+ * cannot be scored. */
+static const char *task_entry(const tl_record *rec, const msgpack_object **p, const msgpack_object **q)
+{
+	const msgpack_object *t = tl_rec_get(rec, "task");
+	if (!t || t->type != MSGPACK_OBJECT_STR)
+		return "'pred' is a map of tasks (a multi-task model's) and the record has no string 'task'";
+	char key[128];
+	if (t->via.str.size >= sizeof key)
+		return "'task' is too long";
+	memcpy(key, t->via.str.ptr, t->via.str.size);
+	key[t->via.str.size] = 0;
+	*p = map_get(*p, key);
+	if (!*p)
+		return "'pred' has no entry for the record's 'task'";
+	if (*q && (*q)->type == MSGPACK_OBJECT_MAP) {
+		const msgpack_object *v = map_get(*q, key);
+		if (v && v->type == MSGPACK_OBJECT_MAP)
+			*q = v;
+	}
+	return NULL;
+}
+
 static void read_dataset(dataset *d, const char *path, const tl_keyset *keys)
 {
 	d->name = path && strcmp(path, "-") ? path : "standard input";
@@ -648,6 +674,15 @@ static void read_dataset(dataset *d, const char *path, const tl_keyset *keys)
 		if (seen && opt_excl_seen)
 			continue;
 		const msgpack_object *g = tl_rec_get(&rec, "label"), *p = tl_rec_get(&rec, "pred");
+		const msgpack_object *q = tl_rec_get(&rec, "probs");
+		if (p && p->type == MSGPACK_OBJECT_MAP) {
+			/* a multi-task model's maps (tl-predict): the record's task's entry */
+			const char *why = task_entry(&rec, &p, &q);
+			if (why) {
+				bad_record(rec.no, why, &d->skipped, &d->first_skipped);
+				continue;
+			}
+		}
 		if (!g || !p) {
 			bad_record(rec.no, !g && !p ? "no 'label' and no 'pred'" : !g ? "no 'label'" : "no 'pred'",
 				   &d->skipped, &d->first_skipped);
@@ -716,7 +751,6 @@ static void read_dataset(dataset *d, const char *path, const tl_keyset *keys)
 				x->idlen = kb.len;
 			}
 		}
-		const msgpack_object *q = tl_rec_get(&rec, "probs");
 		if (!q)
 			continue;
 		long nq = tl_probs_parse(q, label_cb, NULL, &pq_ids, &pq_vals, &pq_cap);

@@ -17,13 +17,14 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const char usage[] =
 	"usage: tl-predict -m MODEL_DIR [--logits] [--top-k K] [--threshold P]\n"
 	"                  [--batch-size N] [--threads N] [--device NAME]\n"
-	"                  [--precision fp32|bf16|int8] [FILE...]\n"
+	"                  [--precision fp32|bf16|int8] [--task NAME] [FILE...]\n"
 	"Add a prediction to every record: \"pred\" (the label), \"probs\" (label to\n"
 	"probability) and, with --logits, the raw scores. Output order is input order.\n"
 	"Records the model was trained on (its train-keys.bin) get \"seen\": true.\n"
@@ -32,6 +33,9 @@ static const char usage[] =
 	"its --logits are those of every id, [ids x labels] row-major.\n"
 	"\n"
 	"  -m, --model DIR     model directory (config.json model_type: bert, tl-linear, tl-lstm)\n"
+	"      --task NAME     multi-task model: NAME's head only (plain pred/probs);\n"
+	"                      without it a record's \"task\" picks its head, and a\n"
+	"                      record without one gets maps task -> pred, task -> probs\n"
 	"      --logits        also add \"logits\" (float32, in id2label order)\n"
 	"  -k, --top-k K       \"probs\" holds only the K most probable labels (default all)\n"
 	"  -t, --threshold P   single-label: abstain (pred \"\") when the top probability\n"
@@ -77,6 +81,9 @@ typedef struct {
 	const char **tags;
 	size_t tagcap;
 	uint64_t lost_words, lost_recs; /* words without a sub-token (truncated) */
+	/* multi-task models (tl/bert.h heads list): the heads, and --task */
+	const tl_bert_head *heads;
+	int nheads, task; /* task: the head of --task, -1 none */
 } ctx;
 
 /* The training keys of the model in dir: NULL when the directory has no
@@ -314,12 +321,146 @@ static void flush_tokens(ctx *x, tl_rec_batch *b)
 	tl_rec_batch_clear(b);
 }
 
+/* ---- multi-task models ---- */
+
+/* The head a record is scored with: --task, else the record's "task"
+ * (unknown: exit 3 naming the record and the task), else -1 (all heads). */
+static int record_head(const ctx *x, const tl_record *r)
+{
+	if (x->task >= 0)
+		return x->task;
+	const msgpack_object *o = tl_rec_get(r, "task");
+	if (!o)
+		return -1;
+	if (o->type != MSGPACK_OBJECT_STR)
+		tl_die_rec(TL_EXIT_DATA, r->no, "\"task\" is a %s, not a string", tl_msgpack_type_name(o->type));
+	for (int h = 0; h < x->nheads; h++)
+		if (strlen(x->heads[h].name) == o->via.str.size && !memcmp(x->heads[h].name, o->via.str.ptr, o->via.str.size))
+			return h;
+	tl_buf t = {0};
+	for (int h = 0; h < x->nheads; h++)
+		tl_buf_printf(&t, "%s%s", h ? ", " : "", x->heads[h].name);
+	tl_die_rec(TL_EXIT_DATA, r->no, "task '%.*s' was not seen in training (the model's tasks: %s)",
+		   (int)(o->via.str.size > 64 ? 64 : o->via.str.size), o->via.str.ptr, tl_buf_cstr(&t));
+	return -1;
+}
+
+/* pred and probs of head h for one record's probabilities p (the head's
+ * k entries), into the packers; the head's own threshold default. */
+static void pack_head(ctx *x, const tl_bert_head *h, const float *p, msgpack_packer *pred, msgpack_packer *probs)
+{
+	int K = h->k, top = x->topk > 0 && x->topk < K ? x->topk : K;
+	const char *const *names = x->names + h->k0;
+	double thr = x->threshold >= 0 ? x->threshold : h->multi_label ? 0.5 : 0;
+	for (int j = 0; j < K; j++)
+		x->idx[j] = j;
+	for (int j = 1; j < K; j++) {
+		int v = x->idx[j], q = j;
+		while (q > 0 && p[x->idx[q - 1]] < p[v]) {
+			x->idx[q] = x->idx[q - 1];
+			q--;
+		}
+		x->idx[q] = v;
+	}
+	if (pred && h->multi_label) {
+		int n = 0;
+		for (int j = 0; j < K; j++)
+			n += p[x->idx[j]] >= thr;
+		msgpack_pack_array(pred, (size_t)n);
+		for (int j = 0; j < n; j++)
+			tl_pack_cstr(pred, names[x->idx[j]]);
+	} else if (pred)
+		tl_pack_cstr(pred, p[x->idx[0]] >= thr ? names[x->idx[0]] : "");
+	if (!probs)
+		return;
+	msgpack_pack_map(probs, (size_t)top);
+	for (int j = 0; j < top; j++) {
+		tl_pack_cstr(probs, names[x->idx[j]]);
+		msgpack_pack_float(probs, p[x->idx[j]]);
+	}
+}
+
+/* A multi-task model: a record with "task" (or every record under
+ * --task) gets that head's plain pred/probs; others get maps task ->
+ * pred and task -> {label: p}. --logits: every head's raw scores, side by
+ * side in the heads' order. */
+static void flush_mt(ctx *x, tl_rec_batch *b)
+{
+	tl_classifier *c = x->c;
+	int K = c->nlabels;
+	int *hs = tl_xmalloc((b->n + 1) * sizeof *hs);
+	for (size_t i = 0; i < b->n; i++) /* bad tasks before any work */
+		hs[i] = record_head(x, &b->recs[i]);
+	tl_classifier_err e;
+	if (tl_classifier_predict(c, b->recs, b->n, x->scores, &e) < 0) {
+		if (e.index < b->n)
+			tl_die_rec(e.code ? e.code : TL_EXIT_FAIL, b->recs[e.index].no, "%s", e.msg);
+		tl_die(e.code ? e.code : TL_EXIT_FAIL, "%s", e.msg);
+	}
+	memcpy(x->probs, x->scores, b->n * (size_t)K * sizeof(float));
+	for (size_t i = 0; i < b->n; i++)
+		for (int h = 0; h < x->nheads; h++) {
+			float *z = x->probs + i * (size_t)K + x->heads[h].k0;
+			int k = x->heads[h].k;
+			if (x->heads[h].multi_label) {
+				for (int j = 0; j < k; j++)
+					z[j] = 1.0f / (1.0f + expf(-z[j]));
+			} else {
+				float mx = z[0], sum = 0;
+				for (int j = 1; j < k; j++)
+					mx = z[j] > mx ? z[j] : mx;
+				for (int j = 0; j < k; j++)
+					sum += z[j] = expf(z[j] - mx);
+				for (int j = 0; j < k; j++)
+					z[j] /= sum;
+			}
+		}
+	for (size_t i = 0; i < b->n; i++) {
+		const float *p = x->probs + i * (size_t)K;
+		tl_writer_start(x->w, b->recs[i].map);
+		if (hs[i] >= 0) {
+			const tl_bert_head *h = &x->heads[hs[i]];
+			/* a packer from tl_writer_key is valid until the next key */
+			pack_head(x, h, p + h->k0, tl_writer_key(x->w, "pred"), NULL);
+			pack_head(x, h, p + h->k0, NULL, tl_writer_key(x->w, "probs"));
+		} else {
+			msgpack_packer *pk = tl_writer_key(x->w, "pred");
+			msgpack_pack_map(pk, (size_t)x->nheads);
+			for (int h = 0; h < x->nheads; h++) {
+				tl_pack_cstr(pk, x->heads[h].name);
+				pack_head(x, &x->heads[h], p + x->heads[h].k0, pk, NULL);
+			}
+			pk = tl_writer_key(x->w, "probs");
+			msgpack_pack_map(pk, (size_t)x->nheads);
+			for (int h = 0; h < x->nheads; h++) {
+				tl_pack_cstr(pk, x->heads[h].name);
+				pack_head(x, &x->heads[h], p + x->heads[h].k0, NULL, pk);
+			}
+		}
+		if (x->logits)
+			tl_pack_f32_bin(tl_writer_key(x->w, "logits"), x->scores + i * (size_t)K, (size_t)K);
+		if (x->keys && tl_keyset_covers(x->keys, &b->recs[i]))
+			msgpack_pack_true(tl_writer_key(x->w, "seen"));
+		else if (tl_rec_get(&b->recs[i], "seen"))
+			tl_writer_drop(x->w, "seen");
+		tl_writer_end(x->w);
+	}
+	free(hs);
+	x->ndone += b->n;
+	tl_progress_update(&x->prog, x->ndone, NULL, 0);
+	tl_rec_batch_clear(b);
+}
+
 static void flush(ctx *x, tl_rec_batch *b)
 {
 	if (!b->n)
 		return;
 	if (x->c->token) {
 		flush_tokens(x, b);
+		return;
+	}
+	if (x->nheads) {
+		flush_mt(x, b);
 		return;
 	}
 	tl_classifier *c = x->c;
@@ -388,8 +529,9 @@ int main(int argc, char **argv)
 		{"help", no_argument, 0, 'h'},		  {"version", no_argument, 0, 'V'},
 		{"device", required_argument, 0, 'D'},	  {"label-names", required_argument, 0, 'N'},
 		{"quiet", no_argument, 0, 'q'},		  {"progress", optional_argument, 0, 'G'},
-		{"precision", required_argument, 0, 'Q'}, {0, 0, 0, 0}};
-	const char *model = NULL, *device = NULL, *names_spec = NULL;
+		{"precision", required_argument, 0, 'Q'}, {"task", required_argument, 0, 'T'},
+		{0, 0, 0, 0}};
+	const char *model = NULL, *device = NULL, *names_spec = NULL, *task = NULL;
 	int precision = -1; /* the model's: fp32, int8 for a tl-quantize model */
 	int batch = 32, threads = 0, logits = 0, topk = 0, quiet = 0;
 	double threshold = -1, progress = -1;
@@ -400,6 +542,7 @@ int main(int argc, char **argv)
 		case 'l': logits = 1; break;
 		case 'D': device = optarg; break;
 		case 'N': names_spec = optarg; break;
+		case 'T': task = optarg; break;
 		case 'q': quiet = 1; break;
 		case 'G': progress = optarg ? tl_parse_double("--progress", optarg, 0, 86400) : 10; break;
 		case 'Q':
@@ -438,6 +581,24 @@ int main(int argc, char **argv)
 	if (precision >= 0 && tl_bert_classifier_set_precision(x.c, precision, err, sizeof err) < 0)
 		tl_die(TL_EXIT_USAGE, "%s", err);
 	x.c->batch_size = (size_t)batch;
+	x.task = -1;
+	x.heads = tl_bert_classifier_heads(x.c, &x.nheads);
+	if (task || x.nheads) {
+		tl_buf tb = {0};
+		for (int h = 0; h < x.nheads; h++)
+			tl_buf_printf(&tb, "%s%s", h ? ", " : "", x.heads[h].name);
+		if (task && !x.nheads)
+			tl_die(TL_EXIT_USAGE, "option --task: %s is not a multi-task model (one head: no --task)", dir);
+		for (int h = 0; task && h < x.nheads; h++)
+			if (!strcmp(task, x.heads[h].name))
+				x.task = h;
+		if (task && x.task < 0)
+			tl_die(TL_EXIT_USAGE, "option --task: '%s' is not a task of the model (%s)", task, tl_buf_cstr(&tb));
+		if (names_spec)
+			tl_die(TL_EXIT_USAGE, "option --label-names: %s is a multi-task model (tasks %s): not supported", dir,
+			       tl_buf_cstr(&tb));
+		tl_buf_free(&tb);
+	}
 	x.names = (const char *const *)x.c->labels;
 	if (names_spec)
 		x.names = label_names(&names, x.c, err, sizeof err);
@@ -445,6 +606,8 @@ int main(int argc, char **argv)
 	x.logits = logits;
 	x.topk = topk;
 	x.threshold = threshold >= 0 ? threshold : x.c->multi_label ? 0.5 : 0;
+	if (x.nheads)
+		x.threshold = threshold; /* < 0: each head's default (pack_head) */
 	if (x.c->token && topk)
 		tl_die(TL_EXIT_USAGE, "%s: a token-classification model writes per-word \"pred\" and \"entities\": --top-k "
 				      "is for sequence models", dir);
@@ -486,7 +649,7 @@ int main(int argc, char **argv)
 			}
 			tl_header_start(x.w, rec.is_header ? rec.map : NULL, argc, argv);
 			msgpack_packer *pk = tl_writer_key(x.w, "predict");
-			msgpack_pack_map(pk, names_spec ? 4 : 3);
+			msgpack_pack_map(pk, (names_spec ? 4 : 3) + (x.nheads ? 1 : 0));
 			tl_pack_cstr(pk, "model");
 			tl_pack_cstr(pk, dir);
 			tl_pack_cstr(pk, "kind");
@@ -495,6 +658,24 @@ int main(int argc, char **argv)
 			msgpack_pack_array(pk, K);
 			for (size_t j = 0; j < K; j++)
 				tl_pack_cstr(pk, x.names[j]);
+			if (x.nheads) { /* multi-task: labels above are the heads' side by side */
+				tl_pack_cstr(pk, "tasks");
+				msgpack_pack_array(pk, (size_t)x.nheads);
+				for (int h = 0; h < x.nheads; h++) {
+					msgpack_pack_map(pk, 3);
+					tl_pack_cstr(pk, "name");
+					tl_pack_cstr(pk, x.heads[h].name);
+					tl_pack_cstr(pk, "labels");
+					msgpack_pack_array(pk, (size_t)x.heads[h].k);
+					for (int j = 0; j < x.heads[h].k; j++)
+						tl_pack_cstr(pk, x.names[x.heads[h].k0 + j]);
+					tl_pack_cstr(pk, "multi_label");
+					if (x.heads[h].multi_label)
+						msgpack_pack_true(pk);
+					else
+						msgpack_pack_false(pk);
+				}
+			}
 			if (names_spec) { /* the model's own labels, in the same order */
 				tl_pack_cstr(pk, "label_ids");
 				msgpack_pack_array(pk, K);

@@ -96,6 +96,11 @@ static const char bert_usage[] =
 	"                          a tag per word (NER: records with word_ids and tags,\n"
 	"                          tl-clean -f conll | tl-tokenize; dev metric entity F1)\n"
 	"      --labels FILE       label set, one per line (default: from the data)\n"
+	"      --task-sampling S   records with \"task\" (multi-task, a head per task,\n"
+	"                          one task per batch): proportional (default: every\n"
+	"                          batch once, as MT-DNN), uniform, temperature:T\n"
+	"      --task-weight W     loss weights NAME=X,... (default 1) or\n"
+	"                          uncertainty[:LR] (learned, Kendall et al. 2018)\n"
 	"      --epochs N          3\n"
 	"      --batch-size N      32 (per micro-batch)\n"
 	"      --grad-accum N      1 (micro-batches per optimizer step)\n"
@@ -742,7 +747,7 @@ enum {
 	O_PRETRAINED, O_TRAIN, O_LABELS, O_BATCHSIZE, O_ACCUM, O_OPTIM, O_MOMENTUM, O_WD, O_SCHED, O_WR, O_WS,
 	O_STEPSIZE, O_GAMMA, O_CLIP, O_MAXLEN, O_DROPOUT, O_LS, O_CW, O_FREEZE, O_LLD, O_EVAL, O_METRIC, O_PATIENCE,
 	O_MAXSTEPS, O_WINDOW, O_CKE, O_CKD, O_RESUME, O_PE, O_KEEPCK, O_ALLOWCH, O_PRECISION, O_TASK,
-	O_DISTILL, O_TEMP, O_ALPHA, O_STUDENT, O_TEACHER, O_HIDW
+	O_DISTILL, O_TEMP, O_ALPHA, O_STUDENT, O_TEACHER, O_HIDW, O_TASK_SAMPLING, O_TASK_WEIGHT
 };
 
 /* One table for every kind; kinds[i] says which kinds opts[i] is for. */
@@ -786,6 +791,7 @@ static const struct option opts[] = {
 	{"distill", no_argument, 0, O_DISTILL},        {"temperature", required_argument, 0, O_TEMP},
 	{"alpha", required_argument, 0, O_ALPHA},      {"student-layers", required_argument, 0, O_STUDENT},
 	{"teacher", required_argument, 0, O_TEACHER},  {"hidden-weight", required_argument, 0, O_HIDW},
+	{"task-sampling", required_argument, 0, O_TASK_SAMPLING}, {"task-weight", required_argument, 0, O_TASK_WEIGHT},
 	{0, 0, 0, 0}};
 
 /* The kinds an option code applies to. */
@@ -969,6 +975,8 @@ static void bert_option(tl_bert_fit_opts *o, int c, const char *arg)
 		else
 			tl_die(TL_EXIT_USAGE, "option --task: unknown '%s' (sequence, token)", arg);
 		break;
+	case O_TASK_SAMPLING: o->task_sampling = arg; break; /* checked by tl_bert_fit (exit 2) */
+	case O_TASK_WEIGHT: o->task_weight = arg; break;
 	case O_PATIENCE: o->patience = tl_parse_long("--patience", arg, 0, 1L << 40); break;
 	case O_MAXSTEPS: o->max_steps = tl_parse_long("--max-steps", arg, 0, 1L << 40); break;
 	case O_WINDOW: o->window = tl_parse_long("--bucket-window", arg, 1, 1L << 30); break;

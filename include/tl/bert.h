@@ -239,4 +239,33 @@ tl_classifier *tl_bert_classifier_load(const char *dir, const void *config, int 
 tl_classifier *tl_bert_classifier_load_device(const char *dir, const void *config, const char *device,
 					      int threads, tl_classifier_err *e);
 
+/* ---------------- multi-task heads (issue 17) ----------------
+ * The heads list: one encoder, several classification heads on the same
+ * pooled output. In memory the heads are stacked rows of one classifier
+ * (params.clsw [sum of nlabels, C], clsb): head h owns rows k0 .. k0+k-1,
+ * so the training arena, the optimizer and the checkpoint treat them as
+ * one tensor, and a loss on one head leaves the other rows' gradients at
+ * exactly 0 (tl/bert_train.h tl_bert_train_head_loss). On disk (tl-train
+ * -m bert with records carrying "task") the first head is Hugging Face's
+ * "classifier.weight"/"classifier.bias" (config.json describes it, so the
+ * directory stays a BertForSequenceClassification for that task) and
+ * every other head h is "tl.heads.<name>.weight" [k, C] and
+ * "tl.heads.<name>.bias" [k]; tl.json "tasks" lists them in row order:
+ * [{name, labels, multi_label, weight, bias}]. A later head of another
+ * kind (a domain discriminator, a token head) joins the same list with
+ * its own rows and its own loss over them. */
+typedef struct {
+	char *name;      /* task name (owned by the list's owner) */
+	int k0, k;       /* rows k0 .. k0+k-1 of the stacked classifier */
+	int multi_label; /* sigmoid + binary cross-entropy, else softmax */
+} tl_bert_head;
+
+/* The heads of a classifier loaded by tl_classifier_load(_device) from a
+ * multi-task directory (tl.json "tasks" with two or more entries): *n
+ * heads in row order, borrowed from c (valid until tl_classifier_free);
+ * c->labels are the stacked labels (head h's are labels[k0 .. k0+k)) and
+ * predict writes logits of all heads side by side. NULL with *n = 0 for
+ * a single-task model or a model of another kind. */
+const tl_bert_head *tl_bert_classifier_heads(const tl_classifier *c, int *n);
+
 #endif

@@ -97,6 +97,17 @@ typedef struct tl_bert_fit_opts {
 	 * handler), the loop saves a checkpoint after the current step and
 	 * returns TL_EXIT_INTERRUPTED. The library installs no handler. */
 	volatile sig_atomic_t *stop;
+	/* Multi-task (records carrying "task", issue 17; man tl-train,
+	 * MULTI-TASK): a head per task on the one encoder (tl/bert.h heads
+	 * list). task_sampling: "proportional" (NULL: every batch of every
+	 * task once per epoch, shuffled together, MT-DNN), "uniform" or
+	 * "temperature:T" (task t drawn with probability ~ n_t^(1/T));
+	 * task_weight: "NAME=W,..." fixed loss weights (others 1) or
+	 * "uncertainty[:LR]" (Kendall et al. 2018: learned s_t = log sigma_t^2,
+	 * loss sum_t exp(-s_t) L_t + s_t, s_t by Adam at LR, default 1e-2).
+	 * Malformed: TL_EXIT_USAGE; given without "task" on the records:
+	 * TL_EXIT_USAGE. */
+	const char *task_sampling, *task_weight;
 } tl_bert_fit_opts;
 
 /* The defaults of every field (those listed in `tl-train -m bert --help`);

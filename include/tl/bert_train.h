@@ -220,4 +220,16 @@ typedef struct {
  * a malloc'd array (caller frees). */
 tl_bert_tensor *tl_bert_train_tensors(const tl_bert *m, size_t *n);
 
+/* Multi-task (the heads list of tl/bert.h): the model's classifier holds
+ * the stacked rows of every head; the forward computes all of them. Loss
+ * of the last forward on head h only (rows h->k0 .. h->k0 + h->k - 1):
+ * single-label y[B] in 0..h->k-1 (softmax cross-entropy, class weights w
+ * [h->k] or NULL, sample weights sw[B] or NULL, label smoothing ls), or
+ * multi-label (h->multi_label) ym[B, h->k] (sigmoid BCE). The gradient of
+ * the other heads' logits is 0, so their rows get no gradient; the
+ * logits gradient is written times scale (a task's loss weight over the
+ * accumulation steps), and the unscaled mean loss is returned. */
+double tl_bert_train_head_loss(tl_bert_train *t, const tl_bert_head *h, const int32_t *y, const float *ym,
+			       const float *w, const float *sw, float ls, float scale);
+
 #endif

@@ -1045,6 +1045,8 @@ typedef struct {
 	size_t cap, bufcap;
 	float *tok;      /* token head: logits of a batch [B*T, NL], backend memory */
 	size_t tokcap;
+	tl_bert_head *heads; /* multi-task: the heads list (names owned), NULL otherwise */
+	int nheads;
 } bert_cls;
 
 /* Decode the ids (and type_ids) of n records into b->seqs. */
@@ -1187,6 +1189,9 @@ static void bert_free(tl_classifier *c)
 		return;
 	if (b->tok)
 		b->m->k->free(b->tok);
+	for (int i = 0; i < b->nheads; i++)
+		free(b->heads[i].name);
+	free(b->heads);
 	tl_bert_free(b->m);
 	free(b->seqs);
 	free(b->buf);
@@ -1194,6 +1199,166 @@ static void bert_free(tl_classifier *c)
 }
 
 static const tl_classifier_ops bert_ops = {bert_predict, bert_free};
+
+/* ---------------- multi-task heads (tl/bert.h) ---------------- */
+
+static int heads_fail(tl_classifier_err *e, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+	va_end(ap);
+	e->code = TL_EXIT_MODEL;
+	e->index = (size_t)-1;
+	return -1;
+}
+
+/* A multi-task directory (tl.json "tasks" with two or more heads): the
+ * heads after the first (tl.heads.<task>.weight/.bias) are read and
+ * stacked under the HF classifier's rows, so one forward gives every
+ * head's logits; c->labels become the stacked labels. Other directories:
+ * nothing changes. */
+static int load_heads(tl_classifier *c, bert_cls *b, const char *dir, tl_classifier_err *e)
+{
+	tl_buf p = {0};
+	tl_buf_printf(&p, "%s/tl.json", dir);
+	json_error_t je;
+	json_t *tj = json_load_file(tl_buf_cstr(&p), 0, &je);
+	tl_buf_free(&p);
+	json_t *ta = tj ? json_object_get(tj, "tasks") : NULL;
+	if (!json_is_array(ta) || json_array_size(ta) < 2) {
+		json_decref(tj);
+		return 0;
+	}
+	tl_bert *m = b->m;
+	const tl_kernels *k = m->k;
+	int n = (int)json_array_size(ta), C = m->cfg.C, rc = -1, K = 0;
+	tl_st_file F;
+	int fopen_ = 0;
+	float *host = NULL;
+	char **labels = NULL;
+	b->heads = tl_xcalloc((size_t)n, sizeof *b->heads);
+	for (int h = 0; h < n; h++) {
+		json_t *t = json_array_get(ta, (size_t)h), *nm = json_object_get(t, "name"), *lb = json_object_get(t, "labels");
+		if (!json_is_string(nm) || !json_is_array(lb) || json_array_size(lb) == 0) {
+			heads_fail(e, "%s/tl.json: tasks[%d] has no name or labels", dir, h);
+			goto out;
+		}
+		b->heads[h].name = tl_xstrdup(json_string_value(nm));
+		b->nheads = h + 1;
+		b->heads[h].k0 = K;
+		b->heads[h].k = (int)json_array_size(lb);
+		b->heads[h].multi_label = json_is_true(json_object_get(t, "multi_label"));
+		K += b->heads[h].k;
+	}
+	if (b->heads[0].k != c->nlabels || b->heads[0].k != m->cfg.nlabels) {
+		heads_fail(e, "%s: tl.json's first task '%s' has %d labels, config.json's classifier %d", dir, b->heads[0].name,
+			   b->heads[0].k, m->cfg.nlabels);
+		goto out;
+	}
+	labels = tl_xcalloc((size_t)K, sizeof *labels);
+	for (int h = 0, j = 0; h < n; h++) {
+		json_t *lb = json_object_get(json_array_get(ta, (size_t)h), "labels");
+		for (int i = 0; i < b->heads[h].k; i++, j++) {
+			json_t *v = json_array_get(lb, (size_t)i);
+			if (!json_is_string(v)) {
+				heads_fail(e, "%s/tl.json: task '%s': label %d is not a string", dir, b->heads[h].name, i);
+				goto out;
+			}
+			labels[j] = tl_xstrdup(json_string_value(v));
+		}
+		if (!h)
+			for (int i = 0; i < b->heads[0].k; i++)
+				if (strcmp(labels[i], c->labels[i])) {
+					heads_fail(e, "%s: tl.json's first task's label %d '%s' is not config.json's '%s'", dir, i,
+						   labels[i], c->labels[i]);
+					goto out;
+				}
+	}
+	/* the stacked arena: everything before the classifier, then its rows */
+	tl_bert_config cfg = m->cfg;
+	cfg.nlabels = K;
+	size_t sizes[TL_BERT_NPARAMS], total = 0, keep = 0;
+	tl_bert_params_layout(&cfg, m->has_pooler, sizes);
+	for (int i = 0; i < TL_BERT_NPARAMS; i++)
+		total += sizes[i];
+	for (int i = 0; i < 19; i++)
+		keep += sizes[i];
+	host = tl_xmalloc((size_t)K * (C + 1) * sizeof *host);
+	float *hw = host, *hb = host + (size_t)K * C;
+	k->to_host(hw, m->params.clsw, (size_t)b->heads[0].k * C * sizeof(float));
+	k->to_host(hb, m->params.clsb, (size_t)b->heads[0].k * sizeof(float));
+	tl_buf_printf(&p, "%s/model.safetensors", dir);
+	char err[400];
+	if (tl_st_open(&F, tl_buf_cstr(&p), err, sizeof err) < 0) {
+		heads_fail(e, "%s", err);
+		goto out;
+	}
+	fopen_ = 1;
+	for (int h = 1; h < n; h++) {
+		for (int wb = 0; wb < 2; wb++) {
+			json_t *t = json_array_get(ta, (size_t)h), *tn = json_object_get(t, wb ? "bias" : "weight");
+			char name[160];
+			if (json_is_string(tn))
+				snprintf(name, sizeof name, "%s", json_string_value(tn));
+			else
+				snprintf(name, sizeof name, "tl.heads.%s.%s", b->heads[h].name, wb ? "bias" : "weight");
+			const tl_st_tensor *st = tl_st_find(&F, name);
+			size_t want = (size_t)b->heads[h].k * (wb ? 1 : (size_t)C);
+			if (!st || st->numel != want) {
+				heads_fail(e, "%s: task '%s': %s %s (want %d x %d)", tl_buf_cstr(&p), b->heads[h].name, name,
+					   st ? "has the wrong shape" : "is missing", b->heads[h].k, wb ? 1 : C);
+				goto out;
+			}
+			float *dst = wb ? hb + b->heads[h].k0 : hw + (size_t)b->heads[h].k0 * C;
+			if (tl_st_read_f32(&F, st, dst, err, sizeof err) < 0) {
+				heads_fail(e, "%s: %s", tl_buf_cstr(&p), err);
+				goto out;
+			}
+		}
+	}
+	float *arena = k->alloc(total * sizeof(float));
+	k->copy(arena, m->arena, keep * sizeof(float));
+	k->to_device(arena + keep, hw, (size_t)K * C * sizeof(float));
+	k->to_device(arena + keep + sizes[19], hb, (size_t)K * sizeof(float));
+	k->free(m->arena);
+	m->arena = arena;
+	m->cfg = cfg;
+	memcpy(m->param_sizes, sizes, sizeof sizes);
+	m->nparams = total;
+	tl_bert_params_point(&m->params, m->arena, m->param_sizes);
+	for (int i = 0; i < c->nlabels; i++)
+		free(c->labels[i]);
+	free(c->labels);
+	c->labels = labels;
+	c->nlabels = K;
+	labels = NULL;
+	rc = 0;
+out:
+	if (labels) {
+		for (int i = 0; i < K; i++)
+			free(labels[i]);
+		free(labels);
+	}
+	if (fopen_)
+		tl_st_close(&F);
+	tl_buf_free(&p);
+	free(host);
+	json_decref(tj);
+	return rc;
+}
+
+const tl_bert_head *tl_bert_classifier_heads(const tl_classifier *c, int *n)
+{
+	*n = 0;
+	if (!c || strcmp(c->kind, "bert") || !c->impl)
+		return NULL;
+	const bert_cls *b = c->impl;
+	if (b->nheads < 2)
+		return NULL;
+	*n = b->nheads;
+	return b->heads;
+}
 
 tl_classifier *tl_bert_classifier_load(const char *dir, const void *config, int threads, tl_classifier_err *e)
 {
@@ -1243,6 +1408,10 @@ tl_classifier *tl_bert_classifier_load_device(const char *dir, const void *confi
 		return NULL;
 	}
 	c->impl = b;
+	if (!is_token_model(config) && load_heads(c, b, dir, e) < 0) {
+		tl_classifier_free(c);
+		return NULL;
+	}
 	c->token = is_token_model(config);
 	if (c->token) {
 		c->multi_label = 0;

@@ -72,6 +72,17 @@ typedef struct {
 	char **tlab;
 	int ntlab;
 	size_t nlabelled;
+	/* multi-task: records carrying "task" (all or none): task[i] indexes
+	 * tname (sorted by name once the training stream is read; a dev
+	 * stream borrows the training's names, tasks_fixed); arr[i] 1 when
+	 * record i's label was an array. first_without: the number of the
+	 * first record without "task" (0: none yet). */
+	int *task;
+	unsigned char *arr;
+	char **tname;
+	int ntask, tasks_fixed;
+	size_t ntask_recs;
+	uint64_t first_without;
 } dataset;
 
 static void ds_free(dataset *d)
@@ -83,6 +94,12 @@ static void ds_free(dataset *d)
 		free(d->tlab[i]);
 	free(d->tlab);
 	free(d->loff), free(d->nl);
+	free(d->task), free(d->arr);
+	if (!d->tasks_fixed)
+		for (int i = 0; i < d->ntask; i++)
+			free(d->tname[i]);
+	if (!d->tasks_fixed)
+		free(d->tname);
 	for (size_t i = 0; i < d->nlab; i++)
 		free(d->lab[i]);
 	free(d->lab);
@@ -337,8 +354,58 @@ static int ds_read(dataset *d, const char *path, const char *what, int max_len, 
 			goto out;
 		if (d->distill)
 			d->nlabelled += nl > 0;
+		/* multi-task: "task" on every record or on none */
+		int ti = -1;
+		const msgpack_object *tko = tl_rec_get(&rec, "task");
+		if (tko) {
+			if (tko->type != MSGPACK_OBJECT_STR || tko->via.str.size == 0)
+				FAIL_REC(rec.no, "%s: \"task\" is not a non-empty string", what);
+			if (d->token)
+				FAIL_REC(rec.no, "%s: \"task\" on a record of --task token (multi-task heads are sequence heads)", what);
+			if (d->first_without)
+				FAIL_REC(d->first_without, "%s: no \"task\" (record %llu names one: every record must name its task, or none)",
+					 what, (unsigned long long)rec.no);
+			const char *tp = tko->via.str.ptr;
+			uint32_t tl = tko->via.str.size;
+			for (int i = 0; i < d->ntask && ti < 0; i++)
+				if (strlen(d->tname[i]) == tl && !memcmp(d->tname[i], tp, tl))
+					ti = i;
+			if (ti < 0 && d->tasks_fixed) {
+				tl_buf tb = {0};
+				for (int i = 0; i < d->ntask; i++)
+					tl_buf_printf(&tb, "%s%s", i ? ", " : "", d->tname[i]);
+				tl_seterr(e, TL_EXIT_DATA, "record %llu: %s: task '%.*s' is not a task of the training data (%s)",
+					  (unsigned long long)rec.no, what, (int)(tl > 64 ? 64 : tl), tp,
+					  d->ntask ? tl_buf_cstr(&tb) : "it has no \"task\"");
+				tl_buf_free(&tb);
+				goto out;
+			}
+			if (ti < 0) {
+				int okname = tl <= 48;
+				for (uint32_t i = 0; i < tl && okname; i++)
+					okname = (tp[i] >= 'a' && tp[i] <= 'z') || (tp[i] >= 'A' && tp[i] <= 'Z') ||
+						 (tp[i] >= '0' && tp[i] <= '9') || tp[i] == '_' || tp[i] == '-';
+				if (!okname)
+					FAIL_REC(rec.no, "%s: task '%.*s' is not a name of at most 48 letters, digits, '_' and '-' (it names tensors)",
+						 what, (int)(tl > 64 ? 64 : tl), tp);
+				d->tname = tl_xrealloc(d->tname, (size_t)(d->ntask + 1) * sizeof *d->tname);
+				d->tname[d->ntask] = tl_xmalloc(tl + 1);
+				memcpy(d->tname[d->ntask], tp, tl);
+				d->tname[d->ntask][tl] = 0;
+				ti = d->ntask++;
+			}
+			d->ntask_recs++;
+		} else {
+			if (d->ntask_recs || (d->tasks_fixed && d->ntask))
+				FAIL_REC(rec.no, "%s: no \"task\" (%s: every record must name its task, or none)", what,
+					 d->ntask_recs ? "earlier records name one" : "the model is trained on tasks");
+			if (!d->first_without)
+				d->first_without = rec.no;
+		}
 		if (d->n == capn) {
 			capn = capn ? 2 * capn : 4096;
+			d->task = tl_xrealloc(d->task, capn * sizeof *d->task);
+			d->arr = tl_xrealloc(d->arr, capn * sizeof *d->arr);
 			d->off = tl_xrealloc(d->off, capn * sizeof *d->off);
 			d->len = tl_xrealloc(d->len, capn * sizeof *d->len);
 			d->loff = tl_xrealloc(d->loff, capn * sizeof *d->loff);
@@ -397,6 +464,8 @@ static int ds_read(dataset *d, const char *path, const char *what, int max_len, 
 		d->loff[d->n] = loff;
 		d->nl[d->n] = nl;
 		d->sw[d->n] = (float)w;
+		d->task[d->n] = ti;
+		d->arr[d->n] = lo && lo->type == MSGPACK_OBJECT_ARRAY;
 		d->nids += (size_t)len;
 		d->tokens += (uint64_t)len;
 		d->n++;
@@ -615,6 +684,7 @@ typedef struct {
 	size_t *idx;  /* record order of the epoch */
 	size_t *start; /* batch b = idx[start[b] .. start[b+1]) */
 	size_t nb;
+	int *task;     /* multi-task: the task of batch b (NULL otherwise) */
 } epoch_plan;
 
 static uint64_t rng_next(uint64_t *s)
@@ -878,6 +948,536 @@ static int evaluate_token(tl_bert_train *t, const dataset *d, const labelset *ls
 	return rc;
 }
 
+/* ---------------- multi-task (issue 17) ----------------
+ * Records carry "task"; each task has its own label set and head (rows
+ * of the stacked classifier, tl/bert.h tl_bert_head), loss weight and
+ * dev figures. Batches hold one task each (MT-DNN, Liu et al. 2019). */
+
+enum { SAMPLE_PROPORTIONAL, SAMPLE_UNIFORM, SAMPLE_TEMPERATURE };
+
+typedef struct {
+	int n;              /* tasks; 0: a single-task run */
+	tl_bert_head *h;    /* n heads in row order (names borrowed from the training dataset) */
+	labelset *ls;       /* n label sets (sorted) */
+	int kmax;           /* the largest head */
+	size_t *cnt;        /* training records per task */
+	int sampling;       /* SAMPLE_* */
+	double temp;        /* temperature T of temperature:T */
+	double *w;          /* fixed loss weights (1 unless --task-weight NAME=W) */
+	int uncertainty;    /* --task-weight uncertainty[:LR] */
+	double ulr;         /* its Adam rate */
+	double *s, *sm, *sv, *sg; /* log sigma^2 per task, Adam moments, gradient of the step */
+	long st;            /* Adam steps of s */
+	unsigned char *used; /* heads used by the step's micro-batches */
+	size_t *segw, *segb; /* optimizer segments of each head's rows */
+	evalres *cur, *best; /* dev figures per task: the last evaluation, the best one's */
+} mtinfo;
+
+static void mt_free(mtinfo *mt)
+{
+	for (int i = 0; i < mt->n; i++) {
+		for (int c = 0; c < mt->ls[i].k; c++)
+			free(mt->ls[i].name[c]);
+		free(mt->ls[i].name);
+	}
+	free(mt->h), free(mt->ls), free(mt->cnt), free(mt->w), free(mt->s), free(mt->sm), free(mt->sv);
+	free(mt->sg), free(mt->used), free(mt->segw), free(mt->segb), free(mt->cur), free(mt->best);
+	memset(mt, 0, sizeof *mt);
+}
+
+/* --task-sampling proportional|uniform|temperature:T */
+static int mt_parse_sampling(mtinfo *mt, const char *spec, tl_err *e)
+{
+	mt->sampling = SAMPLE_PROPORTIONAL;
+	mt->temp = 1;
+	if (!spec || !strcmp(spec, "proportional"))
+		return 0;
+	if (!strcmp(spec, "uniform")) {
+		mt->sampling = SAMPLE_UNIFORM;
+		return 0;
+	}
+	if (!strncmp(spec, "temperature:", 12)) {
+		char *end;
+		errno = 0;
+		double T = strtod(spec + 12, &end);
+		if (end != spec + 12 && !*end && !errno && T > 0 && isfinite(T)) {
+			mt->sampling = SAMPLE_TEMPERATURE;
+			mt->temp = T;
+			return 0;
+		}
+	}
+	return tl_seterr(e, TL_EXIT_USAGE,
+			 "option --task-sampling: '%s' is not proportional, uniform or temperature:T (T > 0)", spec);
+}
+
+/* --task-weight NAME=W,... or uncertainty[:LR]. Without tasks (mt->n 0)
+ * only the syntax is checked; with them the names must be tasks. */
+static int mt_parse_weights(mtinfo *mt, const char *spec, tl_err *e)
+{
+	for (int i = 0; i < mt->n; i++)
+		mt->w[i] = 1.0;
+	mt->uncertainty = 0;
+	mt->ulr = 1e-2;
+	if (!spec)
+		return 0;
+	if (!strncmp(spec, "uncertainty", 11)) {
+		const char *p = spec + 11;
+		if (!*p) {
+			mt->uncertainty = 1;
+			return 0;
+		}
+		char *end;
+		errno = 0;
+		double lr = *p == ':' ? strtod(p + 1, &end) : -1;
+		if (*p == ':' && end != p + 1 && !*end && !errno && lr > 0 && isfinite(lr)) {
+			mt->uncertainty = 1;
+			mt->ulr = lr;
+			return 0;
+		}
+		return tl_seterr(e, TL_EXIT_USAGE, "option --task-weight: '%s': uncertainty takes an optional :LR > 0", spec);
+	}
+	for (const char *p = spec;;) {
+		const char *c = strchr(p, ','), *q = strchr(p, '=');
+		size_t l = c ? (size_t)(c - p) : strlen(p);
+		if (!q || (c && q > c) || q == p)
+			return tl_seterr(e, TL_EXIT_USAGE,
+					 "option --task-weight: '%s' is not NAME=WEIGHT,... (weights >= 0) or uncertainty[:LR]", spec);
+		char num[64], *end;
+		size_t nl = l - (size_t)(q + 1 - p);
+		if (nl == 0 || nl >= sizeof num)
+			return tl_seterr(e, TL_EXIT_USAGE, "option --task-weight: '%s': no weight after '%.*s='", spec,
+					 (int)(q - p), p);
+		memcpy(num, q + 1, nl);
+		num[nl] = 0;
+		errno = 0;
+		double w = strtod(num, &end);
+		if (*end || errno || !(w >= 0) || !isfinite(w))
+			return tl_seterr(e, TL_EXIT_USAGE, "option --task-weight: '%s' is not a weight >= 0", num);
+		if (mt->n) {
+			int ti = -1;
+			for (int i = 0; i < mt->n; i++)
+				if (strlen(mt->h[i].name) == (size_t)(q - p) && !strncmp(mt->h[i].name, p, (size_t)(q - p)))
+					ti = i;
+			if (ti < 0) {
+				tl_buf b = {0};
+				for (int i = 0; i < mt->n; i++)
+					tl_buf_printf(&b, "%s%s", i ? ", " : "", mt->h[i].name);
+				tl_seterr(e, TL_EXIT_USAGE, "option --task-weight: '%.*s' is not a task of the training data (%s)",
+					  (int)(q - p), p, tl_buf_cstr(&b));
+				tl_buf_free(&b);
+				return -1;
+			}
+			mt->w[ti] = w;
+		}
+		if (!c)
+			break;
+		p = c + 1;
+	}
+	return 0;
+}
+
+static const char *const *sort_names;
+static int cmp_task_idx(const void *a, const void *b)
+{
+	return strcmp(sort_names[*(const int *)a], sort_names[*(const int *)b]);
+}
+
+/* The training dataset's tasks sorted by name (task ids renumbered). */
+static void mt_sort_tasks(dataset *d)
+{
+	int n = d->ntask, *ord = tl_xmalloc((size_t)(n + 1) * sizeof *ord), *inv = tl_xmalloc((size_t)(n + 1) * sizeof *inv);
+	for (int i = 0; i < n; i++)
+		ord[i] = i;
+	sort_names = (const char *const *)d->tname;
+	qsort(ord, (size_t)n, sizeof *ord, cmp_task_idx);
+	char **names = tl_xmalloc((size_t)(n + 1) * sizeof *names);
+	for (int i = 0; i < n; i++) {
+		names[i] = d->tname[ord[i]];
+		inv[ord[i]] = i;
+	}
+	for (size_t i = 0; i < d->n; i++)
+		d->task[i] = inv[d->task[i]];
+	free(d->tname);
+	d->tname = names;
+	free(ord);
+	free(inv);
+}
+
+/* Heads, label sets and counts from the training data. */
+static int mt_setup(mtinfo *mt, const dataset *d, tl_err *e)
+{
+	int n = mt->n = d->ntask;
+	mt->h = tl_xcalloc((size_t)n, sizeof *mt->h);
+	mt->ls = tl_xcalloc((size_t)n, sizeof *mt->ls);
+	mt->cnt = tl_xcalloc((size_t)n, sizeof *mt->cnt);
+	mt->w = tl_xcalloc((size_t)n, sizeof *mt->w);
+	mt->s = tl_xcalloc((size_t)n, sizeof *mt->s);
+	mt->sm = tl_xcalloc((size_t)n, sizeof *mt->sm);
+	mt->sv = tl_xcalloc((size_t)n, sizeof *mt->sv);
+	mt->sg = tl_xcalloc((size_t)n, sizeof *mt->sg);
+	mt->used = tl_xcalloc((size_t)n, 1);
+	mt->segw = tl_xcalloc((size_t)n, sizeof *mt->segw);
+	mt->segb = tl_xcalloc((size_t)n, sizeof *mt->segb);
+	mt->cur = tl_xcalloc((size_t)n, sizeof *mt->cur);
+	mt->best = tl_xcalloc((size_t)n, sizeof *mt->best);
+	int k0 = 0;
+	for (int t = 0; t < n; t++) {
+		/* the task's labels, sorted as a single-task run sorts them */
+		size_t nl = 0;
+		for (size_t i = 0; i < d->n; i++)
+			if (d->task[i] == t) {
+				nl += (size_t)d->nl[i];
+				mt->cnt[t]++;
+				mt->h[t].multi_label |= d->arr[i];
+			}
+		char **v = tl_xmalloc((nl + 1) * sizeof *v);
+		size_t j = 0;
+		for (size_t i = 0; i < d->n; i++)
+			if (d->task[i] == t)
+				for (int c = 0; c < d->nl[i]; c++)
+					v[j++] = d->lab[d->loff[i] + (size_t)c];
+		qsort(v, nl, sizeof *v, cmp_str);
+		labelset *ls = &mt->ls[t];
+		ls->name = tl_xmalloc((nl + 1) * sizeof *ls->name);
+		for (size_t i = 0; i < nl; i++)
+			if (!ls->k || strcmp(v[i], ls->name[ls->k - 1]))
+				ls->name[ls->k++] = tl_xstrdup(v[i]);
+		free(v);
+		if (ls->k == 0)
+			return tl_seterr(e, TL_EXIT_DATA, "task '%s': no labels in the training data", d->tname[t]);
+		if (ls->k == 1 && !mt->h[t].multi_label)
+			return tl_seterr(e, TL_EXIT_DATA, "task '%s': the training data has a single class ('%s'): nothing to learn",
+					 d->tname[t], ls->name[0]);
+		mt->h[t].name = d->tname[t];
+		mt->h[t].k0 = k0;
+		mt->h[t].k = ls->k;
+		k0 += ls->k;
+		mt->kmax = ls->k > mt->kmax ? ls->k : mt->kmax;
+	}
+	return 0;
+}
+
+/* The stacked label set (task:label, row order) for nlabels, the resume
+ * comparison and messages. */
+static void mt_stacked_labels(const mtinfo *mt, labelset *ls)
+{
+	int K = 0;
+	for (int t = 0; t < mt->n; t++)
+		K += mt->h[t].k;
+	ls->name = tl_xmalloc((size_t)(K + 1) * sizeof *ls->name);
+	ls->k = 0;
+	for (int t = 0; t < mt->n; t++)
+		for (int c = 0; c < mt->h[t].k; c++) {
+			tl_buf b = {0};
+			tl_buf_printf(&b, "%s:%s", mt->h[t].name, mt->ls[t].name[c]);
+			ls->name[ls->k++] = tl_xstrdup(tl_buf_cstr(&b));
+			tl_buf_free(&b);
+		}
+}
+
+/* Labels to ids of their task's head: y[i] (single-label) or ym [n, kmax]
+ * (multi-label heads, row i's first h.k entries). */
+static int mt_map_labels(dataset *d, const mtinfo *mt, const char *what, tl_err *e)
+{
+	d->y = tl_xcalloc(d->n + 1, sizeof *d->y);
+	d->ym = tl_xcalloc(d->n * (size_t)mt->kmax + 1, 1);
+	for (size_t i = 0; i < d->n; i++) {
+		int t = d->task[i];
+		const labelset *ls = &mt->ls[t];
+		if (!mt->h[t].multi_label && d->nl[i] != 1)
+			return tl_seterr(e, TL_EXIT_DATA, "%s: record %zu: %s label where task '%s' has single labels", what, i + 1,
+					 d->nl[i] ? "a multi-" : "no", mt->h[t].name);
+		for (int j = 0; j < d->nl[i]; j++) {
+			const char *s = d->lab[d->loff[i] + (size_t)j];
+			int id = label_find(ls, s);
+			if (id < 0) {
+				tl_buf b = {0};
+				for (int c = 0; c < ls->k && c < 20; c++)
+					tl_buf_printf(&b, "%s%s", c ? ", " : "", ls->name[c]);
+				tl_seterr(e, TL_EXIT_DATA, "%s: record %zu: unknown label '%s' for task '%s' (its labels: %s%s)", what,
+					  i + 1, s, mt->h[t].name, tl_buf_cstr(&b), ls->k > 20 ? ", ..." : "");
+				tl_buf_free(&b);
+				return -1;
+			}
+			if (mt->h[t].multi_label)
+				d->ym[i * (size_t)mt->kmax + (size_t)id] = 1;
+			else
+				d->y[i] = id;
+		}
+	}
+	return 0;
+}
+
+static void shuffle_sz(size_t *v, size_t n, uint64_t *s)
+{
+	for (size_t i = n; i > 1; i--) {
+		size_t j = rng_below(s, i), t = v[i - 1];
+		v[i - 1] = v[j];
+		v[j] = t;
+	}
+}
+
+/* Epoch e's batches: each task's records shuffled (seed, e, task), sorted
+ * by length inside windows, cut into batches of one task; then
+ * proportional: every batch of every task once, in a seeded shuffle (the
+ * MT-DNN order); uniform / temperature:T: as many batches, each slot's
+ * task drawn with probability n_t^(1/T) / sum (uniform: 1 / tasks), a
+ * task's batches taken in a seeded order and reshuffled when used up. A
+ * pure function of (seed, e): the checkpoint's (epoch, batch) is the
+ * whole sampling state. */
+static void plan_epoch_mt(epoch_plan *p, const dataset *d, const mtinfo *mt, long batch, long window, uint64_t seed,
+			  long epoch)
+{
+	int nt = mt->n;
+	size_t n = d->n, B = (size_t)batch, w = (size_t)(batch * window);
+	uint64_t s0 = tl_mix64(seed ^ tl_mix64(0x4d5441534bull + (uint64_t)epoch)); /* "MTASK" */
+	size_t *rec = tl_xmalloc((n + 1) * sizeof *rec), *tstart = tl_xmalloc((size_t)(nt + 1) * sizeof *tstart);
+	size_t *nbt = tl_xmalloc((size_t)(nt + 1) * sizeof *nbt), *bstart = tl_xmalloc((size_t)(nt + 1) * sizeof *bstart);
+	size_t k = 0, nb = 0;
+	sort_ds = d;
+	for (int t = 0; t < nt; t++) {
+		tstart[t] = k;
+		for (size_t i = 0; i < n; i++)
+			if (d->task[i] == t)
+				rec[k++] = i;
+		size_t m = k - tstart[t];
+		uint64_t s = tl_mix64(s0 ^ tl_mix64(0x7461736bull + (uint64_t)t)); /* "task" */
+		shuffle_sz(rec + tstart[t], m, &s);
+		for (size_t i = 0; i < m; i += w)
+			qsort(rec + tstart[t] + i, (m - i < w ? m - i : w), sizeof *rec, cmp_len_idx);
+		nbt[t] = (m + B - 1) / B;
+		bstart[t] = nb;
+		nb += nbt[t];
+	}
+	tstart[nt] = k;
+	/* slot -> (task, batch j of the task) */
+	int *st = tl_xmalloc((nb + 1) * sizeof *st);
+	size_t *sj = tl_xmalloc((nb + 1) * sizeof *sj);
+	uint64_t s = s0;
+	if (mt->sampling == SAMPLE_PROPORTIONAL) {
+		size_t *all = tl_xmalloc((nb + 1) * sizeof *all);
+		for (size_t i = 0; i < nb; i++)
+			all[i] = i;
+		shuffle_sz(all, nb, &s);
+		for (size_t i = 0; i < nb; i++) {
+			int t = 0;
+			while (t + 1 < nt && all[i] >= bstart[t + 1])
+				t++;
+			st[i] = t;
+			sj[i] = all[i] - bstart[t];
+		}
+		free(all);
+	} else {
+		double *cum = tl_xmalloc((size_t)(nt + 1) * sizeof *cum), tot = 0;
+		for (int t = 0; t < nt; t++) {
+			tot += mt->sampling == SAMPLE_UNIFORM ? 1.0 : pow((double)(tstart[t + 1] - tstart[t]), 1.0 / mt->temp);
+			cum[t] = tot;
+		}
+		size_t **ord = tl_xcalloc((size_t)nt, sizeof *ord), *next = tl_xcalloc((size_t)nt, sizeof *next);
+		for (size_t i = 0; i < nb; i++) {
+			double u = (double)(rng_next(&s) >> 11) * 0x1.0p-53 * tot;
+			int t = 0;
+			while (t + 1 < nt && u >= cum[t])
+				t++;
+			if (next[t] % nbt[t] == 0) { /* a new round of the task's batches */
+				if (!ord[t])
+					ord[t] = tl_xmalloc(nbt[t] * sizeof **ord);
+				for (size_t j = 0; j < nbt[t]; j++)
+					ord[t][j] = j;
+				uint64_t sr = tl_mix64(s0 ^ tl_mix64(0x726f756e64ull + (uint64_t)t * 1000003u + next[t] / nbt[t]));
+				shuffle_sz(ord[t], nbt[t], &sr);
+			}
+			st[i] = t;
+			sj[i] = ord[t][next[t]++ % nbt[t]];
+		}
+		for (int t = 0; t < nt; t++)
+			free(ord[t]);
+		free(ord), free(next), free(cum);
+	}
+	/* the records of the slots' batches, in slot order (a batch drawn twice
+	 * is there twice) */
+	size_t cap = 0;
+	for (size_t i = 0; i < nb; i++) {
+		size_t m = tstart[st[i] + 1] - tstart[st[i]], b0 = sj[i] * B;
+		cap += (b0 + B < m ? b0 + B : m) - b0;
+	}
+	p->idx = tl_xrealloc(p->idx, (cap + 1) * sizeof *p->idx);
+	p->start = tl_xrealloc(p->start, (nb + 1) * sizeof *p->start);
+	p->task = tl_xrealloc(p->task, (nb + 1) * sizeof *p->task);
+	k = 0;
+	for (size_t i = 0; i < nb; i++) {
+		int t = st[i];
+		size_t m = tstart[t + 1] - tstart[t], b0 = sj[i] * B, b1 = b0 + B < m ? b0 + B : m;
+		p->start[i] = k;
+		p->task[i] = t;
+		for (size_t j = b0; j < b1; j++)
+			p->idx[k++] = rec[tstart[t] + j];
+	}
+	p->start[nb] = k;
+	p->nb = nb;
+	free(rec), free(tstart), free(nbt), free(bstart), free(st), free(sj);
+}
+
+/* Batches of an epoch: sum over tasks of ceil(n_t / batch). */
+static long mt_batches(const mtinfo *mt, long batch)
+{
+	long nb = 0;
+	for (int t = 0; t < mt->n; t++)
+		nb += (long)((mt->cnt[t] + (size_t)batch - 1) / (size_t)batch);
+	return nb;
+}
+
+/* b->ym [B, kmax] -> [B, k] in place. */
+static void mt_compact_ym(batch_t *b, int kmax, int k)
+{
+	for (int i = 0; i < b->B; i++)
+		for (int c = 0; c < k; c++)
+			b->ym[(size_t)i * k + (size_t)c] = b->ym[(size_t)i * kmax + (size_t)c];
+}
+
+/* Every task's dev records through its head: mt->cur[t] (loss, accuracy,
+ * macro-F1 as a single-task run computes them); the result is the mean
+ * over the tasks (each task counts once, whatever its size). */
+static evalres evaluate_mt(tl_bert_train *t, const dataset *d, mtinfo *mt)
+{
+	evalres r = {0, 0, 0};
+	size_t n = d->n, bs = 64;
+	size_t *idx = tl_xmalloc((n + 1) * sizeof *idx);
+	int *pred = tl_xmalloc((n + 1) * sizeof *pred), *gold = tl_xmalloc((n + 1) * sizeof *gold);
+	unsigned char *gm = tl_xcalloc(n * (size_t)mt->kmax + 1, 1), *pm = tl_xcalloc(n * (size_t)mt->kmax + 1, 1);
+	batch_t b = {0};
+	int K = t->m->cfg.nlabels, tasks = 0;
+	for (int ti = 0; ti < mt->n; ti++) {
+		const tl_bert_head *h = &mt->h[ti];
+		size_t m = 0;
+		for (size_t i = 0; i < n; i++)
+			if (d->task[i] == ti)
+				idx[m++] = i;
+		evalres *er = &mt->cur[ti];
+		memset(er, 0, sizeof *er);
+		if (!m)
+			continue;
+		sort_ds = d;
+		qsort(idx, m, sizeof *idx, cmp_len_idx);
+		double loss = 0;
+		for (size_t i = 0; i < m; i += bs) {
+			size_t mb = m - i < bs ? m - i : bs;
+			make_batch(&b, d, idx + i, mb, mt->kmax);
+			if (h->multi_label)
+				mt_compact_ym(&b, mt->kmax, h->k);
+			const float *lg = tl_bert_train_forward(t, b.ids, d->types ? b.types : NULL, b.lens, b.B, b.T, 0, 0, 0);
+			loss += tl_bert_train_head_loss(t, h, b.y, b.ym, NULL, NULL, 0, 1) * (double)mb;
+			for (size_t j = 0; j < mb; j++) {
+				const float *z = lg + j * (size_t)K + h->k0;
+				size_t q = i + j, r0 = idx[q];
+				if (h->multi_label) {
+					for (int c = 0; c < h->k; c++) {
+						pm[q * (size_t)h->k + (size_t)c] = z[c] > 0.0f;
+						gm[q * (size_t)h->k + (size_t)c] = d->ym[r0 * (size_t)mt->kmax + (size_t)c];
+					}
+				} else {
+					int best = 0;
+					for (int c = 1; c < h->k; c++)
+						if (z[c] > z[best])
+							best = c;
+					pred[q] = best;
+					gold[q] = d->y[r0];
+				}
+			}
+		}
+		er->loss = loss / (double)m;
+		if (h->multi_label) {
+			int k = h->k;
+			er->acc = tl_metrics_subset_accuracy(gm, pm, m, k);
+			long *tp = tl_xcalloc((size_t)k, sizeof(long)), *ng = tl_xcalloc((size_t)k, sizeof(long)),
+			     *np = tl_xcalloc((size_t)k, sizeof(long));
+			for (size_t i = 0; i < m * (size_t)k; i++) {
+				tp[i % (size_t)k] += gm[i] && pm[i];
+				ng[i % (size_t)k] += gm[i];
+				np[i % (size_t)k] += pm[i];
+			}
+			tl_prf *per = tl_xcalloc((size_t)k, sizeof *per);
+			tl_prf_avg avg;
+			tl_metrics_prf(tp, ng, np, k, NULL, per, &avg);
+			er->f1 = avg.macro_f1;
+			free(tp), free(ng), free(np), free(per);
+		} else
+			tl_metrics_acc_f1(gold, pred, NULL, m, h->k, &er->acc, &er->f1);
+		r.acc += er->acc;
+		r.f1 += er->f1;
+		r.loss += er->loss;
+		tasks++;
+	}
+	if (tasks) {
+		r.acc /= tasks;
+		r.f1 /= tasks;
+		r.loss /= tasks;
+	}
+	batch_free(&b);
+	free(idx), free(pred), free(gold), free(gm), free(pm);
+	return r;
+}
+
+/* Kendall et al. 2018: loss = sum_t exp(-s_t) L_t + s_t, s_t = log sigma_t^2
+ * learned by Adam (betas 0.9, 0.999, eps 1e-8, rate mt->ulr, no decay,
+ * no schedule) from the step's gradient sg (zeroed after). */
+static void mt_uncertainty_step(mtinfo *mt)
+{
+	mt->st++;
+	double b1 = 0.9, b2 = 0.999, c1 = 1 - pow(b1, (double)mt->st), c2 = 1 - pow(b2, (double)mt->st);
+	for (int i = 0; i < mt->n; i++) {
+		if (!mt->used[i])
+			continue;
+		double g = mt->sg[i];
+		mt->sm[i] = b1 * mt->sm[i] + (1 - b1) * g;
+		mt->sv[i] = b2 * mt->sv[i] + (1 - b2) * g * g;
+		mt->s[i] -= mt->ulr * (mt->sm[i] / c1) / (sqrt(mt->sv[i] / c2) + 1e-8);
+		mt->sg[i] = 0;
+	}
+}
+
+/* The per-task state a checkpoint keeps beyond the weights: the learned
+ * log variances with their moments, and the best evaluation's figures. */
+static json_t *mt_state_json(const mtinfo *mt)
+{
+	json_t *j = json_object(), *a = json_array(), *am = json_array(), *av = json_array(), *bt = json_array();
+	for (int i = 0; i < mt->n; i++) {
+		json_array_append_new(a, json_real(mt->s[i]));
+		json_array_append_new(am, json_real(mt->sm[i]));
+		json_array_append_new(av, json_real(mt->sv[i]));
+		json_array_append_new(bt, json_pack("[f,f,f]", mt->best[i].acc, mt->best[i].f1, mt->best[i].loss));
+	}
+	json_object_set_new(j, "task_log_var", a);
+	json_object_set_new(j, "task_log_var_m", am);
+	json_object_set_new(j, "task_log_var_v", av);
+	json_object_set_new(j, "task_log_var_steps", json_integer(mt->st));
+	json_object_set_new(j, "task_best", bt);
+	return j;
+}
+
+static int mt_state_load(mtinfo *mt, const json_t *st, const char *ckpt, tl_err *e)
+{
+	const json_t *a = json_object_get(st, "task_log_var"), *am = json_object_get(st, "task_log_var_m"),
+		     *av = json_object_get(st, "task_log_var_v"), *bt = json_object_get(st, "task_best"),
+		     *ns = json_object_get(st, "task_log_var_steps");
+	size_t n = (size_t)mt->n;
+	if (!json_is_array(a) || json_array_size(a) != n || !json_is_array(am) || json_array_size(am) != n ||
+	    !json_is_array(av) || json_array_size(av) != n || !json_is_array(bt) || json_array_size(bt) != n ||
+	    !json_is_integer(ns))
+		return tl_seterr(e, TL_EXIT_MODEL, "--resume %s: state.json has no valid task state (a damaged checkpoint, or one of a single-task run)", ckpt);
+	mt->st = (long)json_integer_value(ns);
+	for (size_t i = 0; i < n; i++) {
+		mt->s[i] = json_number_value(json_array_get(a, i));
+		mt->sm[i] = json_number_value(json_array_get(am, i));
+		mt->sv[i] = json_number_value(json_array_get(av, i));
+		const json_t *b = json_array_get(bt, i);
+		mt->best[i].acc = json_number_value(json_array_get(b, 0));
+		mt->best[i].f1 = json_number_value(json_array_get(b, 1));
+		mt->best[i].loss = json_number_value(json_array_get(b, 2));
+	}
+	return 0;
+}
+
 /* ---------------- saving ---------------- */
 
 static int copy_file(const char *src, const char *dst)
@@ -905,7 +1505,8 @@ static int write_json(const char *path, json_t *j)
 
 /* Write the model directory into tmp (files only; the caller publishes). */
 static int save_model(const char *tmp, const tl_bert *m, const float *weights, const char *src_dir,
-		      const labelset *ls, int multi, int token, json_t *tljson, long max_len, const tl_keyset *keys)
+		      const labelset *ls, int multi, int token, json_t *tljson, long max_len, const tl_keyset *keys,
+		      const mtinfo *mt)
 {
 	char err[512];
 	tl_buf p = {0};
@@ -932,9 +1533,27 @@ static int save_model(const char *tmp, const tl_bert *m, const float *weights, c
 	size_t nt;
 	tl_bert_tensor *ts = tl_bert_train_tensors(m, &nt);
 	tl_st_saver *s = tl_st_saver_init();
-	for (size_t i = 0; i < nt; i++)
+	for (size_t i = 0; i < nt; i++) {
+		if (mt && mt->n && !strncmp(ts[i].name, "classifier.", 11)) {
+			/* the heads list: the first head is the HF classifier, the
+			 * others tl.heads.<task>.weight / .bias (tl/bert.h) */
+			int isw = !strcmp(ts[i].name, "classifier.weight");
+			size_t row = isw ? (size_t)m->cfg.C : 1;
+			for (int h = 0; h < mt->n; h++) {
+				int64_t sh[2] = {mt->h[h].k, m->cfg.C};
+				char name[128];
+				if (h)
+					snprintf(name, sizeof name, "tl.heads.%s.%s", mt->h[h].name, isw ? "weight" : "bias");
+				else
+					snprintf(name, sizeof name, "%s", ts[i].name);
+				tl_st_saver_add(s, name, "F32", sh, isw ? 2 : 1, weights + ts[i].off + (size_t)mt->h[h].k0 * row,
+						(size_t)mt->h[h].k * row * sizeof(float));
+			}
+			continue;
+		}
 		if (!token || strncmp(ts[i].name, "bert.pooler.", 12)) /* BertForTokenClassification has no pooler */
 			tl_st_saver_add(s, ts[i].name, "F32", ts[i].shape, ts[i].ndim, weights + ts[i].off, ts[i].n * sizeof(float));
+	}
 	tl_st_saver_meta(s, "format", "pt");
 	p.len = 0;
 	tl_buf_printf(&p, "%s/model.safetensors", tmp);
@@ -1011,6 +1630,7 @@ typedef struct {
 	double elapsed;
 	const char *log;     /* --log path or NULL */
 	long long log_bytes; /* its length after the last line of this step */
+	const json_t *extra; /* more state.json members (multi-task), or NULL */
 } fit_meta;
 
 static int save_ckpt(const char *dirpath, const fit_pos *p, const tl_optim *opt, const tl_bert *m,
@@ -1040,6 +1660,8 @@ static int save_ckpt(const char *dirpath, const fit_pos *p, const tl_optim *opt,
 	json_object_set_new(st, "best_macro_f1", json_real(p->best_res.f1));
 	json_object_set_new(st, "best_loss", json_real(p->best_res.loss));
 	json_object_set_new(st, "pretrained", json_string(mdir));
+	if (meta->extra)
+		json_object_update(st, (json_t *)meta->extra);
 	const char *nm[4] = {"params", "m", "v", "best"};
 	const float *dt[4] = {m->arena, opt->m, opt->v, best_w};
 	size_t ln[4] = {m->nparams, m->nparams, m->nparams, m->nparams};
@@ -1096,6 +1718,11 @@ static void ds_sha(const dataset *d, char out[65])
 		tl_buf_add(&h, d->ids + d->off[i], (size_t)d->len[i] * sizeof(int32_t));
 		if (d->wids)
 			tl_buf_add(&h, d->wids + d->off[i], (size_t)d->len[i] * sizeof(int32_t));
+		if (d->task && d->task[i] >= 0) { /* multi-task: the record's task too */
+			tl_buf_adds(&h, "task:");
+			tl_buf_adds(&h, d->tname[d->task[i]]);
+			tl_buf_addc(&h, 0);
+		}
 		for (int j = 0; j < d->nl[i]; j++) {
 			tl_buf_adds(&h, d->lab[d->loff[i] + (size_t)j]);
 			tl_buf_addc(&h, 0);
@@ -1156,6 +1783,8 @@ static json_t *run_options(const tl_bert_fit_opts *o, const labelset *ls, const 
 	if (o->token)
 		opt_str(j, "task", "token");
 	opt_long(j, "patience", o->patience);
+	opt_str(j, "task-sampling", o->task_sampling ? o->task_sampling : "proportional");
+	opt_str(j, "task-weight", o->task_weight);
 	opt_str(j, "precision", tl_precision_name(o->precision));
 	opt_str(j, "distill", o->distill ? "on" : "off");
 	if (o->distill) {
@@ -1413,6 +2042,7 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 	batch_t b = {0};
 	char *tmp = NULL;
 	char err[1024];
+	mtinfo mt = {0}; /* multi-task: records with "task" */
 
 	if (!o.out)
 		FAIL(TL_EXIT_USAGE, "no output directory: -o DIR is required");
@@ -1443,6 +2073,8 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 		FAIL(TL_EXIT_USAGE, "--hidden-weight needs --teacher DIR (the hidden states to match)");
 	if (o.teacher && !(o.hidden_weight < 0 || isfinite(o.hidden_weight)))
 		FAIL(TL_EXIT_USAGE, "option --hidden-weight: not a finite number");
+	if (mt_parse_sampling(&mt, o.task_sampling, e) < 0 || mt_parse_weights(&mt, o.task_weight, e) < 0)
+		goto out; /* the syntax; the names once the tasks are known */
 	if (!o.ckpt_dir) {
 		tl_buf_printf(&ckbuf, "%s.ckpt", o.out);
 		o.ckpt_dir = tl_buf_cstr(&ckbuf);
@@ -1517,7 +2149,24 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 		goto out;
 	if (tr.n == 0)
 		FAIL(TL_EXIT_DATA, "%s: no training records", trname);
-	if (o.labels) {
+	if (tr.ntask) {
+		/* multi-task: a head per task */
+		if (o.labels)
+			FAIL(TL_EXIT_USAGE, "--labels FILE is for one task: with \"task\" on the records each task's labels come from its records");
+		if (o.class_weights)
+			FAIL(TL_EXIT_USAGE, "--class-weights is for one task, not for records with \"task\"");
+		mt_sort_tasks(&tr);
+		if (mt_setup(&mt, &tr, e) < 0 || mt_parse_weights(&mt, o.task_weight, e) < 0)
+			goto out;
+		mt_stacked_labels(&mt, &ls);
+		if (mt_map_labels(&tr, &mt, trname, e) < 0)
+			goto out;
+	} else if (o.task_sampling || o.task_weight)
+		FAIL(TL_EXIT_USAGE, "--%s is for multi-task training: the training records carry no \"task\"",
+		     o.task_sampling ? "task-sampling" : "task-weight");
+	if (mt.n) {
+		/* ls: the stacked labels of the heads */
+	} else if (o.labels) {
 		if (labels_from_file(&ls, o.labels, e) < 0)
 			goto out;
 	} else if (o.distill && tr.ntlab) {
@@ -1525,7 +2174,10 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 			goto out;
 	} else
 		labels_from_data(&ls, &tr);
-	int multi = tr.multi;
+	int multi = mt.n ? 0 : tr.multi;
+	if (o.distill && mt.n)
+		FAIL(TL_EXIT_DATA, "%s: --distill trains one head: the records name tasks (multi-task distillation is not "
+				   "supported)", trname);
 	if (o.distill) {
 		if (multi)
 			FAIL(TL_EXIT_DATA, "%s: --distill trains single-label students (the records have label arrays)", trname);
@@ -1542,10 +2194,13 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 		FAIL(TL_EXIT_DATA, "no labels in the training data");
 	if (ls.k == 1 && !multi)
 		FAIL(TL_EXIT_DATA, "the training data has a single class ('%s'): nothing to learn", ls.name[0]);
-	if (ds_map_labels(&tr, &ls, multi, trname, e) < 0)
+	if (!mt.n && ds_map_labels(&tr, &ls, multi, trname, e) < 0)
 		goto out;
 	if (o.dev) {
 		tl_leak_eval ev;
+		dv.tname = tr.tname; /* the training's tasks (borrowed) */
+		dv.ntask = tr.ntask;
+		dv.tasks_fixed = 1;
 		tl_leak_eval_init(&ev, o.dev, o.drop_leaked);
 		if (ds_read(&dv, o.dev, o.dev, (int)o.max_len, m->vocab_sha256, mdir, m->cfg.vocab_size, m->cfg.type_vocab,
 			    1, lk, lk ? &ev : NULL, e) < 0)
@@ -1558,7 +2213,7 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 			tl_warn("%s", dups);
 		if (dv.n == 0)
 			FAIL(TL_EXIT_DATA, "%s: no dev records", o.dev);
-		if (ds_map_labels(&dv, &ls, multi, o.dev, e) < 0)
+		if (mt.n ? mt_map_labels(&dv, &mt, o.dev, e) < 0 : ds_map_labels(&dv, &ls, multi, o.dev, e) < 0)
 			goto out;
 	}
 	/* data sha256: ids and labels of the training records, in order */
@@ -1621,7 +2276,7 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 	}
 
 	/* steps */
-	long nb = (long)((tr.n + (size_t)o.batch - 1) / (size_t)o.batch);
+	long nb = mt.n ? mt_batches(&mt, o.batch) : (long)((tr.n + (size_t)o.batch - 1) / (size_t)o.batch);
 	long steps_per_epoch = (nb + o.accum - 1) / o.accum;
 	long total = steps_per_epoch * o.epochs;
 	if (o.max_steps > 0 && o.max_steps < total)
@@ -1645,6 +2300,17 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 				     (o.token && !strncmp(ts[i].name, "bert.pooler.", 12)); /* unused by the token head */
 			int depth = layer + 1; /* emb 0, layers 1..L, head L+1 */
 			float scale = (float)pow(o.lld, (double)(L + 1 - depth));
+			if (mt.n && !strncmp(ts[i].name, "classifier.", 11)) {
+				/* a segment per head: a step updates only the heads its
+				 * batches used (as torch skips a parameter without grad) */
+				size_t row = !strcmp(ts[i].name, "classifier.weight") ? (size_t)m->cfg.C : 1;
+				for (int h = 0; h < mt.n; h++) {
+					(row > 1 ? mt.segw : mt.segb)[h] = opt.nsegs;
+					tl_optim_add(&opt, ts[i].off + (size_t)mt.h[h].k0 * row, (size_t)mt.h[h].k * row, scale,
+						     !ts[i].no_decay, 1);
+				}
+				continue;
+			}
 			tl_optim_add(&opt, ts[i].off, ts[i].n, scale, !ts[i].no_decay, frozen);
 		}
 		free(ts);
@@ -1689,6 +2355,8 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 		ps.best_res.acc = json_number_value(json_object_get(st, "best_accuracy"));
 		ps.best_res.f1 = json_number_value(json_object_get(st, "best_macro_f1"));
 		ps.best_res.loss = json_number_value(json_object_get(st, "best_loss"));
+		if (mt.n && mt_state_load(&mt, st, o.resume, e) < 0)
+			goto out;
 		if (tl_ckpt_read_tensor(o.resume, "params", m->arena, m->nparams, err, sizeof err) < 0)
 			FAIL(TL_EXIT_MODEL, "--resume: %s", err);
 		tl_bert_train_weights_changed(&t);
@@ -1732,6 +2400,15 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 			o.dev ? "dev evaluated" : "no dev set", o.epochs, o.batch, o.accum, total, o.lr,
 			o.optimizer == TL_OPT_SGD ? "sgd" : "adamw", sn[o.schedule], opt.warmup, o.wd, o.clip, o.max_len,
 			p_hidden, p_att, p_cls, (unsigned long long)o.seed, o.freeze ? ", freeze " : "", o.freeze ? o.freeze : "");
+		if (mt.n) { /* the heads */
+			static const char *smp[] = {"proportional", "uniform", "temperature"};
+			fprintf(stderr, "tl-train: %d tasks (%s sampling, %s weights):", mt.n, smp[mt.sampling],
+				mt.uncertainty ? "uncertainty" : "fixed");
+			for (int h = 0; h < mt.n; h++)
+				fprintf(stderr, "%s %s (%d %slabels, %zu records)", h ? "," : "", mt.h[h].name, mt.h[h].k,
+					mt.h[h].multi_label ? "multi-" : "", mt.cnt[h]);
+			fputc('\n', stderr);
+		}
 		if (o.resume)
 			fprintf(stderr, "tl-train: resuming from %s at step %ld (epoch %ld, batch %ld)\n", o.resume, opt.t,
 				ps.epoch + 1, ps.bi);
@@ -1761,15 +2438,21 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 
 #define SAVE_CKPT(dirpath)                                                                            \
 	do {                                                                                          \
-		fit_meta mt_ = {optj, tl_now() - t_start, o.log, logf ? (long long)ftell(logf) : 0};         \
-		if (save_ckpt(dirpath, &ps, &opt, m, best_w, o.seed, data_sha, ls.k, mdir, &mt_, e) < 0) \
+		json_t *mx_ = mt.n ? mt_state_json(&mt) : NULL;                                       \
+		fit_meta mt_ = {optj, tl_now() - t_start, o.log, logf ? (long long)ftell(logf) : 0, mx_};    \
+		int sr_ = save_ckpt(dirpath, &ps, &opt, m, best_w, o.seed, data_sha, ls.k, mdir, &mt_, e); \
+		json_decref(mx_);                                                                     \
+		if (sr_ < 0)                                                                          \
 			goto out;                                                                     \
 		wrote_ckpt = 1;                                                                       \
 	} while (0)
 
 	tl_bert_train_zero_grad(&t);
 	while (!stop && ps.epoch < o.epochs) {
-		plan_epoch(&plan, &tr, o.batch, o.window, o.seed, ps.epoch);
+		if (mt.n)
+			plan_epoch_mt(&plan, &tr, &mt, o.batch, o.window, o.seed, ps.epoch);
+		else
+			plan_epoch(&plan, &tr, o.batch, o.window, o.seed, ps.epoch);
 		if (ps.bi == 0) {
 			ep_loss_sum = 0;
 			ep_loss_n = 0;
@@ -1777,22 +2460,40 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 		while (ps.bi < (long)plan.nb && !stop) {
 			/* one optimizer step: accum micro-batches (fewer at the end of the epoch) */
 			long n_micro = 0;
+			int step_task = -1; /* multi-task: the task of the step's last micro-batch */
 			double step_loss = 0;
 			uint64_t step_tokens = 0;
 			while (n_micro < o.accum && ps.bi < (long)plan.nb) {
 				size_t s0 = plan.start[ps.bi], s1 = plan.start[ps.bi + 1];
-				make_batch(&b, &tr, plan.idx + s0, s1 - s0, ls.k);
+				make_batch(&b, &tr, plan.idx + s0, s1 - s0, mt.n ? mt.kmax : ls.k);
 				uint64_t micro = (uint64_t)ps.epoch * (uint64_t)plan.nb + (uint64_t)ps.bi;
 				tl_bert_train_forward(&t, b.ids, tr.types ? b.types : NULL, b.lens, b.B, b.T, 1, o.seed, micro);
 				int has_sw = 0;
 				for (int i = 0; i < b.B; i++)
 					has_sw |= b.sw[i] != 1.0f;
-				double l = o.token ? tl_bert_train_token_loss(&t, b.ty, cw_ptr, (float)o.ls, 1.0f / (float)o.accum)
-					   : o.distill ? tl_bert_train_kd_loss(&t, b.lg, (float)o.temperature, kd_alpha,
-									       tr.nlabelled ? b.y : NULL, has_sw ? b.sw : NULL,
-									       1.0f / (float)o.accum)
-						       : tl_bert_train_loss(&t, b.y, b.ym, cw_ptr, has_sw ? b.sw : NULL, (float)o.ls,
-									    1.0f / (float)o.accum);
+				double l, lw = 0; /* the loss, and (multi-task) its weighted term */
+				if (mt.n) {
+					/* one task's batch: its head, its weight (fixed w_t, or
+					 * exp(-s_t) with the + s_t term, Kendall et al. 2018) */
+					int ti = plan.task[ps.bi];
+					const tl_bert_head *h = &mt.h[ti];
+					if (h->multi_label)
+						mt_compact_ym(&b, mt.kmax, h->k);
+					double wt = mt.uncertainty ? exp(-mt.s[ti]) : mt.w[ti];
+					l = tl_bert_train_head_loss(&t, h, b.y, b.ym, NULL, has_sw ? b.sw : NULL, (float)o.ls,
+								    (float)(wt / (double)o.accum));
+					lw = wt * l + (mt.uncertainty ? mt.s[ti] : 0);
+					if (mt.uncertainty) /* d/ds (exp(-s) L + s) */
+						mt.sg[ti] += (1.0 - exp(-mt.s[ti]) * l) / (double)o.accum;
+					mt.used[ti] = 1;
+					step_task = ti;
+				} else
+					l = o.token ? tl_bert_train_token_loss(&t, b.ty, cw_ptr, (float)o.ls, 1.0f / (float)o.accum)
+					    : o.distill ? tl_bert_train_kd_loss(&t, b.lg, (float)o.temperature, kd_alpha,
+										tr.nlabelled ? b.y : NULL, has_sw ? b.sw : NULL,
+										1.0f / (float)o.accum)
+							: tl_bert_train_loss(&t, b.y, b.ym, cw_ptr, has_sw ? b.sw : NULL, (float)o.ls,
+									     1.0f / (float)o.accum);
 				if (teacher) { /* DistilBERT's cosine loss on the last hidden states */
 					tl_bert_forward(teacher, b.ids, tr.types ? b.types : NULL, b.lens, b.B, b.T, -1);
 					const float *th = teacher->out;
@@ -1812,7 +2513,7 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 					     isnan(l) ? "NaN" : "infinite", opt.t + 1, ps.epoch + 1, o.ckpt_dir);
 				}
 				tl_bert_train_backward(&t, 1, o.seed, micro);
-				step_loss += l / (double)o.accum;
+				step_loss += (mt.n ? lw : l) / (double)o.accum;
 				for (int i = 0; i < b.B; i++)
 					step_tokens += (uint64_t)b.lens[i];
 				n_micro++;
@@ -1820,8 +2521,15 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 			}
 			double lr_now = tl_optim_lr(&opt);
 			/* clip, update and zero the gradient for the next step in one go */
+			for (int h = 0; h < mt.n; h++) /* only the heads this step used move */
+				opt.segs[mt.segw[h]].frozen = opt.segs[mt.segb[h]].frozen = !mt.used[h];
 			double gnorm = tl_optim_step_clip_zero(&opt, m->arena, t.grad_arena, o.clip);
 			tl_bert_train_weights_changed(&t); /* bf16: rounded again from the fp32 master weights */
+			if (mt.n) {
+				if (mt.uncertainty)
+					mt_uncertainty_step(&mt);
+				memset(mt.used, 0, (size_t)mt.n);
+			}
 			loss_sum += step_loss;
 			loss_n++;
 			ep_loss_sum += step_loss;
@@ -1833,6 +2541,8 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 			snprintf(js, sizeof js,
 				 "\"event\":\"step\",\"epoch\":%ld,\"step\":%ld,\"loss\":%.6f,\"lr\":%.6e,\"grad_norm\":%.6f,\"tokens\":%llu,\"tokens_per_s\":%.1f",
 				 ps.epoch + 1, opt.t, step_loss, lr_now, gnorm, (unsigned long long)step_tokens, tps);
+			if (step_task >= 0 && strlen(js) + strlen(mt.h[step_task].name) + 16 < sizeof js)
+				snprintf(js + strlen(js), sizeof js - strlen(js), ",\"task\":\"%s\"", mt.h[step_task].name);
 			tl_progress_log(&prog, js);
 			snprintf(extra, sizeof extra, "epoch %ld/%ld, loss %.4f, lr %.2e, %.0f tokens/s", ps.epoch + 1, o.epochs,
 				 loss_sum / (double)loss_n, lr_now, tps);
@@ -1853,7 +2563,9 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 				if (o.token) {
 					if (evaluate_token(&t, &dv, &ls, &r, e) < 0)
 						goto out;
-				} else
+				} else if (mt.n)
+					r = evaluate_mt(&t, &dv, &mt);
+				else
 					r = evaluate(&t, &dv, ls.k, multi);
 				double metric = o.metric_f1 ? r.f1 : r.acc;
 				int better = metric > ps.best;
@@ -1862,6 +2574,8 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 					ps.best_step = opt.t;
 					ps.best_res = r;
 					ps.bad_evals = 0;
+					if (mt.n)
+						memcpy(mt.best, mt.cur, (size_t)mt.n * sizeof *mt.best);
 					/* best_w is host memory, the arena backend memory */
 					if (!best_w)
 						best_w = tl_xmalloc(m->nparams * sizeof(float));
@@ -1872,13 +2586,26 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 					 o.token ? "\"event\":\"eval\",\"epoch\":%ld,\"step\":%ld,\"dev_loss\":%.6f,\"word_accuracy\":%.6f,\"entity_f1\":%.6f,\"best\":%s"
 						 : "\"event\":\"eval\",\"epoch\":%ld,\"step\":%ld,\"dev_loss\":%.6f,\"accuracy\":%.6f,\"macro_f1\":%.6f,\"best\":%s",
 					 ps.epoch + 1, opt.t, r.loss, r.acc, r.f1, better ? "true" : "false");
-				tl_progress_log(&prog, js);
+				if (mt.n) { /* each task's figures; accuracy and macro-F1 above are their means */
+					tl_buf tb = {0};
+					tl_buf_printf(&tb, "%s,\"tasks\":{", js);
+					for (int h = 0; h < mt.n; h++)
+						tl_buf_printf(&tb, "%s\"%s\":{\"accuracy\":%.6f,\"macro_f1\":%.6f,\"loss\":%.6f}", h ? "," : "",
+							      mt.h[h].name, mt.cur[h].acc, mt.cur[h].f1, mt.cur[h].loss);
+					tl_buf_addc(&tb, '}');
+					tl_progress_log(&prog, tl_buf_cstr(&tb));
+					tl_buf_free(&tb);
+				} else
+					tl_progress_log(&prog, js);
 				if (!o.quiet) {
 					if (prog.tty && prog.printed)
 						fputc('\n', stderr);
 					fprintf(stderr, "tl-train: dev at step %ld (epoch %ld): %s %.4f, %s %.4f, loss %.4f%s\n",
 						opt.t, ps.epoch + 1, o.token ? "word accuracy" : "accuracy", r.acc,
 						o.token ? "entity F1" : "macro-F1", r.f1, r.loss, better ? " (best)" : "");
+					for (int h = 0; h < mt.n; h++)
+						fprintf(stderr, "tl-train:   task %s: accuracy %.4f, macro-F1 %.4f, loss %.4f\n", mt.h[h].name,
+							mt.cur[h].acc, mt.cur[h].f1, mt.cur[h].loss);
 				}
 				if (o.patience > 0 && ps.bad_evals >= o.patience) {
 					stop = 1;
@@ -2005,11 +2732,44 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 		if (ferr)
 			FAIL(TL_EXIT_IO, "write error on %s (no model written)", o.log);
 	}
+	if (mt.n) {
+		/* the heads list (tl/bert.h): row order, tensor names */
+		json_t *ta = json_array();
+		for (int h = 0; h < mt.n; h++) {
+			json_t *lj = json_array();
+			for (int c = 0; c < mt.h[h].k; c++)
+				json_array_append_new(lj, json_string(mt.ls[h].name[c]));
+			char wn[128], bn[128];
+			snprintf(wn, sizeof wn, h ? "tl.heads.%s.weight" : "classifier.weight", mt.h[h].name);
+			snprintf(bn, sizeof bn, h ? "tl.heads.%s.bias" : "classifier.bias", mt.h[h].name);
+			json_t *tj1 = json_pack("{s:s,s:o,s:b,s:s,s:s,s:I}", "name", mt.h[h].name, "labels", lj, "multi_label",
+						mt.h[h].multi_label, "weight", wn, "bias", bn, "train_records",
+						(json_int_t)mt.cnt[h]);
+			if (mt.uncertainty)
+				json_object_set_new(tj1, "log_var", json_real(mt.s[h]));
+			else
+				json_object_set_new(tj1, "loss_weight", json_real(mt.w[h]));
+			if (o.dev)
+				json_object_set_new(tj1, "dev", json_pack("{s:f,s:f,s:f}", "accuracy", mt.best[h].acc, "macro_f1",
+									   mt.best[h].f1, "loss", mt.best[h].loss));
+			json_array_append_new(ta, tj1);
+		}
+		json_object_set_new(tj, "tasks", ta);
+		static const char *smp[] = {"proportional", "uniform", "temperature"};
+		json_t *sj = json_pack("{s:s}", "name", smp[mt.sampling]);
+		if (mt.sampling == SAMPLE_TEMPERATURE)
+			json_object_set_new(sj, "T", json_real(mt.temp));
+		json_object_set_new(tj, "task_sampling", sj);
+		json_object_set_new(tj, "task_weight", json_string(mt.uncertainty ? "uncertainty" : "fixed"));
+		if (o.dev)
+			json_object_set_new(json_object_get(tj, "dev"), "over", json_string("the mean of the tasks' figures"));
+	}
 	if (!(tmp = tl_fs_tmpdir_for(o.out)))
 		FAIL(TL_EXIT_IO, "cannot create a temporary directory next to %s: %s", o.out, strerror(errno));
 	if (lk)
 		json_object_set_new(tj, "train_keys", tl_train_keys_json(tl_leak_train_keys(lk)));
-	if (save_model(tmp, m, final_w, mdir, &ls, multi, o.token, tj, o.max_len, lk ? tl_leak_train_keys(lk) : NULL) != 0) {
+	if (save_model(tmp, m, final_w, mdir, mt.n ? &mt.ls[0] : &ls, mt.n ? mt.h[0].multi_label : multi, o.token, tj,
+		       o.max_len, lk ? tl_leak_train_keys(lk) : NULL, mt.n ? &mt : NULL) != 0) {
 		int en = errno;
 		tl_fs_rmtree(tmp);
 		FAIL(TL_EXIT_IO, "cannot save the model to %s: %s", o.out, strerror(en));
@@ -2063,6 +2823,8 @@ out:
 	free(cw);
 	free(plan.idx);
 	free(plan.start);
+	free(plan.task);
+	mt_free(&mt);
 	batch_free(&b);
 	tl_optim_free(&opt);
 	if (have_t)

@@ -710,3 +710,28 @@ tl_bert_tensor *tl_bert_train_tensors(const tl_bert *m, size_t *n)
 	*n = k;
 	return t;
 }
+
+/* ---------------- multi-task heads ---------------- */
+
+double tl_bert_train_head_loss(tl_bert_train *t, const tl_bert_head *h, const int32_t *y, const float *ym,
+			       const float *w, const float *sw, float ls, float scale)
+{
+	const tl_kernels *k = t->m->k;
+	int B = t->B, K = t->m->cfg.nlabels, kt = h->k;
+	size_t rowb = (size_t)kt * sizeof(float);
+	if (h->k0 == 0 && kt == K) /* one head: the plain loss */
+		return h->multi_label ? k->sigmoid_bce(t->a.dlogits, t->a.logits, ym, w, ls, scale, B, K)
+				      : k->softmax_xent(t->a.dlogits, t->a.logits, y, w, sw, ls, scale, B, K);
+	/* the head's columns side by side, its loss there, the gradient back
+	 * into a zeroed [B, K] */
+	float *sub = k->alloc(2 * (size_t)B * rowb + 64), *dsub = sub + (size_t)B * kt;
+	for (int b = 0; b < B; b++)
+		k->copy(sub + (size_t)b * kt, t->a.logits + (size_t)b * K + h->k0, rowb);
+	double l = h->multi_label ? k->sigmoid_bce(dsub, sub, ym, w, ls, scale, B, kt)
+				  : k->softmax_xent(dsub, sub, y, w, sw, ls, scale, B, kt);
+	k->memset(t->a.dlogits, 0, (size_t)B * K * sizeof(float));
+	for (int b = 0; b < B; b++)
+		k->copy(t->a.dlogits + (size_t)b * K + h->k0, dsub + (size_t)b * kt, rowb);
+	k->free(sub);
+	return l;
+}
