@@ -159,7 +159,7 @@ BT="-m bert --pretrained $TINY --epochs 2 --batch-size 8 --lr 2e-3 --threads 1 -
 	[ "$(jq -c '[.steps, .dev.step, .stopped_early]' "$T/dp/tl.json")" = "$(jq -c '[.steps, .dev.step, .stopped_early]' "$T/dn/tl.json")" ]
 }
 
-@test "mpi bert: SIGKILL of one rank after a checkpoint ends the job (no hang); --resume gives the same bits" {
+@test "mpi bert: SIGKILL of one rank after a checkpoint ends the job (no hang); --resume gives the same bits; SIGINT" {
 	bert_data 1 300 >"$T/b.s"
 	tl-train $BT --grad-accum 2 -o "$T/u" "$T/b.s"
 	# rank 1 is killed after step 7; rank 0 wrote the checkpoint of step 6
@@ -175,13 +175,23 @@ BT="-m bert --pretrained $TINY --epochs 2 --batch-size 8 --lr 2e-3 --threads 1 -
 	[ ! -e "$T/k.ckpt" ] # served and removed by rank 0
 	# the log is rank 0's: steps 1-6, the resume, steps 7-38 once, each with its all-reduce time
 	[ "$(jq -cs '[.[] | select(.event == "step") | .step] | [length, .[0], .[-1]]' "$T/k.jsonl")" = "[38,1,38]" ]
-	jq -se '[.[] | select(.event == "step") | .allreduce_s >= 0] | all' "$T/k.jsonl"
+	jq -se '[.[] | select(.event == "step") | .allreduce_s > 0 and .wait_s >= 0] | all' "$T/k.jsonl"
+	# a plain run's log has neither
+	tl-train $BT --grad-accum 2 --max-steps 2 --log "$T/p.jsonl" -o "$T/p" "$T/b.s"
+	jq -se '[.[] | select(.event == "step") | has("allreduce_s") or has("wait_s")] | any | not' "$T/p.jsonl"
 	# a checkpoint resumes under another number of ranks too (the same bits: N does not matter)
 	run timeout 120 $MR -np 3 sh -c 'if [ "$OMPI_COMM_WORLD_RANK" = 2 ]; then export TL_FAULT_KILL_AT_STEP=4; fi
 		exec "$@"' sh tl-train $BT --grad-accum 2 --checkpoint-every 3 -o "$T/k3" "$T/b.s"
 	[ "$status" -ne 0 ] && [ "$status" -ne 124 ]
 	tl-train $BT --grad-accum 2 --resume "$T/k3.ckpt" -o "$T/k3" "$T/b.s"
 	cmp "$T/u/model.safetensors" "$T/k3/model.safetensors"
+	# SIGINT to one rank stops all after the step: rank 0 saves, exit 130
+	run timeout 120 $MR -np 2 sh -c 'if [ "$OMPI_COMM_WORLD_RANK" = 1 ]; then export TL_FAULT_SIGINT_AT_STEP=5; fi
+		exec "$@"' sh tl-train $BT --grad-accum 2 -o "$T/i" "$T/b.s"
+	[ "$status" -eq 130 ]
+	[ "$(jq .step "$T/i.ckpt/state.json")" -eq 5 ]
+	$MR -np 2 tl-train $BT --grad-accum 2 --resume "$T/i.ckpt" -o "$T/i" "$T/b.s"
+	cmp "$T/u/model.safetensors" "$T/i/model.safetensors"
 }
 
 @test "mpi bert: bad groups are refused naming the rank: other arguments, another or an empty stream, a rank that cannot read" {

@@ -1072,7 +1072,8 @@ typedef struct {
 	float *ghost;    /* host copy of a micro-batch's gradient (a backend without host memory) */
 	int have;        /* gsum holds a term */
 	int phase;       /* collectives owed by the out: path: 1 the agreement, 2 a step's control */
-	double comm_s;   /* this step's seconds in gathers and sums */
+	double comm_s;   /* this step's seconds in the gradients' all-gathers and sums */
+	double wait_s;   /* and in the rounds' first (small) all-gather: waiting for the slowest rank */
 } dpar;
 
 typedef struct {
@@ -1196,6 +1197,9 @@ static int dp_round(dpar *p, tl_bert_train *t, int mine, double contrib, double 
 			*bad |= !isfinite(all[r].contrib);
 		}
 	free(all);
+	double t1 = tl_now();
+	p->wait_s += t1 - t0;
+	t0 = t1;
 	size_t np = t->m->nparams;
 	const float *g = NULL;
 	if (mine) {
@@ -1689,7 +1693,7 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 			/* the step's micro-batches and what its loss is a mean over */
 			long b_end = ps.bi + o.accum < (long)plan.nb ? ps.bi + o.accum : (long)plan.nb;
 			float step_n = step_units(&tr, &plan, ps.bi, b_end);
-			dp.comm_s = 0;
+			dp.comm_s = dp.wait_s = 0;
 			int round_mine = 0; /* this rank ran a micro-batch of the round: its term */
 			double round_contrib = 0;
 			while (n_micro < o.accum && ps.bi < (long)plan.nb) {
@@ -1767,7 +1771,7 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 				 ps.epoch + 1, opt.t, step_loss, lr_now, gnorm, (unsigned long long)step_tokens, tps);
 			if (dp.d) { /* the all-gathers and sums of the step */
 				size_t jl = strlen(js);
-				snprintf(js + jl, sizeof js - jl, ",\"allreduce_s\":%.6f", dp.comm_s);
+				snprintf(js + jl, sizeof js - jl, ",\"allreduce_s\":%.6f,\"wait_s\":%.6f", dp.comm_s, dp.wait_s);
 			}
 			tl_progress_log(&prog, js);
 			snprintf(extra, sizeof extra, "epoch %ld/%ld, loss %.4f, lr %.2e, %.0f tokens/s", ps.epoch + 1, o.epochs,
