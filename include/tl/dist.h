@@ -68,7 +68,8 @@ int tl_dist_allgather_fixed(tl_dist *d, const void *mine, size_t n, void *all, c
  * ((g0 + g1) + g2) + ... in term order whatever the number of ranks, as
  * long as term j of a round of N is rank j's. Collective: the data moves
  * in all-gathers of at most tl_dist_set_fold_chunk floats per rank
- * (default 4 Mi), size x n floats in all per round. 0, or -1 with a
+ * (default 16 Mi, fewer when size x chunk x 4 bytes would pass INT_MAX),
+ * size x n floats in all per round. 0, or -1 with a
  * message. */
 int tl_dist_fold_f32(tl_dist *d, const float *mine, float *sum, size_t n, int *have, char *err, size_t errsz);
 /* The all-gather size of tl_dist_fold_f32 in floats (0: the default);

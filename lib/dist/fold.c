@@ -5,16 +5,20 @@
  * same order. */
 #include "tl/dist.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Floats per rank and all-gather: 4 Mi floats (16 MiB) keep every count far
- * below MPI's int limit and the receive buffer at size x 16 MiB. */
-static size_t fold_chunk = (size_t)1 << 22;
+/* Floats per rank and all-gather: 16 Mi floats (64 MiB), fewer when size
+ * x the chunk would pass MPI's int count (tl_dist_fold_f32). Each
+ * all-gather is a meeting of every rank: few large ones cost less than
+ * many small ones on a busy machine. */
+#define FOLD_CHUNK ((size_t)1 << 24)
+static size_t fold_chunk = FOLD_CHUNK;
 
 void tl_dist_set_fold_chunk(size_t floats)
 {
-	fold_chunk = floats ? floats : (size_t)1 << 22;
+	fold_chunk = floats ? floats : FOLD_CHUNK;
 }
 
 int tl_dist_allgather_fixed(tl_dist *d, const void *mine, size_t n, void *all, char *err, size_t errsz)
@@ -62,8 +66,11 @@ int tl_dist_fold_f32(tl_dist *d, const float *mine, float *sum, size_t n, int *h
 	tl_buf out = {0};
 	size_t *counts = tl_xmalloc((size_t)d->size * sizeof *counts);
 	int rc = 0, any = 0;
-	for (size_t c0 = 0; c0 < n; c0 += fold_chunk) {
-		size_t m = n - c0 < fold_chunk ? n - c0 : fold_chunk;
+	size_t chunk = fold_chunk, most = (size_t)INT_MAX / sizeof *sum / (size_t)d->size;
+	if (chunk > most)
+		chunk = most;
+	for (size_t c0 = 0; c0 < n; c0 += chunk) {
+		size_t m = n - c0 < chunk ? n - c0 : chunk;
 		/* an idle rank sends nothing: the others see a count of 0 */
 		if (d->allgather(d, mine ? (const void *)(mine + c0) : "", mine ? m * sizeof *mine : 0, &out, counts,
 				 err, errsz) < 0) {
