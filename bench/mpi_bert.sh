@@ -18,7 +18,8 @@
 #
 # usage: sh bench/mpi_bert.sh [BIN] [STEPS]   (BIN: the tools' folder,
 # default build/bin; STEPS: optimizer steps, default 12). Environment:
-# NSENT (2000), BS (--batch-size, 16), ACC (--grad-accum, 4), MAXLEN (64).
+# NSENT (2000), BS (--batch-size, 16), ACC (--grad-accum, 4), MAXLEN (64),
+# OMPI_MCA_mpi_yield_when_idle (1 here; Open MPI's default is 0).
 # Needs mpirun (openmpi-bin) and tl-train built with MPI (make MPI=1);
 # BENCH_QUICK=1 (bench/need.sh): 4 steps on 200 sentences, figures
 # meaningless; without mpirun it runs the plain forms only and says so.
@@ -44,10 +45,14 @@ W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+# a rank waiting in MPI yields the core instead of spinning (Open MPI's
+# default spins): on a machine with more runnable jobs than cores the
+# spinning rank takes the time of the one it waits for
+export OMPI_MCA_mpi_yield_when_idle=${OMPI_MCA_mpi_yield_when_idle:-1}
 head -n $((NSENT + 1)) "$S/train.tsv" | "$BIN/tl-clean" | "$BIN/tl-tokenize" -m "$M" >"$W/train.s"
 TR="-m bert --pretrained $M -q --max-steps $STEPS --batch-size $BS --grad-accum $ACC --max-len $MAXLEN"
 load() { cut -d' ' -f1 /proc/loadavg; }
-echo "mpi_bert.sh: $(nproc) cores; $NSENT sentences, global batch $BS x $ACC, $STEPS steps (first 2 not timed)"
+echo "mpi_bert.sh: $(nproc) cores; $NSENT sentences, global batch $BS x $ACC, $STEPS steps (first 2 not timed); mpi_yield_when_idle=$OMPI_MCA_mpi_yield_when_idle"
 form() { # name command...
 	name=$1
 	shift
