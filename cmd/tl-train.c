@@ -33,7 +33,8 @@ static const char usage[] =
 	"also \"sparse\" or \"vec\" features) and save it as a model directory for\n"
 	"tl-predict. FILE or - is the training stream (default: standard input).\n"
 	"Under mpirun (make MPI=1), -m fasttext trains on N ranks, each on every\n"
-	"N-th record, to the same bits as one process (man tl-train).\n"
+	"N-th record, and -m bert shares each step's micro-batches among them, to\n"
+	"the same bits as one process (man tl-train, DATA-PARALLEL TRAINING).\n"
 	"\n"
 	"  -m, --model KIND      fasttext (default), linear, bert (its options:\n"
 	"                        tl-train -m bert --help), lstm-lm and lstm (LSTM\n"
@@ -84,6 +85,9 @@ static const char bert_usage[] =
 	"Fine-tune a pretrained BERT encoder with a classification head on a\n"
 	"tokenized stream (tl-clean | tl-tokenize -m MODEL) from FILE, --train FILE\n"
 	"or standard input. Defaults are printed at the start of a run.\n"
+	"Under mpirun (make MPI=1) micro-batch j of each step runs on rank j mod N\n"
+	"(--grad-accum N or more keeps every rank busy), summed in micro-batch\n"
+	"order: the same bits as one process (man tl-train).\n"
 	"\n"
 	"  -o, --output DIR        model directory to write (required)\n"
 	"      --pretrained M      model name or directory to start from\n"
@@ -275,6 +279,35 @@ static void dist_check_same(const uint64_t *v, int n, const char *const *what, c
 		}
 	free(counts);
 	tl_buf_free(&all);
+}
+
+/* Under mpirun with MPI built in: MPI_Init, and every rank must have been
+ * given the same arguments (a hash of them; exit 2 naming the first rank
+ * that differs). One rank (mpirun -np 1) is a plain run. */
+static void dist_start(int *argc, char ***argv)
+{
+#ifdef TL_HAVE_MPI
+	char err[512];
+	if (!tl_dist_under_mpirun())
+		return;
+	if (!(dist = tl_dist_mpi_init(argc, argv, err, sizeof err)))
+		tl_die(TL_EXIT_IO, "%s", err);
+	if (dist->size < 2) {
+		tl_dist_mpi_finalize(dist);
+		dist = NULL;
+		return;
+	}
+	/* the same command everywhere: a hash of the arguments */
+	uint64_t h = TL_FNV64_INIT;
+	for (int i = 1; i < *argc; i++)
+		h = tl_fnv1a64((*argv)[i], strlen((*argv)[i]) + 1, h);
+	uint64_t v[1] = {h};
+	static const char *const what[] = {"was given other arguments"};
+	static const int codes[] = {TL_EXIT_USAGE};
+	dist_check_same(v, 1, what, codes);
+#else
+	(void)argc, (void)argv;
+#endif
 }
 
 /* Read a labelled stream into a new data set (*dp, created at the first
@@ -897,13 +930,17 @@ static int run_bert(tl_bert_fit_opts *bo, int argc, char **argv, const char *fil
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_sigint;
 	sigaction(SIGINT, &sa, NULL);
+	bo->dist = dist;
 	tl_err e = {0};
 	if (tl_bert_fit(bo, &e) < 0) {
-		if (e.code == TL_EXIT_INTERRUPTED && bo->quiet)
-			exit(e.code);
-		tl_die(e.code, "%s", e.msg);
+		/* data-parallel: rank 0 reports for all (tl/bert_fit.h) */
+		if ((e.code == TL_EXIT_INTERRUPTED && bo->quiet) || dist_rank() != 0)
+			dist_exit(e.code);
+		tl_warn("%s", e.msg);
+		dist_exit(e.code);
 	}
 	tl_close_stdout();
+	dist_exit(0);
 	return 0;
 }
 
@@ -1310,14 +1347,11 @@ int main(int argc, char **argv)
 	free(seen);
 	seen = NULL;
 
-#ifdef TL_HAVE_MPI
-	if (bert && tl_dist_under_mpirun())
-		tl_die(TL_EXIT_USAGE, "-m bert under mpirun: not supported yet (data-parallel training is -m fasttext)");
-#endif
 	if (bert) {
 		if (optind < argc - 1)
 			tl_die(TL_EXIT_USAGE, "one input FILE at most (got %d)", argc - optind);
-		if (bo.out)
+		dist_start(&argc, &argv);
+		if (bo.out && dist_rank() == 0)
 			lock_output(bo.out);
 		return run_bert(&bo, argc, argv, optind < argc ? argv[optind] : NULL);
 	}
@@ -1336,23 +1370,8 @@ int main(int argc, char **argv)
 	if (!a.out)
 		tl_die(TL_EXIT_USAGE, "no output directory: use -o DIR");
 #ifdef TL_HAVE_MPI
-	if (tl_dist_under_mpirun()) {
-		if (!(dist = tl_dist_mpi_init(&argc, &argv, err, sizeof err)))
-			tl_die(TL_EXIT_IO, "%s", err);
-		if (dist->size < 2) {
-			tl_dist_mpi_finalize(dist);
-			dist = NULL;
-		}
-	}
+	dist_start(&argc, &argv);
 	if (dist) {
-		/* the same command everywhere: a hash of the arguments */
-		uint64_t h = TL_FNV64_INIT;
-		for (int i = 1; i < argc; i++)
-			h = tl_fnv1a64(argv[i], strlen(argv[i]) + 1, h);
-		uint64_t v[1] = {h};
-		static const char *const what[] = {"was given other arguments"};
-		static const int codes[] = {TL_EXIT_USAGE};
-		dist_check_same(v, 1, what, codes);
 		if (arch != TL_LIN_FASTTEXT) {
 			if (dist->rank == 0)
 				tl_warn("-m linear trains by per-example SGD, each step reading the last: it has no "

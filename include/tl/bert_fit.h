@@ -108,6 +108,16 @@ typedef struct tl_bert_fit_opts {
 	 * Malformed: TL_EXIT_USAGE; given without "task" on the records:
 	 * TL_EXIT_USAGE. */
 	const char *task_sampling, *task_weight;
+	/* Data-parallel training (tl/dist.h; NULL or size 1: one process):
+	 * every rank reads the whole stream and plans the same steps; the
+	 * step's micro-batch j (of grad_accum) runs on rank j mod size and the
+	 * gradients are summed in micro-batch order, as a plain run sums them,
+	 * so the weights do not depend on the size. Rank 0 alone writes the
+	 * model, the checkpoints and the log; the other ranks are quiet and
+	 * return their error code with an empty message when rank 0 reports
+	 * (a rank's own failure before training is forwarded to rank 0 naming
+	 * the rank). Borrowed. */
+	struct tl_dist *dist;
 } tl_bert_fit_opts;
 
 /* The defaults of every field (those listed in `tl-train -m bert --help`);

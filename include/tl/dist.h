@@ -14,6 +14,12 @@
  * an order it fixes (fastText: the per-example updates in global example
  * order), so the result does not depend on the number of ranks.
  *
+ * BERT (tl/bert_fit.h, tl_bert_fit_opts.dist) splits each optimizer step
+ * into its --grad-accum micro-batches, micro-batch j of a step to rank
+ * j mod size, and sums their gradients with tl_dist_fold_f32 in
+ * micro-batch order; a plain run folds the same micro-batch gradients in
+ * the same order.
+ *
  * Ownership: a tl_dist from tl_dist_mpi_init is the caller's, freed by
  * tl_dist_mpi_finalize. Buffers passed to allgather are the caller's.
  */
@@ -46,6 +52,29 @@ static inline const char *tl_dist_piece(const tl_buf *out, const size_t *counts,
 		off += counts[i];
 	return out->data + off;
 }
+
+/* Ordered sums (lib/dist/fold.c, MPI-free). With d NULL or of size 1 they
+ * run locally, so one process and N ranks compute the same bits.
+ *
+ * tl_dist_allgather_fixed: every rank sends n bytes from mine; all
+ * (size * n bytes, caller's) gets them in rank order. 0, or -1 with a
+ * message (also when a rank sent another length). */
+int tl_dist_allgather_fixed(tl_dist *d, const void *mine, size_t n, void *all, char *err, size_t errsz);
+/* One round of an ordered gradient sum: every rank passes its gradient
+ * mine[n] (NULL: an idle rank, it adds nothing) and the same sum[n]; the
+ * contributions are added into sum in rank order, the first one of a sum
+ * copied (*have 0: sum holds nothing yet; set to 1 once it does). A plain
+ * run calls it once per term with d NULL: the sum is the left fold
+ * ((g0 + g1) + g2) + ... in term order whatever the number of ranks, as
+ * long as term j of a round of N is rank j's. Collective: the data moves
+ * in all-gathers of at most tl_dist_set_fold_chunk floats per rank
+ * (default 16 Mi, fewer when size x chunk x 4 bytes would pass INT_MAX),
+ * size x n floats in all per round. 0, or -1 with a
+ * message. */
+int tl_dist_fold_f32(tl_dist *d, const float *mine, float *sum, size_t n, int *have, char *err, size_t errsz);
+/* The all-gather size of tl_dist_fold_f32 in floats (0: the default);
+ * for tests of the chunking. */
+void tl_dist_set_fold_chunk(size_t floats);
 
 #ifdef TL_HAVE_MPI
 /* MPI_Init (threads: MPI_THREAD_FUNNELED; only the calling thread

@@ -3,13 +3,15 @@
  * with its shard (example index modulo R). The reference is the plain
  * single-process model; the bound is bitwise equality of the saved
  * weights, for R = 2, 3, 5 (5 ranks for 4 examples: an empty shard too),
- * softmax and one-vs-all losses, 1 and 2 threads per rank. */
+ * softmax and one-vs-all losses, 1 and 2 threads per rank. Then the
+ * ordered gradient sum of BERT's data-parallel steps (fold_tests). */
 #include "testhelp.h"
 #include "tl/dist.h"
 #include "tl/fsutil.h"
 #include "tl/linear.h"
 #include "tl/rng.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -164,6 +166,138 @@ static void compare(int nex, int size, int loss, int threads, const char *tmp)
 	tl_lin_free(ref);
 }
 
+/* ---- the ordered gradient sum of BERT's data-parallel steps ----
+ * tl_dist_fold_f32: S terms (micro-batch gradients) over R thread-ranks in
+ * rounds of R (term q*R + r is rank r's in round q; ranks past S idle)
+ * against the plain left fold ((t0 + t1) + t2) + ... of one process (d
+ * NULL). The bound is bitwise equality; the terms span 2^-20 .. 2^20 so
+ * that another order (the right fold, checked) gives other bits. The
+ * all-gathers are cut to 7 floats to cross chunk edges. */
+#define FN 50
+#define FMAXS 9
+static float fterm[FMAXS][FN];
+
+typedef struct {
+	trank rk;
+	int S;
+	float sum[FN];
+	int rc;
+	char err[256];
+} fjob;
+
+static void *fold_rank(void *p)
+{
+	fjob *j = p;
+	tl_dist *d = &j->rk.d;
+	int have = 0;
+	for (int q = 0; q * d->size < j->S; q++) {
+		int term = q * d->size + d->rank;
+		if (tl_dist_fold_f32(d, term < j->S ? fterm[term] : NULL, j->sum, FN, &have, j->err, sizeof j->err) < 0)
+			j->rc = -1;
+	}
+	CHECK_EQ_INT(have, 1);
+	return NULL;
+}
+
+static void fold_compare(int S, int R)
+{
+	float ref[FN];
+	int have = 0;
+	char err[256];
+	for (int j = 0; j < S; j++)
+		CHECK(tl_dist_fold_f32(NULL, fterm[j], ref, FN, &have, err, sizeof err) == 0);
+	group g;
+	pthread_barrier_init(&g.bar, NULL, (unsigned)R);
+	fjob jobs[MAXR];
+	pthread_t th[MAXR];
+	for (int r = 0; r < R; r++) {
+		memset(&jobs[r], 0, sizeof jobs[r]);
+		jobs[r].rk.d.rank = r;
+		jobs[r].rk.d.size = R;
+		jobs[r].rk.d.allgather = th_allgather;
+		jobs[r].rk.g = &g;
+		jobs[r].S = S;
+		pthread_create(&th[r], NULL, fold_rank, &jobs[r]);
+	}
+	for (int r = 0; r < R; r++)
+		pthread_join(th[r], NULL);
+	pthread_barrier_destroy(&g.bar);
+	for (int r = 0; r < R; r++) {
+		CHECK_EQ_INT(jobs[r].rc, 0);
+		CHECK(memcmp(jobs[r].sum, ref, sizeof ref) == 0);
+		if (memcmp(jobs[r].sum, ref, sizeof ref))
+			fprintf(stderr, "  fold: %d terms over %d ranks: rank %d differs from the plain sum\n", S, R, r);
+	}
+}
+
+typedef struct {
+	trank rk;
+	size_t n;
+	int rc;
+	char err[256];
+} gjob;
+
+static void *gather_rank(void *p)
+{
+	gjob *j = p;
+	char mine[16] = {0}, all[64];
+	j->rc = tl_dist_allgather_fixed(&j->rk.d, mine, j->n, all, j->err, sizeof j->err);
+	return NULL;
+}
+
+static void fold_tests(void)
+{
+	uint64_t s = 12345;
+	for (int j = 0; j < FMAXS; j++)
+		for (int i = 0; i < FN; i++) {
+			double u = (double)(tl_splitmix64(&s) >> 11) / 9007199254740992.0 - 0.5;
+			fterm[j][i] = (float)ldexp(u, (int)(tl_splitmix64(&s) % 41) - 20);
+		}
+	/* the order matters for these terms: a right fold differs somewhere */
+	{
+		float l[FN], r[FN];
+		int diff = 0;
+		for (int i = 0; i < FN; i++) {
+			l[i] = fterm[0][i];
+			for (int j = 1; j < FMAXS; j++)
+				l[i] += fterm[j][i];
+			r[i] = fterm[FMAXS - 1][i];
+			for (int j = FMAXS - 2; j >= 0; j--)
+				r[i] += fterm[j][i];
+			diff |= memcmp(&l[i], &r[i], sizeof l[i]) != 0;
+		}
+		CHECK(diff);
+	}
+	tl_dist_set_fold_chunk(7);
+	fold_compare(4, 2);
+	fold_compare(9, 2); /* the last round: rank 1 idle */
+	fold_compare(9, 4);
+	fold_compare(2, 5); /* ranks 2..4 idle throughout */
+	fold_compare(1, 3);
+	tl_dist_set_fold_chunk(0);
+	fold_compare(9, 3); /* one all-gather a round */
+	/* ranks that send other lengths: refused on every rank */
+	group g;
+	pthread_barrier_init(&g.bar, NULL, 2);
+	gjob jobs[2];
+	pthread_t th[2];
+	for (int r = 0; r < 2; r++) {
+		memset(&jobs[r], 0, sizeof jobs[r]);
+		jobs[r].rk.d = (tl_dist){r, 2, th_allgather, NULL};
+		jobs[r].rk.g = &g;
+		jobs[r].n = r ? 12 : 8;
+		pthread_create(&th[r], NULL, gather_rank, &jobs[r]);
+	}
+	for (int r = 0; r < 2; r++) {
+		pthread_join(th[r], NULL);
+		CHECK_EQ_INT(jobs[r].rc, -1);
+	}
+	CHECK(strstr(jobs[1].err, "rank 1 of 2 sent 12 bytes where 8 were expected") != NULL ||
+	      strstr(jobs[1].err, "rank 0 of 2 sent 8 bytes where 12 were expected") != NULL);
+	CHECK(strstr(jobs[0].err, "rank 1 of 2 sent 12 bytes where 8 were expected") != NULL);
+	pthread_barrier_destroy(&g.bar);
+}
+
 int main(void)
 {
 	char tmp[] = "/tmp/test_dist.XXXXXX";
@@ -211,6 +345,7 @@ int main(void)
 		CHECK(strstr(err, "per-example SGD") != NULL);
 		tl_lin_data_free(d);
 	}
+	fold_tests();
 	char cmd[600];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
 	if (system(cmd) != 0)

@@ -15,7 +15,9 @@
 #include "tl/bert_train.h"
 #include "tl/checkpoint.h"
 #include "tl/cli.h"
+#include "tl/dist.h"
 #include "tl/fsutil.h"
+#include "tl/hash.h"
 #include "tl/leak.h"
 #include "tl/metrics.h"
 #include "tl/model.h"
@@ -1905,6 +1907,214 @@ static int check_resume_options(const json_t *st, const json_t *now, const char 
 	return 0;
 }
 
+/* ---------------- data-parallel steps (tl/dist.h) ---------------- */
+
+/* One optimizer step is its grad_accum micro-batches (fewer at the end of
+ * an epoch), the same plan on every rank. Micro-batch j of a step runs on
+ * rank j mod size; each micro-batch's gradient starts from zero and the
+ * gradients are added in micro-batch order into gsum, round by round
+ * (round q: micro-batches q*size .. q*size+size-1, one per rank, added in
+ * rank order by tl_dist_fold_f32). A plain run with --grad-accum > 1 folds
+ * its micro-batches the same way (rounds of one), so 1, 2 or N ranks give
+ * the same bits. With one micro-batch and one process the gradient is the
+ * sum as it stands (no copy). */
+typedef struct {
+	tl_dist *d;      /* NULL: one process */
+	int r, n;        /* rank and size (0 and 1 without d) */
+	int fold;        /* gradients go through gsum: ranks, or --grad-accum > 1 */
+	float *gsum;     /* the step's sum, host memory, nparams floats */
+	float *ghost;    /* host copy of a micro-batch's gradient (a backend without host memory) */
+	int have;        /* gsum holds a term */
+	int phase;       /* collectives owed by the out: path: 1 the agreement, 2 a step's control */
+	double comm_s;   /* this step's seconds in the gradients' all-gathers and sums */
+	double wait_s;   /* and in the rounds' first (small) all-gather: waiting for the slowest rank */
+} dpar;
+
+typedef struct {
+	int32_t code, pad;
+	uint64_t chk[3];
+	char msg[480];
+} dp_status;
+
+static int dp_comm_err(dpar *p, const char *err, tl_err *e)
+{
+	p->phase = 0; /* the group is broken: no further collective */
+	return tl_seterr(e, TL_EXIT_IO, "rank %d of %d: %s", p->r, p->n, err);
+}
+
+/* Start: rank 0 brings back a checkpoint left aside by a killed run before
+ * any rank reads it; a barrier. */
+static int dp_start(dpar *p, const char *resume, tl_err *e)
+{
+	char err[256], one = 0, *all = tl_xmalloc((size_t)p->n);
+	if (p->r == 0 && resume)
+		tl_fs_clean_stale(resume);
+	int rc = tl_dist_allgather_fixed(p->d, &one, 1, all, err, sizeof err);
+	free(all);
+	if (rc < 0)
+		return dp_comm_err(p, err, e);
+	p->phase = 1;
+	return 0;
+}
+
+/* The ranks' agreement before the first step: each says whether its setup
+ * failed (then e holds why) and, when not, hashes of its data, weights and
+ * options. The first failed rank's message goes to rank 0 ("rank R of N:
+ * ..."); a rank whose hashes differ from rank 0's is named by rank 0. The
+ * other ranks get the code with an empty message. 0 when all is well. */
+static int dp_agree(dpar *p, int failed, const uint64_t chk[3], tl_err *e)
+{
+	static const char *const what[3] = {
+		"read another training stream than rank 0 (its records hash differently): every rank reads the "
+		"whole stream",
+		"starts from other weights than rank 0 (another --pretrained model or --resume checkpoint)",
+		"was given other options or another --dev stream than rank 0"};
+	static const int codes[3] = {TL_EXIT_DATA, TL_EXIT_MODEL, TL_EXIT_USAGE};
+	dp_status me, *all = tl_xcalloc((size_t)p->n, sizeof *all);
+	memset(&me, 0, sizeof me);
+	me.code = failed ? (e->code ? e->code : TL_EXIT_FAIL) : 0;
+	if (failed)
+		memcpy(me.msg, e->msg, strnlen(e->msg, sizeof me.msg - 1)); /* me is zeroed */
+	else
+		memcpy(me.chk, chk, sizeof me.chk);
+	char err[256];
+	p->phase = 0;
+	if (tl_dist_allgather_fixed(p->d, &me, sizeof me, all, err, sizeof err) < 0) {
+		free(all);
+		return failed ? -1 : dp_comm_err(p, err, e);
+	}
+	int rc = 0;
+	for (int r = 0; r < p->n && !rc; r++)
+		if (all[r].code) {
+			all[r].msg[sizeof all[r].msg - 1] = 0;
+			if (r == p->r)
+				rc = -1; /* e is ours */
+			else if (p->r == 0)
+				rc = tl_seterr(e, all[r].code, "rank %d of %d: %s", r, p->n, all[r].msg);
+			else
+				rc = tl_seterr(e, all[r].code, "%s", "");
+		}
+	for (int k = 0; k < 3 && !rc; k++)
+		for (int r = 1; r < p->n && !rc; r++)
+			if (all[r].chk[k] != all[0].chk[k])
+				rc = p->r == 0 ? tl_seterr(e, codes[k], "rank %d of %d: %s", r, p->n, what[k])
+					       : tl_seterr(e, codes[k], "%s", "");
+	free(all);
+	if (!rc)
+		p->phase = 2;
+	return rc;
+}
+
+/* The end of a step on every rank: each says whether it failed (code; only
+ * rank 0 can, writing a checkpoint) and whether it was interrupted
+ * (*stop). After it *stop is set on every rank when on one; a failure
+ * elsewhere returns -1 with that code and an empty message. */
+static int dp_control(dpar *p, int code, int *stop, tl_err *e)
+{
+	int32_t me[2] = {code, *stop}, *all = tl_xmalloc((size_t)p->n * sizeof me);
+	char err[256];
+	if (tl_dist_allgather_fixed(p->d, me, sizeof me, all, err, sizeof err) < 0) {
+		free(all);
+		return code ? -1 : dp_comm_err(p, err, e);
+	}
+	int rc = 0;
+	for (int r = 0; r < p->n; r++) {
+		*stop |= all[2 * r + 1] != 0;
+		if (all[2 * r] && !rc && r != p->r) {
+			rc = tl_seterr(e, all[2 * r], "%s", "");
+			p->phase = 0;
+		}
+	}
+	free(all);
+	return rc;
+}
+
+/* The end of a round: the micro-batches' loss terms (contrib, when mine)
+ * into *step_loss in micro-batch order, *bad set when one is not finite
+ * (every rank knows it), and the gradient (t's, when mine) folded into
+ * gsum. */
+static int dp_round(dpar *p, tl_bert_train *t, int mine, double contrib, double *step_loss, int *bad, tl_err *e)
+{
+	double t0 = tl_now();
+	char err[256];
+	struct {
+		double contrib;
+		int32_t mine, pad;
+	} me = {contrib, mine, 0}, *all = tl_xcalloc((size_t)p->n, sizeof me);
+	if (tl_dist_allgather_fixed(p->d, &me, sizeof me, all, err, sizeof err) < 0) {
+		free(all);
+		return dp_comm_err(p, err, e);
+	}
+	for (int r = 0; r < p->n; r++)
+		if (all[r].mine) {
+			*step_loss += all[r].contrib;
+			*bad |= !isfinite(all[r].contrib);
+		}
+	free(all);
+	double t1 = tl_now();
+	p->wait_s += t1 - t0;
+	t0 = t1;
+	size_t np = t->m->nparams;
+	const float *g = NULL;
+	if (mine) {
+		g = t->grad_arena;
+		if (!t->m->k->host_memory) {
+			if (!p->ghost)
+				p->ghost = tl_xmalloc(np * sizeof *p->ghost);
+			t->m->k->to_host(p->ghost, t->grad_arena, np * sizeof *p->ghost);
+			g = p->ghost;
+		}
+	}
+	if (tl_dist_fold_f32(p->d, g, p->gsum, np, &p->have, err, sizeof err) < 0)
+		return dp_comm_err(p, err, e);
+	p->comm_s += tl_now() - t0;
+	return 0;
+}
+
+/* The step's sum becomes the gradient the optimizer reads (zero when no
+ * micro-batch contributed: cannot happen, a step has one). */
+static void dp_finish(dpar *p, tl_bert_train *t)
+{
+	size_t np = t->m->nparams;
+	if (!p->have)
+		memset(p->gsum, 0, np * sizeof *p->gsum);
+	t->m->k->to_device(t->grad_arena, p->gsum, np * sizeof *p->gsum);
+	p->have = 0;
+}
+
+/* What a step's loss is a mean over: its records, or for --task token its
+ * labelled tokens, in the plan's batches b0 .. b1-1. A micro-batch's mean
+ * loss is scaled by its share, so the step's loss is the mean over the
+ * step (the micro-batch's own mean inside it) whoever computes it. */
+static float step_units(const dataset *d, const epoch_plan *pl, long b0, long b1)
+{
+	if (!d->ty)
+		return (float)(pl->start[b1] - pl->start[b0]);
+	size_t n = 0;
+	for (size_t i = pl->start[b0]; i < pl->start[b1]; i++) {
+		const int32_t *y = d->ty + d->off[pl->idx[i]];
+		for (int j = 0; j < d->len[pl->idx[i]]; j++)
+			n += y[j] != TL_IGNORE_LABEL;
+	}
+	return (float)n;
+}
+
+/* A hash of the weights (host copy) with the position, for dp_agree. */
+static uint64_t dp_weights_hash(const tl_bert *m, long step, long epoch, long bi)
+{
+	size_t np = m->nparams, ch = (size_t)1 << 20;
+	float *h = tl_xmalloc(ch * sizeof *h);
+	uint64_t x = TL_FNV64_INIT;
+	for (size_t i = 0; i < np; i += ch) {
+		size_t n = np - i < ch ? np - i : ch;
+		m->k->to_host(h, m->arena + i, n * sizeof *h);
+		x = tl_fnv1a64(h, n * sizeof *h, x);
+	}
+	free(h);
+	long pos[3] = {step, epoch, bi};
+	return tl_fnv1a64(pos, sizeof pos, x);
+}
+
 /* ---------------- the loop ---------------- */
 
 void tl_bert_fit_opts_default(tl_bert_fit_opts *o)
@@ -2043,10 +2253,22 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 	char *tmp = NULL;
 	char err[1024];
 	mtinfo mt = {0}; /* multi-task: records with "task" */
+	dpar dp = {0}; /* data-parallel: tl/dist.h */
+	dp.d = o.dist && o.dist->size > 1 ? o.dist : NULL;
+	dp.n = dp.d ? dp.d->size : 1;
+	dp.r = dp.d ? dp.d->rank : 0;
+	if (dp.d) {
+		if (dp.r != 0) { /* rank 0 reports, logs and writes */
+			o.quiet = 1;
+			o.log = NULL;
+		}
+		if (dp_start(&dp, o.resume, e) < 0)
+			goto out;
+	}
 
 	if (!o.out)
 		FAIL(TL_EXIT_USAGE, "no output directory: -o DIR is required");
-	if (tl_fs_exists(o.out) && !o.force)
+	if (dp.r == 0 && tl_fs_exists(o.out) && !o.force)
 		FAIL(TL_EXIT_USAGE, "%s exists (use --force to replace it)", o.out);
 	const tl_kernels *k = tl_kernels_select(o.device, err, sizeof err);
 	if (!k)
@@ -2175,6 +2397,9 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 	} else
 		labels_from_data(&ls, &tr);
 	int multi = mt.n ? 0 : tr.multi;
+	if (dp.d && mt.n && mt.uncertainty)
+		FAIL(TL_EXIT_USAGE, "--task-weight uncertainty under mpirun: the learned task weights are not summed across "
+				    "ranks yet (give fixed weights, or run one process)");
 	if (o.distill && mt.n)
 		FAIL(TL_EXIT_DATA, "%s: --distill trains one head: the records name tasks (multi-task distillation is not "
 				   "supported)", trname);
@@ -2323,7 +2548,8 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 		/* a missing or damaged file in the checkpoint (a run killed while
 		 * writing it, a copy cut short) is a bad model file: exit 5; a
 		 * checkpoint directory that is not there at all stays exit 4 */
-		tl_fs_clean_stale(o.resume); /* a checkpoint left aside by a killed run comes back */
+		if (dp.r == 0) /* ranks: done by dp_start */
+			tl_fs_clean_stale(o.resume); /* a checkpoint left aside by a killed run comes back */
 		if (!(st = tl_ckpt_read_state(o.resume, err, sizeof err)))
 			FAIL(tl_fs_exists(o.resume) ? TL_EXIT_MODEL : TL_EXIT_IO, "--resume: %s", err);
 		static const char *const need[] = {"data_sha256", "nparams", "nlabels", "epoch", "batch", "step"};
@@ -2390,6 +2616,21 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 		st = NULL;
 	}
 
+	if (dp.d) { /* every rank set up the same run, or all stop here */
+		char *oj = json_dumps(optj, JSON_SORT_KEYS | JSON_COMPACT);
+		uint64_t chk[3] = {tl_fnv1a64(data_sha, strlen(data_sha), TL_FNV64_INIT),
+				   dp_weights_hash(m, opt.t, ps.epoch, ps.bi), tl_fnv1a64(oj, strlen(oj), TL_FNV64_INIT)};
+		free(oj);
+		if (dp_agree(&dp, 0, chk, e) < 0)
+			goto out;
+		if (!o.quiet && dp.n > o.accum)
+			tl_warn("%d ranks for %ld micro-batches a step (--grad-accum): ranks %ld..%d have none and wait "
+				"(give --grad-accum %d or more)",
+				dp.n, o.accum, o.accum, dp.n - 1, dp.n);
+	}
+	dp.fold = dp.d || o.accum > 1;
+	if (dp.fold)
+		dp.gsum = tl_xmalloc(m->nparams * sizeof *dp.gsum);
 	if (!o.quiet) {
 		static const char *sn[] = {"linear", "cosine", "constant", "step"};
 		fprintf(stderr,
@@ -2463,8 +2704,24 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 			int step_task = -1; /* multi-task: the task of the step's last micro-batch */
 			double step_loss = 0;
 			uint64_t step_tokens = 0;
+			/* the step's micro-batches and what its loss is a mean over */
+			long b_end = ps.bi + o.accum < (long)plan.nb ? ps.bi + o.accum : (long)plan.nb;
+			float step_n = step_units(&tr, &plan, ps.bi, b_end);
+			dp.comm_s = dp.wait_s = 0;
+			int round_mine = 0; /* this rank ran a micro-batch of the round: its term */
+			double round_contrib = 0;
 			while (n_micro < o.accum && ps.bi < (long)plan.nb) {
 				size_t s0 = plan.start[ps.bi], s1 = plan.start[ps.bi + 1];
+				for (size_t i = s0; i < s1; i++)
+					step_tokens += (uint64_t)tr.len[plan.idx[i]];
+				/* data-parallel: micro-batch n_micro is rank n_micro mod size's */
+				int mine = n_micro % dp.n == dp.r;
+				double contrib = 0;
+				float sc = step_n > 0 ? step_units(&tr, &plan, ps.bi, ps.bi + 1) / step_n : 0.0f;
+				if (!mine)
+					goto next_micro;
+				if (dp.fold && n_micro >= dp.n) /* each micro-batch's gradient from zero */
+					tl_bert_train_zero_grad(&t);
 				make_batch(&b, &tr, plan.idx + s0, s1 - s0, mt.n ? mt.kmax : ls.k);
 				uint64_t micro = (uint64_t)ps.epoch * (uint64_t)plan.nb + (uint64_t)ps.bi;
 				tl_bert_train_forward(&t, b.ids, tr.types ? b.types : NULL, b.lens, b.B, b.T, 1, o.seed, micro);
@@ -2481,19 +2738,17 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 						mt_compact_ym(&b, mt.kmax, h->k);
 					double wt = mt.uncertainty ? exp(-mt.s[ti]) : mt.w[ti];
 					l = tl_bert_train_head_loss(&t, h, b.y, b.ym, NULL, has_sw ? b.sw : NULL, (float)o.ls,
-								    (float)(wt / (double)o.accum));
+								    (float)(wt * (double)sc));
 					lw = wt * l + (mt.uncertainty ? mt.s[ti] : 0);
 					if (mt.uncertainty) /* d/ds (exp(-s) L + s) */
-						mt.sg[ti] += (1.0 - exp(-mt.s[ti]) * l) / (double)o.accum;
+						mt.sg[ti] += (1.0 - exp(-mt.s[ti]) * l) * (double)sc;
 					mt.used[ti] = 1;
 					step_task = ti;
 				} else
-					l = o.token ? tl_bert_train_token_loss(&t, b.ty, cw_ptr, (float)o.ls, 1.0f / (float)o.accum)
+					l = o.token ? tl_bert_train_token_loss(&t, b.ty, cw_ptr, (float)o.ls, sc)
 					    : o.distill ? tl_bert_train_kd_loss(&t, b.lg, (float)o.temperature, kd_alpha,
-										tr.nlabelled ? b.y : NULL, has_sw ? b.sw : NULL,
-										1.0f / (float)o.accum)
-							: tl_bert_train_loss(&t, b.y, b.ym, cw_ptr, has_sw ? b.sw : NULL, (float)o.ls,
-									     1.0f / (float)o.accum);
+										tr.nlabelled ? b.y : NULL, has_sw ? b.sw : NULL, sc)
+							: tl_bert_train_loss(&t, b.y, b.ym, cw_ptr, has_sw ? b.sw : NULL, (float)o.ls, sc);
 				if (teacher) { /* DistilBERT's cosine loss on the last hidden states */
 					tl_bert_forward(teacher, b.ids, tr.types ? b.types : NULL, b.lens, b.B, b.T, -1);
 					const float *th = teacher->out;
@@ -2502,9 +2757,9 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 						k->to_host(thid, th, (size_t)b.B * b.T * teacher->cfg.C * sizeof *thid);
 						th = thid;
 					}
-					l += tl_bert_train_hidden_cos_loss(&t, th, hw, 1.0f / (float)o.accum);
+					l += tl_bert_train_hidden_cos_loss(&t, th, hw, sc);
 				}
-				if (!isfinite(l)) {
+				if (!isfinite(l) && !dp.d) { /* ranks: known to all at the round's end */
 					/* parameters are still those of the last good step */
 					tl_progress_finish(&prog, NULL);
 					SAVE_CKPT(o.ckpt_dir);
@@ -2513,12 +2768,35 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 					     isnan(l) ? "NaN" : "infinite", opt.t + 1, ps.epoch + 1, o.ckpt_dir);
 				}
 				tl_bert_train_backward(&t, 1, o.seed, micro);
-				step_loss += (mt.n ? lw : l) / (double)o.accum;
-				for (int i = 0; i < b.B; i++)
-					step_tokens += (uint64_t)b.lens[i];
+				contrib = (mt.n ? lw : l) * (double)sc;
+				round_mine = 1;
+				round_contrib = contrib;
+			next_micro:
 				n_micro++;
 				ps.bi++;
+				if (!dp.fold) {
+					step_loss += contrib;
+					continue;
+				}
+				if (n_micro % dp.n == 0 || n_micro == o.accum || ps.bi >= (long)plan.nb) { /* a round's end */
+					int bad = 0;
+					if (dp_round(&dp, &t, round_mine, round_contrib, &step_loss, &bad, e) < 0)
+						goto out;
+					round_mine = 0;
+					round_contrib = 0;
+					if (bad) {
+						dp.phase = 0; /* every rank stops here */
+						tl_progress_finish(&prog, NULL);
+						if (dp.r == 0)
+							SAVE_CKPT(o.ckpt_dir);
+						FAIL(TL_EXIT_FAIL,
+						     "loss is not finite at step %ld (epoch %ld): stopping; the last good state is saved in %s (lower --lr?)",
+						     opt.t + 1, ps.epoch + 1, o.ckpt_dir);
+					}
+				}
 			}
+			if (dp.fold)
+				dp_finish(&dp, &t);
 			double lr_now = tl_optim_lr(&opt);
 			/* clip, update and zero the gradient for the next step in one go */
 			for (int h = 0; h < mt.n; h++) /* only the heads this step used move */
@@ -2543,6 +2821,10 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 				 ps.epoch + 1, opt.t, step_loss, lr_now, gnorm, (unsigned long long)step_tokens, tps);
 			if (step_task >= 0 && strlen(js) + strlen(mt.h[step_task].name) + 16 < sizeof js)
 				snprintf(js + strlen(js), sizeof js - strlen(js), ",\"task\":\"%s\"", mt.h[step_task].name);
+			if (dp.d) { /* the all-gathers and sums of the step */
+				size_t jl = strlen(js);
+				snprintf(js + jl, sizeof js - jl, ",\"allreduce_s\":%.6f,\"wait_s\":%.6f", dp.comm_s, dp.wait_s);
+			}
 			tl_progress_log(&prog, js);
 			snprintf(extra, sizeof extra, "epoch %ld/%ld, loss %.4f, lr %.2e, %.0f tokens/s", ps.epoch + 1, o.epochs,
 				 loss_sum / (double)loss_n, lr_now, tps);
@@ -2561,8 +2843,10 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 			if (do_eval) {
 				evalres r;
 				if (o.token) {
-					if (evaluate_token(&t, &dv, &ls, &r, e) < 0)
+					if (evaluate_token(&t, &dv, &ls, &r, e) < 0) {
+						dp.phase = 0; /* the same on every rank */
 						goto out;
+					}
 				} else if (mt.n)
 					r = evaluate_mt(&t, &dv, &mt);
 				else
@@ -2618,16 +2902,21 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 				ps.epoch++;
 				ps.bi = 0;
 			}
-			if (o.ckpt_every > 0 && opt.t % o.ckpt_every == 0 && !stop)
-				SAVE_CKPT(o.ckpt_dir);
+			if (o.ckpt_every > 0 && opt.t % o.ckpt_every == 0 && !stop && dp.r == 0)
+				SAVE_CKPT(o.ckpt_dir); /* ranks: a failure reaches the others through dp_control */
 			/* fault injection for the tests: a real SIGKILL / SIGINT after step N */
 			if (kill_at > 0 && opt.t == kill_at)
 				raise(SIGKILL);
 			if (int_at > 0 && opt.t == int_at)
 				raise(SIGINT);
-			if (o.stop && *o.stop) {
+			int stop_now = o.stop && *o.stop;
+			if (dp.d && dp_control(&dp, 0, &stop_now, e) < 0) /* one rank's SIGINT stops all */
+				goto out;
+			if (stop_now) {
+				dp.phase = 0;
 				tl_progress_finish(&prog, NULL);
-				SAVE_CKPT(o.ckpt_dir);
+				if (dp.r == 0)
+					SAVE_CKPT(o.ckpt_dir);
 				FAIL(TL_EXIT_INTERRUPTED,
 				     "interrupted at step %ld: checkpoint saved in %s (continue with --resume %s)", opt.t,
 				     o.ckpt_dir, o.ckpt_dir);
@@ -2641,9 +2930,14 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 		}
 	}
 #undef SAVE_CKPT
+	dp.phase = 0;
 	double train_secs = tl_now() - t_start;
 	snprintf(extra, sizeof extra, "%.0f s", train_secs);
 	tl_progress_finish(&prog, extra);
+	if (dp.r != 0) { /* rank 0 writes the model */
+		rc = 0;
+		goto out;
+	}
 
 	/* output */
 	const float *final_w = best_w ? best_w : m->arena;
@@ -2810,6 +3104,14 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 	}
 	rc = 0;
 out:
+	if (dp.phase == 1) /* this rank failed before the agreement: tell the others */
+		dp_agree(&dp, 1, NULL, e);
+	else if (dp.phase == 2) { /* failed in a step (rank 0's checkpoint): at the step's control */
+		int s = 0;
+		dp_control(&dp, e->code ? e->code : TL_EXIT_FAIL, &s, e);
+	}
+	free(dp.gsum);
+	free(dp.ghost);
 	free(tmp);
 	free(keep);
 	free(thid);
