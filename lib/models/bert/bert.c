@@ -690,7 +690,9 @@ static void forward(tl_bert *m, const int32_t *ids, const int32_t *type_ids, con
 		int last1 = first_only && l == upto - 1, R = last1 ? B : N;
 		float *x = a->x;
 		layer_mm(m, l, 0, a->qkv, a->x, p->qkvb + lC * 3, N, TL_ACT_NONE);
-		k->attention_forward_packed(a->atty, a->qkv, m->lens, B, C, NH, last1);
+		(m->precision == TL_PREC_BF16 && k->attention_forward_packed_bf16 ? k->attention_forward_packed_bf16
+										   : k->attention_forward_packed)(
+			a->atty, a->qkv, m->lens, B, C, NH, last1);
 		if (last1) {
 			k->pack_rows(a->first, a->x, m->lens, B, T, C, TL_ROWS_FIRST);
 			x = a->first;
