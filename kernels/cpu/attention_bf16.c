@@ -19,10 +19,21 @@
  *
  * Each output element is one fp32 sum in key (or dimension) order over
  * values of its own sequence and head: the bits do not depend on the batch
- * or the threads. The DP and AVX512 paths give the same bits (the
+ * or the threads.
+ *
+ * Short sequences (under TL_ATT_BF16_MIN_LEN = 64 tokens, all queries) run
+ * attention.c's fp32 kernel instead, where it is there: with 12-query
+ * tiles and 32-key panels the bf16 form wastes most of a short sequence's
+ * work on padding and its conversions, and was slower than fp32 below ~60
+ * tokens on Zen 4 (25 tokens, SST-2's mean: 42 against 47 GFLOP/s; 222
+ * tokens: 110 against 73). The choice depends on the sequence's own
+ * length only, so the bits still do not depend on the batch.
+ *
+ * The DP and AVX512 paths give the same bits (the
  * micro-kernels do, the conversions and softmax are shared); the REF path
  * (no AVX-512) uses expf and may differ in the last bits. */
 #include "kernels/cpu/cpu.h"
+#include "kernels/cpu/gemm.h"
 #include "kernels/cpu/lowprec.h"
 #include "kernels/cpu/scratch.h"
 #include "kernels/cpu/vmath512.h"
@@ -260,6 +271,12 @@ void tl_cpu_attention_forward_packed_bf16(float *out, const float *qkv, const in
 			if (len <= 0) {
 				if (first_only)
 					memset(dst, 0, sizeof(float) * hd);
+				continue;
+			}
+			if (!first_only && len < TL_ATT_BF16_MIN_LEN && tl_cpu_attention_ok(hd)) {
+				int lds;
+				tl_cpu_attention(dst, C, q, q + C, q + 2 * C, C3, hd, len, scale,
+						 tl_cpu_scratch(tl_cpu_attention_scratch(len, hd)), &lds);
 				continue;
 			}
 			tl_cpu_attention_bf16_one(path, dst, C, q, q + C, q + 2 * C, C3, hd, len, first_only ? 1 : len,

@@ -67,6 +67,9 @@ void tl_cpu_bf16_pairs(int path, uint32_t *dst, const float *x, int n);
 void tl_cpu_attention_bf16_one(int path, float *dst, int ldo, const float *q, const float *k, const float *v,
 			       int ld, int hd, int len, int nq, float scale);
 int tl_cpu_attention_bf16_path(void);
+/* attention_forward_packed_bf16 runs sequences shorter than this (all
+ * their queries) on attention.c's fp32 kernel, where that kernel runs. */
+#define TL_ATT_BF16_MIN_LEN 64
 
 /* bf16 training (lowprec_train.c; kernels.h: matmul_prepare_bf16_train,
  * matmul_update_bf16_train, matmul_backward_bf16). The backward runs on
