@@ -15,9 +15,14 @@
 # (real tokens, padding not counted). tl is timed as the whole tl-embed
 # process (model loading included); the peers time their forward loop only
 # (loading, ONNX export/quantization and one warm-up batch excluded): the
-# comparison leans against tl. tl-embed on a stream without records
-# (startup and model loading only) is timed too, and the table adds tl's
-# tokens/s with that median subtracted.
+# comparison leans against tl. So tl's fixed cost is timed AT EACH
+# PRECISION: tl-embed on a stream without records (startup and model
+# loading) and on a stream of one SST-2 sentence ("one": loading, the
+# weights' preparation, bf16 rounding or int8 quantization, which tl-embed
+# does at its first batch, and one short forward pass); the table shows
+# tl's tokens/s and tokens/CPU-s both with everything included and with
+# that precision's "one" median subtracted (the like-for-like figure: the
+# peers' loops exclude loading, export and quantization).
 # Each run's CPU time (all its threads) is kept too (tl: the process's user +
 # system time; peers: time.process_time() around the loop), and the table
 # shows tokens per CPU-second: on a machine shared with other work, where
@@ -77,7 +82,10 @@ if [ "$SST2_N" -gt 0 ]; then head -n $((SST2_N + 1)) "$DATA/sst2/dev.tsv"; else 
 gzip -dc "$DATA/imdb/test.tsv.gz" | head -n $((IMDB_N + 1)) | "$BIN/tl-clean" |
 	"$BIN/tl-tokenize" -m "$MODEL" --max-len "$IMDB_MAXLEN" >"$W/imdb.s"
 for s in sst2 imdb; do "$BIN/tl-cat" "$W/$s.s" >"$W/$s.jsonl"; done
-: | "$BIN/tl-tokenize" -m "$MODEL" >"$W/empty.s" # a header, no record: tl-embed's fixed cost
+: | "$BIN/tl-tokenize" -m "$MODEL" >"$W/empty.s" # a header, no record: startup and model loading
+# one sentence: tl-embed's fixed cost at a precision (loading, and the weights' bf16/int8 preparation,
+# which tl-embed does at its first batch), plus one short forward pass
+head -n 2 "$DATA/sst2/dev.tsv" | "$BIN/tl-clean" | "$BIN/tl-tokenize" -m "$MODEL" >"$W/one.s"
 echo "lowprec.sh: sst2: $(wc -l <"$W/sst2.jsonl") sentences; imdb: $(wc -l <"$W/imdb.jsonl") reviews at --max-len $IMDB_MAXLEN"
 
 cc -O2 -fopenmp -o "$W/gemm_peak" bench/gemm_peak.c
@@ -87,11 +95,11 @@ python3 bench/lowprec_peers.py - "$MODEL" --prepare --cache "$CACHE" >/dev/null 
 now() { date +%s.%N; }
 # tl_run set threads precision rep
 tl_run() {
-	p=
-	[ "$PRECS" != fp32 ] && p="--precision $3"
+	popt= # not p: the callers loop over p
+	[ "$PRECS" != fp32 ] && popt="--precision $3"
 	t0=$(now)
 	# shellcheck disable=SC2086
-	/usr/bin/time -f "%U %S" -o "$W/time" "$BIN/tl-embed" -j "$2" -b 32 --normalize -m "$MODEL" $p "$W/$1.s" \
+	/usr/bin/time -f "%U %S" -o "$W/time" "$BIN/tl-embed" -j "$2" -b 32 --normalize -m "$MODEL" $popt "$W/$1.s" \
 		>"$W/emb.out" 2>"$W/stderr" || { cat "$W/stderr" >&2; exit 1; }
 	t1=$(now)
 	printf '%s\t%s\ttl-%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$(awk "BEGIN { printf \"%.3f\", $t1 - $t0 }")" \
@@ -115,13 +123,15 @@ for rep in $(seq "$REPS"); do
 	for th in $THREADS; do
 		for s in sst2 imdb; do
 			if [ "$QUICK" = 1 ]; then
-				[ "$s" = sst2 ] && tl_run empty "$th" fp32 "$rep"
+				if [ "$s" = sst2 ]; then for p in $PRECS; do tl_run empty "$th" "$p" "$rep"; tl_run one "$th" "$p" "$rep"; done; fi
 				for p in $PRECS; do tl_run "$s" "$th" "$p" "$rep"; done
 				peer_run "$s" "$th" torch-fp32,torch-bf16-autocast,torch-bf16,ort-fp32,ort-int8 "$rep"
 				continue
 			fi
 			# alternating: tl and the peers of each precision side by side
-			[ "$s" = sst2 ] && tl_run empty "$th" fp32 "$rep"
+			if [ "$s" = sst2 ]; then # the fixed costs, at each precision
+				for p in $PRECS; do tl_run empty "$th" "$p" "$rep"; tl_run one "$th" "$p" "$rep"; done
+			fi
 			tl_run "$s" "$th" fp32 "$rep"
 			peer_run "$s" "$th" torch-fp32 "$rep"
 			peer_run "$s" "$th" ort-fp32 "$rep"

@@ -165,6 +165,13 @@ typedef struct tl_kernels {
 	 * out[B,C]; keys and values are still every row. */
 	void (*attention_forward_packed)(float *out, const float *qkv, const int32_t *lens, int B, int C,
 					 int NH, int first_only);
+	/* attention_forward_packed with both products (scale Q K^T and P V)
+	 * on bf16 operands with fp32 sums, the softmax in fp32: the attention
+	 * of --precision bf16 (sequences under 64 tokens: the fp32 attention,
+	 * faster there). The same bits for any batch and thread count; the
+	 * kernel path follows tl_isa_level. May be NULL (not offered). */
+	void (*attention_forward_packed_bf16)(float *out, const float *qkv, const int32_t *lens, int B, int C,
+					      int NH, int first_only);
 	/* Fused inference forms. out[N,C] = GELU(inp + bias[c]) (bias may be
 	 * NULL; out may equal inp). */
 	void (*bias_gelu_forward)(float *out, const float *inp, const float *bias, int N, int C);

@@ -40,6 +40,7 @@ static const tl_kernels cpu = {
 	.attention_forward = tl_cpu_attention_forward,
 	.pack_rows = tl_cpu_pack_rows,
 	.attention_forward_packed = tl_cpu_attention_forward_packed,
+	.attention_forward_packed_bf16 = tl_cpu_attention_forward_packed_bf16,
 	.pooler_forward = tl_cpu_pooler_forward,
 	.pool_forward = tl_cpu_pool_forward,
 	.l2norm_forward = tl_cpu_l2norm_forward,

@@ -67,6 +67,10 @@ void tl_cpu_attention_backward(float *dqkv, const float *dout, const float *qkv,
 			       const int32_t *lens, int B, int T, int C, int NH, float p, uint64_t seed,
 			       uint64_t stream);
 
+/* attention_bf16.c */
+void tl_cpu_attention_forward_packed_bf16(float *out, const float *qkv, const int32_t *lens, int B, int C, int NH,
+					  int first_only);
+
 /* layernorm.c */
 void tl_cpu_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *weight,
 			      const float *bias, int N, int C, float eps);

@@ -332,7 +332,8 @@ typedef struct {
 	const float *sa;           /* int8: [rows] */
 	const int32_t *zp;         /* int8: [rows] */
 	int act;
-	int accum; /* bf16: C += the product (no bias, no GELU; training) */
+	int accum;         /* bf16: C += the product (no bias, no GELU; training) */
+	const float *rowf; /* bf16: C = the product times rowf[r] (attention_bf16.c) */
 } epi;
 
 static inline __mmask16 mask_of(int cols, int v)
@@ -353,6 +354,8 @@ TGT_F static inline __attribute__((always_inline)) void store_f(float *C, size_t
 			if (r >= rows || !m)
 				break;
 			__m512 x = acc[r][v];
+			if (e->rowf)
+				x = _mm512_mul_ps(x, _mm512_set1_ps(e->rowf[r]));
 			if (e->bias)
 				x = _mm512_add_ps(x, bb);
 			if (e->act == TL_ACT_GELU)
@@ -497,6 +500,8 @@ static void kern_ref(int prec, float *C, size_t ldc, const uint32_t *A, int G, c
 					acc = acc + bf_lo(wa) * bf_lo(wb);
 				}
 				x = acc;
+				if (e->rowf)
+					x = x * e->rowf[r];
 			} else {
 				int32_t acc = 0;
 				for (int g = 0; g < G; g++) {
@@ -531,18 +536,62 @@ void tl_cpu_bf16_tile_acc(int path, float *C, size_t ldc, const uint32_t *A, int
 		(path == TL_LP_DP ? kern_bf16_dp : kern_bf16_f)(C, ldc, A, G, B, rows, cols, &e);
 }
 
+/* C[rows, cols] = (A . B) * rowf[r]: the products of attention_bf16.c. */
+void tl_cpu_bf16_tile_scaled(int path, float *C, size_t ldc, const uint32_t *A, int G, const uint32_t *B, int rows,
+			     int cols, const float *rowf)
+{
+	epi e = {0};
+	e.rowf = rowf;
+	if (path == TL_LP_REF)
+		kern_ref(TL_PREC_BF16, C, ldc, A, G, B, rows, cols, &e);
+	else
+		(path == TL_LP_DP ? kern_bf16_dp : kern_bf16_f)(C, ldc, A, G, B, rows, cols, &e);
+}
+
+void tl_cpu_bf16_pairs(int path, uint32_t *dst, const float *x, int n)
+{
+	(path == TL_LP_REF ? bf16_row : bf16_row_v)(dst, x, n, (n + 1) / 2);
+}
+
 /* ---------------- driver ---------------- */
+
+/* A 64-byte aligned buffer of at least `bytes`, owned by the calling
+ * thread and kept between calls (grown, never shrunk): the converted
+ * activations of a product are megabytes (IMDB batches: ~20 MB for the
+ * feed-forward output), and a fresh zeroed allocation per call cost ~4% of
+ * an IMDB pass in page faults and memset. One user at a time: prec_rows. */
+static void *lp_scratch(size_t bytes)
+{
+	static _Thread_local void *buf;
+	static _Thread_local size_t cap;
+	if (bytes > cap || !buf) {
+		free(buf);
+		size_t want = bytes > 2 * cap ? bytes : 2 * cap;
+		want = (want + 63) & ~(size_t)63;
+		buf = aligned_alloc(64, want ? want : 64);
+		if (!buf)
+			tl_oom("out of memory (%zu bytes)", want);
+		cap = want;
+	}
+	return buf;
+}
 
 /* Rows [0, N) on the calling thread. */
 static void prec_rows(const tl_cpu_prec_w *p, float *out, const float *inp, const float *bias, int N, int act)
 {
 	int G = p->G, Np = (N + MR - 1) / MR * MR;
-	uint32_t *A = tl_cpu_alloc((size_t)Np * G * sizeof(uint32_t));
+	size_t abytes = ((size_t)Np * G * sizeof(uint32_t) + 63) & ~(size_t)63;
+	char *buf = lp_scratch(abytes + (p->prec == TL_PREC_INT8 ? 2 * (size_t)Np * sizeof(float) : 0));
+	uint32_t *A = (uint32_t *)buf;
+	/* rows N..Np of the last tile are read by the kernels, never stored */
+	memset(A + (size_t)N * G, 0, (size_t)(Np - N) * G * sizeof(uint32_t));
 	float *sa = NULL;
 	int32_t *zp = NULL;
 	if (p->prec == TL_PREC_INT8) {
-		sa = tl_xcalloc((size_t)Np, sizeof *sa);
-		zp = tl_xcalloc((size_t)Np, sizeof *zp);
+		sa = (float *)(buf + abytes);
+		zp = (int32_t *)(sa + Np);
+		for (int n = N; n < Np; n++)
+			sa[n] = 0, zp[n] = 0;
 	}
 	int vec = p->path != TL_LP_REF;
 	for (int n = 0; n < N; n++) {
@@ -564,7 +613,7 @@ static void prec_rows(const tl_cpu_prec_w *p, float *out, const float *inp, cons
 				const uint32_t *b = p->w + (size_t)(c0 / NR) * G * NR;
 				float *o = out + (size_t)m0 * OC + c0;
 				epi e = {bias ? bias + c0 : NULL, p->scale ? p->scale + c0 : NULL,
-					 p->colsum ? p->colsum + c0 : NULL, sa ? sa + m0 : NULL, zp ? zp + m0 : NULL, act, 0};
+					 p->colsum ? p->colsum + c0 : NULL, sa ? sa + m0 : NULL, zp ? zp + m0 : NULL, act, 0, NULL};
 				if (p->path == TL_LP_REF)
 					kern_ref(p->prec, o, (size_t)OC, a, G, b, rows, cols, &e);
 				else if (p->prec == TL_PREC_BF16)
@@ -574,9 +623,6 @@ static void prec_rows(const tl_cpu_prec_w *p, float *out, const float *inp, cons
 			}
 		}
 	}
-	tl_cpu_free(A);
-	free(sa);
-	free(zp);
 }
 
 void tl_cpu_matmul_forward_prec(float *out, const float *inp, const void *pw, const float *bias, int N, int IC,

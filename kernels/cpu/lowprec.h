@@ -51,6 +51,26 @@ void tl_cpu_matmul_free_prec(void *pw);
  * on the bf16 layout, on a path (enum tl_lp_path): rows <= 12, cols <= 32. */
 void tl_cpu_bf16_tile_acc(int path, float *C, size_t ldc, const uint32_t *A, int G, const uint32_t *B, int rows,
 			  int cols);
+/* C[rows, cols] (row stride ldc) = (A . B) * rowf[r] on the bf16 layout,
+ * on a path: rows <= 12 (A holds 12 rows of G words; rows past `rows` are
+ * read, never stored), cols <= 32. The attention products (attention_bf16.c). */
+void tl_cpu_bf16_tile_scaled(int path, float *C, size_t ldc, const uint32_t *A, int G, const uint32_t *B, int rows,
+			     int cols, const float *rowf);
+/* dst[(n + 1) / 2] = x[0..n) as bf16 pairs (element 2g in the low half of
+ * word g, past n zero), rounded to nearest even; the same bits on every path. */
+void tl_cpu_bf16_pairs(int path, uint32_t *dst, const float *x, int n);
+/* The bf16 attention (attention_bf16.c) of one (sequence, head) on a path:
+ * O[nq, hd] (row stride ldo) = softmax(scale q k^T) v over len keys, the
+ * first nq queries (nq = len, or 1 for the first token only); q, k, v rows
+ * with stride ld. Both products on bf16 operands with fp32 sums, the
+ * softmax in fp32. */
+void tl_cpu_attention_bf16_one(int path, float *dst, int ldo, const float *q, const float *k, const float *v,
+			       int ld, int hd, int len, int nq, float scale);
+int tl_cpu_attention_bf16_path(void);
+/* attention_forward_packed_bf16 runs sequences shorter than this (all
+ * their queries) on attention.c's fp32 kernel, where that kernel runs. */
+#define TL_ATT_BF16_MIN_LEN 64
+
 /* bf16 training (lowprec_train.c; kernels.h: matmul_prepare_bf16_train,
  * matmul_update_bf16_train, matmul_backward_bf16). The backward runs on
  * the handle's path (tests set it by hand, as for the forward). */

@@ -114,3 +114,18 @@ cpu_has() { grep -qw "$1" /proc/cpuinfo; }
 	tl-predict -m "$BATS_TEST_TMPDIR/lin" --precision fp32 <"$BATS_TEST_TMPDIR/train.s" | tl-cat | wc -l | grep -qx 40
 }
 
+
+@test "bf16 attention: every TL_ISA level runs it, close to the default path (avx2: the C kernels and expf)" {
+	sample_stream 8 | tl-embed --precision bf16 -j 1 | tl-cat >"$BATS_TEST_TMPDIR/b"
+	sample_stream 8 | tl-embed --precision fp32 -j 1 | tl-cat >"$BATS_TEST_TMPDIR/f"
+	for lv in avx2 avx512; do
+		sample_stream 8 | TL_ISA=$lv tl-embed --precision bf16 -j 1 | tl-cat >"$BATS_TEST_TMPDIR/$lv"
+		c=$(cosines "$BATS_TEST_TMPDIR/b" "$BATS_TEST_TMPDIR/$lv")
+		echo "TL_ISA=$lv bf16 cosine to the default bf16 (min, mean): $c"
+		jq -e -n "$c | .[0] >= 0.9999"
+	done
+	# bf16 products and attention, against fp32: the bound of the SST-2 dev figures (README)
+	c=$(cosines "$BATS_TEST_TMPDIR/f" "$BATS_TEST_TMPDIR/b")
+	echo "bf16 cosine to fp32 (min, mean): $c"
+	jq -e -n "$c | .[0] >= 0.9999"
+}

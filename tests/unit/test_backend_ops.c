@@ -92,6 +92,20 @@ static void cmp(const char *op, const float *a, const float *b, size_t n, double
 	CHECK(ok);
 }
 
+/* a against b within tol even when the backend is the reference (two
+ * different operations: a lower precision against fp32) */
+static void cmp_tol(const char *op, const float *a, const float *b, size_t n, double tol)
+{
+	double m = 0;
+	for (size_t i = 0; i < n; i++) {
+		double d = fabs((double)a[i] - (double)b[i]);
+		if (!(d <= m))
+			m = d; /* NaN sticks */
+	}
+	printf("%s: %s max abs diff %.3g (tol %g): %s\n", kname, op, m, tol, m <= tol ? "ok" : "FAIL");
+	CHECK(m <= tol);
+}
+
 static void cmpd(const char *op, double a, double b, double tol)
 {
 	double m = fabs(a - b);
@@ -488,6 +502,7 @@ static void t_attention(const tl_kernels *r, const tl_kernels *k)
 	float *qkv = rnd(nq, 2), *dout = rnd(no, 1), *dq0 = rnd(nq, 1);
 	const tl_kernels *ks[2] = {r, k};
 	float *o[2], *at[2], *pk[2], *pf[2], *up_[2], *to[2], *ta[2], *dq[2], *ft[2];
+	float *pb[2] = {NULL, NULL}, *pbf[2] = {NULL, NULL}; /* attention_forward_packed_bf16 */
 	for (int i = 0; i < 2; i++) {
 		const tl_kernels *q = ks[i];
 		float *dqkv = up(q, qkv, nq), *dd = up(q, dout, no), *out = q->alloc(no * sizeof(float));
@@ -508,6 +523,13 @@ static void t_attention(const tl_kernels *r, const tl_kernels *k)
 		pf[i] = down(q, pfirst, (size_t)B * C, 0);
 		q->pack_rows(pfirst, po, dl, B, 0, C, TL_ROWS_FIRST);
 		ft[i] = down(q, pfirst, (size_t)B * C, 1);
+		if (q->attention_forward_packed_bf16) {
+			float *pf2 = q->alloc((size_t)B * C * sizeof(float));
+			q->attention_forward_packed_bf16(po, pq, dl, B, C, NH, 0);
+			pb[i] = down(q, po, real * C, 0);
+			q->attention_forward_packed_bf16(pf2, pq, dl, B, C, NH, 1);
+			pbf[i] = down(q, pf2, (size_t)B * C, 1);
+		}
 		q->free(pq), q->free(po);
 		/* training: dropout on the probabilities, then the backward */
 		uint64_t stream = tl_dropout_stream(3, 9);
@@ -528,6 +550,18 @@ static void t_attention(const tl_kernels *r, const tl_kernels *k)
 	cmp("attention_forward_train", to[0], to[1], no, TOL_FWD);
 	cmp("attention_forward_train probabilities", ta[0], ta[1], na, TOL_FWD);
 	cmp("attention_backward", dq[0], dq[1], nq, TOL_BWD);
+	if (pb[0] && pb[1]) {
+		cmp("attention_forward_packed_bf16", pb[0], pb[1], real * C, TOL_FWD);
+		cmp("attention_forward_packed_bf16 (first only)", pbf[0], pbf[1], (size_t)B * C, TOL_FWD);
+		/* against the fp32 attention: bf16 q, k, v and probabilities (inputs
+		 * in [-2, 2]; test_lowprec_attention.c has the element-wise bounds) */
+		cmp_tol("attention_forward_packed_bf16 against fp32", pb[1], pk[1], real * C, 5e-2);
+		cmp_tol("attention_forward_packed_bf16 (first only: bf16) against fp32", pbf[1], pf[1], (size_t)B * C,
+			5e-2);
+		COVER(attention_forward_packed_bf16);
+	}
+	for (int i = 0; i < 2; i++)
+		free(pb[i]), free(pbf[i]);
 	for (int i = 0; i < 2; i++)
 		free(o[i]), free(at[i]), free(pk[i]), free(pf[i]), free(up_[i]), free(to[i]), free(ta[i]), free(dq[i]),
 			free(ft[i]);

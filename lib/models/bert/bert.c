@@ -857,8 +857,9 @@ static void forward(tl_bert *m, const int32_t *ids, const int32_t *type_ids, con
 		float *x = a->x;
 		/* a pruned layer: NH_l heads, attention width NH_l x head size */
 		layer_mm(m, l, 0, a->qkv, a->x, p->qkvb + lC * 3, N, TL_ACT_NONE);
-		k->attention_forward_packed(a->atty, a->qkv, m->lens, B, tl_bert_layer_width(m, l),
-					    tl_bert_layer_heads(m, l), last1);
+		(m->precision == TL_PREC_BF16 && k->attention_forward_packed_bf16 ? k->attention_forward_packed_bf16
+										   : k->attention_forward_packed)(
+			a->atty, a->qkv, m->lens, B, tl_bert_layer_width(m, l), tl_bert_layer_heads(m, l), last1);
 		if (last1) {
 			k->pack_rows(a->first, a->x, m->lens, B, T, C, TL_ROWS_FIRST);
 			x = a->first;

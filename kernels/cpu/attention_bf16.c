@@ -1,0 +1,286 @@
+/* kernels/cpu/attention_bf16.c - inference attention with bf16 products
+ * (kernels.h attention_forward_packed_bf16, used at --precision bf16):
+ * O = softmax(scale Q K^T) V per (sequence, head), both products on bf16
+ * operands with fp32 sums (vdpbf16ps, else its AVX-512F form, else the C
+ * reference: lowprec.c's micro-kernels, tl_cpu_bf16_tile_scaled), the
+ * softmax in fp32.
+ *
+ * Per (sequence, head): q, k and v are rounded to bf16 once (round to
+ * nearest even) into the micro-kernel's layout: q as rows of hd/2 pair
+ * words; k as the B operand of the scores (pairs along the head
+ * dimension, keys in panels of 32); v as the B operand of the output
+ * (pairs of consecutive keys, the head dimension in panels of 32). Then,
+ * for each tile of 12 queries: the scores S[12, lp] (lp: the keys rounded
+ * up to 32, pad keys 0) times scale, the softmax of each row over the real
+ * keys in fp32 (exp(s - max), pad keys 0), its probabilities rounded to
+ * bf16 pairs, and O = P V times each row's 1 / sum. The scores of a tile
+ * stay in L1 (12 x 256 floats for a 256-token sequence), unlike a whole
+ * [len, len] matrix per head.
+ *
+ * Each output element is one fp32 sum in key (or dimension) order over
+ * values of its own sequence and head: the bits do not depend on the batch
+ * or the threads.
+ *
+ * Short sequences (under TL_ATT_BF16_MIN_LEN = 64 tokens, all queries) run
+ * attention.c's fp32 kernel instead, where it is there: with 12-query
+ * tiles and 32-key panels the bf16 form wastes most of a short sequence's
+ * work on padding and its conversions, and was slower than fp32 below ~60
+ * tokens on Zen 4 (25 tokens, SST-2's mean: 42 against 47 GFLOP/s; 222
+ * tokens: 110 against 73). The choice depends on the sequence's own
+ * length only, so the bits still do not depend on the batch.
+ *
+ * The DP and AVX512 paths give the same bits (the
+ * micro-kernels do, the conversions and softmax are shared); the REF path
+ * (no AVX-512) uses expf and may differ in the last bits. */
+#include "kernels/cpu/cpu.h"
+#include "kernels/cpu/gemm.h"
+#include "kernels/cpu/lowprec.h"
+#include "kernels/cpu/scratch.h"
+#include "kernels/cpu/vmath512.h"
+
+#include "tl/kernels.h"
+#include "tl/util.h"
+
+#include <immintrin.h>
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+#define MRQ 12 /* queries per tile: the micro-kernel's rows */
+#define NP 32  /* columns per panel */
+#define TGT_F __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
+#define TGT_BF __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma,avx512bf16")))
+
+int tl_cpu_attention_bf16_path(void)
+{
+	return tl_cpu_prec_path_ok(TL_PREC_BF16, TL_LP_DP) ? TL_LP_DP
+	       : tl_cpu_prec_path_ok(TL_PREC_BF16, TL_LP_AVX512) ? TL_LP_AVX512
+								    : TL_LP_REF;
+}
+
+/* Scratch of one (sequence, head), in 32-bit words. */
+static size_t scratch_words(int len, int nq, int hd)
+{
+	size_t lp = ((size_t)len + NP - 1) / NP * NP, G1 = ((size_t)hd + 1) / 2, G2 = lp / 2;
+	size_t hdp = ((size_t)hd + NP - 1) / NP * NP, nqp = ((size_t)nq + MRQ - 1) / MRQ * MRQ;
+	return nqp * G1 + lp * G1 + hdp * G2 + MRQ * lp + MRQ * G2 + 2 * MRQ + 3 * G1 + 16;
+}
+
+/* Row r of S (lp floats, len real) -> P row (lp / 2 pair words, pad keys
+ * 0); returns 1 / the fp32 sum of the exponentials. Exponentials below
+ * FLT_MIN are 0 on every path (vcvtne2ps2bf16 flushes denormals; the
+ * integer rounding would not), so that the paths agree bit for bit. */
+static float softmax_ref(uint32_t *P, float *s, int len, int lp)
+{
+	float m = -INFINITY, sum = 0;
+	for (int j = 0; j < len; j++)
+		m = s[j] > m ? s[j] : m;
+	for (int j = 0; j < lp; j++) { /* s: the exponentials, for the rounding below */
+		float e = j < len ? expf(s[j] - m) : 0.0f;
+		s[j] = e >= FLT_MIN ? e : 0.0f;
+	}
+	for (int j = 0; j < lp; j++)
+		sum += s[j];
+	tl_cpu_bf16_pairs(TL_LP_REF, P, s, lp);
+	return 1.0f / sum;
+}
+
+#define AI __attribute__((always_inline)) inline
+
+/* 16 floats -> their bf16 (round to nearest even; NaN stays a quiet NaN)
+ * in the low half of each 32-bit lane: tl_cpu_f2bf's bits */
+TGT_F static AI __m512i bf16_lanes(__m512 x)
+{
+	__m512i v = _mm512_castps_si512(x);
+	__mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(v, _mm512_set1_epi32(0x7fffffff)),
+						_mm512_set1_epi32(0x7f800000));
+	__m512i t = _mm512_add_epi32(v, _mm512_add_epi32(_mm512_set1_epi32(0x7fff),
+							 _mm512_and_si512(_mm512_srli_epi32(v, 16), _mm512_set1_epi32(1))));
+	t = _mm512_srli_epi32(t, 16);
+	return _mm512_mask_or_epi32(t, nan, _mm512_srli_epi32(v, 16), _mm512_set1_epi32(0x40));
+}
+
+/* 32 floats (lo: elements 0..15, hi: 16..31) -> 16 pair words */
+TGT_F static AI __m512i pairs_f(__m512 lo, __m512 hi)
+{
+	__m256i a = _mm512_cvtepi32_epi16(bf16_lanes(lo)), b = _mm512_cvtepi32_epi16(bf16_lanes(hi));
+	return _mm512_inserti64x4(_mm512_castsi256_si512(a), b, 1);
+}
+
+TGT_BF static AI __m512i pairs_bf(__m512 lo, __m512 hi)
+{
+	return (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
+}
+
+/* exp(x) for x <= 0 (the softmax's s - max): tl_vexp512's reduction and
+ * polynomial without its upper clamp; below -87 the result is under
+ * FLT_MIN and becomes 0 in the softmax. */
+TGT_F static AI __m512 exp_neg(__m512 x)
+{
+	x = _mm512_max_ps(_mm512_set1_ps(-87.0f), x);
+	__m512 k = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+					_MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+	__m512 r = _mm512_fmadd_ps(k, _mm512_set1_ps(-0.693359375f), x);
+	r = _mm512_fmadd_ps(k, _mm512_set1_ps(2.12194440e-4f), r);
+	__m512 p = _mm512_set1_ps(1.9875691500E-4f);
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507E-3f));
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073E-3f));
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894E-2f));
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459E-1f));
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201E-1f));
+	p = _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), _mm512_set1_ps(1.0f));
+	return _mm512_scalef_ps(p, k);
+}
+
+/* The vector softmax, its bf16 rounding fused (PAIRS: pairs_f or
+ * pairs_bf): whole blocks of 32 keys unmasked, then the masked tail; two
+ * sums (even and odd 16-key halves), added at the end. */
+#define SOFTMAX_V(PAIRS)                                                                                           \
+	__m512 m = _mm512_set1_ps(-INFINITY);                                                                      \
+	int j = 0;                                                                                                 \
+	for (; j + 16 <= len; j += 16)                                                                             \
+		m = _mm512_max_ps(m, _mm512_loadu_ps(s + j));                                                      \
+	if (len > j)                                                                                               \
+		m = _mm512_mask_max_ps(m, (__mmask16)((1u << (len - j)) - 1), m, _mm512_loadu_ps(s + j));          \
+	const __m512 mx = _mm512_set1_ps(_mm512_reduce_max_ps(m)), fmin = _mm512_set1_ps(FLT_MIN);               \
+	__m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();                                                 \
+	for (j = 0; j + 32 <= len; j += 32) {                                                                      \
+		__m512 e0 = exp_neg(_mm512_sub_ps(_mm512_loadu_ps(s + j), mx));                                    \
+		__m512 e1 = exp_neg(_mm512_sub_ps(_mm512_loadu_ps(s + j + 16), mx));                               \
+		e0 = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(e0, fmin, _CMP_GE_OQ), e0);                            \
+		e1 = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(e1, fmin, _CMP_GE_OQ), e1);                            \
+		s0 = _mm512_add_ps(s0, e0);                                                                        \
+		s1 = _mm512_add_ps(s1, e1);                                                                        \
+		_mm512_storeu_si512(P + j / 2, PAIRS(e0, e1));                                                     \
+	}                                                                                                          \
+	for (; j < lp; j += 32) {                                                                                  \
+		int n0 = len - j, n1 = len - j - 16;                                                               \
+		__mmask16 k0 = n0 >= 16 ? (__mmask16)0xffff : n0 <= 0 ? 0 : (__mmask16)((1u << n0) - 1);          \
+		__mmask16 k1 = n1 >= 16 ? (__mmask16)0xffff : n1 <= 0 ? 0 : (__mmask16)((1u << n1) - 1);          \
+		__m512 e0 = exp_neg(_mm512_sub_ps(_mm512_loadu_ps(s + j), mx));                                    \
+		__m512 e1 = exp_neg(_mm512_sub_ps(_mm512_loadu_ps(s + j + 16), mx));                               \
+		e0 = _mm512_maskz_mov_ps(k0 & _mm512_cmp_ps_mask(e0, fmin, _CMP_GE_OQ), e0);                       \
+		e1 = _mm512_maskz_mov_ps(k1 & _mm512_cmp_ps_mask(e1, fmin, _CMP_GE_OQ), e1);                       \
+		s0 = _mm512_add_ps(s0, e0);                                                                        \
+		s1 = _mm512_add_ps(s1, e1);                                                                        \
+		_mm512_storeu_si512(P + j / 2, PAIRS(e0, e1));                                                     \
+	}                                                                                                          \
+	return 1.0f / _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+
+TGT_F static float softmax_f(uint32_t *P, float *s, int len, int lp)
+{
+	SOFTMAX_V(pairs_f)
+}
+
+TGT_BF static float softmax_bf(uint32_t *P, float *s, int len, int lp)
+{
+	SOFTMAX_V(pairs_bf)
+}
+
+/* Vp[g][0..hd) (panels of 32 words, panel stride G2 32) = pairs of
+ * v rows 2g and 2g + 1 (a missing row 2g + 1: 0) */
+TGT_F static void v_pairs(uint32_t *Vp, int G2, const float *v, size_t ld, int hd, int len)
+{
+	for (int g = 0; 2 * g < len; g++) {
+		const float *r0 = v + (size_t)(2 * g) * ld, *r1 = r0 + ld;
+		for (int c = 0; c < hd; c += 16) {
+			__mmask16 k = hd - c >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (hd - c)) - 1);
+			__m512i a = bf16_lanes(_mm512_maskz_loadu_ps(k, r0 + c));
+			__m512i b = 2 * g + 1 < len ? bf16_lanes(_mm512_maskz_loadu_ps(k, r1 + c)) : _mm512_setzero_si512();
+			_mm512_mask_storeu_epi32(Vp + (size_t)(c / NP) * G2 * NP + (size_t)g * NP + c % NP, k,
+						 _mm512_or_si512(a, _mm512_slli_epi32(b, 16)));
+		}
+	}
+}
+
+void tl_cpu_attention_bf16_one(int path, float *dst, int ldo, const float *q, const float *k, const float *v,
+			       int ld, int hd, int len, int nq, float scale)
+{
+	const int lp = (len + NP - 1) / NP * NP, G1 = (hd + 1) / 2, G2 = lp / 2;
+	const int hdp = (hd + NP - 1) / NP * NP, nqp = (nq + MRQ - 1) / MRQ * MRQ;
+	uint32_t *Qb = (uint32_t *)tl_cpu_scratch(scratch_words(len, nq, hd));
+	uint32_t *Kp = Qb + (size_t)nqp * G1, *Vp = Kp + (size_t)lp * G1, *P = Vp + (size_t)hdp * G2;
+	float *S = (float *)(P + (size_t)MRQ * G2), *inv = S + (size_t)MRQ * lp, *sc = inv + MRQ;
+	uint32_t *row = (uint32_t *)(sc + MRQ); /* G1 words; then 2 G1 more for v */
+	/* q: rows of pairs; rows past nq zero (read by the last tile, not stored) */
+	for (int i = 0; i < nq; i++)
+		tl_cpu_bf16_pairs(path, Qb + (size_t)i * G1, q + (size_t)i * ld, hd);
+	memset(Qb + (size_t)nq * G1, 0, sizeof(uint32_t) * (size_t)(nqp - nq) * G1);
+	/* k: Kp[p][g][c] = pairs of key 32 p + c; pad keys 0 */
+	for (int j = 0; j < lp; j++) {
+		if (j < len)
+			tl_cpu_bf16_pairs(path, row, k + (size_t)j * ld, hd);
+		else
+			memset(row, 0, sizeof(uint32_t) * (size_t)G1);
+		uint32_t *d = Kp + (size_t)(j / NP) * G1 * NP + j % NP;
+		for (int g = 0; g < G1; g++)
+			d[(size_t)g * NP] = row[g];
+	}
+	/* v: Vp[p][g][c] = (v[2g][32p + c], v[2g + 1][32p + c]); pad keys and
+	 * columns 0 */
+	memset(Vp, 0, sizeof(uint32_t) * (size_t)hdp * G2);
+	if (path != TL_LP_REF) {
+		v_pairs(Vp, G2, v, (size_t)ld, hd, len);
+	} else {
+		uint16_t *h0 = (uint16_t *)(row + G1), *h1 = (uint16_t *)(row + 2 * G1);
+		for (int g = 0; g < G2 && 2 * g < len; g++) {
+			tl_cpu_bf16_pairs(path, (uint32_t *)h0, v + (size_t)(2 * g) * ld, hd);
+			if (2 * g + 1 < len)
+				tl_cpu_bf16_pairs(path, (uint32_t *)h1, v + (size_t)(2 * g + 1) * ld, hd);
+			else
+				memset(h1, 0, sizeof(uint32_t) * (size_t)G1);
+			for (int c = 0; c < hd; c++)
+				Vp[(size_t)(c / NP) * G2 * NP + (size_t)g * NP + c % NP] =
+					(uint32_t)h0[c] | (uint32_t)h1[c] << 16;
+		}
+	}
+	for (int r = 0; r < MRQ; r++)
+		sc[r] = scale;
+	memset(P, 0, sizeof(uint32_t) * (size_t)MRQ * G2);
+	for (int i0 = 0; i0 < nq; i0 += MRQ) {
+		int rows = nq - i0 < MRQ ? nq - i0 : MRQ;
+		const uint32_t *qa = Qb + (size_t)i0 * G1;
+		for (int p = 0; p < lp; p += NP)
+			tl_cpu_bf16_tile_scaled(path, S + p, (size_t)lp, qa, G1, Kp + (size_t)p * G1, rows, NP, sc);
+		for (int r = 0; r < rows; r++)
+			inv[r] = (path == TL_LP_REF  ? softmax_ref
+				  : path == TL_LP_DP ? softmax_bf
+						     : softmax_f)(P + (size_t)r * G2, S + (size_t)r * lp, len, lp);
+		for (int p = 0; p < hd; p += NP)
+			tl_cpu_bf16_tile_scaled(path, dst + (size_t)i0 * ldo + p, (size_t)ldo, P, G2, Vp + (size_t)p * G2,
+						rows, hd - p < NP ? hd - p : NP, inv);
+	}
+}
+
+void tl_cpu_attention_forward_packed_bf16(float *out, const float *qkv, const int32_t *lens, int B, int C, int NH,
+					  int first_only)
+{
+	int hd = C / NH, path = tl_cpu_attention_bf16_path();
+	float scale = 1.0f / sqrtf((float)hd);
+	int C3 = 3 * C;
+	size_t *offs = tl_xmalloc(sizeof(size_t) * ((size_t)B + 1));
+	offs[0] = 0;
+	for (int b = 0; b < B; b++)
+		offs[b + 1] = offs[b] + (size_t)(lens[b] > 0 ? lens[b] : 0);
+#pragma omp parallel for schedule(dynamic, 1) collapse(2)
+	for (int b = 0; b < B; b++)
+		for (int h = 0; h < NH; h++) {
+			int len = (int)(offs[b + 1] - offs[b]);
+			const float *q = qkv + offs[b] * C3 + h * hd;
+			float *dst = first_only ? out + (size_t)b * C + h * hd : out + offs[b] * C + h * hd;
+			if (len <= 0) {
+				if (first_only)
+					memset(dst, 0, sizeof(float) * hd);
+				continue;
+			}
+			if (!first_only && len < TL_ATT_BF16_MIN_LEN && tl_cpu_attention_ok(hd)) {
+				int lds;
+				tl_cpu_attention(dst, C, q, q + C, q + 2 * C, C3, hd, len, scale,
+						 tl_cpu_scratch(tl_cpu_attention_scratch(len, hd)), &lds);
+				continue;
+			}
+			tl_cpu_attention_bf16_one(path, dst, C, q, q + C, q + 2 * C, C3, hd, len, first_only ? 1 : len,
+						  scale);
+		}
+	free(offs);
+}
