@@ -1790,7 +1790,7 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 									       1.0f / (float)o.accum)
 						       : tl_bert_train_loss(&t, b.y, b.ym, cw_ptr, has_sw ? b.sw : NULL, (float)o.ls,
 									    1.0f / (float)o.accum);
-				if (teacher) { /* DistilBERT's cosine loss on the last hidden states */
+				if (teacher && hw > 0) { /* DistilBERT's cosine loss on the last hidden states */
 					tl_bert_forward(teacher, b.ids, tr.types ? b.types : NULL, b.lens, b.B, b.T, -1);
 					const float *th = teacher->out;
 					if (!k->host_memory) {
