@@ -2749,7 +2749,7 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 					    : o.distill ? tl_bert_train_kd_loss(&t, b.lg, (float)o.temperature, kd_alpha,
 										tr.nlabelled ? b.y : NULL, has_sw ? b.sw : NULL, sc)
 							: tl_bert_train_loss(&t, b.y, b.ym, cw_ptr, has_sw ? b.sw : NULL, (float)o.ls, sc);
-				if (teacher) { /* DistilBERT's cosine loss on the last hidden states */
+				if (teacher && hw > 0) { /* DistilBERT's cosine loss on the last hidden states */
 					tl_bert_forward(teacher, b.ids, tr.types ? b.types : NULL, b.lens, b.B, b.T, -1);
 					const float *th = teacher->out;
 					if (!k->host_memory) {
