@@ -1,18 +1,25 @@
 /* kernels/cpu/lstm.c - one LSTM layer (PyTorch nn.LSTM: one direction,
  * batch_first, gates i, f, g, o), forward and backward.
  *
- * Forward: the input projection of every timestep in one product
- * (x[B*T,I] w_ih^T + b_ih + b_hh into the gates buffer), then per step the
- * recurrent product h_{t-1} w_hh^T added to it and the fused cell (the
- * gate nonlinearities, c and h). Backward: per step, from the last one
- * down, the fused cell backward gives the gate gradients dG[:,t] and then
- * dh_{t-1} = dG[:,t] w_hh; after the loop dx, dw_ih, dw_hh and the biases
- * are single products over all timesteps (dw_hh against the shifted
- * outputs h_{t-1}, h0 at t = 0).
+ * Forward: the input projection of every timestep in one sgemm
+ * (x[B*T,I] w_ih^T + b_ih + b_hh into the gates buffer), then per step one
+ * pass of tiles that add the recurrent product h_{t-1} w_hh^T and run the
+ * cell on the result (fwd_step). Backward: per step, from the last one
+ * down, tiles that compute dh_t = dG[:,t+1] w_hh and run the cell backward
+ * on it, giving dG[:,t] (bwd_step); after the loop dh0 = dG[:,0] w_hh, dx
+ * (row-wise, rec_product), dw_ih, dw_hh (sgemm over all timesteps, dw_hh
+ * against the shifted outputs h_{t-1}, h0 at t = 0) and the biases (one
+ * column sum of dG for both).
  *
- * Padding: rows t >= lens[b] are skipped by the cell (h, c, gates there
- * are 0, and they carry no gradient); the state of sequence b after its
- * last real step is what hT/cT receive. */
+ * Threads: the batch is split between them when it is large enough (each
+ * runs every step for its sequences, no barrier), else every step's tiles
+ * are shared out (batch_threads). Bits: each element of the recurrence is
+ * one fma chain in a fixed order, the nonlinearities the same operations on
+ * every path, so an output row depends on its own sequence only.
+ *
+ * Padding: rows t >= lens[b] are skipped (h, c, gates there are 0, and
+ * they carry no gradient); the state of sequence b after its last real
+ * step is what hT/cT receive. */
 #include "kernels/cpu/cpu.h"
 #include "kernels/cpu/vmath512.h"
 #include "tl/util.h"
