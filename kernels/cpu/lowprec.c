@@ -559,8 +559,9 @@ void tl_cpu_bf16_pairs(int path, uint32_t *dst, const float *x, int n)
 /* A 64-byte aligned buffer of at least `bytes`, owned by the calling
  * thread and kept between calls (grown, never shrunk): the converted
  * activations of a product are megabytes (IMDB batches: ~20 MB for the
- * feed-forward output), and a fresh zeroed allocation per call cost ~4% of
- * an IMDB pass in page faults and memset. One user at a time: prec_rows.
+ * feed-forward output), and a fresh zeroed allocation per call showed as
+ * 1-4% of perf's samples in page faults and memset (no measurable change
+ * in a whole run's CPU time). One user at a time: prec_rows.
  * Freed when its thread exits (OpenMP shrinks its pool when the thread
  * count drops), through a pthread key's destructor. */
 static pthread_key_t lp_key;
