@@ -387,6 +387,73 @@ static void test_jsonl(void)
 	unlink(p);
 }
 
+/* sha256: FIPS 180-4 vectors, and the SHA-extension path (when the CPU
+ * has it) against the portable one (TL_SHA256=portable) on every length
+ * 0..300 and a 1 MB buffer, one call and in pieces of odd sizes. */
+static void sha256_pieces(const unsigned char *p, size_t n, char out[65])
+{
+	char path[] = "/tmp/tl-sha-XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	for (size_t off = 0, k = 1; off < n; off += k, k = k * 3 % 1021 + 1)
+		CHECK(write(fd, p + off, off + k > n ? n - off : k) >= 0);
+	close(fd);
+	CHECK(tl_sha256_file(path, out) == 0);
+	unlink(path);
+}
+
+static void test_sha256(void)
+{
+	static const struct {
+		const char *in, *hex;
+	} v[] = {
+		{"abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+		{"", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+		{"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+		 "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
+		{"abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu",
+		 "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1"},
+	};
+	char hex[65], ref[65];
+	for (int mode = 0; mode < 2; mode++) {
+		if (mode)
+			setenv("TL_SHA256", "portable", 1);
+		for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+			tl_sha256_hex(v[i].in, strlen(v[i].in), hex);
+			CHECK_STR(hex, v[i].hex);
+		}
+	}
+#if defined(__x86_64__)
+	if (!__builtin_cpu_supports("sha")) {
+		TEST_SKIP("sha256: this CPU has no SHA extensions: their path is not compared with the portable one");
+		return;
+	}
+#endif
+	size_t n = 1 << 20;
+	unsigned char *buf = malloc(n);
+	uint64_t x = 88172645463325252ULL;
+	for (size_t i = 0; i < n; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		buf[i] = (unsigned char)x;
+	}
+	for (size_t len = 0; len <= 300; len++) {
+		setenv("TL_SHA256", "portable", 1);
+		tl_sha256_hex(buf, len, ref);
+		unsetenv("TL_SHA256");
+		tl_sha256_hex(buf, len, hex);
+		if (strcmp(hex, ref))
+			CHECK_STR(hex, ref);
+	}
+	setenv("TL_SHA256", "portable", 1);
+	tl_sha256_hex(buf, n, ref);
+	unsetenv("TL_SHA256");
+	tl_sha256_hex(buf, n, hex);
+	CHECK_STR(hex, ref);
+	sha256_pieces(buf, n, hex);
+	CHECK_STR(hex, ref);
+	free(buf);
+}
+
 int main(void)
 {
 	char path[] = "/tmp/tl-test-stream-XXXXXX";
@@ -457,11 +524,7 @@ int main(void)
 	unlink(path2);
 	free(buf);
 
-	char hex[65];
-	tl_sha256_hex("abc", 3, hex);
-	CHECK_STR(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-	tl_sha256_hex("", 0, hex);
-	CHECK_STR(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	test_sha256();
 	test_source();
 	test_write_errors();
 	test_reader_faults();
