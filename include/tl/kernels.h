@@ -225,7 +225,14 @@ typedef struct tl_kernels {
 	 * cell states and gates[B,T,4H] the activated gates (sigmoid i, f, o;
 	 * tanh g), both kept for backward (both may be NULL at inference), and
 	 * hT, cT [B,H] the state after step lens[b]-1 (h0/c0 or 0 when
-	 * lens[b] == 0; either may be NULL). */
+	 * lens[b] == 0; either may be NULL). c, gates and h are 0 at padded
+	 * steps. Bits: every output row depends on its own sequence only (not
+	 * on the rest of the batch), the same whatever the threads and the
+	 * instruction set (kernels/cpu/lstm.c, tests/unit/test_lstm_kernel.c);
+	 * dw_ih/dw_hh go through the sgemm of matmul_backward (fixed order
+	 * per thread count). Nonlinearities: vmath.h's exp (sigmoid
+	 * 1/(1+e^-x), tanh 1-2/(e^2x+1)): max abs error 8.9e-8 and 1.8e-7
+	 * against double-precision libm on [-20, 20]. */
 	void (*lstm_forward)(float *h, float *c, float *gates, float *hT, float *cT, const float *x,
 			     const float *h0, const float *c0, const float *w_ih, const float *w_hh,
 			     const float *b_ih, const float *b_hh, const int32_t *lens, int B, int T, int In, int H);

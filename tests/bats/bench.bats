@@ -114,3 +114,18 @@ peer_check() {
 	grep -q '^median tokens/s: tl [0-9.]*' <<<"$output"
 	peer_check $ran '"peer":"torch"\|pytorch [0-9]'
 }
+
+@test "bench: lstm.sh (peer: torch nn.LSTM), and without the peer" {
+	ran=0; has_py torch && ran=1
+	run sh bench/lstm.sh "$B"
+	[ "$status" -eq 0 ]
+	grep -q '^tl B 8 T 20 I 64 H 64 threads 1: median_ms [0-9.]* tokens_per_s [0-9]* cpu_ms' <<<"$output"
+	grep -q '^summary B 8 T 20 I 64 H 64 threads 1: tl [0-9]* tokens/s' <<<"$output"
+	grep -q '^load before: ' <<<"$output"
+	grep -q "^bits B 8 T 20 I 64 H 64: 1 distinct" <<<"$output"
+	peer_check $ran '^torch B 8 T 20 I 64 H 64 threads 1: median_ms'
+	BENCH_PEERS=0 run sh bench/lstm.sh "$B"
+	[ "$status" -eq 0 ]
+	grep -q '^tl B 8 ' <<<"$output"
+	peer_check 0 '^torch B'
+}

@@ -678,6 +678,73 @@ static void t_dropout(const tl_kernels *r, const tl_kernels *k)
 	COVER(dropout_forward), COVER(dropout_backward);
 }
 
+/* lstm_forward / lstm_backward (issue 19): lengths {4, 2, 0}, initial
+ * state, both biases, final-state gradients; the forward's h also against
+ * a double-precision LSTM (tests/unit/test_lstm_kernel.c checks both
+ * against nn.LSTM). */
+static void t_lstm(const tl_kernels *r, const tl_kernels *k)
+{
+	enum { LB = 3, LT = 4, LI = 5, LH = 20, LG = 4 * LH };
+	int32_t lens[LB] = {4, 2, 0};
+	float *x = rnd(LB * LT * LI, 1), *h0 = rnd(LB * LH, 1), *c0 = rnd(LB * LH, 1), *wi = rnd(LG * LI, 0.5f);
+	float *wh = rnd(LG * LH, 0.5f), *bi = rnd(LG, 0.5f), *bh = rnd(LG, 0.5f), *dh = rnd(LB * LT * LH, 1);
+	float *dhT = rnd(LB * LH, 1), *dcT = rnd(LB * LH, 1);
+	size_t nout = LB * LT * LH * 2 + LB * LT * LG + 2 * LB * LH;
+	size_t ngr = LB * LT * LI + 2 * LB * LH + LG * LI + LG * LH + 2 * LG;
+	float *g0 = rnd(ngr, 1);
+	const tl_kernels *ks[2] = {r, k};
+	float *o[2], *g[2];
+	for (int i = 0; i < 2; i++) {
+		const tl_kernels *q = ks[i];
+		float *dx = up(q, x, LB * LT * LI), *dh0 = up(q, h0, LB * LH), *dc0 = up(q, c0, LB * LH);
+		float *dwi = up(q, wi, LG * LI), *dwh = up(q, wh, LG * LH), *dbi = up(q, bi, LG), *dbh = up(q, bh, LG);
+		float *ddh = up(q, dh, LB * LT * LH), *ddhT = up(q, dhT, LB * LH), *ddcT = up(q, dcT, LB * LH);
+		int32_t *dl = upi(q, lens, LB);
+		float *out = q->alloc(nout * sizeof(float)), *gr = up(q, g0, ngr);
+		float *h = out, *c = h + LB * LT * LH, *ga = c + LB * LT * LH, *hT = ga + LB * LT * LG, *cT = hT + LB * LH;
+		q->lstm_forward(h, c, ga, hT, cT, dx, dh0, dc0, dwi, dwh, dbi, dbh, dl, LB, LT, LI, LH);
+		float *gx = gr, *gh0 = gx + LB * LT * LI, *gc0 = gh0 + LB * LH, *gwi = gc0 + LB * LH, *gwh = gwi + LG * LI;
+		float *gbi = gwh + LG * LH, *gbh = gbi + LG;
+		q->lstm_backward(gx, gh0, gc0, gwi, gwh, gbi, gbh, ddh, ddhT, ddcT, dx, dh0, dc0, h, c, ga, dwi, dwh, dl,
+				 LB, LT, LI, LH);
+		o[i] = down(q, out, nout, 1);
+		g[i] = down(q, gr, ngr, 1);
+		q->free(dx), q->free(dh0), q->free(dc0), q->free(dwi), q->free(dwh), q->free(dbi), q->free(dbh);
+		q->free(ddh), q->free(ddhT), q->free(ddcT), q->free(dl);
+	}
+	cmp("lstm_forward", o[0], o[1], nout, TOL_FWD);
+	cmp("lstm_backward", g[0], g[1], ngr, TOL_BWD);
+	/* h against a double LSTM */
+	double *ref = tl_xcalloc(LB * LT * LH, sizeof *ref), hs[LH], cs[LH], a[LG];
+	for (int b = 0; b < LB; b++) {
+		for (int j = 0; j < LH; j++)
+			hs[j] = h0[b * LH + j], cs[j] = c0[b * LH + j];
+		for (int t = 0; t < lens[b]; t++) {
+			for (int row = 0; row < LG; row++) {
+				double v = (double)bi[row] + bh[row];
+				for (int m = 0; m < LI; m++)
+					v += (double)wi[row * LI + m] * x[(b * LT + t) * LI + m];
+				for (int m = 0; m < LH; m++)
+					v += (double)wh[row * LH + m] * hs[m];
+				a[row] = v;
+			}
+			for (int j = 0; j < LH; j++) {
+				double ig = 1 / (1 + exp(-a[j])), fg = 1 / (1 + exp(-a[LH + j])), gg = tanh(a[2 * LH + j]);
+				double og = 1 / (1 + exp(-a[3 * LH + j]));
+				cs[j] = fg * cs[j] + ig * gg;
+				hs[j] = og * tanh(cs[j]);
+				ref[(b * LT + t) * LH + j] = hs[j];
+			}
+		}
+	}
+	refcmp("lstm_forward h", o[1], ref, LB * LT * LH, TOL_REF);
+	for (int i = 0; i < 2; i++)
+		free(o[i]), free(g[i]);
+	free(x), free(h0), free(c0), free(wi), free(wh), free(bi), free(bh), free(dh), free(dhT), free(dcT), free(g0);
+	free(ref);
+	COVER(lstm_forward), COVER(lstm_backward);
+}
+
 static void t_losses(const tl_kernels *r, const tl_kernels *k)
 {
 	enum { NR = 7 };
@@ -778,6 +845,7 @@ int main(void)
 		t_matmul_backward(ref, k);
 		t_matmul_bf16_train(ref, k);
 		t_dropout(ref, k);
+		t_lstm(ref, k);
 		t_losses(ref, k);
 		t_optimizer(ref, k);
 		size_t nc = 0;

@@ -17,9 +17,12 @@
  * 1e-6, the loss of gen_lstm.py) on every input and parameter element of
  * case a and every 5th of case c, against the kernel's float gradients (same 1e-4 bound):
  * an independent check of the derivation, not of PyTorch; and determinism
- * on a larger random case (B=9 T=23 I=70 H=75): two runs give the same
+ * on a larger random case (B=26 T=23 I=70 H=700): two runs give the same
  * bits, sequence b's results do not depend on the other sequences of the
- * batch (the first 4 run alone), and 1 vs 2 threads give the same bits. */
+ * batch (the first 4 run alone), 1 vs 2 threads give the same bits, and
+ * so do the two ways of using 2 threads (the batch split, each step split
+ * by columns: TL_LSTM_SPLIT=cols) and the C path (TL_ISA=avx2) and the
+ * AVX-512 kernels. */
 #include "testhelp.h"
 
 #include "tl/kernels.h"
@@ -399,7 +402,7 @@ static int same_params(const lcase *a, const lcase *b)
 
 static void determinism(void)
 {
-	int B = 9, T = 23, I = 70, H = 75;
+	int B = 26, T = 23, I = 70, H = 700; /* B >= 24: 2 threads split the batch */
 	lcase r1, r2, sub;
 	rand_case(&r1, B, T, I, H, 5);
 	rand_case(&r2, B, T, I, H, 5);
@@ -426,6 +429,33 @@ static void determinism(void)
 	CHECK(samep);
 	printf("determinism B=%d T=%d I=%d H=%d: two runs, a sub-batch of 4, 1 vs 2 threads: %s\n", B, T, I, H,
 	       same1 && samep ? "same bits" : "DIFFER");
+	/* 2 threads sharing out each step by columns (TL_LSTM_SPLIT=cols)
+	 * instead of splitting the batch: same bits */
+	free_case(&r2);
+	rand_case(&r2, B, T, I, H, 5);
+	K->set_threads(2);
+	setenv("TL_LSTM_SPLIT", "cols", 1);
+	run_fwd(&r2);
+	run_bwd(&r2);
+	unsetenv("TL_LSTM_SPLIT");
+	int samec = same_outputs(&r1, &r2, B) && same_params(&r1, &r2);
+	CHECK(samec);
+	printf("2 threads by columns vs by sequences: %s\n", samec ? "same bits" : "DIFFER");
+	/* the C path (TL_ISA=avx2) against the AVX-512 kernels: same bits */
+	if (tl_isa_has(TL_FEAT_AVX512)) {
+		free_case(&r2);
+		rand_case(&r2, B, T, I, H, 5);
+		setenv("TL_ISA", "avx2", 1);
+		CHECK(!tl_isa_has(TL_FEAT_AVX512));
+		run_fwd(&r2);
+		run_bwd(&r2);
+		unsetenv("TL_ISA");
+		int same = same_outputs(&r1, &r2, B) && same_params(&r1, &r2);
+		CHECK(same);
+		printf("C path (TL_ISA=avx2) vs AVX-512: %s\n", same ? "same bits" : "DIFFER");
+	} else {
+		TEST_SKIP("no AVX-512F: the C path is the only one");
+	}
 	free_case(&r1);
 	free_case(&r2);
 	free_case(&sub);
@@ -446,6 +476,23 @@ int main(void)
 	check_case("b.", 0);
 	check_case("c.", 5);
 	tl_st_close(&F);
+	/* lens NULL is every sequence at full length */
+	{
+		lcase a, b;
+		rand_case(&a, 5, 9, 24, 40, 9);
+		rand_case(&b, 5, 9, 24, 40, 9);
+		for (int i = 0; i < 5; i++)
+			a.lens[i] = 9;
+		run_fwd(&a);
+		run_bwd(&a);
+		free(b.lens);
+		b.lens = NULL;
+		run_fwd(&b);
+		run_bwd(&b);
+		CHECK(same_outputs(&a, &b, 5) && same_params(&a, &b));
+		free_case(&a);
+		free_case(&b);
+	}
 	determinism();
 	TEST_REPORT("test_lstm_kernel");
 }
