@@ -28,7 +28,7 @@
 #include <unistd.h>
 
 static const char usage[] =
-	"usage: tl-train [-m fasttext|linear|bert|lstm-lm|lstm] -o DIR [options] [FILE]\n"
+	"usage: tl-train [-m fasttext|linear|bert] -o DIR [options] [FILE]\n"
 	"Train a classifier on a record stream (\"text\" and \"label\"; for -m linear\n"
 	"also \"sparse\" or \"vec\" features) and save it as a model directory for\n"
 	"tl-predict. FILE or - is the training stream (default: standard input).\n"

@@ -658,7 +658,10 @@ int tl_lstm_fit(const tl_lstm_fit_opts *oin, tl_err *e)
 			for (size_t bi = 0; bi < nb && step < total; bi++) {
 				int nbat = (int)(tr.nrec - bi * B < (size_t)B ? tr.nrec - bi * B : (size_t)B);
 				int T = make_batch(&tr, order + bi * B, nbat, ids, lens, y, m->labels, k);
-				opt.lr = (float)stlr(&o, step, total);
+				/* with gradual unfreezing each epoch (stage) has its own
+				 * slanted triangular cycle, as ULMFiT's one-epoch fits per
+				 * stage; otherwise one cycle over the whole run */
+				opt.lr = (float)(lm && o.unfreeze ? stlr(&o, (long)bi, (long)nb) : stlr(&o, step, total));
 				double l = tl_lstm_cls_step(m, ids, lens, y, nbat, T, 1, o.seed, (uint64_t)step, 1.0f, logits, NULL);
 				if (!isfinite(l)) {
 					tl_progress_finish(&prog, NULL);
