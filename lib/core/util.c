@@ -198,6 +198,7 @@ static void sha256_block(sha256_ctx *c, const unsigned char *p)
  * the message schedule four words at a time (sha256msg1: W[t-16] +
  * s0(W[t-15]); + W[t-7]; sha256msg2: + s1(W[t-2])). */
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
 #include <immintrin.h>
 #define TL_SHA_NI 1
 __attribute__((target("sha,sse4.1,ssse3"))) static void sha256_blocks_ni(uint32_t st[8], const unsigned char *p,
@@ -233,6 +234,21 @@ __attribute__((target("sha,sse4.1,ssse3"))) static void sha256_blocks_ni(uint32_
 	_mm_storeu_si128((__m128i *)&st[0], _mm_blend_epi16(feba, dchg, 0xF0));
 	_mm_storeu_si128((__m128i *)&st[4], _mm_alignr_epi8(dchg, feba, 8));
 }
+
+
+/* CPUID: SHA (leaf 7 EBX bit 29), SSE4.1 and SSSE3 (leaf 1 ECX bits 19,
+ * 9). (Not __builtin_cpu_supports: clang's has no "sha".) */
+static int sha_ni_present(void)
+{
+	static int known = -1;
+	if (known < 0) {
+		unsigned a, b, c, d;
+		int ok = __get_cpuid(1, &a, &b, &c, &d) && (c >> 19 & 1) && (c >> 9 & 1);
+		ok = ok && __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b >> 29 & 1);
+		known = ok;
+	}
+	return known;
+}
 #endif
 
 /* Whole blocks: the SHA extensions when sha256_init chose them. */
@@ -260,7 +276,7 @@ static void sha256_init(sha256_ctx *c)
 	/* the CPU's SHA extensions unless TL_SHA256=portable (the tests
 	 * compare both; the digests are the same) */
 	const char *env = getenv("TL_SHA256");
-	c->ni = __builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1") && !(env && !strcmp(env, "portable"));
+	c->ni = sha_ni_present() && !(env && !strcmp(env, "portable"));
 #endif
 }
 
