@@ -17,6 +17,7 @@
 #include "tl/util.h"
 
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -61,6 +62,10 @@ static const char usage[] =
 	"      --batch N         examples per synchronous step (8)\n"
 	"      --init-vectors F  initialise word embeddings from a word2vec text file\n"
 	"      --no-lower        keep case\n"
+	"      --distill         train on the records' \"logits\" (tl-predict -m TEACHER\n"
+	"                        --logits), mixed with their labels by --alpha (softmax loss)\n"
+	"      --temperature T   distillation temperature (2; > 0)\n"
+	"      --alpha A         weight of the soft targets, 1 - A of the labels (0.5)\n"
 	"linear (logistic regression):\n"
 	"      --input KIND      auto (default: sparse or vec when the records carry one,\n"
 	"                        else text), text, sparse, vec\n"
@@ -178,6 +183,10 @@ typedef struct {
 	tl_lin_opts lo;
 	int argc;
 	char **argv;
+	/* --distill: the teacher's label names from the stream header (NULL:
+	 * none named them) */
+	char **tlab;
+	int ntlab;
 } args;
 
 static void progress_cb(void *ctx, uint64_t done, uint64_t total, double loss, double lr)
@@ -310,6 +319,47 @@ static void dist_start(int *argc, char ***argv)
 #endif
 }
 
+/* --distill: a stream header's "predict" map (tl-predict) names the
+ * labels of the logits in their order ("label_ids", else "labels"), as
+ * -m bert reads it: every header must name the same list, and none may
+ * come after records without one. */
+static void teacher_labels(args *a, const msgpack_object *hdr, size_t nrec)
+{
+	const msgpack_object *p = tl_map_get(hdr, "predict");
+	const msgpack_object *l = p ? tl_map_get(p, "label_ids") : NULL;
+	if (!l && p)
+		l = tl_map_get(p, "labels");
+	if (!l)
+		return;
+	if (l->type != MSGPACK_OBJECT_ARRAY || l->via.array.size == 0)
+		tl_die(TL_EXIT_DATA, "stream header: \"predict\" labels are not a non-empty array");
+	int n = (int)l->via.array.size;
+	for (int i = 0; i < n; i++)
+		if (l->via.array.ptr[i].type != MSGPACK_OBJECT_STR)
+			tl_die(TL_EXIT_DATA, "stream header: \"predict\" label %d is not a string", i);
+	if (!a->tlab && nrec)
+		tl_die(TL_EXIT_DATA, "a stream header naming the teacher's labels after %zu records without one: their "
+				     "logits' labels are unknown", nrec);
+	int same = a->tlab && a->ntlab == n;
+	for (int i = 0; same && i < n; i++) {
+		const msgpack_object *x = &l->via.array.ptr[i];
+		same = strlen(a->tlab[i]) == x->via.str.size && !memcmp(a->tlab[i], x->via.str.ptr, x->via.str.size);
+	}
+	if (a->tlab && !same)
+		tl_die(TL_EXIT_DATA, "a stream header names other teacher labels than the first one: the logits of the "
+				     "records are over different label sets (predict each part with the same teacher)");
+	if (a->tlab)
+		return;
+	a->tlab = tl_xcalloc((size_t)n, sizeof *a->tlab);
+	for (int i = 0; i < n; i++) {
+		const msgpack_object *x = &l->via.array.ptr[i];
+		a->tlab[i] = tl_xmalloc(x->via.str.size + 1);
+		memcpy(a->tlab[i], x->via.str.ptr, x->via.str.size);
+		a->tlab[i][x->via.str.size] = 0;
+	}
+	a->ntlab = n;
+}
+
 /* Read a labelled stream into a new data set (*dp, created at the first
  * data record once the input kind is known); dies on bad records. With
  * --input auto the first data record decides: "sparse" or "vec" when it
@@ -327,8 +377,8 @@ static size_t read_stream(args *a, const char *path, tl_lin_data **dp, tl_leak *
 	size_t lablen[MAXLAB];
 	char numbuf[1][24];
 	tl_sparse sp = {0};
-	float *vec = NULL;
-	size_t vcap = 0;
+	float *vec = NULL, *lgbuf = NULL;
+	size_t vcap = 0, lgcap = 0;
 	char err[512];
 	size_t n = 0;
 	tl_buf tb = {0};
@@ -346,6 +396,8 @@ static size_t read_stream(args *a, const char *path, tl_lin_data **dp, tl_leak *
 				if (!d && !a->cjk_set && tl_header_cjk(rec.map) == 1)
 					a->lo.cjk_words = a->lo.feat.cjk_words = 1;
 			}
+			if (a->lo.distill)
+				teacher_labels(a, rec.map, n);
 			continue;
 		}
 		if (!d) {
@@ -369,15 +421,43 @@ static size_t read_stream(args *a, const char *path, tl_lin_data **dp, tl_leak *
 				a->input_name = input == TL_IN_SPARSE ? "sparse" : input == TL_IN_VEC ? "vec" : "text";
 			}
 			d = tl_lin_data_new(&a->lo);
+			if (a->ntlab && tl_lin_data_set_teacher(d, (const char *const *)a->tlab, a->ntlab, err, sizeof err) < 0)
+				tl_die(TL_EXIT_DATA, "stream header: %s", err);
 		}
 		int multi;
 		int nl = rec_labels(&rec, lab, lablen, numbuf, MAXLAB, &multi);
-		if (nl == -1)
+		if (nl == -1 && a->lo.distill)
+			nl = multi = 0; /* soft targets only */
+		else if (nl == -1)
 			tl_die_rec(TL_EXIT_DATA, rec.no, "no \"label\" (training needs labelled records)");
 		if (nl < 0)
 			tl_die_rec(TL_EXIT_DATA, rec.no, "\"label\" is not a string, an integer or an array of strings");
-		if (nl == 0)
+		if (a->lo.distill && multi)
+			tl_die_rec(TL_EXIT_DATA, rec.no, "--distill trains single-label students (the record has a label array)");
+		if (nl == 0 && !a->lo.distill)
 			continue; /* multi-label record with no label: skip */
+		if (a->lo.distill && nl == 1 && a->ntlab) {
+			int found = 0;
+			for (int k = 0; k < a->ntlab && !found; k++)
+				found = strlen(a->tlab[k]) == lablen[0] && !memcmp(a->tlab[k], lab[0], lablen[0]);
+			if (!found)
+				tl_die_rec(TL_EXIT_DATA, rec.no, "unknown label '%.*s' (not in the teacher's label set, stream header)",
+					   (int)lablen[0], lab[0]);
+		}
+		long nlg = 0;
+		if (a->lo.distill) {
+			nlg = tl_rec_f32s(&rec, "logits", &lgbuf, &lgcap);
+			if (nlg == -1)
+				tl_die_rec(TL_EXIT_DATA, rec.no, "no \"logits\" (--distill trains on a teacher's soft targets: "
+					   "tl-predict -m TEACHER --logits)");
+			if (nlg < 0)
+				tl_die_rec(TL_EXIT_DATA, rec.no, "\"logits\" is not a bin of float32 or an array of numbers");
+			if (nlg == 0)
+				tl_die_rec(TL_EXIT_DATA, rec.no, "\"logits\" is empty");
+			for (long k = 0; k < nlg; k++)
+				if (!isfinite(lgbuf[k]))
+					tl_die_rec(TL_EXIT_DATA, rec.no, "logits[%ld] is %g, not a finite number", k, (double)lgbuf[k]);
+		}
 		const char *text = NULL;
 		size_t tlen = 0;
 		long nv = 0;
@@ -408,7 +488,8 @@ static size_t read_stream(args *a, const char *path, tl_lin_data **dp, tl_leak *
 				dh = tl_fnv1a64("\x1e", 1, tl_fnv1a64(text, tlen, dh));
 		}
 		if ((int)(n % (size_t)dist_size()) == dist_rank() &&
-		    tl_lin_data_add(d, text, tlen, &sp, vec, (size_t)nv, lab, lablen, nl, multi, err, sizeof err) < 0)
+		    (tl_lin_data_add(d, text, tlen, &sp, vec, (size_t)nv, lab, lablen, nl, multi, err, sizeof err) < 0 ||
+		     (a->lo.distill && tl_lin_data_add_logits(d, lgbuf, (int)nlg, err, sizeof err) < 0)))
 			tl_die_rec(TL_EXIT_DATA, rec.no, "%s", err);
 		if (lk)
 			tl_leak_add_train(lk, &rec);
@@ -418,6 +499,10 @@ static size_t read_stream(args *a, const char *path, tl_lin_data **dp, tl_leak *
 	tl_sparse_free(&sp);
 	tl_buf_free(&tb);
 	free(vec);
+	free(lgbuf);
+	if (a->lo.distill && !a->ntlab && !a->quiet)
+		tl_warn("no stream header names the teacher's labels (tl-predict writes one): the logits are taken in "
+			"the order of the sorted label set");
 	*prov = input == TL_IN_VEC ? pv_vec : input == TL_IN_SPARSE ? pv_sp : NULL;
 	if (*prov != pv_vec)
 		json_decref(pv_vec);
@@ -654,6 +739,15 @@ static char *make_tl_json(const args *a, const char *data_path, size_t nrec, dou
 	}
 	if (tl_lin_text_b(m))
 		json_object_set_new(p, "text_b", json_string("joined"));
+	if (o->distill) {
+		json_t *kd = json_object(), *tl_ = json_array();
+		json_object_set_new(kd, "temperature", json_real(o->temperature));
+		json_object_set_new(kd, "alpha", json_real(o->alpha));
+		for (int i = 0; i < a->ntlab; i++)
+			json_array_append_new(tl_, json_string(a->tlab[i]));
+		json_object_set_new(kd, "teacher_labels", a->ntlab ? tl_ : (json_decref(tl_), json_null()));
+		json_object_set_new(p, "distill", kd);
+	}
 	json_object_set_new(j, "params", p);
 	json_t *d = json_object();
 	json_object_set_new(d, "path", data_path ? json_string(data_path) : json_null());
@@ -763,6 +857,9 @@ static int train_linear_family(args *a, const char *path)
 	free(tj);
 	tl_leak_free(lk);
 	tl_lin_free(m);
+	for (int i = 0; i < a->ntlab; i++)
+		free(a->tlab[i]);
+	free(a->tlab);
 	return 0;
 }
 
@@ -834,6 +931,8 @@ static int option_kinds(int c)
 		return K_ALL;
 	if (c < O_PRETRAINED)
 		return K_FAMILY;
+	if (c == O_DISTILL || c == O_TEMP || c == O_ALPHA)
+		return K_FT | K_BERT;
 	return K_BERT;
 }
 
@@ -1335,6 +1434,14 @@ int main(int argc, char **argv)
 			a.input_name = arg;
 			break;
 		case O_L2: set.l2 = tl_parse_double("--l2", arg, 0, 1); break;
+		case O_DISTILL: set.distill = 1; break;
+		case O_TEMP:
+			set.temperature = tl_parse_double("--temperature", arg, -1e30, 1e30);
+			if (!(set.temperature > 0))
+				tl_die(TL_EXIT_USAGE, "option --temperature: '%s': the temperature must be > 0", arg);
+			kd_named = "--temperature";
+			break;
+		case O_ALPHA: set.alpha = tl_parse_double("--alpha", arg, 0, 1); kd_named = "--alpha"; break;
 		case O_NOSUB: fo.sublinear_tf = 0; fset |= TL_FEAT_SET_SUBLINEAR; break;
 		case O_FEAT: {
 			int r = tl_feat_opts_set(&fo, &fset, opts[s->idx].name, arg, err, sizeof err);
@@ -1407,6 +1514,17 @@ int main(int argc, char **argv)
 	o->init_vectors = set.init_vectors;
 	o->lower = set.lower;
 	o->l2 = set.l2;
+	o->distill = set.distill;
+	o->temperature = set.temperature;
+	o->alpha = set.alpha;
+	if (kd_named && !o->distill)
+		tl_die(TL_EXIT_USAGE, "option %s is for --distill", kd_named);
+	if (o->distill && o->loss != TL_LOSS_SOFTMAX)
+		tl_die(TL_EXIT_USAGE, "--distill trains with --loss softmax (the soft targets are a distribution over "
+				      "every label), not %s", o->loss == TL_LOSS_HS ? "hs" : "ova");
+	if (o->distill && dist)
+		tl_die(TL_EXIT_USAGE, "--distill under mpirun: the teacher's logits are not sharded across ranks yet "
+				      "(run one process)");
 	if (have_lr)
 		o->lr = lr;
 	if (have_epochs)

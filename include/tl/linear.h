@@ -75,6 +75,13 @@ typedef struct {
 	 * is bitwise the one a single process makes at any size. logreg
 	 * (per-example SGD, each step reading the last) refuses size > 1. */
 	struct tl_dist *dist;
+	/* fastText knowledge distillation (Hinton et al. 2015; the
+	 * fastText-class student of Tang et al. 2019): every example carries a
+	 * teacher's logits (tl_lin_data_add_logits) and the label is optional;
+	 * the loss is tl_lin_kd_loss. softmax loss only, one process only. */
+	int distill;
+	double temperature;  /* > 0 (2) */
+	double alpha;        /* weight of the soft targets, [0, 1] (0.5); 1 when no example has a label */
 } tl_lin_opts;
 
 /* Defaults for arch (above). */
@@ -93,6 +100,27 @@ void tl_lin_data_free(tl_lin_data *d);
 int tl_lin_data_add(tl_lin_data *d, const char *text, size_t len, const tl_sparse *sp, const float *vec,
 		    size_t vlen, const char *const *labels, const size_t *lablen, int nlab, int multi, char *err,
 		    size_t errsz);
+
+/* --distill (o.distill): the teacher's label names in the order of its
+ * logits (a tl-predict stream header), before any example: they become the
+ * label set (sorted by name as every label set is; the logits are permuted
+ * to match). Without it the logits are taken in the order of the sorted
+ * label set of the data, which must have as many labels. -1 with a message
+ * (a name listed twice, examples already added). With o.distill an
+ * example may have nlab 0 (soft targets only). */
+int tl_lin_data_set_teacher(tl_lin_data *d, const char *const *names, int n, char *err, size_t errsz);
+/* The teacher's logits of the example just added (k of them, the same k
+ * for every example; finite: the caller checks). -1 with a message when k
+ * differs from the first example's or the teacher's label count. */
+int tl_lin_data_add_logits(tl_lin_data *d, const float *logits, int k, char *err, size_t errsz);
+/* The distillation loss of one example with student logits z[C], teacher
+ * logits t[C], label y (-1: none, soft targets only), temperature T > 0
+ * and weight alpha:
+ *   alpha T^2 KL(softmax(t/T) || softmax(z/T)) + (1 - alpha) CE(z, y)
+ * (the CE term absent when y < 0), computed in double. grad[C] (may be
+ * NULL) gets its gradient with respect to z:
+ *   alpha T (softmax(z/T) - softmax(t/T)) + (1 - alpha) (softmax(z) - onehot(y)). */
+double tl_lin_kd_loss(const float *z, const float *t, int C, int y, double T, double alpha, double *grad);
 
 /* Pairs (text_b). A text model (fastText, logreg on TF-IDF) reads a record
  * with "text_b" as one text: "text", TL_LIN_TEXT_B_SEP (a line feed, which

@@ -27,6 +27,8 @@ void tl_lin_opts_default(tl_lin_opts *o, int arch)
 	memset(o, 0, sizeof *o);
 	o->arch = arch;
 	o->loss = TL_LOSS_SOFTMAX;
+	o->temperature = 2;
+	o->alpha = 0.5;
 	o->input = TL_IN_TEXT;
 	o->dim = 100;
 	o->word_ngrams = 2;
@@ -98,7 +100,94 @@ struct tl_lin_data {
 	size_t nval, vcap;
 	long dim;
 	int text_b;           /* a record had "text_b" (tl_lin_data_set_text_b) */
+	/* --distill: the teacher's logits [n, lgk] (teacher order until
+	 * setup_labels permutes them), nteacher: teacher labels given first
+	 * (tl_lin_data_set_teacher), nlabelled: examples with a label */
+	float *lg;
+	size_t nlg, lgcap;
+	int lgk, nteacher;
+	size_t nlabelled;
 };
+
+int tl_lin_data_set_teacher(tl_lin_data *d, const char *const *names, int n, char *err, size_t errsz)
+{
+	if (d->n || d->labels.n) {
+		seterr(err, errsz, "the teacher's labels come before the examples");
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		int isnew;
+		int64_t id = tl_strtab_add(&d->labels, names[i], strlen(names[i]), &isnew);
+		if (!isnew) {
+			seterr(err, errsz, "the teacher's label '%s' is listed twice", names[i]);
+			return -1;
+		}
+		if ((size_t)id >= d->labcap) {
+			d->labcap = d->labcap ? 2 * d->labcap : 64;
+			while ((size_t)id >= d->labcap)
+				d->labcap *= 2;
+			d->labcount = tl_xrealloc(d->labcount, d->labcap * sizeof *d->labcount);
+		}
+		d->labcount[id] = 0;
+	}
+	d->nteacher = n;
+	return 0;
+}
+
+int tl_lin_data_add_logits(tl_lin_data *d, const float *logits, int k, char *err, size_t errsz)
+{
+	if (d->nteacher && k != d->nteacher) {
+		seterr(err, errsz, "%d logits, the teacher's label set in the stream header has %d labels", k,
+		       d->nteacher);
+		return -1;
+	}
+	if (d->lgk && k != d->lgk) {
+		seterr(err, errsz, "%d logits where the first record has %d", k, d->lgk);
+		return -1;
+	}
+	if (k < 1 || d->nlg + 1 != d->n) {
+		seterr(err, errsz, k < 1 ? "\"logits\" is empty" : "logits without an example");
+		return -1;
+	}
+	d->lgk = k;
+	GROW(d->lg, d->nlg * (size_t)k, d->lgcap, (d->nlg + 1) * (size_t)k);
+	memcpy(d->lg + d->nlg * (size_t)k, logits, (size_t)k * sizeof *logits);
+	d->nlg++;
+	return 0;
+}
+
+double tl_lin_kd_loss(const float *z, const float *t, int C, int y, double T, double alpha, double *grad)
+{
+	/* log-sum-exps of z/T, t/T and z */
+	double ms = -INFINITY, mt = -INFINITY, m1 = -INFINITY;
+	for (int c = 0; c < C; c++) {
+		if (z[c] / T > ms)
+			ms = z[c] / T;
+		if (t[c] / T > mt)
+			mt = t[c] / T;
+		if (z[c] > m1)
+			m1 = z[c];
+	}
+	double ss = 0, st = 0, s1 = 0;
+	for (int c = 0; c < C; c++) {
+		ss += exp(z[c] / T - ms);
+		st += exp(t[c] / T - mt);
+		s1 += exp(z[c] - m1);
+	}
+	double ls_ = ms + log(ss), lt_ = mt + log(st), l1 = m1 + log(s1);
+	double kl = 0, hard = y >= 0 ? 1.0 - alpha : 0;
+	for (int c = 0; c < C; c++) {
+		double lsc = z[c] / T - ls_, ltc = t[c] / T - lt_, pt = exp(ltc);
+		if (pt > 0)
+			kl += pt * (ltc - lsc);
+		if (grad)
+			grad[c] = alpha * T * (exp(lsc) - pt) + hard * (exp(z[c] - l1) - (c == y));
+	}
+	double loss = alpha * T * T * kl;
+	if (y >= 0)
+		loss += hard * (l1 - z[y]);
+	return loss;
+}
 
 void tl_lin_data_set_text_b(tl_lin_data *d)
 {
@@ -168,6 +257,7 @@ void tl_lin_data_free(tl_lin_data *d)
 	free(d->texts);
 	free(d->idx);
 	free(d->val);
+	free(d->lg);
 	free(d);
 }
 
@@ -190,7 +280,7 @@ int tl_lin_data_add(tl_lin_data *d, const char *text, size_t len, const tl_spars
 		    size_t vlen, const char *const *labels, const size_t *lablen, int nlab, int multi, char *err,
 		    size_t errsz)
 {
-	if (nlab < 1) {
+	if (nlab < 1 && !(d->o.distill && nlab == 0)) {
 		seterr(err, errsz, "no label");
 		return -1;
 	}
@@ -274,6 +364,7 @@ int tl_lin_data_add(tl_lin_data *d, const char *text, size_t len, const tl_spars
 		d->lab[d->nlab++] = (int32_t)id;
 	}
 	d->laboff[d->n + 1] = d->nlab;
+	d->nlabelled += nlab > 0;
 	if (multi)
 		d->multi = 1;
 	d->n++;
@@ -676,6 +767,16 @@ static void setup_labels(tl_lin_model *m, tl_lin_data *d)
 	}
 	for (size_t i = 0; i < d->nlab; i++)
 		d->lab[i] = map[d->lab[i]];
+	if (d->lg && d->nteacher) { /* teacher order -> the sorted label set's */
+		float *tmp = tl_xmalloc(C * sizeof *tmp);
+		for (size_t e = 0; e < d->nlg; e++) {
+			float *z = d->lg + e * C;
+			for (size_t j = 0; j < C; j++)
+				tmp[map[j]] = z[j];
+			memcpy(z, tmp, C * sizeof *tmp);
+		}
+		free(tmp);
+	}
 	free(map);
 	free(ord);
 }
@@ -872,6 +973,9 @@ static tl_lin_model *train_fasttext(const tl_lin_opts *o, tl_lin_data *d, tl_lin
 	float *A = tl_xmalloc((size_t)B * (size_t)nout * sizeof *A);
 	double *L = tl_xmalloc((size_t)B * sizeof *L);
 	float *S = tl_xmalloc((size_t)T * (size_t)(C + 1) * sizeof *S);
+	/* --distill: per thread the loss gradient; alpha 1 when no example has a label */
+	double *KD = o->distill ? tl_xmalloc((size_t)T * (size_t)C * sizeof *KD) : NULL;
+	double kd_alpha = d->nlabelled ? o->alpha : 1.0;
 	/* the batch's examples: rows, row count, word count */
 	const int32_t **rp = tl_xmalloc((size_t)B * sizeof *rp);
 	size_t *rn = tl_xmalloc((size_t)B * sizeof *rn), *roffb = tl_xmalloc((size_t)B * sizeof *roffb);
@@ -920,7 +1024,15 @@ static tl_lin_model *train_fasttext(const tl_lin_opts *o, tl_lin_data *d, tl_lin
 				const int32_t *lab = d->lab + d->laboff[e];
 				size_t nl = d->laboff[e + 1] - d->laboff[e];
 				double loss = 0;
-				if (m->loss == TL_LOSS_SOFTMAX) {
+				if (o->distill) {
+					double *gz = KD + (size_t)omp_get_thread_num() * (size_t)C;
+					for (int c = 0; c < C; c++)
+						sc[c] = dotf(m->O + (size_t)c * (size_t)dd, h, dd);
+					int y = nl ? lab[0] : -1;
+					loss = tl_lin_kd_loss(sc, d->lg + e * (size_t)C, C, y, o->temperature, kd_alpha, gz);
+					for (int c = 0; c < C; c++)
+						a[c] = (float)(-(double)lr * gz[c]);
+				} else if (m->loss == TL_LOSS_SOFTMAX) {
 					float mx = -INFINITY, z = 0;
 					for (int c = 0; c < C; c++) {
 						sc[c] = dotf(m->O + (size_t)c * (size_t)dd, h, dd);
@@ -1068,6 +1180,7 @@ static tl_lin_model *train_fasttext(const tl_lin_opts *o, tl_lin_data *d, tl_lin
 		free(A);
 		free(L);
 		free(S);
+		free(KD);
 		free(order);
 		free(roff);
 		free(rows);
@@ -1081,6 +1194,7 @@ static tl_lin_model *train_fasttext(const tl_lin_opts *o, tl_lin_data *d, tl_lin
 	free(A);
 	free(L);
 	free(S);
+	free(KD);
 	free(order);
 	free(roff);
 	free(rows);
@@ -1252,6 +1366,37 @@ tl_lin_model *tl_lin_train(const tl_lin_opts *o, tl_lin_data *d, tl_lin_progress
 	if (gn == 0) {
 		seterr(err, errsz, "no training examples");
 		return NULL;
+	}
+	if (o->distill) {
+		*code = TL_EXIT_USAGE;
+		if (o->arch != TL_LIN_FASTTEXT || o->loss != TL_LOSS_SOFTMAX) {
+			seterr(err, errsz, "--distill trains -m fasttext with --loss softmax (the soft targets are a "
+					   "distribution over every label)");
+			return NULL;
+		}
+		if (dist_on(o)) {
+			seterr(err, errsz, "--distill under mpirun: the teacher's logits are not sharded across ranks "
+					   "yet (run one process)");
+			return NULL;
+		}
+		if (!(o->temperature > 0) || !(o->alpha >= 0 && o->alpha <= 1)) {
+			seterr(err, errsz, "--distill: the temperature must be > 0 and alpha in [0, 1]");
+			return NULL;
+		}
+		*code = TL_EXIT_DATA;
+		if (d->multi) {
+			seterr(err, errsz, "--distill trains single-label students (the records have label arrays)");
+			return NULL;
+		}
+		if (d->nlg != d->n) {
+			seterr(err, errsz, "--distill: %zu examples, %zu with logits", d->n, d->nlg);
+			return NULL;
+		}
+		if (!d->nteacher && (size_t)d->lgk != d->labels.n) {
+			seterr(err, errsz, "%d logits for the %zu labels of the data's labels (no stream header names the "
+					   "teacher's labels)", d->lgk, d->labels.n);
+			return NULL;
+		}
 	}
 	if (d->labels.n < 2) {
 		seterr(err, errsz, "only one class in the training data ('%s'): need at least two",

@@ -272,3 +272,120 @@ json() { tl-cat -H "$1"; }
 	grep -q '^{"model":"labels","layers":3,' <<<"$output"
 	[[ "$output" == *"student speed-up "*"x"* ]]
 }
+
+# ---- the fastText-class student (Tang et al. 2019): tl-train -m fasttext --distill ----
+
+# The teacher's logits stream with a "text" ("w5 w30 ..." from the ids),
+# header kept: what a fastText student reads.
+ft_soft() {
+	[ -s "$F/ftsoft.s" ] ||
+		json "$F/soft.s" | jq -c 'if .ids then .text = (.ids | map("w" + tostring) | join(" ")) else . end' |
+		mkstream >"$F/ftsoft.s"
+	[ -s "$F/ftdev.s" ] ||
+		tl-cat "$F/dev.s" | jq -c '.text = (.ids | map("w" + tostring) | join(" "))' | mkstream >"$F/ftdev.s"
+}
+
+ft() { # out [args...]
+	local out=$1
+	shift
+	tl-train -m fasttext -o "$out" --dim 16 --epochs 10 --threads 1 -q "$@"
+}
+
+@test "distill: fasttext student from the BERT teacher's logits: learns, tl.json, loads in tl-predict, same bits twice" {
+	ft_soft
+	run ft "$D/s" --distill --temperature 3 --alpha 0.7 --dev "$F/ftdev.s" "$F/ftsoft.s"
+	[ "$status" -eq 0 ]
+	[ "$(jq -c .params.distill "$D/s/tl.json")" = '{"temperature":3.0,"alpha":0.69999999999999996,"teacher_labels":["neg","pos"]}' ] ||
+		[ "$(jq -c '.params.distill | [.temperature, .alpha, .teacher_labels]' "$D/s/tl.json")" = '[3,0.7,["neg","pos"]]' ]
+	acc=$(jq .metrics.dev_accuracy "$D/s/tl.json")
+	awk -v a="$acc" 'BEGIN { exit !(a >= 0.9) }'
+	# the student predicts with tl-predict like any fastText model
+	run sh -c "tl-predict -m '$D/s' '$F/ftdev.s' | tl-cat | head -n 1 | jq -r .pred"
+	[ "$status" -eq 0 ]
+	[[ "$output" == pos || "$output" == neg ]]
+	# deterministic: the same run twice, and with 3 threads, gives the same bits
+	ft "$D/s2" --distill --temperature 3 --alpha 0.7 "$F/ftsoft.s"
+	ft "$D/s3" --distill --temperature 3 --alpha 0.7 --threads 3 "$F/ftsoft.s"
+	cmp "$D/s/model.safetensors" "$D/s2/model.safetensors"
+	cmp "$D/s/model.safetensors" "$D/s3/model.safetensors"
+	# soft targets matter: another temperature gives other weights
+	ft "$D/s4" --distill --temperature 1 --alpha 0.7 "$F/ftsoft.s"
+	run cmp -s "$D/s/model.safetensors" "$D/s4/model.safetensors"
+	[ "$status" -ne 0 ]
+}
+
+@test "distill: fasttext: soft targets only (no labels), a teacher order other than the sorted one" {
+	ft_soft
+	json "$F/ftsoft.s" | jq -c 'del(.label)' | mkstream >"$D/nolab.s"
+	run ft "$D/s" --distill --dev "$F/ftdev.s" "$D/nolab.s"
+	[ "$status" -eq 0 ]
+	awk -v a="$(jq .metrics.dev_accuracy "$D/s/tl.json")" 'BEGIN { exit !(a >= 0.9) }'
+	# the teacher lists (pos, neg): logits permuted by name, the same model
+	json "$D/nolab.s" | jq -c 'if .kind == "header" then .predict.labels = ["pos","neg"] else .logits |= reverse end' |
+		mkstream >"$D/rev.s"
+	ft "$D/r" --distill "$D/rev.s"
+	ft "$D/s2" --distill "$D/nolab.s"
+	cmp "$D/r/model.safetensors" "$D/s2/model.safetensors"
+	[ "$(jq -c .id2label "$D/r/config.json")" = '{"0":"neg","1":"pos"}' ]
+}
+
+@test "distill: fasttext: bad input and options (exit 3, exit 2)" {
+	ft_soft
+	# no logits
+	run ft "$D/o" --distill "$F/ftdev.s"
+	[ "$status" -eq 3 ]
+	[[ "$output" == *'tl-train: record 1: no "logits" (--distill trains on a teacher'*'tl-predict -m TEACHER --logits'* ]]
+	# a header naming another label set
+	json "$F/ftsoft.s" | jq -c 'if .kind == "header" then .predict.labels = ["x","y"] else . end' | mkstream >"$D/other.s"
+	run ft "$D/o" --distill "$D/other.s"
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"record 1: unknown label 'pos' (not in the teacher's label set, stream header)"* ]]
+	# wrong length, non-finite, not numbers
+	json "$F/ftsoft.s" | jq -c 'if .id == 2 then .logits += [0.5] else . end' | mkstream >"$D/len.s"
+	run ft "$D/o" --distill "$D/len.s"
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"record 3: 3 logits, the teacher's label set in the stream header has 2 labels"* ]]
+	printf '\203\244text\241a\245label\243pos\246logits\222\312\177\300\000\000\312\000\000\000\000' >"$D/nan.s"
+	run ft "$D/o" --distill "$D/nan.s"
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"record 1: logits[0] is nan, not a finite number"* ]]
+	tl-cat "$F/ftsoft.s" | head -n 3 | jq -c '.logits = "high"' | mkstream >"$D/str.s"
+	run ft "$D/o" --distill "$D/str.s"
+	[ "$status" -eq 3 ]
+	[[ "$output" == *'record 1: "logits" is not a bin of float32'* ]]
+	# a header after records without one
+	tl-cat "$F/ftsoft.s" | head -n 5 | mkstream >"$D/five.s"
+	cat "$D/five.s" "$F/ftsoft.s" >"$D/late.s"
+	run ft "$D/o" --distill "$D/late.s"
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"a stream header naming the teacher's labels after 5 records without one"* ]]
+	# no header: the count against the data's labels
+	tl-cat "$F/ftsoft.s" | jq -c '.logits += [0.5]' | mkstream >"$D/three.s"
+	run ft "$D/o" --distill "$D/three.s"
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"3 logits for the 2 labels of the data's labels"* ]]
+	# options: hs / ova loss, T <= 0, alpha outside [0, 1], KD options without --distill, BERT-only ones
+	for l in hs ova; do
+		run ft "$D/o" --distill --loss "$l" "$F/ftsoft.s"
+		[ "$status" -eq 2 ]
+		[[ "$output" == *"--distill trains with --loss softmax"* ]]
+	done
+	for t in 0 -1 nan; do
+		run ft "$D/o" --distill --temperature "$t" "$F/ftsoft.s"
+		[ "$status" -eq 2 ]
+		[[ "$output" == *"option --temperature: '$t'"* ]]
+	done
+	run ft "$D/o" --distill --alpha 1.5 "$F/ftsoft.s"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"option --alpha: '1.5' is not a number in [0, 1]"* ]]
+	run ft "$D/o" --temperature 3 "$F/ftsoft.s"
+	[ "$status" -eq 2 ]
+	[ "$output" = "tl-train: option --temperature is for --distill" ]
+	run ft "$D/o" --distill --student-layers 0 "$F/ftsoft.s"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"option --student-layers is not for -m fasttext"* ]]
+	run tl-train -m linear -o "$D/o" --distill -q "$F/ftsoft.s"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"option --distill is not for -m linear"* ]]
+	[ ! -e "$D/o" ]
+}
