@@ -133,7 +133,7 @@ static const char bert_usage[] =
 	"      --metric NAME       accuracy (default) or macro_f1 for best/early stop\n"
 	"      --patience N        stop after N evaluations without improvement (0 off)\n"
 	"      --max-steps N       stop after N optimizer steps (0 = no limit)\n"
-	"      --bucket-window N   batches per length-sorting window (50)\n"
+	"      --bucket-window N   batches per length-sorting window (50; --task token: 1)\n"
 	"      --seed N            42\n"
 	"      --threads N         0 = all cores\n"
 	"      --device NAME       kernel backend: cpu or cuda (default $TL_DEVICE, else cpu)\n"

@@ -171,3 +171,15 @@ tok_train() { # out [args...]
 	tl-predict -m "$D/m" "$D/devorg.s" | tl-cat >"$D/org.jsonl"
 	[ "$(tail -1 "$D/org.jsonl" | jq -r '.tags[0]')" = B-ORG ]
 }
+
+@test "ner_model: --task token batches are not sorted by length by default (--bucket-window 1), as the Trainer's" {
+	run tok_train "$D/w" --max-steps 2 --checkpoint-every 1 --keep-checkpoint "$D/train.s"
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '.options["bucket-window"]' "$D/w.ckpt/state.json")" = 1 ]
+	run tok_train "$D/w50" --max-steps 2 --checkpoint-every 1 --keep-checkpoint --bucket-window 50 "$D/train.s"
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '.options["bucket-window"]' "$D/w50.ckpt/state.json")" = 50 ]
+	! cmp -s "$D/w/model.safetensors" "$D/w50/model.safetensors"
+	run tl-train -m bert --help
+	[[ "$output" == *"--bucket-window N   batches per length-sorting window (50; --task token: 1)"* ]]
+}

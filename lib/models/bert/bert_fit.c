@@ -2133,7 +2133,7 @@ void tl_bert_fit_opts_default(tl_bert_fit_opts *o)
 	o->max_len = 128;
 	o->dropout = -1;
 	o->lld = 1.0;
-	o->window = 50;
+	o->window = 0; /* 0: 50, or 1 for --task token (tl_bert_fit) */
 	o->progress_every = 50;
 	o->seed = 42;
 	o->optimizer = TL_OPT_ADAMW;
@@ -2297,6 +2297,13 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 		FAIL(TL_EXIT_USAGE, "option --hidden-weight: not a finite number");
 	if (mt_parse_sampling(&mt, o.task_sampling, e) < 0 || mt_parse_weights(&mt, o.task_weight, e) < 0)
 		goto out; /* the syntax; the names once the tasks are known */
+	/* --bucket-window by default: length-sorted windows of 50 batches for
+	 * sequence classification (speed); none for --task token, where
+	 * batches of short sentences (few labelled tokens, each loss a mean
+	 * over its own tokens) would weigh their tokens up early in training:
+	 * random batches as Hugging Face's Trainer forms them */
+	if (o.window <= 0)
+		o.window = o.token ? 1 : 50;
 	if (!o.ckpt_dir) {
 		tl_buf_printf(&ckbuf, "%s.ckpt", o.out);
 		o.ckpt_dir = tl_buf_cstr(&ckbuf);
