@@ -1,6 +1,8 @@
 /* backward_util.h - helpers of the BERT gradient tests (fixture reading,
- * error measures), shared by test_backward_kd.c; include after testhelp.h.
- * Everything is static: one copy per test program. */
+ * error measures), shared by test_backward_kd.c, test_backward_mt.c,
+ * test_backward_token.c and test_lstm_net.c; include after testhelp.h.
+ * Everything is static inline: one copy per test program, no warning for
+ * the helpers a test does not use. */
 #ifndef TL_BACKWARD_UTIL_H
 #define TL_BACKWARD_UTIL_H
 
@@ -13,7 +15,7 @@
 
 static tl_st_file bu_F; /* the open fixture */
 
-static const tl_st_tensor *bu_need(const char *name)
+static inline const tl_st_tensor *bu_need(const char *name)
 {
 	const tl_st_tensor *t = tl_st_find(&bu_F, name);
 	if (!t) {
@@ -24,7 +26,7 @@ static const tl_st_tensor *bu_need(const char *name)
 }
 
 /* float tensor NAME (malloc'd); *n its element count (n may be NULL) */
-static float *bu_getf(const char *name, size_t *n)
+static inline float *bu_getf(const char *name, size_t *n)
 {
 	const tl_st_tensor *t = bu_need(name);
 	float *v = malloc(t->numel * sizeof(float) + 4);
@@ -39,7 +41,7 @@ static float *bu_getf(const char *name, size_t *n)
 }
 
 /* int32 tensor NAME (malloc'd); d0, d1 its shape (may be NULL) */
-static int32_t *bu_geti(const char *name, int64_t *d0, int64_t *d1)
+static inline int32_t *bu_geti(const char *name, int64_t *d0, int64_t *d1)
 {
 	const tl_st_tensor *t = bu_need(name);
 	int32_t *v = malloc(t->numel * sizeof(int32_t) + 4);
@@ -51,7 +53,7 @@ static int32_t *bu_geti(const char *name, int64_t *d0, int64_t *d1)
 	return v;
 }
 
-static double bu_max_abs(const float *a, size_t n)
+static inline double bu_max_abs(const float *a, size_t n)
 {
 	double mx = 0;
 	for (size_t i = 0; i < n; i++)
@@ -61,7 +63,7 @@ static double bu_max_abs(const float *a, size_t n)
 
 /* max_i |a_i - b_i| / max_i |b_i| (the absolute error when b is all 0):
  * test_backward.c's measure, bar 1e-3 */
-static double bu_rel_err(const float *a, const float *b, size_t n)
+static inline double bu_rel_err(const float *a, const float *b, size_t n)
 {
 	double md = 0, mb = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -75,13 +77,13 @@ static double bu_rel_err(const float *a, const float *b, size_t n)
 /* Attention key biases have an exact gradient of 0 (noise on both sides):
  * the larger |value| of a and b over scale (the model's largest gradient)
  * times 100, so that the 1e-3 bar means 1e-5 of the scale. */
-static double bu_zero_err(const float *a, const float *b, size_t n, double scale)
+static inline double bu_zero_err(const float *a, const float *b, size_t n, double scale)
 {
 	double mx = fmax(bu_max_abs(a, n), bu_max_abs(b, n));
 	return mx / scale * 100.0;
 }
 
-static int bu_is_key_bias(const char *name)
+static inline int bu_is_key_bias(const char *name)
 {
 	return strstr(name, "attention.self.key.bias") != NULL;
 }

@@ -26,62 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static tl_st_file F;
-
-static const tl_st_tensor *need(const char *name)
-{
-	const tl_st_tensor *t = tl_st_find(&F, name);
-	if (!t) {
-		fprintf(stderr, "fixture lacks %s\n", name);
-		exit(1);
-	}
-	return t;
-}
-
-static float *getf(const char *name, size_t *n)
-{
-	const tl_st_tensor *t = need(name);
-	float *v = malloc(t->numel * sizeof(float) + 4);
-	char err[256];
-	if (tl_st_read_f32(&F, t, v, err, sizeof err) < 0) {
-		fprintf(stderr, "%s\n", err);
-		exit(1);
-	}
-	if (n)
-		*n = t->numel;
-	return v;
-}
-
-static int32_t *geti(const char *name, int64_t *d0, int64_t *d1)
-{
-	const tl_st_tensor *t = need(name);
-	int32_t *v = malloc(t->numel * sizeof(int32_t) + 4);
-	memcpy(v, tl_st_bytes(&F, t), t->numel * sizeof(int32_t));
-	if (d0)
-		*d0 = t->shape[0];
-	if (d1)
-		*d1 = t->ndim > 1 ? t->shape[1] : 1;
-	return v;
-}
-
-static double max_abs(const float *a, size_t n)
-{
-	double mx = 0;
-	for (size_t i = 0; i < n; i++)
-		mx = fabs(a[i]) > mx ? fabs(a[i]) : mx;
-	return mx;
-}
-
-static double rel_err(const float *a, const float *b, size_t n)
-{
-	double md = 0, mb = 0;
-	for (size_t i = 0; i < n; i++) {
-		double d = fabs((double)a[i] - b[i]);
-		md = d > md ? d : md;
-		mb = fabs(b[i]) > mb ? fabs(b[i]) : mb;
-	}
-	return mb > 0 ? md / mb : md;
-}
+#include "backward_util.h"
 
 typedef struct {
 	int32_t *ids, *types, *lens, *y;
@@ -117,39 +62,39 @@ int main(void)
 	tl_bert_train t;
 	tl_bert_train_init(&t, m, 5, 0, 0.02f, 1); /* 3 + 2 stacked rows */
 	CHECK(t.m->cfg.nlabels == 5);
-	CHECK(tl_st_open(&F, "tests/ref/tiny_mt_grads.safetensors", err, sizeof err) == 0);
+	CHECK(tl_st_open(&bu_F, "tests/ref/tiny_mt_grads.safetensors", err, sizeof err) == 0);
 	int C = t.m->cfg.C;
 	tbatch bt[2] = {{0}};
-	bt[0].ids = geti("a.ids", &bt[0].B, &bt[0].T);
-	bt[0].types = geti("a.type_ids", NULL, NULL);
-	bt[0].lens = geti("a.lens", NULL, NULL);
-	bt[0].y = geti("a.y", NULL, NULL);
-	bt[1].ids = geti("b.ids", &bt[1].B, &bt[1].T);
-	bt[1].types = geti("b.type_ids", NULL, NULL);
-	bt[1].lens = geti("b.lens", NULL, NULL);
-	bt[1].ym = getf("b.y", NULL);
+	bt[0].ids = bu_geti("a.ids", &bt[0].B, &bt[0].T);
+	bt[0].types = bu_geti("a.type_ids", NULL, NULL);
+	bt[0].lens = bu_geti("a.lens", NULL, NULL);
+	bt[0].y = bu_geti("a.y", NULL, NULL);
+	bt[1].ids = bu_geti("b.ids", &bt[1].B, &bt[1].T);
+	bt[1].types = bu_geti("b.type_ids", NULL, NULL);
+	bt[1].lens = bu_geti("b.lens", NULL, NULL);
+	bt[1].ym = bu_getf("b.y", NULL);
 	/* the heads' weights into their rows */
 	for (int h = 0; h < 2; h++) {
 		char name[64];
 		snprintf(name, sizeof name, "head.%s.weight", heads[h].name);
-		float *w = getf(name, NULL);
+		float *w = bu_getf(name, NULL);
 		memcpy(t.m->params.clsw + (size_t)heads[h].k0 * C, w, (size_t)heads[h].k * C * sizeof(float));
 		free(w);
 		snprintf(name, sizeof name, "head.%s.bias", heads[h].name);
-		w = getf(name, NULL);
+		w = bu_getf(name, NULL);
 		memcpy(t.m->params.clsb + heads[h].k0, w, (size_t)heads[h].k * sizeof(float));
 		free(w);
 	}
-	float *la = getf("loss.a", NULL), *lb = getf("loss.b", NULL);
+	float *la = bu_getf("loss.a", NULL), *lb = bu_getf("loss.b", NULL);
 
 	/* task a alone: head b's rows get no gradient */
 	tl_bert_train_zero_grad(&t);
 	double l0 = task_loss(&t, &bt[0], 0);
 	CHECK_NEAR(l0, la[0], 1e-5);
 	tl_bert_train_backward(&t, 0, 0, 0);
-	CHECK(max_abs(t.grads.clsw + 3 * (size_t)C, 2 * (size_t)C) == 0.0);
-	CHECK(max_abs(t.grads.clsb + 3, 2) == 0.0);
-	CHECK(max_abs(t.grads.clsw, 3 * (size_t)C) > 0.0);
+	CHECK(bu_max_abs(t.grads.clsw + 3 * (size_t)C, 2 * (size_t)C) == 0.0);
+	CHECK(bu_max_abs(t.grads.clsb + 3, 2) == 0.0);
+	CHECK(bu_max_abs(t.grads.clsw, 3 * (size_t)C) > 0.0);
 	/* then task b: the weighted sum's gradient */
 	double l1 = task_loss(&t, &bt[1], 1);
 	CHECK_NEAR(l1, lb[0], 1e-5);
@@ -157,7 +102,7 @@ int main(void)
 
 	size_t nt;
 	tl_bert_tensor *ts = tl_bert_train_tensors(t.m, &nt);
-	double worst = 0, gmax = max_abs(t.grad_arena, t.m->nparams);
+	double worst = 0, gmax = bu_max_abs(t.grad_arena, t.m->nparams);
 	int compared = 0;
 	for (size_t i = 0; i < nt; i++) {
 		const float *g = t.grad_arena + ts[i].off;
@@ -173,13 +118,13 @@ int main(void)
 			} else
 				snprintf(name, sizeof name, "grad.%s", ts[i].name);
 			size_t n;
-			float *ref = getf(name, &n);
+			float *ref = bu_getf(name, &n);
 			CHECK_EQ_INT(n, n0);
 			double e;
 			if (strstr(ts[i].name, "attention.self.key.bias"))
-				e = fmax(max_abs(gg, n), max_abs(ref, n)) / gmax * 100.0;
+				e = fmax(bu_max_abs(gg, n), bu_max_abs(ref, n)) / gmax * 100.0;
 			else
-				e = rel_err(gg, ref, n);
+				e = bu_rel_err(gg, ref, n);
 			if (e > 1e-3)
 				fprintf(stderr, "%s: relative error %.3g\n", name, e);
 			CHECK(e <= 1e-3);
@@ -234,7 +179,7 @@ int main(void)
 	}
 	free(la);
 	free(lb);
-	tl_st_close(&F);
+	tl_st_close(&bu_F);
 	tl_bert_train_free(&t);
 	TEST_REPORT("test_backward_mt");
 }

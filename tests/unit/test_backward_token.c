@@ -23,62 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static tl_st_file F;
-
-static const tl_st_tensor *need(const char *name)
-{
-	const tl_st_tensor *t = tl_st_find(&F, name);
-	if (!t) {
-		fprintf(stderr, "fixture lacks %s\n", name);
-		exit(1);
-	}
-	return t;
-}
-
-static float *getf(const char *name, size_t *n)
-{
-	const tl_st_tensor *t = need(name);
-	float *v = malloc(t->numel * sizeof(float) + 4);
-	char err[256];
-	if (tl_st_read_f32(&F, t, v, err, sizeof err) < 0) {
-		fprintf(stderr, "%s\n", err);
-		exit(1);
-	}
-	if (n)
-		*n = t->numel;
-	return v;
-}
-
-static int32_t *geti(const char *name, int64_t *d0, int64_t *d1)
-{
-	const tl_st_tensor *t = need(name);
-	int32_t *v = malloc(t->numel * sizeof(int32_t) + 4);
-	memcpy(v, tl_st_bytes(&F, t), t->numel * sizeof(int32_t));
-	if (d0)
-		*d0 = t->shape[0];
-	if (d1)
-		*d1 = t->ndim > 1 ? t->shape[1] : 1;
-	return v;
-}
-
-static double max_abs(const float *a, size_t n)
-{
-	double mx = 0;
-	for (size_t i = 0; i < n; i++)
-		mx = fabs(a[i]) > mx ? fabs(a[i]) : mx;
-	return mx;
-}
-
-static double rel_err(const float *a, const float *b, size_t n)
-{
-	double md = 0, mb = 0;
-	for (size_t i = 0; i < n; i++) {
-		double d = fabs((double)a[i] - b[i]);
-		md = d > md ? d : md;
-		mb = fabs(b[i]) > mb ? fabs(b[i]) : mb;
-	}
-	return mb > 0 ? md / mb : md;
-}
+#include "backward_util.h"
 
 static double run_loss(tl_bert_train *t, const int32_t *ids, const int32_t *types, const int32_t *lens, int B,
 		       int T, const int32_t *y)
@@ -101,11 +46,11 @@ int main(void)
 	tl_bert_train_init(&t, m, 3, 0, 0.02f, 1);
 	t.token = 1;
 	CHECK(t.m->cfg.nlabels == 3);
-	CHECK(tl_st_open(&F, "tests/ref/tiny_token_grads.safetensors", err, sizeof err) == 0);
+	CHECK(tl_st_open(&bu_F, "tests/ref/tiny_token_grads.safetensors", err, sizeof err) == 0);
 	int64_t B, T;
-	int32_t *ids = geti("ids", &B, &T), *types = geti("type_ids", NULL, NULL), *lens = geti("lens", NULL, NULL);
-	int32_t *y = geti("labels", NULL, NULL);
-	float *loss = getf("loss", NULL), *rlog = getf("logits", NULL);
+	int32_t *ids = bu_geti("ids", &B, &T), *types = bu_geti("type_ids", NULL, NULL), *lens = bu_geti("lens", NULL, NULL);
+	int32_t *y = bu_geti("labels", NULL, NULL);
+	float *loss = bu_getf("loss", NULL), *rlog = bu_getf("logits", NULL);
 	int K = 3;
 
 	tl_bert_train_zero_grad(&t);
@@ -124,25 +69,25 @@ int main(void)
 	tl_bert_train_backward(&t, 0, 0, 0);
 	size_t nt;
 	tl_bert_tensor *ts = tl_bert_train_tensors(t.m, &nt);
-	double worst = 0, gmax = max_abs(t.grad_arena, t.m->nparams);
+	double worst = 0, gmax = bu_max_abs(t.grad_arena, t.m->nparams);
 	int compared = 0;
 	for (size_t i = 0; i < nt; i++) {
 		const float *g = t.grad_arena + ts[i].off;
 		if (strstr(ts[i].name, "pooler")) {
-			CHECK(max_abs(g, ts[i].n) == 0.0);
+			CHECK(bu_max_abs(g, ts[i].n) == 0.0);
 			continue;
 		}
 		/* transformers names the token model's encoder "bert." too */
 		char name[160];
 		snprintf(name, sizeof name, "grad.%s", ts[i].name);
 		size_t n;
-		float *ref = getf(name, &n);
+		float *ref = bu_getf(name, &n);
 		CHECK_EQ_INT(n, ts[i].n);
 		double e;
 		if (strstr(ts[i].name, "attention.self.key.bias"))
-			e = fmax(max_abs(g, n), max_abs(ref, n)) / gmax * 100.0;
+			e = fmax(bu_max_abs(g, n), bu_max_abs(ref, n)) / gmax * 100.0;
 		else
-			e = rel_err(g, ref, n);
+			e = bu_rel_err(g, ref, n);
 		if (e > 1e-3)
 			fprintf(stderr, "%s: relative error %.3g\n", name, e);
 		CHECK(e <= 1e-3);
@@ -191,7 +136,7 @@ int main(void)
 	tl_bert_train_zero_grad(&t);
 	CHECK(run_loss(&t, ids, types, lens, (int)B, (int)T, none) == 0.0);
 	tl_bert_train_backward(&t, 0, 0, 0);
-	CHECK(max_abs(t.grad_arena, t.m->nparams) == 0.0);
+	CHECK(bu_max_abs(t.grad_arena, t.m->nparams) == 0.0);
 	free(none);
 
 	free(ts);
@@ -201,7 +146,7 @@ int main(void)
 	free(y);
 	free(loss);
 	free(rlog);
-	tl_st_close(&F);
+	tl_st_close(&bu_F);
 	tl_bert_train_free(&t);
 	TEST_REPORT("test_backward_token");
 }

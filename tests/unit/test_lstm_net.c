@@ -30,54 +30,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static tl_st_file F;
-
-static const tl_st_tensor *need(const char *name)
-{
-	const tl_st_tensor *t = tl_st_find(&F, name);
-	if (!t) {
-		fprintf(stderr, "fixture lacks %s\n", name);
-		exit(1);
-	}
-	return t;
-}
-
-static float *getf(const char *name, size_t *n)
-{
-	const tl_st_tensor *t = need(name);
-	float *v = malloc(t->numel * sizeof(float) + 4);
-	char err[256];
-	if (tl_st_read_f32(&F, t, v, err, sizeof err) < 0) {
-		fprintf(stderr, "%s\n", err);
-		exit(1);
-	}
-	if (n)
-		*n = t->numel;
-	return v;
-}
-
-static int32_t *geti(const char *name, int64_t *d0, int64_t *d1)
-{
-	const tl_st_tensor *t = need(name);
-	int32_t *v = malloc(t->numel * sizeof(int32_t) + 4);
-	memcpy(v, tl_st_bytes(&F, t), t->numel * sizeof(int32_t));
-	if (d0)
-		*d0 = t->shape[0];
-	if (d1)
-		*d1 = t->ndim > 1 ? t->shape[1] : 1;
-	return v;
-}
-
-static double rel_err(const float *a, const float *b, size_t n)
-{
-	double md = 0, mb = 0;
-	for (size_t i = 0; i < n; i++) {
-		double d = fabs((double)a[i] - b[i]);
-		md = d > md ? d : md;
-		mb = fabs(b[i]) > mb ? fabs(b[i]) : mb;
-	}
-	return mb > 0 ? md / mb : md;
-}
+#include "backward_util.h"
 
 static const char *names[] = {"embedding.weight", "lstm.0.weight_ih", "lstm.0.weight_hh", "lstm.0.bias_ih",
 			      "lstm.0.bias_hh", "lstm.1.weight_ih", "lstm.1.weight_hh", "lstm.1.bias_ih",
@@ -92,7 +45,7 @@ static void load_weights(tl_lstm *m)
 		long off = tl_lstm_param_off(m, names[i], &n);
 		if (off < 0)
 			continue;
-		float *v = getf(names[i], &nf);
+		float *v = bu_getf(names[i], &nf);
 		CHECK_EQ_INT(nf, n);
 		memcpy(m->arena + off, v, n * sizeof(float));
 		free(v);
@@ -110,9 +63,9 @@ static void compare_grads(tl_lstm *m, const char *prefix, double *worst)
 			continue;
 		char nm[128];
 		snprintf(nm, sizeof nm, "%s.grad.%s", prefix, names[i]);
-		float *r = getf(nm, &nf);
+		float *r = bu_getf(nm, &nf);
 		CHECK_EQ_INT(nf, n);
-		double e = rel_err(m->grad + off, r, n);
+		double e = bu_rel_err(m->grad + off, r, n);
 		if (e > 1e-4)
 			fprintf(stderr, "%s: relative error %.3g\n", nm, e);
 		CHECK(e <= 1e-4);
@@ -184,7 +137,7 @@ int main(void)
 {
 	tl_init("test_lstm_net");
 	char err[512];
-	CHECK(tl_st_open(&F, "tests/ref/lstm_net.safetensors", err, sizeof err) == 0);
+	CHECK(tl_st_open(&bu_F, "tests/ref/lstm_net.safetensors", err, sizeof err) == 0);
 	const tl_kernels *k = tl_kernels_cpu();
 	k->set_threads(1);
 
@@ -197,30 +150,30 @@ int main(void)
 	load_weights(m);
 	tl_lstm_train_init(m);
 	int64_t B, T;
-	lm_ids = geti("lm.ids", &B, &T);
-	lm_y = geti("lm.y", NULL, NULL);
+	lm_ids = bu_geti("lm.ids", &B, &T);
+	lm_y = bu_geti("lm.y", NULL, NULL);
 	lmB = (int)B;
 	lmT = (int)T;
 	for (int l = 0; l < 2; l++) {
 		char nm[32];
 		snprintf(nm, sizeof nm, "lm.h0.%d", l);
-		lm_h0[l] = getf(nm, NULL);
+		lm_h0[l] = bu_getf(nm, NULL);
 		snprintf(nm, sizeof nm, "lm.c0.%d", l);
-		lm_c0[l] = getf(nm, NULL);
+		lm_c0[l] = bu_getf(nm, NULL);
 	}
-	float *rl = getf("lm.loss", NULL);
+	float *rl = bu_getf("lm.loss", NULL);
 	double l = lm_loss(m, 1);
 	CHECK_NEAR(l, rl[0], 1e-5);
 	for (int q = 0; q < 2; q++) {
 		char nm[32];
 		size_t n;
 		snprintf(nm, sizeof nm, "lm.hT.%d", q);
-		float *h = getf(nm, &n);
-		CHECK(rel_err(m->h0[q], h, n) <= 1e-5);
+		float *h = bu_getf(nm, &n);
+		CHECK(bu_rel_err(m->h0[q], h, n) <= 1e-5);
 		free(h);
 		snprintf(nm, sizeof nm, "lm.cT.%d", q);
-		float *c = getf(nm, &n);
-		CHECK(rel_err(m->c0[q], c, n) <= 1e-5);
+		float *c = bu_getf(nm, &n);
+		CHECK(bu_rel_err(m->c0[q], c, n) <= 1e-5);
 		free(c);
 	}
 	compare_grads(m, "lm", &worst_lm);
@@ -251,17 +204,17 @@ int main(void)
 	m = tl_lstm_new(&cfg, k, 1, err, sizeof err);
 	load_weights(m);
 	tl_lstm_train_init(m);
-	c_ids = geti("cls.ids", &B, &T);
-	c_lens = geti("cls.lens", NULL, NULL);
-	c_y = geti("cls.y", NULL, NULL);
+	c_ids = bu_geti("cls.ids", &B, &T);
+	c_lens = bu_geti("cls.lens", NULL, NULL);
+	c_y = bu_geti("cls.y", NULL, NULL);
 	cB = (int)B;
 	cT = (int)T;
 	float logits[9], vec[3 * 15];
-	float *rlog = getf("cls.logits", NULL), *rpool = getf("cls.pool", NULL), *rcl = getf("cls.loss", NULL);
+	float *rlog = bu_getf("cls.logits", NULL), *rpool = bu_getf("cls.pool", NULL), *rcl = bu_getf("cls.loss", NULL);
 	l = cls_loss(m, 1, logits, vec);
 	CHECK_NEAR(l, rcl[0], 1e-5);
-	CHECK(rel_err(logits, rlog, 9) <= 1e-5);
-	CHECK(rel_err(vec, rpool, 45) <= 1e-5);
+	CHECK(bu_rel_err(logits, rlog, 9) <= 1e-5);
+	CHECK(bu_rel_err(vec, rpool, 45) <= 1e-5);
 	compare_grads(m, "cls", &worst_cls);
 	finite_diff(m, 1);
 
@@ -317,6 +270,6 @@ int main(void)
 	free(rpool);
 	free(rcl);
 	printf("worst relative gradient error: LM %.3g, classifier %.3g (bound 1e-4)\n", worst_lm, worst_cls);
-	tl_st_close(&F);
+	tl_st_close(&bu_F);
 	TEST_REPORT("test_lstm_net");
 }
