@@ -284,6 +284,13 @@ double tl_bert_train_head_loss(tl_bert_train *t, const tl_bert_head *h, const in
  * tensor's values kept) and the gradient arena (zeroed). Call before the
  * optimizer is created. 0, or -1 with err. */
 int tl_bert_train_mlm_init(tl_bert_train *t, float init_std, uint64_t seed, char *err, size_t errsz);
+/* Remove the MLM head from t's model (fine-tuning a checkpoint written by
+ * MLM training: transformers' BertForSequenceClassification has no
+ * cls.predictions, and the head would otherwise be carried, decayed and
+ * saved). Rebuilds the arena (other values kept) and the gradient arena
+ * (zeroed); call before the optimizer is created. 1 when a head was
+ * removed, 0 when there was none. */
+int tl_bert_train_mlm_drop(tl_bert_train *t);
 /* Add a discriminator of H hidden units and D domains (H >= 1, D >= 2):
  * weights N(0, init_std), biases 0, from the state seed ^ "disc"
  * (0x6469736300000000), w1 then w2 in row-major order. A model that

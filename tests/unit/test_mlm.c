@@ -287,6 +287,32 @@ static void tiny_mlm(void)
 		CHECK(system(cmd) == 0);
 		free(t2);
 	}
+	/* dropping the head (fine-tuning an MLM checkpoint): every other
+	 * tensor kept bit for bit, the discriminator included */
+	{
+		size_t n4, n5;
+		tl_bert_tensor *t4 = tl_bert_train_tensors(t.m, &n4);
+		float *keep = malloc(t.m->nparams * sizeof(float));
+		memcpy(keep, t.m->arena, t.m->nparams * sizeof(float));
+		CHECK_EQ_INT(tl_bert_train_mlm_drop(&t), 1);
+		CHECK_EQ_INT(tl_bert_train_mlm_drop(&t), 0);
+		CHECK(t.m->cfg.mlm == 0 && t.m->params.mlm_dw == NULL && t.grads.mlm_bias == NULL);
+		tl_bert_tensor *t5 = tl_bert_train_tensors(t.m, &n5);
+		CHECK_EQ_INT(n5, n4 - 5);
+		int eq = 1;
+		for (size_t i = 0, j = 0; i < n4; i++) {
+			if (!strncmp(t4[i].name, "cls.", 4))
+				continue;
+			eq &= j < n5 && !strcmp(t4[i].name, t5[j].name) &&
+			      !memcmp(keep + t4[i].off, t.m->arena + t5[j].off, t4[i].n * sizeof(float));
+			j++;
+		}
+		CHECK(eq);
+		CHECK(bu_max_abs(t.grad_arena, t.m->nparams) == 0.0);
+		free(keep);
+		free(t4);
+		free(t5);
+	}
 	free(ts);
 	free(ids);
 	free(types);

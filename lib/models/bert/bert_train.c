@@ -144,6 +144,23 @@ int tl_bert_train_mlm_init(tl_bert_train *t, float init_std, uint64_t seed, char
 	return 0;
 }
 
+int tl_bert_train_mlm_drop(tl_bert_train *t)
+{
+	tl_bert *m = t->m;
+	if (!m->cfg.mlm)
+		return 0;
+	tl_bert_config cfg = m->cfg;
+	cfg.mlm = 0;
+	size_t sizes[TL_BERT_NPARAMS], off[TL_BERT_NPARAMS];
+	int keep[TL_BERT_NPARAMS];
+	for (int i = 0; i < TL_BERT_NPARAMS; i++)
+		keep[i] = 1; /* the MLM slots are size 0 in cfg */
+	float *arena, *host = rebuild_begin(m, &cfg, m->has_pooler, keep, sizes, off, &arena);
+	rebuild_end(m, &cfg, m->has_pooler, sizes, arena, host);
+	grads_rebuilt(t);
+	return 1;
+}
+
 int tl_bert_train_disc_init(tl_bert_train *t, int H, int D, float init_std, uint64_t seed, char *err,
 			    size_t errsz)
 {
