@@ -11,13 +11,14 @@ TINY="$TL_ROOT/tests/ref/tiny_bert"
 
 # n records with ids drawn from lo..hi (the domain's "vocabulary") plus the
 # marker 30 (probability 0.15); label "pos" when 30 occurs, else "neg";
-# lab 0: no "label"; dom: a "domain" string (empty: none).
+# lab 0: no "label"; dom: a "domain" string (empty: none); the text
+# ("review I of set SEED") gives each record its own training key.
 gen() { # seed n lo hi lab dom
 	awk -v seed="$1" -v n="$2" -v lo="$3" -v hi="$4" -v lab="$5" -v dom="$6" 'BEGIN { srand(seed)
 		for (i = 0; i < n; i++) {
 			len = 3 + int(rand() * 8); hit = 0; s = "[2"
 			for (j = 0; j < len; j++) { x = lo + int(rand() * (hi - lo + 1)); if (rand() < 0.15) x = 30; if (x == 30) hit = 1; s = s "," x }
-			r = sprintf("{\"id\":%d,\"ids\":%s,3]", i, s)
+			r = sprintf("{\"id\":%d,\"text\":\"review %d of set %d\",\"ids\":%s,3]", i, i, seed, s)
 			if (lab) r = r sprintf(",\"label\":\"%s\"", hit ? "pos" : "neg")
 			if (dom != "") r = r sprintf(",\"domain\":\"%s\"", dom)
 			print r "}" } }'
@@ -61,8 +62,8 @@ st_floats() {
 	# 200 source and 60 target records, batch 8: 25 steps an epoch, 2 epochs
 	[ "$(jq -s '[.[] | select(.event == "step")] | length' "$D/m.jsonl")" = 50 ]
 	[ "$(jq -r 'select(.event == "step") | "\(.labelled) \(.unlabelled)"' "$D/m.jsonl" | sort -u)" = "16 0" ]
-	[ "$(jq -c '.domain_adaptation | [.method, .source_weight, .domains, .train_records, .source_records]' "$D/m/tl.json")" = \
-		'["none",0.5,[{"name":"target","records":60,"labelled":60},{"name":"source","records":200,"labelled":200}],{"records":60,"labelled":60},{"records":200,"labelled":200}]' ]
+	[ "$(jq -c -S '.domain_adaptation | [.method, .source_weight, .domains, .train_records, .source_records]' "$D/m/tl.json")" = \
+		'["none",0.5,[{"labelled":60,"name":"target","records":60},{"labelled":200,"name":"source","records":200}],{"labelled":60,"records":60},{"labelled":200,"records":200}]' ]
 	# the dev is the target's, evaluated as without --source
 	jq -e '.dev.records == 60 and .dev.accuracy > 0' "$D/m/tl.json"
 	# labelled source records are training data: in train-keys.bin
@@ -80,8 +81,8 @@ st_floats() {
 		# 8 source (labelled) + 8 target (unlabelled) records a step
 		[ "$(jq -r 'select(.event == "step") | "\(.labelled) \(.unlabelled)"' "$D/$m.jsonl" | sort -u)" = "8 8" ]
 		jq -e 'select(.event == "step") | .domain_loss >= 0 and (.domain_loss | isnan | not)' "$D/$m.jsonl" >/dev/null
-		[ "$(jq -c '.domain_adaptation | [.method, .train_records, .source_records]' "$D/$m/tl.json")" = \
-			"[\"$m\",{\"records\":100,\"labelled\":0},{\"records\":200,\"labelled\":200}]" ]
+		[ "$(jq -c -S '.domain_adaptation | [.method, .train_records, .source_records]' "$D/$m/tl.json")" = \
+			"[\"$m\",{\"labelled\":0,\"records\":100},{\"labelled\":200,\"records\":200}]" ]
 		# no label was seen on the target text: only the source records are training keys
 		[ "$(jq -r .train_keys.count "$D/$m/tl.json")" = 200 ]
 		# the discriminator is the checkpoint's, not the model's
