@@ -1585,7 +1585,7 @@ static int save_model(const char *tmp, const tl_bert *m, const float *weights, c
 	tl_bert_tensor *ts = tl_bert_train_tensors(m, &nt);
 	tl_st_saver *s = tl_st_saver_init();
 	for (size_t i = 0; i < nt; i++) {
-		if (ts[i].ckpt_only) /* the DANN discriminator (tl.domain.*): checkpoints only */
+		if (ts[i].ckpt_only) /* the domain discriminator: checkpoints only */
 			continue;
 		if (mt && mt->n && !strncmp(ts[i].name, "classifier.", 11)) {
 			/* the heads list: the first head is the HF classifier, the
