@@ -41,6 +41,7 @@
 #define FD_TOL 1e-4
 
 static double worst_grad; /* the largest gradient error against torch */
+static double worst_loss, worst_fd; /* ... loss error, finite-difference error */
 
 static double getd(const char *name)
 {
@@ -77,6 +78,7 @@ static void check_grad(const char *what, const float *c, const float *ref, size_
 static void check_loss(const char *what, double c, double ref)
 {
 	double e = fabs(c - ref) / fmax(fabs(ref), 1e-300);
+	worst_loss = fmax(worst_loss, e);
 	if (!(e <= LOSS_TOL))
 		fprintf(stderr, "%s: loss %.17g, torch %.17g\n", what, c, ref);
 	CHECK(e <= LOSS_TOL);
@@ -140,6 +142,7 @@ static double dann_fd(const dann_in *d, float *x, size_t i)
 static void fd_check(const char *what, double fd, double ana, double gmax)
 {
 	double e = fabs(fd - ana) / fmax(gmax, 1e-30);
+	worst_fd = fmax(worst_fd, e);
 	if (!(e <= FD_TOL))
 		fprintf(stderr, "%s: fd %.9g analytic %.9g (err %.3g of max)\n", what, fd, ana, e);
 	CHECK(e <= FD_TOL);
@@ -491,7 +494,9 @@ int main(void)
 		pair_case("coral", k);
 	for (int k = 0; k < 4; k++)
 		pair_case("mmd", k);
-	printf("worst gradient error against torch: %.3g (bar %g)\n", worst_grad, GRAD_TOL);
+	printf("worst error against torch: loss %.3g (bar %g), gradients %.3g (bar %g); finite differences %.3g (bar "
+	       "%g)\n",
+	       worst_loss, LOSS_TOL, worst_grad, GRAD_TOL, worst_fd, FD_TOL);
 	edge_cases();
 	timing();
 	tl_st_close(&bu_F);
