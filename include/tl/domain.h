@@ -18,10 +18,12 @@
  * process through tl_oom, as everywhere in the library); nothing is cached
  * between calls, so the functions are reentrant.
  *
- * Invalid input (a NaN or infinite feature or parameter, a domain index
- * outside 0..D-1, a non-positive dimension): the functions return NaN, do
- * not touch the ADDED gradients and set the ASSIGNED gradients to zero;
- * the caller must refuse the step (the training loop stops with an error).
+ * Invalid input (a NaN or infinite feature, parameter, lambda or scale, a
+ * domain index outside 0..D-1, a negative row count, C < 1, H < 1, D < 2,
+ * a non-positive MMD multiplier): the functions return NaN, do not touch
+ * the ADDED gradients and set the ASSIGNED gradients to zero (when the row
+ * counts themselves are valid); the caller must refuse the step (the
+ * training loop stops with an error).
  * Degenerate but valid batches are documented per function and never give
  * NaN: constant features (zero variance, zero distances), fewer than two
  * rows per domain for CORAL, an empty batch.
