@@ -264,7 +264,9 @@ static void dann_case(int k)
 		CHECK(isnan(dann_eval(&d, z1, db1, dW2, db2, df, NULL)));
 		d.f[3] = fk;
 		d.D = 1;
+		df[0] = 3;
 		CHECK(isnan(dann_eval(&d, z1, db1, dW2, db2, df, NULL)));
+		CHECK(df[0] == 0);
 		d.D = 2;
 		/* constant features (all rows equal): finite */
 		float *cf = fill(nc, 0.3f), *cdf = fill(nc, 0);

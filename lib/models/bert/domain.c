@@ -59,6 +59,8 @@ double tl_dann_loss(const float *f, const int32_t *dom, int n, int C, int H, int
 	if (acc)
 		*acc = 0;
 	if (n < 0 || C < 1 || H < 1 || D < 2) {
+		if (n >= 0 && C >= 1)
+			zero(df, (size_t)n * C);
 		return NAN;
 	}
 	size_t nc = (size_t)n * C, hc = (size_t)H * C, dh = (size_t)D * H;
