@@ -5,7 +5,7 @@
  * These are pure functions on host memory: the features are the caller's
  * fp32 rows (typically tl_bert_train_pooled, copied to the host), every
  * sum, product and exponential is evaluated in double (OpenBLAS dgemm for
- * the matrix products), and the results are rounded to fp32 once at the
+ * DANN's and CORAL's matrix products), and the results are rounded to fp32 once at the
  * end. Deterministic: the same inputs give the same bits.
  *
  * Ownership: every pointer argument is the caller's and is not kept after
@@ -18,10 +18,12 @@
  * process through tl_oom, as everywhere in the library); nothing is cached
  * between calls, so the functions are reentrant.
  *
- * Invalid input (a NaN or infinite feature or parameter, a domain index
- * outside 0..D-1, a non-positive dimension): the functions return NaN, do
- * not touch the ADDED gradients and set the ASSIGNED gradients to zero;
- * the caller must refuse the step (the training loop stops with an error).
+ * Invalid input (a NaN or infinite feature, parameter, lambda or scale, a
+ * domain index outside 0..D-1, a negative row count, C < 1, H < 1, D < 2,
+ * a non-positive MMD multiplier): the functions return NaN, do not touch
+ * the ADDED gradients and set the ASSIGNED gradients to zero (when the row
+ * counts themselves are valid); the caller must refuse the step (the
+ * training loop stops with an error).
  * Degenerate but valid batches are documented per function and never give
  * NaN: constant features (zero variance, zero distances), fewer than two
  * rows per domain for CORAL, an empty batch.
@@ -86,5 +88,17 @@ double tl_coral_loss(const float *fs, int ns, const float *ft, int nt, int C, fl
  * times scale. ns or nt = 0: returns 0, zero gradients. Cost O(N^2 C). */
 double tl_mmd_loss(const float *fs, int ns, const float *ft, int nt, int C, const float *mult, int nk,
 		   float scale, float *dfs, float *dft);
+
+/* The bandwidth base tl_mmd_loss uses for this batch (the mean squared
+ * distance over distinct pairs, floored); NaN on invalid input, the floor
+ * when ns + nt < 2. */
+double tl_mmd_base(const float *fs, int ns, const float *ft, int nt, int C);
+
+/* tl_mmd_loss with the base given (base > 0, else NaN) instead of computed
+ * from the batch: a fixed bandwidth, and the function whose exact gradient
+ * tl_mmd_loss returns (finite differences of tl_mmd_loss itself also move
+ * its base). tl_mmd_loss(...) == tl_mmd_loss_base(..., tl_mmd_base(...)). */
+double tl_mmd_loss_base(const float *fs, int ns, const float *ft, int nt, int C, const float *mult, int nk,
+			double base, float scale, float *dfs, float *dft);
 
 #endif

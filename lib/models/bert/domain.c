@@ -3,9 +3,13 @@
  * the DANN lambda schedule. See tl/domain.h.
  *
  * Everything is computed in double from the fp32 inputs (converted once),
- * the matrix products with OpenBLAS dgemm/dsyrk (the tools run OpenBLAS
- * single-threaded: kernels/cpu/memory.c, so the sums' order and the bits
- * are fixed), and rounded to fp32 once when the gradients are written. */
+ * the matrix products of DANN and CORAL with OpenBLAS dgemm/dsyrk (the
+ * tools run OpenBLAS single-threaded: kernels/cpu/memory.c, so the sums'
+ * order and the bits are fixed), and rounded to fp32 once when the
+ * gradients are written. MMD works on pair differences directly instead of
+ * a Gram matrix (O(N^2 C) either way, about 1.5 M multiply-adds at
+ * N = 64, C = 384): equal rows then give exact zeros, which the floored
+ * bandwidth (huge 1/bw) would otherwise turn into rounding noise. */
 #include "tl/domain.h"
 #include "tl/util.h"
 
@@ -55,6 +59,8 @@ double tl_dann_loss(const float *f, const int32_t *dom, int n, int C, int H, int
 	if (acc)
 		*acc = 0;
 	if (n < 0 || C < 1 || H < 1 || D < 2) {
+		if (n >= 0 && C >= 1)
+			zero(df, (size_t)n * C);
 		return NAN;
 	}
 	size_t nc = (size_t)n * C, hc = (size_t)H * C, dh = (size_t)D * H;
@@ -223,11 +229,15 @@ double tl_coral_loss(const float *fs, int ns, const float *ft, int nt, int C, fl
 
 static const double mmd_mult_default[TL_MMD_NK_DEFAULT] = {0.25, 0.5, 1, 2, 4};
 
-double tl_mmd_loss(const float *fs, int ns, const float *ft, int nt, int C, const float *mult, int nk,
-		   float scale, float *dfs, float *dft)
+/* Checks the common arguments of the MMD functions and zeroes the
+ * gradients: 1 to go on, 0 to return *ret (0 for an empty domain, NaN for
+ * invalid input). */
+static int mmd_args(const float *fs, int ns, const float *ft, int nt, int C, const float *mult, int nk, float scale,
+		    float *dfs, float *dft, double *ret)
 {
+	*ret = NAN;
 	if (ns < 0 || nt < 0 || C < 1 || (mult && nk < 1))
-		return NAN;
+		return 0;
 	size_t nsc = (size_t)ns * C, ntc = (size_t)nt * C;
 	zero(dfs, nsc);
 	zero(dft, ntc);
@@ -235,27 +245,28 @@ double tl_mmd_loss(const float *fs, int ns, const float *ft, int nt, int C, cons
 	for (int j = 0; ok && mult && j < nk; j++)
 		ok = isfinite(mult[j]) && mult[j] > 0;
 	if (!ok)
-		return NAN;
-	if (ns == 0 || nt == 0)
 		return 0;
-	if (!mult)
-		nk = TL_MMD_NK_DEFAULT;
+	*ret = 0;
+	return ns > 0 && nt > 0;
+}
 
+/* The joint batch X = [fs; ft] in double ([N, C], the caller frees) and
+ * the squared distances of its pairs a < b into the upper triangle of
+ * d2[N, N] (computed directly: exact zeros for equal rows, no cancellation
+ * as in |x|^2 + |y|^2 - 2 x.y). Returns the floored base. */
+static double mmd_dist(const float *fs, int ns, const float *ft, int nt, int C, double **X_out, double **d2_out)
+{
 	int N = ns + nt;
-	size_t nn = (size_t)N * N;
-	double *X = tl_xmalloc((size_t)N * C * sizeof *X);
+	size_t nsc = (size_t)ns * C, ntc = (size_t)nt * C;
+	double *X = tl_xmalloc(((size_t)N * C + 1) * sizeof *X);
 	for (size_t i = 0; i < nsc; i++)
 		X[i] = fs[i];
 	for (size_t i = 0; i < ntc; i++)
 		X[nsc + i] = ft[i];
-
-	/* squared distances, directly (exact zeros for equal rows, no
-	 * cancellation as in |x|^2 + |y|^2 - 2 x.y), upper triangle */
-	double *d2 = tl_xmalloc(nn * sizeof *d2);
+	double *d2 = tl_xmalloc(((size_t)N * N + 1) * sizeof *d2);
 	double dsum = 0;
 	for (int a = 0; a < N; a++) {
 		const double *xa = X + (size_t)a * C;
-		d2[(size_t)a * N + a] = 0;
 		for (int b = a + 1; b < N; b++) {
 			const double *xb = X + (size_t)b * C;
 			double s = 0;
@@ -267,21 +278,36 @@ double tl_mmd_loss(const float *fs, int ns, const float *ft, int nt, int C, cons
 			dsum += s;
 		}
 	}
-	double base = 2 * dsum / ((double)N * (N - 1));
+	double base = N > 1 ? 2 * dsum / ((double)N * (N - 1)) : 0;
 	if (!(base >= TL_MMD_BASE_FLOOR))
 		base = TL_MMD_BASE_FLOOR;
+	*X_out = X;
+	*d2_out = d2;
+	return base;
+}
+
+/* The loss and gradients from X and d2 (mmd_dist) with bandwidths
+ * base * mult[j]. */
+static double mmd_core(const double *X, const double *d2, int ns, int nt, int C, const float *mult, int nk,
+		       double base, float scale, float *dfs, float *dft)
+{
+	int N = ns + nt;
+	if (!mult)
+		nk = TL_MMD_NK_DEFAULT;
 	double *ibw = tl_xmalloc((size_t)nk * sizeof *ibw);
 	for (int j = 0; j < nk; j++)
 		ibw[j] = 1.0 / (base * (mult ? (double)mult[j] : mmd_mult_default[j]));
 
-	/* the loss, and M[a][b] = w_ab sum_j k_j(a, b) / bw_j (symmetric, zero
-	 * diagonal) with w = 1/ns^2 (ss), 1/nt^2 (tt), -1/(ns nt) (st, ts) */
+	/* loss = sum_ab w_ab k(a, b), w = 1/ns^2 (ss), 1/nt^2 (tt), -1/(ns nt)
+	 * (st, ts); the diagonal's k(a, a) = nk. d(loss)/dx_a = -4 sum_b
+	 * w_ab g_ab (x_a - x_b), g = sum_j k_j / bw_j, accumulated over the
+	 * pairs a < b into G (both rows; exact zeros for equal rows). */
 	double wss = 1.0 / ((double)ns * ns), wtt = 1.0 / ((double)nt * nt), wst = -1.0 / ((double)ns * nt);
-	double *M = d2; /* overwritten in place: row a's upper part is read before written */
-	double loss = nk * (ns * wss + nt * wtt); /* the diagonals: k(a, a) = nk */
-	double off = 0;
+	double loss = nk * (ns * wss + nt * wtt), off = 0;
+	double *G = tl_xcalloc((size_t)N * C, sizeof *G);
 	for (int a = 0; a < N; a++) {
-		M[(size_t)a * N + a] = 0;
+		const double *xa = X + (size_t)a * C;
+		double *ga = G + (size_t)a * C;
 		for (int b = a + 1; b < N; b++) {
 			double d = d2[(size_t)a * N + b], k = 0, g = 0;
 			for (int j = 0; j < nk; j++) {
@@ -291,26 +317,67 @@ double tl_mmd_loss(const float *fs, int ns, const float *ft, int nt, int C, cons
 			}
 			double w = b < ns ? wss : a >= ns ? wtt : wst;
 			off += w * k;
-			M[(size_t)a * N + b] = M[(size_t)b * N + a] = w * g;
+			double m = w * g;
+			if (m == 0)
+				continue;
+			const double *xb = X + (size_t)b * C;
+			double *gb = G + (size_t)b * C;
+			for (int c = 0; c < C; c++) {
+				double t = m * (xa[c] - xb[c]);
+				ga[c] += t;
+				gb[c] -= t;
+			}
 		}
 	}
 	loss += 2 * off;
-
-	/* dX_a = -4 scale (rowsum(M)_a x_a - (M X)_a) */
-	double *MX = tl_xmalloc((size_t)N * C * sizeof *MX);
-	cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, N, 1.0, M, N, X, C, 0.0, MX, C);
-	for (int a = 0; a < N; a++) {
-		double r = 0;
-		for (int b = 0; b < N; b++)
-			r += M[(size_t)a * N + b];
-		float *out = a < ns ? dfs + (size_t)a * C : dft + (size_t)(a - ns) * C;
-		const double *xa = X + (size_t)a * C, *ma = MX + (size_t)a * C;
-		for (int c = 0; c < C; c++)
-			out[c] = (float)(-4.0 * scale * (r * xa[c] - ma[c]));
-	}
-	free(MX);
+	double s4 = -4.0 * scale;
+	size_t nsc = (size_t)ns * C, ntc = (size_t)nt * C;
+	for (size_t i = 0; i < nsc; i++)
+		dfs[i] = (float)(s4 * G[i]);
+	for (size_t i = 0; i < ntc; i++)
+		dft[i] = (float)(s4 * G[nsc + i]);
+	free(G);
 	free(ibw);
-	free(d2);
+	return loss;
+}
+
+double tl_mmd_base(const float *fs, int ns, const float *ft, int nt, int C)
+{
+	if (ns < 0 || nt < 0 || C < 1 || !all_finite(fs, (size_t)ns * C) || !all_finite(ft, (size_t)nt * C))
+		return NAN;
+	double *X, *d2;
+	double base = mmd_dist(fs, ns, ft, nt, C, &X, &d2);
 	free(X);
+	free(d2);
+	return base;
+}
+
+double tl_mmd_loss(const float *fs, int ns, const float *ft, int nt, int C, const float *mult, int nk,
+		   float scale, float *dfs, float *dft)
+{
+	double ret;
+	if (!mmd_args(fs, ns, ft, nt, C, mult, nk, scale, dfs, dft, &ret))
+		return ret;
+	double *X, *d2;
+	double base = mmd_dist(fs, ns, ft, nt, C, &X, &d2);
+	double loss = mmd_core(X, d2, ns, nt, C, mult, nk, base, scale, dfs, dft);
+	free(X);
+	free(d2);
+	return loss;
+}
+
+double tl_mmd_loss_base(const float *fs, int ns, const float *ft, int nt, int C, const float *mult, int nk,
+			double base, float scale, float *dfs, float *dft)
+{
+	double ret;
+	if (!mmd_args(fs, ns, ft, nt, C, mult, nk, scale, dfs, dft, &ret))
+		return ret;
+	if (!(base > 0) || !isfinite(base))
+		return NAN;
+	double *X, *d2;
+	mmd_dist(fs, ns, ft, nt, C, &X, &d2);
+	double loss = mmd_core(X, d2, ns, nt, C, mult, nk, base, scale, dfs, dft);
+	free(X);
+	free(d2);
 	return loss;
 }
