@@ -16,8 +16,12 @@
 #   mixed   --source S (labelled) with NMIX labelled reviews of T's train
 #           (drawn by SEED): B records of each a step
 #   dann    --source S --domain-loss dann on T's train.flat text without
-#           labels (--domain-weight $(DW_DANN))
-#   coral   the same with --domain-loss coral (--domain-weight $(DW_CORAL))
+#           labels (--domain-weight $(DW_DANN), times DANN's schedule)
+#   coral   the same with --domain-loss coral (--domain-weight $(DW_CORAL):
+#           CORAL's ||Cov_s - Cov_t||^2 / (4 C^2) on the 384 pooled features
+#           was about 1e-7 a batch at the start of books -> kitchen, so a
+#           weight of 1 changes nothing; 1e6 brings it near a tenth of the
+#           classification loss: a starting point, not a tuned value)
 #   mmd     the same with --domain-loss mmd (--domain-weight $(DW_MMD))
 #   mlm     tl-train --objective mlm on T's train.flat text ($(MLM_EPOCHS)
 #           epoch(s)), then src fine-tuning from that encoder (needs the
@@ -41,8 +45,8 @@ EPOCHS ?= 1
 LR ?= 5e-5
 THREADS ?= 0
 NMIX ?= 200
-DW_DANN ?= 0.1
-DW_CORAL ?= 1
+DW_DANN ?= 1
+DW_CORAL ?= 1e6
 DW_MMD ?= 1
 MLM_EPOCHS ?= 1
 TRAIN_FLAGS ?=
