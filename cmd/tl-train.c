@@ -148,6 +148,15 @@ static const char bert_usage[] =
 	"                          other one when N = L/2), or a list such as 0,2,4\n"
 	"      --teacher DIR       run DIR beside the student: hidden-state cosine loss\n"
 	"      --hidden-weight W   weight of that loss (1 with --teacher)\n"
+	"      --source SRC        a source-domain stream: its labelled records add\n"
+	"                          --source-weight times their mean loss; each step\n"
+	"                          draws --batch-size records of every domain\n"
+	"      --source-weight L[:anneal]  lambda >= 0 (1); :anneal: L x 2/(1+e^-10p)-1\n"
+	"      --domain-loss M     dann, coral or mmd on the pooled features of the\n"
+	"                          domains (\"domain\" on the records, else target and\n"
+	"                          source); records without \"label\" then feed it only\n"
+	"      --domain-weight W[:anneal]  W >= 0 (1; dann: always annealed)\n"
+	"      --disc-hidden H     dann: discriminator hidden units (the encoder's size)\n"
 	"      --checkpoint-every N  write DIR.ckpt every N steps (0 = only on SIGINT)\n"
 	"      --checkpoint-dir D  checkpoint directory (default DIR.ckpt)\n"
 	"      --resume D          continue from checkpoint D; the options that decide\n"
@@ -877,7 +886,8 @@ enum {
 	O_PRETRAINED, O_TRAIN, O_LABELS, O_BATCHSIZE, O_ACCUM, O_OPTIM, O_MOMENTUM, O_WD, O_SCHED, O_WR, O_WS,
 	O_STEPSIZE, O_GAMMA, O_CLIP, O_MAXLEN, O_DROPOUT, O_LS, O_CW, O_FREEZE, O_LLD, O_EVAL, O_METRIC, O_PATIENCE,
 	O_MAXSTEPS, O_WINDOW, O_CKE, O_CKD, O_RESUME, O_PE, O_KEEPCK, O_ALLOWCH, O_PRECISION, O_TASK,
-	O_DISTILL, O_TEMP, O_ALPHA, O_STUDENT, O_TEACHER, O_HIDW, O_TASK_SAMPLING, O_TASK_WEIGHT
+	O_DISTILL, O_TEMP, O_ALPHA, O_STUDENT, O_TEACHER, O_HIDW, O_TASK_SAMPLING, O_TASK_WEIGHT,
+	O_SOURCE, O_SOURCE_W, O_DOMAIN_LOSS, O_DOMAIN_W, O_DISC_HIDDEN
 };
 
 /* One table for every kind; kinds[i] says which kinds opts[i] is for. */
@@ -922,6 +932,9 @@ static const struct option opts[] = {
 	{"alpha", required_argument, 0, O_ALPHA},      {"student-layers", required_argument, 0, O_STUDENT},
 	{"teacher", required_argument, 0, O_TEACHER},  {"hidden-weight", required_argument, 0, O_HIDW},
 	{"task-sampling", required_argument, 0, O_TASK_SAMPLING}, {"task-weight", required_argument, 0, O_TASK_WEIGHT},
+	{"source", required_argument, 0, O_SOURCE},    {"source-weight", required_argument, 0, O_SOURCE_W},
+	{"domain-loss", required_argument, 0, O_DOMAIN_LOSS}, {"domain-weight", required_argument, 0, O_DOMAIN_W},
+	{"disc-hidden", required_argument, 0, O_DISC_HIDDEN},
 	{0, 0, 0, 0}};
 
 /* The kinds an option code applies to. */
@@ -1043,6 +1056,25 @@ static int run_bert(tl_bert_fit_opts *bo, int argc, char **argv, const char *fil
 	return 0;
 }
 
+/* --source-weight, --domain-weight: "X" or "X:anneal", X >= 0. */
+static double parse_weight(const char *opt, const char *arg, int *anneal)
+{
+	const char *c = strchr(arg, ':');
+	*anneal = 0;
+	if (!c)
+		return tl_parse_double(opt, arg, 0, 1e6);
+	if (strcmp(c + 1, "anneal"))
+		tl_die(TL_EXIT_USAGE, "option %s: '%s': X or X:anneal (X >= 0)", opt, arg);
+	char num[64];
+	size_t n = (size_t)(c - arg);
+	if (n == 0 || n >= sizeof num)
+		tl_die(TL_EXIT_USAGE, "option %s: '%s' is not a number in [0, 1e+06]", opt, arg);
+	memcpy(num, arg, n);
+	num[n] = 0;
+	*anneal = 1;
+	return tl_parse_double(opt, num, 0, 1e6);
+}
+
 /* The value of a -m bert option into bo. */
 static void bert_option(tl_bert_fit_opts *o, int c, const char *arg)
 {
@@ -1142,6 +1174,20 @@ static void bert_option(tl_bert_fit_opts *o, int c, const char *arg)
 	case O_STUDENT: o->student_layers = arg; break;
 	case O_TEACHER: o->teacher = tl_parse_path("--teacher", arg); break;
 	case O_HIDW: o->hidden_weight = tl_parse_double("--hidden-weight", arg, 0, 1e6); break;
+	case O_SOURCE: o->source = tl_parse_path("--source", arg); break;
+	case O_SOURCE_W: o->source_weight = parse_weight("--source-weight", arg, &o->source_anneal); break;
+	case O_DOMAIN_W: o->domain_weight = parse_weight("--domain-weight", arg, &o->domain_anneal); break;
+	case O_DISC_HIDDEN: o->disc_hidden = tl_parse_long("--disc-hidden", arg, 1, 1 << 16); break;
+	case O_DOMAIN_LOSS:
+		if (!strcmp(arg, "dann"))
+			o->domain_loss = 1;
+		else if (!strcmp(arg, "coral"))
+			o->domain_loss = 2;
+		else if (!strcmp(arg, "mmd"))
+			o->domain_loss = 3;
+		else
+			tl_die(TL_EXIT_USAGE, "option --domain-loss: unknown '%s' (dann, coral, mmd)", arg);
+		break;
 	case O_LOG: o->log = tl_parse_path("--log", arg); break;
 	case O_DEVICE: o->device = arg; break;
 	case 'q': o->quiet = 1; break;

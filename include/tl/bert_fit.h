@@ -118,6 +118,23 @@ typedef struct tl_bert_fit_opts {
 	 * (a rank's own failure before training is forwarded to rank 0 naming
 	 * the rank). Borrowed. */
 	struct tl_dist *dist;
+	/* Domain adaptation (issue 18; man tl-train, DOMAIN ADAPTATION):
+	 * source: a second stream (tokenized with the model's vocabulary)
+	 * whose labelled records add source_weight (< 0: not given, 1) times
+	 * their mean loss; domain_loss: 0 none, 1 dann, 2 coral, 3 mmd on the
+	 * pooled features of the domains ("domain" on the records, else
+	 * "target" for the training stream and "source" for SRC), weighted by
+	 * domain_weight (< 0: not given, 1); *_anneal: the weight times
+	 * 2/(1+exp(-10p))-1 at progress p (DANN's weight always);
+	 * disc_hidden: the DANN discriminator's hidden units (0: the encoder's
+	 * hidden size). Records without "label" are allowed when domain_loss
+	 * is set: they feed the domain loss only. Every step draws batch
+	 * records of each domain. Sequence classification, single-label, one
+	 * process; otherwise TL_EXIT_USAGE. */
+	const char *source;
+	double source_weight, domain_weight; /* -1: not given (1) */
+	int source_anneal, domain_anneal, domain_loss;
+	long disc_hidden;
 } tl_bert_fit_opts;
 
 /* The defaults of every field (those listed in `tl-train -m bert --help`);

@@ -12,6 +12,7 @@
  * state, so a resumed run repeats exactly what the uninterrupted run did.
  */
 #include "tl/bert_fit.h"
+#include "bert_da.h"
 #include "tl/bert_train.h"
 #include "tl/checkpoint.h"
 #include "tl/cli.h"
@@ -85,6 +86,10 @@ typedef struct {
 	int ntask, tasks_fixed;
 	size_t ntask_recs;
 	uint64_t first_without;
+	/* domain adaptation (bert_da.h; NULL: off): the domain of every record
+	 * read, records without "label" allowed (y TL_IGNORE_LABEL) and kept
+	 * out of the leak check's training keys (no label is seen) */
+	tl_da *da;
 } dataset;
 
 static void ds_free(dataset *d)
@@ -274,8 +279,7 @@ static int ds_read(dataset *d, const char *path, const char *what, int max_len, 
 				goto out;
 			if (!keep)
 				continue;
-		} else if (lk)
-			tl_leak_add_train(lk, &rec);
+		}
 		long n = tl_rec_i32s(&rec, "ids", &buf, &cap);
 		if (n == -1)
 			FAIL_REC(rec.no, "%s: no \"ids\" (tokenize the text first: tl-tokenize -m MODEL)", what);
@@ -352,6 +356,10 @@ static int ds_read(dataset *d, const char *path, const char *what, int max_len, 
 		} else if (need_labels) {
 			FAIL_REC(rec.no, "%s: no \"label\" (training needs labelled records)", what);
 		}
+		if (lk && !ev && (nl > 0 || !d->da)) /* domain adaptation: unlabelled records are no training keys */
+			tl_leak_add_train(lk, &rec);
+		if (d->da && tl_da_rec(d->da, &rec, nl > 0, what, e) < 0)
+			goto out;
 		if (d->distill && ds_read_logits(d, &rec, what, &fbuf, &fcap, e) < 0)
 			goto out;
 		if (d->distill)
@@ -486,6 +494,47 @@ out:
 	free(wbuf);
 	free(fbuf);
 	return rc;
+}
+
+/* Domain adaptation: append the records of s (read by ds_read, labels not
+ * yet mapped, no token or distillation data) after d's; d gets copies of
+ * s's label strings (s is freed by the caller). */
+static void ds_append(dataset *d, dataset *s)
+{
+	size_t n = d->n + s->n;
+	d->off = tl_xrealloc(d->off, (n + 1) * sizeof *d->off);
+	d->len = tl_xrealloc(d->len, (n + 1) * sizeof *d->len);
+	d->loff = tl_xrealloc(d->loff, (n + 1) * sizeof *d->loff);
+	d->nl = tl_xrealloc(d->nl, (n + 1) * sizeof *d->nl);
+	d->sw = tl_xrealloc(d->sw, (n + 1) * sizeof *d->sw);
+	d->task = tl_xrealloc(d->task, (n + 1) * sizeof *d->task);
+	d->arr = tl_xrealloc(d->arr, n + 1);
+	d->ids = tl_xrealloc(d->ids, (d->nids + s->nids + 1) * sizeof *d->ids);
+	memcpy(d->ids + d->nids, s->ids, s->nids * sizeof *d->ids);
+	if (d->types || s->types) {
+		int had = d->types != NULL;
+		d->types = tl_xrealloc(d->types, (d->nids + s->nids + 1) * sizeof *d->types);
+		if (!had) /* d's own records had no type ids: zeros */
+			memset(d->types, 0, d->nids * sizeof *d->types);
+		for (size_t i = 0; i < s->nids; i++)
+			d->types[d->nids + i] = s->types ? s->types[i] : 0;
+	}
+	for (size_t i = 0; i < s->n; i++) {
+		d->off[d->n + i] = s->off[i] + d->nids;
+		d->len[d->n + i] = s->len[i];
+		d->loff[d->n + i] = s->loff[i] + d->nlab;
+		d->nl[d->n + i] = s->nl[i];
+		d->sw[d->n + i] = s->sw[i];
+		d->task[d->n + i] = -1;
+		d->arr[d->n + i] = s->arr[i];
+	}
+	for (size_t i = 0; i < s->nlab; i++)
+		ds_add_label(d, s->lab[i], strlen(s->lab[i]));
+	d->multi |= s->multi;
+	d->tokens += s->tokens;
+	d->nids += s->nids;
+	d->capids = d->nids + 1;
+	d->n = n;
 }
 
 /* ---------------- labels ---------------- */
@@ -658,7 +707,7 @@ static int ds_map_labels(dataset *d, const labelset *ls, int multi, const char *
 	else
 		d->y = tl_xmalloc((d->n + 1) * sizeof *d->y);
 	for (size_t i = 0; i < d->n; i++) {
-		if (d->distill && d->nl[i] == 0 && !multi) { /* soft targets only */
+		if ((d->distill || d->da) && d->nl[i] == 0 && !multi) { /* soft targets only; domain loss only */
 			d->y[i] = TL_IGNORE_LABEL;
 			continue;
 		}
@@ -1731,6 +1780,11 @@ static void ds_sha(const dataset *d, char out[65])
 			tl_buf_adds(&h, d->lab[d->loff[i] + (size_t)j]);
 			tl_buf_addc(&h, 0);
 		}
+		if (d->da) { /* domain adaptation: the record's domain and stream */
+			tl_buf_adds(&h, d->da->src[i] ? "src-domain:" : "domain:");
+			tl_buf_adds(&h, tl_da_rec_domain(d->da, i));
+			tl_buf_addc(&h, 0);
+		}
 		if (d->lg) /* --distill: the teacher's logits are training data too */
 			tl_buf_add(&h, d->lg + i * (size_t)d->lgk, (size_t)d->lgk * sizeof(float));
 	}
@@ -1798,6 +1852,15 @@ static json_t *run_options(const tl_bert_fit_opts *o, const labelset *ls, const 
 		opt_dbl(j, "hidden-weight", o->teacher ? (o->hidden_weight < 0 ? 1.0 : o->hidden_weight) : 0.0);
 	}
 	opt_str(j, "student-layers", o->student_layers ? o->student_layers : "all");
+	opt_str(j, "domain-loss", tl_da_method_name(o->domain_loss));
+	if (o->source || o->domain_loss) { /* domain adaptation (the source records are in the data sha256) */
+		char b[64];
+		snprintf(b, sizeof b, "%g%s", o->source_weight < 0 ? 1.0 : o->source_weight, o->source_anneal ? ":anneal" : "");
+		opt_str(j, "source-weight", b);
+		snprintf(b, sizeof b, "%g%s", o->domain_weight < 0 ? 1.0 : o->domain_weight, o->domain_anneal ? ":anneal" : "");
+		opt_str(j, "domain-weight", b);
+		opt_long(j, "disc-hidden", o->disc_hidden);
+	}
 	{
 		tl_buf b = {0};
 		for (int c = 0; c < ls->k; c++)
@@ -1893,6 +1956,8 @@ static int check_resume_options(const json_t *st, const json_t *now, const char 
 			a = "off"; /* from before --distill */
 		if (!w && !strcmp(k, "student-layers"))
 			a = "all";
+		if (!w && !strcmp(k, "domain-loss"))
+			a = "none"; /* from before --domain-loss */
 		const char *b = json_string_value(v);
 		if (!strcmp(a, b))
 			continue;
@@ -2143,6 +2208,8 @@ void tl_bert_fit_opts_default(tl_bert_fit_opts *o)
 	o->temperature = 2.0;
 	o->alpha = 0.5;
 	o->hidden_weight = -1;
+	o->source_weight = -1;
+	o->domain_weight = -1;
 }
 
 /* --student-layers: "N" (layers floor(i L / N)) or an increasing comma
@@ -2255,6 +2322,9 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 	char *tmp = NULL;
 	char err[1024];
 	mtinfo mt = {0}; /* multi-task: records with "task" */
+	tl_da da = {0};  /* domain adaptation: --source, --domain-loss (bert_da.h) */
+	dataset sr = {0};
+	int da_on = o.source || o.domain_loss;
 	dpar dp = {0}; /* data-parallel: tl/dist.h */
 	dp.d = o.dist && o.dist->size > 1 ? o.dist : NULL;
 	dp.n = dp.d ? dp.d->size : 1;
@@ -2299,6 +2369,41 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 		FAIL(TL_EXIT_USAGE, "option --hidden-weight: not a finite number");
 	if (mt_parse_sampling(&mt, o.task_sampling, e) < 0 || mt_parse_weights(&mt, o.task_weight, e) < 0)
 		goto out; /* the syntax; the names once the tasks are known */
+	/* domain adaptation (man tl-train, DOMAIN ADAPTATION) */
+	if (o.domain_loss < TL_DA_NONE || o.domain_loss > TL_DA_MMD)
+		FAIL(TL_EXIT_USAGE, "option --domain-loss: unknown method %d (dann, coral, mmd)", o.domain_loss);
+	if (!o.source && (o.source_weight >= 0 || o.source_anneal))
+		FAIL(TL_EXIT_USAGE, "--source-weight weighs the loss of the --source stream: give --source SRC");
+	if (!o.domain_loss && (o.domain_weight >= 0 || o.domain_anneal || o.disc_hidden))
+		FAIL(TL_EXIT_USAGE, "--%s is for --domain-loss", o.disc_hidden ? "disc-hidden" : "domain-weight");
+	if (o.disc_hidden && o.domain_loss != TL_DA_DANN)
+		FAIL(TL_EXIT_USAGE, "--disc-hidden is for --domain-loss dann (the discriminator's hidden units)");
+	if (!(o.source_weight == -1 || (o.source_weight >= 0 && isfinite(o.source_weight))) ||
+	    !(o.domain_weight == -1 || (o.domain_weight >= 0 && isfinite(o.domain_weight))))
+		FAIL(TL_EXIT_USAGE, "--source-weight and --domain-weight are finite numbers >= 0");
+	if (da_on) {
+		const char *what = o.domain_loss ? "--domain-loss" : "--source";
+		if (o.token)
+			FAIL(TL_EXIT_USAGE, "%s is for sequence classification (not --task token)", what);
+		if (o.distill)
+			FAIL(TL_EXIT_USAGE, "%s and --distill do not go together", what);
+		if (dp.d)
+			FAIL(TL_EXIT_USAGE, "%s under mpirun: the domain losses and the two-domain batches are not split across "
+					    "ranks (run one process)", what);
+		if ((o.domain_loss == TL_DA_CORAL || o.domain_loss == TL_DA_MMD) && o.batch < 2)
+			FAIL(TL_EXIT_USAGE, "--domain-loss %s needs --batch-size 2 or more (statistics within a domain's batch)",
+			     tl_da_method_name(o.domain_loss));
+		if (!k->host_memory)
+			FAIL(TL_EXIT_USAGE, "%s runs on the cpu backend (--device cpu)", what);
+		da.method = o.domain_loss;
+		da.sw = o.source_weight < 0 ? 1.0 : o.source_weight;
+		da.sw_anneal = o.source_anneal;
+		da.dw = o.domain_weight < 0 ? 1.0 : o.domain_weight;
+		da.dw_anneal = o.domain_anneal;
+		tr.da = &da;
+		sr.da = &da;
+		tl_da_stream(&da, "target", 0);
+	}
 	/* --bucket-window by default: length-sorted windows of 50 batches for
 	 * sequence classification (speed); none for --task token, where
 	 * batches of short sentences (few labelled tokens, each loss a mean
@@ -2376,10 +2481,29 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 	tr.token = dv.token = o.token;
 	tr.distill = o.distill;
 	if (ds_read(&tr, o.train, trname, (int)o.max_len, m->vocab_sha256, mdir, m->cfg.vocab_size, m->cfg.type_vocab,
-		    !o.distill, lk, NULL, e) < 0)
+		    !o.distill && !o.domain_loss, lk, NULL, e) < 0)
 		goto out;
 	if (tr.n == 0)
 		FAIL(TL_EXIT_DATA, "%s: no training records", trname);
+	if (da_on) { /* the source stream after the training records; the domains */
+		if (tr.ntask)
+			FAIL(TL_EXIT_USAGE, "%s: records with \"task\" (multi-task) and --source / --domain-loss do not go together",
+			     trname);
+		if (o.source) {
+			tl_da_stream(&da, "source", 1);
+			if (ds_read(&sr, o.source, o.source, (int)o.max_len, m->vocab_sha256, mdir, m->cfg.vocab_size,
+				    m->cfg.type_vocab, !o.domain_loss, lk, NULL, e) < 0)
+				goto out;
+			if (sr.n == 0)
+				FAIL(TL_EXIT_DATA, "%s: no source records", o.source);
+			if (sr.ntask)
+				FAIL(TL_EXIT_USAGE, "%s: records with \"task\" (multi-task) and --source do not go together", o.source);
+			ds_append(&tr, &sr);
+			ds_free(&sr);
+		}
+		if (tl_da_ready(&da, o.source != NULL, o.batch, e) < 0)
+			goto out;
+	}
 	if (tr.ntask) {
 		/* multi-task: a head per task */
 		if (o.labels)
@@ -2406,6 +2530,9 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 	} else
 		labels_from_data(&ls, &tr);
 	int multi = mt.n ? 0 : tr.multi;
+	if (da_on && multi)
+		FAIL(TL_EXIT_DATA, "%s: --source and --domain-loss train single-label heads (the records have label arrays)",
+		     trname);
 	if (dp.d && mt.n && mt.uncertainty)
 		FAIL(TL_EXIT_USAGE, "--task-weight uncertainty under mpirun: the learned task weights are not summed across "
 				    "ranks yet (give fixed weights, or run one process)");
@@ -2509,8 +2636,15 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 		}
 	}
 
+	if (da.method == TL_DA_DANN) { /* the discriminator's tensors join the arena (checkpoints keep them) */
+		da.hidden = o.disc_hidden > 0 ? (int)o.disc_hidden : m->cfg.C;
+		if (tl_bert_train_disc_init(&t, da.hidden, da.nd, (float)init_std, o.seed ^ 0x444953435249ull, err, sizeof err) < 0)
+			FAIL(TL_EXIT_MODEL, "--domain-loss dann: %s", err);
+		m = t.m;
+	}
+
 	/* steps */
-	long nb = mt.n ? mt_batches(&mt, o.batch) : (long)((tr.n + (size_t)o.batch - 1) / (size_t)o.batch);
+	long nb = da_on ? tl_da_batches(&da, o.batch) : mt.n ? mt_batches(&mt, o.batch) : (long)((tr.n + (size_t)o.batch - 1) / (size_t)o.batch);
 	long steps_per_epoch = (nb + o.accum - 1) / o.accum;
 	long total = steps_per_epoch * o.epochs;
 	if (o.max_steps > 0 && o.max_steps < total)
@@ -2659,6 +2793,8 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 					mt.h[h].multi_label ? "multi-" : "", mt.cnt[h]);
 			fputc('\n', stderr);
 		}
+		if (da_on)
+			tl_da_describe(&da, stderr);
 		if (o.resume)
 			fprintf(stderr, "tl-train: resuming from %s at step %ld (epoch %ld, batch %ld)\n", o.resume, opt.t,
 				ps.epoch + 1, ps.bi);
@@ -2699,17 +2835,21 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 
 	tl_bert_train_zero_grad(&t);
 	while (!stop && ps.epoch < o.epochs) {
-		if (mt.n)
+		if (da_on)
+			tl_da_plan(&da, o.batch, o.seed, ps.epoch, &plan.idx, &plan.start, &plan.nb);
+		else if (mt.n)
 			plan_epoch_mt(&plan, &tr, &mt, o.batch, o.window, o.seed, ps.epoch);
 		else
 			plan_epoch(&plan, &tr, o.batch, o.window, o.seed, ps.epoch);
 		if (ps.bi == 0) {
 			ep_loss_sum = 0;
 			ep_loss_n = 0;
+			tl_da_epoch_begin(&da);
 		}
 		while (ps.bi < (long)plan.nb && !stop) {
 			/* one optimizer step: accum micro-batches (fewer at the end of the epoch) */
 			long n_micro = 0;
+			tl_da_step_begin(&da);
 			int step_task = -1; /* multi-task: the task of the step's last micro-batch */
 			double step_loss = 0;
 			uint64_t step_tokens = 0;
@@ -2753,7 +2893,10 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 						mt.sg[ti] += (1.0 - exp(-mt.s[ti]) * l) * (double)sc;
 					mt.used[ti] = 1;
 					step_task = ti;
-				} else
+				} else if (da_on) /* L_train + lambda L_source + W L_domain */
+					l = tl_da_loss(&da, &t, plan.idx + s0, b.B, b.y, b.sw, cw_ptr, (float)o.ls, sc,
+						       total > 0 ? (double)opt.t / (double)total : 0.0);
+				else
 					l = o.token ? tl_bert_train_token_loss(&t, b.ty, cw_ptr, (float)o.ls, sc)
 					    : o.distill ? tl_bert_train_kd_loss(&t, b.lg, (float)o.temperature, kd_alpha,
 										tr.nlabelled ? b.y : NULL, has_sw ? b.sw : NULL, sc)
@@ -2834,6 +2977,8 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 				size_t jl = strlen(js);
 				snprintf(js + jl, sizeof js - jl, ",\"allreduce_s\":%.6f,\"wait_s\":%.6f", dp.comm_s, dp.wait_s);
 			}
+			if (da_on) /* labelled and unlabelled records of the step, the domain loss */
+				tl_da_log(&da, js, sizeof js);
 			tl_progress_log(&prog, js);
 			snprintf(extra, sizeof extra, "epoch %ld/%ld, loss %.4f, lr %.2e, %.0f tokens/s", ps.epoch + 1, o.epochs,
 				 loss_sum / (double)loss_n, lr_now, tps);
@@ -2995,6 +3140,8 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 		}
 		json_object_set_new(tj, "distill", dj);
 	}
+	if (da_on)
+		json_object_set_new(tj, "domain_adaptation", tl_da_json(&da, o.source));
 	if (keep) {
 		json_t *sl = json_array();
 		for (int i = 0; i < nkeep; i++)
@@ -3136,6 +3283,8 @@ out:
 	free(plan.start);
 	free(plan.task);
 	mt_free(&mt);
+	tl_da_free(&da);
+	ds_free(&sr);
 	batch_free(&b);
 	tl_optim_free(&opt);
 	if (have_t)

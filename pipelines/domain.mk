@@ -1,0 +1,137 @@
+# pipelines/domain.mk - cross-domain sentiment (issue 18): the 12 source ->
+# target pairs of the Blitzer et al. (2007) Amazon reviews, books, dvd,
+# electronics and kitchen, with fine-tuning on the source alone and with
+# the domain-adaptation methods of tl-train -m bert (man tl-train, DOMAIN
+# ADAPTATION).
+#
+#   make -f pipelines/domain.mk [BIN=build/bin] [PAIRS="books:kitchen ..."] [METHODS="src mixed dann coral mmd"]
+#   make -f pipelines/domain.mk PAIRS=books:kitchen METHODS="src dann" MAXLEN=128 EPOCHS=1
+#   make -f pipelines/domain.mk METHODS="src mixed dann coral mmd mlm"   (mlm: tl-train --objective mlm)
+#
+# Data (../shared/data/amazon_multidomain, offline; SOURCES.md): each
+# domain's train.flat.tsv (1,700 reviews, labels 0/1) and all.flat.tsv
+# (2,000: train + dev). Methods, for a pair S:T (all-MiniLM-L6-v2,
+# --max-len $(MAXLEN), batch $(BATCH), $(EPOCHS) epoch(s), lr $(LR)):
+#   src     fine-tune on S's train.flat labels only
+#   mixed   --source S (labelled) with NMIX labelled reviews of T's train
+#           (drawn by SEED): B records of each a step
+#   dann    --source S --domain-loss dann on T's train.flat text without
+#           labels (--domain-weight $(DW_DANN), times DANN's schedule)
+#   coral   the same with --domain-loss coral (--domain-weight $(DW_CORAL):
+#           CORAL's ||Cov_s - Cov_t||^2 / (4 C^2) on the 384 pooled features
+#           was about 1e-7 a batch at the start of books -> kitchen, so a
+#           weight of 1 changes nothing; 1e6 brings it near a tenth of the
+#           classification loss: a starting point, not a tuned value)
+#   mmd     the same with --domain-loss mmd (--domain-weight $(DW_MMD))
+#   mlm     tl-train --objective mlm on T's train.flat text ($(MLM_EPOCHS)
+#           epoch(s)), then src fine-tuning from that encoder (needs the
+#           --objective mlm of tl-train)
+# Test: T's all.flat.tsv through tl-predict | tl-eval --exclude-seen (only
+# mixed has seen records: its NMIX labelled target reviews, so its figure
+# is over the other 2,000 - NMIX). all.flat = train + dev, so the target
+# text the unsupervised methods see (T's train.flat, without labels) is
+# 1,700 of the 2,000 test reviews: the transductive setting of the DANN
+# paper's Amazon experiments (Ganin et al. 2016, section 5.1.1, which
+# adapts on the target's unlabelled reviews and tests on the target).
+# $(OUT)/summary.txt: one row per pair, one column per method, and the mean.
+BIN ?= build/bin
+DATA ?= ../shared/data/amazon_multidomain
+MODEL ?= all-MiniLM-L6-v2
+OUT ?= out/domain
+SEED ?= 1
+MAXLEN ?= 128
+BATCH ?= 16
+EPOCHS ?= 1
+LR ?= 5e-5
+THREADS ?= 0
+NMIX ?= 200
+DW_DANN ?= 1
+DW_CORAL ?= 1e6
+DW_MMD ?= 1
+MLM_EPOCHS ?= 1
+TRAIN_FLAGS ?=
+DOMAINS = books dvd electronics kitchen
+PAIRS ?= $(foreach s,$(DOMAINS),$(foreach t,$(filter-out $(s),$(DOMAINS)),$(s):$(t)))
+METHODS ?= src mixed dann coral mmd
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+.DELETE_ON_ERROR:
+.SECONDARY:
+.SECONDEXPANSION: # prerequisites named from the pair in the stem
+TRAIN = $(BIN)/tl-train -m bert --force --seed $(SEED) --max-len $(MAXLEN) --batch-size $(BATCH) \
+	--epochs $(EPOCHS) --lr $(LR) --threads $(THREADS) -q $(TRAIN_FLAGS)
+s_of = $(word 1,$(subst -, ,$(1)))
+t_of = $(word 2,$(subst -, ,$(1)))
+
+.PHONY: all clean
+all: $(OUT)/summary.txt
+
+$(OUT)/random.bin:
+	@mkdir -p $(OUT)
+	(openssl enc -aes-256-ctr -pass pass:$(SEED) -nosalt -pbkdf2 </dev/zero 2>/dev/null || true) | head -c 1048576 >$@
+	test "$$(wc -c <$@)" -eq 1048576
+
+# streams of each domain: labelled train, its text without labels, the
+# test set, NMIX labelled train reviews
+$(OUT)/%-train.s:
+	@mkdir -p $(OUT)
+	$(BIN)/tl-clean -f tsv $(DATA)/$*/train.flat.tsv | $(BIN)/tl-tokenize -m $(MODEL) >$@
+$(OUT)/%-text.s:
+	@mkdir -p $(OUT)
+	$(BIN)/tl-clean -f tsv $(DATA)/$*/train.flat.tsv | $(BIN)/tl-cat | jq -c 'del(.label)' | $(BIN)/tl-cat -t msgpack | \
+		$(BIN)/tl-tokenize -m $(MODEL) >$@
+$(OUT)/%-all.s:
+	@mkdir -p $(OUT)
+	$(BIN)/tl-clean -f tsv $(DATA)/$*/all.flat.tsv | $(BIN)/tl-tokenize -m $(MODEL) >$@
+$(OUT)/%-mix.s: $(OUT)/random.bin
+	tail -n +2 $(DATA)/$*/train.flat.tsv | shuf -n $(NMIX) --random-source=$< | (echo -e 'sentence\tlabel'; cat) | \
+		$(BIN)/tl-clean -f tsv | $(BIN)/tl-tokenize -m $(MODEL) >$@
+
+# models, one directory per pair S-T and method; tl-train's stderr with
+# /usr/bin/time -v's report
+$(OUT)/%.src/tl.json: $(OUT)/$$(call s_of,$$*)-train.s
+	/usr/bin/time -v $(TRAIN) -o $(OUT)/$*.src $< 2>$(OUT)/$*.src.log
+$(OUT)/%.mixed/tl.json: $(OUT)/$$(call s_of,$$*)-train.s $(OUT)/$$(call t_of,$$*)-mix.s
+	/usr/bin/time -v $(TRAIN) -o $(OUT)/$*.mixed --source $< $(word 2,$^) 2>$(OUT)/$*.mixed.log
+$(OUT)/%.dann/tl.json: $(OUT)/$$(call s_of,$$*)-train.s $(OUT)/$$(call t_of,$$*)-text.s
+	/usr/bin/time -v $(TRAIN) -o $(OUT)/$*.dann --source $< --domain-loss dann --domain-weight $(DW_DANN) $(word 2,$^) \
+		2>$(OUT)/$*.dann.log
+$(OUT)/%.coral/tl.json: $(OUT)/$$(call s_of,$$*)-train.s $(OUT)/$$(call t_of,$$*)-text.s
+	/usr/bin/time -v $(TRAIN) -o $(OUT)/$*.coral --source $< --domain-loss coral --domain-weight $(DW_CORAL) $(word 2,$^) \
+		2>$(OUT)/$*.coral.log
+$(OUT)/%.mmd/tl.json: $(OUT)/$$(call s_of,$$*)-train.s $(OUT)/$$(call t_of,$$*)-text.s
+	/usr/bin/time -v $(TRAIN) -o $(OUT)/$*.mmd --source $< --domain-loss mmd --domain-weight $(DW_MMD) $(word 2,$^) \
+		2>$(OUT)/$*.mmd.log
+# continued masked-LM pretraining on the target's text, then source fine-tuning
+$(OUT)/mlm-%/config.json: $(OUT)/%-text.s
+	/usr/bin/time -v $(BIN)/tl-train -m bert --objective mlm --force --seed $(SEED) --max-len $(MAXLEN) \
+		--batch-size $(BATCH) --epochs $(MLM_EPOCHS) --lr $(LR) --threads $(THREADS) -q -o $(OUT)/mlm-$* $< \
+		2>$(OUT)/mlm-$*.log
+$(OUT)/%.mlm/tl.json: $(OUT)/$$(call s_of,$$*)-train.s $(OUT)/mlm-$$(call t_of,$$*)/config.json
+	/usr/bin/time -v $(TRAIN) --pretrained $(OUT)/mlm-$(call t_of,$*) -o $(OUT)/$*.mlm $< 2>$(OUT)/$*.mlm.log
+
+# the target's test set through the model
+$(OUT)/%.eval.json: $(OUT)/%/tl.json $(OUT)/$$(call t_of,$$(basename $$*))-all.s
+	$(BIN)/tl-predict -m $(OUT)/$* --threads $(THREADS) $(word 2,$^) | $(BIN)/tl-eval --json --exclude-seen >$@
+
+PAIR_DIRS = $(subst :,-,$(PAIRS))
+EVALS = $(foreach p,$(PAIR_DIRS),$(foreach m,$(METHODS),$(OUT)/$(p).$(m).eval.json))
+
+# accuracy (%) per pair and method, the mean over the pairs, seconds per run
+$(OUT)/summary.txt: $(EVALS)
+	( printf '%-22s' pair; for m in $(METHODS); do printf ' %8s' $$m; done; echo; \
+	  for p in $(PAIR_DIRS); do printf '%-22s' "$${p/-/ -> }"; \
+	    for m in $(METHODS); do printf ' %8.2f' $$(jq '.accuracy * 100' $(OUT)/$$p.$$m.eval.json); done; echo; done; \
+	  printf '%-22s' mean; \
+	  for m in $(METHODS); do printf ' %8.2f' $$(for p in $(PAIR_DIRS); do jq '.accuracy * 100' $(OUT)/$$p.$$m.eval.json; done | \
+	    awk '{ s += $$1; n++ } END { print s / n }'); done; echo; \
+	  printf '%-22s' 'train s (mean)'; \
+	  for m in $(METHODS); do printf ' %8.0f' $$(for p in $(PAIR_DIRS); do jq '.metrics.train_seconds' $(OUT)/$$p.$$m/tl.json; done | \
+	    awk '{ s += $$1; n++ } END { print s / n }'); done; echo; \
+	  echo "accuracy (%) on the target's all.flat.tsv (mixed: without its $(NMIX) labelled target reviews); $(MODEL)," \
+	    "max-len $(MAXLEN), batch $(BATCH), $(EPOCHS) epoch(s), lr $(LR), seed $(SEED), dann/coral/mmd weights" \
+	    "$(DW_DANN)/$(DW_CORAL)/$(DW_MMD), threads $(THREADS); load $$(cut -d' ' -f1-3 /proc/loadavg)" \
+	) | tee $@
+
+clean:
+	rm -rf $(OUT)
