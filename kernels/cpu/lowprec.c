@@ -590,50 +590,61 @@ static void *lp_scratch(size_t bytes)
 	return buf;
 }
 
-/* Rows [0, N) on the calling thread. */
+/* Rows [0, N) on the calling thread, in blocks of MC rows: a block's
+ * activations are converted and then used at once, while they are in L2
+ * (MC G words: at most ~LP_ABLOCK bytes), against every column block. */
+#ifndef LP_ABLOCK
+#define LP_ABLOCK (160 * 1024)
+#endif
 static void prec_rows(const tl_cpu_prec_w *p, float *out, const float *inp, const float *bias, int N, int act)
 {
-	int G = p->G, Np = (N + MR - 1) / MR * MR;
-	size_t abytes = ((size_t)Np * G * sizeof(uint32_t) + 63) & ~(size_t)63;
-	char *buf = lp_scratch(abytes + (p->prec == TL_PREC_INT8 ? 2 * (size_t)Np * sizeof(float) : 0));
+	int G = p->G;
+	int MC = (int)(LP_ABLOCK / ((size_t)G * sizeof(uint32_t))) / MR * MR;
+	if (MC < MR)
+		MC = MR;
+	if (MC > (N + MR - 1) / MR * MR)
+		MC = (N + MR - 1) / MR * MR;
+	size_t abytes = ((size_t)MC * G * sizeof(uint32_t) + 63) & ~(size_t)63;
+	char *buf = lp_scratch(abytes + (p->prec == TL_PREC_INT8 ? 2 * (size_t)MC * sizeof(float) : 0));
 	uint32_t *A = (uint32_t *)buf;
-	/* rows N..Np of the last tile are read by the kernels, never stored */
-	memset(A + (size_t)N * G, 0, (size_t)(Np - N) * G * sizeof(uint32_t));
-	float *sa = NULL;
-	int32_t *zp = NULL;
-	if (p->prec == TL_PREC_INT8) {
-		sa = (float *)(buf + abytes);
-		zp = (int32_t *)(sa + Np);
-		for (int n = N; n < Np; n++)
+	float *sa = p->prec == TL_PREC_INT8 ? (float *)(buf + abytes) : NULL;
+	int32_t *zp = sa ? (int32_t *)(sa + MC) : NULL;
+	int vec = p->path != TL_LP_REF, OC = p->OC;
+	for (int mb = 0; mb < N; mb += MC) {
+		int nb = N - mb < MC ? N - mb : MC, nbp = (nb + MR - 1) / MR * MR;
+		for (int n = 0; n < nb; n++) {
+			uint32_t *a = A + (size_t)n * G;
+			const float *x = inp + (size_t)(mb + n) * p->IC;
+			if (p->prec == TL_PREC_BF16)
+				(vec ? bf16_row_v : bf16_row)(a, x, p->IC, G);
+			else
+				(vec ? int8_row_v : int8_row)(a, &sa[n], &zp[n], x, p->IC, G);
+		}
+		/* rows nb..nbp of the last tile are read by the kernels, never stored */
+		memset(A + (size_t)nb * G, 0, (size_t)(nbp - nb) * G * sizeof(uint32_t));
+		for (int n = nb; sa && n < nbp; n++)
 			sa[n] = 0, zp[n] = 0;
-	}
-	int vec = p->path != TL_LP_REF;
-	for (int n = 0; n < N; n++) {
-		uint32_t *a = A + (size_t)n * G;
-		const float *x = inp + (size_t)n * p->IC;
-		if (p->prec == TL_PREC_BF16)
-			(vec ? bf16_row_v : bf16_row)(a, x, p->IC, G);
-		else
-			(vec ? int8_row_v : int8_row)(a, &sa[n], &zp[n], x, p->IC, G);
-	}
-	int OC = p->OC;
-	for (int n0 = 0; n0 < p->OCp; n0 += NR * NCP) {
-		int n1 = n0 + NR * NCP < p->OCp ? n0 + NR * NCP : p->OCp;
-		for (int m0 = 0; m0 < N; m0 += MR) {
-			int rows = N - m0 < MR ? N - m0 : MR;
-			const uint32_t *a = A + (size_t)m0 * G;
-			for (int c0 = n0; c0 < n1; c0 += NR) {
-				int cols = OC - c0 < NR ? OC - c0 : NR;
-				const uint32_t *b = p->w + (size_t)(c0 / NR) * G * NR;
-				float *o = out + (size_t)m0 * OC + c0;
-				epi e = {bias ? bias + c0 : NULL, p->scale ? p->scale + c0 : NULL,
-					 p->colsum ? p->colsum + c0 : NULL, sa ? sa + m0 : NULL, zp ? zp + m0 : NULL, act, 0, NULL};
-				if (p->path == TL_LP_REF)
-					kern_ref(p->prec, o, (size_t)OC, a, G, b, rows, cols, &e);
-				else if (p->prec == TL_PREC_BF16)
-					(p->path == TL_LP_DP ? kern_bf16_dp : kern_bf16_f)(o, (size_t)OC, a, G, b, rows, cols, &e);
-				else
-					(p->path == TL_LP_DP ? kern_int8_dp : kern_int8_bw)(o, (size_t)OC, a, G, b, rows, cols, &e);
+		for (int n0 = 0; n0 < p->OCp; n0 += NR * NCP) {
+			int n1 = n0 + NR * NCP < p->OCp ? n0 + NR * NCP : p->OCp;
+			for (int m0 = 0; m0 < nb; m0 += MR) {
+				int rows = nb - m0 < MR ? nb - m0 : MR;
+				const uint32_t *a = A + (size_t)m0 * G;
+				for (int c0 = n0; c0 < n1; c0 += NR) {
+					int cols = OC - c0 < NR ? OC - c0 : NR;
+					const uint32_t *b = p->w + (size_t)(c0 / NR) * G * NR;
+					float *o = out + (size_t)(mb + m0) * OC + c0;
+					epi e = {bias ? bias + c0 : NULL, p->scale ? p->scale + c0 : NULL,
+						 p->colsum ? p->colsum + c0 : NULL, sa ? sa + m0 : NULL, zp ? zp + m0 : NULL,
+						 act, 0, NULL};
+					if (p->path == TL_LP_REF)
+						kern_ref(p->prec, o, (size_t)OC, a, G, b, rows, cols, &e);
+					else if (p->prec == TL_PREC_BF16)
+						(p->path == TL_LP_DP ? kern_bf16_dp : kern_bf16_f)(o, (size_t)OC, a, G, b, rows,
+												  cols, &e);
+					else
+						(p->path == TL_LP_DP ? kern_int8_dp : kern_int8_bw)(o, (size_t)OC, a, G, b, rows,
+												    cols, &e);
+				}
 			}
 		}
 	}

@@ -470,6 +470,7 @@ int main(void)
 	t_shape(k, 37, 65, 70);   /* odd K (bf16 pair and int8 group padding), a partial panel */
 	t_shape(k, 50, 384, 1152); /* MiniLM's QKV shape, several column blocks */
 	t_shape(k, 13, 1536, 384); /* the FFN output projection's K */
+	t_shape(k, 250, 1536, 100); /* several row blocks of the driver (LP_ABLOCK), a partial last one */
 	t_shape(k, 1, 7, 3);
 	t_train_shape(k, 37, 65, 70);  /* odd K both ways, partial panels and tiles */
 	t_train_shape(k, 96, 384, 1152); /* MiniLM's QKV shape */
