@@ -25,8 +25,12 @@
  *
  * Blocking: the whole K at once (a row of A is at most a few KiB: 12 rows
  * stay in L1), panels of 32 outputs, 8 panels per column block (the
- * block's weights stay in L2), tiles of 12 rows over the block. Output
- * row n depends on input row n only; threads take whole tiles. */
+ * block's weights stay in L2), tiles of 12 rows over the block; the rows
+ * in blocks of ~LP_ABLOCK bytes of converted activations, each converted
+ * and then used against every column block while it is in L2. bf16 rows
+ * may come from the producer (LayerNorm, a GELU epilogue) and go to the
+ * next product already rounded (matmul_forward_bf16io). Output row n
+ * depends on input row n only; threads take whole tiles. */
 #include "kernels/cpu/lowprec.h"
 #include "kernels/cpu/cpu.h"
 #include "kernels/cpu/gemm.h"
