@@ -53,6 +53,8 @@
 enum tl_pool { TL_POOL_CLS = 0, TL_POOL_MEAN = 1, TL_POOL_MAX = 2 };
 /* Activation applied by matmul_forward_prepared to its output. */
 enum tl_act { TL_ACT_NONE = 0, TL_ACT_GELU = 1 };
+/* matmul_forward_bf16io: which side is bf16 rows */
+enum tl_bf16io { TL_IO_IN_BF16 = 1, TL_IO_OUT_BF16 = 2 };
 /* Precision of the products of matmul_prepare_prec: fp32; bf16 operands
  * with fp32 accumulation; int8 (weights symmetric per output channel,
  * activations u8 with a zero point per row, int32 accumulation). */
@@ -179,6 +181,25 @@ typedef struct tl_kernels {
 	 * NULL; out may equal a or b). */
 	void (*add_layernorm_forward)(float *out, const float *a, const float *b, const float *bbias,
 				      const float *weight, const float *bias, int N, int C, float eps);
+	/* bf16 activation rows, for --precision bf16's inference forward: the
+	 * producer of a product's input writes it rounded to bf16 once, and
+	 * the product reads it without a conversion pass of its own. A bf16
+	 * row of C values is C uint16_t (bf16 of element c at index c, round
+	 * to nearest even, NaN a quiet NaN: the bits matmul_forward_prec's
+	 * own rounding gives), padded to an even count with a zero.
+	 * add_layernorm_forward_bf16 is add_layernorm_forward (b == NULL: the
+	 * plain layernorm_forward of a, without mean/rstd; out may equal a)
+	 * that also writes out_bf16[N, C] (bf16 rows) of out; the same fp32
+	 * bits. matmul_forward_bf16io is matmul_forward_prec on a bf16 weight
+	 * with (io, enum tl_bf16io) inp as bf16 rows of IC and/or out as bf16
+	 * rows of OC (rounded after the bias and GELU); the results are the
+	 * bits matmul_forward_prec gives (then rounded) on the same values.
+	 * io 0: matmul_forward_prec. Both may be NULL (not offered). */
+	void (*add_layernorm_forward_bf16)(float *out, void *out_bf16, const float *a, const float *b,
+					   const float *bbias, const float *weight, const float *bias, int N, int C,
+					   float eps);
+	void (*matmul_forward_bf16io)(void *out, const void *inp, const void *pw, const float *bias, int N, int IC,
+				      int OC, int act, int io);
 	/* BERT pooler: out[B,OC] = tanh(hidden[b, 0, :] W^T + bias). */
 	void (*pooler_forward)(float *out, const float *hidden, const float *weight, const float *bias,
 			       int B, int T, int C, int OC);

@@ -76,6 +76,9 @@ void tl_cpu_layernorm_forward(float *out, float *mean, float *rstd, const float 
 			      const float *bias, int N, int C, float eps);
 void tl_cpu_add_layernorm_forward(float *out, const float *a, const float *b, const float *bbias,
 				  const float *weight, const float *bias, int N, int C, float eps);
+void tl_cpu_add_layernorm_forward_bf16(float *out, void *out_bf16, const float *a, const float *b,
+				       const float *bbias, const float *weight, const float *bias, int N, int C,
+				       float eps);
 void tl_cpu_layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
 			       const float *weight, const float *mean, const float *rstd, int N, int C);
 

@@ -2,6 +2,8 @@
  * residual add) and backward. Built without -fno-math-errno (see
  * mk/train.mk). */
 #include "kernels/cpu/cpu.h"
+#include "kernels/cpu/lowprec.h"
+#include "tl/kernels.h"
 #include "tl/util.h"
 
 #include <math.h>
@@ -60,6 +62,38 @@ void tl_cpu_add_layernorm_forward(float *out, const float *a, const float *b, co
 				o[c] = x[c] + y[c];
 		}
 		layernorm_row(o, o, weight, bias, C, eps, NULL, NULL);
+	}
+}
+
+/* add_layernorm_forward (b NULL: layernorm_forward of a, in place when
+ * out == a) with a bf16 copy of each output row, made while the row is in
+ * L1 (kernels.h add_layernorm_forward_bf16). */
+void tl_cpu_add_layernorm_forward_bf16(float *out, void *out_bf16, const float *a, const float *b,
+				       const float *bbias, const float *weight, const float *bias, int N, int C,
+				       float eps)
+{
+	int path = tl_cpu_prec_path_ok(TL_PREC_BF16, TL_LP_AVX512) ? TL_LP_AVX512 : TL_LP_REF;
+	size_t W = ((size_t)C + 1) / 2; /* pair words per bf16 row */
+#pragma omp parallel for schedule(static)
+	for (int n = 0; n < N; n++) {
+		float *o = out + (size_t)n * C;
+		const float *x = a + (size_t)n * C;
+		if (!b) {
+			layernorm_row(o, x, weight, bias, C, eps, NULL, NULL);
+		} else {
+			const float *y = b + (size_t)n * C;
+			if (bbias) {
+#pragma omp simd
+				for (int c = 0; c < C; c++)
+					o[c] = x[c] + (y[c] + bbias[c]);
+			} else {
+#pragma omp simd
+				for (int c = 0; c < C; c++)
+					o[c] = x[c] + y[c];
+			}
+			layernorm_row(o, o, weight, bias, C, eps, NULL, NULL);
+		}
+		tl_cpu_bf16_pairs(path, (uint32_t *)out_bf16 + (size_t)n * W, o, C);
 	}
 }
 

@@ -25,8 +25,12 @@
  *
  * Blocking: the whole K at once (a row of A is at most a few KiB: 12 rows
  * stay in L1), panels of 32 outputs, 8 panels per column block (the
- * block's weights stay in L2), tiles of 12 rows over the block. Output
- * row n depends on input row n only; threads take whole tiles. */
+ * block's weights stay in L2), tiles of 12 rows over the block; the rows
+ * in blocks of ~LP_ABLOCK bytes of converted activations, each converted
+ * and then used against every column block while it is in L2. bf16 rows
+ * may come from the producer (LayerNorm, a GELU epilogue) and go to the
+ * next product already rounded (matmul_forward_bf16io). Output row n
+ * depends on input row n only; threads take whole tiles. */
 #include "kernels/cpu/lowprec.h"
 #include "kernels/cpu/cpu.h"
 #include "kernels/cpu/gemm.h"
@@ -335,6 +339,8 @@ typedef struct {
 	int act;
 	int accum;         /* bf16: C += the product (no bias, no GELU; training) */
 	const float *rowf; /* bf16: C = the product times rowf[r] (attention_bf16.c) */
+	int obf;           /* bf16: C is uint16_t bf16 rows (ldc in elements), the result rounded to
+			      nearest even after the epilogue (no accum) */
 } epi;
 
 static inline __mmask16 mask_of(int cols, int v)
@@ -343,9 +349,55 @@ static inline __mmask16 mask_of(int cols, int v)
 	return n >= 16 ? (__mmask16)0xffff : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
 }
 
+/* 16 floats -> their bf16 (round to nearest even, NaN a quiet NaN: the
+ * bits of tl_cpu_f2bf and bf16_row_v) as 16-bit lanes */
+TGT_F static inline __attribute__((always_inline)) __m256i bf16_of(__m512 x)
+{
+	__m512i v = _mm512_castps_si512(x);
+	__mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(v, _mm512_set1_epi32(0x7fffffff)),
+						_mm512_set1_epi32(0x7f800000));
+	__m512i t = _mm512_add_epi32(v, _mm512_add_epi32(_mm512_set1_epi32(0x7fff),
+							 _mm512_and_si512(_mm512_srli_epi32(v, 16), _mm512_set1_epi32(1))));
+	t = _mm512_srli_epi32(t, 16);
+	return _mm512_cvtepi32_epi16(_mm512_mask_or_epi32(t, nan, _mm512_srli_epi32(v, 16), _mm512_set1_epi32(0x40)));
+}
+
+/* store_f's epilogue with the result rounded to bf16 (e->obf) */
+TGT_F static inline __attribute__((always_inline)) void store_bf(uint16_t *C, size_t ldc, __m512 acc[MR][2],
+								  int rows, int cols, const epi *e)
+{
+	__mmask16 m0 = mask_of(cols, 0), m1 = mask_of(cols, 1);
+	__m512 b0 = e->bias ? _mm512_maskz_loadu_ps(m0, e->bias) : _mm512_setzero_ps();
+	__m512 b1 = e->bias ? _mm512_maskz_loadu_ps(m1, e->bias + 16) : _mm512_setzero_ps();
+#pragma GCC unroll 12
+	for (int r = 0; r < MR; r++) {
+		if (r >= rows)
+			break;
+		__m512 x0 = acc[r][0], x1 = acc[r][1];
+		if (e->rowf) {
+			x0 = _mm512_mul_ps(x0, _mm512_set1_ps(e->rowf[r]));
+			x1 = _mm512_mul_ps(x1, _mm512_set1_ps(e->rowf[r]));
+		}
+		if (e->bias) {
+			x0 = _mm512_add_ps(x0, b0);
+			x1 = _mm512_add_ps(x1, b1);
+		}
+		if (e->act == TL_ACT_GELU) {
+			x0 = tl_vgelu512(x0);
+			x1 = tl_vgelu512(x1);
+		}
+		_mm256_mask_storeu_epi16(C + r * ldc, m0, bf16_of(x0));
+		_mm256_mask_storeu_epi16(C + r * ldc + 16, m1, bf16_of(x1));
+	}
+}
+
 TGT_F static inline __attribute__((always_inline)) void store_f(float *C, size_t ldc, __m512 acc[MR][2], int rows,
 								 int cols, const epi *e)
 {
+	if (e->obf) {
+		store_bf((uint16_t *)(void *)C, ldc, acc, rows, cols, e);
+		return;
+	}
 #pragma GCC unroll 2
 	for (int v = 0; v < 2; v++) {
 		__mmask16 m = mask_of(cols, v);
@@ -518,6 +570,10 @@ static void kern_ref(int prec, float *C, size_t ldc, const uint32_t *A, int G, c
 				x = x + e->bias[c];
 			if (e->act == TL_ACT_GELU)
 				x = tl_vgelu(x);
+			if (e->obf) {
+				((uint16_t *)(void *)C)[(size_t)r * ldc + c] = tl_cpu_f2bf(x);
+				continue;
+			}
 			if (e->accum)
 				x = C[(size_t)r * ldc + c] + x;
 			C[(size_t)r * ldc + c] = x;
@@ -590,52 +646,109 @@ static void *lp_scratch(size_t bytes)
 	return buf;
 }
 
-/* Rows [0, N) on the calling thread. */
-static void prec_rows(const tl_cpu_prec_w *p, float *out, const float *inp, const float *bias, int N, int act)
+/* Rows [0, N) on the calling thread, in blocks of MC rows: a block's
+ * activations are converted and then used at once, while they are in L2
+ * (MC G words: at most ~LP_ABLOCK bytes), against every column block. */
+#ifndef LP_ABLOCK
+#define LP_ABLOCK (160 * 1024)
+#endif
+/* ain: the activations as bf16 pair rows of G words already (bf16 only),
+ * or NULL (converted here); obf: out is bf16 rows of OCw = 2 ((OC + 1) / 2)
+ * elements (bf16 only), else fp32 rows of OC. */
+static void prec_rows(const tl_cpu_prec_w *p, void *out, const float *inp, const uint32_t *ain, int obf,
+		      const float *bias, int N, int act)
 {
-	int G = p->G, Np = (N + MR - 1) / MR * MR;
-	size_t abytes = ((size_t)Np * G * sizeof(uint32_t) + 63) & ~(size_t)63;
-	char *buf = lp_scratch(abytes + (p->prec == TL_PREC_INT8 ? 2 * (size_t)Np * sizeof(float) : 0));
-	uint32_t *A = (uint32_t *)buf;
-	/* rows N..Np of the last tile are read by the kernels, never stored */
-	memset(A + (size_t)N * G, 0, (size_t)(Np - N) * G * sizeof(uint32_t));
-	float *sa = NULL;
-	int32_t *zp = NULL;
-	if (p->prec == TL_PREC_INT8) {
-		sa = (float *)(buf + abytes);
-		zp = (int32_t *)(sa + Np);
-		for (int n = N; n < Np; n++)
-			sa[n] = 0, zp[n] = 0;
-	}
-	int vec = p->path != TL_LP_REF;
-	for (int n = 0; n < N; n++) {
-		uint32_t *a = A + (size_t)n * G;
-		const float *x = inp + (size_t)n * p->IC;
-		if (p->prec == TL_PREC_BF16)
-			(vec ? bf16_row_v : bf16_row)(a, x, p->IC, G);
-		else
-			(vec ? int8_row_v : int8_row)(a, &sa[n], &zp[n], x, p->IC, G);
-	}
-	int OC = p->OC;
-	for (int n0 = 0; n0 < p->OCp; n0 += NR * NCP) {
-		int n1 = n0 + NR * NCP < p->OCp ? n0 + NR * NCP : p->OCp;
-		for (int m0 = 0; m0 < N; m0 += MR) {
-			int rows = N - m0 < MR ? N - m0 : MR;
-			const uint32_t *a = A + (size_t)m0 * G;
-			for (int c0 = n0; c0 < n1; c0 += NR) {
-				int cols = OC - c0 < NR ? OC - c0 : NR;
-				const uint32_t *b = p->w + (size_t)(c0 / NR) * G * NR;
-				float *o = out + (size_t)m0 * OC + c0;
-				epi e = {bias ? bias + c0 : NULL, p->scale ? p->scale + c0 : NULL,
-					 p->colsum ? p->colsum + c0 : NULL, sa ? sa + m0 : NULL, zp ? zp + m0 : NULL, act, 0, NULL};
-				if (p->path == TL_LP_REF)
-					kern_ref(p->prec, o, (size_t)OC, a, G, b, rows, cols, &e);
-				else if (p->prec == TL_PREC_BF16)
-					(p->path == TL_LP_DP ? kern_bf16_dp : kern_bf16_f)(o, (size_t)OC, a, G, b, rows, cols, &e);
+	int G = p->G;
+	int MC = (int)(LP_ABLOCK / ((size_t)G * sizeof(uint32_t))) / MR * MR;
+	if (MC < MR)
+		MC = MR;
+	if (MC > (N + MR - 1) / MR * MR)
+		MC = (N + MR - 1) / MR * MR;
+	size_t abytes = ((size_t)MC * G * sizeof(uint32_t) + 63) & ~(size_t)63;
+	char *buf = lp_scratch(abytes + (p->prec == TL_PREC_INT8 ? 2 * (size_t)MC * sizeof(float) : 0));
+	float *sa = p->prec == TL_PREC_INT8 ? (float *)(buf + abytes) : NULL;
+	int32_t *zp = sa ? (int32_t *)(sa + MC) : NULL;
+	int vec = p->path != TL_LP_REF, OC = p->OC;
+	size_t ldo = obf ? 2 * (((size_t)OC + 1) / 2) : (size_t)OC;
+	for (int mb = 0; mb < N; mb += MC) {
+		int nb = N - mb < MC ? N - mb : MC, nbp = (nb + MR - 1) / MR * MR;
+		uint32_t *A = (uint32_t *)buf;
+		if (ain) {
+			/* the rows themselves; a last partial tile copied, its pad rows
+			 * zero (the kernels read them) */
+			if (nb < nbp) {
+				int full = nb / MR * MR;
+				memcpy(A + (size_t)full * G, ain + (size_t)(mb + full) * G,
+				       (size_t)(nb - full) * G * sizeof(uint32_t));
+				memset(A + (size_t)nb * G, 0, (size_t)(nbp - nb) * G * sizeof(uint32_t));
+			}
+		} else {
+			for (int n = 0; n < nb; n++) {
+				uint32_t *a = A + (size_t)n * G;
+				const float *x = inp + (size_t)(mb + n) * p->IC;
+				if (p->prec == TL_PREC_BF16)
+					(vec ? bf16_row_v : bf16_row)(a, x, p->IC, G);
 				else
-					(p->path == TL_LP_DP ? kern_int8_dp : kern_int8_bw)(o, (size_t)OC, a, G, b, rows, cols, &e);
+					(vec ? int8_row_v : int8_row)(a, &sa[n], &zp[n], x, p->IC, G);
+			}
+			/* rows nb..nbp of the last tile are read by the kernels, never stored */
+			memset(A + (size_t)nb * G, 0, (size_t)(nbp - nb) * G * sizeof(uint32_t));
+			for (int n = nb; sa && n < nbp; n++)
+				sa[n] = 0, zp[n] = 0;
+		}
+		for (int n0 = 0; n0 < p->OCp; n0 += NR * NCP) {
+			int n1 = n0 + NR * NCP < p->OCp ? n0 + NR * NCP : p->OCp;
+			for (int m0 = 0; m0 < nb; m0 += MR) {
+				int rows = nb - m0 < MR ? nb - m0 : MR;
+				const uint32_t *a = ain && m0 + MR <= nb ? ain + (size_t)(mb + m0) * G : A + (size_t)m0 * G;
+				for (int c0 = n0; c0 < n1; c0 += NR) {
+					int cols = OC - c0 < NR ? OC - c0 : NR;
+					const uint32_t *b = p->w + (size_t)(c0 / NR) * G * NR;
+					size_t at = (size_t)(mb + m0) * ldo + c0;
+					float *o = obf ? (float *)(void *)((uint16_t *)out + at) : (float *)out + at;
+					epi e = {bias ? bias + c0 : NULL, p->scale ? p->scale + c0 : NULL,
+						 p->colsum ? p->colsum + c0 : NULL, sa ? sa + m0 : NULL, zp ? zp + m0 : NULL,
+						 act, 0, NULL, obf};
+					if (p->path == TL_LP_REF)
+						kern_ref(p->prec, o, ldo, a, G, b, rows, cols, &e);
+					else if (p->prec == TL_PREC_BF16)
+						(p->path == TL_LP_DP ? kern_bf16_dp : kern_bf16_f)(o, ldo, a, G, b, rows, cols,
+												  &e);
+					else
+						(p->path == TL_LP_DP ? kern_int8_dp : kern_int8_bw)(o, ldo, a, G, b, rows, cols,
+												    &e);
+				}
 			}
 		}
+		if (obf && ldo > (size_t)OC) /* odd OC: each row's pad element */
+			for (int n = 0; n < nb; n++)
+				((uint16_t *)out)[(size_t)(mb + n) * ldo + OC] = 0;
+	}
+}
+
+/* Rows split over the threads by whole tiles. */
+static void prec_forward(const tl_cpu_prec_w *p, void *out, const float *inp, const uint32_t *ain, int obf,
+			 const float *bias, int N, int act)
+{
+	int tiles = (N + MR - 1) / MR;
+	int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
+	if (nt > tiles)
+		nt = tiles;
+	if (nt <= 1) {
+		prec_rows(p, out, inp, ain, obf, bias, N, act);
+		return;
+	}
+	size_t ldo = obf ? 2 * (((size_t)p->OC + 1) / 2) : (size_t)p->OC;
+#pragma omp parallel num_threads(nt)
+	{
+		int t = omp_get_thread_num();
+		int t0 = (int)((long)tiles * t / nt), t1 = (int)((long)tiles * (t + 1) / nt);
+		int r0 = t0 * MR, r1 = t1 * MR < N ? t1 * MR : N;
+		if (r0 < r1)
+			prec_rows(p,
+				  obf ? (void *)((uint16_t *)out + (size_t)r0 * ldo) : (void *)((float *)out + (size_t)r0 * ldo),
+				  ain ? NULL : inp + (size_t)r0 * p->IC, ain ? ain + (size_t)r0 * p->G : NULL, obf, bias,
+				  r1 - r0, act);
 	}
 }
 
@@ -651,20 +764,26 @@ void tl_cpu_matmul_forward_prec(float *out, const float *inp, const void *pw, co
 		tl_cpu_matmul_forward_prepared(out, inp, p->fw, p->tag, bias, N, IC, OC, act);
 		return;
 	}
-	int tiles = (N + MR - 1) / MR;
-	int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
-	if (nt > tiles)
-		nt = tiles;
-	if (nt <= 1) {
-		prec_rows(p, out, inp, bias, N, act);
+	prec_forward(p, out, inp, NULL, 0, bias, N, act);
+}
+
+void tl_cpu_matmul_forward_bf16io(void *out, const void *inp, const void *pw, const float *bias, int N, int IC,
+				  int OC, int act, int io)
+{
+	const tl_cpu_prec_w *p = pw;
+	if (N <= 0)
+		return;
+	if (p->IC != IC || p->OC != OC)
+		tl_oom("matmul_forward_bf16io: weight prepared as [%d, %d], used as [%d, %d]", p->OC, p->IC, OC, IC);
+	if (io & ~(TL_IO_IN_BF16 | TL_IO_OUT_BF16))
+		tl_oom("matmul_forward_bf16io: unknown flags %#x", (unsigned)io);
+	if (!io) {
+		tl_cpu_matmul_forward_prec(out, inp, pw, bias, N, IC, OC, act);
 		return;
 	}
-#pragma omp parallel num_threads(nt)
-	{
-		int t = omp_get_thread_num();
-		int t0 = (int)((long)tiles * t / nt), t1 = (int)((long)tiles * (t + 1) / nt);
-		int r0 = t0 * MR, r1 = t1 * MR < N ? t1 * MR : N;
-		if (r0 < r1)
-			prec_rows(p, out + (size_t)r0 * OC, inp + (size_t)r0 * IC, bias, r1 - r0, act);
-	}
+	if (p->prec != TL_PREC_BF16)
+		tl_oom("matmul_forward_bf16io: bf16 rows need a bf16 weight (this one: %s)",
+		       tl_precision_name(p->prec));
+	prec_forward(p, out, io & TL_IO_IN_BF16 ? NULL : inp, io & TL_IO_IN_BF16 ? inp : NULL, !!(io & TL_IO_OUT_BF16),
+		     bias, N, act);
 }

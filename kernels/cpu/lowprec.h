@@ -47,6 +47,9 @@ void *tl_cpu_matmul_prepare_prec(const float *weight, int IC, int OC, int prec);
 void tl_cpu_matmul_forward_prec(float *out, const float *inp, const void *pw, const float *bias, int N, int IC,
 				int OC, int act);
 void tl_cpu_matmul_free_prec(void *pw);
+/* kernels.h matmul_forward_bf16io */
+void tl_cpu_matmul_forward_bf16io(void *out, const void *inp, const void *pw, const float *bias, int N, int IC,
+				  int OC, int act, int io);
 /* C[rows, cols] (row stride ldc) += A[rows, G words] . B[G words x 32]
  * on the bf16 layout, on a path (enum tl_lp_path): rows <= 12, cols <= 32. */
 void tl_cpu_bf16_tile_acc(int path, float *C, size_t ldc, const uint32_t *A, int G, const uint32_t *B, int rows,

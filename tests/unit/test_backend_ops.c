@@ -247,6 +247,76 @@ static float *prec_run(const tl_kernels *k, const float *x, const float *w, cons
 	return down(k, o, (size_t)N * OC, 1);
 }
 
+/* bf16 rows (add_layernorm_forward_bf16, matmul_forward_bf16io): exact by
+ * definition, so bit for bit against the backend's own fp32 forms and the
+ * round-to-nearest-even bf16 of their results; an absent pair is a FAIL
+ * only where one of the two is offered alone. */
+static uint16_t f2bf(float x)
+{
+	uint32_t u;
+	memcpy(&u, &x, sizeof u);
+	if ((u & 0x7fffffffu) > 0x7f800000u)
+		return (uint16_t)((u >> 16) | 0x40);
+	u += 0x7fffu + ((u >> 16) & 1);
+	return (uint16_t)(u >> 16);
+}
+
+static void t_bf16_rows(const tl_kernels *k)
+{
+	if (!k->matmul_forward_bf16io || !k->add_layernorm_forward_bf16) {
+		int none = !k->matmul_forward_bf16io && !k->add_layernorm_forward_bf16;
+		printf("%s: bf16 rows not offered%s\n", kname, none ? "" : " by one of the pair: FAIL");
+		CHECK(none);
+		if (none)
+			COVER(matmul_forward_bf16io), COVER(add_layernorm_forward_bf16);
+		return;
+	}
+	enum { LC = 40 };
+	float *x = rnd((size_t)N * LC, 3), *y = rnd((size_t)N * LC, 1), *w = rnd(LC, 1), *b = rnd(LC, 1);
+	float *dx = up(k, x, (size_t)N * LC), *dy = up(k, y, (size_t)N * LC), *dw = up(k, w, LC), *db = up(k, b, LC);
+	float *o1 = k->alloc((size_t)N * LC * sizeof(float)), *o2 = k->alloc((size_t)N * LC * sizeof(float));
+	uint16_t *cb = k->alloc((size_t)N * LC * sizeof(uint16_t)), *hc = tl_xmalloc((size_t)N * LC * sizeof *hc);
+	k->add_layernorm_forward(o1, dx, dy, db, dw, db, N, LC, 1e-12f);
+	k->add_layernorm_forward_bf16(o2, cb, dx, dy, db, dw, db, N, LC, 1e-12f);
+	float *h1 = down(k, o1, (size_t)N * LC, 1), *h2 = down(k, o2, (size_t)N * LC, 1);
+	k->to_host(hc, cb, (size_t)N * LC * sizeof *hc);
+	int ok = !memcmp(h1, h2, (size_t)N * LC * sizeof(float));
+	for (size_t i = 0; i < (size_t)N * LC; i++)
+		ok &= hc[i] == f2bf(h1[i]);
+	printf("%s: add_layernorm_forward_bf16 = add_layernorm_forward and its bf16, bit for bit: %s\n", kname,
+	       ok ? "ok" : "FAIL");
+	CHECK(ok);
+	k->free(cb), free(hc), free(h1), free(h2);
+	/* a product with bf16 rows in (the LayerNorm's copy) and out */
+	float *xm = rnd((size_t)N * IC, 1), *wm = rnd((size_t)OC * IC, 1), *bm = rnd(OC, 1);
+	/* bf16 rows of an odd count end in a zero pad element */
+	const size_t ICW = IC + IC % 2, OCW = OC + OC % 2;
+	uint16_t *xh = tl_xcalloc((size_t)N * ICW, sizeof *xh), *yh = tl_xmalloc((size_t)N * OCW * sizeof *yh);
+	for (size_t n = 0; n < (size_t)N; n++)
+		for (size_t i = 0; i < (size_t)IC; i++)
+			xh[n * ICW + i] = f2bf(xm[n * IC + i]);
+	float *fy = prec_run(k, xm, wm, bm, TL_PREC_BF16, TL_ACT_GELU);
+	float *dwm = up(k, wm, (size_t)OC * IC), *dbm = up(k, bm, OC);
+	uint16_t *dxh = k->alloc((size_t)N * ICW * sizeof *dxh), *dyh = k->alloc((size_t)N * OCW * sizeof *dyh);
+	k->to_device(dxh, xh, (size_t)N * ICW * sizeof *xh);
+	void *pw = k->matmul_prepare_prec(dwm, IC, OC, TL_PREC_BF16);
+	k->matmul_forward_bf16io(dyh, dxh, pw, dbm, N, IC, OC, TL_ACT_GELU, TL_IO_IN_BF16 | TL_IO_OUT_BF16);
+	k->matmul_free_prec(pw);
+	k->to_host(yh, dyh, (size_t)N * OCW * sizeof *yh);
+	ok = 1;
+	for (size_t n = 0; n < (size_t)N; n++)
+		for (size_t i = 0; i < OCW; i++)
+			ok &= yh[n * OCW + i] == (i < (size_t)OC ? f2bf(fy[n * OC + i]) : 0);
+	printf("%s: matmul_forward_bf16io (bf16 rows in and out, GELU) = bf16 of matmul_forward_prec: %s\n", kname,
+	       ok ? "ok" : "FAIL");
+	CHECK(ok);
+	k->free(dwm), k->free(dbm), k->free(dxh), k->free(dyh);
+	free(xm), free(wm), free(bm), free(xh), free(yh), free(fy);
+	k->free(dx), k->free(dy), k->free(dw), k->free(db);
+	free(x), free(y), free(w), free(b);
+	COVER(matmul_forward_bf16io), COVER(add_layernorm_forward_bf16);
+}
+
 static void t_matmul_prec(const tl_kernels *r, const tl_kernels *k)
 {
 	float *x = rnd((size_t)N * IC, 1), *w = rnd((size_t)OC * IC, 1), *b = rnd(OC, 1);
@@ -870,6 +940,7 @@ int main(void)
 		t_memory(k);
 		t_matmul(ref, k);
 		t_matmul_prec(ref, k);
+		t_bf16_rows(k);
 		t_layernorm(ref, k);
 		t_elementwise(ref, k);
 		t_reduce(ref, k);

@@ -460,6 +460,91 @@ static void t_train_model(void)
 	free(f), free(b), free(c);
 }
 
+/* bf16 rows in and out (kernels.h matmul_forward_bf16io, the LayerNorm
+ * with a bf16 copy): exact by definition, so checked bit for bit against
+ * matmul_forward_prec on the same values (itself checked against the
+ * double reference with bounds in t_shape) and tl_cpu_f2bf of its result,
+ * on every path, 1 and 3 threads; the pad element of an odd row is 0. */
+static void t_bf16io(const tl_kernels *k, int N, int IC, int OC)
+{
+	float *x = rnd((size_t)N * IC, 1.5f), *w = rnd((size_t)OC * IC, 0.1f), *b = rnd((size_t)OC, 0.5f);
+	size_t GI = ((size_t)IC + 1) / 2, OW = 2 * (((size_t)OC + 1) / 2);
+	uint32_t *xb = tl_xmalloc((size_t)N * GI * sizeof *xb);
+	for (int n = 0; n < N; n++)
+		tl_cpu_bf16_pairs(TL_LP_REF, xb + (size_t)n * GI, x + (size_t)n * IC, IC);
+	tl_cpu_prec_w *pw = k->matmul_prepare_prec(w, IC, OC, TL_PREC_BF16);
+	int best = pw->path;
+	float *y = tl_xmalloc((size_t)N * OC * sizeof *y);
+	uint16_t *yb = tl_xmalloc((size_t)N * OW * sizeof *yb);
+	for (int act = TL_ACT_NONE; act <= TL_ACT_GELU; act++)
+		for (int path = TL_LP_REF; path <= TL_LP_DP; path++) {
+			char what[160];
+			snprintf(what, sizeof what, "bf16io %s N=%d IC=%d OC=%d%s", pname[path], N, IC, OC,
+				 act ? " GELU" : "");
+			if (!tl_cpu_prec_path_ok(TL_PREC_BF16, path)) {
+				TEST_SKIP("%s: the CPU lacks this path's instructions", what);
+				continue;
+			}
+			pw->path = path;
+			omp_set_num_threads(1);
+			float *ref = run(k, pw, x, b, N, IC, OC, act);
+			for (int nt = 1; nt <= 3; nt += 2) {
+				omp_set_num_threads(nt);
+				k->matmul_forward_bf16io(y, xb, pw, b, N, IC, OC, act, TL_IO_IN_BF16);
+				int in_ok = bits_equal(y, ref, (size_t)N * OC, NULL);
+				int out_ok = 1;
+				for (int io = TL_IO_OUT_BF16; io <= (TL_IO_IN_BF16 | TL_IO_OUT_BF16); io++) {
+					memset(yb, 0xff, (size_t)N * OW * sizeof *yb);
+					k->matmul_forward_bf16io(yb, io & TL_IO_IN_BF16 ? (const void *)xb : (const void *)x, pw, b, N,
+								 IC, OC, act, io);
+					for (int n = 0; n < N; n++)
+						for (size_t c = 0; c < OW; c++)
+							out_ok &= yb[(size_t)n * OW + c] ==
+								  (c < (size_t)OC ? tl_cpu_f2bf(ref[(size_t)n * OC + c]) : 0);
+				}
+				printf("%s, %d thread%s: bf16 rows in: %s; out (and in + out) = tl_cpu_f2bf of the fp32 result: %s\n",
+				       what, nt, nt > 1 ? "s" : "", in_ok ? "ok" : "FAIL", out_ok ? "ok" : "FAIL");
+				CHECK(in_ok);
+				CHECK(out_ok);
+			}
+			free(ref);
+		}
+	pw->path = best;
+	k->matmul_free_prec(pw);
+	omp_set_num_threads(2);
+	free(x), free(w), free(b), free(xb), free(y), free(yb);
+}
+
+static void t_layernorm_bf16(const tl_kernels *k, int N, int C)
+{
+	float *x = rnd((size_t)N * C, 2.0f), *y = rnd((size_t)N * C, 1.0f), *bb = rnd((size_t)C, 0.3f);
+	float *lw = rnd((size_t)C, 1.0f), *lb = rnd((size_t)C, 0.2f);
+	size_t W = ((size_t)C + 1) / 2;
+	float *o1 = tl_xmalloc((size_t)N * C * sizeof *o1), *o2 = tl_xmalloc((size_t)N * C * sizeof *o2);
+	uint16_t *cb = tl_xmalloc((size_t)N * 2 * W * sizeof *cb);
+	for (int form = 0; form < 3; form++) { /* residual + bias, residual, plain (in place) */
+		if (form < 2) {
+			k->add_layernorm_forward(o1, x, y, form ? NULL : bb, lw, lb, N, C, 1e-12f);
+			k->add_layernorm_forward_bf16(o2, cb, x, y, form ? NULL : bb, lw, lb, N, C, 1e-12f);
+		} else {
+			memcpy(o1, x, (size_t)N * C * sizeof *o1);
+			memcpy(o2, x, (size_t)N * C * sizeof *o2);
+			k->layernorm_forward(o1, NULL, NULL, o1, lw, lb, N, C, 1e-12f);
+			k->add_layernorm_forward_bf16(o2, cb, o2, NULL, NULL, lw, lb, N, C, 1e-12f);
+		}
+		int f_ok = bits_equal(o1, o2, (size_t)N * C, NULL), c_ok = 1;
+		for (int n = 0; n < N; n++)
+			for (size_t c = 0; c < 2 * W; c++)
+				c_ok &= cb[(size_t)n * 2 * W + c] == (c < (size_t)C ? tl_cpu_f2bf(o1[(size_t)n * C + c]) : 0);
+		printf("add_layernorm_forward_bf16 N=%d C=%d (%s): fp32 bits of add_layernorm_forward: %s; bf16 copy: %s\n", N,
+		       C, form == 0 ? "residual + bias" : form == 1 ? "residual" : "plain, in place", f_ok ? "ok" : "FAIL",
+		       c_ok ? "ok" : "FAIL");
+		CHECK(f_ok);
+		CHECK(c_ok);
+	}
+	free(x), free(y), free(bb), free(lw), free(lb), free(o1), free(o2), free(cb);
+}
+
 int main(void)
 {
 	tl_init("test_lowprec");
@@ -470,7 +555,12 @@ int main(void)
 	t_shape(k, 37, 65, 70);   /* odd K (bf16 pair and int8 group padding), a partial panel */
 	t_shape(k, 50, 384, 1152); /* MiniLM's QKV shape, several column blocks */
 	t_shape(k, 13, 1536, 384); /* the FFN output projection's K */
+	t_shape(k, 250, 1536, 100); /* several row blocks of the driver (LP_ABLOCK), a partial last one */
 	t_shape(k, 1, 7, 3);
+	t_bf16io(k, 37, 65, 71);    /* odd K and odd OC (pad elements), partial tiles */
+	t_bf16io(k, 250, 1536, 96); /* several row blocks, a last partial tile read from the bf16 rows */
+	t_layernorm_bf16(k, 29, 384);
+	t_layernorm_bf16(k, 5, 37);
 	t_train_shape(k, 37, 65, 70);  /* odd K both ways, partial panels and tiles */
 	t_train_shape(k, 96, 384, 1152); /* MiniLM's QKV shape */
 	t_train_shape(k, 25, 1536, 384); /* the FFN output projection */

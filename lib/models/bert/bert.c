@@ -757,6 +757,17 @@ static void layer_mm(tl_bert *m, int l, int j, float *out, const float *inp, con
 					      ic[j], oc[j], act);
 }
 
+/* layer_mm at bf16 with bf16 rows in and/or out (kernels.h
+ * matmul_forward_bf16io, io: enum tl_bf16io) */
+static void layer_mm_bf16io(tl_bert *m, int l, int j, void *out, const void *inp, const float *bias, int N, int act,
+			    int io)
+{
+	float *w[4];
+	int ic[4], oc[4];
+	layer_mats(m, l, w, ic, oc);
+	m->k->matmul_forward_bf16io(out, inp, m->lp[4 * l + j], bias, N, ic[j], oc[j], act, io);
+}
+
 void tl_bert_free(tl_bert *m)
 {
 	if (!m)
@@ -872,13 +883,26 @@ static void forward(tl_bert *m, const int32_t *ids, const int32_t *type_ids, con
 	int N = (int)real;
 	k->embedding_forward(a->emb, m->ids, type_ids ? m->type_ids : NULL, p->wte, p->wpe, p->wtt, B, T, C);
 	k->pack_rows(a->x, a->emb, m->lens, B, T, C, TL_ROWS_PACK);
-	k->layernorm_forward(a->x, NULL, NULL, a->x, p->emb_lnw, p->emb_lnb, N, C, c->eps);
+	/* bf16: the LayerNorms also write their output as bf16 rows (into
+	 * buffers free at that point: xb in fch, the next QKV product's input;
+	 * lb in qkv, the first feed-forward product's), the first feed-forward
+	 * product writes bf16 rows for the second; the same bits as
+	 * matmul_forward_prec's own rounding of the fp32 rows. */
+	int bfio = m->precision == TL_PREC_BF16 && k->matmul_forward_bf16io && k->add_layernorm_forward_bf16;
+	void *xb = a->fch, *lb = a->qkv;
+	if (bfio)
+		k->add_layernorm_forward_bf16(a->x, xb, a->x, NULL, NULL, p->emb_lnw, p->emb_lnb, N, C, c->eps);
+	else
+		k->layernorm_forward(a->x, NULL, NULL, a->x, p->emb_lnw, p->emb_lnb, N, C, c->eps);
 	for (int l = 0; l < upto; l++) {
 		size_t lC = (size_t)l * C, lI = (size_t)l * I;
 		int last1 = first_only && l == upto - 1, R = last1 ? B : N;
 		float *x = a->x;
 		/* a pruned layer: NH_l heads, attention width NH_l x head size */
-		layer_mm(m, l, 0, a->qkv, a->x, p->qkvb + lC * 3, N, TL_ACT_NONE);
+		if (bfio)
+			layer_mm_bf16io(m, l, 0, a->qkv, xb, p->qkvb + lC * 3, N, TL_ACT_NONE, TL_IO_IN_BF16);
+		else
+			layer_mm(m, l, 0, a->qkv, a->x, p->qkvb + lC * 3, N, TL_ACT_NONE);
 		(m->precision == TL_PREC_BF16 && k->attention_forward_packed_bf16 ? k->attention_forward_packed_bf16
 										   : k->attention_forward_packed)(
 			a->atty, a->qkv, m->lens, B, tl_bert_layer_width(m, l), tl_bert_layer_heads(m, l), last1);
@@ -887,6 +911,15 @@ static void forward(tl_bert *m, const int32_t *ids, const int32_t *type_ids, con
 			x = a->first;
 		}
 		layer_mm(m, l, 1, a->proj, a->atty, NULL, R, TL_ACT_NONE);
+		if (bfio) {
+			k->add_layernorm_forward_bf16(a->ln1, lb, x, a->proj, p->attprojb + lC, p->ln1w + lC,
+						      p->ln1b + lC, R, C, c->eps);
+			layer_mm_bf16io(m, l, 2, a->fch, lb, p->fcb + lI, R, TL_ACT_GELU, TL_IO_IN_BF16 | TL_IO_OUT_BF16);
+			layer_mm_bf16io(m, l, 3, a->proj, a->fch, NULL, R, TL_ACT_NONE, TL_IO_IN_BF16);
+			k->add_layernorm_forward_bf16(x, xb, a->ln1, a->proj, p->fcprojb + lC, p->ln2w + lC,
+						      p->ln2b + lC, R, C, c->eps);
+			continue;
+		}
 		k->add_layernorm_forward(a->ln1, x, a->proj, p->attprojb + lC, p->ln1w + lC, p->ln1b + lC, R, C,
 					 c->eps);
 		layer_mm(m, l, 2, a->fch, a->ln1, p->fcb + lI, R, TL_ACT_GELU);
