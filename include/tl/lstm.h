@@ -142,7 +142,21 @@ typedef struct {
 	double lr_div;             /* discriminative rate divisor (2.6) */
 	double cut_frac, ratio;    /* slanted triangular schedule (0.1, 32) */
 	const char *device;
-	volatile sig_atomic_t *stop; /* SIGINT flag (may be NULL) */
+	/* checkpoints (tl-train(1) RESUME): every ckpt_every steps (0: only
+	 * on SIGINT) into ckpt_dir (NULL: "<out>.ckpt"), written to a
+	 * temporary sibling and published atomically; resume: continue from
+	 * that checkpoint (the options that decide the result must be the
+	 * checkpoint's unless named in allow_change, a comma list or "all"),
+	 * its state.json "options" lists them); keep_ckpt: leave it after
+	 * a successful run. A checkpoint holds the weights, the AdamW moments
+	 * and step, the epoch and position in it (the LM's stream offset and
+	 * window-length generator, the classifier's batch), the LM's carried
+	 * hidden state and the --log length, so a resumed run writes the
+	 * same model bytes as an uninterrupted one (same --threads). */
+	long ckpt_every;
+	const char *ckpt_dir, *resume, *allow_change;
+	int keep_ckpt;
+	volatile sig_atomic_t *stop; /* SIGINT flag (may be NULL): checkpoint, exit 130 */
 	int argc;
 	char **argv;
 } tl_lstm_fit_opts;
