@@ -108,6 +108,16 @@ double tl_lstm_cls_step(tl_lstm *m, const int32_t *ids, const int32_t *lens, con
  * (no dropout), for a language model or a classifier. */
 void tl_lstm_encode(tl_lstm *m, const int32_t *ids, const int32_t *lens, int B, int T, float *vec);
 
+/* n sequences seq[i] (len[i] >= 0 ids each, in the vocabulary) through
+ * the model without dropout, sorted by length into padded batches of at
+ * most bmax (an empty sequence alone, as one step of length 0): the
+ * classifier's logits[n*NL] (may be NULL: then the features) and the
+ * concat-pooled vectors vec[n*3E] (may be NULL), in the order given. The
+ * kernels compute every row from its own sequence only, so the bits are
+ * those of one sequence at a time (tests/bats/lstm.bats checks it). */
+void tl_lstm_forward_many(tl_lstm *m, const int32_t *const *seq, const int32_t *len, size_t n, int bmax, float *logits,
+			  float *vec);
+
 /* Model directories: model.safetensors (the names above), config.json
  * ("model_type": "tl-lstm", "mode": "lm"|"classifier", sizes, dropouts,
  * id2label/label2id), vocab.txt copied from vocab_path, and tl.json
