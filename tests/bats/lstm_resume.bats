@@ -128,4 +128,10 @@ setup() {
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"--lr changed from 0.003 to 0.001 (--allow-change)"* ]]
 	[ -f "$D/good/state.json" ]
+	# --max-steps at the checkpoint's step: the model as it stands, no step run
+	run tl-train -m lstm-lm -o "$D/m" $LM --max-steps 8 --allow-change max-steps --keep-checkpoint --log "$D/m.log" \
+		--resume "$D/good" "$D/c.ids"
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .steps "$D/m/tl.json")" = 8 ]
+	! grep -q '"step":9' "$D/m.log"
 }
