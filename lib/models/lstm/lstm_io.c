@@ -383,7 +383,8 @@ static int lstm_predict(tl_classifier *c, const tl_record *recs, size_t n, float
 				goto out;
 			}
 		seq[i] = tl_xmalloc((len ? (size_t)len : 1) * sizeof **seq);
-		memcpy(seq[i], buf, (size_t)len * sizeof **seq);
+		if (len > 0)
+			memcpy(seq[i], buf, (size_t)len * sizeof **seq);
 		lens[i] = (int32_t)len;
 	}
 	tl_lstm_forward_many(m, (const int32_t *const *)seq, lens, n, c->batch_size ? (int)c->batch_size : 1, logits,
