@@ -484,8 +484,31 @@ static void header(tl_writer *w, const msgpack_object *in, int argc, char **argv
 
 /* ---------------- LSTM (tl-train -m lstm-lm / lstm) ---------------- */
 
-/* The concat-pooled vector [last, max, mean] of the top LSTM layer (3E),
- * one record at a time (no padding effects). --pool does not apply. */
+/* Write the held LSTM records with their vectors, in input order. */
+static void lstm_flush(tl_lstm *m, const opts *o, tl_rec_batch *b, int32_t **seqs, const int32_t *lens, float *vec,
+		       tl_writer *w)
+{
+	if (!b->n)
+		return;
+	int D = 3 * m->cfg.E;
+	tl_lstm_forward_many(m, (const int32_t *const *)seqs, lens, b->n, o->batch, NULL, vec);
+	for (size_t i = 0; i < b->n; i++) {
+		float *v = vec + i * (size_t)D;
+		if (o->normalize)
+			m->k->l2norm_forward(v, 1, D);
+		tl_writer_start(w, b->recs[i].map);
+		tl_pack_f32_bin(tl_writer_key(w, "vec"), v, (size_t)D);
+		tl_writer_end(w);
+	}
+	ndone += b->n;
+	tl_progress_update(&prog, ndone, NULL, 0);
+	tl_rec_batch_clear(b);
+}
+
+/* The concat-pooled vector [last, max, mean] of the top LSTM layer (3E).
+ * Records are held in a window of 32 batches and run sorted by length
+ * (tl_lstm_forward_many: every vector is the one its record gets alone),
+ * then written in input order. --pool does not apply. */
 static void run_lstm(const opts *o, const char *dir, char **files, int nfiles, int argc, char **argv)
 {
 	char err[1024];
@@ -507,9 +530,12 @@ static void run_lstm(const opts *o, const char *dir, char **files, int nfiles, i
 		tl_buf_free(&p);
 	}
 	int D = 3 * m->cfg.E;
-	float *vec = tl_xmalloc((size_t)D * sizeof *vec);
-	int32_t *buf = NULL;
-	size_t cap = 0;
+	size_t window = (size_t)o->batch * 32;
+	float *vec = tl_xmalloc(window * (size_t)D * sizeof *vec);
+	int32_t **seqs = tl_xcalloc(window, sizeof *seqs), *lens = tl_xmalloc(window * sizeof *lens);
+	size_t *caps = tl_xcalloc(window, sizeof *caps);
+	tl_rec_batch batch;
+	tl_rec_batch_init(&batch);
 	tl_writer *w = tl_writer_open(stdout);
 	tl_source *src = tl_source_new(files, nfiles);
 	tl_progress_init_filter(&prog, "records", o->quiet, o->progress);
@@ -519,6 +545,7 @@ static void run_lstm(const opts *o, const char *dir, char **files, int nfiles, i
 		if (rc == TL_SOURCE_FILE_END)
 			continue;
 		if (rec.is_header || tl_source_first(src)) {
+			lstm_flush(m, o, &batch, seqs, lens, vec, w);
 			if (rec.is_header && tl_model_check_vocab(rec.map, m->vocab_sha256, dir, err, sizeof err) < 0)
 				tl_die_rec(TL_EXIT_MODEL, rec.no, "%s", err);
 			tl_header_start(w, rec.is_header ? rec.map : NULL, argc, argv);
@@ -539,7 +566,8 @@ static void run_lstm(const opts *o, const char *dir, char **files, int nfiles, i
 			if (rec.is_header)
 				continue;
 		}
-		long len = tl_rec_i32s(&rec, "ids", &buf, &cap);
+		size_t j = batch.n;
+		long len = tl_rec_i32s(&rec, "ids", &seqs[j], &caps[j]);
 		if (len == -1)
 			tl_die_rec(TL_EXIT_DATA, rec.no, "no \"ids\": tokenize the text first (tl-tokenize)");
 		if (len < 0)
@@ -547,24 +575,27 @@ static void run_lstm(const opts *o, const char *dir, char **files, int nfiles, i
 		if (m->max_len > 0 && len > m->max_len)
 			len = m->max_len;
 		for (long i = 0; i < len; i++)
-			if (buf[i] < 0 || buf[i] >= m->cfg.V)
-				tl_die_rec(TL_EXIT_DATA, rec.no, "ids[%ld] = %d outside the model's vocabulary (0..%d)", i, buf[i],
-					   m->cfg.V - 1);
-		int32_t l32 = (int32_t)len, zero = 0;
-		tl_lstm_encode(m, len ? buf : &zero, &l32, 1, len ? (int)len : 1, vec);
-		if (o->normalize)
-			k->l2norm_forward(vec, 1, D);
-		tl_writer_start(w, rec.map);
-		tl_pack_f32_bin(tl_writer_key(w, "vec"), vec, (size_t)D);
-		tl_writer_end(w);
-		tl_progress_update(&prog, ++ndone, NULL, 0);
+			if (seqs[j][i] < 0 || seqs[j][i] >= m->cfg.V)
+				tl_die_rec(TL_EXIT_DATA, rec.no, "ids[%ld] = %d outside the model's vocabulary (0..%d)", i,
+					   seqs[j][i], m->cfg.V - 1);
+		lens[j] = (int32_t)len;
+		if (!tl_rec_batch_add(&batch, &rec))
+			tl_die(TL_EXIT_FAIL, "internal error: cannot copy record %llu", (unsigned long long)rec.no);
+		if (batch.n == window)
+			lstm_flush(m, o, &batch, seqs, lens, vec, w);
 	}
+	lstm_flush(m, o, &batch, seqs, lens, vec, w);
 	tl_source_free(src);
 	if (tl_writer_free(w) != 0)
 		tl_die(TL_EXIT_IO, "write error:");
 	tl_progress_finish(&prog, NULL);
-	free(buf);
+	for (size_t i = 0; i < window; i++)
+		free(seqs[i]);
+	free(seqs);
+	free(lens);
+	free(caps);
 	free(vec);
+	tl_rec_batch_free(&batch);
 	tl_lstm_free(m);
 }
 

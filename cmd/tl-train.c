@@ -1233,11 +1233,20 @@ static const char lstm_usage[] =
 	"      --threads N       0 = all cores (the same threads give the same bits)\n"
 	"      --device NAME     cpu\n"
 	"      --log FILE        progress as JSON lines\n"
+	"      --checkpoint-every N  write DIR.ckpt every N steps (0 = only on SIGINT)\n"
+	"      --checkpoint-dir D  checkpoint directory (default DIR.ckpt)\n"
+	"      --resume D        continue from checkpoint D (bitwise the same model as\n"
+	"                        an uninterrupted run); the options that decide the\n"
+	"                        result must be the checkpoint's (exit 2 naming the\n"
+	"                        one that differs), the --log file goes on\n"
+	"      --allow-change L  resume even though these options differ (comma list\n"
+	"                        such as epochs,lr, or all)\n"
+	"      --keep-checkpoint keep DIR.ckpt after a successful run\n"
 	"  -q, --quiet           no progress\n"
 	"\n"
 	"Exit status: 0 ok, 1 failure (NaN loss), 2 usage (also: output exists), 3 bad\n"
-	"data (also: a vocabulary other than the model's), 4 I/O, 5 bad model,\n"
-	"130 interrupted.\n";
+	"data (also: a vocabulary other than the model's), 4 I/O, 5 bad model (also:\n"
+	"a damaged checkpoint), 130 interrupted (checkpoint saved).\n";
 
 static int lstm_kind(int argc, char **argv)
 {
@@ -1264,7 +1273,7 @@ static int run_lstm(int argc, char **argv, int classifier)
 	enum {
 		L_PRE = 300, L_VOCAB, L_DEV, L_EPOCHS, L_BATCH, L_BPTT, L_MAXLEN, L_LR, L_WD, L_CLIP, L_EMB, L_HID,
 		L_LAYERS, L_HEAD, L_DM, L_DE, L_DI, L_DH, L_DO, L_DW, L_DHD, L_NOUNF, L_LRDIV, L_MAXSTEPS, L_SEED,
-		L_THREADS, L_DEVICE, L_LOG, L_VERSION
+		L_THREADS, L_DEVICE, L_LOG, L_VERSION, L_CKE, L_CKD, L_RESUME, L_ALLOW, L_KEEPCK
 	};
 	static const struct option lo[] = {
 		{"model", required_argument, 0, 'm'}, {"output", required_argument, 0, 'o'},
@@ -1283,7 +1292,10 @@ static int run_lstm(int argc, char **argv, int classifier)
 		{"lr-div", required_argument, 0, L_LRDIV}, {"max-steps", required_argument, 0, L_MAXSTEPS},
 		{"seed", required_argument, 0, L_SEED}, {"threads", required_argument, 0, L_THREADS},
 		{"device", required_argument, 0, L_DEVICE}, {"log", required_argument, 0, L_LOG},
-		{"version", no_argument, 0, L_VERSION}, {0, 0, 0, 0}};
+		{"version", no_argument, 0, L_VERSION}, {"checkpoint-every", required_argument, 0, L_CKE},
+		{"checkpoint-dir", required_argument, 0, L_CKD}, {"resume", required_argument, 0, L_RESUME},
+		{"allow-change", required_argument, 0, L_ALLOW}, {"keep-checkpoint", no_argument, 0, L_KEEPCK},
+		{0, 0, 0, 0}};
 	tl_lstm_fit_opts o;
 	tl_lstm_fit_opts_default(&o, classifier);
 	const char *kind = classifier ? "lstm" : "lstm-lm";
@@ -1328,6 +1340,11 @@ static int run_lstm(int argc, char **argv, int classifier)
 		case L_THREADS: o.threads = (int)tl_parse_long("--threads", a, 0, 4096); break;
 		case L_DEVICE: o.device = a; break;
 		case L_LOG: o.log = tl_parse_path("--log", a); break;
+		case L_CKE: o.ckpt_every = tl_parse_long("--checkpoint-every", a, 0, 1L << 40); break;
+		case L_CKD: o.ckpt_dir = tl_parse_path("--checkpoint-dir", a); break;
+		case L_RESUME: o.resume = tl_parse_path("--resume", a); break;
+		case L_ALLOW: o.allow_change = a; break;
+		case L_KEEPCK: o.keep_ckpt = 1; break;
 		default: fputs(lstm_usage, stderr); exit(TL_EXIT_USAGE);
 		}
 	}

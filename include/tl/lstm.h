@@ -108,6 +108,16 @@ double tl_lstm_cls_step(tl_lstm *m, const int32_t *ids, const int32_t *lens, con
  * (no dropout), for a language model or a classifier. */
 void tl_lstm_encode(tl_lstm *m, const int32_t *ids, const int32_t *lens, int B, int T, float *vec);
 
+/* n sequences seq[i] (len[i] >= 0 ids each, in the vocabulary) through
+ * the model without dropout, sorted by length into padded batches of at
+ * most bmax (an empty sequence alone, as one step of length 0): the
+ * classifier's logits[n*NL] (may be NULL: then the features) and the
+ * concat-pooled vectors vec[n*3E] (may be NULL), in the order given. The
+ * kernels compute every row from its own sequence only, so the bits are
+ * those of one sequence at a time (tests/bats/lstm.bats checks it). */
+void tl_lstm_forward_many(tl_lstm *m, const int32_t *const *seq, const int32_t *len, size_t n, int bmax, float *logits,
+			  float *vec);
+
 /* Model directories: model.safetensors (the names above), config.json
  * ("model_type": "tl-lstm", "mode": "lm"|"classifier", sizes, dropouts,
  * id2label/label2id), vocab.txt copied from vocab_path, and tl.json
@@ -142,7 +152,21 @@ typedef struct {
 	double lr_div;             /* discriminative rate divisor (2.6) */
 	double cut_frac, ratio;    /* slanted triangular schedule (0.1, 32) */
 	const char *device;
-	volatile sig_atomic_t *stop; /* SIGINT flag (may be NULL) */
+	/* checkpoints (tl-train(1) RESUME): every ckpt_every steps (0: only
+	 * on SIGINT) into ckpt_dir (NULL: "<out>.ckpt"), written to a
+	 * temporary sibling and published atomically; resume: continue from
+	 * that checkpoint (the options that decide the result must be the
+	 * checkpoint's unless named in allow_change, a comma list or "all"),
+	 * its state.json "options" lists them); keep_ckpt: leave it after
+	 * a successful run. A checkpoint holds the weights, the AdamW moments
+	 * and step, the epoch and position in it (the LM's stream offset and
+	 * window-length generator, the classifier's batch), the LM's carried
+	 * hidden state and the --log length, so a resumed run writes the
+	 * same model bytes as an uninterrupted one (same --threads). */
+	long ckpt_every;
+	const char *ckpt_dir, *resume, *allow_change;
+	int keep_ckpt;
+	volatile sig_atomic_t *stop; /* SIGINT flag (may be NULL): checkpoint, exit 130 */
 	int argc;
 	char **argv;
 } tl_lstm_fit_opts;

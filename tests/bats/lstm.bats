@@ -180,3 +180,40 @@ sha() { sha256sum "$1" | cut -c1-64; }
 	[ "$status" -eq 3 ]
 	[[ "$output" == "tl-train: record 2: truncated record"* ]]
 }
+
+@test "lstm: tl-predict and tl-embed run records in batches sorted by length: the bits of one record at a time" {
+	tl-train -m lstm -q -o "$D/c" --vocab "$D/v.txt" --emb 16 --hidden 24 --layers 2 --head 8 --batch-size 8 \
+		--epochs 2 --threads 1 "$D/c.ids"
+	# records of 0 to 40 ids, in an order that is not by length
+	awk 'BEGIN { for (i = 0; i <= 40; i++) { n = (i * 17) % 41; s = ""
+		for (j = 0; j < n; j++) s = s (j ? "," : "") (4 + (i + j * 7) % 20)
+		printf "{\"id\":%d,\"ids\":[%s],\"label\":\"pos\"}\n", i, s } }' | mkstream >"$D/var.ids"
+	[ "$(tl-cat "$D/var.ids" | grep -c '"ids":\[\]')" -eq 1 ]
+	# the data records (headers name the options); floats as %.9g: exact
+	same() { cmp <(tl-cat "$1") <(tl-cat "$2"); }
+	for t in 1 2; do
+		tl-predict -m "$D/c" --threads $t --logits --batch-size 1 "$D/var.ids" >"$D/p1.s"
+		tl-predict -m "$D/c" --threads $t --logits "$D/var.ids" >"$D/p32.s"
+		tl-predict -m "$D/c" --threads $t --logits --batch-size 7 "$D/var.ids" >"$D/p7.s"
+		same "$D/p1.s" "$D/p32.s"
+		same "$D/p1.s" "$D/p7.s"
+		tl-embed -m "$D/c" --threads $t --batch-size 1 "$D/var.ids" >"$D/e1.s"
+		tl-embed -m "$D/c" --threads $t "$D/var.ids" >"$D/e32.s"
+		tl-embed -m "$D/c" --threads $t --batch-size 3 "$D/var.ids" >"$D/e3.s"
+		same "$D/e1.s" "$D/e32.s"
+		same "$D/e1.s" "$D/e3.s"
+	done
+	grep -q '"logits"' <(tl-cat "$D/p7.s")
+	grep -q '"vec"' <(tl-cat "$D/e3.s")
+	# input order kept
+	[ "$(tl-cat "$D/p32.s" | jq -r .id | tr '\n' ' ')" = "$(seq -s ' ' 0 40) " ]
+	[ "$(tl-cat "$D/e3.s" | jq -r .id | tr '\n' ' ')" = "$(seq -s ' ' 0 40) " ]
+	# a bad record in the middle of a batch is named
+	{ tl-cat "$D/var.ids" | head -5; echo '{"id":99,"ids":[5,999]}'; } | mkstream >"$D/bad.ids"
+	run tl-predict -m "$D/c" "$D/bad.ids"
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"record 6"*"ids[1] = 999 outside the model's vocabulary"* ]]
+	run tl-embed -m "$D/c" "$D/bad.ids"
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"record 6"*"ids[1] = 999"* ]]
+}

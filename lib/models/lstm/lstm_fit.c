@@ -3,6 +3,7 @@
  * variable length and carried state, the classifier with gradual
  * unfreezing, discriminative rates and the slanted triangular schedule
  * (Howard & Ruder 2018). AdamW and clipping through tl_optim. */
+#include "tl/checkpoint.h"
 #include "tl/fsutil.h"
 #include "tl/lstm.h"
 #include "tl/model.h"
@@ -13,10 +14,14 @@
 #include "tl/vocab.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 void tl_lstm_fit_opts_default(tl_lstm_fit_opts *o, int classifier)
 {
@@ -344,6 +349,321 @@ static clsres cls_eval(tl_lstm *m, const corpus *dv, char **names, int k, int B,
 	return r;
 }
 
+
+/* ---------------- checkpoints and resume ---------------- */
+
+static void ro_s(json_t *j, const char *k, const char *v)
+{
+	json_object_set_new(j, k, json_string(v ? v : "none"));
+}
+
+static void ro_l(json_t *j, const char *k, long v)
+{
+	char b[32];
+	snprintf(b, sizeof b, "%ld", v);
+	ro_s(j, k, b);
+}
+
+static void ro_d(json_t *j, const char *k, double v)
+{
+	char b[40];
+	snprintf(b, sizeof b, "%.15g", v);
+	if (strtod(b, NULL) != v)
+		snprintf(b, sizeof b, "%.17g", v);
+	ro_s(j, k, b);
+}
+
+/* The options that decide what a run computes, by option name, as
+ * strings: a resume repeats the interrupted run bit for bit only when
+ * they are all equal. --threads is among them (the kernels' sums are
+ * split by thread); the training data is compared on its own
+ * (data_sha256); --log, --quiet, --device and the checkpoint options are
+ * not. */
+static json_t *run_options(const tl_lstm_fit_opts *o, const tl_lstm_cfg *cfg, const char *vsha, const char *pre_sha,
+			   const char *dev_sha)
+{
+	json_t *j = json_object();
+	ro_s(j, "model", o->classifier ? "lstm" : "lstm-lm");
+	ro_s(j, "pretrained", pre_sha);
+	ro_s(j, "vocab", vsha && vsha[0] ? vsha : NULL);
+	ro_d(j, "lr", o->lr);
+	ro_l(j, "epochs", o->epochs);
+	ro_l(j, "batch-size", o->batch);
+	if (o->classifier) {
+		ro_l(j, "max-len", o->max_len);
+		ro_l(j, "head", cfg->head);
+		ro_s(j, "unfreeze", o->unfreeze ? "gradual" : "no (--no-unfreeze)");
+		ro_d(j, "lr-div", o->lr_div);
+		ro_d(j, "dropout-head", cfg->p_head);
+	} else
+		ro_l(j, "bptt", o->bptt);
+	ro_d(j, "weight-decay", o->wd);
+	ro_d(j, "clip", o->clip);
+	ro_l(j, "emb", cfg->E);
+	ro_l(j, "hidden", cfg->H);
+	ro_l(j, "layers", cfg->L);
+	ro_d(j, "dropout-emb", cfg->p_emb);
+	ro_d(j, "dropout-in", cfg->p_in);
+	ro_d(j, "dropout-hidden", cfg->p_hid);
+	ro_d(j, "dropout-out", cfg->p_out);
+	ro_d(j, "dropout-weight", cfg->p_w);
+	ro_l(j, "max-steps", o->max_steps);
+	{
+		char b[32];
+		snprintf(b, sizeof b, "%" PRIu64, o->seed);
+		ro_s(j, "seed", b);
+	}
+	ro_l(j, "threads", o->threads);
+	ro_s(j, "dev", dev_sha);
+	return j;
+}
+
+/* Is name in the comma list (or "all")? Names may have a leading "--". */
+static int in_list(const char *list, const char *name)
+{
+	if (!list)
+		return 0;
+	if (!strcmp(list, "all"))
+		return 1;
+	size_t n = strlen(name);
+	for (const char *p = list; *p;) {
+		const char *c = strchr(p, ',');
+		size_t l = c ? (size_t)(c - p) : strlen(p);
+		const char *q = p;
+		if (l > 2 && !strncmp(q, "--", 2))
+			q += 2, l -= 2;
+		if (l == n && !strncmp(q, name, n))
+			return 1;
+		if (!c)
+			break;
+		p = c + 1;
+	}
+	return 0;
+}
+
+/* Every name of the --allow-change list must be one the resume compares. */
+static int check_allow(const char *list, const json_t *known, tl_err *e)
+{
+	if (!list || !strcmp(list, "all"))
+		return 0;
+	for (const char *p = list;;) {
+		const char *c = strchr(p, ',');
+		size_t l = c ? (size_t)(c - p) : strlen(p);
+		char name[64];
+		if (l > 2 && !strncmp(p, "--", 2))
+			p += 2, l -= 2;
+		if (l == 0 || l >= sizeof name)
+			return tl_seterr(e, TL_EXIT_USAGE, "option --allow-change: empty or too long name in '%s'", list);
+		memcpy(name, p, l);
+		name[l] = 0;
+		if (!json_object_get(known, name)) {
+			tl_buf b = {0};
+			const char *k;
+			json_t *v;
+			json_object_foreach((json_t *)known, k, v)
+				tl_buf_printf(&b, "%s%s", b.len ? ", " : "", k);
+			tl_seterr(e, TL_EXIT_USAGE, "option --allow-change: '%s' is not an option a resume compares (%s, or all)",
+				  name, tl_buf_cstr(&b));
+			tl_buf_free(&b);
+			return -1;
+		}
+		if (!c)
+			break;
+		p = c + 1;
+	}
+	return 0;
+}
+
+static int check_options(const json_t *st, const json_t *now, const char *ckpt, const char *allow, int quiet, tl_err *e)
+{
+	json_t *was = json_object_get(st, "options");
+	if (!json_is_object(was))
+		return tl_seterr(e, TL_EXIT_MODEL, "--resume %s: state.json has no valid \"options\" (a damaged checkpoint)",
+				 ckpt);
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)now, k, v) {
+		json_t *w = json_object_get(was, k);
+		const char *a = json_is_string(w) ? json_string_value(w) : "(not recorded)", *b = json_string_value(v);
+		if (!strcmp(a, b))
+			continue;
+		if (!in_list(allow, k))
+			return tl_seterr(e, TL_EXIT_USAGE,
+					 "--resume %s: --%s was %s in the checkpoint, now %s: the resumed run would not "
+					 "repeat the interrupted one (same options, or --allow-change %s)",
+					 ckpt, k, a, b, k);
+		if (!quiet)
+			fprintf(stderr, "tl-train: --resume: --%s changed from %s to %s (--allow-change): the run is not "
+					"the interrupted one continued\n",
+				k, a, b);
+	}
+	return 0;
+}
+
+/* sha256 of a corpus as training sees it: ids, and for a classifier the
+ * record boundaries and labels. */
+static void corpus_sha(const corpus *c, int classifier, char out[65])
+{
+	tl_buf h = {0};
+	tl_buf_add(&h, c->tok, c->n * sizeof *c->tok);
+	if (classifier)
+		for (size_t i = 0; i < c->nrec; i++) {
+			uint64_t len = c->off[i + 1] - c->off[i];
+			tl_buf_add(&h, &len, sizeof len);
+			tl_buf_adds(&h, c->lab[i]);
+			tl_buf_addc(&h, 0);
+		}
+	tl_sha256_hex(h.data ? h.data : "", h.len, out);
+	tl_buf_free(&h);
+}
+
+/* Where the loop stands. */
+typedef struct {
+	long ep, step;
+	size_t pos;        /* LM: the next window's offset in the streams; classifier: the next batch */
+	uint64_t rs;       /* LM: the window-length generator */
+	uint64_t tokens;
+	double esum, en;   /* the epoch's loss sums so far */
+	double last_loss, dev_loss, dev_acc;
+	uint64_t dev_tok;
+	double elapsed;
+} fitpos;
+
+static json_t *jnum(double x)
+{
+	return isfinite(x) ? json_real(x) : json_null();
+}
+
+static double jget(const json_t *st, const char *k)
+{
+	json_t *v = json_object_get(st, k);
+	return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+static int save_ckpt(const char *dir, const fitpos *p, const tl_lstm *m, const tl_optim *opt, const json_t *options,
+		     const char *data_sha, const char *log, FILE *logf, int classifier, tl_err *e)
+{
+	char err[512], hex[24];
+	json_t *st = json_object();
+	json_object_set_new(st, "version", json_integer(1));
+	json_object_set_new(st, "model", json_string(classifier ? "lstm" : "lstm-lm"));
+	json_object_set_new(st, "options", json_deep_copy(options));
+	json_object_set_new(st, "data_sha256", json_string(data_sha));
+	json_object_set_new(st, "nparams", json_integer((json_int_t)m->n));
+	json_object_set_new(st, "epoch", json_integer(p->ep));
+	json_object_set_new(st, "step", json_integer(p->step));
+	json_object_set_new(st, "position", json_integer((json_int_t)p->pos));
+	snprintf(hex, sizeof hex, "%016" PRIx64, p->rs);
+	json_object_set_new(st, "window_rng", json_string(hex));
+	json_object_set_new(st, "optimizer_step", json_integer(opt->t));
+	json_object_set_new(st, "tokens", json_integer((json_int_t)p->tokens));
+	json_object_set_new(st, "epoch_loss_sum", jnum(p->esum));
+	json_object_set_new(st, "epoch_loss_n", jnum(p->en));
+	json_object_set_new(st, "last_loss", jnum(p->last_loss));
+	json_object_set_new(st, "dev_loss", jnum(p->dev_loss));
+	json_object_set_new(st, "dev_accuracy", jnum(p->dev_acc));
+	json_object_set_new(st, "dev_tokens", json_integer((json_int_t)p->dev_tok));
+	json_object_set_new(st, "elapsed", json_real(p->elapsed));
+	json_object_set_new(st, "state_streams", json_integer(classifier ? 0 : m->state_B));
+	if (log && logf) {
+		fflush(logf);
+		json_object_set_new(st, "log", json_string(log));
+		json_object_set_new(st, "log_bytes", json_integer((json_int_t)ftell(logf)));
+	}
+	const char *nm[3 + 2 * TL_LSTM_MAXL];
+	const float *dt[3 + 2 * TL_LSTM_MAXL];
+	size_t ln[3 + 2 * TL_LSTM_MAXL], nt = 0;
+	char names[2 * TL_LSTM_MAXL][16];
+	float *zero = NULL;
+	if (!opt->m || !opt->v)
+		zero = tl_xcalloc(m->n ? m->n : 1, sizeof *zero);
+	nm[nt] = "params", dt[nt] = m->arena, ln[nt++] = m->n;
+	nm[nt] = "m", dt[nt] = opt->m ? opt->m : zero, ln[nt++] = m->n;
+	nm[nt] = "v", dt[nt] = opt->v ? opt->v : zero, ln[nt++] = m->n;
+	if (!classifier && m->state_B > 0)
+		for (int l = 0; l < m->cfg.L; l++) {
+			snprintf(names[2 * l], sizeof names[0], "h0.%d", l);
+			snprintf(names[2 * l + 1], sizeof names[0], "c0.%d", l);
+			size_t n = (size_t)m->state_B * m->out[l];
+			nm[nt] = names[2 * l], dt[nt] = m->h0[l], ln[nt++] = n;
+			nm[nt] = names[2 * l + 1], dt[nt] = m->c0[l], ln[nt++] = n;
+		}
+	int rc = 0;
+	if (tl_ckpt_write(dir, st, nt, nm, dt, ln, err, sizeof err) != 0)
+		rc = tl_seterr(e, TL_EXIT_IO, "checkpoint: %s", err);
+	free(zero);
+	json_decref(st);
+	return rc;
+}
+
+/* Read the checkpoint dir into m, opt and p (the options and data already
+ * compared). A missing or damaged part: exit 5. */
+static int load_ckpt(const char *dir, const json_t *st, tl_lstm *m, tl_optim *opt, fitpos *p, int classifier, int B,
+		     tl_err *e)
+{
+	char err[512];
+	static const char *const need[] = {"nparams", "epoch", "step", "position", "optimizer_step", "tokens",
+					   "dev_tokens", "state_streams"};
+	for (size_t i = 0; i < sizeof need / sizeof *need; i++) {
+		json_t *v = json_object_get(st, need[i]);
+		if (!json_is_integer(v) || json_integer_value(v) < 0)
+			return tl_seterr(e, TL_EXIT_MODEL, "--resume %s: state.json has no valid \"%s\" (a damaged checkpoint)",
+					 dir, need[i]);
+	}
+	const char *mk = json_string_value(json_object_get(st, "model"));
+	if (!mk || strcmp(mk, classifier ? "lstm" : "lstm-lm") ||
+	    json_integer_value(json_object_get(st, "nparams")) != (json_int_t)m->n)
+		return tl_seterr(e, TL_EXIT_MODEL, "--resume %s: the checkpoint is for another model (%s, %lld parameters; now %s, %zu)",
+				 dir, mk ? mk : "?", (long long)json_integer_value(json_object_get(st, "nparams")),
+				 classifier ? "lstm" : "lstm-lm", m->n);
+	const char *rs = json_string_value(json_object_get(st, "window_rng"));
+	char *end = NULL;
+	if (!rs || strlen(rs) != 16 || (p->rs = strtoull(rs, &end, 16), *end))
+		return tl_seterr(e, TL_EXIT_MODEL, "--resume %s: state.json has no valid \"window_rng\" (a damaged checkpoint)", dir);
+	p->ep = (long)json_integer_value(json_object_get(st, "epoch"));
+	p->step = (long)json_integer_value(json_object_get(st, "step"));
+	p->pos = (size_t)json_integer_value(json_object_get(st, "position"));
+	p->tokens = (uint64_t)json_integer_value(json_object_get(st, "tokens"));
+	p->dev_tok = (uint64_t)json_integer_value(json_object_get(st, "dev_tokens"));
+	p->esum = jget(st, "epoch_loss_sum");
+	p->en = jget(st, "epoch_loss_n");
+	if (!isfinite(p->esum) || !isfinite(p->en))
+		p->esum = p->en = 0;
+	p->last_loss = jget(st, "last_loss");
+	p->dev_loss = jget(st, "dev_loss");
+	p->dev_acc = jget(st, "dev_accuracy");
+	p->elapsed = jget(st, "elapsed");
+	if (!isfinite(p->elapsed) || p->elapsed < 0)
+		p->elapsed = 0;
+	opt->t = (long)json_integer_value(json_object_get(st, "optimizer_step"));
+	if (tl_ckpt_read_tensor(dir, "params", m->arena, m->n, err, sizeof err) < 0)
+		return tl_seterr(e, TL_EXIT_MODEL, "--resume: %s", err);
+	if (!opt->m)
+		opt->m = opt->k->alloc((m->n ? m->n : 1) * sizeof(float));
+	if (!opt->v)
+		opt->v = opt->k->alloc((m->n ? m->n : 1) * sizeof(float));
+	if (tl_ckpt_read_tensor(dir, "m", opt->m, m->n, err, sizeof err) < 0 ||
+	    tl_ckpt_read_tensor(dir, "v", opt->v, m->n, err, sizeof err) < 0)
+		return tl_seterr(e, TL_EXIT_MODEL, "--resume: %s", err);
+	if (!classifier) {
+		long sb = (long)json_integer_value(json_object_get(st, "state_streams"));
+		if (sb != B)
+			return tl_seterr(e, TL_EXIT_MODEL, "--resume %s: the checkpoint carries %ld streams, the run %d", dir, sb, B);
+		tl_lstm_reset_state(m, B);
+		for (int l = 0; l < m->cfg.L; l++) {
+			char nm[16];
+			size_t n = (size_t)B * m->out[l];
+			snprintf(nm, sizeof nm, "h0.%d", l);
+			if (tl_ckpt_read_tensor(dir, nm, m->h0[l], n, err, sizeof err) < 0)
+				return tl_seterr(e, TL_EXIT_MODEL, "--resume: %s", err);
+			snprintf(nm, sizeof nm, "c0.%d", l);
+			if (tl_ckpt_read_tensor(dir, nm, m->c0[l], n, err, sizeof err) < 0)
+				return tl_seterr(e, TL_EXIT_MODEL, "--resume: %s", err);
+		}
+	}
+	return 0;
+}
+
 #define FAIL(code, ...)                                   \
 	do {                                              \
 		tl_seterr(e, code, __VA_ARGS__);          \
@@ -369,14 +689,22 @@ int tl_lstm_fit(const tl_lstm_fit_opts *oin, tl_err *e)
 	int32_t *ids = NULL, *y = NULL, *lens = NULL;
 	size_t *order = NULL;
 	float *logits = NULL;
-	tl_buf vp = {0};
+	tl_buf vp = {0}, ckbuf = {0};
+	json_t *optj = NULL, *st = NULL;
+	char data_sha[65] = "", dev_sha[65] = "", pre_sha[65] = "";
+	int wrote_ckpt = 0;
 	const tl_kernels *kt = tl_kernels_select(o.device, err, sizeof err);
 	if (!kt)
 		FAIL(TL_EXIT_USAGE, "%s", err);
 	kt->set_threads(o.threads);
 	if (!o.force && tl_fs_exists(o.out))
 		FAIL(TL_EXIT_USAGE, "%s exists (use --force to replace it)", o.out);
-	if (o.log && !(logf = fopen(o.log, "w")))
+	if (!o.ckpt_dir) {
+		tl_buf_printf(&ckbuf, "%s.ckpt", o.out);
+		o.ckpt_dir = tl_buf_cstr(&ckbuf);
+	}
+	/* a resumed run's log is opened once the checkpoint is read */
+	if (o.log && !o.resume && !(logf = fopen(o.log, "w")))
 		FAIL(TL_EXIT_IO, "cannot open %s: %s", o.log, strerror(errno));
 
 	/* the model to start from, and the vocabulary */
@@ -538,6 +866,86 @@ int tl_lstm_fit(const tl_lstm_fit_opts *oin, tl_err *e)
 	uint64_t dev_tok = 0;
 	long step = 0;
 	int B = (int)o.batch;
+
+	/* the run's identity, for checkpoints and --resume */
+	if (pre_dir) {
+		tl_buf sp = {0};
+		tl_buf_printf(&sp, "%s/model.safetensors", pre_dir);
+		if (tl_sha256_file(tl_buf_cstr(&sp), pre_sha) < 0)
+			snprintf(pre_sha, sizeof pre_sha, "?");
+		tl_buf_free(&sp);
+	}
+	corpus_sha(&tr, o.classifier, data_sha);
+	if (o.dev)
+		corpus_sha(&dv, o.classifier, dev_sha);
+	optj = run_options(&o, &cfg, vsha, pre_dir ? pre_sha : NULL, o.dev ? dev_sha : NULL);
+	if (check_allow(o.allow_change, optj, e) < 0)
+		goto out;
+	fitpos rp = {0, 0, 0, 0, 0, 0, 0, NAN, NAN, NAN, 0, 0};
+	int resumed = 0;
+	if (o.resume) {
+		/* a checkpoint left aside by a killed run comes back; a missing
+		 * or damaged file in an existing checkpoint directory is a bad
+		 * model (exit 5), no directory at all an I/O error (4) */
+		tl_fs_clean_stale(o.resume);
+		if (!(st = tl_ckpt_read_state(o.resume, err, sizeof err)))
+			FAIL(tl_fs_exists(o.resume) ? TL_EXIT_MODEL : TL_EXIT_IO, "--resume: %s", err);
+		if (check_options(st, optj, o.resume, o.allow_change, o.quiet, e) < 0)
+			goto out;
+		const char *sha = json_string_value(json_object_get(st, "data_sha256"));
+		if (!sha || strcmp(sha, data_sha))
+			FAIL(TL_EXIT_DATA, "--resume %s: the checkpoint was made on other training data (data sha256 %.12s..., now %.12s...)",
+			     o.resume, sha ? sha : "?", data_sha);
+		if (load_ckpt(o.resume, st, m, &opt, &rp, o.classifier, B, e) < 0)
+			goto out;
+		if (o.log) {
+			/* the log goes on: cut back to the checkpoint's length when it
+			 * is the same file (the steps after it run again), then append */
+			json_t *lp = json_object_get(st, "log"), *lb = json_object_get(st, "log_bytes");
+			struct stat sb;
+			if (json_is_string(lp) && !strcmp(json_string_value(lp), o.log) && json_is_integer(lb) &&
+			    stat(o.log, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size >= (off_t)json_integer_value(lb) &&
+			    truncate(o.log, (off_t)json_integer_value(lb)) != 0)
+				FAIL(TL_EXIT_IO, "cannot truncate %s: %s", o.log, strerror(errno));
+			if (!(logf = fopen(o.log, "a")))
+				FAIL(TL_EXIT_IO, "cannot open %s: %s", o.log, strerror(errno));
+		}
+		json_decref(st);
+		st = NULL;
+		resumed = 1;
+		step = rp.step;
+		tokens = rp.tokens;
+		last_loss = rp.last_loss;
+		dev_loss = rp.dev_loss;
+		dev_acc = rp.dev_acc;
+		dev_tok = rp.dev_tok;
+		t0 -= rp.elapsed;
+	}
+	const char *fk = getenv("TL_FAULT_KILL_AT_STEP"), *fi = getenv("TL_FAULT_SIGINT_AT_STEP");
+	long kill_at = fk ? atol(fk) : 0, int_at = fi ? atol(fi) : 0;
+	/* after step: a checkpoint every --checkpoint-every steps; the tests'
+	 * faults (a real SIGKILL / SIGINT after step N); on SIGINT a
+	 * checkpoint and exit 130 */
+#define CKPT(ep_, pos_, esum_, en_)                                                                                    \
+	do {                                                                                                           \
+		fitpos p_ = {(ep_), step, (pos_), rs, tokens, (esum_), (double)(en_), last_loss, dev_loss, dev_acc, dev_tok, \
+			     tl_now() - t0};                                                                           \
+		int stop_ = o.stop && *o.stop;                                                                         \
+		if ((o.ckpt_every > 0 && step % o.ckpt_every == 0) || stop_ || (int_at > 0 && step == int_at)) {       \
+			if (save_ckpt(o.ckpt_dir, &p_, m, &opt, optj, data_sha, o.log, logf, o.classifier, e) < 0)   \
+				goto out;                                                                              \
+			wrote_ckpt = 1;                                                                                \
+		}                                                                                                      \
+		if (kill_at > 0 && step == kill_at)                                                                    \
+			raise(SIGKILL);                                                                                \
+		if (int_at > 0 && step == int_at)                                                                      \
+			stop_ = 1;                                                                                     \
+		if (stop_) {                                                                                           \
+			tl_progress_finish(&prog, NULL);                                                               \
+			FAIL(TL_EXIT_INTERRUPTED, "interrupted at step %ld: checkpoint saved in %s (continue with --resume %s)", \
+			     step, o.ckpt_dir, o.ckpt_dir);                                                            \
+		}                                                                                                      \
+	} while (0)
 	if (!o.quiet)
 		fprintf(stderr,
 			"tl-train: -m %s: %zu records, %zu tokens; vocab %d, emb %d, hidden %d, layers %d%s; batch %d, lr %g, "
@@ -545,6 +953,11 @@ int tl_lstm_fit(const tl_lstm_fit_opts *oin, tl_err *e)
 			o.classifier ? "lstm" : "lstm-lm", tr.nrec, tr.n, V, cfg.E, cfg.H, cfg.L,
 			o.classifier ? "" : "", B, o.lr, o.epochs, (unsigned long long)o.seed, lm ? ", from " : "",
 			lm ? pre_dir : "");
+	if (resumed && !o.quiet)
+		fprintf(stderr, "tl-train: resuming from %s at step %ld (epoch %ld)\n", o.resume, step, rp.ep + 1);
+	uint64_t rs = tl_mix64(o.seed ^ 0x62707474ULL); /* the LM's bptt lengths */
+	if (resumed)
+		rs = rp.rs;
 	if (!o.classifier) {
 		/* ---- language model: B parallel streams ---- */
 		size_t Ls = tr.n / (size_t)B;
@@ -561,12 +974,21 @@ int tl_lstm_fit(const tl_lstm_fit_opts *oin, tl_err *e)
 		ids = tl_xmalloc((size_t)B * maxsl * sizeof *ids);
 		y = tl_xmalloc((size_t)B * maxsl * sizeof *y);
 		tl_progress_init(&prog, "step", (uint64_t)total, o.quiet, logf);
-		uint64_t rs = tl_mix64(o.seed ^ 0x62707474ULL); /* bptt lengths */
-		for (long ep = 0; ep < o.epochs && step < total; ep++) {
-			tl_lstm_reset_state(m, B);
-			double esum = 0;
-			uint64_t en = 0;
-			for (size_t i = 0; i + 1 < Ls && step < total;) {
+		prog.done = (uint64_t)step;
+		prog.t0 = t0;
+		if (resumed) {
+			snprintf(js, sizeof js, "\"event\":\"resume\",\"epoch\":%ld,\"step\":%ld", rp.ep + 1, step);
+			tl_progress_log(&prog, js);
+		}
+		for (long ep = resumed ? rp.ep : 0; ep < o.epochs && (step < total || resumed); ep++) {
+			/* a resume starts inside epoch rp.ep: its position, state (loaded) and sums */
+			int here = resumed;
+			resumed = 0;
+			if (!here)
+				tl_lstm_reset_state(m, B);
+			double esum = here ? rp.esum : 0;
+			uint64_t en = here ? (uint64_t)rp.en : 0;
+			for (size_t i = here ? rp.pos : 0; i + 1 < Ls && step < total;) {
 				double bp = tl_splitmix64_unit(&rs) < 0.95 ? bptt : bptt / 2.0;
 				uint64_t ctr = tl_mix64(rs);
 				rs += 2;
@@ -600,10 +1022,7 @@ int tl_lstm_fit(const tl_lstm_fit_opts *oin, tl_err *e)
 				snprintf(js, sizeof js, "\"step\":%ld,\"total\":%ld,\"epoch\":%ld,\"loss\":%.6f,\"lr\":%.6g,\"bptt\":%d",
 					 step, total, ep + 1, l, (double)opt.lr, sl);
 				tl_progress_log(&prog, js);
-				if (o.stop && *o.stop) {
-					tl_progress_finish(&prog, NULL);
-					FAIL(TL_EXIT_INTERRUPTED, "interrupted at step %ld: no model written", step);
-				}
+				CKPT(ep, i, esum, en);
 			}
 			if (o.dev) {
 				dev_loss = lm_eval(m, &dv, B, bptt, &dev_tok);
@@ -630,7 +1049,15 @@ int tl_lstm_fit(const tl_lstm_fit_opts *oin, tl_err *e)
 		logits = tl_xmalloc((size_t)B * k * sizeof *logits);
 		order = tl_xmalloc(tr.nrec * sizeof *order);
 		tl_progress_init(&prog, "step", (uint64_t)total, o.quiet, logf);
-		for (long ep = 0; ep < o.epochs && step < total; ep++) {
+		prog.done = (uint64_t)step;
+		prog.t0 = t0;
+		if (resumed) {
+			snprintf(js, sizeof js, "\"event\":\"resume\",\"epoch\":%ld,\"step\":%ld", rp.ep + 1, step);
+			tl_progress_log(&prog, js);
+		}
+		for (long ep = resumed ? rp.ep : 0; ep < o.epochs && (step < total || resumed); ep++) {
+			int here = resumed;
+			resumed = 0;
 			/* gradual unfreezing: epoch 0 the head only, then one group more per epoch */
 			int lowest = lm && o.unfreeze ? (int)(L + 1 - ep) : 0;
 			if (lowest < 0)
@@ -653,9 +1080,9 @@ int tl_lstm_fit(const tl_lstm_fit_opts *oin, tl_err *e)
 				order[i - 1] = order[j];
 				order[j] = t;
 			}
-			double esum = 0;
-			long en = 0;
-			for (size_t bi = 0; bi < nb && step < total; bi++) {
+			double esum = here ? rp.esum : 0;
+			long en = here ? (long)rp.en : 0;
+			for (size_t bi = here ? rp.pos : 0; bi < nb && step < total; bi++) {
 				int nbat = (int)(tr.nrec - bi * B < (size_t)B ? tr.nrec - bi * B : (size_t)B);
 				int T = make_batch(&tr, order + bi * B, nbat, ids, lens, y, m->labels, k);
 				/* with gradual unfreezing each epoch (stage) has its own
@@ -681,10 +1108,7 @@ int tl_lstm_fit(const tl_lstm_fit_opts *oin, tl_err *e)
 				snprintf(js, sizeof js, "\"step\":%ld,\"total\":%ld,\"epoch\":%ld,\"loss\":%.6f,\"lr\":%.6g,\"trainable_from_group\":%d",
 					 step, total, ep + 1, l, (double)opt.lr, lowest);
 				tl_progress_log(&prog, js);
-				if (o.stop && *o.stop) {
-					tl_progress_finish(&prog, NULL);
-					FAIL(TL_EXIT_INTERRUPTED, "interrupted at step %ld: no model written", step);
-				}
+				CKPT(ep, bi + 1, esum, en);
 			}
 			if (o.dev) {
 				clsres cr = cls_eval(m, &dv, m->labels, k, B, o.max_len);
@@ -698,6 +1122,7 @@ int tl_lstm_fit(const tl_lstm_fit_opts *oin, tl_err *e)
 			}
 		}
 	}
+#undef CKPT
 	double secs = tl_now() - t0;
 	snprintf(extra, sizeof extra, "%.0f s, %.0f tokens/s", secs, secs > 0 ? tokens / secs : 0.0);
 	tl_progress_finish(&prog, extra);
@@ -747,6 +1172,26 @@ int tl_lstm_fit(const tl_lstm_fit_opts *oin, tl_err *e)
 		tl_fs_rmtree(tmp);
 		FAIL(TL_EXIT_IO, "cannot publish the model as %s: %s", o.out, strerror(en));
 	}
+	/* the checkpoint has served: remove it unless kept (only one this
+	 * run wrote or resumed from, and only a checkpoint) */
+	if (!o.keep_ckpt && tl_fs_exists(o.ckpt_dir)) {
+		int ours = wrote_ckpt;
+		if (!ours && o.resume) {
+			char *a = realpath(o.resume, NULL), *b = realpath(o.ckpt_dir, NULL);
+			ours = a && b && !strcmp(a, b);
+			free(a);
+			free(b);
+		}
+		tl_buf sp = {0};
+		tl_buf_printf(&sp, "%s/state.json", o.ckpt_dir);
+		if (ours && tl_fs_exists(tl_buf_cstr(&sp))) {
+			if (tl_fs_rmtree(o.ckpt_dir) != 0)
+				fprintf(stderr, "tl-train: warning: cannot remove the checkpoint %s: %s\n", o.ckpt_dir, strerror(errno));
+			else if (!o.quiet)
+				fprintf(stderr, "tl-train: removed the checkpoint %s (--keep-checkpoint keeps it)\n", o.ckpt_dir);
+		}
+		tl_buf_free(&sp);
+	}
 	if (!o.quiet) {
 		if (o.dev && !o.classifier)
 			fprintf(stderr, "tl-train: wrote %s after %ld steps (dev perplexity %.2f)\n", o.out, step, exp(dev_loss));
@@ -786,5 +1231,8 @@ out:
 	free(order);
 	free(logits);
 	tl_buf_free(&vp);
+	tl_buf_free(&ckbuf);
+	json_decref(optj);
+	json_decref(st);
 	return rc;
 }

@@ -279,6 +279,70 @@ fail:
 	return NULL;
 }
 
+/* ---------------- many sequences (tl-predict, tl-embed) ---------------- */
+
+typedef struct {
+	size_t i;
+	int32_t len;
+} bylen;
+
+static int cmp_len(const void *a, const void *b)
+{
+	const bylen *x = a, *y = b;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+void tl_lstm_forward_many(tl_lstm *m, const int32_t *const *seq, const int32_t *len, size_t n, int bmax, float *logits,
+			  float *vec)
+{
+	if (!n)
+		return;
+	if (bmax < 1)
+		bmax = 1;
+	int NL = m->cfg.NL, D = 3 * m->cfg.E;
+	bylen *o = tl_xmalloc(n * sizeof *o);
+	for (size_t i = 0; i < n; i++)
+		o[i] = (bylen){i, len[i]};
+	qsort(o, n, sizeof *o, cmp_len);
+	int32_t maxl = o[n - 1].len > 0 ? o[n - 1].len : 1;
+	size_t bm = (size_t)bmax < n ? (size_t)bmax : n;
+	int32_t *ids = tl_xmalloc(bm * (size_t)maxl * sizeof *ids), *lens = tl_xmalloc(bm * sizeof *lens);
+	float *lg = NL > 0 ? tl_xmalloc(bm * (size_t)NL * sizeof *lg) : NULL, *vv = tl_xmalloc(bm * (size_t)D * sizeof *vv);
+	for (size_t s = 0; s < n;) {
+		/* an empty sequence goes alone, as one [PAD] step of length 0 */
+		size_t nb = 1;
+		if (o[s].len > 0)
+			while (nb < bm && s + nb < n)
+				nb++;
+		int T = o[s + nb - 1].len > 0 ? o[s + nb - 1].len : 1;
+		for (size_t b = 0; b < nb; b++) {
+			const bylen *r = &o[s + b];
+			lens[b] = r->len;
+			for (int t = 0; t < T; t++)
+				ids[b * (size_t)T + t] = t < r->len ? seq[r->i][t] : 0;
+		}
+		if (logits)
+			tl_lstm_cls_step(m, ids, lens, NULL, (int)nb, T, 0, 0, 0, 1.0f, lg, vec ? vv : NULL);
+		else
+			tl_lstm_encode(m, ids, lens, (int)nb, T, vv);
+		for (size_t b = 0; b < nb; b++) {
+			size_t i = o[s + b].i;
+			if (logits)
+				memcpy(logits + i * (size_t)NL, lg + b * (size_t)NL, (size_t)NL * sizeof *lg);
+			if (vec)
+				memcpy(vec + i * (size_t)D, vv + b * (size_t)D, (size_t)D * sizeof *vv);
+		}
+		s += nb;
+	}
+	free(o);
+	free(ids);
+	free(lens);
+	free(lg);
+	free(vv);
+}
+
 /* ---------------- tl-predict backend ---------------- */
 
 typedef struct {
@@ -292,10 +356,13 @@ static int lstm_predict(tl_classifier *c, const tl_record *recs, size_t n, float
 {
 	cls_impl *x = c->impl;
 	tl_lstm *m = x->m;
-	/* one record at a time through a batch of its own: the scores of a
-	 * record do not depend on its neighbours (no padding effects) */
+	/* the records sorted by length in batches (tl_lstm_forward_many): a
+	 * record's scores do not depend on its neighbours, the same bits as
+	 * one record at a time */
 	int32_t *buf = NULL;
 	size_t cap = 0;
+	int32_t **seq = tl_xcalloc(n ? n : 1, sizeof *seq), *lens = tl_xmalloc((n ? n : 1) * sizeof *lens);
+	int rc = -1;
 	for (size_t i = 0; i < n; i++) {
 		long len = tl_rec_i32s(&recs[i], "ids", &buf, &cap);
 		if (len == -1 || len < 0) {
@@ -303,8 +370,7 @@ static int lstm_predict(tl_classifier *c, const tl_record *recs, size_t n, float
 			e->index = i;
 			snprintf(e->msg, sizeof e->msg, "%s", len == -1 ? "no \"ids\": tokenize the text first (tl-tokenize)"
 									: "\"ids\" is not a bin of int32 or an array of integers");
-			free(buf);
-			return -1;
+			goto out;
 		}
 		if (x->max_len > 0 && len > x->max_len)
 			len = x->max_len;
@@ -314,16 +380,23 @@ static int lstm_predict(tl_classifier *c, const tl_record *recs, size_t n, float
 				e->index = i;
 				snprintf(e->msg, sizeof e->msg, "ids[%ld] = %d outside the model's vocabulary (0..%d)", j,
 					 buf[j], m->cfg.V - 1);
-				free(buf);
-				return -1;
+				goto out;
 			}
-		int32_t l32 = (int32_t)len;
-		int32_t one = 0;
-		tl_lstm_cls_step(m, len ? buf : &one, &l32, NULL, 1, len ? (int)len : 1, 0, 0, 0, 1.0f,
-				 logits + i * (size_t)c->nlabels, NULL);
+		seq[i] = tl_xmalloc((len ? (size_t)len : 1) * sizeof **seq);
+		if (len > 0)
+			memcpy(seq[i], buf, (size_t)len * sizeof **seq);
+		lens[i] = (int32_t)len;
 	}
+	tl_lstm_forward_many(m, (const int32_t *const *)seq, lens, n, c->batch_size ? (int)c->batch_size : 1, logits,
+			     NULL);
+	rc = 0;
+out:
+	for (size_t i = 0; i < n; i++)
+		free(seq[i]);
+	free(seq);
+	free(lens);
 	free(buf);
-	return 0;
+	return rc;
 }
 
 static void lstm_cls_free(tl_classifier *c)
