@@ -275,7 +275,7 @@ tl_lstm *tl_lstm_load(const char *dir, const tl_kernels *k, char *err, size_t er
 		tl_classifier tmp = {0};
 		tl_classifier_err ce;
 		if (tl_classifier_read_labels(&tmp, cfg, c.NL, &ce) < 0) {
-			tl_errf(err, errsz, "%s", ce.msg);
+			tl_errf(err, errsz, "%s/%s", dir, ce.msg);
 			goto fail;
 		}
 		if (tmp.nlabels != c.NL) {
