@@ -151,4 +151,12 @@ void tl_bert_fit_opts_default(tl_bert_fit_opts *o);
  * unless o->quiet. */
 int tl_bert_fit(const tl_bert_fit_opts *o, tl_err *e);
 
+/* The reading of a --distill training stream alone, as tl_bert_fit does
+ * it before any training (for fuzz_distill.c): ids within vocab and
+ * type_vocab, labels, "task", "logits" and the header's teacher labels,
+ * the label set (the teacher's, else the data's), the logits permuted
+ * into it, the labels mapped. 0 with the record count *n and label count
+ * *k, or -1 with e (TL_EXIT_DATA or TL_EXIT_IO). */
+int tl_bert_fit_read_distill(const char *path, int vocab, int type_vocab, size_t *n, int *k, tl_err *e);
+
 #endif

@@ -106,7 +106,8 @@ void tl_classifier_probs(const tl_classifier *c, float *x, size_t n);
 
 /* Helper for backends: fill c->labels/nlabels from config "id2label"
  * (falling back to num_labels or fallback_n with names "LABEL_i"), and
- * c->multi_label from "problem_type". Returns 0 or -1 with e filled. */
+ * c->multi_label from "problem_type". Returns 0 or -1 with e filled (and
+ * c->labels NULL, c->nlabels 0: nothing to free). */
 int tl_classifier_read_labels(tl_classifier *c, const void *config, int fallback_n, tl_classifier_err *e);
 
 /* The linear backend (lib/linear*.c, another module). */

@@ -45,6 +45,12 @@ tl_reader *tl_reader_open(const char *path);
  * cannot be opened; EISDIR for a directory (read(2) would fail later with
  * no name attached). */
 void *tl_gzopen_input(const char *path);
+/* tl_gzopen_input with zlib's buffer set (gzbuffer): *want bytes, or for
+ * a regular file smaller than that its size rounded up to 4 KiB (8 KiB
+ * at least), so that a small input does not allocate a quarter megabyte
+ * (zlib asks for three times the buffer; the fuzz harnesses open
+ * thousands of small files a second). The size set is left in *want. */
+void *tl_gzopen_input_buf(const char *path, unsigned *want);
 /* The state of a gzFile (as void *) after a read returned <= 0: 0 when
  * it is fine (a clean end of input), else the exit code with the message
  * in msg, naming the input (name; NULL: none; zlib's "<fd:N>" is never

@@ -75,7 +75,19 @@ static void base64(tl_buf *b, const unsigned char *p, size_t n)
 	tl_buf_addc(b, '"');
 }
 
+/* inkey: o is (inside) a map key that is not a string, rendered as its
+ * JSON text and then quoted: a map or array key inside it is shown as
+ * "(map)" or "(array)" rather than quoted again, else every level of
+ * such keys would double the backslashes (a 151-byte stream of keys
+ * nested 30 deep asked for gigabytes: fuzz_stream). */
+static void from_msgpack(tl_buf *b, const msgpack_object *o, const char *key, size_t keylen, int inkey);
+
 void tl_json_from_msgpack(tl_buf *b, const msgpack_object *o, const char *key, size_t keylen)
+{
+	from_msgpack(b, o, key, keylen, 0);
+}
+
+static void from_msgpack(tl_buf *b, const msgpack_object *o, const char *key, size_t keylen, int inkey)
 {
 	char tmp[32];
 	switch (o->type) {
@@ -124,7 +136,7 @@ void tl_json_from_msgpack(tl_buf *b, const msgpack_object *o, const char *key, s
 		for (uint32_t i = 0; i < o->via.array.size; i++) {
 			if (i)
 				tl_buf_addc(b, ',');
-			tl_json_from_msgpack(b, &o->via.array.ptr[i], NULL, 0);
+			from_msgpack(b, &o->via.array.ptr[i], NULL, 0, inkey);
 		}
 		tl_buf_addc(b, ']');
 		break;
@@ -137,15 +149,21 @@ void tl_json_from_msgpack(tl_buf *b, const msgpack_object *o, const char *key, s
 			if (kv->key.type == MSGPACK_OBJECT_STR) {
 				tl_json_string(b, kv->key.via.str.ptr, kv->key.via.str.size);
 				tl_buf_addc(b, ':');
-				tl_json_from_msgpack(b, &kv->val, kv->key.via.str.ptr, kv->key.via.str.size);
+				from_msgpack(b, &kv->val, kv->key.via.str.ptr, kv->key.via.str.size, inkey);
+			} else if (inkey && (kv->key.type == MSGPACK_OBJECT_MAP || kv->key.type == MSGPACK_OBJECT_ARRAY)) {
+				/* a map or array key inside a key: its type only */
+				snprintf(tmp, sizeof tmp, "(%s)", tl_msgpack_type_name(kv->key.type));
+				tl_json_string(b, tmp, strlen(tmp));
+				tl_buf_addc(b, ':');
+				from_msgpack(b, &kv->val, NULL, 0, inkey);
 			} else {
 				/* JSON keys are strings: render other keys as their JSON text */
 				tl_buf k = {0};
-				tl_json_from_msgpack(&k, &kv->key, NULL, 0);
+				from_msgpack(&k, &kv->key, NULL, 0, 1);
 				tl_json_string(b, k.data ? k.data : "", k.len);
 				tl_buf_free(&k);
 				tl_buf_addc(b, ':');
-				tl_json_from_msgpack(b, &kv->val, NULL, 0);
+				from_msgpack(b, &kv->val, NULL, 0, 0);
 			}
 		}
 		tl_buf_addc(b, '}');

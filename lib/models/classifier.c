@@ -185,6 +185,13 @@ int tl_classifier_read_labels(tl_classifier *c, const void *config, int fallback
 		const char *name = json_is_object(id2label) ? json_string_value(json_object_get(id2label, key)) : NULL;
 		if (json_is_object(id2label) && json_object_size(id2label) > 0 && !name) {
 			seterr(e, TL_EXIT_MODEL, "config.json: id2label has no string for id %d", i);
+			/* nothing left allocated on failure (a caller with a
+			 * tl_classifier of its own leaked the names: fuzz_lstm_model) */
+			for (int j = 0; j < i; j++)
+				free(c->labels[j]);
+			free(c->labels);
+			c->labels = NULL;
+			c->nlabels = 0;
 			return -1;
 		}
 		if (name)

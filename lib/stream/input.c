@@ -18,6 +18,7 @@ struct tl_input {
 	int fmt;
 	char *buf;
 	size_t cap, start, end; /* current record begins at buf[start]; data up to end */
+	size_t chunk;     /* zlib's buffer: CHUNK, less for a small file (tl_gzopen_input_buf) */
 	int eof, ioerr;   /* ioerr: the failure code of the last fill, 0: none */
 	char *name;       /* for messages */
 	size_t max;
@@ -70,8 +71,8 @@ static long fill(tl_input *in)
 		in->end -= in->start;
 		in->start = 0;
 	}
-	if (in->cap - in->end < CHUNK / 2) {
-		in->cap = in->cap ? 2 * in->cap : 2 * CHUNK;
+	if (in->cap - in->end < in->chunk / 2) {
+		in->cap = in->cap ? 2 * in->cap : 2 * in->chunk;
 		in->buf = tl_xrealloc(in->buf, in->cap);
 	}
 	size_t want = in->cap - in->end;
@@ -109,15 +110,16 @@ static int ends_with(const char *s, const char *suffix)
 tl_input *tl_input_open(const char *path, int format)
 {
 	int is_stdin = !path || !strcmp(path, "-");
-	gzFile gz = tl_gzopen_input(path);
+	unsigned chunk = CHUNK;
+	gzFile gz = tl_gzopen_input_buf(path, &chunk);
 	if (!gz) {
 		if (!errno)
 			errno = ENOMEM;
 		return NULL;
 	}
-	gzbuffer(gz, CHUNK);
 	tl_input *in = tl_xcalloc(1, sizeof *in);
 	in->gz = gz;
+	in->chunk = chunk;
 	in->name = tl_xstrdup(is_stdin ? "standard input" : path);
 	in->max = (size_t)64 << 20;
 	in->tagged = -1;

@@ -65,6 +65,21 @@ void *tl_gzopen_input(const char *path)
 	return gz;
 }
 
+void *tl_gzopen_input_buf(const char *path, unsigned *want)
+{
+	gzFile gz = tl_gzopen_input(path);
+	if (!gz)
+		return NULL;
+	struct stat st;
+	if (path && strcmp(path, "-") && stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= 0 &&
+	    (unsigned long long)st.st_size < *want) {
+		unsigned n = ((unsigned)st.st_size + 4096) & ~4095u;
+		*want = n < 8192 ? 8192 : n;
+	}
+	gzbuffer(gz, *want);
+	return gz;
+}
+
 int tl_gz_status(void *gz, const char *name, char *msg, size_t msz)
 {
 	int zerr = Z_OK;
@@ -94,13 +109,13 @@ int tl_gz_status(void *gz, const char *name, char *msg, size_t msz)
 
 tl_reader *tl_reader_open(const char *path)
 {
-	gzFile gz = tl_gzopen_input(path);
+	unsigned want = 1 << 17;
+	gzFile gz = tl_gzopen_input_buf(path, &want);
 	if (!gz) {
 		if (!errno)
 			errno = ENOMEM;
 		return NULL;
 	}
-	gzbuffer(gz, 1 << 17);
 	tl_reader *r = tl_reader_open_gz(gz);
 	tl_reader_set_name(r, !path || strcmp(path, "-") == 0 ? "standard input" : path);
 	return r;
@@ -558,12 +573,12 @@ static int source_open(tl_source *s, tl_err *e)
 		const char *path = s->files[s->next++];
 		int is_stdin = strcmp(path, "-") == 0;
 		s->name = is_stdin ? "standard input" : path;
-		gzFile gz = tl_gzopen_input(path);
+		unsigned want = 1 << 17;
+		gzFile gz = tl_gzopen_input_buf(path, &want);
 		if (!gz && errno == EISDIR)
 			return tl_seterr(e, TL_EXIT_IO, "%s: is a directory", s->name);
 		if (!gz)
 			return tl_seterr(e, TL_EXIT_IO, "cannot open %s: %s", s->name, strerror(errno ? errno : ENOMEM));
-		gzbuffer(gz, 1 << 17);
 		int rc = s->hook ? s->hook(s->hook_ctx, gz, s->name, e) : 0;
 		if (rc == 0) {
 			s->r = tl_reader_open_gz(gz);

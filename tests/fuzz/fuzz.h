@@ -1,6 +1,6 @@
 /* fuzz.h - helpers shared by the libFuzzer harnesses (tests/fuzz/fuzz_*.c):
  * the parsers that read a file by path are given the input as a file in a
- * private directory (/tmp/tl-fuzz-PID, removed at exit); inputs made of
+ * private directory (/dev/shm/tl-fuzz-PID, removed at exit); inputs made of
  * several files are split at a separator line.
  *
  * Ownership: fz_dir() returns a static string; fz_part() returns pointers
@@ -42,11 +42,21 @@ static inline void fz_cleanup(void)
 		fprintf(stderr, "cannot remove %s\n", fz_dir_buf);
 }
 
-/* The private directory (created on first use). */
+/* The private directory (created on first use): in /dev/shm (tmpfs) when
+ * there is one, else $TMPDIR or /tmp. On a disk file system (ext4) every
+ * input rewrote a file truncated to zero, which ext4 writes back at close
+ * (auto_da_alloc): the truncation of the next input waited for the disk,
+ * and most of a harness's time was spent there (docs/FAULTS.md, "Harness
+ * speed"). FUZZ_TMPDIR overrides the choice. */
 static inline const char *fz_dir(void)
 {
 	if (!fz_dir_buf[0]) {
-		snprintf(fz_dir_buf, sizeof fz_dir_buf, "/tmp/tl-fuzz-%ld", (long)getpid());
+		const char *base = getenv("FUZZ_TMPDIR");
+		if (!base || !*base)
+			base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR");
+		if (!base || !*base || strlen(base) > 32)
+			base = "/tmp";
+		snprintf(fz_dir_buf, sizeof fz_dir_buf, "%s/tl-fuzz-%ld", base, (long)getpid());
 		char cmd[128];
 		snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s'", fz_dir_buf, fz_dir_buf);
 		if (system(cmd) != 0)

@@ -109,4 +109,22 @@ printf '{"id":"a-long-record-id","text":"the movie","text_b":"b","vec":[1,2.5],"
 printf '{"id":1,"text":"x","aug":{"src":2}}\n{"text":"x"}\n{"text":"y","aug":{"src":"1","src_key":"zz"},"sparse":{"idx":[1],"val":["a"]}}\n{"id":-3,"vec":"no","sparse":{"x":1}}\n' |
 	$B/tl-cat -t msgpack >$C/fields/bad
 cp $C/stream/bins $C/fields/bins
+
+# model directories beside fixed weights (tests/fuzz/data, tests/ref)
+mkdir -p $C/lstm_model $C/bert_config $C/heads $C/distill
+L=tests/fuzz/data/lstm
+{ cat $L/config.json; printf '\n----\n'; cat $L/vocab.txt; } >$C/lstm_model/classifier
+cat $L/config.json >$C/lstm_model/no-vocab
+sed -e 's/"classifier"/"lm"/' $L/config.json >$C/lstm_model/lm
+{ cat $L/config.json; printf '\n----\n'; cat $L/vocab.txt; printf '\n----\n'; cat $L/model.safetensors; } >$C/lstm_model/weights
+cp tests/ref/tiny_bert/config.json $C/bert_config/tiny
+{ cat tests/ref/pruned_bert/config.json; printf '\n----\npruned'; } >$C/bert_config/pruned
+sed -e 's/"BertForSequenceClassification"/"BertForTokenClassification"/' tests/ref/tiny_bert/config.json >$C/bert_config/token
+cp tests/fuzz/data/multitask/tl.json $C/heads/two
+printf '{"tasks": [{"name": "sent", "labels": ["neg", "pos"]}, {"name": "topic", "labels": ["a", "b", "c"], "multi_label": true}, {"name": "x", "labels": ["u"], "weight": "tl.heads.topic.bias", "bias": "classifier.bias"}]}' >$C/heads/three
+# --distill streams: a tl-predict header naming the labels, logits
+printf '{"tl":1,"kind":"header","predict":{"labels":["neg","pos"]}}\n{"id":1,"ids":[2,5,3],"label":"pos","logits":[0.5,-1]}\n{"id":2,"ids":[2,7,9,3],"logits":[2,1]}\n' |
+	$B/tl-cat -t msgpack >$C/distill/header
+printf '{"id":1,"ids":[2,5,3],"label":"b","logits":[0.5,-1,3]}\n{"id":2,"ids":[2,7,3],"label":"a","logits":[1,1,1],"task":"t"}\n' |
+	$B/tl-cat -t msgpack >$C/distill/no-header
 echo "seeds made under $C"

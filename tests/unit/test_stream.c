@@ -459,6 +459,55 @@ static void test_sha256(void)
 	free(buf);
 }
 
+/* tl_gzopen_input_buf: zlib's buffer fits a small regular file (its size
+ * rounded up to 4 KiB, 8 KiB at least), stays as asked for a larger one,
+ * and the bytes read are the file's, plain or gzip (a line longer than
+ * the buffer is read whole by tl_reader). */
+static void test_gz_buffer(void)
+{
+	char path[] = "/tmp/tl-test-gzbuf-XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	static char data[300000];
+	for (size_t i = 0; i < sizeof data; i++)
+		data[i] = (char)('a' + i % 26);
+	size_t sizes[4] = {100, 10000, 131072, 300000};
+	unsigned want_after[4] = {8192, 12288, 1u << 17, 1u << 17};
+	for (int k = 0; k < 4; k++) {
+		CHECK(ftruncate(fd, 0) == 0 && lseek(fd, 0, SEEK_SET) == 0);
+		CHECK(write(fd, data, sizes[k]) == (ssize_t)sizes[k]);
+		unsigned want = 1u << 17;
+		gzFile gz = tl_gzopen_input_buf(path, &want);
+		CHECK(gz != NULL);
+		CHECK_EQ_INT(want, want_after[k]);
+		static char back[300001];
+		int n = gzread(gz, back, sizeof back);
+		CHECK_EQ_INT(n, (int)sizes[k]);
+		CHECK(memcmp(back, data, sizes[k]) == 0);
+		gzclose(gz);
+	}
+	/* gzip of 300000 bytes in a file of a few KiB: a small buffer, all bytes */
+	gzFile out = gzopen(path, "wb");
+	CHECK(out && gzwrite(out, data, sizeof data) == (int)sizeof data);
+	gzclose(out);
+	unsigned want = 1u << 17;
+	gzFile gz = tl_gzopen_input_buf(path, &want);
+	CHECK(gz != NULL && want == 8192);
+	static char back[300001];
+	size_t got = 0;
+	int n;
+	while ((n = gzread(gz, back + got, (unsigned)(sizeof back - got))) > 0)
+		got += (size_t)n;
+	CHECK(got == sizeof data && memcmp(back, data, sizeof data) == 0);
+	gzclose(gz);
+	/* a missing file: NULL with errno */
+	unlink(path);
+	want = 1u << 17;
+	errno = 0;
+	CHECK(tl_gzopen_input_buf(path, &want) == NULL && errno == ENOENT);
+	close(fd);
+}
+
 int main(void)
 {
 	char path[] = "/tmp/tl-test-stream-XXXXXX";
@@ -534,5 +583,6 @@ int main(void)
 	test_write_errors();
 	test_reader_faults();
 	test_jsonl();
+	test_gz_buffer();
 	TEST_REPORT("test_stream");
 }

@@ -3303,3 +3303,30 @@ out:
 		fclose(logf);
 	return rc;
 }
+
+/* ---------------- the --distill data alone (fuzzing) ---------------- */
+
+int tl_bert_fit_read_distill(const char *path, int vocab, int type_vocab, size_t *n, int *k, tl_err *e)
+{
+	dataset d;
+	labelset ls = {0};
+	memset(&d, 0, sizeof d);
+	d.distill = 1;
+	const char *what = path ? path : "standard input";
+	int rc = ds_read(&d, path, what, 512, NULL, "(model)", vocab, type_vocab, 0, NULL, NULL, e);
+	if (rc == 0 && d.ntlab)
+		rc = labels_from_teacher(&ls, &d, what, e);
+	else if (rc == 0)
+		labels_from_data(&ls, &d);
+	if (rc == 0 && d.n && ls.k && !d.multi && !d.ntask)
+		rc = ds_distill_labels(&d, &ls, d.ntlab ? "the teacher" : "the data's labels", what, 1, e);
+	if (rc == 0 && d.n && ls.k && !d.multi && !d.ntask)
+		rc = ds_map_labels(&d, &ls, 0, what, e);
+	*n = d.n;
+	*k = ls.k;
+	for (int i = 0; i < ls.k; i++)
+		free(ls.name[i]);
+	free(ls.name);
+	ds_free(&d);
+	return rc < 0 ? -1 : 0;
+}

@@ -170,6 +170,21 @@ static int cfg_int(const json_t *cfg, const char *dir, const char *key, long dfl
 	return 0;
 }
 
+/* The tensor t of f with the shape config.json gives, or NULL with err. */
+static const tl_st_tensor *shape_ok(const tl_st_file *f, const tensor *t, const char *path, char *err, size_t errsz)
+{
+	const tl_st_tensor *x = tl_st_find(f, t->name);
+	if (!x) {
+		tl_errf(err, errsz, "%s: no tensor '%s'", path, t->name);
+		return NULL;
+	}
+	if (x->ndim != t->ndim || x->shape[0] != t->shape[0] || (t->ndim == 2 && x->shape[1] != t->shape[1])) {
+		tl_errf(err, errsz, "%s: tensor '%s' has not the shape config.json gives", path, t->name);
+		return NULL;
+	}
+	return x;
+}
+
 tl_lstm *tl_lstm_load(const char *dir, const tl_kernels *k, char *err, size_t errsz)
 {
 	json_t *cfg = tl_model_read_config(dir, err, errsz);
@@ -217,6 +232,26 @@ tl_lstm *tl_lstm_load(const char *dir, const tl_kernels *k, char *err, size_t er
 		c.p_w = (float)json_number_value(json_object_get(dj, "weight"));
 		c.p_head = (float)json_number_value(json_object_get(dj, "head"));
 	}
+	/* every shape against the weights before anything is allocated: the
+	 * sizes of config.json alone could ask for gigabytes */
+	tl_buf_printf(&p, "%s/model.safetensors", dir);
+	if (tl_st_open(&f, tl_buf_cstr(&p), err, errsz) < 0)
+		goto fail;
+	fopen_ = 1;
+	if (c.V >= 1 && c.E >= 1 && c.H >= 1 && c.L >= 1 && c.L <= TL_LSTM_MAXL && c.NL >= 0 && (!c.NL || c.head >= 1)) {
+		tl_lstm m0;
+		memset(&m0, 0, sizeof m0);
+		m0.cfg = c;
+		for (int l = 0; l < c.L; l++) {
+			m0.in[l] = l ? c.H : c.E;
+			m0.out[l] = l == c.L - 1 ? c.E : c.H;
+		}
+		tensor t0[4 * TL_LSTM_MAXL + 8];
+		int n0 = tensors(&m0, t0);
+		for (int i = 0; i < n0; i++)
+			if (!shape_ok(&f, &t0[i], tl_buf_cstr(&p), err, errsz))
+				goto fail;
+	}
 	char e2[256];
 	if (!(m = (tl_lstm *)tl_lstm_new(&c, k, 0, e2, sizeof e2))) {
 		tl_errf(err, errsz, "%s/config.json: %s", dir, e2);
@@ -227,24 +262,11 @@ tl_lstm *tl_lstm_load(const char *dir, const tl_kernels *k, char *err, size_t er
 		json_t *mj = json_object_get(cfg, "max_len");
 		m->max_len = json_is_integer(mj) && json_integer_value(mj) > 0 ? (long)json_integer_value(mj) : 0;
 	}
-	tl_buf_printf(&p, "%s/model.safetensors", dir);
-	if (tl_st_open(&f, tl_buf_cstr(&p), err, errsz) < 0)
-		goto fail;
-	fopen_ = 1;
 	tensor t[4 * TL_LSTM_MAXL + 8];
 	int nt = tensors(m, t);
 	for (int i = 0; i < nt; i++) {
-		const tl_st_tensor *x = tl_st_find(&f, t[i].name);
-		if (!x) {
-			tl_errf(err, errsz, "%s: no tensor '%s'", tl_buf_cstr(&p), t[i].name);
-			goto fail;
-		}
-		int ok = x->ndim == t[i].ndim && x->shape[0] == t[i].shape[0] && (t[i].ndim == 1 || x->shape[1] == t[i].shape[1]);
-		if (!ok) {
-			tl_errf(err, errsz, "%s: tensor '%s' has not the shape config.json gives", tl_buf_cstr(&p), t[i].name);
-			goto fail;
-		}
-		if (tl_st_read_f32(&f, x, m->arena + t[i].off, err, errsz) < 0)
+		const tl_st_tensor *x = shape_ok(&f, &t[i], tl_buf_cstr(&p), err, errsz);
+		if (!x || tl_st_read_f32(&f, x, m->arena + t[i].off, err, errsz) < 0)
 			goto fail;
 	}
 	tl_st_close(&f);
@@ -253,7 +275,7 @@ tl_lstm *tl_lstm_load(const char *dir, const tl_kernels *k, char *err, size_t er
 		tl_classifier tmp = {0};
 		tl_classifier_err ce;
 		if (tl_classifier_read_labels(&tmp, cfg, c.NL, &ce) < 0) {
-			tl_errf(err, errsz, "%s", ce.msg);
+			tl_errf(err, errsz, "%s/%s", dir, ce.msg);
 			goto fail;
 		}
 		if (tmp.nlabels != c.NL) {
