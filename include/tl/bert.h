@@ -37,9 +37,15 @@ typedef struct {
 	int nlabels;                         /* classifier rows, 0 without a head */
 	float eps;                           /* LayerNorm epsilon (1e-12) */
 	int pad_id;
+	/* Optional heads appended to the arena (issue 18; 0 when absent):
+	 * mlm = 1: the masked-LM head of BertForMaskedLM (cls.predictions);
+	 * disc_hidden = H > 0 and ndomains = D >= 2: a domain discriminator
+	 * (tl.domain.*, checkpoints only). */
+	int mlm;
+	int disc_hidden, ndomains;
 } tl_bert_config;
 
-#define TL_BERT_NPARAMS 21
+#define TL_BERT_NPARAMS 30
 typedef struct {
 	float *wte;      /* [V, C] word embeddings */
 	float *wpe;      /* [P, C] position embeddings */
@@ -62,6 +68,17 @@ typedef struct {
 	float *poolb;    /* [C] */
 	float *clsw;     /* [NL, C] classifier */
 	float *clsb;     /* [NL] */
+	/* Optional tensors (size 0 and NULL when absent), appended so that
+	 * indices 0..20 keep their meaning. MLM head (cfg.mlm): Hugging Face
+	 * cls.predictions.transform.dense (mlm_dw [C,C], mlm_db [C]),
+	 * transform.LayerNorm (mlm_lnw, mlm_lnb [C]) and the decoder's bias
+	 * cls.predictions.bias (mlm_bias [V]); the decoder weight is TIED to
+	 * wte (never a tensor of its own). */
+	float *mlm_dw, *mlm_db, *mlm_lnw, *mlm_lnb, *mlm_bias;
+	/* Domain discriminator (cfg.disc_hidden = H, cfg.ndomains = D):
+	 * disc_w1 [H,C], disc_b1 [H], disc_w2 [D,H], disc_b2 [D]
+	 * (tl.domain.dense / tl.domain.out; tl/domain.h has the math). */
+	float *disc_w1, *disc_b1, *disc_w2, *disc_b2;
 } tl_bert_params;
 
 /* Activations of one (inference) forward pass over a [B, T] batch: one
@@ -153,7 +170,8 @@ int tl_bert_layer_width(const tl_bert *m, int l);
  * shape). */
 int tl_bert_parse_pruned_heads(const void *config, int L, int NH, unsigned char *pruned, char *err, size_t errsz);
 
-/* Sizes (floats) of the TL_BERT_NPARAMS tensors for a configuration. */
+/* Sizes (floats) of the TL_BERT_NPARAMS tensors for a configuration
+ * (the optional slots from cfg->mlm, cfg->disc_hidden, cfg->ndomains). */
 void tl_bert_params_layout(const tl_bert_config *cfg, int has_pooler, size_t sizes[TL_BERT_NPARAMS]);
 /* Point p's members into arena following sizes. */
 void tl_bert_params_point(tl_bert_params *p, float *arena, const size_t sizes[TL_BERT_NPARAMS]);
@@ -161,7 +179,11 @@ void tl_bert_params_point(tl_bert_params *p, float *arena, const size_t sizes[TL
 /* Read dir/config.json and the weights (dir/model.safetensors, or the
  * shards listed in dir/model.safetensors.index.json). k NULL: CPU. A
  * checkpoint with classifier.weight [NL, C] loads its head too
- * (cfg.nlabels = NL); the pooler is loaded when present.
+ * (cfg.nlabels = NL); the pooler is loaded when present; a
+ * BertForMaskedLM checkpoint's cls.predictions.* (transform.dense,
+ * transform.LayerNorm, bias; the decoder weight is tied to the word
+ * embeddings) load into the MLM slots (cfg.mlm = 1), which inference
+ * ignores.
  * Returns a new model, or NULL with a one-line message in err (every
  * failure is a model error, TL_EXIT_MODEL). Free with tl_bert_free. */
 tl_bert *tl_bert_load(const char *dir, const tl_kernels *k, char *err, size_t errsz);

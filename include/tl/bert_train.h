@@ -26,6 +26,7 @@
 
 #include "tl/kernels.h"
 #include "tl/bert.h"
+#include "tl/mlm.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -42,7 +43,27 @@ typedef struct {
 	/* gradient of the extra losses on the last hidden state [B*T, C]
 	 * (tl_bert_train_hidden_cos_loss); meaningful when t->dhid_set */
 	float *dhid;
+	/* gradient of the extra losses on the pooled output [B, C]
+	 * (tl_bert_train_add_pooled_grad); meaningful when t->dpool_set */
+	float *dpool_x;
 } tl_bert_train_acts;
+
+/* Scratch of the MLM head over the M labelled positions of a batch
+ * (backend memory, one allocation grown on demand, owned by
+ * tl_bert_train). */
+typedef struct {
+	float *x;        /* [M, C] gathered rows of the last hidden state */
+	float *h;        /* [M, C] transform.dense output (before GELU) */
+	float *g;        /* [M, C] GELU output */
+	float *y;        /* [M, C] transform.LayerNorm output */
+	float *mean, *rstd; /* [M] */
+	float *logits;   /* [M, V] logits, then their gradient */
+	float *dy, *dg, *dx; /* [M, C] backward scratch */
+	int32_t *rows;   /* [M] row b*T+t of each position (host memory) */
+	int32_t *tgt;    /* [M] target ids (host memory) */
+	size_t cap;      /* positions the buffers hold */
+	float *arena;
+} tl_bert_mlm_acts;
 
 typedef struct {
 	tl_bert *m;                 /* the model, owned (tl_bert_free by _free) */
@@ -81,13 +102,23 @@ typedef struct {
 	 * dL/dm[l,h] for a head mask m (all ones) on each head's context
 	 * output; backward ADDS to it, tl_bert_train_zero_grad zeroes it. */
 	float *head_grad;
+	/* 1: the model is trained with the MLM objective only (issue 18): the
+	 * forward skips the pooler and classifier (nlabels may be 0) and the
+	 * backward starts from a.dhid alone (tl_bert_train_mlm_loss). */
+	int mlm_only;
+	tl_bert_mlm_acts mlm;
+	/* 1: a.dpool_x holds a gradient on the pooled output for the next
+	 * backward (tl_bert_train_add_pooled_grad; cleared by every forward). */
+	int dpool_set;
 } tl_bert_train;
 
 /* Prepare m for training a head of nlabels outputs: when m has no
  * classifier of that size (a BertModel checkpoint), the arena is rebuilt
  * with a pooler (kept when present) and a classifier initialised as
  * Hugging Face does: weights N(0, init_std), biases 0, from a seeded
- * generator. Takes ownership of m. Dropout rates default to 0.1. */
+ * generator. Takes ownership of m. Dropout rates default to 0.1. The
+ * optional slots (MLM head, discriminator) of m are kept with their
+ * values through the rebuild. */
 void tl_bert_train_init(tl_bert_train *t, tl_bert *m, int nlabels, int multi_label, float init_std,
 			uint64_t seed);
 void tl_bert_train_free(tl_bert_train *t);
@@ -214,10 +245,19 @@ typedef struct {
 	int ndim;
 	int layer;
 	int no_decay; /* bias or LayerNorm: no weight decay */
+	/* 1: kept in checkpoints (resume) but not written to the final model
+	 * directory (the domain discriminator, tl.domain.*), which stays a
+	 * clean Hugging Face model */
+	int ckpt_only;
 } tl_bert_tensor;
 
 /* The tensors of m in Hugging Face order; *n receives the count. Returns
- * a malloc'd array (caller frees). */
+ * a malloc'd array (caller frees). After the classifier: the MLM head
+ * (cfg.mlm; "cls.predictions.transform.dense.weight", ".bias",
+ * "cls.predictions.transform.LayerNorm.weight", ".bias",
+ * "cls.predictions.bias"; layer L) and the discriminator
+ * (cfg.disc_hidden; "tl.domain.dense.weight", ".bias",
+ * "tl.domain.out.weight", ".bias"; layer L, ckpt_only). */
 tl_bert_tensor *tl_bert_train_tensors(const tl_bert *m, size_t *n);
 
 /* Multi-task (the heads list of tl/bert.h): the model's classifier holds
@@ -231,5 +271,50 @@ tl_bert_tensor *tl_bert_train_tensors(const tl_bert *m, size_t *n);
  * accumulation steps), and the unscaled mean loss is returned. */
 double tl_bert_train_head_loss(tl_bert_train *t, const tl_bert_head *h, const int32_t *y, const float *ym,
 			       const float *w, const float *sw, float ls, float scale);
+
+/* ---------------- masked LM and domain adaptation (issue 18) ---------------- */
+
+/* Add the MLM head (BertForMaskedLM's cls.predictions) to t's model if it
+ * has none: transform.dense weight N(0, init_std), its bias 0, LayerNorm
+ * weight 1 and bias 0, decoder bias 0, the normals from the counter
+ * generator of tl/rng.h (tl_mix64_normal) on the state seed ^ "mlm"
+ * (0x6d6c6d0000000000) in row-major order. A model loaded with
+ * cls.predictions.* keeps its own. Rebuilds the arena (every other
+ * tensor's values kept) and the gradient arena (zeroed). Call before the
+ * optimizer is created. 0, or -1 with err. */
+int tl_bert_train_mlm_init(tl_bert_train *t, float init_std, uint64_t seed, char *err, size_t errsz);
+/* Add a discriminator of H hidden units and D domains (H >= 1, D >= 2):
+ * weights N(0, init_std), biases 0, from the state seed ^ "disc"
+ * (0x6469736300000000), w1 then w2 in row-major order. A model that
+ * already has one of that shape keeps it (resume); another shape: -1.
+ * Rebuilds the arena and the gradient arena (zeroed) as above. 0, or -1
+ * with err. */
+int tl_bert_train_disc_init(tl_bert_train *t, int H, int D, float init_std, uint64_t seed, char *err,
+			    size_t errsz);
+/* MLM loss of the last forward: labels[B*T] in the padded layout (row
+ * b*T+t), the original token id at masked positions and TL_IGNORE_LABEL
+ * elsewhere (an id outside [0, V) counts as ignored too).
+ *   logits = LN(gelu(h Wd^T + bd)) wte^T + bias   over the V words,
+ * computed only at the M labelled positions (one [M, C] x [C, V] product);
+ * loss = mean cross-entropy over them (torch CrossEntropyLoss(
+ * ignore_index=-100), as BertForMaskedLM(labels=...).loss). ADDS the
+ * gradient of that loss times scale to the MLM head's gradients and to
+ * grads.wte (the tied decoder), and to the gradient on the last hidden
+ * state a.dhid (dhid_set = 1) for the next tl_bert_train_backward. Frozen
+ * encoders (freeze_below >= L): the head's and wte's gradients are still
+ * written, a.dhid is not. Returns the mean loss, 0 when no position is
+ * labelled (nothing written); *n_out (may be NULL) = M. NAN (nothing
+ * written) when the model has no MLM head. */
+double tl_bert_train_mlm_loss(tl_bert_train *t, const int32_t *labels, float scale, long *n_out);
+/* The pooled output tanh(pooler(h[CLS])) of the last forward, [B, C],
+ * backend memory valid until the next forward (before the classifier
+ * dropout): the feature that the domain losses align. NULL when the
+ * forward did not compute it (token head, mlm_only). */
+const float *tl_bert_train_pooled(const tl_bert_train *t);
+/* Add dpooled[B, C] (host memory, the caller's) times scale to the
+ * gradient of the pooled output for the next tl_bert_train_backward
+ * (accumulates over calls until the next forward; added to the
+ * classifier's gradient before the pooler's tanh backward). */
+void tl_bert_train_add_pooled_grad(tl_bert_train *t, const float *dpooled, float scale);
 
 #endif

@@ -40,6 +40,18 @@ void tl_bert_params_layout(const tl_bert_config *c, int has_pooler, size_t s[TL_
 	s[18] = has_pooler ? C : 0;
 	s[19] = (size_t)c->nlabels * C;
 	s[20] = (size_t)c->nlabels;
+	/* optional heads (issue 18), appended */
+	s[21] = c->mlm ? C * C : 0;
+	s[22] = c->mlm ? C : 0;
+	s[23] = c->mlm ? C : 0;
+	s[24] = c->mlm ? C : 0;
+	s[25] = c->mlm ? (size_t)c->vocab_size : 0;
+	int disc = c->disc_hidden > 0 && c->ndomains >= 2;
+	size_t H = disc ? (size_t)c->disc_hidden : 0, D = disc ? (size_t)c->ndomains : 0;
+	s[26] = H * C;
+	s[27] = H;
+	s[28] = D * H;
+	s[29] = D;
 }
 
 void tl_bert_params_point(tl_bert_params *p, float *arena, const size_t s[TL_BERT_NPARAMS])
@@ -48,7 +60,8 @@ void tl_bert_params_point(tl_bert_params *p, float *arena, const size_t s[TL_BER
 					 &p->qkvw,    &p->qkvb,    &p->attprojw, &p->attprojb, &p->ln1w,
 					 &p->ln1b,    &p->fcw,     &p->fcb,     &p->fcprojw,  &p->fcprojb,
 					 &p->ln2w,    &p->ln2b,    &p->poolw,   &p->poolb,    &p->clsw,
-					 &p->clsb};
+					 &p->clsb,    &p->mlm_dw,  &p->mlm_db,  &p->mlm_lnw,  &p->mlm_lnb,
+					 &p->mlm_bias, &p->disc_w1, &p->disc_b1, &p->disc_w2, &p->disc_b2};
 	for (int i = 0; i < TL_BERT_NPARAMS; i++) {
 		*ptrs[i] = s[i] ? arena : NULL;
 		arena += s[i];
