@@ -7,14 +7,14 @@
 #
 # Data (../shared/data/imdb/{train,test}.tsv.gz: sentence, label, rating,
 # id; each split is its 12,500 pos reviews then its 12,500 neg ones):
-#   labelled  every 25th training review from the first (data lines 1, 26,
-#             51, ...): 1,000 reviews, 500 pos and 500 neg
-#   text      every 4th training review from the third (data lines 3, 7,
-#             ...): 6,250 reviews of training text, no labels (disjoint from
-#             the labelled ones); the MLM dev text is data lines 4, 104,
-#             204, ... (250 reviews, disjoint from both)
-#   test      every 25th test review from the first: 2,000 reviews, 1,000
-#             of each label, never seen before the final evaluation
+#   labelled  training data lines k (1-based, after the header) with
+#             k % 25 == 1 (1, 26, 51, ...): 1,000 reviews, 500 pos, 500 neg
+#   text      training lines with k % 4 == 3 and k % 25 != 1: 6,000 reviews of
+#             training text, sentence and id only (disjoint from the
+#             labelled ones); MLM dev text: k % 100 == 4 (4, 104, ...: 250
+#             reviews, disjoint from both)
+#   test      test lines with k % 25 == 1 or 13 (1, 13, 26, 38, ...): 2,000
+#             reviews, 1,000 of each label, seen only by tl-predict
 # Stages (file targets; a rerun redoes only what is stale):
 #   $(OUT)/dapt/tl.json       MODEL + MLM_STEPS steps of MLM on the text
 #   $(OUT)/base/tl.json       MODEL fine-tuned on the 1,000 labelled reviews
@@ -51,30 +51,31 @@ FT_ARGS = --epochs $(EPOCHS) --lr $(LR) --batch-size $(BATCH) --max-len $(MAXLEN
 all: $(OUT)/results.txt
 	@cat $<
 
-# data line k (1-based, after the header) kept when (k - FROM) % EVERY == 0
+# the header and the data lines k (1-based, after the header) for which the
+# awk condition $(2) on k holds
 define sample
-	zcat $(1) | awk -F'\t' -v every=$(2) -v from=$(3) 'NR == 1 || (NR - 1 >= from && (NR - 1 - from) % every == 0)'
+	zcat $(1) | awk -F'\t' 'NR == 1 { print; next } { k = NR - 1 } $(2)'
 endef
 
 $(OUT)/labelled.s: $(DATA)/train.tsv.gz
 	@mkdir -p $(OUT)
-	$(call sample,$<,25,1) | $(BIN)/tl-clean | $(BIN)/tl-tokenize -m $(MODEL) > $@.tmp
+	$(call sample,$<,k % 25 == 1) | $(BIN)/tl-clean | $(BIN)/tl-tokenize -m $(MODEL) > $@.tmp
 	mv $@.tmp $@
 
 $(OUT)/test.s: $(DATA)/test.tsv.gz
 	@mkdir -p $(OUT)
-	$(call sample,$<,25,1) | $(BIN)/tl-clean | $(BIN)/tl-tokenize -m $(MODEL) > $@.tmp
+	$(call sample,$<,k % 25 == 1 || k % 25 == 13) | $(BIN)/tl-clean | $(BIN)/tl-tokenize -m $(MODEL) > $@.tmp
 	mv $@.tmp $@
 
-# text only: the sentence column
+# text only: the sentence and id columns (no label)
 $(OUT)/text.s: $(DATA)/train.tsv.gz
 	@mkdir -p $(OUT)
-	$(call sample,$<,4,3) | cut -f1 | $(BIN)/tl-clean | $(BIN)/tl-tokenize -m $(MODEL) > $@.tmp
+	$(call sample,$<,k % 4 == 3 && k % 25 != 1) | cut -f1,4 | $(BIN)/tl-clean | $(BIN)/tl-tokenize -m $(MODEL) > $@.tmp
 	mv $@.tmp $@
 
 $(OUT)/text_dev.s: $(DATA)/train.tsv.gz
 	@mkdir -p $(OUT)
-	$(call sample,$<,100,4) | cut -f1 | $(BIN)/tl-clean | $(BIN)/tl-tokenize -m $(MODEL) > $@.tmp
+	$(call sample,$<,k % 100 == 4) | cut -f1,4 | $(BIN)/tl-clean | $(BIN)/tl-tokenize -m $(MODEL) > $@.tmp
 	mv $@.tmp $@
 
 $(OUT)/dapt/tl.json: $(OUT)/text.s $(OUT)/text_dev.s
