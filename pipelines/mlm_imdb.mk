@@ -23,7 +23,7 @@
 #   $(OUT)/results.txt        both accuracies, the gain and tl-eval --compare
 #                             (paired bootstrap)
 # Variables: BIN, MODEL (all-MiniLM-L6-v2), DATA, OUT (out/mlm_imdb),
-# MLM_STEPS (300), MLM_LR (5e-5), MLM_BATCH (16), MAXLEN (128), EPOCHS (3),
+# MLM_STEPS (200), MLM_LR (1e-4), MLM_BATCH (16), MAXLEN (64), EPOCHS (3),
 # LR (5e-5), BATCH (16), SEED (42), THREADS (0: all cores).
 
 SHELL := /bin/bash
@@ -34,10 +34,10 @@ BIN       ?= build/bin
 MODEL     ?= all-MiniLM-L6-v2
 DATA      ?= ../shared/data/imdb
 OUT       ?= out/mlm_imdb
-MLM_STEPS ?= 300
-MLM_LR    ?= 5e-5
+MLM_STEPS ?= 200
+MLM_LR    ?= 1e-4
 MLM_BATCH ?= 16
-MAXLEN    ?= 128
+MAXLEN    ?= 64
 EPOCHS    ?= 3
 LR        ?= 5e-5
 BATCH     ?= 16
@@ -100,7 +100,7 @@ $(OUT)/%.eval: $(OUT)/%.pred
 
 $(OUT)/results.txt: $(OUT)/base.eval $(OUT)/dapt_ft.eval $(OUT)/base.pred $(OUT)/dapt_ft.pred $(OUT)/dapt/tl.json
 	{ echo "IMDB, 1,000 labelled training reviews, 2,000 test reviews (every 25th), max-len $(MAXLEN), seed $(SEED)"; \
-	  echo "MLM: $(MLM_STEPS) steps x $(MLM_BATCH) of 6,250 training reviews' text; dev MLM loss" \
+	  echo "MLM: $(MLM_STEPS) steps x $(MLM_BATCH) of 6,000 training reviews' text; dev MLM loss" \
 		"$$(jq -s '[.[] | select(.event == "eval")][0].dev_loss' $(OUT)/dapt.log) ->" \
 		"$$(jq .dev.mlm_loss $(OUT)/dapt/tl.json) (perplexity $$(jq .dev.perplexity $(OUT)/dapt/tl.json))"; \
 	  b=$$(jq .accuracy $(OUT)/base.eval); d=$$(jq .accuracy $(OUT)/dapt_ft.eval); \
