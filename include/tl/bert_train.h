@@ -57,7 +57,8 @@ typedef struct {
 	float *g;        /* [M, C] GELU output */
 	float *y;        /* [M, C] transform.LayerNorm output */
 	float *mean, *rstd; /* [M] */
-	float *logits;   /* [M, V] logits, then their gradient */
+	float *logits;   /* [M, V] logits */
+	float *dlogits;  /* [M, V] their gradient */
 	float *dy, *dg, *dx; /* [M, C] backward scratch */
 	int32_t *rows;   /* [M] row b*T+t of each position (host memory) */
 	int32_t *tgt;    /* [M] target ids (host memory) */

@@ -128,11 +128,11 @@ st_hex() { # file name
 		"$(st_hex "$D/m/model.safetensors" bert.encoder.layer.1.output.dense.weight)" ]
 	# tl-embed: the MLM directory of an unchanged encoder (lr 0) embeds as the encoder it came from
 	mlm_train "$D/z" --lr 0 --max-steps 1 "$D/text.s"
-	tl-embed -m "$D/z" --threads 1 "$D/dev.s" | tl-cat | jq -c .embedding >"$D/e1"
-	tl-embed -m "$TINY" --threads 1 "$D/dev.s" | tl-cat | jq -c .embedding >"$D/e2"
+	tl-embed -m "$D/z" --threads 1 "$D/dev.s" | tl-cat | jq -c .vec >"$D/e1"
+	tl-embed -m "$TINY" --threads 1 "$D/dev.s" | tl-cat | jq -c .vec >"$D/e2"
 	[ "$(wc -l <"$D/e1")" = 100 ]
 	cmp "$D/e1" "$D/e2"
-	tl-embed -m "$D/m" --threads 1 "$D/dev.s" | tl-cat | jq -e '.embedding | length == 16' >/dev/null
+	tl-embed -m "$D/m" --threads 1 "$D/dev.s" | tl-cat | jq -e '.vec | length == 16' >/dev/null
 }
 
 @test "mlm: bitwise deterministic; SIGKILL + --resume ends bitwise identical; the seed and --mask-prob change the run" {

@@ -416,6 +416,13 @@ static int load_weights(tl_bert *m, const shards *sh, float *host, char *err, si
 		LOAD("classifier.weight", c->nlabels, "id2label/num_labels", C, HS, p.clsw);
 		LOAD("classifier.bias", c->nlabels, "id2label/num_labels", 0, NULL, p.clsb);
 	}
+	if (c->mlm) { /* BertForMaskedLM: the decoder weight is tied to the word embeddings */
+		LOAD("cls.predictions.transform.dense.weight", C, HS, C, HS, p.mlm_dw);
+		LOAD("cls.predictions.transform.dense.bias", C, HS, 0, NULL, p.mlm_db);
+		LOAD("cls.predictions.transform.LayerNorm.weight", C, HS, 0, NULL, p.mlm_lnw);
+		LOAD("cls.predictions.transform.LayerNorm.bias", C, HS, 0, NULL, p.mlm_lnb);
+		LOAD("cls.predictions.bias", c->vocab_size, "vocab_size", 0, NULL, p.mlm_bias);
+	}
 #undef HS
 #undef LOAD
 #undef LOADQ
@@ -541,6 +548,8 @@ static tl_bert *load(const char *dir, const json_t *cfg, const tl_kernels *k, in
 		m->cfg.nlabels = nlabels = (int)head->shape[0]; /* a classification checkpoint */
 	/* a token classifier (BertForTokenClassification) has no pooler */
 	m->has_pooler = find(&sh, "pooler.dense.weight", &f) != NULL || (nlabels > 0 && !is_token_model(cfg));
+	/* a masked-LM checkpoint (BertForMaskedLM, or tl-train --objective mlm) */
+	m->cfg.mlm = find(&sh, "cls.predictions.transform.dense.weight", &f) != NULL;
 	tl_bert_params_layout(&m->cfg, m->has_pooler, m->param_sizes);
 	if (load_weights(m, &sh, NULL, err, errsz) < 0) /* every shape, before allocating */
 		goto bad;
@@ -1335,6 +1344,14 @@ static int load_heads(tl_classifier *c, bert_cls *b, const char *dir, tl_classif
 	k->copy(arena, m->arena, keep * sizeof(float));
 	k->to_device(arena + keep, hw, (size_t)K * C * sizeof(float));
 	k->to_device(arena + keep + sizes[19], hb, (size_t)K * sizeof(float));
+	{ /* the optional slots after the classifier (MLM head, discriminator) */
+		size_t tail = 0, oldoff = m->nparams;
+		for (int i = 21; i < TL_BERT_NPARAMS; i++)
+			tail += sizes[i];
+		oldoff -= tail;
+		if (tail)
+			k->copy(arena + keep + sizes[19] + sizes[20], m->arena + oldoff, tail * sizeof(float));
+	}
 	k->free(m->arena);
 	m->arena = arena;
 	m->cfg = cfg;

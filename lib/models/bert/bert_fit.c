@@ -1551,6 +1551,8 @@ static int save_model(const char *tmp, const tl_bert *m, const float *weights, c
 	tl_bert_tensor *ts = tl_bert_train_tensors(m, &nt);
 	tl_st_saver *s = tl_st_saver_init();
 	for (size_t i = 0; i < nt; i++) {
+		if (ts[i].ckpt_only) /* the domain discriminator: checkpoints only */
+			continue;
 		/* MLM: the encoder and cls.predictions; classification: not the MLM head */
 		if (mlm ? !tl_mlm_keep_tensor(&ts[i]) : tl_mlm_is_head_tensor(ts[i].name))
 			continue;

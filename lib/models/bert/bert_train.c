@@ -30,6 +30,52 @@ static double normal01(uint64_t *s)
 	return tl_mix64_normal(s);
 }
 
+/* Rebuild m's arena for cfg (pooler present when has_pooler): slot i keeps
+ * its values when keep[i] (its size must be unchanged), the others start
+ * at 0. Returns the new arena's host image (the arena itself on a host
+ * backend) for the caller to fill at off[i]; rebuild_end uploads it and
+ * points m at the new arena. */
+static float *rebuild_begin(tl_bert *m, const tl_bert_config *cfg, int has_pooler, const int keep[TL_BERT_NPARAMS],
+			    size_t sizes[TL_BERT_NPARAMS], size_t off[TL_BERT_NPARAMS], float **arena_out)
+{
+	const tl_kernels *k = m->k;
+	size_t n = 0, oo = 0;
+	tl_bert_params_layout(cfg, has_pooler, sizes);
+	for (int i = 0; i < TL_BERT_NPARAMS; i++) {
+		off[i] = n;
+		n += sizes[i];
+	}
+	float *arena = k->alloc(n * sizeof(float) + 64);
+	float *host = k->host_memory ? arena : tl_xcalloc(n + 16, sizeof(float));
+	for (int i = 0; i < TL_BERT_NPARAMS; i++) {
+		if (keep[i] && sizes[i] && sizes[i] == m->param_sizes[i])
+			k->to_host(host + off[i], m->arena + oo, sizes[i] * sizeof(float));
+		oo += m->param_sizes[i];
+	}
+	*arena_out = arena;
+	return host;
+}
+
+static void rebuild_end(tl_bert *m, const tl_bert_config *cfg, int has_pooler, const size_t sizes[TL_BERT_NPARAMS],
+			float *arena, float *host)
+{
+	const tl_kernels *k = m->k;
+	size_t n = 0;
+	for (int i = 0; i < TL_BERT_NPARAMS; i++)
+		n += sizes[i];
+	if (!k->host_memory) {
+		k->to_device(arena, host, n * sizeof(float));
+		free(host);
+	}
+	k->free(m->arena);
+	m->arena = arena;
+	m->cfg = *cfg;
+	m->has_pooler = has_pooler;
+	memcpy(m->param_sizes, sizes, TL_BERT_NPARAMS * sizeof *sizes);
+	m->nparams = n;
+	tl_bert_params_point(&m->params, m->arena, m->param_sizes);
+}
+
 void tl_bert_train_init(tl_bert_train *t, tl_bert *m, int nlabels, int multi_label, float init_std,
 			uint64_t seed)
 {
@@ -41,45 +87,96 @@ void tl_bert_train_init(tl_bert_train *t, tl_bert *m, int nlabels, int multi_lab
 	t->p_hidden = t->p_att = t->p_cls = 0.1f;
 	t->freeze_below = -1;
 	if (m->cfg.nlabels != nlabels || !m->has_pooler) {
-		const tl_kernels *k = m->k;
 		tl_bert_config cfg = m->cfg;
 		cfg.nlabels = nlabels;
-		size_t sizes[TL_BERT_NPARAMS], n = 0, keep = 0;
-		tl_bert_params_layout(&cfg, 1, sizes);
+		size_t sizes[TL_BERT_NPARAMS], off[TL_BERT_NPARAMS];
+		int keep[TL_BERT_NPARAMS];
+		/* the encoder, the pooler when present and the optional slots
+		 * keep their values; the classifier is new */
 		for (int i = 0; i < TL_BERT_NPARAMS; i++)
-			n += sizes[i];
-		float *arena = k->alloc(n * sizeof(float));
-		/* everything up to the pooler has the same layout */
-		for (int i = 0; i < 17; i++)
-			keep += sizes[i];
-		if (m->has_pooler)
-			keep += sizes[17] + sizes[18];
-		float *host = k->host_memory ? arena : tl_xcalloc(n, sizeof(float));
-		k->to_host(host, m->arena, keep * sizeof(float));
+			keep[i] = i < 17 || i > 20 || ((i == 17 || i == 18) && m->has_pooler);
+		float *arena, *host = rebuild_begin(m, &cfg, 1, keep, sizes, off, &arena);
 		uint64_t s = seed ^ 0x6865616400000000ull; /* "head" */
-		size_t o = keep;
 		int C = cfg.C;
-		if (!m->has_pooler) {
+		if (!m->has_pooler) /* weight N(0, std), bias 0 */
 			for (size_t i = 0; i < (size_t)C * C; i++)
-				host[o + i] = (float)(init_std * normal01(&s));
-			o += (size_t)C * C + C; /* bias 0 */
-		}
+				host[off[17] + i] = (float)(init_std * normal01(&s));
 		for (size_t i = 0; i < (size_t)nlabels * C; i++)
-			host[o + i] = (float)(init_std * normal01(&s));
-		if (!k->host_memory) {
-			k->to_device(arena, host, n * sizeof(float));
-			free(host);
-		}
-		k->free(m->arena);
-		m->arena = arena;
-		m->cfg = cfg;
-		m->has_pooler = 1;
-		memcpy(m->param_sizes, sizes, sizeof sizes);
-		m->nparams = n;
-		tl_bert_params_point(&m->params, m->arena, m->param_sizes);
+			host[off[19] + i] = (float)(init_std * normal01(&s));
+		rebuild_end(m, &cfg, 1, sizes, arena, host);
 	}
 	t->grad_arena = m->k->alloc(m->nparams * sizeof(float));
 	tl_bert_params_point(&t->grads, t->grad_arena, m->param_sizes);
+}
+
+/* After a rebuild of t->m's arena: a new (zeroed) gradient arena, bf16
+ * handles refreshed at the next forward. */
+static void grads_rebuilt(tl_bert_train *t)
+{
+	t->k->free(t->grad_arena);
+	t->grad_arena = t->k->alloc(t->m->nparams * sizeof(float));
+	tl_bert_params_point(&t->grads, t->grad_arena, t->m->param_sizes);
+	t->pw_stale = 1;
+}
+
+int tl_bert_train_mlm_init(tl_bert_train *t, float init_std, uint64_t seed, char *err, size_t errsz)
+{
+	tl_bert *m = t->m;
+	if (!(init_std >= 0.0f) || !isfinite(init_std))
+		return tl_errf(err, errsz, "MLM head: init_std %g is not a finite number >= 0", (double)init_std);
+	if (m->cfg.mlm)
+		return 0; /* the checkpoint's own head */
+	tl_bert_config cfg = m->cfg;
+	cfg.mlm = 1;
+	size_t sizes[TL_BERT_NPARAMS], off[TL_BERT_NPARAMS];
+	int keep[TL_BERT_NPARAMS];
+	for (int i = 0; i < TL_BERT_NPARAMS; i++)
+		keep[i] = i < 21 || i > 25;
+	float *arena, *host = rebuild_begin(m, &cfg, m->has_pooler, keep, sizes, off, &arena);
+	uint64_t s = seed ^ 0x6d6c6d0000000000ull; /* "mlm" */
+	size_t C = (size_t)cfg.C;
+	for (size_t i = 0; i < C * C; i++) /* transform.dense.weight; its bias 0 */
+		host[off[21] + i] = (float)(init_std * normal01(&s));
+	for (size_t i = 0; i < C; i++) /* transform.LayerNorm weight 1, bias 0 */
+		host[off[23] + i] = 1.0f;
+	rebuild_end(m, &cfg, m->has_pooler, sizes, arena, host); /* decoder bias 0 */
+	grads_rebuilt(t);
+	return 0;
+}
+
+int tl_bert_train_disc_init(tl_bert_train *t, int H, int D, float init_std, uint64_t seed, char *err,
+			    size_t errsz)
+{
+	tl_bert *m = t->m;
+	if (H < 1 || D < 2)
+		return tl_errf(err, errsz, "domain discriminator: %d hidden units and %d domains (need >= 1 and >= 2)", H,
+			       D);
+	if (!(init_std >= 0.0f) || !isfinite(init_std))
+		return tl_errf(err, errsz, "domain discriminator: init_std %g is not a finite number >= 0",
+			       (double)init_std);
+	if (m->cfg.disc_hidden > 0 && m->cfg.ndomains >= 2) {
+		if (m->cfg.disc_hidden == H && m->cfg.ndomains == D)
+			return 0; /* kept (a resumed run) */
+		return tl_errf(err, errsz,
+			       "domain discriminator: the model has one of %d hidden units and %d domains, not %d and %d",
+			       m->cfg.disc_hidden, m->cfg.ndomains, H, D);
+	}
+	tl_bert_config cfg = m->cfg;
+	cfg.disc_hidden = H;
+	cfg.ndomains = D;
+	size_t sizes[TL_BERT_NPARAMS], off[TL_BERT_NPARAMS];
+	int keep[TL_BERT_NPARAMS];
+	for (int i = 0; i < TL_BERT_NPARAMS; i++)
+		keep[i] = i < 26;
+	float *arena, *host = rebuild_begin(m, &cfg, m->has_pooler, keep, sizes, off, &arena);
+	uint64_t s = seed ^ 0x6469736300000000ull; /* "disc" */
+	for (size_t i = 0; i < sizes[26]; i++)
+		host[off[26] + i] = (float)(init_std * normal01(&s));
+	for (size_t i = 0; i < sizes[28]; i++)
+		host[off[28] + i] = (float)(init_std * normal01(&s));
+	rebuild_end(m, &cfg, m->has_pooler, sizes, arena, host);
+	grads_rebuilt(t);
+	return 0;
 }
 
 void tl_bert_train_free(tl_bert_train *t)
@@ -98,6 +195,9 @@ void tl_bert_train_free(tl_bert_train *t)
 	if (t->ids)
 		k->free(t->ids);
 	free(t->head_grad);
+	if (t->mlm.arena)
+		k->free(t->mlm.arena);
+	free(t->mlm.rows);
 	tl_bert_free(t->m);
 	memset(t, 0, sizeof *t);
 }
@@ -198,7 +298,7 @@ static void acts_alloc(tl_bert_train *t, int B, int T)
 		{&a->dB, BT * C},          {&a->dC, BT * C},           {&a->dI1, BT * I},
 		{&a->dI2, BT * I},         {&a->dQKV, BT * 3 * C},     {&a->dpooled, 4 * B_ * C},
 		{&a->dlogits, R * NL},      {&a->hid_d, t->token ? BT * C : 0},
-		{&a->dhid, BT * C},
+		{&a->dhid, BT * C},        {&a->dpool_x, B_ * C},
 	};
 	size_t nb = sizeof bufs / sizeof *bufs, n = 0;
 	for (size_t i = 0; i < nb; i++)
@@ -244,6 +344,7 @@ const float *tl_bert_train_forward(tl_bert_train *t, const int32_t *ids, const i
 	t->T = T;
 	t->has_types = type_ids != NULL;
 	t->dhid_set = 0;
+	t->dpool_set = 0;
 	k->memset(a->dlogits, 0, (t->token ? BT : (size_t)B) * (size_t)(c->nlabels ? c->nlabels : 1) * sizeof(float));
 	k->to_device(t->ids, ids, BT * sizeof(int32_t));
 	if (type_ids)
@@ -285,6 +386,8 @@ const float *tl_bert_train_forward(tl_bert_train *t, const int32_t *ids, const i
 		k->matmul_forward(a->logits, a->hid_d, p->clsw, p->clsb, N, C, c->nlabels);
 		return a->logits;
 	}
+	if (t->mlm_only) /* the MLM head works on the hidden state (tl_bert_train_mlm_loss) */
+		return NULL;
 	k->pooler_forward(a->pooled, x, p->poolw, p->poolb, B, T, C, C);
 	k->dropout_forward(a->pooled_d, a->pooled, (size_t)B * C, pc, seed,
 			    tl_dropout_stream(step, 8 * (uint64_t)L + 1));
@@ -579,10 +682,19 @@ void tl_bert_train_backward(tl_bert_train *t, int train, uint64_t seed, uint64_t
 			k->residual_forward(a->dA, a->dA, a->dhid, BT * C);
 		goto layers;
 	}
+	if (t->mlm_only) {
+		/* MLM only: the gradient on the last hidden state is all there is */
+		if (t->freeze_below >= L || !t->dhid_set)
+			return;
+		k->copy(a->dA, a->dhid, sizeof(float) * BT * C);
+		goto layers;
+	}
 	/* classifier and its dropout */
 	k->memset(dpd, 0, sizeof(float) * (size_t)B * C * 4);
 	k->matmul_backward(dpd, g->clsw, g->clsb, a->dlogits, a->pooled_d, p->clsw, B, C, NL);
 	k->dropout_backward(dpd, dpd, (size_t)B * C, pc, seed, tl_dropout_stream(step, 8 * (uint64_t)L + 1));
+	if (t->dpool_set) /* losses on the pooled feature (tl_bert_train_add_pooled_grad) */
+		k->residual_forward(dpd, dpd, a->dpool_x, (size_t)B * C);
 	/* pooler: tanh(h[b,0,:] Wp^T + bp) */
 	k->tanh_backward(dpre, a->pooled, dpd, (size_t)B * C);
 	const float *hl = a->ln2 + (size_t)(L - 1) * BT * C;
@@ -660,7 +772,7 @@ tl_bert_tensor *tl_bert_train_tensors(const tl_bert *m, size_t *n)
 	const tl_bert_config *c = &m->cfg;
 	const tl_bert_params *p = &m->params;
 	int64_t C = c->C, I = c->I;
-	size_t cap = 8 + (size_t)c->L * 16 + 4, k = 0;
+	size_t cap = 8 + (size_t)c->L * 16 + 4 + 9, k = 0;
 	tl_bert_tensor *t = tl_xcalloc(cap, sizeof *t);
 #define ADD(ptr, layer_, d0, d1, nd, ...)                                            \
 	do {                                                                         \
@@ -706,6 +818,22 @@ tl_bert_tensor *tl_bert_train_tensors(const tl_bert *m, size_t *n)
 		ADD(p->clsw, c->L, c->nlabels, C, 2, "classifier.weight");
 		ADD(p->clsb, c->L, c->nlabels, 0, 1, "classifier.bias");
 	}
+	if (c->mlm) { /* BertForMaskedLM's head; its decoder weight is wte */
+		ADD(p->mlm_dw, c->L, C, C, 2, "cls.predictions.transform.dense.weight");
+		ADD(p->mlm_db, c->L, C, 0, 1, "cls.predictions.transform.dense.bias");
+		ADD(p->mlm_lnw, c->L, C, 0, 1, "cls.predictions.transform.LayerNorm.weight");
+		ADD(p->mlm_lnb, c->L, C, 0, 1, "cls.predictions.transform.LayerNorm.bias");
+		ADD(p->mlm_bias, c->L, c->vocab_size, 0, 1, "cls.predictions.bias");
+	}
+	if (p->disc_w1) { /* the domain discriminator: checkpoints only */
+		int64_t H = c->disc_hidden, D = c->ndomains;
+		ADD(p->disc_w1, c->L, H, C, 2, "tl.domain.dense.weight");
+		ADD(p->disc_b1, c->L, H, 0, 1, "tl.domain.dense.bias");
+		ADD(p->disc_w2, c->L, D, H, 2, "tl.domain.out.weight");
+		ADD(p->disc_b2, c->L, D, 0, 1, "tl.domain.out.bias");
+		for (int i = 1; i <= 4; i++)
+			t[k - i].ckpt_only = 1;
+	}
 #undef ADD
 	*n = k;
 	return t;
@@ -734,4 +862,27 @@ double tl_bert_train_head_loss(tl_bert_train *t, const tl_bert_head *h, const in
 		k->copy(t->a.dlogits + (size_t)b * K + h->k0, dsub + (size_t)b * kt, rowb);
 	k->free(sub);
 	return l;
+}
+
+/* ---------------- pooled feature (issue 18) ---------------- */
+
+const float *tl_bert_train_pooled(const tl_bert_train *t)
+{
+	if (t->token || t->mlm_only || !t->m->has_pooler)
+		return NULL;
+	return t->a.pooled;
+}
+
+void tl_bert_train_add_pooled_grad(tl_bert_train *t, const float *dpooled, float scale)
+{
+	const tl_kernels *k = t->k;
+	size_t n = (size_t)t->B * t->m->cfg.C;
+	if (!t->dpool_set)
+		k->memset(t->a.dpool_x, 0, n * sizeof(float));
+	t->dpool_set = 1;
+	float *tmp;
+	float *d = host_view(k, t->a.dpool_x, n, &tmp);
+	for (size_t i = 0; i < n; i++)
+		d[i] += scale * dpooled[i];
+	host_view_done(k, t->a.dpool_x, tmp, n, 1);
 }
