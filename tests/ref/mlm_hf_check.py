@@ -8,8 +8,8 @@ Usage (after `make all`; needs torch and transformers, not run by CI):
   python3 tests/ref/mlm_hf_check.py DIR [--build build] [--n 4] [--tol 1e-4]
 
 It builds tests/ref/mlm_logits.c against BUILD/libtl.a, draws N sequences
-of ids from the directory's vocabulary ([CLS] ids.. [SEP], lengths 8..24,
-numpy seed 0), runs both sides and prints: the loading info (missing,
+of ids from the directory's vocabulary ([CLS] ids.. [SEP], lengths 8..24
+or up to max_position_embeddings, numpy seed 0), runs both sides and prints: the loading info (missing,
 unexpected and mismatched keys: all must be empty), the largest absolute
 logit difference over every position and word, and the two losses with
 every inner position labelled by its own id (tl_bert_train_mlm_loss
@@ -47,7 +47,9 @@ def main():
     cls, sep = vocab.index("[CLS]"), vocab.index("[SEP]")
     firsts = [i for i, t in enumerate(vocab[:V]) if not (t.startswith("[") and t.endswith("]"))]
     rng = np.random.default_rng(0)
-    seqs = [[cls] + [int(x) for x in rng.choice(firsts, size=int(rng.integers(6, 23)))] + [sep] for _ in range(a.n)]
+    top = min(24, cfg["max_position_embeddings"]) - 2  # inner ids
+    seqs = [[cls] + [int(x) for x in rng.choice(firsts, size=int(rng.integers(min(6, top), top + 1)))] + [sep]
+            for _ in range(a.n)]
     with tempfile.TemporaryDirectory() as tmp:
         exe = os.path.join(tmp, "mlm_logits")
         libs = subprocess.check_output(["pkg-config", "--libs", "msgpack", "jansson", "libutf8proc", "openblas",

@@ -41,7 +41,7 @@ int main(int argc, char **argv)
 	if (!had_head)
 		fprintf(stderr, "mlm_logits: %s has no cls.predictions.* (a fresh head is compared)\n", argv[1]);
 	m = t.m;
-	const tl_bert_params *p = &m->p;
+	const tl_bert_params *p = &m->params;
 	int C = m->cfg.C, V = m->cfg.vocab_size;
 	char line[1 << 16];
 	while (fgets(line, sizeof line, stdin)) {
