@@ -49,6 +49,30 @@ static void mlm_scratch(tl_bert_train *t, size_t M)
 	}
 }
 
+/* The mean cross-entropy over the M rows and its gradient (times scale):
+ * the kernel table's softmax_xent on fixed blocks of XENT_ROWS rows (each
+ * block's mean, weighted back by its rows, summed in block order), the
+ * blocks in parallel on a host-memory backend. The blocks do not depend
+ * on the thread count: the same bits whatever it is. */
+#define XENT_ROWS 8
+static double mlm_xent(const tl_kernels *k, const tl_bert_mlm_acts *s, int M, int V, float scale)
+{
+	int nb = (M + XENT_ROWS - 1) / XENT_ROWS;
+	double *part = tl_xmalloc((size_t)nb * sizeof *part + 8);
+#pragma omp parallel for schedule(dynamic, 1) if (k->host_memory && nb > 1)
+	for (int b = 0; b < nb; b++) {
+		int r0 = b * XENT_ROWS, n = M - r0 < XENT_ROWS ? M - r0 : XENT_ROWS;
+		size_t o = (size_t)r0 * V;
+		part[b] = n * k->softmax_xent(s->dlogits + o, s->logits + o, s->tgt + r0, NULL, NULL, 0.0f,
+					      (float)((double)scale * n / M), n, V);
+	}
+	double sum = 0;
+	for (int b = 0; b < nb; b++)
+		sum += part[b];
+	free(part);
+	return sum / M;
+}
+
 double tl_bert_train_mlm_loss(tl_bert_train *t, const int32_t *labels, float scale, long *n_out)
 {
 	tl_bert *m = t->m;
@@ -87,7 +111,7 @@ double tl_bert_train_mlm_loss(tl_bert_train *t, const int32_t *labels, float sca
 	k->gelu_forward(s->g, s->h, MC);
 	k->layernorm_forward(s->y, s->mean, s->rstd, s->g, p->mlm_lnw, p->mlm_lnb, Mi, C, c->eps);
 	k->matmul_forward(s->logits, s->y, p->wte, p->mlm_bias, Mi, C, V);
-	double loss = k->softmax_xent(s->dlogits, s->logits, s->tgt, NULL, NULL, 0.0f, scale, Mi, V);
+	double loss = mlm_xent(k, s, Mi, V, scale);
 	/* backward: the decoder (tied: dwte += dz^T y), LayerNorm, GELU, dense */
 	k->memset(s->dy, 0, MC * sizeof(float));
 	k->matmul_backward(s->dy, g->wte, g->mlm_bias, s->dlogits, s->y, p->wte, Mi, C, V);
