@@ -157,6 +157,13 @@ static const char bert_usage[] =
 	"                          source); records without \"label\" then feed it only\n"
 	"      --domain-weight W[:anneal]  W >= 0 (1; dann: always annealed)\n"
 	"      --disc-hidden H     dann: discriminator hidden units (the encoder's size)\n"
+	"      --objective O       cls (default): the classification heads above; mlm:\n"
+	"                          continued masked-LM pretraining on \"ids\" alone,\n"
+	"                          writes a BertForMaskedLM (man tl-train, CONTINUED\n"
+	"                          PRETRAINING)\n"
+	"      --mask-prob P       mlm: tokens chosen for prediction (0.15; 0 < P < 1;\n"
+	"                          80% [MASK], 10% random, 10% kept)\n"
+	"      --whole-word-mask   mlm: a word's ## pieces are chosen together\n"
 	"      --checkpoint-every N  write DIR.ckpt every N steps (0 = only on SIGINT)\n"
 	"      --checkpoint-dir D  checkpoint directory (default DIR.ckpt)\n"
 	"      --resume D          continue from checkpoint D; the options that decide\n"
@@ -887,7 +894,8 @@ enum {
 	O_STEPSIZE, O_GAMMA, O_CLIP, O_MAXLEN, O_DROPOUT, O_LS, O_CW, O_FREEZE, O_LLD, O_EVAL, O_METRIC, O_PATIENCE,
 	O_MAXSTEPS, O_WINDOW, O_CKE, O_CKD, O_RESUME, O_PE, O_KEEPCK, O_ALLOWCH, O_PRECISION, O_TASK,
 	O_DISTILL, O_TEMP, O_ALPHA, O_STUDENT, O_TEACHER, O_HIDW, O_TASK_SAMPLING, O_TASK_WEIGHT,
-	O_SOURCE, O_SOURCE_W, O_DOMAIN_LOSS, O_DOMAIN_W, O_DISC_HIDDEN
+	O_SOURCE, O_SOURCE_W, O_DOMAIN_LOSS, O_DOMAIN_W, O_DISC_HIDDEN,
+	O_OBJECTIVE, O_MASKPROB, O_WWM
 };
 
 /* One table for every kind; kinds[i] says which kinds opts[i] is for. */
@@ -935,6 +943,8 @@ static const struct option opts[] = {
 	{"source", required_argument, 0, O_SOURCE},    {"source-weight", required_argument, 0, O_SOURCE_W},
 	{"domain-loss", required_argument, 0, O_DOMAIN_LOSS}, {"domain-weight", required_argument, 0, O_DOMAIN_W},
 	{"disc-hidden", required_argument, 0, O_DISC_HIDDEN},
+	{"objective", required_argument, 0, O_OBJECTIVE}, {"mask-prob", required_argument, 0, O_MASKPROB},
+	{"whole-word-mask", no_argument, 0, O_WWM},
 	{0, 0, 0, 0}};
 
 /* The kinds an option code applies to. */
@@ -1020,6 +1030,8 @@ static void lock_output(const char *out)
 
 /* The last of --temperature, --alpha given (they need --distill). */
 static const char *kd_named;
+/* The last of --mask-prob, --whole-word-mask given (they need --objective mlm). */
+static const char *mlm_named;
 
 static int run_bert(tl_bert_fit_opts *bo, int argc, char **argv, const char *file)
 {
@@ -1033,6 +1045,8 @@ static int run_bert(tl_bert_fit_opts *bo, int argc, char **argv, const char *fil
 		bo->train = NULL;
 	if (kd_named && !bo->distill)
 		tl_die(TL_EXIT_USAGE, "option %s is for --distill", kd_named);
+	if (mlm_named && bo->objective != TL_OBJECTIVE_MLM)
+		tl_die(TL_EXIT_USAGE, "option %s is for --objective mlm", mlm_named);
 	bo->argc = argc;
 	bo->argv = argv;
 	bo->stop = &interrupted;
@@ -1145,6 +1159,21 @@ static void bert_option(tl_bert_fit_opts *o, int c, const char *arg)
 		break;
 	case O_TASK_SAMPLING: o->task_sampling = arg; break; /* checked by tl_bert_fit (exit 2) */
 	case O_TASK_WEIGHT: o->task_weight = arg; break;
+	case O_OBJECTIVE:
+		if (!strcmp(arg, "cls"))
+			o->objective = TL_OBJECTIVE_CLS;
+		else if (!strcmp(arg, "mlm"))
+			o->objective = TL_OBJECTIVE_MLM;
+		else
+			tl_die(TL_EXIT_USAGE, "option --objective: unknown '%s' (cls, mlm)", arg);
+		break;
+	case O_MASKPROB:
+		o->mask_prob = tl_parse_double("--mask-prob", arg, 0, 1);
+		if (!(o->mask_prob > 0 && o->mask_prob < 1))
+			tl_die(TL_EXIT_USAGE, "option --mask-prob: '%s' is outside (0, 1)", arg);
+		mlm_named = "--mask-prob";
+		break;
+	case O_WWM: o->whole_word_mask = 1; mlm_named = "--whole-word-mask"; break;
 	case O_PATIENCE: o->patience = tl_parse_long("--patience", arg, 0, 1L << 40); break;
 	case O_MAXSTEPS: o->max_steps = tl_parse_long("--max-steps", arg, 0, 1L << 40); break;
 	case O_WINDOW: o->window = tl_parse_long("--bucket-window", arg, 1, 1L << 30); break;

@@ -135,7 +135,22 @@ typedef struct tl_bert_fit_opts {
 	double source_weight, domain_weight; /* -1: not given (1) */
 	int source_anneal, domain_anneal, domain_loss;
 	long disc_hidden;
+	/* --objective (issue 18; man tl-train, CONTINUED PRETRAINING):
+	 * TL_OBJECTIVE_CLS (0, the default: the classification heads above)
+	 * or TL_OBJECTIVE_MLM: continued masked-LM pretraining on records that
+	 * need only "ids" (a "label" is ignored), each maskable token chosen
+	 * with probability mask_prob (0 < p < 1, default 0.15; with
+	 * whole_word_mask a word's "##" pieces together), the masking drawn
+	 * from (seed, epoch, record); the dev figure is the MLM loss on a fixed
+	 * masking of the dev stream (perplexity exp(loss)); the model written
+	 * is a BertForMaskedLM directory. Refused with token, distill, teacher,
+	 * labels, class_weights and records carrying "task" (TL_EXIT_USAGE). */
+	int objective;
+	double mask_prob;
+	int whole_word_mask;
 } tl_bert_fit_opts;
+
+enum { TL_OBJECTIVE_CLS = 0, TL_OBJECTIVE_MLM = 1 };
 
 /* The defaults of every field (those listed in `tl-train -m bert --help`);
  * out and the strings are NULL. */

@@ -13,6 +13,7 @@
  */
 #include "tl/bert_fit.h"
 #include "bert_da.h"
+#include "bert_mlm.h"
 #include "tl/bert_train.h"
 #include "tl/checkpoint.h"
 #include "tl/cli.h"
@@ -90,6 +91,12 @@ typedef struct {
 	 * read, records without "label" allowed (y TL_IGNORE_LABEL) and kept
 	 * out of the leak check's training keys (no label is seen) */
 	tl_da *da;
+	/* --objective mlm (bert_mlm.h): "label" is not read (counted in
+	 * mlm_labels); a record with nothing to mask is skipped (counted,
+	 * the first one's number kept) */
+	const tl_mlm_ctx *mlm;
+	size_t mlm_labels, mlm_skipped;
+	uint64_t mlm_first_skipped;
 } dataset;
 
 static void ds_free(dataset *d)
@@ -299,7 +306,8 @@ static int ds_read(dataset *d, const char *path, const char *what, int max_len, 
 					   type_vocab - 1);
 		}
 		/* labels */
-		const msgpack_object *lo = d->token ? NULL : tl_rec_get(&rec, "label");
+		const msgpack_object *lo = d->token || d->mlm ? NULL : tl_rec_get(&rec, "label");
+		d->mlm_labels += d->mlm && tl_rec_get(&rec, "label");
 		int nl = 0;
 		size_t loff = d->nlab;
 		if (d->token) {
@@ -443,6 +451,11 @@ static int ds_read(dataset *d, const char *path, const char *what, int max_len, 
 			if (d->token)
 				wbuf[max_len - 1] = -1;
 			len = max_len;
+		}
+		if (d->mlm && tl_mlm_maskable(d->mlm, buf, len) == 0) { /* only [CLS] [SEP]: nothing to predict */
+			if (!d->mlm_skipped++)
+				d->mlm_first_skipped = rec.no;
+			continue;
 		}
 		if (d->nids + (size_t)len > d->capids) {
 			size_t old = d->capids;
@@ -1557,7 +1570,7 @@ static int write_json(const char *path, json_t *j)
 /* Write the model directory into tmp (files only; the caller publishes). */
 static int save_model(const char *tmp, const tl_bert *m, const float *weights, const char *src_dir,
 		      const labelset *ls, int multi, int token, json_t *tljson, long max_len, const tl_keyset *keys,
-		      const mtinfo *mt)
+		      const mtinfo *mt, int mlm)
 {
 	char err[512];
 	tl_buf p = {0};
@@ -1577,6 +1590,8 @@ static int save_model(const char *tmp, const tl_bert *m, const float *weights, c
 		json_object_set_new(cfg, "problem_type",
 				    json_string(multi ? "multi_label_classification" : "single_label_classification"));
 	json_object_set_new(cfg, "model_type", json_string("bert"));
+	if (mlm)
+		tl_mlm_config(cfg); /* BertForMaskedLM, no labels */
 	tl_buf_printf(&p, "%s/config.json", tmp);
 	if (write_json(tl_buf_cstr(&p), cfg) != 0)
 		goto out;
@@ -1586,6 +1601,9 @@ static int save_model(const char *tmp, const tl_bert *m, const float *weights, c
 	tl_st_saver *s = tl_st_saver_init();
 	for (size_t i = 0; i < nt; i++) {
 		if (ts[i].ckpt_only) /* the domain discriminator: checkpoints only */
+			continue;
+		/* MLM: the encoder and cls.predictions; classification: not the MLM head */
+		if (mlm ? !tl_mlm_keep_tensor(&ts[i]) : tl_mlm_is_head_tensor(ts[i].name))
 			continue;
 		if (mt && mt->n && !strncmp(ts[i].name, "classifier.", 11)) {
 			/* the heads list: the first head is the HF classifier, the
@@ -1861,6 +1879,11 @@ static json_t *run_options(const tl_bert_fit_opts *o, const labelset *ls, const 
 		opt_str(j, "domain-weight", b);
 		opt_long(j, "disc-hidden", o->disc_hidden);
 	}
+	opt_str(j, "objective", o->objective == TL_OBJECTIVE_MLM ? "mlm" : "cls");
+	if (o->objective == TL_OBJECTIVE_MLM) {
+		opt_dbl(j, "mask-prob", o->mask_prob);
+		opt_str(j, "whole-word-mask", o->whole_word_mask ? "on" : "off");
+	}
 	{
 		tl_buf b = {0};
 		for (int c = 0; c < ls->k; c++)
@@ -1958,6 +1981,8 @@ static int check_resume_options(const json_t *st, const json_t *now, const char 
 			a = "all";
 		if (!w && !strcmp(k, "domain-loss"))
 			a = "none"; /* from before --domain-loss */
+		if (!w && !strcmp(k, "objective"))
+			a = "cls"; /* from before --objective */
 		const char *b = json_string_value(v);
 		if (!strcmp(a, b))
 			continue;
@@ -2210,6 +2235,7 @@ void tl_bert_fit_opts_default(tl_bert_fit_opts *o)
 	o->hidden_weight = -1;
 	o->source_weight = -1;
 	o->domain_weight = -1;
+	o->mask_prob = 0.15;
 }
 
 /* --student-layers: "N" (layers floor(i L / N)) or an increasing comma
@@ -2325,6 +2351,9 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 	tl_da da = {0};  /* domain adaptation: --source, --domain-loss (bert_da.h) */
 	dataset sr = {0};
 	int da_on = o.source || o.domain_loss;
+	tl_mlm_ctx mc = {0}; /* --objective mlm: masking (bert_mlm.h) */
+	const int mlm = opts->objective == TL_OBJECTIVE_MLM;
+	long mlm_dev_pos = 0; /* masked positions of the dev stream */
 	dpar dp = {0}; /* data-parallel: tl/dist.h */
 	dp.d = o.dist && o.dist->size > 1 ? o.dist : NULL;
 	dp.n = dp.d ? dp.d->size : 1;
@@ -2350,6 +2379,19 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 		     tl_precision_name(o.precision));
 	if (tl_isa_check(err, sizeof err) < 0)
 		FAIL(TL_EXIT_USAGE, "%s", err);
+	if (mlm) { /* continued pretraining: no labels, no classification options */
+		const char *cl = o.token ? "--task token" : o.distill ? "--distill" : o.teacher ? "--teacher"
+			: o.labels ? "--labels" : o.class_weights ? "--class-weights" : o.task_sampling ? "--task-sampling"
+			: o.task_weight ? "--task-weight" : o.metric_f1 ? "--metric macro_f1" : o.ls > 0 ? "--label-smoothing"
+			: o.source ? "--source" : o.domain_loss ? "--domain-loss" : NULL;
+		if (cl)
+			FAIL(TL_EXIT_USAGE, "--objective mlm: %s is for classification (the masked-LM loss predicts tokens)", cl);
+		if (!(o.mask_prob > 0 && o.mask_prob < 1))
+			FAIL(TL_EXIT_USAGE, "option --mask-prob: %g is outside (0, 1)", o.mask_prob);
+		if (dp.d)
+			FAIL(TL_EXIT_USAGE, "--objective mlm under mpirun is not supported yet (run one process)");
+	} else if (o.objective != TL_OBJECTIVE_CLS)
+		FAIL(TL_EXIT_USAGE, "option --objective: unknown objective %d (cls, mlm)", o.objective);
 	/* distillation and students */
 	if (o.distill) {
 		if (!(o.temperature > 0) || !isfinite(o.temperature))
@@ -2473,6 +2515,8 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 				m->cfg.max_pos);
 		o.max_len = m->cfg.max_pos;
 	}
+	if (mlm && tl_mlm_ctx_init(&mc, mdir, m->cfg.vocab_size, (float)o.mask_prob, o.whole_word_mask, o.seed, e) < 0)
+		goto out;
 
 	/* data */
 	const char *trname = o.train ? o.train : "standard input";
@@ -2480,9 +2524,26 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 		lk = tl_leak_new();
 	tr.token = dv.token = o.token;
 	tr.distill = o.distill;
+	tr.mlm = dv.mlm = mlm ? &mc : NULL;
 	if (ds_read(&tr, o.train, trname, (int)o.max_len, m->vocab_sha256, mdir, m->cfg.vocab_size, m->cfg.type_vocab,
-		    !o.distill && !o.domain_loss, lk, NULL, e) < 0)
+		    !o.distill && !o.domain_loss && !mlm, lk, NULL, e) < 0)
 		goto out;
+	if (mlm) {
+		if (tr.ntask)
+			FAIL(TL_EXIT_USAGE, "--objective mlm: the records of %s name a \"task\" (multi-task heads are "
+					    "classification heads; leave --objective mlm out or the \"task\" field)", trname);
+		if (tr.n == 0 && tr.mlm_skipped)
+			FAIL(TL_EXIT_DATA, "%s: no record has a token to mask (all %zu hold only special tokens such as [CLS] "
+					   "[SEP]; the first is record %llu)", trname, tr.mlm_skipped,
+			     (unsigned long long)tr.mlm_first_skipped);
+		if (!o.quiet && tr.mlm_skipped)
+			tl_warn("%s: %zu record%s with no token to mask (only [CLS] [SEP] or other special tokens) skipped, "
+				"the first is record %llu", trname, tr.mlm_skipped, tr.mlm_skipped > 1 ? "s" : "",
+				(unsigned long long)tr.mlm_first_skipped);
+		if (!o.quiet && tr.mlm_labels)
+			tl_warn("%s: %zu record%s carry a \"label\": --objective mlm ignores it", trname, tr.mlm_labels,
+				tr.mlm_labels > 1 ? "s" : "");
+	}
 	if (tr.n == 0)
 		FAIL(TL_EXIT_DATA, "%s: no training records", trname);
 	if (da_on) { /* the source stream after the training records; the domains */
@@ -2551,11 +2612,11 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 	}
 	if (o.token)
 		o.metric_f1 = 1; /* the entity micro-F1 */
-	if (ls.k == 0)
+	if (ls.k == 0 && !mlm)
 		FAIL(TL_EXIT_DATA, "no labels in the training data");
 	if (ls.k == 1 && !multi)
 		FAIL(TL_EXIT_DATA, "the training data has a single class ('%s'): nothing to learn", ls.name[0]);
-	if (!mt.n && ds_map_labels(&tr, &ls, multi, trname, e) < 0)
+	if (!mt.n && !mlm && ds_map_labels(&tr, &ls, multi, trname, e) < 0)
 		goto out;
 	if (o.dev) {
 		tl_leak_eval ev;
@@ -2564,7 +2625,7 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 		dv.tasks_fixed = 1;
 		tl_leak_eval_init(&ev, o.dev, o.drop_leaked);
 		if (ds_read(&dv, o.dev, o.dev, (int)o.max_len, m->vocab_sha256, mdir, m->cfg.vocab_size, m->cfg.type_vocab,
-			    1, lk, lk ? &ev : NULL, e) < 0)
+			    !mlm, lk, lk ? &ev : NULL, e) < 0)
 			goto out;
 		char dropped[1024], dups[1024];
 		tl_leak_eval_summary(&ev, dropped, sizeof dropped, dups, sizeof dups);
@@ -2572,9 +2633,12 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 			tl_warn("%s", dropped);
 		if (!o.quiet && *dups)
 			tl_warn("%s", dups);
+		if (mlm && !o.quiet && dv.mlm_skipped)
+			tl_warn("%s: %zu record%s with no token to mask skipped, the first is record %llu", o.dev, dv.mlm_skipped,
+				dv.mlm_skipped > 1 ? "s" : "", (unsigned long long)dv.mlm_first_skipped);
 		if (dv.n == 0)
-			FAIL(TL_EXIT_DATA, "%s: no dev records", o.dev);
-		if (mt.n ? mt_map_labels(&dv, &mt, o.dev, e) < 0 : ds_map_labels(&dv, &ls, multi, o.dev, e) < 0)
+			FAIL(TL_EXIT_DATA, "%s: no dev records%s", o.dev, dv.mlm_skipped ? " with a token to mask" : "");
+		if (!mlm && (mt.n ? mt_map_labels(&dv, &mt, o.dev, e) < 0 : ds_map_labels(&dv, &ls, multi, o.dev, e) < 0))
 			goto out;
 	}
 	/* data sha256: ids and labels of the training records, in order */
@@ -2607,9 +2671,16 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 	double init_std = 0.02;
 	if (json_is_number(jd = json_object_get(mcfg, "initializer_range")))
 		init_std = json_number_value(jd);
+	mc.head_loaded = m->cfg.mlm; /* a BertForMaskedLM checkpoint's head */
 	tl_bert_train_init(&t, m, ls.k, multi, (float)init_std, o.seed);
 	have_t = 1; /* t owns the model now */
 	m = t.m;
+	if (mlm) { /* the MLM head: the checkpoint's, or a fresh one (all-MiniLM-L6-v2 has none) */
+		t.mlm_only = 1;
+		if (tl_bert_train_mlm_init(&t, (float)init_std, o.seed, err, sizeof err) < 0)
+			FAIL(TL_EXIT_MODEL, "%s", err);
+		m = t.m;
+	}
 	tl_bert_train_set_precision(&t, o.precision);
 	t.token = o.token;
 	float hw = o.teacher ? (float)(o.hidden_weight < 0 ? 1.0 : o.hidden_weight) : 0.0f;
@@ -2666,6 +2737,10 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 			int layer = ts[i].layer; /* -1 emb, 0..L-1, L head */
 			int frozen = (layer < L && layer < t.freeze_below) ||
 				     (o.token && !strncmp(ts[i].name, "bert.pooler.", 12)); /* unused by the token head */
+			/* MLM: no pooler or classifier; classification: no MLM head */
+			if (mlm ? !strncmp(ts[i].name, "bert.pooler.", 12) || !strncmp(ts[i].name, "classifier.", 11)
+				: tl_mlm_is_head_tensor(ts[i].name))
+				frozen = 1;
 			int depth = layer + 1; /* emb 0, layers 1..L, head L+1 */
 			float scale = (float)pow(o.lld, (double)(L + 1 - depth));
 			if (mt.n && !strncmp(ts[i].name, "classifier.", 11)) {
@@ -2777,10 +2852,11 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 	if (!o.quiet) {
 		static const char *sn[] = {"linear", "cosine", "constant", "step"};
 		fprintf(stderr,
-			"tl-train: bert from %s: %zu records (%llu tokens), %d %slabels, %s\n"
+			"tl-train: bert from %s: %zu records (%llu tokens), %d %slabels%s, %s\n"
 			"tl-train: epochs %ld, batch %ld x %ld, %ld steps, lr %g (%s, %s schedule, warmup %ld), weight decay %g, "
 			"clip %g, max-len %ld, dropout %g/%g/%g, seed %llu%s%s\n",
 			mdir, tr.n, (unsigned long long)tr.tokens, ls.k, multi ? "multi-" : "",
+			mlm ? " (--objective mlm: masked tokens are the targets)" : "",
 			o.dev ? "dev evaluated" : "no dev set", o.epochs, o.batch, o.accum, total, o.lr,
 			o.optimizer == TL_OPT_SGD ? "sgd" : "adamw", sn[o.schedule], opt.warmup, o.wd, o.clip, o.max_len,
 			p_hidden, p_att, p_cls, (unsigned long long)o.seed, o.freeze ? ", freeze " : "", o.freeze ? o.freeze : "");
@@ -2872,6 +2948,8 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 				if (dp.fold && n_micro >= dp.n) /* each micro-batch's gradient from zero */
 					tl_bert_train_zero_grad(&t);
 				make_batch(&b, &tr, plan.idx + s0, s1 - s0, mt.n ? mt.kmax : ls.k);
+				if (mlm) /* labels into b.ty: from (seed, epoch, record) */
+					tl_mlm_mask_batch(&mc, b.ids, b.ty, b.lens, b.B, b.T, plan.idx + s0, ps.epoch);
 				uint64_t micro = (uint64_t)ps.epoch * (uint64_t)plan.nb + (uint64_t)ps.bi;
 				tl_bert_train_forward(&t, b.ids, tr.types ? b.types : NULL, b.lens, b.B, b.T, 1, o.seed, micro);
 				int has_sw = 0;
@@ -2897,7 +2975,8 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 					l = tl_da_loss(&da, &t, plan.idx + s0, b.B, b.y, b.sw, cw_ptr, (float)o.ls, sc,
 						       total > 0 ? (double)opt.t / (double)total : 0.0);
 				else
-					l = o.token ? tl_bert_train_token_loss(&t, b.ty, cw_ptr, (float)o.ls, sc)
+					l = mlm ? tl_bert_train_mlm_loss(&t, b.ty, sc, NULL)
+					    : o.token ? tl_bert_train_token_loss(&t, b.ty, cw_ptr, (float)o.ls, sc)
 					    : o.distill ? tl_bert_train_kd_loss(&t, b.lg, (float)o.temperature, kd_alpha,
 										tr.nlabelled ? b.y : NULL, has_sw ? b.sw : NULL, sc)
 							: tl_bert_train_loss(&t, b.y, b.ym, cw_ptr, has_sw ? b.sw : NULL, (float)o.ls, sc);
@@ -2996,7 +3075,11 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 						(o.eval_every <= 0 && end_epoch) || stop);
 			if (do_eval) {
 				evalres r;
-				if (o.token) {
+				if (mlm) { /* acc: 1 / perplexity (higher is better) */
+					tl_mlm_evaluate(&t, &mc, dv.ids, dv.types, dv.off, dv.len, dv.n, &r.loss, &mlm_dev_pos);
+					r.acc = exp(-r.loss);
+					r.f1 = 0;
+				} else if (o.token) {
 					if (evaluate_token(&t, &dv, &ls, &r, e) < 0) {
 						dp.phase = 0; /* the same on every rank */
 						goto out;
@@ -3020,6 +3103,12 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 					k->to_host(best_w, m->arena, m->nparams * sizeof(float));
 				} else
 					ps.bad_evals++;
+				if (mlm)
+					snprintf(js, sizeof js,
+						 "\"event\":\"eval\",\"epoch\":%ld,\"step\":%ld,\"dev_loss\":%.6f,\"perplexity\":%.6g,"
+						 "\"masked_tokens\":%ld,\"best\":%s",
+						 ps.epoch + 1, opt.t, r.loss, 1.0 / r.acc, mlm_dev_pos, better ? "true" : "false");
+				else
 				snprintf(js, sizeof js,
 					 o.token ? "\"event\":\"eval\",\"epoch\":%ld,\"step\":%ld,\"dev_loss\":%.6f,\"word_accuracy\":%.6f,\"entity_f1\":%.6f,\"best\":%s"
 						 : "\"event\":\"eval\",\"epoch\":%ld,\"step\":%ld,\"dev_loss\":%.6f,\"accuracy\":%.6f,\"macro_f1\":%.6f,\"best\":%s",
@@ -3035,7 +3124,12 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 					tl_buf_free(&tb);
 				} else
 					tl_progress_log(&prog, js);
-				if (!o.quiet) {
+				if (!o.quiet && mlm) {
+					if (prog.tty && prog.printed)
+						fputc('\n', stderr);
+					fprintf(stderr, "tl-train: dev at step %ld (epoch %ld): MLM loss %.4f, perplexity %.3f (%ld masked tokens)%s\n",
+						opt.t, ps.epoch + 1, r.loss, 1.0 / r.acc, mlm_dev_pos, better ? " (best)" : "");
+				} else if (!o.quiet) {
 					if (prog.tty && prog.printed)
 						fputc('\n', stderr);
 					fprintf(stderr, "tl-train: dev at step %ld (epoch %ld): %s %.4f, %s %.4f, loss %.4f%s\n",
@@ -3099,7 +3193,13 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 	json_object_set_new(tj, "tool", json_string("tl-train"));
 	json_object_set_new(tj, "version", json_string(TL_VERSION));
 	json_object_set_new(tj, "model", json_string("bert"));
-	json_object_set_new(tj, "task", json_string(o.token ? "token" : "sequence"));
+	json_object_set_new(tj, "task", json_string(mlm ? "mlm" : o.token ? "token" : "sequence"));
+	json_object_set_new(tj, "objective", json_string(mlm ? "mlm" : "cls"));
+	if (mlm)
+		json_object_set_new(tj, "mlm", json_pack("{s:f,s:b,s:s,s:I,s:I,s:b}", "mask_prob", o.mask_prob,
+							 "whole_word_mask", o.whole_word_mask, "replace", "80% [MASK], 10% random, 10% kept",
+							 "skipped_records", (json_int_t)tr.mlm_skipped, "labels_ignored",
+							 (json_int_t)tr.mlm_labels, "head_from_checkpoint", mc.head_loaded));
 	json_object_set_new(tj, "pretrained", json_string(mdir));
 	json_t *av = json_array();
 	for (int i = 1; i < o.argc; i++)
@@ -3162,7 +3262,12 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 		json_object_set_new(mt, "train_seconds", json_real(train_secs));
 		json_object_set_new(tj, "metrics", mt);
 	}
-	if (o.dev && o.token)
+	if (o.dev && mlm)
+		json_object_set_new(tj, "dev", json_pack("{s:f,s:f,s:I,s:I,s:I,s:s}", "mlm_loss", ps.best_res.loss, "perplexity",
+							 exp(ps.best_res.loss), "masked_tokens", (json_int_t)mlm_dev_pos, "step",
+							 (json_int_t)ps.best_step, "records", (json_int_t)dv.n, "masking",
+							 "fixed: seeded by --seed, the same at every evaluation"));
+	else if (o.dev && o.token)
 		json_object_set_new(tj, "dev", json_pack("{s:f,s:f,s:f,s:i,s:i}", "word_accuracy", ps.best_res.acc,
 							 "entity_f1", ps.best_res.f1, "loss", ps.best_res.loss, "step",
 							 (json_int_t)ps.best_step, "records", (json_int_t)dv.n));
@@ -3219,7 +3324,7 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 	if (lk)
 		json_object_set_new(tj, "train_keys", tl_train_keys_json(tl_leak_train_keys(lk)));
 	if (save_model(tmp, m, final_w, mdir, mt.n ? &mt.ls[0] : &ls, mt.n ? mt.h[0].multi_label : multi, o.token, tj,
-		       o.max_len, lk ? tl_leak_train_keys(lk) : NULL, mt.n ? &mt : NULL) != 0) {
+		       o.max_len, lk ? tl_leak_train_keys(lk) : NULL, mt.n ? &mt : NULL, mlm) != 0) {
 		int en = errno;
 		tl_fs_rmtree(tmp);
 		FAIL(TL_EXIT_IO, "cannot save the model to %s: %s", o.out, strerror(en));
@@ -3249,7 +3354,10 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 		tl_buf_free(&sp);
 	}
 	if (!o.quiet) {
-		if (o.dev && o.token)
+		if (o.dev && mlm)
+			fprintf(stderr, "tl-train: wrote %s (BertForMaskedLM; best dev MLM loss %.4f, perplexity %.3f at step %ld)\n",
+				o.out, ps.best_res.loss, exp(ps.best_res.loss), ps.best_step);
+		else if (o.dev && o.token)
 			fprintf(stderr, "tl-train: wrote %s (best dev entity F1 %.4f at step %ld; word accuracy %.4f)\n", o.out,
 				ps.best, ps.best_step, ps.best_res.acc);
 		else if (o.dev)
@@ -3285,6 +3393,7 @@ out:
 	mt_free(&mt);
 	tl_da_free(&da);
 	ds_free(&sr);
+	tl_mlm_ctx_free(&mc);
 	batch_free(&b);
 	tl_optim_free(&opt);
 	if (have_t)
