@@ -18,6 +18,8 @@
 #ifndef TL_CHECKPOINT_H
 #define TL_CHECKPOINT_H
 
+#include "tl/util.h"
+
 #include <jansson.h>
 #include <stddef.h>
 
@@ -33,5 +35,38 @@ json_t *tl_ckpt_read_state(const char *dir, char *err, size_t errsz);
 /* Read tensor name of dir/tensors.safetensors into out (exactly n
  * floats). 0, or -1 with err (missing, wrong size). */
 int tl_ckpt_read_tensor(const char *dir, const char *name, float *out, size_t n, char *err, size_t errsz);
+
+/* ---------------- run options and --resume ----------------
+ * A trainer records the options that decide what a run computes (by
+ * option name without "--", every value a string) in state.json's
+ * "options"; a resume compares them with the new run's so that a resumed
+ * run repeats the interrupted one bit for bit. Used by tl-train -m bert
+ * and -m lstm(-lm); the lists of options are the trainers'. */
+
+/* Set j[name] to v (NULL: "none"), to v in decimal, or to the shortest
+ * %.15g/%.17g text that reads back as v. */
+void tl_runopt_str(json_t *j, const char *name, const char *v);
+void tl_runopt_long(json_t *j, const char *name, long v);
+void tl_runopt_dbl(json_t *j, const char *name, double v);
+
+/* Is name in the comma list (names may carry a leading "--"), or is the
+ * list "all"? NULL: no. */
+int tl_runopt_in_list(const char *list, const char *name);
+
+/* Every name of list (the --allow-change value; NULL or "all": nothing to
+ * check) is a key of known: 0, or -1 with a usage error (TL_EXIT_USAGE)
+ * naming it and the keys. */
+int tl_runopt_check_allow(const char *list, const json_t *known, tl_err *e);
+
+/* Compare was (the checkpoint's "options") with now, key by key of now: a
+ * key missing from was reads as absent[k + 1] where absent is a NULL
+ * terminated list of name, value pairs (options added after some
+ * checkpoints were written, with the value that meant), else as "(not
+ * recorded)". A difference is a usage error naming the option, both values
+ * and ckpt, unless the name is in allow (tl_runopt_in_list); an allowed
+ * difference is reported on stderr as "tl-train: --resume: ..." unless
+ * quiet. 0, or -1 with e. */
+int tl_runopt_compare(const json_t *was, const json_t *now, const char *const *absent, const char *ckpt,
+		      const char *allow, int quiet, tl_err *e);
 
 #endif

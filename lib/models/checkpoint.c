@@ -95,3 +95,112 @@ int tl_ckpt_read_tensor(const char *dir, const char *name, float *out, size_t n,
 	tl_buf_free(&p);
 	return rc;
 }
+
+/* ---------------- run options and --resume ---------------- */
+
+void tl_runopt_str(json_t *j, const char *name, const char *v)
+{
+	json_object_set_new(j, name, json_string(v ? v : "none"));
+}
+
+void tl_runopt_long(json_t *j, const char *name, long v)
+{
+	char b[32];
+	snprintf(b, sizeof b, "%ld", v);
+	tl_runopt_str(j, name, b);
+}
+
+void tl_runopt_dbl(json_t *j, const char *name, double v)
+{
+	char b[40];
+	snprintf(b, sizeof b, "%.15g", v); /* the shortest that reads back the same */
+	if (strtod(b, NULL) != v)
+		snprintf(b, sizeof b, "%.17g", v);
+	tl_runopt_str(j, name, b);
+}
+
+/* The next name of a comma list at *p: its start and length without a
+ * leading "--"; *p moves past it. 0 at the end of the list. */
+static int next_name(const char **p, const char **name, size_t *len)
+{
+	if (!*p || !**p)
+		return 0;
+	const char *c = strchr(*p, ',');
+	size_t l = c ? (size_t)(c - *p) : strlen(*p);
+	const char *q = *p;
+	*p = c ? c + 1 : *p + l;
+	if (l > 2 && !strncmp(q, "--", 2))
+		q += 2, l -= 2;
+	*name = q;
+	*len = l;
+	return 1;
+}
+
+int tl_runopt_in_list(const char *list, const char *name)
+{
+	if (!list)
+		return 0;
+	if (!strcmp(list, "all"))
+		return 1;
+	size_t n = strlen(name), l;
+	const char *q;
+	for (const char *p = list; next_name(&p, &q, &l);)
+		if (l == n && !strncmp(q, name, n))
+			return 1;
+	return 0;
+}
+
+int tl_runopt_check_allow(const char *list, const json_t *known, tl_err *e)
+{
+	if (!list || !strcmp(list, "all"))
+		return 0;
+	size_t l;
+	const char *q;
+	for (const char *p = list; next_name(&p, &q, &l);) {
+		char name[64];
+		if (l == 0 || l >= sizeof name)
+			return tl_seterr(e, TL_EXIT_USAGE, "option --allow-change: empty or too long name in '%s'", list);
+		memcpy(name, q, l);
+		name[l] = 0;
+		if (!json_object_get(known, name)) {
+			tl_buf b = {0};
+			const char *k;
+			json_t *v;
+			json_object_foreach((json_t *)known, k, v)
+				tl_buf_printf(&b, "%s%s", b.len ? ", " : "", k);
+			tl_seterr(e, TL_EXIT_USAGE, "option --allow-change: '%s' is not an option a resume compares (%s, or all)",
+				  name, tl_buf_cstr(&b));
+			tl_buf_free(&b);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int tl_runopt_compare(const json_t *was, const json_t *now, const char *const *absent, const char *ckpt,
+		      const char *allow, int quiet, tl_err *e)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)now, k, v) {
+		json_t *w = json_object_get(was, k);
+		const char *a = json_is_string(w) ? json_string_value(w) : "(not recorded)";
+		if (!w && absent)
+			for (const char *const *d = absent; d[0] && d[1]; d += 2)
+				if (!strcmp(k, d[0]))
+					a = d[1];
+		const char *b = json_string_value(v);
+		if (!b || !strcmp(a, b))
+			continue;
+		if (!tl_runopt_in_list(allow, k))
+			return tl_seterr(e, TL_EXIT_USAGE,
+					 "--resume %s: --%s was %s in the checkpoint, now %s: the resumed run would not "
+					 "repeat the interrupted one (same options, or --allow-change %s)",
+					 ckpt, k, a, b, k);
+		if (!quiet)
+			fprintf(stderr, "tl-train: --resume: --%s changed from %s to %s (--allow-change): the run is not "
+					"the interrupted one continued\n",
+				k, a, b);
+	}
+	return 0;
+}

@@ -1757,28 +1757,7 @@ static int save_ckpt(const char *dirpath, const fit_pos *p, const tl_optim *opt,
 	return rc;
 }
 
-/* ---------------- resume checks ---------------- */
-
-static void opt_str(json_t *o, const char *name, const char *v)
-{
-	json_object_set_new(o, name, json_string(v ? v : "none"));
-}
-
-static void opt_long(json_t *o, const char *name, long v)
-{
-	char b[32];
-	snprintf(b, sizeof b, "%ld", v);
-	opt_str(o, name, b);
-}
-
-static void opt_dbl(json_t *o, const char *name, double v)
-{
-	char b[40];
-	snprintf(b, sizeof b, "%.15g", v); /* the shortest that reads back the same */
-	if (strtod(b, NULL) != v)
-		snprintf(b, sizeof b, "%.17g", v);
-	opt_str(o, name, b);
-}
+/* ---------------- resume checks (tl/checkpoint.h run options) ---------------- */
 
 /* sha256 of the ids and labels of d's records, in order. */
 static void ds_sha(const dataset *d, char out[65])
@@ -1819,140 +1798,85 @@ static json_t *run_options(const tl_bert_fit_opts *o, const labelset *ls, const 
 {
 	static const char *const sn[] = {"linear", "cosine", "constant", "step"};
 	json_t *j = json_object();
-	opt_dbl(j, "lr", o->lr);
-	opt_long(j, "epochs", o->epochs);
-	opt_long(j, "batch-size", o->batch);
-	opt_long(j, "grad-accum", o->accum);
+	tl_runopt_dbl(j, "lr", o->lr);
+	tl_runopt_long(j, "epochs", o->epochs);
+	tl_runopt_long(j, "batch-size", o->batch);
+	tl_runopt_long(j, "grad-accum", o->accum);
 	{
 		char b[32];
 		snprintf(b, sizeof b, "%llu", (unsigned long long)o->seed);
-		opt_str(j, "seed", b);
+		tl_runopt_str(j, "seed", b);
 	}
-	opt_long(j, "max-len", o->max_len);
-	opt_str(j, "freeze", o->freeze);
-	opt_str(j, "optimizer", o->optimizer == TL_OPT_SGD ? "sgd" : "adamw");
-	opt_dbl(j, "momentum", o->momentum);
-	opt_dbl(j, "weight-decay", o->wd);
-	opt_str(j, "schedule", sn[o->schedule]);
-	opt_dbl(j, "warmup-ratio", o->warmup_ratio);
+	tl_runopt_long(j, "max-len", o->max_len);
+	tl_runopt_str(j, "freeze", o->freeze);
+	tl_runopt_str(j, "optimizer", o->optimizer == TL_OPT_SGD ? "sgd" : "adamw");
+	tl_runopt_dbl(j, "momentum", o->momentum);
+	tl_runopt_dbl(j, "weight-decay", o->wd);
+	tl_runopt_str(j, "schedule", sn[o->schedule]);
+	tl_runopt_dbl(j, "warmup-ratio", o->warmup_ratio);
 	if (o->warmup_steps >= 0)
-		opt_long(j, "warmup-steps", o->warmup_steps);
+		tl_runopt_long(j, "warmup-steps", o->warmup_steps);
 	else
-		opt_str(j, "warmup-steps", "from --warmup-ratio");
+		tl_runopt_str(j, "warmup-steps", "from --warmup-ratio");
 	if (o->step_size > 0)
-		opt_long(j, "step-size", o->step_size);
+		tl_runopt_long(j, "step-size", o->step_size);
 	else
-		opt_str(j, "step-size", "one epoch");
-	opt_dbl(j, "gamma", o->gamma);
-	opt_dbl(j, "clip", o->clip);
+		tl_runopt_str(j, "step-size", "one epoch");
+	tl_runopt_dbl(j, "gamma", o->gamma);
+	tl_runopt_dbl(j, "clip", o->clip);
 	if (o->dropout >= 0)
-		opt_dbl(j, "dropout", o->dropout);
+		tl_runopt_dbl(j, "dropout", o->dropout);
 	else
-		opt_str(j, "dropout", "the model's");
-	opt_dbl(j, "label-smoothing", o->ls);
-	opt_str(j, "class-weights", o->class_weights);
-	opt_dbl(j, "layer-lr-decay", o->lld);
-	opt_long(j, "bucket-window", o->window);
-	opt_long(j, "max-steps", o->max_steps);
-	opt_long(j, "eval-every", o->eval_every);
-	opt_str(j, "metric", o->token ? "entity_f1" : o->metric_f1 ? "macro_f1" : "accuracy");
+		tl_runopt_str(j, "dropout", "the model's");
+	tl_runopt_dbl(j, "label-smoothing", o->ls);
+	tl_runopt_str(j, "class-weights", o->class_weights);
+	tl_runopt_dbl(j, "layer-lr-decay", o->lld);
+	tl_runopt_long(j, "bucket-window", o->window);
+	tl_runopt_long(j, "max-steps", o->max_steps);
+	tl_runopt_long(j, "eval-every", o->eval_every);
+	tl_runopt_str(j, "metric", o->token ? "entity_f1" : o->metric_f1 ? "macro_f1" : "accuracy");
 	if (o->token)
-		opt_str(j, "task", "token");
-	opt_long(j, "patience", o->patience);
-	opt_str(j, "task-sampling", o->task_sampling ? o->task_sampling : "proportional");
-	opt_str(j, "task-weight", o->task_weight);
-	opt_str(j, "precision", tl_precision_name(o->precision));
-	opt_str(j, "distill", o->distill ? "on" : "off");
+		tl_runopt_str(j, "task", "token");
+	tl_runopt_long(j, "patience", o->patience);
+	tl_runopt_str(j, "task-sampling", o->task_sampling ? o->task_sampling : "proportional");
+	tl_runopt_str(j, "task-weight", o->task_weight);
+	tl_runopt_str(j, "precision", tl_precision_name(o->precision));
+	tl_runopt_str(j, "distill", o->distill ? "on" : "off");
 	if (o->distill) {
-		opt_dbl(j, "temperature", o->temperature);
-		opt_dbl(j, "alpha", o->alpha);
-		opt_str(j, "teacher", o->teacher);
-		opt_dbl(j, "hidden-weight", o->teacher ? (o->hidden_weight < 0 ? 1.0 : o->hidden_weight) : 0.0);
+		tl_runopt_dbl(j, "temperature", o->temperature);
+		tl_runopt_dbl(j, "alpha", o->alpha);
+		tl_runopt_str(j, "teacher", o->teacher);
+		tl_runopt_dbl(j, "hidden-weight", o->teacher ? (o->hidden_weight < 0 ? 1.0 : o->hidden_weight) : 0.0);
 	}
-	opt_str(j, "student-layers", o->student_layers ? o->student_layers : "all");
-	opt_str(j, "domain-loss", tl_da_method_name(o->domain_loss));
+	tl_runopt_str(j, "student-layers", o->student_layers ? o->student_layers : "all");
+	tl_runopt_str(j, "domain-loss", tl_da_method_name(o->domain_loss));
 	if (o->source || o->domain_loss) { /* domain adaptation (the source records are in the data sha256) */
 		char b[64];
 		snprintf(b, sizeof b, "%g%s", o->source_weight < 0 ? 1.0 : o->source_weight, o->source_anneal ? ":anneal" : "");
-		opt_str(j, "source-weight", b);
+		tl_runopt_str(j, "source-weight", b);
 		snprintf(b, sizeof b, "%g%s", o->domain_weight < 0 ? 1.0 : o->domain_weight, o->domain_anneal ? ":anneal" : "");
-		opt_str(j, "domain-weight", b);
-		opt_long(j, "disc-hidden", o->disc_hidden);
+		tl_runopt_str(j, "domain-weight", b);
+		tl_runopt_long(j, "disc-hidden", o->disc_hidden);
 	}
-	opt_str(j, "objective", o->objective == TL_OBJECTIVE_MLM ? "mlm" : "cls");
+	tl_runopt_str(j, "objective", o->objective == TL_OBJECTIVE_MLM ? "mlm" : "cls");
 	if (o->objective == TL_OBJECTIVE_MLM) {
-		opt_dbl(j, "mask-prob", o->mask_prob);
-		opt_str(j, "whole-word-mask", o->whole_word_mask ? "on" : "off");
+		tl_runopt_dbl(j, "mask-prob", o->mask_prob);
+		tl_runopt_str(j, "whole-word-mask", o->whole_word_mask ? "on" : "off");
 	}
 	{
 		tl_buf b = {0};
 		for (int c = 0; c < ls->k; c++)
 			tl_buf_printf(&b, "%s%s", c ? "," : "", ls->name[c]);
-		opt_str(j, "labels", tl_buf_cstr(&b));
+		tl_runopt_str(j, "labels", tl_buf_cstr(&b));
 		tl_buf_free(&b);
 	}
 	if (dev_sha) {
 		char b[80];
 		snprintf(b, sizeof b, "records sha256 %.16s", dev_sha);
-		opt_str(j, "dev", b);
+		tl_runopt_str(j, "dev", b);
 	} else
-		opt_str(j, "dev", NULL);
+		tl_runopt_str(j, "dev", NULL);
 	return j;
-}
-
-/* Is name in the comma separated list (or the list "all")? */
-static int in_list(const char *list, const char *name)
-{
-	if (!list)
-		return 0;
-	if (!strcmp(list, "all"))
-		return 1;
-	size_t n = strlen(name);
-	for (const char *p = list; *p;) {
-		const char *c = strchr(p, ',');
-		size_t l = c ? (size_t)(c - p) : strlen(p);
-		if (l > 2 && !strncmp(p, "--", 2))
-			p += 2, l -= 2;
-		if (l == n && !strncmp(p, name, n))
-			return 1;
-		p += l + (c ? 1 : 0);
-		if (!c)
-			break;
-	}
-	return 0;
-}
-
-/* Check allow (the --allow-change list) names known options. */
-static int check_allow_list(const char *list, const json_t *known, tl_err *e)
-{
-	if (!list || !strcmp(list, "all"))
-		return 0;
-	for (const char *p = list; *p;) {
-		const char *c = strchr(p, ',');
-		size_t l = c ? (size_t)(c - p) : strlen(p);
-		char name[64];
-		if (l > 2 && !strncmp(p, "--", 2))
-			p += 2, l -= 2;
-		if (l == 0 || l >= sizeof name)
-			return tl_seterr(e, TL_EXIT_USAGE, "option --allow-change: empty or too long name in '%s'", list);
-		memcpy(name, p, l);
-		name[l] = 0;
-		if (!json_object_get(known, name)) {
-			tl_buf b = {0};
-			const char *k;
-			json_t *v;
-			json_object_foreach((json_t *)known, k, v)
-				tl_buf_printf(&b, "%s%s", b.len ? ", " : "", k);
-			tl_seterr(e, TL_EXIT_USAGE, "option --allow-change: '%s' is not an option a resume compares (%s, or all)",
-				  name, tl_buf_cstr(&b));
-			tl_buf_free(&b);
-			return -1;
-		}
-		p += l + (c ? 1 : 0);
-		if (!c)
-			break;
-	}
-	return 0;
 }
 
 /* Compare the checkpoint's options (st "options") with now's. A
@@ -1961,6 +1885,9 @@ static int check_allow_list(const char *list, const json_t *known, tl_err *e)
 static int check_resume_options(const json_t *st, const json_t *now, const char *ckpt, const char *allow, int quiet,
 				tl_err *e)
 {
+	/* options added since some checkpoints were written, as they were then */
+	static const char *const absent[] = {"precision", "fp32", "distill", "off", "student-layers", "all",
+					     "domain-loss", "none", "objective", "cls", NULL};
 	json_t *was = json_object_get(st, "options");
 	if (!json_is_object(was)) {
 		if (!quiet)
@@ -1968,35 +1895,7 @@ static int check_resume_options(const json_t *st, const json_t *now, const char 
 				ckpt);
 		return 0;
 	}
-	const char *k;
-	json_t *v;
-	json_object_foreach((json_t *)now, k, v) {
-		json_t *w = json_object_get(was, k);
-		const char *a = json_is_string(w) ? json_string_value(w) : "(not recorded)";
-		if (!w && !strcmp(k, "precision"))
-			a = "fp32"; /* a checkpoint from before --precision */
-		if (!w && !strcmp(k, "distill"))
-			a = "off"; /* from before --distill */
-		if (!w && !strcmp(k, "student-layers"))
-			a = "all";
-		if (!w && !strcmp(k, "domain-loss"))
-			a = "none"; /* from before --domain-loss */
-		if (!w && !strcmp(k, "objective"))
-			a = "cls"; /* from before --objective */
-		const char *b = json_string_value(v);
-		if (!strcmp(a, b))
-			continue;
-		if (!in_list(allow, k))
-			return tl_seterr(e, TL_EXIT_USAGE,
-					 "--resume %s: --%s was %s in the checkpoint, now %s: the resumed run would not "
-					 "repeat the interrupted one (same options, or --allow-change %s)",
-					 ckpt, k, a, b, k);
-		if (!quiet)
-			fprintf(stderr, "tl-train: --resume: --%s changed from %s to %s (--allow-change): the run is not "
-					"the interrupted one continued\n",
-				k, a, b);
-	}
-	return 0;
+	return tl_runopt_compare(was, now, absent, ckpt, allow, quiet, e);
 }
 
 /* ---------------- data-parallel steps (tl/dist.h) ---------------- */
@@ -2460,7 +2359,7 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 	{ /* --allow-change names options a resume compares */
 		labelset none = {0};
 		json_t *known = run_options(&o, &none, NULL);
-		int bad = check_allow_list(o.allow_change, known, e);
+		int bad = tl_runopt_check_allow(o.allow_change, known, e);
 		json_decref(known);
 		if (bad < 0)
 			goto out;

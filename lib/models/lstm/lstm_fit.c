@@ -349,29 +349,7 @@ static clsres cls_eval(tl_lstm *m, const corpus *dv, char **names, int k, int B,
 	return r;
 }
 
-
-/* ---------------- checkpoints and resume ---------------- */
-
-static void ro_s(json_t *j, const char *k, const char *v)
-{
-	json_object_set_new(j, k, json_string(v ? v : "none"));
-}
-
-static void ro_l(json_t *j, const char *k, long v)
-{
-	char b[32];
-	snprintf(b, sizeof b, "%ld", v);
-	ro_s(j, k, b);
-}
-
-static void ro_d(json_t *j, const char *k, double v)
-{
-	char b[40];
-	snprintf(b, sizeof b, "%.15g", v);
-	if (strtod(b, NULL) != v)
-		snprintf(b, sizeof b, "%.17g", v);
-	ro_s(j, k, b);
-}
+/* ---------------- checkpoints and resume (run options: tl/checkpoint.h) ---------------- */
 
 /* The options that decide what a run computes, by option name, as
  * strings: a resume repeats the interrupted run bit for bit only when
@@ -383,96 +361,42 @@ static json_t *run_options(const tl_lstm_fit_opts *o, const tl_lstm_cfg *cfg, co
 			   const char *dev_sha)
 {
 	json_t *j = json_object();
-	ro_s(j, "model", o->classifier ? "lstm" : "lstm-lm");
-	ro_s(j, "pretrained", pre_sha);
-	ro_s(j, "vocab", vsha && vsha[0] ? vsha : NULL);
-	ro_d(j, "lr", o->lr);
-	ro_l(j, "epochs", o->epochs);
-	ro_l(j, "batch-size", o->batch);
+	tl_runopt_str(j, "model", o->classifier ? "lstm" : "lstm-lm");
+	tl_runopt_str(j, "pretrained", pre_sha);
+	tl_runopt_str(j, "vocab", vsha && vsha[0] ? vsha : NULL);
+	tl_runopt_dbl(j, "lr", o->lr);
+	tl_runopt_long(j, "epochs", o->epochs);
+	tl_runopt_long(j, "batch-size", o->batch);
 	if (o->classifier) {
-		ro_l(j, "max-len", o->max_len);
-		ro_l(j, "head", cfg->head);
-		ro_s(j, "unfreeze", o->unfreeze ? "gradual" : "no (--no-unfreeze)");
-		ro_d(j, "lr-div", o->lr_div);
-		ro_d(j, "dropout-head", cfg->p_head);
+		tl_runopt_long(j, "max-len", o->max_len);
+		tl_runopt_long(j, "head", cfg->head);
+		tl_runopt_str(j, "unfreeze", o->unfreeze ? "gradual" : "no (--no-unfreeze)");
+		tl_runopt_dbl(j, "lr-div", o->lr_div);
+		tl_runopt_dbl(j, "dropout-head", cfg->p_head);
 	} else
-		ro_l(j, "bptt", o->bptt);
-	ro_d(j, "weight-decay", o->wd);
-	ro_d(j, "clip", o->clip);
-	ro_l(j, "emb", cfg->E);
-	ro_l(j, "hidden", cfg->H);
-	ro_l(j, "layers", cfg->L);
-	ro_d(j, "dropout-emb", cfg->p_emb);
-	ro_d(j, "dropout-in", cfg->p_in);
-	ro_d(j, "dropout-hidden", cfg->p_hid);
-	ro_d(j, "dropout-out", cfg->p_out);
-	ro_d(j, "dropout-weight", cfg->p_w);
-	ro_l(j, "max-steps", o->max_steps);
+		tl_runopt_long(j, "bptt", o->bptt);
+	tl_runopt_dbl(j, "weight-decay", o->wd);
+	tl_runopt_dbl(j, "clip", o->clip);
+	tl_runopt_long(j, "emb", cfg->E);
+	tl_runopt_long(j, "hidden", cfg->H);
+	tl_runopt_long(j, "layers", cfg->L);
+	tl_runopt_dbl(j, "dropout-emb", cfg->p_emb);
+	tl_runopt_dbl(j, "dropout-in", cfg->p_in);
+	tl_runopt_dbl(j, "dropout-hidden", cfg->p_hid);
+	tl_runopt_dbl(j, "dropout-out", cfg->p_out);
+	tl_runopt_dbl(j, "dropout-weight", cfg->p_w);
+	tl_runopt_long(j, "max-steps", o->max_steps);
 	{
 		char b[32];
 		snprintf(b, sizeof b, "%" PRIu64, o->seed);
-		ro_s(j, "seed", b);
+		tl_runopt_str(j, "seed", b);
 	}
-	ro_l(j, "threads", o->threads);
-	ro_s(j, "dev", dev_sha);
+	tl_runopt_long(j, "threads", o->threads);
+	tl_runopt_str(j, "dev", dev_sha);
 	return j;
 }
 
-/* Is name in the comma list (or "all")? Names may have a leading "--". */
-static int in_list(const char *list, const char *name)
-{
-	if (!list)
-		return 0;
-	if (!strcmp(list, "all"))
-		return 1;
-	size_t n = strlen(name);
-	for (const char *p = list; *p;) {
-		const char *c = strchr(p, ',');
-		size_t l = c ? (size_t)(c - p) : strlen(p);
-		const char *q = p;
-		if (l > 2 && !strncmp(q, "--", 2))
-			q += 2, l -= 2;
-		if (l == n && !strncmp(q, name, n))
-			return 1;
-		if (!c)
-			break;
-		p = c + 1;
-	}
-	return 0;
-}
 
-/* Every name of the --allow-change list must be one the resume compares. */
-static int check_allow(const char *list, const json_t *known, tl_err *e)
-{
-	if (!list || !strcmp(list, "all"))
-		return 0;
-	for (const char *p = list;;) {
-		const char *c = strchr(p, ',');
-		size_t l = c ? (size_t)(c - p) : strlen(p);
-		char name[64];
-		if (l > 2 && !strncmp(p, "--", 2))
-			p += 2, l -= 2;
-		if (l == 0 || l >= sizeof name)
-			return tl_seterr(e, TL_EXIT_USAGE, "option --allow-change: empty or too long name in '%s'", list);
-		memcpy(name, p, l);
-		name[l] = 0;
-		if (!json_object_get(known, name)) {
-			tl_buf b = {0};
-			const char *k;
-			json_t *v;
-			json_object_foreach((json_t *)known, k, v)
-				tl_buf_printf(&b, "%s%s", b.len ? ", " : "", k);
-			tl_seterr(e, TL_EXIT_USAGE, "option --allow-change: '%s' is not an option a resume compares (%s, or all)",
-				  name, tl_buf_cstr(&b));
-			tl_buf_free(&b);
-			return -1;
-		}
-		if (!c)
-			break;
-		p = c + 1;
-	}
-	return 0;
-}
 
 static int check_options(const json_t *st, const json_t *now, const char *ckpt, const char *allow, int quiet, tl_err *e)
 {
@@ -480,24 +404,7 @@ static int check_options(const json_t *st, const json_t *now, const char *ckpt, 
 	if (!json_is_object(was))
 		return tl_seterr(e, TL_EXIT_MODEL, "--resume %s: state.json has no valid \"options\" (a damaged checkpoint)",
 				 ckpt);
-	const char *k;
-	json_t *v;
-	json_object_foreach((json_t *)now, k, v) {
-		json_t *w = json_object_get(was, k);
-		const char *a = json_is_string(w) ? json_string_value(w) : "(not recorded)", *b = json_string_value(v);
-		if (!strcmp(a, b))
-			continue;
-		if (!in_list(allow, k))
-			return tl_seterr(e, TL_EXIT_USAGE,
-					 "--resume %s: --%s was %s in the checkpoint, now %s: the resumed run would not "
-					 "repeat the interrupted one (same options, or --allow-change %s)",
-					 ckpt, k, a, b, k);
-		if (!quiet)
-			fprintf(stderr, "tl-train: --resume: --%s changed from %s to %s (--allow-change): the run is not "
-					"the interrupted one continued\n",
-				k, a, b);
-	}
-	return 0;
+	return tl_runopt_compare(was, now, NULL, ckpt, allow, quiet, e);
 }
 
 /* sha256 of a corpus as training sees it: ids, and for a classifier the
@@ -879,7 +786,7 @@ int tl_lstm_fit(const tl_lstm_fit_opts *oin, tl_err *e)
 	if (o.dev)
 		corpus_sha(&dv, o.classifier, dev_sha);
 	optj = run_options(&o, &cfg, vsha, pre_dir ? pre_sha : NULL, o.dev ? dev_sha : NULL);
-	if (check_allow(o.allow_change, optj, e) < 0)
+	if (tl_runopt_check_allow(o.allow_change, optj, e) < 0)
 		goto out;
 	fitpos rp = {0, 0, 0, 0, 0, 0, 0, NAN, NAN, NAN, 0, 0};
 	int resumed = 0;
