@@ -31,6 +31,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Row layout (issue 22): the encoder works on the batch's PACKED rows,
+ * the real tokens only: row off[b] + t for t < lens[b], off[b] = lens[0] +
+ * ... + lens[b-1], N = the sum of lens (each clamped to [0, T]); the
+ * per-layer buffers below (emb .. ln2_rstd, hid_d, dA .. dC, dI1, dI2) hold
+ * N rows at a stride of B*T rows per layer. Attention runs on the padded
+ * [B, T] layout: qkv is padded [L, B*T, 3C] (rows t >= lens[b] zero), and
+ * att [L, B, NH, T, T]. logits, dlogits (token head: [B*T, NL], padded
+ * rows 0), dhid and hid_pad are padded [B*T, ...] (row b*T + t). */
 typedef struct {
 	/* activations of every layer, [L] stacked */
 	float *emb, *emb_ln, *emb_mean, *emb_rstd;
@@ -46,6 +54,11 @@ typedef struct {
 	/* gradient of the extra losses on the pooled output [B, C]
 	 * (tl_bert_train_add_pooled_grad); meaningful when t->dpool_set */
 	float *dpool_x;
+	/* the last hidden state unpacked to [B*T, C] (padded rows 0) */
+	float *hid_pad;
+	/* scratch: [B*T, C] padded rows, [B*T, 3C] packed rows, the token
+	 * head's packed logits and their gradient [N, NL] */
+	float *pad_c, *pk3, *logits_p, *dlogits_p;
 } tl_bert_train_acts;
 
 /* Scratch of the MLM head over the M labelled positions of a batch
@@ -77,6 +90,12 @@ typedef struct {
 	int32_t *ids, *type_ids, *lens; /* device copies of the last batch */
 	size_t in_cap;
 	int B, T, has_types;
+	/* packed rows of the last batch: N = sum of plen, plen[b] = lens[b]
+	 * clamped to [0, T], poff[b] its first packed row (host memory, owned,
+	 * room for pcap sequences) */
+	int N;
+	int *plen, *poff;
+	int pcap;
 	int multi_label;
 	/* 1: token classification (BertForTokenClassification): logits
 	 * [B*T, NL] = dropout(h) Wc^T + bc over every position of the last
@@ -221,7 +240,7 @@ double tl_bert_train_kd_loss_ml(tl_bert_train *t, const float *teacher_logits, f
 double tl_bert_train_hidden_cos_loss(tl_bert_train *t, const float *teacher_hidden, float weight, float scale);
 
 /* The last hidden state of the last forward, [B, T, C] padded (rows t >=
- * lens[b] are not meaningful), backend memory owned by t and valid until
+ * lens[b] are 0; the forward unpacks its packed rows there), backend memory owned by t and valid until
  * the next forward: the teacher side of tl_bert_train_hidden_cos_loss
  * (copy it out with t->k->to_host). */
 const float *tl_bert_train_hidden(const tl_bert_train *t);

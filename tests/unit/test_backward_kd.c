@@ -496,8 +496,11 @@ static void minilm(void)
 	rl = bu_getf("hcos.loss", NULL);
 	tl_bert_train_zero_grad(&t);
 	tl_bert_train_forward(&t, mids, NULL, mlens, Bm, Tm, 0, 0, 0);
-	float *th = malloc(BT * C * sizeof(float));
-	memcpy(th, t.a.ln2 + (size_t)(L - 2) * BT * C, BT * C * sizeof(float));
+	float *th = calloc(BT * C, sizeof(float));
+	/* the layer's rows are packed (t.poff, t.plen); the teacher is padded */
+	for (int b = 0; b < t.B; b++)
+		memcpy(th + (size_t)b * t.T * C, t.a.ln2 + (size_t)(L - 2) * BT * C + (size_t)t.poff[b] * C,
+		       (size_t)t.plen[b] * C * sizeof(float));
 	double lc = tl_bert_train_hidden_cos_loss(&t, th, 1.0f, 1.0f);
 	CHECK_NEAR(lc, rl[0], 1e-5);
 	tl_bert_train_backward(&t, 0, 0, 0);

@@ -12,7 +12,9 @@
  * biases, exactly zero in theory, below 1e-5 of the largest gradient), the
  * pooler gets no gradient at all; then central finite differences of the
  * C loss (|num - ana| <= 2e-3 + 2e-2 |ana|, as test_backward.c) and the
- * all-ignored batch (loss 0, gradient 0). */
+ * all-ignored batch (loss 0, gradient 0); then the packed rows (issue
+ * 22): the batch padded wider, with hidden/classifier dropout on, gives
+ * the same loss and gradient bit for bit. */
 #include "testhelp.h"
 
 #include "tl/bert_train.h"
@@ -138,6 +140,44 @@ int main(void)
 	tl_bert_train_backward(&t, 0, 0, 0);
 	CHECK(bu_max_abs(t.grad_arena, t.m->nparams) == 0.0);
 	free(none);
+
+	/* packed rows (issue 22): the same batch padded 5 positions wider,
+	 * hidden and classifier dropout on (masks over the packed elements),
+	 * attention dropout off (its masks index the padded [T, T] scores):
+	 * the same loss and the same gradient bit for bit */
+	{
+		int T2 = (int)T + 5;
+		size_t n2 = (size_t)B * T2;
+		int32_t *ids2 = calloc(n2, sizeof *ids2), *ty2 = calloc(n2, sizeof *ty2), *y2 = malloc(n2 * sizeof *y2);
+		for (size_t i = 0; i < n2; i++)
+			y2[i] = TL_IGNORE_LABEL;
+		for (int b = 0; b < B; b++)
+			for (int p = 0; p < T; p++) {
+				ids2[(size_t)b * T2 + p] = ids[b * T + p];
+				ty2[(size_t)b * T2 + p] = types[b * T + p];
+				y2[(size_t)b * T2 + p] = y[b * T + p];
+			}
+		t.p_att = 0.0f;
+		size_t np = t.m->nparams;
+		float *g1 = malloc(np * sizeof *g1);
+		tl_bert_train_zero_grad(&t);
+		tl_bert_train_forward(&t, ids, types, lens, (int)B, (int)T, 1, 7, 3);
+		double l1 = tl_bert_train_token_loss(&t, y, NULL, 0.0f, 1.0f);
+		tl_bert_train_backward(&t, 1, 7, 3);
+		memcpy(g1, t.grad_arena, np * sizeof *g1);
+		tl_bert_train_zero_grad(&t);
+		tl_bert_train_forward(&t, ids2, ty2, lens, (int)B, T2, 1, 7, 3);
+		double l2 = tl_bert_train_token_loss(&t, y2, NULL, 0.0f, 1.0f);
+		tl_bert_train_backward(&t, 1, 7, 3);
+		CHECK(l1 == l2);
+		CHECK(memcmp(g1, t.grad_arena, np * sizeof *g1) == 0);
+		CHECK(bu_max_abs(g1, np) > 0);
+		printf("padding width: loss %.9g at T %d and %.9g at T %d\n", l1, (int)T, l2, T2);
+		free(g1);
+		free(ids2);
+		free(ty2);
+		free(y2);
+	}
 
 	free(ts);
 	free(ids);

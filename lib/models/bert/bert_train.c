@@ -12,7 +12,12 @@
  * counter-based generator of tl/dropout.h: stream (step, site) with
  * site 0 = embeddings, 8l+1.. = layer l, 8L+1 = classifier.
  * Token classification (t->token, BertForTokenClassification): no pooler;
- * logits[b*T+t] = dropout(x[b,t]) Wc^T + bc, the dropout on site 8L+1. */
+ * logits[b*T+t] = dropout(x[b,t]) Wc^T + bc, the dropout on site 8L+1.
+ * Rows (issue 22): everything but attention runs on the packed real
+ * tokens (N = sum of lens rows, no work on padding, as tl_bert_forward);
+ * attention keeps its padded [B, T] kernels, its qkv unpacked before and
+ * its output packed after (the reverse in the backward). The dropout masks
+ * index the packed elements. */
 #include "tl/bert_train.h"
 #include "tl/rng.h"
 #include "tl/util.h"
@@ -212,6 +217,7 @@ void tl_bert_train_free(tl_bert_train *t)
 	if (t->ids)
 		k->free(t->ids);
 	free(t->head_grad);
+	free(t->plen);
 	if (t->mlm.arena)
 		k->free(t->mlm.arena);
 	free(t->mlm.rows);
@@ -316,6 +322,8 @@ static void acts_alloc(tl_bert_train *t, int B, int T)
 		{&a->dI2, BT * I},         {&a->dQKV, BT * 3 * C},     {&a->dpooled, 4 * B_ * C},
 		{&a->dlogits, R * NL},      {&a->hid_d, t->token ? BT * C : 0},
 		{&a->dhid, BT * C},        {&a->dpool_x, B_ * C},
+		{&a->hid_pad, BT * C},     {&a->pad_c, BT * C},        {&a->pk3, BT * 3 * C},
+		{&a->logits_p, t->token ? BT * NL : 0}, {&a->dlogits_p, t->token ? BT * NL : 0},
 	};
 	size_t nb = sizeof bufs / sizeof *bufs, n = 0;
 	for (size_t i = 0; i < nb; i++)
@@ -342,6 +350,62 @@ static void acts_alloc(tl_bert_train *t, int B, int T)
 	t->lens = t->ids + 2 * BT;
 }
 
+/* ---------------- packed rows (issue 22) ----------------
+ * Sequence b's real tokens are rows poff[b] .. poff[b] + plen[b] - 1 of a
+ * packed buffer and rows b*T .. b*T + plen[b] - 1 of a padded one; w is
+ * the row width in floats. */
+
+/* The packing of a batch: plen, poff and N from the host lens. */
+static void pack_set(tl_bert_train *t, const int32_t *lens, int B, int T)
+{
+	if (B > t->pcap) {
+		free(t->plen);
+		t->plen = tl_xmalloc(2 * (size_t)B * sizeof *t->plen);
+		t->pcap = B;
+	}
+	t->poff = t->plen + B;
+	int n = 0;
+	for (int b = 0; b < B; b++) {
+		int l = lens[b] < 0 ? 0 : lens[b] > T ? T : lens[b];
+		t->plen[b] = l;
+		t->poff[b] = n;
+		n += l;
+	}
+	t->N = n;
+}
+
+/* packed dst <- padded src */
+static void pack_rows(const tl_bert_train *t, float *dst, const float *src, size_t w)
+{
+	for (int b = 0; b < t->B; b++)
+		if (t->plen[b])
+			t->k->copy(dst + (size_t)t->poff[b] * w, src + (size_t)b * t->T * w,
+				   (size_t)t->plen[b] * w * sizeof(float));
+}
+
+/* packed dst += padded src */
+static void pack_add(const tl_bert_train *t, float *dst, const float *src, size_t w)
+{
+	for (int b = 0; b < t->B; b++)
+		if (t->plen[b]) {
+			float *d = dst + (size_t)t->poff[b] * w;
+			t->k->residual_forward(d, d, src + (size_t)b * t->T * w, (size_t)t->plen[b] * w);
+		}
+}
+
+/* padded dst <- packed src, padding rows zeroed */
+static void unpack_rows(const tl_bert_train *t, float *dst, const float *src, size_t w)
+{
+	for (int b = 0; b < t->B; b++) {
+		float *d = dst + (size_t)b * t->T * w;
+		size_t n = (size_t)t->plen[b] * w;
+		if (n)
+			t->k->copy(d, src + (size_t)t->poff[b] * w, n * sizeof(float));
+		if (t->plen[b] < t->T)
+			t->k->memset(d + n, 0, ((size_t)t->T * w - n) * sizeof(float));
+	}
+}
+
 /* ---------------- forward ---------------- */
 
 const float *tl_bert_train_forward(tl_bert_train *t, const int32_t *ids, const int32_t *type_ids,
@@ -352,10 +416,13 @@ const float *tl_bert_train_forward(tl_bert_train *t, const int32_t *ids, const i
 	const tl_bert_config *c = &m->cfg;
 	const tl_bert_params *p = &m->params;
 	tl_bert_train_acts *a = &t->a;
-	int C = c->C, I = c->I, NH = c->NH, L = c->L, N = B * T;
+	int C = c->C, I = c->I, NH = c->NH, L = c->L;
 	size_t BT = (size_t)B * T;
 	float ph = train ? t->p_hidden : 0.0f, pa = train ? t->p_att : 0.0f, pc = train ? t->p_cls : 0.0f;
 	acts_alloc(t, B, T);
+	pack_set(t, lens, B, T);
+	int N = t->N;
+	size_t NR = (size_t)N; /* packed rows */
 	pw_sync(t);
 	t->B = B;
 	t->T = T;
@@ -368,9 +435,10 @@ const float *tl_bert_train_forward(tl_bert_train *t, const int32_t *ids, const i
 		k->to_device(t->type_ids, type_ids, BT * sizeof(int32_t));
 	k->to_device(t->lens, lens, (size_t)B * sizeof(int32_t));
 
-	k->embedding_forward(a->emb, t->ids, type_ids ? t->type_ids : NULL, p->wte, p->wpe, p->wtt, B, T, C);
+	k->embedding_forward(a->pad_c, t->ids, type_ids ? t->type_ids : NULL, p->wte, p->wpe, p->wtt, B, T, C);
+	pack_rows(t, a->emb, a->pad_c, (size_t)C);
 	k->layernorm_forward(a->emb_ln, a->emb_mean, a->emb_rstd, a->emb, p->emb_lnw, p->emb_lnb, N, C, c->eps);
-	k->dropout_forward(a->emb_ln, a->emb_ln, BT * C, ph, seed, tl_dropout_stream(step, 0));
+	k->dropout_forward(a->emb_ln, a->emb_ln, NR * C, ph, seed, tl_dropout_stream(step, 0));
 	const float *x = a->emb_ln;
 	for (int l = 0; l < L; l++) {
 		size_t lC = (size_t)l * C;
@@ -380,32 +448,38 @@ const float *tl_bert_train_forward(tl_bert_train *t, const int32_t *ids, const i
 		float *res2 = a->res2 + l * BT * C, *ln2 = a->ln2 + l * BT * C;
 		uint64_t site = 8 * (uint64_t)l + 1;
 
-		lin_fwd(t, l, 0, qkv, x, p->qkvw + lC * 3 * C, p->qkvb + lC * 3, N, C, 3 * C);
-		k->attention_forward_train(atty, att, qkv, t->lens, B, T, C, NH, pa, seed,
+		/* the products on packed rows, attention on the padded layout */
+		lin_fwd(t, l, 0, a->pk3, x, p->qkvw + lC * 3 * C, p->qkvb + lC * 3, N, C, 3 * C);
+		unpack_rows(t, qkv, a->pk3, 3 * (size_t)C);
+		k->attention_forward_train(a->pad_c, att, qkv, t->lens, B, T, C, NH, pa, seed,
 					   tl_dropout_stream(step, site));
+		pack_rows(t, atty, a->pad_c, (size_t)C);
 		lin_fwd(t, l, 1, res1, atty, p->attprojw + lC * C, p->attprojb + lC, N, C, C);
-		k->dropout_forward(res1, res1, BT * C, ph, seed, tl_dropout_stream(step, site + 1));
-		k->residual_forward(res1, res1, x, BT * C);
+		k->dropout_forward(res1, res1, NR * C, ph, seed, tl_dropout_stream(step, site + 1));
+		k->residual_forward(res1, res1, x, NR * C);
 		k->layernorm_forward(ln1, a->ln1_mean + l * BT, a->ln1_rstd + l * BT, res1, p->ln1w + lC,
 				     p->ln1b + lC, N, C, c->eps);
 		lin_fwd(t, l, 2, fch, ln1, p->fcw + (size_t)l * I * C, p->fcb + (size_t)l * I, N, C, I);
-		k->gelu_forward(fch_gelu, fch, BT * I);
+		k->gelu_forward(fch_gelu, fch, NR * I);
 		lin_fwd(t, l, 3, res2, fch_gelu, p->fcprojw + lC * I, p->fcprojb + lC, N, I, C);
-		k->dropout_forward(res2, res2, BT * C, ph, seed, tl_dropout_stream(step, site + 2));
-		k->residual_forward(res2, res2, ln1, BT * C);
+		k->dropout_forward(res2, res2, NR * C, ph, seed, tl_dropout_stream(step, site + 2));
+		k->residual_forward(res2, res2, ln1, NR * C);
 		k->layernorm_forward(ln2, a->ln2_mean + l * BT, a->ln2_rstd + l * BT, res2, p->ln2w + lC,
 				     p->ln2b + lC, N, C, c->eps);
 		x = ln2;
 	}
+	unpack_rows(t, a->hid_pad, x, (size_t)C); /* tl_bert_train_hidden, the pooler */
 	if (t->token) {
-		/* BertForTokenClassification: classifier(dropout(h)) at every position */
-		k->dropout_forward(a->hid_d, x, BT * C, pc, seed, tl_dropout_stream(step, 8 * (uint64_t)L + 1));
-		k->matmul_forward(a->logits, a->hid_d, p->clsw, p->clsb, N, C, c->nlabels);
+		/* BertForTokenClassification: classifier(dropout(h)) at every real
+		 * position, unpacked to [B*T, NL] (padding rows 0) */
+		k->dropout_forward(a->hid_d, x, NR * C, pc, seed, tl_dropout_stream(step, 8 * (uint64_t)L + 1));
+		k->matmul_forward(a->logits_p, a->hid_d, p->clsw, p->clsb, N, C, c->nlabels);
+		unpack_rows(t, a->logits, a->logits_p, (size_t)c->nlabels);
 		return a->logits;
 	}
 	if (t->mlm_only) /* the MLM head works on the hidden state (tl_bert_train_mlm_loss) */
 		return NULL;
-	k->pooler_forward(a->pooled, x, p->poolw, p->poolb, B, T, C, C);
+	k->pooler_forward(a->pooled, a->hid_pad, p->poolw, p->poolb, B, T, C, C);
 	k->dropout_forward(a->pooled_d, a->pooled, (size_t)B * C, pc, seed,
 			    tl_dropout_stream(step, 8 * (uint64_t)L + 1));
 	k->matmul_forward(a->logits, a->pooled_d, p->clsw, p->clsb, B, C, c->nlabels);
@@ -594,7 +668,7 @@ double tl_bert_train_kd_loss_ml(tl_bert_train *t, const float *teacher_logits, f
 
 const float *tl_bert_train_hidden(const tl_bert_train *t)
 {
-	return t->a.ln2 + (size_t)(t->m->cfg.L - 1) * t->B * t->T * t->m->cfg.C;
+	return t->a.hid_pad;
 }
 
 double tl_bert_train_hidden_cos_loss(tl_bert_train *t, const float *teacher_hidden, float weight, float scale)
@@ -651,13 +725,12 @@ void tl_bert_train_head_grad_on(tl_bert_train *t)
 		t->head_grad = tl_xcalloc((size_t)t->m->cfg.L * t->m->cfg.NH, sizeof(float));
 }
 
-/* head_grad[l*NH + h] += sum over rows of <dctx_h, ctx_h> (padding rows of
- * ctx are 0). Sums in double, row order: deterministic. */
+/* head_grad[l*NH + h] += sum over the packed rows of <dctx_h, ctx_h>. Sums in double, row order: deterministic. */
 static void head_grad_add(tl_bert_train *t, int l, const float *dctx, const float *ctx)
 {
 	const tl_kernels *k = t->k;
 	int NH = t->m->cfg.NH, C = t->m->cfg.C, hs = C / NH;
-	size_t N = (size_t)t->B * t->T, n = N * C;
+	size_t N = (size_t)t->N, n = N * C;
 	float *t1, *t2;
 	const float *d = host_view(k, (float *)dctx, n, &t1), *x = host_view(k, (float *)ctx, n, &t2);
 	for (int h = 0; h < NH; h++) {
@@ -681,29 +754,30 @@ void tl_bert_train_backward(tl_bert_train *t, int train, uint64_t seed, uint64_t
 	const tl_bert_params *p = &m->params;
 	tl_bert_params *g = &t->grads;
 	tl_bert_train_acts *a = &t->a;
-	int B = t->B, T = t->T, C = c->C, I = c->I, NH = c->NH, L = c->L, N = B * T, NL = c->nlabels;
-	size_t BT = (size_t)B * T;
+	int B = t->B, T = t->T, C = c->C, I = c->I, NH = c->NH, L = c->L, N = t->N, NL = c->nlabels;
+	size_t BT = (size_t)B * T, NR = (size_t)N;
 	float ph = train ? t->p_hidden : 0.0f, pa = train ? t->p_att : 0.0f, pc = train ? t->p_cls : 0.0f;
 	float *dpd = a->dpooled, *dpre = dpd + (size_t)B * C, *cls = dpre + (size_t)B * C,
 	      *dcls = cls + (size_t)B * C;
 
 	if (t->token) {
 		/* token head: d hidden = dropout'(dlogits Wc) */
-		k->memset(a->dA, 0, sizeof(float) * BT * C);
+		k->memset(a->dA, 0, sizeof(float) * NR * C);
 		int enc = t->freeze_below < L;
-		k->matmul_backward(enc ? a->dA : NULL, g->clsw, g->clsb, a->dlogits, a->hid_d, p->clsw, N, C, NL);
+		pack_rows(t, a->dlogits_p, a->dlogits, (size_t)NL);
+		k->matmul_backward(enc ? a->dA : NULL, g->clsw, g->clsb, a->dlogits_p, a->hid_d, p->clsw, N, C, NL);
 		if (!enc)
 			return;
-		k->dropout_backward(a->dA, a->dA, BT * C, pc, seed, tl_dropout_stream(step, 8 * (uint64_t)L + 1));
+		k->dropout_backward(a->dA, a->dA, NR * C, pc, seed, tl_dropout_stream(step, 8 * (uint64_t)L + 1));
 		if (t->dhid_set)
-			k->residual_forward(a->dA, a->dA, a->dhid, BT * C);
+			pack_add(t, a->dA, a->dhid, (size_t)C);
 		goto layers;
 	}
 	if (t->mlm_only) {
 		/* MLM only: the gradient on the last hidden state is all there is */
 		if (t->freeze_below >= L || !t->dhid_set)
 			return;
-		k->copy(a->dA, a->dhid, sizeof(float) * BT * C);
+		pack_rows(t, a->dA, a->dhid, (size_t)C);
 		goto layers;
 	}
 	/* classifier and its dropout */
@@ -714,18 +788,19 @@ void tl_bert_train_backward(tl_bert_train *t, int train, uint64_t seed, uint64_t
 		k->residual_forward(dpd, dpd, a->dpool_x, (size_t)B * C);
 	/* pooler: tanh(h[b,0,:] Wp^T + bp) */
 	k->tanh_backward(dpre, a->pooled, dpd, (size_t)B * C);
-	const float *hl = a->ln2 + (size_t)(L - 1) * BT * C;
+	const float *hl = a->hid_pad;
 	for (int b = 0; b < B; b++)
 		k->copy(cls + (size_t)b * C, hl + (size_t)b * T * C, sizeof(float) * C);
 	int encoder = t->freeze_below < L;
 	k->matmul_backward(encoder ? dcls : NULL, g->poolw, g->poolb, dpre, cls, p->poolw, B, C, C);
 	if (!encoder)
 		return;
-	k->memset(a->dA, 0, sizeof(float) * BT * C);
-	for (int b = 0; b < B; b++)
-		k->copy(a->dA + (size_t)b * T * C, dcls + (size_t)b * C, sizeof(float) * C);
+	k->memset(a->dA, 0, sizeof(float) * NR * C);
+	for (int b = 0; b < B; b++) /* the first token's packed row (none for an empty sequence) */
+		if (t->plen[b])
+			k->copy(a->dA + (size_t)t->poff[b] * C, dcls + (size_t)b * C, sizeof(float) * C);
 	if (t->dhid_set) /* hidden-state losses (tl_bert_train_hidden_cos_loss) */
-		k->residual_forward(a->dA, a->dA, a->dhid, BT * C);
+		pack_add(t, a->dA, a->dhid, (size_t)C);
 
 layers:;
 	int lo = t->freeze_below > 0 ? t->freeze_below : 0;
@@ -740,45 +815,50 @@ layers:;
 		int need_dx = l > t->freeze_below;
 
 		/* x_out = LN2(res2) */
-		k->memset(a->dB, 0, sizeof(float) * BT * C);
+		k->memset(a->dB, 0, sizeof(float) * NR * C);
 		k->layernorm_backward(a->dB, g->ln2w + lC, g->ln2b + lC, a->dA, res2, p->ln2w + lC,
 				       a->ln2_mean + l * BT, a->ln2_rstd + l * BT, N, C);
 		/* res2 = ln1 + dropout(fcproj): dA becomes d ln1 */
-		k->copy(a->dA, a->dB, sizeof(float) * BT * C);
-		k->dropout_backward(a->dB, a->dB, BT * C, ph, seed, tl_dropout_stream(step, site + 2));
-		k->memset(a->dI1, 0, sizeof(float) * BT * I);
+		k->copy(a->dA, a->dB, sizeof(float) * NR * C);
+		k->dropout_backward(a->dB, a->dB, NR * C, ph, seed, tl_dropout_stream(step, site + 2));
+		k->memset(a->dI1, 0, sizeof(float) * NR * I);
 		lin_bwd(t, l, 3, a->dI1, g->fcprojw + lC * I, g->fcprojb + lC, a->dB, fch_gelu, p->fcprojw + lC * I,
 				    N, I, C);
-		k->memset(a->dI2, 0, sizeof(float) * BT * I);
-		k->gelu_backward(a->dI2, fch, a->dI1, BT * I);
+		k->memset(a->dI2, 0, sizeof(float) * NR * I);
+		k->gelu_backward(a->dI2, fch, a->dI1, NR * I);
 		lin_bwd(t, l, 2, a->dA, g->fcw + (size_t)l * I * C, g->fcb + (size_t)l * I, a->dI2, ln1,
 				    p->fcw + (size_t)l * I * C, N, C, I);
 		/* ln1 = LN1(res1) */
-		k->memset(a->dB, 0, sizeof(float) * BT * C);
+		k->memset(a->dB, 0, sizeof(float) * NR * C);
 		k->layernorm_backward(a->dB, g->ln1w + lC, g->ln1b + lC, a->dA, res1, p->ln1w + lC,
 				       a->ln1_mean + l * BT, a->ln1_rstd + l * BT, N, C);
 		/* res1 = x + dropout(attproj): dA becomes d x */
-		k->copy(a->dA, a->dB, sizeof(float) * BT * C);
-		k->dropout_backward(a->dB, a->dB, BT * C, ph, seed, tl_dropout_stream(step, site + 1));
-		k->memset(a->dC, 0, sizeof(float) * BT * C);
+		k->copy(a->dA, a->dB, sizeof(float) * NR * C);
+		k->dropout_backward(a->dB, a->dB, NR * C, ph, seed, tl_dropout_stream(step, site + 1));
+		k->memset(a->dC, 0, sizeof(float) * NR * C);
 		lin_bwd(t, l, 1, a->dC, g->attprojw + lC * C, g->attprojb + lC, a->dB, atty, p->attprojw + lC * C,
 				    N, C, C);
 		if (t->head_grad) /* dC = d context: the head mask's gradient */
 			head_grad_add(t, l, a->dC, atty);
+		/* attention on the padded layout: d context unpacked (padding
+		 * rows 0), d qkv packed back */
+		unpack_rows(t, a->pad_c, a->dC, (size_t)C);
 		k->memset(a->dQKV, 0, sizeof(float) * BT * 3 * C);
-		k->attention_backward(a->dQKV, a->dC, qkv, att, t->lens, B, T, C, NH, pa, seed,
+		k->attention_backward(a->dQKV, a->pad_c, qkv, att, t->lens, B, T, C, NH, pa, seed,
 				       tl_dropout_stream(step, site));
-		lin_bwd(t, l, 0, need_dx ? a->dA : NULL, g->qkvw + lC * 3 * C, g->qkvb + lC * 3, a->dQKV, x,
+		pack_rows(t, a->pk3, a->dQKV, 3 * (size_t)C);
+		lin_bwd(t, l, 0, need_dx ? a->dA : NULL, g->qkvw + lC * 3 * C, g->qkvb + lC * 3, a->pk3, x,
 				    p->qkvw + lC * 3 * C, N, C, 3 * C);
 	}
 	if (t->freeze_below >= 0)
 		return;
 	/* embeddings: x0 = dropout(LN(emb)) */
-	k->dropout_backward(a->dA, a->dA, BT * C, ph, seed, tl_dropout_stream(step, 0));
-	k->memset(a->dB, 0, sizeof(float) * BT * C);
+	k->dropout_backward(a->dA, a->dA, NR * C, ph, seed, tl_dropout_stream(step, 0));
+	k->memset(a->dB, 0, sizeof(float) * NR * C);
 	k->layernorm_backward(a->dB, g->emb_lnw, g->emb_lnb, a->dA, a->emb, p->emb_lnw, a->emb_mean, a->emb_rstd,
 			       N, C);
-	k->embedding_backward(g->wte, g->wpe, g->wtt, a->dB, t->ids, t->has_types ? t->type_ids : NULL, t->lens,
+	unpack_rows(t, a->pad_c, a->dB, (size_t)C);
+	k->embedding_backward(g->wte, g->wpe, g->wtt, a->pad_c, t->ids, t->has_types ? t->type_ids : NULL, t->lens,
 			       B, T, C);
 }
 
