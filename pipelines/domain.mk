@@ -89,8 +89,12 @@ $(OUT)/%-mix.s: $(OUT)/random.bin
 
 # models, one directory per pair S-T and method; tl-train's stderr with
 # /usr/bin/time -v's report
-$(OUT)/%.src/tl.json: $(OUT)/$$(call s_of,$$*)-train.s
-	/usr/bin/time -v $(TRAIN) -o $(OUT)/$*.src $< 2>$(OUT)/$*.src.log
+# source-only: one model per source domain, shared by its three pairs
+# (S-T.src is a link to src-S)
+$(OUT)/src-%/tl.json: $(OUT)/%-train.s
+	/usr/bin/time -v $(TRAIN) -o $(OUT)/src-$* $< 2>$(OUT)/src-$*.log
+$(OUT)/%.src/tl.json: $(OUT)/src-$$(call s_of,$$*)/tl.json
+	ln -sfn src-$(call s_of,$*) $(OUT)/$*.src
 $(OUT)/%.mixed/tl.json: $(OUT)/$$(call s_of,$$*)-train.s $(OUT)/$$(call t_of,$$*)-mix.s
 	/usr/bin/time -v $(TRAIN) -o $(OUT)/$*.mixed --source $< $(word 2,$^) 2>$(OUT)/$*.mixed.log
 $(OUT)/%.dann/tl.json: $(OUT)/$$(call s_of,$$*)-train.s $(OUT)/$$(call t_of,$$*)-text.s
