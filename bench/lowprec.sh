@@ -36,7 +36,8 @@
 # bench/lowprec_summary.py (2 per multiply-add, GEMMs only, real tokens).
 # `uptime` is printed before, between and after the repetitions.
 #
-# Environment: BENCH_REPS (3), BENCH_THREADS ("1 2"), IMDB_N (500),
+# Environment: BENCH_REPS (3), BENCH_THREADS ("1 2"), BENCH_PRECS ("fp32 bf16
+# int8": the precisions compared, each with its peers), IMDB_N (500),
 # IMDB_MAXLEN (256), SST2_N (0 = all), BENCH_DIR (work folder, default
 # out/lowprec/run), BENCH_QUICK=1 (seconds: 64 SST-2 sentences, 16 reviews at
 # --max-len 128, 1 thread, 1 repetition, the peers in one Python process).
@@ -115,6 +116,9 @@ peer_run() {
 		done
 }
 has() { case " $PRECS " in *" $1 "*) return 0 ;; esac; return 1; }
+# BENCH_PRECS (default "fp32 bf16 int8"): the precisions compared, tl's and the peers' of each
+# (BENCH_PRECS=bf16: tl bf16 against PyTorch's two bf16 engines only)
+want() { case " ${BENCH_PRECS:-fp32 bf16 int8} " in *" $1 "*) return 0 ;; esac; return 1; }
 
 load "before"
 for rep in $(seq "$REPS"); do
@@ -130,16 +134,22 @@ for rep in $(seq "$REPS"); do
 			fi
 			# alternating: tl and the peers of each precision side by side
 			if [ "$s" = sst2 ]; then # the fixed costs, at each precision
-				for p in $PRECS; do tl_run empty "$th" "$p" "$rep"; tl_run one "$th" "$p" "$rep"; done
+				for p in $PRECS; do want "$p" || continue; tl_run empty "$th" "$p" "$rep"; tl_run one "$th" "$p" "$rep"; done
 			fi
-			tl_run "$s" "$th" fp32 "$rep"
-			peer_run "$s" "$th" torch-fp32 "$rep"
-			peer_run "$s" "$th" ort-fp32 "$rep"
-			if has bf16; then tl_run "$s" "$th" bf16 "$rep"; fi
-			peer_run "$s" "$th" torch-bf16-autocast "$rep"
-			peer_run "$s" "$th" torch-bf16 "$rep"
-			if has int8; then tl_run "$s" "$th" int8 "$rep"; fi
-			peer_run "$s" "$th" ort-int8 "$rep"
+			if want fp32; then
+				tl_run "$s" "$th" fp32 "$rep"
+				peer_run "$s" "$th" torch-fp32 "$rep"
+				peer_run "$s" "$th" ort-fp32 "$rep"
+			fi
+			if want bf16; then
+				if has bf16; then tl_run "$s" "$th" bf16 "$rep"; fi
+				peer_run "$s" "$th" torch-bf16-autocast "$rep"
+				peer_run "$s" "$th" torch-bf16 "$rep"
+			fi
+			if want int8; then
+				if has int8; then tl_run "$s" "$th" int8 "$rep"; fi
+				peer_run "$s" "$th" ort-int8 "$rep"
+			fi
 		done
 	done
 	load "after repetition $rep"
