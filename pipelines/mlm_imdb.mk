@@ -35,6 +35,8 @@ MODEL     ?= all-MiniLM-L6-v2
 DATA      ?= ../shared/data/imdb
 OUT       ?= out/mlm_imdb
 MLM_STEPS ?= 200
+MLM_HEAD_STEPS ?= 0
+MLM_HEAD_LR ?= 1e-3
 MLM_LR    ?= 1e-4
 MLM_BATCH ?= 16
 MAXLEN    ?= 64
@@ -62,9 +64,12 @@ $(OUT)/labelled.s: $(DATA)/train.tsv.gz
 	$(call sample,$<,k % 25 == 1) | $(BIN)/tl-clean | $(BIN)/tl-tokenize -m $(MODEL) > $@.tmp
 	mv $@.tmp $@
 
+# ids made unique (IMDB numbers each label's reviews from 0: "1-0", "0-0")
+# for tl-eval --compare's pairing
 $(OUT)/test.s: $(DATA)/test.tsv.gz
 	@mkdir -p $(OUT)
-	$(call sample,$<,k % 25 == 1 || k % 25 == 13) | $(BIN)/tl-clean | $(BIN)/tl-tokenize -m $(MODEL) > $@.tmp
+	$(call sample,$<,k % 25 == 1 || k % 25 == 13) | awk -F'\t' -v OFS='\t' 'NR > 1 { $$4 = $$2 "-" $$4 } 1' | \
+		$(BIN)/tl-clean | $(BIN)/tl-tokenize -m $(MODEL) > $@.tmp
 	mv $@.tmp $@
 
 # text only: the sentence and id columns (no label)
@@ -78,8 +83,24 @@ $(OUT)/text_dev.s: $(DATA)/train.tsv.gz
 	$(call sample,$<,k % 100 == 4) | cut -f1,4 | $(BIN)/tl-clean | $(BIN)/tl-tokenize -m $(MODEL) > $@.tmp
 	mv $@.tmp $@
 
-$(OUT)/dapt/tl.json: $(OUT)/text.s $(OUT)/text_dev.s
-	$(BIN)/tl-train -m bert --objective mlm --pretrained $(MODEL) -o $(OUT)/dapt -f --max-steps $(MLM_STEPS) \
+# the MLM head first, alone (MLM_HEAD_STEPS > 0): all-MiniLM-L6-v2 has no MLM
+# head, and a fresh one's first gradients reach the whole encoder; with
+# --freeze all only the head's transform and decoder bias learn (the decoder
+# is the frozen word embeddings), at MLM_HEAD_LR; then the whole model
+ifeq ($(MLM_HEAD_STEPS),0)
+DAPT_FROM = $(MODEL)
+DAPT_DEP =
+else
+DAPT_FROM = $(OUT)/head
+DAPT_DEP = $(OUT)/head/tl.json
+endif
+$(OUT)/head/tl.json: $(OUT)/text.s
+	$(BIN)/tl-train -m bert --objective mlm --pretrained $(MODEL) -o $(OUT)/head -f --max-steps $(MLM_HEAD_STEPS) \
+		--epochs 1000 --lr $(MLM_HEAD_LR) --batch-size $(MLM_BATCH) --max-len $(MAXLEN) --seed $(SEED) \
+		--threads $(THREADS) --freeze all --log $(OUT)/head.log $(OUT)/text.s
+
+$(OUT)/dapt/tl.json: $(OUT)/text.s $(OUT)/text_dev.s $(DAPT_DEP)
+	$(BIN)/tl-train -m bert --objective mlm --pretrained $(DAPT_FROM) -o $(OUT)/dapt -f --max-steps $(MLM_STEPS) \
 		--epochs 1000 --lr $(MLM_LR) --batch-size $(MLM_BATCH) --max-len $(MAXLEN) --seed $(SEED) \
 		--threads $(THREADS) --dev $(OUT)/text_dev.s --drop-leaked --eval-every $$(( $(MLM_STEPS) / 3 )) \
 		--log $(OUT)/dapt.log $(OUT)/text.s
