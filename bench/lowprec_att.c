@@ -6,14 +6,17 @@
  *
  *   make -j2 all && cc -O2 -fopenmp -std=c11 -D_GNU_SOURCE -Iinclude -I. \
  *       -o lowprec_att bench/lowprec_att.c build/libtl.a \
- *       $(pkg-config --libs openblas libutf8proc msgpack-c jansson zlib 2>/dev/null || echo -lopenblas) -lm -lpthread
+ *       $(pkg-config --libs msgpack jansson libutf8proc openblas zlib) -lm -lpthread
  *   ./lowprec_att [hd] [len ...]
  *
  * Prints per length: microseconds per (sequence, head) and GFLOP/s (4 len^2
- * hd per call: both products) of each kernel, the best of 5 rounds. */
+ * hd per call: both products) of each kernel, the best of 5 rounds: bf16
+ * on fp32 rows, bf16 on bf16 rows in and out (--precision bf16's form:
+ * tl_cpu_attention_bf16_one_io, TL_IO_IN_BF16 | TL_IO_OUT_BF16), fp32. */
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/lowprec.h"
 #include "kernels/cpu/scratch.h"
+#include "tl/kernels.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -39,17 +42,19 @@ int main(int argc, char **argv)
 	}
 	size_t n = (size_t)512 * ld;
 	float *qkv = malloc(n * sizeof(float)), *o = malloc((size_t)512 * 384 * sizeof(float));
-	if (!qkv || !o)
+	uint16_t *qkvb = malloc(n * sizeof(uint16_t));
+	if (!qkv || !o || !qkvb)
 		return 1;
 	unsigned x = 12345;
 	for (size_t i = 0; i < n; i++) {
 		x = x * 1103515245u + 12345u;
 		qkv[i] = (float)((x >> 8) & 0xffff) / 32768.0f - 1.0f;
+		qkvb[i] = tl_cpu_f2bf(qkv[i]);
 	}
 	float scale = 1.0f / sqrtf((float)hd);
 	printf("# hd=%d bf16 path=%d (0 ref, 1 avx512, 2 vdpbf16ps); fp32 kernel %s\n", hd, path,
 	       tl_cpu_attention_ok(hd) ? "present" : "absent");
-	printf("len\tbf16_us\tbf16_gflops\tfp32_us\tfp32_gflops\n");
+	printf("len\tbf16_us\tbf16_gflops\tbf16io_us\tbf16io_gflops\tfp32_us\tfp32_gflops\n");
 	for (int a = 0; a < nl; a++) {
 		int len = argc > 2 ? atoi(argv[2 + a]) : def[a];
 		if (len <= 0 || len > 512) {
@@ -57,9 +62,9 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		int reps = (int)(2e7 / (4.0 * len * len * hd + 2e4)) + 1;
-		double best[2] = {1e30, 1e30};
+		double best[3] = {1e30, 1e30, 1e30};
 		for (int round = 0; round < 5; round++)
-			for (int kind = 0; kind < 2; kind++) {
+			for (int kind = 0; kind < 3; kind++) {
 				if (kind == 1 && !tl_cpu_attention_ok(hd))
 					continue;
 				double t0 = cpu_now();
@@ -67,6 +72,9 @@ int main(int argc, char **argv)
 					if (kind == 0) {
 						tl_cpu_attention_bf16_one(path, o, 384, qkv, qkv + 384, qkv + 768, ld, hd, len, len,
 									  scale);
+					} else if (kind == 2) {
+						tl_cpu_attention_bf16_one_io(path, o, 384, qkvb, qkvb + 384, qkvb + 768, ld, hd, len,
+									     len, scale, TL_IO_IN_BF16 | TL_IO_OUT_BF16);
 					} else {
 						int lds;
 						tl_cpu_attention(o, 384, qkv, qkv + 384, qkv + 768, ld, hd, len, scale,
@@ -77,13 +85,14 @@ int main(int argc, char **argv)
 				best[kind] = us < best[kind] ? us : best[kind];
 			}
 		double fl = 4.0 * len * len * hd;
-		printf("%d\t%.2f\t%.1f\t", len, best[0], fl / best[0] / 1e3);
+		printf("%d\t%.2f\t%.1f\t%.2f\t%.1f\t", len, best[0], fl / best[0] / 1e3, best[2], fl / best[2] / 1e3);
 		if (best[1] < 1e30)
 			printf("%.2f\t%.1f\n", best[1], fl / best[1] / 1e3);
 		else
 			printf("absent\tabsent\n");
 	}
 	free(qkv);
+	free(qkvb);
 	free(o);
 	return 0;
 }
