@@ -55,6 +55,8 @@ enum tl_pool { TL_POOL_CLS = 0, TL_POOL_MEAN = 1, TL_POOL_MAX = 2 };
 enum tl_act { TL_ACT_NONE = 0, TL_ACT_GELU = 1 };
 /* matmul_forward_bf16io: which side is bf16 rows */
 enum tl_bf16io { TL_IO_IN_BF16 = 1, TL_IO_OUT_BF16 = 2 };
+/* attention_forward_packed_bf16's mode: bits */
+enum tl_att_mode { TL_ATT_FIRST_ONLY = 1, TL_ATT_OUT_BF16 = 2, TL_ATT_IN_BF16 = 4 };
 /* Precision of the products of matmul_prepare_prec: fp32; bf16 operands
  * with fp32 accumulation; int8 (weights symmetric per output channel,
  * activations u8 with a zero point per row, int32 accumulation). */
@@ -169,11 +171,18 @@ typedef struct tl_kernels {
 					 int NH, int first_only);
 	/* attention_forward_packed with both products (scale Q K^T and P V)
 	 * on bf16 operands with fp32 sums, the softmax in fp32: the attention
-	 * of --precision bf16 (sequences under 64 tokens: the fp32 attention,
-	 * faster there). The same bits for any batch and thread count; the
-	 * kernel path follows tl_isa_level. May be NULL (not offered). */
+	 * of --precision bf16 (on fp32 rows, sequences under 64 tokens run
+	 * the fp32 attention). The same bits for any batch and thread count; the
+	 * kernel path follows tl_isa_level. May be NULL (not offered).
+	 * mode (enum tl_att_mode): TL_ATT_FIRST_ONLY is first_only above;
+	 * with TL_ATT_OUT_BF16, out holds bf16 rows of C (the format of
+	 * add_layernorm_forward_bf16 below: each fp32 result rounded to
+	 * nearest even), for matmul_forward_bf16io's TL_IO_IN_BF16; with
+	 * TL_ATT_IN_BF16, qkv is bf16 rows of 3C (matmul_forward_bf16io's
+	 * TL_IO_OUT_BF16), used as they are, and every sequence runs the bf16
+	 * kernel (the same bits as the fp32 rows rounded give there). */
 	void (*attention_forward_packed_bf16)(float *out, const float *qkv, const int32_t *lens, int B, int C,
-					      int NH, int first_only);
+					      int NH, int mode);
 	/* Fused inference forms. out[N,C] = GELU(inp + bias[c]) (bias may be
 	 * NULL; out may equal inp). */
 	void (*bias_gelu_forward)(float *out, const float *inp, const float *bias, int N, int C);

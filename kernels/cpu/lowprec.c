@@ -605,6 +605,21 @@ void tl_cpu_bf16_tile_scaled(int path, float *C, size_t ldc, const uint32_t *A, 
 		(path == TL_LP_DP ? kern_bf16_dp : kern_bf16_f)(C, ldc, A, G, B, rows, cols, &e);
 }
 
+/* tl_cpu_bf16_tile_scaled with C as bf16 rows (uint16_t, ldc in
+ * elements), each result rounded once after its scaling. */
+void tl_cpu_bf16_tile_scaled_bf(int path, uint16_t *C, size_t ldc, const uint32_t *A, int G, const uint32_t *B,
+				int rows, int cols, const float *rowf)
+{
+	epi e = {0};
+	e.rowf = rowf;
+	e.obf = 1;
+	float *o = (float *)(void *)C;
+	if (path == TL_LP_REF)
+		kern_ref(TL_PREC_BF16, o, ldc, A, G, B, rows, cols, &e);
+	else
+		(path == TL_LP_DP ? kern_bf16_dp : kern_bf16_f)(o, ldc, A, G, B, rows, cols, &e);
+}
+
 void tl_cpu_bf16_pairs(int path, uint32_t *dst, const float *x, int n)
 {
 	(path == TL_LP_REF ? bf16_row : bf16_row_v)(dst, x, n, (n + 1) / 2);

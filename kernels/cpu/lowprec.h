@@ -59,6 +59,10 @@ void tl_cpu_bf16_tile_acc(int path, float *C, size_t ldc, const uint32_t *A, int
  * read, never stored), cols <= 32. The attention products (attention_bf16.c). */
 void tl_cpu_bf16_tile_scaled(int path, float *C, size_t ldc, const uint32_t *A, int G, const uint32_t *B, int rows,
 			     int cols, const float *rowf);
+/* tl_cpu_bf16_tile_scaled into bf16 rows: C[r * ldc + c] (uint16_t) = the
+ * bf16 (round to nearest even) of the fp32 result. */
+void tl_cpu_bf16_tile_scaled_bf(int path, uint16_t *C, size_t ldc, const uint32_t *A, int G, const uint32_t *B,
+				int rows, int cols, const float *rowf);
 /* dst[(n + 1) / 2] = x[0..n) as bf16 pairs (element 2g in the low half of
  * word g, past n zero), rounded to nearest even; the same bits on every path. */
 void tl_cpu_bf16_pairs(int path, uint32_t *dst, const float *x, int n);
@@ -69,9 +73,16 @@ void tl_cpu_bf16_pairs(int path, uint32_t *dst, const float *x, int n);
  * softmax in fp32. */
 void tl_cpu_attention_bf16_one(int path, float *dst, int ldo, const float *q, const float *k, const float *v,
 			       int ld, int hd, int len, int nq, float scale);
+/* tl_cpu_attention_bf16_one with (io, enum tl_bf16io) q, k, v as bf16
+ * rows (uint16_t, stride ld elements; used as they are: the same bits as
+ * their fp32 rows rounded) and/or O as bf16 rows (uint16_t, stride ldo
+ * elements: each fp32 result rounded to nearest even). */
+void tl_cpu_attention_bf16_one_io(int path, void *dst, int ldo, const void *q, const void *k, const void *v, int ld,
+				  int hd, int len, int nq, float scale, int io);
 int tl_cpu_attention_bf16_path(void);
-/* attention_forward_packed_bf16 runs sequences shorter than this (all
- * their queries) on attention.c's fp32 kernel, where that kernel runs. */
+/* attention_forward_packed_bf16 on fp32 rows (not TL_ATT_IN_BF16) runs
+ * sequences shorter than this (all their queries) on attention.c's fp32
+ * kernel, where that kernel runs. */
 #define TL_ATT_BF16_MIN_LEN 64
 
 /* bf16 training (lowprec_train.c; kernels.h: matmul_prepare_bf16_train,

@@ -115,7 +115,7 @@ cpu_has() { grep -qw "$1" /proc/cpuinfo; }
 }
 
 
-@test "bf16 attention: every TL_ISA level runs it, close to the default path (avx2: the C kernels and expf)" {
+@test "bf16 attention: every TL_ISA level runs it, close to the default path (avx2: the C kernels and exp2f)" {
 	sample_stream 8 | tl-embed --precision bf16 -j 1 | tl-cat >"$BATS_TEST_TMPDIR/b"
 	sample_stream 8 | tl-embed --precision fp32 -j 1 | tl-cat >"$BATS_TEST_TMPDIR/f"
 	for lv in avx2 avx512; do

@@ -17,8 +17,12 @@
  *     sum_j p*_j |v_jc| + 1e-7.
  * The rms error relative to rms |o| is printed for information.
  * Exact: the AVX-512F fallback equals vdpbf16ps bit for bit (shared
- * conversions and softmax, exponentials below FLT_MIN flushed on both);
- * the reference (expf, no AVX-512) is held to the bound only.
+ * conversions and softmax, exponentials clamped to normal floats on both);
+ * the reference (exp2f, no AVX-512) is held to the bound only. The bf16
+ * rows out (tl_cpu_attention_bf16_one_io, mode TL_ATT_OUT_BF16) are the
+ * fp32 results rounded, bit for bit, on every path and for an odd width;
+ * bf16 rows in (TL_ATT_IN_BF16: q, k, v rounded by the producer) give the
+ * bits of the fp32 rows, and put short sequences on the bf16 kernel.
  * Deterministic (kernels.h attention_forward_packed_bf16): the same bits for
  * 1, 2 and 3 threads, for a sequence alone and inside a batch, and for the
  * first query alone (first_only) and inside the whole sequence; a sequence
@@ -127,6 +131,29 @@ static void t_one(int len, int hd, int nq, float amp)
 			for (int c = hd; c < hd + 3; c++)
 				untouched &= o[path][(size_t)i * (hd + 3) + c] == 0.0f;
 		CHECK(untouched);
+		/* bf16 rows out: the bf16 of each fp32 result; bf16 rows in (q, k,
+		 * v rounded): the same results; bit for bit */
+		uint16_t *ob = tl_xcalloc((size_t)nq * (hd + 3), sizeof(uint16_t));
+		uint16_t *qkvb = tl_xmalloc((size_t)len * ld * sizeof(uint16_t));
+		float *oi = tl_xcalloc((size_t)nq * (hd + 3), sizeof(float));
+		for (size_t i = 0; i < (size_t)len * ld; i++)
+			qkvb[i] = tl_cpu_f2bf(qkv[i]);
+		tl_cpu_attention_bf16_one_io(path, ob, hd + 3, q, k, v, ld, hd, len, nq, scale, TL_IO_OUT_BF16);
+		tl_cpu_attention_bf16_one_io(path, oi, hd + 3, qkvb, qkvb + hd, qkvb + 2 * hd, ld, hd, len, nq, scale,
+					     TL_IO_IN_BF16);
+		size_t nbad = 0, ibad = 0;
+		for (int i = 0; i < nq; i++)
+			for (int c = 0; c < hd + 3; c++) {
+				size_t at = (size_t)i * (hd + 3) + c;
+				nbad += ob[at] != (c < hd ? tl_cpu_f2bf(o[path][at]) : 0);
+				ibad += memcmp(&oi[at], &o[path][at], sizeof(float)) != 0;
+			}
+		printf("%s: bf16 rows out are the rounded fp32 ones: %s (%zu differ); bf16 rows in give the same bits: "
+		       "%s (%zu differ)\n",
+		       what, nbad ? "FAIL" : "ok", nbad, ibad ? "FAIL" : "ok", ibad);
+		CHECK(nbad == 0);
+		CHECK(ibad == 0);
+		free(ob), free(qkvb), free(oi);
 	}
 	if (o[TL_LP_AVX512] && o[TL_LP_DP]) {
 		size_t nd;
@@ -204,6 +231,80 @@ static void t_packed(const tl_kernels *k)
 	printf("attention_forward_packed_bf16: threads, batch and first_only give the same bits: %s\n",
 	       ok ? "ok" : "FAIL");
 	CHECK(ok);
+	/* TL_ATT_OUT_BF16: bf16 rows, each the rounded fp32 result (both
+	 * kernels: the 25-token sequence's and the 70-token one's), with and
+	 * without TL_ATT_FIRST_ONLY, on 3 threads (o1: 1 thread; the thread
+	 * count only grows here: a thread that exits would leave its
+	 * scratch.h buffer to the leak checker) */
+	uint16_t *ob = tl_xcalloc((size_t)N * C, sizeof(uint16_t));
+	size_t nbad = 0;
+	for (int nt = 3; nt <= 3; nt++) {
+		omp_set_num_threads(nt);
+		memset(ob, 0xff, sizeof(uint16_t) * (size_t)N * C);
+		k->attention_forward_packed_bf16((float *)(void *)ob, qkv, lens, B, C, NH, TL_ATT_OUT_BF16);
+		for (size_t i = 0; i < (size_t)N * C; i++)
+			nbad += ob[i] != tl_cpu_f2bf(o1[i]);
+		memset(ob, 0xff, sizeof(uint16_t) * (size_t)B * C);
+		k->attention_forward_packed_bf16((float *)(void *)ob, qkv, lens, B, C, NH,
+						 TL_ATT_FIRST_ONLY | TL_ATT_OUT_BF16);
+		for (size_t i = 0; i < (size_t)B * C; i++)
+			nbad += ob[i] != tl_cpu_f2bf(f[i]);
+	}
+	printf("attention_forward_packed_bf16 TL_ATT_OUT_BF16: the rounded fp32 rows: %s (%zu differ)\n",
+	       nbad ? "FAIL" : "ok", nbad);
+	CHECK(nbad == 0);
+	/* TL_ATT_IN_BF16: qkv as bf16 rows (the fp32 ones rounded); every
+	 * sequence on the bf16 kernel, whose bits it gives (the short ones:
+	 * tl_cpu_attention_bf16_one's, not the fp32 kernel's) */
+	{
+		int path = tl_cpu_attention_bf16_path();
+		uint16_t *qb = tl_xmalloc(sizeof(uint16_t) * (size_t)N * 3 * C);
+		float *want = tl_xcalloc((size_t)N * C, sizeof(float)), *got = tl_xcalloc((size_t)N * C, sizeof(float));
+		for (size_t i = 0; i < (size_t)N * 3 * C; i++)
+			qb[i] = tl_cpu_f2bf(qkv[i]);
+		for (int b = 0, off = 0; b < B; off += lens[b], b++)
+			for (int h = 0; h < NH && lens[b] > 0; h++) {
+				const float *qq = qkv + (size_t)off * 3 * C + h * hd;
+				tl_cpu_attention_bf16_one(path, want + (size_t)off * C + h * hd, C, qq, qq + C, qq + 2 * C, 3 * C,
+							  hd, lens[b], lens[b], 1.0f / sqrtf((float)hd));
+			}
+		size_t ib = 0;
+		for (int nt = 3; nt <= 3; nt++) {
+			omp_set_num_threads(nt);
+			k->attention_forward_packed_bf16(got, (const float *)(const void *)qb, lens, B, C, NH, TL_ATT_IN_BF16);
+			ib += !bits_equal(got, want, (size_t)N * C, NULL);
+			k->attention_forward_packed_bf16((float *)(void *)ob, (const float *)(const void *)qb, lens, B, C, NH,
+							 TL_ATT_IN_BF16 | TL_ATT_OUT_BF16);
+			for (size_t i = 0; i < (size_t)N * C; i++)
+				ib += ob[i] != tl_cpu_f2bf(want[i]);
+		}
+		ib += !bits_equal(want + (size_t)26 * C, o1 + (size_t)26 * C, (size_t)70 * C, NULL);
+		printf("attention_forward_packed_bf16 TL_ATT_IN_BF16 (and OUT): the bf16 kernel's bits (1 thread's), 3 threads: "
+		       "%s\n",
+		       ib ? "FAIL" : "ok");
+		CHECK(ib == 0);
+		free(qb), free(want), free(got);
+	}
+	free(ob);
+	/* an odd width (C = 21: three heads of 7): bf16 rows of 22, the pad
+	 * element 0 */
+	{
+		int oNH = 3, ohd = 7, oC = 21;
+		int32_t olens[2] = {5, 0};
+		float *oq = rnd((size_t)5 * 3 * oC, 1.0f), *of = tl_xcalloc((size_t)5 * oC, sizeof(float));
+		uint16_t *obb = tl_xmalloc(sizeof(uint16_t) * 5 * 22);
+		memset(obb, 0xff, sizeof(uint16_t) * 5 * 22);
+		k->attention_forward_packed_bf16(of, oq, olens, 2, oC, oNH, 0);
+		k->attention_forward_packed_bf16((float *)(void *)obb, oq, olens, 2, oC, oNH, TL_ATT_OUT_BF16);
+		size_t od = 0;
+		for (int r = 0; r < 5; r++)
+			for (int c = 0; c < 22; c++)
+				od += obb[r * 22 + c] != (c < oC ? tl_cpu_f2bf(of[r * oC + c]) : 0);
+		printf("attention_forward_packed_bf16 TL_ATT_OUT_BF16, C = %d (heads of %d): rows of 22, pad 0: %s\n", oC,
+		       ohd, od ? "FAIL" : "ok");
+		CHECK(od == 0);
+		free(oq), free(of), free(obb);
+	}
 	omp_set_num_threads(2);
 	free(qkv), free(o1), free(o2), free(f);
 }

@@ -899,18 +899,30 @@ static void forward(tl_bert *m, const int32_t *ids, const int32_t *type_ids, con
 		int last1 = first_only && l == upto - 1, R = last1 ? B : N;
 		float *x = a->x;
 		/* a pruned layer: NH_l heads, attention width NH_l x head size */
+		/* bf16: q, k, v and the attention's output as bf16 rows between
+		 * the products and the attention */
+		int attb = m->precision == TL_PREC_BF16 && k->attention_forward_packed_bf16, aob = attb && bfio;
 		if (bfio)
-			layer_mm_bf16io(m, l, 0, a->qkv, xb, p->qkvb + lC * 3, N, TL_ACT_NONE, TL_IO_IN_BF16);
+			layer_mm_bf16io(m, l, 0, a->qkv, xb, p->qkvb + lC * 3, N, TL_ACT_NONE,
+					TL_IO_IN_BF16 | (aob ? TL_IO_OUT_BF16 : 0));
 		else
 			layer_mm(m, l, 0, a->qkv, a->x, p->qkvb + lC * 3, N, TL_ACT_NONE);
-		(m->precision == TL_PREC_BF16 && k->attention_forward_packed_bf16 ? k->attention_forward_packed_bf16
-										   : k->attention_forward_packed)(
-			a->atty, a->qkv, m->lens, B, tl_bert_layer_width(m, l), tl_bert_layer_heads(m, l), last1);
+		if (attb)
+			k->attention_forward_packed_bf16(a->atty, a->qkv, m->lens, B, tl_bert_layer_width(m, l),
+							 tl_bert_layer_heads(m, l),
+							 (last1 ? TL_ATT_FIRST_ONLY : 0) |
+								 (aob ? TL_ATT_OUT_BF16 | TL_ATT_IN_BF16 : 0));
+		else
+			k->attention_forward_packed(a->atty, a->qkv, m->lens, B, tl_bert_layer_width(m, l),
+						    tl_bert_layer_heads(m, l), last1);
 		if (last1) {
 			k->pack_rows(a->first, a->x, m->lens, B, T, C, TL_ROWS_FIRST);
 			x = a->first;
 		}
-		layer_mm(m, l, 1, a->proj, a->atty, NULL, R, TL_ACT_NONE);
+		if (aob)
+			layer_mm_bf16io(m, l, 1, a->proj, a->atty, NULL, R, TL_ACT_NONE, TL_IO_IN_BF16);
+		else
+			layer_mm(m, l, 1, a->proj, a->atty, NULL, R, TL_ACT_NONE);
 		if (bfio) {
 			k->add_layernorm_forward_bf16(a->ln1, lb, x, a->proj, p->attprojb + lC, p->ln1w + lC,
 						      p->ln1b + lC, R, C, c->eps);
