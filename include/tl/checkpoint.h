@@ -22,6 +22,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdio.h>
 
 /* Write a checkpoint to dir (replacing an old one atomically). state is
  * not consumed. Tensors i: names[i], data[i] (lens[i] floats, 1-d).
@@ -68,5 +69,17 @@ int tl_runopt_check_allow(const char *list, const json_t *known, tl_err *e);
  * quiet. 0, or -1 with e. */
 int tl_runopt_compare(const json_t *was, const json_t *now, const char *const *absent, const char *ckpt,
 		      const char *allow, int quiet, tl_err *e);
+
+/* ---------------- --log on --resume ----------------
+ * A trainer that writes a --log records in state.json "log" (the path)
+ * and "log_bytes" (the log's length after the checkpoint's last line).
+ * On --resume with --log path: when st names the same path, path is a
+ * regular file and is at least log_bytes long, it is cut back to
+ * log_bytes (the steps after the checkpoint run again and log again);
+ * then path is opened for appending (created when missing).
+ * st is only read (the caller keeps its reference); path is not kept.
+ * Returns the open stream, owned by the caller (fclose), or NULL with e
+ * set (TL_EXIT_IO: "cannot truncate PATH: ..." / "cannot open PATH: ..."). */
+FILE *tl_ckpt_reopen_log(const json_t *st, const char *path, tl_err *e);
 
 #endif

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 int tl_ckpt_write(const char *dir, const json_t *state, size_t nt, const char *const *names,
 		  const float *const *data, const size_t *lens, char *err, size_t errsz)
@@ -203,4 +205,20 @@ int tl_runopt_compare(const json_t *was, const json_t *now, const char *const *a
 				k, a, b);
 	}
 	return 0;
+}
+
+FILE *tl_ckpt_reopen_log(const json_t *st, const char *path, tl_err *e)
+{
+	json_t *lp = json_object_get(st, "log"), *lb = json_object_get(st, "log_bytes");
+	struct stat sb;
+	if (json_is_string(lp) && !strcmp(json_string_value(lp), path) && json_is_integer(lb) &&
+	    stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size >= (off_t)json_integer_value(lb) &&
+	    truncate(path, (off_t)json_integer_value(lb)) != 0) {
+		tl_seterr(e, TL_EXIT_IO, "cannot truncate %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	FILE *f = fopen(path, "a");
+	if (!f)
+		tl_seterr(e, TL_EXIT_IO, "cannot open %s: %s", path, strerror(errno));
+	return f;
 }

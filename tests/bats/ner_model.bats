@@ -183,3 +183,51 @@ tok_train() { # out [args...]
 	run tl-train -m bert --help
 	[[ "$output" == *"--bucket-window N   batches per length-sorting window (50; --task token: 1)"* ]]
 }
+
+# the bytes of tensor NAME of a safetensors file
+st_bytes() { # file name
+	local hl a b
+	hl=$(od -An -tu4 -N4 "$1" | tr -d ' ')
+	read -r a b < <(head -c $((8 + hl)) "$1" | tail -c "$hl" | jq -r --arg n "$2" '.[$n].data_offsets | "\(.[0]) \(.[1])"')
+	tail -c +$((8 + hl + a + 1)) "$1" | head -c $((b - a))
+}
+
+# tl-train's dev figures (tl.json "dev": the best evaluation, whose weights
+# are the model written) against tl-predict | tl-eval on that model
+dev_matches_predict() { # model dev
+	tl-predict -m "$1" "$2" | tl-eval --json >"$1.eval.json"
+	jq -e --slurpfile d "$1/tl.json" '(.accuracy - $d[0].dev.word_accuracy | fabs) < 1e-9
+		and (.micro.f1 - $d[0].dev.entity_f1 | fabs) < 1e-9' "$1.eval.json"
+}
+
+@test "ner_model: tl-train's dev pass gives tl-predict's tags (the same inference forward)" {
+	run tok_train "$D/m" --dev "$D/dev.s" "$D/train.s"
+	[ "$status" -eq 0 ]
+	dev_matches_predict "$D/m" "$D/dev.s"
+	# a model whose dev figures differ from tl-eval's would fail the check
+	jq '.dev.word_accuracy -= 0.01' "$D/m/tl.json" >"$D/t.json" && mv "$D/t.json" "$D/m/tl.json"
+	! dev_matches_predict "$D/m" "$D/dev.s"
+}
+
+@test "ner_model: MiniLM: the dev pass leaves the weights as they were, bit for bit, and gives tl-predict's figures" {
+	MINILM="$TL_ROOT/models/all-MiniLM-L6-v2"
+	[ -f "$MINILM/model.safetensors" ] || skip "models/all-MiniLM-L6-v2 not installed (make models)"
+	# the inference forward prepares MiniLM's layer weights in place (AVX-512:
+	# products of 32-multiple widths); the dev passes (steps 2 and 4) must give them
+	# back: the checkpoint of step 4 (the last one a 5-step run writes) holds the
+	# same weights with and without them
+	mini() { # out [args...]
+		tl-train -m bert --task token --pretrained "$MINILM" -o "$1" --batch-size 16 --lr 5e-5 --threads 1 \
+			--max-steps 5 --checkpoint-every 4 --keep-checkpoint -q "${@:2}" "$D/train.s"
+	}
+	run mini "$D/nd"
+	[ "$status" -eq 0 ]
+	run mini "$D/wd" --dev "$D/dev.s" --eval-every 2
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .step "$D/wd.ckpt/state.json")" = 4 ]
+	st_bytes "$D/nd.ckpt/tensors.safetensors" params >"$D/p1"
+	st_bytes "$D/wd.ckpt/tensors.safetensors" params >"$D/p2"
+	[ -s "$D/p1" ]
+	cmp "$D/p1" "$D/p2"
+	dev_matches_predict "$D/wd" "$D/dev.s"
+}

@@ -18,6 +18,7 @@
  * must be below 1e-5 times the largest gradient of the model. */
 #include "testhelp.h"
 
+#include "backward_util.h"
 #include "tl/bert_train.h"
 #include "tl/cli.h"
 #include "tl/safetensors.h"
@@ -26,81 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static tl_st_file F;
-
-static const tl_st_tensor *need(const char *name)
-{
-	const tl_st_tensor *t = tl_st_find(&F, name);
-	if (!t) {
-		fprintf(stderr, "fixture lacks %s\n", name);
-		exit(1);
-	}
-	return t;
-}
-
-static float *getf(const char *name, size_t *n)
-{
-	const tl_st_tensor *t = need(name);
-	float *v = malloc(t->numel * sizeof(float) + 4);
-	char err[256];
-	if (tl_st_read_f32(&F, t, v, err, sizeof err) < 0) {
-		fprintf(stderr, "%s\n", err);
-		exit(1);
-	}
-	if (n)
-		*n = t->numel;
-	return v;
-}
-
-static int32_t *geti(const char *name, size_t *n, int64_t *d0, int64_t *d1)
-{
-	const tl_st_tensor *t = need(name);
-	int32_t *v = malloc(t->numel * sizeof(int32_t) + 4);
-	memcpy(v, tl_st_bytes(&F, t), t->numel * sizeof(int32_t));
-	if (n)
-		*n = t->numel;
-	if (d0)
-		*d0 = t->shape[0];
-	if (d1)
-		*d1 = t->ndim > 1 ? t->shape[1] : 1;
-	return v;
-}
-
-static int is_key_bias(const char *name)
-{
-	return strstr(name, "attention.self.key.bias") != NULL;
-}
-
-/* For key biases: the largest |value| of a and b relative to scale. */
-static double zero_err(const float *a, const float *b, size_t n, double scale)
-{
-	double mx = 0;
-	for (size_t i = 0; i < n; i++) {
-		mx = fabs(a[i]) > mx ? fabs(a[i]) : mx;
-		mx = fabs(b[i]) > mx ? fabs(b[i]) : mx;
-	}
-	return mx / scale * 100.0; /* bar 1e-3 <=> 1e-5 of the scale */
-}
-
-static double max_abs(const float *a, size_t n)
-{
-	double mx = 0;
-	for (size_t i = 0; i < n; i++)
-		mx = fabs(a[i]) > mx ? fabs(a[i]) : mx;
-	return mx;
-}
-
-static double rel_err(const float *a, const float *b, size_t n)
-{
-	double md = 0, mb = 0;
-	for (size_t i = 0; i < n; i++) {
-		double d = fabs((double)a[i] - b[i]);
-		md = d > md ? d : md;
-		mb = fabs(b[i]) > mb ? fabs(b[i]) : mb;
-	}
-	return mb > 0 ? md / mb : md;
-}
 
 static double run_loss(tl_bert_train *t, const int32_t *ids, const int32_t *types, const int32_t *lens, int B,
 		       int T, const int32_t *y, const float *ym)
@@ -126,11 +52,11 @@ static void tiny(void)
 	CHECK(tl_st_read_f32(&W, tl_st_find(&W, "classifier.bias"), t.m->params.clsb, err, sizeof err) == 0);
 	tl_st_close(&W);
 
-	CHECK(tl_st_open(&F, "tests/ref/tiny_grads.safetensors", err, sizeof err) == 0);
+	CHECK(tl_st_open(&bu_F, "tests/ref/tiny_grads.safetensors", err, sizeof err) == 0);
 	int64_t B, T;
-	int32_t *ids = geti("ids", NULL, &B, &T), *types = geti("type_ids", NULL, NULL, NULL);
-	int32_t *lens = geti("lens", NULL, NULL, NULL), *y = geti("labels", NULL, NULL, NULL);
-	float *ym = getf("mlabels", NULL), *loss = getf("loss", NULL), *mlloss = getf("mlloss", NULL);
+	int32_t *ids = bu_geti("ids", &B, &T), *types = bu_geti("type_ids", NULL, NULL);
+	int32_t *lens = bu_geti("lens", NULL, NULL), *y = bu_geti("labels", NULL, NULL);
+	float *ym = bu_getf("mlabels", NULL), *loss = bu_getf("loss", NULL), *mlloss = bu_getf("mlloss", NULL);
 	size_t nt;
 	tl_bert_tensor *ts = tl_bert_train_tensors(t.m, &nt);
 	CHECK_EQ_INT(nt, 5 + 2 * 16 + 4);
@@ -141,22 +67,8 @@ static void tiny(void)
 		double l = run_loss(&t, ids, types, lens, (int)B, (int)T, y, ym);
 		CHECK_NEAR(l, ml ? mlloss[0] : loss[0], 1e-5);
 		tl_bert_train_backward(&t, 0, 0, 0);
-		double worst = 0;
-		for (size_t i = 0; i < nt; i++) {
-			char name[160];
-			snprintf(name, sizeof name, "%s%s", ml ? "mlgrad." : "grad.", ts[i].name);
-			size_t n;
-			float *ref = getf(name, &n);
-			CHECK_EQ_INT(n, ts[i].n);
-			double e = is_key_bias(ts[i].name)
-					   ? zero_err(t.grad_arena + ts[i].off, ref, n, max_abs(t.grad_arena, t.m->nparams))
-					   : rel_err(t.grad_arena + ts[i].off, ref, n);
-			if (e > 1e-3)
-				fprintf(stderr, "tiny %s: relative error %.3g\n", name, e);
-			worst = e > worst ? e : worst;
-			CHECK(e <= 1e-3);
-			free(ref);
-		}
+		bu_grad_cmp c = {.grad = ml ? "mlgrad." : "grad.", .label = "tiny", .bound = 1e-3};
+		double worst = bu_compare_grads(t.grad_arena, t.m->nparams, ts, nt, &c).worst;
 		printf("tiny %s: loss %.7f (torch %.7f), worst relative gradient error %.2e over %zu tensors\n",
 		       ml ? "multi-label BCE" : "cross-entropy", l, ml ? mlloss[0] : loss[0], worst, nt);
 	}
@@ -198,7 +110,7 @@ static void tiny(void)
 	free(ym);
 	free(loss);
 	free(mlloss);
-	tl_st_close(&F);
+	tl_st_close(&bu_F);
 	tl_bert_train_free(&t);
 }
 
@@ -224,62 +136,23 @@ static void minilm(void)
 	}
 	tl_bert_train t;
 	tl_bert_train_init(&t, m, 2, 0, 0.02f, 1);
-	CHECK(tl_st_open(&F, "tests/ref/minilm_grads.safetensors", err, sizeof err) == 0);
-	float *cw = getf("head.classifier.weight", NULL), *cb = getf("head.classifier.bias", NULL);
+	CHECK(tl_st_open(&bu_F, "tests/ref/minilm_grads.safetensors", err, sizeof err) == 0);
+	float *cw = bu_getf("head.classifier.weight", NULL), *cb = bu_getf("head.classifier.bias", NULL);
 	memcpy(t.m->params.clsw, cw, sizeof(float) * 2 * t.m->cfg.C);
 	memcpy(t.m->params.clsb, cb, sizeof(float) * 2);
 	int64_t B, T;
-	int32_t *ids = geti("ids", NULL, &B, &T), *lens = geti("lens", NULL, NULL, NULL);
-	int32_t *y = geti("labels", NULL, NULL, NULL);
-	float *loss = getf("loss", NULL);
+	int32_t *ids = bu_geti("ids", &B, &T), *lens = bu_geti("lens", NULL, NULL);
+	int32_t *y = bu_geti("labels", NULL, NULL);
+	float *loss = bu_getf("loss", NULL);
 	tl_bert_train_zero_grad(&t);
 	double l = run_loss(&t, ids, NULL, lens, (int)B, (int)T, y, NULL);
 	CHECK_NEAR(l, loss[0], 1e-5);
 	tl_bert_train_backward(&t, 0, 0, 0);
 	size_t nt;
 	tl_bert_tensor *ts = tl_bert_train_tensors(t.m, &nt);
-	double worst = 0, worstn = 0;
-	for (size_t i = 0; i < nt; i++) {
-		char name[160];
-		const float *g = t.grad_arena + ts[i].off;
-		snprintf(name, sizeof name, "idx.%s", ts[i].name);
-		size_t n;
-		float *ref = NULL;
-		double e;
-		if (tl_st_find(&F, name)) {
-			int32_t *idx = geti(name, &n, NULL, NULL);
-			snprintf(name, sizeof name, "grad.%s", ts[i].name);
-			ref = getf(name, NULL);
-			float *mine = malloc(n * sizeof(float));
-			for (size_t j = 0; j < n; j++)
-				mine[j] = g[idx[j]];
-			e = rel_err(mine, ref, n);
-			free(mine);
-			free(idx);
-		} else {
-			snprintf(name, sizeof name, "grad.%s", ts[i].name);
-			ref = getf(name, &n);
-			CHECK_EQ_INT(n, ts[i].n);
-			e = is_key_bias(ts[i].name) ? zero_err(g, ref, n, max_abs(t.grad_arena, t.m->nparams))
-						    : rel_err(g, ref, n);
-		}
-		snprintf(name, sizeof name, "norm.%s", ts[i].name);
-		float *nrm = getf(name, NULL);
-		double s = 0;
-		for (size_t j = 0; j < ts[i].n; j++)
-			s += (double)g[j] * g[j];
-		double en = nrm[0] > 0 ? fabs(sqrt(s) - nrm[0]) / nrm[0] : sqrt(s);
-		if (is_key_bias(ts[i].name))
-			en = 0; /* noise around an exact zero: covered by e */
-		if (e > 1e-3 || en > 1e-3)
-			fprintf(stderr, "minilm %s: relative error %.3g, norm %.3g\n", ts[i].name, e, en);
-		CHECK(e <= 1e-3);
-		CHECK(en <= 1e-3);
-		worst = e > worst ? e : worst;
-		worstn = en > worstn ? en : worstn;
-		free(ref);
-		free(nrm);
-	}
+	bu_grad_cmp c = {.grad = "grad.", .idx = "idx.", .norm = "norm.", .label = "minilm", .bound = 1e-3};
+	bu_grad_res r = bu_compare_grads(t.grad_arena, t.m->nparams, ts, nt, &c);
+	double worst = r.worst, worstn = r.worstn;
 	printf("minilm: loss %.7f (torch %.7f), worst relative gradient error %.2e, norm error %.2e over %zu tensors\n",
 	       l, loss[0], worst, worstn, nt);
 	free(ts);
@@ -289,7 +162,7 @@ static void minilm(void)
 	free(lens);
 	free(y);
 	free(loss);
-	tl_st_close(&F);
+	tl_st_close(&bu_F);
 	tl_bert_train_free(&t);
 }
 

@@ -197,20 +197,9 @@ static double param_case(tl_bert_train *t, const char *prefix, int which)
 	tl_bert_train_backward(t, 0, 0, 0);
 	size_t nt;
 	tl_bert_tensor *ts = tl_bert_train_tensors(t->m, &nt);
-	double worst = 0, gmax = bu_max_abs(t->grad_arena, t->m->nparams);
-	for (size_t i = 0; i < nt; i++) {
-		snprintf(name, sizeof name, "%s.grad.%s", prefix, ts[i].name);
-		size_t n;
-		float *ref = bu_getf(name, &n);
-		CHECK_EQ_INT(n, ts[i].n);
-		const float *g = t->grad_arena + ts[i].off;
-		double e = bu_is_key_bias(ts[i].name) ? bu_zero_err(g, ref, n, gmax) : bu_rel_err(g, ref, n);
-		if (e > 1e-3)
-			fprintf(stderr, "%s: relative error %.3g\n", name, e);
-		CHECK(e <= 1e-3);
-		worst = e > worst ? e : worst;
-		free(ref);
-	}
+	snprintf(name, sizeof name, "%s.grad.", prefix);
+	bu_grad_cmp c = {.grad = name, .bound = 1e-3};
+	double worst = bu_compare_grads(t->grad_arena, t->m->nparams, ts, nt, &c).worst;
 	printf("%-8s loss %.7f (torch %.7f), worst relative gradient error %.2e over %zu tensors\n", prefix, l, rl[0],
 	       worst, nt);
 	free(ts);
@@ -506,47 +495,10 @@ static void minilm(void)
 	tl_bert_train_backward(&t, 0, 0, 0);
 	size_t nt;
 	tl_bert_tensor *ts = tl_bert_train_tensors(t.m, &nt);
-	double worst = 0, worstn = 0, gmax = bu_max_abs(t.grad_arena, t.m->nparams);
-	for (size_t i = 0; i < nt; i++) {
-		char name[160];
-		const float *g = t.grad_arena + ts[i].off;
-		float *ref;
-		double e;
-		snprintf(name, sizeof name, "hcos.idx.%s", ts[i].name);
-		if (tl_st_find(&bu_F, name)) {
-			int64_t ni;
-			int32_t *idx = bu_geti(name, &ni, NULL);
-			snprintf(name, sizeof name, "hcos.grad.%s", ts[i].name);
-			ref = bu_getf(name, NULL);
-			float *mine = malloc((size_t)ni * sizeof(float));
-			for (int64_t j = 0; j < ni; j++)
-				mine[j] = g[idx[j]];
-			e = bu_rel_err(mine, ref, (size_t)ni);
-			free(mine);
-			free(idx);
-		} else {
-			snprintf(name, sizeof name, "hcos.grad.%s", ts[i].name);
-			ref = bu_getf(name, &n);
-			CHECK_EQ_INT(n, ts[i].n);
-			e = bu_is_key_bias(ts[i].name) ? bu_zero_err(g, ref, n, gmax) : bu_rel_err(g, ref, n);
-		}
-		snprintf(name, sizeof name, "hcos.norm.%s", ts[i].name);
-		float *nrm = bu_getf(name, NULL);
-		double s2 = 0;
-		for (size_t j = 0; j < ts[i].n; j++)
-			s2 += (double)g[j] * g[j];
-		double en = nrm[0] > 0 ? fabs(sqrt(s2) - nrm[0]) / nrm[0] : sqrt(s2);
-		if (bu_is_key_bias(ts[i].name))
-			en = 0; /* noise around an exact zero: covered by e */
-		if (e > 1e-3 || en > 1e-3)
-			fprintf(stderr, "minilm hcos %s: relative error %.3g, norm %.3g\n", ts[i].name, e, en);
-		CHECK(e <= 1e-3);
-		CHECK(en <= 1e-3);
-		worst = e > worst ? e : worst;
-		worstn = en > worstn ? en : worstn;
-		free(ref);
-		free(nrm);
-	}
+	bu_grad_cmp c = {.grad = "hcos.grad.", .idx = "hcos.idx.", .norm = "hcos.norm.", .label = "minilm hcos",
+			 .bound = 1e-3};
+	bu_grad_res r = bu_compare_grads(t.grad_arena, t.m->nparams, ts, nt, &c);
+	double worst = r.worst, worstn = r.worstn;
 	printf("minilm: head mask (%d x %d) relative error %.2e; kd loss %.7f (torch %.7f), logits gradient %.2e; "
 	       "cosine loss %.7f (torch %.7f), worst relative gradient error %.2e, norm error %.2e over %zu tensors\n",
 	       L, NH, eh, lk, lk_ref, ek, lc, rl[0], worst, worstn, nt);

@@ -44,6 +44,19 @@ static double task_loss(tl_bert_train *t, const tbatch *b, int h)
 	return tl_bert_train_head_loss(t, &heads[h], b->y, b->ym, NULL, NULL, 0.0f, (float)W[h]);
 }
 
+/* bu_compare_grads' split: the classifier's rows are compared head by head
+ * (reference grad.head.NAME.weight / .bias); ctx: the hidden size C */
+static int head_parts(const tl_bert_tensor *ts, int p, char *ref, size_t refsz, size_t *off, size_t *n, void *ctx)
+{
+	if (strncmp(ts->name, "classifier.", 11))
+		return 0;
+	size_t row = !strcmp(ts->name, "classifier.weight") ? (size_t)*(const int *)ctx : 1;
+	snprintf(ref, refsz, "head.%s.%s", heads[p].name, row > 1 ? "weight" : "bias");
+	*off = (size_t)heads[p].k0 * row;
+	*n = (size_t)heads[p].k * row;
+	return 2;
+}
+
 static double total_loss(tl_bert_train *t, const tbatch *bt)
 {
 	return W[0] * task_loss(t, &bt[0], 0) + W[1] * task_loss(t, &bt[1], 1);
@@ -102,37 +115,10 @@ int main(void)
 
 	size_t nt;
 	tl_bert_tensor *ts = tl_bert_train_tensors(t.m, &nt);
-	double worst = 0, gmax = bu_max_abs(t.grad_arena, t.m->nparams);
-	int compared = 0;
-	for (size_t i = 0; i < nt; i++) {
-		const float *g = t.grad_arena + ts[i].off;
-		int cls = !strncmp(ts[i].name, "classifier.", 11);
-		for (int h = 0; h < (cls ? 2 : 1); h++) {
-			char name[160];
-			size_t row = !strcmp(ts[i].name, "classifier.weight") ? (size_t)C : 1, n0 = ts[i].n;
-			const float *gg = g;
-			if (cls) {
-				snprintf(name, sizeof name, "grad.head.%s.%s", heads[h].name, row > 1 ? "weight" : "bias");
-				gg = g + (size_t)heads[h].k0 * row;
-				n0 = (size_t)heads[h].k * row;
-			} else
-				snprintf(name, sizeof name, "grad.%s", ts[i].name);
-			size_t n;
-			float *ref = bu_getf(name, &n);
-			CHECK_EQ_INT(n, n0);
-			double e;
-			if (strstr(ts[i].name, "attention.self.key.bias"))
-				e = fmax(bu_max_abs(gg, n), bu_max_abs(ref, n)) / gmax * 100.0;
-			else
-				e = bu_rel_err(gg, ref, n);
-			if (e > 1e-3)
-				fprintf(stderr, "%s: relative error %.3g\n", name, e);
-			CHECK(e <= 1e-3);
-			worst = e > worst ? e : worst;
-			compared++;
-			free(ref);
-		}
-	}
+	bu_grad_cmp gc = {.grad = "grad.", .bound = 1e-3, .split = head_parts, .ctx = &C};
+	bu_grad_res gr = bu_compare_grads(t.grad_arena, t.m->nparams, ts, nt, &gc);
+	double worst = gr.worst;
+	int compared = gr.compared;
 	/* embeddings 5, 2 layers x 16, pooler 2, two heads x 2 */
 	CHECK_EQ_INT(compared, 5 + 2 * 16 + 2 + 4);
 	printf("two heads: loss a %.7f (torch %.7f), loss b %.7f (torch %.7f), worst relative gradient error %.2e "

@@ -24,6 +24,7 @@
  * timing of a 2 x 32 x 384 batch (printed, not checked). */
 #include "testhelp.h"
 
+#include "backward_util.h" /* before <cblas.h>: its complex.h defines I, a field of tl/bert.h */
 #include "tl/cli.h"
 #include "tl/domain.h"
 #include "tl/safetensors.h"
@@ -33,8 +34,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#include "backward_util.h"
 
 #define LOSS_TOL 1e-9
 #define GRAD_TOL 1e-5

@@ -139,27 +139,10 @@ static void tiny_mlm(void)
 	tl_bert_train_backward(&t, 0, 0, 0);
 	size_t nt;
 	tl_bert_tensor *ts = tl_bert_train_tensors(t.m, &nt);
-	double worst = 0, gmax = bu_max_abs(t.grad_arena, t.m->nparams);
-	int compared = 0;
-	for (size_t i = 0; i < nt; i++) {
-		const float *g = t.grad_arena + ts[i].off;
-		if (strstr(ts[i].name, "pooler")) {
-			CHECK(bu_max_abs(g, ts[i].n) == 0.0);
-			continue;
-		}
-		char name[160];
-		snprintf(name, sizeof name, "grad.%s", ts[i].name);
-		size_t n;
-		float *ref = bu_getf(name, &n);
-		CHECK_EQ_INT(n, ts[i].n);
-		double e = bu_is_key_bias(ts[i].name) ? bu_zero_err(g, ref, n, gmax) : bu_rel_err(g, ref, n);
-		if (e > 1e-3)
-			fprintf(stderr, "%s: relative error %.3g\n", name, e);
-		CHECK(e <= 1e-3);
-		worst = e > worst ? e : worst;
-		compared++;
-		free(ref);
-	}
+	bu_grad_cmp gc = {.grad = "grad.", .zero = "pooler", .bound = 1e-3};
+	bu_grad_res gr = bu_compare_grads(t.grad_arena, t.m->nparams, ts, nt, &gc);
+	double worst = gr.worst;
+	int compared = gr.compared;
 	CHECK_EQ_INT(compared, 5 + 2 * 16 + 5);
 	printf("tiny MLM: loss %.7f (torch %.7f, relative %.1e), logits max error %.2e, worst relative gradient "
 	       "error %.2e over %d tensors\n",
@@ -375,27 +358,10 @@ static void tiny_pooled(void)
 	tl_bert_train_backward(&t, 0, 0, 0);
 	size_t nt;
 	tl_bert_tensor *ts = tl_bert_train_tensors(t.m, &nt);
-	double worst = 0, gmax = bu_max_abs(t.grad_arena, t.m->nparams);
-	int compared = 0;
-	for (size_t i = 0; i < nt; i++) {
-		const float *g = t.grad_arena + ts[i].off;
-		if (!strncmp(ts[i].name, "classifier.", 11)) {
-			CHECK(bu_max_abs(g, ts[i].n) == 0.0);
-			continue;
-		}
-		char name[160];
-		snprintf(name, sizeof name, "pool.grad.%s", ts[i].name);
-		size_t n;
-		float *ref = bu_getf(name, &n);
-		CHECK_EQ_INT(n, ts[i].n);
-		double e = bu_is_key_bias(ts[i].name) ? bu_zero_err(g, ref, n, gmax) : bu_rel_err(g, ref, n);
-		if (e > 1e-3)
-			fprintf(stderr, "pooled %s: relative error %.3g\n", name, e);
-		CHECK(e <= 1e-3);
-		worst = e > worst ? e : worst;
-		compared++;
-		free(ref);
-	}
+	bu_grad_cmp gc = {.grad = "pool.grad.", .zero = "classifier.", .label = "pooled", .bound = 1e-3};
+	bu_grad_res gr = bu_compare_grads(t.grad_arena, t.m->nparams, ts, nt, &gc);
+	double worst = gr.worst;
+	int compared = gr.compared;
 	CHECK_EQ_INT(compared, 5 + 2 * 16 + 2);
 	printf("pooled hook: pooled max error %.2e, worst relative gradient error %.2e over %d tensors\n", pe, worst,
 	       compared);
@@ -449,51 +415,11 @@ static void minilm(void)
 	tl_bert_train_backward(&t, 0, 0, 0);
 	size_t nt;
 	tl_bert_tensor *ts = tl_bert_train_tensors(t.m, &nt);
-	double worst = 0, worstn = 0, gmax = bu_max_abs(t.grad_arena, t.m->nparams);
-	int compared = 0;
-	for (size_t i = 0; i < nt; i++) {
-		const float *g = t.grad_arena + ts[i].off;
-		if (strstr(ts[i].name, "pooler")) {
-			CHECK(bu_max_abs(g, ts[i].n) == 0.0);
-			continue;
-		}
-		char name[160];
-		snprintf(name, sizeof name, "idx.%s", ts[i].name);
-		size_t n;
-		float *ref;
-		double e;
-		if (tl_st_find(&bu_F, name)) {
-			int32_t *idx = bu_geti(name, NULL, NULL);
-			snprintf(name, sizeof name, "grad.%s", ts[i].name);
-			ref = bu_getf(name, &n);
-			float *mine = malloc(n * sizeof(float));
-			for (size_t j = 0; j < n; j++)
-				mine[j] = g[idx[j]];
-			e = bu_rel_err(mine, ref, n);
-			free(mine);
-			free(idx);
-		} else {
-			snprintf(name, sizeof name, "grad.%s", ts[i].name);
-			ref = bu_getf(name, &n);
-			CHECK_EQ_INT(n, ts[i].n);
-			e = bu_is_key_bias(ts[i].name) ? bu_zero_err(g, ref, n, gmax) : bu_rel_err(g, ref, n);
-		}
-		snprintf(name, sizeof name, "norm.%s", ts[i].name);
-		float *nrm = bu_getf(name, NULL);
-		double s = 0;
-		for (size_t j = 0; j < ts[i].n; j++)
-			s += (double)g[j] * g[j];
-		double en = bu_is_key_bias(ts[i].name) ? 0 : fabs(sqrt(s) - nrm[0]) / nrm[0];
-		if (e > 1e-3 || en > 1e-3)
-			fprintf(stderr, "minilm MLM %s: relative error %.3g, norm %.3g\n", ts[i].name, e, en);
-		CHECK(e <= 1e-3);
-		CHECK(en <= 1e-3);
-		worst = fmax(worst, e);
-		worstn = fmax(worstn, en);
-		compared++;
-		free(ref);
-		free(nrm);
-	}
+	bu_grad_cmp gc = {.grad = "grad.", .idx = "idx.", .norm = "norm.", .zero = "pooler", .label = "minilm MLM",
+			  .bound = 1e-3};
+	bu_grad_res gr = bu_compare_grads(t.grad_arena, t.m->nparams, ts, nt, &gc);
+	double worst = gr.worst, worstn = gr.worstn;
+	int compared = gr.compared;
 	CHECK_EQ_INT(compared, 5 + 6 * 16 + 5);
 	printf("minilm MLM: loss %.7f (torch %.7f, relative %.1e), worst relative gradient error %.2e, norm error "
 	       "%.2e over %d tensors\n",

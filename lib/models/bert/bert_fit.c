@@ -16,6 +16,7 @@
 #include "bert_mlm.h"
 #include "tl/bert_train.h"
 #include "tl/checkpoint.h"
+#include "tl/classifier.h"
 #include "tl/cli.h"
 #include "tl/dist.h"
 #include "tl/fsutil.h"
@@ -940,11 +941,25 @@ static evalres evaluate(tl_bert_train *t, const dataset *d, int K, int multi)
 /* Token classification: the dev loss (mean over labelled tokens), word
  * accuracy (acc) and entity micro-F1 (f1, tl/ner.h IOB2) of the word tags
  * predicted on each word's first sub-token; a word left without a
- * sub-token (truncated) is predicted "O". */
+ * sub-token (truncated) is predicted "O".
+ * fp32: the logits come from the inference forward (tl_bert_forward and
+ * the classifier over every row, as tl-predict's token head computes
+ * them; each row's result depends on its own sequence only), so tl-train's
+ * dev figures are those of tl-predict | tl-eval on the same weights, bit
+ * for bit; the dev loss is then summed in double on the host. That
+ * forward prepares the layer weights in place (tl/bert.h): they are given
+ * back ([out, in], bit for bit) and its buffers freed before returning,
+ * as the training step and the best-weights copy read the arena. bf16
+ * training keeps its own (bf16) training forward. */
 static int evaluate_token(tl_bert_train *t, const dataset *d, const labelset *ls, evalres *r, tl_err *e)
 {
 	size_t n = d->n, bs = 64;
 	int K = ls->k;
+	tl_bert *md = t->m;
+	int inf = t->precision == TL_PREC_FP32 && md->precision == TL_PREC_FP32;
+	float *dev = NULL; /* the inference logits, backend memory */
+	size_t dcap = 0;
+	const tl_classifier probs_of = {.nlabels = K}; /* softmax rows of K */
 	size_t *idx = tl_xmalloc((n + 1) * sizeof *idx);
 	for (size_t i = 0; i < n; i++)
 		idx[i] = i;
@@ -961,17 +976,41 @@ static int evaluate_token(tl_bert_train *t, const dataset *d, const labelset *ls
 	for (size_t i = 0; i < n && !rc; i += bs) {
 		size_t m = n - i < bs ? n - i : bs;
 		make_batch(&b, d, idx + i, m, K);
-		const float *lg = tl_bert_train_forward(t, b.ids, d->types ? b.types : NULL, b.lens, b.B, b.T, 0, 0, 0);
 		size_t nl = 0, rows = (size_t)b.B * b.T;
 		for (size_t j = 0; j < rows; j++)
 			nl += b.ty[j] != TL_IGNORE_LABEL;
-		loss += tl_bert_train_token_loss(t, b.ty, NULL, 0, 1) * (double)nl;
-		lab += (double)nl;
 		if (rows * K > hcap) {
 			hcap = rows * K;
 			host = tl_xrealloc(host, hcap * sizeof *host);
 		}
-		t->k->to_host(host, lg, rows * K * sizeof(float));
+		if (inf) {
+			tl_bert_forward(md, b.ids, d->types ? b.types : NULL, b.lens, b.B, b.T, -1);
+			if (rows * K > dcap) {
+				if (dev)
+					t->k->free(dev);
+				dcap = rows * K;
+				dev = t->k->alloc(dcap * sizeof(float));
+			}
+			t->k->matmul_forward(dev, md->out, md->params.clsw, md->params.clsb, (int)rows, md->cfg.C, K);
+			t->k->to_host(host, dev, rows * K * sizeof(float));
+			for (size_t j = 0; j < rows; j++) {
+				if (b.ty[j] == TL_IGNORE_LABEL)
+					continue;
+				const float *z = host + j * K;
+				double mx = z[0], se = 0;
+				for (int k = 1; k < K; k++)
+					mx = z[k] > mx ? z[k] : mx;
+				for (int k = 0; k < K; k++)
+					se += exp((double)z[k] - mx);
+				loss += mx + log(se) - z[b.ty[j]];
+			}
+		} else {
+			const float *lg =
+				tl_bert_train_forward(t, b.ids, d->types ? b.types : NULL, b.lens, b.B, b.T, 0, 0, 0);
+			loss += tl_bert_train_token_loss(t, b.ty, NULL, 0, 1) * (double)nl;
+			t->k->to_host(host, lg, rows * K * sizeof(float));
+		}
+		lab += (double)nl;
 		for (size_t j = 0; j < m && !rc; j++) {
 			size_t rr = idx[i + j];
 			int nw = d->nl[rr];
@@ -985,7 +1024,10 @@ static int evaluate_token(tl_bert_train *t, const dataset *d, const labelset *ls
 			for (int p = 0; p < d->len[rr]; p++) {
 				if (wi[p] < 0 || (p > 0 && wi[p - 1] == wi[p]))
 					continue;
-				const float *z = host + ((size_t)j * b.T + (size_t)p) * K;
+				/* the tag tl-predict gives: the first largest
+				 * probability (tl_classifier_probs' softmax, in place) */
+				float *z = host + ((size_t)j * b.T + (size_t)p) * K;
+				tl_classifier_probs(&probs_of, z, 1);
 				int best = 0;
 				for (int k = 1; k < K; k++)
 					if (z[k] > z[best])
@@ -1005,6 +1047,20 @@ static int evaluate_token(tl_bert_train *t, const dataset *d, const labelset *ls
 	r->acc = words ? (double)right / (double)words : 0;
 	r->f1 = tl_ner_eval_micro_f1(ne);
 	tl_ner_eval_free(ne);
+	if (inf) { /* the weights back to [out, in]; the inference buffers go */
+		tl_bert_unprepare(md);
+		if (dev)
+			t->k->free(dev);
+		if (md->acts_arena)
+			t->k->free(md->acts_arena);
+		if (md->ids)
+			t->k->free(md->ids);
+		md->acts_arena = NULL;
+		md->acts_cap = 0;
+		md->ids = md->type_ids = md->lens = NULL;
+		md->in_cap = 0;
+		md->out = NULL;
+	}
 	batch_free(&b);
 	free(host);
 	free(pred);
@@ -2716,19 +2772,10 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 			if (tl_ckpt_read_tensor(o.resume, "best", best_w, m->nparams, err, sizeof err) < 0)
 				FAIL(TL_EXIT_MODEL, "--resume: %s", err);
 		}
-		if (o.log) {
-			/* the log goes on: cut back to the checkpoint's last line when
-			 * it is the same file (steps after the checkpoint are run
-			 * again), then append */
-			json_t *lp = json_object_get(st, "log"), *lb = json_object_get(st, "log_bytes");
-			struct stat sb;
-			if (json_is_string(lp) && !strcmp(json_string_value(lp), o.log) && json_is_integer(lb) &&
-			    stat(o.log, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size >= (off_t)json_integer_value(lb) &&
-			    truncate(o.log, (off_t)json_integer_value(lb)) != 0)
-				FAIL(TL_EXIT_IO, "cannot truncate %s: %s", o.log, strerror(errno));
-			if (!(logf = fopen(o.log, "a")))
-				FAIL(TL_EXIT_IO, "cannot open %s: %s", o.log, strerror(errno));
-		}
+		/* the log goes on: cut back to the checkpoint's length when it is
+		 * the same file (the steps after it run again), then append */
+		if (o.log && !(logf = tl_ckpt_reopen_log(st, o.log, e)))
+			goto out;
 		json_decref(st);
 		st = NULL;
 	}

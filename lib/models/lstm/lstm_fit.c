@@ -805,18 +805,10 @@ int tl_lstm_fit(const tl_lstm_fit_opts *oin, tl_err *e)
 			     o.resume, sha ? sha : "?", data_sha);
 		if (load_ckpt(o.resume, st, m, &opt, &rp, o.classifier, B, e) < 0)
 			goto out;
-		if (o.log) {
-			/* the log goes on: cut back to the checkpoint's length when it
-			 * is the same file (the steps after it run again), then append */
-			json_t *lp = json_object_get(st, "log"), *lb = json_object_get(st, "log_bytes");
-			struct stat sb;
-			if (json_is_string(lp) && !strcmp(json_string_value(lp), o.log) && json_is_integer(lb) &&
-			    stat(o.log, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size >= (off_t)json_integer_value(lb) &&
-			    truncate(o.log, (off_t)json_integer_value(lb)) != 0)
-				FAIL(TL_EXIT_IO, "cannot truncate %s: %s", o.log, strerror(errno));
-			if (!(logf = fopen(o.log, "a")))
-				FAIL(TL_EXIT_IO, "cannot open %s: %s", o.log, strerror(errno));
-		}
+		/* the log goes on: cut back to the checkpoint's length when it is
+		 * the same file (the steps after it run again), then append */
+		if (o.log && !(logf = tl_ckpt_reopen_log(st, o.log, e)))
+			goto out;
 		json_decref(st);
 		st = NULL;
 		resumed = 1;
