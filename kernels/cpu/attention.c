@@ -133,28 +133,12 @@ TGT static float softmax_row(float *s, int len, int lp)
  * 64-bit interleaves within 128-bit lanes, then two lane shuffles. */
 TGT static void transpose16(float *dst, size_t ldd, const float *src, size_t lds, int n, float scale)
 {
-	__m512 r[16], t[16], u[16], f = _mm512_set1_ps(scale);
+	__m512 r[16], f = _mm512_set1_ps(scale);
 	for (int i = 0; i < 16; i++)
 		r[i] = i < n ? _mm512_mul_ps(_mm512_loadu_ps(src + (size_t)i * lds), f) : _mm512_setzero_ps();
-	for (int i = 0; i < 16; i += 2) {
-		t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-		t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-	}
-	for (int i = 0; i < 16; i += 4) { /* u[i + c], lane L: column 4 L + c of rows i..i+3 */
-		u[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
-		u[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xEE);
-		u[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
-		u[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
-	}
-	for (int c = 0; c < 4; c++) {
-		__m512 x = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x88), y = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xDD);
-		__m512 x2 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x88),
-		       y2 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xDD);
-		_mm512_storeu_ps(dst + (size_t)c * ldd, _mm512_shuffle_f32x4(x, x2, 0x88));
-		_mm512_storeu_ps(dst + (size_t)(4 + c) * ldd, _mm512_shuffle_f32x4(y, y2, 0x88));
-		_mm512_storeu_ps(dst + (size_t)(8 + c) * ldd, _mm512_shuffle_f32x4(x, x2, 0xDD));
-		_mm512_storeu_ps(dst + (size_t)(12 + c) * ldd, _mm512_shuffle_f32x4(y, y2, 0xDD));
-	}
+	tl_vtranspose16_512(r);
+	for (int c = 0; c < 16; c++)
+		_mm512_storeu_ps(dst + (size_t)c * ldd, r[c]);
 }
 
 TGT void tl_cpu_attention(float *dst, int ldo, const float *q, const float *k, const float *v, int ld, int hd,

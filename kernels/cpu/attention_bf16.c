@@ -191,30 +191,16 @@ TGT_BF static float softmax_bf(uint32_t *P, float *s, int len, int lp, float c)
 	SOFTMAX_V(pairs_bf)
 }
 
-/* The 16 x 16 32-bit words r[i][c] -> r[c][i], in registers: 32-bit, then
- * 64-bit interleaves within 128-bit lanes, then two lane shuffles. */
+/* The 16 x 16 32-bit words r[i][c] -> r[c][i] (vmath512.h
+ * tl_vtranspose16_512) */
 TGT_F static AI void transpose16w(__m512i r[16])
 {
-	__m512 t[16], u[16];
-	for (int i = 0; i < 16; i += 2) {
-		t[i] = _mm512_unpacklo_ps(_mm512_castsi512_ps(r[i]), _mm512_castsi512_ps(r[i + 1]));
-		t[i + 1] = _mm512_unpackhi_ps(_mm512_castsi512_ps(r[i]), _mm512_castsi512_ps(r[i + 1]));
-	}
-	for (int i = 0; i < 16; i += 4) { /* u[i + c], lane L: column 4 L + c of rows i..i+3 */
-		u[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
-		u[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xEE);
-		u[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
-		u[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
-	}
-	for (int c = 0; c < 4; c++) {
-		__m512 x = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x88), y = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xDD);
-		__m512 x2 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x88),
-		       y2 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xDD);
-		r[c] = _mm512_castps_si512(_mm512_shuffle_f32x4(x, x2, 0x88));
-		r[4 + c] = _mm512_castps_si512(_mm512_shuffle_f32x4(y, y2, 0x88));
-		r[8 + c] = _mm512_castps_si512(_mm512_shuffle_f32x4(x, x2, 0xDD));
-		r[12 + c] = _mm512_castps_si512(_mm512_shuffle_f32x4(y, y2, 0xDD));
-	}
+	__m512 f[16];
+	for (int i = 0; i < 16; i++)
+		f[i] = _mm512_castsi512_ps(r[i]);
+	tl_vtranspose16_512(f);
+	for (int i = 0; i < 16; i++)
+		r[i] = _mm512_castps_si512(f[i]);
 }
 
 /* Kp[p][g][c] (panels of 32 keys, G1 groups) = pairs of key 32 p + c, pad

@@ -18,6 +18,33 @@
 #define TL_S1(c) _mm512_set1_ps(c)
 
 /* tl_vexpf */
+/* r[c][j] = r[j][c] for a 16 x 16 block of 32-bit lanes, in registers:
+ * 32-bit, then 64-bit interleaves within 128-bit lanes, then two lane
+ * shuffles (attention.c's K^T blocks, attention_bf16.c's key panels) */
+TL_TGT512 static inline __attribute__((always_inline)) void tl_vtranspose16_512(__m512 r[16])
+{
+	__m512 t[16], u[16];
+	for (int i = 0; i < 16; i += 2) {
+		t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+		t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+	}
+	for (int i = 0; i < 16; i += 4) { /* u[i + c], lane L: column 4 L + c of rows i..i+3 */
+		u[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
+		u[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xEE);
+		u[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+		u[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+	}
+	for (int c = 0; c < 4; c++) {
+		__m512 x = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x88), y = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xDD);
+		__m512 x2 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x88),
+		       y2 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xDD);
+		r[c] = _mm512_shuffle_f32x4(x, x2, 0x88);
+		r[4 + c] = _mm512_shuffle_f32x4(y, y2, 0x88);
+		r[8 + c] = _mm512_shuffle_f32x4(x, x2, 0xDD);
+		r[12 + c] = _mm512_shuffle_f32x4(y, y2, 0xDD);
+	}
+}
+
 TL_TGT512 static inline __m512 tl_vexp512(__m512 x)
 {
 	/* constant first: vmaxps/vminps return the second operand on NaN */
