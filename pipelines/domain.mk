@@ -4,7 +4,7 @@
 # the domain-adaptation methods of tl-train -m bert (man tl-train, DOMAIN
 # ADAPTATION).
 #
-#   make -f pipelines/domain.mk [BIN=build/bin] [PAIRS="books:kitchen ..."] [METHODS="src mixed dann coral mmd"]
+#   make -f pipelines/domain.mk [BIN=build/bin] [PAIRS="books:kitchen ..."] [METHODS="src mixed union dann coral mmd"]
 #   make -f pipelines/domain.mk PAIRS=books:kitchen METHODS="src dann" MAXLEN=128 EPOCHS=1
 #   make -f pipelines/domain.mk METHODS="src mixed dann coral mmd mlm"   (mlm: tl-train --objective mlm)
 #
@@ -15,6 +15,8 @@
 #   src     fine-tune on S's train.flat labels only
 #   mixed   --source S (labelled) with NMIX labelled reviews of T's train
 #           (drawn by SEED): B records of each a step
+#   union   S's labelled reviews and the same NMIX target reviews as one
+#           stream (plain fine-tuning; batches mixed in proportion)
 #   dann    --source S --domain-loss dann on T's train.flat text without
 #           labels (--domain-weight $(DW_DANN), times DANN's schedule)
 #   coral   the same with --domain-loss coral (--domain-weight $(DW_CORAL):
@@ -27,7 +29,7 @@
 #           epoch(s)), then src fine-tuning from that encoder (needs the
 #           --objective mlm of tl-train)
 # Test: T's all.flat.tsv through tl-predict | tl-eval --exclude-seen (only
-# mixed has seen records: its NMIX labelled target reviews, so its figure
+# mixed and union have seen records: its NMIX labelled target reviews, so its figure
 # is over the other 2,000 - NMIX). all.flat = train + dev, so the target
 # text the unsupervised methods see (T's train.flat, without labels) is
 # 1,700 of the 2,000 test reviews: the transductive setting of the DANN
@@ -97,6 +99,10 @@ $(OUT)/%.src/tl.json: $(OUT)/src-$$(call s_of,$$*)/tl.json
 	ln -sfn src-$(call s_of,$*) $(OUT)/$*.src
 $(OUT)/%.mixed/tl.json: $(OUT)/$$(call s_of,$$*)-train.s $(OUT)/$$(call t_of,$$*)-mix.s
 	/usr/bin/time -v $(TRAIN) -o $(OUT)/$*.mixed --source $< $(word 2,$^) 2>$(OUT)/$*.mixed.log
+# union: S's labelled train and T's NMIX labelled reviews as one stream,
+# shuffled together (each batch in proportion: about 1 target record in 9)
+$(OUT)/%.union/tl.json: $(OUT)/$$(call s_of,$$*)-train.s $(OUT)/$$(call t_of,$$*)-mix.s
+	$(BIN)/tl-cat -t msgpack $< $(word 2,$^) | /usr/bin/time -v $(TRAIN) -o $(OUT)/$*.union - 2>$(OUT)/$*.union.log
 $(OUT)/%.dann/tl.json: $(OUT)/$$(call s_of,$$*)-train.s $(OUT)/$$(call t_of,$$*)-text.s
 	/usr/bin/time -v $(TRAIN) -o $(OUT)/$*.dann --source $< --domain-loss dann --domain-weight $(DW_DANN) $(word 2,$^) \
 		2>$(OUT)/$*.dann.log
@@ -132,7 +138,7 @@ $(OUT)/summary.txt: $(EVALS)
 	  printf '%-22s' 'train s (mean)'; \
 	  for m in $(METHODS); do printf ' %8.0f' $$(for p in $(PAIR_DIRS); do jq '.metrics.train_seconds' $(OUT)/$$p.$$m/tl.json; done | \
 	    awk '{ s += $$1; n++ } END { print s / n }'); done; echo; \
-	  echo "accuracy (%) on the target's all.flat.tsv (mixed: without its $(NMIX) labelled target reviews); $(MODEL)," \
+	  echo "accuracy (%) on the target's all.flat.tsv (mixed, union: without their $(NMIX) labelled target reviews); $(MODEL)," \
 	    "max-len $(MAXLEN), batch $(BATCH), $(EPOCHS) epoch(s), lr $(LR), seed $(SEED), dann/coral/mmd weights" \
 	    "$(DW_DANN)/$(DW_CORAL)/$(DW_MMD), threads $(THREADS); load $$(cut -d' ' -f1-3 /proc/loadavg)" \
 	) | tee $@
