@@ -199,6 +199,11 @@ int tl_bert_keep_layers(tl_bert *m, const int *layers, int n, char *err, size_t 
  * prepared them (see tl_bert.prepared); code that reads or changes
  * m->params directly (training) calls it first. */
 void tl_bert_unprepare(tl_bert *m);
+/* Free the activations and input buffers a forward allocated
+ * (m->acts_arena, m->ids and the type ids and lengths beside them; backend
+ * memory) and clear them: the next forward allocates again. m->out points
+ * into them and is cleared too. The weights are untouched. */
+void tl_bert_free_acts(tl_bert *m);
 
 /* Set the precision of the layers' products (enum tl_precision) for the
  * forwards that follow; drops copies prepared at another precision. 0, or

@@ -768,6 +768,19 @@ static void layer_mm_bf16io(tl_bert *m, int l, int j, void *out, const void *inp
 	m->k->matmul_forward_bf16io(out, inp, m->lp[4 * l + j], bias, N, ic[j], oc[j], act, io);
 }
 
+void tl_bert_free_acts(tl_bert *m)
+{
+	if (m->acts_arena)
+		m->k->free(m->acts_arena);
+	if (m->ids)
+		m->k->free(m->ids);
+	m->acts_arena = NULL;
+	m->acts_cap = 0;
+	m->ids = m->type_ids = m->lens = NULL;
+	m->in_cap = 0;
+	m->out = NULL;
+}
+
 void tl_bert_free(tl_bert *m)
 {
 	if (!m)
@@ -779,10 +792,7 @@ void tl_bert_free(tl_bert *m)
 		free(m->lp);
 		if (m->arena)
 			m->k->free(m->arena);
-		if (m->acts_arena)
-			m->k->free(m->acts_arena);
-		if (m->ids)
-			m->k->free(m->ids);
+		tl_bert_free_acts(m);
 	}
 	drop_q8(m);
 	free(m->heads);
@@ -1087,10 +1097,7 @@ void tl_bert_encode(tl_bert *m, const tl_bert_seq *seqs, size_t n, const tl_bert
 				encode_batch(w, seqs, order, s, (int)(n - s < (size_t)bs ? n - s : (size_t)bs), o, width,
 					     &h[t], out);
 			}
-			if (w->acts_arena)
-				m->k->free(w->acts_arena);
-			if (w->ids)
-				m->k->free(w->ids);
+			tl_bert_free_acts(w);
 		}
 		free(ws);
 	}

@@ -1051,15 +1051,7 @@ static int evaluate_token(tl_bert_train *t, const dataset *d, const labelset *ls
 		tl_bert_unprepare(md);
 		if (dev)
 			t->k->free(dev);
-		if (md->acts_arena)
-			t->k->free(md->acts_arena);
-		if (md->ids)
-			t->k->free(md->ids);
-		md->acts_arena = NULL;
-		md->acts_cap = 0;
-		md->ids = md->type_ids = md->lens = NULL;
-		md->in_cap = 0;
-		md->out = NULL;
+		tl_bert_free_acts(md);
 	}
 	batch_free(&b);
 	free(host);
