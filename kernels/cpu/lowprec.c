@@ -34,13 +34,13 @@
 #include "kernels/cpu/lowprec.h"
 #include "kernels/cpu/cpu.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/scratch.h"
 #include "kernels/cpu/vmath512.h"
 #include "tl/util.h"
 
 #include <immintrin.h>
 #include <math.h>
 #include <omp.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -632,33 +632,11 @@ void tl_cpu_bf16_pairs(int path, uint32_t *dst, const float *x, int n)
  * activations of a product are megabytes (IMDB batches: ~20 MB for the
  * feed-forward output), and a fresh zeroed allocation per call showed as
  * 1-4% of perf's samples in page faults and memset (no measurable change
- * in a whole run's CPU time). One user at a time: prec_rows.
- * Freed when its thread exits (OpenMP shrinks its pool when the thread
- * count drops), through a pthread key's destructor. */
-static pthread_key_t lp_key;
-static pthread_once_t lp_once = PTHREAD_ONCE_INIT;
-static void lp_key_make(void)
-{
-	if (pthread_key_create(&lp_key, free) != 0)
-		tl_oom("pthread_key_create failed");
-}
-
+ * in a whole run's CPU time). One user at a time: prec_rows. The
+ * mechanism, ownership and freeing at thread exit: scratch.h. */
 static void *lp_scratch(size_t bytes)
 {
-	static _Thread_local void *buf;
-	static _Thread_local size_t cap;
-	if (bytes > cap || !buf) {
-		pthread_once(&lp_once, lp_key_make);
-		free(buf);
-		size_t want = bytes > 2 * cap ? bytes : 2 * cap;
-		want = (want + 63) & ~(size_t)63;
-		buf = aligned_alloc(64, want ? want : 64);
-		if (!buf)
-			tl_oom("out of memory (%zu bytes)", want);
-		cap = want;
-		pthread_setspecific(lp_key, buf);
-	}
-	return buf;
+	return tl_cpu_scratch_slot(TL_SCR_LP, bytes);
 }
 
 /* Rows [0, N) on the calling thread, in blocks of MC rows: a block's

@@ -19,6 +19,7 @@
  * as matmul_backward does. */
 #include "kernels/cpu/cpu.h"
 #include "kernels/cpu/lowprec.h"
+#include "kernels/cpu/scratch.h"
 #include "tl/util.h"
 
 #include <immintrin.h>
@@ -133,20 +134,11 @@ static void pack_panels(uint32_t *dst, const float *x, int rows, int IC, int g0,
  * calls (grown on demand) so that a product called once per layer does not
  * map and fault in fresh pages each time. Not zeroed: every word a stored
  * output depends on is written before it is read (rows and columns past
- * the operands' only reach accumulators that are not stored). */
+ * the operands' only reach accumulators that are not stored). Mechanism
+ * and ownership: scratch.h. */
 static uint32_t *scratch(int slot, size_t n)
 {
-	static _Thread_local uint32_t *buf[2];
-	static _Thread_local size_t cap[2];
-	if (n > cap[slot] || !buf[slot]) {
-		free(buf[slot]);
-		size_t want = n > cap[slot] + cap[slot] / 2 ? n : cap[slot] + cap[slot] / 2;
-		buf[slot] = aligned_alloc(64, ((want ? want : 1) * sizeof(uint32_t) + 63) & ~(size_t)63);
-		if (!buf[slot])
-			tl_oom("out of memory (%zu bytes)", want * sizeof(uint32_t));
-		cap[slot] = want;
-	}
-	return buf[slot];
+	return tl_cpu_scratch_slot(TL_SCR_LPT0 + slot, n * sizeof(uint32_t));
 }
 
 /* ---------------- weights ---------------- */

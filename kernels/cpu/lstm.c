@@ -21,6 +21,7 @@
  * they carry no gradient); the state of sequence b after its last real
  * step is what hT/cT receive. */
 #include "kernels/cpu/cpu.h"
+#include "kernels/cpu/scratch.h"
 #include "kernels/cpu/vmath512.h"
 #include "tl/util.h"
 
@@ -32,24 +33,15 @@
 
 #undef I /* complex.h's, through cblas.h: here I is the input size */
 
-/* Scratch of the calling thread, one buffer per slot (enum below), kept
- * between calls (grown on demand, never shrunk, as scratch.h): a training
+/* Scratch of the calling thread, one buffer per slot (enum below, from
+ * TL_SCR_LSTM0 of scratch.h), kept between calls: a training
  * step calls the kernels once per layer and window, and fresh buffers of
  * B*T*4H floats would be mapped and faulted in every time. */
 enum { S_GATES, S_C, S_BIAS, S_PANEL, S_DG, S_STATE, S_DX, S_HPREV, S_ROWS, S_NSLOT };
+_Static_assert(TL_SCR_LSTM0 + S_NSLOT <= TL_SCR_NSLOT, "scratch.h: too few LSTM slots");
 static float *lstm_buf(int slot, size_t n)
 {
-	static _Thread_local float *buf[S_NSLOT];
-	static _Thread_local size_t cap[S_NSLOT];
-	if (n > cap[slot] || !buf[slot]) {
-		free(buf[slot]);
-		size_t want = n > cap[slot] + cap[slot] / 2 ? n : cap[slot] + cap[slot] / 2;
-		buf[slot] = aligned_alloc(64, ((want ? want : 1) * sizeof(float) + 63) & ~(size_t)63);
-		if (!buf[slot])
-			tl_oom("out of memory (lstm scratch, %zu floats)", want);
-		cap[slot] = want;
-	}
-	return buf[slot];
+	return tl_cpu_scratch_slot(TL_SCR_LSTM0 + slot, n * sizeof(float));
 }
 
 /* ---- the row-wise product of the recurrence ----
