@@ -42,6 +42,12 @@ void tl_metrics_prf(const long *tp, const long *n_gold, const long *n_pred, int 
  * Probabilities are used as given (not renormalized). NAN when n == 0. */
 double tl_metrics_log_loss(const double *p_gold, size_t n);
 
+/* Softmax cross-entropy of one row of k float logits z against class y
+ * (0 <= y < k), in double: log(sum_j exp(z[j] - max z)) + max z - z[y]
+ * (torch F.cross_entropy of the row). The dev losses of tl-train sum it
+ * on the host. */
+double tl_metrics_xent_row(const float *z, int k, int y);
+
 /* Area under the ROC curve of score for the items with pos[i] != 0 against
  * the others (sklearn.metrics.roc_auc_score, binary; ties get half credit).
  * NAN when all items are of one class. */

@@ -49,6 +49,16 @@ void tl_metrics_prf(const long *tp, const long *n_gold, const long *n_pred, int 
 	avg->weighted_f1 = ratio0(wf, (double)sg);
 }
 
+double tl_metrics_xent_row(const float *z, int k, int y)
+{
+	double mx = z[0], se = 0;
+	for (int j = 1; j < k; j++)
+		mx = z[j] > mx ? z[j] : mx;
+	for (int j = 0; j < k; j++)
+		se += exp((double)z[j] - mx);
+	return mx + log(se) - z[y];
+}
+
 double tl_metrics_log_loss(const double *p_gold, size_t n)
 {
 	if (!n)

@@ -67,6 +67,14 @@ static void test_ranking(void)
 	double pg[] = {0.9, 0.0, 1.0, 0.3};
 	CHECK_NEAR(tl_metrics_log_loss(pg, 4), 9.33824667727523, 1e-12);
 	CHECK(isnan(tl_metrics_log_loss(pg, 0)));
+	/* torch F.cross_entropy (float64) of one row: [1,2,3] y=0, [1000,0]
+	 * y=1 (no overflow), [-3.5,0.25,7,2] y=2 */
+	{
+		float z1[] = {1, 2, 3}, z2[] = {1000, 0}, z3[] = {-3.5f, 0.25f, 7, 2};
+		CHECK_NEAR(tl_metrics_xent_row(z1, 3, 0), 2.4076059644443806, 1e-12);
+		CHECK_NEAR(tl_metrics_xent_row(z2, 2, 1), 1000.0, 1e-12);
+		CHECK_NEAR(tl_metrics_xent_row(z3, 4, 2), 0.00790503578050845, 1e-12);
+	}
 }
 
 static void test_ece(void)

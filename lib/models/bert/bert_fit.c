@@ -996,13 +996,7 @@ static int evaluate_token(tl_bert_train *t, const dataset *d, const labelset *ls
 			for (size_t j = 0; j < rows; j++) {
 				if (b.ty[j] == TL_IGNORE_LABEL)
 					continue;
-				const float *z = host + j * K;
-				double mx = z[0], se = 0;
-				for (int k = 1; k < K; k++)
-					mx = z[k] > mx ? z[k] : mx;
-				for (int k = 0; k < K; k++)
-					se += exp((double)z[k] - mx);
-				loss += mx + log(se) - z[b.ty[j]];
+				loss += tl_metrics_xent_row(host + j * K, K, b.ty[j]);
 			}
 		} else {
 			const float *lg =

@@ -6,6 +6,7 @@
 #include "tl/checkpoint.h"
 #include "tl/fsutil.h"
 #include "tl/lstm.h"
+#include "tl/metrics.h"
 #include "tl/model.h"
 #include "tl/optim.h"
 #include "tl/progress.h"
@@ -328,14 +329,8 @@ static clsres cls_eval(tl_lstm *m, const corpus *dv, char **names, int k, int B,
 			for (int j = 1; j < k; j++)
 				am = z[j] > z[am] ? j : am;
 			correct += y[b] >= 0 && am == y[b];
-			if (y[b] >= 0) {
-				double mx2 = z[0], se = 0;
-				for (int j = 1; j < k; j++)
-					mx2 = z[j] > mx2 ? z[j] : mx2;
-				for (int j = 0; j < k; j++)
-					se += exp(z[j] - mx2);
-				ls += mx2 + log(se) - z[y[b]];
-			}
+			if (y[b] >= 0)
+				ls += tl_metrics_xent_row(z, k, y[b]);
 			n++;
 		}
 	}
