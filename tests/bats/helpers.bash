@@ -22,3 +22,11 @@ expect_bad_stream() {
 	[ "$status" -eq 3 ]
 	[[ "$output" == "$tool: record 2: truncated record"* ]]
 }
+
+# the bytes of tensor NAME of a safetensors file
+st_bytes() { # file name
+	local hl a b
+	hl=$(od -An -tu4 -N4 "$1" | tr -d ' ')
+	read -r a b < <(head -c $((8 + hl)) "$1" | tail -c "$hl" | jq -r --arg n "$2" '.[$n].data_offsets | "\(.[0]) \(.[1])"')
+	tail -c +$((8 + hl + a + 1)) "$1" | head -c $((b - a))
+}

@@ -184,14 +184,6 @@ tok_train() { # out [args...]
 	[[ "$output" == *"--bucket-window N   batches per length-sorting window (50; --task token: 1)"* ]]
 }
 
-# the bytes of tensor NAME of a safetensors file
-st_bytes() { # file name
-	local hl a b
-	hl=$(od -An -tu4 -N4 "$1" | tr -d ' ')
-	read -r a b < <(head -c $((8 + hl)) "$1" | tail -c "$hl" | jq -r --arg n "$2" '.[$n].data_offsets | "\(.[0]) \(.[1])"')
-	tail -c +$((8 + hl + a + 1)) "$1" | head -c $((b - a))
-}
-
 # tl-train's dev figures (tl.json "dev": the best evaluation, whose weights
 # are the model written) against tl-predict | tl-eval on that model
 dev_matches_predict() { # model dev

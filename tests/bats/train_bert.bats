@@ -239,6 +239,53 @@ setup() {
 	echo "dev accuracy $acc"
 	[[ "$acc" =~ ^[0-9.e-]+$ ]]
 	awk -v a="$acc" -v m="$min" 'BEGIN { exit !(a >= m && a <= 1) }'
+	# the dev pass is tl-predict's inference forward: its figures are
+	# tl-predict | tl-eval's on the model written, exactly
+	dev_matches_predict "$D/sst" "$D/sstdev.s"
+}
+
+# tl-train's dev figures (tl.json "dev": the best evaluation, whose weights
+# are the model written) against tl-predict | tl-eval on that model
+dev_matches_predict() { # model dev
+	tl-predict -m "$1" "$2" | tl-eval --json >"$1.eval.json"
+	jq -e --slurpfile d "$1/tl.json" '(.accuracy - $d[0].dev.accuracy | fabs) < 1e-12
+		and (.macro_f1 - $d[0].dev.macro_f1 | fabs) < 1e-12' "$1.eval.json"
+}
+
+@test "train_bert: tl-train's dev pass gives tl-predict's labels (the same inference forward)" {
+	run tiny_train "$D/m" --epochs 1 --dev "$D/dev.s" "$D/train.s"
+	[ "$status" -eq 0 ]
+	dev_matches_predict "$D/m" "$D/dev.s"
+	# a model whose dev figures differ from tl-eval's would fail the check
+	jq '.dev.accuracy -= 0.01' "$D/m/tl.json" >"$D/t.json" && mv "$D/t.json" "$D/m/tl.json"
+	! dev_matches_predict "$D/m" "$D/dev.s"
+}
+
+@test "train_bert: MiniLM: the dev pass leaves the weights as they were, bit for bit" {
+	M="$TL_ROOT/models/all-MiniLM-L6-v2"
+	S="$TL_SHARED/data/sst2"
+	[ -f "$M/model.safetensors" ] || skip "models/all-MiniLM-L6-v2 not installed (make models)"
+	[ -f "$S/train.tsv" ] || skip "no SST-2 under $S"
+	# the inference forward prepares MiniLM's layer weights in place
+	# (AVX-512: products of 32-multiple widths); the dev passes (steps 2
+	# and 4) must give them back: the checkpoint of step 4 (the last one a
+	# 5-step run writes) holds the same weights with and without them
+	head -81 "$S/train.tsv" | tl-clean | tl-tokenize -m "$M" >"$D/sst.s"
+	head -41 "$S/dev.tsv" | tl-clean | tl-tokenize -m "$M" >"$D/sstdev.s"
+	mini() { # out [args...]
+		tl-train -m bert --pretrained "$M" -o "$1" --batch-size 16 --lr 5e-5 --threads 1 \
+			--max-steps 5 --checkpoint-every 4 --keep-checkpoint -q "${@:2}" "$D/sst.s"
+	}
+	run mini "$D/nd"
+	[ "$status" -eq 0 ]
+	run mini "$D/wd" --dev "$D/sstdev.s" --eval-every 2
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .step "$D/wd.ckpt/state.json")" = 4 ]
+	st_bytes "$D/nd.ckpt/tensors.safetensors" params >"$D/p1"
+	st_bytes "$D/wd.ckpt/tensors.safetensors" params >"$D/p2"
+	[ -s "$D/p1" ]
+	cmp "$D/p1" "$D/p2"
+	dev_matches_predict "$D/wd" "$D/sstdev.s"
 }
 
 @test "train_bert: tl.json records the schedule, the class weights used, the final training loss and the time" {

@@ -879,10 +879,27 @@ typedef struct {
 	double acc, f1, loss;
 } evalres;
 
+/* Sequence classification: the dev loss (the training loss's kernel:
+ * softmax cross-entropy or sigmoid BCE, no class weights or smoothing),
+ * accuracy and macro-F1 (multi-label: subset accuracy and macro-F1 over
+ * labels) of the labels tl-predict gives: the first largest probability,
+ * or every label with a sigmoid >= 0.5.
+ * fp32: the logits come from the inference forward (tl_bert_forward,
+ * pooler and classifier, as tl-predict computes them; each row depends
+ * on its own sequence only), so tl-train's dev figures are those of
+ * tl-predict | tl-eval on the same weights, bit for bit. The layer weights
+ * are given back and the inference buffers freed before returning, as in
+ * evaluate_token. bf16 training keeps its own (bf16) training forward. */
 static evalres evaluate(tl_bert_train *t, const dataset *d, int K, int multi)
 {
 	evalres r = {0, 0, 0};
 	size_t n = d->n, bs = 64;
+	tl_bert *md = t->m;
+	int inf = t->precision == TL_PREC_FP32 && md->precision == TL_PREC_FP32 && md->has_pooler &&
+		  md->cfg.nlabels == K;
+	float *dl = NULL; /* the loss kernel's gradient output, backend memory */
+	const tl_classifier probs_of = {.nlabels = K, .multi_label = multi};
+	float *host = tl_xmalloc(bs * (size_t)K * sizeof *host);
 	size_t *idx = tl_xmalloc((n + 1) * sizeof *idx);
 	for (size_t i = 0; i < n; i++)
 		idx[i] = i;
@@ -895,14 +912,27 @@ static evalres evaluate(tl_bert_train *t, const dataset *d, int K, int multi)
 	for (size_t i = 0; i < n; i += bs) {
 		size_t m = n - i < bs ? n - i : bs;
 		make_batch(&b, d, idx + i, m, K);
-		const float *lg = tl_bert_train_forward(t, b.ids, d->types ? b.types : NULL, b.lens, b.B, b.T, 0, 0, 0);
-		loss += tl_bert_train_loss(t, b.y, b.ym, NULL, NULL, 0, 1) * (double)m;
+		const float *lg;
+		if (inf) {
+			tl_bert_forward(md, b.ids, d->types ? b.types : NULL, b.lens, b.B, b.T, -1);
+			lg = tl_bert_classify(md);
+			if (!dl)
+				dl = t->k->alloc(bs * (size_t)K * sizeof(float));
+			loss += (multi ? t->k->sigmoid_bce(dl, lg, b.ym, NULL, 0, 1, b.B, K)
+				       : t->k->softmax_xent(dl, lg, b.y, NULL, NULL, 0, 1, b.B, K)) *
+				(double)m;
+		} else {
+			lg = tl_bert_train_forward(t, b.ids, d->types ? b.types : NULL, b.lens, b.B, b.T, 0, 0, 0);
+			loss += tl_bert_train_loss(t, b.y, b.ym, NULL, NULL, 0, 1) * (double)m;
+		}
+		t->k->to_host(host, lg, m * (size_t)K * sizeof(float));
+		tl_classifier_probs(&probs_of, host, m);
 		for (size_t j = 0; j < m; j++) {
-			const float *z = lg + j * (size_t)K;
+			const float *z = host + j * (size_t)K;
 			size_t r = idx[i + j];
 			if (multi) {
 				for (int k = 0; k < K; k++)
-					pm[r * (size_t)K + (size_t)k] = z[k] > 0.0f;
+					pm[r * (size_t)K + (size_t)k] = z[k] >= 0.5f;
 			} else {
 				int best = 0;
 				for (int k = 1; k < K; k++)
@@ -913,6 +943,13 @@ static evalres evaluate(tl_bert_train *t, const dataset *d, int K, int multi)
 			}
 		}
 	}
+	if (inf) { /* the weights back to [out, in]; the inference buffers go */
+		tl_bert_unprepare(md);
+		if (dl)
+			t->k->free(dl);
+		tl_bert_free_acts(md);
+	}
+	free(host);
 	r.loss = loss / (double)(n ? n : 1);
 	if (multi) {
 		r.acc = tl_metrics_subset_accuracy(d->ym, pm, n, K);
