@@ -6,8 +6,9 @@
  * tl_wordnet_open maps the files (mmap, read-only) and builds one hash
  * index per part of speech over the index files and the exception lists;
  * every synset offset in the index files is checked against its data file
- * while loading, so a damaged copy is refused up front instead of failing
- * in the middle of a stream. Lookups afterwards allocate nothing but their
+ * while loading, and every file is text (a NUL byte anywhere is damage,
+ * named by file and line), so a damaged copy is refused up front instead
+ * of failing in the middle of a stream. Lookups afterwards allocate nothing but their
  * result lists.
  *
  * Base forms follow WordNet's morphy as NLTK implements it

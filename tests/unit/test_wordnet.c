@@ -187,6 +187,15 @@ static void damaged(void)
 	wn = tl_wordnet_open(dir, err, sizeof err);
 	CHECK(wn == NULL);
 	CHECK(strstr(err, "index.verb: damaged") != NULL);
+	/* a NUL byte in any of the files (the fuzzer's noun.exc line
+	 * "\0...\0dogs dog" made "" the plural of dog): refused at open,
+	 * naming the file and line */
+	snprintf(cmd, sizeof cmd, "cp %s/index.verb %s/ && printf 'aardwolves aardwolf\\n\\0\\0dogs dog\\n' > %s/noun.exc",
+		 TL_WORDNET_DEFAULT_DIR, dir, dir);
+	CHECK(system(cmd) == 0);
+	wn = tl_wordnet_open(dir, err, sizeof err);
+	CHECK(wn == NULL);
+	CHECK(strstr(err, "noun.exc: damaged: a NUL byte on line 2") != NULL);
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	CHECK(system(cmd) == 0);
 }
