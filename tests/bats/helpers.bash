@@ -30,3 +30,25 @@ st_bytes() { # file name
 	read -r a b < <(head -c $((8 + hl)) "$1" | tail -c "$hl" | jq -r --arg n "$2" '.[$n].data_offsets | "\(.[0]) \(.[1])"')
 	tail -c +$((8 + hl + a + 1)) "$1" | head -c $((b - a))
 }
+
+# dev_pass_keeps_weights TRAIN DEV [tl-train args...]: the inference forward
+# of tl-train's dev pass prepares MiniLM's layer weights in place (AVX-512:
+# products of 32-multiple widths); the dev passes (steps 2 and 4) must give
+# them back: the checkpoint of step 4 (the last one a 5-step run writes)
+# holds the same weights with and without them. Leaves the model with dev
+# passes in $D/wd.
+dev_pass_keeps_weights() { # train dev [args...]
+	local M="$TL_ROOT/models/all-MiniLM-L6-v2" train=$1 dev=$2
+	shift 2
+	mini() { # out [args...]
+		tl-train -m bert --pretrained "$M" -o "$1" --batch-size 16 --lr 5e-5 --threads 1 \
+			--max-steps 5 --checkpoint-every 4 --keep-checkpoint -q "${@:2}" "$train"
+	}
+	mini "$D/nd" "$@"
+	mini "$D/wd" "$@" --dev "$dev" --eval-every 2
+	[ "$(jq -r .step "$D/wd.ckpt/state.json")" = 4 ]
+	st_bytes "$D/nd.ckpt/tensors.safetensors" params >"$D/p1"
+	st_bytes "$D/wd.ckpt/tensors.safetensors" params >"$D/p2"
+	[ -s "$D/p1" ]
+	cmp "$D/p1" "$D/p2"
+}

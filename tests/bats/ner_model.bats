@@ -204,22 +204,6 @@ dev_matches_predict() { # model dev
 @test "ner_model: MiniLM: the dev pass leaves the weights as they were, bit for bit, and gives tl-predict's figures" {
 	MINILM="$TL_ROOT/models/all-MiniLM-L6-v2"
 	[ -f "$MINILM/model.safetensors" ] || skip "models/all-MiniLM-L6-v2 not installed (make models)"
-	# the inference forward prepares MiniLM's layer weights in place (AVX-512:
-	# products of 32-multiple widths); the dev passes (steps 2 and 4) must give them
-	# back: the checkpoint of step 4 (the last one a 5-step run writes) holds the
-	# same weights with and without them
-	mini() { # out [args...]
-		tl-train -m bert --task token --pretrained "$MINILM" -o "$1" --batch-size 16 --lr 5e-5 --threads 1 \
-			--max-steps 5 --checkpoint-every 4 --keep-checkpoint -q "${@:2}" "$D/train.s"
-	}
-	run mini "$D/nd"
-	[ "$status" -eq 0 ]
-	run mini "$D/wd" --dev "$D/dev.s" --eval-every 2
-	[ "$status" -eq 0 ]
-	[ "$(jq -r .step "$D/wd.ckpt/state.json")" = 4 ]
-	st_bytes "$D/nd.ckpt/tensors.safetensors" params >"$D/p1"
-	st_bytes "$D/wd.ckpt/tensors.safetensors" params >"$D/p2"
-	[ -s "$D/p1" ]
-	cmp "$D/p1" "$D/p2"
+	dev_pass_keeps_weights "$D/train.s" "$D/dev.s" --task token
 	dev_matches_predict "$D/wd" "$D/dev.s"
 }

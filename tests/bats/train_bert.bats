@@ -266,25 +266,9 @@ dev_matches_predict() { # model dev
 	S="$TL_SHARED/data/sst2"
 	[ -f "$M/model.safetensors" ] || skip "models/all-MiniLM-L6-v2 not installed (make models)"
 	[ -f "$S/train.tsv" ] || skip "no SST-2 under $S"
-	# the inference forward prepares MiniLM's layer weights in place
-	# (AVX-512: products of 32-multiple widths); the dev passes (steps 2
-	# and 4) must give them back: the checkpoint of step 4 (the last one a
-	# 5-step run writes) holds the same weights with and without them
 	head -81 "$S/train.tsv" | tl-clean | tl-tokenize -m "$M" >"$D/sst.s"
 	head -41 "$S/dev.tsv" | tl-clean | tl-tokenize -m "$M" >"$D/sstdev.s"
-	mini() { # out [args...]
-		tl-train -m bert --pretrained "$M" -o "$1" --batch-size 16 --lr 5e-5 --threads 1 \
-			--max-steps 5 --checkpoint-every 4 --keep-checkpoint -q "${@:2}" "$D/sst.s"
-	}
-	run mini "$D/nd"
-	[ "$status" -eq 0 ]
-	run mini "$D/wd" --dev "$D/sstdev.s" --eval-every 2
-	[ "$status" -eq 0 ]
-	[ "$(jq -r .step "$D/wd.ckpt/state.json")" = 4 ]
-	st_bytes "$D/nd.ckpt/tensors.safetensors" params >"$D/p1"
-	st_bytes "$D/wd.ckpt/tensors.safetensors" params >"$D/p2"
-	[ -s "$D/p1" ]
-	cmp "$D/p1" "$D/p2"
+	dev_pass_keeps_weights "$D/sst.s" "$D/sstdev.s"
 	dev_matches_predict "$D/wd" "$D/sstdev.s"
 }
 
