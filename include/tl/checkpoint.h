@@ -37,6 +37,13 @@ json_t *tl_ckpt_read_state(const char *dir, char *err, size_t errsz);
  * floats). 0, or -1 with err (missing, wrong size). */
 int tl_ckpt_read_tensor(const char *dir, const char *name, float *out, size_t n, char *err, size_t errsz);
 
+/* After the model is published: remove the checkpoint directory ckpt_dir
+ * when this run wrote it (wrote != 0) or resumed from it (resume names
+ * the same directory), and only when it is a checkpoint (has state.json):
+ * hundreds of MB that have served. A failure to remove is a warning on
+ * stderr; "removed" is said unless quiet. Never fails. */
+void tl_ckpt_remove_served(const char *ckpt_dir, const char *resume, int wrote, int quiet);
+
 /* ---------------- run options and --resume ----------------
  * A trainer records the options that decide what a run computes (by
  * option name without "--", every value a string) in state.json's

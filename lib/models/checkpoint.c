@@ -1,5 +1,6 @@
 /* lib/models/checkpoint.c - resumable checkpoints (see tl/checkpoint.h). */
 #include "tl/checkpoint.h"
+#include "tl/cli.h"
 #include "tl/fsutil.h"
 #include "tl/safetensors.h"
 #include "tl/safetensors_save.h"
@@ -221,4 +222,27 @@ FILE *tl_ckpt_reopen_log(const json_t *st, const char *path, tl_err *e)
 	if (!f)
 		tl_seterr(e, TL_EXIT_IO, "cannot open %s: %s", path, strerror(errno));
 	return f;
+}
+
+void tl_ckpt_remove_served(const char *ckpt_dir, const char *resume, int wrote, int quiet)
+{
+	if (!ckpt_dir || !tl_fs_exists(ckpt_dir))
+		return;
+	int ours = wrote;
+	if (!ours && resume) {
+		char *a = realpath(resume, NULL), *b = realpath(ckpt_dir, NULL);
+		ours = a && b && !strcmp(a, b);
+		free(a);
+		free(b);
+	}
+	tl_buf sp = {0};
+	tl_buf_printf(&sp, "%s/state.json", ckpt_dir);
+	if (ours && tl_fs_exists(tl_buf_cstr(&sp))) {
+		if (tl_fs_rmtree(ckpt_dir) != 0)
+			tl_warn("cannot remove the checkpoint %s: %s", ckpt_dir, strerror(errno));
+		else if (!quiet)
+			fprintf(stderr, "%s: removed the checkpoint %s (--keep-checkpoint keeps it)\n", tl_progname,
+				ckpt_dir);
+	}
+	tl_buf_free(&sp);
 }

@@ -3303,25 +3303,9 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 		tl_fs_rmtree(tmp);
 		FAIL(TL_EXIT_IO, "cannot publish the model as %s: %s", o.out, strerror(en));
 	}
-	/* the checkpoint has served: remove it (hundreds of MB) unless kept */
-	if (!o.keep_ckpt && tl_fs_exists(o.ckpt_dir)) {
-		int ours = wrote_ckpt;
-		if (!ours && o.resume) {
-			char *a = realpath(o.resume, NULL), *b = realpath(o.ckpt_dir, NULL);
-			ours = a && b && !strcmp(a, b);
-			free(a);
-			free(b);
-		}
-		tl_buf sp = {0};
-		tl_buf_printf(&sp, "%s/state.json", o.ckpt_dir);
-		if (ours && tl_fs_exists(tl_buf_cstr(&sp))) {
-			if (tl_fs_rmtree(o.ckpt_dir) != 0)
-				tl_warn("cannot remove the checkpoint %s: %s", o.ckpt_dir, strerror(errno));
-			else if (!o.quiet)
-				fprintf(stderr, "tl-train: removed the checkpoint %s (--keep-checkpoint keeps it)\n", o.ckpt_dir);
-		}
-		tl_buf_free(&sp);
-	}
+	/* the checkpoint has served: removed unless kept */
+	if (!o.keep_ckpt)
+		tl_ckpt_remove_served(o.ckpt_dir, o.resume, wrote_ckpt, o.quiet);
 	if (!o.quiet) {
 		if (o.dev && mlm)
 			fprintf(stderr, "tl-train: wrote %s (BertForMaskedLM; best dev MLM loss %.4f, perplexity %.3f at step %ld)\n",

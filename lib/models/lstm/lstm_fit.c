@@ -1066,26 +1066,9 @@ int tl_lstm_fit(const tl_lstm_fit_opts *oin, tl_err *e)
 		tl_fs_rmtree(tmp);
 		FAIL(TL_EXIT_IO, "cannot publish the model as %s: %s", o.out, strerror(en));
 	}
-	/* the checkpoint has served: remove it unless kept (only one this
-	 * run wrote or resumed from, and only a checkpoint) */
-	if (!o.keep_ckpt && tl_fs_exists(o.ckpt_dir)) {
-		int ours = wrote_ckpt;
-		if (!ours && o.resume) {
-			char *a = realpath(o.resume, NULL), *b = realpath(o.ckpt_dir, NULL);
-			ours = a && b && !strcmp(a, b);
-			free(a);
-			free(b);
-		}
-		tl_buf sp = {0};
-		tl_buf_printf(&sp, "%s/state.json", o.ckpt_dir);
-		if (ours && tl_fs_exists(tl_buf_cstr(&sp))) {
-			if (tl_fs_rmtree(o.ckpt_dir) != 0)
-				fprintf(stderr, "tl-train: warning: cannot remove the checkpoint %s: %s\n", o.ckpt_dir, strerror(errno));
-			else if (!o.quiet)
-				fprintf(stderr, "tl-train: removed the checkpoint %s (--keep-checkpoint keeps it)\n", o.ckpt_dir);
-		}
-		tl_buf_free(&sp);
-	}
+	/* the checkpoint has served: removed unless kept */
+	if (!o.keep_ckpt)
+		tl_ckpt_remove_served(o.ckpt_dir, o.resume, wrote_ckpt, o.quiet);
 	if (!o.quiet) {
 		if (o.dev && !o.classifier)
 			fprintf(stderr, "tl-train: wrote %s after %ld steps (dev perplexity %.2f)\n", o.out, step, exp(dev_loss));
