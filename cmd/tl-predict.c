@@ -399,21 +399,9 @@ static void flush_mt(ctx *x, tl_rec_batch *b)
 	}
 	memcpy(x->probs, x->scores, b->n * (size_t)K * sizeof(float));
 	for (size_t i = 0; i < b->n; i++)
-		for (int h = 0; h < x->nheads; h++) {
-			float *z = x->probs + i * (size_t)K + x->heads[h].k0;
-			int k = x->heads[h].k;
-			if (x->heads[h].multi_label) {
-				for (int j = 0; j < k; j++)
-					z[j] = 1.0f / (1.0f + expf(-z[j]));
-			} else {
-				float mx = z[0], sum = 0;
-				for (int j = 1; j < k; j++)
-					mx = z[j] > mx ? z[j] : mx;
-				for (int j = 0; j < k; j++)
-					sum += z[j] = expf(z[j] - mx);
-				for (int j = 0; j < k; j++)
-					z[j] /= sum;
-			}
+		for (int h = 0; h < x->nheads; h++) { /* each head's softmax or sigmoid, as a one-head model's */
+			const tl_classifier hc = {.nlabels = x->heads[h].k, .multi_label = x->heads[h].multi_label};
+			tl_classifier_probs(&hc, x->probs + i * (size_t)K + x->heads[h].k0, 1);
 		}
 	for (size_t i = 0; i < b->n; i++) {
 		const float *p = x->probs + i * (size_t)K;
@@ -473,38 +461,13 @@ static void flush(ctx *x, tl_rec_batch *b)
 	}
 	memcpy(x->probs, x->scores, b->n * (size_t)K * sizeof(float));
 	tl_classifier_probs(c, x->probs, b->n);
-	int top = x->topk > 0 && x->topk < K ? x->topk : K;
+	const tl_bert_head one = {.k0 = 0, .k = K, .multi_label = c->multi_label}; /* the model's only head */
 	for (size_t i = 0; i < b->n; i++) {
 		const float *p = x->probs + i * (size_t)K;
-		/* labels by decreasing probability (stable: id order on ties) */
-		for (int j = 0; j < K; j++)
-			x->idx[j] = j;
-		for (int j = 1; j < K; j++) {
-			int v = x->idx[j], q = j;
-			while (q > 0 && p[x->idx[q - 1]] < p[v]) {
-				x->idx[q] = x->idx[q - 1];
-				q--;
-			}
-			x->idx[q] = v;
-		}
 		tl_writer_start(x->w, b->recs[i].map);
-		msgpack_packer *pk = tl_writer_key(x->w, "pred");
-		if (c->multi_label) {
-			int n = 0;
-			for (int j = 0; j < K; j++)
-				n += p[x->idx[j]] >= x->threshold;
-			msgpack_pack_array(pk, (size_t)n);
-			for (int j = 0; j < n; j++)
-				tl_pack_cstr(pk, x->names[x->idx[j]]);
-		} else {
-			tl_pack_cstr(pk, p[x->idx[0]] >= x->threshold ? x->names[x->idx[0]] : "");
-		}
-		pk = tl_writer_key(x->w, "probs");
-		msgpack_pack_map(pk, (size_t)top);
-		for (int j = 0; j < top; j++) {
-			tl_pack_cstr(pk, x->names[x->idx[j]]);
-			msgpack_pack_float(pk, p[x->idx[j]]);
-		}
+		/* a packer from tl_writer_key is valid until the next key */
+		pack_head(x, &one, p, tl_writer_key(x->w, "pred"), NULL);
+		pack_head(x, &one, p, NULL, tl_writer_key(x->w, "probs"));
 		if (x->logits)
 			tl_pack_f32_bin(tl_writer_key(x->w, "logits"), x->scores + i * (size_t)K, (size_t)K);
 		/* "seen" belongs to this model: a mark from another is dropped */
