@@ -28,9 +28,10 @@
 #   mlm     tl-train --objective mlm on T's train.flat text ($(MLM_EPOCHS)
 #           epoch(s)), then src fine-tuning from that encoder (needs the
 #           --objective mlm of tl-train)
-# Test: T's all.flat.tsv through tl-predict | tl-eval --exclude-seen (only
-# mixed and union have seen records: its NMIX labelled target reviews, so its figure
-# is over the other 2,000 - NMIX). all.flat = train + dev, so the target
+# Test: T's all.flat.tsv without the NMIX reviews of the mixed and union
+# methods (T-test.s, 2,000 - NMIX reviews: the same set for every method),
+# through tl-predict | tl-eval --exclude-seen (a guard: nothing left in it
+# was seen). all.flat = train + dev, so the target
 # text the unsupervised methods see (T's train.flat, without labels) is
 # 1,700 of the 2,000 test reviews: the transductive setting of the DANN
 # paper's Amazon experiments (Ganin et al. 2016, section 5.1.1, which
@@ -85,9 +86,14 @@ $(OUT)/%-text.s:
 $(OUT)/%-all.s:
 	@mkdir -p $(OUT)
 	$(BIN)/tl-clean -f tsv $(DATA)/$*/all.flat.tsv | $(BIN)/tl-tokenize -m $(MODEL) >$@
-$(OUT)/%-mix.s: $(OUT)/random.bin
-	tail -n +2 $(DATA)/$*/train.flat.tsv | shuf -n $(NMIX) --random-source=$< | (echo -e 'sentence\tlabel'; cat) | \
-		$(BIN)/tl-clean -f tsv | $(BIN)/tl-tokenize -m $(MODEL) >$@
+$(OUT)/%-mix.tsv: $(OUT)/random.bin
+	tail -n +2 $(DATA)/$*/train.flat.tsv | shuf -n $(NMIX) --random-source=$< | (echo -e 'sentence\tlabel'; cat) >$@
+$(OUT)/%-mix.s: $(OUT)/%-mix.tsv
+	$(BIN)/tl-clean -f tsv $< | $(BIN)/tl-tokenize -m $(MODEL) >$@
+# the test set of every method: T's all.flat without the NMIX reviews that
+# mixed and union train on, so that every column is over the same reviews
+$(OUT)/%-test.s: $(OUT)/%-mix.tsv
+	grep -vxF -f <(tail -n +2 $<) $(DATA)/$*/all.flat.tsv | $(BIN)/tl-clean -f tsv | $(BIN)/tl-tokenize -m $(MODEL) >$@
 
 # models, one directory per pair S-T and method; tl-train's stderr with
 # /usr/bin/time -v's report
@@ -121,7 +127,7 @@ $(OUT)/%.mlm/tl.json: $(OUT)/$$(call s_of,$$*)-train.s $(OUT)/mlm-$$(call t_of,$
 	/usr/bin/time -v $(TRAIN) --pretrained $(OUT)/mlm-$(call t_of,$*) -o $(OUT)/$*.mlm $< 2>$(OUT)/$*.mlm.log
 
 # the target's test set through the model
-$(OUT)/%.eval.json: $(OUT)/%/tl.json $(OUT)/$$(call t_of,$$(basename $$*))-all.s
+$(OUT)/%.eval.json: $(OUT)/%/tl.json $(OUT)/$$(call t_of,$$(basename $$*))-test.s
 	$(BIN)/tl-predict -m $(OUT)/$* --threads $(THREADS) $(word 2,$^) | $(BIN)/tl-eval --json --exclude-seen >$@
 
 PAIR_DIRS = $(subst :,-,$(PAIRS))
@@ -138,7 +144,7 @@ $(OUT)/summary.txt: $(EVALS)
 	  printf '%-22s' 'train s (mean)'; \
 	  for m in $(METHODS); do printf ' %8.0f' $$(for p in $(PAIR_DIRS); do jq '.metrics.train_seconds' $(OUT)/$$p.$$m/tl.json; done | \
 	    awk '{ s += $$1; n++ } END { print s / n }'); done; echo; \
-	  echo "accuracy (%) on the target's all.flat.tsv (mixed, union: without their $(NMIX) labelled target reviews); $(MODEL)," \
+	  echo "accuracy (%) on the target's all.flat.tsv without the $(NMIX) labelled target reviews of mixed and union; $(MODEL)," \
 	    "max-len $(MAXLEN), batch $(BATCH), $(EPOCHS) epoch(s), lr $(LR), seed $(SEED), dann/coral/mmd weights" \
 	    "$(DW_DANN)/$(DW_CORAL)/$(DW_MMD), threads $(THREADS); load $$(cut -d' ' -f1-3 /proc/loadavg)" \
 	) | tee $@
