@@ -4,7 +4,7 @@
 # the domain-adaptation methods of tl-train -m bert (man tl-train, DOMAIN
 # ADAPTATION).
 #
-#   make -f pipelines/domain.mk [BIN=build/bin] [PAIRS="books:kitchen ..."] [METHODS="src mixed union dann coral mmd"]
+#   make -f pipelines/domain.mk [BIN=build/bin] [PAIRS="books:kitchen ..."] [METHODS="src mixed union seq dann coral mmd"]
 #   make -f pipelines/domain.mk PAIRS=books:kitchen METHODS="src dann" MAXLEN=128 EPOCHS=1
 #   make -f pipelines/domain.mk METHODS="src mixed dann coral mmd mlm"   (mlm: tl-train --objective mlm)
 #
@@ -17,6 +17,9 @@
 #           (drawn by SEED): B records of each a step
 #   union   S's labelled reviews and the same NMIX target reviews as one
 #           stream (plain fine-tuning; batches mixed in proportion)
+#   seq     the source-only model (src) fine-tuned further on the same NMIX
+#           labelled target reviews alone ($(SEQ_EPOCHS) epoch(s), lr
+#           $(SEQ_LR)): sequential transfer, source then target
 #   dann    --source S --domain-loss dann on T's train.flat text without
 #           labels (--domain-weight $(DW_DANN), times DANN's schedule)
 #   coral   the same with --domain-loss coral (--domain-weight $(DW_CORAL):
@@ -29,7 +32,8 @@
 #           epoch(s)), then src fine-tuning from that encoder (needs the
 #           --objective mlm of tl-train)
 # Test: T's all.flat.tsv without the NMIX reviews of the mixed and union
-# methods (T-test.s, 2,000 - NMIX reviews: the same set for every method),
+# methods (T-test.s, 2,000 - NMIX reviews: the same set for every method;
+# seq trains on them too),
 # through tl-predict | tl-eval --exclude-seen (a guard: nothing left in it
 # was seen). all.flat = train + dev, so the target
 # text the unsupervised methods see (T's train.flat, without labels) is
@@ -52,6 +56,8 @@ DW_DANN ?= 1
 DW_CORAL ?= 1e6
 DW_MMD ?= 1
 MLM_EPOCHS ?= 1
+SEQ_EPOCHS ?= 2
+SEQ_LR ?= 2e-5
 TRAIN_FLAGS ?=
 DOMAINS = books dvd electronics kitchen
 PAIRS ?= $(foreach s,$(DOMAINS),$(foreach t,$(filter-out $(s),$(DOMAINS)),$(s):$(t)))
@@ -109,6 +115,10 @@ $(OUT)/%.mixed/tl.json: $(OUT)/$$(call s_of,$$*)-train.s $(OUT)/$$(call t_of,$$*
 # shuffled together (each batch in proportion: about 1 target record in 9)
 $(OUT)/%.union/tl.json: $(OUT)/$$(call s_of,$$*)-train.s $(OUT)/$$(call t_of,$$*)-mix.s
 	$(BIN)/tl-cat -t msgpack $< $(word 2,$^) | /usr/bin/time -v $(TRAIN) -o $(OUT)/$*.union - 2>$(OUT)/$*.union.log
+$(OUT)/%.seq/tl.json: $(OUT)/src-$$(call s_of,$$*)/tl.json $(OUT)/$$(call t_of,$$*)-mix.s
+	/usr/bin/time -v $(BIN)/tl-train -m bert --force --seed $(SEED) --max-len $(MAXLEN) --batch-size $(BATCH) \
+		--epochs $(SEQ_EPOCHS) --lr $(SEQ_LR) --threads $(THREADS) -q $(TRAIN_FLAGS) \
+		--pretrained $(OUT)/src-$(call s_of,$*) -o $(OUT)/$*.seq $(word 2,$^) 2>$(OUT)/$*.seq.log
 $(OUT)/%.dann/tl.json: $(OUT)/$$(call s_of,$$*)-train.s $(OUT)/$$(call t_of,$$*)-text.s
 	/usr/bin/time -v $(TRAIN) -o $(OUT)/$*.dann --source $< --domain-loss dann --domain-weight $(DW_DANN) $(word 2,$^) \
 		2>$(OUT)/$*.dann.log
@@ -144,7 +154,7 @@ $(OUT)/summary.txt: $(EVALS)
 	  printf '%-22s' 'train s (mean)'; \
 	  for m in $(METHODS); do printf ' %8.0f' $$(for p in $(PAIR_DIRS); do jq '.metrics.train_seconds' $(OUT)/$$p.$$m/tl.json; done | \
 	    awk '{ s += $$1; n++ } END { print s / n }'); done; echo; \
-	  echo "accuracy (%) on the target's all.flat.tsv without the $(NMIX) labelled target reviews of mixed and union; $(MODEL)," \
+	  echo "accuracy (%) on the target's all.flat.tsv without the $(NMIX) labelled target reviews of mixed, union and seq; $(MODEL)," \
 	    "max-len $(MAXLEN), batch $(BATCH), $(EPOCHS) epoch(s), lr $(LR), seed $(SEED), dann/coral/mmd weights" \
 	    "$(DW_DANN)/$(DW_CORAL)/$(DW_MMD), threads $(THREADS); load $$(cut -d' ' -f1-3 /proc/loadavg)" \
 	) | tee $@
