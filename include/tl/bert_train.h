@@ -143,6 +143,14 @@ void tl_bert_train_init(tl_bert_train *t, tl_bert *m, int nlabels, int multi_lab
 			uint64_t seed);
 void tl_bert_train_free(tl_bert_train *t);
 
+/* A classifier kept by tl_bert_train_init (m had one of nlabels rows)
+ * continues only for the same labels: perm[i] is the new row of the
+ * checkpoint's row i (a permutation of 0..nlabels-1: its rows are
+ * reordered to the new label order), or perm NULL: the labels differ and
+ * the classifier is drawn afresh as tl_bert_train_init draws it (weights
+ * N(0, init_std) from the seed's generator, biases 0). */
+void tl_bert_train_relabel_head(tl_bert_train *t, const int *perm, float init_std, uint64_t seed);
+
 /* Forward over a padded host batch (see tl_bert_forward); train != 0
  * applies dropout with streams derived from (seed, step). Returns the
  * logits [B, NL] (backend memory, valid until the next forward). */

@@ -76,6 +76,40 @@ setup() {
 	awk -v a="$acc" 'BEGIN { exit !(a >= 0.9) }'
 }
 
+@test "train_bert: --pretrained a fine-tuned classifier: its head continues for the same labels, reordered or fresh otherwise" {
+	tiny_train "$D/m" --epochs 2 "$D/train.s"
+	[ "$(jq -c .id2label "$D/m/config.json")" = '{"0":"neg","1":"pos"}' ]
+	preds() { tl-predict -m "$1" "$D/dev.s" | tl-cat | jq -r .pred >"$2"; }
+	# a learning rate that changes nothing: the continued model predicts
+	# what the one it continues predicts
+	cont() { # from out [data]
+		tl-train -m bert --pretrained "$1" -o "$2" --max-steps 1 --lr 1e-30 --batch-size 16 --threads 1 "${3:-$D/train.s}"
+	}
+	run cont "$D/m" "$D/c"
+	[ "$status" -eq 0 ]
+	[[ "$output" != *classifier* ]]
+	preds "$D/m" "$D/p_m"
+	preds "$D/c" "$D/p_c"
+	cmp "$D/p_m" "$D/p_c"
+	# the same labels in another row order (config.json says row 0 is pos):
+	# the rows follow their names
+	jq '.id2label = {"0": "pos", "1": "neg"} | .label2id = {"pos": 0, "neg": 1}' "$D/m/config.json" >"$D/cfg"
+	cp -r "$D/m" "$D/m2" && mv "$D/cfg" "$D/m2/config.json"
+	preds "$D/m2" "$D/p_m2"
+	! cmp -s "$D/p_m" "$D/p_m2"
+	run cont "$D/m2" "$D/c2"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"m2: its classifier's rows (pos, neg) reordered to the data's label order"* ]]
+	[ "$(jq -c .id2label "$D/c2/config.json")" = '{"0":"neg","1":"pos"}' ]
+	preds "$D/c2" "$D/p_c2"
+	cmp "$D/p_m2" "$D/p_c2"
+	# other labels: a fresh classifier, said
+	tl-cat "$D/train.s" | jq -c '.label |= if . == "neg" then "bad" else "good" end' | tl-cat -t msgpack >"$D/bg.s"
+	run cont "$D/m" "$D/c3" "$D/bg.s"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"m: its classifier is over other labels (neg, pos) than the data's (bad, good): a fresh classifier"* ]]
+}
+
 @test "train_bert: same seed gives bitwise identical weights, another seed does not" {
 	tiny_train "$D/a" "$D/train.s"
 	tiny_train "$D/b" <"$D/train.s"

@@ -632,6 +632,48 @@ static void label_list(tl_buf *b, char *const *v, int n)
 	}
 }
 
+/* --pretrained DIR held a classifier of as many rows as the labels:
+ * config.json's id2label names its rows. The same names in another order:
+ * the rows follow their labels; other names: a fresh classifier (its rows
+ * meant other labels); no id2label: the rows are kept in order. Said on
+ * stderr unless quiet. */
+static void continue_head(tl_bert_train *t, const json_t *mcfg, const labelset *ls, const char *mdir, int quiet,
+			  float init_std, uint64_t seed)
+{
+	const json_t *id2 = json_object_get(mcfg, "id2label");
+	if (!json_is_object(id2) || json_object_size(id2) == 0)
+		return;
+	int *perm = tl_xmalloc(((size_t)ls->k + 1) * sizeof *perm), same = 1, ident = 1;
+	unsigned char *used = tl_xcalloc((size_t)ls->k + 1, 1);
+	tl_buf was = {0};
+	for (int i = 0; i < ls->k; i++) {
+		char key[16];
+		snprintf(key, sizeof key, "%d", i);
+		const char *nm = json_string_value(json_object_get(id2, key));
+		if (was.len <= 400)
+			tl_buf_printf(&was, "%s%s", i ? ", " : "", nm ? nm : "?");
+		int j = nm ? label_find(ls, nm) : -1;
+		if (j < 0 || used[j])
+			same = 0;
+		else
+			used[j] = 1, perm[i] = j, ident &= j == i;
+	}
+	if (!same || !ident)
+		tl_bert_train_relabel_head(t, same ? perm : NULL, init_std, seed);
+	if (!quiet && !same) {
+		tl_buf now = {0};
+		label_list(&now, ls->name, ls->k);
+		tl_warn("%s: its classifier is over other labels (%s) than the data's (%s): a fresh classifier", mdir,
+			tl_buf_cstr(&was), tl_buf_cstr(&now));
+		tl_buf_free(&now);
+	} else if (!quiet && !ident) {
+		tl_warn("%s: its classifier's rows (%s) reordered to the data's label order", mdir, tl_buf_cstr(&was));
+	}
+	tl_buf_free(&was);
+	free(perm);
+	free(used);
+}
+
 /* The teacher's label names (stream header) as the label set, sorted as
  * every label set is. */
 static int labels_from_teacher(labelset *ls, const dataset *d, const char *what, tl_err *e)
@@ -2650,9 +2692,14 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 	if (json_is_number(jd = json_object_get(mcfg, "initializer_range")))
 		init_std = json_number_value(jd);
 	mc.head_loaded = m->cfg.mlm; /* a BertForMaskedLM checkpoint's head */
+	/* a fine-tuned classifier given as --pretrained keeps its head only for
+	 * the same labels (tl_bert_train_relabel_head) */
+	int kept_head = !mlm && !mt.n && m->cfg.nlabels == ls.k && m->has_pooler;
 	tl_bert_train_init(&t, m, ls.k, multi, (float)init_std, o.seed);
 	have_t = 1; /* t owns the model now */
 	m = t.m;
+	if (kept_head)
+		continue_head(&t, mcfg, &ls, mdir, o.quiet, (float)init_std, o.seed);
 	if (mlm) { /* the MLM head: the checkpoint's, or a fresh one (all-MiniLM-L6-v2 has none) */
 		t.mlm_only = 1;
 		if (tl_bert_train_mlm_init(&t, (float)init_std, o.seed, err, sizeof err) < 0)

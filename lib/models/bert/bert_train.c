@@ -114,6 +114,34 @@ void tl_bert_train_init(tl_bert_train *t, tl_bert *m, int nlabels, int multi_lab
 	tl_bert_params_point(&t->grads, t->grad_arena, m->param_sizes);
 }
 
+void tl_bert_train_relabel_head(tl_bert_train *t, const int *perm, float init_std, uint64_t seed)
+{
+	tl_bert *m = t->m;
+	size_t K = (size_t)m->cfg.nlabels, C = (size_t)m->cfg.C;
+	float *w = tl_xmalloc((K * C + 1) * sizeof *w), *b = tl_xmalloc((K + 1) * sizeof *b);
+	if (perm) {
+		float *w0 = tl_xmalloc((K * C + 1) * sizeof *w0), *b0 = tl_xmalloc((K + 1) * sizeof *b0);
+		m->k->to_host(w0, m->params.clsw, K * C * sizeof *w0);
+		m->k->to_host(b0, m->params.clsb, K * sizeof *b0);
+		for (size_t i = 0; i < K; i++) {
+			memcpy(w + (size_t)perm[i] * C, w0 + i * C, C * sizeof *w);
+			b[perm[i]] = b0[i];
+		}
+		free(w0);
+		free(b0);
+	} else { /* the draw of tl_bert_train_init for a model with a pooler */
+		uint64_t s = seed ^ 0x6865616400000000ull; /* "head" */
+		for (size_t i = 0; i < K * C; i++)
+			w[i] = (float)(init_std * normal01(&s));
+		memset(b, 0, K * sizeof *b);
+	}
+	m->k->to_device(m->params.clsw, w, K * C * sizeof *w);
+	m->k->to_device(m->params.clsb, b, K * sizeof *b);
+	tl_bert_train_weights_changed(t);
+	free(w);
+	free(b);
+}
+
 /* After a rebuild of t->m's arena: a new (zeroed) gradient arena, bf16
  * handles refreshed at the next forward. */
 static void grads_rebuilt(tl_bert_train *t)
