@@ -29,10 +29,18 @@
 
 /* ---------------- set-up ---------------- */
 
-/* N(0, 1) for the head init: Box-Muller on the counter stream *s. */
-static double normal01(uint64_t *s)
+/* dst[0..n) = N(0, std) as Hugging Face initialises a new head's weights:
+ * Box-Muller on the counter stream *s, which goes on from where it is. */
+static void fill_normal(float *dst, size_t n, float std, uint64_t *s)
 {
-	return tl_mix64_normal(s);
+	for (size_t i = 0; i < n; i++)
+		dst[i] = (float)(std * tl_mix64_normal(s));
+}
+
+/* The stream of the classifier head (and a new pooler) of seed. */
+static uint64_t head_stream(uint64_t seed)
+{
+	return seed ^ 0x6865616400000000ull; /* "head" */
 }
 
 /* Rebuild m's arena for cfg (pooler present when has_pooler): slot i keeps
@@ -101,13 +109,11 @@ void tl_bert_train_init(tl_bert_train *t, tl_bert *m, int nlabels, int multi_lab
 		for (int i = 0; i < TL_BERT_NPARAMS; i++)
 			keep[i] = i < 17 || i > 20 || ((i == 17 || i == 18) && m->has_pooler);
 		float *arena, *host = rebuild_begin(m, &cfg, 1, keep, sizes, off, &arena);
-		uint64_t s = seed ^ 0x6865616400000000ull; /* "head" */
-		int C = cfg.C;
+		uint64_t s = head_stream(seed);
+		size_t C = (size_t)cfg.C;
 		if (!m->has_pooler) /* weight N(0, std), bias 0 */
-			for (size_t i = 0; i < (size_t)C * C; i++)
-				host[off[17] + i] = (float)(init_std * normal01(&s));
-		for (size_t i = 0; i < (size_t)nlabels * C; i++)
-			host[off[19] + i] = (float)(init_std * normal01(&s));
+			fill_normal(host + off[17], C * C, init_std, &s);
+		fill_normal(host + off[19], (size_t)nlabels * C, init_std, &s);
 		rebuild_end(m, &cfg, 1, sizes, arena, host);
 	}
 	t->grad_arena = m->k->alloc(m->nparams * sizeof(float));
@@ -130,9 +136,8 @@ void tl_bert_train_relabel_head(tl_bert_train *t, const int *perm, float init_st
 		free(w0);
 		free(b0);
 	} else { /* the draw of tl_bert_train_init for a model with a pooler */
-		uint64_t s = seed ^ 0x6865616400000000ull; /* "head" */
-		for (size_t i = 0; i < K * C; i++)
-			w[i] = (float)(init_std * normal01(&s));
+		uint64_t s = head_stream(seed);
+		fill_normal(w, K * C, init_std, &s);
 		memset(b, 0, K * sizeof *b);
 	}
 	m->k->to_device(m->params.clsw, w, K * C * sizeof *w);
@@ -168,8 +173,7 @@ int tl_bert_train_mlm_init(tl_bert_train *t, float init_std, uint64_t seed, char
 	float *arena, *host = rebuild_begin(m, &cfg, m->has_pooler, keep, sizes, off, &arena);
 	uint64_t s = seed ^ 0x6d6c6d0000000000ull; /* "mlm" */
 	size_t C = (size_t)cfg.C;
-	for (size_t i = 0; i < C * C; i++) /* transform.dense.weight; its bias 0 */
-		host[off[21] + i] = (float)(init_std * normal01(&s));
+	fill_normal(host + off[21], C * C, init_std, &s); /* transform.dense.weight; its bias 0 */
 	for (size_t i = 0; i < C; i++) /* transform.LayerNorm weight 1, bias 0 */
 		host[off[23] + i] = 1.0f;
 	rebuild_end(m, &cfg, m->has_pooler, sizes, arena, host); /* decoder bias 0 */
@@ -220,10 +224,8 @@ int tl_bert_train_disc_init(tl_bert_train *t, int H, int D, float init_std, uint
 		keep[i] = i < 26;
 	float *arena, *host = rebuild_begin(m, &cfg, m->has_pooler, keep, sizes, off, &arena);
 	uint64_t s = seed ^ 0x6469736300000000ull; /* "disc" */
-	for (size_t i = 0; i < sizes[26]; i++)
-		host[off[26] + i] = (float)(init_std * normal01(&s));
-	for (size_t i = 0; i < sizes[28]; i++)
-		host[off[28] + i] = (float)(init_std * normal01(&s));
+	fill_normal(host + off[26], sizes[26], init_std, &s);
+	fill_normal(host + off[28], sizes[28], init_std, &s);
 	rebuild_end(m, &cfg, m->has_pooler, sizes, arena, host);
 	grads_rebuilt(t);
 	return 0;
