@@ -921,6 +921,24 @@ typedef struct {
 	double acc, f1, loss;
 } evalres;
 
+/* The dev passes at fp32 run tl-predict's inference forward on t's model
+ * (bf16 training keeps its own bf16 training forward). */
+static int dev_inference(const tl_bert_train *t)
+{
+	return t->precision == TL_PREC_FP32 && t->m->precision == TL_PREC_FP32;
+}
+
+/* After an inference dev pass: the layer weights back to [out, in] (the
+ * training step and the best-weights copy read the arena), dev (backend
+ * memory, or NULL) and the forward's buffers freed. */
+static void dev_inference_end(tl_bert_train *t, float *dev)
+{
+	tl_bert_unprepare(t->m);
+	if (dev)
+		t->k->free(dev);
+	tl_bert_free_acts(t->m);
+}
+
 /* Sequence classification: the dev loss (the training loss's kernel:
  * softmax cross-entropy or sigmoid BCE, no class weights or smoothing),
  * accuracy and macro-F1 (multi-label: subset accuracy and macro-F1 over
@@ -937,8 +955,7 @@ static evalres evaluate(tl_bert_train *t, const dataset *d, int K, int multi)
 	evalres r = {0, 0, 0};
 	size_t n = d->n, bs = 64;
 	tl_bert *md = t->m;
-	int inf = t->precision == TL_PREC_FP32 && md->precision == TL_PREC_FP32 && md->has_pooler &&
-		  md->cfg.nlabels == K;
+	int inf = dev_inference(t);
 	float *dl = NULL; /* the loss kernel's gradient output, backend memory */
 	const tl_classifier probs_of = {.nlabels = K, .multi_label = multi};
 	float *host = tl_xmalloc(bs * (size_t)K * sizeof *host);
@@ -985,12 +1002,8 @@ static evalres evaluate(tl_bert_train *t, const dataset *d, int K, int multi)
 			}
 		}
 	}
-	if (inf) { /* the weights back to [out, in]; the inference buffers go */
-		tl_bert_unprepare(md);
-		if (dl)
-			t->k->free(dl);
-		tl_bert_free_acts(md);
-	}
+	if (inf)
+		dev_inference_end(t, dl);
 	free(host);
 	r.loss = loss / (double)(n ? n : 1);
 	if (multi) {
@@ -1035,7 +1048,7 @@ static int evaluate_token(tl_bert_train *t, const dataset *d, const labelset *ls
 	size_t n = d->n, bs = 64;
 	int K = ls->k;
 	tl_bert *md = t->m;
-	int inf = t->precision == TL_PREC_FP32 && md->precision == TL_PREC_FP32;
+	int inf = dev_inference(t);
 	float *dev = NULL; /* the inference logits, backend memory */
 	size_t dcap = 0;
 	const tl_classifier probs_of = {.nlabels = K}; /* softmax rows of K */
@@ -1120,12 +1133,8 @@ static int evaluate_token(tl_bert_train *t, const dataset *d, const labelset *ls
 	r->acc = words ? (double)right / (double)words : 0;
 	r->f1 = tl_ner_eval_micro_f1(ne);
 	tl_ner_eval_free(ne);
-	if (inf) { /* the weights back to [out, in]; the inference buffers go */
-		tl_bert_unprepare(md);
-		if (dev)
-			t->k->free(dev);
-		tl_bert_free_acts(md);
-	}
+	if (inf)
+		dev_inference_end(t, dev);
 	batch_free(&b);
 	free(host);
 	free(pred);
