@@ -17,7 +17,6 @@
 #define TL_TGT512 __attribute__((target("avx512f,fma")))
 #define TL_S1(c) _mm512_set1_ps(c)
 
-/* tl_vexpf */
 /* r[c][j] = r[j][c] for a 16 x 16 block of 32-bit lanes, in registers:
  * 32-bit, then 64-bit interleaves within 128-bit lanes, then two lane
  * shuffles (attention.c's K^T blocks, attention_bf16.c's key panels) */
@@ -45,6 +44,7 @@ TL_TGT512 static inline __attribute__((always_inline)) void tl_vtranspose16_512(
 	}
 }
 
+/* tl_vexpf */
 TL_TGT512 static inline __m512 tl_vexp512(__m512 x)
 {
 	/* constant first: vmaxps/vminps return the second operand on NaN */
