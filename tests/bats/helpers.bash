@@ -52,3 +52,14 @@ dev_pass_keeps_weights() { # train dev [args...]
 	[ -s "$D/p1" ]
 	cmp "$D/p1" "$D/p2"
 }
+
+# tl-train's dev figures (tl.json "dev": the best evaluation, whose weights
+# are the model written) against tl-predict | tl-eval on that model: each
+# EVAL:DEV pair (tl-eval --json's figure : tl.json dev's) within TOL
+dev_matches_predict() { # model dev tol eval:dev...
+	local m=$1 d=$2 tol=$3 expr=true kv
+	shift 3
+	for kv in "$@"; do expr="$expr and ((.${kv%%:*} - \$d[0].dev.${kv#*:} | fabs) < $tol)"; done
+	tl-predict -m "$m" "$d" | tl-eval --json >"$m.eval.json"
+	jq -e --slurpfile d "$m/tl.json" "$expr" "$m.eval.json"
+}
