@@ -67,8 +67,10 @@ SHELL := /bin/bash
 .DELETE_ON_ERROR:
 .SECONDARY:
 .SECONDEXPANSION: # prerequisites named from the pair in the stem
-TRAIN = $(BIN)/tl-train -m bert --force --seed $(SEED) --max-len $(MAXLEN) --batch-size $(BATCH) \
-	--epochs $(EPOCHS) --lr $(LR) --threads $(THREADS) -q $(TRAIN_FLAGS)
+# $(call train_with,EPOCHS,LR): fine-tuning with every other setting of the pipeline
+train_with = $(BIN)/tl-train -m bert --force --seed $(SEED) --max-len $(MAXLEN) --batch-size $(BATCH) \
+	--epochs $(1) --lr $(2) --threads $(THREADS) -q $(TRAIN_FLAGS)
+TRAIN = $(call train_with,$(EPOCHS),$(LR))
 s_of = $(word 1,$(subst -, ,$(1)))
 t_of = $(word 2,$(subst -, ,$(1)))
 
@@ -116,9 +118,8 @@ $(OUT)/%.mixed/tl.json: $(OUT)/$$(call s_of,$$*)-train.s $(OUT)/$$(call t_of,$$*
 $(OUT)/%.union/tl.json: $(OUT)/$$(call s_of,$$*)-train.s $(OUT)/$$(call t_of,$$*)-mix.s
 	$(BIN)/tl-cat -t msgpack $< $(word 2,$^) | /usr/bin/time -v $(TRAIN) -o $(OUT)/$*.union - 2>$(OUT)/$*.union.log
 $(OUT)/%.seq/tl.json: $(OUT)/src-$$(call s_of,$$*)/tl.json $(OUT)/$$(call t_of,$$*)-mix.s
-	/usr/bin/time -v $(BIN)/tl-train -m bert --force --seed $(SEED) --max-len $(MAXLEN) --batch-size $(BATCH) \
-		--epochs $(SEQ_EPOCHS) --lr $(SEQ_LR) --threads $(THREADS) -q $(TRAIN_FLAGS) \
-		--pretrained $(OUT)/src-$(call s_of,$*) -o $(OUT)/$*.seq $(word 2,$^) 2>$(OUT)/$*.seq.log
+	/usr/bin/time -v $(call train_with,$(SEQ_EPOCHS),$(SEQ_LR)) --pretrained $(OUT)/src-$(call s_of,$*) \
+		-o $(OUT)/$*.seq $(word 2,$^) 2>$(OUT)/$*.seq.log
 $(OUT)/%.dann/tl.json: $(OUT)/$$(call s_of,$$*)-train.s $(OUT)/$$(call t_of,$$*)-text.s
 	/usr/bin/time -v $(TRAIN) -o $(OUT)/$*.dann --source $< --domain-loss dann --domain-weight $(DW_DANN) $(word 2,$^) \
 		2>$(OUT)/$*.dann.log
