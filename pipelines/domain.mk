@@ -75,7 +75,7 @@ s_of = $(word 1,$(subst -, ,$(1)))
 t_of = $(word 2,$(subst -, ,$(1)))
 
 .PHONY: all clean
-all: $(OUT)/summary.txt
+all: # its prerequisites below, after EVALS
 
 $(OUT)/random.bin:
 	@mkdir -p $(OUT)
@@ -143,6 +143,9 @@ $(OUT)/%.eval.json: $(OUT)/%/tl.json $(OUT)/$$(call t_of,$$(basename $$*))-test.
 
 PAIR_DIRS = $(subst :,-,$(PAIRS))
 EVALS = $(foreach p,$(PAIR_DIRS),$(foreach m,$(METHODS),$(OUT)/$(p).$(m).eval.json))
+# the evaluations are goals themselves: with .SECONDARY, a summary.txt newer
+# than the streams would otherwise leave a new method's runs unmade
+all: $(EVALS) $(OUT)/summary.txt
 
 # accuracy (%) per pair and method, the mean over the pairs, seconds per run
 $(OUT)/summary.txt: $(EVALS)

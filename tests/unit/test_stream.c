@@ -10,6 +10,9 @@
 #include "tl/util.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -406,6 +409,24 @@ static void sha256_pieces(const unsigned char *p, size_t n, char out[65])
 	unlink(path);
 }
 
+/* writes the 200,000 bytes of test_sha256's buffer into the FIFO arg */
+static void *fifo_writer(void *arg)
+{
+	int fd = open(arg, O_WRONLY);
+	if (fd < 0)
+		return NULL;
+	unsigned char b[4096];
+	for (size_t off = 0; off < 200000; off += sizeof b) {
+		size_t n = 200000 - off < sizeof b ? 200000 - off : sizeof b;
+		for (size_t i = 0; i < n; i++)
+			b[i] = (unsigned char)((off + i) * 131 + ((off + i) >> 9));
+		if (write(fd, b, n) != (ssize_t)n)
+			break;
+	}
+	close(fd);
+	return NULL;
+}
+
 static void test_sha256(void)
 {
 	static const struct {
@@ -426,6 +447,33 @@ static void test_sha256(void)
 			tl_sha256_hex(v[i].in, strlen(v[i].in), hex);
 			CHECK_STR(hex, v[i].hex);
 		}
+	}
+	unsetenv("TL_SHA256");
+	/* tl_sha256_file: a regular file is hashed through a mapping, a
+	 * pipe (and an empty file) by reading; both give the vectors' hashes */
+	{
+		static unsigned char big[200000];
+		for (size_t i = 0; i < sizeof big; i++)
+			big[i] = (unsigned char)(i * 131 + (i >> 9));
+		tl_sha256_hex(big, sizeof big, ref);
+		sha256_pieces((const unsigned char *)"abc", 3, hex);
+		CHECK_STR(hex, v[0].hex);
+		sha256_pieces((const unsigned char *)"", 0, hex);
+		CHECK_STR(hex, v[1].hex);
+		sha256_pieces(big, sizeof big, hex);
+		CHECK_STR(hex, ref);
+		char dir[] = "/tmp/tl-sha-fifo-XXXXXX", fifo[64];
+		CHECK(mkdtemp(dir) != NULL);
+		snprintf(fifo, sizeof fifo, "%s/p", dir);
+		CHECK(mkfifo(fifo, 0600) == 0);
+		pthread_t th;
+		CHECK(pthread_create(&th, NULL, fifo_writer, fifo) == 0);
+		CHECK(tl_sha256_file(fifo, hex) == 0);
+		CHECK(pthread_join(th, NULL) == 0);
+		CHECK_STR(hex, ref);
+		unlink(fifo);
+		rmdir(dir);
+		CHECK(tl_sha256_file("/nonexistent/tl-sha", hex) < 0 && errno == ENOENT);
 	}
 #if defined(__x86_64__)
 	unsigned a, b, c, d;
