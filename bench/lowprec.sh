@@ -5,7 +5,10 @@
 # PyTorch bf16 weights, ONNX Runtime fp32 on the BERT-optimized graph, ONNX
 # Runtime int8 by dynamic per-channel quantization), on the same token ids
 # (a tl-tokenize stream; the peers read it through tl-cat), batch 32, dynamic
-# padding, batches formed as tl-embed forms them, 1 and 2 threads.
+# padding, batches formed as tl-embed forms them, 1 and 2 threads. tl int8
+# runs twice: on the fp32 model (quantized at its first batch: "tl-int8")
+# and on the model tl-quantize wrote before the timing ("tl-int8q"), the
+# counterpart of the ORT int8 engine's model, quantized before its timing.
 #
 # Data: SST-2 dev (872 sentences; $TL_SHARED/data/sst2/dev.tsv) and the first
 # IMDB_N (500) reviews of $TL_SHARED/data/imdb/test.tsv.gz tokenized with
@@ -69,9 +72,12 @@ RES=$W/results.tsv
 : >"$W/peaks.tsv"
 load() { echo "$1: $(uptime)" | tee -a "$W/load.txt"; }
 
-# tl's precisions: what this tl-embed offers (never a made-up figure)
+# tl's precisions: what this tl-embed offers (never a made-up figure);
+# int8q: tl int8 on the model tl-quantize wrote (quantized once, before
+# the timing, as the ORT int8 engine's model is), where tl-quantize exists
 if "$BIN/tl-embed" --help 2>&1 | grep -q -- --precision; then
 	PRECS="fp32 bf16 int8"
+	[ -x "$BIN/tl-quantize" ] && PRECS="$PRECS int8q"
 else
 	PRECS="fp32"
 	echo "lowprec.sh: $BIN/tl-embed has no --precision: tl bf16/int8 are not measured" >&2
@@ -98,9 +104,11 @@ now() { date +%s.%N; }
 tl_run() {
 	popt= # not p: the callers loop over p
 	[ "$PRECS" != fp32 ] && popt="--precision $3"
+	mdl=$MODEL
+	if [ "$3" = int8q ]; then mdl=$W/model-int8 popt=; fi # tl-quantize's model runs at int8 as it is
 	t0=$(now)
 	# shellcheck disable=SC2086
-	/usr/bin/time -f "%U %S" -o "$W/time" "$BIN/tl-embed" -j "$2" -b 32 --normalize -m "$MODEL" $popt "$W/$1.s" \
+	/usr/bin/time -f "%U %S" -o "$W/time" "$BIN/tl-embed" -j "$2" -b 32 --normalize -m "$mdl" $popt "$W/$1.s" \
 		>"$W/emb.out" 2>"$W/stderr" || { cat "$W/stderr" >&2; exit 1; }
 	t1=$(now)
 	printf '%s\t%s\ttl-%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$(awk "BEGIN { printf \"%.3f\", $t1 - $t0 }")" \
@@ -118,7 +126,8 @@ peer_run() {
 has() { case " $PRECS " in *" $1 "*) return 0 ;; esac; return 1; }
 # BENCH_PRECS (default "fp32 bf16 int8"): the precisions compared, tl's and the peers' of each
 # (BENCH_PRECS=bf16: tl bf16 against PyTorch's two bf16 engines only)
-want() { case " ${BENCH_PRECS:-fp32 bf16 int8} " in *" $1 "*) return 0 ;; esac; return 1; }
+want() { case " ${BENCH_PRECS:-fp32 bf16 int8} " in *" ${1%q} "*) return 0 ;; esac; return 1; } # int8q: with int8
+if has int8q && want int8; then "$BIN/tl-quantize" -m "$MODEL" -o "$W/model-int8" --force; fi
 
 load "before"
 for rep in $(seq "$REPS"); do
@@ -149,6 +158,7 @@ for rep in $(seq "$REPS"); do
 			if want int8; then
 				if has int8; then tl_run "$s" "$th" int8 "$rep"; fi
 				peer_run "$s" "$th" ort-int8 "$rep"
+				if has int8q; then tl_run "$s" "$th" int8q "$rep"; fi
 			fi
 		done
 	done

@@ -69,7 +69,8 @@ def peak_of(prec, th):
     return None, None
 
 
-PREC = {"tl-fp32": "fp32", "tl-bf16": "bf16", "tl-int8": "int8", "torch-fp32": "fp32",
+# tl-int8q: tl int8 on tl-quantize's model (quantized before the timing, as ORT int8's model is)
+PREC = {"tl-fp32": "fp32", "tl-bf16": "bf16", "tl-int8": "int8", "tl-int8q": "int8", "torch-fp32": "fp32",
         "torch-bf16-autocast": "bf16", "torch-bf16": "bf16", "ort-fp32": "fp32", "ort-int8": "int8"}
 ORDER = list(PREC)
 
@@ -133,6 +134,8 @@ for s, (n, tok, fl) in sets.items():
                 out += f", {med_cpu_nofixed[(th, a)] / bc:.2f}x without it"
             return out + f" ({bcn} {bc:,.0f} tokens/CPU-s)"
         print(ratio("tl-int8", ["ort-int8"], "tl int8 / ONNX Runtime int8 (goal >= 1.5)"))
+        if (th, "tl-int8q") in med:
+            print(ratio("tl-int8q", ["ort-int8"], "tl int8, tl-quantize's model / ONNX Runtime int8 (goal >= 1.5)"))
         print(ratio("tl-bf16", ["torch-bf16-autocast", "torch-bf16"], "tl bf16 / best PyTorch bf16 (goal >= 1.5)"))
         print(ratio("tl-fp32", ["torch-fp32", "ort-fp32"], "tl fp32 / best fp32 peer"))
 
