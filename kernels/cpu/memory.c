@@ -18,9 +18,15 @@
  * written (a quantized model's unused fp32 matrix slots never are), and a
  * 2 MiB page takes one fault where 4 KiB pages take 512. A small table
  * records each mapping's length for tl_cpu_free; anything not in it came
- * from posix_memalign. */
+ * from posix_memalign. Under AddressSanitizer big blocks stay heap blocks,
+ * so that a write past their end is still caught. */
 #define TL_CPU_BIG_ALLOC ((size_t)4 << 20)
 #define TL_CPU_HUGE ((size_t)2 << 20)
+#ifdef __SANITIZE_ADDRESS__ /* under ASan every block is a heap block, with its redzones */
+#define MAPPED_BLOCKS 0
+#else
+#define MAPPED_BLOCKS 1
+#endif
 
 static struct {
 	void *p;
@@ -92,7 +98,7 @@ void *tl_cpu_alloc(size_t bytes)
 	/* 64-byte aligned for AVX-512 loads, zeroed */
 	size_t n = (bytes + 63) & ~(size_t)63;
 	void *p = NULL;
-	if (n >= TL_CPU_BIG_ALLOC && (p = big_alloc(n)) != NULL)
+	if (MAPPED_BLOCKS && n >= TL_CPU_BIG_ALLOC && (p = big_alloc(n)) != NULL)
 		return p;
 	if (posix_memalign(&p, 64, n ? n : 64) != 0)
 		tl_oom("out of memory (%zu bytes)", bytes);
