@@ -9,8 +9,6 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -334,19 +332,6 @@ int tl_sha256_file(const char *path, char out[65])
 		return -1;
 	sha256_ctx c;
 	sha256_init(&c);
-	/* a regular file is hashed through a mapping: no copy of its bytes
-	 * (a model's weights are ~100 MB, read at every tool start) */
-	struct stat st;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
-		void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-		if (m != MAP_FAILED) {
-			sha256_update(&c, m, (size_t)st.st_size);
-			munmap(m, (size_t)st.st_size);
-			close(fd);
-			sha256_final(&c, out);
-			return 0;
-		}
-	}
 	unsigned char buf[65536];
 	for (;;) {
 		ssize_t n = read(fd, buf, sizeof buf);

@@ -77,40 +77,6 @@ int main(void)
 	}
 	CHECK(tl_cpu_scratch_slot(TL_SCR_ATTN, 64) != tl_cpu_scratch_slot(TL_SCR_LP, 64));
 
-	/* tl_cpu_alloc: zeroed and 64-byte aligned at every size; a block of
-	 * 4 MiB or more is a mapping (2 MiB aligned; a heap block under ASan)
-	 * that tl_cpu_free unmaps,
-	 * small ones are heap blocks; 40 big ones at once grow the table of
-	 * mappings, freed in a scrambled order, with heap blocks between */
-	{
-		enum { NB = 40 };
-		char *bigs[NB], *small[NB];
-		int ok = 1;
-		for (int i = 0; i < NB; i++) {
-			size_t n = ((size_t)4 << 20) + (size_t)i * 4099;
-			bigs[i] = k->alloc(n);
-			small[i] = k->alloc(100 + (size_t)i);
-#ifdef __SANITIZE_ADDRESS__
-			ok &= (uintptr_t)bigs[i] % 64 == 0 && (uintptr_t)small[i] % 64 == 0; /* heap blocks under ASan */
-#else
-			ok &= (uintptr_t)bigs[i] % ((size_t)2 << 20) == 0 && (uintptr_t)small[i] % 64 == 0;
-#endif
-			ok &= bigs[i][0] == 0 && bigs[i][n / 2] == 0 && bigs[i][n - 1] == 0 && small[i][99] == 0;
-			memset(bigs[i], 0xab, n);
-			memset(small[i], 0xcd, 100 + (size_t)i);
-		}
-		CHECK(ok);
-		for (int i = 0; i < NB; i++) {
-			int j = (i * 17) % NB; /* 17 and 40 are coprime: each once */
-			k->free(bigs[j]);
-			k->free(small[j]);
-		}
-		char *again = k->alloc((size_t)5 << 20); /* zeroed again after reuse */
-		CHECK(again[0] == 0 && again[((size_t)5 << 20) - 1] == 0);
-		k->free(again);
-		k->free(NULL);
-	}
-
 	/* matmul_forward and layernorm_forward against double references:
 	 * test_backend_ops (for every backend) */
 	/* GELU: exact erf form; known values */

@@ -449,8 +449,8 @@ static void test_sha256(void)
 		}
 	}
 	unsetenv("TL_SHA256");
-	/* tl_sha256_file: a regular file is hashed through a mapping, a
-	 * pipe (and an empty file) by reading; both give the vectors' hashes */
+	/* tl_sha256_file on a regular file, an empty one and a pipe: the
+	 * vectors' hashes; a missing file is an error with errno */
 	{
 		static unsigned char big[200000];
 		for (size_t i = 0; i < sizeof big; i++)
