@@ -37,9 +37,10 @@
 #           (chosen before any run, not tuned; src's probabilities after
 #           one short epoch are soft, ~0.55-0.65, so a fixed threshold such
 #           as 0.9 keeps nothing) join S's labelled reviews in one stream,
-#           fine-tuned afresh from the encoder. Its eval runs without --exclude-seen: its training
-#           "labels" of target reviews are its own predictions, never the
-#           gold ones, and excluding them would test it on another set
+#           fine-tuned afresh from the encoder. Its eval runs without
+#           --exclude-seen: its training "labels" of target reviews are its
+#           own predictions, never the gold ones, and excluding them would
+#           test it on another set
 # Test: T's all.flat.tsv without the NMIX reviews of the mixed and union
 # methods (T-test.s, 2,000 - NMIX reviews: the same set for every method;
 # seq trains on them too),
@@ -157,12 +158,12 @@ $(OUT)/%.pseudo.s: $(OUT)/src-$$(call s_of,$$*)/tl.json $(OUT)/$$(call t_of,$$*)
 	test "$$($(BIN)/tl-cat $@ | wc -l)" -gt 0
 $(OUT)/%.pseudo/tl.json: $(OUT)/$$(call s_of,$$*)-train.s $(OUT)/%.pseudo.s
 	$(BIN)/tl-cat -t msgpack $^ | /usr/bin/time -v $(TRAIN) -o $(OUT)/$*.pseudo - 2>$(OUT)/$*.pseudo.log
-$(OUT)/%.pseudo.eval.json: $(OUT)/%.pseudo/tl.json $(OUT)/$$(call t_of,$$*)-test.s
-	$(BIN)/tl-predict -m $(OUT)/$*.pseudo --threads $(THREADS) $(word 2,$^) | $(BIN)/tl-eval --json >$@
 
-# the target's test set through the model
+# the target's test set through the model (pseudo without --exclude-seen:
+# its target "labels" are its own predictions; see the methods above)
 $(OUT)/%.eval.json: $(OUT)/%/tl.json $(OUT)/$$(call t_of,$$(basename $$*))-test.s
-	$(BIN)/tl-predict -m $(OUT)/$* --threads $(THREADS) $(word 2,$^) | $(BIN)/tl-eval --json --exclude-seen >$@
+	$(BIN)/tl-predict -m $(OUT)/$* --threads $(THREADS) $(word 2,$^) | \
+		$(BIN)/tl-eval --json $(if $(filter .pseudo,$(suffix $*)),,--exclude-seen) >$@
 
 PAIR_DIRS = $(subst :,-,$(PAIRS))
 EVALS = $(foreach p,$(PAIR_DIRS),$(foreach m,$(METHODS),$(OUT)/$(p).$(m).eval.json))
