@@ -42,6 +42,9 @@ void tl_cpu_free(void *p);
 void tl_cpu_copy(void *dst, const void *src, size_t bytes);
 void tl_cpu_memset(void *p, int c, size_t bytes);
 void tl_cpu_set_threads(int n);
+/* OpenBLAS on its AVX-512 kernels where it fell back to AVX2 ones (memory.c);
+ * once per process, before the first product; tl_cpu_set_threads calls it. */
+void tl_cpu_blas_init(void);
 void tl_cpu_synchronize(void);
 
 /* matmul.c; tl_cpu_sgemm_rows: out[N,OC] = inp W^T + bias in one sgemm

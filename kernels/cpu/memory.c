@@ -5,8 +5,10 @@
 
 #include <cblas.h>
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 void *tl_cpu_alloc(size_t bytes)
 {
@@ -36,6 +38,66 @@ void tl_cpu_memset(void *p, int c, size_t bytes)
 		memset(p, c, bytes);
 }
 
+/* OpenBLAS's kernels. A DYNAMIC_ARCH OpenBLAS picks its kernels at load
+ * time, from $OPENBLAS_CORETYPE where it is set, else from the CPU model.
+ * On an AVX-512 CPU its AVX2 kernels ("Haswell", "Zen") run sgemm at about
+ * half the speed of its AVX-512 ones (AMD Zen 5, MiniLM's shapes, one core:
+ * 100-108 against 192-213 GFLOP/s), and machines are met where the
+ * environment sets OPENBLAS_CORETYPE=Haswell for every process (this
+ * project's build machines do). So once, before the first product: where
+ * the CPU has AVX-512 F, DQ, BW and VL (tl_isa_detected, not the $TL_ISA
+ * cap, so that a forced lower tl path multiplies with the same OpenBLAS
+ * kernels and gives the same bits) and OpenBLAS runs its Haswell or Zen
+ * kernels, it is re-initialised on its SkylakeX (AVX-512) kernels through
+ * its exported gotoblas_dynamic_quit/init (weak references: an OpenBLAS
+ * built for one core lacks them, and nothing changes). $OPENBLAS_CORETYPE
+ * is given back its value afterwards, for the programs this one starts.
+ * TL_BLAS_CORE=openblas leaves OpenBLAS's own choice. */
+extern void gotoblas_dynamic_init(void) __attribute__((weak));
+extern void gotoblas_dynamic_quit(void) __attribute__((weak));
+extern char *openblas_get_corename(void) __attribute__((weak));
+
+void tl_cpu_blas_init(void)
+{
+	static int done;
+	if (done)
+		return;
+	done = 1;
+	if (!gotoblas_dynamic_init || !gotoblas_dynamic_quit || !openblas_get_corename)
+		return;
+	const char *keep = getenv("TL_BLAS_CORE");
+	if (keep && !strcmp(keep, "openblas"))
+		return;
+	if (tl_isa_detected() < TL_ISA_AVX512)
+		return;
+	const char *core = openblas_get_corename();
+	if (!core || (strcasecmp(core, "haswell") && strcasecmp(core, "zen")))
+		return;
+	const char *was = getenv("OPENBLAS_CORETYPE");
+	char *saved = was ? strdup(was) : NULL;
+	if ((was && !saved) || setenv("OPENBLAS_CORETYPE", "SkylakeX", 1) != 0) {
+		free(saved);
+		return;
+	}
+	char was_core[32];
+	snprintf(was_core, sizeof was_core, "%s", core);
+	gotoblas_dynamic_quit();
+	gotoblas_dynamic_init();
+	const char *now = openblas_get_corename();
+	if (!now || strcasecmp(now, "skylakex")) {
+		/* a build without the SkylakeX kernels falls back to another
+		 * core: back to the one it had */
+		setenv("OPENBLAS_CORETYPE", was_core, 1);
+		gotoblas_dynamic_quit();
+		gotoblas_dynamic_init();
+	}
+	if (saved)
+		setenv("OPENBLAS_CORETYPE", saved, 1);
+	else
+		unsetenv("OPENBLAS_CORETYPE");
+	free(saved);
+}
+
 /* One pool of threads: OpenMP's. OpenBLAS is told to use one thread, and
  * large products are split by rows over the OpenMP threads, each calling
  * sgemm on its block. Two pools (OpenBLAS's pthreads spinning after a call
@@ -45,6 +107,7 @@ void tl_cpu_set_threads(int n)
 	if (n <= 0)
 		n = omp_get_num_procs();
 	omp_set_num_threads(n);
+	tl_cpu_blas_init();
 	openblas_set_num_threads(1);
 }
 
