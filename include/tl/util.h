@@ -117,6 +117,14 @@ void tl_buf_free(tl_buf *b);
 
 /* sha256 of a file, as 64 lowercase hex chars + NUL in out. 0 or -1 (errno). */
 int tl_sha256_file(const char *path, char out[65]);
+/* The same on a thread of its own: start returns a job (owned by the
+ * caller until join, which frees it) hashing path, or alt where path cannot
+ * be read (alt may be NULL); join waits and gives the result as
+ * tl_sha256_file does (0, or -1 with errno). Never NULL; without a thread
+ * start hashes at once. */
+typedef struct tl_sha256_job tl_sha256_job;
+tl_sha256_job *tl_sha256_file_start(const char *path, const char *alt);
+int tl_sha256_file_join(tl_sha256_job *job, char out[65]);
 /* sha256 of memory. */
 void tl_sha256_hex(const void *data, size_t len, char out[65]);
 

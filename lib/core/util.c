@@ -3,6 +3,7 @@
 #include "tl/util.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <locale.h>
 #include <math.h>
@@ -350,4 +351,54 @@ int tl_sha256_file(const char *path, char out[65])
 	close(fd);
 	sha256_final(&c, out);
 	return 0;
+}
+
+/* The sha256 of a file on a thread of its own (tl_sha256_file_start,
+ * tl_sha256_file_join): a tool that needs a model's identity only when it
+ * writes its first output hashes while it loads. */
+struct tl_sha256_job {
+	pthread_t th;
+	int started, rc, err;
+	char *path[2];
+	char out[65];
+};
+
+static void *sha256_job_run(void *arg)
+{
+	tl_sha256_job *j = arg;
+	j->rc = -1;
+	for (int i = 0; i < 2 && j->rc < 0 && j->path[i]; i++) {
+		j->rc = tl_sha256_file(j->path[i], j->out);
+		j->err = j->rc < 0 ? errno : 0;
+	}
+	return NULL;
+}
+
+tl_sha256_job *tl_sha256_file_start(const char *path, const char *alt)
+{
+	tl_sha256_job *j = tl_xcalloc(1, sizeof *j);
+	j->path[0] = tl_xstrdup(path);
+	j->path[1] = alt ? tl_xstrdup(alt) : NULL;
+	if (pthread_create(&j->th, NULL, sha256_job_run, j) == 0)
+		j->started = 1;
+	else
+		sha256_job_run(j); /* no thread: here and now */
+	return j;
+}
+
+int tl_sha256_file_join(tl_sha256_job *j, char out[65])
+{
+	if (!j)
+		return -1;
+	if (j->started)
+		pthread_join(j->th, NULL);
+	int rc = j->rc, e = j->err;
+	if (rc == 0)
+		memcpy(out, j->out, 65);
+	free(j->path[0]);
+	free(j->path[1]);
+	free(j);
+	if (rc < 0)
+		errno = e;
+	return rc;
 }

@@ -472,8 +472,24 @@ static void test_sha256(void)
 		CHECK(pthread_join(th, NULL) == 0);
 		CHECK_STR(hex, ref);
 		unlink(fifo);
-		rmdir(dir);
 		CHECK(tl_sha256_file("/nonexistent/tl-sha", hex) < 0 && errno == ENOENT);
+		/* the threaded form: the same hash; the second path where the
+		 * first is missing; both missing: -1 with errno */
+		char bigf[64];
+		snprintf(bigf, sizeof bigf, "%s/big", dir);
+		FILE *bf = fopen(bigf, "wb");
+		CHECK(bf && fwrite(big, 1, sizeof big, bf) == sizeof big && fclose(bf) == 0);
+		memset(hex, 0, sizeof hex);
+		CHECK(tl_sha256_file_join(tl_sha256_file_start(bigf, NULL), hex) == 0);
+		CHECK_STR(hex, ref);
+		memset(hex, 0, sizeof hex);
+		CHECK(tl_sha256_file_join(tl_sha256_file_start("/nonexistent/tl-sha", bigf), hex) == 0);
+		CHECK_STR(hex, ref);
+		CHECK(tl_sha256_file_join(tl_sha256_file_start("/nonexistent/a", "/nonexistent/b"), hex) < 0 &&
+		      errno == ENOENT);
+		CHECK(tl_sha256_file_join(tl_sha256_file_start("/nonexistent/a", NULL), hex) < 0 && errno == ENOENT);
+		unlink(bigf);
+		rmdir(dir);
 	}
 #if defined(__x86_64__)
 	unsigned a, b, c, d;
