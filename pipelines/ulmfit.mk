@@ -39,7 +39,8 @@
 # (out/ulmfit, git-ignored), THREADS (2), SEED (1); sizes: LM_SIZE
 # (--emb 200 --hidden 400 --layers 2), LM_FLAGS (batch, lr), LM_EPOCHS (1),
 # LM_STEPS (0 = no limit; --max-steps of stage 1), FT_EPOCHS, FT_STEPS
-# (stage 2), CLS_EPOCHS (6: the head, then one layer group more per
+# (stage 2; English per corpus: FT_EPOCHS_imdb, FT_EPOCHS_sst, default
+# FT_EPOCHS), CLS_EPOCHS (6: the head, then one layer group more per
 # epoch until all four train, then two epochs of the whole network; chosen
 # on ChnSentiCorp dev after a 4-epoch run was still rising there: 65.9,
 # 81.0, 86.8, 88.3%),
@@ -94,6 +95,10 @@ ZH_MINCOUNT ?= 3
 EN_MINCOUNT ?= 3
 endif
 EN_MAXVOCAB ?= 30000
+# stage 2's epochs per English corpus (0: the classifier starts from lm1;
+# IMDB's train text is already part of lm1's corpus)
+FT_EPOCHS_imdb ?= $(FT_EPOCHS)
+FT_EPOCHS_sst  ?= $(FT_EPOCHS)
 
 ZD  = $(DATA)/chnsenticorp
 ED  = $(DATA)
@@ -217,10 +222,10 @@ $(E)/lm1/tl.json: $(E)/general.ids $(E)/v.txt
 	$(TRAIN) -m lstm-lm -o $(@D) --vocab $(E)/v.txt $(LMOPT) --epochs $(LM_EPOCHS) $(call steps,$(LM_STEPS)) \
 	  --log $(E)/lm1.log $<
 $(E)/lm2-imdb/tl.json: $(E)/imdb-train.ids $(E)/lm1/tl.json
-	$(TRAIN) -m lstm-lm -o $(@D) --pretrained $(E)/lm1 $(FTOPT) --epochs $(FT_EPOCHS) $(call steps,$(FT_STEPS)) $<
+	$(TRAIN) -m lstm-lm -o $(@D) --pretrained $(E)/lm1 $(FTOPT) --epochs $(FT_EPOCHS_imdb) $(call steps,$(FT_STEPS)) $<
 $(E)/lm2-sst/tl.json: $(E)/sst-train.ids $(E)/lm1/tl.json
-	$(TRAIN) -m lstm-lm -o $(@D) --pretrained $(E)/lm1 $(FTOPT) --epochs $(FT_EPOCHS) $(call steps,$(FT_STEPS)) $<
-elm = $(if $(filter 0,$(FT_EPOCHS)),lm1,lm2-$(1))
+	$(TRAIN) -m lstm-lm -o $(@D) --pretrained $(E)/lm1 $(FTOPT) --epochs $(FT_EPOCHS_sst) $(call steps,$(FT_STEPS)) $<
+elm = $(if $(filter 0,$(FT_EPOCHS_$(1))),lm1,lm2-$(1))
 
 # task -> training stream, LM of stage 2, test stream
 T_imdb   = imdb-train imdb imdb-test

@@ -46,6 +46,22 @@ setup() {
 	! grep -q -- '-q --force' <<<"$output"
 }
 
+@test "ulmfit.mk: FT_EPOCHS_imdb=0 starts the IMDB classifiers from lm1, SST-2's still from its stage 2" {
+	[ -f "$DATA/imdb/train.tsv.gz" ] && [ -f "$DATA/sst2/train.tsv" ] || skip "no IMDB / SST-2 under $DATA"
+	run make -n -f "$TL_ROOT/pipelines/ulmfit.mk" QUICK=1 OUT="$D/w" DATA="$DATA" BIN="$TL_BIN" FT_EPOCHS_imdb=0 en
+	[ "$status" -eq 0 ]
+	grep -q -- "-o $D/w/en/imdb1k-ulmfit --pretrained $D/w/en/lm1 " <<<"$output"
+	grep -q -- "-o $D/w/en/imdb-ulmfit --pretrained $D/w/en/lm1 " <<<"$output"
+	grep -q -- "-o $D/w/en/sst1k-ulmfit --pretrained $D/w/en/lm2-sst " <<<"$output"
+	grep -q -- "-o $D/w/en/lm2-sst " <<<"$output"
+	! grep -q -- "lm2-imdb" <<<"$output"
+	# by default both corpora get their stage 2
+	run make -n -f "$TL_ROOT/pipelines/ulmfit.mk" QUICK=1 OUT="$D/w" DATA="$DATA" BIN="$TL_BIN" en
+	[ "$status" -eq 0 ]
+	grep -q -- "-o $D/w/en/imdb1k-ulmfit --pretrained $D/w/en/lm2-imdb " <<<"$output"
+	grep -q -- "-o $D/w/en/sst1k-ulmfit --pretrained $D/w/en/lm2-sst " <<<"$output"
+}
+
 @test "ulmfit.mk: missing data fails without a table" {
 	mkdir -p "$D/nodata"
 	run make -s -f "$TL_ROOT/pipelines/ulmfit.mk" QUICK=1 OUT="$D/v" DATA="$D/nodata" BIN="$TL_BIN" zh
