@@ -505,6 +505,21 @@ static void lstm_flush(tl_lstm *m, const opts *o, tl_rec_batch *b, int32_t **seq
 	tl_rec_batch_clear(b);
 }
 
+/* The model's identity for the header: the sha256 of its
+ * model.safetensors, or for a sharded encoder of its index (which names the
+ * shards), hashed on a thread of its own while the model loads (a third of
+ * a short run's start-up on one core); joined before the first header. */
+static tl_sha256_job *weights_hash_start(const char *dir)
+{
+	tl_buf wp = {0}, ip = {0};
+	tl_buf_printf(&wp, "%s/model.safetensors", dir);
+	tl_buf_printf(&ip, "%s/model.safetensors.index.json", dir);
+	tl_sha256_job *j = tl_sha256_file_start(tl_buf_cstr(&wp), tl_buf_cstr(&ip));
+	tl_buf_free(&wp);
+	tl_buf_free(&ip);
+	return j;
+}
+
 /* The concat-pooled vector [last, max, mean] of the top LSTM layer (3E).
  * Records are held in a window of 32 batches and run sorted by length
  * (tl_lstm_forward_many: every vector is the one its record gets alone),
@@ -518,17 +533,13 @@ static void run_lstm(const opts *o, const char *dir, char **files, int nfiles, i
 	if (!k)
 		tl_die(TL_EXIT_USAGE, "%s", err);
 	k->set_threads(o->threads);
+	tl_sha256_job *shajob = weights_hash_start(dir);
 	tl_lstm *m = tl_lstm_load(dir, k, err, sizeof err);
 	if (!m)
 		tl_die(TL_EXIT_MODEL, "%s", err);
 	char sha[65] = "";
-	{
-		tl_buf p = {0};
-		tl_buf_printf(&p, "%s/model.safetensors", dir);
-		if (tl_sha256_file(tl_buf_cstr(&p), sha) < 0)
-			sha[0] = 0;
-		tl_buf_free(&p);
-	}
+	if (tl_sha256_file_join(shajob, sha) < 0)
+		sha[0] = 0;
 	int D = 3 * m->cfg.E;
 	size_t window = (size_t)o->batch * 32;
 	float *vec = tl_xmalloc(window * (size_t)D * sizeof *vec);
@@ -623,19 +634,7 @@ static void run_bert(const opts *o, char **files, int nfiles, int argc, char **a
 		}
 	}
 	k->set_threads(o->threads);
-	/* the encoder's identity for the header: its model.safetensors, or for
-	 * a sharded model its index (which names the shards); hashed while the
-	 * model loads (about a third of a short run's start-up on one core),
-	 * ready before the first record's header */
-	tl_sha256_job *shajob;
-	{
-		tl_buf wp = {0}, ip = {0};
-		tl_buf_printf(&wp, "%s/model.safetensors", dir);
-		tl_buf_printf(&ip, "%s/model.safetensors.index.json", dir);
-		shajob = tl_sha256_file_start(tl_buf_cstr(&wp), tl_buf_cstr(&ip));
-		tl_buf_free(&wp);
-		tl_buf_free(&ip);
-	}
+	tl_sha256_job *shajob = weights_hash_start(dir);
 	tl_bert *m = tl_bert_load(dir, k, err, sizeof err);
 	if (!m)
 		tl_die(TL_EXIT_MODEL, "%s", err);

@@ -3,10 +3,10 @@
 #include "tl/util.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <fcntl.h>
 #include <locale.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
