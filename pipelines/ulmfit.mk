@@ -221,10 +221,9 @@ $(E)/%.ids: $(E)/%.s $(E)/v.txt
 $(E)/lm1/tl.json: $(E)/general.ids $(E)/v.txt
 	$(TRAIN) -m lstm-lm -o $(@D) --vocab $(E)/v.txt $(LMOPT) --epochs $(LM_EPOCHS) $(call steps,$(LM_STEPS)) \
 	  --log $(E)/lm1.log $<
-$(E)/lm2-imdb/tl.json: $(E)/imdb-train.ids $(E)/lm1/tl.json
-	$(TRAIN) -m lstm-lm -o $(@D) --pretrained $(E)/lm1 $(FTOPT) --epochs $(FT_EPOCHS_imdb) $(call steps,$(FT_STEPS)) $<
-$(E)/lm2-sst/tl.json: $(E)/sst-train.ids $(E)/lm1/tl.json
-	$(TRAIN) -m lstm-lm -o $(@D) --pretrained $(E)/lm1 $(FTOPT) --epochs $(FT_EPOCHS_sst) $(call steps,$(FT_STEPS)) $<
+# stage 2 on a corpus's train text: lm2-imdb, lm2-sst
+$(E)/lm2-%/tl.json: $(E)/%-train.ids $(E)/lm1/tl.json
+	$(TRAIN) -m lstm-lm -o $(@D) --pretrained $(E)/lm1 $(FTOPT) --epochs $(FT_EPOCHS_$*) $(call steps,$(FT_STEPS)) $<
 elm = $(if $(filter 0,$(FT_EPOCHS_$(1))),lm1,lm2-$(1))
 
 # task -> training stream, LM of stage 2, test stream
