@@ -107,12 +107,14 @@ typedef struct {
 	/* Precision of the encoder's linear products (tl_bert_train_set_precision):
 	 * TL_PREC_FP32 (the default), or TL_PREC_BF16: bf16 operands, fp32
 	 * accumulation, for the four linear layers of every encoder layer
-	 * (forward, dX and dW); the weights stay fp32 (the master copy), their
-	 * bf16 handles (pw, 4 per layer, owned) are refreshed by the first
-	 * forward after tl_bert_train_weights_changed. */
+	 * (forward, dX and dW); the weights stay fp32 (the master copy). Their
+	 * handles (pw, 4 per layer, owned; made at pw_prec): bf16 copies, or
+	 * at fp32 the weights packed for the forward product where the backend
+	 * has a packed layout for them (else pw stays NULL and pw_plain is 1),
+	 * refreshed by the first forward after tl_bert_train_weights_changed. */
 	int precision;
 	void **pw;
-	int pw_stale;
+	int pw_stale, pw_prec, pw_plain;
 	/* 1: a.dhid holds a gradient on the last hidden state for the next
 	 * backward (set by tl_bert_train_hidden_cos_loss, cleared by every
 	 * forward). */
@@ -186,8 +188,9 @@ void tl_bert_train_zero_grad(tl_bert_train *t);
  * TL_PREC_BF16); returns -1 for another. Call after init. */
 int tl_bert_train_set_precision(tl_bert_train *t, int prec);
 /* The fp32 weights (m->arena) were changed (an optimizer step, weights
- * loaded): a bf16 run re-rounds its handles at the next forward. Every
- * writer of m->arena must call it; a no-op in fp32. */
+ * loaded): the next forward makes the linear layers' handles again (bf16:
+ * rounded; fp32: packed for the forward product). Every writer of m->arena
+ * must call it. */
 void tl_bert_train_weights_changed(tl_bert_train *t);
 
 /* ---------------- distillation and pruning (issue 17) ----------------

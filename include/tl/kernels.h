@@ -18,7 +18,9 @@
  *
  * Memory: every float/int pointer passed to a kernel is backend memory,
  * obtained from k->alloc (host memory for the CPU backend, where alloc is
- * aligned malloc and the copies are memcpy); the caller moves data in and
+ * aligned malloc below 2 MiB and an anonymous mapping, zero pages faulted
+ * in on first touch, from 2 MiB; the copies are memcpy; memory of
+ * k->alloc is freed with k->free only); the caller moves data in and
  * out with to_device/to_host and never touches backend memory with libc
  * (memset, memcpy) unless host_memory is 1. Sequence lengths `lens` are
  * int32 in backend memory too.
@@ -132,6 +134,16 @@ typedef struct tl_kernels {
 	void (*matmul_forward_prec)(float *out, const float *inp, const void *pw, const float *bias, int N, int IC,
 				    int OC, int act);
 	void (*matmul_free_prec)(void *pw);
+	/* fp32 training (tl-train --precision fp32): a handle from
+	 * matmul_prepare_prec(weight, IC, OC, TL_PREC_FP32) made again from
+	 * the updated weight[OC,IC], once per optimizer step, in place and
+	 * without allocating: the same bits as a fresh prepare. The forward
+	 * Y = X W^T + b is then matmul_forward_prec on it (the inference
+	 * micro-kernel, on a layout packed once per step instead of once per
+	 * product and thread). Returns the layout's tag: 0 when the handle
+	 * holds the plain weight (no faster layout here: a copy that gains
+	 * nothing over matmul_forward on the weight itself). */
+	int (*matmul_update_fp32)(void *pw, const float *weight);
 	/* bf16 training products (tl-train --precision bf16): bf16 operands
 	 * rounded to nearest even, fp32 accumulation, fp32 master weights.
 	 * matmul_prepare_bf16_train reads weight[OC,IC] (unchanged) and returns

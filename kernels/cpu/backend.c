@@ -28,6 +28,7 @@ static const tl_kernels cpu = {
 	.matmul_prepare_q8 = tl_cpu_matmul_prepare_q8,
 	.matmul_forward_prec = tl_cpu_matmul_forward_prec,
 	.matmul_free_prec = tl_cpu_matmul_free_prec,
+	.matmul_update_fp32 = tl_cpu_matmul_update_fp32,
 	.matmul_prepare_bf16_train = tl_cpu_matmul_prepare_bf16_train,
 	.matmul_update_bf16_train = tl_cpu_matmul_update_bf16_train,
 	.matmul_backward_bf16 = tl_cpu_matmul_backward_bf16,

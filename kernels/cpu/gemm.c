@@ -123,11 +123,10 @@ void tl_cpu_gemm_unprepare(float *w, int IC, int OC, int tag)
  * MR and NV are constants after inlining, so acc lives in registers
  * (24 of the 32 zmm). */
 TGT static inline __attribute__((always_inline)) void kern(const int MR, const int NV, float *C, size_t ldc,
-							   const float *A, size_t lda, const float *B, int kc, int first,
-							   const float *bias, int rows)
+							   const float *A, size_t lda, const float *B, size_t ldb, int kc,
+							   int first, const float *bias, int rows)
 {
 	__m512 acc[MR_MAX][3];
-	const int NR = 16 * NV;
 #pragma GCC unroll 12
 	for (int r = 0; r < MR; r++)
 #pragma GCC unroll 3
@@ -142,8 +141,8 @@ TGT static inline __attribute__((always_inline)) void kern(const int MR, const i
 		__m512 b[3];
 #pragma GCC unroll 3
 		for (int v = 0; v < NV; v++) {
-			b[v] = _mm512_loadu_ps(B + (size_t)k * NR + 16 * v);
-			_mm_prefetch((const char *)(B + (size_t)(k + PF) * NR + 16 * v), _MM_HINT_T0);
+			b[v] = _mm512_loadu_ps(B + (size_t)k * ldb + 16 * v);
+			_mm_prefetch((const char *)(B + (size_t)(k + PF) * ldb + 16 * v), _MM_HINT_T0);
 		}
 #pragma GCC unroll 12
 		for (int r = 0; r < MR; r++) {
@@ -173,13 +172,13 @@ TGT static inline __attribute__((always_inline)) void kern(const int MR, const i
 TGT static void kern8x3(float *C, size_t ldc, const float *A, size_t lda, const float *B, int kc, int first,
 			const float *bias, int rows)
 {
-	kern(MR_3, 3, C, ldc, A, lda, B, kc, first, bias, rows);
+	kern(MR_3, 3, C, ldc, A, lda, B, 48, kc, first, bias, rows);
 }
 
 TGT static void kern12x2(float *C, size_t ldc, const float *A, size_t lda, const float *B, int kc, int first,
 			 const float *bias, int rows)
 {
-	kern(MR_2, 2, C, ldc, A, lda, B, kc, first, bias, rows);
+	kern(MR_2, 2, C, ldc, A, lda, B, 32, kc, first, bias, rows);
 }
 
 /* GELU of a finished tile (in L1): bias_gelu_forward's formula, bit for
@@ -266,5 +265,124 @@ void tl_cpu_gemm(float *out, const float *inp, const float *w, int tag, const fl
 		int r0 = t0 * MR, r1 = t1 * MR < N ? t1 * MR : N;
 		if (r0 < r1)
 			gemm_rows(out + (size_t)r0 * OC, inp + (size_t)r0 * IC, w, tag, bias, r1 - r0, IC, OC, act);
+	}
+}
+
+/* ---- training: the same micro-kernel on a weight read in place ----
+ *
+ * out[N,M] (+)= A[N,K] B[K,M] with B row-major and unprepared: the
+ * micro-kernel's panel of NR columns is then B's rows read with stride M
+ * instead of a packed kc x NR block. This is the backward product
+ * dinp = dout W of a linear layer (W[OC,IC] is B with K = OC, M = IC),
+ * whose weight changes at every optimizer step: no packing at all, and
+ * the weight is not copied once per thread as sgemm's row split does. */
+
+TGT static void kern8x3_ld(float *C, size_t ldc, const float *A, size_t lda, const float *B, size_t ldb, int kc,
+			   int first, int rows)
+{
+	kern(MR_3, 3, C, ldc, A, lda, B, ldb, kc, first, NULL, rows);
+}
+
+TGT static void kern12x2_ld(float *C, size_t ldc, const float *A, size_t lda, const float *B, size_t ldb, int kc,
+			    int first, int rows)
+{
+	kern(MR_2, 2, C, ldc, A, lda, B, ldb, kc, first, NULL, rows);
+}
+
+/* Rows [0, N) of out (+)= A B on the calling thread; accum: add to out. */
+TGT static void gemm_nn_rows(float *out, const float *A, const float *B, int nv, int N, int K, int M, int accum)
+{
+	const int NR = 16 * nv, MR = nv == 3 ? MR_3 : MR_2;
+	const int NC = NR * (nv == 3 ? NC_PANELS_3 : NC_PANELS_2);
+	float Ap[MR_MAX * KC] __attribute__((aligned(64)));
+	for (int n0 = 0; n0 < M; n0 += NC) {
+		int nc = M - n0 < NC ? M - n0 : NC;
+		for (int k0 = 0; k0 < K; k0 += KC) {
+			int kc = K - k0 < KC ? K - k0 : KC, first = k0 == 0 && !accum;
+			const float *bk = B + (size_t)k0 * M;
+			for (int m0 = 0; m0 < N; m0 += MR) {
+				int rows = N - m0 < MR ? N - m0 : MR;
+				const float *a = A + (size_t)m0 * K + k0;
+				size_t lda = (size_t)K;
+				if (rows < MR) {
+					for (int r = 0; r < MR; r++)
+						if (r < rows)
+							memcpy(Ap + (size_t)r * kc, a + r * lda, sizeof(float) * kc);
+						else
+							memset(Ap + (size_t)r * kc, 0, sizeof(float) * kc);
+					a = Ap;
+					lda = (size_t)kc;
+				}
+				float *o = out + (size_t)m0 * M;
+				for (int c0 = n0; c0 < n0 + nc; c0 += NR) {
+					if (nv == 3)
+						kern8x3_ld(o + c0, (size_t)M, a, lda, bk + c0, (size_t)M, kc, first, rows);
+					else
+						kern12x2_ld(o + c0, (size_t)M, a, lda, bk + c0, (size_t)M, kc, first, rows);
+				}
+			}
+		}
+	}
+}
+
+int tl_cpu_gemm_nn(float *out, const float *A, const float *B, int N, int K, int M, int accum)
+{
+	int nv = nv_for(M);
+	if (!tl_cpu_gemm_available() || !nv || K <= 0)
+		return 0;
+	if (N <= 0)
+		return 1;
+	int MR = nv == 3 ? MR_3 : MR_2, tiles = (N + MR - 1) / MR;
+	int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
+	if (nt > tiles)
+		nt = tiles;
+	if ((size_t)N * K * M < ((size_t)1 << 19)) /* as matmul_backward: not worth a team */
+		nt = 1;
+	if (nt <= 1) {
+		gemm_nn_rows(out, A, B, nv, N, K, M, accum);
+		return 1;
+	}
+#pragma omp parallel num_threads(nt)
+	{
+		int t = omp_get_thread_num();
+		int t0 = (int)((long)tiles * t / nt), t1 = (int)((long)tiles * (t + 1) / nt);
+		int r0 = t0 * MR, r1 = t1 * MR < N ? t1 * MR : N;
+		if (r0 < r1)
+			gemm_nn_rows(out + (size_t)r0 * M, A + (size_t)r0 * K, B, nv, r1 - r0, K, M, accum);
+	}
+	return 1;
+}
+
+/* One (k block, panel) of the prepared layout, out of place: the kc x NR
+ * block D[k NR + c] = w[(p NR + c) IC + k0 + k], as 16 x 16 register
+ * transposes (the k columns past the last whole 16 one by one). */
+TGT static void pack_block(float *D, const float *w, int IC, int nv, int p, int k0, int kc)
+{
+	const int NR = 16 * nv;
+	int k = 0;
+	for (; k + 16 <= kc; k += 16)
+		for (int g = 0; g < nv; g++) {
+			__m512 r[16];
+			const float *src = w + (size_t)(p * NR + 16 * g) * IC + k0 + k;
+			for (int j = 0; j < 16; j++)
+				r[j] = _mm512_loadu_ps(src + (size_t)j * IC);
+			tl_vtranspose16_512(r);
+			for (int j = 0; j < 16; j++)
+				_mm512_storeu_ps(D + (size_t)(k + j) * NR + 16 * g, r[j]);
+		}
+	for (; k < kc; k++)
+		for (int c = 0; c < NR; c++)
+			D[(size_t)k * NR + c] = w[(size_t)(p * NR + c) * IC + k0 + k];
+}
+
+void tl_cpu_gemm_pack(float *dst, const float *w, int IC, int OC, int tag)
+{
+	const int NR = 16 * tag, np = OC / NR, nkb = (IC + KC - 1) / KC;
+	int blocks = np * nkb;
+	/* a pure copy: the bits do not depend on the split */
+#pragma omp parallel for schedule(static) if (!omp_in_parallel() && (size_t)IC * OC >= ((size_t)1 << 16))
+	for (int b = 0; b < blocks; b++) {
+		int kb = b / np, p = b % np, k0 = kb * KC, kc = IC - k0 < KC ? IC - k0 : KC;
+		pack_block(dst + (size_t)k0 * OC + (size_t)p * kc * NR, w, IC, tag, p, k0, kc);
 	}
 }

@@ -19,6 +19,20 @@ void tl_cpu_gemm_unprepare(float *w, int IC, int OC, int tag);
  * (bias may be NULL; act: enum tl_act). OpenMP over tiles of rows. */
 void tl_cpu_gemm(float *out, const float *inp, const float *w, int tag, const float *bias, int N, int IC, int OC,
 		 int act);
+/* The prepared layout of tag (> 0) made from w[OC,IC] into dst (IC * OC
+ * floats, not overlapping w): the same bits as tl_cpu_gemm_prepare on a copy
+ * of w, without its scratch copy, by 16 x 16 register transposes, OpenMP
+ * over (k block, panel). For a weight that changes every step (fp32
+ * training: kernels.h matmul_update_fp32). */
+void tl_cpu_gemm_pack(float *dst, const float *w, int IC, int OC, int tag);
+/* out[N,M] = A[N,K] B[K,M] (accum: out += A B), B row-major and read in
+ * place (no preparation): the backward product dinp += dout W of a linear
+ * layer whose weight W[OC,IC] changes every step. Returns 0, touching
+ * nothing, where it cannot run (tl_cpu_gemm_available() is 0 or M is not a
+ * multiple of 32); 1 when done. Row n of out depends on row n of A only
+ * (one chain of FMAs over k in order per element), whatever N and the
+ * thread count. OpenMP over tiles of rows. */
+int tl_cpu_gemm_nn(float *out, const float *A, const float *B, int N, int K, int M, int accum);
 
 /* Inference attention of one (sequence, head), attention.c: 1 when it
  * runs here (tl_cpu_gemm_available() and hd a multiple of 16, at most 64);

@@ -199,6 +199,18 @@ void *tl_cpu_matmul_prepare_prec(const float *w, int IC, int OC, int prec)
 	return p;
 }
 
+int tl_cpu_matmul_update_fp32(void *pw, const float *w)
+{
+	tl_cpu_prec_w *p = pw;
+	if (p->prec != TL_PREC_FP32)
+		tl_oom("matmul_update_fp32: a %s handle", tl_precision_name(p->prec));
+	if (p->tag > 0)
+		tl_cpu_gemm_pack(p->fw, w, p->IC, p->OC, p->tag);
+	else
+		memcpy(p->fw, w, (size_t)p->IC * p->OC * sizeof(float));
+	return p->tag;
+}
+
 void *tl_cpu_matmul_prepare_q8(const int8_t *q, const float *scale, int IC, int OC)
 {
 	tl_cpu_prec_w *p = new_prec(IC, OC, TL_PREC_INT8);

@@ -47,6 +47,8 @@ void *tl_cpu_matmul_prepare_prec(const float *weight, int IC, int OC, int prec);
 void tl_cpu_matmul_forward_prec(float *out, const float *inp, const void *pw, const float *bias, int N, int IC,
 				int OC, int act);
 void tl_cpu_matmul_free_prec(void *pw);
+/* kernels.h matmul_update_fp32 */
+int tl_cpu_matmul_update_fp32(void *pw, const float *weight);
 /* kernels.h matmul_forward_bf16io */
 void tl_cpu_matmul_forward_bf16io(void *out, const void *inp, const void *pw, const float *bias, int N, int IC,
 				  int OC, int act, int io);

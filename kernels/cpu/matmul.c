@@ -92,15 +92,23 @@ static inline void row_share(int n, int nt, int id, int *r0, int *r1)
 	*r1 = *r0 + per < n ? *r0 + per : n;
 }
 
-/* OpenBLAS runs single-threaded (memory.c tl_cpu_set_threads), so the two
- * products are split across the OpenMP threads: dinp by rows n, dweight by
- * rows o (each thread reduces over all N for its rows), dbias by columns
- * o, summed over n in row order. Every output element is computed by one
- * thread with a partition fixed by the thread count: bitwise reproducible. */
+/* dinp += dout W: on AVX-512 the inference micro-kernel reading W in
+ * place (gemm.c tl_cpu_gemm_nn: no packing, one copy of W for all
+ * threads; each element one chain of FMAs over o in order, whatever the
+ * threads), else sgemm below. OpenBLAS runs single-threaded (memory.c
+ * tl_cpu_set_threads), so its products are split across the OpenMP
+ * threads: dinp by rows n, dweight by rows o (each thread reduces over all
+ * N for its rows), dbias by columns o, summed over n in row order. Every
+ * output element is computed by one thread with a partition fixed by the
+ * thread count: bitwise reproducible. */
 void tl_cpu_matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
 			    const float *weight, int N, int IC, int OC)
 {
 	if (N <= 0)
+		return;
+	if (dinp && tl_cpu_gemm_nn(dinp, dout, weight, N, OC, IC, 1))
+		dinp = NULL;
+	if (!dweight && !dbias && !dinp)
 		return;
 	int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
 	if ((size_t)N * IC * OC < ((size_t)1 << 19))

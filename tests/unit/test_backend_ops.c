@@ -701,6 +701,42 @@ static void t_matmul_backward(const tl_kernels *r, const tl_kernels *k)
  * (2^-7 + K 2^-23) K per element, K = OC for dX, N for dW, plus the
  * accumulated value's rounding); dbias exactly matmul_backward's.
  * tests/unit/test_lowprec.c checks every kernel path in detail. */
+/* fp32 training's forward handle: made from w0, packed again from w by
+ * matmul_update_fp32 (as after an optimizer step), the forward against the
+ * other backend, against double (fp32 bound: IC 2^-23 per element of
+ * |x|, |w|, |b| <= 1, plus the output's rounding), and bitwise equal to a
+ * handle made from w itself. */
+static void t_matmul_fp32_train(const tl_kernels *r, const tl_kernels *k)
+{
+	float *x = rnd((size_t)N * IC, 1), *w0 = rnd((size_t)OC * IC, 1), *w = rnd((size_t)OC * IC, 1), *b = rnd(OC, 1);
+	const tl_kernels *ks[2] = {r, k};
+	float *y[2], *y2 = NULL;
+	for (int i = 0; i < 2; i++) {
+		const tl_kernels *q = ks[i];
+		float *dx = up(q, x, (size_t)N * IC), *dw = up(q, w, (size_t)OC * IC), *dw0 = up(q, w0, (size_t)OC * IC);
+		float *db = up(q, b, OC), *o = q->alloc((size_t)N * OC * sizeof(float));
+		float *o2 = q->alloc((size_t)N * OC * sizeof(float));
+		void *pw = q->matmul_prepare_prec(dw0, IC, OC, TL_PREC_FP32), *fresh = q->matmul_prepare_prec(dw, IC, OC, TL_PREC_FP32);
+		int tag = q->matmul_update_fp32(pw, dw);
+		printf("%s: matmul_update_fp32 layout tag %d\n", q->name, tag);
+		q->matmul_forward_prec(o, dx, pw, db, N, IC, OC, TL_ACT_NONE);
+		q->matmul_forward_prec(o2, dx, fresh, db, N, IC, OC, TL_ACT_NONE);
+		q->matmul_free_prec(pw);
+		q->matmul_free_prec(fresh);
+		y[i] = down(q, o, (size_t)N * OC, 1);
+		free(y2);
+		y2 = down(q, o2, (size_t)N * OC, 1);
+		CHECK(memcmp(y[i], y2, (size_t)N * OC * sizeof(float)) == 0);
+		q->free(dx), q->free(dw), q->free(dw0), q->free(db);
+	}
+	cmp("matmul_forward_prec (fp32 train handle)", y[0], y[1], (size_t)N * OC, TOL_FWD);
+	double *ref = tl_xmalloc((size_t)N * OC * sizeof *ref);
+	matmul_ref(ref, x, w, b, N, IC, OC);
+	refcmp("matmul_forward_prec (fp32 train handle)", y[1], ref, (size_t)N * OC, (IC + 2) * 2.0 / 8388608.0 * (IC + 1));
+	free(y[0]), free(y[1]), free(y2), free(x), free(w0), free(w), free(b), free(ref);
+	COVER(matmul_update_fp32);
+}
+
 static void t_matmul_bf16_train(const tl_kernels *r, const tl_kernels *k)
 {
 	float *x = rnd((size_t)N * IC, 1), *w0 = rnd((size_t)OC * IC, 1), *w = rnd((size_t)OC * IC, 1);
@@ -949,6 +985,7 @@ int main(void)
 		t_pool(ref, k);
 		t_matmul_backward(ref, k);
 		t_matmul_bf16_train(ref, k);
+		t_matmul_fp32_train(ref, k);
 		t_dropout(ref, k);
 		t_lstm(ref, k);
 		t_losses(ref, k);

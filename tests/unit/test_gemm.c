@@ -10,10 +10,17 @@
  * lengths around its 8-query and 16/32/48-key tiles: against a double
  * reference, packed = padded bitwise, a sequence's result the same alone
  * or in a batch and on 1 or 2 threads, probabilities summing to one.
- * The zmm exp and GELU (vmath512.h) give the scalar forms' bits. */
+ * The zmm exp and GELU (vmath512.h) give the scalar forms' bits.
+ * Training (fp32): tl_cpu_gemm_pack, the out-of-place packing of a weight
+ * that changes every step, gives tl_cpu_gemm_prepare's bits, and
+ * matmul_update_fp32 on a handle the forward of a fresh one, bitwise;
+ * tl_cpu_gemm_nn (dinp += dout W, W read in place) against a double
+ * reference with and without accumulation, a row's result independent of
+ * N and the thread count, and the shapes it refuses. */
 #include "testhelp.h"
 #include "tl/kernels.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/lowprec.h"
 #include "kernels/cpu/vmath512.h"
 #include "tl/util.h"
 
@@ -216,6 +223,83 @@ TL_TGT512 static void check_vmath512(void)
 	CHECK_EQ_INT(bad_g, 0);
 }
 
+/* tl_cpu_gemm_pack = tl_cpu_gemm_prepare bit for bit; matmul_update_fp32
+ * after a weight change = a fresh matmul_prepare_prec(FP32), bitwise on
+ * the forward */
+static void check_pack(const tl_kernels *k, int N, int IC, int OC)
+{
+	float *w = rnd((size_t)OC * IC, 0.5f), *p = tl_xmalloc((size_t)OC * IC * sizeof *p);
+	float *dst = tl_xmalloc((size_t)OC * IC * sizeof *dst);
+	memcpy(p, w, (size_t)OC * IC * sizeof *w);
+	int tag = tl_cpu_gemm_prepare(p, IC, OC);
+	CHECK(tag > 0);
+	if (tag > 0) {
+		memset(dst, 0xff, (size_t)OC * IC * sizeof *dst);
+		tl_cpu_gemm_pack(dst, w, IC, OC, tag);
+		CHECK(memcmp(dst, p, (size_t)OC * IC * sizeof *p) == 0);
+	}
+	/* a handle made from w0, updated to w, against one made from w */
+	float *w0 = rnd((size_t)OC * IC, 0.5f), *x = rnd((size_t)N * IC, 1), *b = rnd(OC, 1);
+	void *h = k->matmul_prepare_prec(w0, IC, OC, TL_PREC_FP32), *h2 = k->matmul_prepare_prec(w, IC, OC, TL_PREC_FP32);
+	k->matmul_update_fp32(h, w);
+	float *o1 = tl_xmalloc((size_t)N * OC * sizeof *o1), *o2 = tl_xmalloc((size_t)N * OC * sizeof *o2);
+	k->matmul_forward_prec(o1, x, h, b, N, IC, OC, TL_ACT_NONE);
+	k->matmul_forward_prec(o2, x, h2, b, N, IC, OC, TL_ACT_NONE);
+	CHECK(memcmp(o1, o2, (size_t)N * OC * sizeof *o1) == 0);
+	k->matmul_free_prec(h);
+	k->matmul_free_prec(h2);
+	free(w);
+	free(p);
+	free(dst);
+	free(w0);
+	free(x);
+	free(b);
+	free(o1);
+	free(o2);
+}
+
+/* out[N,M] (+)= A[N,K] B[K,M]: against double, relative to sum |a b| + |out0|;
+ * row n alone gives the same bits; 1 and 2 threads the same bits */
+static double check_nn(const tl_kernels *k, int N, int K, int M, int accum)
+{
+	float *a = rnd((size_t)N * K, 1), *bm = rnd((size_t)K * M, 0.5f), *o0 = rnd((size_t)N * M, 1);
+	float *out = tl_xmalloc((size_t)N * M * sizeof *out), *one = tl_xmalloc((size_t)M * sizeof *one);
+	memcpy(out, o0, (size_t)N * M * sizeof *out);
+	CHECK_EQ_INT(tl_cpu_gemm_nn(out, a, bm, N, K, M, accum), 1);
+	double worst = 0;
+	for (int n = 0; n < N; n++)
+		for (int m = 0; m < M; m++) {
+			double s = accum ? o0[(size_t)n * M + m] : 0, mag = fabs(s);
+			for (int i = 0; i < K; i++) {
+				double p = (double)a[(size_t)n * K + i] * bm[(size_t)i * M + m];
+				s += p;
+				mag += fabs(p);
+			}
+			double e = fabs(out[(size_t)n * M + m] - s) / (mag > 0 ? mag : 1);
+			worst = e > worst ? e : worst;
+		}
+	int rows_same = 1;
+	for (int n = 0; n < N; n += (N > 3 ? N / 3 : 1)) {
+		memcpy(one, o0 + (size_t)n * M, (size_t)M * sizeof *one);
+		tl_cpu_gemm_nn(one, a + (size_t)n * K, bm, 1, K, M, accum);
+		rows_same &= memcmp(one, out + (size_t)n * M, (size_t)M * sizeof *one) == 0;
+	}
+	CHECK(rows_same);
+	k->set_threads(1);
+	float *out1 = tl_xmalloc((size_t)N * M * sizeof *out1);
+	memcpy(out1, o0, (size_t)N * M * sizeof *out1);
+	tl_cpu_gemm_nn(out1, a, bm, N, K, M, accum);
+	k->set_threads(2);
+	CHECK(memcmp(out1, out, (size_t)N * M * sizeof *out) == 0);
+	free(a);
+	free(bm);
+	free(o0);
+	free(out);
+	free(one);
+	free(out1);
+	return worst;
+}
+
 int main(void)
 {
 	const tl_kernels *k = tl_kernels_cpu();
@@ -258,6 +342,33 @@ int main(void)
 	check_attention(k, 16, 2);
 	check_attention(k, 48, 1);
 	check_attention(k, 8, 2); /* the sgemm path */
+	if (avail) {
+		check_pack(k, 19, 384, 1152);
+		check_pack(k, 5, 1536, 384);
+		check_pack(k, 7, 1000, 96); /* a partial K block: kc 232, not a multiple of 16 */
+		check_pack(k, 3, 33, 160);  /* 32-wide panels, kc 33 */
+		/* N, K (= OC of the layer), M (= IC): dinp of QKV, FFN in and out,
+		 * 32-wide panels, partial tiles, a partial K block */
+		int nn[][3] = {{37, 1152, 384}, {29, 1536, 384}, {20, 384, 1536}, {13, 70, 64}, {25, 33, 160},
+			       {1, 5, 48}, {8, 1000, 96}, {130, 384, 384}};
+		for (size_t i = 0; i < sizeof nn / sizeof *nn; i++)
+			for (int acc = 0; acc < 2; acc++) {
+				double e = check_nn(k, nn[i][0], nn[i][1], nn[i][2], acc);
+				printf("gemm_nn N=%d K=%d M=%d accum=%d: relative error %.3g\n", nn[i][0], nn[i][1],
+				       nn[i][2], acc, e);
+				CHECK(e < 2e-6);
+			}
+		/* refused: M not a multiple of 32; nothing written */
+		float o[29] = {0}, a1[3] = {1, 2, 3}, b1[3 * 29];
+		for (int i = 0; i < 3 * 29; i++)
+			b1[i] = 1.0f;
+		CHECK_EQ_INT(tl_cpu_gemm_nn(o, a1, b1, 1, 3, 29, 0), 0);
+		CHECK(o[0] == 0.0f && o[28] == 0.0f);
+	} else {
+		float o[32] = {0}, a1[1] = {1}, b1[32] = {0};
+		CHECK_EQ_INT(tl_cpu_gemm_nn(o, a1, b1, 1, 1, 32, 0), 0);
+		TEST_SKIP("tl_cpu_gemm_pack, tl_cpu_gemm_nn: this CPU has no AVX-512 (training uses sgemm)");
+	}
 	/* N = 0 writes nothing */
 	{
 		float w[48 * 4], x[4] = {1, 2, 3, 4}, out[48] = {0};

@@ -2838,11 +2838,12 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 		if (tl_ckpt_read_tensor(o.resume, "params", m->arena, m->nparams, err, sizeof err) < 0)
 			FAIL(TL_EXIT_MODEL, "--resume: %s", err);
 		tl_bert_train_weights_changed(&t);
-		opt.m = tl_xcalloc(m->nparams, sizeof(float));
+		/* backend memory (tl_optim_free gives it back with k->free) */
+		opt.m = m->k->alloc(m->nparams * sizeof(float));
 		if (tl_ckpt_read_tensor(o.resume, "m", opt.m, m->nparams, err, sizeof err) < 0)
 			FAIL(TL_EXIT_MODEL, "--resume: %s", err);
 		if (opt.kind == TL_OPT_ADAMW) {
-			opt.v = tl_xcalloc(m->nparams, sizeof(float));
+			opt.v = m->k->alloc(m->nparams * sizeof(float));
 			if (tl_ckpt_read_tensor(o.resume, "v", opt.v, m->nparams, err, sizeof err) < 0)
 				FAIL(TL_EXIT_MODEL, "--resume: %s", err);
 		}

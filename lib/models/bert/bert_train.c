@@ -290,32 +290,57 @@ static const float *lin_w(const tl_bert *m, int l, int j, int *IC, int *OC)
 	}
 }
 
-/* bf16: the handles up to date with the fp32 weights. */
+/* The handles of the encoder's linear layers up to date with the fp32
+ * weights: bf16, rounded again; fp32, packed again into the inference
+ * micro-kernel's layout (matmul_update_fp32), so that the forward products
+ * read a layout packed once per optimizer step. */
 static void pw_sync(tl_bert_train *t)
 {
 	const tl_kernels *k = t->m->k;
-	int L = t->m->cfg.L, IC, OC;
-	if (t->precision != TL_PREC_BF16 || (t->pw && !t->pw_stale))
+	int L = t->m->cfg.L, IC, OC, bf = t->precision == TL_PREC_BF16;
+	if (t->pw && !t->pw_stale)
 		return;
+	if (!bf && (!k->matmul_update_fp32 || t->pw_plain))
+		return;
+	if (t->pw && t->pw_prec != t->precision) {
+		for (int i = 0; i < 4 * L; i++)
+			k->matmul_free_prec(t->pw[i]);
+		free(t->pw);
+		t->pw = NULL;
+	}
 	if (!t->pw)
 		t->pw = tl_xcalloc((size_t)4 * L, sizeof *t->pw);
 	for (int l = 0; l < L; l++)
 		for (int j = 0; j < 4; j++) {
 			const float *w = lin_w(t->m, l, j, &IC, &OC);
-			if (t->pw[4 * l + j])
-				k->matmul_update_bf16_train(t->pw[4 * l + j], w);
-			else
-				t->pw[4 * l + j] = k->matmul_prepare_bf16_train(w, IC, OC);
+			void **h = &t->pw[4 * l + j];
+			if (*h && bf)
+				k->matmul_update_bf16_train(*h, w);
+			else if (*h)
+				k->matmul_update_fp32(*h, w);
+			else if (bf)
+				*h = k->matmul_prepare_bf16_train(w, IC, OC);
+			else if (!k->matmul_update_fp32(*h = k->matmul_prepare_prec(w, IC, OC, TL_PREC_FP32), w)) {
+				/* no packed layout here (no AVX-512, TL_GEMM=blas, the
+				 * shape): matmul_forward on the weights themselves */
+				for (int i = 0; i < 4 * L; i++)
+					k->matmul_free_prec(t->pw[i]);
+				free(t->pw);
+				t->pw = NULL;
+				t->pw_plain = 1;
+				return;
+			}
 		}
+	t->pw_prec = t->precision;
 	t->pw_stale = 0;
 }
 
 /* out = inp W^T + b for linear j of layer l (w: its fp32 weight), at the
- * run's precision. */
+ * run's precision, on its handle where it has one. */
 static void lin_fwd(const tl_bert_train *t, int l, int j, float *out, const float *inp, const float *w,
 		    const float *b, int N, int IC, int OC)
 {
-	if (t->precision == TL_PREC_BF16)
+	if (t->pw)
 		t->k->matmul_forward_prec(out, inp, t->pw[4 * l + j], b, N, IC, OC, TL_ACT_NONE);
 	else
 		t->k->matmul_forward(out, inp, w, b, N, IC, OC);
@@ -359,10 +384,13 @@ static void acts_alloc(tl_bert_train *t, int B, int T)
 	for (size_t i = 0; i < nb; i++)
 		n += (bufs[i].n + 15) & ~(size_t)15;
 	if (n > t->acts_cap) {
+		/* twice what this batch needs: batches of growing length do not
+		 * move the arena each time (the CPU backend maps large blocks
+		 * lazily: room never used costs address space only) */
 		if (t->acts_arena)
 			t->m->k->free(t->acts_arena);
-		t->acts_arena = t->m->k->alloc(n * sizeof(float));
-		t->acts_cap = n;
+		t->acts_arena = t->m->k->alloc(2 * n * sizeof(float));
+		t->acts_cap = 2 * n;
 	}
 	float *p = t->acts_arena;
 	for (size_t i = 0; i < nb; i++) {
