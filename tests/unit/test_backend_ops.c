@@ -149,6 +149,26 @@ static void t_memory(const tl_kernels *k)
 	CHECK(ok);
 	free(ha), free(hb), free(h), free(z);
 	k->free(a), k->free(b);
+	/* sizes on both sides of the CPU backend's 2 MiB switch to mappings:
+	 * zeroed, 64-byte aligned, writable to the last byte; free(NULL) */
+	size_t sizes[] = {1, 64, (2u << 20) - 64, 2u << 20, (3u << 20) + 5, 40u << 20};
+	for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+		size_t nb = sizes[i];
+		unsigned char *p = k->alloc(nb), *hp = tl_xmalloc(nb);
+		k->to_host(hp, p, nb);
+		int zero = 1;
+		for (size_t j = 0; j < nb; j++)
+			zero &= hp[j] == 0;
+		memset(hp, 0xa5, nb);
+		k->to_device(p, hp, nb);
+		k->to_host(hp, p, nb);
+		int ok2 = zero && ((uintptr_t)p % 64) == 0 && hp[0] == 0xa5 && hp[nb - 1] == 0xa5;
+		printf("%s: alloc(%zu) zeroed, aligned, writable: %s\n", kname, nb, ok2 ? "ok" : "FAIL");
+		CHECK(ok2);
+		k->free(p);
+		free(hp);
+	}
+	k->free(NULL);
 	COVER(alloc), COVER(free), COVER(to_device), COVER(to_host), COVER(copy), COVER(memset);
 	COVER(set_threads), COVER(synchronize);
 }
