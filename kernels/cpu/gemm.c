@@ -203,9 +203,50 @@ TGT static void gelu_tile(float *out, size_t ldo, int rows, int n)
 	}
 }
 
-/* Rows [0, N) of the product, on the calling thread. */
-TGT static void gemm_rows(float *out, const float *inp, const float *w, int nv, const float *bias, int N, int IC,
-			  int OC, int act)
+/* The rows of a tile as the micro-kernel reads them: in place (stride
+ * *lda), or for the last tile (rows < MR) its rows then zeros copied into
+ * Ap (MR x kc, *lda becomes kc). */
+static inline const float *tile_rows(float *Ap, const float *a, size_t *lda, int rows, int MR, int kc)
+{
+	if (rows == MR)
+		return a;
+	for (int r = 0; r < MR; r++)
+		if (r < rows)
+			memcpy(Ap + (size_t)r * kc, a + r * *lda, sizeof(float) * kc);
+		else
+			memset(Ap + (size_t)r * kc, 0, sizeof(float) * kc);
+	*lda = (size_t)kc;
+	return Ap;
+}
+
+/* The threads for N rows in tiles of MR (whole tiles each: a row's result
+ * never depends on the split), and thread t's rows [*r0, *r1). */
+static int row_team(int N, int MR, size_t work)
+{
+	int tiles = (N + MR - 1) / MR, nt = omp_in_parallel() ? 1 : omp_get_max_threads();
+	if (nt > tiles)
+		nt = tiles;
+	return work < ((size_t)1 << 19) ? 1 : nt; /* as matmul_backward: not worth a team */
+}
+
+static void row_part(int N, int MR, int t, int nt, int *r0, int *r1)
+{
+	int tiles = (N + MR - 1) / MR;
+	int t0 = (int)((long)tiles * t / nt), t1 = (int)((long)tiles * (t + 1) / nt);
+	*r0 = t0 * MR;
+	*r1 = t1 * MR < N ? t1 * MR : N;
+}
+
+TGT static void kern8x3_ld(float *C, size_t ldc, const float *A, size_t lda, const float *B, size_t ldb, int kc,
+			   int first, int rows);
+TGT static void kern12x2_ld(float *C, size_t ldc, const float *A, size_t lda, const float *B, size_t ldb, int kc,
+			    int first, int rows);
+
+/* Rows [0, N) of out[N,OC] (+)= act(inp[N,IC] B + bias), on the calling
+ * thread. B: w in the prepared layout (ldb 0), or read in place, row-major
+ * [IC,OC] with row stride ldb (no bias or GELU then). accum: add to out. */
+TGT static void gemm_rows(float *out, const float *inp, const float *w, size_t ldb, int nv, const float *bias, int N,
+			  int IC, int OC, int act, int accum)
 {
 	const int NR = 16 * nv, MR = nv == 3 ? MR_3 : MR_2;
 	const int NC = NR * (nv == 3 ? NC_PANELS_3 : NC_PANELS_2);
@@ -213,23 +254,21 @@ TGT static void gemm_rows(float *out, const float *inp, const float *w, int nv, 
 	for (int n0 = 0; n0 < OC; n0 += NC) {
 		int nc = OC - n0 < NC ? OC - n0 : NC;
 		for (int k0 = 0; k0 < IC; k0 += KC) {
-			int kc = IC - k0 < KC ? IC - k0 : KC, first = k0 == 0, last = k0 + kc == IC;
+			int kc = IC - k0 < KC ? IC - k0 : KC, first = k0 == 0 && !accum, last = k0 + kc == IC;
 			const float *wb = w + (size_t)k0 * OC;
 			for (int m0 = 0; m0 < N; m0 += MR) {
 				int rows = N - m0 < MR ? N - m0 : MR;
-				const float *a = inp + (size_t)m0 * IC + k0;
 				size_t lda = (size_t)IC;
-				if (rows < MR) { /* the last tile: its rows, then zeros */
-					for (int r = 0; r < MR; r++)
-						if (r < rows)
-							memcpy(Ap + (size_t)r * kc, a + r * lda, sizeof(float) * kc);
-						else
-							memset(Ap + (size_t)r * kc, 0, sizeof(float) * kc);
-					a = Ap;
-					lda = (size_t)kc;
-				}
+				const float *a = tile_rows(Ap, inp + (size_t)m0 * IC + k0, &lda, rows, MR, kc);
 				float *o = out + (size_t)m0 * OC;
 				for (int c0 = n0; c0 < n0 + nc; c0 += NR) {
+					if (ldb) {
+						if (nv == 3)
+							kern8x3_ld(o + c0, (size_t)OC, a, lda, wb + c0, ldb, kc, first, rows);
+						else
+							kern12x2_ld(o + c0, (size_t)OC, a, lda, wb + c0, ldb, kc, first, rows);
+						continue;
+					}
 					const float *bp = wb + (size_t)(c0 / NR) * kc * NR;
 					const float *bb = last && bias ? bias + c0 : NULL;
 					if (nv == 3)
@@ -249,22 +288,18 @@ void tl_cpu_gemm(float *out, const float *inp, const float *w, int tag, const fl
 {
 	if (N <= 0)
 		return;
-	int MR = tag == 3 ? MR_3 : MR_2, tiles = (N + MR - 1) / MR;
-	int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
-	if (nt > tiles)
-		nt = tiles;
+	int MR = tag == 3 ? MR_3 : MR_2, nt = row_team(N, MR, (size_t)-1);
 	if (nt <= 1) {
-		gemm_rows(out, inp, w, tag, bias, N, IC, OC, act);
+		gemm_rows(out, inp, w, 0, tag, bias, N, IC, OC, act, 0);
 		return;
 	}
 	/* whole tiles per thread, contiguous */
 #pragma omp parallel num_threads(nt)
 	{
-		int t = omp_get_thread_num();
-		int t0 = (int)((long)tiles * t / nt), t1 = (int)((long)tiles * (t + 1) / nt);
-		int r0 = t0 * MR, r1 = t1 * MR < N ? t1 * MR : N;
+		int r0, r1;
+		row_part(N, MR, omp_get_thread_num(), nt, &r0, &r1);
 		if (r0 < r1)
-			gemm_rows(out + (size_t)r0 * OC, inp + (size_t)r0 * IC, w, tag, bias, r1 - r0, IC, OC, act);
+			gemm_rows(out + (size_t)r0 * OC, inp + (size_t)r0 * IC, w, 0, tag, bias, r1 - r0, IC, OC, act, 0);
 	}
 }
 
@@ -289,42 +324,6 @@ TGT static void kern12x2_ld(float *C, size_t ldc, const float *A, size_t lda, co
 	kern(MR_2, 2, C, ldc, A, lda, B, ldb, kc, first, NULL, rows);
 }
 
-/* Rows [0, N) of out (+)= A B on the calling thread; accum: add to out. */
-TGT static void gemm_nn_rows(float *out, const float *A, const float *B, int nv, int N, int K, int M, int accum)
-{
-	const int NR = 16 * nv, MR = nv == 3 ? MR_3 : MR_2;
-	const int NC = NR * (nv == 3 ? NC_PANELS_3 : NC_PANELS_2);
-	float Ap[MR_MAX * KC] __attribute__((aligned(64)));
-	for (int n0 = 0; n0 < M; n0 += NC) {
-		int nc = M - n0 < NC ? M - n0 : NC;
-		for (int k0 = 0; k0 < K; k0 += KC) {
-			int kc = K - k0 < KC ? K - k0 : KC, first = k0 == 0 && !accum;
-			const float *bk = B + (size_t)k0 * M;
-			for (int m0 = 0; m0 < N; m0 += MR) {
-				int rows = N - m0 < MR ? N - m0 : MR;
-				const float *a = A + (size_t)m0 * K + k0;
-				size_t lda = (size_t)K;
-				if (rows < MR) {
-					for (int r = 0; r < MR; r++)
-						if (r < rows)
-							memcpy(Ap + (size_t)r * kc, a + r * lda, sizeof(float) * kc);
-						else
-							memset(Ap + (size_t)r * kc, 0, sizeof(float) * kc);
-					a = Ap;
-					lda = (size_t)kc;
-				}
-				float *o = out + (size_t)m0 * M;
-				for (int c0 = n0; c0 < n0 + nc; c0 += NR) {
-					if (nv == 3)
-						kern8x3_ld(o + c0, (size_t)M, a, lda, bk + c0, (size_t)M, kc, first, rows);
-					else
-						kern12x2_ld(o + c0, (size_t)M, a, lda, bk + c0, (size_t)M, kc, first, rows);
-				}
-			}
-		}
-	}
-}
-
 int tl_cpu_gemm_nn(float *out, const float *A, const float *B, int N, int K, int M, int accum)
 {
 	int nv = nv_for(M);
@@ -332,23 +331,17 @@ int tl_cpu_gemm_nn(float *out, const float *A, const float *B, int N, int K, int
 		return 0;
 	if (N <= 0)
 		return 1;
-	int MR = nv == 3 ? MR_3 : MR_2, tiles = (N + MR - 1) / MR;
-	int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
-	if (nt > tiles)
-		nt = tiles;
-	if ((size_t)N * K * M < ((size_t)1 << 19)) /* as matmul_backward: not worth a team */
-		nt = 1;
+	int MR = nv == 3 ? MR_3 : MR_2, nt = row_team(N, MR, (size_t)N * K * M);
 	if (nt <= 1) {
-		gemm_nn_rows(out, A, B, nv, N, K, M, accum);
+		gemm_rows(out, A, B, (size_t)M, nv, NULL, N, K, M, TL_ACT_NONE, accum);
 		return 1;
 	}
 #pragma omp parallel num_threads(nt)
 	{
-		int t = omp_get_thread_num();
-		int t0 = (int)((long)tiles * t / nt), t1 = (int)((long)tiles * (t + 1) / nt);
-		int r0 = t0 * MR, r1 = t1 * MR < N ? t1 * MR : N;
+		int r0, r1;
+		row_part(N, MR, omp_get_thread_num(), nt, &r0, &r1);
 		if (r0 < r1)
-			gemm_nn_rows(out + (size_t)r0 * M, A + (size_t)r0 * K, B, nv, r1 - r0, K, M, accum);
+			gemm_rows(out + (size_t)r0 * M, A + (size_t)r0 * K, B, (size_t)M, nv, NULL, r1 - r0, K, M, TL_ACT_NONE, accum);
 	}
 	return 1;
 }
