@@ -115,6 +115,21 @@ peer_check() {
 	peer_check $ran '"peer":"torch"\|pytorch [0-9]'
 }
 
+@test "bench: train_ab.sh (two builds side by side, no peer) and its products (train_gemm.c)" {
+	[ -f "$TL_ROOT/models/all-MiniLM-L6-v2/model.safetensors" ] || skip "no models/all-MiniLM-L6-v2 (make models)"
+	run sh bench/train_ab.sh "$B/bin" "$B/bin"
+	[ "$status" -eq 0 ]
+	grep -q '^A: [0-9,]* tokens/s (per-step medians)' <<<"$output"
+	grep -q '^B: [0-9,]* tokens/s (per-step medians)' <<<"$output"
+	grep -q '^B / A: [0-9.]*$' <<<"$output"
+	# the products: four shapes where tl's kernels run, else said so
+	grep -q '^IC 1536 OC  384: forward sgemm *[0-9]* tl *[0-9]*' <<<"$output" ||
+		grep -q "tl's kernels do not run" <<<"$output"
+	run sh bench/train_ab.sh "$B/bin"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *usage* ]]
+}
+
 @test "bench: lstm.sh (peer: torch nn.LSTM), and without the peer" {
 	ran=0; has_py torch && ran=1
 	run sh bench/lstm.sh "$B"
