@@ -18,9 +18,8 @@
  *
  * Memory: every float/int pointer passed to a kernel is backend memory,
  * obtained from k->alloc (host memory for the CPU backend, where alloc is
- * aligned malloc below 2 MiB and an anonymous mapping, zero pages faulted
- * in on first touch, from 2 MiB; the copies are memcpy; memory of
- * k->alloc is freed with k->free only); the caller moves data in and
+ * aligned malloc and the copies are memcpy; memory of k->alloc is freed
+ * with k->free only, which the CPU backend checks); the caller moves data in and
  * out with to_device/to_host and never touches backend memory with libc
  * (memset, memcpy) unless host_memory is 1. Sequence lengths `lens` are
  * int32 in backend memory too.

@@ -149,8 +149,8 @@ static void t_memory(const tl_kernels *k)
 	CHECK(ok);
 	free(ha), free(hb), free(h), free(z);
 	k->free(a), k->free(b);
-	/* sizes on both sides of the CPU backend's 2 MiB switch to mappings:
-	 * zeroed, 64-byte aligned, writable to the last byte; free(NULL) */
+	/* small and large blocks: zeroed, 64-byte aligned, writable to the
+	 * last byte; free(NULL) */
 	size_t sizes[] = {1, 64, (2u << 20) - 64, 2u << 20, (3u << 20) + 5, 40u << 20};
 	for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
 		size_t nb = sizes[i];

@@ -384,13 +384,10 @@ static void acts_alloc(tl_bert_train *t, int B, int T)
 	for (size_t i = 0; i < nb; i++)
 		n += (bufs[i].n + 15) & ~(size_t)15;
 	if (n > t->acts_cap) {
-		/* twice what this batch needs: batches of growing length do not
-		 * move the arena each time (the CPU backend maps large blocks
-		 * lazily: room never used costs address space only) */
 		if (t->acts_arena)
 			t->m->k->free(t->acts_arena);
-		t->acts_arena = t->m->k->alloc(2 * n * sizeof(float));
-		t->acts_cap = 2 * n;
+		t->acts_arena = t->m->k->alloc(n * sizeof(float));
+		t->acts_cap = n;
 	}
 	float *p = t->acts_arena;
 	for (size_t i = 0; i < nb; i++) {
