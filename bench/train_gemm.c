@@ -34,6 +34,20 @@ static float *rnd(size_t n)
 	return p;
 }
 
+/* C[N,M] (+)= A[N,K] op(B), sgemm on rows [r0, r1) per thread, blocks of
+ * per rows: how kernels/cpu/matmul.c split its products before */
+static void sgemm_rows(int NT, int per, int N, CBLAS_TRANSPOSE tb, int M, int K, const float *A, const float *B,
+		       int ldb, float beta, float *C)
+{
+#pragma omp parallel num_threads(NT)
+	{
+		int id = omp_get_thread_num(), r0 = id * per, r1 = r0 + per < N ? r0 + per : N;
+		if (r0 < r1)
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, tb, r1 - r0, M, K, 1.0f, A + (size_t)r0 * K, K, B, ldb,
+				    beta, C + (size_t)r0 * M, M);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	int N = argc > 1 ? atoi(argv[1]) : 337, NT = argc > 2 ? atoi(argv[2]) : 1, REPS = argc > 3 ? atoi(argv[3]) : 30;
@@ -56,25 +70,13 @@ int main(int argc, char **argv)
 		for (int r = 0; r < REPS; r++) {
 			double t[6];
 			t[0] = now();
-#pragma omp parallel num_threads(NT)
-			{
-				int id = omp_get_thread_num(), r0 = id * per, r1 = r0 + per < N ? r0 + per : N;
-				if (r0 < r1)
-					cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, OC, IC, 1.0f,
-						    X + (size_t)r0 * IC, IC, W, IC, 0.0f, Y + (size_t)r0 * OC, OC);
-			}
+			sgemm_rows(NT, per, N, CblasTrans, OC, IC, X, W, IC, 0.0f, Y);
 			t[1] = now();
 			tl_cpu_gemm_pack(P, W, IC, OC, tag);
 			t[2] = now();
 			tl_cpu_gemm(Y, X, P, tag, NULL, N, IC, OC, 0);
 			t[3] = now();
-#pragma omp parallel num_threads(NT)
-			{
-				int id = omp_get_thread_num(), r0 = id * per, r1 = r0 + per < N ? r0 + per : N;
-				if (r0 < r1)
-					cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, IC, OC, 1.0f,
-						    dY + (size_t)r0 * OC, OC, W, IC, 1.0f, dX + (size_t)r0 * IC, IC);
-			}
+			sgemm_rows(NT, per, N, CblasNoTrans, IC, OC, dY, W, IC, 1.0f, dX);
 			t[4] = now();
 			tl_cpu_gemm_nn(dX, dY, W, N, OC, IC, 1);
 			t[5] = now();
