@@ -11,8 +11,10 @@
 #include <strings.h>
 
 /* Every block carries a 64-byte header just below the pointer returned,
- * marking it as tl_cpu_alloc's: tl_cpu_free refuses any other pointer (a
- * block of malloc given to k->free would be wrong on any other backend).
+ * marking it as tl_cpu_alloc's: tl_cpu_free refuses a pointer without the
+ * mark (a block of malloc given to k->free would be wrong on any other
+ * backend; under ASan reading the mark of a foreign pointer is reported
+ * there).
  * Blocks are aligned heap memory, zeroed by memset: glibc reuses freed
  * memory that is already faulted in. Anonymous mappings with huge pages
  * were tried (2026-12-02): on these VMs every fresh page costs a fault
@@ -43,7 +45,7 @@ void tl_cpu_free(void *p)
 	struct hdr *h = (struct hdr *)((char *)p - HDR);
 	if (h->kind != KIND_HEAP)
 		tl_oom("tl_cpu_free: %p is not a block of tl_cpu_alloc", p);
-	h->kind = 0; /* a second free of the same block is refused too */
+	h->kind = 0;
 	free(h);
 }
 
