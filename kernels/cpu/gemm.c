@@ -237,19 +237,10 @@ static void row_part(int N, int MR, int t, int nt, int *r0, int *r1)
 	*r1 = t1 * MR < N ? t1 * MR : N;
 }
 
-/* The same on a weight read in place with row stride ldb (training's
- * dinp = dout W: tl_cpu_gemm_nn below); no bias. */
 TGT static void kern8x3_ld(float *C, size_t ldc, const float *A, size_t lda, const float *B, size_t ldb, int kc,
-			   int first, int rows)
-{
-	kern(MR_3, 3, C, ldc, A, lda, B, ldb, kc, first, NULL, rows);
-}
-
+			   int first, int rows);
 TGT static void kern12x2_ld(float *C, size_t ldc, const float *A, size_t lda, const float *B, size_t ldb, int kc,
-			    int first, int rows)
-{
-	kern(MR_2, 2, C, ldc, A, lda, B, ldb, kc, first, NULL, rows);
-}
+			    int first, int rows);
 
 /* Rows [0, N) of out[N,OC] (+)= act(inp[N,IC] B + bias), on the calling
  * thread. B: w in the prepared layout (ldb 0), or read in place, row-major
@@ -312,7 +303,7 @@ void tl_cpu_gemm(float *out, const float *inp, const float *w, int tag, const fl
 	}
 }
 
-/* ---- training: the micro-kernel on a weight read in place ----
+/* ---- training: the same micro-kernel on a weight read in place ----
  *
  * out[N,M] (+)= A[N,K] B[K,M] with B row-major and unprepared: the
  * micro-kernel's panel of NR columns is then B's rows read with stride M
@@ -321,6 +312,17 @@ void tl_cpu_gemm(float *out, const float *inp, const float *w, int tag, const fl
  * whose weight changes at every optimizer step: no packing at all, and
  * the weight is not copied once per thread as sgemm's row split does. */
 
+TGT static void kern8x3_ld(float *C, size_t ldc, const float *A, size_t lda, const float *B, size_t ldb, int kc,
+			   int first, int rows)
+{
+	kern(MR_3, 3, C, ldc, A, lda, B, ldb, kc, first, NULL, rows);
+}
+
+TGT static void kern12x2_ld(float *C, size_t ldc, const float *A, size_t lda, const float *B, size_t ldb, int kc,
+			    int first, int rows)
+{
+	kern(MR_2, 2, C, ldc, A, lda, B, ldb, kc, first, NULL, rows);
+}
 
 int tl_cpu_gemm_nn(float *out, const float *A, const float *B, int N, int K, int M, int accum)
 {

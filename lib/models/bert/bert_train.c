@@ -231,24 +231,17 @@ int tl_bert_train_disc_init(tl_bert_train *t, int H, int D, float init_std, uint
 	return 0;
 }
 
-/* Free the linear layers' handles (none: nothing to do). */
-static void pw_drop(tl_bert_train *t)
-{
-	if (!t->pw)
-		return;
-	for (int i = 0; i < 4 * t->m->cfg.L; i++)
-		t->m->k->matmul_free_prec(t->pw[i]);
-	free(t->pw);
-	t->pw = NULL;
-}
-
 void tl_bert_train_free(tl_bert_train *t)
 {
 	if (!t->m)
 		return;
 	const tl_kernels *k = t->m->k;
 	k->free(t->grad_arena);
-	pw_drop(t);
+	if (t->pw) {
+		for (int i = 0; i < 4 * t->m->cfg.L; i++)
+			k->matmul_free_prec(t->pw[i]);
+		free(t->pw);
+	}
 	if (t->acts_arena)
 		k->free(t->acts_arena);
 	if (t->ids)
@@ -309,24 +302,31 @@ static void pw_sync(tl_bert_train *t)
 		return;
 	if (!bf && (!k->matmul_update_fp32 || t->pw_plain))
 		return;
-	if (t->pw_prec != t->precision)
-		pw_drop(t);
+	if (t->pw && t->pw_prec != t->precision) {
+		for (int i = 0; i < 4 * L; i++)
+			k->matmul_free_prec(t->pw[i]);
+		free(t->pw);
+		t->pw = NULL;
+	}
 	if (!t->pw)
 		t->pw = tl_xcalloc((size_t)4 * L, sizeof *t->pw);
 	for (int l = 0; l < L; l++)
 		for (int j = 0; j < 4; j++) {
 			const float *w = lin_w(t->m, l, j, &IC, &OC);
 			void **h = &t->pw[4 * l + j];
-			if (!*h)
-				*h = bf ? k->matmul_prepare_bf16_train(w, IC, OC)
-					: k->matmul_prepare_prec(w, IC, OC, TL_PREC_FP32);
-			else if (bf)
+			if (*h && bf)
 				k->matmul_update_bf16_train(*h, w);
-			else if (!k->matmul_update_fp32(*h, w)) {
+			else if (*h)
+				k->matmul_update_fp32(*h, w);
+			else if (bf)
+				*h = k->matmul_prepare_bf16_train(w, IC, OC);
+			else if (!k->matmul_update_fp32(*h = k->matmul_prepare_prec(w, IC, OC, TL_PREC_FP32), w)) {
 				/* no packed layout here (no AVX-512, TL_GEMM=blas, the
-				 * shape): from now on matmul_forward on the weights
-				 * themselves, not on a copy of them */
-				pw_drop(t);
+				 * shape): matmul_forward on the weights themselves */
+				for (int i = 0; i < 4 * L; i++)
+					k->matmul_free_prec(t->pw[i]);
+				free(t->pw);
+				t->pw = NULL;
 				t->pw_plain = 1;
 				return;
 			}
