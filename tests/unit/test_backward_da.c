@@ -183,10 +183,13 @@ int main(void)
 				float *p = t.m->arena + j, p0 = *p, h = 1e-2f;
 				double lcp, ldp, lcm, ldm;
 				*p = p0 + h;
+				tl_bert_train_weights_changed(&t); /* every writer of the arena says so */
 				objective(&t, obj, &lcp, &ldp);
 				*p = p0 - h;
+				tl_bert_train_weights_changed(&t);
 				objective(&t, obj, &lcm, &ldm);
 				*p = p0;
+				tl_bert_train_weights_changed(&t);
 				double fp, fm;
 				if (obj == OBJ_DANN && is_disc(ts[i].name))
 					fp = ldp, fm = ldm; /* the discriminator minimises its loss */

@@ -83,10 +83,13 @@ static double fd_at(tl_bert_train *t, int which, size_t j)
 {
 	float *w = t->m->arena + j, w0 = *w, h = 1e-2f;
 	*w = w0 + h;
+	tl_bert_train_weights_changed(t); /* every writer of the arena says so */
 	double lp = run(t, which);
 	*w = w0 - h;
+	tl_bert_train_weights_changed(t);
 	double lm = run(t, which);
 	*w = w0;
+	tl_bert_train_weights_changed(t);
 	return (lp - lm) / (2.0 * h);
 }
 

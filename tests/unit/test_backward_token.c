@@ -93,10 +93,13 @@ int main(void)
 				j = (size_t)ids[(tl_mix64(s++) % (uint64_t)lens[0])] * t.m->cfg.C + (size_t)r;
 			float *w = t.m->arena + j, w0 = *w, h = 1e-2f;
 			*w = w0 + h;
+			tl_bert_train_weights_changed(&t); /* every writer of the arena says so */
 			double lp = run_loss(&t, ids, types, lens, (int)B, (int)T, y);
 			*w = w0 - h;
+			tl_bert_train_weights_changed(&t);
 			double lm = run_loss(&t, ids, types, lens, (int)B, (int)T, y);
 			*w = w0;
+			tl_bert_train_weights_changed(&t);
 			double num = (lp - lm) / (2.0 * h), ana = t.grad_arena[j];
 			checked++;
 			if (fabs(num - ana) > 2e-3 + 2e-2 * fabs(ana)) {

@@ -231,17 +231,24 @@ int tl_bert_train_disc_init(tl_bert_train *t, int H, int D, float init_std, uint
 	return 0;
 }
 
+/* Free the linear layers' handles, if any. */
+static void pw_drop(tl_bert_train *t)
+{
+	if (!t->pw)
+		return;
+	for (int i = 0; i < 4 * t->m->cfg.L; i++)
+		t->m->k->matmul_free_prec(t->pw[i]);
+	free(t->pw);
+	t->pw = NULL;
+}
+
 void tl_bert_train_free(tl_bert_train *t)
 {
 	if (!t->m)
 		return;
 	const tl_kernels *k = t->m->k;
 	k->free(t->grad_arena);
-	if (t->pw) {
-		for (int i = 0; i < 4 * t->m->cfg.L; i++)
-			k->matmul_free_prec(t->pw[i]);
-		free(t->pw);
-	}
+	pw_drop(t);
 	if (t->acts_arena)
 		k->free(t->acts_arena);
 	if (t->ids)
@@ -300,14 +307,10 @@ static void pw_sync(tl_bert_train *t)
 	int L = t->m->cfg.L, IC, OC, bf = t->precision == TL_PREC_BF16;
 	if (t->pw && !t->pw_stale)
 		return;
+	if (t->pw_prec != t->precision)
+		pw_drop(t); /* made at the other precision (before the plain check: fp32 after bf16 must not keep bf16 handles) */
 	if (!bf && (!k->matmul_update_fp32 || t->pw_plain))
 		return;
-	if (t->pw && t->pw_prec != t->precision) {
-		for (int i = 0; i < 4 * L; i++)
-			k->matmul_free_prec(t->pw[i]);
-		free(t->pw);
-		t->pw = NULL;
-	}
 	if (!t->pw)
 		t->pw = tl_xcalloc((size_t)4 * L, sizeof *t->pw);
 	for (int l = 0; l < L; l++)
@@ -323,10 +326,7 @@ static void pw_sync(tl_bert_train *t)
 			else if (!k->matmul_update_fp32(*h = k->matmul_prepare_prec(w, IC, OC, TL_PREC_FP32), w)) {
 				/* no packed layout here (no AVX-512, TL_GEMM=blas, the
 				 * shape): matmul_forward on the weights themselves */
-				for (int i = 0; i < 4 * L; i++)
-					k->matmul_free_prec(t->pw[i]);
-				free(t->pw);
-				t->pw = NULL;
+				pw_drop(t);
 				t->pw_plain = 1;
 				return;
 			}
