@@ -4,7 +4,7 @@
 # the domain-adaptation methods of tl-train -m bert (man tl-train, DOMAIN
 # ADAPTATION).
 #
-#   make -f pipelines/domain.mk [BIN=build/bin] [PAIRS="books:kitchen ..."] [METHODS="src mixed union seq dann coral mmd mlm pseudo"]
+#   make -f pipelines/domain.mk [BIN=build/bin] [PAIRS="books:kitchen ..."] [METHODS="src mixed union seq dann coral mmd mlm pseudo cbst"]
 #   make -f pipelines/domain.mk PAIRS=books:kitchen METHODS="src dann" MAXLEN=128 EPOCHS=1
 #   make -f pipelines/domain.mk METHODS="src mixed dann coral mmd mlm"   (mlm: tl-train --objective mlm)
 #
@@ -41,6 +41,12 @@
 #           --exclude-seen: its training "labels" of target reviews are its
 #           own predictions, never the gold ones, and excluding them would
 #           test it on another set
+#   cbst    class-balanced self-training (Zou et al. 2018), one round: as
+#           pseudo, but each label c takes the CBST_FRAC x prior(c) share of
+#           T's reviews ranked by the source model's P(c), prior(c) being c's
+#           share of S's labels (a review chosen for two labels is dropped):
+#           the ranking, not the source model's shifted threshold, picks the
+#           pseudo-labels. Assumes T's label shares are S's. Eval as pseudo
 # Test: T's all.flat.tsv without the NMIX reviews of the mixed and union
 # methods (T-test.s, 2,000 - NMIX reviews: the same set for every method;
 # seq trains on them too),
@@ -69,6 +75,7 @@ MLM_EPOCHS ?= 1
 SEQ_EPOCHS ?= 2
 SEQ_LR ?= 2e-5
 PSEUDO_FRAC ?= 0.5
+CBST_FRAC ?= 0.5
 TRAIN_FLAGS ?=
 DOMAINS = books dvd electronics kitchen
 PAIRS ?= $(foreach s,$(DOMAINS),$(foreach t,$(filter-out $(s),$(DOMAINS)),$(s):$(t)))
@@ -158,12 +165,27 @@ $(OUT)/%.pseudo.s: $(OUT)/src-$$(call s_of,$$*)/tl.json $(OUT)/$$(call t_of,$$*)
 	test "$$($(BIN)/tl-cat $@ | wc -l)" -gt 0
 $(OUT)/%.pseudo/tl.json: $(OUT)/$$(call s_of,$$*)-train.s $(OUT)/%.pseudo.s
 	$(BIN)/tl-cat -t msgpack $^ | /usr/bin/time -v $(TRAIN) -o $(OUT)/$*.pseudo - 2>$(OUT)/$*.pseudo.log
+# class-balanced self-training: S's label shares, then per label c the
+# first floor(n f prior(c)) of T's reviews by P(c), those chosen twice dropped
+export PRIOR_JQ = length as $$n | group_by(.label) | map({key: .[0].label, value: (length / $$n)}) | from_entries
+export CBST_JQ = $$prior[0] as $$pr | length as $$n | . as $$all | [$$pr | to_entries[] | .key as $$c | .value as $$q | \
+	$$all | sort_by(-.probs[$$c]) | .[0:($$n * $$f * $$q | floor)] | map(.label = $$c)] | add | \
+	group_by(.id) | map(select(length == 1) | .[0]) | .[] | del(.pred, .probs)
+$(OUT)/%.prior.json: $(OUT)/%-train.s
+	$(BIN)/tl-cat $< | jq -s "$$PRIOR_JQ" >$@
+$(OUT)/%.cbst.s: $(OUT)/src-$$(call s_of,$$*)/tl.json $(OUT)/$$(call t_of,$$*)-text.s $(OUT)/$$(call s_of,$$*).prior.json
+	$(BIN)/tl-predict -m $(OUT)/src-$(call s_of,$*) --threads $(THREADS) $(word 2,$^) | $(BIN)/tl-cat | \
+		jq -c -s --argjson f $(CBST_FRAC) --slurpfile prior $(word 3,$^) "$$CBST_JQ" | \
+		$(BIN)/tl-cat -t msgpack >$@
+	test "$$($(BIN)/tl-cat $@ | wc -l)" -gt 0
+$(OUT)/%.cbst/tl.json: $(OUT)/$$(call s_of,$$*)-train.s $(OUT)/%.cbst.s
+	$(BIN)/tl-cat -t msgpack $^ | /usr/bin/time -v $(TRAIN) -o $(OUT)/$*.cbst - 2>$(OUT)/$*.cbst.log
 
-# the target's test set through the model (pseudo without --exclude-seen:
+# the target's test set through the model (pseudo and cbst without --exclude-seen:
 # its target "labels" are its own predictions; see the methods above)
 $(OUT)/%.eval.json: $(OUT)/%/tl.json $(OUT)/$$(call t_of,$$(basename $$*))-test.s
 	$(BIN)/tl-predict -m $(OUT)/$* --threads $(THREADS) $(word 2,$^) | \
-		$(BIN)/tl-eval --json $(if $(filter .pseudo,$(suffix $*)),,--exclude-seen) >$@
+		$(BIN)/tl-eval --json $(if $(filter .pseudo .cbst,$(suffix $*)),,--exclude-seen) >$@
 
 PAIR_DIRS = $(subst :,-,$(PAIRS))
 EVALS = $(foreach p,$(PAIR_DIRS),$(foreach m,$(METHODS),$(OUT)/$(p).$(m).eval.json))

@@ -293,3 +293,39 @@ st_floats() {
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"--source under mpirun: the domain losses and the two-domain batches are not split across ranks (run one process)"* ]]
 }
+
+# pipelines/domain.mk's programs, as make exports them to its recipes
+domain_mk_var() {
+	make -s -f "$TL_ROOT/pipelines/domain.mk" --eval "showvar: ; @printf '%s\n' \"\$\$$1\"" showvar
+}
+
+@test "domain.mk: cbst takes each label's share of the target by rank of P(label), drops a review chosen twice" {
+	prior_jq=$(domain_mk_var PRIOR_JQ)
+	cbst_jq=$(domain_mk_var CBST_JQ)
+	[ -n "$prior_jq" ] && [ -n "$cbst_jq" ]
+	# the source's label shares: 3 of 4 "a"
+	run jq -c -s "$prior_jq" <<<'{"label":"a"} {"label":"b"} {"label":"a"} {"label":"a"}'
+	[ "$status" -eq 0 ]
+	[ "$output" = '{"a":0.75,"b":0.25}' ]
+	# 8 target predictions, shifted towards "a" (pred "a" for all but one):
+	# with f = 0.5 and prior a 0.5, b 0.5, each label takes floor(8 * 0.5 * 0.5)
+	# = 2 reviews, by rank of its own probability, whatever pred says
+	echo '{"a":0.5,"b":0.5}' >"$BATS_TEST_TMPDIR/prior.json"
+	preds='{"id":1,"probs":{"a":0.90,"b":0.10},"pred":"a"} {"id":2,"probs":{"a":0.80,"b":0.20},"pred":"a"}
+	       {"id":3,"probs":{"a":0.70,"b":0.30},"pred":"a"} {"id":4,"probs":{"a":0.65,"b":0.35},"pred":"a"}
+	       {"id":5,"probs":{"a":0.60,"b":0.40},"pred":"a"} {"id":6,"probs":{"a":0.55,"b":0.45},"pred":"a"}
+	       {"id":7,"probs":{"a":0.52,"b":0.48},"pred":"a"} {"id":8,"probs":{"a":0.30,"b":0.70},"pred":"b"}'
+	run jq -c -s --argjson f 0.5 --slurpfile prior "$BATS_TEST_TMPDIR/prior.json" "$cbst_jq" <<<"$preds"
+	[ "$status" -eq 0 ]
+	[ "$output" = '{"id":1,"label":"a"}
+{"id":2,"label":"a"}
+{"id":7,"label":"b"}
+{"id":8,"label":"b"}' ]
+	# f = 1.5 with 4 reviews: floor(4 * 1.5 * 0.5) = 3 each; a takes 1, 2, 3
+	# and b takes 4, 3, 2: the two chosen by both are dropped
+	run jq -c -s --argjson f 1.5 --slurpfile prior "$BATS_TEST_TMPDIR/prior.json" "$cbst_jq" <<<'{"id":1,"probs":{"a":0.9,"b":0.1}} {"id":2,"probs":{"a":0.6,"b":0.4}}
+		{"id":3,"probs":{"a":0.5,"b":0.5}} {"id":4,"probs":{"a":0.2,"b":0.8}}'
+	[ "$status" -eq 0 ]
+	[ "$output" = '{"id":1,"label":"a"}
+{"id":4,"label":"b"}' ]
+}
