@@ -24,7 +24,8 @@
 static const char usage[] =
 	"usage: tl-predict -m MODEL_DIR [--logits] [--top-k K] [--threshold P]\n"
 	"                  [--batch-size N] [--threads N] [--device NAME]\n"
-	"                  [--precision fp32|bf16|int8] [--task NAME] [FILE...]\n"
+	"                  [--precision fp32|bf16|int8] [--task NAME]\n"
+	"                  [--match-prior SHARES] [FILE...]\n"
 	"Add a prediction to every record: \"pred\" (the label), \"probs\" (label to\n"
 	"probability) and, with --logits, the raw scores. Output order is input order.\n"
 	"Records the model was trained on (its train-keys.bin) get \"seen\": true.\n"
@@ -52,6 +53,10 @@ static const char usage[] =
 	"      --progress[=S]  progress lines on stderr every S seconds (10) even when\n"
 	"                      it is not a terminal (default there: none)\n"
 	"  -q, --quiet         no progress, not even on a terminal\n"
+	"      --match-prior SHARES  single-label: shift the labels' scores so that the\n"
+	"                      predicted labels of the whole input take these shares:\n"
+	"                      'uniform' or LABEL=SHARE,... (every label; normalised\n"
+	"                      to sum 1); reads all the input before writing\n"
 	"      --precision P   BERT models: the encoder layers' products in fp32\n"
 	"                      (default; int8 for a tl-quantize model), bf16 or int8\n"
 	"                      (dynamic, per row and channel);\n"
@@ -84,6 +89,9 @@ typedef struct {
 	/* multi-task models (tl/bert.h heads list): the heads, and --task */
 	const tl_bert_head *heads;
 	int nheads, task; /* task: the head of --task, -1 none */
+	/* --match-prior: the shares (nlabels, summing to 1), NULL when off */
+	double *share;
+	int quiet;
 } ctx;
 
 /* The training keys of the model in dir: NULL when the directory has no
@@ -439,6 +447,9 @@ static void flush_mt(ctx *x, tl_rec_batch *b)
 	tl_rec_batch_clear(b);
 }
 
+static void predict_rows(ctx *x, const tl_record *recs, size_t n, float *scores);
+static void emit(ctx *x, tl_rec_batch *b, const float *raw, float *probs);
+
 static void flush(ctx *x, tl_rec_batch *b)
 {
 	if (!b->n)
@@ -451,25 +462,73 @@ static void flush(ctx *x, tl_rec_batch *b)
 		flush_mt(x, b);
 		return;
 	}
-	tl_classifier *c = x->c;
-	int K = c->nlabels;
+	predict_rows(x, b->recs, b->n, x->scores);
+	emit(x, b, x->scores, x->probs);
+}
+
+/* Score n records into scores[n * nlabels]; dies naming the record. */
+static void predict_rows(ctx *x, const tl_record *recs, size_t n, float *scores)
+{
 	tl_classifier_err e;
-	if (tl_classifier_predict(c, b->recs, b->n, x->scores, &e) < 0) {
-		if (e.index < b->n)
-			tl_die_rec(e.code ? e.code : TL_EXIT_FAIL, b->recs[e.index].no, "%s", e.msg);
+	if (tl_classifier_predict(x->c, recs, n, scores, &e) < 0) {
+		if (e.index < n)
+			tl_die_rec(e.code ? e.code : TL_EXIT_FAIL, recs[e.index].no, "%s", e.msg);
 		tl_die(e.code ? e.code : TL_EXIT_FAIL, "%s", e.msg);
 	}
-	memcpy(x->probs, x->scores, b->n * (size_t)K * sizeof(float));
-	tl_classifier_probs(c, x->probs, b->n);
+}
+
+/* --match-prior: the whole input is in b; score it a window at a time, add
+ * the offsets that give the predicted labels the shares (tl_prior_match),
+ * write it. */
+static void flush_matched(ctx *x, tl_rec_batch *b, size_t window)
+{
+	size_t n = b->n, K = (size_t)x->c->nlabels;
+	float *z = tl_xmalloc((n ? n : 1) * K * sizeof *z), *p = tl_xmalloc((n ? n : 1) * K * sizeof *p);
+	float *off = tl_xmalloc(K * sizeof *off);
+	size_t *before = tl_xcalloc(K, sizeof *before);
+	for (size_t i = 0; i < n; i += window)
+		predict_rows(x, b->recs + i, n - i < window ? n - i : window, z + i * K);
+	for (size_t i = 0; i < n; i++) {
+		size_t best = 0;
+		for (size_t j = 1; j < K; j++)
+			if (z[i * K + j] > z[i * K + best])
+				best = j;
+		before[best]++;
+	}
+	if (tl_prior_match(z, n, (int)K, x->share, off) < 0)
+		tl_die(TL_EXIT_FAIL, "--match-prior: out of memory");
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < K; j++)
+			z[i * K + j] += off[j];
+	if (!x->quiet && n) {
+		tl_buf m = {0};
+		for (size_t j = 0; j < K; j++)
+			tl_buf_printf(&m, "%s%s %+.4f (%.1f%% -> %.1f%%)", j ? ", " : "", x->names[j], (double)off[j],
+				      100.0 * (double)before[j] / (double)n, 100.0 * x->share[j]);
+		tl_warn("--match-prior over %zu records: offsets %s", n, tl_buf_cstr(&m));
+		tl_buf_free(&m);
+	}
+	emit(x, b, z, p);
+	free(z), free(p), free(off), free(before);
+}
+
+/* Write the records of b with their scores (raw) and probabilities (probs,
+ * scratch of the same size, filled here), then clear b. */
+static void emit(ctx *x, tl_rec_batch *b, const float *raw, float *probs)
+{
+	tl_classifier *c = x->c;
+	int K = c->nlabels;
+	memcpy(probs, raw, b->n * (size_t)K * sizeof(float));
+	tl_classifier_probs(c, probs, b->n);
 	const tl_bert_head one = {.k0 = 0, .k = K, .multi_label = c->multi_label}; /* the model's only head */
 	for (size_t i = 0; i < b->n; i++) {
-		const float *p = x->probs + i * (size_t)K;
+		const float *p = probs + i * (size_t)K;
 		tl_writer_start(x->w, b->recs[i].map);
 		/* a packer from tl_writer_key is valid until the next key */
 		pack_head(x, &one, p, tl_writer_key(x->w, "pred"), NULL);
 		pack_head(x, &one, p, NULL, tl_writer_key(x->w, "probs"));
 		if (x->logits)
-			tl_pack_f32_bin(tl_writer_key(x->w, "logits"), x->scores + i * (size_t)K, (size_t)K);
+			tl_pack_f32_bin(tl_writer_key(x->w, "logits"), raw + i * (size_t)K, (size_t)K);
 		/* "seen" belongs to this model: a mark from another is dropped */
 		if (x->keys && tl_keyset_covers(x->keys, &b->recs[i]))
 			msgpack_pack_true(tl_writer_key(x->w, "seen"));
@@ -493,8 +552,8 @@ int main(int argc, char **argv)
 		{"device", required_argument, 0, 'D'},	  {"label-names", required_argument, 0, 'N'},
 		{"quiet", no_argument, 0, 'q'},		  {"progress", optional_argument, 0, 'G'},
 		{"precision", required_argument, 0, 'Q'}, {"task", required_argument, 0, 'T'},
-		{0, 0, 0, 0}};
-	const char *model = NULL, *device = NULL, *names_spec = NULL, *task = NULL;
+		{"match-prior", required_argument, 0, 'P'}, {0, 0, 0, 0}};
+	const char *model = NULL, *device = NULL, *names_spec = NULL, *task = NULL, *prior_spec = NULL;
 	int precision = -1; /* the model's: fp32, int8 for a tl-quantize model */
 	int batch = 32, threads = 0, logits = 0, topk = 0, quiet = 0;
 	double threshold = -1, progress = -1;
@@ -506,6 +565,7 @@ int main(int argc, char **argv)
 		case 'D': device = optarg; break;
 		case 'N': names_spec = optarg; break;
 		case 'T': task = optarg; break;
+		case 'P': prior_spec = optarg; break;
 		case 'q': quiet = 1; break;
 		case 'G': progress = optarg ? tl_parse_double("--progress", optarg, 0, 86400) : 10; break;
 		case 'Q':
@@ -568,6 +628,17 @@ int main(int argc, char **argv)
 	x.keys = load_train_keys(dir);
 	x.logits = logits;
 	x.topk = topk;
+	x.quiet = quiet;
+	if (prior_spec) {
+		const char *why = x.c->token ? "a token-classification model" : x.nheads ? "a multi-task model"
+						    : x.c->multi_label ? "a multi-label model" : NULL;
+		if (why)
+			tl_die(TL_EXIT_USAGE, "option --match-prior: %s is %s: single-label sequence models only", dir, why);
+		x.share = tl_xcalloc((size_t)x.c->nlabels, sizeof *x.share);
+		if (tl_prior_shares_parse(prior_spec, (const char *const *)x.c->labels, x.c->nlabels, x.share, err,
+					  sizeof err) < 0)
+			tl_die(TL_EXIT_USAGE, "option --match-prior: %s", err);
+	}
 	x.threshold = threshold >= 0 ? threshold : x.c->multi_label ? 0.5 : 0;
 	if (x.nheads)
 		x.threshold = threshold; /* < 0: each head's default (pack_head) */
@@ -589,12 +660,14 @@ int main(int argc, char **argv)
 	int rc, vocab_warned = 0;
 	while ((rc = tl_source_next_or_die(src, &rec))) {
 		if (rc == TL_SOURCE_FILE_END) { /* batches do not span files */
-			flush(&x, &b);
+			if (!x.share)
+				flush(&x, &b);
 			continue;
 		}
 		if (rec.is_header || tl_source_first(src)) {
 			if (rec.is_header) {
-				flush(&x, &b);
+				if (!x.share)
+					flush(&x, &b);
 				int v = tl_model_check_vocab(rec.map, x.c->vocab_sha256, dir, err, sizeof err);
 				if (v < 0)
 					tl_die_rec(TL_EXIT_MODEL, rec.no, "%s", err);
@@ -651,9 +724,13 @@ int main(int argc, char **argv)
 		}
 		if (!tl_rec_batch_add(&b, &rec))
 			tl_die(TL_EXIT_FAIL, "internal error: cannot copy record %llu", (unsigned long long)rec.no);
-		if (b.n == window)
+		if (b.n == window && !x.share)
 			flush(&x, &b);
 	}
+	if (x.share) /* --match-prior: the whole input, once it is all read */
+		flush_matched(&x, &b, window);
+	else
+		flush(&x, &b);
 	tl_source_free(src);
 	if (tl_writer_free(x.w) != 0)
 		tl_die(TL_EXIT_IO, "write error:");
@@ -673,6 +750,7 @@ int main(int argc, char **argv)
 	free(x.scores);
 	free(x.probs);
 	free(x.idx);
+	free(x.share);
 	if (names_spec)
 		free((void *)x.names);
 	tl_label_names_free(&names);

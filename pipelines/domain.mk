@@ -5,6 +5,7 @@
 # ADAPTATION).
 #
 #   make -f pipelines/domain.mk [BIN=build/bin] [PAIRS="books:kitchen ..."] [METHODS="src mixed union seq dann coral mmd mlm pseudo cbst"]
+#   make -f pipelines/domain.mk METHODS="src src+match cbst cbst+match"   (M+match: M's model, tl-predict --match-prior)
 #   make -f pipelines/domain.mk PAIRS=books:kitchen METHODS="src dann" MAXLEN=128 EPOCHS=1
 #   make -f pipelines/domain.mk METHODS="src mixed dann coral mmd mlm"   (mlm: tl-train --objective mlm)
 #
@@ -187,6 +188,17 @@ $(OUT)/%.eval.json: $(OUT)/%/tl.json $(OUT)/$$(call t_of,$$(basename $$*))-test.
 	$(BIN)/tl-predict -m $(OUT)/$* --threads $(THREADS) $(word 2,$^) | \
 		$(BIN)/tl-eval --json $(if $(filter .pseudo .cbst,$(suffix $*)),,--exclude-seen) >$@
 
+# M+match: method M's model with tl-predict --match-prior: over the test
+# reviews (their text, never their labels), the scores shifted so that the
+# predicted labels take the source's label shares (S.prior.json), the
+# assumption CBST makes too. Transductive, like the methods that adapt on
+# T's text: the matching sees the reviews it predicts
+$(OUT)/%+match.eval.json: $(OUT)/%/tl.json $(OUT)/$$(call t_of,$$(basename $$*))-test.s \
+		$(OUT)/$$(call s_of,$$(basename $$*)).prior.json
+	$(BIN)/tl-predict -m $(OUT)/$* --threads $(THREADS) -q \
+		--match-prior "$$(jq -r 'to_entries | map("\(.key)=\(.value)") | join(",")' $(word 3,$^))" $(word 2,$^) | \
+		$(BIN)/tl-eval --json $(if $(filter .pseudo .cbst,$(suffix $*)),,--exclude-seen) >$@
+
 PAIR_DIRS = $(subst :,-,$(PAIRS))
 EVALS = $(foreach p,$(PAIR_DIRS),$(foreach m,$(METHODS),$(OUT)/$(p).$(m).eval.json))
 # the evaluations are goals themselves: with .SECONDARY, a summary.txt newer
@@ -195,14 +207,14 @@ all: $(EVALS) $(OUT)/summary.txt
 
 # accuracy (%) per pair and method, the mean over the pairs, seconds per run
 $(OUT)/summary.txt: $(EVALS)
-	( printf '%-22s' pair; for m in $(METHODS); do printf ' %8s' $$m; done; echo; \
+	( printf '%-22s' pair; for m in $(METHODS); do printf ' %11s' $$m; done; echo; \
 	  for p in $(PAIR_DIRS); do printf '%-22s' "$${p/-/ -> }"; \
-	    for m in $(METHODS); do printf ' %8.2f' $$(jq '.accuracy * 100' $(OUT)/$$p.$$m.eval.json); done; echo; done; \
+	    for m in $(METHODS); do printf ' %11.2f' $$(jq '.accuracy * 100' $(OUT)/$$p.$$m.eval.json); done; echo; done; \
 	  printf '%-22s' mean; \
-	  for m in $(METHODS); do printf ' %8.2f' $$(for p in $(PAIR_DIRS); do jq '.accuracy * 100' $(OUT)/$$p.$$m.eval.json; done | \
+	  for m in $(METHODS); do printf ' %11.2f' $$(for p in $(PAIR_DIRS); do jq '.accuracy * 100' $(OUT)/$$p.$$m.eval.json; done | \
 	    awk '{ s += $$1; n++ } END { print s / n }'); done; echo; \
 	  printf '%-22s' 'train s (mean)'; \
-	  for m in $(METHODS); do printf ' %8.0f' $$(for p in $(PAIR_DIRS); do jq '.metrics.train_seconds' $(OUT)/$$p.$$m/tl.json; done | \
+	  for m in $(METHODS); do printf ' %11.0f' $$(for p in $(PAIR_DIRS); do jq '.metrics.train_seconds' $(OUT)/$$p.$${m%+match}/tl.json; done | \
 	    awk '{ s += $$1; n++ } END { print s / n }'); done; echo; \
 	  echo "accuracy (%) on the target's all.flat.tsv without the $(NMIX) labelled target reviews of mixed, union and seq; $(MODEL)," \
 	    "max-len $(MAXLEN), batch $(BATCH), $(EPOCHS) epoch(s), lr $(LR), seed $(SEED), dann/coral/mmd weights" \

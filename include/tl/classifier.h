@@ -104,6 +104,33 @@ int tl_classifier_predict_tokens(tl_classifier *c, const tl_record *recs, size_t
  * row, or an elementwise sigmoid when c->multi_label. */
 void tl_classifier_probs(const tl_classifier *c, float *x, size_t n);
 
+/* The shares of --match-prior: spec "uniform" or "LABEL=SHARE[,...]"
+ * (split at the last '='; a trailing ',' allowed) naming each of the K
+ * labels[] exactly once, shares finite numbers >= 0 not all 0; share[0..K-1]
+ * (the caller's) receives them normalised to sum 1. Returns 0, or -1 with
+ * one line in err (nothing else is touched but share). */
+int tl_prior_shares_parse(const char *spec, const char *const *labels, int K, double *share, char *err,
+			  size_t errlen);
+
+/* Prior matching (tl-predict --match-prior): offsets b[0..K-1] which, added
+ * to every row of logits[n * K] (single-label scores), make the shares of
+ * the rows' predicted labels (the first largest of z + b) as close to
+ * share[0..K-1] (>= 0, summing to 1) as the rows allow. Only the label
+ * decision and the probabilities move; the ranking of rows by a margin
+ * z_j - z_k does not.
+ * K = 2: exact up to ties: with d = z1 - z0 and k = round(n share[1]), the
+ * threshold t halfway between the k-th and (k+1)-th largest d (beyond the
+ * ends for k = 0 or n), b = {t/2, -t/2}: the rows with d > t get label 1.
+ * K > 2: sweeps over the labels, each setting b_c (the others held) so
+ * that exactly round(n share_c) rows would pick c, until the counts are
+ * the targets (or as near as their rounding allows), a sweep changes no
+ * offset, or 100 sweeps; the first b of the smallest sum_c |count_c -
+ * round(n share_c)| is kept, centred (sum b = 0: one shift of every label
+ * changes nothing).
+ * Deterministic (sorts and sums in a fixed order); n = 0 or K < 2: b = 0.
+ * Works on the caller's arrays only; returns -1 when it cannot allocate. */
+int tl_prior_match(const float *logits, size_t n, int K, const double *share, float *b);
+
 /* Helper for backends: fill c->labels/nlabels from config "id2label"
  * (falling back to num_labels or fallback_n with names "LABEL_i"), and
  * c->multi_label from "problem_type". Returns 0 or -1 with e filled (and

@@ -6,6 +6,7 @@
 #include "tl/model.h"
 #include "tl/util.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
@@ -160,6 +161,160 @@ void tl_classifier_probs(const tl_classifier *c, float *x, size_t n)
 		for (int j = 0; j < k; j++)
 			r[j] = (float)(r[j] / s);
 	}
+}
+
+int tl_prior_shares_parse(const char *spec, const char *const *labels, int K, double *share, char *err,
+			  size_t errlen)
+{
+	double sum = 0;
+	if (!strcmp(spec, "uniform")) {
+		for (int j = 0; j < K; j++)
+			share[j] = 1;
+	} else {
+		for (int j = 0; j < K; j++)
+			share[j] = -1;
+		for (const char *p = spec; *p;) {
+			size_t len = strcspn(p, ",");
+			const char *eq = NULL;
+			for (const char *q = p; q < p + len; q++)
+				if (*q == '=')
+					eq = q;
+			if (!eq || eq == p || eq == p + len - 1) {
+				snprintf(err, errlen, "'%.*s' is not LABEL=SHARE", (int)(len > 200 ? 200 : len), p);
+				return -1;
+			}
+			size_t ll = (size_t)(eq - p), nl = (size_t)(p + len - eq - 1);
+			int j = 0;
+			while (j < K && (strlen(labels[j]) != ll || memcmp(labels[j], p, ll)))
+				j++;
+			if (j == K) {
+				snprintf(err, errlen, "'%.*s' is not a label of the model", (int)(ll > 200 ? 200 : ll), p);
+				return -1;
+			}
+			if (share[j] >= 0) {
+				snprintf(err, errlen, "label '%s' is given twice", labels[j]);
+				return -1;
+			}
+			char num[64], *end;
+			snprintf(num, sizeof num, "%.*s", (int)(nl < sizeof num ? nl : sizeof num - 1), eq + 1);
+			errno = 0;
+			double v = strtod(num, &end);
+			if (nl >= sizeof num || end == num || *end || errno || !(v >= 0) || !isfinite(v)) {
+				snprintf(err, errlen, "label '%s': share '%.*s' is not a number >= 0", labels[j],
+					 (int)(nl > 200 ? 200 : nl), eq + 1);
+				return -1;
+			}
+			share[j] = v;
+			p += len + (p[len] == ',');
+		}
+		for (int j = 0; j < K; j++)
+			if (share[j] < 0) {
+				snprintf(err, errlen, "no share for label '%s': give every label one", labels[j]);
+				return -1;
+			}
+	}
+	for (int j = 0; j < K; j++)
+		sum += share[j];
+	if (!(sum > 0) || !isfinite(sum)) {
+		snprintf(err, errlen, "the shares sum to %g", sum);
+		return -1;
+	}
+	for (int j = 0; j < K; j++)
+		share[j] /= sum;
+	return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* counts[j] of rows whose first largest z + b is j; returns sum_j |counts[j] - round(n share[j])| */
+static double prior_counts(const float *z, size_t n, int K, const double *share, const double *b, size_t *counts)
+{
+	memset(counts, 0, (size_t)K * sizeof *counts);
+	for (size_t i = 0; i < n; i++) {
+		const float *r = z + i * (size_t)K;
+		int best = 0;
+		for (int j = 1; j < K; j++)
+			if ((double)r[j] + b[j] > (double)r[best] + b[best])
+				best = j;
+		counts[best]++;
+	}
+	double err = 0;
+	for (int j = 0; j < K; j++)
+		err += fabs((double)counts[j] - floor((double)n * share[j] + 0.5));
+	return err;
+}
+
+int tl_prior_match(const float *logits, size_t n, int K, const double *share, float *b)
+{
+	for (int j = 0; j < K; j++)
+		b[j] = 0;
+	if (!n || K < 2)
+		return 0;
+	if (K == 2) {
+		double *d = malloc(n * sizeof *d);
+		if (!d)
+			return -1;
+		for (size_t i = 0; i < n; i++)
+			d[i] = (double)logits[2 * i + 1] - (double)logits[2 * i];
+		qsort(d, n, sizeof *d, cmp_double);
+		double kk = floor((double)n * share[1] + 0.5);
+		size_t k = kk <= 0 ? 0 : kk >= (double)n ? n : (size_t)kk, lo = n - k; /* d[lo..n-1]: label 1 */
+		double t = k == 0 ? d[n - 1] + 1 : k == n ? d[0] - 1 : d[lo - 1] + (d[lo] - d[lo - 1]) / 2;
+		free(d);
+		b[0] = (float)(t / 2);
+		b[1] = (float)(-t / 2);
+		return 0;
+	}
+	/* K > 2: one label at a time, its offset set so that exactly its own
+	 * target count of rows would pick it with the others' offsets held */
+	double *cur = calloc((size_t)K, sizeof *cur), *best = calloc((size_t)K, sizeof *best);
+	double *need = malloc(n * sizeof *need);
+	size_t *cnt = malloc((size_t)K * sizeof *cnt);
+	if (!cur || !best || !need || !cnt) {
+		free(cur), free(best), free(need), free(cnt);
+		return -1;
+	}
+	double best_err = prior_counts(logits, n, K, share, cur, cnt), floor_err = (double)n;
+	for (int c = 0; c < K; c++) /* round(n share_c) may not sum to n: that many rows off at best */
+		floor_err -= floor((double)n * share[c] + 0.5);
+	floor_err = fabs(floor_err);
+	for (int sweep = 0; sweep < 100 && best_err > floor_err; sweep++) {
+		int moved = 0;
+		for (int c = 0; c < K && best_err > floor_err; c++) {
+			for (size_t i = 0; i < n; i++) { /* the offset above which row i picks c */
+				const float *r = logits + i * (size_t)K;
+				double m = -HUGE_VAL;
+				for (int j = 0; j < K; j++)
+					if (j != c && (double)r[j] + cur[j] > m)
+						m = (double)r[j] + cur[j];
+				need[i] = m - (double)r[c];
+			}
+			qsort(need, n, sizeof *need, cmp_double);
+			double kk = floor((double)n * share[c] + 0.5);
+			size_t k = kk <= 0 ? 0 : kk >= (double)n ? n : (size_t)kk;
+			double v = k == 0 ? need[0] - 1 : k == n ? need[n - 1] + 1 : need[k - 1] + (need[k] - need[k - 1]) / 2;
+			moved |= v != cur[c];
+			cur[c] = v;
+			double e = prior_counts(logits, n, K, share, cur, cnt);
+			if (e < best_err) {
+				best_err = e;
+				memcpy(best, cur, (size_t)K * sizeof *best);
+			}
+		}
+		if (!moved)
+			break; /* a fixed point */
+	}
+	double mean = 0; /* one shift of all labels changes nothing: centred */
+	for (int j = 0; j < K; j++)
+		mean += best[j] / K;
+	for (int j = 0; j < K; j++)
+		b[j] = (float)(best[j] - mean);
+	free(cur), free(best), free(need), free(cnt);
+	return 0;
 }
 
 int tl_classifier_read_labels(tl_classifier *c, const void *config, int fallback_n, tl_classifier_err *e)
