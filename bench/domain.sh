@@ -8,8 +8,9 @@
 #   MAXLEN=256 EPOCHS=2 THREADS=8 sh bench/domain.sh
 #
 # PAIRS: space-separated S:T (default: the 12 pairs of books, dvd,
-# electronics, kitchen); METHODS: src mixed dann coral mmd [mlm] (default
-# the first five). Runs under `nice`; the table is out/domain/summary.txt
+# electronics, kitchen); METHODS: src mixed union seq dann coral mmd mlm pseudo
+# cbst, and M+match for any of them (tl-predict --match-prior on M's model)
+# (default: src mixed dann coral mmd). Runs under `nice`; the table is out/domain/summary.txt
 # and is printed at the end with the machine's load. Each run's time is in
 # its model's tl.json (metrics.train_seconds) and in out/domain/*.log
 # (/usr/bin/time -v). A partial run (a few pairs) is a partial table: the
