@@ -296,7 +296,10 @@ st_floats() {
 
 # pipelines/domain.mk's programs, as make exports them to its recipes
 domain_mk_var() {
-	make -s -f "$TL_ROOT/pipelines/domain.mk" --eval "showvar: ; @printf '%s\n' \"\$\$$1\"" showvar
+	# a make of its own: none of the calling make's flags (under make check,
+	# MAKEFLAGS would add "Entering directory" lines to the output)
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory -f "$TL_ROOT/pipelines/domain.mk" \
+		--eval "showvar: ; @printf '%s\n' \"\$\$$1\"" showvar
 }
 
 @test "domain.mk: cbst takes each label's share of the target by rank of P(label), drops a review chosen twice" {
