@@ -447,8 +447,45 @@ static void flush_mt(ctx *x, tl_rec_batch *b)
 	tl_rec_batch_clear(b);
 }
 
-static void predict_rows(ctx *x, const tl_record *recs, size_t n, float *scores);
-static void emit(ctx *x, tl_rec_batch *b, const float *raw, float *probs);
+/* Score n records into scores[n * nlabels]; dies naming the record. */
+static void predict_rows(ctx *x, const tl_record *recs, size_t n, float *scores)
+{
+	tl_classifier_err e;
+	if (tl_classifier_predict(x->c, recs, n, scores, &e) < 0) {
+		if (e.index < n)
+			tl_die_rec(e.code ? e.code : TL_EXIT_FAIL, recs[e.index].no, "%s", e.msg);
+		tl_die(e.code ? e.code : TL_EXIT_FAIL, "%s", e.msg);
+	}
+}
+
+/* Write the records of b with their scores (raw) and probabilities (probs,
+ * scratch of the same size, filled here), then clear b. */
+static void emit(ctx *x, tl_rec_batch *b, const float *raw, float *probs)
+{
+	tl_classifier *c = x->c;
+	int K = c->nlabels;
+	memcpy(probs, raw, b->n * (size_t)K * sizeof(float));
+	tl_classifier_probs(c, probs, b->n);
+	const tl_bert_head one = {.k0 = 0, .k = K, .multi_label = c->multi_label}; /* the model's only head */
+	for (size_t i = 0; i < b->n; i++) {
+		const float *p = probs + i * (size_t)K;
+		tl_writer_start(x->w, b->recs[i].map);
+		/* a packer from tl_writer_key is valid until the next key */
+		pack_head(x, &one, p, tl_writer_key(x->w, "pred"), NULL);
+		pack_head(x, &one, p, NULL, tl_writer_key(x->w, "probs"));
+		if (x->logits)
+			tl_pack_f32_bin(tl_writer_key(x->w, "logits"), raw + i * (size_t)K, (size_t)K);
+		/* "seen" belongs to this model: a mark from another is dropped */
+		if (x->keys && tl_keyset_covers(x->keys, &b->recs[i]))
+			msgpack_pack_true(tl_writer_key(x->w, "seen"));
+		else if (tl_rec_get(&b->recs[i], "seen"))
+			tl_writer_drop(x->w, "seen");
+		tl_writer_end(x->w);
+	}
+	x->ndone += b->n;
+	tl_progress_update(&x->prog, x->ndone, NULL, 0);
+	tl_rec_batch_clear(b);
+}
 
 static void flush(ctx *x, tl_rec_batch *b)
 {
@@ -464,17 +501,6 @@ static void flush(ctx *x, tl_rec_batch *b)
 	}
 	predict_rows(x, b->recs, b->n, x->scores);
 	emit(x, b, x->scores, x->probs);
-}
-
-/* Score n records into scores[n * nlabels]; dies naming the record. */
-static void predict_rows(ctx *x, const tl_record *recs, size_t n, float *scores)
-{
-	tl_classifier_err e;
-	if (tl_classifier_predict(x->c, recs, n, scores, &e) < 0) {
-		if (e.index < n)
-			tl_die_rec(e.code ? e.code : TL_EXIT_FAIL, recs[e.index].no, "%s", e.msg);
-		tl_die(e.code ? e.code : TL_EXIT_FAIL, "%s", e.msg);
-	}
 }
 
 /* --match-prior: the whole input is in b; score it a window at a time, add
@@ -510,35 +536,6 @@ static void flush_matched(ctx *x, tl_rec_batch *b, size_t window)
 	}
 	emit(x, b, z, p);
 	free(z), free(p), free(off), free(before);
-}
-
-/* Write the records of b with their scores (raw) and probabilities (probs,
- * scratch of the same size, filled here), then clear b. */
-static void emit(ctx *x, tl_rec_batch *b, const float *raw, float *probs)
-{
-	tl_classifier *c = x->c;
-	int K = c->nlabels;
-	memcpy(probs, raw, b->n * (size_t)K * sizeof(float));
-	tl_classifier_probs(c, probs, b->n);
-	const tl_bert_head one = {.k0 = 0, .k = K, .multi_label = c->multi_label}; /* the model's only head */
-	for (size_t i = 0; i < b->n; i++) {
-		const float *p = probs + i * (size_t)K;
-		tl_writer_start(x->w, b->recs[i].map);
-		/* a packer from tl_writer_key is valid until the next key */
-		pack_head(x, &one, p, tl_writer_key(x->w, "pred"), NULL);
-		pack_head(x, &one, p, NULL, tl_writer_key(x->w, "probs"));
-		if (x->logits)
-			tl_pack_f32_bin(tl_writer_key(x->w, "logits"), raw + i * (size_t)K, (size_t)K);
-		/* "seen" belongs to this model: a mark from another is dropped */
-		if (x->keys && tl_keyset_covers(x->keys, &b->recs[i]))
-			msgpack_pack_true(tl_writer_key(x->w, "seen"));
-		else if (tl_rec_get(&b->recs[i], "seen"))
-			tl_writer_drop(x->w, "seen");
-		tl_writer_end(x->w);
-	}
-	x->ndone += b->n;
-	tl_progress_update(&x->prog, x->ndone, NULL, 0);
-	tl_rec_batch_clear(b);
 }
 
 int main(int argc, char **argv)

@@ -175,10 +175,7 @@ int tl_prior_shares_parse(const char *spec, const char *const *labels, int K, do
 			share[j] = -1;
 		for (const char *p = spec; *p;) {
 			size_t len = strcspn(p, ",");
-			const char *eq = NULL;
-			for (const char *q = p; q < p + len; q++)
-				if (*q == '=')
-					eq = q;
+			const char *eq = memrchr(p, '=', len);
 			if (!eq || eq == p || eq == p + len - 1) {
 				snprintf(err, errlen, "'%.*s' is not LABEL=SHARE", (int)(len > 200 ? 200 : len), p);
 				return -1;
@@ -230,6 +227,20 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* round(n share), within [0, n]: the rows a label with that share gets */
+static size_t target_count(size_t n, double share)
+{
+	double k = floor((double)n * share + 0.5);
+	return k <= 0 ? 0 : k >= (double)n ? n : (size_t)k;
+}
+
+/* A value with exactly k of sorted[0..n-1] (ascending, n > 0) below it:
+ * halfway between sorted[k-1] and sorted[k], or beyond an end */
+static double split_at(const double *sorted, size_t n, size_t k)
+{
+	return k == 0 ? sorted[0] - 1 : k == n ? sorted[n - 1] + 1 : sorted[k - 1] + (sorted[k] - sorted[k - 1]) / 2;
+}
+
 /* counts[j] of rows whose first largest z + b is j; returns sum_j |counts[j] - round(n share[j])| */
 static double prior_counts(const float *z, size_t n, int K, const double *share, const double *b, size_t *counts)
 {
@@ -244,7 +255,7 @@ static double prior_counts(const float *z, size_t n, int K, const double *share,
 	}
 	double err = 0;
 	for (int j = 0; j < K; j++)
-		err += fabs((double)counts[j] - floor((double)n * share[j] + 0.5));
+		err += fabs((double)counts[j] - (double)target_count(n, share[j]));
 	return err;
 }
 
@@ -261,9 +272,7 @@ int tl_prior_match(const float *logits, size_t n, int K, const double *share, fl
 		for (size_t i = 0; i < n; i++)
 			d[i] = (double)logits[2 * i + 1] - (double)logits[2 * i];
 		qsort(d, n, sizeof *d, cmp_double);
-		double kk = floor((double)n * share[1] + 0.5);
-		size_t k = kk <= 0 ? 0 : kk >= (double)n ? n : (size_t)kk, lo = n - k; /* d[lo..n-1]: label 1 */
-		double t = k == 0 ? d[n - 1] + 1 : k == n ? d[0] - 1 : d[lo - 1] + (d[lo] - d[lo - 1]) / 2;
+		double t = split_at(d, n, n - target_count(n, share[1])); /* the margins above t: label 1 */
 		free(d);
 		b[0] = (float)(t / 2);
 		b[1] = (float)(-t / 2);
@@ -280,7 +289,7 @@ int tl_prior_match(const float *logits, size_t n, int K, const double *share, fl
 	}
 	double best_err = prior_counts(logits, n, K, share, cur, cnt), floor_err = (double)n;
 	for (int c = 0; c < K; c++) /* round(n share_c) may not sum to n: that many rows off at best */
-		floor_err -= floor((double)n * share[c] + 0.5);
+		floor_err -= (double)target_count(n, share[c]);
 	floor_err = fabs(floor_err);
 	for (int sweep = 0; sweep < 100 && best_err > floor_err; sweep++) {
 		int moved = 0;
@@ -294,9 +303,7 @@ int tl_prior_match(const float *logits, size_t n, int K, const double *share, fl
 				need[i] = m - (double)r[c];
 			}
 			qsort(need, n, sizeof *need, cmp_double);
-			double kk = floor((double)n * share[c] + 0.5);
-			size_t k = kk <= 0 ? 0 : kk >= (double)n ? n : (size_t)kk;
-			double v = k == 0 ? need[0] - 1 : k == n ? need[n - 1] + 1 : need[k - 1] + (need[k] - need[k - 1]) / 2;
+			double v = split_at(need, n, target_count(n, share[c])); /* the rows below v pick c */
 			moved |= v != cur[c];
 			cur[c] = v;
 			double e = prior_counts(logits, n, K, share, cur, cnt);
