@@ -17,6 +17,12 @@
  * one fma chain in a fixed order, the nonlinearities the same operations on
  * every path, so an output row depends on its own sequence only.
  *
+ * Prefetch: a sequence's rows of the saved buffers ([B,T,*]) lie T rows
+ * apart, so every step's reads of them (the input projection in the
+ * forward; gates, c_{t-2} and the output gradient in the backward) missed
+ * the cache; each tile asks for its rows of the next step into L2 before
+ * its product (hints only: the bits do not change).
+ *
  * Padding: rows t >= lens[b] are skipped (h, c, gates there are 0, and
  * they carry no gradient); the state of sequence b after its last real
  * step is what hT/cT receive. */
@@ -301,6 +307,9 @@ TL_TGT512 static inline __m512 tanh512(__m512 x)
 			for (int v = 0; v < 4; v++)                                                          \
 				acc[r][v] = _mm512_maskz_loadu_ps(mu, g + (size_t)v * H);                    \
 			a[r] = q->hp ? q->hp + (size_t)rows[r] * q->ldh : NULL;                              \
+			if (q->t + 1 < q->T)                                                                 \
+				for (int v = 0; v < 4; v++)                                                  \
+					_mm_prefetch((const char *)(g + G + (size_t)v * H), _MM_HINT_T1);    \
 		}                                                                                            \
 		for (int k = 0; k < K; k++) {                                                                \
 			const float *b = pk + (size_t)k * NB;                                                \
@@ -541,6 +550,19 @@ static void bwd_tile_c(const bwd_args *q, const float *pk, int u0, int nu, const
 		const float *a[MR_];                                                                         \
 		for (int r = 0; r < MR_; r++) {                                                              \
 			a[r] = q->dG + ((size_t)rows[r] * q->T + q->t + 1) * G;                              \
+			if (q->t > 0) {                                                                      \
+				/* step t-1's saved rows: gates, c_{t-2}, the output gradient */             \
+				size_t rp = (size_t)rows[r] * q->T + q->t - 1;                               \
+				for (int v = 0; v < 4 && mk[v]; v++) {                                       \
+					size_t o16 = (size_t)u0 + 16 * v;                                    \
+					for (int j = 0; j < 4; j++)                                          \
+						_mm_prefetch((const char *)(q->g + rp * G + o16 + (size_t)j * H), _MM_HINT_T1); \
+					if (q->t > 1)                                                        \
+						_mm_prefetch((const char *)(q->c + (rp - 1) * H + o16), _MM_HINT_T1); \
+					if (q->dh)                                                           \
+						_mm_prefetch((const char *)(q->dh + rp * H + o16), _MM_HINT_T1); \
+				}                                                                            \
+			}                                                                                    \
 			for (int v = 0; v < 4; v++)                                                          \
 				acc[r][v] = q->prod ? _mm512_setzero_ps()                                    \
 						    : _mm512_maskz_loadu_ps(mk[v], q->dhc + (size_t)rows[r] * H + u0 + 16 * v); \
