@@ -124,7 +124,18 @@ void tl_cpu_blas_init(void)
 /* One pool of threads: OpenMP's. OpenBLAS is told to use one thread, and
  * large products are split by rows over the OpenMP threads, each calling
  * sgemm on its block. Two pools (OpenBLAS's pthreads spinning after a call
- * while OpenMP's wait for the next region) would fight over the cores. */
+ * while OpenMP's wait for the next region) would fight over the cores.
+ * A pthreads OpenBLAS starts its worker threads when it is loaded, before
+ * main, and each spins in sched_yield for about 2^28 cycles before it
+ * sleeps: a core's worth of CPU for the first ~0.1 s of every tl process,
+ * taken from tl's own threads (perf of a one-sentence `tl-embed -j 2`: 18%
+ * of its samples). With one thread asked for they have nothing to do, so
+ * they are shut down through OpenBLAS's exported blas_thread_shutdown_
+ * (what it calls itself before a fork; a weak reference: an OpenBLAS
+ * without it keeps its threads). A later call asking for more threads
+ * would start them again; tl never asks. */
+extern int blas_thread_shutdown_(void) __attribute__((weak));
+
 void tl_cpu_set_threads(int n)
 {
 	if (n <= 0)
@@ -132,6 +143,8 @@ void tl_cpu_set_threads(int n)
 	omp_set_num_threads(n);
 	tl_cpu_blas_init();
 	openblas_set_num_threads(1);
+	if (blas_thread_shutdown_)
+		blas_thread_shutdown_();
 }
 
 void tl_cpu_synchronize(void)

@@ -10,17 +10,21 @@
  * this program again ("child" mode) with the environment of the case, and
  * reads back the line it prints: the core before and after
  * tl_cpu_set_threads, the value of $OPENBLAS_CORETYPE after, and the
- * products' worst relative error. */
+ * products' worst relative error. A last case checks that
+ * tl_cpu_set_threads shuts down the worker threads OpenBLAS starts when it
+ * is loaded. */
 #include "kernels/cpu/cpu.h"
 #include "testhelp.h"
 
 #include <cblas.h>
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 extern void gotoblas_dynamic_init(void) __attribute__((weak));
+extern int blas_thread_shutdown_(void) __attribute__((weak));
 
 /* worst relative error (max |diff| / max |ref|) of C = op(A) op(B) over
  * three layouts the kernels use (NT: forward, NN: dX, TN: dW) */
@@ -66,8 +70,31 @@ static double products(void)
 	return worst;
 }
 
+/* the threads of this process (/proc/self/task), -1 when unreadable */
+static int threads_now(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	if (!d)
+		return -1;
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
 static int child(void)
 {
+	if (getenv("TEST_THREADS")) {
+		/* OpenBLAS's workers, started at load, are gone after
+		 * tl_cpu_set_threads (memory.c), and the products still run */
+		int before = threads_now();
+		tl_cpu_set_threads(2);
+		int after = threads_now();
+		printf("%d %d %.3g\n", before, after, products());
+		return 0;
+	}
 	char before[64];
 	snprintf(before, sizeof before, "%s", openblas_get_corename());
 	tl_cpu_set_threads(1);
@@ -166,6 +193,23 @@ int main(int argc, char **argv)
 		CHECK(err < 1e-5);
 	} else
 		CHECK(0);
+	/* OpenBLAS's worker threads (started at load for OPENBLAS_NUM_THREADS=2)
+	 * are shut down: only the main thread is left */
+	if (blas_thread_shutdown_) {
+		setenv("TEST_THREADS", "1", 1);
+		setenv("OPENBLAS_NUM_THREADS", "2", 1);
+		int tb = -1, ta = -1;
+		CHECK(run(self, NULL, NULL, line, sizeof line) == 0);
+		unsetenv("TEST_THREADS");
+		unsetenv("OPENBLAS_NUM_THREADS");
+		CHECK(sscanf(line, "%d %d %lf", &tb, &ta, &err) == 3);
+		printf("threads at load with OPENBLAS_NUM_THREADS=2: %d, after tl_cpu_set_threads: %d; worst relative error %.3g\n",
+		       tb, ta, err);
+		CHECK(tb >= 2);
+		CHECK_EQ_INT(ta, 1);
+		CHECK(err < 1e-5);
+	} else
+		TEST_SKIP("OpenBLAS without blas_thread_shutdown_ (not the pthreads build): its workers are kept");
 	if (avx512) {
 		/* an AVX-512 core asked for is kept */
 		expect(self, "SkylakeX", NULL, "SkylakeX", "SkylakeX");
