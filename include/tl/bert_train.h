@@ -159,6 +159,13 @@ void tl_bert_train_relabel_head(tl_bert_train *t, const int *perm, float init_st
 const float *tl_bert_train_forward(tl_bert_train *t, const int32_t *ids, const int32_t *type_ids,
 				   const int32_t *lens, int B, int T, int train, uint64_t seed, uint64_t step);
 
+/* Sizes the activation buffers (t's, backend memory) for batches of up
+ * to B sequences of T tokens, so that a forward of any batch within both
+ * allocates nothing. A forward of a larger batch still grows them; the
+ * training loop reserves its epoch plan's largest batch at the start of
+ * each epoch. */
+void tl_bert_train_reserve(tl_bert_train *t, int B, int T);
+
 /* Loss of the last forward: single-label y[B] (class weights w[NL] or
  * NULL, label smoothing ls), or multi-label ym[B, NL] in {0,1}; sample
  * weights sw[B] or NULL. Writes the gradient of the logits (times scale)

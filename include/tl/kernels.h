@@ -62,6 +62,8 @@ enum tl_att_mode { TL_ATT_FIRST_ONLY = 1, TL_ATT_OUT_BF16 = 2, TL_ATT_IN_BF16 = 
  * with fp32 accumulation; int8 (weights symmetric per output channel,
  * activations u8 with a zero point per row, int32 accumulation). */
 enum tl_precision { TL_PREC_FP32 = 0, TL_PREC_BF16 = 1, TL_PREC_INT8 = 2 };
+/* adamw_update_zero's cold flags: elements per flag */
+#define TL_ADAMW_BLOCK 64
 
 typedef struct tl_kernels {
 	const char *name;  /* "cpu", "cuda" */
@@ -326,9 +328,16 @@ typedef struct tl_kernels {
 	/* The training loop's fused step: AdamW as adamw_update on the gradient
 	 * gscale * grad (gradient clipping folded in; 1: none), then grad[i] = 0
 	 * (the next step's zero_grad folded in). Bitwise equal to scale(grad,
-	 * gscale) (skipped when gscale == 1), adamw_update, memset(grad, 0). */
+	 * gscale) (skipped when gscale == 1), adamw_update, memset(grad, 0).
+	 * cold: NULL, or one flag per block of TL_ADAMW_BLOCK elements (block
+	 * j: elements j*TL_ADAMW_BLOCK ..), host memory: a nonzero flag
+	 * promises that m and v are zero bits over the block. A cold block
+	 * whose gradient is zero bits too (an embedding row no token of the
+	 * step used, whose moments never moved) is updated without reading m
+	 * and v: param *= 1 - lr wd, the same bits the formula gives there;
+	 * every other block is updated in full and its flag cleared. */
 	void (*adamw_update_zero)(float *param, float *grad, float *m, float *v, size_t n, float lr, float b1,
-				  float b2, float eps, float wd, int t, float gscale);
+				  float b2, float eps, float wd, int t, float gscale, unsigned char *cold);
 	/* SGD with momentum (torch.optim.SGD, dampening 0, coupled weight decay
 	 * as torch: g += wd p; buf = mom buf + g (buf = g at t == 1);
 	 * p -= lr buf). buf may be NULL when mom == 0. */

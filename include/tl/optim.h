@@ -35,6 +35,7 @@ typedef struct {
 	float lr_scale;  /* multiplier of the scheduled rate */
 	int decay;       /* 1: apply weight decay */
 	int frozen;      /* 1: never updated */
+	size_t cold_off; /* its first flag in cold */
 } tl_optim_seg;
 
 typedef struct {
@@ -49,6 +50,9 @@ typedef struct {
 	tl_optim_seg *segs;         /* owned */
 	size_t nsegs;
 	float *m, *v;               /* moments (v NULL for SGD), n floats each, backend memory, owned */
+	unsigned char *cold;        /* AdamW's cold flags (kernels.h adamw_update_zero) of the segments
+				     * (frozen ones too: they may be unfrozen), host memory, owned;
+				     * derived from m and v, NULL until the fused step makes them */
 	size_t n;
 	const tl_kernels *k;       /* the backend of param/grad/m/v (not owned) */
 } tl_optim;
@@ -78,8 +82,13 @@ void tl_optim_step(tl_optim *o, float *param, const float *grad);
 /* The training loop's step: tl_optim_clip(o, grad, max_norm), then
  * tl_optim_step(o, param, grad), then grad[0, o->n) zeroed, bitwise the
  * same as those three calls but fused for AdamW over disjoint segments
- * (two passes over memory instead of five). Returns the norm before
- * clipping. */
+ * (two passes over memory instead of five). On a host-memory backend it
+ * keeps cold flags, made from m and v at its first call (so m and v may
+ * be set by the caller before it, as a resume does; afterwards only the
+ * optimizer writes them): blocks whose moments are still zero and whose
+ * gradient is zero (the embedding rows of tokens not seen yet) cost a
+ * read of the gradient and the weight decay instead of the whole update.
+ * Returns the norm before clipping. */
 double tl_optim_step_clip_zero(tl_optim *o, float *param, float *grad, double max_norm);
 
 #endif

@@ -127,7 +127,7 @@ double tl_cpu_sigmoid_bce(float *dlogits, const float *logits, const float *y, c
 void tl_cpu_adamw_update(float *param, const float *grad, float *m, float *v, size_t n, float lr, float b1,
 			 float b2, float eps, float wd, int t);
 void tl_cpu_adamw_update_zero(float *param, float *grad, float *m, float *v, size_t n, float lr, float b1,
-			      float b2, float eps, float wd, int t, float gscale);
+			      float b2, float eps, float wd, int t, float gscale, unsigned char *cold);
 void tl_cpu_sgd_update(float *param, const float *grad, float *buf, size_t n, float lr, float mom, float wd,
 		       int t);
 

@@ -955,7 +955,7 @@ static void t_optimizer(const tl_kernels *r, const tl_kernels *k)
 			if (kind == 0)
 				q->adamw_update(dp, dg, dm, dv, n, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, 3);
 			else if (kind == 1)
-				q->adamw_update_zero(dp, dg, dm, dv, n, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, 3, 0.7f);
+				q->adamw_update_zero(dp, dg, dm, dv, n, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, 3, 0.7f, NULL);
 			else
 				q->sgd_update(dp, dg, dm, n, 1e-2f, 0.9f, 0.01f, 2);
 			res[kind][i][0] = down(q, dp, n, 1), res[kind][i][1] = down(q, dg, n, 1);

@@ -3,6 +3,7 @@
  * tests/ref/gen_grads.py). */
 #include "testhelp.h"
 
+#include "kernels/cpu/cpu.h"
 #include "tl/cli.h"
 #include "tl/optim.h"
 #include "tl/safetensors.h"
@@ -244,6 +245,104 @@ int main(void)
 			tl_optim_free(&a), tl_optim_free(&b);
 			free(pa), free(pb), free(ga), free(gb);
 		}
+
+	/* Cold blocks (kernels.h adamw_update_zero): a gradient that leaves
+	 * whole rows at zero, as an embedding's does (rows of 384, most never
+	 * touched, some touched at every sixth step, some every step), over
+	 * segments that do not start at block boundaries, wd on and off,
+	 * clipping on and off, 1 and 2 threads, a frozen segment thawed at
+	 * step 3: the fused step with its cold flags is bitwise the three calls; blocks of rows never touched stay
+	 * cold. Then an optimizer made at step 3 from a's moments (a resume)
+	 * continues bitwise as a. */
+	for (int clip = 0; clip < 2; clip++)
+		for (int th = 1; th <= 2; th++) {
+			tl_cpu_set_threads(th);
+			size_t N = 384 * 700 + 37;
+			tl_optim a, b, c;
+			float *pa = malloc(N * sizeof(float)), *pb = malloc(N * sizeof(float));
+			float *ga = malloc(N * sizeof(float)), *gb = malloc(N * sizeof(float));
+			uint64_t r = 777;
+			for (size_t i = 0; i < N; i++) {
+				r = r * 6364136223846793005ull + 1442695040888963407ull;
+				pa[i] = pb[i] = (float)((double)(r >> 11) / 9007199254740992.0 - 0.5);
+			}
+			tl_optim *os[3] = {&a, &b, &c};
+			for (int k = 0; k < 3; k++) {
+				tl_optim_init(os[k], N, tk);
+				os[k]->total = 20;
+				os[k]->warmup = 2;
+				tl_optim_add(os[k], 5, 384 * 600, 1.0f, 1, 0);       /* the "embedding", decayed */
+				tl_optim_add(os[k], 5 + 384 * 600, 384 * 90, 0.5f, 0, 0); /* no decay */
+				tl_optim_add(os[k], 5 + 384 * 690, 384 * 10 + 32, 1.0f, 1, 1); /* frozen */
+			}
+			int same = 1, resumed = 1;
+			for (int step = 0; step < 6; step++) {
+				memset(ga, 0, N * sizeof(float));
+				for (size_t row = 0; row * 384 + 5 < N; row++) {
+					/* rows 0-539 never, 540-589 at the step row % 6, the rest every step */
+					if (row < 540 || (row < 590 && row % 6 != (size_t)step))
+						continue;
+					for (size_t i = 5 + row * 384; i < 5 + (row + 1) * 384 && i < N; i++) {
+						r = r * 6364136223846793005ull + 1442695040888963407ull;
+						ga[i] = (float)((double)(r >> 11) / 9007199254740992.0 - 0.5) * 1e-2f;
+					}
+				}
+				memcpy(gb, ga, N * sizeof(float));
+				if (step == 3) { /* the frozen segment thawed, as gradual unfreezing does */
+					for (int k = 0; k < 3; k++)
+						os[k]->segs[2].frozen = 0;
+				}
+				if (step == 3) { /* c resumes from a's state */
+					c.t = a.t;
+					c.m = tk->alloc(N * sizeof(float));
+					c.v = tk->alloc(N * sizeof(float));
+					memcpy(c.m, a.m, N * sizeof(float));
+					memcpy(c.v, a.v, N * sizeof(float));
+				}
+				float *pc = NULL, *gc = NULL;
+				if (step >= 3) {
+					pc = malloc(N * sizeof(float)), gc = malloc(N * sizeof(float));
+					memcpy(pc, pa, N * sizeof(float));
+					memcpy(gc, ga, N * sizeof(float));
+				}
+				double mx = clip ? 0.05 : 1e9;
+				double na = tl_optim_clip(&a, ga, mx);
+				tl_optim_step(&a, pa, ga);
+				memset(ga, 0, N * sizeof(float));
+				double nb = tl_optim_step_clip_zero(&b, pb, gb, mx);
+				same &= na == nb && memcmp(pa, pb, N * sizeof(float)) == 0 &&
+					memcmp(a.m, b.m, N * sizeof(float)) == 0 &&
+					memcmp(a.v, b.v, N * sizeof(float)) == 0 && a.t == b.t;
+				for (size_t i = 0; i < N; i++)
+					same &= gb[i] == 0.0f;
+				if (pc) {
+					tl_optim_step_clip_zero(&c, pc, gc, mx);
+					resumed &= memcmp(pa, pc, N * sizeof(float)) == 0 &&
+						   memcmp(a.m, c.m, N * sizeof(float)) == 0 &&
+						   memcmp(a.v, c.v, N * sizeof(float)) == 0;
+					/* continue c from a's weights: only its moments and flags carry on */
+					free(pc), free(gc);
+				}
+			}
+			/* the flags: rows 0-539 were never touched: their blocks are cold */
+			size_t cold = 0, want = 0;
+			for (size_t j = 0; j < 384 * 600 / TL_ADAMW_BLOCK; j++) {
+				size_t row = j * TL_ADAMW_BLOCK / 384, row_end = (j * TL_ADAMW_BLOCK + TL_ADAMW_BLOCK - 1) / 384;
+				int untouched = row_end < 540;
+				want += untouched;
+				cold += untouched && b.cold && b.cold[b.segs[0].cold_off + j];
+				same &= !(b.cold && b.cold[b.segs[0].cold_off + j] && row >= 590);
+			}
+			CHECK(same);
+			CHECK(resumed);
+			CHECK(want > 0 && cold == want);
+			printf("cold blocks, clipping %s, %d thread(s): bitwise equal to clip + step + zero: %s; "
+			       "resumed from the moments: %s; %zu of %zu untouched blocks cold\n",
+			       clip ? "on" : "off", th, same ? "yes" : "no", resumed ? "yes" : "no", cold, want);
+			tl_optim_free(&a), tl_optim_free(&b), tl_optim_free(&c);
+			free(pa), free(pb), free(ga), free(gb);
+		}
+	tl_cpu_set_threads(1);
 
 	free(p0);
 	free(grads);

@@ -405,6 +405,11 @@ static void acts_alloc(tl_bert_train *t, int B, int T)
 	t->lens = t->ids + 2 * BT;
 }
 
+void tl_bert_train_reserve(tl_bert_train *t, int B, int T)
+{
+	acts_alloc(t, B, T);
+}
+
 /* ---------------- packed rows (issue 22) ----------------
  * Sequence b's real tokens are rows poff[b] .. poff[b] + plen[b] - 1 of a
  * packed buffer and rows b*T .. b*T + plen[b] - 1 of a padded one; w is

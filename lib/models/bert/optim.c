@@ -4,6 +4,7 @@
 #include "tl/util.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +26,7 @@ void tl_optim_init(tl_optim *o, size_t n, const tl_kernels *k)
 void tl_optim_free(tl_optim *o)
 {
 	free(o->segs);
+	free(o->cold);
 	if (o->m)
 		o->k->free(o->m);
 	if (o->v)
@@ -32,10 +34,57 @@ void tl_optim_free(tl_optim *o)
 	memset(o, 0, sizeof *o);
 }
 
+/* The cold flags no longer describe m and v (an update that does not keep
+ * them): the next fused step makes them again. */
+static void cold_drop(tl_optim *o)
+{
+	free(o->cold);
+	o->cold = NULL;
+}
+
+/* 1: the n floats at p are zero bits. */
+static int zero_bits(const float *p, size_t n)
+{
+	uint32_t x = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t u;
+		memcpy(&u, p + i, sizeof u);
+		x |= u;
+	}
+	return x == 0;
+}
+
+/* The cold flags of the segments, from m and v as they are: a block is
+ * cold when both are zero bits over it. NULL on a backend whose memory the
+ * host cannot read. */
+static unsigned char *cold_make(tl_optim *o)
+{
+	if (o->cold || !o->k->host_memory || o->kind != TL_OPT_ADAMW)
+		return o->cold;
+	/* frozen segments too: a caller may unfreeze one later (gradual
+	 * unfreezing), and its flags stay right while it is frozen */
+	size_t nb = 0;
+	for (size_t i = 0; i < o->nsegs; i++) {
+		o->segs[i].cold_off = nb;
+		nb += (o->segs[i].n + TL_ADAMW_BLOCK - 1) / TL_ADAMW_BLOCK;
+	}
+	o->cold = tl_xmalloc(nb ? nb : 1);
+	for (size_t i = 0; i < o->nsegs; i++) {
+		const tl_optim_seg *s = &o->segs[i];
+		for (size_t lo = 0; lo < s->n; lo += TL_ADAMW_BLOCK) {
+			size_t w = s->n - lo < TL_ADAMW_BLOCK ? s->n - lo : TL_ADAMW_BLOCK;
+			o->cold[s->cold_off + lo / TL_ADAMW_BLOCK] =
+				zero_bits(o->m + s->off + lo, w) && zero_bits(o->v + s->off + lo, w);
+		}
+	}
+	return o->cold;
+}
+
 void tl_optim_add(tl_optim *o, size_t off, size_t n, float lr_scale, int decay, int frozen)
 {
 	o->segs = tl_xrealloc(o->segs, (o->nsegs + 1) * sizeof *o->segs);
-	o->segs[o->nsegs++] = (tl_optim_seg){off, n, lr_scale, decay, frozen};
+	o->segs[o->nsegs++] = (tl_optim_seg){off, n, lr_scale, decay, frozen, 0};
+	cold_drop(o);
 }
 
 double tl_optim_factor(const tl_optim *o, long s)
@@ -104,6 +153,7 @@ double tl_optim_clip(tl_optim *o, float *grad, double max_norm)
 void tl_optim_step(tl_optim *o, float *param, const float *grad)
 {
 	moments_alloc(o);
+	cold_drop(o);
 	float lr = (float)tl_optim_lr(o);
 	int t = (int)(o->t + 1);
 	for (size_t i = 0; i < o->nsegs; i++) {
@@ -156,6 +206,7 @@ double tl_optim_step_clip_zero(tl_optim *o, float *param, float *grad, double ma
 	double norm = grad_norm(o, grad);
 	float gscale = clip_factor(norm, max_norm);
 	moments_alloc(o);
+	unsigned char *cold = cold_make(o);
 	float lr = (float)tl_optim_lr(o);
 	int t = (int)(o->t + 1);
 	size_t done = 0; /* grad[0, done) is zero */
@@ -167,7 +218,8 @@ double tl_optim_step_clip_zero(tl_optim *o, float *param, float *grad, double ma
 			o->k->memset(grad + s->off, 0, s->n * sizeof(float));
 		else
 			o->k->adamw_update_zero(param + s->off, grad + s->off, o->m + s->off, o->v + s->off, s->n,
-						 lr * s->lr_scale, o->b1, o->b2, o->eps, s->decay ? o->wd : 0.0f, t, gscale);
+						 lr * s->lr_scale, o->b1, o->b2, o->eps, s->decay ? o->wd : 0.0f, t, gscale,
+						 cold ? cold + s->cold_off : NULL);
 		done = s->off + s->n;
 	}
 	if (o->n > done)
