@@ -6,7 +6,9 @@
 # both, same thread count, STEPS optimizer steps each (the first 3 are not
 # timed), REPS repetitions alternating the two; the median of each is
 # reported with the ratio, the sgemm peak of the machine measured in the
-# same run (bench/sgemm_peak.c), and the peak RSS of each (GNU time).
+# same run (bench/sgemm_peak.c; once at the start, and again right before
+# each tl fp32 run, whose fraction of that peak is also given), and the
+# peak RSS of each (GNU time).
 # Each precision of PRECISIONS (default "fp32 bf16") is run on both sides in
 # every repetition, alternating: tl-train --precision bf16 (bf16 products,
 # fp32 master weights) against PyTorch's torch.autocast("cpu", bfloat16)
@@ -62,13 +64,17 @@ elif python3 -c 'import torch, transformers' 2>/dev/null; then PT=1; else
 for r in $(seq "$REPS"); do
 	for prec in $PRECISIONS; do
 	rm -rf "$W/m"
+	# the peak again right before each tl fp32 run: these VMs drift 20-30%
+	# within minutes, so each run's fraction is taken against its own
+	[ "$prec" = fp32 ] && peak_r=$(ASAN_OPTIONS=detect_leaks=0 "$W/sgemm_peak" "$TH" | sed -n 's/^peak //p')
 	/usr/bin/time -f "%M" -o "$W/tl.rss" "$BIN/tl-train" -m bert --pretrained "$M" -o "$W/m" -q --threads "$TH" \
 		--max-steps "$STEPS" --precision "$prec" --log "$W/tl.log" "$W/train.s"
 	jq -s -c --arg rss "$(cat "$W/tl.rss")" --arg prec "$prec" '[.[] | select(.event == "step")] as $s |
 		{peer: "tl", steps: ($s | length), tokens: ($s[3:] | map(.tokens) | add),
 		 seconds: ($s[-1].elapsed - $s[2].elapsed), loss: $s[-1].loss, peak_rss_kb: ($rss | tonumber)} |
-		. + {tokens_per_s: (.tokens / .seconds), precision: $prec, load: ($load | tonumber)}' \
-		--arg load "$(cut -d' ' -f1 /proc/loadavg)" "$W/tl.log" | tee -a "$W/tl.all"
+		. + {tokens_per_s: (.tokens / .seconds), precision: $prec, load: ($load | tonumber)} +
+		(if $prec == "fp32" then {peak: $peak_r} else {} end)' \
+		--arg load "$(cut -d' ' -f1 /proc/loadavg)" --argjson peak_r "${peak_r:-0}" "$W/tl.log" | tee -a "$W/tl.all"
 	[ "$PT" = 1 ] || continue
 	ptf=; [ "$prec" = bf16 ] && ptf=--bf16
 	/usr/bin/time -f "%M" -o "$W/pt.rss" python3 bench/train_bert_torch.py "$M" "$W/train.jsonl" "$STEPS" 32 "$TH" \
@@ -97,11 +103,13 @@ done
 jq -s -r --argjson peak "${peak:-0}" --slurpfile pt "$W/pt.all" '
 	def median: sort | if length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
 	(map(.tokens_per_s) | median) as $tl |
+	([.[] | select(.peak > 0) | .tokens_per_s * 63.7e-3 / .peak * 100 | round]) as $fr |
+	(if ($fr | length) > 0 then "; against the peak measured right before each run: \($fr | map(tostring + "%") | join(", ")), median \($fr | median)%" else "" end) as $frs |
 	if ($pt | length) == 0 then
 	"median tokens/s: tl \($tl * 10 | round / 10); " +
 	"tl at \($tl * 63.7e-3 | round) GFLOP/s = \(if $peak > 0 then ($tl * 63.7e-3 / $peak * 100 | round) else "?" end)% of sgemm peak; " +
-	"peak RSS tl \((map(.peak_rss_kb) | max) / 1024 | round) MiB (no pytorch run)"
+	"peak RSS tl \((map(.peak_rss_kb) | max) / 1024 | round) MiB (no pytorch run)" + $frs
 	else ($pt | map(.tokens_per_s) | median) as $p |
 	"median tokens/s: tl \($tl * 10 | round / 10), pytorch \($p * 10 | round / 10), ratio \($tl / $p * 100 | round / 100)x; " +
 	"tl at \($tl * 63.7e-3 | round) GFLOP/s = \(if $peak > 0 then ($tl * 63.7e-3 / $peak * 100 | round) else "?" end)% of sgemm peak; " +
-	"peak RSS tl \((map(.peak_rss_kb) | max) / 1024 | round) MiB, pytorch \(($pt | map(.peak_rss_kb) | max) / 1024 | round) MiB" end' "$W/tl.all"
+	"peak RSS tl \((map(.peak_rss_kb) | max) / 1024 | round) MiB, pytorch \(($pt | map(.peak_rss_kb) | max) / 1024 | round) MiB" + $frs end' "$W/tl.all"
