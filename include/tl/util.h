@@ -131,4 +131,7 @@ void tl_sha256_hex(const void *data, size_t len, char out[65]);
 /* Seconds from a monotonic clock. */
 double tl_now(void);
 
+/* 1 when the n floats at p are all zero bits (+0.0; -0.0 is not). */
+int tl_zero_floats(const float *p, size_t n);
+
 #endif

@@ -8,7 +8,6 @@
 
 #include <math.h>
 #include <omp.h>
-#include <stdint.h>
 
 /* The AdamW update of n elements, gradient g = grad * gscale; zero: then
  * grad[i] = 0 (the zero_grad of the next step, folded into this pass). */
@@ -30,17 +29,6 @@ static inline void adamw_body(float *restrict param, float *restrict grad, float
 	}
 }
 
-/* 1: the n floats at p are all zero bits. */
-static inline int zero_bits(const float *p, size_t n)
-{
-	const uint32_t *u = (const uint32_t *)p;
-	uint32_t x = 0;
-#pragma omp simd reduction(| : x)
-	for (size_t i = 0; i < n; i++)
-		x |= u[i];
-	return x == 0;
-}
-
 /* The update of elements [i0, i1) (whole blocks of TL_ADAMW_BLOCK, but the
  * last) with cold flags (adamw_update_zero in kernels.h): a cold block
  * whose gradient is zero bits gets param *= decay, which is what the
@@ -53,7 +41,7 @@ static void adamw_blocks(float *param, float *grad, float *m, float *v, size_t i
 {
 	for (size_t lo = i0; lo < i1; lo += TL_ADAMW_BLOCK) {
 		size_t hi = lo + TL_ADAMW_BLOCK < i1 ? lo + TL_ADAMW_BLOCK : i1, j = lo / TL_ADAMW_BLOCK;
-		if (cold[j] && zero_bits(grad + lo, hi - lo)) {
+		if (cold[j] && tl_zero_floats(grad + lo, hi - lo)) {
 			if (decay != 1.0f)
 				for (size_t i = lo; i < hi; i++)
 					param[i] *= decay;

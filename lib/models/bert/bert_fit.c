@@ -861,7 +861,7 @@ static void plan_epoch(epoch_plan *p, const dataset *d, long batch, long window,
  * records of a batch, the longest record of the epoch): allocated and
  * faulted in once, instead of again each time a batch outgrows the ones
  * before it (each growth was a fresh arena of hundreds of MB whose pages
- * the kernel cleared one by one: ~7% of a 120-step SST-2 run). */
+ * the kernel cleared one by one: ~5% of a 120-step SST-2 run). */
 static void plan_reserve(tl_bert_train *t, const epoch_plan *p, const dataset *d)
 {
 	int B = 0, T = 0;

@@ -4,7 +4,6 @@
 #include "tl/util.h"
 
 #include <math.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,18 +41,6 @@ static void cold_drop(tl_optim *o)
 	o->cold = NULL;
 }
 
-/* 1: the n floats at p are zero bits. */
-static int zero_bits(const float *p, size_t n)
-{
-	uint32_t x = 0;
-	for (size_t i = 0; i < n; i++) {
-		uint32_t u;
-		memcpy(&u, p + i, sizeof u);
-		x |= u;
-	}
-	return x == 0;
-}
-
 /* The cold flags of the segments, from m and v as they are: a block is
  * cold when both are zero bits over it. NULL on a backend whose memory the
  * host cannot read. */
@@ -74,7 +61,7 @@ static unsigned char *cold_make(tl_optim *o)
 		for (size_t lo = 0; lo < s->n; lo += TL_ADAMW_BLOCK) {
 			size_t w = s->n - lo < TL_ADAMW_BLOCK ? s->n - lo : TL_ADAMW_BLOCK;
 			o->cold[s->cold_off + lo / TL_ADAMW_BLOCK] =
-				zero_bits(o->m + s->off + lo, w) && zero_bits(o->v + s->off + lo, w);
+				tl_zero_floats(o->m + s->off + lo, w) && tl_zero_floats(o->v + s->off + lo, w);
 		}
 	}
 	return o->cold;
