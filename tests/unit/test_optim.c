@@ -32,6 +32,14 @@ static float *getf(const char *name, size_t *n)
 	return v;
 }
 
+/* The next value of the tests' generator (a 64-bit LCG), uniform in
+ * [-0.5, 0.5). */
+static float lcg_half(uint64_t *r)
+{
+	*r = *r * 6364136223846793005ull + 1442695040888963407ull;
+	return (float)((double)(*r >> 11) / 9007199254740992.0 - 0.5);
+}
+
 static double maxdiff(const float *a, const float *b, size_t n)
 {
 	double m = 0;
@@ -204,10 +212,8 @@ int main(void)
 			float *pa = malloc(N * sizeof(float)), *pb = malloc(N * sizeof(float));
 			float *ga = malloc(N * sizeof(float)), *gb = malloc(N * sizeof(float));
 			uint64_t r = 12345;
-			for (size_t i = 0; i < N; i++) {
-				r = r * 6364136223846793005ull + 1442695040888963407ull;
-				pa[i] = pb[i] = (float)((double)(r >> 11) / 9007199254740992.0 - 0.5);
-			}
+			for (size_t i = 0; i < N; i++)
+				pa[i] = pb[i] = lcg_half(&r);
 			tl_optim *os[2] = {&a, &b};
 			for (int k = 0; k < 2; k++) {
 				tl_optim_init(os[k], N, tk);
@@ -222,10 +228,8 @@ int main(void)
 			}
 			int same = 1, zeroed = 1;
 			for (int step = 0; step < 3; step++) {
-				for (size_t i = 0; i < N; i++) {
-					r = r * 6364136223846793005ull + 1442695040888963407ull;
-					ga[i] = gb[i] = (float)((double)(r >> 11) / 9007199254740992.0 - 0.5) * 1e-3f;
-				}
+				for (size_t i = 0; i < N; i++)
+					ga[i] = gb[i] = lcg_half(&r) * 1e-3f;
 				double mx = clip ? 0.05 : 1e9;
 				double na = tl_optim_clip(&a, ga, mx);
 				tl_optim_step(&a, pa, ga);
@@ -262,10 +266,8 @@ int main(void)
 			float *pa = malloc(N * sizeof(float)), *pb = malloc(N * sizeof(float));
 			float *ga = malloc(N * sizeof(float)), *gb = malloc(N * sizeof(float));
 			uint64_t r = 777;
-			for (size_t i = 0; i < N; i++) {
-				r = r * 6364136223846793005ull + 1442695040888963407ull;
-				pa[i] = pb[i] = (float)((double)(r >> 11) / 9007199254740992.0 - 0.5);
-			}
+			for (size_t i = 0; i < N; i++)
+				pa[i] = pb[i] = lcg_half(&r);
 			tl_optim *os[3] = {&a, &b, &c};
 			for (int k = 0; k < 3; k++) {
 				tl_optim_init(os[k], N, tk);
@@ -282,17 +284,15 @@ int main(void)
 					/* rows 0-539 never, 540-589 at the step row % 6, the rest every step */
 					if (row < 540 || (row < 590 && row % 6 != (size_t)step))
 						continue;
-					for (size_t i = 5 + row * 384; i < 5 + (row + 1) * 384 && i < N; i++) {
-						r = r * 6364136223846793005ull + 1442695040888963407ull;
-						ga[i] = (float)((double)(r >> 11) / 9007199254740992.0 - 0.5) * 1e-2f;
-					}
+					for (size_t i = 5 + row * 384; i < 5 + (row + 1) * 384 && i < N; i++)
+						ga[i] = lcg_half(&r) * 1e-2f;
 				}
 				memcpy(gb, ga, N * sizeof(float));
-				if (step == 3) { /* the frozen segment thawed, as gradual unfreezing does */
+				if (step == 3) {
+					/* the frozen segment thawed, as gradual unfreezing does */
 					for (int k = 0; k < 3; k++)
 						os[k]->segs[2].frozen = 0;
-				}
-				if (step == 3) { /* c resumes from a's state */
+					/* c resumes from a's state */
 					c.t = a.t;
 					c.m = tk->alloc(N * sizeof(float));
 					c.v = tk->alloc(N * sizeof(float));
