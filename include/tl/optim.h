@@ -16,7 +16,8 @@
  * lr * factor(s), as when scheduler.step() follows optimizer.step().
  *
  * Ownership: a tl_optim is the caller's struct; tl_optim_init gives it its
- * segment table and moments (freed by tl_optim_free). The parameter and
+ * segment table, and the steps its moments and cold flags (all freed by
+ * tl_optim_free). The parameter and
  * gradient arenas stay the caller's; tl_optim_step and tl_optim_clip only
  * read and update them during the call. The kernel table is borrowed.
  */
