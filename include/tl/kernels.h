@@ -318,6 +318,13 @@ typedef struct tl_kernels {
 	 * (NULL: 1) a per-label weight on the positive term (pos_weight). */
 	double (*sigmoid_bce)(float *dlogits, const float *logits, const float *y, const float *pw, float ls,
 			      float scale, int N, int K);
+	/* Language-model cross-entropy over a large vocabulary, rows in
+	 * place: for each of the n rows z_i[V] of logits, rowloss[i] =
+	 * logsumexp(z_i) - z_i[y_i], in double (summed by the caller); with
+	 * grad, z_i becomes f * (softmax(z_i) - onehot(y_i)), the gradient of
+	 * f * sum_i rowloss[i]. Rows are spread over the threads, each row's
+	 * bits do not depend on their number; exp is vmath's (1 ulp). */
+	void (*lm_xent)(float *z, const int32_t *y, double *rowloss, int n, int V, float f, int grad);
 
 	/* ---- optimizer ----
 	 * AdamW as torch.optim.AdamW (decoupled decay): p -= lr*wd*p;

@@ -60,6 +60,7 @@ static const tl_kernels cpu = {
 	.dropout_backward = tl_cpu_dropout_backward,
 	.softmax_xent = tl_cpu_softmax_xent,
 	.sigmoid_bce = tl_cpu_sigmoid_bce,
+	.lm_xent = tl_cpu_lm_xent,
 	.adamw_update = tl_cpu_adamw_update,
 	.adamw_update_zero = tl_cpu_adamw_update_zero,
 	.sgd_update = tl_cpu_sgd_update,

@@ -122,6 +122,7 @@ double tl_cpu_softmax_xent(float *dlogits, const float *logits, const int32_t *y
 			   float ls, float scale, int N, int K);
 double tl_cpu_sigmoid_bce(float *dlogits, const float *logits, const float *y, const float *pw, float ls,
 			  float scale, int N, int K);
+void tl_cpu_lm_xent(float *z, const int32_t *y, double *rowloss, int n, int V, float f, int grad);
 
 /* optimizer.c */
 void tl_cpu_adamw_update(float *param, const float *grad, float *m, float *v, size_t n, float lr, float b1,

@@ -940,6 +940,59 @@ static void t_losses(const tl_kernels *r, const tl_kernels *k)
 	COVER(softmax_xent), COVER(sigmoid_bce);
 }
 
+/* lm_xent: a language model's loss over a vocabulary, in place. Rows
+ * against a double reference: the gradient within 1e-6 absolute (it is a
+ * probability, f = 1; vmath's exp is 1 ulp), the row loss within 1e-6;
+ * V not a multiple of a vector, one row of logits up to +-60 (the max
+ * subtracted), the loss-only call leaves z as it was. */
+static void t_lm_xent(const tl_kernels *r, const tl_kernels *k)
+{
+	enum { NR = 5, V = 1037 };
+	float *z = rnd((size_t)NR * V, 3);
+	for (int c = 0; c < V; c++)
+		z[(size_t)3 * V + c] *= 20.0f;
+	int32_t y[NR] = {0, 17, V - 1, 500, 3};
+	double ref[NR * V], rl[NR];
+	for (int i = 0; i < NR; i++) {
+		const float *zi = z + (size_t)i * V;
+		double mx = zi[0], se = 0;
+		for (int c = 1; c < V; c++)
+			mx = zi[c] > mx ? zi[c] : mx;
+		for (int c = 0; c < V; c++)
+			se += exp(zi[c] - mx);
+		rl[i] = mx + log(se) - zi[y[i]];
+		for (int c = 0; c < V; c++)
+			ref[(size_t)i * V + c] = exp(zi[c] - mx) / se - (c == y[i]);
+	}
+	const tl_kernels *ks[2] = {r, k};
+	float *g[2];
+	double loss[2][NR], l0[NR];
+	for (int q = 0; q < 2; q++) {
+		float *d = up(ks[q], z, (size_t)NR * V);
+		int32_t *dy = upi(ks[q], y, NR);
+		ks[q]->lm_xent(d, dy, l0, NR, V, 1.0f, 0);
+		float *same_z = down(ks[q], d, (size_t)NR * V, 0);
+		CHECK(memcmp(same_z, z, sizeof(float) * NR * V) == 0);
+		free(same_z);
+		ks[q]->lm_xent(d, dy, loss[q], NR, V, 1.0f, 1);
+		for (int i = 0; i < NR; i++)
+			CHECK(memcmp(&l0[i], &loss[q][i], sizeof(double)) == 0);
+		g[q] = down(ks[q], d, (size_t)NR * V, 1);
+		ks[q]->free(dy);
+	}
+	refcmp("lm_xent dz", g[1], ref, (size_t)NR * V, 1e-6);
+	double m = 0;
+	for (int i = 0; i < NR; i++)
+		m = fmax(m, fabs(loss[1][i] - rl[i]));
+	printf("%s vs double: lm_xent row loss max abs diff %.3g (tol 1e-6): %s\n", kname, m, m <= 1e-6 ? "ok" : "FAIL");
+	CHECK(m <= 1e-6);
+	cmp("lm_xent dz", g[0], g[1], (size_t)NR * V, TOL_BWD);
+	for (int i = 0; i < NR; i++)
+		cmpd("lm_xent row loss", loss[0][i], loss[1][i], TOL_LOSS);
+	free(g[0]), free(g[1]), free(z);
+	COVER(lm_xent);
+}
+
 static void t_optimizer(const tl_kernels *r, const tl_kernels *k)
 {
 	size_t n = 100003;
@@ -1009,6 +1062,7 @@ int main(void)
 		t_dropout(ref, k);
 		t_lstm(ref, k);
 		t_losses(ref, k);
+		t_lm_xent(ref, k);
 		t_optimizer(ref, k);
 		size_t nc = 0;
 		for (size_t i = 0; i < NSLOTS; i++) {

@@ -27,7 +27,7 @@ struct tl_lstm_ws {
 	int32_t *amax;
 };
 
-#define DEC_CHUNK 256
+#define DEC_CHUNK 512
 
 static int maxdim(const tl_lstm *m)
 {
@@ -414,31 +414,6 @@ static void body_backward(tl_lstm *m, const int32_t *ids, const int32_t *lens, i
 		}
 }
 
-/* log-softmax cross-entropy of rows in place: z[n,V] -> dz = softmax - onehot
- * (times f); rowloss[n] = lse - z[y]. Rows in parallel: the bits do not
- * depend on the threads. */
-static void xent_rows(float *z, const int32_t *y, double *rowloss, int n, int V, float f, int grad)
-{
-#pragma omp parallel for schedule(static)
-	for (int i = 0; i < n; i++) {
-		float *r = z + (size_t)i * V;
-		float mx = r[0];
-		for (int c = 1; c < V; c++)
-			mx = r[c] > mx ? r[c] : mx;
-		double se = 0;
-		for (int c = 0; c < V; c++)
-			se += (double)expf(r[c] - mx);
-		double lse = (double)mx + log(se);
-		rowloss[i] = lse - (double)r[y[i]];
-		if (grad) {
-			float l = (float)lse;
-			for (int c = 0; c < V; c++)
-				r[c] = expf(r[c] - l) * f;
-			r[y[i]] -= f;
-		}
-	}
-}
-
 double tl_lstm_lm_step(tl_lstm *m, const int32_t *ids, const int32_t *y, int B, int T, int train, uint64_t seed,
 		       uint64_t step, float scale)
 {
@@ -457,7 +432,7 @@ double tl_lstm_lm_step(tl_lstm *m, const int32_t *ids, const int32_t *y, int B, 
 	for (int r0 = 0; r0 < N; r0 += DEC_CHUNK) {
 		int n = N - r0 < DEC_CHUNK ? N - r0 : DEC_CHUNK;
 		k->matmul_forward(w->dec, w->y + (size_t)r0 * E, emb, m->arena + m->o_decb, n, E, V);
-		xent_rows(w->dec, y + r0, w->rowloss + r0, n, V, scale / (float)N, train);
+		k->lm_xent(w->dec, y + r0, w->rowloss + r0, n, V, scale / (float)N, train);
 		if (train)
 			k->matmul_backward(w->dy + (size_t)r0 * E, m->grad + m->o_emb, m->grad + m->o_decb, w->dec,
 					   w->y + (size_t)r0 * E, emb, n, E, V);
