@@ -13,6 +13,7 @@
 # against sgemm split by rows, at THREADS threads.
 # Example: git worktree add /tmp/base HEAD~1 && make -C /tmp/base; then
 #   sh bench/train_ab.sh /tmp/base/build/bin build/bin 60 2 5
+# TRAIN_AB_ARGS: more tl-train options for both sides (e.g. --precision bf16).
 # BENCH_QUICK=1 (bench/need.sh): 5 steps, 1 run, 500 sentences, products
 # of 40 rows.
 set -e
@@ -33,13 +34,14 @@ cc -O2 -fopenmp $(bench_lib_flags "$LIB") -Iinclude -I. -o "$W/train_gemm" bench
 	$(pkg-config --cflags --libs openblas msgpack jansson libutf8proc zlib) -lm
 ASAN_OPTIONS=detect_leaks=0 "$W/train_gemm" "$GN" "$TH" "$GREPS"
 head -n $((${NSENT:-20000} + 1)) "$S/train.tsv" | "$B/tl-clean" | "$B/tl-tokenize" -m "$M" >"$W/train.s"
-echo "train_ab.sh: $STEPS steps, $TH threads, $REPS runs each; load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "train_ab.sh: $STEPS steps, $TH threads, $REPS runs each${TRAIN_AB_ARGS:+, $TRAIN_AB_ARGS}; load $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq "$REPS"); do
 	for side in A B; do
 		if [ $side = A ]; then bin=$A; else bin=$B; fi
 		rm -rf "$W/m"
+		# shellcheck disable=SC2086 # TRAIN_AB_ARGS: words
 		"$bin/tl-train" -m bert --pretrained "$M" -o "$W/m" -q --threads "$TH" --max-steps "$STEPS" \
-			--log "$W/$side.$r.log" "$W/train.s"
+			--log "$W/$side.$r.log" ${TRAIN_AB_ARGS:-} "$W/train.s"
 	done
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

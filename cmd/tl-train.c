@@ -1246,6 +1246,9 @@ static const char lstm_usage[] =
 	"      --batch-size N    parallel streams (lm) or records per step (32)\n"
 	"      --bptt N          lm: mean window (70; 35 with p 0.05, then N(len, 5))\n"
 	"      --max-len N       lstm: ids kept per record (256; 0 = all)\n"
+	"      --precision P     lm: fp32 (default) or bf16: the tied decoder's products\n"
+	"                        (and its gradients) with bf16 operands, fp32 sums;\n"
+	"                        weights, loss and the LSTM layers stay fp32\n"
 	"      --lr X            peak rate of the slanted triangular schedule\n"
 	"                        (lm 3e-3, lstm 1e-2)\n"
 	"      --weight-decay X  AdamW decoupled decay, not on biases (0.01)\n"
@@ -1302,7 +1305,7 @@ static int run_lstm(int argc, char **argv, int classifier)
 	enum {
 		L_PRE = 300, L_VOCAB, L_DEV, L_EPOCHS, L_BATCH, L_BPTT, L_MAXLEN, L_LR, L_WD, L_CLIP, L_EMB, L_HID,
 		L_LAYERS, L_HEAD, L_DM, L_DE, L_DI, L_DH, L_DO, L_DW, L_DHD, L_NOUNF, L_LRDIV, L_MAXSTEPS, L_SEED,
-		L_THREADS, L_DEVICE, L_LOG, L_VERSION, L_CKE, L_CKD, L_RESUME, L_ALLOW, L_KEEPCK
+		L_THREADS, L_DEVICE, L_LOG, L_VERSION, L_CKE, L_CKD, L_RESUME, L_ALLOW, L_KEEPCK, L_PREC
 	};
 	static const struct option lo[] = {
 		{"model", required_argument, 0, 'm'}, {"output", required_argument, 0, 'o'},
@@ -1324,7 +1327,7 @@ static int run_lstm(int argc, char **argv, int classifier)
 		{"version", no_argument, 0, L_VERSION}, {"checkpoint-every", required_argument, 0, L_CKE},
 		{"checkpoint-dir", required_argument, 0, L_CKD}, {"resume", required_argument, 0, L_RESUME},
 		{"allow-change", required_argument, 0, L_ALLOW}, {"keep-checkpoint", no_argument, 0, L_KEEPCK},
-		{0, 0, 0, 0}};
+		{"precision", required_argument, 0, L_PREC}, {0, 0, 0, 0}};
 	tl_lstm_fit_opts o;
 	tl_lstm_fit_opts_default(&o, classifier);
 	const char *kind = classifier ? "lstm" : "lstm-lm";
@@ -1374,11 +1377,18 @@ static int run_lstm(int argc, char **argv, int classifier)
 		case L_RESUME: o.resume = tl_parse_path("--resume", a); break;
 		case L_ALLOW: o.allow_change = a; break;
 		case L_KEEPCK: o.keep_ckpt = 1; break;
+		case L_PREC:
+			o.precision = tl_precision_parse(a);
+			if (o.precision < 0 || o.precision == TL_PREC_INT8)
+				tl_die(TL_EXIT_USAGE, "option --precision: '%s': fp32 or bf16 (int8 is for inference: tl-embed, tl-predict)", a);
+			if (o.precision == TL_PREC_BF16)
+				nlm++;
+			break;
 		default: fputs(lstm_usage, stderr); exit(TL_EXIT_USAGE);
 		}
 	}
 	if (classifier && nlm)
-		tl_die(TL_EXIT_USAGE, "option --bptt is for -m lstm-lm");
+		tl_die(TL_EXIT_USAGE, "options --bptt, --precision bf16 are for -m lstm-lm (the classifier has no large product to gain from bf16)");
 	if (!classifier && ncls)
 		tl_die(TL_EXIT_USAGE, "options --max-len, --head, --dropout-head, --no-unfreeze, --lr-div are for -m lstm");
 	if (!o.out)

@@ -76,6 +76,14 @@ typedef struct {
 	int state_B;
 	int lowest;            /* classifier training: the lowest layer group that trains
 				* (gradual unfreezing; 0 = all): backward stops there */
+	/* language model: the precision of the tied decoder's three products
+	 * (enum tl_precision: TL_PREC_FP32, 0 from tl_lstm_new, or
+	 * TL_PREC_BF16: bf16 operands, fp32 sums, the kernel table's bf16
+	 * training products), set by the caller; the weights, the loss and
+	 * every other product stay fp32. dec_pw: the embedding's bf16 handle,
+	 * rounded again from the fp32 weights at every tl_lstm_lm_step, owned. */
+	int prec;
+	void *dec_pw;
 } tl_lstm;
 
 /* A new model with this configuration, parameters initialised from seed
@@ -151,6 +159,7 @@ typedef struct {
 	int unfreeze;              /* classifier with --pretrained: gradual unfreezing (1) */
 	double lr_div;             /* discriminative rate divisor (2.6) */
 	double cut_frac, ratio;    /* slanted triangular schedule (0.1, 32) */
+	int precision;             /* lstm-lm: the decoder's products, TL_PREC_FP32 or _BF16 (tl_lstm.prec) */
 	const char *device;
 	/* checkpoints (tl-train(1) RESUME): every ckpt_every steps (0: only
 	 * on SIGINT) into ckpt_dir (NULL: "<out>.ckpt"), written to a

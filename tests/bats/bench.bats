@@ -130,6 +130,21 @@ peer_check() {
 	[[ "$output" == *usage* ]]
 }
 
+@test "bench: lm.sh (peer: a torch AWD-LSTM LM step), and without the peer" {
+	ran=0; has_py torch && ran=1
+	run sh bench/lm.sh "$B/bin"
+	[ "$status" -eq 0 ]
+	grep -q '^tl lm V [0-9]* B 8 T 20 threads 1: tokens_per_s [0-9]* step_median_tokens_per_s [0-9]* mean_window [0-9.]* peak_rss_mb [0-9]* params [0-9]*$' <<<"$output"
+	grep -q '^summary threads 1: tl [0-9]* tokens/s' <<<"$output"
+	grep -q '^load before: ' <<<"$output"
+	peer_check $ran '^torch lm V [0-9]* B 8 T 20 threads 1: median_ms'
+	if [ $ran = 1 ]; then grep -q '^params: tl [0-9]* (model.safetensors), torch [0-9]*: the same$' <<<"$output"; fi
+	BENCH_PEERS=0 run sh bench/lm.sh "$B/bin"
+	[ "$status" -eq 0 ]
+	grep -q '^tl lm V ' <<<"$output"
+	peer_check 0 '^torch lm'
+}
+
 @test "bench: lstm.sh (peer: torch nn.LSTM), and without the peer" {
 	ran=0; has_py torch && ran=1
 	run sh bench/lstm.sh "$B"

@@ -42,6 +42,55 @@ sha() { sha256sum "$1" | cut -c1-64; }
 	! cmp -s "$D/lm2/model.safetensors" "$D/lm4/model.safetensors"
 }
 
+@test "lstm-lm --precision bf16: the decoder in bf16, same bits on every bf16 path and after a resume; refusals" {
+	run tl-train -m lstm-lm -q -o "$D/f" $LM --epochs 2 --dev "$D/c.ids" "$D/c.ids"
+	[ "$status" -eq 0 ]
+	run tl-train -m lstm-lm -q -o "$D/f2" $LM --epochs 2 --precision fp32 "$D/c.ids"
+	[ "$status" -eq 0 ]
+	cmp "$D/f/model.safetensors" "$D/f2/model.safetensors"
+	jq -e '.precision == "fp32"' "$D/f2/tl.json"
+	run tl-train -m lstm-lm -q -o "$D/b" $LM --epochs 2 --precision bf16 --dev "$D/c.ids" "$D/c.ids"
+	[ "$status" -eq 0 ]
+	jq -e '.precision == "bf16"' "$D/b/tl.json"
+	# the saved model stays fp32, in the same layout
+	grep -q '"model_type": "tl-lstm"' "$D/b/config.json"
+	[ "$(stat -c %s "$D/b/model.safetensors")" -eq "$(stat -c %s "$D/f/model.safetensors")" ]
+	! cmp -s "$D/f/model.safetensors" "$D/b/model.safetensors"
+	# dev perplexity within 2% of fp32's
+	jq -n --slurpfile f "$D/f/tl.json" --slurpfile b "$D/b/tl.json" \
+		'($b[0].dev.perplexity / $f[0].dev.perplexity - 1) | fabs < 0.02' | grep -qx true
+	# the same bits again, and on the lower paths of the bf16 products this
+	# CPU has (AVX-512F without vdpbf16ps, the C reference)
+	run tl-train -m lstm-lm -q -o "$D/b2" $LM --epochs 2 --precision bf16 --dev "$D/c.ids" "$D/c.ids"
+	cmp "$D/b/model.safetensors" "$D/b2/model.safetensors"
+	isas=avx2
+	grep -qw avx512f /proc/cpuinfo && isas="avx512 avx2"
+	for isa in $isas; do
+		TL_ISA=$isa run tl-train -m lstm-lm -q -o "$D/b2" --force $LM --epochs 2 --precision bf16 --dev "$D/c.ids" "$D/c.ids"
+		[ "$status" -eq 0 ]
+		cmp "$D/b/model.safetensors" "$D/b2/model.safetensors"
+	done
+	# interrupted (SIGINT: checkpoint, 130) and resumed: the same bytes
+	TL_FAULT_SIGINT_AT_STEP=5 run tl-train -m lstm-lm -q -o "$D/r" $LM --epochs 2 --precision bf16 --dev "$D/c.ids" "$D/c.ids"
+	[ "$status" -eq 130 ]
+	run tl-train -m lstm-lm -q -o "$D/r" $LM --epochs 2 --precision fp32 --dev "$D/c.ids" --resume "$D/r.ckpt" "$D/c.ids"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"--precision was bf16 in the checkpoint, now fp32"* ]]
+	run tl-train -m lstm-lm -q -o "$D/r" $LM --epochs 2 --precision bf16 --dev "$D/c.ids" --resume "$D/r.ckpt" "$D/c.ids"
+	[ "$status" -eq 0 ]
+	cmp "$D/b/model.safetensors" "$D/r/model.safetensors"
+	# refusals: int8 and unknown precisions, bf16 for the classifier
+	for p in int8 fp16; do
+		run tl-train -m lstm-lm -q -o "$D/x" $LM --precision $p "$D/c.ids"
+		[ "$status" -eq 2 ]
+		[[ "$output" == *"--precision: '$p': fp32 or bf16"* ]]
+	done
+	run tl-train -m lstm -q -o "$D/x" --vocab "$D/v.txt" --precision bf16 "$D/c.ids"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"--precision bf16 are for -m lstm-lm"* ]]
+	[ ! -e "$D/x" ]
+}
+
 @test "lstm-lm --pretrained continues; a stream of another vocabulary is refused naming both sha256s" {
 	tl-train -m lstm-lm -q -o "$D/lm" $LM "$D/c.ids"
 	run tl-train -m lstm-lm -q -o "$D/lm2" --pretrained "$D/lm" --batch-size 4 --threads 1 "$D/c.ids"

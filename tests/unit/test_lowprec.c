@@ -565,6 +565,7 @@ int main(void)
 	t_train_shape(k, 96, 384, 1152); /* MiniLM's QKV shape */
 	t_train_shape(k, 25, 1536, 384); /* the FFN output projection */
 	t_train_shape(k, 1, 7, 3);
+	t_train_shape(k, 71, 33, 53); /* dW's operand: two blocks of 16 pairs, 3 pairs and an odd row past them, 5 channels past the last 16 */
 	t_train_model();
 	TEST_REPORT("test_lowprec");
 }

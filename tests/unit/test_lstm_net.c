@@ -178,6 +178,45 @@ int main(void)
 	}
 	compare_grads(m, "lm", &worst_lm);
 	finite_diff(m, 0);
+	/* --precision bf16: the tied decoder's three products on bf16
+	 * operands (each rounded to 8 significant bits, relative 2^-9) with
+	 * fp32 sums: the loss within 1e-3 relative and every gradient within
+	 * 2e-2 (max |diff| / max |ref| per tensor) of the fp32 ones, and not
+	 * their bits (the bf16 path was taken); the fp32 model is untouched */
+	{
+		memset(m->grad, 0, m->n * sizeof(float));
+		double l32 = lm_loss(m, 1);
+		float *g32 = tl_xmalloc(m->n * sizeof(float)), *a32 = tl_xmalloc(m->n * sizeof(float));
+		memcpy(g32, m->grad, m->n * sizeof(float));
+		memcpy(a32, m->arena, m->n * sizeof(float));
+		m->prec = TL_PREC_BF16;
+		memset(m->grad, 0, m->n * sizeof(float));
+		double lb = lm_loss(m, 1);
+		CHECK(fabs(lb - l32) <= 1e-3 * fabs(l32));
+		CHECK(lb != l32);
+		double wb = 0;
+		for (size_t i = 0; i < NNAMES; i++) {
+			size_t n;
+			long off = tl_lstm_param_off(m, names[i], &n);
+			if (off < 0)
+				continue;
+			double e = bu_rel_err(m->grad + off, g32 + off, n);
+			wb = e > wb ? e : wb;
+		}
+		printf("bf16 decoder: loss %.9f against fp32 %.9f, worst relative gradient difference %.3g (bound 2e-2)\n", lb,
+		       l32, wb);
+		CHECK(wb <= 2e-2);
+		CHECK(memcmp(m->grad, g32, m->n * sizeof(float)) != 0);
+		CHECK(memcmp(m->arena, a32, m->n * sizeof(float)) == 0);
+		/* a second step re-rounds the handle from the weights: the same bits */
+		memcpy(g32, m->grad, m->n * sizeof(float));
+		memset(m->grad, 0, m->n * sizeof(float));
+		CHECK(lm_loss(m, 1) == lb);
+		CHECK(memcmp(m->grad, g32, m->n * sizeof(float)) == 0);
+		m->prec = TL_PREC_FP32;
+		free(g32);
+		free(a32);
+	}
 	/* save + load: the same bits */
 	{
 		char tmpl[] = "/tmp/test_lstm_net.XXXXXX";

@@ -233,6 +233,8 @@ void tl_lstm_free(tl_lstm *m)
 	if (!m)
 		return;
 	ws_free(m->ws, m->cfg.L);
+	if (m->dec_pw)
+		m->k->matmul_free_prec(m->dec_pw);
 	for (int l = 0; l < m->cfg.L; l++) {
 		free(m->h0[l]);
 		free(m->c0[l]);
@@ -427,15 +429,31 @@ double tl_lstm_lm_step(tl_lstm *m, const int32_t *ids, const int32_t *y, int B, 
 	body_forward(m, ids, NULL, B, T, train, seed, step, m->h0, m->c0);
 	if (train)
 		memset(w->dy, 0, (size_t)N * E * sizeof(float));
-	const float *emb = m->arena + m->o_emb;
+	const float *emb = m->arena + m->o_emb, *decb = m->arena + m->o_decb;
+	/* bf16: the tied weight rounded from this step's fp32 embedding */
+	const void *pw = NULL;
+	if (m->prec == TL_PREC_BF16) {
+		if (m->dec_pw)
+			k->matmul_update_bf16_train(m->dec_pw, emb);
+		else
+			m->dec_pw = k->matmul_prepare_bf16_train(emb, E, V);
+		pw = m->dec_pw;
+	}
 	double total = 0;
 	for (int r0 = 0; r0 < N; r0 += DEC_CHUNK) {
 		int n = N - r0 < DEC_CHUNK ? N - r0 : DEC_CHUNK;
-		k->matmul_forward(w->dec, w->y + (size_t)r0 * E, emb, m->arena + m->o_decb, n, E, V);
+		const float *yr = w->y + (size_t)r0 * E;
+		if (pw)
+			k->matmul_forward_prec(w->dec, yr, pw, decb, n, E, V, TL_ACT_NONE);
+		else
+			k->matmul_forward(w->dec, yr, emb, decb, n, E, V);
 		k->lm_xent(w->dec, y + r0, w->rowloss + r0, n, V, scale / (float)N, train);
-		if (train)
-			k->matmul_backward(w->dy + (size_t)r0 * E, m->grad + m->o_emb, m->grad + m->o_decb, w->dec,
-					   w->y + (size_t)r0 * E, emb, n, E, V);
+		if (train && pw)
+			k->matmul_backward_bf16(w->dy + (size_t)r0 * E, m->grad + m->o_emb, m->grad + m->o_decb, w->dec,
+						yr, pw, n, E, V);
+		else if (train)
+			k->matmul_backward(w->dy + (size_t)r0 * E, m->grad + m->o_emb, m->grad + m->o_decb, w->dec, yr,
+					   emb, n, E, V);
 	}
 	for (int i = 0; i < N; i++)
 		total += w->rowloss[i];

@@ -388,6 +388,8 @@ static json_t *run_options(const tl_lstm_fit_opts *o, const tl_lstm_cfg *cfg, co
 	}
 	tl_runopt_long(j, "threads", o->threads);
 	tl_runopt_str(j, "dev", dev_sha);
+	if (!o->classifier)
+		tl_runopt_str(j, "precision", tl_precision_name(o->precision));
 	return j;
 }
 
@@ -399,7 +401,9 @@ static int check_options(const json_t *st, const json_t *now, const char *ckpt, 
 	if (!json_is_object(was))
 		return tl_seterr(e, TL_EXIT_MODEL, "--resume %s: state.json has no valid \"options\" (a damaged checkpoint)",
 				 ckpt);
-	return tl_runopt_compare(was, now, NULL, ckpt, allow, quiet, e);
+	/* options added since some checkpoints were written, as they were then */
+	static const char *const absent[] = {"precision", "fp32", NULL};
+	return tl_runopt_compare(was, now, absent, ckpt, allow, quiet, e);
 }
 
 /* sha256 of a corpus as training sees it: ids, and for a classifier the
@@ -718,6 +722,7 @@ int tl_lstm_fit(const tl_lstm_fit_opts *oin, tl_err *e)
 		FAIL(TL_EXIT_USAGE, "%s", err);
 	m->eos = eos;
 	m->max_len = o.classifier ? o.max_len : 0;
+	m->prec = o.classifier ? TL_PREC_FP32 : o.precision;
 	if (lm) /* embedding and layers: the same layout */
 		memcpy(m->arena, lm->arena, m->goff[cfg.L + 1] * sizeof(float));
 	if (lm && !o.classifier)
@@ -1038,6 +1043,8 @@ int tl_lstm_fit(const tl_lstm_fit_opts *oin, tl_err *e)
 	json_object_set_new(tj, "train_records", json_integer((json_int_t)tr.nrec));
 	json_object_set_new(tj, "train_tokens", json_integer((json_int_t)tr.n));
 	json_object_set_new(tj, "steps", json_integer(step));
+	if (!o.classifier)
+		json_object_set_new(tj, "precision", json_string(tl_precision_name(o.precision)));
 	json_object_set_new(
 		tj, "hyperparameters",
 		json_pack("{s:f,s:i,s:i,s:i,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:i,s:f}", "lr", o.lr, "batch_size", (json_int_t)B,
