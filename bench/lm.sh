@@ -16,9 +16,14 @@
 # builds the same (its docstring: each part, and what it does not mirror)
 # and must have the same parameter count (printed, checked).
 #
-# For each repetition and thread count (1, 2), alternately: tl-train -q
-# --max-steps STEPS under /usr/bin/time (peak RSS), then the torch peer
-# with the same V, B, T and threads (OMP_NUM_THREADS too). Figures:
+# For each repetition, thread count (1, 2) and precision (BENCH_PRECS,
+# default "fp32 bf16"), alternately: tl-train -q --max-steps STEPS
+# --precision P under /usr/bin/time (peak RSS), then the torch peer with
+# the same V, B, T, threads (OMP_NUM_THREADS too) and precision. bf16: tl's
+# --precision bf16 (the tied decoder's three products on bf16 operands,
+# fp32 sums; the LSTM layers, loss and AdamW fp32) against torch.autocast
+# bf16 around the forward and loss (PyTorch's mixed precision: its LSTM
+# in bf16 too). Figures:
 #  - tl tokens_per_s: tl.json's metrics.tokens_per_second, the tokens of
 #    all STEPS steps over their wall time: the clock starts after the data
 #    are read and the model and optimizer built and stops before the model
@@ -56,6 +61,7 @@ for f in "$DATA/imdb/train.tsv.gz" "$DATA/sst2/train.tsv"; do
 done
 B=32 T=70 E=200 H=400 L=2
 THREADS="1 2"
+PRECS=${BENCH_PRECS:-fp32 bf16}
 QUICK=0
 if bench_quick; then
 	QUICK=1 B=8 T=20 THREADS=1 REPS=1 STEPS=3
@@ -97,10 +103,11 @@ RES=$W/res
 : >"$RES"
 for rep in $(seq "$REPS"); do
 	for th in $THREADS; do
+	for prec in $PRECS; do
 		rm -rf "$W/m"
 		ASAN_OPTIONS=detect_leaks=0 /usr/bin/time -f %M -o "$W/rss" "$BIN/tl-train" -q --force --seed 1 --threads "$th" \
 			-m lstm-lm -o "$W/m" --vocab "$W/v.txt" --emb "$E" --hidden "$H" --layers "$L" --batch-size "$B" \
-			--bptt "$T" --max-steps "$STEPS" --log "$W/log" "$W/train.ids"
+			--bptt "$T" --max-steps "$STEPS" --precision "$prec" --log "$W/log" "$W/train.ids"
 		steps=$(jq .steps "$W/m/tl.json")
 		[ "$steps" = "$STEPS" ] || { echo "lm.sh: tl-train ran $steps steps, not $STEPS: the stream is too short" >&2; exit 1; }
 		tv=$(jq .vocab_size "$W/m/config.json")
@@ -115,10 +122,11 @@ for rep in $(seq "$REPS"); do
 				for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (r[j] < r[i]) { t = r[i]; r[i] = r[j]; r[j] = t }
 				printf "%.0f %.1f", k ? r[int((k + 1) / 2)] : 0, n ? w / n : 0
 			}')
-		printf 'tl lm V %s B %s T %s threads %s: tokens_per_s %.0f step_median_tokens_per_s %s mean_window %s peak_rss_mb %.0f params %s\n' \
-			"$V" "$B" "$T" "$th" "$tps" ${med} "$(($(cat "$W/rss") / 1024))" "$tlp" | tee -a "$RES"
+		printf 'tl lm V %s B %s T %s threads %s: tokens_per_s %.0f step_median_tokens_per_s %s mean_window %s peak_rss_mb %.0f params %s prec %s\n' \
+			"$V" "$B" "$T" "$th" "$tps" ${med} "$(($(cat "$W/rss") / 1024))" "$tlp" "$prec" | tee -a "$RES"
 		[ "$BENCH_PEER" = 1 ] || continue
-		OMP_NUM_THREADS=$th python3 bench/lm_peer.py "$V" "$B" "$T" "$th" "$STEPS" "$E" "$H" "$L" | tee -a "$RES"
+		OMP_NUM_THREADS=$th python3 bench/lm_peer.py "$V" "$B" "$T" "$th" "$STEPS" "$E" "$H" "$L" "$prec" | tee -a "$RES"
+	done
 	done
 done
 echo "load after: $(cat /proc/loadavg)"
@@ -131,20 +139,21 @@ function med(s,   a, n, i, j, t) {
 	return n ? a[int((n + 1) / 2)] : 0
 }
 $2 == "lm" {
-	th = $10; sub(":", "", th); ths[th] = 1
-	tok[$1, th] = tok[$1, th] " " val("tokens_per_s"); rss[$1, th] = rss[$1, th] " " val("peak_rss_mb")
+	th = $10; sub(":", "", th); k = th " " val("prec"); ks[k] = 1
+	tok[$1, k] = tok[$1, k] " " val("tokens_per_s"); rss[$1, k] = rss[$1, k] " " val("peak_rss_mb")
 	par[$1] = val("params")
-	if ($1 == "tl") step[th] = step[th] " " val("step_median_tokens_per_s")
+	if ($1 == "tl") step[k] = step[k] " " val("step_median_tokens_per_s")
 }
 END {
 	if (("torch") in par)
 		printf "params: tl %s (model.safetensors), torch %s: %s\n", par["tl"], par["torch"], par["tl"] == par["torch"] ? "the same" : "DIFFER"
-	for (th in ths) {
-		tt = med(tok["tl", th]); ts = med(step[th])
-		line = sprintf("summary threads %s: tl %.0f tokens/s (tl.json) %.0f (median step), peak RSS %.0f MB", th, tt, ts, med(rss["tl", th]))
-		if (("torch", th) in tok) {
-			pt = med(tok["torch", th])
-			line = line sprintf("; torch %.0f tokens/s, peak RSS %.0f MB; tl/torch %.2fx (tl.json) %.2fx (median step)", pt, med(rss["torch", th]), tt / pt, ts / pt)
+	for (k in ks) {
+		split(k, a, " ")
+		tt = med(tok["tl", k]); ts = med(step[k])
+		line = sprintf("summary threads %s %s: tl %.0f tokens/s (tl.json) %.0f (median step), peak RSS %.0f MB", a[1], a[2], tt, ts, med(rss["tl", k]))
+		if (("torch", k) in tok) {
+			pt = med(tok["torch", k])
+			line = line sprintf("; torch %.0f tokens/s, peak RSS %.0f MB; tl/torch %.2fx (tl.json) %.2fx (median step)", pt, med(rss["torch", k]), tt / pt, ts / pt)
 		}
 		print line
 	}

@@ -2,7 +2,13 @@
 """PyTorch word-level AWD-LSTM language-model training step, the peer of
 `tl-train -m lstm-lm` (bench/lm.sh).
 
-    python3 bench/lm_peer.py V B T THREADS STEPS [E H L]
+    python3 bench/lm_peer.py V B T THREADS STEPS [E H L [PREC]]
+
+PREC fp32 (default) or bf16: torch.autocast("cpu", torch.bfloat16) around
+the forward and the loss (the products in bf16, fp32 master weights and
+optimizer, as PyTorch's mixed-precision recipe; its LSTM runs in bf16 too,
+where tl's --precision bf16 keeps the LSTM layers fp32 and puts only the
+tied decoder's products in bf16).
 
 The model of `tl-train -m lstm-lm --emb E --hidden H --layers L` (defaults
 200 400 2; lib/models/lstm/lstm.c, lstm_fit.c) with a vocabulary of V ids:
@@ -59,10 +65,14 @@ def locked_mask(B, C, p):
 
 
 def main():
-    if len(sys.argv) not in (6, 9):
-        sys.exit("usage: lm_peer.py V B T THREADS STEPS [E H L]")
+    if len(sys.argv) not in (6, 9, 10):
+        sys.exit("usage: lm_peer.py V B T THREADS STEPS [E H L [PREC]]")
     V, B, T, th, steps = (int(a) for a in sys.argv[1:6])
-    E, H, L = (int(a) for a in sys.argv[6:9]) if len(sys.argv) == 9 else (200, 400, 2)
+    E, H, L = (int(a) for a in sys.argv[6:9]) if len(sys.argv) >= 9 else (200, 400, 2)
+    prec = sys.argv[9] if len(sys.argv) == 10 else "fp32"
+    if prec not in ("fp32", "bf16"):
+        sys.exit("lm_peer.py: PREC is fp32 or bf16")
+    cast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=prec == "bf16")
     torch.set_num_threads(th)
     torch.manual_seed(1)
 
@@ -95,15 +105,17 @@ def main():
         y = data[:, k * T + 1:(k + 1) * T + 1]
         # embedding dropout (per id) and the locked input dropout
         wmask = torch.empty(V).bernoulli_(1 - P_EMB).div_(1 - P_EMB)
-        h = F.embedding(x, emb) * (wmask[x].unsqueeze(-1) * locked_mask(B, E, P_IN))
         new = []
-        for l, (w_ih, w_hh, b_ih, b_hh) in enumerate(layers):
-            whh = F.dropout(w_hh, P_W, training=True)  # DropConnect
-            h, hn, cn = torch.lstm(h, state[l], [w_ih, whh, b_ih, b_hh], True, 1, 0.0, True, False, True)
-            new.append((hn.detach(), cn.detach()))
-            h = h * locked_mask(B, sizes[l], P_HID if l + 1 < L else P_OUT)
-        logits = F.linear(h.reshape(B * T, E), emb, dec_b)
-        loss = F.cross_entropy(logits, y.reshape(B * T))
+        with cast:
+            h = F.embedding(x, emb) * (wmask[x].unsqueeze(-1) * locked_mask(B, E, P_IN))
+            for l, (w_ih, w_hh, b_ih, b_hh) in enumerate(layers):
+                whh = F.dropout(w_hh, P_W, training=True)  # DropConnect
+                st = tuple(s.to(h.dtype) for s in state[l])
+                h, hn, cn = torch.lstm(h, st, [w_ih, whh, b_ih, b_hh], True, 1, 0.0, True, False, True)
+                new.append((hn.detach().float(), cn.detach().float()))
+                h = h * locked_mask(B, sizes[l], P_HID if l + 1 < L else P_OUT).to(h.dtype)
+            logits = F.linear(h.reshape(B * T, E), emb, dec_b)
+            loss = F.cross_entropy(logits, y.reshape(B * T))
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, CLIP)
         opt.step()
@@ -119,8 +131,8 @@ def main():
     ms = sorted(ms[WARMUP:])
     med = ms[len(ms) // 2]
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print("torch lm V %d B %d T %d threads %d: median_ms %.1f tokens_per_s %.0f peak_rss_mb %.0f params %d"
-          % (V, B, T, th, med, B * T / (med * 1e-3), rss, nparams))
+    print("torch lm V %d B %d T %d threads %d: median_ms %.1f tokens_per_s %.0f peak_rss_mb %.0f params %d prec %s"
+          % (V, B, T, th, med, B * T / (med * 1e-3), rss, nparams, prec))
 
 
 if __name__ == "__main__":

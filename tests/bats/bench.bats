@@ -134,10 +134,12 @@ peer_check() {
 	ran=0; has_py torch && ran=1
 	run sh bench/lm.sh "$B/bin"
 	[ "$status" -eq 0 ]
-	grep -q '^tl lm V [0-9]* B 8 T 20 threads 1: tokens_per_s [0-9]* step_median_tokens_per_s [0-9]* mean_window [0-9.]* peak_rss_mb [0-9]* params [0-9]*$' <<<"$output"
-	grep -q '^summary threads 1: tl [0-9]* tokens/s' <<<"$output"
+	for p in fp32 bf16; do
+		grep -q "^tl lm V [0-9]* B 8 T 20 threads 1: tokens_per_s [0-9]* step_median_tokens_per_s [0-9]* mean_window [0-9.]* peak_rss_mb [0-9]* params [0-9]* prec $p\$" <<<"$output"
+		grep -q "^summary threads 1 $p: tl [0-9]* tokens/s" <<<"$output"
+		peer_check $ran "^torch lm V [0-9]* B 8 T 20 threads 1: median_ms .* prec $p\$"
+	done
 	grep -q '^load before: ' <<<"$output"
-	peer_check $ran '^torch lm V [0-9]* B 8 T 20 threads 1: median_ms'
 	if [ $ran = 1 ]; then grep -q '^params: tl [0-9]* (model.safetensors), torch [0-9]*: the same$' <<<"$output"; fi
 	BENCH_PEERS=0 run sh bench/lm.sh "$B/bin"
 	[ "$status" -eq 0 ]
