@@ -109,12 +109,8 @@ TGT_F static void pack_t2_v(uint32_t *dst, size_t G, const float *x, size_t ldx,
 			for (int j = 0; j < 16; j++)
 				_mm512_storeu_si512(dst + (size_t)(c + j) * G + g, _mm512_castps_si512(t[j]));
 		}
-		for (; c < n; c++)
-			for (int i = 0; i < 16; i++) {
-				const float *r0 = r + (size_t)2 * i * ldx + c;
-				dst[(size_t)c * G + g + i] =
-					(uint32_t)tl_cpu_f2bf(r0[0]) | (uint32_t)tl_cpu_f2bf(r0[ldx]) << 16;
-			}
+		if (c < n)
+			pack_rows2(dst + (size_t)c * G + g, 1, G, r + c, ldx, 32, n - c);
 	}
 	if (2 * g < rows)
 		pack_rows2_v(dst + g, 1, G, x + (size_t)2 * g * ldx, ldx, rows - 2 * g, n);
