@@ -381,7 +381,7 @@ const tl_kernels *tl_kernels_select(const char *name, char *err, size_t errsz);
  * from cpuid/xgetbv. $TL_ISA=avx2|avx512|vnni|amx caps the level used
  * (forces a lower path). */
 enum tl_isa { TL_ISA_BASE = 0, TL_ISA_AVX2 = 1, TL_ISA_AVX512 = 2, TL_ISA_VNNI = 3, TL_ISA_AMX = 4 };
-enum tl_isa_feature { TL_FEAT_AVX512 = 1, TL_FEAT_VNNI = 2, TL_FEAT_BF16 = 3 };
+enum tl_isa_feature { TL_FEAT_AVX512 = 1, TL_FEAT_VNNI = 2, TL_FEAT_BF16 = 3, TL_FEAT_AMX = 4 };
 /* The level this CPU has. */
 int tl_isa_detected(void);
 /* The level in use: the detected one, capped by a valid $TL_ISA. */

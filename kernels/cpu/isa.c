@@ -10,8 +10,8 @@
  * tl_isa_check says whether its value is valid and available here: the
  * tools call it and exit 2 (usage) when it is not. Where a program does not
  * call it, an unknown or unavailable $TL_ISA is ignored (the level
- * detected). No AMX kernel is built yet: at level amx the vnni kernels
- * run. */
+ * detected). At level amx the low-precision products run on the tile
+ * unit (lowprec_amx.c); the level needs AMX-BF16 and AMX-INT8 both. */
 #include "tl/kernels.h"
 #include "tl/util.h"
 
@@ -127,6 +127,7 @@ int tl_isa_has(int feature)
 	case TL_FEAT_AVX512: return l >= TL_ISA_AVX512;
 	case TL_FEAT_VNNI: return l >= TL_ISA_VNNI && has_vnni;
 	case TL_FEAT_BF16: return l >= TL_ISA_VNNI && has_bf16;
+	case TL_FEAT_AMX: return l >= TL_ISA_AMX;
 	default: return 0;
 	}
 }

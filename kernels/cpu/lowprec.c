@@ -78,6 +78,9 @@ int tl_cpu_prec_path_ok(int prec, int path)
 		return tl_isa_has(TL_FEAT_AVX512);
 	if (path == TL_LP_DP)
 		return tl_isa_has(prec == TL_PREC_BF16 ? TL_FEAT_BF16 : TL_FEAT_VNNI);
+	if (path == TL_LP_AMX) /* the K tail runs on the DP instructions */
+		return tl_cpu_amx_built() && tl_isa_has(TL_FEAT_AMX) &&
+		       tl_isa_has(prec == TL_PREC_BF16 ? TL_FEAT_BF16 : TL_FEAT_VNNI);
 	return 0;
 }
 
@@ -142,7 +145,8 @@ static tl_cpu_prec_w *new_prec(int IC, int OC, int prec)
 		p->scale = tl_cpu_alloc((size_t)p->OCp * sizeof(float));
 		p->colsum = tl_cpu_alloc((size_t)p->OCp * sizeof(int32_t));
 	}
-	p->path = tl_cpu_prec_path_ok(prec, TL_LP_DP) ? TL_LP_DP
+	p->path = tl_cpu_prec_path_ok(prec, TL_LP_AMX)  ? TL_LP_AMX
+		  : tl_cpu_prec_path_ok(prec, TL_LP_DP) ? TL_LP_DP
 		  : tl_cpu_prec_path_ok(prec, TL_LP_AVX512) ? TL_LP_AVX512
 							     : TL_LP_REF;
 	return p;
@@ -548,6 +552,50 @@ TGT_F static void kern_int8_bw(float *C, size_t ldc, const uint32_t *A, int G, c
 	store_i(C, ldc, acc, rows, cols, e);
 }
 
+/* The AMX path: a block of up to 32 rows x 32 outputs on the tile unit
+ * (lowprec_amx.c) into a raw block on the stack, then the epilogue of
+ * store_f / store_i, element for element the same operations, from it. */
+TGT_F static void kern_amx(int prec, float *C, size_t ldc, const uint32_t *A, int G, const uint32_t *B, int rows,
+			   int cols, const epi *e)
+{
+	float raw[32 * 32] __attribute__((aligned(64)));
+	if (prec == TL_PREC_BF16)
+		tl_cpu_amx_bf16(raw, A, (size_t)G, G, B, rows);
+	else
+		tl_cpu_amx_int8((int32_t *)(void *)raw, A, (size_t)G, G, B, rows);
+	for (int v = 0; v < 2; v++) {
+		__mmask16 m = mask_of(cols, v);
+		if (!m)
+			break;
+		__m512 bb = e->bias ? _mm512_maskz_loadu_ps(m, e->bias + 16 * v) : _mm512_setzero_ps();
+		__m512 sw = prec == TL_PREC_INT8 ? _mm512_maskz_loadu_ps(m, e->scale + 16 * v) : bb;
+		__m512i cs = prec == TL_PREC_INT8 ? _mm512_maskz_loadu_epi32(m, e->colsum + 16 * v) : _mm512_setzero_si512();
+		for (int r = 0; r < rows; r++) {
+			__m512 x;
+			if (prec == TL_PREC_INT8) {
+				__m512i c = _mm512_sub_epi32(_mm512_load_si512(raw + 32 * r + 16 * v),
+							     _mm512_mullo_epi32(_mm512_set1_epi32(e->zp[r]), cs));
+				x = _mm512_mul_ps(_mm512_cvtepi32_ps(c), _mm512_mul_ps(_mm512_set1_ps(e->sa[r]), sw));
+			} else {
+				x = _mm512_load_ps(raw + 32 * r + 16 * v);
+				if (e->rowf)
+					x = _mm512_mul_ps(x, _mm512_set1_ps(e->rowf[r]));
+			}
+			if (e->bias)
+				x = _mm512_add_ps(x, bb);
+			if (e->act == TL_ACT_GELU)
+				x = tl_vgelu512(x);
+			if (e->obf) {
+				_mm256_mask_storeu_epi16((uint16_t *)(void *)C + r * ldc + 16 * v, m, bf16_of(x));
+				continue;
+			}
+			if (e->accum)
+				x = _mm512_add_ps(_mm512_maskz_loadu_ps(m, C + r * ldc + 16 * v), x);
+			_mm512_mask_storeu_ps(C + r * ldc + 16 * v, m, x);
+		}
+	}
+}
+
 /* The C reference of both precisions, on the same layout and in the same
  * order of operations as the vector kernels. */
 static void kern_ref(int prec, float *C, size_t ldc, const uint32_t *A, int G, const uint32_t *B, int rows,
@@ -602,7 +650,7 @@ void tl_cpu_bf16_tile_acc(int path, float *C, size_t ldc, const uint32_t *A, int
 	if (path == TL_LP_REF)
 		kern_ref(TL_PREC_BF16, C, ldc, A, G, B, rows, cols, &e);
 	else
-		(path == TL_LP_DP ? kern_bf16_dp : kern_bf16_f)(C, ldc, A, G, B, rows, cols, &e);
+		(path >= TL_LP_DP ? kern_bf16_dp : kern_bf16_f)(C, ldc, A, G, B, rows, cols, &e);
 }
 
 /* C[rows, cols] = (A . B) * rowf[r]: the products of attention_bf16.c. */
@@ -614,7 +662,7 @@ void tl_cpu_bf16_tile_scaled(int path, float *C, size_t ldc, const uint32_t *A, 
 	if (path == TL_LP_REF)
 		kern_ref(TL_PREC_BF16, C, ldc, A, G, B, rows, cols, &e);
 	else
-		(path == TL_LP_DP ? kern_bf16_dp : kern_bf16_f)(C, ldc, A, G, B, rows, cols, &e);
+		(path >= TL_LP_DP ? kern_bf16_dp : kern_bf16_f)(C, ldc, A, G, B, rows, cols, &e);
 }
 
 /* tl_cpu_bf16_tile_scaled with C as bf16 rows (uint16_t, ldc in
@@ -629,7 +677,7 @@ void tl_cpu_bf16_tile_scaled_bf(int path, uint16_t *C, size_t ldc, const uint32_
 	if (path == TL_LP_REF)
 		kern_ref(TL_PREC_BF16, o, ldc, A, G, B, rows, cols, &e);
 	else
-		(path == TL_LP_DP ? kern_bf16_dp : kern_bf16_f)(o, ldc, A, G, B, rows, cols, &e);
+		(path >= TL_LP_DP ? kern_bf16_dp : kern_bf16_f)(o, ldc, A, G, B, rows, cols, &e);
 }
 
 void tl_cpu_bf16_pairs(int path, uint32_t *dst, const float *x, int n)
@@ -663,12 +711,12 @@ static void *lp_scratch(size_t bytes)
 static void prec_rows(const tl_cpu_prec_w *p, void *out, const float *inp, const uint32_t *ain, int obf,
 		      const float *bias, int N, int act)
 {
-	int G = p->G;
-	int MC = (int)(LP_ABLOCK / ((size_t)G * sizeof(uint32_t))) / MR * MR;
-	if (MC < MR)
-		MC = MR;
-	if (MC > (N + MR - 1) / MR * MR)
-		MC = (N + MR - 1) / MR * MR;
+	int G = p->G, mr = p->path == TL_LP_AMX ? 32 : MR;
+	int MC = (int)(LP_ABLOCK / ((size_t)G * sizeof(uint32_t))) / mr * mr;
+	if (MC < mr)
+		MC = mr;
+	if (MC > (N + mr - 1) / mr * mr)
+		MC = (N + mr - 1) / mr * mr;
 	size_t abytes = ((size_t)MC * G * sizeof(uint32_t) + 63) & ~(size_t)63;
 	char *buf = lp_scratch(abytes + (p->prec == TL_PREC_INT8 ? 2 * (size_t)MC * sizeof(float) : 0));
 	float *sa = p->prec == TL_PREC_INT8 ? (float *)(buf + abytes) : NULL;
@@ -676,13 +724,13 @@ static void prec_rows(const tl_cpu_prec_w *p, void *out, const float *inp, const
 	int vec = p->path != TL_LP_REF, OC = p->OC;
 	size_t ldo = obf ? 2 * (((size_t)OC + 1) / 2) : (size_t)OC;
 	for (int mb = 0; mb < N; mb += MC) {
-		int nb = N - mb < MC ? N - mb : MC, nbp = (nb + MR - 1) / MR * MR;
+		int nb = N - mb < MC ? N - mb : MC, nbp = (nb + mr - 1) / mr * mr;
 		uint32_t *A = (uint32_t *)buf;
 		if (ain) {
 			/* the rows themselves; a last partial tile copied, its pad rows
 			 * zero (the kernels read them) */
 			if (nb < nbp) {
-				int full = nb / MR * MR;
+				int full = nb / mr * mr;
 				memcpy(A + (size_t)full * G, ain + (size_t)(mb + full) * G,
 				       (size_t)(nb - full) * G * sizeof(uint32_t));
 				memset(A + (size_t)nb * G, 0, (size_t)(nbp - nb) * G * sizeof(uint32_t));
@@ -703,9 +751,9 @@ static void prec_rows(const tl_cpu_prec_w *p, void *out, const float *inp, const
 		}
 		for (int n0 = 0; n0 < p->OCp; n0 += NR * NCP) {
 			int n1 = n0 + NR * NCP < p->OCp ? n0 + NR * NCP : p->OCp;
-			for (int m0 = 0; m0 < nb; m0 += MR) {
-				int rows = nb - m0 < MR ? nb - m0 : MR;
-				const uint32_t *a = ain && m0 + MR <= nb ? ain + (size_t)(mb + m0) * G : A + (size_t)m0 * G;
+			for (int m0 = 0; m0 < nb; m0 += mr) {
+				int rows = nb - m0 < mr ? nb - m0 : mr;
+				const uint32_t *a = ain && m0 + mr <= nb ? ain + (size_t)(mb + m0) * G : A + (size_t)m0 * G;
 				for (int c0 = n0; c0 < n1; c0 += NR) {
 					int cols = OC - c0 < NR ? OC - c0 : NR;
 					const uint32_t *b = p->w + (size_t)(c0 / NR) * G * NR;
@@ -716,6 +764,8 @@ static void prec_rows(const tl_cpu_prec_w *p, void *out, const float *inp, const
 						 act, 0, NULL, obf};
 					if (p->path == TL_LP_REF)
 						kern_ref(p->prec, o, ldo, a, G, b, rows, cols, &e);
+					else if (p->path == TL_LP_AMX)
+						kern_amx(p->prec, o, ldo, a, G, b, rows, cols, &e);
 					else if (p->prec == TL_PREC_BF16)
 						(p->path == TL_LP_DP ? kern_bf16_dp : kern_bf16_f)(o, ldo, a, G, b, rows, cols,
 												  &e);
@@ -735,7 +785,7 @@ static void prec_rows(const tl_cpu_prec_w *p, void *out, const float *inp, const
 static void prec_forward(const tl_cpu_prec_w *p, void *out, const float *inp, const uint32_t *ain, int obf,
 			 const float *bias, int N, int act)
 {
-	int tiles = (N + MR - 1) / MR;
+	int mr = p->path == TL_LP_AMX ? 32 : MR, tiles = (N + mr - 1) / mr;
 	int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
 	if (nt > tiles)
 		nt = tiles;
@@ -748,7 +798,7 @@ static void prec_forward(const tl_cpu_prec_w *p, void *out, const float *inp, co
 	{
 		int t = omp_get_thread_num();
 		int t0 = (int)((long)tiles * t / nt), t1 = (int)((long)tiles * (t + 1) / nt);
-		int r0 = t0 * MR, r1 = t1 * MR < N ? t1 * MR : N;
+		int r0 = t0 * mr, r1 = t1 * mr < N ? t1 * mr : N;
 		if (r0 < r1)
 			prec_rows(p,
 				  obf ? (void *)((uint16_t *)out + (size_t)r0 * ldo) : (void *)((float *)out + (size_t)r0 * ldo),

@@ -19,8 +19,13 @@
  * AVX512 AVX-512F (bf16: the products in fp32 FMA on bf16-rounded values)
  *   or AVX-512BW (int8: vpmaddwd on bytes widened to 16 bits);
  * DP the dot-product instructions: vdpbf16ps (AVX512-BF16), vpdpbusd
- *   (AVX512-VNNI). */
-enum tl_lp_path { TL_LP_REF = 0, TL_LP_AVX512 = 1, TL_LP_DP = 2 };
+ *   (AVX512-VNNI);
+ * AMX the tile unit: tdpbf16ps, tdpbusd (lowprec_amx.c) in blocks of 32
+ *   rows (int8: the same integers as the others; bf16: the unit's own
+ *   rounding inside an instruction, bounded in the tests). The products
+ *   that run in 12-row tiles (training's, attention's: tl_cpu_bf16_tile_*)
+ *   run the DP kernels on this path unless they say otherwise. */
+enum tl_lp_path { TL_LP_REF = 0, TL_LP_AVX512 = 1, TL_LP_DP = 2, TL_LP_AMX = 3 };
 
 typedef struct {
 	int prec, IC, OC, OCp, G, path;
@@ -39,6 +44,15 @@ typedef struct {
 /* 1 when a path (enum tl_lp_path) of a precision can run here (the CPU
  * and $TL_ISA allow it). */
 int tl_cpu_prec_path_ok(int prec, int path);
+/* AMX blocks (lowprec_amx.c): raw[r 32 + c] (fp32 for bf16, int32 for
+ * int8; 64-byte aligned, row stride 32 elements) = the sum over the G
+ * words of row r of A (stride lda words) times B[32 g + c], for r < rows
+ * (1..32) and c < 32; rows past `rows` are neither read nor written. Only
+ * on a path where tl_cpu_prec_path_ok(prec, TL_LP_AMX). */
+void tl_cpu_amx_bf16(float *raw, const uint32_t *A, size_t lda, int G, const uint32_t *B, int rows);
+void tl_cpu_amx_int8(int32_t *raw, const uint32_t *A, size_t lda, int G, const uint32_t *B, int rows);
+/* 1 when this build has the AMX kernels (a compiler with the intrinsics) */
+int tl_cpu_amx_built(void);
 /* The bf16 of x, rounded to nearest even (NaN stays a quiet NaN). */
 uint16_t tl_cpu_f2bf(float x);
 

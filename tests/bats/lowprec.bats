@@ -69,11 +69,14 @@ cpu_has() { grep -qw "$1" /proc/cpuinfo; }
 	[[ "$output" == "tl-embed: TL_ISA=amx: this CPU lacks it (it has "* ]]
 }
 
-@test "TL_ISA forcing: avx512 gives vpdpbusd's and vdpbf16ps's bits; avx2 (C products, no AVX-512 anywhere) is close" {
+@test "TL_ISA forcing: avx512 gives vpdpbusd's and vdpbf16ps's bits, amx tdpbusd's at int8 and close at bf16; avx2 (C products, no AVX-512 anywhere) is close" {
 	cpu_has avx512_vnni && cpu_has avx512bw || skip "the CPU lacks AVX512-VNNI: nothing to compare the fallbacks with"
-	sample_stream 8 | tl-embed --precision int8 -j 1 | tl-cat | jq -c .vec >"$BATS_TEST_TMPDIR/vnni"
+	# int8 sums are exact integers on every path: the default (amx where the CPU has it) included
+	sample_stream 8 | tl-embed --precision int8 -j 1 | tl-cat | jq -c .vec >"$BATS_TEST_TMPDIR/def"
+	sample_stream 8 | TL_ISA=vnni tl-embed --precision int8 -j 1 | tl-cat | jq -c .vec >"$BATS_TEST_TMPDIR/vnni"
 	sample_stream 8 | TL_ISA=avx512 tl-embed --precision int8 -j 1 | tl-cat | jq -c .vec >"$BATS_TEST_TMPDIR/avx512"
 	cmp "$BATS_TEST_TMPDIR/vnni" "$BATS_TEST_TMPDIR/avx512"
+	cmp "$BATS_TEST_TMPDIR/def" "$BATS_TEST_TMPDIR/vnni"
 	# at avx2 the fp32 parts (attention, OpenBLAS products) change too: the
 	# C int8 kernel's own bits are checked against vpdpbusd in test_lowprec
 	sample_stream 8 | tl-embed -j 1 --precision int8 | tl-cat >"$BATS_TEST_TMPDIR/i5"
@@ -81,9 +84,19 @@ cpu_has() { grep -qw "$1" /proc/cpuinfo; }
 	! cmp -s "$BATS_TEST_TMPDIR/i5" "$BATS_TEST_TMPDIR/i2"
 	jq -e -n "$(cosines "$BATS_TEST_TMPDIR/i5" "$BATS_TEST_TMPDIR/i2") | .[0] >= 0.999" # int8 rounding flips on tiny fp32 changes
 	cpu_has avx512_bf16 || skip "the CPU lacks AVX512-BF16"
-	sample_stream 8 | tl-embed --precision bf16 -j 1 | tl-cat | jq -c .vec >"$BATS_TEST_TMPDIR/bdp"
-	sample_stream 8 | TL_ISA=avx512 tl-embed --precision bf16 -j 1 | tl-cat | jq -c .vec >"$BATS_TEST_TMPDIR/bf"
+	sample_stream 8 | TL_ISA=vnni tl-embed --precision bf16 -j 1 | tl-cat >"$BATS_TEST_TMPDIR/bdp"
+	sample_stream 8 | TL_ISA=avx512 tl-embed --precision bf16 -j 1 | tl-cat >"$BATS_TEST_TMPDIR/bf"
 	cmp "$BATS_TEST_TMPDIR/bdp" "$BATS_TEST_TMPDIR/bf"
+	if cpu_has amx_bf16; then
+		# the tile unit rounds inside an instruction its own way: other bits, as close as bf16 allows
+		sample_stream 8 | tl-embed --precision bf16 -j 1 | tl-cat >"$BATS_TEST_TMPDIR/bamx"
+		! cmp -s "$BATS_TEST_TMPDIR/bamx" "$BATS_TEST_TMPDIR/bdp"
+		c=$(cosines "$BATS_TEST_TMPDIR/bamx" "$BATS_TEST_TMPDIR/bdp")
+		echo "bf16 amx cosine to vnni (min, mean): $c"
+		jq -e -n "$c | .[0] >= 0.9999"
+	else
+		echo "# SKIP bf16 on amx: the CPU lacks AMX-BF16" >&3
+	fi
 	# fp32 under TL_ISA=avx2 runs OpenBLAS instead of the AVX-512 kernels: close, not the same bits
 	sample_stream 8 | TL_ISA=avx2 tl-embed -j 1 | tl-cat >"$BATS_TEST_TMPDIR/f2"
 	sample_stream 8 | tl-embed -j 1 | tl-cat >"$BATS_TEST_TMPDIR/f5"

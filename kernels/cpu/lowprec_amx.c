@@ -1,0 +1,196 @@
+/* kernels/cpu/lowprec_amx.c - the AMX blocks of the low-precision products
+ * (lowprec.h: tl_cpu_amx_bf16, tl_cpu_amx_int8): a block of up to 32 rows
+ * x 32 outputs over the whole K on the tile unit (TMUL), on lowprec.h's
+ * layouts as they are:
+ *   A: rows of G 32-bit words (a bf16 pair or four u8 per word), stride lda
+ *      words; a tile is 16 rows x 16 words (64 bytes) of it.
+ *   B: a panel of 32 outputs, word g of output c at B[32 g + c]; a tile is
+ *      16 words (k-groups) x 16 outputs, read with a stride of 128 bytes
+ *      (the first or the second half of the panel's rows). This is the
+ *      layout TDPBF16PS / TDPBUSD take for B ("VNNI" pairs / quads).
+ * Tiles: tmm0-3 the 2 x 2 accumulators (rows 0-15 / 16-31 x outputs 0-15 /
+ * 16-31), tmm4-5 A, tmm6-7 B. The rows of the configuration are the
+ * block's rows (at most 16 per tile), so no tile reads a row past the
+ * block: the caller need not pad A. The configuration is loaded once per
+ * thread and row count (ldtilecfg costs about as much as a few products).
+ *
+ * K runs over the groups in chunks of 16 words on the tiles, in order;
+ * the last G % 16 words (shapes whose K is not a multiple of 32 bf16 or
+ * 64 int8) are added after, on vdpbf16ps / vpdpbusd. int8 sums are exact
+ * (u8 x s8 into int32, no saturation): the same integers as every other
+ * path. bf16 sums are fp32 with the unit's own order and rounding inside
+ * an instruction (tests/unit/test_lowprec.c bounds them against the
+ * reference); each output element depends only on its row of A and its
+ * column of B, in the same sequence of instructions whatever the other
+ * rows of the block, the block's position or the threads: bitwise
+ * reproducible for any batch and thread count.
+ *
+ * The OS must have granted the tile data to the process
+ * (arch_prctl(ARCH_REQ_XCOMP_PERM), done by isa.c's detection before the
+ * level reads amx); callers reach these only through a path chosen by
+ * tl_cpu_prec_path_ok(prec, TL_LP_AMX). */
+#include "kernels/cpu/lowprec.h"
+
+#include <immintrin.h>
+#include <string.h>
+
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11
+#define TL_HAVE_AMX 1
+#endif
+
+#ifdef TL_HAVE_AMX
+#define TGT_AMX_BF __attribute__((target("amx-tile,amx-bf16,avx512f,avx512bw,avx512vl,avx512bf16")))
+#define TGT_AMX_I8 __attribute__((target("amx-tile,amx-int8,avx512f,avx512bw,avx512vl,avx512vnni")))
+#define TGT_AMX __attribute__((target("amx-tile")))
+
+/* palette 1: 8 tiles of up to 16 rows x 64 bytes */
+struct tilecfg {
+	uint8_t palette, start_row, reserved[14];
+	uint16_t colsb[16];
+	uint8_t rows[16];
+};
+
+/* The row count the calling thread's tile configuration was loaded for
+ * (-1: none yet). */
+static __thread int cfg_rows = -1;
+
+TGT_AMX static void configure(int rows)
+{
+	if (cfg_rows == rows)
+		return;
+	struct tilecfg c __attribute__((aligned(64)));
+	memset(&c, 0, sizeof c);
+	c.palette = 1;
+	int r0 = rows < 16 ? rows : 16, r1 = rows - r0;
+	int tr[8] = {r0, r0, r1, r1, r0, r1, 16, 16};
+	for (int i = 0; i < 8; i++)
+		if (tr[i] > 0) {
+			c.rows[i] = (uint8_t)tr[i];
+			c.colsb[i] = 64;
+		}
+	_tile_loadconfig(&c);
+	cfg_rows = rows;
+}
+
+TGT_AMX static void store_tiles(void *raw, int two)
+{
+	_tile_stored(0, raw, 128);
+	_tile_stored(1, (char *)raw + 64, 128);
+	if (two) {
+		_tile_stored(2, (char *)raw + 16 * 128, 128);
+		_tile_stored(3, (char *)raw + 16 * 128 + 64, 128);
+	}
+}
+
+TGT_AMX_BF void tl_cpu_amx_bf16(float *raw, const uint32_t *A, size_t lda, int G, const uint32_t *B, int rows)
+{
+	configure(rows);
+	int G16 = G / 16 * 16;
+	size_t sa = lda * sizeof(uint32_t);
+	_tile_zero(0);
+	_tile_zero(1);
+	if (rows > 16) {
+		const uint32_t *A1 = A + 16 * lda;
+		_tile_zero(2);
+		_tile_zero(3);
+		for (int g = 0; g < G16; g += 16) {
+			_tile_loadd(4, A + g, sa);
+			_tile_loadd(6, B + (size_t)g * 32, 128);
+			_tile_loadd(7, B + (size_t)g * 32 + 16, 128);
+			_tile_loadd(5, A1 + g, sa);
+			_tile_dpbf16ps(0, 4, 6);
+			_tile_dpbf16ps(1, 4, 7);
+			_tile_dpbf16ps(2, 5, 6);
+			_tile_dpbf16ps(3, 5, 7);
+		}
+	} else {
+		for (int g = 0; g < G16; g += 16) {
+			_tile_loadd(4, A + g, sa);
+			_tile_loadd(6, B + (size_t)g * 32, 128);
+			_tile_loadd(7, B + (size_t)g * 32 + 16, 128);
+			_tile_dpbf16ps(0, 4, 6);
+			_tile_dpbf16ps(1, 4, 7);
+		}
+	}
+	store_tiles(raw, rows > 16);
+	if (G16 == G)
+		return;
+	for (int r = 0; r < rows; r++) {
+		__m512 c0 = _mm512_load_ps(raw + 32 * r), c1 = _mm512_load_ps(raw + 32 * r + 16);
+		for (int g = G16; g < G; g++) {
+			__m512bh a = (__m512bh)_mm512_set1_epi32((int)A[(size_t)r * lda + g]);
+			c0 = _mm512_dpbf16_ps(c0, a, (__m512bh)_mm512_loadu_si512(B + (size_t)g * 32));
+			c1 = _mm512_dpbf16_ps(c1, a, (__m512bh)_mm512_loadu_si512(B + (size_t)g * 32 + 16));
+		}
+		_mm512_store_ps(raw + 32 * r, c0);
+		_mm512_store_ps(raw + 32 * r + 16, c1);
+	}
+}
+
+TGT_AMX_I8 void tl_cpu_amx_int8(int32_t *raw, const uint32_t *A, size_t lda, int G, const uint32_t *B, int rows)
+{
+	configure(rows);
+	int G16 = G / 16 * 16;
+	size_t sa = lda * sizeof(uint32_t);
+	_tile_zero(0);
+	_tile_zero(1);
+	if (rows > 16) {
+		const uint32_t *A1 = A + 16 * lda;
+		_tile_zero(2);
+		_tile_zero(3);
+		for (int g = 0; g < G16; g += 16) {
+			_tile_loadd(4, A + g, sa);
+			_tile_loadd(6, B + (size_t)g * 32, 128);
+			_tile_loadd(7, B + (size_t)g * 32 + 16, 128);
+			_tile_loadd(5, A1 + g, sa);
+			_tile_dpbusd(0, 4, 6);
+			_tile_dpbusd(1, 4, 7);
+			_tile_dpbusd(2, 5, 6);
+			_tile_dpbusd(3, 5, 7);
+		}
+	} else {
+		for (int g = 0; g < G16; g += 16) {
+			_tile_loadd(4, A + g, sa);
+			_tile_loadd(6, B + (size_t)g * 32, 128);
+			_tile_loadd(7, B + (size_t)g * 32 + 16, 128);
+			_tile_dpbusd(0, 4, 6);
+			_tile_dpbusd(1, 4, 7);
+		}
+	}
+	store_tiles(raw, rows > 16);
+	if (G16 == G)
+		return;
+	for (int r = 0; r < rows; r++) {
+		__m512i c0 = _mm512_load_si512(raw + 32 * r), c1 = _mm512_load_si512(raw + 32 * r + 16);
+		for (int g = G16; g < G; g++) {
+			__m512i a = _mm512_set1_epi32((int)A[(size_t)r * lda + g]);
+			c0 = _mm512_dpbusd_epi32(c0, a, _mm512_loadu_si512(B + (size_t)g * 32));
+			c1 = _mm512_dpbusd_epi32(c1, a, _mm512_loadu_si512(B + (size_t)g * 32 + 16));
+		}
+		_mm512_store_si512(raw + 32 * r, c0);
+		_mm512_store_si512(raw + 32 * r + 16, c1);
+	}
+}
+
+int tl_cpu_amx_built(void)
+{
+	return 1;
+}
+#else
+/* A compiler without AMX intrinsics: the path is never chosen
+ * (tl_cpu_amx_built() is 0), these are never called. */
+void tl_cpu_amx_bf16(float *raw, const uint32_t *A, size_t lda, int G, const uint32_t *B, int rows)
+{
+	(void)raw, (void)A, (void)lda, (void)G, (void)B, (void)rows;
+}
+
+void tl_cpu_amx_int8(int32_t *raw, const uint32_t *A, size_t lda, int G, const uint32_t *B, int rows)
+{
+	(void)raw, (void)A, (void)lda, (void)G, (void)B, (void)rows;
+}
+
+int tl_cpu_amx_built(void)
+{
+	return 0;
+}
+#endif
