@@ -59,13 +59,15 @@
 #include <string.h>
 
 #define MRQ 12 /* queries per tile: the micro-kernel's rows */
+#define MQX 32 /* on the AMX path: a block of the tile unit */
 #define NP 32  /* columns per panel */
 #define TGT_F __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
 #define TGT_BF __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma,avx512bf16")))
 
 int tl_cpu_attention_bf16_path(void)
 {
-	return tl_cpu_prec_path_ok(TL_PREC_BF16, TL_LP_DP) ? TL_LP_DP
+	return tl_cpu_prec_path_ok(TL_PREC_BF16, TL_LP_AMX)  ? TL_LP_AMX
+	       : tl_cpu_prec_path_ok(TL_PREC_BF16, TL_LP_DP) ? TL_LP_DP
 	       : tl_cpu_prec_path_ok(TL_PREC_BF16, TL_LP_AVX512) ? TL_LP_AVX512
 								    : TL_LP_REF;
 }
@@ -74,8 +76,10 @@ int tl_cpu_attention_bf16_path(void)
 static size_t scratch_words(int len, int nq, int hd)
 {
 	size_t lp = ((size_t)len + NP - 1) / NP * NP, G1 = ((size_t)hd + 1) / 2, G2 = lp / 2;
-	size_t hdp = ((size_t)hd + NP - 1) / NP * NP, nqp = ((size_t)nq + MRQ - 1) / MRQ * MRQ;
-	return nqp * G1 + lp * G1 + hdp * G2 + MRQ * lp + MRQ * G2 + 2 * MRQ + 3 * G1 + 16;
+	size_t hdp = ((size_t)hd + NP - 1) / NP * NP, nqp = ((size_t)nq + MQX - 1) / MQX * MQX;
+	size_t nq12 = ((size_t)nq + MRQ - 1) / MRQ * MRQ; /* q rows in tiles of either size */
+	nqp = nq12 > nqp ? nq12 : nqp;
+	return nqp * G1 + lp * G1 + hdp * G2 + MQX * lp + MQX * G2 + 2 * MQX + 3 * G1 + 16;
 }
 
 /* The softmax's exponentials: exp(scale (s - max)) = 2^t with t = s c -
@@ -307,12 +311,13 @@ typedef struct {
 static void att_one(int path, void *dst, int ldo, int obf, const att_in *in, int hd, int len, int nq, float scale)
 {
 	const int lp = (len + NP - 1) / NP * NP, G1 = (hd + 1) / 2, G2 = lp / 2;
-	const int hdp = (hd + NP - 1) / NP * NP, nqp = (nq + MRQ - 1) / MRQ * MRQ;
+	const int mq = path == TL_LP_AMX ? MQX : MRQ; /* queries per tile */
+	const int hdp = (hd + NP - 1) / NP * NP, nqp = (nq + mq - 1) / mq * mq;
 	const size_t ld = (size_t)in->ld;
 	uint32_t *Qb = (uint32_t *)tl_cpu_scratch(scratch_words(len, nq, hd));
 	uint32_t *Kp = Qb + (size_t)nqp * G1, *Vp = Kp + (size_t)lp * G1, *P = Vp + (size_t)hdp * G2;
-	float *S = (float *)(P + (size_t)MRQ * G2), *inv = S + (size_t)MRQ * lp;
-	uint32_t *row = (uint32_t *)(inv + MRQ); /* G1 words; then 2 G1 more for v */
+	float *S = (float *)(P + (size_t)MQX * G2), *inv = S + (size_t)MQX * lp;
+	uint32_t *row = (uint32_t *)(inv + MQX); /* G1 words; then 2 G1 more for v */
 	const float *q = in->q, *k = in->k, *v = in->v;
 	const uint16_t *qb = in->q, *kb = in->k, *vb = in->v;
 	/* q: rows of pairs; rows past nq zero (read by the last tile, not stored) */
@@ -382,16 +387,16 @@ static void att_one(int path, void *dst, int ldo, int obf, const att_in *in, int
 		}
 	}
 	const float c = scale * LOG2E;
-	memset(P, 0, sizeof(uint32_t) * (size_t)MRQ * G2);
-	for (int i0 = 0; i0 < nq; i0 += MRQ) {
-		int rows = nq - i0 < MRQ ? nq - i0 : MRQ;
+	memset(P, 0, sizeof(uint32_t) * (size_t)mq * G2);
+	for (int i0 = 0; i0 < nq; i0 += mq) {
+		int rows = nq - i0 < mq ? nq - i0 : mq;
 		const uint32_t *qa = Qb + (size_t)i0 * G1;
 		for (int p = 0; p < lp; p += NP) /* the plain products: the scale is in c */
 			tl_cpu_bf16_tile_scaled(path, S + p, (size_t)lp, qa, G1, Kp + (size_t)p * G1, rows, NP, NULL);
 		for (int r = 0; r < rows; r++)
-			inv[r] = (path == TL_LP_REF  ? softmax_ref
-				  : path == TL_LP_DP ? softmax_bf
-						     : softmax_f)(P + (size_t)r * G2, S + (size_t)r * lp, len, lp, c);
+			inv[r] = (path == TL_LP_REF     ? softmax_ref
+				  : path == TL_LP_AVX512 ? softmax_f
+							 : softmax_bf)(P + (size_t)r * G2, S + (size_t)r * lp, len, lp, c);
 		for (int p = 0; p < hd; p += NP) {
 			size_t at = (size_t)i0 * ldo + p;
 			int cols = hd - p < NP ? hd - p : NP;

@@ -649,8 +649,10 @@ void tl_cpu_bf16_tile_acc(int path, float *C, size_t ldc, const uint32_t *A, int
 	e.accum = 1;
 	if (path == TL_LP_REF)
 		kern_ref(TL_PREC_BF16, C, ldc, A, G, B, rows, cols, &e);
+	else if (path == TL_LP_AMX)
+		kern_amx(TL_PREC_BF16, C, ldc, A, G, B, rows, cols, &e);
 	else
-		(path >= TL_LP_DP ? kern_bf16_dp : kern_bf16_f)(C, ldc, A, G, B, rows, cols, &e);
+		(path == TL_LP_DP ? kern_bf16_dp : kern_bf16_f)(C, ldc, A, G, B, rows, cols, &e);
 }
 
 /* C[rows, cols] = (A . B) * rowf[r]: the products of attention_bf16.c. */
@@ -661,8 +663,10 @@ void tl_cpu_bf16_tile_scaled(int path, float *C, size_t ldc, const uint32_t *A, 
 	e.rowf = rowf;
 	if (path == TL_LP_REF)
 		kern_ref(TL_PREC_BF16, C, ldc, A, G, B, rows, cols, &e);
+	else if (path == TL_LP_AMX)
+		kern_amx(TL_PREC_BF16, C, ldc, A, G, B, rows, cols, &e);
 	else
-		(path >= TL_LP_DP ? kern_bf16_dp : kern_bf16_f)(C, ldc, A, G, B, rows, cols, &e);
+		(path == TL_LP_DP ? kern_bf16_dp : kern_bf16_f)(C, ldc, A, G, B, rows, cols, &e);
 }
 
 /* tl_cpu_bf16_tile_scaled with C as bf16 rows (uint16_t, ldc in
@@ -676,8 +680,10 @@ void tl_cpu_bf16_tile_scaled_bf(int path, uint16_t *C, size_t ldc, const uint32_
 	float *o = (float *)(void *)C;
 	if (path == TL_LP_REF)
 		kern_ref(TL_PREC_BF16, o, ldc, A, G, B, rows, cols, &e);
+	else if (path == TL_LP_AMX)
+		kern_amx(TL_PREC_BF16, o, ldc, A, G, B, rows, cols, &e);
 	else
-		(path >= TL_LP_DP ? kern_bf16_dp : kern_bf16_f)(o, ldc, A, G, B, rows, cols, &e);
+		(path == TL_LP_DP ? kern_bf16_dp : kern_bf16_f)(o, ldc, A, G, B, rows, cols, &e);
 }
 
 void tl_cpu_bf16_pairs(int path, uint32_t *dst, const float *x, int n)

@@ -22,9 +22,9 @@
  *   (AVX512-VNNI);
  * AMX the tile unit: tdpbf16ps, tdpbusd (lowprec_amx.c) in blocks of 32
  *   rows (int8: the same integers as the others; bf16: the unit's own
- *   rounding inside an instruction, bounded in the tests). The products
- *   that run in 12-row tiles (training's, attention's: tl_cpu_bf16_tile_*)
- *   run the DP kernels on this path unless they say otherwise. */
+ *   rounding inside an instruction, bounded in the tests). On this path
+ *   tl_cpu_bf16_tile_* take up to 32 rows (A holds `rows` rows: none past
+ *   them is read). */
 enum tl_lp_path { TL_LP_REF = 0, TL_LP_AVX512 = 1, TL_LP_DP = 2, TL_LP_AMX = 3 };
 
 typedef struct {
@@ -67,12 +67,13 @@ int tl_cpu_matmul_update_fp32(void *pw, const float *weight);
 void tl_cpu_matmul_forward_bf16io(void *out, const void *inp, const void *pw, const float *bias, int N, int IC,
 				  int OC, int act, int io);
 /* C[rows, cols] (row stride ldc) += A[rows, G words] . B[G words x 32]
- * on the bf16 layout, on a path (enum tl_lp_path): rows <= 12, cols <= 32. */
+ * on the bf16 layout, on a path (enum tl_lp_path): rows <= 12 (AMX: 32),
+ * cols <= 32. */
 void tl_cpu_bf16_tile_acc(int path, float *C, size_t ldc, const uint32_t *A, int G, const uint32_t *B, int rows,
 			  int cols);
 /* C[rows, cols] (row stride ldc) = (A . B) * rowf[r] on the bf16 layout,
  * on a path: rows <= 12 (A holds 12 rows of G words; rows past `rows` are
- * read, never stored), cols <= 32. The attention products (attention_bf16.c). */
+ * read, never stored; AMX: rows <= 32, none past them read), cols <= 32. The attention products (attention_bf16.c). */
 void tl_cpu_bf16_tile_scaled(int path, float *C, size_t ldc, const uint32_t *A, int G, const uint32_t *B, int rows,
 			     int cols, const float *rowf);
 /* tl_cpu_bf16_tile_scaled into bf16 rows: C[r * ldc + c] (uint16_t) = the

@@ -223,14 +223,17 @@ void tl_cpu_matmul_update_bf16_train(void *pw, const float *weight)
 /* ---------------- products ---------------- */
 
 /* C[M, NC] += A[M rows of G words] . B[panels of G x 32] for the row tiles
- * [t0, t1) (MR rows each), in column blocks of NCP panels. */
+ * [t0, t1) (MR rows each; on AMX their rows in blocks of 32), in column
+ * blocks of NCP panels. */
 static void tiles(int path, float *C, int M, int NC, const uint32_t *A, int G, const uint32_t *B, int t0, int t1)
 {
 	int NCp = (NC + NR - 1) / NR * NR;
 	for (int n0 = 0; n0 < NCp; n0 += NR * NCP) {
 		int n1 = n0 + NR * NCP < NCp ? n0 + NR * NCP : NCp;
-		for (int t = t0; t < t1; t++) {
-			int m0 = t * MR, rows = M - m0 < MR ? M - m0 : MR;
+		/* AMX: the rows of the tiles [t0, t1) in blocks of 32 */
+		int amx = path == TL_LP_AMX, step = amx ? 32 : MR, r1 = t1 * MR < M ? t1 * MR : M;
+		for (int m0 = t0 * MR; m0 < r1; m0 += step) {
+			int rows = r1 - m0 < step ? r1 - m0 : step;
 			for (int c0 = n0; c0 < n1; c0 += NR) {
 				int cols = NC - c0 < NR ? NC - c0 : NR;
 				tl_cpu_bf16_tile_acc(path, C + (size_t)m0 * NC + c0, (size_t)NC, A + (size_t)m0 * G, G,

@@ -41,7 +41,7 @@
 #include <string.h>
 
 static uint64_t rng = 0x2545f4914f6cdd1dull;
-static const char *const pname[] = {"ref", "avx512", "dp"};
+static const char *const pname[] = {"ref", "avx512", "dp", "amx"};
 
 static float *rnd(size_t n, float scale)
 {
@@ -113,8 +113,8 @@ static void t_one(int len, int hd, int nq, float amp)
 	int ld = 3 * hd + 5;
 	float *qkv = rnd((size_t)len * ld, amp), scale = 1.0f / sqrtf((float)hd);
 	const float *q = qkv, *k = qkv + hd, *v = qkv + 2 * hd;
-	float *o[3] = {NULL, NULL, NULL};
-	for (int path = TL_LP_REF; path <= TL_LP_DP; path++) {
+	float *o[4] = {NULL, NULL, NULL, NULL};
+	for (int path = TL_LP_REF; path <= TL_LP_AMX; path++) {
 		char what[128];
 		snprintf(what, sizeof what, "bf16 attention %s len=%d hd=%d nq=%d amp=%g", pname[path], len, hd, nq,
 			 amp);
@@ -162,7 +162,14 @@ static void t_one(int len, int hd, int nq, float amp)
 		       eq ? "ok" : "FAIL", nd);
 		CHECK(eq);
 	}
-	for (int p = 0; p < 3; p++)
+	if (o[TL_LP_AMX] && o[TL_LP_DP]) {
+		size_t nd;
+		bits_equal(o[TL_LP_AMX], o[TL_LP_DP], (size_t)nq * (hd + 3), &nd);
+		printf("bf16 attention len=%d hd=%d: amx: %zu of %zu differ from dp in their bits (allowed: the tile "
+		       "unit's rounding; bounded above)\n",
+		       len, hd, nd, (size_t)nq * (hd + 3));
+	}
+	for (int p = 0; p < 4; p++)
 		free(o[p]);
 	free(qkv);
 }
