@@ -553,16 +553,10 @@ TGT_F static void kern_int8_bw(float *C, size_t ldc, const uint32_t *A, int G, c
 }
 
 /* The AMX path: a block of up to 32 rows x 32 outputs on the tile unit
- * (lowprec_amx.c) into a raw block on the stack, then the epilogue of
- * store_f / store_i, element for element the same operations, from it. */
-TGT_F static void kern_amx(int prec, float *C, size_t ldc, const uint32_t *A, int G, const uint32_t *B, int rows,
-			   int cols, const epi *e)
+ * (lowprec_amx.c) into a raw block, then the epilogue of store_f /
+ * store_i, element for element the same operations, from it. */
+TGT_F static void amx_epilogue(int prec, float *C, size_t ldc, const float *raw, int rows, int cols, const epi *e)
 {
-	float raw[32 * 32] __attribute__((aligned(64)));
-	if (prec == TL_PREC_BF16)
-		tl_cpu_amx_bf16(raw, A, (size_t)G, G, B, rows);
-	else
-		tl_cpu_amx_int8((int32_t *)(void *)raw, A, (size_t)G, G, B, rows);
 	for (int v = 0; v < 2; v++) {
 		__mmask16 m = mask_of(cols, v);
 		if (!m)
@@ -594,6 +588,57 @@ TGT_F static void kern_amx(int prec, float *C, size_t ldc, const uint32_t *A, in
 			_mm512_mask_storeu_ps(C + r * ldc + 16 * v, m, x);
 		}
 	}
+}
+
+static void kern_amx(int prec, float *C, size_t ldc, const uint32_t *A, int G, const uint32_t *B, int rows, int cols,
+		     const epi *e)
+{
+	float raw[32 * 32] __attribute__((aligned(64)));
+	tl_cpu_amx_start(prec, A, (size_t)G, G, B, rows);
+	tl_cpu_amx_finish(prec, raw, A, (size_t)G, G, B, rows);
+	amx_epilogue(prec, C, ldc, raw, rows, cols, e);
+}
+
+/* A driver's sequence of AMX blocks, software-pipelined: block i's
+ * products are issued to the tile unit before block i-1's epilogue runs on
+ * the vector units, so the two overlap; then block i is stored into the
+ * other raw buffer. amx_pipe_flush runs the last epilogue. The bits are
+ * kern_amx's. */
+typedef struct {
+	float raw[2][32 * 32] __attribute__((aligned(64)));
+	int cur, pending, rows, cols;
+	float *C;
+	size_t ldc;
+	epi e;
+} amx_pipe;
+
+static void amx_pipe_flush(int prec, amx_pipe *q)
+{
+	if (q->pending)
+		amx_epilogue(prec, q->C, q->ldc, q->raw[q->cur ^ 1], q->rows, q->cols, &q->e);
+	q->pending = 0;
+}
+
+__attribute__((target("prfchw"))) static void amx_pipe_block(int prec, amx_pipe *q, float *C, size_t ldc,
+							     const uint32_t *A, int G, const uint32_t *B, int rows,
+							     int cols, const epi *e)
+{
+	tl_cpu_amx_start(prec, A, (size_t)G, G, B, rows);
+	/* the block's output lines, for writing, while the tile unit works:
+	 * the outputs are megabytes, and the epilogue's stores otherwise wait
+	 * for each line from memory (most of its time, in perf) */
+	size_t esz = e->obf ? sizeof(uint16_t) : sizeof(float), bytes = (size_t)cols * esz;
+	for (int r = 0; r < rows; r++) {
+		const char *row = (const char *)C + (size_t)r * ldc * esz;
+		for (size_t b0 = 0; b0 < bytes; b0 += 64)
+			__builtin_prefetch(row + b0, 1, 3);
+		__builtin_prefetch(row + bytes - 1, 1, 3);
+	}
+	amx_pipe_flush(prec, q);
+	tl_cpu_amx_finish(prec, q->raw[q->cur], A, (size_t)G, G, B, rows);
+	q->cur ^= 1;
+	q->pending = 1;
+	q->C = C, q->ldc = ldc, q->rows = rows, q->cols = cols, q->e = *e;
 }
 
 /* The C reference of both precisions, on the same layout and in the same
@@ -729,6 +774,9 @@ static void prec_rows(const tl_cpu_prec_w *p, void *out, const float *inp, const
 	int32_t *zp = sa ? (int32_t *)(sa + MC) : NULL;
 	int vec = p->path != TL_LP_REF, OC = p->OC;
 	size_t ldo = obf ? 2 * (((size_t)OC + 1) / 2) : (size_t)OC;
+	amx_pipe pipe_s, *pipe = p->path == TL_LP_AMX ? &pipe_s : NULL;
+	if (pipe)
+		pipe->cur = pipe->pending = 0;
 	for (int mb = 0; mb < N; mb += MC) {
 		int nb = N - mb < MC ? N - mb : MC, nbp = (nb + mr - 1) / mr * mr;
 		uint32_t *A = (uint32_t *)buf;
@@ -755,8 +803,11 @@ static void prec_rows(const tl_cpu_prec_w *p, void *out, const float *inp, const
 			for (int n = nb; sa && n < nbp; n++)
 				sa[n] = 0, zp[n] = 0;
 		}
-		for (int n0 = 0; n0 < p->OCp; n0 += NR * NCP) {
-			int n1 = n0 + NR * NCP < p->OCp ? n0 + NR * NCP : p->OCp;
+		/* AMX: one column block of every panel (a 32-row block of A stays in
+		 * L1 while the panels stream from L2) */
+		int ncb = pipe ? p->OCp : NR * NCP;
+		for (int n0 = 0; n0 < p->OCp; n0 += ncb) {
+			int n1 = n0 + ncb < p->OCp ? n0 + ncb : p->OCp;
 			for (int m0 = 0; m0 < nb; m0 += mr) {
 				int rows = nb - m0 < mr ? nb - m0 : mr;
 				const uint32_t *a = ain && m0 + mr <= nb ? ain + (size_t)(mb + m0) * G : A + (size_t)m0 * G;
@@ -771,7 +822,7 @@ static void prec_rows(const tl_cpu_prec_w *p, void *out, const float *inp, const
 					if (p->path == TL_LP_REF)
 						kern_ref(p->prec, o, ldo, a, G, b, rows, cols, &e);
 					else if (p->path == TL_LP_AMX)
-						kern_amx(p->prec, o, ldo, a, G, b, rows, cols, &e);
+						amx_pipe_block(p->prec, pipe, o, ldo, a, G, b, rows, cols, &e);
 					else if (p->prec == TL_PREC_BF16)
 						(p->path == TL_LP_DP ? kern_bf16_dp : kern_bf16_f)(o, ldo, a, G, b, rows, cols,
 												  &e);
@@ -781,6 +832,8 @@ static void prec_rows(const tl_cpu_prec_w *p, void *out, const float *inp, const
 				}
 			}
 		}
+		if (pipe) /* before the next block of rows overwrites A, sa, zp */
+			amx_pipe_flush(p->prec, pipe);
 		if (obf && ldo > (size_t)OC) /* odd OC: each row's pad element */
 			for (int n = 0; n < nb; n++)
 				((uint16_t *)out)[(size_t)(mb + n) * ldo + OC] = 0;

@@ -51,6 +51,13 @@ int tl_cpu_prec_path_ok(int prec, int path);
  * on a path where tl_cpu_prec_path_ok(prec, TL_LP_AMX). */
 void tl_cpu_amx_bf16(float *raw, const uint32_t *A, size_t lda, int G, const uint32_t *B, int rows);
 void tl_cpu_amx_int8(int32_t *raw, const uint32_t *A, size_t lda, int G, const uint32_t *B, int rows);
+/* The same in two halves, so that other work can run while the tile unit
+ * computes: tl_cpu_amx_start issues a block's products into the calling
+ * thread's tiles (prec TL_PREC_BF16 or TL_PREC_INT8); tl_cpu_amx_finish,
+ * with the same arguments, stores them into raw (and adds the K tail).
+ * Between the two the thread must not start another block. */
+void tl_cpu_amx_start(int prec, const uint32_t *A, size_t lda, int G, const uint32_t *B, int rows);
+void tl_cpu_amx_finish(int prec, void *raw, const uint32_t *A, size_t lda, int G, const uint32_t *B, int rows);
 /* 1 when this build has the AMX kernels (a compiler with the intrinsics) */
 int tl_cpu_amx_built(void);
 /* The bf16 of x, rounded to nearest even (NaN stays a quiet NaN). */

@@ -30,6 +30,7 @@
  * level reads amx); callers reach these only through a path chosen by
  * tl_cpu_prec_path_ok(prec, TL_LP_AMX). */
 #include "kernels/cpu/lowprec.h"
+#include "tl/kernels.h"
 
 #include <immintrin.h>
 #include <string.h>
@@ -68,7 +69,10 @@ TGT_AMX static void configure(int rows)
 			c.rows[i] = (uint8_t)tr[i];
 			c.colsb[i] = 64;
 		}
-	_tile_loadconfig(&c);
+	/* ldtilecfg by hand: GCC 12's _tile_loadconfig does not tell the
+	 * optimizer that it reads the struct, which then drops the stores of
+	 * the rows and widths above (seen: a zero configuration, #GP) */
+	__asm__ volatile("ldtilecfg %0" : : "m"(c));
 	cfg_rows = rows;
 }
 
@@ -82,7 +86,8 @@ TGT_AMX static void store_tiles(void *raw, int two)
 	}
 }
 
-TGT_AMX_BF void tl_cpu_amx_bf16(float *raw, const uint32_t *A, size_t lda, int G, const uint32_t *B, int rows)
+/* The products of a block into tmm0-3 (not stored) */
+TGT_AMX_BF static void run_bf16(const uint32_t *A, size_t lda, int G, const uint32_t *B, int rows)
 {
 	configure(rows);
 	int G16 = G / 16 * 16;
@@ -112,22 +117,9 @@ TGT_AMX_BF void tl_cpu_amx_bf16(float *raw, const uint32_t *A, size_t lda, int G
 			_tile_dpbf16ps(1, 4, 7);
 		}
 	}
-	store_tiles(raw, rows > 16);
-	if (G16 == G)
-		return;
-	for (int r = 0; r < rows; r++) {
-		__m512 c0 = _mm512_load_ps(raw + 32 * r), c1 = _mm512_load_ps(raw + 32 * r + 16);
-		for (int g = G16; g < G; g++) {
-			__m512bh a = (__m512bh)_mm512_set1_epi32((int)A[(size_t)r * lda + g]);
-			c0 = _mm512_dpbf16_ps(c0, a, (__m512bh)_mm512_loadu_si512(B + (size_t)g * 32));
-			c1 = _mm512_dpbf16_ps(c1, a, (__m512bh)_mm512_loadu_si512(B + (size_t)g * 32 + 16));
-		}
-		_mm512_store_ps(raw + 32 * r, c0);
-		_mm512_store_ps(raw + 32 * r + 16, c1);
-	}
 }
 
-TGT_AMX_I8 void tl_cpu_amx_int8(int32_t *raw, const uint32_t *A, size_t lda, int G, const uint32_t *B, int rows)
+TGT_AMX_I8 static void run_int8(const uint32_t *A, size_t lda, int G, const uint32_t *B, int rows)
 {
 	configure(rows);
 	int G16 = G / 16 * 16;
@@ -157,12 +149,28 @@ TGT_AMX_I8 void tl_cpu_amx_int8(int32_t *raw, const uint32_t *A, size_t lda, int
 			_tile_dpbusd(1, 4, 7);
 		}
 	}
-	store_tiles(raw, rows > 16);
-	if (G16 == G)
-		return;
+}
+
+/* the groups past the last whole chunk, added to raw on the DP instructions */
+TGT_AMX_BF static void tail_bf16(float *raw, const uint32_t *A, size_t lda, int G, const uint32_t *B, int rows)
+{
+	for (int r = 0; r < rows; r++) {
+		__m512 c0 = _mm512_load_ps(raw + 32 * r), c1 = _mm512_load_ps(raw + 32 * r + 16);
+		for (int g = G / 16 * 16; g < G; g++) {
+			__m512bh a = (__m512bh)_mm512_set1_epi32((int)A[(size_t)r * lda + g]);
+			c0 = _mm512_dpbf16_ps(c0, a, (__m512bh)_mm512_loadu_si512(B + (size_t)g * 32));
+			c1 = _mm512_dpbf16_ps(c1, a, (__m512bh)_mm512_loadu_si512(B + (size_t)g * 32 + 16));
+		}
+		_mm512_store_ps(raw + 32 * r, c0);
+		_mm512_store_ps(raw + 32 * r + 16, c1);
+	}
+}
+
+TGT_AMX_I8 static void tail_int8(int32_t *raw, const uint32_t *A, size_t lda, int G, const uint32_t *B, int rows)
+{
 	for (int r = 0; r < rows; r++) {
 		__m512i c0 = _mm512_load_si512(raw + 32 * r), c1 = _mm512_load_si512(raw + 32 * r + 16);
-		for (int g = G16; g < G; g++) {
+		for (int g = G / 16 * 16; g < G; g++) {
 			__m512i a = _mm512_set1_epi32((int)A[(size_t)r * lda + g]);
 			c0 = _mm512_dpbusd_epi32(c0, a, _mm512_loadu_si512(B + (size_t)g * 32));
 			c1 = _mm512_dpbusd_epi32(c1, a, _mm512_loadu_si512(B + (size_t)g * 32 + 16));
@@ -172,6 +180,34 @@ TGT_AMX_I8 void tl_cpu_amx_int8(int32_t *raw, const uint32_t *A, size_t lda, int
 	}
 }
 
+void tl_cpu_amx_start(int prec, const uint32_t *A, size_t lda, int G, const uint32_t *B, int rows)
+{
+	(prec == TL_PREC_BF16 ? run_bf16 : run_int8)(A, lda, G, B, rows);
+}
+
+void tl_cpu_amx_finish(int prec, void *raw, const uint32_t *A, size_t lda, int G, const uint32_t *B, int rows)
+{
+	store_tiles(raw, rows > 16);
+	if (G % 16 == 0)
+		return;
+	if (prec == TL_PREC_BF16)
+		tail_bf16(raw, A, lda, G, B, rows);
+	else
+		tail_int8(raw, A, lda, G, B, rows);
+}
+
+void tl_cpu_amx_bf16(float *raw, const uint32_t *A, size_t lda, int G, const uint32_t *B, int rows)
+{
+	run_bf16(A, lda, G, B, rows);
+	tl_cpu_amx_finish(TL_PREC_BF16, raw, A, lda, G, B, rows);
+}
+
+void tl_cpu_amx_int8(int32_t *raw, const uint32_t *A, size_t lda, int G, const uint32_t *B, int rows)
+{
+	run_int8(A, lda, G, B, rows);
+	tl_cpu_amx_finish(TL_PREC_INT8, raw, A, lda, G, B, rows);
+}
+
 int tl_cpu_amx_built(void)
 {
 	return 1;
@@ -179,6 +215,16 @@ int tl_cpu_amx_built(void)
 #else
 /* A compiler without AMX intrinsics: the path is never chosen
  * (tl_cpu_amx_built() is 0), these are never called. */
+void tl_cpu_amx_start(int prec, const uint32_t *A, size_t lda, int G, const uint32_t *B, int rows)
+{
+	(void)prec, (void)A, (void)lda, (void)G, (void)B, (void)rows;
+}
+
+void tl_cpu_amx_finish(int prec, void *raw, const uint32_t *A, size_t lda, int G, const uint32_t *B, int rows)
+{
+	(void)prec, (void)raw, (void)A, (void)lda, (void)G, (void)B, (void)rows;
+}
+
 void tl_cpu_amx_bf16(float *raw, const uint32_t *A, size_t lda, int G, const uint32_t *B, int rows)
 {
 	(void)raw, (void)A, (void)lda, (void)G, (void)B, (void)rows;
