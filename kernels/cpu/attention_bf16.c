@@ -44,7 +44,10 @@
  *
  * The DP and AVX512 paths give the same bits (the micro-kernels do, the
  * conversions and softmax are shared, the exponentials are normal floats);
- * the REF path (no AVX-512) uses exp2f and may differ in the last bits. */
+ * the REF path (no AVX-512) uses exp2f and may differ in the last bits.
+ * The AMX path runs tiles of 32 queries on the tile unit's blocks
+ * (lowprec_amx.c) with the DP path's softmax: its own bits, the same
+ * bounds. */
 #include "kernels/cpu/cpu.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/lowprec.h"

@@ -3,7 +3,8 @@
 # (issue 20). Runs on the tiny random BERT of tests/ref/tiny_bert with the
 # synthetic data of train_bert.bats: the run, its determinism, SIGKILL
 # resume, the precision recorded and refused on resume, bad values,
-# $TL_ISA forcing (every path gives the same bits).
+# $TL_ISA forcing (every path below AMX gives the same bits), and AMX tile
+# blocks on MiniLM (deterministic, close to the vnni bits).
 load helpers
 
 load tiny_bert
@@ -116,4 +117,32 @@ dtypes() { head -c 4096 "$1" | grep -ao '"dtype":"[^"]*"' | sort -u | tr -d '\n'
 	grep -q '^{"precision":"fp32","train_sentences":"200",.*"dev_accuracy":0\.[0-9]*' <<<"$output"
 	grep -q '^{"precision":"bf16","train_sentences":"200",.*"dev_accuracy":0\.[0-9]*' <<<"$output"
 	grep -q '^bf16 - fp32 dev accuracy: -*[0-9.]* points' <<<"$output"
+}
+
+@test "lowprec_train: bf16 on AMX tile blocks (MiniLM's widths): deterministic for a thread count, close to the vnni path's bits" {
+	grep -qw amx_bf16 /proc/cpuinfo || skip "the CPU lacks AMX-BF16: the tiny model above covers the lower paths"
+	[ -f "$TL_ROOT/models/all-MiniLM-L6-v2/model.safetensors" ] || skip "no models/all-MiniLM-L6-v2 (make models)"
+	# 26 sentences of the BERT fixture with two labels: 4 steps of batch 8
+	jq -c '{id, ids, label: (if .id % 2 == 0 then "even" else "odd" end)}' "$TL_ROOT/tests/ref/bert/sample.jsonl" |
+		tl-cat -t msgpack >"$D/m.s"
+	mt() { # out [args...]
+		local out=$1
+		shift
+		tl-train -m bert --pretrained "$TL_ROOT/models/all-MiniLM-L6-v2" -o "$out" --epochs 1 --batch-size 8 \
+			--precision bf16 -q "$@" "$D/m.s"
+	}
+	mt "$D/a1" --threads 1
+	mt "$D/b1" --threads 1
+	cmp "$D/a1/model.safetensors" "$D/b1/model.safetensors"
+	mt "$D/a2" --threads 2
+	mt "$D/b2" --threads 2
+	cmp "$D/a2/model.safetensors" "$D/b2/model.safetensors"
+	# the tile unit's bits are not vdpbf16ps's, and the training ends close to them
+	TL_ISA=vnni mt "$D/v1" --threads 1
+	! cmp -s "$D/a1/model.safetensors" "$D/v1/model.safetensors"
+	for m in a1 v1; do
+		tl-embed -m "$D/$m" -j 1 --normalize <"$D/m.s" | tl-cat | jq -c .vec >"$D/$m.vec"
+	done
+	paste -d ' ' "$D/a1.vec" "$D/v1.vec" | jq -s -e -R 'split("\n") | map(select(length > 0) | split(" ") |
+		map(fromjson) | [.[0], .[1]] | transpose | map(.[0] * .[1]) | add) | min > 0.9999'
 }
