@@ -365,6 +365,24 @@ static inline __mmask16 mask_of(int cols, int v)
 	return n >= 16 ? (__mmask16)0xffff : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
 }
 
+/* The epilogue's common steps on 16 outputs: + bias (bb, loaded by the
+ * caller), then GELU; and the fp32 store (+ C first when accumulating). */
+TGT_F static inline __attribute__((always_inline)) __m512 epi_act(__m512 x, __m512 bb, const epi *e)
+{
+	if (e->bias)
+		x = _mm512_add_ps(x, bb);
+	if (e->act == TL_ACT_GELU)
+		x = tl_vgelu512(x);
+	return x;
+}
+
+TGT_F static inline __attribute__((always_inline)) void epi_store(float *c, __mmask16 m, __m512 x, const epi *e)
+{
+	if (e->accum)
+		x = _mm512_add_ps(_mm512_maskz_loadu_ps(m, c), x);
+	_mm512_mask_storeu_ps(c, m, x);
+}
+
 /* 16 floats -> their bf16 (round to nearest even, NaN a quiet NaN: the
  * bits of tl_cpu_f2bf and bf16_row_v) as 16-bit lanes */
 TGT_F static inline __attribute__((always_inline)) __m256i bf16_of(__m512 x)
@@ -425,13 +443,7 @@ TGT_F static inline __attribute__((always_inline)) void store_f(float *C, size_t
 			__m512 x = acc[r][v];
 			if (e->rowf)
 				x = _mm512_mul_ps(x, _mm512_set1_ps(e->rowf[r]));
-			if (e->bias)
-				x = _mm512_add_ps(x, bb);
-			if (e->act == TL_ACT_GELU)
-				x = tl_vgelu512(x);
-			if (e->accum)
-				x = _mm512_add_ps(_mm512_maskz_loadu_ps(m, C + r * ldc + 16 * v), x);
-			_mm512_mask_storeu_ps(C + r * ldc + 16 * v, m, x);
+			epi_store(C + r * ldc + 16 * v, m, epi_act(x, bb, e), e);
 		}
 	}
 }
@@ -452,11 +464,7 @@ TGT_F static inline __attribute__((always_inline)) void store_i(float *C, size_t
 			__m512i c = _mm512_sub_epi32(acc[r][v], _mm512_mullo_epi32(_mm512_set1_epi32(e->zp[r]), cs));
 			__m512 s = _mm512_mul_ps(_mm512_set1_ps(e->sa[r]), sw);
 			__m512 x = _mm512_mul_ps(_mm512_cvtepi32_ps(c), s);
-			if (e->bias)
-				x = _mm512_add_ps(x, bb);
-			if (e->act == TL_ACT_GELU)
-				x = tl_vgelu512(x);
-			_mm512_mask_storeu_ps(C + r * ldc + 16 * v, m, x);
+			_mm512_mask_storeu_ps(C + r * ldc + 16 * v, m, epi_act(x, bb, e));
 		}
 	}
 }
@@ -575,17 +583,11 @@ TGT_F static void amx_epilogue(int prec, float *C, size_t ldc, const float *raw,
 				if (e->rowf)
 					x = _mm512_mul_ps(x, _mm512_set1_ps(e->rowf[r]));
 			}
-			if (e->bias)
-				x = _mm512_add_ps(x, bb);
-			if (e->act == TL_ACT_GELU)
-				x = tl_vgelu512(x);
-			if (e->obf) {
+			x = epi_act(x, bb, e);
+			if (e->obf)
 				_mm256_mask_storeu_epi16((uint16_t *)(void *)C + r * ldc + 16 * v, m, bf16_of(x));
-				continue;
-			}
-			if (e->accum)
-				x = _mm512_add_ps(_mm512_maskz_loadu_ps(m, C + r * ldc + 16 * v), x);
-			_mm512_mask_storeu_ps(C + r * ldc + 16 * v, m, x);
+			else
+				epi_store(C + r * ldc + 16 * v, m, x, e);
 		}
 	}
 }

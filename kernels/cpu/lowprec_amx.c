@@ -86,70 +86,42 @@ TGT_AMX static void store_tiles(void *raw, int two)
 	}
 }
 
-/* The products of a block into tmm0-3 (not stored) */
-TGT_AMX_BF static void run_bf16(const uint32_t *A, size_t lda, int G, const uint32_t *B, int rows)
-{
-	configure(rows);
-	int G16 = G / 16 * 16;
-	size_t sa = lda * sizeof(uint32_t);
-	_tile_zero(0);
-	_tile_zero(1);
-	if (rows > 16) {
-		const uint32_t *A1 = A + 16 * lda;
-		_tile_zero(2);
-		_tile_zero(3);
-		for (int g = 0; g < G16; g += 16) {
-			_tile_loadd(4, A + g, sa);
-			_tile_loadd(6, B + (size_t)g * 32, 128);
-			_tile_loadd(7, B + (size_t)g * 32 + 16, 128);
-			_tile_loadd(5, A1 + g, sa);
-			_tile_dpbf16ps(0, 4, 6);
-			_tile_dpbf16ps(1, 4, 7);
-			_tile_dpbf16ps(2, 5, 6);
-			_tile_dpbf16ps(3, 5, 7);
-		}
-	} else {
-		for (int g = 0; g < G16; g += 16) {
-			_tile_loadd(4, A + g, sa);
-			_tile_loadd(6, B + (size_t)g * 32, 128);
-			_tile_loadd(7, B + (size_t)g * 32 + 16, 128);
-			_tile_dpbf16ps(0, 4, 6);
-			_tile_dpbf16ps(1, 4, 7);
-		}
+/* The products of a block into tmm0-3 (not stored): run_bf16 with
+ * tdpbf16ps, run_int8 with tdpbusd (DP: the instruction's intrinsic). */
+#define AMX_RUN(name, TGT, DP)                                                                                   \
+	TGT static void name(const uint32_t *A, size_t lda, int G, const uint32_t *B, int rows)                  \
+	{                                                                                                        \
+		configure(rows);                                                                                 \
+		int G16 = G / 16 * 16;                                                                           \
+		size_t sa = lda * sizeof(uint32_t);                                                              \
+		_tile_zero(0);                                                                                   \
+		_tile_zero(1);                                                                                   \
+		if (rows > 16) {                                                                                 \
+			const uint32_t *A1 = A + 16 * lda;                                                       \
+			_tile_zero(2);                                                                           \
+			_tile_zero(3);                                                                           \
+			for (int g = 0; g < G16; g += 16) {                                                      \
+				_tile_loadd(4, A + g, sa);                                                       \
+				_tile_loadd(6, B + (size_t)g * 32, 128);                                         \
+				_tile_loadd(7, B + (size_t)g * 32 + 16, 128);                                    \
+				_tile_loadd(5, A1 + g, sa);                                                      \
+				DP(0, 4, 6);                                                                     \
+				DP(1, 4, 7);                                                                     \
+				DP(2, 5, 6);                                                                     \
+				DP(3, 5, 7);                                                                     \
+			}                                                                                        \
+		} else {                                                                                         \
+			for (int g = 0; g < G16; g += 16) {                                                      \
+				_tile_loadd(4, A + g, sa);                                                       \
+				_tile_loadd(6, B + (size_t)g * 32, 128);                                         \
+				_tile_loadd(7, B + (size_t)g * 32 + 16, 128);                                    \
+				DP(0, 4, 6);                                                                     \
+				DP(1, 4, 7);                                                                     \
+			}                                                                                        \
+		}                                                                                                \
 	}
-}
-
-TGT_AMX_I8 static void run_int8(const uint32_t *A, size_t lda, int G, const uint32_t *B, int rows)
-{
-	configure(rows);
-	int G16 = G / 16 * 16;
-	size_t sa = lda * sizeof(uint32_t);
-	_tile_zero(0);
-	_tile_zero(1);
-	if (rows > 16) {
-		const uint32_t *A1 = A + 16 * lda;
-		_tile_zero(2);
-		_tile_zero(3);
-		for (int g = 0; g < G16; g += 16) {
-			_tile_loadd(4, A + g, sa);
-			_tile_loadd(6, B + (size_t)g * 32, 128);
-			_tile_loadd(7, B + (size_t)g * 32 + 16, 128);
-			_tile_loadd(5, A1 + g, sa);
-			_tile_dpbusd(0, 4, 6);
-			_tile_dpbusd(1, 4, 7);
-			_tile_dpbusd(2, 5, 6);
-			_tile_dpbusd(3, 5, 7);
-		}
-	} else {
-		for (int g = 0; g < G16; g += 16) {
-			_tile_loadd(4, A + g, sa);
-			_tile_loadd(6, B + (size_t)g * 32, 128);
-			_tile_loadd(7, B + (size_t)g * 32 + 16, 128);
-			_tile_dpbusd(0, 4, 6);
-			_tile_dpbusd(1, 4, 7);
-		}
-	}
-}
+AMX_RUN(run_bf16, TGT_AMX_BF, _tile_dpbf16ps)
+AMX_RUN(run_int8, TGT_AMX_I8, _tile_dpbusd)
 
 /* the groups past the last whole chunk, added to raw on the DP instructions */
 TGT_AMX_BF static void tail_bf16(float *raw, const uint32_t *A, size_t lda, int G, const uint32_t *B, int rows)
