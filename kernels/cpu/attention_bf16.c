@@ -62,7 +62,7 @@
 #include <string.h>
 
 #define MRQ 12 /* queries per tile: the micro-kernel's rows */
-#define MQX 32 /* on the AMX path: a block of the tile unit */
+#define MQX TL_AMX_ROWS /* on the AMX path: a block of the tile unit */
 #define NP 32  /* columns per panel */
 #define TGT_F __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
 #define TGT_BF __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma,avx512bf16")))

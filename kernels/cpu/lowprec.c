@@ -764,7 +764,7 @@ static void *lp_scratch(size_t bytes)
 static void prec_rows(const tl_cpu_prec_w *p, void *out, const float *inp, const uint32_t *ain, int obf,
 		      const float *bias, int N, int act)
 {
-	int G = p->G, mr = p->path == TL_LP_AMX ? 32 : MR;
+	int G = p->G, mr = p->path == TL_LP_AMX ? TL_AMX_ROWS : MR;
 	int MC = (int)(LP_ABLOCK / ((size_t)G * sizeof(uint32_t))) / mr * mr;
 	if (MC < mr)
 		MC = mr;
@@ -784,8 +784,9 @@ static void prec_rows(const tl_cpu_prec_w *p, void *out, const float *inp, const
 		uint32_t *A = (uint32_t *)buf;
 		if (ain) {
 			/* the rows themselves; a last partial tile copied, its pad rows
-			 * zero (the kernels read them) */
-			if (nb < nbp) {
+			 * zero (the 12-row kernels read them; AMX blocks read only their
+			 * rows and use the rows in place) */
+			if (nb < nbp && !pipe) {
 				int full = nb / mr * mr;
 				memcpy(A + (size_t)full * G, ain + (size_t)(mb + full) * G,
 				       (size_t)(nb - full) * G * sizeof(uint32_t));
@@ -812,7 +813,8 @@ static void prec_rows(const tl_cpu_prec_w *p, void *out, const float *inp, const
 			int n1 = n0 + ncb < p->OCp ? n0 + ncb : p->OCp;
 			for (int m0 = 0; m0 < nb; m0 += mr) {
 				int rows = nb - m0 < mr ? nb - m0 : mr;
-				const uint32_t *a = ain && m0 + mr <= nb ? ain + (size_t)(mb + m0) * G : A + (size_t)m0 * G;
+				const uint32_t *a = ain && (m0 + mr <= nb || pipe) ? ain + (size_t)(mb + m0) * G
+										   : A + (size_t)m0 * G;
 				for (int c0 = n0; c0 < n1; c0 += NR) {
 					int cols = OC - c0 < NR ? OC - c0 : NR;
 					const uint32_t *b = p->w + (size_t)(c0 / NR) * G * NR;
@@ -846,7 +848,7 @@ static void prec_rows(const tl_cpu_prec_w *p, void *out, const float *inp, const
 static void prec_forward(const tl_cpu_prec_w *p, void *out, const float *inp, const uint32_t *ain, int obf,
 			 const float *bias, int N, int act)
 {
-	int mr = p->path == TL_LP_AMX ? 32 : MR, tiles = (N + mr - 1) / mr;
+	int mr = p->path == TL_LP_AMX ? TL_AMX_ROWS : MR, tiles = (N + mr - 1) / mr;
 	int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
 	if (nt > tiles)
 		nt = tiles;

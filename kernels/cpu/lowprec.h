@@ -44,18 +44,18 @@ typedef struct {
 /* 1 when a path (enum tl_lp_path) of a precision can run here (the CPU
  * and $TL_ISA allow it). */
 int tl_cpu_prec_path_ok(int prec, int path);
-/* AMX blocks (lowprec_amx.c): raw[r 32 + c] (fp32 for bf16, int32 for
- * int8; 64-byte aligned, row stride 32 elements) = the sum over the G
- * words of row r of A (stride lda words) times B[32 g + c], for r < rows
- * (1..32) and c < 32; rows past `rows` are neither read nor written. Only
- * on a path where tl_cpu_prec_path_ok(prec, TL_LP_AMX). */
-void tl_cpu_amx_bf16(float *raw, const uint32_t *A, size_t lda, int G, const uint32_t *B, int rows);
-void tl_cpu_amx_int8(int32_t *raw, const uint32_t *A, size_t lda, int G, const uint32_t *B, int rows);
-/* The same in two halves, so that other work can run while the tile unit
- * computes: tl_cpu_amx_start issues a block's products into the calling
- * thread's tiles (prec TL_PREC_BF16 or TL_PREC_INT8); tl_cpu_amx_finish,
- * with the same arguments, stores them into raw (and adds the K tail).
- * Between the two the thread must not start another block. */
+/* Rows of an AMX block (two tiles of 16): the row step of every AMX caller. */
+#define TL_AMX_ROWS 32
+/* AMX blocks (lowprec_amx.c), in two halves so that other work can run
+ * while the tile unit computes. tl_cpu_amx_start issues the products of a
+ * block into the calling thread's tiles (prec TL_PREC_BF16 or
+ * TL_PREC_INT8): row r (< rows, 1..TL_AMX_ROWS) of A (stride lda words)
+ * times B[32 g + c] summed over the G words, for c < 32; rows past `rows`
+ * are not read. tl_cpu_amx_finish, with the same arguments, stores them
+ * into raw[r 32 + c] (fp32 for bf16, int32 for int8; 64-byte aligned, row
+ * stride 32 elements; rows past `rows` not written) and adds the K tail.
+ * Between the two the thread must not start another block. Only on a path
+ * where tl_cpu_prec_path_ok(prec, TL_LP_AMX). */
 void tl_cpu_amx_start(int prec, const uint32_t *A, size_t lda, int G, const uint32_t *B, int rows);
 void tl_cpu_amx_finish(int prec, void *raw, const uint32_t *A, size_t lda, int G, const uint32_t *B, int rows);
 /* 1 when this build has the AMX kernels (a compiler with the intrinsics) */

@@ -1,5 +1,5 @@
 /* kernels/cpu/lowprec_amx.c - the AMX blocks of the low-precision products
- * (lowprec.h: tl_cpu_amx_bf16, tl_cpu_amx_int8): a block of up to 32 rows
+ * (lowprec.h: tl_cpu_amx_start, tl_cpu_amx_finish): a block of up to 32 rows
  * x 32 outputs over the whole K on the tile unit (TMUL), on lowprec.h's
  * layouts as they are:
  *   A: rows of G 32-bit words (a bf16 pair or four u8 per word), stride lda
@@ -168,18 +168,6 @@ void tl_cpu_amx_finish(int prec, void *raw, const uint32_t *A, size_t lda, int G
 		tail_int8(raw, A, lda, G, B, rows);
 }
 
-void tl_cpu_amx_bf16(float *raw, const uint32_t *A, size_t lda, int G, const uint32_t *B, int rows)
-{
-	run_bf16(A, lda, G, B, rows);
-	tl_cpu_amx_finish(TL_PREC_BF16, raw, A, lda, G, B, rows);
-}
-
-void tl_cpu_amx_int8(int32_t *raw, const uint32_t *A, size_t lda, int G, const uint32_t *B, int rows)
-{
-	run_int8(A, lda, G, B, rows);
-	tl_cpu_amx_finish(TL_PREC_INT8, raw, A, lda, G, B, rows);
-}
-
 int tl_cpu_amx_built(void)
 {
 	return 1;
@@ -195,16 +183,6 @@ void tl_cpu_amx_start(int prec, const uint32_t *A, size_t lda, int G, const uint
 void tl_cpu_amx_finish(int prec, void *raw, const uint32_t *A, size_t lda, int G, const uint32_t *B, int rows)
 {
 	(void)prec, (void)raw, (void)A, (void)lda, (void)G, (void)B, (void)rows;
-}
-
-void tl_cpu_amx_bf16(float *raw, const uint32_t *A, size_t lda, int G, const uint32_t *B, int rows)
-{
-	(void)raw, (void)A, (void)lda, (void)G, (void)B, (void)rows;
-}
-
-void tl_cpu_amx_int8(int32_t *raw, const uint32_t *A, size_t lda, int G, const uint32_t *B, int rows)
-{
-	(void)raw, (void)A, (void)lda, (void)G, (void)B, (void)rows;
 }
 
 int tl_cpu_amx_built(void)

@@ -230,8 +230,8 @@ static void tiles(int path, float *C, int M, int NC, const uint32_t *A, int G, c
 	int NCp = (NC + NR - 1) / NR * NR;
 	for (int n0 = 0; n0 < NCp; n0 += NR * NCP) {
 		int n1 = n0 + NR * NCP < NCp ? n0 + NR * NCP : NCp;
-		/* AMX: the rows of the tiles [t0, t1) in blocks of 32 */
-		int amx = path == TL_LP_AMX, step = amx ? 32 : MR, r1 = t1 * MR < M ? t1 * MR : M;
+		/* AMX: the rows of the tiles [t0, t1) in blocks of TL_AMX_ROWS */
+		int step = path == TL_LP_AMX ? TL_AMX_ROWS : MR, r1 = t1 * MR < M ? t1 * MR : M;
 		for (int m0 = t0 * MR; m0 < r1; m0 += step) {
 			int rows = r1 - m0 < step ? r1 - m0 : step;
 			for (int c0 = n0; c0 < n1; c0 += NR) {
