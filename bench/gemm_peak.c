@@ -116,6 +116,14 @@ struct tilecfg {
 	uint8_t rows[16];
 };
 
+/* ldtilecfg with the configuration as a memory operand: GCC 12's
+ * _tile_loadconfig does not tell the optimizer that it reads the struct,
+ * so the stores filling it may be dropped (kernels/cpu/lowprec_amx.c) */
+static inline void load_tilecfg(const struct tilecfg *c)
+{
+	__asm__ volatile("ldtilecfg %0" : : "m"(*c));
+}
+
 /* tmm0-3 accumulate, tmm4-5 hold A, tmm6-7 hold B (a 2x2 block): four
  * independent tile products per iteration. */
 __attribute__((target("amx-tile,amx-bf16"))) static long k_amx_bf16(long n)
@@ -129,7 +137,7 @@ __attribute__((target("amx-tile,amx-bf16"))) static long k_amx_bf16(long n)
 	float dst[16 * 16] __attribute__((aligned(64)));
 	for (int i = 0; i < 16 * 32; i++)
 		src[i] = 0x3f80;
-	_tile_loadconfig(&cfg);
+	load_tilecfg(&cfg);
 	_tile_zero(0);
 	_tile_zero(1);
 	_tile_zero(2);
@@ -161,7 +169,7 @@ __attribute__((target("amx-tile,amx-int8"))) static long k_amx_int8(long n)
 	int32_t dst[16 * 16] __attribute__((aligned(64)));
 	for (int i = 0; i < 16 * 64; i++)
 		src[i] = 1;
-	_tile_loadconfig(&cfg);
+	load_tilecfg(&cfg);
 	_tile_zero(0);
 	_tile_zero(1);
 	_tile_zero(2);

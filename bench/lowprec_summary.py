@@ -122,7 +122,7 @@ for s, (n, tok, fl) in sets.items():
         def ratio(a, b_list, label):
             b_ok = [(med[(th, b)], b) for b in b_list if (th, b) in med]
             if (th, a) not in med:
-                return f"- {th} thread(s): {label}: n/a ({a} not measured: tl-embed without --precision?)"
+                return f"- {th} thread(s): {label}: n/a ({a} not measured: not in BENCH_PRECS, or tl-embed without --precision)"
             if not b_ok:
                 return f"- {th} thread(s): {label}: n/a (peer not measured)"
             bv, bn = max(b_ok)

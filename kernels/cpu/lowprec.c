@@ -184,6 +184,12 @@ void *tl_cpu_matmul_prepare_prec(const float *w, int IC, int OC, int prec)
 	tl_cpu_prec_w *p = new_prec(IC, OC, prec);
 	size_t G = (size_t)p->G;
 	int8_t *q = prec == TL_PREC_INT8 ? tl_xmalloc((size_t)IC) : NULL;
+	/* bf16: a row's pairs by the fastest rounding the CPU has (the same
+	 * bits on every path), then into its panel */
+	uint32_t *pairs = prec == TL_PREC_BF16 ? tl_xmalloc(G * sizeof *pairs) : NULL;
+	int rpath = tl_cpu_prec_path_ok(TL_PREC_BF16, TL_LP_DP)       ? TL_LP_DP
+		    : tl_cpu_prec_path_ok(TL_PREC_BF16, TL_LP_AVX512) ? TL_LP_AVX512
+								      : TL_LP_REF;
 	for (int o = 0; o < OC; o++) {
 		const float *r = w + (size_t)o * IC;
 		if (prec == TL_PREC_INT8) {
@@ -193,12 +199,11 @@ void *tl_cpu_matmul_prepare_prec(const float *w, int IC, int OC, int prec)
 			continue;
 		}
 		uint32_t *dst = p->w + (size_t)(o / NR) * G * NR + o % NR;
-		for (size_t g = 0; g < G; g++) {
-			int k = 2 * (int)g;
-			uint32_t lo = tl_cpu_f2bf(r[k]), hi = k + 1 < IC ? tl_cpu_f2bf(r[k + 1]) : 0;
-			dst[g * NR] = lo | hi << 16;
-		}
+		tl_cpu_bf16_pairs(rpath, pairs, r, IC);
+		for (size_t g = 0; g < G; g++)
+			dst[g * NR] = pairs[g];
 	}
+	free(pairs);
 	free(q);
 	return p;
 }
@@ -396,6 +401,38 @@ TGT_F static inline __attribute__((always_inline)) __m256i bf16_of(__m512 x)
 	return _mm512_cvtepi32_epi16(_mm512_mask_or_epi32(t, nan, _mm512_srli_epi32(v, 16), _mm512_set1_epi32(0x40)));
 }
 
+/* bf16_of with AVX512-BF16's vcvtneps2bf16: the same bits (round to
+ * nearest even, a NaN quiet with its sign and top payload) except that the
+ * instruction flushes a denormal input to zero where tl_cpu_f2bf rounds
+ * it; a vector holding a denormal therefore takes bf16_of. One instruction
+ * for six: the AMX epilogue rounds every output of the products that feed
+ * the next one (tests/unit/test_lowprec.c t_bf16_rounding: every path
+ * against tl_cpu_f2bf, denormals, ties and NaNs included). */
+TGT_BF static inline __attribute__((always_inline)) __m256i bf16_of_dp(__m512 x)
+{
+	__m512i v = _mm512_castps_si512(x);
+	__mmask16 den = _mm512_mask_test_epi32_mask(_mm512_testn_epi32_mask(v, _mm512_set1_epi32(0x7f800000)), v,
+						    _mm512_set1_epi32(0x007fffff));
+	if (__builtin_expect(den != 0, 0))
+		return bf16_of(x);
+	return (__m256i)_mm512_cvtneps_pbh(x);
+}
+
+/* bf16_row_v's words on AVX512-BF16 (bf16_of_dp: the same bits) */
+TGT_BF static void bf16_row_dp(uint32_t *dst, const float *x, int IC, int G)
+{
+	int g = 0;
+	for (; 2 * g + 32 <= IC; g += 16) {
+		__m256i lo = bf16_of_dp(_mm512_loadu_ps(x + 2 * g)), hi = bf16_of_dp(_mm512_loadu_ps(x + 2 * g + 16));
+		_mm512_storeu_si512(dst + g, _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1));
+	}
+	for (; g < G; g++) {
+		int k = 2 * g;
+		uint32_t lo = tl_cpu_f2bf(x[k]), hi = k + 1 < IC ? tl_cpu_f2bf(x[k + 1]) : 0;
+		dst[g] = lo | hi << 16;
+	}
+}
+
 /* store_f's epilogue with the result rounded to bf16 (e->obf) */
 TGT_F static inline __attribute__((always_inline)) void store_bf(uint16_t *C, size_t ldc, __m512 acc[MR][2],
 								  int rows, int cols, const epi *e)
@@ -563,31 +600,41 @@ TGT_F static void kern_int8_bw(float *C, size_t ldc, const uint32_t *A, int G, c
 /* The AMX path: a block of up to 32 rows x 32 outputs on the tile unit
  * (lowprec_amx.c) into a raw block, then the epilogue of store_f /
  * store_i, element for element the same operations, from it. */
-TGT_F static void amx_epilogue(int prec, float *C, size_t ldc, const float *raw, int rows, int cols, const epi *e)
+TGT_BF static void amx_epilogue(int prec, float *C, size_t ldc, const float *raw, int rows, int cols, const epi *ep)
 {
+	/* a copy: for the compiler the stores below may write *ep, not a local,
+	 * so its fields stay in registers instead of being read again per row */
+	const epi el = *ep, *e = &el;
 	for (int v = 0; v < 2; v++) {
 		__mmask16 m = mask_of(cols, v);
 		if (!m)
 			break;
 		__m512 bb = e->bias ? _mm512_maskz_loadu_ps(m, e->bias + 16 * v) : _mm512_setzero_ps();
-		__m512 sw = prec == TL_PREC_INT8 ? _mm512_maskz_loadu_ps(m, e->scale + 16 * v) : bb;
-		__m512i cs = prec == TL_PREC_INT8 ? _mm512_maskz_loadu_epi32(m, e->colsum + 16 * v) : _mm512_setzero_si512();
-		for (int r = 0; r < rows; r++) {
-			__m512 x;
-			if (prec == TL_PREC_INT8) {
+		if (prec == TL_PREC_INT8) {
+			__m512 sw = _mm512_maskz_loadu_ps(m, e->scale + 16 * v);
+			__m512i cs = _mm512_maskz_loadu_epi32(m, e->colsum + 16 * v);
+			for (int r = 0; r < rows; r++) {
 				__m512i c = _mm512_sub_epi32(_mm512_load_si512(raw + 32 * r + 16 * v),
 							     _mm512_mullo_epi32(_mm512_set1_epi32(e->zp[r]), cs));
-				x = _mm512_mul_ps(_mm512_cvtepi32_ps(c), _mm512_mul_ps(_mm512_set1_ps(e->sa[r]), sw));
-			} else {
-				x = _mm512_load_ps(raw + 32 * r + 16 * v);
+				__m512 x = _mm512_mul_ps(_mm512_cvtepi32_ps(c), _mm512_mul_ps(_mm512_set1_ps(e->sa[r]), sw));
+				epi_store(C + r * ldc + 16 * v, m, epi_act(x, bb, e), e);
+			}
+		} else if (e->obf && !e->rowf) { /* the encoder's bf16 rows: + bias, GELU, rounded */
+			uint16_t *o = (uint16_t *)(void *)C + 16 * v;
+			for (int r = 0; r < rows; r++)
+				_mm256_mask_storeu_epi16(o + r * ldc, m,
+							 bf16_of_dp(epi_act(_mm512_load_ps(raw + 32 * r + 16 * v), bb, e)));
+		} else {
+			for (int r = 0; r < rows; r++) {
+				__m512 x = _mm512_load_ps(raw + 32 * r + 16 * v);
 				if (e->rowf)
 					x = _mm512_mul_ps(x, _mm512_set1_ps(e->rowf[r]));
+				x = epi_act(x, bb, e);
+				if (e->obf)
+					_mm256_mask_storeu_epi16((uint16_t *)(void *)C + r * ldc + 16 * v, m, bf16_of_dp(x));
+				else
+					epi_store(C + r * ldc + 16 * v, m, x, e);
 			}
-			x = epi_act(x, bb, e);
-			if (e->obf)
-				_mm256_mask_storeu_epi16((uint16_t *)(void *)C + r * ldc + 16 * v, m, bf16_of(x));
-			else
-				epi_store(C + r * ldc + 16 * v, m, x, e);
 		}
 	}
 }
@@ -735,7 +782,7 @@ void tl_cpu_bf16_tile_scaled_bf(int path, uint16_t *C, size_t ldc, const uint32_
 
 void tl_cpu_bf16_pairs(int path, uint32_t *dst, const float *x, int n)
 {
-	(path == TL_LP_REF ? bf16_row : bf16_row_v)(dst, x, n, (n + 1) / 2);
+	(path == TL_LP_REF ? bf16_row : path == TL_LP_AVX512 ? bf16_row_v : bf16_row_dp)(dst, x, n, (n + 1) / 2);
 }
 
 /* ---------------- driver ---------------- */
@@ -797,7 +844,7 @@ static void prec_rows(const tl_cpu_prec_w *p, void *out, const float *inp, const
 				uint32_t *a = A + (size_t)n * G;
 				const float *x = inp + (size_t)(mb + n) * p->IC;
 				if (p->prec == TL_PREC_BF16)
-					(vec ? bf16_row_v : bf16_row)(a, x, p->IC, G);
+					(p->path >= TL_LP_DP ? bf16_row_dp : vec ? bf16_row_v : bf16_row)(a, x, p->IC, G);
 				else
 					(vec ? int8_row_v : int8_row)(a, &sa[n], &zp[n], x, p->IC, G);
 			}

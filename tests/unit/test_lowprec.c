@@ -194,6 +194,46 @@ static void t_bf16_rounding(void)
 		CHECK_EQ_INT(tl_cpu_f2bf(v[i]), want[i]);
 	float nan = NAN;
 	CHECK((tl_cpu_f2bf(nan) & 0x7fc0) == 0x7fc0);
+
+	/* tl_cpu_bf16_pairs on every path: tl_cpu_f2bf's bits on rows of 16-lane
+	 * vectors (and a scalar tail) holding ties, NaNs of both signs with
+	 * payloads, infinities, zeros, the largest float, and denormals (which
+	 * AVX512-BF16's instruction alone would flush to zero), one vector
+	 * with a single denormal among normal values and one without */
+	enum { N = 16 * 6 + 5 };
+	uint32_t bits[N];
+	uint32_t special[] = {0x7fc00000u, 0xffc12345u, 0x7f800001u, 0x7fbfffffu, 0x7f800000u, 0xff800000u, 0,
+			      0x80000000u, 0x7f7fffffu, 0x00000001u, 0x807fffffu, 0x00008000u, 0x00018000u,
+			      0x3f808000u, 0x3f818000u, 0xbf7f8000u};
+	uint64_t st = 12345;
+	for (int i = 0; i < N; i++) {
+		st = st * 6364136223846793005ull + 1442695040888963407ull;
+		bits[i] = (uint32_t)(st >> 32) & 0x3fffffffu; /* normal values, |x| < 2 */
+	}
+	memcpy(bits, special, sizeof special); /* vector 0: the special values */
+	bits[16 + 7] = 0x00400001u;            /* vector 1: one denormal */
+	for (int i = 0; i < 16; i++)           /* vector 3: ties to even and up */
+		bits[48 + i] = 0x3f800000u + ((uint32_t)i << 16) + 0x8000u;
+	float x[N];
+	memcpy(x, bits, sizeof x);
+	const char *names[] = {"ref", "avx512", "dp (avx512-bf16)"};
+	for (int path = TL_LP_REF; path <= TL_LP_DP; path++) {
+		if (!tl_cpu_prec_path_ok(TL_PREC_BF16, path)) {
+			TEST_SKIP("bf16 rounding, %s path: the CPU lacks this path's instructions", names[path]);
+			continue;
+		}
+		uint32_t w[(N + 1) / 2];
+		tl_cpu_bf16_pairs(path, w, x, N);
+		int bad = 0;
+		for (int i = 0; i < N; i++) {
+			uint16_t got = (uint16_t)(w[i / 2] >> (16 * (i & 1))), want = tl_cpu_f2bf(x[i]);
+			if (got != want && bad++ < 3)
+				printf("bf16 rounding, %s path: element %d (0x%08x): 0x%04x, want 0x%04x\n", names[path], i,
+				       bits[i], got, want);
+		}
+		CHECK_EQ_INT(bad, 0);
+		CHECK_EQ_INT(w[N / 2] >> 16, 0); /* the odd count's last word: upper half zero */
+	}
 }
 
 static void t_isa(const tl_kernels *k)
