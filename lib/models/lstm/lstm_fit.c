@@ -694,8 +694,13 @@ int tl_lstm_fit(const tl_lstm_fit_opts *oin, tl_err *e)
 		cfg.L = o.L;
 	}
 	float dm = (float)o.drop_mult;
-	/* AWD-LSTM / ULMFiT defaults (fastai's awd_lstm_lm_config and
-	 * awd_lstm_clas_config) times --drop-mult */
+	/* Defaults times --drop-mult. Language model: AWD-LSTM's (Merity et
+	 * al.; fastai's AWD_LSTM module defaults, output 0.1 as its LM
+	 * decoder's), made for long training; ULMFiT's pretraining used
+	 * lighter ones (awd_lstm_lm_config x 0.5: pipelines/ulmfit.mk
+	 * EN_LM_DROP). Classifier: embedding 0.05 and output 0.4 of fastai's
+	 * awd_lstm_clas_config, input 0.25, hidden 0.15 and weight 0.2 of its
+	 * awd_lstm_lm_config. The figures in README were measured with these. */
 	cfg.p_emb = dflt(o.p_emb, o.classifier ? 0.05 : 0.1, dm);
 	cfg.p_in = dflt(o.p_in, o.classifier ? 0.25 : 0.6, dm);
 	cfg.p_hid = dflt(o.p_hid, o.classifier ? 0.15 : 0.2, dm);
