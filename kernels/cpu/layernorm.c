@@ -72,10 +72,7 @@ void tl_cpu_add_layernorm_forward_bf16(float *out, void *out_bf16, const float *
 				       const float *bbias, const float *weight, const float *bias, int N, int C,
 				       float eps)
 {
-	/* the same bits on every path (tl_cpu_bf16_pairs) */
-	int path = tl_cpu_prec_path_ok(TL_PREC_BF16, TL_LP_DP)       ? TL_LP_DP
-		   : tl_cpu_prec_path_ok(TL_PREC_BF16, TL_LP_AVX512) ? TL_LP_AVX512
-								     : TL_LP_REF;
+	int path = tl_cpu_bf16_pairs_path();
 	size_t W = ((size_t)C + 1) / 2; /* pair words per bf16 row */
 #pragma omp parallel for schedule(static)
 	for (int n = 0; n < N; n++) {

@@ -187,9 +187,7 @@ void *tl_cpu_matmul_prepare_prec(const float *w, int IC, int OC, int prec)
 	/* bf16: a row's pairs by the fastest rounding the CPU has (the same
 	 * bits on every path), then into its panel */
 	uint32_t *pairs = prec == TL_PREC_BF16 ? tl_xmalloc(G * sizeof *pairs) : NULL;
-	int rpath = tl_cpu_prec_path_ok(TL_PREC_BF16, TL_LP_DP)       ? TL_LP_DP
-		    : tl_cpu_prec_path_ok(TL_PREC_BF16, TL_LP_AVX512) ? TL_LP_AVX512
-								      : TL_LP_REF;
+	int rpath = tl_cpu_bf16_pairs_path();
 	for (int o = 0; o < OC; o++) {
 		const float *r = w + (size_t)o * IC;
 		if (prec == TL_PREC_INT8) {
@@ -299,11 +297,7 @@ TGT_F static void bf16_row_v(uint32_t *dst, const float *x, int IC, int G)
 		__m256i lo = _mm512_cvtepi32_epi16(u[0]), hi = _mm512_cvtepi32_epi16(u[1]);
 		_mm512_storeu_si512(dst + g, _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1));
 	}
-	for (; g < G; g++) {
-		int k = 2 * g;
-		uint32_t lo = tl_cpu_f2bf(x[k]), hi = k + 1 < IC ? tl_cpu_f2bf(x[k + 1]) : 0;
-		dst[g] = lo | hi << 16;
-	}
+	bf16_row(dst + g, x + 2 * g, IC - 2 * g, G - g); /* the tail */
 }
 
 TGT_F static void int8_row_v(uint32_t *dst, float *sa, int32_t *zp, const float *x, int IC, int G)
@@ -426,11 +420,7 @@ TGT_BF static void bf16_row_dp(uint32_t *dst, const float *x, int IC, int G)
 		__m256i lo = bf16_of_dp(_mm512_loadu_ps(x + 2 * g)), hi = bf16_of_dp(_mm512_loadu_ps(x + 2 * g + 16));
 		_mm512_storeu_si512(dst + g, _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1));
 	}
-	for (; g < G; g++) {
-		int k = 2 * g;
-		uint32_t lo = tl_cpu_f2bf(x[k]), hi = k + 1 < IC ? tl_cpu_f2bf(x[k + 1]) : 0;
-		dst[g] = lo | hi << 16;
-	}
+	bf16_row(dst + g, x + 2 * g, IC - 2 * g, G - g); /* the tail */
 }
 
 /* store_f's epilogue with the result rounded to bf16 (e->obf) */
@@ -619,11 +609,6 @@ TGT_BF static void amx_epilogue(int prec, float *C, size_t ldc, const float *raw
 				__m512 x = _mm512_mul_ps(_mm512_cvtepi32_ps(c), _mm512_mul_ps(_mm512_set1_ps(e->sa[r]), sw));
 				epi_store(C + r * ldc + 16 * v, m, epi_act(x, bb, e), e);
 			}
-		} else if (e->obf && !e->rowf) { /* the encoder's bf16 rows: + bias, GELU, rounded */
-			uint16_t *o = (uint16_t *)(void *)C + 16 * v;
-			for (int r = 0; r < rows; r++)
-				_mm256_mask_storeu_epi16(o + r * ldc, m,
-							 bf16_of_dp(epi_act(_mm512_load_ps(raw + 32 * r + 16 * v), bb, e)));
 		} else {
 			for (int r = 0; r < rows; r++) {
 				__m512 x = _mm512_load_ps(raw + 32 * r + 16 * v);
@@ -780,6 +765,13 @@ void tl_cpu_bf16_tile_scaled_bf(int path, uint16_t *C, size_t ldc, const uint32_
 		(path == TL_LP_DP ? kern_bf16_dp : kern_bf16_f)(o, ldc, A, G, B, rows, cols, &e);
 }
 
+int tl_cpu_bf16_pairs_path(void)
+{
+	return tl_cpu_prec_path_ok(TL_PREC_BF16, TL_LP_DP)       ? TL_LP_DP
+	       : tl_cpu_prec_path_ok(TL_PREC_BF16, TL_LP_AVX512) ? TL_LP_AVX512
+								 : TL_LP_REF;
+}
+
 void tl_cpu_bf16_pairs(int path, uint32_t *dst, const float *x, int n)
 {
 	(path == TL_LP_REF ? bf16_row : path == TL_LP_AVX512 ? bf16_row_v : bf16_row_dp)(dst, x, n, (n + 1) / 2);
@@ -844,7 +836,7 @@ static void prec_rows(const tl_cpu_prec_w *p, void *out, const float *inp, const
 				uint32_t *a = A + (size_t)n * G;
 				const float *x = inp + (size_t)(mb + n) * p->IC;
 				if (p->prec == TL_PREC_BF16)
-					(p->path >= TL_LP_DP ? bf16_row_dp : vec ? bf16_row_v : bf16_row)(a, x, p->IC, G);
+					tl_cpu_bf16_pairs(p->path, a, x, p->IC);
 				else
 					(vec ? int8_row_v : int8_row)(a, &sa[n], &zp[n], x, p->IC, G);
 			}

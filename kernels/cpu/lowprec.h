@@ -90,6 +90,9 @@ void tl_cpu_bf16_tile_scaled_bf(int path, uint16_t *C, size_t ldc, const uint32_
 /* dst[(n + 1) / 2] = x[0..n) as bf16 pairs (element 2g in the low half of
  * word g, past n zero), rounded to nearest even; the same bits on every path. */
 void tl_cpu_bf16_pairs(int path, uint32_t *dst, const float *x, int n);
+/* The fastest path of tl_cpu_bf16_pairs here (AVX512-BF16, AVX-512F or C,
+ * within $TL_ISA): for callers with no path of their own. */
+int tl_cpu_bf16_pairs_path(void);
 /* The bf16 attention (attention_bf16.c) of one (sequence, head) on a path:
  * O[nq, hd] (row stride ldo) = softmax(scale q k^T) v over len keys, the
  * first nq queries (nq = len, or 1 for the first token only); q, k, v rows
