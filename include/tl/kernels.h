@@ -54,8 +54,9 @@
 enum tl_pool { TL_POOL_CLS = 0, TL_POOL_MEAN = 1, TL_POOL_MAX = 2 };
 /* Activation applied by matmul_forward_prepared to its output. */
 enum tl_act { TL_ACT_NONE = 0, TL_ACT_GELU = 1 };
-/* matmul_forward_bf16io: which side is bf16 rows */
-enum tl_bf16io { TL_IO_IN_BF16 = 1, TL_IO_OUT_BF16 = 2 };
+/* matmul_forward_bf16io: which side is bf16 rows; TL_IO_OUT_ACC: out
+ * (fp32 rows, not with TL_IO_OUT_BF16) += the product + bias */
+enum tl_bf16io { TL_IO_IN_BF16 = 1, TL_IO_OUT_BF16 = 2, TL_IO_OUT_ACC = 4 };
 /* attention_forward_packed_bf16's mode: bits */
 enum tl_att_mode { TL_ATT_FIRST_ONLY = 1, TL_ATT_OUT_BF16 = 2, TL_ATT_IN_BF16 = 4 };
 /* Precision of the products of matmul_prepare_prec: fp32; bf16 operands
@@ -216,7 +217,11 @@ typedef struct tl_kernels {
 	 * with (io, enum tl_bf16io) inp as bf16 rows of IC and/or out as bf16
 	 * rows of OC (rounded after the bias and GELU); the results are the
 	 * bits matmul_forward_prec gives (then rounded) on the same values.
-	 * io 0: matmul_forward_prec. Both may be NULL (not offered). */
+	 * With TL_IO_OUT_ACC each fp32 out element becomes out + (the product
+	 * + bias), the sum add_layernorm_forward forms from its a, b and
+	 * bbias (the same bits), so that a residual LayerNorm reads one
+	 * array instead of two. io 0: matmul_forward_prec. Both may be NULL
+	 * (not offered). */
 	void (*add_layernorm_forward_bf16)(float *out, void *out_bf16, const float *a, const float *b,
 					   const float *bbias, const float *weight, const float *bias, int N, int C,
 					   float eps);

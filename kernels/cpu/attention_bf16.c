@@ -394,8 +394,14 @@ static void att_one(int path, void *dst, int ldo, int obf, const att_in *in, int
 	for (int i0 = 0; i0 < nq; i0 += mq) {
 		int rows = nq - i0 < mq ? nq - i0 : mq;
 		const uint32_t *qa = Qb + (size_t)i0 * G1;
-		for (int p = 0; p < lp; p += NP) /* the plain products: the scale is in c */
-			tl_cpu_bf16_tile_scaled(path, S + p, (size_t)lp, qa, G1, Kp + (size_t)p * G1, rows, NP, NULL);
+		/* the plain products (the scale is in c); on AMX with whole chunks of
+		 * the head (hd % 32 == 0) stored from the tiles straight into S */
+		if (path == TL_LP_AMX && G1 % 16 == 0)
+			tl_cpu_amx_bf16_panels(S, (size_t)lp, qa, G1, Kp, lp / NP, rows);
+		else
+			for (int p = 0; p < lp; p += NP)
+				tl_cpu_bf16_tile_scaled(path, S + p, (size_t)lp, qa, G1, Kp + (size_t)p * G1, rows, NP,
+							NULL);
 		for (int r = 0; r < rows; r++)
 			inv[r] = (path == TL_LP_REF     ? softmax_ref
 				  : path == TL_LP_AVX512 ? softmax_f

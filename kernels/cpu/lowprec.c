@@ -352,7 +352,7 @@ typedef struct {
 	const float *sa;           /* int8: [rows] */
 	const int32_t *zp;         /* int8: [rows] */
 	int act;
-	int accum;         /* bf16: C += the product (no bias, no GELU; training) */
+	int accum;         /* bf16: C += the product (+ bias, after GELU if any; fp32 C only) */
 	const float *rowf; /* bf16: C = the product times rowf[r] (attention_bf16.c) */
 	int obf;           /* bf16: C is uint16_t bf16 rows (ldc in elements), the result rounded to
 			      nearest even after the epilogue (no accum) */
@@ -799,8 +799,9 @@ static void *lp_scratch(size_t bytes)
 #endif
 /* ain: the activations as bf16 pair rows of G words already (bf16 only),
  * or NULL (converted here); obf: out is bf16 rows of OCw = 2 ((OC + 1) / 2)
- * elements (bf16 only), else fp32 rows of OC. */
-static void prec_rows(const tl_cpu_prec_w *p, void *out, const float *inp, const uint32_t *ain, int obf,
+ * elements (bf16 only), else fp32 rows of OC, which acc adds to (bf16
+ * only, not with obf). */
+static void prec_rows(const tl_cpu_prec_w *p, void *out, const float *inp, const uint32_t *ain, int obf, int acc,
 		      const float *bias, int N, int act)
 {
 	int G = p->G, mr = p->path == TL_LP_AMX ? TL_AMX_ROWS : MR;
@@ -861,7 +862,7 @@ static void prec_rows(const tl_cpu_prec_w *p, void *out, const float *inp, const
 					float *o = obf ? (float *)(void *)((uint16_t *)out + at) : (float *)out + at;
 					epi e = {bias ? bias + c0 : NULL, p->scale ? p->scale + c0 : NULL,
 						 p->colsum ? p->colsum + c0 : NULL, sa ? sa + m0 : NULL, zp ? zp + m0 : NULL,
-						 act, 0, NULL, obf};
+						 act, acc, NULL, obf};
 					if (p->path == TL_LP_REF)
 						kern_ref(p->prec, o, ldo, a, G, b, rows, cols, &e);
 					else if (p->path == TL_LP_AMX)
@@ -885,14 +886,14 @@ static void prec_rows(const tl_cpu_prec_w *p, void *out, const float *inp, const
 
 /* Rows split over the threads by whole tiles. */
 static void prec_forward(const tl_cpu_prec_w *p, void *out, const float *inp, const uint32_t *ain, int obf,
-			 const float *bias, int N, int act)
+			 int acc, const float *bias, int N, int act)
 {
 	int mr = p->path == TL_LP_AMX ? TL_AMX_ROWS : MR, tiles = (N + mr - 1) / mr;
 	int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
 	if (nt > tiles)
 		nt = tiles;
 	if (nt <= 1) {
-		prec_rows(p, out, inp, ain, obf, bias, N, act);
+		prec_rows(p, out, inp, ain, obf, acc, bias, N, act);
 		return;
 	}
 	size_t ldo = obf ? 2 * (((size_t)p->OC + 1) / 2) : (size_t)p->OC;
@@ -904,7 +905,7 @@ static void prec_forward(const tl_cpu_prec_w *p, void *out, const float *inp, co
 		if (r0 < r1)
 			prec_rows(p,
 				  obf ? (void *)((uint16_t *)out + (size_t)r0 * ldo) : (void *)((float *)out + (size_t)r0 * ldo),
-				  ain ? NULL : inp + (size_t)r0 * p->IC, ain ? ain + (size_t)r0 * p->G : NULL, obf, bias,
+				  ain ? NULL : inp + (size_t)r0 * p->IC, ain ? ain + (size_t)r0 * p->G : NULL, obf, acc, bias,
 				  r1 - r0, act);
 	}
 }
@@ -921,7 +922,7 @@ void tl_cpu_matmul_forward_prec(float *out, const float *inp, const void *pw, co
 		tl_cpu_matmul_forward_prepared(out, inp, p->fw, p->tag, bias, N, IC, OC, act);
 		return;
 	}
-	prec_forward(p, out, inp, NULL, 0, bias, N, act);
+	prec_forward(p, out, inp, NULL, 0, 0, bias, N, act);
 }
 
 void tl_cpu_matmul_forward_bf16io(void *out, const void *inp, const void *pw, const float *bias, int N, int IC,
@@ -932,8 +933,10 @@ void tl_cpu_matmul_forward_bf16io(void *out, const void *inp, const void *pw, co
 		return;
 	if (p->IC != IC || p->OC != OC)
 		tl_oom("matmul_forward_bf16io: weight prepared as [%d, %d], used as [%d, %d]", p->OC, p->IC, OC, IC);
-	if (io & ~(TL_IO_IN_BF16 | TL_IO_OUT_BF16))
+	if (io & ~(TL_IO_IN_BF16 | TL_IO_OUT_BF16 | TL_IO_OUT_ACC))
 		tl_oom("matmul_forward_bf16io: unknown flags %#x", (unsigned)io);
+	if ((io & TL_IO_OUT_ACC) && (io & TL_IO_OUT_BF16))
+		tl_oom("matmul_forward_bf16io: TL_IO_OUT_ACC adds to fp32 rows, not to bf16 ones");
 	if (!io) {
 		tl_cpu_matmul_forward_prec(out, inp, pw, bias, N, IC, OC, act);
 		return;
@@ -942,5 +945,5 @@ void tl_cpu_matmul_forward_bf16io(void *out, const void *inp, const void *pw, co
 		tl_oom("matmul_forward_bf16io: bf16 rows need a bf16 weight (this one: %s)",
 		       tl_precision_name(p->prec));
 	prec_forward(p, out, io & TL_IO_IN_BF16 ? NULL : inp, io & TL_IO_IN_BF16 ? inp : NULL, !!(io & TL_IO_OUT_BF16),
-		     bias, N, act);
+		     !!(io & TL_IO_OUT_ACC), bias, N, act);
 }

@@ -58,6 +58,12 @@ int tl_cpu_prec_path_ok(int prec, int path);
  * where tl_cpu_prec_path_ok(prec, TL_LP_AMX). */
 void tl_cpu_amx_start(int prec, const uint32_t *A, size_t lda, int G, const uint32_t *B, int rows);
 void tl_cpu_amx_finish(int prec, void *raw, const uint32_t *A, size_t lda, int G, const uint32_t *B, int rows);
+/* S[r, 32 j + c] (row stride lds floats) = row r of A (G words, stride G)
+ * times column c of panel j (B + 32 G j, tl_cpu_amx_start's layout), for
+ * j < npan and r < rows (<= TL_AMX_ROWS): npan blocks stored from the
+ * tiles straight into S, the bits of tl_cpu_bf16_tile_scaled without
+ * rowf. G % 16 == 0. On the AMX path only (attention's scores). */
+void tl_cpu_amx_bf16_panels(float *S, size_t lds, const uint32_t *A, int G, const uint32_t *B, int npan, int rows);
 /* 1 when this build has the AMX kernels (a compiler with the intrinsics) */
 int tl_cpu_amx_built(void);
 /* The bf16 of x, rounded to nearest even (NaN stays a quiet NaN). */

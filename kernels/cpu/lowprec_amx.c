@@ -168,6 +168,62 @@ void tl_cpu_amx_finish(int prec, void *raw, const uint32_t *A, size_t lda, int G
 		tail_int8(raw, A, lda, G, B, rows);
 }
 
+/* S[r, 32 j + c] = sum over the G words of A row r times panel j's column
+ * c (panels at B + 32 G j), for j < npan, stored from the accumulator
+ * tiles straight into S (row stride lds floats): the bits of
+ * tl_cpu_amx_start/finish followed by a plain copy of raw, without the
+ * copy. G % 16 == 0. With one chunk (G == 16: a head of 32 dimensions)
+ * A's tiles are loaded once for every panel. */
+TGT_AMX_BF static void panels_bf16(float *S, size_t lds, const uint32_t *A, int G, const uint32_t *B, int npan,
+				   int rows)
+{
+	configure(rows);
+	size_t sa = (size_t)G * sizeof(uint32_t), ss = lds * sizeof(float);
+	int two = rows > 16;
+	const uint32_t *A1 = A + 16 * (size_t)G;
+	if (G == 16) {
+		_tile_loadd(4, A, sa);
+		if (two)
+			_tile_loadd(5, A1, sa);
+	}
+	for (int j = 0; j < npan; j++) {
+		const uint32_t *b = B + (size_t)j * 32 * G;
+		float *s = S + 32 * (size_t)j;
+		_tile_zero(0);
+		_tile_zero(1);
+		if (two) {
+			_tile_zero(2);
+			_tile_zero(3);
+		}
+		for (int g = 0; g < G; g += 16) {
+			if (G != 16) {
+				_tile_loadd(4, A + g, sa);
+				if (two)
+					_tile_loadd(5, A1 + g, sa);
+			}
+			_tile_loadd(6, b + (size_t)g * 32, 128);
+			_tile_loadd(7, b + (size_t)g * 32 + 16, 128);
+			_tile_dpbf16ps(0, 4, 6);
+			_tile_dpbf16ps(1, 4, 7);
+			if (two) {
+				_tile_dpbf16ps(2, 5, 6);
+				_tile_dpbf16ps(3, 5, 7);
+			}
+		}
+		_tile_stored(0, s, ss);
+		_tile_stored(1, s + 16, ss);
+		if (two) {
+			_tile_stored(2, s + 16 * lds, ss);
+			_tile_stored(3, s + 16 * lds + 16, ss);
+		}
+	}
+}
+
+void tl_cpu_amx_bf16_panels(float *S, size_t lds, const uint32_t *A, int G, const uint32_t *B, int npan, int rows)
+{
+	panels_bf16(S, lds, A, G, B, npan, rows);
+}
+
 int tl_cpu_amx_built(void)
 {
 	return 1;
@@ -183,6 +239,11 @@ void tl_cpu_amx_start(int prec, const uint32_t *A, size_t lda, int G, const uint
 void tl_cpu_amx_finish(int prec, void *raw, const uint32_t *A, size_t lda, int G, const uint32_t *B, int rows)
 {
 	(void)prec, (void)raw, (void)A, (void)lda, (void)G, (void)B, (void)rows;
+}
+
+void tl_cpu_amx_bf16_panels(float *S, size_t lds, const uint32_t *A, int G, const uint32_t *B, int npan, int rows)
+{
+	(void)S, (void)lds, (void)A, (void)G, (void)B, (void)npan, (void)rows;
 }
 
 int tl_cpu_amx_built(void)

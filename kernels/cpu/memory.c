@@ -5,6 +5,7 @@
 
 #include <cblas.h>
 #include <omp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,32 +15,44 @@
  * marking it as tl_cpu_alloc's: tl_cpu_free refuses a pointer without the
  * mark (a block of malloc given to k->free would be wrong on any other
  * backend; under ASan reading the mark of a foreign pointer is reported
- * there).
- * Blocks are aligned heap memory, zeroed by memset: glibc reuses freed
- * memory that is already faulted in. Anonymous mappings with huge pages
- * were tried (2026-12-02): on these VMs every fresh page costs a fault
- * on first touch, which made page clearing 14% of a short training run's
- * CPU time against 0.1% with heap blocks. And for the one large block of
- * a model's weights (2026-12-03, tl-embed's start-up, MiniLM): madvise
- * MADV_HUGEPAGE on it cut the system time of a load from 0.06 to 0.03 s in
- * most runs, but 2 runs of 7 took 0.22-0.25 s in direct compaction (THP
- * defrag "madvise"), so it is not done either. */
+ * there). The header also holds the pointer calloc gave, since the block
+ * is aligned to 64 bytes inside it.
+ * Blocks are heap memory from calloc: glibc reuses freed memory that is
+ * already faulted in (and clears it), and a block it takes from a fresh
+ * anonymous mapping (large ones: 151 MB of activations for tl-embed's
+ * batch of 32 x 256 tokens) is known to be zero and not written, so only
+ * the pages a forward pass touches are faulted in (at bf16 the products'
+ * bf16 rows fill half of their fp32-sized buffers). It was posix_memalign
+ * + memset, which faulted in every page: 52,000 faults, 0.1 s of a 1.8 s
+ * tl-embed of 200 IMDB reviews at bf16 (2026-12-03).
+ * Anonymous mappings with huge pages were tried (2026-12-02): on these VMs
+ * every fresh page costs a fault on first touch, which made page clearing
+ * 14% of a short training run's CPU time against 0.1% with heap blocks.
+ * And for the one large block of a model's weights (2026-12-03, tl-embed's
+ * start-up, MiniLM): madvise MADV_HUGEPAGE on it cut the system time of a
+ * load from 0.06 to 0.03 s in most runs, but 2 runs of 7 took 0.22-0.25 s
+ * in direct compaction (THP defrag "madvise"), so it is not done either. */
 #define HDR 64
 enum { KIND_HEAP = 0x48454150 };
 struct hdr {
 	unsigned kind;
+	void *base; /* what calloc returned */
 };
 
 void *tl_cpu_alloc(size_t bytes)
 {
 	/* 64-byte aligned for AVX-512 loads, zeroed */
 	size_t n = (bytes + 63) & ~(size_t)63;
-	void *b = NULL;
-	if (posix_memalign(&b, 64, HDR + (n ? n : 64)) != 0)
+	if (n > SIZE_MAX - 2 * HDR)
 		tl_oom("out of memory (%zu bytes)", bytes);
-	memset(b, 0, HDR + n);
-	((struct hdr *)b)->kind = KIND_HEAP;
-	return (char *)b + HDR;
+	char *b = calloc(1, 2 * HDR + (n ? n : 64));
+	if (!b)
+		tl_oom("out of memory (%zu bytes)", bytes);
+	char *p = (char *)(((uintptr_t)b + 2 * HDR - 1) & ~(uintptr_t)(HDR - 1)); /* >= b + HDR */
+	struct hdr *h = (struct hdr *)(p - HDR);
+	h->kind = KIND_HEAP;
+	h->base = b;
+	return p;
 }
 
 void tl_cpu_free(void *p)
@@ -50,7 +63,7 @@ void tl_cpu_free(void *p)
 	if (h->kind != KIND_HEAP)
 		tl_oom("tl_cpu_free: %p is not a block of tl_cpu_alloc", p);
 	h->kind = 0;
-	free(h);
+	free(h->base);
 }
 
 void tl_cpu_copy(void *dst, const void *src, size_t bytes)

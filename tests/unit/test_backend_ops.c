@@ -330,6 +330,40 @@ static void t_bf16_rows(const tl_kernels *k)
 	printf("%s: matmul_forward_bf16io (bf16 rows in and out, GELU) = bf16 of matmul_forward_prec: %s\n", kname,
 	       ok ? "ok" : "FAIL");
 	CHECK(ok);
+	/* TL_IO_OUT_ACC: out += product + bias, the sum add_layernorm_forward
+	 * forms from (a, b, bbias) = (out, the product without bias, bias):
+	 * the same bits, and the LayerNorm of it is add_layernorm_forward's */
+	{
+		float *r0 = rnd((size_t)N * OC, 2), *ph = tl_xmalloc((size_t)N * OC * sizeof *ph);
+		float *dp = k->alloc((size_t)N * OC * sizeof(float)), *dr = up(k, r0, (size_t)N * OC);
+		pw = k->matmul_prepare_prec(dwm, IC, OC, TL_PREC_BF16);
+		k->matmul_forward_bf16io(dp, dxh, pw, NULL, N, IC, OC, TL_ACT_NONE, TL_IO_IN_BF16);
+		k->matmul_forward_bf16io(dr, dxh, pw, dbm, N, IC, OC, TL_ACT_NONE, TL_IO_IN_BF16 | TL_IO_OUT_ACC);
+		k->matmul_free_prec(pw);
+		k->to_host(ph, dp, (size_t)N * OC * sizeof *ph);
+		float *rh = down(k, dr, (size_t)N * OC, 0);
+		size_t bad = 0;
+		for (size_t n = 0; n < (size_t)N; n++)
+			for (size_t i = 0; i < (size_t)OC; i++) {
+				float want = r0[n * OC + i] + (ph[n * OC + i] + bm[i]);
+				bad += memcmp(&want, &rh[n * OC + i], sizeof want) != 0;
+			}
+		/* the LayerNorm of the accumulated rows = add_layernorm_forward's */
+		float *dr0 = up(k, r0, (size_t)N * OC), *dw1 = up(k, wm, OC);
+		float *l1 = k->alloc((size_t)N * OC * sizeof(float)), *l2 = k->alloc((size_t)N * OC * sizeof(float));
+		uint16_t *lb = k->alloc((size_t)N * OCW * sizeof(uint16_t));
+		k->add_layernorm_forward(l1, dr0, dp, dbm, dw1, dbm, N, OC, 1e-12f);
+		k->add_layernorm_forward_bf16(l2, lb, dr, NULL, NULL, dw1, dbm, N, OC, 1e-12f);
+		float *h1 = down(k, l1, (size_t)N * OC, 1), *h2 = down(k, l2, (size_t)N * OC, 1);
+		int lok = !memcmp(h1, h2, (size_t)N * OC * sizeof(float));
+		printf("%s: matmul_forward_bf16io TL_IO_OUT_ACC = out + (product + bias), bit for bit: %s (%zu differ); "
+		       "its LayerNorm = add_layernorm_forward's: %s\n",
+		       kname, bad ? "FAIL" : "ok", bad, lok ? "ok" : "FAIL");
+		CHECK(!bad);
+		CHECK(lok);
+		k->free(dp), k->free(dr), k->free(dr0), k->free(dw1), k->free(lb);
+		free(r0), free(ph), free(rh), free(h1), free(h2);
+	}
 	k->free(dwm), k->free(dbm), k->free(dxh), k->free(dyh);
 	free(xm), free(wm), free(bm), free(xh), free(yh), free(fy);
 	k->free(dx), k->free(dy), k->free(dw), k->free(db);

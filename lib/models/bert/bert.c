@@ -929,19 +929,21 @@ static void forward(tl_bert *m, const int32_t *ids, const int32_t *type_ids, con
 			k->pack_rows(a->first, a->x, m->lens, B, T, C, TL_ROWS_FIRST);
 			x = a->first;
 		}
-		if (aob)
-			layer_mm_bf16io(m, l, 1, a->proj, a->atty, NULL, R, TL_ACT_NONE, TL_IO_IN_BF16);
-		else
-			layer_mm(m, l, 1, a->proj, a->atty, NULL, R, TL_ACT_NONE);
 		if (bfio) {
-			k->add_layernorm_forward_bf16(a->ln1, lb, x, a->proj, p->attprojb + lC, p->ln1w + lC,
-						      p->ln1b + lC, R, C, c->eps);
+			/* the two residual sums in the products' epilogues (TL_IO_OUT_ACC:
+			 * x += proj + b, then ln1 += fc2 + b; the residual is dead after
+			 * its LayerNorm), so each LayerNorm reads one array of rows, not
+			 * two: the same bits as add_layernorm_forward's sums */
+			layer_mm_bf16io(m, l, 1, x, a->atty, p->attprojb + lC, R, TL_ACT_NONE,
+					(aob ? TL_IO_IN_BF16 : 0) | TL_IO_OUT_ACC);
+			k->add_layernorm_forward_bf16(a->ln1, lb, x, NULL, NULL, p->ln1w + lC, p->ln1b + lC, R, C, c->eps);
 			layer_mm_bf16io(m, l, 2, a->fch, lb, p->fcb + lI, R, TL_ACT_GELU, TL_IO_IN_BF16 | TL_IO_OUT_BF16);
-			layer_mm_bf16io(m, l, 3, a->proj, a->fch, NULL, R, TL_ACT_NONE, TL_IO_IN_BF16);
-			k->add_layernorm_forward_bf16(x, xb, a->ln1, a->proj, p->fcprojb + lC, p->ln2w + lC,
-						      p->ln2b + lC, R, C, c->eps);
+			layer_mm_bf16io(m, l, 3, a->ln1, a->fch, p->fcprojb + lC, R, TL_ACT_NONE,
+					TL_IO_IN_BF16 | TL_IO_OUT_ACC);
+			k->add_layernorm_forward_bf16(x, xb, a->ln1, NULL, NULL, p->ln2w + lC, p->ln2b + lC, R, C, c->eps);
 			continue;
 		}
+		layer_mm(m, l, 1, a->proj, a->atty, NULL, R, TL_ACT_NONE);
 		k->add_layernorm_forward(a->ln1, x, a->proj, p->attprojb + lC, p->ln1w + lC, p->ln1b + lC, R, C,
 					 c->eps);
 		layer_mm(m, l, 2, a->fch, a->ln1, p->fcb + lI, R, TL_ACT_GELU);
