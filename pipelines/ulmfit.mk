@@ -48,6 +48,11 @@
 # on ChnSentiCorp dev after a 4-epoch run was still rising there: 65.9,
 # 81.0, 86.8, 88.3%),
 # CLS_MAXLEN (ids per record, 256), CLS_FLAGS, SCR_EPOCHS (from scratch),
+# SCR_FLAGS; the 1,000-label tasks (imdb1k, sst1k) take K1_CLS_EPOCHS (12),
+# K1_CLS_FLAGS (--lr 3e-2), K1_SCR_EPOCHS (4) and K1_SCR_FLAGS
+# (--batch-size 8) instead: at 1,000 labels an epoch is 32 steps of 32,
+# and each method's setting was chosen on validation slices of the
+# training sets (pipelines/ulmfit-select.sh; README),
 # LIN_EPOCHS, FTX_EPOCHS. QUICK=1: QUICK_N records of every input
 # (evenly spread), a tiny network, a few steps: the whole graph in a
 # couple of minutes (tests/bats/lstm_pipeline.bats), figures meaningless.
@@ -75,6 +80,10 @@ CLS_MAXLEN ?= 64
 CLS_FLAGS  ?= --head 8 --batch-size 16
 SCR_EPOCHS ?= 2
 SCR_FLAGS  ?= --emb 16 --hidden 16 --head 8 --batch-size 16
+K1_CLS_EPOCHS ?= 2
+K1_CLS_FLAGS  ?= $(CLS_FLAGS)
+K1_SCR_EPOCHS ?= 2
+K1_SCR_FLAGS  ?= $(SCR_FLAGS)
 LIN_EPOCHS ?= 2
 FTX_EPOCHS ?= 2
 ZH_MINCOUNT ?= 1
@@ -92,6 +101,10 @@ CLS_MAXLEN ?= 256
 CLS_FLAGS  ?=
 SCR_EPOCHS ?= 4
 SCR_FLAGS  ?=
+K1_CLS_EPOCHS ?= 12
+K1_CLS_FLAGS  ?= --lr 3e-2
+K1_SCR_EPOCHS ?= 4
+K1_SCR_FLAGS  ?= --batch-size 8
 LIN_EPOCHS ?= 20
 FTX_EPOCHS ?= 10
 ZH_MINCOUNT ?= 3
@@ -245,12 +258,19 @@ lmof = $(call elm,$(word 2,$(T_$(1))))
 te = $(word 3,$(T_$(1)))
 
 ETASKS = imdb imdb1k sst1k
+# the classifiers' settings of a task: K1_* for the 1,000-label ones
+k1 = $(filter imdb1k sst1k,$(1))
+cls_epochs = $(if $(call k1,$(1)),$(K1_CLS_EPOCHS),$(CLS_EPOCHS))
+cls_flags = $(if $(call k1,$(1)),$(K1_CLS_FLAGS),$(CLS_FLAGS))
+scr_epochs = $(if $(call k1,$(1)),$(K1_SCR_EPOCHS),$(SCR_EPOCHS))
+scr_flags = $(if $(call k1,$(1)),$(K1_SCR_FLAGS),$(SCR_FLAGS))
 define etask
 $(E)/$(1)-ulmfit/tl.json: $(E)/$(call tr,$(1)).ids $(E)/$(call lmof,$(1))/tl.json
-	$$(TRAIN) -m lstm -o $$(@D) --pretrained $(E)/$(call lmof,$(1)) --epochs $$(CLS_EPOCHS) --max-len $$(CLS_MAXLEN) \
-	  $$(CLS_FLAGS) --log $(E)/$(1)-ulmfit.log $$<
+	$$(TRAIN) -m lstm -o $$(@D) --pretrained $(E)/$(call lmof,$(1)) --epochs $$(call cls_epochs,$(1)) \
+	  --max-len $$(CLS_MAXLEN) $$(call cls_flags,$(1)) --log $(E)/$(1)-ulmfit.log $$<
 $(E)/$(1)-scratch/tl.json: $(E)/$(call tr,$(1)).ids
-	$$(TRAIN) -m lstm -o $$(@D) --vocab $(E)/v.txt --epochs $$(SCR_EPOCHS) --max-len $$(CLS_MAXLEN) $$(SCR_FLAGS) \
+	$$(TRAIN) -m lstm -o $$(@D) --vocab $(E)/v.txt --epochs $$(call scr_epochs,$(1)) --max-len $$(CLS_MAXLEN) \
+	  $$(call scr_flags,$(1)) \
 	  --log $(E)/$(1)-scratch.log $$<
 $(E)/$(1)-linear/tl.json: $(E)/$(call tr,$(1)).s
 	$$(TRAIN) -m linear -o $$(@D) --epochs $$(LIN_EPOCHS) $$<

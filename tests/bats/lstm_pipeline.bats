@@ -44,6 +44,33 @@ setup() {
 	run make -f "$TL_ROOT/pipelines/ulmfit.mk" QUICK=1 OUT="$D/u" DATA="$DATA" BIN="$TL_BIN" zh en
 	[ "$status" -eq 0 ]
 	! grep -q -- '-q --force' <<<"$output"
+	# the 1,000-label settings' selection on validation slices of the
+	# training sets: 12 settings, each with two accuracies and their mean;
+	# the slices share no row with the 1,000 training labels
+	BIN=$TL_BIN run "$TL_ROOT/pipelines/ulmfit-select.sh" "$D/u" 2
+	[ "$status" -eq 0 ]
+	[ "$(grep -cE '^\| [us][A-Fa-f] \| .* \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \|$' <<<"$output")" -eq 12 ]
+	[ "$(jq -r .pretrained "$D/u/en/select/imdb-uF/tl.json")" = "$D/u/en/lm2-imdb" ]
+	sort "$D/u/en/select/imdbval.tsv" >"$D/iv"
+	sort "$D/u/en/imdb1k.tsv" >"$D/i1"
+	[ "$(comm -12 "$D/iv" "$D/i1" | grep -vc '^sentence' || true)" -eq 0 ]
+	sort "$D/u/en/select/sstval.tsv" >"$D/sv"
+	sort "$D/u/en/sst1k.tsv" >"$D/s1"
+	[ "$(comm -12 "$D/sv" "$D/s1" | grep -vc '^sentence' || true)" -eq 0 ]
+}
+
+@test "ulmfit.mk: the 1,000-label tasks take the K1_* classifier settings; ulmfit-select.sh needs a finished run" {
+	run make -n -f "$TL_ROOT/pipelines/ulmfit.mk" OUT="$D/k" DATA="$DATA" BIN="$TL_BIN" en
+	[ "$status" -eq 0 ]
+	grep -qE -- "-o $D/k/en/imdb1k-ulmfit .*--epochs 12 .*--lr 3e-2" <<<"$output"
+	grep -qE -- "-o $D/k/en/sst1k-scratch .*--epochs 4 .*--batch-size 8" <<<"$output"
+	grep -qE -- "-o $D/k/en/imdb-ulmfit .*--epochs 6 --max-len 256 +--log" <<<"$output"
+	run make -n -f "$TL_ROOT/pipelines/ulmfit.mk" OUT="$D/k" DATA="$DATA" BIN="$TL_BIN" K1_CLS_EPOCHS=7 en
+	grep -qE -- "-o $D/k/en/sst1k-ulmfit .*--epochs 7 " <<<"$output"
+	mkdir -p "$D/empty"
+	BIN=$TL_BIN run "$TL_ROOT/pipelines/ulmfit-select.sh" "$D/empty"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"missing: run make -f pipelines/ulmfit.mk"* ]]
 }
 
 @test "ulmfit.mk: FT_EPOCHS_imdb=0 starts the IMDB classifiers from lm1, SST-2's still from its stage 2" {
