@@ -352,7 +352,8 @@ typedef struct {
 	const float *sa;           /* int8: [rows] */
 	const int32_t *zp;         /* int8: [rows] */
 	int act;
-	int accum;         /* bf16: C += the product (+ bias, after GELU if any; fp32 C only) */
+	int accum;         /* bf16: C += the epilogue's value (product + bias, then GELU if any); fp32 C
+			      only (training's products; the inference forward's residual sums) */
 	const float *rowf; /* bf16: C = the product times rowf[r] (attention_bf16.c) */
 	int obf;           /* bf16: C is uint16_t bf16 rows (ldc in elements), the result rounded to
 			      nearest even after the epilogue (no accum) */
