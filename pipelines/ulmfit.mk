@@ -258,19 +258,16 @@ lmof = $(call elm,$(word 2,$(T_$(1))))
 te = $(word 3,$(T_$(1)))
 
 ETASKS = imdb imdb1k sst1k
-# the classifiers' settings of a task: K1_* for the 1,000-label ones
-k1 = $(filter imdb1k sst1k,$(1))
-cls_epochs = $(if $(call k1,$(1)),$(K1_CLS_EPOCHS),$(CLS_EPOCHS))
-cls_flags = $(if $(call k1,$(1)),$(K1_CLS_FLAGS),$(CLS_FLAGS))
-scr_epochs = $(if $(call k1,$(1)),$(K1_SCR_EPOCHS),$(SCR_EPOCHS))
-scr_flags = $(if $(call k1,$(1)),$(K1_SCR_FLAGS),$(SCR_FLAGS))
+# $(call setting,TASK,VAR): the classifiers' VAR for a task, K1_VAR for
+# the 1,000-label ones
+setting = $(if $(filter imdb1k sst1k,$(1)),$(K1_$(2)),$($(2)))
 define etask
 $(E)/$(1)-ulmfit/tl.json: $(E)/$(call tr,$(1)).ids $(E)/$(call lmof,$(1))/tl.json
-	$$(TRAIN) -m lstm -o $$(@D) --pretrained $(E)/$(call lmof,$(1)) --epochs $$(call cls_epochs,$(1)) \
-	  --max-len $$(CLS_MAXLEN) $$(call cls_flags,$(1)) --log $(E)/$(1)-ulmfit.log $$<
+	$$(TRAIN) -m lstm -o $$(@D) --pretrained $(E)/$(call lmof,$(1)) --epochs $$(call setting,$(1),CLS_EPOCHS) \
+	  --max-len $$(CLS_MAXLEN) $$(call setting,$(1),CLS_FLAGS) --log $(E)/$(1)-ulmfit.log $$<
 $(E)/$(1)-scratch/tl.json: $(E)/$(call tr,$(1)).ids
-	$$(TRAIN) -m lstm -o $$(@D) --vocab $(E)/v.txt --epochs $$(call scr_epochs,$(1)) --max-len $$(CLS_MAXLEN) \
-	  $$(call scr_flags,$(1)) \
+	$$(TRAIN) -m lstm -o $$(@D) --vocab $(E)/v.txt --epochs $$(call setting,$(1),SCR_EPOCHS) --max-len $$(CLS_MAXLEN) \
+	  $$(call setting,$(1),SCR_FLAGS) \
 	  --log $(E)/$(1)-scratch.log $$<
 $(E)/$(1)-linear/tl.json: $(E)/$(call tr,$(1)).s
 	$$(TRAIN) -m linear -o $$(@D) --epochs $$(LIN_EPOCHS) $$<

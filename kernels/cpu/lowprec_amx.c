@@ -76,13 +76,15 @@ TGT_AMX static void configure(int rows)
 	cfg_rows = rows;
 }
 
-TGT_AMX static void store_tiles(void *raw, int two)
+/* the accumulators (2 x 2 tiles of 16 rows x 16 32-bit outputs; two: the
+ * second row of tiles too) into rows of stride `stride` bytes */
+TGT_AMX static void store_tiles(void *dst, size_t stride, int two)
 {
-	_tile_stored(0, raw, 128);
-	_tile_stored(1, (char *)raw + 64, 128);
+	_tile_stored(0, dst, stride);
+	_tile_stored(1, (char *)dst + 64, stride);
 	if (two) {
-		_tile_stored(2, (char *)raw + 16 * 128, 128);
-		_tile_stored(3, (char *)raw + 16 * 128 + 64, 128);
+		_tile_stored(2, (char *)dst + 16 * stride, stride);
+		_tile_stored(3, (char *)dst + 16 * stride + 64, stride);
 	}
 }
 
@@ -159,7 +161,7 @@ void tl_cpu_amx_start(int prec, const uint32_t *A, size_t lda, int G, const uint
 
 void tl_cpu_amx_finish(int prec, void *raw, const uint32_t *A, size_t lda, int G, const uint32_t *B, int rows)
 {
-	store_tiles(raw, rows > 16);
+	store_tiles(raw, 128, rows > 16);
 	if (G % 16 == 0)
 		return;
 	if (prec == TL_PREC_BF16)
@@ -170,52 +172,41 @@ void tl_cpu_amx_finish(int prec, void *raw, const uint32_t *A, size_t lda, int G
 
 /* S[r, 32 j + c] = sum over the G words of A row r times panel j's column
  * c (panels at B + 32 G j), for j < npan, stored from the accumulator
- * tiles straight into S (row stride lds floats): the bits of
- * tl_cpu_amx_start/finish followed by a plain copy of raw, without the
- * copy. G % 16 == 0. With one chunk (G == 16: a head of 32 dimensions)
- * A's tiles are loaded once for every panel. */
+ * tiles straight into S (row stride lds floats): run_bf16's products and
+ * bits, without tl_cpu_amx_finish's raw block and the copy from it.
+ * G % 16 == 0. With one chunk (G == 16: a head of 32 dimensions) A's
+ * tiles are loaded once for every panel. */
 TGT_AMX_BF static void panels_bf16(float *S, size_t lds, const uint32_t *A, int G, const uint32_t *B, int npan,
 				   int rows)
 {
-	configure(rows);
-	size_t sa = (size_t)G * sizeof(uint32_t), ss = lds * sizeof(float);
+	size_t ss = lds * sizeof(float);
 	int two = rows > 16;
-	const uint32_t *A1 = A + 16 * (size_t)G;
-	if (G == 16) {
-		_tile_loadd(4, A, sa);
-		if (two)
-			_tile_loadd(5, A1, sa);
+	if (G != 16) {
+		for (int j = 0; j < npan; j++) {
+			run_bf16(A, (size_t)G, G, B + (size_t)j * 32 * G, rows);
+			store_tiles(S + 32 * (size_t)j, ss, two);
+		}
+		return;
 	}
+	configure(rows);
+	_tile_loadd(4, A, 16 * sizeof(uint32_t));
+	if (two)
+		_tile_loadd(5, A + 16 * 16, 16 * sizeof(uint32_t));
 	for (int j = 0; j < npan; j++) {
-		const uint32_t *b = B + (size_t)j * 32 * G;
-		float *s = S + 32 * (size_t)j;
+		const uint32_t *b = B + (size_t)j * 32 * 16;
 		_tile_zero(0);
 		_tile_zero(1);
+		_tile_loadd(6, b, 128);
+		_tile_loadd(7, b + 16, 128);
+		_tile_dpbf16ps(0, 4, 6);
+		_tile_dpbf16ps(1, 4, 7);
 		if (two) {
 			_tile_zero(2);
 			_tile_zero(3);
+			_tile_dpbf16ps(2, 5, 6);
+			_tile_dpbf16ps(3, 5, 7);
 		}
-		for (int g = 0; g < G; g += 16) {
-			if (G != 16) {
-				_tile_loadd(4, A + g, sa);
-				if (two)
-					_tile_loadd(5, A1 + g, sa);
-			}
-			_tile_loadd(6, b + (size_t)g * 32, 128);
-			_tile_loadd(7, b + (size_t)g * 32 + 16, 128);
-			_tile_dpbf16ps(0, 4, 6);
-			_tile_dpbf16ps(1, 4, 7);
-			if (two) {
-				_tile_dpbf16ps(2, 5, 6);
-				_tile_dpbf16ps(3, 5, 7);
-			}
-		}
-		_tile_stored(0, s, ss);
-		_tile_stored(1, s + 16, ss);
-		if (two) {
-			_tile_stored(2, s + 16 * lds, ss);
-			_tile_stored(3, s + 16 * lds + 16, ss);
-		}
+		store_tiles(S + 32 * (size_t)j, ss, two);
 	}
 }
 
