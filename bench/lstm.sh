@@ -19,6 +19,11 @@
 # tl's outputs had the same bits at every thread count. The machine
 # load (/proc/loadavg) is printed before and after: on a shared machine the
 # wall figures move with it, the 1-thread CPU figures much less.
+# PRECS (default "fp32 bf16"): bf16 runs tl with the products with the
+# inputs in bf16 (lstm_forward's pw_ih: what tl-train -m lstm-lm
+# --precision bf16 does; the recurrence stays fp32) against torch's
+# forward under torch.autocast("cpu", bfloat16); the summary gives tl
+# bf16 against the faster of torch's two.
 # BENCH_QUICK=1 (bench/need.sh): one small shape, 1 thread, 1 repetition,
 # 2 steps.
 set -e
@@ -31,6 +36,7 @@ cd "$ROOT"
 SHAPES="32,70,400,400 32,70,400,1150 32,256,128,128"
 THREADS="1 2"
 ITERS=${ITERS:-3}
+PRECS=${PRECS:-fp32 bf16}
 if bench_quick; then
 	SHAPES="8,20,64,64" THREADS=1 REPS=1 ITERS=2
 fi
@@ -45,9 +51,11 @@ for rep in $(seq "$REPS"); do
 	for sh in $SHAPES; do
 		set -- $(echo "$sh" | tr , ' ')
 		for th in $THREADS; do
-			ASAN_OPTIONS=detect_leaks=0 "$W/lstm_bench" "$1" "$2" "$3" "$4" "$th" "$ITERS" | tee -a "$RES"
-			[ "$BENCH_PEER" = 1 ] || continue
-			OMP_NUM_THREADS=$th python3 bench/lstm_peer.py "$1" "$2" "$3" "$4" "$th" "$ITERS" | tee -a "$RES"
+			for prec in $PRECS; do
+				ASAN_OPTIONS=detect_leaks=0 "$W/lstm_bench" "$1" "$2" "$3" "$4" "$th" "$ITERS" "$prec" | tee -a "$RES"
+				[ "$BENCH_PEER" = 1 ] || continue
+				OMP_NUM_THREADS=$th python3 bench/lstm_peer.py "$1" "$2" "$3" "$4" "$th" "$ITERS" "$prec" | tee -a "$RES"
+			done
 		done
 	done
 done
@@ -65,11 +73,24 @@ function med(s,   a, n, i, j, t) {
 END {
 	for (k in keys) {
 		split(k, f, " ")
-		tt = med(tok["tl", k]); tc = med(cpu["tl", k])
-		line = sprintf("summary B %s T %s I %s H %s threads %s: tl %.0f tokens/s %.1f cpu_ms", f[1], f[2], f[3], f[4], f[5], tt, tc)
-		if (("torch", k) in tok) {
-			pt = med(tok["torch", k]); pc = med(cpu["torch", k])
-			line = line sprintf(", torch %.0f tokens/s %.1f cpu_ms; tl/torch tokens/s %.2fx, torch/tl cpu %.2fx", pt, pc, tt / pt, pc / tc)
+		line = sprintf("summary B %s T %s I %s H %s threads %s:", f[1], f[2], f[3], f[4], f[5])
+		if (("tl", k) in tok) {
+			tt = med(tok["tl", k]); tc = med(cpu["tl", k])
+			line = line sprintf(" tl %.0f tokens/s %.1f cpu_ms", tt, tc)
+			if (("torch", k) in tok) {
+				pt = med(tok["torch", k]); pc = med(cpu["torch", k])
+				line = line sprintf(", torch %.0f tokens/s %.1f cpu_ms; tl/torch tokens/s %.2fx, torch/tl cpu %.2fx", pt, pc, tt / pt, pc / tc)
+			}
+			line = line ";"
+		}
+		if (("tl-bf16", k) in tok) {
+			bt = med(tok["tl-bf16", k]); bc = med(cpu["tl-bf16", k])
+			line = line sprintf(" tl-bf16 %.0f tokens/s %.1f cpu_ms", bt, bc)
+			if (("torch-bf16", k) in tok) {
+				qt = med(tok["torch-bf16", k]); best = qt
+				if (("torch", k) in tok && med(tok["torch", k]) > best) best = med(tok["torch", k])
+				line = line sprintf(", torch-bf16 %.0f tokens/s; tl-bf16/torch-bf16 %.2fx, tl-bf16/best torch %.2fx", qt, bt / qt, bt / best)
+			}
 		}
 		print line
 	}
@@ -77,7 +98,7 @@ END {
 # tl's results (bench/lstm_bench.c's hash of every output and gradient)
 # across thread counts and repetitions: one value per shape when the bits
 # do not depend on the threads
-awk '$1 == "tl" && $18 == "bits" {
-	key = "B " $3 " T " $5 " I " $7 " H " $9; if (!((key, $19) in seen)) { seen[key, $19] = 1; n[key]++ }
+awk '($1 == "tl" || $1 == "tl-bf16") && $18 == "bits" {
+	key = $1 " B " $3 " T " $5 " I " $7 " H " $9; if (!((key, $19) in seen)) { seen[key, $19] = 1; n[key]++ }
 }
 END { for (k in n) printf "bits %s: %d distinct over threads %s\n", k, n[k], (n[k] == 1 ? "(the same bits)" : "(DIFFER)") }' "$RES"

@@ -2,7 +2,12 @@
  * (lstm_forward + lstm_backward, include/tl/kernels.h), the tl side of
  * bench/lstm.sh.
  *
- *   lstm_bench B T I H THREADS ITERS
+ *   lstm_bench B T I H THREADS ITERS [PREC]
+ *
+ * PREC fp32 (the default) or bf16: lstm_forward/backward's pw_ih and
+ * pw_hh, every product on bf16 operands with fp32 sums (handles of w_ih
+ * and w_hh, rounded again at every step as training does: their cost is
+ * in the step's time); the line then starts with "tl-bf16".
  *
  * One layer, every gradient wanted (dx, dh0, dc0, dw_ih, dw_hh, db_ih,
  * db_hh), h0/c0 given, all sequences of length T, weights uniform in
@@ -49,8 +54,13 @@ static int cmp(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-	if (argc != 7) {
-		fprintf(stderr, "usage: lstm_bench B T I H THREADS ITERS\n");
+	if (argc != 7 && argc != 8) {
+		fprintf(stderr, "usage: lstm_bench B T I H THREADS ITERS [fp32|bf16]\n");
+		return 2;
+	}
+	int bf16 = argc == 8 && !strcmp(argv[7], "bf16");
+	if (argc == 8 && !bf16 && strcmp(argv[7], "fp32")) {
+		fprintf(stderr, "lstm_bench: precision '%s': fp32 or bf16\n", argv[7]);
 		return 2;
 	}
 	int B = atoi(argv[1]), T = atoi(argv[2]), I = atoi(argv[3]), H = atoi(argv[4]), th = atoi(argv[5]),
@@ -77,11 +87,19 @@ int main(int argc, char **argv)
 		hl[b] = T;
 	k->to_device(lens, hl, (size_t)B * 4);
 	double *ms = malloc(sizeof(double) * (size_t)(it + 1)), *cpu = malloc(sizeof(double) * (size_t)(it + 1));
+	void *pw = NULL, *pwh = NULL;
 	for (int r = 0; r <= it; r++) {
 		double t0 = now(CLOCK_MONOTONIC), c0t = now(CLOCK_PROCESS_CPUTIME_ID);
-		k->lstm_forward(h, c, g, hT, cT, x, h0, c0, wih, whh, bih, bhh, lens, B, T, I, H);
+		if (bf16 && pw) {
+			k->matmul_update_bf16_train(pw, wih);
+			k->matmul_update_bf16_train(pwh, whh);
+		} else if (bf16) {
+			pw = k->matmul_prepare_bf16_train(wih, I, (int)G);
+			pwh = k->matmul_prepare_bf16_train(whh, H, (int)G);
+		}
+		k->lstm_forward(h, c, g, hT, cT, x, h0, c0, wih, whh, bih, bhh, lens, B, T, I, H, pw, pwh);
 		k->lstm_backward(dx, dh0, dc0, dwih, dwhh, dbih, dbhh, dh, NULL, NULL, x, h0, c0, h, c, g, wih, whh, lens,
-				 B, T, I, H);
+				 B, T, I, H, pw, pwh);
 		k->synchronize();
 		ms[r] = (now(CLOCK_MONOTONIC) - t0) * 1e3;
 		cpu[r] = (now(CLOCK_PROCESS_CPUTIME_ID) - c0t) * 1e3;
@@ -103,7 +121,11 @@ int main(int argc, char **argv)
 			fh = (fh ^ p[j]) * 1099511628211ull;
 		free(hb);
 	}
-	printf("tl B %d T %d I %d H %d threads %d: median_ms %.2f tokens_per_s %.0f cpu_ms %.2f bits %016llx\n", B, T, I,
-	       H, th, med, BT / (med * 1e-3), cpu[1 + it / 2], (unsigned long long)fh);
+	printf("%s B %d T %d I %d H %d threads %d: median_ms %.2f tokens_per_s %.0f cpu_ms %.2f bits %016llx\n",
+	       bf16 ? "tl-bf16" : "tl", B, T, I, H, th, med, BT / (med * 1e-3), cpu[1 + it / 2], (unsigned long long)fh);
+	if (pw) {
+		k->matmul_free_prec(pw);
+		k->matmul_free_prec(pwh);
+	}
 	return 0;
 }

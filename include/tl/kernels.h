@@ -287,10 +287,19 @@ typedef struct tl_kernels {
 	 * dw_ih/dw_hh go through the sgemm of matmul_backward (fixed order
 	 * per thread count). Nonlinearities: vmath.h's exp (sigmoid
 	 * 1/(1+e^-x), tanh 1-2/(e^2x+1)): max abs error 8.9e-8 and 1.8e-7
-	 * against double-precision libm on [-20, 20]. */
+	 * against double-precision libm on [-20, 20].
+	 * pw_ih: NULL, or a matmul_prepare_bf16_train handle of w_ih (In,
+	 * 4H), rounded from it (matmul_update_bf16_train) after each change:
+	 * the products with the inputs (x w_ih^T; in the backward dx = dG
+	 * w_ih, dw_ih = dG^T x, dw_hh = dG^T h_{t-1}) then run on bf16
+	 * operands with fp32 sums (matmul_backward_bf16's kernels and bits:
+	 * the same on every path below AMX, AMX its own), while the
+	 * recurrence h_{t-1} w_hh^T, its backward and the cell stay fp32. Row
+	 * independence and thread independence hold as in fp32. */
 	void (*lstm_forward)(float *h, float *c, float *gates, float *hT, float *cT, const float *x,
 			     const float *h0, const float *c0, const float *w_ih, const float *w_hh,
-			     const float *b_ih, const float *b_hh, const int32_t *lens, int B, int T, int In, int H);
+			     const float *b_ih, const float *b_hh, const int32_t *lens, int B, int T, int In, int H,
+			     const void *pw_ih, const void *pw_hh);
 	/* lstm_backward ACCUMULATES into dx[B,T,I], dh0, dc0 [B,H], dw_ih,
 	 * dw_hh, db_ih, db_hh (any may be NULL) from dh[B,T,H] (the gradient
 	 * w.r.t. h; NULL: none; rows t >= lens[b] ignored) and dhT, dcT [B,H]
@@ -299,7 +308,8 @@ typedef struct tl_kernels {
 	void (*lstm_backward)(float *dx, float *dh0, float *dc0, float *dw_ih, float *dw_hh, float *db_ih,
 			      float *db_hh, const float *dh, const float *dhT, const float *dcT, const float *x,
 			      const float *h0, const float *c0, const float *h, const float *c, const float *gates,
-			      const float *w_ih, const float *w_hh, const int32_t *lens, int B, int T, int In, int H);
+			      const float *w_ih, const float *w_hh, const int32_t *lens, int B, int T, int In, int H,
+			      const void *pw_ih, const void *pw_hh);
 
 	/* ---- dropout (inverted: kept elements scaled by 1/(1-p)) ----
 	 * out[i] = keep(i) ? inp[i] / (1-p) : 0; out may equal inp. */

@@ -77,13 +77,17 @@ typedef struct {
 	int lowest;            /* classifier training: the lowest layer group that trains
 				* (gradual unfreezing; 0 = all): backward stops there */
 	/* language model: the precision of the tied decoder's three products
-	 * (enum tl_precision: TL_PREC_FP32, 0 from tl_lstm_new, or
-	 * TL_PREC_BF16: bf16 operands, fp32 sums, the kernel table's bf16
-	 * training products), set by the caller; the weights, the loss and
-	 * every other product stay fp32. dec_pw: the embedding's bf16 handle,
-	 * rounded again from the fp32 weights at every tl_lstm_lm_step, owned. */
+	 * and of each LSTM layer's products with its inputs (x w_ih^T, dx,
+	 * dw_ih, dw_hh: kernels.h lstm_forward's pw_ih) (enum tl_precision:
+	 * TL_PREC_FP32, 0 from tl_lstm_new, or TL_PREC_BF16: bf16 operands,
+	 * fp32 sums, the kernel table's bf16 training products), set by the
+	 * caller; the weights, the loss, the recurrence h w_hh^T and the cells
+	 * stay fp32. dec_pw: the embedding's bf16 handle, rounded again from
+	 * the fp32 weights at every tl_lstm_lm_step; ih_pw[l], hh_pw[l]: layer
+	 * l's w_ih and w_hh handles, rounded again at every forward; all owned. */
 	int prec;
 	void *dec_pw;
+	void *ih_pw[TL_LSTM_MAXL], *hh_pw[TL_LSTM_MAXL];
 } tl_lstm;
 
 /* A new model with this configuration, parameters initialised from seed

@@ -107,11 +107,12 @@ void tl_cpu_l2norm_forward(float *x, int N, int C);
 /* lstm.c */
 void tl_cpu_lstm_forward(float *h, float *c, float *gates, float *hT, float *cT, const float *x, const float *h0,
 			 const float *c0, const float *w_ih, const float *w_hh, const float *b_ih, const float *b_hh,
-			 const int32_t *lens, int B, int T, int In, int H);
+			 const int32_t *lens, int B, int T, int In, int H, const void *pw_ih, const void *pw_hh);
 void tl_cpu_lstm_backward(float *dx, float *dh0, float *dc0, float *dw_ih, float *dw_hh, float *db_ih,
 			  float *db_hh, const float *dh, const float *dhT, const float *dcT, const float *x,
 			  const float *h0, const float *c0, const float *h, const float *c, const float *gates,
-			  const float *w_ih, const float *w_hh, const int32_t *lens, int B, int T, int In, int H);
+			  const float *w_ih, const float *w_hh, const int32_t *lens, int B, int T, int In, int H,
+			  const void *pw_ih, const void *pw_hh);
 
 /* dropout.c */
 void tl_cpu_dropout_forward(float *out, const float *inp, size_t n, float p, uint64_t seed, uint64_t stream);

@@ -53,7 +53,8 @@ int tl_cpu_prec_path_ok(int prec, int path);
  * times B[32 g + c] summed over the G words, for c < 32; rows past `rows`
  * are not read. tl_cpu_amx_finish, with the same arguments, stores them
  * into raw[r 32 + c] (fp32 for bf16, int32 for int8; 64-byte aligned, row
- * stride 32 elements; rows past `rows` not written) and adds the K tail.
+ * stride 32 elements; rows past `rows` not written; the K tail is one
+ * more chunk of the start's, zero-padded).
  * Between the two the thread must not start another block. Only on a path
  * where tl_cpu_prec_path_ok(prec, TL_LP_AMX). */
 void tl_cpu_amx_start(int prec, const uint32_t *A, size_t lda, int G, const uint32_t *B, int rows);
@@ -125,4 +126,10 @@ void *tl_cpu_matmul_prepare_bf16_train(const float *weight, int IC, int OC);
 void tl_cpu_matmul_update_bf16_train(void *pw, const float *weight);
 void tl_cpu_matmul_backward_bf16(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
 				 const void *pw, int N, int IC, int OC);
+/* matmul_backward_bf16's dweight[OC,IC] += dout^T inp alone, on a path
+ * (enum tl_lp_path; a handle's), for dw1 (in1, IC1) and, when dw2 is not
+ * NULL, dw2 (in2, IC2) from the same dout[N,OC] packed once (lstm.c's
+ * dw_ih and dw_hh). The same bits as through matmul_backward_bf16. */
+void tl_cpu_bf16_dweight(int path, const float *dout, int N, int OC, float *dw1, const float *in1, int IC1,
+			 float *dw2, const float *in2, int IC2);
 #endif

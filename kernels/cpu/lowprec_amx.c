@@ -16,7 +16,8 @@
  *
  * K runs over the groups in chunks of 16 words on the tiles, in order;
  * the last G % 16 words (shapes whose K is not a multiple of 32 bf16 or
- * 64 int8) are added after, on vdpbf16ps / vpdpbusd. int8 sums are exact
+ * 64 int8) are one more chunk, copied with zeros after them into a
+ * thread's tail tiles (zero words add exact zeros). int8 sums are exact
  * (u8 x s8 into int32, no saturation): the same integers as every other
  * path. bf16 sums are fp32 with the unit's own order and rounding inside
  * an instruction (tests/unit/test_lowprec.c bounds them against the
@@ -88,8 +89,25 @@ TGT_AMX static void store_tiles(void *dst, size_t stride, int two)
 	}
 }
 
+/* The last G % 16 words of a block's A rows and B panel, zero-padded to
+ * a chunk: A as 32 rows of 16 words, B as 16 words x 32 outputs. */
+static __thread uint32_t tail_a[32 * 16] __attribute__((aligned(64)));
+static __thread uint32_t tail_b[16 * 32] __attribute__((aligned(64)));
+
+static void tail_tiles(const uint32_t *A, size_t lda, int G, const uint32_t *B, int rows)
+{
+	int G16 = G / 16 * 16, gt = G - G16;
+	for (int r = 0; r < rows; r++) {
+		memcpy(tail_a + 16 * r, A + (size_t)r * lda + G16, (size_t)gt * sizeof(uint32_t));
+		memset(tail_a + 16 * r + gt, 0, (size_t)(16 - gt) * sizeof(uint32_t));
+	}
+	memcpy(tail_b, B + (size_t)G16 * 32, (size_t)gt * 32 * sizeof(uint32_t));
+	memset(tail_b + 32 * gt, 0, (size_t)(16 - gt) * 32 * sizeof(uint32_t));
+}
+
 /* The products of a block into tmm0-3 (not stored): run_bf16 with
- * tdpbf16ps, run_int8 with tdpbusd (DP: the instruction's intrinsic). */
+ * tdpbf16ps, run_int8 with tdpbusd (DP: the instruction's intrinsic);
+ * the tail chunk last, from tail_tiles. */
 #define AMX_RUN(name, TGT, DP)                                                                                   \
 	TGT static void name(const uint32_t *A, size_t lda, int G, const uint32_t *B, int rows)                  \
 	{                                                                                                        \
@@ -121,38 +139,22 @@ TGT_AMX static void store_tiles(void *dst, size_t stride, int two)
 				DP(1, 4, 7);                                                                     \
 			}                                                                                        \
 		}                                                                                                \
+		if (G16 < G) {                                                                                   \
+			tail_tiles(A, lda, G, B, rows);                                                          \
+			_tile_loadd(4, tail_a, 64);                                                              \
+			_tile_loadd(6, tail_b, 128);                                                             \
+			_tile_loadd(7, tail_b + 16, 128);                                                        \
+			DP(0, 4, 6);                                                                             \
+			DP(1, 4, 7);                                                                             \
+			if (rows > 16) {                                                                         \
+				_tile_loadd(5, tail_a + 16 * 16, 64);                                            \
+				DP(2, 5, 6);                                                                     \
+				DP(3, 5, 7);                                                                     \
+			}                                                                                        \
+		}                                                                                                \
 	}
 AMX_RUN(run_bf16, TGT_AMX_BF, _tile_dpbf16ps)
 AMX_RUN(run_int8, TGT_AMX_I8, _tile_dpbusd)
-
-/* the groups past the last whole chunk, added to raw on the DP instructions */
-TGT_AMX_BF static void tail_bf16(float *raw, const uint32_t *A, size_t lda, int G, const uint32_t *B, int rows)
-{
-	for (int r = 0; r < rows; r++) {
-		__m512 c0 = _mm512_load_ps(raw + 32 * r), c1 = _mm512_load_ps(raw + 32 * r + 16);
-		for (int g = G / 16 * 16; g < G; g++) {
-			__m512bh a = (__m512bh)_mm512_set1_epi32((int)A[(size_t)r * lda + g]);
-			c0 = _mm512_dpbf16_ps(c0, a, (__m512bh)_mm512_loadu_si512(B + (size_t)g * 32));
-			c1 = _mm512_dpbf16_ps(c1, a, (__m512bh)_mm512_loadu_si512(B + (size_t)g * 32 + 16));
-		}
-		_mm512_store_ps(raw + 32 * r, c0);
-		_mm512_store_ps(raw + 32 * r + 16, c1);
-	}
-}
-
-TGT_AMX_I8 static void tail_int8(int32_t *raw, const uint32_t *A, size_t lda, int G, const uint32_t *B, int rows)
-{
-	for (int r = 0; r < rows; r++) {
-		__m512i c0 = _mm512_load_si512(raw + 32 * r), c1 = _mm512_load_si512(raw + 32 * r + 16);
-		for (int g = G / 16 * 16; g < G; g++) {
-			__m512i a = _mm512_set1_epi32((int)A[(size_t)r * lda + g]);
-			c0 = _mm512_dpbusd_epi32(c0, a, _mm512_loadu_si512(B + (size_t)g * 32));
-			c1 = _mm512_dpbusd_epi32(c1, a, _mm512_loadu_si512(B + (size_t)g * 32 + 16));
-		}
-		_mm512_store_si512(raw + 32 * r, c0);
-		_mm512_store_si512(raw + 32 * r + 16, c1);
-	}
-}
 
 void tl_cpu_amx_start(int prec, const uint32_t *A, size_t lda, int G, const uint32_t *B, int rows)
 {
@@ -161,13 +163,8 @@ void tl_cpu_amx_start(int prec, const uint32_t *A, size_t lda, int G, const uint
 
 void tl_cpu_amx_finish(int prec, void *raw, const uint32_t *A, size_t lda, int G, const uint32_t *B, int rows)
 {
+	(void)prec, (void)A, (void)lda, (void)G, (void)B;
 	store_tiles(raw, 128, rows > 16);
-	if (G % 16 == 0)
-		return;
-	if (prec == TL_PREC_BF16)
-		tail_bf16(raw, A, lda, G, B, rows);
-	else
-		tail_int8(raw, A, lda, G, B, rows);
 }
 
 /* S[r, 32 j + c] = sum over the G words of A row r times panel j's column

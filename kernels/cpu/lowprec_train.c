@@ -249,6 +249,54 @@ static int nthreads(size_t work)
 	return work < ((size_t)1 << 17) ? 1 : nt;
 }
 
+/* dW[OC,IC] += dY^T X on bf16 operands (matmul_backward_bf16's dweight),
+ * for one or two (dW, X, IC) with the same dY (the LSTM's dw_ih and dw_hh;
+ * dw2 NULL: one): A = the columns of dY in pairs of rows (K = N), packed
+ * once; B = X in pairs of rows, panels of 32 columns; tiles of output
+ * channels, whole tiles per thread: the same bits for one or two. */
+void tl_cpu_bf16_dweight(int path, const float *dout, int N, int OC, float *dw1, const float *in1, int IC1,
+			 float *dw2, const float *in2, int IC2)
+{
+	if (N <= 0)
+		return;
+	int ICm = dw2 && IC2 > IC1 ? IC2 : IC1;
+	int vec = path != TL_LP_REF, nt = nthreads((size_t)N * (IC1 + (dw2 ? IC2 : 0)) * OC);
+	int G = (N + 1) / 2, Ot = (OC + MR - 1) / MR, ICp = (ICm + NR - 1) / NR * NR;
+	uint32_t *A = scratch(0, (size_t)Ot * MR * G), *B = scratch(1, (size_t)ICp * G);
+#pragma omp parallel num_threads(nt) if (nt > 1)
+	{
+		int t = omp_get_thread_num(), m = omp_get_num_threads();
+		int g0 = (int)((long)G * t / m), g1 = (int)((long)G * (t + 1) / m);
+		if (g0 < g1) {
+			/* A[o G + g] for g in [g0, g1): a column of words per channel */
+			const float *s = dout + (size_t)2 * g0 * OC;
+			int rows = (2 * g1 < N ? 2 * g1 : N) - 2 * g0;
+			if (vec)
+				pack_t2_v(A + g0, (size_t)G, s, (size_t)OC, rows, OC);
+			else
+				pack_rows2(A + g0, 1, (size_t)G, s, (size_t)OC, rows, OC);
+		}
+		int n = m < Ot ? m : Ot;
+		for (int w = 0; w < 2; w++) {
+			float *dw = w ? dw2 : dw1;
+			const float *in = w ? in2 : in1;
+			int IC = w ? IC2 : IC1;
+			if (!dw)
+				continue;
+			if (w) { /* every thread is done with the first B */
+#pragma omp barrier
+			}
+			if (g0 < g1)
+				pack_panels(B, in, N, IC, g0, g1, vec);
+#pragma omp barrier
+			if (t < n) {
+				int t0 = (int)((long)Ot * t / n), t1 = (int)((long)Ot * (t + 1) / n);
+				tiles(path, dw, OC, IC, A, G, B, t0, t1);
+			}
+		}
+	}
+}
+
 void tl_cpu_matmul_backward_bf16(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
 				 const void *pw, int N, int IC, int OC)
 {
@@ -276,33 +324,8 @@ void tl_cpu_matmul_backward_bf16(float *dinp, float *dweight, float *dbias, cons
 			tiles(path, dinp, N, IC, A, G, p->wt, t0, t1);
 		}
 	}
-	if (dweight) {
-		/* A: the columns of dY in pairs of rows (K = N), B: X in pairs of
-		 * rows, panels of 32 columns; tiles of output channels */
-		int G = (N + 1) / 2, Ot = (OC + MR - 1) / MR, ICp = (IC + NR - 1) / NR * NR;
-		uint32_t *A = scratch(0, (size_t)Ot * MR * G), *B = scratch(1, (size_t)ICp * G);
-#pragma omp parallel num_threads(nt) if (nt > 1)
-		{
-			int t = omp_get_thread_num(), m = omp_get_num_threads();
-			int g0 = (int)((long)G * t / m), g1 = (int)((long)G * (t + 1) / m);
-			if (g0 < g1) {
-				pack_panels(B, inp, N, IC, g0, g1, vec);
-				/* A[o G + g] for g in [g0, g1): a column of words per channel */
-				const float *s = dout + (size_t)2 * g0 * OC;
-				int rows = (2 * g1 < N ? 2 * g1 : N) - 2 * g0;
-				if (vec)
-					pack_t2_v(A + g0, (size_t)G, s, (size_t)OC, rows, OC);
-				else
-					pack_rows2(A + g0, 1, (size_t)G, s, (size_t)OC, rows, OC);
-			}
-#pragma omp barrier
-			int n = m < Ot ? m : Ot;
-			if (t < n) {
-				int t0 = (int)((long)Ot * t / n), t1 = (int)((long)Ot * (t + 1) / n);
-				tiles(path, dweight, OC, IC, A, G, B, t0, t1);
-			}
-		}
-	}
+	if (dweight)
+		tl_cpu_bf16_dweight(path, dout, N, OC, dweight, inp, IC, NULL, NULL, 0);
 	if (dbias) {
 		float *acc = tl_xcalloc((size_t)OC, sizeof *acc);
 		for (int i = 0; i < N; i++) {

@@ -27,6 +27,7 @@
  * they carry no gradient); the state of sequence b after its last real
  * step is what hT/cT receive. */
 #include "kernels/cpu/cpu.h"
+#include "kernels/cpu/lowprec.h"
 #include "kernels/cpu/scratch.h"
 #include "kernels/cpu/vmath512.h"
 #include "tl/util.h"
@@ -43,7 +44,7 @@
  * TL_SCR_LSTM0 of scratch.h), kept between calls: a training
  * step calls the kernels once per layer and window, and fresh buffers of
  * B*T*4H floats would be mapped and faulted in every time. */
-enum { S_GATES, S_C, S_BIAS, S_PANEL, S_DG, S_STATE, S_DX, S_HPREV, S_ROWS, S_NSLOT };
+enum { S_GATES, S_C, S_BIAS, S_PANEL, S_DG, S_STATE, S_DX, S_HPREV, S_ROWS, S_RA, S_RP, S_NSLOT };
 _Static_assert(TL_SCR_LSTM0 + S_NSLOT <= TL_SCR_NSLOT, "scratch.h: too few LSTM slots");
 static float *lstm_buf(int slot, size_t n)
 {
@@ -397,9 +398,57 @@ static int batch_threads(int B)
 	return nt;
 }
 
+/* pw_ih / pw_hh checked: a bf16 training handle of a weight [G, K] */
+static const tl_cpu_prec_w *bf16_handle(const void *pw, int K, int G, const char *what)
+{
+	const tl_cpu_prec_w *p = pw;
+	if (!p)
+		return NULL;
+	if (p->prec != TL_PREC_BF16 || !p->wt || p->IC != K || p->OC != G)
+		tl_oom("lstm: %s is not a bf16 training handle of a [%d, %d] weight", what, G, K);
+	return p;
+}
+
+/* The recurrent product of step t in bf16 (pw_hh), for the M sequences
+ * rows[]: the gathered rows h_{t-1} times w_hh^T on the handle (bf16
+ * operands, fp32 sums; each row's bits its own), added to the gate rows
+ * (which hold the input projection); the cell then runs with no product
+ * of its own (fwd_step with hp NULL). Scratch of the calling thread. */
+static void rec_forward_bf16(float *g, const float *hp, size_t ldh, const tl_cpu_prec_w *ph, const int *rows,
+			     int M, int t, int T, int H)
+{
+	size_t G = (size_t)4 * H;
+	float *A = lstm_buf(S_RA, (size_t)M * H), *P = lstm_buf(S_RP, (size_t)M * G);
+	for (int m = 0; m < M; m++)
+		memcpy(A + (size_t)m * H, hp + (size_t)rows[m] * ldh, (size_t)H * sizeof(float));
+	tl_cpu_matmul_forward_prec(P, A, ph, NULL, M, H, (int)G, TL_ACT_NONE);
+	for (int m = 0; m < M; m++) {
+		float *d = g + ((size_t)rows[m] * T + t) * G;
+		const float *s = P + (size_t)m * G;
+		for (size_t j = 0; j < G; j++)
+			d[j] += s[j];
+	}
+}
+
+/* The backward's recurrent product in bf16 (pw_hh): dhc[b] = dG[b,t1] w_hh
+ * for the M sequences rows[] (the cell backward then runs with prod 0,
+ * reading dh from dhc). */
+static void rec_backward_bf16(float *dhc, const float *dG, const tl_cpu_prec_w *ph, const int *rows, int M,
+			      int t1, int T, int H)
+{
+	size_t G = (size_t)4 * H;
+	float *A = lstm_buf(S_RP, (size_t)M * G), *D = lstm_buf(S_RA, (size_t)M * H);
+	for (int m = 0; m < M; m++)
+		memcpy(A + (size_t)m * G, dG + ((size_t)rows[m] * T + t1) * G, G * sizeof(float));
+	memset(D, 0, (size_t)M * H * sizeof(float));
+	tl_cpu_matmul_backward_bf16(D, NULL, NULL, A, NULL, ph, M, H, (int)G);
+	for (int m = 0; m < M; m++)
+		memcpy(dhc + (size_t)rows[m] * H, D + (size_t)m * H, (size_t)H * sizeof(float));
+}
+
 void tl_cpu_lstm_forward(float *h, float *c, float *gates, float *hT, float *cT, const float *x, const float *h0,
 			 const float *c0, const float *w_ih, const float *w_hh, const float *b_ih, const float *b_hh,
-			 const int32_t *lens, int B, int T, int I, int H)
+			 const int32_t *lens, int B, int T, int I, int H, const void *pw_ih, const void *pw_hh)
 {
 	if (B <= 0)
 		return;
@@ -413,10 +462,13 @@ void tl_cpu_lstm_forward(float *h, float *c, float *gates, float *hT, float *cT,
 		for (size_t j = 0; j < G; j++)
 			bias[j] = (b_ih ? b_ih[j] : 0.0f) + (b_hh ? b_hh[j] : 0.0f);
 	}
-	if (T > 0)
+	if (T > 0 && pw_ih)
+		tl_cpu_matmul_forward_prec(gbuf, x, bf16_handle(pw_ih, I, (int)G, "pw_ih"), bias, (int)BT, I, (int)G, TL_ACT_NONE);
+	else if (T > 0)
 		tl_cpu_matmul_forward(gbuf, x, w_ih, bias, (int)BT, I, (int)G);
 	int avx512 = tl_isa_has(TL_FEAT_AVX512);
-	float *wt = pack_gates(w_hh, H);
+	const tl_cpu_prec_w *ph = bf16_handle(pw_hh, H, (int)G, "pw_hh");
+	float *wt = ph ? NULL : pack_gates(w_hh, H);
 	int *rows = malloc(sizeof(int) * (size_t)B);
 	if (!rows)
 		tl_oom("out of memory");
@@ -441,6 +493,10 @@ void tl_cpu_lstm_forward(float *h, float *c, float *gates, float *hT, float *cT,
 			}
 			fwd_args q = {.g = gbuf, .c = cbuf, .h = h, .hp = t ? h + (size_t)(t - 1) * H : h0,
 				      .ldh = t ? (size_t)T * H : (size_t)H, .c0 = c0, .t = t, .T = T, .H = H};
+			if (ph && q.hp && M > 0) {
+				rec_forward_bf16(gbuf, q.hp, q.ldh, ph, rows + b0, M, t, T, H);
+				q.hp = NULL;
+			}
 			fwd_step(&q, wt, rows + b0, M, avx512);
 		}
 	}
@@ -650,10 +706,27 @@ static void bwd_step(const bwd_args *q, const float *pk, const int *rows, int M,
 	}
 }
 
+/* The inputs of the recurrent product, [B,T,H]: h_{t-1}, h0 (or 0) at
+ * t = 0 (scratch) */
+static const float *shifted_h(const float *h, const float *h0, int B, int T, int H)
+{
+	float *hp = lstm_buf(S_HPREV, (size_t)B * T * H);
+	for (int b = 0; b < B; b++) {
+		float *d = hp + (size_t)b * T * H;
+		if (h0)
+			memcpy(d, h0 + (size_t)b * H, (size_t)H * sizeof(float));
+		else
+			memset(d, 0, (size_t)H * sizeof(float));
+		memcpy(d + H, h + (size_t)b * T * H, (size_t)(T - 1) * H * sizeof(float));
+	}
+	return hp;
+}
+
 void tl_cpu_lstm_backward(float *dx, float *dh0, float *dc0, float *dw_ih, float *dw_hh, float *db_ih,
 			  float *db_hh, const float *dh, const float *dhT, const float *dcT, const float *x,
 			  const float *h0, const float *c0, const float *h, const float *c, const float *gates,
-			  const float *w_ih, const float *w_hh, const int32_t *lens, int B, int T, int I, int H)
+			  const float *w_ih, const float *w_hh, const int32_t *lens, int B, int T, int I, int H,
+			  const void *pw_ih, const void *pw_hh)
 {
 	if (B <= 0)
 		return;
@@ -666,7 +739,8 @@ void tl_cpu_lstm_backward(float *dx, float *dh0, float *dc0, float *dw_ih, float
 	if (!rows)
 		tl_oom("out of memory");
 	int *ending = rows + B;
-	float *wp = pack_panels(w_hh, (size_t)H, 0, (int)G, H);
+	const tl_cpu_prec_w *ph = bf16_handle(pw_hh, H, (int)G, "pw_hh");
+	float *wp = ph ? NULL : pack_panels(w_hh, (size_t)H, 0, (int)G, H);
 	int bt = batch_threads(B);
 #pragma omp parallel num_threads(bt) if (bt > 1)
 	{
@@ -694,6 +768,10 @@ void tl_cpu_lstm_backward(float *dx, float *dh0, float *dc0, float *dw_ih, float
 			}
 			bwd_args q = {.dG = dG, .dhc = dhc, .dcc = dcc, .dh = dh, .g = gates, .c = c, .c0 = c0,
 				      .t = t, .T = T, .H = H, .prod = 1};
+			if (ph && M > 0) {
+				rec_backward_bf16(dhc, dG, ph, run, M, t + 1, T, H);
+				q.prod = 0;
+			}
 			bwd_step(&q, wp, run, M, avx512);
 			q.prod = 0;
 			bwd_step(&q, wp, end, E, avx512);
@@ -705,7 +783,9 @@ void tl_cpu_lstm_backward(float *dx, float *dh0, float *dc0, float *dw_ih, float
 				run[M++] = b;
 				memset(dhc + (size_t)b * H, 0, (size_t)H * sizeof(float));
 			}
-		if (T > 0)
+		if (T > 0 && ph && M > 0)
+			rec_backward_bf16(dhc, dG, ph, run, M, 0, T, H);
+		else if (T > 0)
 			rec_product(dhc, (size_t)H, dG, (size_t)T * G, wp, (int)G, H, run, M);
 	}
 	free(rows);
@@ -720,6 +800,19 @@ void tl_cpu_lstm_backward(float *dx, float *dh0, float *dc0, float *dw_ih, float
 			if (dc0)
 				dc0[k] += vc;
 		}
+	}
+	if (T > 0 && pw_ih) {
+		/* bf16 products: dx (every row on its own; padded rows add
+		 * dG's zeros) and dw_ih through the handle, dw_hh on its path */
+		const tl_cpu_prec_w *p = bf16_handle(pw_ih, I, (int)G, "pw_ih");
+		if (dx)
+			tl_cpu_matmul_backward_bf16(dx, NULL, NULL, dG, x, p, (int)BT, I, (int)G);
+		const float *hp = dw_hh ? shifted_h(h, h0, B, T, H) : NULL;
+		if (dw_ih) /* and dw_hh, from one packing of dG */
+			tl_cpu_bf16_dweight(p->path, dG, (int)BT, (int)G, dw_ih, x, I, dw_hh, hp, H);
+		else if (dw_hh)
+			tl_cpu_bf16_dweight(p->path, dG, (int)BT, (int)G, dw_hh, hp, H, NULL, NULL, 0);
+		dx = NULL, dw_ih = NULL, dw_hh = NULL;
 	}
 	if (T > 0) {
 		if (dx) {
@@ -760,18 +853,7 @@ void tl_cpu_lstm_backward(float *dx, float *dh0, float *dc0, float *dw_ih, float
 		}
 		if (dw_ih)
 			tl_cpu_matmul_backward(NULL, dw_ih, NULL, dG, x, w_ih, (int)BT, I, (int)G);
-		if (dw_hh) {
-			/* the inputs of the recurrent product: h_{t-1}, h0 (or 0) at t = 0 */
-			float *hp = lstm_buf(S_HPREV, BT * H);
-			for (int b = 0; b < B; b++) {
-				float *d = hp + (size_t)b * T * H;
-				if (h0)
-					memcpy(d, h0 + (size_t)b * H, (size_t)H * sizeof(float));
-				else
-					memset(d, 0, (size_t)H * sizeof(float));
-				memcpy(d + H, h + (size_t)b * T * H, (size_t)(T - 1) * H * sizeof(float));
-			}
-			tl_cpu_matmul_backward(NULL, dw_hh, NULL, dG, hp, w_hh, (int)BT, H, (int)G);
-		}
+		if (dw_hh)
+			tl_cpu_matmul_backward(NULL, dw_hh, NULL, dG, shifted_h(h, h0, B, T, H), w_hh, (int)BT, H, (int)G);
 	}
 }

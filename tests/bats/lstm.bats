@@ -42,7 +42,7 @@ sha() { sha256sum "$1" | cut -c1-64; }
 	! cmp -s "$D/lm2/model.safetensors" "$D/lm4/model.safetensors"
 }
 
-@test "lstm-lm --precision bf16: the decoder in bf16, same bits on every bf16 path below AMX and after a resume; refusals" {
+@test "lstm-lm --precision bf16: the decoder and the LSTM layers in bf16, same bits on every bf16 path below AMX and after a resume; refusals" {
 	run tl-train -m lstm-lm -q -o "$D/f" $LM --epochs 2 --dev "$D/c.ids" "$D/c.ids"
 	[ "$status" -eq 0 ]
 	run tl-train -m lstm-lm -q -o "$D/f2" $LM --epochs 2 --precision fp32 "$D/c.ids"

@@ -896,11 +896,11 @@ static void t_lstm(const tl_kernels *r, const tl_kernels *k)
 		int32_t *dl = upi(q, lens, LB);
 		float *out = q->alloc(nout * sizeof(float)), *gr = up(q, g0, ngr);
 		float *h = out, *c = h + LB * LT * LH, *ga = c + LB * LT * LH, *hT = ga + LB * LT * LG, *cT = hT + LB * LH;
-		q->lstm_forward(h, c, ga, hT, cT, dx, dh0, dc0, dwi, dwh, dbi, dbh, dl, LB, LT, LI, LH);
+		q->lstm_forward(h, c, ga, hT, cT, dx, dh0, dc0, dwi, dwh, dbi, dbh, dl, LB, LT, LI, LH, NULL, NULL);
 		float *gx = gr, *gh0 = gx + LB * LT * LI, *gc0 = gh0 + LB * LH, *gwi = gc0 + LB * LH, *gwh = gwi + LG * LI;
 		float *gbi = gwh + LG * LH, *gbh = gbi + LG;
 		q->lstm_backward(gx, gh0, gc0, gwi, gwh, gbi, gbh, ddh, ddhT, ddcT, dx, dh0, dc0, h, c, ga, dwi, dwh, dl,
-				 LB, LT, LI, LH);
+				 LB, LT, LI, LH, NULL, NULL);
 		o[i] = down(q, out, nout, 1);
 		g[i] = down(q, gr, ngr, 1);
 		q->free(dx), q->free(dh0), q->free(dc0), q->free(dwi), q->free(dwh), q->free(dbi), q->free(dbh);

@@ -22,9 +22,25 @@
  * batch (the first 4 run alone), 1 vs 2 threads give the same bits, and
  * so do the two ways of using 2 threads (the batch split, each step split
  * by columns: TL_LSTM_SPLIT=cols) and the C path (TL_ISA=avx2) and the
- * AVX-512 kernels. */
+ * AVX-512 kernels.
+ *
+ * bf16 (pw_ih, pw_hh: matmul_prepare_bf16_train handles of w_ih and
+ * w_hh), per fixture case, first with pw_ih alone (the products with the
+ * inputs in bf16, the recurrence fp32), then with both (every product in
+ * bf16): every output and gradient against nn.LSTM (float64) within 2e-2
+ * relative (bf16 operands carry 8 significant bits; measured errors are
+ * printed); padded rows exactly 0. With pw_ih alone, the forward h, hT,
+ * cT within 1e-5 of the fp32 kernel run on x and w_ih rounded to bf16
+ * beforehand (a product of bf16 operands is exact in fp32: only the order
+ * of the sums differs); with pw_hh too, h must differ from that (h_{t-1}
+ * is rounded at every step). On the random case, both handles: two runs,
+ * a sub-batch, 1 vs 2 threads give the same bits; every bf16 path below
+ * AMX the CPU has (C, AVX-512F, AVX512-BF16) the same bits; AMX (its own
+ * sums) within 2e-2 of them. A path the CPU lacks is reported as
+ * skipped. */
 #include "testhelp.h"
 
+#include "kernels/cpu/lowprec.h"
 #include "tl/kernels.h"
 #include "tl/safetensors.h"
 #include "tl/util.h"
@@ -130,13 +146,14 @@ typedef struct {
 	/* kernel outputs */
 	float *h, *c, *g, *hT, *cT;
 	float *dx, *dh0, *dc0, *dwih, *dwhh, *dbih, *dbhh;
+	void *pw, *pwh; /* NULL (fp32), or bf16 training handles of wih (pw_ih), whh (pw_hh) */
 } lcase;
 
 static void run_fwd(lcase *k)
 {
 	size_t BT = (size_t)k->B * k->T;
 	K->lstm_forward(k->h, k->c, k->g, k->hT, k->cT, k->x, k->h0, k->c0, k->wih, k->whh, k->bih, k->bhh, k->lens,
-			k->B, k->T, k->I, k->H);
+			k->B, k->T, k->I, k->H, k->pw, k->pwh);
 	(void)BT;
 }
 
@@ -144,7 +161,7 @@ static void run_bwd(lcase *k)
 {
 	K->lstm_backward(k->dx, k->h0 ? k->dh0 : NULL, k->c0 ? k->dc0 : NULL, k->dwih, k->dwhh,
 			 k->bih ? k->dbih : NULL, k->bhh ? k->dbhh : NULL, k->dh, k->dhT, k->dcT, k->x, k->h0,
-			 k->c0, k->h, k->c, k->g, k->wih, k->whh, k->lens, k->B, k->T, k->I, k->H);
+			 k->c0, k->h, k->c, k->g, k->wih, k->whh, k->lens, k->B, k->T, k->I, k->H, k->pw, k->pwh);
 }
 
 static void alloc_out(lcase *k)
@@ -225,6 +242,96 @@ static double fd_check(lcase *k, const char *pre, int stride)
 	return worst;
 }
 
+/* bf16 round to nearest even (NaN not needed here) */
+static float bf16r(float v)
+{
+	uint32_t u;
+	memcpy(&u, &v, 4);
+	u = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
+	memcpy(&v, &u, 4);
+	return v;
+}
+
+/* The fixture case k (fp32 outputs checked) again with pw_ih in bf16,
+ * and with rec also pw_hh (the recurrence in bf16). */
+static void bf16_case(lcase *k, const char *pre, int rec)
+{
+	size_t B = k->B, T = k->T, I = k->I, H = k->H;
+	lcase b = *k;
+	alloc_out(&b);
+	b.pw = K->matmul_prepare_bf16_train(k->wih, (int)I, (int)(4 * H));
+	b.pwh = rec ? K->matmul_prepare_bf16_train(k->whh, (int)H, (int)(4 * H)) : NULL;
+	run_fwd(&b);
+	run_bwd(&b);
+	struct {
+		const char *name;
+		float *got;
+		size_t n;
+		int want;
+	} outs[] = {{"h", b.h, B * T * H, 1},        {"hT", b.hT, B * H, 1},
+		    {"cT", b.cT, B * H, 1},          {"grad.x", b.dx, B * T * I, 1},
+		    {"grad.h0", b.dh0, B * H, !!k->h0}, {"grad.c0", b.dc0, B * H, !!k->c0},
+		    {"grad.w_ih", b.dwih, 4 * H * I, 1}, {"grad.w_hh", b.dwhh, 4 * H * H, 1},
+		    {"grad.b_ih", b.dbih, 4 * H, !!k->bih}, {"grad.b_hh", b.dbhh, 4 * H, !!k->bhh}};
+	double worst = 0;
+	for (size_t i = 0; i < sizeof outs / sizeof *outs; i++) {
+		if (!outs[i].want)
+			continue;
+		size_t rn = 0;
+		float *ref = getf(pre, outs[i].name, &rn);
+		CHECK(ref && rn == outs[i].n);
+		if (!ref || rn != outs[i].n) {
+			free(ref);
+			continue;
+		}
+		double e = rel_err(outs[i].got, ref, rn);
+		if (e > 2e-2)
+			fprintf(stderr, "%sbf16%s %s: relative error %.3g\n", pre, rec ? " (recurrence too)" : "",
+				outs[i].name, e);
+		CHECK(e <= 2e-2);
+		worst = e > worst ? e : worst;
+		free(ref);
+	}
+	/* without pw_hh: the forward against fp32 on the operands rounded to
+	 * bf16 (with it, h_{t-1} is rounded at every step: no such reference;
+	 * instead h must differ from the run without it) */
+	lcase r = *k;
+	alloc_out(&r);
+	r.pw = r.pwh = NULL;
+	size_t nx = B * T * I, nw = 4 * H * I;
+	r.x = zeros(nx);
+	r.wih = zeros(nw);
+	for (size_t i = 0; i < nx; i++)
+		r.x[i] = bf16r(k->x[i]);
+	for (size_t i = 0; i < nw; i++)
+		r.wih[i] = bf16r(k->wih[i]);
+	run_fwd(&r);
+	double ef = rel_err(b.h, r.h, B * T * H), e2 = rel_err(b.hT, r.hT, B * H), e3 = rel_err(b.cT, r.cT, B * H);
+	ef = e2 > ef ? e2 : ef;
+	ef = e3 > ef ? e3 : ef;
+	CHECK(rec ? ef > 0 : ef <= 1e-5);
+	int padok = 1;
+	for (size_t s = 0; s < B; s++)
+		for (size_t t = (size_t)k->lens[s]; t < T; t++) {
+			for (size_t j = 0; j < H; j++)
+				padok &= b.h[(s * T + t) * H + j] == 0.0f;
+			for (size_t j = 0; j < I; j++)
+				padok &= b.dx[(s * T + t) * I + j] == 0.0f;
+		}
+	CHECK(padok);
+	printf("%s bf16%s (path %d): against nn.LSTM (float64) worst relative error %.2e (bound 2e-2); forward "
+	       "against fp32 on bf16-rounded operands %.2e (%s)\n",
+	       pre, rec ? ", recurrence too" : "", ((tl_cpu_prec_w *)b.pw)->path, worst, ef,
+	       rec ? "must differ: h_{t-1} rounded" : "bound 1e-5");
+	K->matmul_free_prec(b.pw);
+	if (b.pwh)
+		K->matmul_free_prec(b.pwh);
+	float *mine[] = {b.h, b.c, b.g, b.hT, b.cT, b.dx, b.dh0, b.dc0, b.dwih, b.dwhh, b.dbih, b.dbhh,
+			 r.h, r.c, r.g, r.hT, r.cT, r.dx, r.dh0, r.dc0, r.dwih, r.dwhh, r.dbih, r.dbhh, r.x, r.wih};
+	for (size_t i = 0; i < sizeof mine / sizeof *mine; i++)
+		free(mine[i]);
+}
+
 static void check_case(const char *pre, int fd_stride)
 {
 	lcase k = {0};
@@ -303,13 +410,13 @@ static void check_case(const char *pre, int fd_stride)
 	/* inference forward: same bits */
 	float *h2 = zeros(B * T * H), *hT2 = zeros(B * H), *cT2 = zeros(B * H);
 	K->lstm_forward(h2, NULL, NULL, hT2, cT2, k.x, k.h0, k.c0, k.wih, k.whh, k.bih, k.bhh, k.lens, k.B, k.T, k.I,
-			k.H);
+			k.H, NULL, NULL);
 	CHECK(!memcmp(h2, k.h, B * T * H * sizeof(float)));
 	CHECK(!memcmp(hT2, k.hT, B * H * sizeof(float)));
 	CHECK(!memcmp(cT2, k.cT, B * H * sizeof(float)));
 	/* NULL final-state outputs are allowed */
 	K->lstm_forward(h2, NULL, NULL, NULL, NULL, k.x, k.h0, k.c0, k.wih, k.whh, k.bih, k.bhh, k.lens, k.B, k.T,
-			k.I, k.H);
+			k.I, k.H, NULL, NULL);
 	CHECK(!memcmp(h2, k.h, B * T * H * sizeof(float)));
 
 	/* accumulation: a second call doubles every gradient exactly */
@@ -334,7 +441,8 @@ static void check_case(const char *pre, int fd_stride)
 		float *p[7] = {0};
 		p[i - 3] = buf;
 		K->lstm_backward(p[0], p[1], p[2], p[3], p[4], p[5], p[6], k.dh, k.dhT, k.dcT, k.x, k.h0, k.c0, k.h,
-				 k.c, k.g, k.wih, k.whh, k.lens, k.B, k.T, k.I, k.H);
+				 k.c, k.g, k.wih, k.whh, k.lens, k.B, k.T, k.I, k.H,
+				 NULL, NULL);
 		if (memcmp(buf, first[i], outs[i].n * sizeof(float))) {
 			fprintf(stderr, "%s%s alone differs\n", pre, outs[i].name);
 			alone = 0;
@@ -349,6 +457,8 @@ static void check_case(const char *pre, int fd_stride)
 	free(first);
 	if (fd_stride)
 		fd_check(&k, pre, fd_stride);
+	bf16_case(&k, pre, 0);
+	bf16_case(&k, pre, 1);
 	free(h2);
 	free(hT2);
 	free(cT2);
@@ -461,6 +571,90 @@ static void determinism(void)
 	free_case(&sub);
 }
 
+/* bf16 (pw_ih and pw_hh) on the random case: two runs, a sub-batch, 1 vs 2 threads
+ * the same bits; every path below AMX the same bits; AMX within 2e-2 (its own
+ * sums, and h_{t-1} rounded to bf16 at every step: a last-bit difference
+ * can round the other way and grow over the 23 steps) */
+static void determinism_bf16(void)
+{
+	int B = 26, T = 23, I = 70, H = 700;
+	lcase r1, r2, sub;
+	rand_case(&r1, B, T, I, H, 5);
+	rand_case(&r2, B, T, I, H, 5);
+	tl_cpu_prec_w *pw = K->matmul_prepare_bf16_train(r1.wih, I, 4 * H);
+	tl_cpu_prec_w *pwh = K->matmul_prepare_bf16_train(r1.whh, H, 4 * H);
+	int best = pw->path;
+	/* the reference bits: the best path below AMX */
+	int low = TL_LP_REF;
+	for (int p = TL_LP_REF; p < TL_LP_AMX; p++)
+		if (tl_cpu_prec_path_ok(TL_PREC_BF16, p))
+			low = p;
+	pw->path = pwh->path = low;
+	r1.pw = r2.pw = pw;
+	r1.pwh = r2.pwh = pwh;
+	K->set_threads(2);
+	run_fwd(&r1);
+	run_bwd(&r1);
+	run_fwd(&r2);
+	run_bwd(&r2);
+	CHECK(same_outputs(&r1, &r2, B) && same_params(&r1, &r2));
+	rand_case(&sub, B, T, I, H, 5);
+	sub.B = 4;
+	sub.pw = pw;
+	sub.pwh = pwh;
+	run_fwd(&sub);
+	run_bwd(&sub);
+	CHECK(same_outputs(&r1, &sub, 4));
+	free_case(&r2);
+	rand_case(&r2, B, T, I, H, 5);
+	r2.pw = pw;
+	r2.pwh = pwh;
+	K->set_threads(1);
+	run_fwd(&r2);
+	run_bwd(&r2);
+	int same1 = same_outputs(&r1, &r2, B) && same_params(&r1, &r2);
+	CHECK(same1);
+	K->set_threads(2);
+	printf("bf16 determinism B=%d T=%d I=%d H=%d (path %d): two runs, a sub-batch of 4, 1 vs 2 threads: %s\n", B,
+	       T, I, H, low, same1 ? "same bits" : "DIFFER");
+	const char *names[] = {"C", "AVX-512F", "AVX512-BF16", "AMX"};
+	for (int p = TL_LP_REF; p <= TL_LP_AMX; p++) {
+		if (p == low)
+			continue;
+		if (!tl_cpu_prec_path_ok(TL_PREC_BF16, p)) {
+			TEST_SKIP("bf16 LSTM, %s path: the CPU lacks this path's instructions", names[p]);
+			continue;
+		}
+		free_case(&r2);
+		rand_case(&r2, B, T, I, H, 5);
+		pw->path = pwh->path = p;
+		r2.pw = pw;
+		r2.pwh = pwh;
+		run_fwd(&r2);
+		run_bwd(&r2);
+		if (p < TL_LP_AMX) {
+			int same = same_outputs(&r1, &r2, B) && same_params(&r1, &r2);
+			CHECK(same);
+			printf("bf16 %s path vs %s: %s\n", names[p], names[low], same ? "same bits" : "DIFFER");
+		} else {
+			size_t BT = (size_t)B * T;
+			double e = rel_err(r2.h, r1.h, BT * H), v;
+			v = rel_err(r2.dx, r1.dx, BT * I), e = v > e ? v : e;
+			v = rel_err(r2.dwih, r1.dwih, (size_t)4 * H * I), e = v > e ? v : e;
+			v = rel_err(r2.dwhh, r1.dwhh, (size_t)4 * H * H), e = v > e ? v : e;
+			CHECK(e <= 2e-2);
+			printf("bf16 AMX path vs %s: worst relative error %.2e (h, dx, dw_ih, dw_hh; bound 2e-2)\n",
+			       names[low], e);
+		}
+	}
+	pw->path = pwh->path = best;
+	K->matmul_free_prec(pw);
+	K->matmul_free_prec(pwh);
+	free_case(&r1);
+	free_case(&r2);
+	free_case(&sub);
+}
+
 int main(void)
 {
 	K = tl_kernels_cpu();
@@ -494,5 +688,6 @@ int main(void)
 		free_case(&b);
 	}
 	determinism();
+	determinism_bf16();
 	TEST_REPORT("test_lstm_kernel");
 }

@@ -178,11 +178,13 @@ int main(void)
 	}
 	compare_grads(m, "lm", &worst_lm);
 	finite_diff(m, 0);
-	/* --precision bf16: the tied decoder's three products on bf16
-	 * operands (each rounded to 8 significant bits, relative 2^-9) with
-	 * fp32 sums: the loss within 1e-3 relative and every gradient within
-	 * 2e-2 (max |diff| / max |ref| per tensor) of the fp32 ones, and not
-	 * their bits (the bf16 path was taken); the fp32 model is untouched */
+	/* --precision bf16: the tied decoder's three products and every
+	 * product of the LSTM layers (their bf16 handles exist after the step)
+	 * on bf16 operands (each rounded to 8 significant bits, relative
+	 * 2^-9) with fp32 sums: the loss within 1e-3 relative and every
+	 * gradient within 2e-2 (max |diff| / max |ref| per tensor) of the fp32
+	 * ones, and not their bits (the bf16 path was taken); the fp32 model
+	 * is untouched */
 	{
 		memset(m->grad, 0, m->n * sizeof(float));
 		double l32 = lm_loss(m, 1);
@@ -194,6 +196,8 @@ int main(void)
 		double lb = lm_loss(m, 1);
 		CHECK(fabs(lb - l32) <= 1e-3 * fabs(l32));
 		CHECK(lb != l32);
+		for (int l = 0; l < m->cfg.L; l++)
+			CHECK(m->ih_pw[l] && m->hh_pw[l]);
 		double wb = 0;
 		for (size_t i = 0; i < NNAMES; i++) {
 			size_t n;
@@ -203,7 +207,7 @@ int main(void)
 			double e = bu_rel_err(m->grad + off, g32 + off, n);
 			wb = e > wb ? e : wb;
 		}
-		printf("bf16 decoder: loss %.9f against fp32 %.9f, worst relative gradient difference %.3g (bound 2e-2)\n", lb,
+		printf("bf16 decoder and layers: loss %.9f against fp32 %.9f, worst relative gradient difference %.3g (bound 2e-2)\n", lb,
 		       l32, wb);
 		CHECK(wb <= 2e-2);
 		CHECK(memcmp(m->grad, g32, m->n * sizeof(float)) != 0);

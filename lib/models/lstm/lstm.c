@@ -236,6 +236,10 @@ void tl_lstm_free(tl_lstm *m)
 	if (m->dec_pw)
 		m->k->matmul_free_prec(m->dec_pw);
 	for (int l = 0; l < m->cfg.L; l++) {
+		if (m->ih_pw[l])
+			m->k->matmul_free_prec(m->ih_pw[l]);
+		if (m->hh_pw[l])
+			m->k->matmul_free_prec(m->hh_pw[l]);
 		free(m->h0[l]);
 		free(m->c0[l]);
 	}
@@ -342,9 +346,21 @@ static void body_forward(tl_lstm *m, const int32_t *ids, const int32_t *lens, in
 				w->whd[l][i] = whh[i] * mask(1, seed, s, i, cf->p_w);
 			whh = w->whd[l];
 		}
+		const float *wih = m->arena + m->o_wih[l];
+		int bf = m->prec == TL_PREC_BF16;
+		if (bf && m->ih_pw[l]) {
+			/* bf16: w_ih and w_hh (after the weight dropout) rounded from
+			 * this step's fp32 weights; the backward of this step uses
+			 * the same handles */
+			k->matmul_update_bf16_train(m->ih_pw[l], wih);
+			k->matmul_update_bf16_train(m->hh_pw[l], whh);
+		} else if (bf) {
+			m->ih_pw[l] = k->matmul_prepare_bf16_train(wih, I, 4 * H);
+			m->hh_pw[l] = k->matmul_prepare_bf16_train(whh, H, 4 * H);
+		}
 		k->lstm_forward(w->h[l], w->c[l], w->g[l], w->hT[l], w->cT[l], w->x[l], h0 ? h0[l] : NULL,
-				c0 ? c0[l] : NULL, m->arena + m->o_wih[l], whh, m->arena + m->o_bih[l],
-				m->arena + m->o_bhh[l], lens, B, T, I, H);
+				c0 ? c0[l] : NULL, wih, whh, m->arena + m->o_bih[l], m->arena + m->o_bhh[l], lens, B, T,
+				I, H, bf ? m->ih_pw[l] : NULL, bf ? m->hh_pw[l] : NULL);
 		if (l + 1 < cf->L)
 			locked(w->x[l + 1], w->h[l], B, T, H, on, seed, tl_dropout_stream(step, S_HID + l), cf->p_hid);
 		else
@@ -380,7 +396,8 @@ static void body_backward(tl_lstm *m, const int32_t *ids, const int32_t *lens, i
 			memset(dx, 0, (size_t)B * T * I * sizeof(float));
 		k->lstm_backward(want_dx ? dx : NULL, NULL, NULL, g + m->o_wih[l], dwhh, g + m->o_bih[l],
 				 g + m->o_bhh[l], dh, NULL, NULL, w->x[l], h0 ? h0[l] : NULL, c0 ? c0[l] : NULL,
-				 w->h[l], w->c[l], w->g[l], m->arena + m->o_wih[l], whh, lens, B, T, I, H);
+				 w->h[l], w->c[l], w->g[l], m->arena + m->o_wih[l], whh, lens, B, T, I, H,
+				 m->prec == TL_PREC_BF16 ? m->ih_pw[l] : NULL, m->prec == TL_PREC_BF16 ? m->hh_pw[l] : NULL);
 		if (cf->p_w > 0) {
 			uint64_t s = tl_dropout_stream(step, S_WD + l);
 			float *gw = g + m->o_whh[l];
