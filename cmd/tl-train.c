@@ -1246,9 +1246,9 @@ static const char lstm_usage[] =
 	"      --batch-size N    parallel streams (lm) or records per step (32)\n"
 	"      --bptt N          lm: mean window (70; 35 with p 0.05, then N(len, 5))\n"
 	"      --max-len N       lstm: ids kept per record (256; 0 = all)\n"
-	"      --precision P     lm: fp32 (default) or bf16: the tied decoder's products\n"
-	"                        (and its gradients) with bf16 operands, fp32 sums;\n"
-	"                        weights, loss and the LSTM layers stay fp32\n"
+	"      --precision P     fp32 (default) or bf16: the LSTM layers' products (and\n"
+	"                        the lm's tied decoder's) with bf16 operands, fp32\n"
+	"                        sums; weights, loss, cells and the head stay fp32\n"
 	"      --lr X            peak rate of the slanted triangular schedule\n"
 	"                        (lm 3e-3, lstm 1e-2)\n"
 	"      --weight-decay X  AdamW decoupled decay, not on biases (0.01)\n"
@@ -1381,14 +1381,12 @@ static int run_lstm(int argc, char **argv, int classifier)
 			o.precision = tl_precision_parse(a);
 			if (o.precision < 0 || o.precision == TL_PREC_INT8)
 				tl_die(TL_EXIT_USAGE, "option --precision: '%s': fp32 or bf16 (int8 is for inference: tl-embed, tl-predict)", a);
-			if (o.precision == TL_PREC_BF16)
-				nlm++;
 			break;
 		default: fputs(lstm_usage, stderr); exit(TL_EXIT_USAGE);
 		}
 	}
 	if (classifier && nlm)
-		tl_die(TL_EXIT_USAGE, "options --bptt, --precision bf16 are for -m lstm-lm (the classifier has no large product to gain from bf16)");
+		tl_die(TL_EXIT_USAGE, "option --bptt is for -m lstm-lm");
 	if (!classifier && ncls)
 		tl_die(TL_EXIT_USAGE, "options --max-len, --head, --dropout-head, --no-unfreeze, --lr-div are for -m lstm");
 	if (!o.out)

@@ -90,16 +90,49 @@ sha() { sha256sum "$1" | cut -c1-64; }
 	run tl-train -m lstm-lm -q -o "$D/r" $LM --epochs 2 --precision bf16 --dev "$D/c.ids" --resume "$D/r.ckpt" "$D/c.ids"
 	[ "$status" -eq 0 ]
 	cmp "$D/b/model.safetensors" "$D/r/model.safetensors"
-	# refusals: int8 and unknown precisions, bf16 for the classifier
+	# refusals: int8 and unknown precisions, for both models
 	for p in int8 fp16; do
-		run tl-train -m lstm-lm -q -o "$D/x" $LM --precision $p "$D/c.ids"
-		[ "$status" -eq 2 ]
-		[[ "$output" == *"--precision: '$p': fp32 or bf16"* ]]
+		for mm in lstm-lm lstm; do
+			run tl-train -m $mm -q -o "$D/x" --vocab "$D/v.txt" --precision $p "$D/c.ids"
+			[ "$status" -eq 2 ]
+			[[ "$output" == *"--precision: '$p': fp32 or bf16"* ]]
+			[ ! -e "$D/x" ]
+		done
 	done
-	run tl-train -m lstm -q -o "$D/x" --vocab "$D/v.txt" --precision bf16 "$D/c.ids"
+}
+
+@test "lstm --precision bf16: the classifier's LSTM in bf16 learns the task, same bits twice and on the paths below AMX, resume" {
+	CLS="--vocab $D/v.txt --emb 16 --hidden 24 --layers 2 --head 8 --batch-size 8 --epochs 6 --threads 1"
+	run tl-train -m lstm -q -o "$D/f" $CLS --dev "$D/c.ids" "$D/c.ids"
+	[ "$status" -eq 0 ]
+	jq -e '.precision == "fp32"' "$D/f/tl.json"
+	run tl-train -m lstm -o "$D/b" $CLS --precision bf16 --dev "$D/c.ids" "$D/c.ids"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"epoch 6: train loss"*"dev accuracy 1.0000"* ]]
+	jq -e '.precision == "bf16"' "$D/b/tl.json"
+	! cmp -s "$D/f/model.safetensors" "$D/b/model.safetensors"
+	# the model is fp32 and classifies as well under tl-predict
+	run sh -c 'tl-predict -m "$1/b" "$1/c.ids" | tl-eval' _ "$D"
+	[[ "$output" == *"accuracy         1.0000"* ]]
+	run tl-train -m lstm -q -o "$D/b2" $CLS --precision bf16 --dev "$D/c.ids" "$D/c.ids"
+	cmp "$D/b/model.safetensors" "$D/b2/model.safetensors"
+	ref=$D/b
+	if grep -qw amx_bf16 /proc/cpuinfo; then
+		TL_ISA=vnni run tl-train -m lstm -q -o "$D/bv" $CLS --precision bf16 "$D/c.ids"
+		[ "$status" -eq 0 ]
+		ref=$D/bv
+		TL_ISA=avx512 run tl-train -m lstm -q -o "$D/b3" $CLS --precision bf16 "$D/c.ids"
+		cmp "$ref/model.safetensors" "$D/b3/model.safetensors"
+	fi
+	# interrupted and resumed: the same bytes; another precision refused
+	TL_FAULT_SIGINT_AT_STEP=20 run tl-train -m lstm -q -o "$D/r" $CLS --precision bf16 --dev "$D/c.ids" "$D/c.ids"
+	[ "$status" -eq 130 ]
+	run tl-train -m lstm -q -o "$D/r" $CLS --dev "$D/c.ids" --resume "$D/r.ckpt" "$D/c.ids"
 	[ "$status" -eq 2 ]
-	[[ "$output" == *"--precision bf16 are for -m lstm-lm"* ]]
-	[ ! -e "$D/x" ]
+	[[ "$output" == *"--precision was bf16 in the checkpoint, now fp32"* ]]
+	run tl-train -m lstm -q -o "$D/r" $CLS --precision bf16 --dev "$D/c.ids" --resume "$D/r.ckpt" "$D/c.ids"
+	[ "$status" -eq 0 ]
+	cmp "$D/b/model.safetensors" "$D/r/model.safetensors"
 }
 
 @test "lstm-lm --pretrained continues; a stream of another vocabulary is refused naming both sha256s" {

@@ -388,8 +388,7 @@ static json_t *run_options(const tl_lstm_fit_opts *o, const tl_lstm_cfg *cfg, co
 	}
 	tl_runopt_long(j, "threads", o->threads);
 	tl_runopt_str(j, "dev", dev_sha);
-	if (!o->classifier)
-		tl_runopt_str(j, "precision", tl_precision_name(o->precision));
+	tl_runopt_str(j, "precision", tl_precision_name(o->precision));
 	return j;
 }
 
@@ -727,7 +726,7 @@ int tl_lstm_fit(const tl_lstm_fit_opts *oin, tl_err *e)
 		FAIL(TL_EXIT_USAGE, "%s", err);
 	m->eos = eos;
 	m->max_len = o.classifier ? o.max_len : 0;
-	m->prec = o.classifier ? TL_PREC_FP32 : o.precision;
+	m->prec = o.precision;
 	if (lm) /* embedding and layers: the same layout */
 		memcpy(m->arena, lm->arena, m->goff[cfg.L + 1] * sizeof(float));
 	if (lm && !o.classifier)
@@ -1048,8 +1047,7 @@ int tl_lstm_fit(const tl_lstm_fit_opts *oin, tl_err *e)
 	json_object_set_new(tj, "train_records", json_integer((json_int_t)tr.nrec));
 	json_object_set_new(tj, "train_tokens", json_integer((json_int_t)tr.n));
 	json_object_set_new(tj, "steps", json_integer(step));
-	if (!o.classifier)
-		json_object_set_new(tj, "precision", json_string(tl_precision_name(o.precision)));
+	json_object_set_new(tj, "precision", json_string(tl_precision_name(o.precision)));
 	json_object_set_new(
 		tj, "hyperparameters",
 		json_pack("{s:f,s:i,s:i,s:i,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:i,s:f}", "lr", o.lr, "batch_size", (json_int_t)B,
