@@ -20,8 +20,9 @@
 # default "fp32 bf16"), alternately: tl-train -q --max-steps STEPS
 # --precision P under /usr/bin/time (peak RSS), then the torch peer with
 # the same V, B, T, threads (OMP_NUM_THREADS too) and precision. bf16: tl's
-# --precision bf16 (the tied decoder's three products on bf16 operands,
-# fp32 sums; the LSTM layers, loss and AdamW fp32) against torch.autocast
+# --precision bf16 (the tied decoder's three products and the LSTM layers'
+# products on bf16 operands, fp32 sums; the cells, loss and AdamW fp32;
+# until 2026-12-04 the decoder's products only) against torch.autocast
 # bf16 around the forward and loss (PyTorch's mixed precision: its LSTM
 # in bf16 too). Figures:
 #  - tl tokens_per_s: tl.json's metrics.tokens_per_second, the tokens of
