@@ -242,6 +242,58 @@ static double fd_check(lcase *k, const char *pre, int stride)
 	return worst;
 }
 
+/* The kernel's outputs of case k as the fixture names them (want: the
+ * case has it). */
+typedef struct {
+	const char *name;
+	float *got;
+	size_t n;
+	int want;
+} lout;
+enum { NOUT = 10 };
+static void outputs(const lcase *k, lout o[NOUT])
+{
+	size_t B = k->B, T = k->T, I = k->I, H = k->H;
+	lout v[NOUT] = {{"h", k->h, B * T * H, 1},          {"hT", k->hT, B * H, 1},
+			{"cT", k->cT, B * H, 1},             {"grad.x", k->dx, B * T * I, 1},
+			{"grad.h0", k->dh0, B * H, !!k->h0},   {"grad.c0", k->dc0, B * H, !!k->c0},
+			{"grad.w_ih", k->dwih, 4 * H * I, 1},  {"grad.w_hh", k->dwhh, 4 * H * H, 1},
+			{"grad.b_ih", k->dbih, 4 * H, !!k->bih}, {"grad.b_hh", k->dbhh, 4 * H, !!k->bhh}};
+	memcpy(o, v, sizeof v);
+}
+
+/* Every output of k against the fixture's nn.LSTM (float64): each within
+ * bound (max |diff| / max |ref|; a failure is printed with what before
+ * its name); returns the worst, *compared the tensors compared. */
+static double against_ref(const lcase *k, const char *pre, const char *what, double bound, int *compared)
+{
+	lout outs[NOUT];
+	outputs(k, outs);
+	double worst = 0;
+	int nc = 0;
+	for (size_t i = 0; i < NOUT; i++) {
+		if (!outs[i].want)
+			continue;
+		size_t rn = 0;
+		float *ref = getf(pre, outs[i].name, &rn);
+		CHECK(ref && rn == outs[i].n);
+		if (!ref || rn != outs[i].n) {
+			free(ref);
+			continue;
+		}
+		double e = rel_err(outs[i].got, ref, rn);
+		if (e > bound)
+			fprintf(stderr, "%s%s%s: relative error %.3g\n", pre, what, outs[i].name, e);
+		CHECK(e <= bound);
+		worst = e > worst ? e : worst;
+		nc++;
+		free(ref);
+	}
+	if (compared)
+		*compared = nc;
+	return worst;
+}
+
 /* bf16 round to nearest even (NaN not needed here) */
 static float bf16r(float v)
 {
@@ -263,35 +315,7 @@ static void bf16_case(lcase *k, const char *pre, int rec)
 	b.pwh = rec ? K->matmul_prepare_bf16_train(k->whh, (int)H, (int)(4 * H)) : NULL;
 	run_fwd(&b);
 	run_bwd(&b);
-	struct {
-		const char *name;
-		float *got;
-		size_t n;
-		int want;
-	} outs[] = {{"h", b.h, B * T * H, 1},        {"hT", b.hT, B * H, 1},
-		    {"cT", b.cT, B * H, 1},          {"grad.x", b.dx, B * T * I, 1},
-		    {"grad.h0", b.dh0, B * H, !!k->h0}, {"grad.c0", b.dc0, B * H, !!k->c0},
-		    {"grad.w_ih", b.dwih, 4 * H * I, 1}, {"grad.w_hh", b.dwhh, 4 * H * H, 1},
-		    {"grad.b_ih", b.dbih, 4 * H, !!k->bih}, {"grad.b_hh", b.dbhh, 4 * H, !!k->bhh}};
-	double worst = 0;
-	for (size_t i = 0; i < sizeof outs / sizeof *outs; i++) {
-		if (!outs[i].want)
-			continue;
-		size_t rn = 0;
-		float *ref = getf(pre, outs[i].name, &rn);
-		CHECK(ref && rn == outs[i].n);
-		if (!ref || rn != outs[i].n) {
-			free(ref);
-			continue;
-		}
-		double e = rel_err(outs[i].got, ref, rn);
-		if (e > 2e-2)
-			fprintf(stderr, "%sbf16%s %s: relative error %.3g\n", pre, rec ? " (recurrence too)" : "",
-				outs[i].name, e);
-		CHECK(e <= 2e-2);
-		worst = e > worst ? e : worst;
-		free(ref);
-	}
+	double worst = against_ref(&b, pre, rec ? "bf16 (recurrence too) " : "bf16 ", 2e-2, NULL);
 	/* without pw_hh: the forward against fp32 on the operands rounded to
 	 * bf16 (with it, h_{t-1} is rounded at every step: no such reference;
 	 * instead h must differ from the run without it) */
@@ -363,37 +387,11 @@ static void check_case(const char *pre, int fd_stride)
 	size_t B = k.B, T = k.T, I = k.I, H = k.H;
 
 	run_fwd(&k);
-	struct {
-		const char *name;
-		float *got;
-		size_t n;
-		int want; /* 1: compared (the case has it) */
-	} outs[] = {{"h", k.h, B * T * H, 1},        {"hT", k.hT, B * H, 1},
-		    {"cT", k.cT, B * H, 1},          {"grad.x", k.dx, B * T * I, 1},
-		    {"grad.h0", k.dh0, B * H, !!k.h0}, {"grad.c0", k.dc0, B * H, !!k.c0},
-		    {"grad.w_ih", k.dwih, 4 * H * I, 1}, {"grad.w_hh", k.dwhh, 4 * H * H, 1},
-		    {"grad.b_ih", k.dbih, 4 * H, !!k.bih}, {"grad.b_hh", k.dbhh, 4 * H, !!k.bhh}};
+	lout outs[NOUT];
+	outputs(&k, outs);
 	run_bwd(&k);
-	double worst = 0;
 	int compared = 0;
-	for (size_t i = 0; i < sizeof outs / sizeof *outs; i++) {
-		if (!outs[i].want)
-			continue;
-		size_t rn = 0;
-		float *ref = getf(pre, outs[i].name, &rn);
-		CHECK(ref && rn == outs[i].n);
-		if (!ref || rn != outs[i].n) {
-			free(ref);
-			continue;
-		}
-		double e = rel_err(outs[i].got, ref, rn);
-		if (e > 1e-4)
-			fprintf(stderr, "%s%s: relative error %.3g\n", pre, outs[i].name, e);
-		CHECK(e <= 1e-4);
-		worst = e > worst ? e : worst;
-		compared++;
-		free(ref);
-	}
+	double worst = against_ref(&k, pre, "", 1e-4, &compared);
 	printf("%s B=%zu T=%zu I=%zu H=%zu: %d tensors against nn.LSTM (float64), worst relative error %.2e\n", pre,
 	       B, T, I, H, compared, worst);
 	/* padding: h and dx exactly 0 */
@@ -510,24 +508,36 @@ static int same_params(const lcase *a, const lcase *b)
 	       !memcmp(a->dbih, b->dbih, 16 * H) && !memcmp(a->dbhh, b->dbhh, 16 * H);
 }
 
+/* The random case at 2 threads twice (r1, r2, with handles pw, pwh) and
+ * its first 4 sequences alone (sub): checks that the two runs have the
+ * same bits and that sub's rows are r1's. */
+static void two_runs_and_sub(lcase *r1, lcase *r2, lcase *sub, int B, int T, int I, int H, void *pw, void *pwh)
+{
+	rand_case(r1, B, T, I, H, 5);
+	rand_case(r2, B, T, I, H, 5);
+	r1->pw = r2->pw = pw;
+	r1->pwh = r2->pwh = pwh;
+	K->set_threads(2);
+	run_fwd(r1);
+	run_bwd(r1);
+	run_fwd(r2);
+	run_bwd(r2);
+	CHECK(same_outputs(r1, r2, B) && same_params(r1, r2));
+	/* the first 4 sequences alone: their rows do not depend on the rest */
+	rand_case(sub, B, T, I, H, 5);
+	sub->B = 4;
+	sub->pw = pw;
+	sub->pwh = pwh;
+	run_fwd(sub);
+	run_bwd(sub);
+	CHECK(same_outputs(r1, sub, 4));
+}
+
 static void determinism(void)
 {
 	int B = 26, T = 23, I = 70, H = 700; /* B >= 24: 2 threads split the batch */
 	lcase r1, r2, sub;
-	rand_case(&r1, B, T, I, H, 5);
-	rand_case(&r2, B, T, I, H, 5);
-	K->set_threads(2);
-	run_fwd(&r1);
-	run_bwd(&r1);
-	run_fwd(&r2);
-	run_bwd(&r2);
-	CHECK(same_outputs(&r1, &r2, B) && same_params(&r1, &r2));
-	/* the first 4 sequences alone: their rows do not depend on the rest */
-	rand_case(&sub, B, T, I, H, 5);
-	sub.B = 4;
-	run_fwd(&sub);
-	run_bwd(&sub);
-	CHECK(same_outputs(&r1, &sub, 4));
+	two_runs_and_sub(&r1, &r2, &sub, B, T, I, H, NULL, NULL);
 	/* 1 thread */
 	free_case(&r2);
 	rand_case(&r2, B, T, I, H, 5);
@@ -580,9 +590,9 @@ static void determinism_bf16(void)
 	int B = 26, T = 23, I = 70, H = 700;
 	lcase r1, r2, sub;
 	rand_case(&r1, B, T, I, H, 5);
-	rand_case(&r2, B, T, I, H, 5);
 	tl_cpu_prec_w *pw = K->matmul_prepare_bf16_train(r1.wih, I, 4 * H);
 	tl_cpu_prec_w *pwh = K->matmul_prepare_bf16_train(r1.whh, H, 4 * H);
+	free_case(&r1);
 	int best = pw->path;
 	/* the reference bits: the best path below AMX */
 	int low = TL_LP_REF;
@@ -590,21 +600,7 @@ static void determinism_bf16(void)
 		if (tl_cpu_prec_path_ok(TL_PREC_BF16, p))
 			low = p;
 	pw->path = pwh->path = low;
-	r1.pw = r2.pw = pw;
-	r1.pwh = r2.pwh = pwh;
-	K->set_threads(2);
-	run_fwd(&r1);
-	run_bwd(&r1);
-	run_fwd(&r2);
-	run_bwd(&r2);
-	CHECK(same_outputs(&r1, &r2, B) && same_params(&r1, &r2));
-	rand_case(&sub, B, T, I, H, 5);
-	sub.B = 4;
-	sub.pw = pw;
-	sub.pwh = pwh;
-	run_fwd(&sub);
-	run_bwd(&sub);
-	CHECK(same_outputs(&r1, &sub, 4));
+	two_runs_and_sub(&r1, &r2, &sub, B, T, I, H, pw, pwh);
 	free_case(&r2);
 	rand_case(&r2, B, T, I, H, 5);
 	r2.pw = pw;
