@@ -36,7 +36,10 @@
 #      text for sst1k.
 #
 # Variables: DATA (default ../shared/data), BIN (build/bin), OUT
-# (out/ulmfit, git-ignored), THREADS (2), SEED (1); sizes: LM_SIZE
+# (out/ulmfit, git-ignored), THREADS (2), SEED (1), CLS_SEED (SEED: the
+# English classifiers' seed; another value trains them again on the same
+# LMs into <task>-<model>-s<CLS_SEED> and writes table-s<CLS_SEED>.md, so
+# that seeds can be compared: README, "ten seeds"); sizes: LM_SIZE
 # (--emb 200 --hidden 400 --layers 2), LM_FLAGS (batch, lr; add
 # --precision bf16 for the tied decoder's products in bf16, 1.1-1.2x the
 # step on AVX512-BF16, README), EN_LM_DROP (the English LM's dropouts,
@@ -66,6 +69,7 @@ DATA    ?= ../shared/data
 OUT     ?= out/ulmfit
 THREADS ?= 2
 SEED    ?= 1
+CLS_SEED ?= $(SEED)
 
 ifeq ($(QUICK),1)
 QUICK_N    ?= 200
@@ -134,6 +138,9 @@ spread = awk -v n=$(QUICK_N) -v r=$(1) 'NR == 1 { k = n > 0 && r > n ? int(r / n
 every  = awk -v k=$(1) 'NR == 1 || (NR - 2) % k == 0'
 
 TRAIN = $(BIN)/tl-train -q --force --seed $(SEED) --threads $(THREADS)
+# the English classifiers: their seed, and the suffix of their directories
+CTRAIN = $(BIN)/tl-train -q --force --seed $(CLS_SEED) --threads $(THREADS)
+CS = $(if $(filter-out $(SEED),$(CLS_SEED)),-s$(CLS_SEED))
 LMOPT = $(LM_SIZE) $(LM_FLAGS)
 # stage 2 keeps the LM's sizes; batch / bptt / lr from LM_FLAGS
 FTOPT = $(filter-out --emb --hidden --layers,$(LM_FLAGS))
@@ -144,7 +151,7 @@ steps = $(if $(filter-out 0,$(1)),--max-steps $(1))
 all: zh en
 zh: $(Z)/table.md
 	@cat $<
-en: $(E)/table.md
+en: $(E)/table$(CS).md
 	@cat $<
 
 # ---------------- Chinese: ChnSentiCorp, characters ----------------
@@ -262,26 +269,26 @@ ETASKS = imdb imdb1k sst1k
 # the 1,000-label ones
 setting = $(if $(filter imdb1k sst1k,$(1)),$(K1_$(2)),$($(2)))
 define etask
-$(E)/$(1)-ulmfit/tl.json: $(E)/$(call tr,$(1)).ids $(E)/$(call lmof,$(1))/tl.json
-	$$(TRAIN) -m lstm -o $$(@D) --pretrained $(E)/$(call lmof,$(1)) --epochs $$(call setting,$(1),CLS_EPOCHS) \
-	  --max-len $$(CLS_MAXLEN) $$(call setting,$(1),CLS_FLAGS) --log $(E)/$(1)-ulmfit.log $$<
-$(E)/$(1)-scratch/tl.json: $(E)/$(call tr,$(1)).ids
-	$$(TRAIN) -m lstm -o $$(@D) --vocab $(E)/v.txt --epochs $$(call setting,$(1),SCR_EPOCHS) --max-len $$(CLS_MAXLEN) \
+$(E)/$(1)-ulmfit$(CS)/tl.json: $(E)/$(call tr,$(1)).ids $(E)/$(call lmof,$(1))/tl.json
+	$$(CTRAIN) -m lstm -o $$(@D) --pretrained $(E)/$(call lmof,$(1)) --epochs $$(call setting,$(1),CLS_EPOCHS) \
+	  --max-len $$(CLS_MAXLEN) $$(call setting,$(1),CLS_FLAGS) --log $(E)/$(1)-ulmfit$(CS).log $$<
+$(E)/$(1)-scratch$(CS)/tl.json: $(E)/$(call tr,$(1)).ids
+	$$(CTRAIN) -m lstm -o $$(@D) --vocab $(E)/v.txt --epochs $$(call setting,$(1),SCR_EPOCHS) --max-len $$(CLS_MAXLEN) \
 	  $$(call setting,$(1),SCR_FLAGS) \
-	  --log $(E)/$(1)-scratch.log $$<
-$(E)/$(1)-linear/tl.json: $(E)/$(call tr,$(1)).s
-	$$(TRAIN) -m linear -o $$(@D) --epochs $$(LIN_EPOCHS) $$<
-$(E)/$(1)-fasttext/tl.json: $(E)/$(call tr,$(1)).s
-	$$(TRAIN) -m fasttext -o $$(@D) --epochs $$(FTX_EPOCHS) $$<
+	  --log $(E)/$(1)-scratch$(CS).log $$<
+$(E)/$(1)-linear$(CS)/tl.json: $(E)/$(call tr,$(1)).s
+	$$(CTRAIN) -m linear -o $$(@D) --epochs $$(LIN_EPOCHS) $$<
+$(E)/$(1)-fasttext$(CS)/tl.json: $(E)/$(call tr,$(1)).s
+	$$(CTRAIN) -m fasttext -o $$(@D) --epochs $$(FTX_EPOCHS) $$<
 endef
 $(foreach t,$(ETASKS),$(eval $(call etask,$(t))))
 
-$(E)/table.md: $(foreach t,$(ETASKS),$(foreach m,ulmfit scratch linear fasttext,$(E)/$(t)-$(m)/tl.json) $(E)/$(call te,$(t)).ids)
+$(E)/table$(CS).md: $(foreach t,$(ETASKS),$(foreach m,ulmfit scratch linear fasttext,$(E)/$(t)-$(m)$(CS)/tl.json) $(E)/$(call te,$(t)).ids)
 	{ echo "| task (test rows) | ULMFiT | LSTM from scratch | -m linear | -m fasttext |"; \
 	  echo "|---|---|---|---|---|"; \
 	  $(foreach t,$(ETASKS),echo "| $(t) ($$($(BIN)/tl-cat $(E)/$(call te,$(t)).ids | wc -l)) \
-	    | $(call acc,$(E)/$(t)-ulmfit,$(E)/$(call te,$(t)).ids) | $(call acc,$(E)/$(t)-scratch,$(E)/$(call te,$(t)).ids) \
-	    | $(call acc,$(E)/$(t)-linear,$(E)/$(call te,$(t)).ids) | $(call acc,$(E)/$(t)-fasttext,$(E)/$(call te,$(t)).ids) |";) \
+	    | $(call acc,$(E)/$(t)-ulmfit$(CS),$(E)/$(call te,$(t)).ids) | $(call acc,$(E)/$(t)-scratch$(CS),$(E)/$(call te,$(t)).ids) \
+	    | $(call acc,$(E)/$(t)-linear$(CS),$(E)/$(call te,$(t)).ids) | $(call acc,$(E)/$(t)-fasttext$(CS),$(E)/$(call te,$(t)).ids) |";) \
 	} > $@.tmp
 	mv $@.tmp $@
 

@@ -67,6 +67,15 @@ setup() {
 	grep -qE -- "-o $D/k/en/imdb-ulmfit .*--epochs 6 --max-len 256 +--log" <<<"$output"
 	run make -n -f "$TL_ROOT/pipelines/ulmfit.mk" OUT="$D/k" DATA="$DATA" BIN="$TL_BIN" K1_CLS_EPOCHS=7 en
 	grep -qE -- "-o $D/k/en/sst1k-ulmfit .*--epochs 7 " <<<"$output"
+	# CLS_SEED: the classifiers again with another seed, on the same LMs,
+	# into their own directories and table
+	run make -n -f "$TL_ROOT/pipelines/ulmfit.mk" OUT="$D/k" DATA="$DATA" BIN="$TL_BIN" CLS_SEED=5 en
+	[ "$status" -eq 0 ]
+	grep -qE -- "--seed 5 .*-m lstm -o $D/k/en/imdb1k-ulmfit-s5 --pretrained $D/k/en/lm2-imdb " <<<"$output"
+	grep -qE -- "--seed 5 .*-m lstm -o $D/k/en/imdb-scratch-s5 " <<<"$output"
+	grep -qE -- "--seed 1 .*-m lstm-lm -o $D/k/en/lm1 " <<<"$output"
+	! grep -qE -- "--seed 5 .*-m lstm-lm" <<<"$output"
+	grep -q -- "$D/k/en/table-s5.md" <<<"$output"
 	mkdir -p "$D/empty"
 	BIN=$TL_BIN run "$TL_ROOT/pipelines/ulmfit-select.sh" "$D/empty"
 	[ "$status" -eq 2 ]
