@@ -152,12 +152,21 @@ peer_check() {
 	run sh bench/lstm.sh "$B"
 	[ "$status" -eq 0 ]
 	grep -q '^tl B 8 T 20 I 64 H 64 threads 1: median_ms [0-9.]* tokens_per_s [0-9]* cpu_ms' <<<"$output"
-	grep -q '^summary B 8 T 20 I 64 H 64 threads 1: tl [0-9]* tokens/s' <<<"$output"
+	grep -q '^tl-bf16 B 8 T 20 I 64 H 64 threads 1: median_ms [0-9.]* tokens_per_s [0-9]* cpu_ms' <<<"$output"
+	grep -q '^summary B 8 T 20 I 64 H 64 threads 1: tl [0-9]* tokens/s.*; tl-bf16 [0-9]* tokens/s' <<<"$output"
 	grep -q '^load before: ' <<<"$output"
-	grep -q "^bits B 8 T 20 I 64 H 64: 1 distinct" <<<"$output"
+	grep -q "^bits tl B 8 T 20 I 64 H 64: 1 distinct" <<<"$output"
+	grep -q "^bits tl-bf16 B 8 T 20 I 64 H 64: 1 distinct" <<<"$output"
 	peer_check $ran '^torch B 8 T 20 I 64 H 64 threads 1: median_ms'
+	peer_check $ran '^torch-bf16 B 8 T 20 I 64 H 64 threads 1: median_ms'
 	BENCH_PEERS=0 run sh bench/lstm.sh "$B"
 	[ "$status" -eq 0 ]
 	grep -q '^tl B 8 ' <<<"$output"
 	peer_check 0 '^torch B'
+	peer_check 0 '^torch-bf16 B'
+	# one precision only
+	PRECS=bf16 run sh bench/lstm.sh "$B"
+	[ "$status" -eq 0 ]
+	! grep -q '^tl B 8 ' <<<"$output"
+	grep -q '^tl-bf16 B 8 ' <<<"$output"
 }
