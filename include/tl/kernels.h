@@ -288,14 +288,17 @@ typedef struct tl_kernels {
 	 * per thread count). Nonlinearities: vmath.h's exp (sigmoid
 	 * 1/(1+e^-x), tanh 1-2/(e^2x+1)): max abs error 8.9e-8 and 1.8e-7
 	 * against double-precision libm on [-20, 20].
-	 * pw_ih: NULL, or a matmul_prepare_bf16_train handle of w_ih (In,
-	 * 4H), rounded from it (matmul_update_bf16_train) after each change:
-	 * the products with the inputs (x w_ih^T; in the backward dx = dG
-	 * w_ih, dw_ih = dG^T x, dw_hh = dG^T h_{t-1}) then run on bf16
-	 * operands with fp32 sums (matmul_backward_bf16's kernels and bits:
-	 * the same on every path below AMX, AMX its own), while the
-	 * recurrence h_{t-1} w_hh^T, its backward and the cell stay fp32. Row
-	 * independence and thread independence hold as in fp32. */
+	 * pw_ih, pw_hh: NULL (fp32), or matmul_prepare_bf16_train handles
+	 * of w_ih (In, 4H) and w_hh (H, 4H), rounded from them
+	 * (matmul_update_bf16_train) after each change; both calls of a step
+	 * take the same ones. pw_ih: the products that do not recur (x
+	 * w_ih^T; in the backward dx = dG w_ih, dw_ih = dG^T x, dw_hh = dG^T
+	 * h_{t-1}) run on bf16 operands with fp32 sums; pw_hh: so does the
+	 * recurrence (h_{t-1} rounded at every step) and its backward dh =
+	 * dG_{t+1} w_hh. The kernels and bits are the bf16 training
+	 * products' (the same on every path below AMX, AMX its own); the
+	 * cells and their backward stay fp32; row independence and thread
+	 * independence hold as in fp32. */
 	void (*lstm_forward)(float *h, float *c, float *gates, float *hT, float *cT, const float *x,
 			     const float *h0, const float *c0, const float *w_ih, const float *w_hh,
 			     const float *b_ih, const float *b_hh, const int32_t *lens, int B, int T, int In, int H,

@@ -11,6 +11,13 @@
  * against the shifted outputs h_{t-1}, h0 at t = 0) and the biases (one
  * column sum of dG for both).
  *
+ * bf16 (pw_ih, pw_hh: kernels.h): the input projection, dx, dw_ih and
+ * dw_hh on the bf16 training products (dG packed once for both weight
+ * gradients); the recurrence per step as one bf16 product of the running
+ * sequences' gathered h_{t-1} rows, added to the gate rows, after which
+ * the tiles below run the cell with no product of their own (and in the
+ * backward dh = dG_{t+1} w_hh the same way, into the carried dh).
+ *
  * Threads: the batch is split between them when it is large enough (each
  * runs every step for its sequences, no barrier), else every step's tiles
  * are shared out (batch_threads). Bits: each element of the recurrence is
