@@ -47,7 +47,7 @@ typedef struct {
 	float *pooled, *pooled_d, *logits;
 	float *hid_d; /* token head: dropout(last hidden) [B*T, C] */
 	/* backward scratch */
-	float *dA, *dB, *dC, *dI1, *dI2, *dQKV, *dpooled, *dlogits;
+	float *dA, *dB, *dC, *dI1, *dI2, *dpooled, *dlogits;
 	/* gradient of the extra losses on the last hidden state [B*T, C]
 	 * (tl_bert_train_hidden_cos_loss); meaningful when t->dhid_set */
 	float *dhid;
@@ -132,6 +132,14 @@ typedef struct {
 	/* 1: a.dpool_x holds a gradient on the pooled output for the next
 	 * backward (tl_bert_train_add_pooled_grad; cleared by every forward). */
 	int dpool_set;
+	/* The word-embedding rows the gradient may hold: wte_rows[r] (host
+	 * memory, owned, vocab_size flags; NULL before the first backward) is
+	 * set by every backward for the tokens of its batch; wte_dense: a
+	 * contribution wrote every row (the MLM head's tied decoder), or the
+	 * ids were not host memory. Cleared by tl_bert_train_rows_clear; the
+	 * trainer passes them to tl_optim_hint_rows. */
+	unsigned char *wte_rows;
+	int wte_dense;
 } tl_bert_train;
 
 /* Prepare m for training a head of nlabels outputs: when m has no
@@ -190,6 +198,9 @@ double tl_bert_train_token_loss(tl_bert_train *t, const int32_t *y, const float 
  * and step as the forward. */
 void tl_bert_train_backward(tl_bert_train *t, int train, uint64_t seed, uint64_t step);
 void tl_bert_train_zero_grad(tl_bert_train *t);
+/* wte_rows and wte_dense cleared: the gradient was zeroed since (the
+ * optimizer's fused step). */
+void tl_bert_train_rows_clear(tl_bert_train *t);
 
 /* The precision of the linear products (enum tl_precision: TL_PREC_FP32 or
  * TL_PREC_BF16); returns -1 for another. Call after init. */

@@ -246,6 +246,33 @@ typedef struct tl_kernels {
 	void (*layernorm_backward)(float *dinp, float *dweight, float *dbias, const float *dout,
 				   const float *inp, const float *weight, const float *mean, const float *rstd,
 				   int N, int C);
+	/* The forward of a residual block's end in one pass over the rows:
+	 * res = dropout(res) + x (res holds the block's output y on entry),
+	 * out = LayerNorm(res) with mean and rstd saved as layernorm_forward's.
+	 * The bits of dropout_forward(res, res), residual_forward(res, res, x),
+	 * layernorm_forward(out, mean, rstd, res). Optional (NULL: those
+	 * calls). */
+	void (*dropout_add_layernorm_forward)(float *res, float *out, float *mean, float *rstd, const float *x,
+					      const float *weight, const float *bias, int N, int C, float eps,
+					      float p, uint64_t seed, uint64_t stream);
+	/* The two backward steps of a residual block's end, x = LN(r), r = h +
+	 * dropout(y), in one pass over the rows: dres = d r (the gradient
+	 * that flows to h, assigned; dres may equal dout) and ddrop = d y =
+	 * dropout_backward of d r (assigned); dweight, dbias accumulate as in
+	 * layernorm_backward. The bits of memset(dres), layernorm_backward(dres),
+	 * then ddrop = dropout_backward(copy of dres). Optional (NULL: those
+	 * calls). */
+	void (*layernorm_backward_dropout)(float *dres, float *ddrop, float *dweight, float *dbias, const float *dout,
+					   const float *inp, const float *weight, const float *mean,
+					   const float *rstd, int N, int C, float p, uint64_t seed, uint64_t stream);
+	/* The backward of out = GELU(pre) W^T + b, inp = GELU(pre) [N,IC]:
+	 * dpre[N,IC] = (dout W) * gelu'(pre), assigned (GELU's backward fused
+	 * into the product's tiles); dweight, dbias accumulate as in
+	 * matmul_backward. The bits of memset(t), matmul_backward(t, ...),
+	 * memset(dpre), gelu_backward(dpre, pre, t). Optional (NULL: those
+	 * calls). */
+	void (*matmul_backward_gelu)(float *dpre, float *dweight, float *dbias, const float *dout, const float *inp,
+				     const float *weight, const float *pre, int N, int IC, int OC);
 	/* exact erf GELU: dinp[i] += dout[i] * gelu'(inp[i]) (dinp may equal
 	 * dout: then it is assigned, dinp[i] = dout[i] * gelu'(inp[i])). */
 	void (*gelu_backward)(float *dinp, const float *inp, const float *dout, size_t n);
@@ -261,14 +288,18 @@ typedef struct tl_kernels {
 	 * qkv[B,T,3C] as in attention_forward; att[B,NH,T,T] receives
 	 * the softmax probabilities BEFORE dropout (saved for backward); out is
 	 * dropout(att) V with inverted scaling 1/(1-p); p = 0 disables dropout.
-	 * Query rows t >= lens[b] give 0. */
+	 * Query rows t >= lens[b] give 0. packed: qkv and out hold only the
+	 * real rows instead, sequence after sequence (sequence b's min(lens[b],
+	 * T) rows after those of the sequences before it: [N,3C] and [N,C]);
+	 * att keeps its padded shape. The same bits either way. */
 	void (*attention_forward_train)(float *out, float *att, const float *qkv, const int32_t *lens, int B,
-					int T, int C, int NH, float p, uint64_t seed, uint64_t stream);
+					int T, int C, int NH, float p, uint64_t seed, uint64_t stream, int packed);
 	/* dqkv[B,T,3C] += gradient from dout[B,T,C]; same p/seed/stream as the
-	 * forward. */
+	 * forward; packed: dqkv, dout and qkv packed as in the forward (only the
+	 * real rows of dqkv are written). */
 	void (*attention_backward)(float *dqkv, const float *dout, const float *qkv, const float *att,
 				   const int32_t *lens, int B, int T, int C, int NH, float p, uint64_t seed,
-				   uint64_t stream);
+				   uint64_t stream, int packed);
 
 	/* ---- LSTM (one layer, one direction: PyTorch nn.LSTM, batch_first) ----
 	 * Gates in PyTorch's order i, f, g, o: w_ih[4H,I], w_hh[4H,H], b_ih[4H],
@@ -360,9 +391,14 @@ typedef struct tl_kernels {
 	 * whose gradient is zero bits too (an embedding row no token of the
 	 * step used, whose moments never moved) is updated without reading m
 	 * and v: param *= 1 - lr wd, the same bits the formula gives there;
-	 * every other block is updated in full and its flag cleared. */
+	 * every other block is updated in full and its flag cleared.
+	 * live: NULL, or one flag per block as cold's (host memory): a zero
+	 * flag promises that the gradient is zero bits over the block (an
+	 * embedding row no token of the step used), so that a cold block
+	 * with it is updated without even reading the gradient. */
 	void (*adamw_update_zero)(float *param, float *grad, float *m, float *v, size_t n, float lr, float b1,
-				  float b2, float eps, float wd, int t, float gscale, unsigned char *cold);
+				  float b2, float eps, float wd, int t, float gscale, unsigned char *cold,
+				  const unsigned char *live);
 	/* SGD with momentum (torch.optim.SGD, dampening 0, coupled weight decay
 	 * as torch: g += wd p; buf = mom buf + g (buf = g at t == 1);
 	 * p -= lr buf). buf may be NULL when mom == 0. */
@@ -370,6 +406,10 @@ typedef struct tl_kernels {
 			   int t);
 	/* sum of squares (accumulated in double, fixed order per thread count). */
 	double (*sumsq)(const float *x, size_t n);
+	/* sumsq with live flags as adamw_update_zero's (host memory, one per
+	 * TL_ADAMW_BLOCK elements): a zero flag promises the block is zero
+	 * bits, and it is not read. The same bits as sumsq. */
+	double (*sumsq_live)(const float *x, size_t n, const unsigned char *live);
 	/* x[i] *= s */
 	void (*scale)(float *x, size_t n, float s);
 	/* 1 if any element is NaN or infinite. */

@@ -56,6 +56,10 @@ typedef struct {
 				     * derived from m and v, NULL until the fused step makes them */
 	size_t n;
 	const tl_kernels *k;       /* the backend of param/grad/m/v (not owned) */
+	/* tl_optim_hint_rows's promise for the next fused step (rows
+	 * borrowed, NULL: none) */
+	size_t hint_off, hint_width, hint_nrows;
+	const unsigned char *hint_rows;
 } tl_optim;
 
 /* Defaults: AdamW lr 5e-5, betas (0.9, 0.999), eps 1e-8, wd 0.01, linear
@@ -91,5 +95,15 @@ void tl_optim_step(tl_optim *o, float *param, const float *grad);
  * read of the gradient and the weight decay instead of the whole update.
  * Returns the norm before clipping. */
 double tl_optim_step_clip_zero(tl_optim *o, float *param, float *grad, double max_norm);
+
+/* A promise for the next tl_optim_step_clip_zero only (it forgets it): the
+ * gradient over [off, off + nrows * width) is zero bits but in the rows r
+ * whose rows[r] is nonzero (an embedding table's gradient, rows[r]: token
+ * r was in the batch). That step then neither sums nor reads the other
+ * rows of the segments that lie inside the range (kernels.h sumsq_live,
+ * adamw_update_zero's live flags): the same bits as without the promise,
+ * which must be true. rows: host memory, nrows flags, borrowed until that
+ * step. Ignored by the unfused path and on a backend without host memory. */
+void tl_optim_hint_rows(tl_optim *o, size_t off, size_t width, size_t nrows, const unsigned char *rows);
 
 #endif

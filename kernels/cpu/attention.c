@@ -319,22 +319,37 @@ static void train_softmax_row(float *restrict s, int np)
 	tl_scale_row(s, np, tl_exp_row(s, np));
 }
 
+/* The first row of each sequence: b T (padded), or the real rows of the
+ * sequences before it (packed); the caller frees. */
+static size_t *row_starts(const int32_t *lens, int B, int T, int packed)
+{
+	size_t *r0 = tl_xmalloc(((size_t)B + 1) * sizeof *r0), n = 0;
+	for (int b = 0; b < B; b++) {
+		int len = lens[b] < T ? lens[b] : T;
+		r0[b] = packed ? n : (size_t)b * T;
+		n += len > 0 ? (size_t)len : 0;
+	}
+	return r0;
+}
+
 void tl_cpu_attention_forward_train(float *out, float *att, const float *qkv, const int32_t *lens, int B,
-				    int T, int C, int NH, float p, uint64_t seed, uint64_t stream)
+				    int T, int C, int NH, float p, uint64_t seed, uint64_t stream, int packed)
 {
 	int hd = C / NH, C3 = 3 * C;
 	float scale = 1.0f / sqrtf((float)hd), ds = p > 0.0f ? 1.0f / (1.0f - p) : 1.0f;
+	size_t *r0 = row_starts(lens, B, T, packed);
 #pragma omp parallel for schedule(static) collapse(2)
 	for (int b = 0; b < B; b++)
 		for (int h = 0; h < NH; h++) {
 			int len = lens[b] < T ? lens[b] : T;
-			const float *base = qkv + (size_t)b * T * C3;
+			const float *base = qkv + r0[b] * C3;
 			const float *q = base + h * hd, *k = base + C + h * hd, *v = base + 2 * C + h * hd;
-			float *dst = out + (size_t)b * T * C + h * hd;
+			float *dst = out + r0[b] * C + h * hd;
 			size_t a0 = ((size_t)b * NH + h) * T * T;
 			float *a = att + a0;
 			for (int i = len > 0 ? len : 0; i < T; i++) {
-				memset(dst + (size_t)i * C, 0, sizeof(float) * hd);
+				if (!packed)
+					memset(dst + (size_t)i * C, 0, sizeof(float) * hd);
 				memset(a + (size_t)i * T, 0, sizeof(float) * T);
 			}
 			if (len <= 0)
@@ -363,25 +378,27 @@ void tl_cpu_attention_forward_train(float *out, float *att, const float *qkv, co
 			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, len, hd, len, 1.0f, sc, lp, v, C3, 0.0f,
 				    dst, C);
 		}
+	free(r0);
 }
 
 void tl_cpu_attention_backward(float *dqkv, const float *dout, const float *qkv, const float *att,
 				     const int32_t *lens, int B, int T, int C, int NH, float p, uint64_t seed,
-				     uint64_t stream)
+				     uint64_t stream, int packed)
 {
 	int hd = C / NH, C3 = 3 * C;
 	float scale = 1.0f / sqrtf((float)hd), dsc = p > 0.0f ? 1.0f / (1.0f - p) : 1.0f;
+	size_t *r0 = row_starts(lens, B, T, packed);
 #pragma omp parallel for schedule(static) collapse(2)
 	for (int b = 0; b < B; b++)
 		for (int h = 0; h < NH; h++) {
 			int len = lens[b] < T ? lens[b] : T;
 			if (len <= 0)
 				continue;
-			const float *base = qkv + (size_t)b * T * C3;
+			const float *base = qkv + r0[b] * C3;
 			const float *q = base + h * hd, *k = base + C + h * hd, *v = base + 2 * C + h * hd;
-			float *dbase = dqkv + (size_t)b * T * C3;
+			float *dbase = dqkv + r0[b] * C3;
 			float *dq = dbase + h * hd, *dk = dbase + C + h * hd, *dv = dbase + 2 * C + h * hd;
-			const float *dO = dout + (size_t)b * T * C + h * hd;
+			const float *dO = dout + r0[b] * C + h * hd;
 			size_t a0 = ((size_t)b * NH + h) * T * T;
 			const float *a = att + a0;
 			int lp = pad16(len);
@@ -429,4 +446,5 @@ void tl_cpu_attention_backward(float *dqkv, const float *dout, const float *qkv,
 			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, len, hd, len, 1.0f, dp, lp, q, C3, 1.0f, dk,
 				    C3);
 		}
+	free(r0);
 }

@@ -49,6 +49,9 @@ static const tl_kernels cpu = {
 	.l2norm_forward = tl_cpu_l2norm_forward,
 	.matmul_backward = tl_cpu_matmul_backward,
 	.layernorm_backward = tl_cpu_layernorm_backward,
+	.layernorm_backward_dropout = tl_cpu_layernorm_backward_dropout,
+	.dropout_add_layernorm_forward = tl_cpu_dropout_add_layernorm_forward,
+	.matmul_backward_gelu = tl_cpu_matmul_backward_gelu,
 	.gelu_backward = tl_cpu_gelu_backward,
 	.tanh_backward = tl_cpu_tanh_backward,
 	.embedding_backward = tl_cpu_embedding_backward,
@@ -65,6 +68,7 @@ static const tl_kernels cpu = {
 	.adamw_update_zero = tl_cpu_adamw_update_zero,
 	.sgd_update = tl_cpu_sgd_update,
 	.sumsq = tl_cpu_sumsq,
+	.sumsq_live = tl_cpu_sumsq_live,
 	.scale = tl_cpu_scale,
 	.nonfinite = tl_cpu_nonfinite,
 };

@@ -58,6 +58,8 @@ void tl_cpu_matmul_forward_prepared(float *out, const float *inp, const float *w
 				    const float *bias, int N, int IC, int OC, int act);
 void tl_cpu_matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
 			    const float *weight, int N, int IC, int OC);
+void tl_cpu_matmul_backward_gelu(float *dpre, float *dweight, float *dbias, const float *dout, const float *inp,
+				 const float *weight, const float *pre, int N, int IC, int OC);
 
 /* attention.c */
 void tl_cpu_attention_forward(float *out, float *att, const float *qkv, const int32_t *lens, int B, int T, int C,
@@ -65,10 +67,10 @@ void tl_cpu_attention_forward(float *out, float *att, const float *qkv, const in
 void tl_cpu_attention_forward_packed(float *out, const float *qkv, const int32_t *lens, int B, int C, int NH,
 				     int first_only);
 void tl_cpu_attention_forward_train(float *out, float *att, const float *qkv, const int32_t *lens, int B, int T,
-				    int C, int NH, float p, uint64_t seed, uint64_t stream);
+				    int C, int NH, float p, uint64_t seed, uint64_t stream, int packed);
 void tl_cpu_attention_backward(float *dqkv, const float *dout, const float *qkv, const float *att,
 			       const int32_t *lens, int B, int T, int C, int NH, float p, uint64_t seed,
-			       uint64_t stream);
+			       uint64_t stream, int packed);
 
 /* attention_bf16.c */
 void tl_cpu_attention_forward_packed_bf16(float *out, const float *qkv, const int32_t *lens, int B, int C, int NH,
@@ -84,6 +86,12 @@ void tl_cpu_add_layernorm_forward_bf16(float *out, void *out_bf16, const float *
 				       float eps);
 void tl_cpu_layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
 			       const float *weight, const float *mean, const float *rstd, int N, int C);
+void tl_cpu_dropout_add_layernorm_forward(float *res, float *out, float *mean, float *rstd, const float *x,
+					  const float *weight, const float *bias, int N, int C, float eps, float p,
+					  uint64_t seed, uint64_t stream);
+void tl_cpu_layernorm_backward_dropout(float *dres, float *ddrop, float *dweight, float *dbias, const float *dout,
+				       const float *inp, const float *weight, const float *mean, const float *rstd,
+				       int N, int C, float p, uint64_t seed, uint64_t stream);
 
 /* gelu.c */
 void tl_cpu_gelu_forward(float *out, const float *inp, size_t n);
@@ -129,13 +137,15 @@ void tl_cpu_lm_xent(float *z, const int32_t *y, double *rowloss, int n, int V, f
 void tl_cpu_adamw_update(float *param, const float *grad, float *m, float *v, size_t n, float lr, float b1,
 			 float b2, float eps, float wd, int t);
 void tl_cpu_adamw_update_zero(float *param, float *grad, float *m, float *v, size_t n, float lr, float b1,
-			      float b2, float eps, float wd, int t, float gscale, unsigned char *cold);
+			      float b2, float eps, float wd, int t, float gscale, unsigned char *cold,
+			      const unsigned char *live);
 void tl_cpu_sgd_update(float *param, const float *grad, float *buf, size_t n, float lr, float mom, float wd,
 		       int t);
 
 /* elementwise.c */
 void tl_cpu_residual_forward(float *out, const float *a, const float *b, size_t n);
 double tl_cpu_sumsq(const float *x, size_t n);
+double tl_cpu_sumsq_live(const float *x, size_t n, const unsigned char *live);
 void tl_cpu_scale(float *x, size_t n, float s);
 int tl_cpu_nonfinite(const float *x, size_t n);
 

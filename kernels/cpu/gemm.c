@@ -242,11 +242,44 @@ TGT static void kern8x3_ld(float *C, size_t ldc, const float *A, size_t lda, con
 TGT static void kern12x2_ld(float *C, size_t ldc, const float *A, size_t lda, const float *B, size_t ldb, int kc,
 			    int first, int rows);
 
+/* dGELU of a finished tile (in L1): o[r][c] = o[r][c] * gelu'(pre[r][c]) + 0
+ * (pre's row stride ldo too), bit for bit gelu_backward's accumulation into
+ * a zeroed buffer (gelu.c gelu_grad; the + 0 makes a -0 product +0 as
+ * 0 + x does) */
+TGT static void gelu_grad_tile(float *out, const float *pre, size_t ldo, int rows, int n)
+{
+	const __m512 half = _mm512_set1_ps(0.5f), one = _mm512_set1_ps(1.0f), mhalf = _mm512_set1_ps(-0.5f);
+	const __m512 rs2 = _mm512_set1_ps((float)M_SQRT1_2), is2pi = _mm512_set1_ps(0.3989422804014327f);
+	for (int r = 0; r < rows; r++) {
+		float *o = out + r * ldo;
+		const float *x = pre + r * ldo;
+		for (int c = 0; c + 16 <= n; c += 16) {
+			__m512 xv = _mm512_loadu_ps(x + c);
+			__m512 a = _mm512_mul_ps(xv, rs2);
+			a = _mm512_min_ps(_mm512_set1_ps(4.0f), _mm512_max_ps(_mm512_set1_ps(-4.0f), a));
+			__m512 s = _mm512_mul_ps(a, a);
+			__m512 p = _mm512_fmadd_ps(_mm512_set1_ps(erf_p[6]), s, _mm512_set1_ps(erf_p[5]));
+			for (int i = 4; i >= 0; i--)
+				p = _mm512_fmadd_ps(p, s, _mm512_set1_ps(erf_p[i]));
+			__m512 q = _mm512_fmadd_ps(_mm512_set1_ps(erf_q[5]), s, _mm512_set1_ps(erf_q[4]));
+			for (int i = 3; i >= 0; i--)
+				q = _mm512_fmadd_ps(q, s, _mm512_set1_ps(erf_q[i]));
+			__m512 erf = _mm512_div_ps(_mm512_mul_ps(a, p), q);
+			__m512 cdf = _mm512_mul_ps(half, _mm512_add_ps(one, erf));
+			__m512 pdf = _mm512_mul_ps(is2pi, tl_vexp512(_mm512_mul_ps(_mm512_mul_ps(mhalf, xv), xv)));
+			__m512 g = _mm512_add_ps(cdf, _mm512_mul_ps(xv, pdf));
+			_mm512_storeu_ps(o + c, _mm512_add_ps(_mm512_mul_ps(_mm512_loadu_ps(o + c), g), _mm512_setzero_ps()));
+		}
+	}
+}
+
 /* Rows [0, N) of out[N,OC] (+)= act(inp[N,IC] B + bias), on the calling
  * thread. B: w in the prepared layout (ldb 0), or read in place, row-major
- * [IC,OC] with row stride ldb (no bias or GELU then). accum: add to out. */
+ * [IC,OC] with row stride ldb (no bias or GELU then). accum: add to out.
+ * gpre (B read in place, accum 0 only): then each finished tile is
+ * multiplied by gelu' of the same elements of gpre[N,OC] (gelu_grad_tile). */
 TGT static void gemm_rows(float *out, const float *inp, const float *w, size_t ldb, int nv, const float *bias, int N,
-			  int IC, int OC, int act, int accum)
+			  int IC, int OC, int act, int accum, const float *gpre)
 {
 	const int NR = 16 * nv, MR = nv == 3 ? MR_3 : MR_2;
 	const int NC = NR * (nv == 3 ? NC_PANELS_3 : NC_PANELS_2);
@@ -278,6 +311,8 @@ TGT static void gemm_rows(float *out, const float *inp, const float *w, size_t l
 				}
 				if (last && act == TL_ACT_GELU)
 					gelu_tile(o + n0, (size_t)OC, rows, nc);
+				if (last && gpre)
+					gelu_grad_tile(o + n0, gpre + (size_t)m0 * OC + n0, (size_t)OC, rows, nc);
 			}
 		}
 	}
@@ -290,7 +325,7 @@ void tl_cpu_gemm(float *out, const float *inp, const float *w, int tag, const fl
 		return;
 	int MR = tag == 3 ? MR_3 : MR_2, nt = row_team(N, MR, (size_t)-1);
 	if (nt <= 1) {
-		gemm_rows(out, inp, w, 0, tag, bias, N, IC, OC, act, 0);
+		gemm_rows(out, inp, w, 0, tag, bias, N, IC, OC, act, 0, NULL);
 		return;
 	}
 	/* whole tiles per thread, contiguous */
@@ -299,7 +334,7 @@ void tl_cpu_gemm(float *out, const float *inp, const float *w, int tag, const fl
 		int r0, r1;
 		row_part(N, MR, omp_get_thread_num(), nt, &r0, &r1);
 		if (r0 < r1)
-			gemm_rows(out + (size_t)r0 * OC, inp + (size_t)r0 * IC, w, 0, tag, bias, r1 - r0, IC, OC, act, 0);
+			gemm_rows(out + (size_t)r0 * OC, inp + (size_t)r0 * IC, w, 0, tag, bias, r1 - r0, IC, OC, act, 0, NULL);
 	}
 }
 
@@ -324,7 +359,8 @@ TGT static void kern12x2_ld(float *C, size_t ldc, const float *A, size_t lda, co
 	kern(MR_2, 2, C, ldc, A, lda, B, ldb, kc, first, NULL, rows);
 }
 
-int tl_cpu_gemm_nn(float *out, const float *A, const float *B, int N, int K, int M, int accum)
+/* gemm_nn, and with gpre non-NULL out = (A B) * gelu'(gpre), assigned */
+static int gemm_nn(float *out, const float *A, const float *B, int N, int K, int M, int accum, const float *gpre)
 {
 	int nv = nv_for(M);
 	if (!tl_cpu_gemm_available() || !nv || K <= 0)
@@ -333,7 +369,7 @@ int tl_cpu_gemm_nn(float *out, const float *A, const float *B, int N, int K, int
 		return 1;
 	int MR = nv == 3 ? MR_3 : MR_2, nt = row_team(N, MR, (size_t)N * K * M);
 	if (nt <= 1) {
-		gemm_rows(out, A, B, (size_t)M, nv, NULL, N, K, M, TL_ACT_NONE, accum);
+		gemm_rows(out, A, B, (size_t)M, nv, NULL, N, K, M, TL_ACT_NONE, accum, gpre);
 		return 1;
 	}
 #pragma omp parallel num_threads(nt)
@@ -341,9 +377,20 @@ int tl_cpu_gemm_nn(float *out, const float *A, const float *B, int N, int K, int
 		int r0, r1;
 		row_part(N, MR, omp_get_thread_num(), nt, &r0, &r1);
 		if (r0 < r1)
-			gemm_rows(out + (size_t)r0 * M, A + (size_t)r0 * K, B, (size_t)M, nv, NULL, r1 - r0, K, M, TL_ACT_NONE, accum);
+			gemm_rows(out + (size_t)r0 * M, A + (size_t)r0 * K, B, (size_t)M, nv, NULL, r1 - r0, K, M,
+				  TL_ACT_NONE, accum, gpre ? gpre + (size_t)r0 * M : NULL);
 	}
 	return 1;
+}
+
+int tl_cpu_gemm_nn(float *out, const float *A, const float *B, int N, int K, int M, int accum)
+{
+	return gemm_nn(out, A, B, N, K, M, accum, NULL);
+}
+
+int tl_cpu_gemm_nn_gelu(float *out, const float *A, const float *B, const float *pre, int N, int K, int M)
+{
+	return gemm_nn(out, A, B, N, K, M, 0, pre);
 }
 
 /* One (k block, panel) of the prepared layout, out of place: the kc x NR

@@ -33,6 +33,9 @@ void tl_cpu_gemm_pack(float *dst, const float *w, int IC, int OC, int tag);
  * (one chain of FMAs over k in order per element), whatever N and the
  * thread count. OpenMP over tiles of rows. */
 int tl_cpu_gemm_nn(float *out, const float *A, const float *B, int N, int K, int M, int accum);
+/* The same, assigned, with GELU's backward on each finished tile:
+ * out = (A B) * gelu'(pre), pre[N,M] (kernels.h matmul_backward_gelu). */
+int tl_cpu_gemm_nn_gelu(float *out, const float *A, const float *B, const float *pre, int N, int K, int M);
 
 /* Inference attention of one (sequence, head), attention.c: 1 when it
  * runs here (tl_cpu_gemm_available() and hd a multiple of 16, at most 64);

@@ -3,11 +3,13 @@
  * mk/train.mk). */
 #include "kernels/cpu/cpu.h"
 #include "kernels/cpu/lowprec.h"
+#include "tl/dropout.h"
 #include "tl/kernels.h"
 #include "tl/util.h"
 
 #include <math.h>
 #include <omp.h>
+#include <string.h>
 
 /* One row: o = (x - mean) * rstd * w + b. Two passes in float, 16 lanes
  * (omp simd): exact enough for C in the thousands and four times cheaper
@@ -145,5 +147,71 @@ void tl_cpu_layernorm_backward(float *dinp, float *dweight, float *dbias, const 
 					dbias[c] += ab[c - c0];
 			}
 		}
+	}
+}
+
+/* kernels.h layernorm_backward_dropout: dweight and dbias first (they read
+ * dout, which dres may overwrite), then one pass over the rows writing
+ * both gradients; each element's arithmetic and order are
+ * layernorm_backward's into a zeroed dinp (0 + x, here x + 0), then
+ * dropout_backward's mask (element n C + c of the stream). */
+void tl_cpu_layernorm_backward_dropout(float *dres, float *ddrop, float *dweight, float *dbias, const float *dout,
+				       const float *inp, const float *weight, const float *mean, const float *rstd,
+				       int N, int C, float p, uint64_t seed, uint64_t stream)
+{
+	tl_cpu_layernorm_backward(NULL, dweight, dbias, dout, inp, weight, mean, rstd, N, C);
+	float s = p > 0.0f ? 1.0f / (1.0f - p) : 1.0f;
+#pragma omp parallel for schedule(static)
+	for (int n = 0; n < N; n++) {
+		const float *x = inp + (size_t)n * C, *dy = dout + (size_t)n * C;
+		float *dr = dres + (size_t)n * C, *dd = ddrop + (size_t)n * C;
+		float m = mean[n], r = rstd[n];
+		float a = 0.0f, b = 0.0f;
+		for (int c = 0; c < C; c++) {
+			float norm = (x[c] - m) * r;
+			float dn = weight[c] * dy[c];
+			a += dn;
+			b += dn * norm;
+		}
+		a /= (float)C;
+		b /= (float)C;
+		for (int c = 0; c < C; c++) {
+			float norm = (x[c] - m) * r;
+			float dn = weight[c] * dy[c];
+			dr[c] = (dn - a - norm * b) * r + 0.0f;
+		}
+		/* the mask in its own loop, which vectorises (the row is in L1) */
+		size_t i0 = (size_t)n * C;
+		if (p <= 0.0f)
+			memcpy(dd, dr, (size_t)C * sizeof(float));
+		else
+#pragma omp simd
+			for (int c = 0; c < C; c++)
+				dd[c] = tl_dropout_keep(seed, stream, i0 + (size_t)c, p) ? dr[c] * s : 0.0f;
+	}
+}
+
+/* kernels.h dropout_add_layernorm_forward: per row, dropout_forward's mask
+ * (element n C + c of the stream), residual_forward's add, then the row's
+ * LayerNorm, while the row is in L1 */
+void tl_cpu_dropout_add_layernorm_forward(float *res, float *out, float *mean, float *rstd, const float *x,
+					  const float *weight, const float *bias, int N, int C, float eps, float p,
+					  uint64_t seed, uint64_t stream)
+{
+	float s = p > 0.0f ? 1.0f / (1.0f - p) : 1.0f;
+#pragma omp parallel for schedule(static)
+	for (int n = 0; n < N; n++) {
+		float *r = res + (size_t)n * C;
+		const float *xr = x + (size_t)n * C;
+		size_t i0 = (size_t)n * C;
+		if (p > 0.0f) {
+#pragma omp simd
+			for (int c = 0; c < C; c++)
+				r[c] = tl_dropout_keep(seed, stream, i0 + (size_t)c, p) ? r[c] * s : 0.0f;
+		}
+#pragma omp simd
+		for (int c = 0; c < C; c++)
+			r[c] = r[c] + xr[c];
+		layernorm_row(out + (size_t)n * C, r, weight, bias, C, eps, mean + n, rstd + n);
 	}
 }

@@ -143,3 +143,26 @@ void tl_cpu_matmul_backward(float *dinp, float *dweight, float *dbias, const flo
 		}
 	}
 }
+
+/* kernels.h matmul_backward_gelu: on AVX-512 dX with GELU's backward on
+ * each finished tile (gemm.c tl_cpu_gemm_nn_gelu), else dX into a zeroed
+ * dpre and gelu_backward in place; the bits are those of a separate
+ * gelu_backward into a zeroed buffer either way (+ 0 keeps a -0 product
+ * +0). dweight and dbias as matmul_backward. */
+void tl_cpu_matmul_backward_gelu(float *dpre, float *dweight, float *dbias, const float *dout, const float *inp,
+				 const float *weight, const float *pre, int N, int IC, int OC)
+{
+	if (N <= 0)
+		return;
+	if (!tl_cpu_gemm_nn_gelu(dpre, dout, weight, pre, N, OC, IC)) {
+		size_t n = (size_t)N * IC;
+		memset(dpre, 0, n * sizeof(float));
+		tl_cpu_matmul_backward(dpre, NULL, NULL, dout, inp, weight, N, IC, OC);
+		float *tmp = tl_xmalloc(n * sizeof(float));
+		memset(tmp, 0, n * sizeof(float));
+		tl_cpu_gelu_backward(tmp, pre, dpre, n);
+		memcpy(dpre, tmp, n * sizeof(float));
+		free(tmp);
+	}
+	tl_cpu_matmul_backward(NULL, dweight, dbias, dout, inp, weight, N, IC, OC);
+}

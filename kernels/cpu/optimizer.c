@@ -37,11 +37,12 @@ static inline void adamw_body(float *restrict param, float *restrict grad, float
  * access; any other block the full update, and its flag cleared. */
 static void adamw_blocks(float *param, float *grad, float *m, float *v, size_t i0, size_t i1, float decay,
 			 float b1, float b2, float step, float bc2s, float eps, float gscale, int scaled,
-			 unsigned char *cold)
+			 unsigned char *cold, const unsigned char *live)
 {
 	for (size_t lo = i0; lo < i1; lo += TL_ADAMW_BLOCK) {
 		size_t hi = lo + TL_ADAMW_BLOCK < i1 ? lo + TL_ADAMW_BLOCK : i1, j = lo / TL_ADAMW_BLOCK;
-		if (cold[j] && tl_zero_floats(grad + lo, hi - lo)) {
+		/* a block that is not live is zero bits: not even read */
+		if (cold[j] && ((live && !live[j]) || tl_zero_floats(grad + lo, hi - lo))) {
 			if (decay != 1.0f)
 				for (size_t i = lo; i < hi; i++)
 					param[i] *= decay;
@@ -58,7 +59,8 @@ static void adamw_blocks(float *param, float *grad, float *m, float *v, size_t i
 }
 
 static void adamw_run(float *param, float *grad, float *m, float *v, size_t n, float lr, float b1, float b2,
-		      float eps, float wd, int t, float gscale, int zero, unsigned char *cold)
+		      float eps, float wd, int t, float gscale, int zero, unsigned char *cold,
+		      const unsigned char *live)
 {
 	float bc1 = 1.0f - powf(b1, (float)t), bc2 = 1.0f - powf(b2, (float)t);
 	float step = lr / bc1, bc2s = sqrtf(bc2), decay = 1.0f - lr * wd;
@@ -72,7 +74,7 @@ static void adamw_run(float *param, float *grad, float *m, float *v, size_t n, f
 			tl_cpu_thread_share((n + TL_ADAMW_BLOCK - 1) / TL_ADAMW_BLOCK, &j0, &j1);
 			i0 = j0 * TL_ADAMW_BLOCK;
 			i1 = j1 * TL_ADAMW_BLOCK < n ? j1 * TL_ADAMW_BLOCK : n;
-			adamw_blocks(param, grad, m, v, i0, i1, decay, b1, b2, step, bc2s, eps, gscale, scaled, cold);
+			adamw_blocks(param, grad, m, v, i0, i1, decay, b1, b2, step, bc2s, eps, gscale, scaled, cold, live);
 		} else {
 			tl_cpu_thread_share(n, &i0, &i1);
 			float *P = param + i0, *G = grad + i0, *M = m + i0, *V = v + i0;
@@ -94,13 +96,14 @@ void tl_cpu_adamw_update(float *param, const float *grad, float *m, float *v, si
 			 float b2, float eps, float wd, int t)
 {
 	/* grad is only read: zero = 0 */
-	adamw_run(param, (float *)grad, m, v, n, lr, b1, b2, eps, wd, t, 1.0f, 0, NULL);
+	adamw_run(param, (float *)grad, m, v, n, lr, b1, b2, eps, wd, t, 1.0f, 0, NULL, NULL);
 }
 
 void tl_cpu_adamw_update_zero(float *param, float *grad, float *m, float *v, size_t n, float lr, float b1,
-			      float b2, float eps, float wd, int t, float gscale, unsigned char *cold)
+			      float b2, float eps, float wd, int t, float gscale, unsigned char *cold,
+			      const unsigned char *live)
 {
-	adamw_run(param, grad, m, v, n, lr, b1, b2, eps, wd, t, gscale, 1, cold);
+	adamw_run(param, grad, m, v, n, lr, b1, b2, eps, wd, t, gscale, 1, cold, live);
 }
 
 void tl_cpu_sgd_update(float *param, const float *grad, float *buf, size_t n, float lr, float mom, float wd,

@@ -122,6 +122,30 @@ setup() {
 	cmp "$D/t1/model.safetensors" "$D/t2/model.safetensors"
 }
 
+@test "train_bert: the optimizer's row hints change no bit (TL_NO_ROW_HINTS=1 against the default)" {
+	# The step is told which word-embedding rows the batch used and skips
+	# reading the others (docs/DESIGN.md, training kernels): a wrong hint
+	# (a row left out) changes the clipping norm and the weights.
+	tiny_train "$D/h" --epochs 1 "$D/train.s"
+	TL_NO_ROW_HINTS=1 tiny_train "$D/nh" --epochs 1 "$D/train.s"
+	cmp "$D/h/model.safetensors" "$D/nh/model.safetensors"
+	# folded micro-batches take no hint: the same bits either way
+	tiny_train "$D/ga" --epochs 1 --grad-accum 2 --threads 2 "$D/train.s"
+	TL_NO_ROW_HINTS=1 tiny_train "$D/nga" --epochs 1 --grad-accum 2 --threads 2 "$D/train.s"
+	cmp "$D/ga/model.safetensors" "$D/nga/model.safetensors"
+	M="$TL_ROOT/models/all-MiniLM-L6-v2"
+	S="$TL_SHARED/data/sst2"
+	[ -f "$M/model.safetensors" ] || skip "models/all-MiniLM-L6-v2 not installed (make models)"
+	[ -f "$S/train.tsv" ] || skip "no SST-2 under $S"
+	# MiniLM: 30,522 rows, a few hundred used by a batch
+	head -97 "$S/train.tsv" | tl-clean | tl-tokenize -m "$M" >"$D/sst.s"
+	for th in 1 2; do
+		tl-train -m bert --pretrained "$M" -o "$D/mh$th" -q --max-steps 3 --lr 1e-3 --threads $th "$D/sst.s"
+		TL_NO_ROW_HINTS=1 tl-train -m bert --pretrained "$M" -o "$D/mnh$th" -q --max-steps 3 --lr 1e-3 --threads $th "$D/sst.s"
+		cmp "$D/mh$th/model.safetensors" "$D/mnh$th/model.safetensors"
+	done
+}
+
 @test "train_bert: SIGKILL mid-epoch, then --resume, ends bitwise identical" {
 	tiny_train "$D/ref" --dev "$D/dev.s" "$D/train.s"
 	# 19 batches per epoch: step 23 is in the middle of epoch 2

@@ -657,11 +657,11 @@ static void t_attention(const tl_kernels *r, const tl_kernels *k)
 		q->free(pq), q->free(po);
 		/* training: dropout on the probabilities, then the backward */
 		uint64_t stream = tl_dropout_stream(3, 9);
-		q->attention_forward_train(out, att, dqkv, dl, B, T, C, NH, 0.1f, 42, stream);
+		q->attention_forward_train(out, att, dqkv, dl, B, T, C, NH, 0.1f, 42, stream, 0);
 		to[i] = down(q, out, no, 1);
 		ta[i] = down(q, att, na, 0);
 		float *g = up(q, dq0, nq);
-		q->attention_backward(g, dd, dqkv, att, dl, B, T, C, NH, 0.1f, 42, stream);
+		q->attention_backward(g, dd, dqkv, att, dl, B, T, C, NH, 0.1f, 42, stream, 0);
 		dq[i] = down(q, g, nq, 1);
 		q->free(att), q->free(dqkv), q->free(dd), q->free(dl);
 	}
@@ -872,6 +872,147 @@ static void t_dropout(const tl_kernels *r, const tl_kernels *k)
 	COVER(dropout_forward), COVER(dropout_backward);
 }
 
+/* bitwise equality of two results of one backend (a fused kernel against
+ * the calls it stands for) */
+static void cmp_bits(const char *op, const float *a, const float *b, size_t n)
+{
+	int ok = memcmp(a, b, n * sizeof *a) == 0;
+	printf("%s: %s bitwise the unfused calls: %s\n", kname, op, ok ? "ok" : "FAIL");
+	CHECK(ok);
+}
+
+/* The fused training kernels on each backend against the calls they stand
+ * for on the same backend, bit for bit (kernels.h): dropout_add_layernorm_
+ * forward and layernorm_backward_dropout (dres aliasing dout, as the trainer calls it; p 0.1 and 0),
+ * matmul_backward_gelu (a width the AVX-512 product takes, 96, over two
+ * of its k blocks, and one it does not, 40), sumsq_live and adamw_update_zero's live flags (a gradient
+ * whose dead blocks are zero, the last block partial). */
+static void t_fused(const tl_kernels *k)
+{
+	/* LayerNorm + residual copy + dropout */
+	for (int pi = 0; pi < 2; pi++) {
+		float p = pi ? 0.0f : 0.1f;
+		size_t nc = (size_t)N * C;
+		float *x = rnd(nc, 3), *w = rnd(C, 1), *b = rnd(C, 1), *dy = rnd(nc, 1), *g0 = rnd(2 * C, 1);
+		float *dx = up(k, x, nc), *dw = up(k, w, C), *db = up(k, b, C), *o = k->alloc(nc * sizeof(float));
+		float *mean = k->alloc(N * sizeof(float)), *rstd = k->alloc(N * sizeof(float));
+		k->layernorm_forward(o, mean, rstd, dx, dw, db, N, C, 1e-12f);
+		uint64_t stream = tl_dropout_stream(3, 7);
+		/* unfused: memset, layernorm_backward, copy, dropout_backward in place */
+		float *dA = up(k, dy, nc), *dB = k->alloc(nc * sizeof(float)), *g1 = up(k, g0, 2 * C);
+		k->memset(dB, 0, nc * sizeof(float));
+		k->layernorm_backward(dB, g1, g1 + C, dA, dx, dw, mean, rstd, N, C);
+		k->copy(dA, dB, nc * sizeof(float));
+		k->dropout_backward(dB, dB, nc, p, 9, stream);
+		float *dA2 = up(k, dy, nc), *dB2 = k->alloc(nc * sizeof(float)), *g2 = up(k, g0, 2 * C);
+		k->layernorm_backward_dropout(dA2, dB2, g2, g2 + C, dA2, dx, dw, mean, rstd, N, C, p, 9, stream);
+		float *h[6] = {down(k, dA, nc, 1), down(k, dA2, nc, 1), down(k, dB, nc, 1), down(k, dB2, nc, 1),
+			       down(k, g1, 2 * C, 1), down(k, g2, 2 * C, 1)};
+		cmp_bits(p > 0 ? "layernorm_backward_dropout dres" : "layernorm_backward_dropout (p 0) dres", h[0], h[1], nc);
+		cmp_bits(p > 0 ? "layernorm_backward_dropout ddrop" : "layernorm_backward_dropout (p 0) ddrop", h[2], h[3], nc);
+		cmp_bits("layernorm_backward_dropout dweight, dbias", h[4], h[5], 2 * C);
+		int dropped = 0;
+		for (size_t i = 0; i < nc; i++)
+			dropped += h[3][i] == 0.0f && h[1][i] != 0.0f;
+		CHECK(p > 0 ? dropped > 0 : dropped == 0); /* the mask was applied (or not) */
+		for (int i = 0; i < 6; i++)
+			free(h[i]);
+		/* the forward: dropout, residual add, LayerNorm */
+		float *y = rnd(nc, 2), *res[2], *ln[2], *mr[2];
+		for (int f = 0; f < 2; f++) {
+			float *dr = up(k, y, nc), *dl = k->alloc(nc * sizeof(float)), *ms = k->alloc(2 * N * sizeof(float));
+			if (f) {
+				k->dropout_add_layernorm_forward(dr, dl, ms, ms + N, dx, dw, db, N, C, 1e-12f, p, 9, stream);
+			} else {
+				k->dropout_forward(dr, dr, nc, p, 9, stream);
+				k->residual_forward(dr, dr, dx, nc);
+				k->layernorm_forward(dl, ms, ms + N, dr, dw, db, N, C, 1e-12f);
+			}
+			res[f] = down(k, dr, nc, 1), ln[f] = down(k, dl, nc, 1), mr[f] = down(k, ms, 2 * N, 1);
+		}
+		cmp_bits("dropout_add_layernorm_forward res", res[0], res[1], nc);
+		cmp_bits("dropout_add_layernorm_forward out", ln[0], ln[1], nc);
+		cmp_bits("dropout_add_layernorm_forward mean, rstd", mr[0], mr[1], 2 * N);
+		for (int f = 0; f < 2; f++)
+			free(res[f]), free(ln[f]), free(mr[f]);
+		free(y);
+		k->free(dx), k->free(dw), k->free(db), k->free(o), k->free(mean), k->free(rstd);
+		free(x), free(w), free(b), free(dy), free(g0);
+	}
+	/* dX of the FFN's second product with GELU's backward */
+	static const int ics[2] = {96, 40};
+	for (int si = 0; si < 2; si++) {
+		int ic = ics[si], oc = si ? 48 : 400; /* 400: two k blocks of the AVX-512 product */
+		size_t ni = (size_t)N * ic, nw = (size_t)oc * ic, no = (size_t)N * oc;
+		float *pre = rnd(ni, 3), *w = rnd(nw, 1), *dy = rnd(no, 1), *g0 = rnd(nw + oc, 1);
+		float *dpre = up(k, pre, ni), *inp = k->alloc(ni * sizeof(float)), *dw = up(k, w, nw), *ddy = up(k, dy, no);
+		k->gelu_forward(inp, dpre, ni);
+		float *t1 = k->alloc(ni * sizeof(float)), *o1 = k->alloc(ni * sizeof(float)), *g1 = up(k, g0, nw + oc);
+		k->memset(t1, 0, ni * sizeof(float));
+		k->matmul_backward(t1, g1, g1 + nw, ddy, inp, dw, N, ic, oc);
+		k->memset(o1, 0, ni * sizeof(float));
+		k->gelu_backward(o1, dpre, t1, ni);
+		float *o2 = k->alloc(ni * sizeof(float)), *g2 = up(k, g0, nw + oc);
+		k->matmul_backward_gelu(o2, g2, g2 + nw, ddy, inp, dw, dpre, N, ic, oc);
+		float *h[4] = {down(k, o1, ni, 1), down(k, o2, ni, 1), down(k, g1, nw + oc, 1), down(k, g2, nw + oc, 1)};
+		char what[96];
+		snprintf(what, sizeof what, "matmul_backward_gelu (IC %d) dpre", ic);
+		cmp_bits(what, h[0], h[1], ni);
+		snprintf(what, sizeof what, "matmul_backward_gelu (IC %d) dweight, dbias", ic);
+		cmp_bits(what, h[2], h[3], nw + oc);
+		for (int i = 0; i < 4; i++)
+			free(h[i]);
+		k->free(t1), k->free(dpre), k->free(inp), k->free(dw), k->free(ddy);
+		free(pre), free(w), free(dy), free(g0);
+	}
+	/* live flags: sumsq_live and adamw_update_zero against no flags */
+	size_t n = 100003, nb = (n + TL_ADAMW_BLOCK - 1) / TL_ADAMW_BLOCK;
+	for (int tail = 0; tail < 2; tail++) {
+		float *g = rnd(n, 1), *p = rnd(n, 1), *m = rnd(n, 0.1f), *v = rnd(n, 0.01f);
+		unsigned char *live = tl_xmalloc(nb), *cold = tl_xmalloc(nb), *cold2 = tl_xmalloc(nb);
+		for (size_t j = 0; j < nb; j++) {
+			live[j] = j % 3 == 0 || j % 7 == 1;
+			if (j == nb - 1)
+				live[j] = (unsigned char)tail; /* the partial block dead, then live */
+			cold[j] = j % 5 < 2; /* cold: m, v zero there */
+			for (size_t i = j * TL_ADAMW_BLOCK; i < (j + 1) * TL_ADAMW_BLOCK && i < n; i++) {
+				if (!live[j])
+					g[i] = 0.0f;
+				if (cold[j])
+					m[i] = v[i] = 0.0f;
+				v[i] = fabsf(v[i]);
+			}
+		}
+		memcpy(cold2, cold, nb);
+		float *dg = up(k, g, n);
+		double a = k->sumsq(dg, n), b = k->sumsq_live(dg, n, live);
+		int ok = memcmp(&a, &b, sizeof a) == 0;
+		printf("%s: sumsq_live (last block %s) bitwise sumsq: %s\n", kname, tail ? "live" : "dead", ok ? "ok" : "FAIL");
+		CHECK(ok);
+		float *res[2][4];
+		for (int i = 0; i < 2; i++) {
+			float *dp = up(k, p, n), *dg2 = up(k, g, n), *dm = up(k, m, n), *dv = up(k, v, n);
+			k->adamw_update_zero(dp, dg2, dm, dv, n, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, 3, 0.7f, i ? cold2 : cold,
+					     i ? live : NULL);
+			res[i][0] = down(k, dp, n, 1), res[i][1] = down(k, dg2, n, 1);
+			res[i][2] = down(k, dm, n, 1), res[i][3] = down(k, dv, n, 1);
+		}
+		static const char *nm[4] = {"adamw_update_zero live param", "adamw_update_zero live grad",
+					    "adamw_update_zero live m", "adamw_update_zero live v"};
+		for (int j = 0; j < 4; j++) {
+			cmp_bits(nm[j], res[0][j], res[1][j], n);
+			free(res[0][j]), free(res[1][j]);
+		}
+		ok = memcmp(cold, cold2, nb) == 0;
+		printf("%s: adamw_update_zero live: the same cold flags after: %s\n", kname, ok ? "ok" : "FAIL");
+		CHECK(ok);
+		k->free(dg);
+		free(g), free(p), free(m), free(v), free(live), free(cold), free(cold2);
+	}
+	COVER(layernorm_backward_dropout), COVER(matmul_backward_gelu), COVER(sumsq_live);
+	COVER(dropout_add_layernorm_forward);
+}
+
 /* lstm_forward / lstm_backward (issue 19): lengths {4, 2, 0}, initial
  * state, both biases, final-state gradients; the forward's h also against
  * a double-precision LSTM (tests/unit/test_lstm_kernel.c checks both
@@ -1042,7 +1183,7 @@ static void t_optimizer(const tl_kernels *r, const tl_kernels *k)
 			if (kind == 0)
 				q->adamw_update(dp, dg, dm, dv, n, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, 3);
 			else if (kind == 1)
-				q->adamw_update_zero(dp, dg, dm, dv, n, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, 3, 0.7f, NULL);
+				q->adamw_update_zero(dp, dg, dm, dv, n, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, 3, 0.7f, NULL, NULL);
 			else
 				q->sgd_update(dp, dg, dm, n, 1e-2f, 0.9f, 0.01f, 2);
 			res[kind][i][0] = down(q, dp, n, 1), res[kind][i][1] = down(q, dg, n, 1);
@@ -1094,6 +1235,7 @@ int main(void)
 		t_matmul_bf16_train(ref, k);
 		t_matmul_fp32_train(ref, k);
 		t_dropout(ref, k);
+		t_fused(k);
 		t_lstm(ref, k);
 		t_losses(ref, k);
 		t_lm_xent(ref, k);

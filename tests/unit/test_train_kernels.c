@@ -119,10 +119,10 @@ int main(void)
 		uint64_t seed = 7, stream = tl_dropout_stream(5, 2);
 		memset(out, 0x7f, no * sizeof(float)); /* garbage: every element must be written */
 		memset(att, 0x7f, na * sizeof(float));
-		tk->attention_forward_train(out, att, qkv, lens, B, T, C, NH, p, seed, stream);
+		tk->attention_forward_train(out, att, qkv, lens, B, T, C, NH, p, seed, stream, 0);
 		for (size_t i = 0; i < nq; i++)
 			dqkv[i] = 0.25f; /* the backward accumulates */
-		tk->attention_backward(dqkv, dout, qkv, att, lens, B, T, C, NH, p, seed, stream);
+		tk->attention_backward(dqkv, dout, qkv, att, lens, B, T, C, NH, p, seed, stream, 0);
 		memset(rout, 0, no * sizeof(double));
 		memset(ratt, 0, na * sizeof(double));
 		for (size_t i = 0; i < nq; i++)
@@ -148,14 +148,42 @@ int main(void)
 		/* deterministic across calls */
 		for (size_t i = 0; i < nq; i++)
 			dqkv2[i] = 0.25f;
-		tk->attention_backward(dqkv2, dout, qkv, att, lens, B, T, C, NH, p, seed, stream);
+		tk->attention_backward(dqkv2, dout, qkv, att, lens, B, T, C, NH, p, seed, stream, 0);
 		CHECK(memcmp(dqkv, dqkv2, nq * sizeof(float)) == 0);
+		/* packed rows (the trainer's layout): the real rows only, the same
+		 * bits as the padded layout's real rows; att the same */
+		size_t nr = 0;
+		for (int b = 0; b < B; b++)
+			nr += (size_t)lens[b];
+		float *pq = malloc(nr * 3 * C * sizeof(float)), *pd = malloc(nr * C * sizeof(float));
+		float *po = malloc(nr * C * sizeof(float)), *pg = malloc(nr * 3 * C * sizeof(float));
+		float *att2 = malloc(na * sizeof(float));
+		for (int b = 0, r = 0; b < B; b++)
+			for (int i = 0; i < lens[b]; i++, r++) {
+				memcpy(pq + (size_t)r * 3 * C, qkv + ((size_t)b * T + i) * 3 * C, 3 * C * sizeof(float));
+				memcpy(pd + (size_t)r * C, dout + ((size_t)b * T + i) * C, C * sizeof(float));
+			}
+		for (size_t i = 0; i < nr * 3 * C; i++)
+			pg[i] = 0.25f;
+		memset(att2, 0x7f, na * sizeof(float));
+		tk->attention_forward_train(po, att2, pq, lens, B, T, C, NH, p, seed, stream, 1);
+		tk->attention_backward(pg, pd, pq, att2, lens, B, T, C, NH, p, seed, stream, 1);
+		int same = memcmp(att, att2, na * sizeof(float)) == 0;
+		for (int b = 0, r = 0; b < B; b++)
+			for (int i = 0; i < lens[b]; i++, r++) {
+				same &= memcmp(po + (size_t)r * C, out + ((size_t)b * T + i) * C, C * sizeof(float)) == 0;
+				same &= memcmp(pg + (size_t)r * 3 * C, dqkv + ((size_t)b * T + i) * 3 * C,
+					       3 * C * sizeof(float)) == 0;
+			}
+		printf("dropout %.1f: packed rows bitwise the padded layout's: %s\n", p, same ? "yes" : "no");
+		CHECK(same);
+		free(pq), free(pd), free(po), free(pg), free(att2);
 	}
 	/* dropout actually drops: outputs differ from p = 0 */
 	{
 		float *o0 = malloc(no * sizeof(float));
-		tk->attention_forward_train(o0, att, qkv, lens, B, T, C, NH, 0.0f, 7, 1);
-		tk->attention_forward_train(out, att, qkv, lens, B, T, C, NH, 0.1f, 7, 1);
+		tk->attention_forward_train(o0, att, qkv, lens, B, T, C, NH, 0.0f, 7, 1, 0);
+		tk->attention_forward_train(out, att, qkv, lens, B, T, C, NH, 0.1f, 7, 1, 0);
 		CHECK(memcmp(o0, out, no * sizeof(float)) != 0);
 		free(o0);
 	}

@@ -3077,7 +3077,14 @@ int tl_bert_fit(const tl_bert_fit_opts *opts, tl_err *e)
 			/* clip, update and zero the gradient for the next step in one go */
 			for (int h = 0; h < mt.n; h++) /* only the heads this step used move */
 				opt.segs[mt.segw[h]].frozen = opt.segs[mt.segb[h]].frozen = !mt.used[h];
+			/* one process, one micro-batch: the gradient is this step's
+			 * backwards' (no fold), so its untouched embedding rows are
+			 * zero and the step need not read them */
+			if (!dp.fold && !t.wte_dense && t.wte_rows && !getenv("TL_NO_ROW_HINTS"))
+				tl_optim_hint_rows(&opt, (size_t)(m->params.wte - m->arena), (size_t)m->cfg.C,
+						   (size_t)m->cfg.vocab_size, t.wte_rows);
 			double gnorm = tl_optim_step_clip_zero(&opt, m->arena, t.grad_arena, o.clip);
+			tl_bert_train_rows_clear(&t);
 			tl_bert_train_weights_changed(&t); /* bf16: rounded again from the fp32 master weights */
 			if (mt.n) {
 				if (mt.uncertainty)

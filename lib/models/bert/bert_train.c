@@ -254,12 +254,41 @@ void tl_bert_train_free(tl_bert_train *t)
 	if (t->ids)
 		k->free(t->ids);
 	free(t->head_grad);
+	free(t->wte_rows);
 	free(t->plen);
 	if (t->mlm.arena)
 		k->free(t->mlm.arena);
 	free(t->mlm.rows);
 	tl_bert_free(t->m);
 	memset(t, 0, sizeof *t);
+}
+
+void tl_bert_train_rows_clear(tl_bert_train *t)
+{
+	if (t->wte_rows)
+		memset(t->wte_rows, 0, (size_t)t->m->cfg.vocab_size);
+	t->wte_dense = 0;
+}
+
+/* wte_rows of the last batch's tokens (the rows embedding_backward adds to) */
+static void rows_mark(tl_bert_train *t)
+{
+	const tl_kernels *k = t->m->k;
+	int V = t->m->cfg.vocab_size;
+	if (!k->host_memory) {
+		t->wte_dense = 1;
+		return;
+	}
+	if (!t->wte_rows)
+		t->wte_rows = tl_xcalloc((size_t)V, 1);
+	for (int b = 0; b < t->B; b++) {
+		const int32_t *id = t->ids + (size_t)b * t->T;
+		for (int i = 0; i < t->plen[b]; i++)
+			if (id[i] >= 0 && id[i] < V)
+				t->wte_rows[id[i]] = 1;
+			else
+				t->wte_dense = 1; /* not a row: promise nothing */
+	}
 }
 
 void tl_bert_train_zero_grad(tl_bert_train *t)
@@ -374,7 +403,7 @@ static void acts_alloc(tl_bert_train *t, int B, int T)
 		{&a->ln2_mean, L * BT},    {&a->ln2_rstd, L * BT},     {&a->pooled, B_ * C},
 		{&a->pooled_d, B_ * C},    {&a->logits, R * NL},      {&a->dA, BT * C},
 		{&a->dB, BT * C},          {&a->dC, BT * C},           {&a->dI1, BT * I},
-		{&a->dI2, BT * I},         {&a->dQKV, BT * 3 * C},     {&a->dpooled, 4 * B_ * C},
+		{&a->dI2, BT * I},         {&a->dpooled, 4 * B_ * C},
 		{&a->dlogits, R * NL},      {&a->hid_d, t->token ? BT * C : 0},
 		{&a->dhid, BT * C},        {&a->dpool_x, B_ * C},
 		{&a->hid_pad, BT * C},     {&a->pad_c, BT * C},        {&a->pk3, BT * 3 * C},
@@ -468,6 +497,24 @@ static void unpack_rows(const tl_bert_train *t, float *dst, const float *src, si
 
 /* ---------------- forward ---------------- */
 
+/* A residual block's end, r = x + dropout(r), out = LN(r) with its mean
+ * and rstd: one fused pass where the backend has it, the same bits as
+ * the three calls. */
+static void drop_add_ln(const tl_bert_train *t, float *r, float *out, float *mean, float *rstd, const float *x,
+			const float *w, const float *b, float p, uint64_t seed, uint64_t stream)
+{
+	const tl_kernels *k = t->m->k;
+	int N = t->N, C = t->m->cfg.C;
+	float eps = t->m->cfg.eps;
+	if (k->dropout_add_layernorm_forward) {
+		k->dropout_add_layernorm_forward(r, out, mean, rstd, x, w, b, N, C, eps, p, seed, stream);
+		return;
+	}
+	k->dropout_forward(r, r, (size_t)N * C, p, seed, stream);
+	k->residual_forward(r, r, x, (size_t)N * C);
+	k->layernorm_forward(out, mean, rstd, r, w, b, N, C, eps);
+}
+
 const float *tl_bert_train_forward(tl_bert_train *t, const int32_t *ids, const int32_t *type_ids,
 				   const int32_t *lens, int B, int T, int train, uint64_t seed, uint64_t step)
 {
@@ -508,24 +555,18 @@ const float *tl_bert_train_forward(tl_bert_train *t, const int32_t *ids, const i
 		float *res2 = a->res2 + l * BT * C, *ln2 = a->ln2 + l * BT * C;
 		uint64_t site = 8 * (uint64_t)l + 1;
 
-		/* the products on packed rows, attention on the padded layout */
-		lin_fwd(t, l, 0, a->pk3, x, p->qkvw + lC * 3 * C, p->qkvb + lC * 3, N, C, 3 * C);
-		unpack_rows(t, qkv, a->pk3, 3 * (size_t)C);
-		k->attention_forward_train(a->pad_c, att, qkv, t->lens, B, T, C, NH, pa, seed,
-					   tl_dropout_stream(step, site));
-		pack_rows(t, atty, a->pad_c, (size_t)C);
+		/* the products and attention on packed rows */
+		lin_fwd(t, l, 0, qkv, x, p->qkvw + lC * 3 * C, p->qkvb + lC * 3, N, C, 3 * C);
+		k->attention_forward_train(atty, att, qkv, t->lens, B, T, C, NH, pa, seed,
+					   tl_dropout_stream(step, site), 1);
 		lin_fwd(t, l, 1, res1, atty, p->attprojw + lC * C, p->attprojb + lC, N, C, C);
-		k->dropout_forward(res1, res1, NR * C, ph, seed, tl_dropout_stream(step, site + 1));
-		k->residual_forward(res1, res1, x, NR * C);
-		k->layernorm_forward(ln1, a->ln1_mean + l * BT, a->ln1_rstd + l * BT, res1, p->ln1w + lC,
-				     p->ln1b + lC, N, C, c->eps);
+		drop_add_ln(t, res1, ln1, a->ln1_mean + l * BT, a->ln1_rstd + l * BT, x, p->ln1w + lC, p->ln1b + lC,
+			    ph, seed, tl_dropout_stream(step, site + 1));
 		lin_fwd(t, l, 2, fch, ln1, p->fcw + (size_t)l * I * C, p->fcb + (size_t)l * I, N, C, I);
 		k->gelu_forward(fch_gelu, fch, NR * I);
 		lin_fwd(t, l, 3, res2, fch_gelu, p->fcprojw + lC * I, p->fcprojb + lC, N, I, C);
-		k->dropout_forward(res2, res2, NR * C, ph, seed, tl_dropout_stream(step, site + 2));
-		k->residual_forward(res2, res2, ln1, NR * C);
-		k->layernorm_forward(ln2, a->ln2_mean + l * BT, a->ln2_rstd + l * BT, res2, p->ln2w + lC,
-				     p->ln2b + lC, N, C, c->eps);
+		drop_add_ln(t, res2, ln2, a->ln2_mean + l * BT, a->ln2_rstd + l * BT, ln1, p->ln2w + lC, p->ln2b + lC,
+			    ph, seed, tl_dropout_stream(step, site + 2));
 		x = ln2;
 	}
 	unpack_rows(t, a->hid_pad, x, (size_t)C); /* tl_bert_train_hidden, the pooler */
@@ -806,6 +847,27 @@ static void head_grad_add(tl_bert_train *t, int l, const float *dctx, const floa
 
 /* ---------------- backward ---------------- */
 
+/* The end of a residual block backward, x = LN(r), r = h + dropout(y),
+ * with d x in dA: dA becomes d h (= d r), dB d y; the LayerNorm's dweight
+ * and dbias accumulate. One fused pass where the backend has it
+ * (kernels.h layernorm_backward_dropout), the same bits as the calls. */
+static void ln_drop_bwd(tl_bert_train *t, float *dw, float *db, const float *r, const float *w, const float *mean,
+			const float *rstd, float p, uint64_t seed, uint64_t stream)
+{
+	const tl_kernels *k = t->m->k;
+	tl_bert_train_acts *a = &t->a;
+	int N = t->N, C = t->m->cfg.C;
+	size_t n = (size_t)N * C;
+	if (k->layernorm_backward_dropout) {
+		k->layernorm_backward_dropout(a->dA, a->dB, dw, db, a->dA, r, w, mean, rstd, N, C, p, seed, stream);
+		return;
+	}
+	k->memset(a->dB, 0, sizeof(float) * n);
+	k->layernorm_backward(a->dB, dw, db, a->dA, r, w, mean, rstd, N, C);
+	k->copy(a->dA, a->dB, sizeof(float) * n);
+	k->dropout_backward(a->dB, a->dB, n, p, seed, stream);
+}
+
 void tl_bert_train_backward(tl_bert_train *t, int train, uint64_t seed, uint64_t step)
 {
 	tl_bert *m = t->m;
@@ -874,39 +936,38 @@ layers:;
 		uint64_t site = 8 * (uint64_t)l + 1;
 		int need_dx = l > t->freeze_below;
 
-		/* x_out = LN2(res2) */
-		k->memset(a->dB, 0, sizeof(float) * NR * C);
-		k->layernorm_backward(a->dB, g->ln2w + lC, g->ln2b + lC, a->dA, res2, p->ln2w + lC,
-				       a->ln2_mean + l * BT, a->ln2_rstd + l * BT, N, C);
-		/* res2 = ln1 + dropout(fcproj): dA becomes d ln1 */
-		k->copy(a->dA, a->dB, sizeof(float) * NR * C);
-		k->dropout_backward(a->dB, a->dB, NR * C, ph, seed, tl_dropout_stream(step, site + 2));
-		k->memset(a->dI1, 0, sizeof(float) * NR * I);
-		lin_bwd(t, l, 3, a->dI1, g->fcprojw + lC * I, g->fcprojb + lC, a->dB, fch_gelu, p->fcprojw + lC * I,
-				    N, I, C);
-		k->memset(a->dI2, 0, sizeof(float) * NR * I);
-		k->gelu_backward(a->dI2, fch, a->dI1, NR * I);
-		lin_bwd(t, l, 2, a->dA, g->fcw + (size_t)l * I * C, g->fcb + (size_t)l * I, a->dI2, ln1,
+		/* x_out = LN2(res2), res2 = ln1 + dropout(fcproj): dA becomes
+		 * d ln1, dB d fcproj */
+		ln_drop_bwd(t, g->ln2w + lC, g->ln2b + lC, res2, p->ln2w + lC, a->ln2_mean + l * BT,
+			    a->ln2_rstd + l * BT, ph, seed, tl_dropout_stream(step, site + 2));
+		/* fcproj = GELU(fch) W^T + b: dI2 = d fch */
+		const float *dfch = a->dI2;
+		if (t->precision != TL_PREC_BF16 && k->matmul_backward_gelu) {
+			k->matmul_backward_gelu(a->dI1, g->fcprojw + lC * I, g->fcprojb + lC, a->dB, fch_gelu,
+						p->fcprojw + lC * I, fch, N, I, C);
+			dfch = a->dI1;
+		} else {
+			k->memset(a->dI1, 0, sizeof(float) * NR * I);
+			lin_bwd(t, l, 3, a->dI1, g->fcprojw + lC * I, g->fcprojb + lC, a->dB, fch_gelu,
+				p->fcprojw + lC * I, N, I, C);
+			k->memset(a->dI2, 0, sizeof(float) * NR * I);
+			k->gelu_backward(a->dI2, fch, a->dI1, NR * I);
+		}
+		lin_bwd(t, l, 2, a->dA, g->fcw + (size_t)l * I * C, g->fcb + (size_t)l * I, dfch, ln1,
 				    p->fcw + (size_t)l * I * C, N, C, I);
-		/* ln1 = LN1(res1) */
-		k->memset(a->dB, 0, sizeof(float) * NR * C);
-		k->layernorm_backward(a->dB, g->ln1w + lC, g->ln1b + lC, a->dA, res1, p->ln1w + lC,
-				       a->ln1_mean + l * BT, a->ln1_rstd + l * BT, N, C);
-		/* res1 = x + dropout(attproj): dA becomes d x */
-		k->copy(a->dA, a->dB, sizeof(float) * NR * C);
-		k->dropout_backward(a->dB, a->dB, NR * C, ph, seed, tl_dropout_stream(step, site + 1));
+		/* ln1 = LN1(res1), res1 = x + dropout(attproj): dA becomes d x,
+		 * dB d attproj */
+		ln_drop_bwd(t, g->ln1w + lC, g->ln1b + lC, res1, p->ln1w + lC, a->ln1_mean + l * BT,
+			    a->ln1_rstd + l * BT, ph, seed, tl_dropout_stream(step, site + 1));
 		k->memset(a->dC, 0, sizeof(float) * NR * C);
 		lin_bwd(t, l, 1, a->dC, g->attprojw + lC * C, g->attprojb + lC, a->dB, atty, p->attprojw + lC * C,
 				    N, C, C);
 		if (t->head_grad) /* dC = d context: the head mask's gradient */
 			head_grad_add(t, l, a->dC, atty);
-		/* attention on the padded layout: d context unpacked (padding
-		 * rows 0), d qkv packed back */
-		unpack_rows(t, a->pad_c, a->dC, (size_t)C);
-		k->memset(a->dQKV, 0, sizeof(float) * BT * 3 * C);
-		k->attention_backward(a->dQKV, a->pad_c, qkv, att, t->lens, B, T, C, NH, pa, seed,
-				       tl_dropout_stream(step, site));
-		pack_rows(t, a->pk3, a->dQKV, 3 * (size_t)C);
+		/* attention on the packed rows: d qkv into pk3 */
+		k->memset(a->pk3, 0, sizeof(float) * NR * 3 * C);
+		k->attention_backward(a->pk3, a->dC, qkv, att, t->lens, B, T, C, NH, pa, seed,
+				       tl_dropout_stream(step, site), 1);
 		lin_bwd(t, l, 0, need_dx ? a->dA : NULL, g->qkvw + lC * 3 * C, g->qkvb + lC * 3, a->pk3, x,
 				    p->qkvw + lC * 3 * C, N, C, 3 * C);
 	}
@@ -918,6 +979,7 @@ layers:;
 	k->layernorm_backward(a->dB, g->emb_lnw, g->emb_lnb, a->dA, a->emb, p->emb_lnw, a->emb_mean, a->emb_rstd,
 			       N, C);
 	unpack_rows(t, a->pad_c, a->dB, (size_t)C);
+	rows_mark(t);
 	k->embedding_backward(g->wte, g->wpe, g->wtt, a->pad_c, t->ids, t->has_types ? t->type_ids : NULL, t->lens,
 			       B, T, C);
 }

@@ -115,6 +115,7 @@ double tl_bert_train_mlm_loss(tl_bert_train *t, const int32_t *labels, float sca
 	/* backward: the decoder (tied: dwte += dz^T y), LayerNorm, GELU, dense */
 	k->memset(s->dy, 0, MC * sizeof(float));
 	k->matmul_backward(s->dy, g->wte, g->mlm_bias, s->dlogits, s->y, p->wte, Mi, C, V);
+	t->wte_dense = 1; /* every row of the tied decoder's gradient */
 	k->memset(s->dg, 0, MC * sizeof(float));
 	k->layernorm_backward(s->dg, g->mlm_lnw, g->mlm_lnb, s->dy, s->g, p->mlm_lnw, s->mean, s->rstd, Mi, C);
 	k->gelu_backward(s->dg, s->h, s->dg, MC); /* in place: assigned */

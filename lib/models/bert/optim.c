@@ -99,14 +99,62 @@ double tl_optim_lr(const tl_optim *o)
 	return o->lr * tl_optim_factor(o, o->t);
 }
 
-/* L2 norm of the gradient over the trainable segments, in segment order. */
-static double grad_norm(const tl_optim *o, const float *grad)
+/* L2 norm of the gradient over the trainable segments, in segment order;
+ * live: NULL, or per segment NULL or its live flags (sumsq_live). */
+static double grad_norm(const tl_optim *o, const float *grad, unsigned char *const *live)
 {
 	double ss = 0;
 	for (size_t i = 0; i < o->nsegs; i++)
 		if (!o->segs[i].frozen)
-			ss += o->k->sumsq(grad + o->segs[i].off, o->segs[i].n);
+			ss += live && live[i] ? o->k->sumsq_live(grad + o->segs[i].off, o->segs[i].n, live[i])
+					      : o->k->sumsq(grad + o->segs[i].off, o->segs[i].n);
 	return sqrt(ss);
+}
+
+void tl_optim_hint_rows(tl_optim *o, size_t off, size_t width, size_t nrows, const unsigned char *rows)
+{
+	o->hint_off = off;
+	o->hint_width = width;
+	o->hint_nrows = nrows;
+	o->hint_rows = width ? rows : NULL;
+}
+
+/* The live flags (kernels.h adamw_update_zero) of each segment that lies
+ * inside the hinted range, from the hint's rows: a block is live when a
+ * row it touches is. NULL when there is no usable hint. */
+static unsigned char **live_make(const tl_optim *o)
+{
+	if (!o->hint_rows || !o->k->host_memory || !o->k->sumsq_live)
+		return NULL;
+	size_t lo = o->hint_off, hi = o->hint_off + o->hint_nrows * o->hint_width, w = o->hint_width;
+	unsigned char **live = NULL;
+	for (size_t i = 0; i < o->nsegs; i++) {
+		const tl_optim_seg *s = &o->segs[i];
+		if (s->frozen || !s->n || s->off < lo || s->off + s->n > hi)
+			continue;
+		if (!live)
+			live = tl_xcalloc(o->nsegs, sizeof *live);
+		size_t nb = (s->n + TL_ADAMW_BLOCK - 1) / TL_ADAMW_BLOCK;
+		live[i] = tl_xmalloc(nb);
+		for (size_t j = 0; j < nb; j++) {
+			size_t a = s->off + j * TL_ADAMW_BLOCK - lo;
+			size_t b = (j + 1) * TL_ADAMW_BLOCK < s->n ? s->off + (j + 1) * TL_ADAMW_BLOCK - lo : s->off + s->n - lo;
+			unsigned char f = 0;
+			for (size_t r = a / w; r <= (b - 1) / w && !f; r++)
+				f = o->hint_rows[r] != 0;
+			live[i][j] = f;
+		}
+	}
+	return live;
+}
+
+static void live_free(const tl_optim *o, unsigned char **live)
+{
+	if (!live)
+		return;
+	for (size_t i = 0; i < o->nsegs; i++)
+		free(live[i]);
+	free(live);
 }
 
 /* The clipping factor for a gradient of that norm; 1: no clipping. */
@@ -128,7 +176,7 @@ static void moments_alloc(tl_optim *o)
 
 double tl_optim_clip(tl_optim *o, float *grad, double max_norm)
 {
-	double norm = grad_norm(o, grad);
+	double norm = grad_norm(o, grad, NULL);
 	float coef = clip_factor(norm, max_norm);
 	if (coef != 1.0f)
 		for (size_t i = 0; i < o->nsegs; i++)
@@ -182,6 +230,8 @@ double tl_optim_step_clip_zero(tl_optim *o, float *param, float *grad, double ma
 		fused = seg[i]->off >= seg[i - 1]->off + seg[i - 1]->n;
 	if (fused && o->nsegs)
 		fused = seg[o->nsegs - 1]->off + seg[o->nsegs - 1]->n <= o->n;
+	unsigned char **live = fused ? live_make(o) : NULL;
+	o->hint_rows = NULL; /* a promise for this step only */
 	if (!fused) {
 		free(seg);
 		double norm = tl_optim_clip(o, grad, max_norm);
@@ -190,7 +240,7 @@ double tl_optim_step_clip_zero(tl_optim *o, float *param, float *grad, double ma
 		return norm;
 	}
 	/* the norm and factor of tl_optim_clip: the same bits */
-	double norm = grad_norm(o, grad);
+	double norm = grad_norm(o, grad, live);
 	float gscale = clip_factor(norm, max_norm);
 	moments_alloc(o);
 	unsigned char *cold = cold_make(o);
@@ -206,11 +256,13 @@ double tl_optim_step_clip_zero(tl_optim *o, float *param, float *grad, double ma
 		else
 			o->k->adamw_update_zero(param + s->off, grad + s->off, o->m + s->off, o->v + s->off, s->n,
 						 lr * s->lr_scale, o->b1, o->b2, o->eps, s->decay ? o->wd : 0.0f, t, gscale,
-						 cold ? cold + s->cold_off : NULL);
+						 cold ? cold + s->cold_off : NULL,
+						 live && cold ? live[s - o->segs] : NULL);
 		done = s->off + s->n;
 	}
 	if (o->n > done)
 		o->k->memset(grad + done, 0, (o->n - done) * sizeof(float));
+	live_free(o, live);
 	free(seg);
 	o->t++;
 	return norm;
