@@ -246,6 +246,13 @@ typedef struct tl_kernels {
 	void (*layernorm_backward)(float *dinp, float *dweight, float *dbias, const float *dout,
 				   const float *inp, const float *weight, const float *mean, const float *rstd,
 				   int N, int C);
+	/* The training forward of a linear layer followed by GELU on a handle
+	 * of matmul_prepare_prec: pre = inp W^T + bias and out = GELU(pre),
+	 * both kept (the backward needs pre). The bits of
+	 * matmul_forward_prec(pre, ..., TL_ACT_NONE) then gelu_forward(out,
+	 * pre). Optional (NULL: those calls). */
+	void (*matmul_forward_gelu_keep)(float *pre, float *out, const float *inp, const void *pw, const float *bias,
+					 int N, int IC, int OC);
 	/* The forward of a residual block's end in one pass over the rows:
 	 * res = dropout(res) + x (res holds the block's output y on entry),
 	 * out = LayerNorm(res) with mean and rstd saved as layernorm_forward's.

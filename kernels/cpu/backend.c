@@ -51,6 +51,7 @@ static const tl_kernels cpu = {
 	.layernorm_backward = tl_cpu_layernorm_backward,
 	.layernorm_backward_dropout = tl_cpu_layernorm_backward_dropout,
 	.dropout_add_layernorm_forward = tl_cpu_dropout_add_layernorm_forward,
+	.matmul_forward_gelu_keep = tl_cpu_matmul_forward_gelu_keep,
 	.matmul_backward_gelu = tl_cpu_matmul_backward_gelu,
 	.gelu_backward = tl_cpu_gelu_backward,
 	.tanh_backward = tl_cpu_tanh_backward,

@@ -86,6 +86,8 @@ void tl_cpu_add_layernorm_forward_bf16(float *out, void *out_bf16, const float *
 				       float eps);
 void tl_cpu_layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
 			       const float *weight, const float *mean, const float *rstd, int N, int C);
+void tl_cpu_matmul_forward_gelu_keep(float *pre, float *out, const float *inp, const void *pw, const float *bias,
+				     int N, int IC, int OC);
 void tl_cpu_dropout_add_layernorm_forward(float *res, float *out, float *mean, float *rstd, const float *x,
 					  const float *weight, const float *bias, int N, int C, float eps, float p,
 					  uint64_t seed, uint64_t stream);

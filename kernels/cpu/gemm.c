@@ -183,24 +183,30 @@ TGT static void kern12x2(float *C, size_t ldc, const float *A, size_t lda, const
 
 /* GELU of a finished tile (in L1): bias_gelu_forward's formula, bit for
  * bit (vmath512.h), four registers at a time */
-TGT static void gelu_tile(float *out, size_t ldo, int rows, int n)
+TGT static void gelu_tile_to(float *dst, const float *out, size_t ldo, int rows, int n)
 {
 	for (int r = 0; r < rows; r++) {
-		float *o = out + r * ldo;
+		const float *o = out + r * ldo;
+		float *d = dst + r * ldo;
 		int c = 0;
 		for (; c + 64 <= n; c += 64) {
 			__m512 a0 = tl_vgelu512(_mm512_loadu_ps(o + c)), a1 = tl_vgelu512(_mm512_loadu_ps(o + c + 16));
 			__m512 a2 = tl_vgelu512(_mm512_loadu_ps(o + c + 32)), a3 = tl_vgelu512(_mm512_loadu_ps(o + c + 48));
-			_mm512_storeu_ps(o + c, a0);
-			_mm512_storeu_ps(o + c + 16, a1);
-			_mm512_storeu_ps(o + c + 32, a2);
-			_mm512_storeu_ps(o + c + 48, a3);
+			_mm512_storeu_ps(d + c, a0);
+			_mm512_storeu_ps(d + c + 16, a1);
+			_mm512_storeu_ps(d + c + 32, a2);
+			_mm512_storeu_ps(d + c + 48, a3);
 		}
 		for (; c + 16 <= n; c += 16)
-			_mm512_storeu_ps(o + c, tl_vgelu512(_mm512_loadu_ps(o + c)));
+			_mm512_storeu_ps(d + c, tl_vgelu512(_mm512_loadu_ps(o + c)));
 		for (; c < n; c++)
-			o[c] = tl_vgelu(o[c]);
+			d[c] = tl_vgelu(o[c]);
 	}
+}
+
+TGT static void gelu_tile(float *out, size_t ldo, int rows, int n)
+{
+	gelu_tile_to(out, out, ldo, rows, n);
 }
 
 /* The rows of a tile as the micro-kernel reads them: in place (stride
@@ -277,9 +283,11 @@ TGT static void gelu_grad_tile(float *out, const float *pre, size_t ldo, int row
  * thread. B: w in the prepared layout (ldb 0), or read in place, row-major
  * [IC,OC] with row stride ldb (no bias or GELU then). accum: add to out.
  * gpre (B read in place, accum 0 only): then each finished tile is
- * multiplied by gelu' of the same elements of gpre[N,OC] (gelu_grad_tile). */
+ * multiplied by gelu' of the same elements of gpre[N,OC] (gelu_grad_tile).
+ * gout (act NONE): the GELU of each finished tile also goes to gout[N,OC]
+ * (the training forward keeps both). */
 TGT static void gemm_rows(float *out, const float *inp, const float *w, size_t ldb, int nv, const float *bias, int N,
-			  int IC, int OC, int act, int accum, const float *gpre)
+			  int IC, int OC, int act, int accum, const float *gpre, float *gout)
 {
 	const int NR = 16 * nv, MR = nv == 3 ? MR_3 : MR_2;
 	const int NC = NR * (nv == 3 ? NC_PANELS_3 : NC_PANELS_2);
@@ -313,19 +321,21 @@ TGT static void gemm_rows(float *out, const float *inp, const float *w, size_t l
 					gelu_tile(o + n0, (size_t)OC, rows, nc);
 				if (last && gpre)
 					gelu_grad_tile(o + n0, gpre + (size_t)m0 * OC + n0, (size_t)OC, rows, nc);
+				if (last && gout)
+					gelu_tile_to(gout + (size_t)m0 * OC + n0, o + n0, (size_t)OC, rows, nc);
 			}
 		}
 	}
 }
 
-void tl_cpu_gemm(float *out, const float *inp, const float *w, int tag, const float *bias, int N, int IC, int OC,
-		 int act)
+static void gemm(float *out, float *gout, const float *inp, const float *w, int tag, const float *bias, int N,
+		 int IC, int OC, int act)
 {
 	if (N <= 0)
 		return;
 	int MR = tag == 3 ? MR_3 : MR_2, nt = row_team(N, MR, (size_t)-1);
 	if (nt <= 1) {
-		gemm_rows(out, inp, w, 0, tag, bias, N, IC, OC, act, 0, NULL);
+		gemm_rows(out, inp, w, 0, tag, bias, N, IC, OC, act, 0, NULL, gout);
 		return;
 	}
 	/* whole tiles per thread, contiguous */
@@ -334,8 +344,21 @@ void tl_cpu_gemm(float *out, const float *inp, const float *w, int tag, const fl
 		int r0, r1;
 		row_part(N, MR, omp_get_thread_num(), nt, &r0, &r1);
 		if (r0 < r1)
-			gemm_rows(out + (size_t)r0 * OC, inp + (size_t)r0 * IC, w, 0, tag, bias, r1 - r0, IC, OC, act, 0, NULL);
+			gemm_rows(out + (size_t)r0 * OC, inp + (size_t)r0 * IC, w, 0, tag, bias, r1 - r0, IC, OC, act, 0,
+				  NULL, gout ? gout + (size_t)r0 * OC : NULL);
 	}
+}
+
+void tl_cpu_gemm(float *out, const float *inp, const float *w, int tag, const float *bias, int N, int IC, int OC,
+		 int act)
+{
+	gemm(out, NULL, inp, w, tag, bias, N, IC, OC, act);
+}
+
+void tl_cpu_gemm_gelu_keep(float *pre, float *out, const float *inp, const float *w, int tag, const float *bias,
+			   int N, int IC, int OC)
+{
+	gemm(pre, out, inp, w, tag, bias, N, IC, OC, TL_ACT_NONE);
 }
 
 /* ---- training: the same micro-kernel on a weight read in place ----
@@ -369,7 +392,7 @@ static int gemm_nn(float *out, const float *A, const float *B, int N, int K, int
 		return 1;
 	int MR = nv == 3 ? MR_3 : MR_2, nt = row_team(N, MR, (size_t)N * K * M);
 	if (nt <= 1) {
-		gemm_rows(out, A, B, (size_t)M, nv, NULL, N, K, M, TL_ACT_NONE, accum, gpre);
+		gemm_rows(out, A, B, (size_t)M, nv, NULL, N, K, M, TL_ACT_NONE, accum, gpre, NULL);
 		return 1;
 	}
 #pragma omp parallel num_threads(nt)
@@ -378,7 +401,7 @@ static int gemm_nn(float *out, const float *A, const float *B, int N, int K, int
 		row_part(N, MR, omp_get_thread_num(), nt, &r0, &r1);
 		if (r0 < r1)
 			gemm_rows(out + (size_t)r0 * M, A + (size_t)r0 * K, B, (size_t)M, nv, NULL, r1 - r0, K, M,
-				  TL_ACT_NONE, accum, gpre ? gpre + (size_t)r0 * M : NULL);
+				  TL_ACT_NONE, accum, gpre ? gpre + (size_t)r0 * M : NULL, NULL);
 	}
 	return 1;
 }

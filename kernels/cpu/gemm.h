@@ -19,6 +19,10 @@ void tl_cpu_gemm_unprepare(float *w, int IC, int OC, int tag);
  * (bias may be NULL; act: enum tl_act). OpenMP over tiles of rows. */
 void tl_cpu_gemm(float *out, const float *inp, const float *w, int tag, const float *bias, int N, int IC, int OC,
 		 int act);
+/* pre = inp W^T + bias and out = GELU(pre), both kept, GELU applied to
+ * each finished tile in L1 (kernels.h matmul_forward_gelu_keep). */
+void tl_cpu_gemm_gelu_keep(float *pre, float *out, const float *inp, const float *w, int tag, const float *bias,
+			   int N, int IC, int OC);
 /* The prepared layout of tag (> 0) made from w[OC,IC] into dst (IC * OC
  * floats, not overlapping w): the same bits as tl_cpu_gemm_prepare on a copy
  * of w, without its scratch copy, by 16 x 16 register transposes, OpenMP

@@ -926,6 +926,22 @@ void tl_cpu_matmul_forward_prec(float *out, const float *inp, const void *pw, co
 	prec_forward(p, out, inp, NULL, 0, 0, bias, N, act);
 }
 
+/* kernels.h matmul_forward_gelu_keep: on an fp32 handle packed for the
+ * micro-kernel, GELU on each finished tile (gemm.c); else the two calls */
+void tl_cpu_matmul_forward_gelu_keep(float *pre, float *out, const float *inp, const void *pw, const float *bias,
+				     int N, int IC, int OC)
+{
+	const tl_cpu_prec_w *p = pw;
+	if (N <= 0)
+		return;
+	if (p->prec == TL_PREC_FP32 && p->tag > 0 && p->IC == IC && p->OC == OC) {
+		tl_cpu_gemm_gelu_keep(pre, out, inp, p->fw, p->tag, bias, N, IC, OC);
+		return;
+	}
+	tl_cpu_matmul_forward_prec(pre, inp, pw, bias, N, IC, OC, TL_ACT_NONE);
+	tl_cpu_gelu_forward(out, pre, (size_t)N * OC);
+}
+
 void tl_cpu_matmul_forward_bf16io(void *out, const void *inp, const void *pw, const float *bias, int N, int IC,
 				  int OC, int act, int io)
 {

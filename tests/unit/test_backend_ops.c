@@ -882,8 +882,8 @@ static void cmp_bits(const char *op, const float *a, const float *b, size_t n)
 }
 
 /* The fused training kernels on each backend against the calls they stand
- * for on the same backend, bit for bit (kernels.h): dropout_add_layernorm_
- * forward and layernorm_backward_dropout (dres aliasing dout, as the trainer calls it; p 0.1 and 0),
+ * for on the same backend, bit for bit (kernels.h): matmul_forward_gelu_
+ * keep, dropout_add_layernorm_forward and layernorm_backward_dropout (dres aliasing dout, as the trainer calls it; p 0.1 and 0),
  * matmul_backward_gelu (a width the AVX-512 product takes, 96, over two
  * of its k blocks, and one it does not, 40), sumsq_live and adamw_update_zero's live flags (a gradient
  * whose dead blocks are zero, the last block partial). */
@@ -1011,6 +1011,34 @@ static void t_fused(const tl_kernels *k)
 	}
 	COVER(layernorm_backward_dropout), COVER(matmul_backward_gelu), COVER(sumsq_live);
 	COVER(dropout_add_layernorm_forward);
+	/* the FFN's first product with GELU, both kept: a shape the packed
+	 * micro-kernel takes (OC 96) and one it does not (OC 40) */
+	static const int ocs[2] = {96, 40};
+	for (int si = 0; si < 2; si++) {
+		int oc = ocs[si];
+		size_t no = (size_t)N * oc;
+		float *x = rnd((size_t)N * IC, 1), *w = rnd((size_t)oc * IC, 1), *b = rnd(oc, 1);
+		float *dx = up(k, x, (size_t)N * IC), *dw = up(k, w, (size_t)oc * IC), *db = up(k, b, oc);
+		void *pw = k->matmul_prepare_prec(dw, IC, oc, TL_PREC_FP32);
+		k->matmul_update_fp32(pw, dw);
+		float *p1 = k->alloc(no * sizeof(float)), *g1 = k->alloc(no * sizeof(float));
+		float *p2 = k->alloc(no * sizeof(float)), *g2 = k->alloc(no * sizeof(float));
+		k->matmul_forward_prec(p1, dx, pw, db, N, IC, oc, TL_ACT_NONE);
+		k->gelu_forward(g1, p1, no);
+		k->matmul_forward_gelu_keep(p2, g2, dx, pw, db, N, IC, oc);
+		k->matmul_free_prec(pw);
+		float *h[4] = {down(k, p1, no, 1), down(k, p2, no, 1), down(k, g1, no, 1), down(k, g2, no, 1)};
+		char what[96];
+		snprintf(what, sizeof what, "matmul_forward_gelu_keep (OC %d) pre", oc);
+		cmp_bits(what, h[0], h[1], no);
+		snprintf(what, sizeof what, "matmul_forward_gelu_keep (OC %d) out", oc);
+		cmp_bits(what, h[2], h[3], no);
+		for (int i = 0; i < 4; i++)
+			free(h[i]);
+		k->free(dx), k->free(dw), k->free(db);
+		free(x), free(w), free(b);
+	}
+	COVER(matmul_forward_gelu_keep);
 }
 
 /* lstm_forward / lstm_backward (issue 19): lengths {4, 2, 0}, initial

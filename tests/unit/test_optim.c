@@ -317,11 +317,16 @@ int main(void)
 				 * the touched ones, and every 50th row besides), over a
 				 * range that holds the first two segments and stops 32
 				 * floats short of the third's end (not hinted then) */
-				unsigned char rows[700];
-				for (size_t row = 0; row < 700; row++)
-					rows[row] = !(row < 540 || (row < 590 && row % 6 != (size_t)step)) || row % 50 == 0;
+				/* at 2 threads in rows of 192 or 96 (a block over two
+				 * rows: the general path) instead of 384 */
+				size_t w = th == 1 ? 384 : step % 2 ? 192 : 96;
+				unsigned char rows[2800];
+				for (size_t r = 0; r < 700 * 384 / w; r++) {
+					size_t row = r * w / 384;
+					rows[r] = !(row < 540 || (row < 590 && row % 6 != (size_t)step)) || row % 50 == 0;
+				}
 				if (th == 2 || step % 2)
-					tl_optim_hint_rows(&b, 5, 384, 700, rows);
+					tl_optim_hint_rows(&b, 5, w, 700 * 384 / w, rows);
 				same &= step_both(&a, pa, ga, &b, pb, gb, N, mx);
 				same &= b.hint_rows == NULL; /* forgotten by the step */
 				for (size_t i = 0; i < N; i++)

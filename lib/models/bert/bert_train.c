@@ -562,8 +562,12 @@ const float *tl_bert_train_forward(tl_bert_train *t, const int32_t *ids, const i
 		lin_fwd(t, l, 1, res1, atty, p->attprojw + lC * C, p->attprojb + lC, N, C, C);
 		drop_add_ln(t, res1, ln1, a->ln1_mean + l * BT, a->ln1_rstd + l * BT, x, p->ln1w + lC, p->ln1b + lC,
 			    ph, seed, tl_dropout_stream(step, site + 1));
-		lin_fwd(t, l, 2, fch, ln1, p->fcw + (size_t)l * I * C, p->fcb + (size_t)l * I, N, C, I);
-		k->gelu_forward(fch_gelu, fch, NR * I);
+		if (t->pw && k->matmul_forward_gelu_keep) /* GELU on the product's tiles, fch kept */
+			k->matmul_forward_gelu_keep(fch, fch_gelu, ln1, t->pw[4 * l + 2], p->fcb + (size_t)l * I, N, C, I);
+		else {
+			lin_fwd(t, l, 2, fch, ln1, p->fcw + (size_t)l * I * C, p->fcb + (size_t)l * I, N, C, I);
+			k->gelu_forward(fch_gelu, fch, NR * I);
+		}
 		lin_fwd(t, l, 3, res2, fch_gelu, p->fcprojw + lC * I, p->fcprojb + lC, N, I, C);
 		drop_add_ln(t, res2, ln2, a->ln2_mean + l * BT, a->ln2_rstd + l * BT, ln1, p->ln2w + lC, p->ln2b + lC,
 			    ph, seed, tl_dropout_stream(step, site + 2));

@@ -136,6 +136,13 @@ static unsigned char **live_make(const tl_optim *o)
 			live = tl_xcalloc(o->nsegs, sizeof *live);
 		size_t nb = (s->n + TL_ADAMW_BLOCK - 1) / TL_ADAMW_BLOCK;
 		live[i] = tl_xmalloc(nb);
+		size_t bpr = w / TL_ADAMW_BLOCK;
+		if (w % TL_ADAMW_BLOCK == 0 && (s->off - lo) % w == 0 && s->n % w == 0) {
+			/* whole rows of whole blocks (an embedding of width 64 k) */
+			for (size_t r = 0; r < s->n / w; r++)
+				memset(live[i] + r * bpr, o->hint_rows[(s->off - lo) / w + r] != 0, bpr);
+			continue;
+		}
 		for (size_t j = 0; j < nb; j++) {
 			size_t a = s->off + j * TL_ADAMW_BLOCK - lo;
 			size_t b = (j + 1) * TL_ADAMW_BLOCK < s->n ? s->off + (j + 1) * TL_ADAMW_BLOCK - lo : s->off + s->n - lo;
