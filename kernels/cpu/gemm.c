@@ -254,26 +254,11 @@ TGT static void kern12x2_ld(float *C, size_t ldc, const float *A, size_t lda, co
  * 0 + x does) */
 TGT static void gelu_grad_tile(float *out, const float *pre, size_t ldo, int rows, int n)
 {
-	const __m512 half = _mm512_set1_ps(0.5f), one = _mm512_set1_ps(1.0f), mhalf = _mm512_set1_ps(-0.5f);
-	const __m512 rs2 = _mm512_set1_ps((float)M_SQRT1_2), is2pi = _mm512_set1_ps(0.3989422804014327f);
 	for (int r = 0; r < rows; r++) {
 		float *o = out + r * ldo;
 		const float *x = pre + r * ldo;
 		for (int c = 0; c + 16 <= n; c += 16) {
-			__m512 xv = _mm512_loadu_ps(x + c);
-			__m512 a = _mm512_mul_ps(xv, rs2);
-			a = _mm512_min_ps(_mm512_set1_ps(4.0f), _mm512_max_ps(_mm512_set1_ps(-4.0f), a));
-			__m512 s = _mm512_mul_ps(a, a);
-			__m512 p = _mm512_fmadd_ps(_mm512_set1_ps(erf_p[6]), s, _mm512_set1_ps(erf_p[5]));
-			for (int i = 4; i >= 0; i--)
-				p = _mm512_fmadd_ps(p, s, _mm512_set1_ps(erf_p[i]));
-			__m512 q = _mm512_fmadd_ps(_mm512_set1_ps(erf_q[5]), s, _mm512_set1_ps(erf_q[4]));
-			for (int i = 3; i >= 0; i--)
-				q = _mm512_fmadd_ps(q, s, _mm512_set1_ps(erf_q[i]));
-			__m512 erf = _mm512_div_ps(_mm512_mul_ps(a, p), q);
-			__m512 cdf = _mm512_mul_ps(half, _mm512_add_ps(one, erf));
-			__m512 pdf = _mm512_mul_ps(is2pi, tl_vexp512(_mm512_mul_ps(_mm512_mul_ps(mhalf, xv), xv)));
-			__m512 g = _mm512_add_ps(cdf, _mm512_mul_ps(xv, pdf));
+			__m512 g = tl_vgelu_grad512(_mm512_loadu_ps(x + c));
 			_mm512_storeu_ps(o + c, _mm512_add_ps(_mm512_mul_ps(_mm512_loadu_ps(o + c), g), _mm512_setzero_ps()));
 		}
 	}

@@ -99,30 +99,40 @@ void tl_cpu_add_layernorm_forward_bf16(float *out, void *out_bf16, const float *
 	}
 }
 
+/* One row of LayerNorm's input gradient: dx (+)= (w dy - mean(w dy) - norm
+ * mean(w dy norm)) rstd; acc 0 assigns as adding to a zeroed row does
+ * (x + 0: a -0 becomes +0). dx may equal dy (each element is read before
+ * it is written). */
+static inline void ln_bwd_row(float *dx, const float *x, const float *dy, const float *weight, float m, float r,
+			      int C, int acc)
+{
+	float a = 0.0f, b = 0.0f;
+	for (int c = 0; c < C; c++) {
+		float norm = (x[c] - m) * r;
+		float dn = weight[c] * dy[c];
+		a += dn;
+		b += dn * norm;
+	}
+	a /= (float)C;
+	b /= (float)C;
+	for (int c = 0; c < C; c++) {
+		float norm = (x[c] - m) * r;
+		float dn = weight[c] * dy[c];
+		if (acc)
+			dx[c] += (dn - a - norm * b) * r;
+		else
+			dx[c] = (dn - a - norm * b) * r + 0.0f;
+	}
+}
+
 void tl_cpu_layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
 			       const float *weight, const float *mean, const float *rstd, int N, int C)
 {
 	if (dinp) {
 #pragma omp parallel for schedule(static)
-		for (int n = 0; n < N; n++) {
-			const float *x = inp + (size_t)n * C, *dy = dout + (size_t)n * C;
-			float *dx = dinp + (size_t)n * C;
-			float m = mean[n], r = rstd[n];
-			float a = 0.0f, b = 0.0f;
-			for (int c = 0; c < C; c++) {
-				float norm = (x[c] - m) * r;
-				float dn = weight[c] * dy[c];
-				a += dn;
-				b += dn * norm;
-			}
-			a /= (float)C;
-			b /= (float)C;
-			for (int c = 0; c < C; c++) {
-				float norm = (x[c] - m) * r;
-				float dn = weight[c] * dy[c];
-				dx[c] += (dn - a - norm * b) * r;
-			}
-		}
+		for (int n = 0; n < N; n++)
+			ln_bwd_row(dinp + (size_t)n * C, inp + (size_t)n * C, dout + (size_t)n * C, weight, mean[n], rstd[n],
+				   C, 1);
 	}
 	if (dweight || dbias) {
 		int nb = (C + TL_CPU_CB - 1) / TL_CPU_CB;
@@ -163,23 +173,8 @@ void tl_cpu_layernorm_backward_dropout(float *dres, float *ddrop, float *dweight
 	float s = p > 0.0f ? 1.0f / (1.0f - p) : 1.0f;
 #pragma omp parallel for schedule(static)
 	for (int n = 0; n < N; n++) {
-		const float *x = inp + (size_t)n * C, *dy = dout + (size_t)n * C;
 		float *dr = dres + (size_t)n * C, *dd = ddrop + (size_t)n * C;
-		float m = mean[n], r = rstd[n];
-		float a = 0.0f, b = 0.0f;
-		for (int c = 0; c < C; c++) {
-			float norm = (x[c] - m) * r;
-			float dn = weight[c] * dy[c];
-			a += dn;
-			b += dn * norm;
-		}
-		a /= (float)C;
-		b /= (float)C;
-		for (int c = 0; c < C; c++) {
-			float norm = (x[c] - m) * r;
-			float dn = weight[c] * dy[c];
-			dr[c] = (dn - a - norm * b) * r + 0.0f;
-		}
+		ln_bwd_row(dr, inp + (size_t)n * C, dout + (size_t)n * C, weight, mean[n], rstd[n], C, 0);
 		/* the mask in its own loop, which vectorises (the row is in L1) */
 		size_t i0 = (size_t)n * C;
 		if (p <= 0.0f)

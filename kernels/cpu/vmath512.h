@@ -63,8 +63,8 @@ TL_TGT512 static inline __m512 tl_vexp512(__m512 x)
 	return _mm512_scalef_ps(p, k); /* p 2^k, as the exponent-bits product */
 }
 
-/* tl_vgelu: 0.5 x (1 + erf(x / sqrt 2)) with tl_verff's rational form */
-TL_TGT512 static inline __m512 tl_vgelu512(__m512 x)
+/* tl_verff of x / sqrt 2: its rational form, bit for bit */
+TL_TGT512 static inline __m512 tl_verf_sqrt1_2_512(__m512 x)
 {
 	__m512 a = _mm512_mul_ps(x, TL_S1((float)M_SQRT1_2));
 	a = _mm512_min_ps(TL_S1(4.0f), _mm512_max_ps(TL_S1(-4.0f), a));
@@ -75,8 +75,23 @@ TL_TGT512 static inline __m512 tl_vgelu512(__m512 x)
 	__m512 q = _mm512_fmadd_ps(TL_S1(erf_q[5]), s, TL_S1(erf_q[4]));
 	for (int i = 3; i >= 0; i--)
 		q = _mm512_fmadd_ps(q, s, TL_S1(erf_q[i]));
-	__m512 erf = _mm512_div_ps(_mm512_mul_ps(a, p), q);
+	return _mm512_div_ps(_mm512_mul_ps(a, p), q);
+}
+
+/* tl_vgelu: 0.5 x (1 + erf(x / sqrt 2)) with tl_verff's rational form */
+TL_TGT512 static inline __m512 tl_vgelu512(__m512 x)
+{
+	__m512 erf = tl_verf_sqrt1_2_512(x);
 	return _mm512_mul_ps(_mm512_mul_ps(TL_S1(0.5f), x), _mm512_add_ps(TL_S1(1.0f), erf));
+}
+
+/* gelu'(x) = Phi(x) + x phi(x), gelu.c's gelu_grad bit for bit */
+TL_TGT512 static inline __m512 tl_vgelu_grad512(__m512 x)
+{
+	__m512 cdf = _mm512_mul_ps(TL_S1(0.5f), _mm512_add_ps(TL_S1(1.0f), tl_verf_sqrt1_2_512(x)));
+	__m512 e = tl_vexp512(_mm512_mul_ps(_mm512_mul_ps(TL_S1(-0.5f), x), x));
+	__m512 pdf = _mm512_mul_ps(TL_S1(0.3989422804014327f), e);
+	return _mm512_add_ps(cdf, _mm512_mul_ps(x, pdf));
 }
 
 #endif
