@@ -302,8 +302,9 @@ typedef struct tl_kernels {
 	void (*attention_forward_train)(float *out, float *att, const float *qkv, const int32_t *lens, int B,
 					int T, int C, int NH, float p, uint64_t seed, uint64_t stream, int packed);
 	/* dqkv[B,T,3C] += gradient from dout[B,T,C]; same p/seed/stream as the
-	 * forward; packed: dqkv, dout and qkv packed as in the forward (only the
-	 * real rows of dqkv are written). */
+	 * forward; packed: dqkv, dout and qkv packed as in the forward, and
+	 * dqkv assigned, not accumulated (the same bits as accumulating into
+	 * zeros). */
 	void (*attention_backward)(float *dqkv, const float *dout, const float *qkv, const float *att,
 				   const int32_t *lens, int B, int T, int C, int NH, float p, uint64_t seed,
 				   uint64_t stream, int packed);

@@ -387,6 +387,7 @@ void tl_cpu_attention_backward(float *dqkv, const float *dout, const float *qkv,
 {
 	int hd = C / NH, C3 = 3 * C;
 	float scale = 1.0f / sqrtf((float)hd), dsc = p > 0.0f ? 1.0f / (1.0f - p) : 1.0f;
+	float beta = packed ? 0.0f : 1.0f; /* packed: every element is one product's, assigned */
 	size_t *r0 = row_starts(lens, B, T, packed);
 #pragma omp parallel for schedule(static) collapse(2)
 	for (int b = 0; b < B; b++)
@@ -438,12 +439,12 @@ void tl_cpu_attention_backward(float *dqkv, const float *dout, const float *qkv,
 				}
 			}
 			/* dv_j += sum_i pd_ij dout_i */
-			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, len, hd, len, 1.0f, pd, lp, dO, C, 1.0f, dv,
+			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, len, hd, len, 1.0f, pd, lp, dO, C, beta, dv,
 				    C3);
 			/* dq_i += sum_j ds_ij k_j; dk_j += sum_i ds_ij q_i */
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, len, hd, len, 1.0f, dp, lp, k, C3, 1.0f,
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, len, hd, len, 1.0f, dp, lp, k, C3, beta,
 				    dq, C3);
-			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, len, hd, len, 1.0f, dp, lp, q, C3, 1.0f, dk,
+			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, len, hd, len, 1.0f, dp, lp, q, C3, beta, dk,
 				    C3);
 		}
 	free(r0);

@@ -69,12 +69,18 @@ static void adamw_run(float *param, float *grad, float *m, float *v, size_t n, f
 	{
 		size_t i0, i1;
 		if (cold) {
-			/* shares of whole blocks: a flag is one thread's */
-			size_t j0, j1;
-			tl_cpu_thread_share((n + TL_ADAMW_BLOCK - 1) / TL_ADAMW_BLOCK, &j0, &j1);
-			i0 = j0 * TL_ADAMW_BLOCK;
-			i1 = j1 * TL_ADAMW_BLOCK < n ? j1 * TL_ADAMW_BLOCK : n;
-			adamw_blocks(param, grad, m, v, i0, i1, decay, b1, b2, step, bc2s, eps, gscale, scaled, cold, live);
+			/* chunks of whole blocks (a flag is one thread's), dealt as
+			 * the threads come: cold blocks cost little and gather in
+			 * the rare words' rows, so equal shares are uneven work;
+			 * each element's update is its own, whoever makes it */
+			size_t nb = (n + TL_ADAMW_BLOCK - 1) / TL_ADAMW_BLOCK, per = 256;
+#pragma omp for schedule(dynamic, 1)
+			for (size_t ch = 0; ch < (nb + per - 1) / per; ch++) {
+				i0 = ch * per * TL_ADAMW_BLOCK;
+				i1 = (ch + 1) * per * TL_ADAMW_BLOCK < n ? (ch + 1) * per * TL_ADAMW_BLOCK : n;
+				adamw_blocks(param, grad, m, v, i0, i1, decay, b1, b2, step, bc2s, eps, gscale, scaled, cold,
+					     live);
+			}
 		} else {
 			tl_cpu_thread_share(n, &i0, &i1);
 			float *P = param + i0, *G = grad + i0, *M = m + i0, *V = v + i0;

@@ -151,7 +151,8 @@ int main(void)
 		tk->attention_backward(dqkv2, dout, qkv, att, lens, B, T, C, NH, p, seed, stream, 0);
 		CHECK(memcmp(dqkv, dqkv2, nq * sizeof(float)) == 0);
 		/* packed rows (the trainer's layout): the real rows only, the same
-		 * bits as the padded layout's real rows; att the same */
+		 * bits as the padded layout's real rows (the backward assigns: as
+		 * the padded one accumulating into zeros); att the same */
 		size_t nr = 0;
 		for (int b = 0; b < B; b++)
 			nr += (size_t)lens[b];
@@ -164,7 +165,10 @@ int main(void)
 				memcpy(pd + (size_t)r * C, dout + ((size_t)b * T + i) * C, C * sizeof(float));
 			}
 		for (size_t i = 0; i < nr * 3 * C; i++)
-			pg[i] = 0.25f;
+			pg[i] = NAN; /* assigned: nothing read */
+		for (size_t i = 0; i < nq; i++)
+			dqkv2[i] = 0.0f;
+		tk->attention_backward(dqkv2, dout, qkv, att, lens, B, T, C, NH, p, seed, stream, 0);
 		memset(att2, 0x7f, na * sizeof(float));
 		tk->attention_forward_train(po, att2, pq, lens, B, T, C, NH, p, seed, stream, 1);
 		tk->attention_backward(pg, pd, pq, att2, lens, B, T, C, NH, p, seed, stream, 1);
@@ -172,7 +176,7 @@ int main(void)
 		for (int b = 0, r = 0; b < B; b++)
 			for (int i = 0; i < lens[b]; i++, r++) {
 				same &= memcmp(po + (size_t)r * C, out + ((size_t)b * T + i) * C, C * sizeof(float)) == 0;
-				same &= memcmp(pg + (size_t)r * 3 * C, dqkv + ((size_t)b * T + i) * 3 * C,
+				same &= memcmp(pg + (size_t)r * 3 * C, dqkv2 + ((size_t)b * T + i) * 3 * C,
 					       3 * C * sizeof(float)) == 0;
 			}
 		printf("dropout %.1f: packed rows bitwise the padded layout's: %s\n", p, same ? "yes" : "no");

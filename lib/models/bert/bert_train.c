@@ -968,8 +968,7 @@ layers:;
 				    N, C, C);
 		if (t->head_grad) /* dC = d context: the head mask's gradient */
 			head_grad_add(t, l, a->dC, atty);
-		/* attention on the packed rows: d qkv into pk3 */
-		k->memset(a->pk3, 0, sizeof(float) * NR * 3 * C);
+		/* attention on the packed rows: d qkv into pk3 (assigned) */
 		k->attention_backward(a->pk3, a->dC, qkv, att, t->lens, B, T, C, NH, pa, seed,
 				       tl_dropout_stream(step, site), 1);
 		lin_bwd(t, l, 0, need_dx ? a->dA : NULL, g->qkvw + lC * 3 * C, g->qkvb + lC * 3, a->pk3, x,
