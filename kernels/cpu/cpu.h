@@ -99,6 +99,7 @@ void tl_cpu_layernorm_backward_dropout(float *dres, float *ddrop, float *dweight
 void tl_cpu_gelu_forward(float *out, const float *inp, size_t n);
 void tl_cpu_bias_gelu_forward(float *out, const float *inp, const float *bias, int N, int C);
 void tl_cpu_gelu_backward(float *dinp, const float *inp, const float *dout, size_t n);
+void tl_cpu_gelu_backward_zeroed(float *d, const float *inp, size_t n);
 void tl_cpu_tanh_backward(float *dinp, const float *out, const float *dout, size_t n);
 
 /* embedding.c */

@@ -77,6 +77,22 @@ void tl_cpu_gelu_backward(float *dinp, const float *inp, const float *dout, size
 	}
 }
 
+/* d = d * gelu'(inp), in place, with the bits of tl_cpu_gelu_backward into
+ * a zeroed buffer (0 + d g: a -0 product becomes +0). */
+void tl_cpu_gelu_backward_zeroed(float *d, const float *inp, size_t n)
+{
+#pragma omp parallel if (n > 16384)
+	{
+		size_t i0, i1;
+		tl_cpu_thread_share(n, &i0, &i1);
+		float *restrict dd = d + i0;
+		const float *restrict x = inp + i0;
+#pragma omp simd
+		for (size_t i = 0; i < i1 - i0; i++)
+			dd[i] = 0.0f + dd[i] * gelu_grad(x[i]);
+	}
+}
+
 void tl_cpu_tanh_backward(float *dinp, const float *out, const float *dout, size_t n)
 {
 	for (size_t i = 0; i < n; i++)

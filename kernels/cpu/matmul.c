@@ -158,11 +158,7 @@ void tl_cpu_matmul_backward_gelu(float *dpre, float *dweight, float *dbias, cons
 		size_t n = (size_t)N * IC;
 		memset(dpre, 0, n * sizeof(float));
 		tl_cpu_matmul_backward(dpre, NULL, NULL, dout, inp, weight, N, IC, OC);
-		float *tmp = tl_xmalloc(n * sizeof(float));
-		memset(tmp, 0, n * sizeof(float));
-		tl_cpu_gelu_backward(tmp, pre, dpre, n);
-		memcpy(dpre, tmp, n * sizeof(float));
-		free(tmp);
+		tl_cpu_gelu_backward_zeroed(dpre, pre, n);
 	}
 	tl_cpu_matmul_backward(NULL, dweight, dbias, dout, inp, weight, N, IC, OC);
 }

@@ -885,7 +885,8 @@ static void cmp_bits(const char *op, const float *a, const float *b, size_t n)
  * for on the same backend, bit for bit (kernels.h): matmul_forward_gelu_
  * keep, dropout_add_layernorm_forward and layernorm_backward_dropout (dres aliasing dout, as the trainer calls it; p 0.1 and 0),
  * matmul_backward_gelu (a width the AVX-512 product takes, 96, over two
- * of its k blocks, and one it does not, 40), sumsq_live and adamw_update_zero's live flags (a gradient
+ * of its k blocks, and one it does not, 40; a row whose d gelu' is -0),
+ * sumsq_live and adamw_update_zero's live flags (a gradient
  * whose dead blocks are zero, the last block partial). */
 static void t_fused(const tl_kernels *k)
 {
@@ -945,6 +946,12 @@ static void t_fused(const tl_kernels *k)
 		int ic = ics[si], oc = si ? 48 : 400; /* 400: two k blocks of the AVX-512 product */
 		size_t ni = (size_t)N * ic, nw = (size_t)oc * ic, no = (size_t)N * oc;
 		float *pre = rnd(ni, 3), *w = rnd(nw, 1), *dy = rnd(no, 1), *g0 = rnd(nw + oc, 1);
+		/* row 0: a zero gradient where gelu' < 0, so that d gelu' is
+		 * -0 and only the sum into zeros makes it +0 */
+		for (int i = 0; i < ic; i++)
+			pre[i] = -2.0f;
+		for (int o = 0; o < oc; o++)
+			dy[o] = 0.0f;
 		float *dpre = up(k, pre, ni), *inp = k->alloc(ni * sizeof(float)), *dw = up(k, w, nw), *ddy = up(k, dy, no);
 		k->gelu_forward(inp, dpre, ni);
 		float *t1 = k->alloc(ni * sizeof(float)), *o1 = k->alloc(ni * sizeof(float)), *g1 = up(k, g0, nw + oc);
