@@ -64,33 +64,41 @@ static void gelu_backward_inplace(float *restrict d, const float *restrict inp, 
 		d[i] *= gelu_grad(inp[i]);
 }
 
-void tl_cpu_gelu_backward(float *dinp, const float *inp, const float *dout, size_t n)
+/* in place, as a sum into zeros: 0 + d g (a -0 product becomes +0) */
+static void gelu_backward_zeroed(float *restrict d, const float *restrict inp, size_t n)
+{
+#pragma omp simd
+	for (size_t i = 0; i < n; i++)
+		d[i] = 0.0f + d[i] * gelu_grad(inp[i]);
+}
+
+/* The threads' shares of one of the three forms: accumulate (dinp !=
+ * dout), in place, in place with the bits of a sum into zeros. */
+static void gelu_backward_run(float *dinp, const float *inp, const float *dout, size_t n, int zeroed)
 {
 #pragma omp parallel if (n > 16384)
 	{
 		size_t i0, i1;
 		tl_cpu_thread_share(n, &i0, &i1);
-		if (dinp == dout)
-			gelu_backward_inplace(dinp + i0, inp + i0, i1 - i0);
-		else
+		if (dinp != dout)
 			gelu_backward_acc(dinp + i0, inp + i0, dout + i0, i1 - i0);
+		else if (zeroed)
+			gelu_backward_zeroed(dinp + i0, inp + i0, i1 - i0);
+		else
+			gelu_backward_inplace(dinp + i0, inp + i0, i1 - i0);
 	}
 }
 
+void tl_cpu_gelu_backward(float *dinp, const float *inp, const float *dout, size_t n)
+{
+	gelu_backward_run(dinp, inp, dout, n, 0);
+}
+
 /* d = d * gelu'(inp), in place, with the bits of tl_cpu_gelu_backward into
- * a zeroed buffer (0 + d g: a -0 product becomes +0). */
+ * a zeroed buffer. */
 void tl_cpu_gelu_backward_zeroed(float *d, const float *inp, size_t n)
 {
-#pragma omp parallel if (n > 16384)
-	{
-		size_t i0, i1;
-		tl_cpu_thread_share(n, &i0, &i1);
-		float *restrict dd = d + i0;
-		const float *restrict x = inp + i0;
-#pragma omp simd
-		for (size_t i = 0; i < i1 - i0; i++)
-			dd[i] = 0.0f + dd[i] * gelu_grad(x[i]);
-	}
+	gelu_backward_run(d, inp, d, n, 1);
 }
 
 void tl_cpu_tanh_backward(float *dinp, const float *out, const float *dout, size_t n)
